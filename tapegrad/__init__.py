@@ -1,0 +1,188 @@
+"""tapegrad: a small, readable deep-learning framework with PyTorch's API, on NumPy.
+
+Use it as ``import tapegrad as torch``.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import _dtype
+from ._dtype import (
+    bool_ as bool,
+    cdouble, cfloat, complex64, complex128, double, dtype, float, float16, float32, float64,
+    get_default_dtype, half, int, int8, int16, int32, int64, long, promote_types, set_default_dtype,
+    short, uint8,
+)
+from ._device import device
+from ._tensor import Size, Tensor
+from .ops import _util as _ops_util
+
+_ops_util.Tensor = Tensor
+
+from . import _tensor_methods  # noqa: E402  (attaches methods to Tensor)
+from . import autograd  # noqa: E402
+from ._random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402
+from ._tensor_str import set_printoptions  # noqa: E402
+from .autograd import enable_grad, inference_mode, no_grad, set_grad_enabled  # noqa: E402
+from .autograd.grad_mode import is_grad_enabled  # noqa: E402
+from .ops.creation import (  # noqa: E402
+    arange, as_tensor, asarray, cartesian_prod, complex, empty, empty_like, eye, from_numpy, full,
+    full_like, linspace, logspace, meshgrid, ones, ones_like, polar, scalar_tensor, tensor,
+    tril_indices, triu_indices, zeros, zeros_like,
+)
+from .ops.creation import range_ as range  # noqa: E402
+from .ops.elementwise import (  # noqa: E402
+    abs, absolute, acos, acosh, add, allclose, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,
+    arctanh, asin, asinh, atan, atan2, atanh, bitwise_and, bitwise_left_shift, bitwise_not,
+    bitwise_or, bitwise_right_shift, bitwise_xor, ceil, clamp, clamp_max, clamp_min, clip, cos,
+    cosh, div, divide, eq, equal, erf, erfc, erfinv, exp, exp2, expm1, fix, float_power, floor,
+    floor_divide, fmax, fmin, fmod, frac, ge, greater, greater_equal, gt, hypot, isclose, isfinite,
+    isinf, isnan, isneginf, isposinf, isreal, le, lerp, less, less_equal, log, log1p, log2, log10,
+    logaddexp, logical_and, logical_not, logical_or, logical_xor, lt, maximum, minimum, mul,
+    multiply, nan_to_num, ne, neg, negative, not_equal, positive, pow, reciprocal, relu, remainder,
+    round, rsqrt, sigmoid, sign, signbit, sin, sinh, sqrt, square, sub, subtract, tan, tanh,
+    true_divide, trunc, where,
+)
+from .ops.index import (  # noqa: E402
+    argwhere, gather, index_add, index_copy, index_fill, index_put, index_select, masked_fill,
+    masked_scatter, masked_select, nonzero, scatter, scatter_add, scatter_reduce, select, take,
+    take_along_dim,
+)
+from .ops.linalg import (  # noqa: E402
+    addbmm, addmm, addmv, addr, baddbmm, bmm, cross, det, dot, einsum, ger, inner, kron, logdet,
+    matmul, mm, mv, outer, slogdet, tensordot, trace, vdot,
+)
+from .ops.linalg import cholesky, gels, inv as inverse, pinv as pinverse  # noqa: E402
+from .ops.linalg import lstsq as _lstsq  # noqa: E402
+from .ops.linalg import old_eig as eig  # noqa: E402
+from .ops.linalg import old_svd as svd  # noqa: E402
+from .ops.random import (  # noqa: E402
+    bernoulli, multinomial, normal, poisson, rand, rand_like, randint, randint_like, randn,
+    randn_like, randperm,
+)
+from .ops.reduce import (  # noqa: E402
+    all, amax, amin, aminmax, any, argmax, argmin, argsort, bincount, bucketize, count_nonzero,
+    cummax, cummin, cumprod, cumsum, dist, histc, kthvalue, log_softmax, logcumsumexp, logsumexp,
+    max, mean, median, min, mode, msort, nanmean, nanmedian, nansum, norm, prod, quantile,
+    return_types, searchsorted, softmax, sort, std, std_mean, sum, topk, unique,
+    unique_consecutive, var, var_mean,
+)
+from .ops.shape import (  # noqa: E402
+    adjoint, atleast_1d, atleast_2d, atleast_3d, broadcast_shapes, broadcast_tensors, broadcast_to,
+    cat, chunk, clone, column_stack, concat, concatenate, diag, diag_embed, diagflat, diagonal,
+    dstack, flatten, flip, fliplr, flipud, hstack, movedim, moveaxis, narrow, permute, ravel,
+    repeat_interleave, reshape, roll, rot90, row_stack, split, squeeze, stack, swapaxes, swapdims,
+    t, tensor_split, tile, transpose, tril, triu, unbind, unflatten, unsqueeze, vstack,
+)
+from . import linalg  # noqa: E402
+
+uint8 = uint8
+bool = bool
+
+
+def is_tensor(obj) -> bool:
+    """Whether ``obj`` is a tapegrad tensor (``torch.is_tensor``)."""
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input) -> bool:
+    return input.dtype.is_floating_point
+
+
+def is_complex(input) -> bool:
+    return input.dtype.is_complex
+
+
+def numel(input) -> int:
+    return input.numel()
+
+
+def result_type(tensor1, tensor2):
+    return _dtype.result_type(tensor1, tensor2)
+
+
+def can_cast(from_, to) -> bool:
+    return from_.category <= to.category
+
+
+def is_nonzero(input) -> bool:
+    if input.numel() != 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return bool(input.item() != 0)
+
+
+def lstsq(B, A):
+    """The old ``torch.lstsq(B, A)``, an alias of ``gels``."""
+    return gels(B, A)
+
+
+def set_default_tensor_type(t) -> None:
+    set_default_dtype(float64 if "Double" in str(t) else float32)
+
+
+def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """tapegrad's CPU ops are deterministic already."""
+
+
+def are_deterministic_algorithms_enabled() -> bool:
+    return True
+
+
+_num_threads = [1]
+
+
+def get_num_threads() -> int:
+    """Threads tapegrad may use for batch-parallel work (``torch.get_num_threads``)."""
+    return _num_threads[0]
+
+
+def set_num_threads(n: int) -> None:
+    """Set the thread count for batch-parallel work (``torch.set_num_threads``)."""
+    if n < 1:
+        raise RuntimeError("set_num_threads expects a positive integer")
+    _num_threads[0] = n
+
+
+def compile(model=None, **kwargs):  # noqa: A001
+    """No compilation in tapegrad: returns the model unchanged (``torch.compile``)."""
+    return model if model is not None else (lambda m: m)
+
+
+class cuda:  # noqa: N801 - mirrors the torch.cuda module for the common queries
+    """``torch.cuda`` queries: available when CuPy sees an NVIDIA GPU."""
+
+    @staticmethod
+    def is_available() -> bool:
+        from .backend import cupy_available
+
+        return cupy_available()
+
+    @staticmethod
+    def device_count() -> int:
+        return 1 if cuda.is_available() else 0
+
+    @staticmethod
+    def manual_seed(seed: int) -> None:
+        manual_seed(seed)
+
+    manual_seed_all = manual_seed
+
+    @staticmethod
+    def synchronize() -> None:
+        return None
+
+
+class backends:  # noqa: N801
+    class cudnn:  # noqa: N801
+        deterministic = True
+        benchmark = False
+        enabled = False
+
+    class mps:  # noqa: N801
+        @staticmethod
+        def is_available() -> bool:
+            return False
+
+
+from .serialization import load, save  # noqa: E402

@@ -1,0 +1,175 @@
+"""dtypes and PyTorch's type-promotion rules (mirrors ``torch.dtype``)."""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+_builtin_float, _builtin_int, _builtin_bool = builtins.float, builtins.int, builtins.bool
+
+
+class dtype:  # noqa: N801 - the name mirrors torch.dtype
+    """A tensor element type, like ``torch.float32``; ``.np`` is the NumPy dtype."""
+
+    __slots__ = ("name", "np", "is_floating_point", "is_complex", "is_signed", "itemsize", "_rank")
+
+    def __init__(self, name: str, np_dtype, rank: int):
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self.is_floating_point = self.np.kind == "f"
+        self.is_complex = self.np.kind == "c"
+        self.is_signed = self.np.kind in "fic"
+        self.itemsize = self.np.itemsize
+        self._rank = rank
+
+    def __repr__(self) -> str:
+        return f"torch.{self.name}"
+
+    def __reduce__(self):
+        return (_by_name, (self.name,))
+
+    def to_real(self) -> dtype:
+        return self
+
+    @property
+    def category(self) -> int:
+        """0 bool, 1 integer, 2 floating point, 3 complex."""
+        if self.np.kind == "b":
+            return 0
+        if self.np.kind in "iu":
+            return 1
+        if self.is_complex:
+            return 3
+        return 2
+
+
+bool_ = dtype("bool", np.bool_, 0)
+uint8 = dtype("uint8", np.uint8, 1)
+int8 = dtype("int8", np.int8, 2)
+int16 = dtype("int16", np.int16, 3)
+int32 = dtype("int32", np.int32, 4)
+int64 = dtype("int64", np.int64, 5)
+float16 = dtype("float16", np.float16, 6)
+float32 = dtype("float32", np.float32, 7)
+float64 = dtype("float64", np.float64, 8)
+complex64 = dtype("complex64", np.complex64, 9)
+complex128 = dtype("complex128", np.complex128, 10)
+
+half, float, double = float16, float32, float64
+short, int, long = int16, int32, int64
+cfloat, cdouble = complex64, complex128
+
+ALL = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64, complex64, complex128)
+_NP_TO_DTYPE = {d.np: d for d in ALL}
+_NAME_TO_DTYPE = {d.name: d for d in ALL}
+
+
+def _by_name(name: str) -> dtype:
+    return _NAME_TO_DTYPE[name]
+
+
+def from_numpy_dtype(np_dtype) -> dtype:
+    """The tapegrad dtype of a NumPy dtype; TypeError for types PyTorch has no tensor for."""
+    try:
+        return _NP_TO_DTYPE[np.dtype(np_dtype)]
+    except KeyError:
+        raise TypeError(
+            f"can't convert np.ndarray of type {np.dtype(np_dtype)}. The only supported types are: "
+            "float64, float32, float16, complex64, complex128, int64, int32, int16, int8, "
+            "uint8, and bool."
+        ) from None
+
+
+_default_float = float32
+
+
+def get_default_dtype() -> dtype:
+    """The default floating point dtype (``torch.get_default_dtype``)."""
+    return _default_float
+
+
+def set_default_dtype(d: dtype) -> None:
+    """Set the default floating point dtype (``torch.set_default_dtype``)."""
+    global _default_float
+    if not isinstance(d, dtype) or not d.is_floating_point:
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _default_float = d
+
+
+def promote_types(a: dtype, b: dtype) -> dtype:
+    """The smallest dtype both can be cast to (``torch.promote_types``)."""
+    if a is b:
+        return a
+    ca, cb = a.category, b.category
+    if ca != cb:
+        hi, lo = (a, b) if ca > cb else (b, a)
+        if hi.is_complex and lo.is_floating_point:
+            return complex128 if lo is float64 or hi is complex128 else hi
+        return hi
+    if ca == 2 or ca == 3:
+        return a if a._rank > b._rank else b
+    return _NP_TO_DTYPE[np.promote_types(a.np, b.np)]
+
+
+def _combine(higher: dtype | None, lower: dtype | None) -> dtype | None:
+    # Mirrors c10's combine_categories: a higher-priority group wins unless the
+    # lower one is of a higher category (e.g. an int tensor times a float scalar).
+    if higher is None:
+        return lower
+    if lower is None:
+        return higher
+    if higher.category >= 2 and higher.category >= lower.category:
+        return higher
+    if higher is bool_ or lower.category > higher.category:
+        return promote_types(higher, lower)
+    return higher
+
+
+def scalar_dtype(x) -> dtype:
+    """The dtype a Python scalar takes part in promotion as (a 'wrapped number')."""
+    if isinstance(x, (_builtin_bool, np.bool_)):
+        return bool_
+    if isinstance(x, (_builtin_int, np.integer)):
+        return int64
+    if isinstance(x, complex):
+        return complex64 if _default_float is float32 else complex128
+    return _default_float
+
+
+def result_type(*operands) -> dtype:
+    """PyTorch's result type of tensors and scalars (``torch.result_type``).
+
+    Tensors with dimensions outrank zero-dim tensors, which outrank Python
+    scalars, unless a lower group is of a higher category (bool < int < float).
+    """
+    dim_res = zero_res = wrapped = None
+    for x in operands:
+        d = getattr(x, "dtype", None)
+        if isinstance(d, dtype):
+            if x.ndim > 0:
+                dim_res = d if dim_res is None else promote_types(dim_res, d)
+            else:
+                zero_res = d if zero_res is None else promote_types(zero_res, d)
+        elif x is not None:
+            s = scalar_dtype(x)
+            wrapped = s if wrapped is None else promote_types(wrapped, s)
+    return _combine(dim_res, _combine(zero_res, wrapped))
+
+
+def to_dtype(d) -> dtype:
+    """Accept a tapegrad dtype, a NumPy dtype or a Python type (float, int, bool)."""
+    if isinstance(d, dtype):
+        return d
+    if d is None:
+        return _default_float
+    if d is _builtin_float:
+        return float64
+    if d is _builtin_int:
+        return int64
+    if d is _builtin_bool:
+        return bool_
+    try:
+        return from_numpy_dtype(d)
+    except TypeError:
+        raise TypeError(f"expected a dtype (e.g. torch.float32), got {d!r}") from None

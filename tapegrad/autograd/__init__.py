@@ -1,0 +1,137 @@
+"""Automatic differentiation (mirrors ``torch.autograd``)."""
+
+from __future__ import annotations
+
+from . import grad_mode
+from .engine import run_backward
+from .function import FunctionCtx
+from .function import UserFunction as Function
+from .grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled
+from .gradcheck import gradcheck, gradgradcheck
+
+
+def _as_list(x):
+    if x is None:
+        return None
+    if isinstance(x, (list, tuple)):
+        return list(x)
+    return [x]
+
+
+def _root_grads(tensors, grad_tensors, who):
+    from .._tensor import Tensor
+    import numpy as np
+
+    grads = _as_list(grad_tensors) or [None] * len(tensors)
+    if len(grads) != len(tensors):
+        raise RuntimeError(
+            f"got {len(grads)} tensors and {len(tensors)} gradients"
+        )
+    out = []
+    for t, g in zip(tensors, grads):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{who}: expected Tensors, got {type(t).__name__}")
+        if not t._requires_grad:
+            raise RuntimeError(
+                "element 0 of tensors does not require grad and does not have a grad_fn"
+            )
+        if g is None:
+            if t._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if not t.dtype.is_floating_point:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for real scalar outputs but got {t.dtype}"
+                )
+            out.append(np.ones(t._data.shape, dtype=t._data.dtype))
+        else:
+            if not isinstance(g, Tensor):
+                from ..ops.creation import tensor
+
+                g = tensor(g, dtype=t.dtype)
+            if g.shape != t.shape:
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output[0] has a shape of {g.shape} and output[0] "
+                    f"has a shape of {t.shape}."
+                )
+            out.append(g._data.astype(t._data.dtype, copy=False))
+    return out
+
+
+def _edges(tensors):
+    from .function import _edge
+
+    return [_edge(t) for t in tensors]
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
+             grad_variables=None, inputs=None) -> None:
+    """Accumulate gradients of ``tensors`` into the graph's leaves (``torch.autograd.backward``)."""
+    if create_graph:
+        raise NotImplementedError(
+            "create_graph=True (higher-order gradients) is not supported by tapegrad yet; "
+            "compute second derivatives by finite differences or with PyTorch"
+        )
+    tensors = _as_list(tensors)
+    if grad_tensors is None:
+        grad_tensors = grad_variables
+    grads = _root_grads(tensors, grad_tensors, "backward")
+    retain = bool(retain_graph)
+    if inputs is not None:
+        inputs = _as_list(inputs)
+        for t in inputs:
+            if not t._requires_grad:
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
+        results = run_backward(_edges(tensors), grads, retain, inputs=_edges(inputs),
+                               allow_unused=True)
+        for t, g in zip(inputs, results):
+            if g is not None:
+                if t.grad_fn is None:
+                    t._accumulator().accumulate(g)
+                else:
+                    from .._tensor import Tensor
+
+                    t._grad = Tensor._make(g.copy()) if t._grad is None else t._grad + Tensor._make(g)
+        return
+    run_backward(_edges(tensors), grads, retain)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """Gradients of ``outputs`` with respect to ``inputs`` (``torch.autograd.grad``)."""
+    from .._tensor import Tensor
+    import numpy as np
+
+    if create_graph:
+        raise NotImplementedError(
+            "create_graph=True (higher-order gradients) is not supported by tapegrad yet"
+        )
+    outputs = _as_list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = _as_list(inputs)
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad(): inputs must be Tensors, got {type(t).__name__}")
+        if not t._requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    grads = _root_grads(outputs, grad_outputs, "grad")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    res = run_backward(_edges(outputs), grads, bool(retain_graph), inputs=_edges(inputs),
+                       allow_unused=allow_unused)
+    out = []
+    for t, g in zip(inputs, res):
+        if g is None:
+            out.append(Tensor._make(np.zeros(t._data.shape, t._data.dtype)) if materialize_grads else None)
+            continue
+        if g.shape != t._data.shape:
+            from .engine import sum_to
+
+            g = sum_to(g, t._data.shape)
+        out.append(Tensor._make(g.astype(t._data.dtype, copy=True)))
+    return tuple(out)
+
+
+__all__ = [
+    "Function", "FunctionCtx", "backward", "grad", "gradcheck", "gradgradcheck", "no_grad",
+    "enable_grad", "set_grad_enabled", "inference_mode", "grad_mode",
+]

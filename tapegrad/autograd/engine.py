@@ -1,0 +1,228 @@
+"""The backward engine: an iterative topological walk of the recorded graph."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import function as F
+from . import grad_mode
+
+
+def sum_to(grad, shape):
+    """Sum a broadcast gradient back down to ``shape`` (the engine's un-broadcast)."""
+    if grad.shape == shape:
+        return grad
+    nd = grad.ndim - len(shape)
+    axes = list(range(nd))
+    for i, s in enumerate(shape):
+        if s == 1 and grad.shape[nd + i] != 1:
+            axes.append(nd + i)
+    if axes:
+        grad = grad.sum(axis=tuple(axes), keepdims=True)
+    if nd:
+        grad = grad.reshape(shape)
+    elif grad.shape != shape:
+        grad = grad.reshape(shape)
+    return grad
+
+
+def _graph(roots):
+    """Count, for every node reachable from ``roots``, how many edges enter it."""
+    deps: dict = {}
+    seen = set()
+    stack = [r for r in roots if r is not None]
+    for r in stack:
+        seen.add(r)
+    while stack:
+        node = stack.pop()
+        for nxt, _ in node.next_functions:
+            if nxt is None:
+                continue
+            deps[nxt] = deps.get(nxt, 0) + 1
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return deps, seen
+
+
+def _needed(roots, targets, seen):
+    """The nodes that lie on a path from a root to one of ``targets``."""
+    needed = set(targets)
+    # Reverse-postorder walk: a node is needed if any successor is needed.
+    order = []
+    visited = set()
+    for r in roots:
+        if r is None or r in visited:
+            continue
+        stack = [(r, iter(r.next_functions))]
+        visited.add(r)
+        while stack:
+            node, it = stack[-1]
+            for nxt, _ in it:
+                if nxt is not None and nxt not in visited:
+                    visited.add(nxt)
+                    stack.append((nxt, iter(nxt.next_functions)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    for node in order:
+        if node in needed:
+            continue
+        for nxt, _ in node.next_functions:
+            if nxt is not None and nxt in needed:
+                needed.add(node)
+                break
+    return needed
+
+
+def _call_pre_hooks(node, buf):
+    hooks = node._pre_hooks
+    if hooks:
+        Tensor = F._Tensor
+        for nr, fns in hooks.items():
+            g = buf[nr]
+            if g is None:
+                continue
+            for fn in list(fns.values()):
+                res = fn(Tensor._make(g))
+                if res is not None:
+                    g = res._data
+            buf[nr] = g
+    node_hooks = node.__dict__.get("_node_pre_hooks") if hasattr(node, "__dict__") else None
+    if node_hooks:
+        Tensor = F._Tensor
+        for fn in list(node_hooks):
+            res = fn(tuple(None if g is None else Tensor._make(g) for g in buf))
+            if res is not None:
+                buf[:] = [None if r is None else r._data for r in res]
+    retains = node._retains
+    if retains:
+        Tensor = F._Tensor
+        for nr, ref in retains.items():
+            t = ref()
+            g = buf[nr]
+            if t is None or g is None:
+                continue
+            if t._grad is None:
+                t._grad = Tensor._make(g.copy())
+            else:
+                t._grad = Tensor._make(t._grad._data + g)
+
+
+def run_backward(roots, grads, retain_graph=False, inputs=None, allow_unused=False):
+    """Propagate ``grads`` from the ``roots`` edges back through the graph.
+
+    ``roots`` is a list of ``(node, output_nr)`` edges. Without ``inputs``,
+    leaves accumulate into ``.grad``; with ``inputs`` (a list of edges), the
+    gradients reaching those edges are returned instead and no ``.grad`` is
+    touched (``torch.autograd.grad``).
+    """
+    root_nodes = [n for n, _ in roots]
+    deps, seen = _graph(root_nodes)
+    buffers: dict = {}
+    for (node, nr), g in zip(roots, grads):
+        if node is None:
+            continue
+        buf = buffers.get(node)
+        if buf is None:
+            buf = buffers[node] = [None] * node.num_outputs
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
+
+    capture = None
+    needed = None
+    if inputs is not None:
+        capture = {}
+        for i, (node, nr) in enumerate(inputs):
+            if node is not None:
+                capture.setdefault(node, []).append((i, nr))
+        needed = _needed(root_nodes, list(capture), seen)
+    results = [None] * (len(inputs) if inputs is not None else 0)
+
+    ready = [n for n in dict.fromkeys(root_nodes) if n is not None and deps.get(n, 0) == 0]
+    executed = []
+    prev_mode = grad_mode._enabled[0]
+    grad_mode._enabled[0] = False
+    try:
+        while ready:
+            node = ready.pop()
+            buf = buffers.pop(node, None)
+            if buf is None:
+                buf = [None] * node.num_outputs
+            if node._pre_hooks or node._retains or node.__dict__.get("_node_pre_hooks"):
+                _call_pre_hooks(node, buf)
+            if capture is not None and node in capture:
+                for i, nr in capture[node]:
+                    results[i] = buf[nr]
+            run = needed is None or node in needed
+            if isinstance(node, F.AccumulateGrad):
+                if capture is None and buf[0] is not None:
+                    node.accumulate(buf[0])
+                continue
+            nexts = node.next_functions
+            if run and any(g is not None for g in buf):
+                in_grads = node._apply_backward(buf)
+                executed.append(node)
+                post = node.__dict__.get("_post_hooks")
+                if post:
+                    Tensor = F._Tensor
+                    for fn in post:
+                        fn(
+                            tuple(None if g is None else Tensor._make(g) for g in in_grads),
+                            tuple(None if g is None else Tensor._make(g) for g in buf),
+                        )
+                meta = node._in_meta
+                for i, (nxt, nr) in enumerate(nexts):
+                    if nxt is None:
+                        continue
+                    g = in_grads[i] if i < len(in_grads) else None
+                    if g is not None and (needed is None or nxt in needed):
+                        m = meta[i]
+                        if m is not None:
+                            if not isinstance(g, np.ndarray) or g.shape != m[0]:
+                                g = _fit(g, m[0], node, i)
+                            if g.dtype != m[1]:
+                                g = g.astype(m[1])
+                        b = buffers.get(nxt)
+                        if b is None:
+                            b = buffers[nxt] = [None] * nxt.num_outputs
+                        b[nr] = g if b[nr] is None else b[nr] + g
+                    d = deps[nxt] - 1
+                    deps[nxt] = d
+                    if d == 0:
+                        ready.append(nxt)
+            else:
+                executed.append(node)
+                for nxt, _ in nexts:
+                    if nxt is None:
+                        continue
+                    d = deps[nxt] - 1
+                    deps[nxt] = d
+                    if d == 0:
+                        ready.append(nxt)
+    finally:
+        grad_mode._enabled[0] = prev_mode
+        if not retain_graph:
+            for node in executed:
+                node._release()
+
+    if inputs is not None:
+        for i, r in enumerate(results):
+            if r is None and not allow_unused:
+                raise RuntimeError(
+                    "One of the differentiated Tensors appears to not have been used in the "
+                    "graph. Set allow_unused=True if this is the desired behavior."
+                )
+        return results
+    return None
+
+
+def _fit(g, shape, node, i):
+    g = np.asarray(g)
+    try:
+        return sum_to(g, shape)
+    except ValueError:
+        raise RuntimeError(
+            f"Function {node.name()} returned an invalid gradient at index {i} - got "
+            f"{list(g.shape)} but expected shape compatible with {list(shape)}"
+        ) from None

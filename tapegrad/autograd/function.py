@@ -1,0 +1,496 @@
+"""Graph nodes: the primitive ``Function`` (raw arrays), ``AccumulateGrad`` and
+the user-facing ``autograd.Function`` (tensors), as in PyTorch.
+
+A node is created per recorded operation. It knows the edges to the nodes that
+produced its inputs (``next_functions``), which inputs need a gradient, the
+shapes and dtypes of its inputs (the engine un-broadcasts gradients with them),
+and the state its ``backward`` needs. It never refers to its outputs.
+"""
+
+from __future__ import annotations
+
+from . import grad_mode
+
+_FREED_MSG = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward."
+)
+
+_Tensor = None  # set by tapegrad._tensor to break the import cycle
+
+
+class Node:
+    """A recorded operation in the autograd graph (``torch.autograd.graph.Node``)."""
+
+    __slots__ = (
+        "next_functions",
+        "needs_input_grad",
+        "_in_meta",
+        "_saved",
+        "_saved_versions",
+        "_freed",
+        "_pre_hooks",
+        "_retains",
+        "_hooks",
+        "_recording",
+        "__weakref__",
+        "__dict__",
+    )
+    num_outputs = 1
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+    def register_hook(self, fn):
+        """Call ``fn(grad_inputs, grad_outputs)`` after this node runs."""
+        hooks = self.__dict__.setdefault("_post_hooks", [])
+        hooks.append(fn)
+        return _RemovableHandle(hooks, fn)
+
+    def register_prehook(self, fn):
+        """Call ``fn(grad_outputs)`` before this node runs; it may return new grads."""
+        hooks = self.__dict__.setdefault("_node_pre_hooks", [])
+        hooks.append(fn)
+        return _RemovableHandle(hooks, fn)
+
+    @property
+    def metadata(self) -> dict:
+        return self.__dict__.setdefault("_metadata", {})
+
+    # Saved state -----------------------------------------------------------
+
+    def save_for_backward(self, *arrays) -> None:
+        """Keep arrays for backward; their tensors' versions are checked then."""
+        if self._recording:
+            self._saved = arrays
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """The arrays given to ``save_for_backward``, checked for in-place changes."""
+        if self._freed:
+            raise RuntimeError(_FREED_MSG)
+        versions = self._saved_versions
+        if versions:
+            for idx, counter, expected, shape, dt, owner, nr in versions:
+                if counter.v != expected:
+                    raise RuntimeError(
+                        "one of the variables needed for gradient computation has been "
+                        f"modified by an inplace operation: [{_type_name(dt)} {list(shape)}], "
+                        f"which is output {nr} of {owner}, is at version {counter.v}; expected "
+                        f"version {expected} instead. Hint: the backtrace further above can "
+                        "point to the operation that failed to compute its gradient. The "
+                        "variable in question was changed in there or anywhere later. Good luck!"
+                    )
+        return self._saved
+
+    def _release(self) -> None:
+        if self._saved is not None or self._saved_versions:
+            self._saved = None
+            self._freed = True
+
+    def _apply_backward(self, grads):
+        raise NotImplementedError
+
+
+def _type_name(np_dtype) -> str:
+    names = {
+        "float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+        "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+    }
+    return f"torch.{names.get(str(np_dtype), str(np_dtype))}Tensor"
+
+
+class _RemovableHandle:
+    """Returned by hook registration; ``remove()`` unregisters (``RemovableHandle``)."""
+
+    def __init__(self, hooks, fn):
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self) -> None:
+        if isinstance(self._hooks, dict):
+            self._hooks.pop(self._fn, None)
+        elif self._fn in self._hooks:
+            self._hooks.remove(self._fn)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+class Function(Node):
+    """A primitive operation: ``forward`` and ``backward`` work on raw arrays.
+
+    Subclasses write ``forward(ctx, *arrays, **attrs)`` returning an array (or a
+    tuple of arrays when ``num_outputs > 1``) and ``backward(ctx, *grads)``
+    returning one gradient per array input, ``None`` where
+    ``ctx.needs_input_grad[i]`` is false. ``apply`` records the node when grad
+    mode is on and an input requires grad. Gradients may keep a broadcast
+    shape: the engine sums them down to each input's shape.
+    """
+
+    # Outputs that never get a gradient (e.g. argmax indices).
+    non_differentiable: tuple = ()
+    # Set by an op whose outputs alias an input (a view).
+    is_view = False
+    # Name shown by grad_fn, e.g. "MulBackward0"; defaults to f"{cls}Backward0".
+    backward_name: str | None = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("backward_name") or cls.__name__ + "Backward0"
+        cls.backward_name = name
+
+    def name(self) -> str:
+        return self.backward_name
+
+    def forward(ctx, *arrays, **attrs):
+        raise NotImplementedError(f"{type(ctx).__name__} has no forward")
+
+    def backward(ctx, *grads):
+        raise RuntimeError(f"the derivative for '{ctx.backward_name}' is not implemented.")
+
+    def _apply_backward(self, grads):
+        if self.num_outputs > 1 and any(g is None for g in grads):
+            import numpy as np
+
+            grads = [
+                np.zeros(shape, dtype) if g is None else g
+                for g, (shape, dtype) in zip(grads, self._out_meta)
+            ]
+        res = self.backward(*grads)
+        return res if type(res) is tuple or type(res) is list else (res,)
+
+    @classmethod
+    def apply(cls, *inputs, **attrs):
+        """Run forward on the inputs' arrays and record the node if needed."""
+        ctx = cls.__new__(cls)
+        record = False
+        if grad_mode._enabled[0]:
+            for t in inputs:
+                if t is not None and t._requires_grad:
+                    record = True
+                    break
+        ctx.next_functions = None
+        ctx._saved = None
+        ctx._saved_versions = None
+        ctx._freed = False
+        ctx._recording = record
+        if not record:
+            out = ctx.forward(*[None if t is None else t._data for t in inputs], **attrs)
+            if cls.num_outputs == 1:
+                return _wrap(out, inputs, cls.is_view, ctx)
+            return tuple(_wrap(o, inputs, cls.is_view, None) for o in out)
+        ctx.needs_input_grad = tuple(t is not None and t._requires_grad for t in inputs)
+        arrays = [None if t is None else t._data for t in inputs]
+        out = ctx.forward(*arrays, **attrs)
+        ctx._recording = False
+        ctx.next_functions = tuple(
+            _edge(t) if need else (None, 0) for t, need in zip(inputs, ctx.needs_input_grad)
+        )
+        ctx._in_meta = tuple(None if t is None else (t._data.shape, t._data.dtype) for t in inputs)
+        ctx._pre_hooks = None
+        ctx._retains = None
+        ctx._hooks = None
+        single = cls.num_outputs == 1
+        outs = (out,) if single else out
+        if not single:
+            ctx._out_meta = tuple((o.shape, o.dtype) for o in outs)
+        results = []
+        for i, o in enumerate(outs):
+            t = _wrap(o, inputs, cls.is_view, ctx if single else None)
+            if i not in cls.non_differentiable:
+                t._requires_grad = True
+                t.grad_fn = ctx
+                t._output_nr = i
+            results.append(t)
+        if ctx._saved:
+            ctx._saved_versions = _versions_of(ctx, ctx._saved, inputs, results)
+        return results[0] if single else tuple(results)
+
+
+def _wrap(array, inputs, is_view, ctx):
+    t = _Tensor._make(array)
+    if is_view and inputs:
+        src = inputs[0]
+        if array is not None and src is not None and _shares(array, src._data):
+            # A view shares its source's storage and version counter; ``_view_chain``
+            # replays the view ops from the root base (for CopySlices).
+            t._version_counter = src._version_counter
+            if src._base is not None:
+                t._base = src._base
+                chain = src._view_chain
+                t._view_chain = chain + (ctx,) if chain is not None and ctx is not None else None
+            else:
+                t._base = src
+                t._view_chain = (ctx,) if ctx is not None else None
+    return t
+
+
+def _shares(a, b) -> bool:
+    # A view made by NumPy keeps a reference to its base array.
+    return a is b or a.base is not None and (a.base is b or a.base is b.base and b.base is not None)
+
+
+def _edge(t):
+    fn = t.grad_fn
+    if fn is not None:
+        return (fn, t._output_nr)
+    return (t._accumulator(), 0)
+
+
+def _versions_of(ctx, saved, inputs, outputs):
+    versions = []
+    for idx, a in enumerate(saved):
+        if a is None:
+            continue
+        for t in inputs:
+            if t is not None and t._data is a:
+                owner = t.grad_fn.name() if t.grad_fn is not None else "AccumulateGrad"
+                versions.append(
+                    (idx, t._version_counter, t._version_counter.v, a.shape, a.dtype, owner,
+                     t._output_nr)
+                )
+                break
+        else:
+            for t in outputs:
+                if t._data is a:
+                    versions.append(
+                        (idx, t._version_counter, t._version_counter.v, a.shape, a.dtype,
+                         ctx.name(), t._output_nr)
+                    )
+                    break
+    return versions
+
+
+class AccumulateGrad(Node):
+    """The node that adds a gradient into a leaf tensor's ``.grad``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        self.variable = variable
+        self.next_functions = ()
+        self.needs_input_grad = ()
+        self._saved = None
+        self._saved_versions = None
+        self._freed = False
+        self._pre_hooks = None
+        self._retains = None
+        self._hooks = None
+        self._in_meta = ()
+        self._recording = False
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def accumulate(self, grad) -> None:
+        """Run the leaf's hooks, then add ``grad`` into ``variable.grad``."""
+        var = self.variable
+        if var._hooks:
+            for hook in list(var._hooks.values()):
+                res = hook(_Tensor._make(grad))
+                if res is not None:
+                    grad = res._data
+        if grad.shape != var._data.shape:
+            from .engine import sum_to
+
+            grad = sum_to(grad, var._data.shape)
+        if grad.dtype != var._data.dtype:
+            grad = grad.astype(var._data.dtype)
+        if var._grad is None:
+            var._grad = _Tensor._make(grad.copy())
+        else:
+            g = var._grad
+            if grad_mode._enabled[0] and g._requires_grad:
+                var._grad = g + _Tensor._make(grad)
+            else:
+                g._data += grad
+                g._version_counter.v += 1
+        if var._post_acc_hooks:
+            for hook in list(var._post_acc_hooks.values()):
+                hook(var)
+
+
+class FunctionCtx:
+    """The ``ctx`` object handed to a user-defined ``autograd.Function``."""
+
+    def __init__(self):
+        self.to_save = ()
+        self.needs_input_grad = ()
+        self.materialize_grads = True
+        self._non_diff = set()
+        self._dirty = ()
+
+    def save_for_backward(self, *tensors) -> None:
+        self.to_save = tensors
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        self._non_diff.update(id(t) for t in tensors)
+
+    def mark_dirty(self, *tensors) -> None:
+        self._dirty = tensors
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self.materialize_grads = value
+
+
+class _UserNode(Node):
+    """The graph node of a user-defined ``autograd.Function`` call."""
+
+    def __init__(self, fn_cls, ctx, n_out):
+        self._fn_cls = fn_cls
+        self._ctx = ctx
+        self.num_outputs = n_out
+        self._saved = None
+        self._saved_versions = None
+        self._freed = False
+        self._pre_hooks = None
+        self._retains = None
+        self._hooks = None
+        self._recording = False
+
+    def name(self) -> str:
+        return self._fn_cls.__name__ + "Backward"
+
+    def _release(self) -> None:
+        self._saved_tensor_objs = ()
+        self._freed = True
+
+    def _apply_backward(self, grads):
+        ctx = self._ctx
+        if self._freed:
+            raise RuntimeError(_FREED_MSG)
+        Tensor = _Tensor
+        gts = []
+        for g, (shape, dt) in zip(grads, self._out_meta):
+            if g is None and ctx.materialize_grads:
+                import numpy as np
+
+                g = np.zeros(shape, dtype=dt)
+            gts.append(None if g is None else Tensor._make(g))
+        with grad_mode.no_grad():
+            res = self._fn_cls.backward(ctx, *gts)
+        if not isinstance(res, tuple):
+            res = (res,)
+        n_in = len(self.next_functions)
+        if len(res) < n_in:
+            raise RuntimeError(
+                f"function {self.name()} returned an incorrect number of gradients "
+                f"(expected {n_in}, got {len(res)})"
+            )
+        out = []
+        for r, need in zip(res[:n_in], self._tensor_input_mask):
+            if not need or r is None:
+                out.append(None)
+            elif isinstance(r, Tensor):
+                out.append(r._data)
+            else:
+                raise TypeError(
+                    f"function {self.name()} returned a gradient of type {type(r).__name__}, "
+                    "expected a Tensor or None"
+                )
+        return out
+
+
+class UserFunction:
+    """Base class for custom differentiable operations (``torch.autograd.Function``).
+
+    Subclasses define ``forward(ctx, *args)`` and ``backward(ctx, *grad_outputs)``
+    as static methods working on tensors, and are called with ``.apply``::
+
+        class Exp(Function):
+            @staticmethod
+            def forward(ctx, x):
+                y = x.exp()
+                ctx.save_for_backward(y)
+                return y
+
+            @staticmethod
+            def backward(ctx, g):
+                (y,) = ctx.saved_tensors
+                return g * y
+    """
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("You must implement the backward function for custom autograd.Function.")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        Tensor = _Tensor
+        ctx = FunctionCtx()
+        tensor_args = [a for a in args if isinstance(a, Tensor)]
+        record = grad_mode._enabled[0] and any(t._requires_grad for t in tensor_args)
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        with grad_mode.no_grad():
+            out = cls.forward(ctx, *args, **kwargs)
+        single = not isinstance(out, tuple)
+        outs = (out,) if single else out
+        if not record:
+            return out
+        node = _UserNode(cls, ctx, len(outs))
+        node.next_functions = tuple(
+            _edge(a) if isinstance(a, Tensor) and a._requires_grad else (None, 0) for a in args
+        )
+        node.needs_input_grad = ctx.needs_input_grad
+        node._tensor_input_mask = ctx.needs_input_grad
+        node._in_meta = tuple(
+            (a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None for a in args
+        )
+        results = []
+        input_ids = {id(a) for a in tensor_args}
+        for i, o in enumerate(outs):
+            if not isinstance(o, Tensor):
+                results.append(o)
+                continue
+            if id(o) in input_ids and all(o is not d for d in ctx._dirty):
+                o = o.view_as(o)  # an input returned as is becomes a new node's output
+            if id(o) in ctx._non_diff or not o.dtype.is_floating_point:
+                results.append(o)
+                continue
+            o._requires_grad = True
+            o.grad_fn = node
+            o._output_nr = i
+            results.append(o)
+        node._out_meta = tuple(
+            (o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), None) for o in outs
+        )
+        # saved tensors: keep tensors and check their versions at backward time
+        saved = tuple(ctx.to_save)
+        ctx.to_save = ()
+        node._saved_tensor_objs = saved
+        node._saved_tensor_versions = tuple(
+            None if s is None else (s._version_counter, s._version_counter.v) for s in saved
+        )
+        ctx._node = node
+        return results[0] if single else tuple(results)
+
+
+def _user_saved_tensors(ctx):
+    node = ctx._node
+    if node._freed:
+        raise RuntimeError(_FREED_MSG)
+    for s, ver in zip(node._saved_tensor_objs, node._saved_tensor_versions):
+        if ver is not None and ver[0].v != ver[1]:
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: [{_type_name(s._data.dtype)} {list(s.shape)}], which is "
+                f"an input of {node.name()}, is at version {ver[0].v}; expected version "
+                f"{ver[1]} instead."
+            )
+    return node._saved_tensor_objs
+
+
+FunctionCtx.saved_tensors = property(_user_saved_tensors)

@@ -1,0 +1,101 @@
+"""Gradient-recording switches: no_grad, enable_grad, set_grad_enabled."""
+
+from __future__ import annotations
+
+import functools
+
+# One flag for the process; ops read it on every call, so it is a plain list cell.
+_enabled = [True]
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations are recorded for autograd (``torch.is_grad_enabled``)."""
+    return _enabled[0]
+
+
+class _Mode:
+    """A context manager that is also a decorator, setting the grad mode."""
+
+    _mode: bool = True
+
+    def __enter__(self):
+        self._prev = _enabled[0]
+        _enabled[0] = self._mode
+        return self
+
+    def __exit__(self, *exc):
+        _enabled[0] = self._prev
+        return False
+
+    def __call__(self, fn):
+        mode = self._mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            prev = _enabled[0]
+            _enabled[0] = mode
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _enabled[0] = prev
+
+        return wrapper
+
+    def clone(self):
+        return type(self)()
+
+
+class no_grad(_Mode):  # noqa: N801
+    """Disable gradient recording (``torch.no_grad``), as a context or decorator."""
+
+    _mode = False
+
+    def __init__(self, orig_func=None):
+        # Allows the bare-decorator form @no_grad as well as @no_grad().
+        self._func = orig_func
+
+    def __new__(cls, orig_func=None):
+        self = super().__new__(cls)
+        if callable(orig_func):
+            self.__init__()
+            return self(orig_func)
+        return self
+
+
+class enable_grad(no_grad):  # noqa: N801
+    """Enable gradient recording (``torch.enable_grad``), as a context or decorator."""
+
+    _mode = True
+
+
+class inference_mode(no_grad):  # noqa: N801
+    """Like ``no_grad`` (``torch.inference_mode``)."""
+
+    def __init__(self, mode: bool = True):
+        self._mode = not mode
+
+    def __new__(cls, mode=True):
+        self = object.__new__(cls)
+        if callable(mode):
+            self.__init__()
+            return self(mode)
+        return self
+
+
+class set_grad_enabled(_Mode):  # noqa: N801
+    """Set grad mode (``torch.set_grad_enabled``): takes effect at once, or as a context."""
+
+    def __init__(self, mode: bool):
+        self._prev = _enabled[0]
+        self._mode = bool(mode)
+        _enabled[0] = self._mode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _enabled[0] = self._prev
+        return False
+
+    def clone(self):
+        return type(self)(self._mode)

@@ -1,0 +1,105 @@
+"""Gradient checks by central finite differences (``torch.autograd.gradcheck``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class GradcheckError(RuntimeError):
+    """Raised by gradcheck when analytical and numerical gradients differ."""
+
+
+def _flatten_outputs(out):
+    return list(out) if isinstance(out, (tuple, list)) else [out]
+
+
+def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+              raise_exception: bool = True, nondet_tol: float = 0.0, check_undefined_grad=True,
+              fast_mode: bool = False, **_ignored) -> bool:
+    """Compare autograd's Jacobian with central differences, in the inputs' dtype.
+
+    Inputs that require grad should be float64. Every output element is
+    back-propagated in turn (vector-Jacobian products with unit vectors).
+    """
+    from .._tensor import Tensor
+    from . import grad as autograd_grad
+    from .grad_mode import no_grad
+
+    if isinstance(inputs, Tensor):
+        inputs = (inputs,)
+    inputs = tuple(inputs)
+    diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not diff:
+        raise ValueError("gradcheck expects at least one input tensor to require gradient")
+    for i in diff:
+        if inputs[i].dtype.itemsize < 8:
+            import warnings
+
+            warnings.warn(
+                f"Input #{i} requires gradient and is not a double precision floating point. "
+                "This check will likely fail if all the inputs are not of double precision "
+                "floating point.",
+                UserWarning,
+                stacklevel=2,
+            )
+
+    outputs = [o for o in _flatten_outputs(func(*inputs)) if isinstance(o, Tensor)]
+    diff_outputs = [o for o in outputs if o.requires_grad]
+
+    def numerical(out_idx):
+        jac = {}
+        for i in diff:
+            x = inputs[i]
+            flat = x._data.reshape(-1) if x._data.flags.c_contiguous else None
+            if flat is None:
+                raise ValueError("gradcheck needs contiguous inputs")
+            j = np.zeros((x.numel(), outputs[out_idx].numel()))
+            for k in range(x.numel()):
+                orig = flat[k].item()
+                flat[k] = orig + eps
+                with no_grad():
+                    plus = _flatten_outputs(func(*inputs))[out_idx]._data.astype(np.float64).reshape(-1).copy()
+                flat[k] = orig - eps
+                with no_grad():
+                    minus = _flatten_outputs(func(*inputs))[out_idx]._data.astype(np.float64).reshape(-1).copy()
+                flat[k] = orig
+                j[k] = (plus - minus) / (2 * eps)
+            jac[i] = j
+        return jac
+
+    for oi, out in enumerate(outputs):
+        if not out.requires_grad:
+            continue
+        num = numerical(oi)
+        ana = {i: np.zeros((inputs[i].numel(), out.numel())) for i in diff}
+        for k in range(out.numel()):
+            go = np.zeros(out.numel(), dtype=out._data.dtype)
+            go[k] = 1
+            outs = [o for o in _flatten_outputs(func(*inputs)) if isinstance(o, Tensor)]
+            grads = autograd_grad(
+                outs[oi], [inputs[i] for i in diff],
+                grad_outputs=Tensor._make(go.reshape(out._data.shape)),
+                allow_unused=True,
+            )
+            for i, g in zip(diff, grads):
+                if g is not None:
+                    ana[i][:, k] = g._data.reshape(-1)
+        for i in diff:
+            if not np.allclose(ana[i], num[i], rtol=rtol, atol=atol):
+                msg = (
+                    f"Jacobian mismatch for output {oi} with respect to input {i},\n"
+                    f"numerical:{num[i]}\nanalytical:{ana[i]}\n"
+                )
+                if raise_exception:
+                    raise GradcheckError(msg)
+                return False
+    del diff_outputs
+    return True
+
+
+def gradgradcheck(func, inputs, grad_outputs=None, **kwargs) -> bool:
+    """Second-order checks need create_graph, which tapegrad does not support yet."""
+    raise NotImplementedError(
+        "gradgradcheck needs create_graph=True (higher-order gradients), which tapegrad does "
+        "not support yet"
+    )

@@ -1,0 +1,11 @@
+"""Readers of standard image datasets (mirrors ``torchvision.datasets``).
+
+MNIST, Fashion-MNIST and KMNIST from their IDX files, CIFAR-10 and CIFAR-100 from their
+"python version" batches. Items are ``(img, target)`` with ``img`` a raw ``uint8`` tensor
+(torchvision gives a PIL image; tapegrad has no PIL, so transforms receive the tensor).
+"""
+
+from .cifar import CIFAR10, CIFAR100
+from .mnist import KMNIST, MNIST, FashionMNIST
+
+__all__ = ["MNIST", "FashionMNIST", "KMNIST", "CIFAR10", "CIFAR100"]

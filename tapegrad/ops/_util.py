@@ -1,0 +1,104 @@
+"""Helpers shared by the op families: argument checks and conversions."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .. import _dtype as D
+
+Tensor = None  # set by tapegrad._tensor
+
+
+def is_tensor(x) -> bool:
+    return isinstance(x, Tensor)
+
+
+def as_tensor_arg(x, dtype: D.dtype | None = None):
+    """A Tensor from a tensor, scalar or sequence argument (no copy for tensors)."""
+    if isinstance(x, Tensor):
+        return x if dtype is None or x.dtype is dtype else x.to(dtype)
+    if dtype is None:
+        dtype = D.scalar_dtype(x) if isinstance(x, numbers.Number) else None
+    from .creation import tensor
+
+    return tensor(x, dtype=dtype)
+
+
+def scalar_to_tensor(x, dt: D.dtype):
+    """A 0-dim tensor holding a Python scalar, in dtype ``dt``."""
+    return Tensor._make(np.asarray(x, dtype=dt.np))
+
+
+def canon_dim(dim: int, ndim: int) -> int:
+    """A non-negative dim, or PyTorch's IndexError when it is out of range."""
+    n = max(ndim, 1)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+    if dim < -n or dim >= n:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
+        )
+    return int(dim) % n if ndim > 0 else 0
+
+
+def canon_dims(dim, ndim: int) -> tuple:
+    """A sorted tuple of non-negative dims from an int, a sequence or None (all dims)."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (int, np.integer)):
+        return (canon_dim(dim, ndim),)
+    dims = tuple(canon_dim(d, ndim) for d in dim)
+    if len(set(dims)) != len(dims):
+        raise RuntimeError(f"dim {dims} appears multiple times in the list of dims")
+    if ndim == 0:
+        return ()
+    return tuple(sorted(dims))
+
+
+def float_dtype_of(t) -> D.dtype:
+    """The dtype a floating-point op computes in for ``t``: its own, or the default."""
+    d = t.dtype
+    return d if d.is_floating_point or d.is_complex else D.get_default_dtype()
+
+
+def size_args(size) -> tuple:
+    """Normalise ``f(2, 3)`` / ``f((2, 3))`` / ``f([2, 3])`` / ``f(torch.Size)`` sizes."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    elif len(size) == 1 and isinstance(size[0], Tensor):
+        size = tuple(int(v) for v in size[0].tolist()) if size[0].ndim else (int(size[0]),)
+    out = []
+    for s in size:
+        if isinstance(s, Tensor):
+            s = s.item()
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+            raise TypeError(
+                f"expected a sequence of integers as the size, but got an element of type "
+                f"{type(s).__name__}"
+            )
+        out.append(int(s))
+    return tuple(out)
+
+
+def check_size(size) -> tuple:
+    for s in size:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
+    return size
+
+
+def broadcast_shapes(*shapes) -> tuple:
+    """The broadcast of shapes, or PyTorch's RuntimeError naming them."""
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise RuntimeError(
+            "shape mismatch: objects cannot be broadcast to a single shape. Mismatch is between "
+            + " and ".join(str(list(s)) for s in shapes)
+        ) from None
+
+
+def same_dtype_error(op: str, a, b):
+    return RuntimeError(f"{op}: expected both inputs to have the same dtype, but got {a} and {b}")

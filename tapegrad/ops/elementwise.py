@@ -1,0 +1,903 @@
+"""Pointwise math with broadcasting: arithmetic, unary functions, comparisons.
+
+Each differentiable primitive is a ``Function`` on raw arrays. The public
+functions handle PyTorch's type promotion (``_dtype.result_type``), turn Python
+scalars into 0-dim arrays of the result dtype, and translate NumPy's broadcast
+errors into PyTorch's message.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from .. import _dtype as D
+from ..autograd.function import Function
+from . import _util as U
+
+# ---------------------------------------------------------------------------
+# promotion helpers
+
+
+def _promote(a, b) -> D.dtype:
+    ta, tb = U.is_tensor(a), U.is_tensor(b)
+    if ta and tb:
+        if a.dtype is b.dtype:
+            return a.dtype
+    elif ta and isinstance(b, float) and a.dtype.is_floating_point:
+        return a.dtype
+    elif tb and isinstance(a, float) and b.dtype.is_floating_point:
+        return b.dtype
+    if not ta and not isinstance(a, numbers.Number):
+        a = U.as_tensor_arg(a)
+    if not tb and not isinstance(b, numbers.Number):
+        b = U.as_tensor_arg(b)
+    return D.result_type(a, b)
+
+
+def _operand(x, dt: D.dtype):
+    """``x`` as a tensor of dtype ``dt`` (scalars become 0-dim arrays)."""
+    if U.is_tensor(x):
+        return x if x.dtype is dt else x.to(dt)
+    if isinstance(x, numbers.Number):
+        return U.scalar_to_tensor(x, dt)
+    return U.as_tensor_arg(x).to(dt)
+
+
+def _broadcast_error(a, b):
+    sa, sb = tuple(a.shape), tuple(b.shape)
+    n = max(len(sa), len(sb))
+    pa, pb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
+    for i in range(n - 1, -1, -1):
+        if pa[i] != pb[i] and pa[i] != 1 and pb[i] != 1:
+            return RuntimeError(
+                f"The size of tensor a ({pa[i]}) must match the size of tensor b ({pb[i]}) "
+                f"at non-singleton dimension {i}"
+            )
+    return None
+
+
+def _binary(fn_cls, a, b, dt: D.dtype | None = None, compute: D.dtype | None = None, **attrs):
+    """Promote ``a`` and ``b`` and apply a binary primitive."""
+    if dt is None:
+        dt = _promote(a, b)
+    cdt = compute or dt
+    ta, tb = _operand(a, cdt), _operand(b, cdt)
+    try:
+        return fn_cls.apply(ta, tb, **attrs)
+    except ValueError:
+        err = _broadcast_error(ta, tb)
+        if err is not None:
+            raise err from None
+        raise
+
+
+def _check_same_device(*ts):
+    return ts
+
+
+# ---------------------------------------------------------------------------
+# arithmetic primitives
+
+
+class Add(Function):
+    def forward(ctx, a, b, alpha=1):
+        if alpha != 1:
+            ctx.alpha = alpha
+            return a + b * np.asarray(alpha, dtype=b.dtype)
+        ctx.alpha = 1
+        return a + b
+
+    def backward(ctx, g):
+        na, nb = ctx.needs_input_grad
+        gb = None
+        if nb:
+            gb = g if ctx.alpha == 1 else g * ctx.alpha
+        return g if na else None, gb
+
+
+class Sub(Function):
+    def forward(ctx, a, b, alpha=1):
+        ctx.alpha = alpha
+        if alpha != 1:
+            return a - b * np.asarray(alpha, dtype=b.dtype)
+        return a - b
+
+    def backward(ctx, g):
+        na, nb = ctx.needs_input_grad
+        return (g if na else None), (-g if ctx.alpha == 1 else -g * ctx.alpha) if nb else None
+
+
+class Mul(Function):
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        return (g * b if na else None), (g * a if nb else None)
+
+
+class Div(Function):
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        ga = g / b if na else None
+        gb = -g * a / (b * b) if nb else None
+        return ga, gb
+
+
+class _NoGradBinary(Function):
+    def backward(ctx, g):
+        return tuple(np.zeros_like(g) if n else None for n in ctx.needs_input_grad)
+
+
+class DivRounded(_NoGradBinary):
+    backward_name = "DivBackward1"
+
+    def forward(ctx, a, b, mode="floor"):
+        if a.dtype.kind in "iu":
+            if np.any(b == 0):
+                raise RuntimeError("ZeroDivisionError")
+            q = np.floor_divide(a, b)
+            if mode == "trunc":
+                r = a - q * b
+                q = q + ((r != 0) & ((a < 0) != (b < 0)))
+            return q
+        q = a / b
+        return np.floor(q) if mode == "floor" else np.trunc(q)
+
+
+class Remainder(Function):
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        if a.dtype.kind in "iu" and np.any(b == 0):
+            raise RuntimeError("ZeroDivisionError")
+        return np.mod(a, b)
+
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        return (g if na else None), (-g * np.floor(a / b) if nb else None)
+
+
+class Fmod(Function):
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        if a.dtype.kind in "iu" and np.any(b == 0):
+            raise RuntimeError("ZeroDivisionError")
+        return np.fmod(a, b)
+
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        return (g if na else None), (-g * np.trunc(a / b) if nb else None)
+
+
+class Pow(Function):
+    def forward(ctx, a, b):
+        if a.dtype.kind in "iu" and np.any(b < 0):
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        y = np.power(a, b)
+        ctx.save_for_backward(a, b, y)
+        return y
+
+    def backward(ctx, g):
+        a, b, y = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        ga = gb = None
+        if na:
+            # b * a**(b-1), with 0 where b == 0 (PyTorch's convention).
+            ga = g * np.where(b == 0, 0, b * np.power(a, b - 1))
+        if nb:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = g * np.where((a == 0) & (b >= 0), 0, y * np.log(a))
+        return ga, gb
+
+
+class PowScalar(Function):
+    """x ** e for a Python number e (PyTorch's pow(Tensor, Scalar))."""
+
+    backward_name = "PowBackward0"
+
+    def forward(ctx, a, exponent=2.0):
+        ctx.e = exponent
+        ctx.save_for_backward(a)
+        if exponent == 2:
+            return a * a
+        if exponent == 0.5:
+            return np.sqrt(a)
+        return np.power(a, np.asarray(exponent, dtype=a.dtype))
+
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        e = ctx.e
+        if e == 0:
+            return np.zeros_like(g)
+        if e == 2:
+            return g * (a + a)
+        if e == 1:
+            return g
+        return g * (e * np.power(a, np.asarray(e - 1, dtype=a.dtype)))
+
+
+class Maximum(Function):
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        half = np.where(a == b, g / 2, g)
+        return (np.where(a < b, 0, half) if na else None), (np.where(a > b, 0, half) if nb else None)
+
+
+class Minimum(Function):
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.minimum(a, b)
+
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        half = np.where(a == b, g / 2, g)
+        return (np.where(a > b, 0, half) if na else None), (np.where(a < b, 0, half) if nb else None)
+
+
+class Atan2(Function):
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.arctan2(a, b)
+
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        d = a * a + b * b
+        na, nb = ctx.needs_input_grad
+        return (g * b / d if na else None), (-g * a / d if nb else None)
+
+
+class Hypot(Function):
+    def forward(ctx, a, b):
+        y = np.hypot(a, b)
+        ctx.save_for_backward(a, b, y)
+        return y
+
+    def backward(ctx, g):
+        a, b, y = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        return (g * a / y if na else None), (g * b / y if nb else None)
+
+
+class LogAddExp(Function):
+    def forward(ctx, a, b):
+        y = np.logaddexp(a, b)
+        ctx.save_for_backward(a, b, y)
+        return y
+
+    def backward(ctx, g):
+        a, b, y = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        return (g * np.exp(a - y) if na else None), (g * np.exp(b - y) if nb else None)
+
+
+class Lerp(Function):
+    def forward(ctx, a, b, w):
+        ctx.save_for_backward(a, b, w)
+        return a + w * (b - a)
+
+    def backward(ctx, g):
+        a, b, w = ctx.saved_tensors
+        na, nb, nw = ctx.needs_input_grad
+        return (
+            g * (1 - w) if na else None,
+            g * w if nb else None,
+            g * (b - a) if nw else None,
+        )
+
+
+class Where(Function):
+    def forward(ctx, cond, a, b):
+        ctx.save_for_backward(cond)
+        return np.where(cond, a, b)
+
+    def backward(ctx, g):
+        (cond,) = ctx.saved_tensors
+        _, na, nb = ctx.needs_input_grad
+        zero = np.zeros((), g.dtype)
+        return None, (np.where(cond, g, zero) if na else None), (np.where(cond, zero, g) if nb else None)
+
+
+class Clamp(Function):
+    def forward(ctx, x, lo=None, hi=None):
+        y = x
+        if lo is not None:
+            y = np.maximum(y, np.asarray(lo, dtype=x.dtype))
+        if hi is not None:
+            y = np.minimum(y, np.asarray(hi, dtype=x.dtype))
+        if y is x:
+            y = x.copy()
+        ctx.lo, ctx.hi = lo, hi
+        ctx.save_for_backward(x)
+        return y
+
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        mask = np.ones(x.shape, dtype=bool)
+        if ctx.lo is not None:
+            mask &= x >= ctx.lo
+        if ctx.hi is not None:
+            mask &= x <= ctx.hi
+        return g * mask
+
+
+class ClampTensor(Function):
+    backward_name = "ClampBackward1"
+
+    def forward(ctx, x, lo, hi):
+        y = x
+        if lo is not None:
+            y = np.maximum(y, lo)
+        if hi is not None:
+            y = np.minimum(y, hi)
+        ctx.save_for_backward(x, lo, hi)
+        return y if y is not x else x.copy()
+
+    def backward(ctx, g):
+        x, lo, hi = ctx.saved_tensors
+        nx, nlo, nhi = ctx.needs_input_grad
+        in_lo = np.ones(x.shape, bool) if lo is None else x >= lo
+        in_hi = np.ones(x.shape, bool) if hi is None else x <= hi
+        zero = np.zeros((), g.dtype)
+        gx = np.where(in_lo & in_hi, g, zero) if nx else None
+        glo = np.where(~in_lo, g, zero) if nlo else None
+        ghi = np.where(~in_hi & in_lo, g, zero) if nhi else None
+        return gx, glo, ghi
+
+
+# ---------------------------------------------------------------------------
+# unary primitives
+
+
+def _unary(name, fwd, bwd, uses="x", pyname=None):
+    """Make a unary Function class from a forward and a backward formula.
+
+    ``bwd(g, x, y)`` gets the upstream gradient, the input and the output; only
+    the one named by ``uses`` ('x', 'y' or 'xy') is kept for backward.
+    """
+
+    def forward(ctx, x):
+        y = fwd(x)
+        if uses == "x":
+            ctx.save_for_backward(x)
+        elif uses == "y":
+            ctx.save_for_backward(y)
+        elif uses == "xy":
+            ctx.save_for_backward(x, y)
+        return y
+
+    def backward(ctx, g):
+        saved = ctx.saved_tensors if uses else ()
+        if uses == "x":
+            return bwd(g, saved[0], None)
+        if uses == "y":
+            return bwd(g, None, saved[0])
+        if uses == "xy":
+            return bwd(g, saved[0], saved[1])
+        return bwd(g, None, None)
+
+    return type(name, (Function,), {"forward": forward, "backward": backward, "__doc__": pyname})
+
+
+def _sigmoid(x):
+    # exp(-|x|) never overflows; both branches agree with 1/(1+exp(-x)).
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+_SQRT_PI = math.sqrt(math.pi)
+_erf_vec = np.vectorize(math.erf, otypes=[np.float64])
+_erfc_vec = np.vectorize(math.erfc, otypes=[np.float64])
+
+
+def _erf(x):
+    return _erf_vec(x).astype(x.dtype, copy=False) if x.size else x.copy()
+
+
+def _erfc(x):
+    return _erfc_vec(x).astype(x.dtype, copy=False) if x.size else x.copy()
+
+
+def _erfinv(y):
+    # Newton iterations on erf from a good starting point (Giles' approximation).
+    y64 = y.astype(np.float64)
+    w = -np.log(np.clip((1.0 - y64) * (1.0 + y64), 1e-300, None))
+    x = np.where(
+        w < 5.0,
+        _poly(w - 2.5, [2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06,
+                        0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941]),
+        _poly(np.sqrt(w) - 3.0, [-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844,
+                                 0.00573950773, -0.0076224613, 0.00943887047, 1.00167406,
+                                 2.83297682]),
+    ) * y64
+    for _ in range(3):
+        err = _erf_vec(x) - y64 if x.size else x
+        x = x - err / (2 / _SQRT_PI * np.exp(-x * x))
+    x = np.where(np.abs(y64) == 1, np.sign(y64) * np.inf, x)
+    x = np.where(np.abs(y64) > 1, np.nan, x)
+    return x.astype(y.dtype, copy=False)
+
+
+def _poly(t, coeffs):
+    r = np.zeros_like(t) + coeffs[0]
+    for c in coeffs[1:]:
+        r = r * t + c
+    return r
+
+
+def _zero_grad(g, x, y):
+    return np.zeros_like(g)
+
+
+Neg = _unary("Neg", np.negative, lambda g, x, y: -g, uses=None)
+Abs = _unary("Abs", np.abs, lambda g, x, y: g * np.sign(x))
+Sign = _unary("Sign", np.sign, _zero_grad, uses=None)
+Exp = _unary("Exp", np.exp, lambda g, x, y: g * y, uses="y")
+Exp2 = _unary("Exp2", np.exp2, lambda g, x, y: g * y * np.asarray(math.log(2), y.dtype), uses="y")
+Expm1 = _unary("Expm1", np.expm1, lambda g, x, y: g * (y + 1), uses="y")
+Log = _unary("Log", np.log, lambda g, x, y: g / x)
+Log2 = _unary("Log2", np.log2, lambda g, x, y: g / (x * np.asarray(math.log(2), x.dtype)))
+Log10 = _unary("Log10", np.log10, lambda g, x, y: g / (x * np.asarray(math.log(10), x.dtype)))
+Log1p = _unary("Log1p", np.log1p, lambda g, x, y: g / (x + 1))
+Sqrt = _unary("Sqrt", np.sqrt, lambda g, x, y: g / (2 * y), uses="y")
+Rsqrt = _unary("Rsqrt", lambda x: 1 / np.sqrt(x), lambda g, x, y: -0.5 * g * y * y * y, uses="y")
+Square = _unary("Square", np.square, lambda g, x, y: 2 * g * x)
+Reciprocal = _unary("Reciprocal", np.reciprocal, lambda g, x, y: -g * y * y, uses="y")
+Sin = _unary("Sin", np.sin, lambda g, x, y: g * np.cos(x))
+Cos = _unary("Cos", np.cos, lambda g, x, y: -g * np.sin(x))
+Tan = _unary("Tan", np.tan, lambda g, x, y: g * (1 + y * y), uses="y")
+Asin = _unary("Asin", np.arcsin, lambda g, x, y: g / np.sqrt(1 - x * x))
+Acos = _unary("Acos", np.arccos, lambda g, x, y: -g / np.sqrt(1 - x * x))
+Atan = _unary("Atan", np.arctan, lambda g, x, y: g / (1 + x * x))
+Sinh = _unary("Sinh", np.sinh, lambda g, x, y: g * np.cosh(x))
+Cosh = _unary("Cosh", np.cosh, lambda g, x, y: g * np.sinh(x))
+Tanh = _unary("Tanh", np.tanh, lambda g, x, y: g * (1 - y * y), uses="y")
+Asinh = _unary("Asinh", np.arcsinh, lambda g, x, y: g / np.sqrt(x * x + 1))
+Acosh = _unary("Acosh", np.arccosh, lambda g, x, y: g / np.sqrt(x * x - 1))
+Atanh = _unary("Atanh", np.arctanh, lambda g, x, y: g / (1 - x * x))
+Sigmoid = _unary("Sigmoid", _sigmoid, lambda g, x, y: g * y * (1 - y), uses="y")
+Relu = _unary(
+    "Relu",
+    lambda x: np.maximum(x, np.zeros((), x.dtype)),
+    lambda g, x, y: g * (y > 0),
+    uses="y",
+)
+Erf = _unary("Erf", _erf, lambda g, x, y: g * (2 / _SQRT_PI) * np.exp(-x * x))
+Erfc = _unary("Erfc", _erfc, lambda g, x, y: -g * (2 / _SQRT_PI) * np.exp(-x * x))
+Erfinv = _unary("Erfinv", _erfinv, lambda g, x, y: g * (_SQRT_PI / 2) * np.exp(y * y), uses="y")
+Floor = _unary("Floor", np.floor, _zero_grad, uses=None)
+Ceil = _unary("Ceil", np.ceil, _zero_grad, uses=None)
+Trunc = _unary("Trunc", np.trunc, _zero_grad, uses=None)
+Frac = _unary("Frac", lambda x: x - np.trunc(x), lambda g, x, y: g, uses=None)
+Round = _unary("Round", np.round, _zero_grad, uses=None)
+
+
+class RoundDecimals(Function):
+    backward_name = "RoundBackward1"
+
+    def forward(ctx, x, decimals=0):
+        return np.round(x, decimals)
+
+    def backward(ctx, g):
+        return np.zeros_like(g)
+
+
+# ---------------------------------------------------------------------------
+# public functions
+
+_FLOAT_UNARY = {
+    "exp": Exp, "exp2": Exp2, "expm1": Expm1, "log": Log, "log2": Log2, "log10": Log10,
+    "log1p": Log1p, "sqrt": Sqrt, "rsqrt": Rsqrt, "sin": Sin, "cos": Cos, "tan": Tan,
+    "asin": Asin, "acos": Acos, "atan": Atan, "sinh": Sinh, "cosh": Cosh, "tanh": Tanh,
+    "asinh": Asinh, "acosh": Acosh, "atanh": Atanh, "sigmoid": Sigmoid, "erf": Erf,
+    "erfc": Erfc, "erfinv": Erfinv, "reciprocal": Reciprocal,
+}
+# ops that keep integer dtypes
+_SAME_UNARY = {
+    "neg": Neg, "abs": Abs, "sign": Sign, "square": Square, "relu": Relu,
+    "floor": Floor, "ceil": Ceil, "trunc": Trunc, "frac": Frac,
+}
+
+
+def _make_float_unary(name, cls):
+    def fn(input, *, out=None):
+        x = input if input.dtype.is_floating_point else input.to(U.float_dtype_of(input))
+        res = cls.apply(x)
+        return _to_out(res, out)
+
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise {name} (``torch.{name}``); integer inputs give the default float dtype."
+    return fn
+
+
+def _make_same_unary(name, cls):
+    def fn(input, *, out=None):
+        if input.dtype is D.bool_ and name in ("neg",):
+            raise RuntimeError(
+                "Negation, the `-` operator, on a bool tensor is not supported. If you are "
+                "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+            )
+        if input.dtype.category < 2 and name in ("floor", "ceil", "trunc", "round"):
+            return _to_out(input.clone(), out)
+        if name == "frac" and not input.dtype.is_floating_point:
+            raise RuntimeError(f"\"frac_cpu\" not implemented for '{_long_name(input.dtype)}'")
+        return _to_out(cls.apply(input), out)
+
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise {name} (``torch.{name}``)."
+    return fn
+
+
+def _long_name(dt):
+    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+            "bool": "Bool", "float32": "Float", "float64": "Double", "float16": "Half"}[dt.name]
+
+
+def _to_out(res, out):
+    if out is None:
+        return res
+    from .shape import copy_into_out
+
+    return copy_into_out(out, res)
+
+
+for _n, _c in _FLOAT_UNARY.items():
+    globals()[_n] = _make_float_unary(_n, _c)
+for _n, _c in _SAME_UNARY.items():
+    globals()[_n] = _make_same_unary(_n, _c)
+
+negative = globals()["neg"]
+absolute = globals()["abs"]
+arcsin, arccos, arctan = globals()["asin"], globals()["acos"], globals()["atan"]
+arcsinh, arccosh, arctanh = globals()["asinh"], globals()["acosh"], globals()["atanh"]
+fix = globals()["trunc"]
+
+
+def round(input, *, decimals: int = 0, out=None):  # noqa: A001
+    """Round half to even (``torch.round``), optionally to ``decimals`` places."""
+    if input.dtype.category < 2:
+        return _to_out(input.clone(), out)
+    if decimals:
+        return _to_out(RoundDecimals.apply(input, decimals=decimals), out)
+    return _to_out(Round.apply(input), out)
+
+
+def positive(input):
+    return input
+
+
+def add(input, other, *, alpha=1, out=None):
+    """input + alpha * other, broadcasting (``torch.add``)."""
+    if alpha != 1:
+        dt = _promote(input, other)
+        if isinstance(alpha, float) and not dt.is_floating_point:
+            raise RuntimeError(
+                "For integral input tensors, argument alpha must not be a floating point number."
+            )
+        return _to_out(_binary(Add, input, other, dt=dt, alpha=alpha), out)
+    return _to_out(_binary(Add, input, other), out)
+
+
+def sub(input, other, *, alpha=1, out=None):
+    """input - alpha * other (``torch.sub``)."""
+    if all(U.is_tensor(v) and v.dtype is D.bool_ for v in (input, other)):
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
+            "`^` or `logical_xor()` operator instead."
+        )
+    return _to_out(_binary(Sub, input, other, alpha=alpha), out)
+
+
+subtract = sub
+
+
+def mul(input, other, *, out=None):
+    """input * other, broadcasting (``torch.mul``)."""
+    return _to_out(_binary(Mul, input, other), out)
+
+
+multiply = mul
+
+
+def div(input, other, *, rounding_mode=None, out=None):
+    """input / other (``torch.div``): true division, or 'floor'/'trunc' rounding."""
+    dt = _promote(input, other)
+    if rounding_mode is None:
+        fdt = dt if dt.is_floating_point else D.get_default_dtype()
+        return _to_out(_binary(Div, input, other, dt=fdt), out)
+    if rounding_mode not in ("floor", "trunc"):
+        raise ValueError(
+            "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+            f"'{rounding_mode}'"
+        )
+    return _to_out(_binary(DivRounded, input, other, dt=dt, mode=rounding_mode), out)
+
+
+divide = true_divide = div
+
+
+def floor_divide(input, other, *, out=None):
+    """Floor division (``torch.floor_divide``, the ``//`` operator)."""
+    return div(input, other, rounding_mode="floor", out=out)
+
+
+def remainder(input, other, *, out=None):
+    """Python-style modulus, sign of the divisor (``torch.remainder``, ``%``)."""
+    return _to_out(_binary(Remainder, input, other), out)
+
+
+def fmod(input, other, *, out=None):
+    """C-style modulus, sign of the dividend (``torch.fmod``)."""
+    return _to_out(_binary(Fmod, input, other), out)
+
+
+def pow(input, exponent, *, out=None):  # noqa: A001
+    """input ** exponent (``torch.pow``); either side may be a Python number."""
+    if U.is_tensor(input) and isinstance(exponent, numbers.Number) and not isinstance(
+        exponent, bool
+    ):
+        dt = _promote(input, exponent)
+        if (
+            not dt.is_floating_point
+            and isinstance(exponent, numbers.Integral)
+            and exponent < 0
+        ):
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        x = input if input.dtype is dt else input.to(dt)
+        return _to_out(PowScalar.apply(x, exponent=exponent), out)
+    return _to_out(_binary(Pow, input, exponent), out)
+
+
+def float_power(input, exponent, *, out=None):
+    """pow computed in float64 (``torch.float_power``)."""
+    return pow(_operand(input, D.float64), exponent if not U.is_tensor(exponent) else exponent.double(), out=out)
+
+
+def maximum(input, other, *, out=None):
+    """Elementwise maximum, NaN-propagating (``torch.maximum``)."""
+    if not U.is_tensor(other):
+        raise TypeError("maximum(): argument 'other' must be Tensor, not " + type(other).__name__)
+    return _to_out(_binary(Maximum, input, other), out)
+
+
+def minimum(input, other, *, out=None):
+    """Elementwise minimum, NaN-propagating (``torch.minimum``)."""
+    if not U.is_tensor(other):
+        raise TypeError("minimum(): argument 'other' must be Tensor, not " + type(other).__name__)
+    return _to_out(_binary(Minimum, input, other), out)
+
+
+fmax, fmin = maximum, minimum
+
+
+def atan2(input, other, *, out=None):
+    """Elementwise atan2(input, other) (``torch.atan2``)."""
+    dt = _promote(input, other)
+    dt = dt if dt.is_floating_point else D.get_default_dtype()
+    return _to_out(_binary(Atan2, input, other, dt=dt), out)
+
+
+arctan2 = atan2
+
+
+def hypot(input, other, *, out=None):
+    """sqrt(input**2 + other**2) (``torch.hypot``)."""
+    return _to_out(_binary(Hypot, input, other), out)
+
+
+def logaddexp(input, other, *, out=None):
+    """log(exp(input) + exp(other)), computed stably (``torch.logaddexp``)."""
+    return _to_out(_binary(LogAddExp, input, other), out)
+
+
+def lerp(input, end, weight, *, out=None):
+    """input + weight * (end - input) (``torch.lerp``)."""
+    dt = input.dtype
+    w = _operand(weight, dt)
+    try:
+        return _to_out(Lerp.apply(input, _operand(end, dt), w), out)
+    except ValueError:
+        raise _broadcast_error(input, end) or RuntimeError("lerp: shapes do not broadcast") from None
+
+
+def where(condition, input=None, other=None, *, out=None):
+    """Pick from input where condition else other (``torch.where``).
+
+    With only a condition it returns ``condition.nonzero(as_tuple=True)``.
+    """
+    if input is None and other is None:
+        from .index import nonzero
+
+        return nonzero(condition, as_tuple=True)
+    cond = U.as_tensor_arg(condition)
+    if cond.dtype is not D.bool_:
+        if cond.dtype is D.uint8:
+            cond = cond.to(D.bool_)
+        else:
+            raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {_long_name(cond.dtype)}")
+    dt = _promote(input, other)
+    a, b = _operand(input, dt), _operand(other, dt)
+    try:
+        return _to_out(Where.apply(cond, a, b), out)
+    except ValueError:
+        raise _broadcast_error(cond, a) or _broadcast_error(a, b) or _broadcast_error(cond, b) from None
+
+
+def clamp(input, min=None, max=None, *, out=None):  # noqa: A002
+    """Limit values to [min, max] (``torch.clamp`` / ``clip``); bounds may be tensors."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if U.is_tensor(min) or U.is_tensor(max):
+        dt = D.result_type(*[v for v in (input, min, max) if v is not None])
+        x = _operand(input, dt)
+        lo = None if min is None else _operand(min, dt)
+        hi = None if max is None else _operand(max, dt)
+        return _to_out(ClampTensor.apply(x, lo, hi), out)
+    dt = D.result_type(*[v for v in (input, min, max) if v is not None])
+    x = input if input.dtype is dt else input.to(dt)
+    return _to_out(Clamp.apply(x, lo=min, hi=max), out)
+
+
+clip = clamp
+
+
+def clamp_min(input, min):  # noqa: A002
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):  # noqa: A002
+    return clamp(input, max=max)
+
+
+# ---------------------------------------------------------------------------
+# comparisons and logic: no gradient, bool results
+
+
+def _compare(ufunc, name):
+    def fn(input, other, *, out=None):
+        dt = _promote(input, other)
+        a = _operand(input, dt)._data
+        b = _operand(other, dt)._data
+        try:
+            res = U.Tensor._make(np.asarray(ufunc(a, b)))
+        except ValueError:
+            raise _broadcast_error(_operand(input, dt), _operand(other, dt)) from None
+        return _to_out(res, out)
+
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise ``{name}`` comparison giving a bool tensor (``torch.{name}``)."
+    return fn
+
+
+eq = _compare(np.equal, "eq")
+ne = _compare(np.not_equal, "ne")
+lt = _compare(np.less, "lt")
+le = _compare(np.less_equal, "le")
+gt = _compare(np.greater, "gt")
+ge = _compare(np.greater_equal, "ge")
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+
+def _logical(ufunc, name):
+    def fn(input, other, *, out=None):
+        a = U.as_tensor_arg(input)._data
+        b = U.as_tensor_arg(other)._data
+        return _to_out(U.Tensor._make(np.asarray(ufunc(a, b))), out)
+
+    fn.__name__ = name
+    return fn
+
+
+logical_and = _logical(np.logical_and, "logical_and")
+logical_or = _logical(np.logical_or, "logical_or")
+logical_xor = _logical(np.logical_xor, "logical_xor")
+
+
+def logical_not(input, *, out=None):
+    """Elementwise not, giving bool (``torch.logical_not``)."""
+    return _to_out(U.Tensor._make(np.asarray(np.logical_not(input._data))), out)
+
+
+def _bitwise(ufunc, name):
+    def fn(input, other, *, out=None):
+        dt = _promote(input, other)
+        if dt.is_floating_point:
+            raise RuntimeError(f"\"{name}_cpu\" not implemented for '{_long_name(dt)}'")
+        a, b = _operand(input, dt)._data, _operand(other, dt)._data
+        return _to_out(U.Tensor._make(np.asarray(ufunc(a, b))), out)
+
+    fn.__name__ = name
+    return fn
+
+
+bitwise_and = _bitwise(np.bitwise_and, "bitwise_and")
+bitwise_or = _bitwise(np.bitwise_or, "bitwise_or")
+bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
+bitwise_left_shift = _bitwise(np.left_shift, "bitwise_left_shift")
+bitwise_right_shift = _bitwise(np.right_shift, "bitwise_right_shift")
+
+
+def bitwise_not(input, *, out=None):
+    """Bitwise not; logical not for bool (``torch.bitwise_not``, ``~``)."""
+    if input.dtype.is_floating_point:
+        raise RuntimeError(f"\"bitwise_not_cpu\" not implemented for '{_long_name(input.dtype)}'")
+    return _to_out(U.Tensor._make(np.asarray(np.invert(input._data))), out)
+
+
+def isnan(input):
+    """Elementwise NaN test (``torch.isnan``)."""
+    return U.Tensor._make(np.asarray(np.isnan(input._data)))
+
+
+def isinf(input):
+    """Elementwise infinity test (``torch.isinf``)."""
+    return U.Tensor._make(np.asarray(np.isinf(input._data)))
+
+
+def isposinf(input):
+    return U.Tensor._make(np.asarray(np.isposinf(input._data)))
+
+
+def isneginf(input):
+    return U.Tensor._make(np.asarray(np.isneginf(input._data)))
+
+
+def isfinite(input):
+    """Elementwise finiteness test (``torch.isfinite``)."""
+    return U.Tensor._make(np.asarray(np.isfinite(input._data)))
+
+
+def isreal(input):
+    return U.Tensor._make(np.ones(input.shape, dtype=bool))
+
+
+def signbit(input):
+    return U.Tensor._make(np.asarray(np.signbit(input._data)))
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Elementwise closeness (``torch.isclose``)."""
+    dt = _promote(input, other)
+    a, b = _operand(input, dt)._data, _operand(other, dt)._data
+    return U.Tensor._make(np.asarray(np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)))
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    """Whether all elements are close (``torch.allclose``)."""
+    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
+
+
+def equal(input, other) -> bool:
+    """Same shape and elements (``torch.equal``)."""
+    return input.shape == other.shape and bool(np.array_equal(input._data, other._data))
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
+    """Replace NaN and infinities (``torch.nan_to_num``)."""
+    from .index import _masked_replace
+
+    x = input._data
+    if not input.dtype.is_floating_point:
+        return _to_out(input.clone(), out)
+    finfo = np.finfo(x.dtype)
+    posinf = finfo.max if posinf is None else posinf
+    neginf = finfo.min if neginf is None else neginf
+    mask_val = np.where(np.isnan(x), nan, np.where(x == np.inf, posinf, neginf)).astype(x.dtype)
+    return _to_out(_masked_replace(input, ~np.isfinite(x), mask_val), out)

@@ -1,0 +1,538 @@
+"""Indexing: ``x[idx]``, ``x[idx] = v``, gather/scatter, index_select, masks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype as D
+from ..autograd import grad_mode
+from ..autograd.function import Function
+from . import _util as U
+
+# ---------------------------------------------------------------------------
+# converting a PyTorch index to a NumPy one
+
+
+def _convert_one(i):
+    Tensor = U.Tensor
+    if isinstance(i, Tensor):
+        a = i._data
+        if a.dtype == np.bool_ or a.dtype == np.uint8:
+            return a.astype(bool, copy=False), True
+        if a.dtype.kind not in "iu":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        return a, True
+    if isinstance(i, slice):
+        if i.step is not None and int(i.step) <= 0:
+            raise ValueError("step must be greater than zero")
+        return slice(*(None if v is None else int(v) for v in (i.start, i.stop, i.step))), False
+    if i is None or i is Ellipsis:
+        return i, False
+    if isinstance(i, (bool, np.bool_)):
+        return bool(i), True
+    if isinstance(i, (int, np.integer)):
+        return int(i), False
+    if isinstance(i, (list, tuple)):
+        a = np.array([x.item() if isinstance(x, Tensor) else x for x in i]) if i else np.array([], np.int64)
+        if a.dtype == object:
+            raise IndexError("too many indices for tensor or ragged index list")
+        if a.dtype.kind == "f":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        return a, True
+    if isinstance(i, np.ndarray):
+        return i, True
+    raise IndexError(
+        "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
+        f"valid indices (got {type(i).__name__})"
+    )
+
+
+def convert_index(idx):
+    """A NumPy index and whether it is advanced (makes a copy)."""
+    if not isinstance(idx, tuple) or isinstance(idx, U.Tensor):
+        idx = (idx,)
+    out = []
+    adv = False
+    for i in idx:
+        c, a = _convert_one(i)
+        out.append(c)
+        adv = adv or a
+    return tuple(out), adv
+
+
+def _index_error(e: Exception, shape):
+    msg = str(e).replace("axis", "dimension")
+    if "too many indices" in msg:
+        return IndexError(f"too many indices for tensor of dimension {len(shape)}")
+    return IndexError(msg)
+
+
+# ---------------------------------------------------------------------------
+# getitem / setitem
+
+
+class Slice(Function):
+    """Basic indexing (ints, slices, None, ...): a view."""
+
+    backward_name = "SliceBackward0"
+    is_view = True
+
+    def forward(ctx, x, idx=()):
+        ctx.idx, ctx.shape = idx, x.shape
+        return x[idx]
+
+    def view_fn(ctx, a):
+        return a[ctx.idx]
+
+    def backward(ctx, g):
+        z = np.zeros(ctx.shape, g.dtype)
+        z[ctx.idx] = g
+        return z
+
+
+class Select(Slice):
+    backward_name = "SelectBackward0"
+
+
+class Index(Function):
+    """Advanced indexing (integer arrays, masks): a copy."""
+
+    def forward(ctx, x, idx=(), unique=False):
+        ctx.idx, ctx.shape, ctx.unique = idx, x.shape, unique
+        return x[idx]
+
+    def backward(ctx, g):
+        z = np.zeros(ctx.shape, g.dtype)
+        if ctx.unique:
+            z[ctx.idx] = g
+        else:
+            np.add.at(z, ctx.idx, g)
+        return z
+
+
+def _unique_adv(idx) -> bool:
+    # Masks select each element once; integer arrays may repeat.
+    for i in idx:
+        if isinstance(i, np.ndarray) and i.dtype != np.bool_:
+            return False
+    return True
+
+
+def getitem(self, idx):
+    """``self[idx]`` with PyTorch semantics (``Tensor.__getitem__``)."""
+    np_idx, adv = convert_index(idx)
+    try:
+        if not adv:
+            if len(np_idx) == 1 and isinstance(np_idx[0], int):
+                return Select.apply(self, idx=np_idx)
+            return Slice.apply(self, idx=np_idx)
+        return Index.apply(self, idx=np_idx, unique=_unique_adv(np_idx))
+    except IndexError as e:
+        raise _index_error(e, self.shape) from None
+
+
+class IndexPut(Function):
+    def forward(ctx, x, v, idx=(), accumulate=False):
+        ctx.idx = idx
+        out = x.copy()
+        if accumulate:
+            np.add.at(out, idx, v)
+        else:
+            out[idx] = v
+        ctx.accumulate = accumulate
+        return out
+
+    def backward(ctx, g):
+        nx, nv = ctx.needs_input_grad
+        gx = gv = None
+        if nx:
+            if ctx.accumulate:
+                gx = g
+            else:
+                gx = g.copy()
+                gx[ctx.idx] = 0
+        if nv:
+            gv = g[ctx.idx]
+        return gx, gv
+
+
+def setitem(self, idx, value) -> None:
+    """``self[idx] = value`` in place, differentiable (``Tensor.__setitem__``)."""
+    np_idx, _ = convert_index(idx)
+    Tensor = U.Tensor
+    if isinstance(value, Tensor):
+        v = value if value.dtype is self.dtype else value.to(self.dtype)
+    else:
+        v = U.Tensor._make(np.asarray(value, dtype=self._data.dtype))
+    recording = grad_mode._enabled[0] and (self._requires_grad or v._requires_grad)
+    try:
+        if not recording:
+            self._data[np_idx] = v._data
+            self._version_counter.v += 1
+            return
+        self._inplace(lambda s, val: IndexPut.apply(s, val, idx=np_idx), v)
+    except IndexError as e:
+        raise _index_error(e, self.shape) from None
+    except ValueError as e:
+        if "read-only" in str(e):
+            raise RuntimeError(
+                "unsupported operation: more than one element of the written-to tensor refers to "
+                "a single memory location. Please clone() the tensor before performing the "
+                "operation."
+            ) from None
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(v.shape)} cannot be "
+                           f"broadcast to indexing result ({e})") from None
+
+
+def index_put(input, indices, values, accumulate=False):
+    np_idx, _ = convert_index(tuple(indices))
+    v = values if values.dtype is input.dtype else values.to(input.dtype)
+    return IndexPut.apply(input, v, idx=np_idx, accumulate=accumulate)
+
+
+def index_put_(input, indices, values, accumulate=False):
+    np_idx, _ = convert_index(tuple(indices))
+    v = values if values.dtype is input.dtype else values.to(input.dtype)
+    return input._inplace(lambda s, val: IndexPut.apply(s, val, idx=np_idx, accumulate=accumulate), v)
+
+
+# ---------------------------------------------------------------------------
+# select along a dim
+
+
+def select(input, dim: int, index: int):
+    """``input`` indexed at ``index`` along ``dim``, as a view (``torch.select``)."""
+    d = U.canon_dim(dim, input.ndim)
+    n = input.shape[d]
+    if index < -n or index >= n:
+        raise IndexError(
+            f"select(): index {index} out of range for tensor of size {list(input.shape)} at "
+            f"dimension {d}"
+        )
+    return Select.apply(input, idx=(slice(None),) * d + (int(index) % n,))
+
+
+def _check_index(index, name="index"):
+    if not isinstance(index, U.Tensor):
+        raise TypeError(f"{name}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    if index._data.dtype.kind not in "iu":
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+
+
+class IndexSelect(Function):
+    def forward(ctx, x, idx=None, dim=0):
+        ctx.idx, ctx.dim, ctx.shape = idx, dim, x.shape
+        return np.take(x, idx, axis=dim)
+
+    def backward(ctx, g):
+        z = np.zeros(ctx.shape, g.dtype)
+        np.add.at(z, (slice(None),) * ctx.dim + (ctx.idx,), g)
+        return z
+
+
+def index_select(input, dim: int, index):
+    """Pick entries along ``dim`` (``torch.index_select``)."""
+    _check_index(index, "index_select")
+    if index.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    d = U.canon_dim(dim, input.ndim)
+    idx = index._data.reshape(-1)
+    n = input.shape[d] if input.ndim else 1
+    if idx.size and (idx.max() >= n or idx.min() < -n):
+        raise IndexError(f"index out of range in self")
+    if input.ndim == 0:
+        return Index.apply(input, idx=(), unique=True) if False else input.clone()
+    return IndexSelect.apply(input, idx=idx, dim=d)
+
+
+def _full_index(index: np.ndarray, dim: int):
+    """Index arrays addressing ``out[..., index, ...]`` elementwise, as in gather/scatter."""
+    grids = np.indices(index.shape, sparse=True)
+    return tuple(index if d == dim else grids[d] for d in range(index.ndim))
+
+
+def _check_gather(input, dim, index, name):
+    _check_index(index, name)
+    if index.ndim != input.ndim and not (index.ndim <= 1 and input.ndim <= 1):
+        raise RuntimeError(
+            f"Index tensor must have the same number of dimensions as input tensor"
+        )
+    for d in range(index.ndim):
+        if d != dim and index.shape[d] > input.shape[d]:
+            raise RuntimeError(
+                f"Size does not match at dimension {d} expected index {list(index.shape)} to be "
+                f"smaller than self {list(input.shape)} apart from dimension {dim}"
+            )
+    idx = index._data
+    n = input.shape[dim] if input.ndim else 1
+    if idx.size and (idx.max() >= n or idx.min() < -n):
+        raise RuntimeError(
+            f"index {int(idx.max() if idx.max() >= n else idx.min())} is out of bounds for "
+            f"dimension {dim} with size {n}"
+        )
+
+
+class Gather(Function):
+    def forward(ctx, x, idx=None, dim=0):
+        ctx.full = _full_index(idx, dim)
+        ctx.shape = x.shape
+        return x[ctx.full]
+
+    def backward(ctx, g):
+        z = np.zeros(ctx.shape, g.dtype)
+        np.add.at(z, ctx.full, g)
+        return z
+
+
+def gather(input, dim: int, index, *, sparse_grad=False):
+    """out[i][j] = input[index[i][j]][j] for dim 0, etc. (``torch.gather``)."""
+    d = U.canon_dim(dim, input.ndim)
+    _check_gather(input, d, index, "gather")
+    return Gather.apply(input, idx=index._data, dim=d)
+
+
+def take_along_dim(input, indices, dim=None):
+    if dim is None:
+        return gather(input.reshape(-1), 0, indices.reshape(-1))
+    d = U.canon_dim(dim, input.ndim)
+    shape = list(np.broadcast_shapes(input.shape[:d] + (1,) + input.shape[d + 1:],
+                                     indices.shape[:d] + (1,) + indices.shape[d + 1:]))
+    shape_i = shape.copy()
+    shape_i[d] = indices.shape[d]
+    shape_x = shape.copy()
+    shape_x[d] = input.shape[d]
+    return gather(input.expand(*shape_x), d, indices.expand(*shape_i))
+
+
+class Scatter(Function):
+    def forward(ctx, x, src, idx=None, dim=0, reduce=None):
+        full = _full_index(idx, dim)
+        ctx.full = full
+        out = x.copy()
+        src_v = src if np.ndim(src) == 0 else src[tuple(slice(0, s) for s in idx.shape)]
+        if reduce is None:
+            out[full] = src_v
+        elif reduce in ("add", "sum"):
+            np.add.at(out, full, src_v)
+        elif reduce in ("multiply", "prod"):
+            np.multiply.at(out, full, src_v)
+        elif reduce == "amax":
+            np.maximum.at(out, full, src_v)
+        elif reduce == "amin":
+            np.minimum.at(out, full, src_v)
+        else:
+            raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce}")
+        ctx.reduce = reduce
+        ctx.src_shape = np.shape(src)
+        return out
+
+    def backward(ctx, g):
+        nx, ns = ctx.needs_input_grad
+        gx = gs = None
+        if ctx.reduce not in (None, "add", "sum"):
+            raise RuntimeError(f"the derivative of scatter with reduce='{ctx.reduce}' is not implemented")
+        if nx:
+            gx = g
+            if ctx.reduce is None:
+                gx = g.copy()
+                gx[ctx.full] = 0
+        if ns:
+            z = np.zeros(ctx.src_shape, g.dtype)
+            sl = tuple(slice(0, s) for s in ctx.full[0].shape) if False else None
+            part = g[ctx.full]
+            z[tuple(slice(0, s) for s in part.shape)] = part
+            gs = z
+        return gx, gs
+
+
+def _scatter(input, dim, index, src=None, value=None, reduce=None, name="scatter"):
+    d = U.canon_dim(dim, input.ndim)
+    _check_index(index, name)
+    if src is None:
+        src_t = U.scalar_to_tensor(value, input.dtype)
+    else:
+        if not isinstance(src, U.Tensor):
+            src_t = U.scalar_to_tensor(src, input.dtype)
+        else:
+            src_t = src if src.dtype is input.dtype else src.to(input.dtype)
+            for k in range(index.ndim):
+                if index.shape[k] > src_t.shape[k]:
+                    raise RuntimeError(
+                        f"Expected index {list(index.shape)} to be smaller than self "
+                        f"{list(input.shape)} apart from dimension {d} and to be smaller size than "
+                        f"src {list(src_t.shape)}"
+                    )
+    _check_gather(input, d, index, name)
+    return input, src_t, dict(idx=index._data, dim=d, reduce=reduce)
+
+
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):
+    """Write ``src`` values at ``index`` along ``dim`` (``torch.scatter``)."""
+    x, s, kw = _scatter(input, dim, index, src, value, reduce)
+    return Scatter.apply(x, s, **kw)
+
+
+def scatter_add(input, dim, index, src):
+    """Add ``src`` values at ``index`` along ``dim`` (``torch.scatter_add``)."""
+    x, s, kw = _scatter(input, dim, index, src, reduce="add", name="scatter_add")
+    return Scatter.apply(x, s, **kw)
+
+
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    x, s, kw = _scatter(input, dim, index, src, reduce=reduce, name="scatter_reduce")
+    if reduce == "mean":
+        total = Scatter.apply(x if include_self else x * 0, s, **{**kw, "reduce": "sum"})
+        cnt = np.zeros(input.shape, input._data.dtype) + (1 if include_self else 0)
+        np.add.at(cnt, _full_index(index._data, kw["dim"]), 1)
+        return total / U.Tensor._make(np.maximum(cnt, 1))
+    if not include_self:
+        raise NotImplementedError("scatter_reduce with include_self=False supports reduce='mean' only")
+    return Scatter.apply(x, s, **kw)
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    """input with ``alpha * source`` added at ``index`` along ``dim`` (``torch.index_add``)."""
+    d = U.canon_dim(dim, input.ndim)
+    shape = [1] * input.ndim
+    full_idx = index._data.reshape([-1 if k == d else 1 for k in range(input.ndim)])
+    full_idx = np.broadcast_to(full_idx, source.shape)
+    src = source if alpha == 1 else source * alpha
+    return Scatter.apply(input, src.to(input.dtype), idx=np.ascontiguousarray(full_idx), dim=d,
+                         reduce="add") if shape is not None else None
+
+
+def index_copy(input, dim, index, source):
+    d = U.canon_dim(dim, input.ndim)
+    full_idx = np.broadcast_to(index._data.reshape([-1 if k == d else 1 for k in range(input.ndim)]), source.shape)
+    return Scatter.apply(input, source.to(input.dtype), idx=np.ascontiguousarray(full_idx), dim=d, reduce=None)
+
+
+def index_fill(input, dim, index, value):
+    d = U.canon_dim(dim, input.ndim)
+    idx = (slice(None),) * d + (index._data,)
+    mask = np.zeros(input.shape, bool)
+    mask[idx] = True
+    return masked_fill(input, U.Tensor._make(mask), value)
+
+
+class MaskedFill(Function):
+    def forward(ctx, x, value, mask=None):
+        ctx.save_for_backward(mask)
+        return np.where(mask, value, x)
+
+    def backward(ctx, g):
+        (mask,) = ctx.saved_tensors
+        nx, nv = ctx.needs_input_grad
+        zero = np.zeros((), g.dtype)
+        gx = np.where(mask, zero, g) if nx else None
+        gv = np.where(mask, g, zero).sum() if nv else None
+        return gx, gv
+
+
+def masked_fill(input, mask, value):
+    """``value`` where ``mask`` is true (``torch.masked_fill``)."""
+    if not isinstance(mask, U.Tensor) or mask.dtype is not D.bool_:
+        raise RuntimeError(
+            "masked_fill_ only supports boolean masks, but got mask with dtype "
+            f"{getattr(mask, 'dtype', type(mask).__name__)}"
+        )
+    if isinstance(value, U.Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(
+                "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                f"{value.ndim} dimension(s)."
+            )
+        v = value if value.dtype is input.dtype else value.to(input.dtype)
+    else:
+        if isinstance(value, float) and not input.dtype.is_floating_point:
+            pass
+        v = U.scalar_to_tensor(value, input.dtype)
+    try:
+        np.broadcast_shapes(mask.shape, input.shape)
+    except ValueError:
+        raise RuntimeError(
+            f"The size of tensor a ({input.shape[-1] if input.ndim else 1}) must match the size of "
+            f"tensor b ({mask.shape[-1] if mask.ndim else 1}) at non-singleton dimension "
+            f"{max(input.ndim, mask.ndim) - 1}"
+        ) from None
+    return MaskedFill.apply(input, v, mask=mask._data)
+
+
+def _masked_replace(input, mask: np.ndarray, values: np.ndarray):
+    """``input`` with entries under ``mask`` replaced by ``values`` (no grad through them)."""
+    return MaskedFill.apply(input, U.Tensor._make(np.zeros((), input._data.dtype)), mask=mask) + \
+        U.Tensor._make(np.where(mask, values, 0).astype(input._data.dtype))
+
+
+def masked_select(input, mask):
+    """The entries where ``mask`` is true, as a 1-D tensor (``torch.masked_select``)."""
+    if mask.dtype is not D.bool_:
+        raise RuntimeError(f"masked_select: expected BoolTensor for mask")
+    shape = U.broadcast_shapes(input.shape, mask.shape)
+    x = input.expand(*shape) if input.shape != shape else input
+    m = np.broadcast_to(mask._data, shape)
+    return Index.apply(x, idx=(m,), unique=True)
+
+
+def masked_scatter(input, mask, source):
+    m = np.broadcast_to(mask._data, input.shape)
+    n = int(m.sum())
+    src = source.reshape(-1)[:n]
+    return IndexPut.apply(input, src.to(input.dtype), idx=(m,))
+
+
+def nonzero(input, *, as_tuple=False):
+    """Indices of non-zero entries (``torch.nonzero``): (N, ndim) or a tuple."""
+    a = input._data
+    if as_tuple:
+        if a.ndim == 0:
+            return (U.Tensor._make(np.nonzero(np.atleast_1d(a))[0].astype(np.int64)),)
+        return tuple(U.Tensor._make(i.astype(np.int64)) for i in np.nonzero(a))
+    if a.ndim == 0:
+        return U.Tensor._make(np.zeros((int(bool(a)), 0), np.int64))
+    return U.Tensor._make(np.argwhere(a).astype(np.int64))
+
+
+def argwhere(input):
+    return nonzero(input)
+
+
+def take(input, index):
+    """Entries of the flattened input at ``index`` (``torch.take``)."""
+    from .shape import reshape
+
+    flat = reshape(input, -1)
+    n = flat.shape[0]
+    idx = index._data
+    if idx.size and (idx.max() >= n or idx.min() < -n):
+        raise IndexError(f"out of range: tried to access index {int(idx.max())} on a tensor of {n} elements.")
+    return Index.apply(flat, idx=(idx,), unique=False)
+
+
+class Unfold(Function):
+    backward_name = "UnfoldBackward0"
+
+    def forward(ctx, x, dim=0, size=1, step=1):
+        n = (x.shape[dim] - size) // step + 1
+        win = np.lib.stride_tricks.sliding_window_view(x, size, axis=dim)
+        sl = (slice(None),) * dim + (slice(None, None, step),)
+        ctx.shape, ctx.dim, ctx.size, ctx.step, ctx.n = x.shape, dim, size, step, n
+        return win[sl]
+
+    def backward(ctx, g):
+        z = np.zeros(ctx.shape, g.dtype)
+        d, step, n = ctx.dim, ctx.step, ctx.n
+        for k in range(ctx.size):
+            sl = (slice(None),) * d + (slice(k, k + step * (n - 1) + 1, step),)
+            z[sl] += g[..., k]
+        return z
+
+
+def _take_windows(input, dim, size, step):
+    if size > input.shape[dim]:
+        raise RuntimeError(
+            f"maximum size for tensor at dimension {dim} is {input.shape[dim]} but size is {size}"
+        )
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    return Unfold.apply(input, dim=dim, size=size, step=step)

@@ -1,0 +1,866 @@
+"""Linear algebra: the matmul family (BLAS through NumPy), einsum, and LAPACK
+decompositions (``torch.linalg``), with gradients where PyTorch has them for the
+matmul family, solve, inv, det, norms and eigh."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype as D
+from ..autograd.function import Function
+from . import _util as U
+
+
+def _mT(a):
+    return np.swapaxes(a, -1, -2)
+
+
+class Matmul(Function):
+    backward_name = "MmBackward0"
+
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.matmul(a, b)
+
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        ga = gb = None
+        if a.ndim == 1 and b.ndim == 1:
+            return (g * b if na else None), (g * a if nb else None)
+        if a.ndim == 1:
+            # (k,) @ (..., k, n) -> (..., n)
+            if na:
+                ga = np.matmul(g[..., None, :], _mT(b))[..., 0, :]
+            if nb:
+                gb = a[:, None] * g[..., None, :]
+            return ga, gb
+        if b.ndim == 1:
+            # (..., m, k) @ (k,) -> (..., m)
+            if na:
+                ga = g[..., :, None] * b
+            if nb:
+                gb = np.matmul(_mT(a), g[..., :, None])[..., 0]
+            return ga, gb
+        if na:
+            ga = np.matmul(g, _mT(b))
+        if nb:
+            gb = np.matmul(_mT(a), g)
+        return ga, gb
+
+
+class MatmulBatched(Matmul):
+    backward_name = "BmmBackward0"
+
+
+class MatmulGeneric(Matmul):
+    backward_name = "UnsafeViewBackward0"
+
+
+class Mv(Matmul):
+    backward_name = "MvBackward0"
+
+
+class Dot(Matmul):
+    backward_name = "DotBackward0"
+
+
+def _same_dtype(a, b, name):
+    if a.dtype is not b.dtype:
+        raise RuntimeError(
+            f"expected m1 and m2 to have the same dtype, but got: {_cname(a.dtype)} != "
+            f"{_cname(b.dtype)}"
+        )
+
+
+def _cname(dt):
+    return {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+            "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+            "bool": "bool"}.get(dt.name, dt.name)
+
+
+def matmul(input, other, *, out=None):
+    """Matrix product with NumPy's broadcasting rules (``torch.matmul``, ``@``)."""
+    a, b = input, other
+    if not isinstance(b, U.Tensor) or not isinstance(a, U.Tensor):
+        raise TypeError(
+            f"matmul(): argument 'other' (position 2) must be Tensor, not {type(b).__name__}"
+        )
+    _same_dtype(a, b, "matmul")
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(
+            f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D"
+        )
+    ka = a.shape[-1]
+    kb = b.shape[-2] if b.ndim >= 2 else b.shape[0]
+    if ka != kb:
+        if a.ndim == 1 and b.ndim == 1:
+            raise RuntimeError(
+                f"inconsistent tensor size, expected tensor [{ka}] and src [{kb}] to have the same "
+                f"number of elements, but got {ka} and {kb} elements respectively"
+            )
+        if b.ndim == 1:
+            raise RuntimeError(
+                f"size mismatch, got input ({a.shape[-2] if a.ndim > 1 else 1}), mat "
+                f"({'x'.join(map(str, a.shape[-2:]))}), vec ({kb})"
+            )
+        sa = "x".join(map(str, (a.shape[-2] if a.ndim > 1 else 1, ka)))
+        sb = "x".join(map(str, (kb, b.shape[-1])))
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb})")
+    if a.ndim > 2 or b.ndim > 2:
+        try:
+            np.broadcast_shapes(a.shape[:-2], b.shape[:-2] if b.ndim > 1 else ())
+        except ValueError:
+            raise RuntimeError(
+                f"The size of tensor a ({a.shape[-3] if a.ndim > 2 else 1}) must match the size of "
+                f"tensor b ({b.shape[-3] if b.ndim > 2 else 1}) at non-singleton dimension "
+                f"{max(a.ndim, b.ndim) - 3}"
+            ) from None
+    if a.ndim == 1 and b.ndim == 1:
+        cls = Dot
+    elif b.ndim == 1 and a.ndim == 2:
+        cls = Mv
+    elif a.ndim == 2 and b.ndim == 2:
+        cls = Matmul
+    else:
+        cls = MatmulGeneric
+    res = cls.apply(a, b)
+    if out is not None:
+        from .shape import copy_into_out
+
+        return copy_into_out(out, res)
+    return res
+
+
+def mm(input, mat2, *, out=None):
+    """Product of two matrices (``torch.mm``)."""
+    if input.ndim != 2:
+        raise RuntimeError(f"self must be a matrix")
+    if mat2.ndim != 2:
+        raise RuntimeError(f"mat2 must be a matrix")
+    return matmul(input, mat2, out=out)
+
+
+def mv(input, vec, *, out=None):
+    """Matrix-vector product (``torch.mv``)."""
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(
+            f"vector + matrix @ vector expected, got {input.ndim}, {vec.ndim}"
+            if False else f"mv: expected a matrix and a vector, got {input.ndim}-D and {vec.ndim}-D"
+        )
+    if input.shape[1] != vec.shape[0]:
+        raise RuntimeError(
+            f"size mismatch, got input ({input.shape[0]}), mat ({input.shape[0]}x{input.shape[1]}), "
+            f"vec ({vec.shape[0]})"
+        )
+    return matmul(input, vec, out=out)
+
+
+def bmm(input, mat2, *, out=None):
+    """Batched matrix product of 3-D tensors (``torch.bmm``)."""
+    if input.ndim != 3:
+        raise RuntimeError(f"batch1 must be a 3D tensor")
+    if mat2.ndim != 3:
+        raise RuntimeError(f"batch2 must be a 3D tensor")
+    if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: "
+            f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, {mat2.shape[1]}]."
+        )
+    _same_dtype(input, mat2, "bmm")
+    res = MatmulBatched.apply(input, mat2)
+    if out is not None:
+        from .shape import copy_into_out
+
+        return copy_into_out(out, res)
+    return res
+
+
+def dot(input, other, *, out=None):
+    """Inner product of two 1-D tensors (``torch.dot``)."""
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(
+            f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors"
+        )
+    if input.dtype is not other.dtype:
+        raise RuntimeError(
+            f"dot : expected both vectors to have same dtype, but found {_cname(input.dtype).title()} "
+            f"and {_cname(other.dtype).title()}"
+        )
+    return matmul(input, other, out=out)
+
+
+vdot = inner_1d = dot
+
+
+def inner(input, other):
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    return tensordot(input, other, dims=([-1], [-1]))
+
+
+def outer(input, vec2):
+    """Outer product of two vectors (``torch.outer``)."""
+    if input.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError("outer: expected 1-D tensors")
+    return input.reshape(-1, 1) * vec2.reshape(1, -1)
+
+
+ger = outer
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
+    """beta * input + alpha * (mat1 @ mat2) (``torch.addmm``)."""
+    p = mm(mat1, mat2)
+    res = (input if beta == 1 else input * beta) + (p if alpha == 1 else p * alpha)
+    return res
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    p = mv(mat, vec)
+    return (input if beta == 1 else input * beta) + (p if alpha == 1 else p * alpha)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    p = bmm(batch1, batch2)
+    return (input if beta == 1 else input * beta) + (p if alpha == 1 else p * alpha)
+
+
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    p = bmm(batch1, batch2).sum(0)
+    return (input if beta == 1 else input * beta) + (p if alpha == 1 else p * alpha)
+
+
+def addr(input, vec1, vec2, *, beta=1, alpha=1):
+    p = outer(vec1, vec2)
+    return (input if beta == 1 else input * beta) + (p if alpha == 1 else p * alpha)
+
+
+def tensordot(a, b, dims=2):
+    """Contract ``dims`` of a with dims of b (``torch.tensordot``), via matmul."""
+    if isinstance(dims, int):
+        da = list(range(a.ndim - dims, a.ndim))
+        db = list(range(dims))
+    else:
+        da, db = dims
+        da = [da] if isinstance(da, int) else list(da)
+        db = [db] if isinstance(db, int) else list(db)
+        da = [U.canon_dim(d, a.ndim) for d in da]
+        db = [U.canon_dim(d, b.ndim) for d in db]
+    for x, y in zip(da, db):
+        if a.shape[x] != b.shape[y]:
+            raise RuntimeError(
+                f"contracted dimensions need to match, but first has size {a.shape[x]} in dim {x} "
+                f"and second has size {b.shape[y]} in dim {y}"
+            )
+    fa = [d for d in range(a.ndim) if d not in da]
+    fb = [d for d in range(b.ndim) if d not in db]
+    k = 1
+    for d in da:
+        k *= a.shape[d]
+    A = a.permute(*fa, *da).reshape(-1, k)
+    B = b.permute(*db, *fb).reshape(k, -1)
+    return matmul(A, B).reshape(*[a.shape[d] for d in fa], *[b.shape[d] for d in fb])
+
+
+def kron(input, other):
+    a, b = input, other
+    nd = max(a.ndim, b.ndim)
+    a = a.reshape(*([1] * (nd - a.ndim)), *a.shape)
+    b = b.reshape(*([1] * (nd - b.ndim)), *b.shape)
+    sa = []
+    sb = []
+    for i in range(nd):
+        sa += [a.shape[i], 1]
+        sb += [1, b.shape[i]]
+    r = a.reshape(*sa) * b.reshape(*sb)
+    return r.reshape(*[a.shape[i] * b.shape[i] for i in range(nd)])
+
+
+def cross(input, other, dim=None):
+    """Cross product of 3-vectors along ``dim`` (``torch.linalg.cross``)."""
+    if dim is None:
+        dim = next(i for i, s in enumerate(input.shape) if s == 3)
+    d = U.canon_dim(dim, input.ndim)
+    if input.shape[d] != 3 or other.shape[d] != 3:
+        raise RuntimeError(
+            f"linalg.cross: inputs dimension {dim} must have length 3. Got {input.shape[d]} and "
+            f"{other.shape[d]}"
+        )
+    a0, a1, a2 = input.unbind(d)
+    b0, b1, b2 = other.unbind(d)
+    from .shape import stack
+
+    return stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], dim=d)
+
+
+def trace(input):
+    """Sum of the diagonal (``torch.trace``)."""
+    if input.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    from .shape import diagonal
+
+    return diagonal(input).sum()
+
+
+# ---------------------------------------------------------------------------
+# einsum
+
+
+def _expand_ellipsis(spec: str, operands) -> tuple[list[str], str]:
+    spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in spec]
+    if "->" in spec:
+        lhs, rhs = spec.split("->")
+    else:
+        lhs, rhs = spec, None
+    ins = [s.strip() for s in lhs.split(",")]
+    if len(ins) != len(operands):
+        raise RuntimeError(
+            f"einsum(): more operands were provided than specified in the equation"
+            if len(ins) < len(operands) else
+            "einsum(): fewer operands were provided than specified in the equation"
+        )
+    ell_n = 0
+    for s, op in zip(ins, operands):
+        if "..." in s:
+            ell_n = max(ell_n, op.ndim - (len(s) - 3))
+    ell = "".join(spare[:ell_n])
+    new_ins = []
+    for s, op in zip(ins, operands):
+        if "..." in s:
+            n = op.ndim - (len(s) - 3)
+            s = s.replace("...", ell[ell_n - n:])
+        new_ins.append(s.replace(" ", ""))
+    if rhs is None:
+        letters = "".join(new_ins)
+        rhs = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell))
+    else:
+        rhs = rhs.strip().replace("...", ell)
+    return new_ins, rhs
+
+
+class Einsum(Function):
+    def forward(ctx, *ops, ins=(), out=""):
+        ctx.ins, ctx.out = ins, out
+        ctx.save_for_backward(*ops)
+        return np.asarray(np.einsum(",".join(ins) + "->" + out, *ops, optimize=len(ops) > 2))
+
+    def backward(ctx, g):
+        ops = ctx.saved_tensors
+        grads = []
+        for i, (s, need) in enumerate(zip(ctx.ins, ctx.needs_input_grad)):
+            if not need:
+                grads.append(None)
+                continue
+            others = [(ctx.ins[j], ops[j]) for j in range(len(ops)) if j != i]
+            avail = set(ctx.out) | set("".join(o for o, _ in others))
+            uniq = "".join(dict.fromkeys(s))
+            target = "".join(c for c in uniq if c in avail)
+            spec = ",".join([ctx.out] + [o for o, _ in others]) + "->" + target
+            part = np.einsum(spec, g, *[a for _, a in others], optimize=len(others) > 1)
+            sizes = {c: ops[i].shape[k] for k, c in enumerate(s)}
+            # letters summed out inside this operand alone: broadcast back
+            full = np.broadcast_to(
+                np.expand_dims(part, tuple(k for k, c in enumerate(uniq) if c not in target))
+                if len(target) < len(uniq) else part,
+                tuple(sizes[c] for c in uniq),
+            )
+            if len(uniq) == len(s):
+                grads.append(np.transpose(full, [uniq.index(c) for c in s]) if uniq != s else full)
+                continue
+            # repeated letters: put the values on the corresponding diagonals
+            z = np.zeros(ops[i].shape, g.dtype)
+            grids = np.indices(full.shape, sparse=True)
+            z[tuple(grids[uniq.index(c)] for c in s)] = full
+            grads.append(z)
+        return tuple(grads)
+
+
+def einsum(equation: str, *operands):
+    """Einstein summation (``torch.einsum``), with ``...`` and implicit output."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    ins, out = _expand_ellipsis(equation, operands)
+    for s, op in zip(ins, operands):
+        if len(s) != op.ndim:
+            raise RuntimeError(
+                f"einsum(): the number of subscripts in the equation ({len(s)}) does not match the "
+                f"number of dimensions ({op.ndim}) for operand {ins.index(s)}"
+                + (" and no ellipsis was given" if "..." not in equation else "")
+            )
+    dt = D.result_type(*operands)
+    ops = [o if o.dtype is dt else o.to(dt) for o in operands]
+    return Einsum.apply(*ops, ins=tuple(ins), out=out)
+
+
+# ---------------------------------------------------------------------------
+# torch.linalg
+
+
+def _square(A, name):
+    if A.ndim < 2:
+        raise RuntimeError(
+            f"linalg.{name}: The input tensor A must have at least 2 dimensions."
+        )
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(
+            f"linalg.{name}: A must be batches of square matrices, but they are {A.shape[-2]} by "
+            f"{A.shape[-1]} matrices"
+        )
+    if not A.dtype.is_floating_point:
+        raise RuntimeError(
+            f"linalg.{name}: Expected a floating point or complex tensor as input. Got "
+            f"{_cname(A.dtype).title()}"
+        )
+
+
+def _lapack(fn, name, *args):
+    try:
+        return fn(*args)
+    except np.linalg.LinAlgError as e:
+        raise _singular_error(name, str(e)) from None
+
+
+class LinAlgError(RuntimeError):
+    """A numerical linear-algebra failure (``torch.linalg.LinAlgError``)."""
+
+
+def _singular_error(name, msg):
+    return LinAlgError(
+        f"linalg.{name}: The diagonal element 1 is zero, the {name} could not be completed "
+        f"because the input matrix is singular. ({msg})"
+    )
+
+
+class Inv(Function):
+    backward_name = "LinalgInvExBackward0"
+
+    def forward(ctx, A):
+        Ai = _lapack(np.linalg.inv, "inv", A)
+        ctx.save_for_backward(Ai)
+        return Ai
+
+    def backward(ctx, g):
+        (Ai,) = ctx.saved_tensors
+        AiT = _mT(Ai)
+        return -np.matmul(AiT, np.matmul(g, AiT))
+
+
+def inv(A, *, out=None):
+    """Matrix inverse (``torch.linalg.inv``, ``torch.inverse``)."""
+    _square(A, "inv")
+    return Inv.apply(A)
+
+
+class Det(Function):
+    backward_name = "LinalgDetBackward0"
+
+    def forward(ctx, A):
+        d = np.asarray(np.linalg.det(A), dtype=A.dtype)
+        ctx.save_for_backward(A, d)
+        return d
+
+    def backward(ctx, g):
+        A, d = ctx.saved_tensors
+        try:
+            AiT = _mT(np.linalg.inv(A))
+            return (g * d)[..., None, None] * AiT
+        except np.linalg.LinAlgError:
+            # singular: the adjugate via SVD keeps the gradient finite
+            u, s, vt = np.linalg.svd(A)
+            n = s.shape[-1]
+            prods = np.stack([np.prod(np.delete(s, i, axis=-1), axis=-1) for i in range(n)], -1)
+            sign = np.linalg.det(u) * np.linalg.det(vt)
+            adjT = np.matmul(u * (prods * sign[..., None])[..., None, :], vt)
+            return g[..., None, None] * adjT
+
+
+def det(A, *, out=None):
+    """Determinant (``torch.linalg.det``)."""
+    _square(A, "det")
+    return Det.apply(A)
+
+
+class Slogdet(Function):
+    backward_name = "LinalgSlogdetBackward0"
+    num_outputs = 2
+    non_differentiable = (0,)
+
+    def forward(ctx, A):
+        s, l = np.linalg.slogdet(A)
+        ctx.save_for_backward(A)
+        return np.asarray(s, A.dtype), np.asarray(l, A.dtype)
+
+    def backward(ctx, gs, gl):
+        (A,) = ctx.saved_tensors
+        return gl[..., None, None] * _mT(np.linalg.inv(A))
+
+
+def slogdet(A):
+    """Sign and log|det| (``torch.linalg.slogdet``)."""
+    _square(A, "slogdet")
+    from .reduce import _rt
+
+    s, l = Slogdet.apply(A)
+    return _slogdet_rt(s, l)
+
+
+def logdet(A):
+    s, l = Slogdet.apply(A)
+    from .elementwise import log
+
+    return l + log(s) if bool((s._data < 0).any()) else l
+
+
+class Solve(Function):
+    backward_name = "LinalgSolveExBackward0"
+
+    def forward(ctx, A, B, vec=False):
+        X = _lapack(np.linalg.solve, "solve", A, B[..., None] if vec else B)
+        if vec:
+            X = X[..., 0]
+        ctx.vec = vec
+        ctx.save_for_backward(A, X)
+        return X
+
+    def backward(ctx, g):
+        A, X = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        gv = g[..., None] if ctx.vec else g
+        gB = np.linalg.solve(_mT(A), gv)
+        Xv = X[..., None] if ctx.vec else X
+        gA = -np.matmul(gB, _mT(Xv)) if na else None
+        return gA, (gB[..., 0] if ctx.vec else gB) if nb else None
+
+
+def solve(A, B, *, left=True, out=None):
+    """Solve A X = B (``torch.linalg.solve``)."""
+    _square(A, "solve")
+    if A.dtype is not B.dtype:
+        raise RuntimeError(
+            f"linalg.solve: Expected A and B to have the same dtype, but found A of type "
+            f"{_cname(A.dtype).title()} and B of type {_cname(B.dtype).title()} instead"
+        )
+    if not left:
+        return solve(A.mT, B.mT).mT
+    vec = B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
+    n = A.shape[-1]
+    if (B.shape[-1] if vec else B.shape[-2]) != n:
+        raise RuntimeError(
+            f"linalg.solve: Incompatible shapes of A and B for the equation AX = B "
+            f"({A.shape[-2]}x{A.shape[-1]} and {'x'.join(map(str, B.shape[-2:]))})"
+        )
+    return Solve.apply(A, B, vec=vec)
+
+
+class Eigh(Function):
+    backward_name = "LinalgEighBackward0"
+    num_outputs = 2
+
+    def forward(ctx, A, uplo="L"):
+        L, V = np.linalg.eigh(A, UPLO=uplo)
+        ctx.save_for_backward(L, V)
+        return L.astype(A.dtype), V.astype(A.dtype)
+
+    def backward(ctx, gL, gV):
+        L, V = ctx.saved_tensors
+        VhgV = np.matmul(_mT(V), gV)
+        E = L[..., None, :] - L[..., :, None]
+        idx = np.arange(L.shape[-1])
+        E[..., idx, idx] = 1
+        inner = 0.5 * (VhgV - _mT(VhgV)) / E
+        inner[..., idx, idx] = gL
+        return np.matmul(V, np.matmul(inner, _mT(V)))
+
+
+def eigh(A, UPLO: str = "L"):
+    """Eigen-decomposition of a symmetric matrix: (eigenvalues, eigenvectors) (``torch.linalg.eigh``)."""
+    _square(A, "eigh")
+    L, V = Eigh.apply(A, uplo=UPLO)
+    return _eigh_rt(L, V)
+
+
+def eigvalsh(A, UPLO: str = "L"):
+    return eigh(A, UPLO).eigenvalues
+
+
+def _no_grad_linalg(name, fn, *tensors):
+    """Run a decomposition; its result raises at backward if a gradient reaches it."""
+    arrays = fn(*[t._data for t in tensors])
+    outs = arrays if isinstance(arrays, tuple) else (arrays,)
+    res = []
+    for a in outs:
+        t = U.Tensor._make(np.asarray(a))
+        res.append(t)
+    if any(t.requires_grad for t in tensors):
+        from ..autograd import grad_mode
+
+        if grad_mode.is_grad_enabled():
+            _mark_unsupported(name, tensors, res)
+    return tuple(res) if isinstance(arrays, tuple) else res[0]
+
+
+class _Unsupported(Function):
+    def backward(ctx, *g):
+        raise RuntimeError(
+            f"the derivative for '{ctx.op_name}' is not implemented in tapegrad; detach() the "
+            "input or compute this decomposition outside the graph"
+        )
+
+
+def _mark_unsupported(name, inputs, outputs):
+    from ..autograd.function import _edge
+
+    node = _Unsupported.__new__(_Unsupported)
+    node.op_name = name
+    node._saved = node._saved_versions = None
+    node._freed = False
+    node._recording = False
+    node._pre_hooks = node._retains = node._hooks = None
+    node.num_outputs = len(outputs)
+    node.needs_input_grad = tuple(t.requires_grad for t in inputs)
+    node.next_functions = tuple(_edge(t) if t.requires_grad else (None, 0) for t in inputs)
+    node._in_meta = tuple((t._data.shape, t._data.dtype) for t in inputs)
+    node._out_meta = tuple((o._data.shape, o._data.dtype) for o in outputs)
+    for i, o in enumerate(outputs):
+        if o.dtype.is_floating_point or o.dtype.is_complex:
+            o._requires_grad = True
+            o.grad_fn = node
+            o._output_nr = i
+
+
+def _rt2(name, fields):
+    import collections
+
+    cls = collections.namedtuple(name, fields)
+    cls.__repr__ = lambda self: (
+        f"torch.return_types.{name}(\n" + ",\n".join(f"{f}={getattr(self, f)!r}" for f in fields) + ")"
+    )
+    return cls
+
+
+_EighRT = _rt2("linalg_eigh", ("eigenvalues", "eigenvectors"))
+_EigRT = _rt2("linalg_eig", ("eigenvalues", "eigenvectors"))
+_SvdRT = _rt2("linalg_svd", ("U", "S", "Vh"))
+_OldSvdRT = _rt2("svd", ("U", "S", "V"))
+_QrRT = _rt2("linalg_qr", ("Q", "R"))
+_LstsqRT = _rt2("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
+_SlogdetRT = _rt2("linalg_slogdet", ("sign", "logabsdet"))
+_GelsRT = _rt2("gels", ("solution", "QR"))
+_OldEigRT = _rt2("eig", ("eigenvalues", "eigenvectors"))
+
+
+def _eigh_rt(L, V):
+    return _EighRT(L, V)
+
+
+def _slogdet_rt(s, l):
+    return _SlogdetRT(s, l)
+
+
+def eig(A):
+    """Eigen-decomposition of a general matrix, complex results (``torch.linalg.eig``)."""
+    _square(A, "eig")
+    cdt = np.complex64 if A._data.dtype == np.float32 else np.complex128
+    w, v = _no_grad_linalg("linalg_eig", lambda a: tuple(np.linalg.eig(a)), A)
+    return _EigRT(U.Tensor._make(w._data.astype(cdt)), U.Tensor._make(v._data.astype(cdt)))
+
+
+def eigvals(A):
+    return eig(A).eigenvalues
+
+
+def svd(A, full_matrices: bool = True, *, driver=None):
+    """Singular value decomposition A = U diag(S) Vh (``torch.linalg.svd``)."""
+    if A.ndim < 2:
+        raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
+    u, s, vh = _no_grad_linalg(
+        "linalg_svd", lambda a: tuple(np.linalg.svd(a, full_matrices=full_matrices)), A
+    )
+    return _SvdRT(u, s, vh)
+
+
+def svdvals(A):
+    return U.Tensor._make(np.linalg.svd(A._data, compute_uv=False))
+
+
+def qr(A, mode: str = "reduced"):
+    """QR decomposition (``torch.linalg.qr``), mode 'reduced', 'complete' or 'r'."""
+    if A.ndim < 2:
+        raise RuntimeError("linalg.qr: The input tensor A must have at least 2 dimensions.")
+    if mode == "r":
+        r = _no_grad_linalg("linalg_qr", lambda a: np.linalg.qr(a, mode="r"), A)
+        return _QrRT(U.Tensor._make(np.zeros((0,), A._data.dtype)), r)
+    q, r = _no_grad_linalg("linalg_qr", lambda a: tuple(np.linalg.qr(a, mode=mode)), A)
+    return _QrRT(q, r)
+
+
+def cholesky(A, *, upper: bool = False):
+    """Cholesky factor (``torch.linalg.cholesky``)."""
+    _square(A, "cholesky")
+    try:
+        L = _no_grad_linalg("linalg_cholesky", np.linalg.cholesky, A)
+    except np.linalg.LinAlgError:
+        raise LinAlgError(
+            "linalg.cholesky: The factorization could not be completed because the input is not "
+            "positive-definite."
+        ) from None
+    return L.mT if upper else L
+
+
+def pinv(A, *, atol=None, rtol=None, hermitian=False):
+    """Pseudo-inverse (``torch.linalg.pinv``); differentiable through SVD-free composition."""
+    rc = 1e-15 if rtol is None else rtol
+    return _no_grad_linalg("linalg_pinv", lambda a: np.linalg.pinv(a, rcond=rc, hermitian=hermitian), A)
+
+
+def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, tol=None):
+    r = np.linalg.matrix_rank(A._data, tol=tol if tol is not None else atol, hermitian=hermitian)
+    return U.Tensor._make(np.asarray(r, dtype=np.int64))
+
+
+def matrix_power(A, n: int):
+    """A @ A @ ... (n times); negative n uses the inverse (``torch.linalg.matrix_power``)."""
+    _square(A, "matrix_power") if A.dtype.is_floating_point else None
+    if n == 0:
+        from .creation import eye
+
+        return eye(A.shape[-1], dtype=A.dtype).expand(*A.shape)
+    base = inv(A) if n < 0 else A
+    result = base
+    for _ in range(abs(n) - 1):
+        result = matmul(result, base)
+    return result
+
+
+def multi_dot(tensors):
+    result = tensors[0]
+    for t in tensors[1:]:
+        result = matmul(result, t)
+    return result
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
+    """Matrix norms: 'fro', 'nuc', 1, -1, 2, -2, inf, -inf (``torch.linalg.matrix_norm``)."""
+    from . import reduce as R
+
+    if dtype is not None:
+        A = A.to(dtype)
+    d0, d1 = (U.canon_dim(d, A.ndim) for d in dim)
+    if ord == "fro":
+        return R.vector_norm(A, 2, (d0, d1), keepdim)
+    if ord == "nuc" or ord in (2, -2):
+        s = _no_grad_linalg("linalg_matrix_norm", lambda a: np.linalg.svd(
+            np.moveaxis(a, (d0, d1), (-2, -1)), compute_uv=False), A)
+        r = s.sum(-1) if ord == "nuc" else (s.amax(-1) if ord == 2 else s.amin(-1))
+        if keepdim:
+            r = r.unsqueeze(min(d0, d1)).unsqueeze(max(d0, d1))
+        return r
+    if ord in (1, -1):
+        s = A.abs().sum(d0, keepdim=True)
+        r = s.amax(d1, keepdim=True) if ord == 1 else s.amin(d1, keepdim=True)
+    elif ord in (float("inf"), float("-inf")):
+        s = A.abs().sum(d1, keepdim=True)
+        r = s.amax(d0, keepdim=True) if ord > 0 else s.amin(d0, keepdim=True)
+    else:
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+    return r if keepdim else r.squeeze((d0, d1))
+
+
+def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
+    """``torch.linalg.norm``: vector norm for 1-D or a dim, matrix norm for 2 dims."""
+    from . import reduce as R
+
+    if isinstance(dim, int):
+        dim = (dim,)
+    if ord is None:
+        return R.vector_norm(A, 2, dim, keepdim, dtype=dtype)
+    if dim is not None and len(dim) == 2 or dim is None and A.ndim == 2:
+        return matrix_norm(A, ord, dim or (-2, -1), keepdim, dtype=dtype)
+    return R.vector_norm(A, ord, dim, keepdim, dtype=dtype)
+
+
+def lstsq(A, B, rcond=None, *, driver=None):
+    """Least-squares solution of A X = B (``torch.linalg.lstsq``).
+
+    Returns (solution, residuals, rank, singular_values) like PyTorch's default
+    CPU driver 'gelsy': residuals are given when A is tall and full rank.
+    """
+    if A.ndim < 2:
+        raise RuntimeError("torch.linalg.lstsq: input must have at least 2 dimensions.")
+    if A.dtype is not B.dtype:
+        raise RuntimeError(
+            f"torch.linalg.lstsq: Expected input and other to have the same dtype, but got "
+            f"input's dtype {_cname(A.dtype).title()} and other's dtype {_cname(B.dtype).title()}"
+        )
+    vec = B.ndim == A.ndim - 1
+    if (B.shape[-1] if vec else B.shape[-2]) != A.shape[-2]:
+        raise RuntimeError(
+            f"torch.linalg.lstsq: input.size(-2) should match other.size(-2)"
+        )
+    driver = driver or "gelsy"
+
+    def run(a, b):
+        bb = b[..., None] if vec else b
+        if a.ndim == 2:
+            x, res, rank, sv = np.linalg.lstsq(a, bb, rcond=rcond)
+        else:
+            xs = [np.linalg.lstsq(ai, bi, rcond=rcond) for ai, bi in zip(
+                a.reshape(-1, *a.shape[-2:]), np.broadcast_to(bb, a.shape[:-2] + bb.shape[-2:]).reshape(-1, *bb.shape[-2:]))]
+            x = np.stack([r[0] for r in xs]).reshape(a.shape[:-2] + xs[0][0].shape)
+            res = np.stack([r[1] for r in xs]) if all(r[1].size for r in xs) else np.zeros(0)
+            rank = np.array([r[2] for r in xs]).reshape(a.shape[:-2])
+            sv = np.stack([r[3] for r in xs]).reshape(a.shape[:-2] + (-1,))
+        x = x.astype(a.dtype)
+        if vec:
+            x = x[..., 0]
+        m, n = a.shape[-2], a.shape[-1]
+        full = np.all(np.asarray(rank) == min(m, n))
+        res = np.asarray(res, a.dtype) if (m > n and full and driver != "gelsy" or m > n and full) else np.zeros(0, a.dtype)
+        if vec and res.size:
+            res = res.reshape(res.shape[:-1]) if res.ndim > 1 else res
+        sv = np.asarray(sv, a.dtype) if driver in ("gelsd", "gelss") else np.zeros(0, a.dtype)
+        rk = np.asarray(rank, np.int64) if driver != "gels" else np.zeros(0, np.int64)
+        return x, res, rk, sv
+
+    x, res, rank, sv = _no_grad_linalg("linalg_lstsq", run, A, B)
+    return _LstsqRT(x, res, rank, sv)
+
+
+def gels(B, A):
+    """The old ``torch.gels(B, A)``: least squares returning (X, QR), X of (max(m, n), k).
+
+    The first n rows of X are the solution; for tall A the remaining rows hold
+    the components of Q^T B orthogonal to A's range, as LAPACK's gels leaves them.
+    """
+    if B.ndim == 1:
+        B = B.reshape(-1, 1)
+    a, b = A._data, B._data.astype(A._data.dtype)
+    m, n = a.shape
+    x = np.linalg.lstsq(a, b, rcond=None)[0]
+    out = np.zeros((max(m, n), b.shape[1]), a.dtype)
+    out[:n] = x
+    if m > n:
+        q, r = np.linalg.qr(a, mode="complete")
+        out[n:] = (q.T @ b)[n:]
+        qr_ = r
+    else:
+        qr_ = np.linalg.qr(a, mode="r")
+    return _GelsRT(U.Tensor._make(out.astype(a.dtype)), U.Tensor._make(np.asarray(qr_, a.dtype)))
+
+
+def old_svd(input, some: bool = True, compute_uv: bool = True):
+    """``torch.svd``: (U, S, V) with V, not V^H."""
+    u, s, vh = svd(input, full_matrices=not some)
+    if not compute_uv:
+        z = U.Tensor._make(np.zeros(u.shape, u._data.dtype))
+        return _OldSvdRT(z, s, U.Tensor._make(np.zeros(vh.shape, vh._data.dtype)))
+    return _OldSvdRT(u, s, vh.mT)
+
+
+def old_eig(input, eigenvectors: bool = False):
+    """The old ``torch.eig``: eigenvalues as an (n, 2) real/imaginary table."""
+    w, v = np.linalg.eig(input._data)
+    e = np.stack([w.real, w.imag], axis=-1).astype(input._data.dtype)
+    vecs = v.real.astype(input._data.dtype) if eigenvectors else np.zeros(0, input._data.dtype)
+    return _OldEigRT(U.Tensor._make(e), U.Tensor._make(vecs))

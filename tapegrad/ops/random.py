@@ -1,0 +1,165 @@
+"""Random sampling (``torch.rand``, ``randn``, ``Tensor.normal_``...).
+
+The numbers come from ``tapegrad._random``, which reproduces PyTorch's CPU
+generator, so the same seed gives the same numbers as PyTorch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype as D
+from .. import _random as R
+from . import _util as U
+from .creation import _dt, _finish
+
+
+def _gen(generator):
+    return R.default_generator if generator is None else generator
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    """Uniform samples in [0, 1) (``torch.rand``)."""
+    shape = U.check_size(U.size_args(size))
+    return _finish(_gen(generator).uniform(shape, 0.0, 1.0, _dt(dtype)), requires_grad, device)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    """Standard normal samples (``torch.randn``)."""
+    shape = U.check_size(U.size_args(size))
+    return _finish(_gen(generator).normal(shape, 0.0, 1.0, _dt(dtype)), requires_grad, device)
+
+
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad=False):
+    """Integers uniform in [low, high) (``torch.randint``); int64 by default."""
+    if size is None:
+        if high is None or isinstance(high, (tuple, list)):
+            size, high, low = high, low, 0
+        else:
+            raise TypeError("randint() missing required argument 'size'")
+    if high is None:
+        low, high = 0, low
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    shape = U.check_size(U.size_args((size,)))
+    return _finish(_gen(generator).randint(low, high, shape, _dt(dtype, D.int64)), requires_grad, device)
+
+
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """A random permutation of 0..n-1 (``torch.randperm``)."""
+    if n < 0:
+        raise RuntimeError(f"n must be non-negative, got{n}")
+    return _finish(_gen(generator).randperm(n, _dt(dtype, D.int64)), requires_grad, device)
+
+
+def rand_like(input, *, dtype=None, generator=None, requires_grad=False, device=None):
+    return rand(tuple(input.shape), dtype=dtype or input.dtype, generator=generator,
+                requires_grad=requires_grad)
+
+
+def randn_like(input, *, dtype=None, generator=None, requires_grad=False, device=None):
+    return randn(tuple(input.shape), dtype=dtype or input.dtype, generator=generator,
+                 requires_grad=requires_grad)
+
+
+def randint_like(input, low, high=None, *, dtype=None, generator=None, requires_grad=False):
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype, generator=generator)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, out=None, device=None,
+           requires_grad=False):
+    """Normal samples with given mean/std, scalars or tensors (``torch.normal``)."""
+    g = _gen(generator)
+    mt, st = isinstance(mean, U.Tensor), isinstance(std, U.Tensor)
+    if not mt and not st:
+        if size is None:
+            raise TypeError("normal() missing required argument 'size'")
+        shape = U.check_size(U.size_args((size,)))
+        return _finish(g.normal(shape, float(mean), float(std), _dt(dtype)), requires_grad, device)
+    ref = mean if mt else std
+    shape = U.broadcast_shapes(mean.shape if mt else (), std.shape if st else ())
+    dt = ref._data.dtype
+    z = g.normal(shape, 0.0, 1.0, dt)
+    m = mean._data if mt else mean
+    s = std._data if st else std
+    if st and np.any(s < 0):
+        raise RuntimeError("normal expects all elements of std >= 0.0")
+    return U.Tensor._make((z * s + m).astype(dt))
+
+
+def bernoulli(input, p=None, *, generator=None, out=None):
+    """Bernoulli samples with probabilities ``input`` (``torch.bernoulli``)."""
+    probs = input._data if p is None else np.full(input.shape, p, dtype=input._data.dtype)
+    if np.any((probs < 0) | (probs > 1)):
+        raise RuntimeError("bernoulli_ expects p to be in [0, 1]")
+    return U.Tensor._make(_gen(generator).bernoulli(probs, input._data.dtype))
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None):
+    """Indices sampled from rows of probabilities (``torch.multinomial``)."""
+    a = input._data
+    if a.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if not replacement and num_samples > a.shape[-1]:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    if np.any(a < 0) or np.any(~np.isfinite(a)):
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    return U.Tensor._make(_gen(generator).multinomial(a, num_samples, replacement))
+
+
+def poisson(input, generator=None):
+    rng = np.random.default_rng(int(_gen(generator).randint(0, 2**62, (), np.int64)))
+    return U.Tensor._make(rng.poisson(input._data).astype(input._data.dtype))
+
+
+# in-place fillers -----------------------------------------------------------
+
+
+def _fill(t, arr):
+    t._check_inplace()
+    np.copyto(t._data, arr, casting="unsafe")
+    t._version_counter.v += 1
+    return t
+
+
+def uniform_(t, a=0.0, b=1.0, *, generator=None):
+    """Fill with uniform samples in [a, b) (``Tensor.uniform_``)."""
+    return _fill(t, _gen(generator).uniform(t._data.shape, float(a), float(b), t._data.dtype))
+
+
+def normal_(t, mean=0.0, std=1.0, *, generator=None):
+    """Fill with normal samples (``Tensor.normal_``)."""
+    return _fill(t, _gen(generator).normal(t._data.shape, float(mean), float(std), t._data.dtype))
+
+
+def random_(t, from_=None, to=None, *, generator=None):
+    """Fill with integers in [from, to) (``Tensor.random_``)."""
+    if from_ is not None and to is None:
+        from_, to = 0, from_
+    return _fill(t, _gen(generator).random_(t._data.shape, from_, to, t._data.dtype))
+
+
+def bernoulli_(t, p=0.5, *, generator=None):
+    """Fill with Bernoulli(p) samples (``Tensor.bernoulli_``)."""
+    probs = p._data if isinstance(p, U.Tensor) else p
+    return _fill(t, _gen(generator).bernoulli(probs if np.ndim(probs) else np.full(t._data.shape, probs), t._data.dtype))
+
+
+def exponential_(t, lambd=1.0, *, generator=None):
+    """Fill with exponential samples (``Tensor.exponential_``)."""
+    return _fill(t, _gen(generator).exponential(t._data.shape, float(lambd), t._data.dtype))
+
+
+def geometric_(t, p, *, generator=None):
+    return _fill(t, _gen(generator).geometric(t._data.shape, float(p), t._data.dtype))
+
+
+def cauchy_(t, median=0.0, sigma=1.0, *, generator=None):
+    return _fill(t, _gen(generator).cauchy(t._data.shape, float(median), float(sigma), t._data.dtype))
+
+
+def log_normal_(t, mean=1.0, std=2.0, *, generator=None):
+    return _fill(t, _gen(generator).log_normal(t._data.shape, float(mean), float(std), t._data.dtype))

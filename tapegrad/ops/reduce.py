@@ -1,0 +1,881 @@
+"""Reductions with ``dim`` (int or tuple) and ``keepdim``; scans; sorting; softmax."""
+
+from __future__ import annotations
+
+import collections
+import math
+
+import numpy as np
+
+from .. import _dtype as D
+from ..autograd.function import Function
+from . import _util as U
+
+
+def _rt(name, fields=("values", "indices")):
+    cls = collections.namedtuple(name, fields)
+    cls.__repr__ = lambda self: (
+        f"torch.return_types.{name}(\n" + ",\n".join(f"{f}={getattr(self, f)!r}" for f in fields) + ")"
+    )
+    return cls
+
+
+class return_types:  # noqa: N801 - mirrors torch.return_types
+    max = _rt("max")
+    min = _rt("min")
+    sort = _rt("sort")
+    topk = _rt("topk")
+    kthvalue = _rt("kthvalue")
+    median = _rt("median")
+    mode = _rt("mode")
+    cummax = _rt("cummax")
+    cummin = _rt("cummin")
+    aminmax = _rt("aminmax", ("min", "max"))
+
+
+def _expand_grad(g, shape, dims, keepdim):
+    """Broadcast a reduced gradient back over the reduced dims (read-only view)."""
+    if not keepdim and dims:
+        g = np.expand_dims(g, dims)
+    return np.broadcast_to(g, shape)
+
+
+def _dims(dim, ndim):
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+        return tuple(range(ndim))
+    return U.canon_dims(dim, ndim)
+
+
+# ---------------------------------------------------------------------------
+# sum / mean / prod
+
+
+class Sum(Function):
+    def forward(ctx, x, dims=(), keepdim=False, dtype=None):
+        ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
+        return np.asarray(np.sum(x, axis=dims, keepdims=keepdim, dtype=dtype))
+
+    def backward(ctx, g):
+        return _expand_grad(g, ctx.shape, ctx.dims, ctx.keepdim)
+
+
+class Mean(Function):
+    def forward(ctx, x, dims=(), keepdim=False):
+        ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
+        n = 1
+        for d in dims:
+            n *= x.shape[d]
+        ctx.n = n
+        return np.asarray(np.mean(x, axis=dims, keepdims=keepdim))
+
+    def backward(ctx, g):
+        return _expand_grad(g / ctx.n if ctx.n else g, ctx.shape, ctx.dims, ctx.keepdim)
+
+
+def _sum_dtype(t, dtype):
+    if dtype is not None:
+        return D.to_dtype(dtype)
+    return t.dtype if t.dtype.is_floating_point or t.dtype.is_complex else D.int64
+
+
+def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):  # noqa: A001
+    """Sum over ``dim`` (all dims by default) (``torch.sum``); ints sum as int64."""
+    dims = _dims(dim, input.ndim)
+    dt = _sum_dtype(input, dtype)
+    x = input if input.dtype is dt else input.to(dt)
+    res = Sum.apply(x, dims=dims, keepdim=keepdim)
+    return _out(res, out)
+
+
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    from .index import _masked_replace
+
+    x = _masked_replace(input, np.isnan(input._data), np.zeros((), input._data.dtype))
+    return sum(x, dim, keepdim, dtype=dtype)
+
+
+def _out(res, out):
+    if out is None:
+        return res
+    from .shape import copy_into_out
+
+    return copy_into_out(out, res)
+
+
+def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
+    """Mean over ``dim`` (``torch.mean``); integer inputs need a floating ``dtype``."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if not (input.dtype.is_floating_point or input.dtype.is_complex):
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point "
+            f"or complex dtype. Got: {_long(input.dtype)}"
+        )
+    return _out(Mean.apply(input, dims=_dims(dim, input.ndim), keepdim=keepdim), out)
+
+
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    mask = ~np.isnan(input._data)
+    cnt = U.Tensor._make(np.asarray(mask.sum(axis=_dims(dim, input.ndim), keepdims=keepdim)).astype(input._data.dtype))
+    return nansum(input, dim, keepdim) / cnt
+
+
+def _long(dt) -> str:
+    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+            "bool": "Bool", "float32": "Float", "float64": "Double", "float16": "Half"}[dt.name]
+
+
+def _exclusive_prod(x, axis):
+    """prod of all other entries along ``axis``, robust to zeros."""
+    left = np.cumprod(np.concatenate([np.ones_like(np.take(x, [0], axis)), x], axis=axis), axis=axis)
+    left = np.delete(left, -1, axis=axis)
+    rx = np.flip(x, axis)
+    right = np.cumprod(np.concatenate([np.ones_like(np.take(rx, [0], axis)), rx], axis=axis), axis=axis)
+    right = np.flip(np.delete(right, -1, axis=axis), axis)
+    return left * right
+
+
+class Prod(Function):
+    def forward(ctx, x, dim=None, keepdim=False):
+        ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
+        ctx.save_for_backward(x)
+        return np.asarray(np.prod(x, axis=dim, keepdims=keepdim))
+
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        if ctx.dim is None:
+            flat = x.reshape(-1)
+            return (g * _exclusive_prod(flat, 0)).reshape(ctx.shape) if flat.size else np.zeros(ctx.shape, g.dtype)
+        gexp = g if ctx.keepdim else np.expand_dims(g, ctx.dim)
+        return gexp * _exclusive_prod(x, ctx.dim)
+
+
+def prod(input, dim=None, keepdim: bool = False, *, dtype=None):
+    """Product over one dim or all (``torch.prod``)."""
+    dt = _sum_dtype(input, dtype)
+    x = input if input.dtype is dt else input.to(dt)
+    d = None if dim is None else U.canon_dim(dim, x.ndim)
+    if x.ndim == 0:
+        d = None
+    return Prod.apply(x, dim=d, keepdim=keepdim)
+
+
+# ---------------------------------------------------------------------------
+# var / std
+
+
+class Var(Function):
+    def forward(ctx, x, dims=(), correction=1, keepdim=False, take_sqrt=False):
+        n = 1
+        for d in dims:
+            n *= x.shape[d]
+        m = np.mean(x, axis=dims, keepdims=True)
+        diff = x - m
+        v = np.sum(diff * diff, axis=dims, keepdims=keepdim) / max(n - correction, 0)
+        v = np.asarray(v, dtype=x.dtype)
+        y = np.sqrt(v) if take_sqrt else v
+        ctx.dims, ctx.keepdim, ctx.denom, ctx.sqrt = dims, keepdim, max(n - correction, 0), take_sqrt
+        ctx.shape = x.shape
+        ctx.save_for_backward(diff, y)
+        return y
+
+    def backward(ctx, g):
+        diff, y = ctx.saved_tensors
+        if ctx.sqrt:
+            g = g / (y + (y == 0))
+            g = np.where(y == 0, 0, g)
+            scale = 1.0
+        else:
+            scale = 2.0
+        gexp = _expand_grad(g, ctx.shape, ctx.dims, ctx.keepdim)
+        return gexp * diff * np.asarray(scale / ctx.denom if ctx.denom else np.inf, diff.dtype)
+
+
+class Std(Var):
+    pass
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    if unbiased is None:
+        return 1
+    return 1 if unbiased else 0
+
+
+def _var_args(dim, unbiased, keepdim):
+    # var(x, True) means unbiased=True (the old positional signature).
+    if isinstance(dim, bool):
+        return None, dim, keepdim
+    return dim, unbiased, keepdim
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Variance with Bessel's correction by default (``torch.var``)."""
+    dim, unbiased, keepdim = _var_args(dim, unbiased, keepdim)
+    _need_float(input, "var")
+    return Var.apply(input, dims=_dims(dim, input.ndim), correction=_correction(unbiased, correction),
+                     keepdim=keepdim)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Standard deviation with Bessel's correction by default (``torch.std``)."""
+    dim, unbiased, keepdim = _var_args(dim, unbiased, keepdim)
+    _need_float(input, "std")
+    return Std.apply(input, dims=_dims(dim, input.ndim), correction=_correction(unbiased, correction),
+                     keepdim=keepdim, take_sqrt=True)
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+def _need_float(t, name):
+    if not t.dtype.is_floating_point:
+        raise RuntimeError(
+            f"{name}(): input dtype should be either floating point or complex dtypes. Got "
+            f"{_long(t.dtype)} instead."
+        )
+
+
+# ---------------------------------------------------------------------------
+# norms
+
+
+class VectorNorm(Function):
+    backward_name = "LinalgVectorNormBackward0"
+
+    def forward(ctx, x, ord=2.0, dims=(), keepdim=False):
+        a = np.abs(x)
+        if ord == 2:
+            y = np.sqrt(np.sum(a * a, axis=dims, keepdims=keepdim))
+        elif ord == 1:
+            y = np.sum(a, axis=dims, keepdims=keepdim)
+        elif ord == math.inf:
+            y = np.max(a, axis=dims, keepdims=keepdim) if a.size else np.zeros(())
+        elif ord == -math.inf:
+            y = np.min(a, axis=dims, keepdims=keepdim)
+        elif ord == 0:
+            y = np.sum(a != 0, axis=dims, keepdims=keepdim).astype(x.dtype)
+        else:
+            y = np.power(np.sum(np.power(a, ord), axis=dims, keepdims=keepdim), 1.0 / ord)
+        y = np.asarray(y, dtype=x.dtype)
+        ctx.ord, ctx.dims, ctx.keepdim, ctx.shape = ord, dims, keepdim, x.shape
+        ctx.save_for_backward(x, y)
+        return y
+
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        p = ctx.ord
+        ye = _expand_grad(y, ctx.shape, ctx.dims, ctx.keepdim)
+        ge = _expand_grad(g, ctx.shape, ctx.dims, ctx.keepdim)
+        if p == 2:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(ye == 0, 0, ge * x / ye)
+        if p == 1:
+            return ge * np.sign(x)
+        if p in (math.inf, -math.inf):
+            mask = (np.abs(x) == ye)
+            cnt = np.sum(mask, axis=ctx.dims, keepdims=True)
+            return ge * np.sign(x) * mask / cnt
+        if p == 0:
+            return np.zeros_like(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = ge * np.sign(x) * np.power(np.abs(x), p - 1) / np.power(ye, p - 1)
+        return np.where(ye == 0, 0, r)
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
+    """The vector p-norm over ``dim`` (``torch.linalg.vector_norm``)."""
+    if dtype is not None:
+        x = x.to(dtype)
+    _need_float(x, "linalg.vector_norm")
+    return VectorNorm.apply(x, ord=float(ord), dims=_dims(dim, x.ndim), keepdim=keepdim)
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None, out=None):
+    """Norm of a tensor (``torch.norm``): 'fro'/p-norms over dims, 'nuc' for matrices."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if p == "nuc":
+        from .linalg import matrix_norm
+
+        return matrix_norm(input, "nuc", dim=(-2, -1) if dim is None else dim, keepdim=keepdim)
+    if p == "fro" or p is None:
+        p = 2
+    if isinstance(dim, int):
+        dim = (dim,)
+    return _out(vector_norm(input, p, dim, keepdim), out)
+
+
+def dist(input, other, p=2):
+    """The p-norm of input - other (``torch.dist``)."""
+    return vector_norm(input - other, p)
+
+
+# ---------------------------------------------------------------------------
+# max / min / argmax
+
+
+class AmaxAmin(Function):
+    def forward(ctx, x, dims=(), keepdim=False, is_max=True):
+        if x.size == 0:
+            raise IndexError(
+                f"{'max' if is_max else 'min'}(): Expected reduction dim to be specified for "
+                "input.numel() == 0. Specify the reduction dim with the 'dim' argument."
+            )
+        y = np.asarray((np.max if is_max else np.min)(x, axis=dims, keepdims=keepdim))
+        ctx.dims, ctx.keepdim, ctx.shape = dims, keepdim, x.shape
+        ctx.save_for_backward(x, y)
+        return y
+
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        ye = _expand_grad(y, ctx.shape, ctx.dims, ctx.keepdim)
+        ge = _expand_grad(g, ctx.shape, ctx.dims, ctx.keepdim)
+        mask = x == ye
+        cnt = np.sum(mask, axis=ctx.dims, keepdims=True)
+        return ge * mask / cnt
+
+
+class Amax(AmaxAmin):
+    pass
+
+
+class Amin(AmaxAmin):
+    pass
+
+
+class MaxBackwardFull(AmaxAmin):
+    backward_name = "MaxBackward1"
+
+
+class MinBackwardFull(AmaxAmin):
+    backward_name = "MinBackward1"
+
+
+class MaxDim(Function):
+    """max/min along a dim: values and indices."""
+
+    backward_name = "MaxBackward0"
+    num_outputs = 2
+    non_differentiable = (1,)
+
+    def forward(ctx, x, dim=0, keepdim=False, is_max=True):
+        if x.shape[dim] == 0 if x.ndim else False:
+            raise IndexError(
+                f"{'max' if is_max else 'min'}(): Expected reduction dim {dim} to have non-zero size."
+            )
+        idx = (np.argmax if is_max else np.argmin)(x, axis=dim, keepdims=True) if x.ndim else np.zeros((), np.int64)
+        vals = np.take_along_axis(x, idx, axis=dim) if x.ndim else x.copy()
+        if not keepdim and x.ndim:
+            idx = np.squeeze(idx, dim)
+            vals = np.squeeze(vals, dim)
+        ctx.dim, ctx.keepdim, ctx.shape = dim, keepdim, x.shape
+        ctx.save_for_backward(idx)
+        return vals, idx.astype(np.int64)
+
+    def backward(ctx, g, _gi):
+        (idx,) = ctx.saved_tensors
+        if len(ctx.shape) == 0:
+            return g
+        z = np.zeros(ctx.shape, g.dtype)
+        if not ctx.keepdim:
+            idx = np.expand_dims(idx, ctx.dim)
+            g = np.expand_dims(g, ctx.dim)
+        np.put_along_axis(z, idx, g, axis=ctx.dim)
+        return z
+
+
+class MinDim(MaxDim):
+    backward_name = "MinBackward0"
+
+
+def _max_min(input, dim, keepdim, other, is_max):
+    name = "max" if is_max else "min"
+    if other is not None or isinstance(dim, U.Tensor):
+        from .elementwise import maximum, minimum
+
+        o = other if other is not None else dim
+        return maximum(input, o) if is_max else minimum(input, o)
+    if dim is None:
+        cls = MaxBackwardFull if is_max else MinBackwardFull
+        return cls.apply(input, dims=tuple(range(input.ndim)), keepdim=False, is_max=is_max)
+    d = U.canon_dim(dim, input.ndim)
+    if input.dtype is D.bool_:
+        input = input.to(D.uint8)
+        v, i = (MaxDim if is_max else MinDim).apply(input, dim=d, keepdim=keepdim, is_max=is_max)
+        v = v.to(D.bool_)
+    else:
+        v, i = (MaxDim if is_max else MinDim).apply(input, dim=d, keepdim=keepdim, is_max=is_max)
+    return getattr(return_types, name)(v, i)
+
+
+def max(input, dim=None, keepdim: bool = False, *, other=None, out=None):  # noqa: A001
+    """The maximum; with ``dim``, (values, indices) (``torch.max``); with a tensor, elementwise."""
+    return _max_min(input, dim, keepdim, other, True)
+
+
+def min(input, dim=None, keepdim: bool = False, *, other=None, out=None):  # noqa: A001
+    """The minimum; with ``dim``, (values, indices) (``torch.min``); with a tensor, elementwise."""
+    return _max_min(input, dim, keepdim, other, False)
+
+
+def amax(input, dim=(), keepdim: bool = False):
+    """Maximum over dims; ties share the gradient (``torch.amax``)."""
+    return Amax.apply(input, dims=_dims(dim, input.ndim), keepdim=keepdim, is_max=True)
+
+
+def amin(input, dim=(), keepdim: bool = False):
+    """Minimum over dims; ties share the gradient (``torch.amin``)."""
+    return Amin.apply(input, dims=_dims(dim, input.ndim), keepdim=keepdim, is_max=False)
+
+
+def aminmax(input, *, dim=None, keepdim=False):
+    return return_types.aminmax(amin(input, dim if dim is not None else (), keepdim),
+                                amax(input, dim if dim is not None else (), keepdim))
+
+
+def _arg(input, dim, keepdim, fn, name):
+    a = input._data
+    if a.size == 0:
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+    if dim is None:
+        r = np.asarray(fn(a.reshape(-1)))
+        if keepdim:
+            r = r.reshape((1,) * a.ndim)
+        return U.Tensor._make(r.astype(np.int64))
+    d = U.canon_dim(dim, input.ndim)
+    if a.ndim == 0:
+        return U.Tensor._make(np.zeros((), np.int64))
+    return U.Tensor._make(np.asarray(fn(a, axis=d, keepdims=keepdim)).astype(np.int64))
+
+
+def argmax(input, dim=None, keepdim: bool = False):
+    """Index of the maximum (first one on ties) (``torch.argmax``)."""
+    return _arg(input, dim, keepdim, np.argmax, "argmax")
+
+
+def argmin(input, dim=None, keepdim: bool = False):
+    """Index of the minimum (first one on ties) (``torch.argmin``)."""
+    return _arg(input, dim, keepdim, np.argmin, "argmin")
+
+
+# ---------------------------------------------------------------------------
+# logsumexp, softmax
+
+
+class LogSumExp(Function):
+    def forward(ctx, x, dims=(), keepdim=False):
+        m = np.max(x, axis=dims, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
+        m = np.where(np.isfinite(m), m, 0)
+        s = np.log(np.sum(np.exp(x - m), axis=dims, keepdims=True)) + m
+        y = s if keepdim else np.squeeze(s, axis=dims) if dims else s.reshape(())
+        ctx.dims, ctx.keepdim, ctx.shape = dims, keepdim, x.shape
+        ctx.save_for_backward(x, y)
+        return np.asarray(y, dtype=x.dtype)
+
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        ye = _expand_grad(y, ctx.shape, ctx.dims, ctx.keepdim)
+        return _expand_grad(g, ctx.shape, ctx.dims, ctx.keepdim) * np.exp(x - ye)
+
+
+def logsumexp(input, dim, keepdim: bool = False):
+    """log(sum(exp(x))) over dims, computed stably (``torch.logsumexp``)."""
+    x = input if input.dtype.is_floating_point else input.to(D.get_default_dtype())
+    return LogSumExp.apply(x, dims=_dims(dim, x.ndim), keepdim=keepdim)
+
+
+class Softmax(Function):
+    def forward(ctx, x, dim=-1):
+        e = np.exp(x - np.max(x, axis=dim, keepdims=True))
+        y = e / np.sum(e, axis=dim, keepdims=True)
+        ctx.dim = dim
+        ctx.save_for_backward(y)
+        return y
+
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        gy = g * y
+        return gy - y * np.sum(gy, axis=ctx.dim, keepdims=True)
+
+
+class LogSoftmax(Function):
+    def forward(ctx, x, dim=-1):
+        m = np.max(x, axis=dim, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        s = x - m
+        y = s - np.log(np.sum(np.exp(s), axis=dim, keepdims=True))
+        ctx.dim = dim
+        ctx.save_for_backward(y)
+        return y
+
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g - np.exp(y) * np.sum(g, axis=ctx.dim, keepdims=True)
+
+
+def _softmax_dim(dim, ndim, name):
+    if dim is None:
+        import warnings
+
+        warnings.warn(
+            f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+            "include dim=X as an argument.",
+            UserWarning,
+            stacklevel=3,
+        )
+        dim = 0 if ndim in (0, 1, 3) else 1
+    return U.canon_dim(dim, ndim)
+
+
+def softmax(input, dim=None, dtype=None, *, _stacklevel=3):
+    """exp(x) / sum(exp(x)) along ``dim`` (``torch.softmax``)."""
+    if dtype is not None:
+        input = input.to(dtype)
+    elif not input.dtype.is_floating_point:
+        input = input.to(D.get_default_dtype())
+    d = _softmax_dim(dim, input.ndim, "softmax")
+    if input.ndim == 0:
+        return Softmax.apply(input.reshape(1), dim=0).reshape(())
+    return Softmax.apply(input, dim=d)
+
+
+def log_softmax(input, dim=None, dtype=None, *, _stacklevel=3):
+    """log(softmax(x)) along ``dim``, computed stably (``torch.log_softmax``)."""
+    if dtype is not None:
+        input = input.to(dtype)
+    elif not input.dtype.is_floating_point:
+        input = input.to(D.get_default_dtype())
+    d = _softmax_dim(dim, input.ndim, "log_softmax")
+    if input.ndim == 0:
+        return LogSoftmax.apply(input.reshape(1), dim=0).reshape(())
+    return LogSoftmax.apply(input, dim=d)
+
+
+# ---------------------------------------------------------------------------
+# scans
+
+
+class Cumsum(Function):
+    def forward(ctx, x, dim=0):
+        ctx.dim = dim
+        return np.cumsum(x, axis=dim, dtype=x.dtype)
+
+    def backward(ctx, g):
+        return np.flip(np.cumsum(np.flip(g, ctx.dim), axis=ctx.dim), ctx.dim)
+
+
+class Cumprod(Function):
+    def forward(ctx, x, dim=0):
+        ctx.dim = dim
+        y = np.cumprod(x, axis=dim, dtype=x.dtype)
+        ctx.save_for_backward(x, y)
+        return y
+
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        d = ctx.dim
+        if not np.any(x == 0):
+            return np.flip(np.cumsum(np.flip(g * y, d), axis=d), d) / x
+        # With zeros: dy_j/dx_i = prod_{k<=j, k!=i} x_k, computed for each i.
+        n = x.shape[d]
+        xm = np.moveaxis(x, d, 0)
+        gm = np.moveaxis(g, d, 0)
+        out = np.zeros_like(xm)
+        for i in range(n):
+            xi = xm.copy()
+            xi[i] = 1
+            cp = np.cumprod(xi, axis=0)
+            out[i] = np.sum(gm[i:] * cp[i:], axis=0)
+        return np.moveaxis(out, 0, d)
+
+
+def cumsum(input, dim, *, dtype=None, out=None):
+    """Cumulative sum along ``dim`` (``torch.cumsum``); ints accumulate as int64."""
+    dt = _sum_dtype(input, dtype)
+    x = input if input.dtype is dt else input.to(dt)
+    if x.ndim == 0:
+        return x.clone()
+    return _out(Cumsum.apply(x, dim=U.canon_dim(dim, x.ndim)), out)
+
+
+def cumprod(input, dim, *, dtype=None, out=None):
+    """Cumulative product along ``dim`` (``torch.cumprod``)."""
+    dt = _sum_dtype(input, dtype)
+    x = input if input.dtype is dt else input.to(dt)
+    if x.ndim == 0:
+        return x.clone()
+    return _out(Cumprod.apply(x, dim=U.canon_dim(dim, x.ndim)), out)
+
+
+def _cum_ext(input, dim, is_max):
+    d = U.canon_dim(dim, input.ndim)
+    a = np.moveaxis(input._data, d, 0)
+    vals = (np.maximum if is_max else np.minimum).accumulate(a, axis=0)
+    n = a.shape[0]
+    idx = np.zeros(a.shape, np.int64)
+    cur = np.zeros(a.shape[1:], np.int64)
+    for i in range(n):
+        hit = a[i] == vals[i]
+        cur = np.where(hit, i, cur)
+        idx[i] = cur
+    vt = np.moveaxis(vals, 0, d)
+    it = U.Tensor._make(np.ascontiguousarray(np.moveaxis(idx, 0, d)))
+    from .index import gather
+
+    v = gather(input, d, it)
+    del vt
+    return (return_types.cummax if is_max else return_types.cummin)(v, it)
+
+
+def cummax(input, dim):
+    return _cum_ext(input, dim, True)
+
+
+def cummin(input, dim):
+    return _cum_ext(input, dim, False)
+
+
+def logcumsumexp(input, dim):
+    d = U.canon_dim(dim, input.ndim)
+    m = amax(input.detach(), d, keepdim=True)
+    from .elementwise import exp, log
+
+    return log(cumsum(exp(input - m), d)) + m
+
+
+# ---------------------------------------------------------------------------
+# boolean reductions
+
+
+def any(input, dim=None, keepdim: bool = False):  # noqa: A001
+    """Whether any element is true (``torch.any``)."""
+    a = input._data
+    axis = None if dim is None else _dims(dim, input.ndim)
+    return U.Tensor._make(np.asarray(np.any(a, axis=axis, keepdims=keepdim)))
+
+
+def all(input, dim=None, keepdim: bool = False):  # noqa: A001
+    """Whether all elements are true (``torch.all``)."""
+    a = input._data
+    axis = None if dim is None else _dims(dim, input.ndim)
+    return U.Tensor._make(np.asarray(np.all(a, axis=axis, keepdims=keepdim)))
+
+
+def count_nonzero(input, dim=None):
+    axis = None if dim is None else _dims(dim, input.ndim)
+    return U.Tensor._make(np.asarray(np.count_nonzero(input._data, axis=axis)).astype(np.int64))
+
+
+# ---------------------------------------------------------------------------
+# sorting and order statistics
+
+
+def _gather_values(input, idx, d):
+    from .index import gather
+
+    return gather(input, d, U.Tensor._make(idx))
+
+
+def sort(input, dim: int = -1, descending: bool = False, stable: bool = False):
+    """Sorted values and their indices along ``dim`` (``torch.sort``)."""
+    if input.ndim == 0:
+        return return_types.sort(input.clone(), U.Tensor._make(np.zeros((), np.int64)))
+    d = U.canon_dim(dim, input.ndim)
+    a = input._data
+    if descending:
+        # Stable descending order: sort the reversed array ascending, then reverse.
+        n = a.shape[d]
+        idx = n - 1 - np.flip(np.argsort(np.flip(a, d), axis=d, kind="stable"), d)
+    else:
+        idx = np.argsort(a, axis=d, kind="stable")
+    idx = idx.astype(np.int64)
+    return return_types.sort(_gather_values(input, idx, d), U.Tensor._make(idx))
+
+
+def argsort(input, dim: int = -1, descending: bool = False, stable: bool = False):
+    """Indices that sort ``input`` along ``dim`` (``torch.argsort``)."""
+    return sort(input, dim, descending, stable).indices
+
+
+def msort(input):
+    return sort(input, 0).values
+
+
+def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
+    """The k largest (or smallest) entries and their indices (``torch.topk``)."""
+    d = U.canon_dim(dim, input.ndim) if input.ndim else 0
+    n = input.shape[d] if input.ndim else 1
+    if k < 0 or k > n:
+        raise RuntimeError(f"selected index k out of range")
+    s = sort(input, d, descending=largest, stable=True)
+    from .shape import narrow
+
+    if input.ndim == 0:
+        return return_types.topk(s.values, s.indices)
+    return return_types.topk(narrow(s.values, d, 0, k), U.Tensor._make(
+        np.ascontiguousarray(np.take(s.indices._data, np.arange(k), axis=d))))
+
+
+def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
+    """The k-th smallest entry and its index (``torch.kthvalue``)."""
+    d = U.canon_dim(dim, input.ndim)
+    n = input.shape[d]
+    if k < 1 or k > n:
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
+    s = sort(input, d)
+    idx = np.take(s.indices._data, [k - 1], axis=d)
+    vals = _gather_values(input, idx, d)
+    if not keepdim:
+        idx = np.squeeze(idx, d)
+        vals = vals.squeeze(d)
+    return return_types.kthvalue(vals, U.Tensor._make(idx))
+
+
+def median(input, dim=None, keepdim: bool = False):
+    """The lower median; with ``dim``, (values, indices) (``torch.median``)."""
+    if dim is None:
+        flat = input.reshape(-1)
+        n = flat.shape[0]
+        if n == 0:
+            return U.Tensor._make(np.asarray(np.nan, input._data.dtype))
+        return kthvalue(flat, (n + 1) // 2, 0).values
+    d = U.canon_dim(dim, input.ndim)
+    n = input.shape[d]
+    r = kthvalue(input, (n + 1) // 2, d, keepdim)
+    return return_types.median(r.values, r.indices)
+
+
+def nanmedian(input, dim=None, keepdim=False):
+    return median(input, dim, keepdim)
+
+
+def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
+    qa = q._data if isinstance(q, U.Tensor) else np.asarray(q)
+    x = input if dim is not None else input.reshape(-1)
+    d = 0 if dim is None else U.canon_dim(dim, x.ndim)
+    s = sort(x, d).values
+    n = s.shape[d]
+    pos = qa.astype(np.float64) * (n - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, n - 1)
+    frac = (pos - lo).astype(input._data.dtype)
+    from .index import index_select
+
+    lo_v = index_select(s, d, U.Tensor._make(np.atleast_1d(lo)))
+    hi_v = index_select(s, d, U.Tensor._make(np.atleast_1d(hi)))
+    fr = U.Tensor._make(np.atleast_1d(frac).reshape([-1 if i == d else 1 for i in range(s.ndim)]))
+    if interpolation == "lower":
+        r = lo_v
+    elif interpolation == "higher":
+        r = hi_v
+    elif interpolation == "nearest":
+        r = index_select(s, d, U.Tensor._make(np.atleast_1d(np.round(pos).astype(np.int64))))
+    elif interpolation == "midpoint":
+        r = (lo_v + hi_v) / 2
+    else:
+        r = lo_v + (hi_v - lo_v) * fr
+    r = r.movedim(d, 0)
+    if np.ndim(qa) == 0:
+        r = r.squeeze(0)
+    if keepdim and dim is not None:
+        r = r.unsqueeze(d + (0 if np.ndim(qa) == 0 else 1))
+    return r
+
+
+def mode(input, dim: int = -1, keepdim: bool = False):
+    """The most frequent value (smallest on ties) and an index of it (``torch.mode``)."""
+    d = U.canon_dim(dim, input.ndim)
+    a = np.moveaxis(input._data, d, -1)
+    flat = a.reshape(-1, a.shape[-1])
+    vals = np.empty(flat.shape[0], a.dtype)
+    idxs = np.empty(flat.shape[0], np.int64)
+    for r, row in enumerate(flat):
+        u, c = np.unique(row, return_counts=True)
+        v = u[np.argmax(c)]
+        vals[r] = v
+        idxs[r] = np.nonzero(row == v)[0][-1]
+    shp = a.shape[:-1]
+    vals, idxs = vals.reshape(shp), idxs.reshape(shp)
+    if keepdim:
+        vals, idxs = np.expand_dims(vals, d), np.expand_dims(idxs, d)
+    return return_types.mode(U.Tensor._make(vals), U.Tensor._make(idxs))
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
+    """The distinct values, sorted (``torch.unique``)."""
+    a = input._data
+    if dim is None:
+        res = np.unique(a, return_inverse=return_inverse, return_counts=return_counts)
+    else:
+        res = np.unique(a, return_inverse=return_inverse, return_counts=return_counts,
+                        axis=U.canon_dim(dim, input.ndim))
+    if not (return_inverse or return_counts):
+        return U.Tensor._make(res)
+    out = [U.Tensor._make(res[0])]
+    k = 1
+    if return_inverse:
+        out.append(U.Tensor._make(res[k].reshape(a.shape if dim is None else -1).astype(np.int64)))
+        k += 1
+    if return_counts:
+        out.append(U.Tensor._make(res[k].astype(np.int64)))
+    return tuple(out)
+
+
+def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+    a = input._data.reshape(-1)
+    if a.size == 0:
+        return U.Tensor._make(a.copy())
+    keep = np.concatenate([[True], a[1:] != a[:-1]])
+    vals = a[keep]
+    out = [U.Tensor._make(vals)]
+    if return_inverse:
+        out.append(U.Tensor._make((np.cumsum(keep) - 1).reshape(input.shape).astype(np.int64)))
+    if return_counts:
+        starts = np.nonzero(keep)[0]
+        out.append(U.Tensor._make(np.diff(np.append(starts, a.size)).astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def bincount(input, weights=None, minlength: int = 0):
+    """Counts of each non-negative integer (``torch.bincount``)."""
+    a = input._data
+    if a.ndim != 1 or a.dtype.kind not in "iu":
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    if a.size and a.min() < 0:
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    w = None if weights is None else weights._data
+    r = np.bincount(a, w, minlength)
+    return U.Tensor._make(r.astype(np.int64) if w is None else r.astype(
+        w.dtype if w.dtype.kind == "f" else np.float64))
+
+
+def histc(input, bins: int = 100, min: float = 0, max: float = 0):  # noqa: A002
+    """A histogram with equal-width bins (``torch.histc``)."""
+    a = input._data
+    lo, hi = (float(a.min()), float(a.max())) if min == max and a.size else (min, max)
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    h, _ = np.histogram(a, bins=bins, range=(lo, hi))
+    return U.Tensor._make(h.astype(a.dtype))
+
+
+def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=None, sorter=None):
+    s = sorted_sequence._data
+    v = values._data if isinstance(values, U.Tensor) else np.asarray(values)
+    side = side or ("right" if right else "left")
+    if s.ndim == 1:
+        r = np.searchsorted(s, v, side=side)
+    else:
+        r = np.stack([np.searchsorted(si, vi, side=side) for si, vi in zip(s.reshape(-1, s.shape[-1]), v.reshape(-1, v.shape[-1]))]).reshape(v.shape)
+    return U.Tensor._make(np.asarray(r).astype(np.int32 if out_int32 else np.int64))
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False):
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)

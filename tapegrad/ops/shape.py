@@ -1,0 +1,949 @@
+"""Views and shape ops: view/reshape, transpose/permute, expand, squeeze, cat/stack,
+split/chunk, flip, repeat, tril/triu, casts and copies.
+
+View ops (``is_view = True``) return arrays that share the input's memory,
+like PyTorch's views, and define ``view_fn`` to replay themselves on another
+array of the base's shape (used by ``CopySlices`` for in-place ops on views).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype as D
+from ..autograd.function import Function
+from . import _util as U
+
+# ---------------------------------------------------------------------------
+# casts and copies
+
+
+class ToCopy(Function):
+    backward_name = "ToCopyBackward0"
+
+    def forward(ctx, x, dtype=None):
+        return x.astype(dtype)
+
+    def backward(ctx, g):
+        return g  # the engine casts to the input dtype
+
+
+class ToDevice(Function):
+    backward_name = "ToCopyBackward0"
+
+    def forward(ctx, x, xp=None):
+        ctx.src = type(x)
+        if xp is np:
+            return x.get() if hasattr(x, "get") else np.asarray(x)
+        return xp.asarray(x)
+
+    def backward(ctx, g):
+        if ctx.src is np.ndarray:
+            return g.get() if hasattr(g, "get") else g
+        from ..backend import get_cupy
+
+        return get_cupy().asarray(g)
+
+
+class Clone(Function):
+    def forward(ctx, x):
+        return x.copy()
+
+    def backward(ctx, g):
+        return g
+
+
+def clone(input, *, memory_format=None):
+    """A copy that stays in the graph (``torch.clone``)."""
+    return Clone.apply(input)
+
+
+def contiguous(input, memory_format=None):
+    """``input`` if contiguous, else a contiguous copy (``Tensor.contiguous``)."""
+    if input._data.flags.c_contiguous:
+        return input
+    return Clone.apply(input)
+
+
+def copy_into_out(out, res):
+    """Write ``res`` into an ``out=`` tensor, resizing it like PyTorch when empty."""
+    if out.shape != res.shape:
+        if out.numel() == 0 or out.shape != res.shape:
+            out._data = np.empty(res._data.shape, dtype=out._data.dtype)
+    if res.dtype.category > out.dtype.category:
+        raise RuntimeError(
+            f"result type {res.dtype} can't be cast to the desired output type {out.dtype}"
+        )
+    np.copyto(out._data, res._data, casting="unsafe")
+    out._version_counter.v += 1
+    return out
+
+
+class CopyFrom(Function):
+    """``dst.copy_(src)``: the result takes src's values (broadcast) and dtype of dst."""
+
+    backward_name = "CopyBackwards"
+
+    def forward(ctx, dst, src):
+        out = np.empty_like(dst)
+        np.copyto(out, np.broadcast_to(src, dst.shape), casting="unsafe")
+        return out
+
+    def backward(ctx, g):
+        nd, ns = ctx.needs_input_grad
+        return (np.zeros_like(g) if nd else None), (g if ns else None)
+
+
+# ---------------------------------------------------------------------------
+# view ops
+
+
+class View(Function):
+    is_view = True
+
+    def forward(ctx, x, shape=()):
+        ctx.in_shape = x.shape
+        ctx.shape = shape
+        v = x.view()
+        try:
+            v.shape = shape
+        except AttributeError:
+            raise RuntimeError(
+                "view size is not compatible with input tensor's size and stride (at least one "
+                "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
+            ) from None
+        return v
+
+    def view_fn(ctx, a):
+        return a.reshape(ctx.shape)
+
+    def backward(ctx, g):
+        return g.reshape(ctx.in_shape)
+
+
+class Reshape(View):
+    backward_name = "ViewBackward0"
+
+    def forward(ctx, x, shape=()):
+        ctx.in_shape = x.shape
+        ctx.shape = shape
+        return x.reshape(shape)
+
+
+class UnsafeView(View):
+    backward_name = "UnsafeViewBackward0"
+    is_view = False
+
+    def forward(ctx, x, shape=()):
+        ctx.in_shape = x.shape
+        ctx.shape = shape
+        return x.reshape(shape)
+
+
+def _infer_shape(shape, numel: int, src_shape) -> tuple:
+    shape = list(shape)
+    neg = [i for i, s in enumerate(shape) if s == -1]
+    if len(neg) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    for s in shape:
+        if s < -1:
+            raise RuntimeError(f"invalid shape dimension {s}")
+    known = 1
+    for s in shape:
+        if s != -1:
+            known *= s
+    if neg:
+        if known == 0 or numel % known != 0:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape[neg[0]] = numel // known
+    elif known != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return tuple(shape)
+
+
+def view(input, *shape):
+    """A view with a new shape, sharing storage (``Tensor.view``).
+
+    ``view(dtype)`` reinterprets the bytes, as in PyTorch.
+    """
+    if len(shape) == 1 and isinstance(shape[0], D.dtype):
+        return U.Tensor._make(input._data.view(shape[0].np))
+    shape = _infer_shape(U.size_args(shape), input._data.size, input.shape)
+    if shape == input._data.shape:
+        return View.apply(input, shape=shape)
+    return View.apply(input, shape=shape)
+
+
+def view_as(input, other):
+    return view(input, *other.shape)
+
+
+def reshape(input, *shape):
+    """A view when possible, else a copy, with a new shape (``torch.reshape``)."""
+    shape = _infer_shape(U.size_args(shape), input._data.size, input.shape)
+    return Reshape.apply(input, shape=shape)
+
+
+def reshape_as(input, other):
+    return reshape(input, *other.shape)
+
+
+def flatten(input, start_dim: int = 0, end_dim: int = -1):
+    """Merge dims start..end into one (``torch.flatten``)."""
+    nd = input.ndim
+    if nd == 0:
+        return reshape(input, 1)
+    s, e = U.canon_dim(start_dim, nd), U.canon_dim(end_dim, nd)
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e:
+        return input
+    shp = input.shape
+    n = 1
+    for d in shp[s : e + 1]:
+        n *= d
+    return reshape(input, *shp[:s], n, *shp[e + 1 :])
+
+
+def ravel(input):
+    return reshape(input, -1)
+
+
+def unflatten(input, dim: int, sizes):
+    """Split one dim into ``sizes`` (``torch.unflatten``)."""
+    d = U.canon_dim(dim, input.ndim)
+    sizes = list(sizes)
+    if -1 in sizes:
+        known = 1
+        for s in sizes:
+            if s != -1:
+                known *= s
+        sizes[sizes.index(-1)] = input.shape[d] // known if known else 0
+    prod = 1
+    for s in sizes:
+        prod *= s
+    if prod != input.shape[d]:
+        raise RuntimeError(
+            f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} "
+            f"({input.shape[d]}) in the input tensor"
+        )
+    shp = input.shape
+    return view(input, *shp[:d], *sizes, *shp[d + 1 :]) if input.is_contiguous() else reshape(
+        input, *shp[:d], *sizes, *shp[d + 1 :]
+    )
+
+
+class Transpose(Function):
+    is_view = True
+
+    def forward(ctx, x, d0=0, d1=1):
+        ctx.d0, ctx.d1 = d0, d1
+        return np.swapaxes(x, d0, d1)
+
+    def view_fn(ctx, a):
+        return np.swapaxes(a, ctx.d0, ctx.d1)
+
+    def backward(ctx, g):
+        return np.swapaxes(g, ctx.d0, ctx.d1)
+
+
+class T(Transpose):
+    backward_name = "TBackward0"
+
+
+def transpose(input, dim0: int, dim1: int):
+    """Swap two dims, as a view (``torch.transpose``)."""
+    nd = input.ndim
+    d0, d1 = U.canon_dim(dim0, nd), U.canon_dim(dim1, nd)
+    if nd < 2:
+        return _identity_view(input)
+    return Transpose.apply(input, d0=d0, d1=d1)
+
+
+def _identity_view(input):
+    return View.apply(input, shape=input._data.shape)
+
+
+swapaxes = swapdims = transpose
+
+
+def t(input):
+    """Transpose of a matrix; vectors unchanged (``torch.t``)."""
+    if input.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
+    if input.ndim < 2:
+        return _identity_view(input)
+    return T.apply(input, d0=0, d1=1)
+
+
+class Permute(Function):
+    is_view = True
+
+    def forward(ctx, x, dims=()):
+        ctx.dims = dims
+        return np.transpose(x, dims)
+
+    def view_fn(ctx, a):
+        return np.transpose(a, ctx.dims)
+
+    def backward(ctx, g):
+        return np.transpose(g, np.argsort(ctx.dims))
+
+
+def permute(input, *dims):
+    """Reorder dims, as a view (``torch.permute``)."""
+    dims = U.size_args(dims)
+    nd = input.ndim
+    if len(dims) != nd:
+        raise RuntimeError(
+            f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
+            f"length of the desired ordering of dimensions i.e. input.dim() = {nd} is not equal "
+            f"to len(dims) = {len(dims)}"
+        )
+    dims = tuple(U.canon_dim(d, nd) for d in dims)
+    if len(set(dims)) != nd:
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    return Permute.apply(input, dims=dims)
+
+
+def movedim(input, source, destination):
+    """Move dims to new positions (``torch.movedim``)."""
+    nd = input.ndim
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    src = [U.canon_dim(s, nd) for s in src]
+    dst = [U.canon_dim(d, nd) for d in dst]
+    order = [d for d in range(nd) if d not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute(input, *order)
+
+
+moveaxis = movedim
+
+
+def adjoint(input):
+    return transpose(input, -2, -1)
+
+
+class Expand(Function):
+    is_view = True
+
+    def forward(ctx, x, shape=()):
+        ctx.shape = shape
+        return np.broadcast_to(x, shape)
+
+    def view_fn(ctx, a):
+        return np.broadcast_to(a, ctx.shape)
+
+    def backward(ctx, g):
+        return g  # the engine sums it back to the input's shape
+
+
+def expand(input, *sizes):
+    """Broadcast to a larger shape without copying (``Tensor.expand``); -1 keeps a dim."""
+    sizes = U.size_args(sizes)
+    nd = input.ndim
+    if len(sizes) < nd:
+        raise RuntimeError(
+            f"expand({input.type()}{{{list(input.shape)}}}, size={list(sizes)}): the number of "
+            f"sizes provided ({len(sizes)}) must be greater or equal to the number of dimensions "
+            f"in the tensor ({nd})"
+        )
+    lead = len(sizes) - nd
+    shape = []
+    for i, s in enumerate(sizes):
+        if i < lead:
+            if s == -1:
+                raise RuntimeError(
+                    "The expanded size of the tensor (-1) isn't allowed in a leading, "
+                    "non-existing dimension 0"
+                )
+            shape.append(s)
+            continue
+        cur = input.shape[i - lead]
+        if s == -1:
+            s = cur
+        elif cur != s and cur != 1:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({s}) must match the existing size ({cur}) at "
+                f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: "
+                f"{list(input.shape)}"
+            )
+        shape.append(s)
+    return Expand.apply(input, shape=tuple(shape))
+
+
+def expand_as(input, other):
+    return expand(input, *other.shape)
+
+
+def broadcast_to(input, shape):
+    return expand(input, *shape)
+
+
+def broadcast_tensors(*tensors):
+    """Expand tensors to their common shape (``torch.broadcast_tensors``)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    shape = U.broadcast_shapes(*[t.shape for t in tensors])
+    return tuple(expand(t, *shape) for t in tensors)
+
+
+def broadcast_shapes(*shapes):
+    from .._tensor import Size
+
+    return Size(U.broadcast_shapes(*[(s,) if isinstance(s, int) else tuple(s) for s in shapes]))
+
+
+class Squeeze(View):
+    backward_name = "SqueezeBackward0"
+
+
+class Unsqueeze(View):
+    backward_name = "UnsqueezeBackward0"
+
+
+def squeeze(input, dim=None):
+    """Drop size-1 dims (all, or those in ``dim``), as a view (``torch.squeeze``)."""
+    shp = input.shape
+    if dim is None:
+        new = tuple(s for s in shp if s != 1)
+    else:
+        dims = U.canon_dims(dim, input.ndim)
+        new = tuple(s for i, s in enumerate(shp) if not (i in dims and s == 1))
+    return Squeeze.apply(input, shape=new)
+
+
+def unsqueeze(input, dim: int):
+    """Insert a size-1 dim at ``dim``, as a view (``torch.unsqueeze``)."""
+    nd = input.ndim + 1
+    if dim < -nd or dim >= nd:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dim})"
+        )
+    d = dim % nd
+    shp = list(input.shape)
+    shp.insert(d, 1)
+    return Unsqueeze.apply(input, shape=tuple(shp))
+
+
+class Diagonal(Function):
+    is_view = True
+
+    def forward(ctx, x, offset=0, d1=0, d2=1):
+        ctx.args = (offset, d1, d2)
+        ctx.shape = x.shape
+        return np.diagonal(x, offset, d1, d2)
+
+    def view_fn(ctx, a):
+        return np.diagonal(a, *ctx.args)
+
+    def backward(ctx, g):
+        z = np.zeros(ctx.shape, g.dtype)
+        d = np.diagonal(z, *ctx.args)
+        d.setflags(write=True)
+        d[...] = g
+        return z
+
+
+def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
+    """The diagonal as a view (``torch.diagonal``)."""
+    nd = input.ndim
+    return Diagonal.apply(input, offset=offset, d1=U.canon_dim(dim1, nd), d2=U.canon_dim(dim2, nd))
+
+
+class DiagEmbed(Function):
+    def forward(ctx, x, offset=0):
+        ctx.offset = offset
+        n = x.shape[-1] + abs(offset)
+        out = np.zeros(x.shape[:-1] + (n, n), x.dtype)
+        d = np.diagonal(out, offset, -2, -1)
+        d.setflags(write=True)
+        d[...] = x
+        return out
+
+    def backward(ctx, g):
+        return np.diagonal(g, ctx.offset, -2, -1).copy()
+
+
+def diag_embed(input, offset: int = 0, dim1: int = -2, dim2: int = -1):
+    return DiagEmbed.apply(input, offset=offset)
+
+
+def diag(input, diagonal: int = 0):
+    """Diagonal of a matrix, or a matrix from a vector (``torch.diag``)."""
+    if input.ndim == 1:
+        return DiagEmbed.apply(input, offset=diagonal)
+    if input.ndim == 2:
+        return Clone.apply(Diagonal.apply(input, offset=diagonal, d1=0, d2=1))
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
+
+
+def diagflat(input, offset: int = 0):
+    return DiagEmbed.apply(reshape(input, -1), offset=offset)
+
+
+# ---------------------------------------------------------------------------
+# joins and splits
+
+
+class Cat(Function):
+    def forward(ctx, *xs, dim=0):
+        ctx.dim = dim
+        ctx.sizes = [x.shape[dim] for x in xs]
+        return np.concatenate(xs, axis=dim)
+
+    def backward(ctx, g):
+        idx = np.cumsum(ctx.sizes)[:-1]
+        parts = np.split(g, idx, axis=ctx.dim)
+        return tuple(p if n else None for p, n in zip(parts, ctx.needs_input_grad))
+
+
+def cat(tensors, dim: int = 0, *, out=None):
+    """Concatenate along an existing dim (``torch.cat``)."""
+    if isinstance(tensors, U.Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(
+            "cat(): argument 'tensors' must be tuple of Tensors, not " + type(tensors).__name__
+        )
+    tensors = [t for t in tensors]
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    # PyTorch skips legacy empty 1-D tensors of size 0.
+    keep = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
+    ref = keep[0]
+    d = U.canon_dim(dim, ref.ndim)
+    for i, t in enumerate(keep):
+        if t.ndim != ref.ndim:
+            raise RuntimeError(
+                f"Tensors must have same number of dimensions: got {ref.ndim} and {t.ndim}"
+            )
+        for j in range(ref.ndim):
+            if j != d and t.shape[j] != ref.shape[j]:
+                raise RuntimeError(
+                    f"Sizes of tensors must match except in dimension {d}. Expected size "
+                    f"{ref.shape[j]} but got size {t.shape[j]} for tensor number {i} in the list."
+                )
+    dt = D.result_type(*keep)
+    keep = [t if t.dtype is dt else t.to(dt) for t in keep]
+    res = Cat.apply(*keep, dim=d)
+    return copy_into_out(out, res) if out is not None else res
+
+
+concat = concatenate = cat
+
+
+class Stack(Function):
+    def forward(ctx, *xs, dim=0):
+        ctx.dim = dim
+        return np.stack(xs, axis=dim)
+
+    def backward(ctx, g):
+        parts = np.moveaxis(g, ctx.dim, 0)
+        return tuple(parts[i] if n else None for i, n in enumerate(ctx.needs_input_grad))
+
+
+def stack(tensors, dim: int = 0, *, out=None):
+    """Join along a new dim (``torch.stack``)."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    ref = tensors[0]
+    for i, t in enumerate(tensors):
+        if t.shape != ref.shape:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {list(ref.shape)} at entry 0 "
+                f"and {list(t.shape)} at entry {i}"
+            )
+    nd = ref.ndim + 1
+    if dim < -nd or dim >= nd:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dim})"
+        )
+    dt = D.result_type(*tensors)
+    tensors = [t if t.dtype is dt else t.to(dt) for t in tensors]
+    res = Stack.apply(*tensors, dim=dim % nd)
+    return copy_into_out(out, res) if out is not None else res
+
+
+def hstack(tensors):
+    tensors = list(tensors)
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    return cat([atleast_2d(t) for t in tensors], 0)
+
+
+row_stack = vstack
+
+
+def dstack(tensors):
+    return cat([atleast_3d(t) for t in tensors], 2)
+
+
+def column_stack(tensors):
+    return cat([reshape(t, -1, 1) if t.ndim <= 1 else t for t in tensors], 1)
+
+
+def atleast_1d(t):
+    return reshape(t, 1) if t.ndim == 0 else t
+
+
+def atleast_2d(t):
+    if t.ndim == 0:
+        return reshape(t, 1, 1)
+    return unsqueeze(t, 0) if t.ndim == 1 else t
+
+
+def atleast_3d(t):
+    if t.ndim == 0:
+        return reshape(t, 1, 1, 1)
+    if t.ndim == 1:
+        return reshape(t, 1, -1, 1)
+    return unsqueeze(t, -1) if t.ndim == 2 else t
+
+
+class SplitWithSizes(Function):
+    backward_name = "SplitWithSizesBackward0"
+    is_view = True
+
+    def forward(ctx, x, sizes=(), dim=0):
+        ctx.dim = dim
+        ctx.shape = x.shape
+        ctx.sizes = sizes
+        idx = np.cumsum(sizes)[:-1]
+        return tuple(np.split(x, idx, axis=dim))
+
+    def backward(ctx, *gs):
+        return np.concatenate(gs, axis=ctx.dim)
+
+
+def split(tensor, split_size_or_sections, dim: int = 0):
+    """Split into chunks of a size, or of given sizes (``torch.split``)."""
+    d = U.canon_dim(dim, tensor.ndim)
+    n = tensor.shape[d]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        s = int(split_size_or_sections)
+        if s <= 0 and n > 0:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
+        sizes = [s] * (n // s) + ([n % s] if n % s else []) if s else [0]
+        if not sizes:
+            sizes = [0]
+    else:
+        sizes = [int(v) for v in split_size_or_sections]
+        if sum(sizes) != n:
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
+                f"at dimension {d}), but got split_sizes={sizes}"
+            )
+    cls = type(
+        "SplitWithSizes", (SplitWithSizes,),
+        {"num_outputs": len(sizes), "backward_name": "SplitWithSizesBackward0"
+         if not isinstance(split_size_or_sections, (int, np.integer)) else "SplitBackward0"},
+    )
+    return cls.apply(tensor, sizes=tuple(sizes), dim=d)
+
+
+def split_with_sizes(tensor, split_sizes, dim: int = 0):
+    return split(tensor, list(split_sizes), dim)
+
+
+def chunk(input, chunks: int, dim: int = 0):
+    """Split into ``chunks`` nearly equal parts (``torch.chunk``)."""
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    d = U.canon_dim(dim, input.ndim)
+    n = input.shape[d]
+    size = -(-n // chunks) if n else 0
+    if size == 0:
+        return split(input, [0] * 1 if n == 0 else [n], d)
+    return split(input, size, d)
+
+
+def tensor_split(input, indices_or_sections, dim: int = 0):
+    """Split at indices or into n parts like NumPy's array_split (``torch.tensor_split``)."""
+    d = U.canon_dim(dim, input.ndim)
+    n = input.shape[d]
+    if isinstance(indices_or_sections, int):
+        k = indices_or_sections
+        base, extra = divmod(n, k)
+        sizes = [base + 1] * extra + [base] * (k - extra)
+    else:
+        idx = [0] + [min(max(int(i), 0), n) for i in indices_or_sections] + [n]
+        sizes = [max(b - a, 0) for a, b in zip(idx[:-1], idx[1:])]
+    return split(input, sizes, d)
+
+
+class Unbind(Function):
+    is_view = True
+
+    def forward(ctx, x, dim=0):
+        ctx.dim = dim
+        return tuple(np.moveaxis(x, dim, 0))
+
+    def backward(ctx, *gs):
+        return np.stack(gs, axis=ctx.dim)
+
+
+def unbind(input, dim: int = 0):
+    """The slices along ``dim`` as views (``torch.unbind``)."""
+    d = U.canon_dim(dim, input.ndim)
+    cls = type("Unbind", (Unbind,), {"num_outputs": input.shape[d], "backward_name": "UnbindBackward0"})
+    return cls.apply(input, dim=d)
+
+
+class Flip(Function):
+    def forward(ctx, x, dims=()):
+        ctx.dims = dims
+        return np.flip(x, dims).copy()
+
+    def backward(ctx, g):
+        return np.flip(g, ctx.dims)
+
+
+def flip(input, dims):
+    """Reverse the order along ``dims`` (``torch.flip``; a copy, as in PyTorch)."""
+    dims = U.canon_dims(dims, input.ndim) if input.ndim else ()
+    return Flip.apply(input, dims=dims)
+
+
+def fliplr(input):
+    return flip(input, [1])
+
+
+def flipud(input):
+    return flip(input, [0])
+
+
+class Roll(Function):
+    def forward(ctx, x, shifts=(), dims=None):
+        ctx.shifts, ctx.dims = shifts, dims
+        return np.roll(x, shifts, dims)
+
+    def backward(ctx, g):
+        return np.roll(g, tuple(-s for s in ctx.shifts), ctx.dims)
+
+
+def roll(input, shifts, dims=None):
+    """Circular shift (``torch.roll``)."""
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    if dims is not None:
+        dims = (dims,) if isinstance(dims, int) else tuple(dims)
+        dims = tuple(U.canon_dim(d, input.ndim) for d in dims)
+    return Roll.apply(input, shifts=shifts, dims=dims)
+
+
+def rot90(input, k: int = 1, dims=(0, 1)):
+    k %= 4
+    d0, d1 = dims
+    if k == 0:
+        return clone(input)
+    if k == 1:
+        return transpose(flip(input, [d1]), d0, d1)
+    if k == 2:
+        return flip(input, [d0, d1])
+    return flip(transpose(input, d0, d1), [d1])
+
+
+class Repeat(Function):
+    def forward(ctx, x, reps=()):
+        ctx.reps = reps
+        ctx.in_shape = x.shape
+        lead = len(reps) - x.ndim
+        ctx.shape = (1,) * lead + x.shape
+        return np.tile(x.reshape(ctx.shape), reps)
+
+    def backward(ctx, g):
+        # Sum over the tiles: split each dim into (reps, size) and reduce the reps.
+        shp = []
+        for r, s in zip(ctx.reps, ctx.shape):
+            shp += [r, s]
+        g = g.reshape(shp).sum(axis=tuple(range(0, len(shp), 2)))
+        return g.reshape(ctx.in_shape)
+
+
+def repeat(input, *sizes):
+    """Tile the tensor ``sizes`` times (``Tensor.repeat``)."""
+    reps = U.size_args(sizes)
+    if len(reps) < input.ndim:
+        raise RuntimeError(
+            "Number of dimensions of repeat dims can not be smaller than number of dimensions "
+            "of tensor"
+        )
+    return Repeat.apply(input, reps=reps)
+
+
+def tile(input, dims):
+    dims = tuple(dims)
+    if len(dims) < input.ndim:
+        dims = (1,) * (input.ndim - len(dims)) + dims
+    return repeat(input, *dims)
+
+
+class RepeatInterleave(Function):
+    def forward(ctx, x, repeats=1, dim=0):
+        ctx.repeats, ctx.dim, ctx.n = repeats, dim, x.shape[dim]
+        return np.repeat(x, repeats, axis=dim)
+
+    def backward(ctx, g):
+        r = ctx.repeats
+        if np.ndim(r) == 0:
+            shp = list(g.shape)
+            shp[ctx.dim : ctx.dim + 1] = [ctx.n, int(r)]
+            return g.reshape(shp).sum(axis=ctx.dim + 1)
+        idx = np.repeat(np.arange(ctx.n), r)
+        out = np.zeros(g.shape[: ctx.dim] + (ctx.n,) + g.shape[ctx.dim + 1 :], g.dtype)
+        np.add.at(out, (slice(None),) * ctx.dim + (idx,), g)
+        return out
+
+
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """Repeat each element (``torch.repeat_interleave``)."""
+    if repeats is None:
+        r = input._data
+        return U.Tensor._make(np.repeat(np.arange(len(r)), r))
+    if dim is None:
+        input = reshape(input, -1)
+        dim = 0
+    r = repeats._data if isinstance(repeats, U.Tensor) else repeats
+    return RepeatInterleave.apply(input, repeats=r, dim=U.canon_dim(dim, input.ndim))
+
+
+class Tril(Function):
+    def forward(ctx, x, k=0, upper=False):
+        ctx.k, ctx.upper = k, upper
+        return np.triu(x, k) if upper else np.tril(x, k)
+
+    def backward(ctx, g):
+        return np.triu(g, ctx.k) if ctx.upper else np.tril(g, ctx.k)
+
+
+class Triu(Tril):
+    pass
+
+
+def tril(input, diagonal: int = 0):
+    """Lower triangle (``torch.tril``)."""
+    if input.ndim < 2:
+        raise RuntimeError("tril: input tensor must have at least 2 dimensions")
+    return Tril.apply(input, k=diagonal, upper=False)
+
+
+def triu(input, diagonal: int = 0):
+    """Upper triangle (``torch.triu``)."""
+    if input.ndim < 2:
+        raise RuntimeError("triu: input tensor must have at least 2 dimensions")
+    return Triu.apply(input, k=diagonal, upper=True)
+
+
+class Narrow(Function):
+    backward_name = "SliceBackward0"
+    is_view = True
+
+    def forward(ctx, x, dim=0, start=0, length=0):
+        ctx.idx = (slice(None),) * dim + (slice(start, start + length),)
+        ctx.shape = x.shape
+        return x[ctx.idx]
+
+    def view_fn(ctx, a):
+        return a[ctx.idx]
+
+    def backward(ctx, g):
+        z = np.zeros(ctx.shape, g.dtype)
+        z[ctx.idx] = g
+        return z
+
+
+def narrow(input, dim: int, start, length: int):
+    """A view of ``length`` entries from ``start`` along ``dim`` (``torch.narrow``)."""
+    d = U.canon_dim(dim, input.ndim)
+    n = input.shape[d]
+    start = int(start)
+    if start < -n or start > n:
+        raise IndexError(
+            f"start out of range (expected to be in range of [{-n}, {n}], but got {start})"
+        )
+    start %= n if n else 1
+    if start + length > n or length < 0:
+        raise RuntimeError(
+            f"start ({start}) + length ({length}) exceeds dimension size ({n})."
+        )
+    return Narrow.apply(input, dim=d, start=start, length=length)
+
+
+def unfold(input, dimension: int, size: int, step: int):
+    """Sliding windows along a dim, as a new last dim (``Tensor.unfold``)."""
+    from .index import _take_windows
+
+    return _take_windows(input, U.canon_dim(dimension, input.ndim), size, step)
+
+
+# ---------------------------------------------------------------------------
+# in-place on views: CopySlices
+
+
+def _replay(chain, a):
+    for ctx in chain:
+        a = ctx.view_fn(a)
+    return a
+
+
+class CopySlices(Function):
+    """The new history of a base after an in-place op on one of its views."""
+
+    def backward(ctx, g):
+        nb, nv = ctx.needs_input_grad
+        gb = gv = None
+        if nb:
+            gb = g.copy()
+            _replay(ctx.chain, gb)[...] = 0
+        if nv:
+            gv = _replay(ctx.chain, g)
+        return gb, gv
+
+    @staticmethod
+    def rebase(base, view, res) -> None:
+        from ..autograd.function import _edge
+
+        node = CopySlices.__new__(CopySlices)
+        node.chain = view._view_chain
+        node._saved = None
+        node._saved_versions = None
+        node._freed = False
+        node._recording = False
+        node._pre_hooks = node._retains = node._hooks = None
+        node.needs_input_grad = (base._requires_grad, True)
+        node.next_functions = (_edge(base) if base._requires_grad else (None, 0), _edge(res))
+        node._in_meta = ((base._data.shape, base._data.dtype), (res._data.shape, res._data.dtype))
+        base.grad_fn = node
+        base._output_nr = 0
+        base._requires_grad = True
+
+
+class ViewOfBase(Function):
+    """A view's history after its base was rebased by CopySlices."""
+
+    backward_name = "AsStridedBackward0"
+
+    def backward(ctx, g):
+        z = np.zeros(ctx.base_shape, g.dtype)
+        _replay(ctx.chain, z)[...] = g
+        return z
+
+    @staticmethod
+    def attach(base, view) -> None:
+        node = ViewOfBase.__new__(ViewOfBase)
+        node.chain = view._view_chain
+        node.base_shape = base._data.shape
+        node._saved = None
+        node._saved_versions = None
+        node._freed = False
+        node._recording = False
+        node._pre_hooks = node._retains = node._hooks = None
+        node.needs_input_grad = (True,)
+        node.next_functions = ((base.grad_fn, 0),)
+        node._in_meta = ((base._data.shape, base._data.dtype),)
+        view.grad_fn = node
+        view._output_nr = 0
+        view._requires_grad = True
