@@ -80,7 +80,7 @@ def _size_class():
 
 def _is_parameter(obj) -> bool:
     try:
-        from tapegrad.nn import Parameter
+        from tapegrad.nn.parameter import Parameter
     except ImportError:
         return False
     return isinstance(obj, Parameter)
@@ -93,23 +93,30 @@ def _tensor_to_numpy(t) -> np.ndarray:
     return data
 
 
-def _numpy_to_tensor(arr: np.ndarray, requires_grad: bool, parameter: bool, device):
+def _numpy_to_tensor(arr: np.ndarray):
     import tapegrad
 
-    t = tapegrad.from_numpy(arr)
-    if device is not None and device.type != "cpu":
-        from . import backend
+    return tapegrad.from_numpy(arr)
 
-        if device.type == "cuda" and not backend.cupy_available():
-            raise RuntimeError(
-                "Attempting to deserialize object on a CUDA device but CUDA is not available "
-                "(tapegrad needs CuPy and an NVIDIA GPU). If you are running on a CPU-only "
-                "machine, please use tapegrad.load with map_location=torch.device('cpu') "
-                "to map your storages to the CPU."
-            )
-        t = t.to(device)
+
+def _to_device(t, device: _device.device):
+    if device.type == "cpu":
+        return t
+    from . import backend
+
+    if device.type == "cuda" and not backend.cupy_available():
+        raise RuntimeError(
+            "Attempting to deserialize object on a CUDA device but CUDA is not available "
+            "(tapegrad needs CuPy and an NVIDIA GPU). If you are running on a CPU-only "
+            "machine, please use tapegrad.load with map_location=torch.device('cpu') "
+            "to map your storages to the CPU."
+        )
+    return t.to(device)
+
+
+def _as_leaf(t, requires_grad: bool, parameter: bool):
     if parameter:
-        from tapegrad.nn import Parameter
+        from tapegrad.nn.parameter import Parameter
 
         return Parameter(t, requires_grad=requires_grad)
     if requires_grad:
@@ -134,19 +141,12 @@ def _materialize(obj, map_location):
     done: dict[int, Any] = {}
 
     def place(rec: _TensorRecord):
+        t = _numpy_to_tensor(rec.array)
         if callable(map_location):
-            t = _numpy_to_tensor(rec.array, False, False, None)
             t = map_location(t, rec.location)
-            if rec.requires_grad:
-                t.requires_grad_(True)
-            if rec.parameter:
-                from tapegrad.nn import Parameter
-
-                t = Parameter(t, requires_grad=rec.requires_grad)
-            return t
-        return _numpy_to_tensor(
-            rec.array, rec.requires_grad, rec.parameter, _target_device(rec.location, map_location)
-        )
+        else:
+            t = _to_device(t, _target_device(rec.location, map_location))
+        return _as_leaf(t, rec.requires_grad, rec.parameter)
 
     def walk(x):
         if isinstance(x, _TensorRecord):
@@ -829,6 +829,12 @@ def _torch_size(dims=()):
     return size(dims) if size is not None else dims
 
 
+def _torch_device(kind, index=None):
+    if type(kind) is not str or not (index is None or type(index) is int):
+        raise ValueError(f"bad torch.device({kind!r:.40}, {index!r:.40})")
+    return _device.device(kind, index)
+
+
 _TORCH_GLOBALS: dict[tuple[str, str], Any] = {
     ("collections", "OrderedDict"): collections.OrderedDict,
     ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
@@ -839,6 +845,8 @@ _TORCH_GLOBALS: dict[tuple[str, str], Any] = {
     ("torch", "Tensor"): _TensorMarker(parameter=False),
     ("torch.nn.parameter", "Parameter"): _TensorMarker(parameter=True),
     ("torch", "Size"): _torch_size,
+    ("torch", "device"): _torch_device,
+    **{("torch", name): dt for name, dt in _dtype._NAME_TO_DTYPE.items()},  # torch.float32...
     **NUMPY_GLOBALS,
 }
 for _module in ("torch", "torch.storage", "torch.cuda"):

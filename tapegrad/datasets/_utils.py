@@ -39,7 +39,7 @@ SYSTEM_DATA_DIRS: tuple[str, ...] = ("/usr/share/datasets",)
 # Opens a URL for download; a module attribute so tests can replace it.
 urlopen = urllib.request.urlopen
 
-_CHUNK = 16 << 20
+_CHUNK = 1 << 20  # small: a file object may allocate a whole chunk before reading it
 # Deflate cannot compress better than about 1032:1, so a gzip file of n bytes cannot
 # hold more than ~1032 n bytes: a header claiming more is lying.
 _MAX_GZIP_RATIO = 1032
@@ -277,6 +277,12 @@ def _read_at_most(f, n: int) -> bytearray:
     return buf
 
 
+def _size_mismatch(dims, nbytes: int, found: int) -> str:
+    held = f"only {found} bytes" if found < nbytes else "more data than that"
+    return (f"the header declares shape {dims} ({nbytes} bytes of data) but the file holds "
+            f"{held} (truncated or corrupt?)")
+
+
 def read_idx(path: str | os.PathLike, ndim: int | None = None, dtype=None) -> np.ndarray:
     """Read an IDX file, plain or gzip-compressed (``.gz``), as a NumPy array.
 
@@ -317,8 +323,7 @@ def read_idx(path: str | os.PathLike, ndim: int | None = None, dtype=None) -> np
             header = 4 + 4 * file_ndim
             size = path.stat().st_size
             if not compressed and size - header != nbytes:
-                raise bad(f"the header declares shape {dims} ({nbytes} bytes of data) but the "
-                          f"file holds {size - header} bytes of data (truncated or corrupt?)")
+                raise bad(_size_mismatch(dims, nbytes, size - header))
             if compressed and nbytes > (size + 1024) * _MAX_GZIP_RATIO:
                 raise bad(f"the header declares shape {dims} ({nbytes} bytes of data), more than "
                           f"a {size}-byte gzip file can hold")
@@ -326,9 +331,7 @@ def read_idx(path: str | os.PathLike, ndim: int | None = None, dtype=None) -> np
     except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
         raise RuntimeError(f"{path} cannot be read: truncated or corrupt ({e})") from e
     if len(payload) != nbytes:
-        more = "more" if len(payload) > nbytes else f"only {len(payload)}"
-        raise bad(f"the header declares shape {dims} ({nbytes} bytes of data) but the file "
-                  f"holds {more} bytes of data")
+        raise bad(_size_mismatch(dims, nbytes, len(payload)))
     arr = np.frombuffer(payload, dtype=file_dtype).reshape(dims)
     return arr.astype(file_dtype.newbyteorder("="), copy=False)
 
