@@ -7,10 +7,10 @@ import time
 
 
 def profile(workload: str, quick: bool) -> None:
+    import workloads
+
     import tapegrad
     from tapegrad.autograd import function as F
-
-    import workloads
 
     fwd = collections.defaultdict(float)
     bwd = collections.defaultdict(float)
@@ -45,4 +45,6 @@ def profile(workload: str, quick: bool) -> None:
     print(f"{'op':<36}{'calls':>8}{'forward s':>12}{'backward s':>12}{'share':>8}")
     rows = sorted(set(fwd) | set(bwd), key=lambda k: -(fwd[k] + bwd[k]))
     for k in rows:
-        print(f"{k:<36}{calls[k]:>8}{fwd[k]:>12.3f}{bwd[k]:>12.3f}{(fwd[k] + bwd[k]) / total:>8.1%}")
+        print(
+            f"{k:<36}{calls[k]:>8}{fwd[k]:>12.3f}{bwd[k]:>12.3f}{(fwd[k] + bwd[k]) / total:>8.1%}"
+        )

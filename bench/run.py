@@ -74,8 +74,12 @@ def _spawn(lib_name, workload, threads, quick, reps=1) -> dict:
 def versions() -> dict:
     import numpy
 
-    info = {"python": platform.python_version(), "numpy": numpy.__version__,
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores", "platform": platform.platform()}
+    info = {
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "platform": platform.platform(),
+    }
     try:
         import torch
 
@@ -92,12 +96,15 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small data, fewer repetitions")
     p.add_argument("--json", metavar="PATH", help="write results as JSON to PATH")
-    p.add_argument("--reps", type=int, default=None, help="repetitions per library (default 3, quick 2)")
+    p.add_argument(
+        "--reps", type=int, default=None, help="repetitions per library (default 3, quick 2)"
+    )
     p.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
     p.add_argument("--only", default=None, help="comma-separated workload names")
     p.add_argument("--profile", metavar="WORKLOAD", help="per-op profile of tapegrad on WORKLOAD")
-    p.add_argument("--worker", nargs=4, metavar=("LIB", "WORKLOAD", "THREADS", "REPS"),
-                   help=argparse.SUPPRESS)
+    p.add_argument(
+        "--worker", nargs=4, metavar=("LIB", "WORKLOAD", "THREADS", "REPS"), help=argparse.SUPPRESS
+    )
     args = p.parse_args(argv)
 
     if args.worker:
@@ -118,10 +125,14 @@ def main(argv=None) -> int:
     thread_counts = [int(t) for t in args.threads.split(",")]
     plan = [(w, t) for t in thread_counts for w in names if t == 1 or (w, t) in workloads.TARGETS]
     info = versions()
-    print(f"tapegrad {info['tapegrad']} vs torch {info['torch']}; numpy {info['numpy']}; "
-          f"python {info['python']}; {info['machine']}")
-    print(f"{'workload':<18}{'thr':>4}{'tapegrad min/med s':>22}{'torch min/med s':>20}"
-          f"{'ratio':>8}{'target':>8}{'mem tg/pt MB':>16}")
+    print(
+        f"tapegrad {info['tapegrad']} vs torch {info['torch']}; numpy {info['numpy']}; "
+        f"python {info['python']}; {info['machine']}"
+    )
+    print(
+        f"{'workload':<18}{'thr':>4}{'tapegrad min/med s':>22}{'torch min/med s':>20}"
+        f"{'ratio':>8}{'target':>8}{'mem tg/pt MB':>16}"
+    )
     results = []
     for w, t in plan:
         tg, pt = [], []
@@ -133,20 +144,32 @@ def main(argv=None) -> int:
                 mem[lib] = max(mem[lib], r["extra_mb"])
         ratio = statistics.median(tg) / statistics.median(pt)
         target = workloads.TARGETS.get((w, t))
-        row = {"workload": w, "threads": t, "tapegrad_min": min(tg),
-               "tapegrad_median": statistics.median(tg), "torch_min": min(pt),
-               "torch_median": statistics.median(pt), "ratio": ratio, "target": target,
-               "met": None if target is None else ratio <= target,
-               "tapegrad_peak_extra_mb": mem["tapegrad"], "torch_peak_extra_mb": mem["torch"]}
+        row = {
+            "workload": w,
+            "threads": t,
+            "tapegrad_min": min(tg),
+            "tapegrad_median": statistics.median(tg),
+            "torch_min": min(pt),
+            "torch_median": statistics.median(pt),
+            "ratio": ratio,
+            "target": target,
+            "met": None if target is None else ratio <= target,
+            "tapegrad_peak_extra_mb": mem["tapegrad"],
+            "torch_peak_extra_mb": mem["torch"],
+        }
         results.append(row)
         tgt = f"{target:.2f}" if target else "-"
-        print(f"{w:<18}{t:>4}{min(tg):>11.3f}/{statistics.median(tg):<10.3f}"
-              f"{min(pt):>9.3f}/{statistics.median(pt):<10.3f}{ratio:>8.2f}{tgt:>8}"
-              f"{mem['tapegrad']:>8.0f}/{mem['torch']:<7.0f}", flush=True)
+        print(
+            f"{w:<18}{t:>4}{min(tg):>11.3f}/{statistics.median(tg):<10.3f}"
+            f"{min(pt):>9.3f}/{statistics.median(pt):<10.3f}{ratio:>8.2f}{tgt:>8}"
+            f"{mem['tapegrad']:>8.0f}/{mem['torch']:<7.0f}",
+            flush=True,
+        )
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"info": info, "quick": args.quick, "reps": reps, "results": results}, f,
-                      indent=2)
+            json.dump(
+                {"info": info, "quick": args.quick, "reps": reps, "results": results}, f, indent=2
+            )
     return 0
 
 

@@ -82,7 +82,9 @@ class Generator:
         n = int(np.prod(shape))
         span = int(high) - int(low)
         if span <= 0:
-            raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+            raise RuntimeError(
+                f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
+            )
         r = self._u64(n) if span >= 2**32 else self._u32(n).astype(np.uint64)
         return ((r % np.uint64(span)).astype(np.int64) + int(low)).astype(dtype).reshape(shape)
 

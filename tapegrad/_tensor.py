@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import numbers
 import warnings
 import weakref
 
 import numpy as np
 
-from . import _dtype as D
 from . import _device
+from . import _dtype as D
 from .autograd import function as _fn
 from .autograd import grad_mode
 
@@ -54,8 +53,14 @@ class Tensor:
     """
 
     __slots__ = (
-        "_data", "_requires_grad", "grad_fn", "_output_nr", "_grad", "_version_counter",
-        "__weakref__", "__dict__",
+        "_data",
+        "_requires_grad",
+        "grad_fn",
+        "_output_nr",
+        "_grad",
+        "_version_counter",
+        "__weakref__",
+        "__dict__",
     )
     # Rarely set attributes live in the instance __dict__ with these defaults.
     _base = None
@@ -337,9 +342,7 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError(
-                f"Boolean value of Tensor with more than one value is ambiguous"
-            )
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self._data.reshape(()).item())
 
     def __len__(self) -> int:
@@ -414,9 +417,7 @@ class Tensor:
 
     def detach_(self) -> Tensor:
         if self._base is not None and self._view_chain:
-            raise RuntimeError(
-                "Can't detach views in-place. Use detach() instead."
-            )
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
         self.grad_fn = None
         self._requires_grad = False
         return self
@@ -440,9 +441,7 @@ class Tensor:
     def register_hook(self, hook):
         """Call ``hook(grad)`` when this tensor's gradient is computed (``register_hook``)."""
         if not self._requires_grad:
-            raise RuntimeError(
-                "cannot register a hook on a tensor that doesn't require gradient"
-            )
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         key = object()
         if self.grad_fn is None:
             if self._hooks is None:
@@ -530,7 +529,7 @@ class Tensor:
             except ValueError:
                 raise RuntimeError(
                     f"output with shape {list(self._data.shape)} doesn't match the broadcast "
-                    f"shape {list(np.broadcast_shapes(d.shape, self._data.shape)) if _bc_ok(d.shape, self._data.shape) else list(d.shape)}"
+                    f"shape {_bc_shape(d.shape, self._data.shape)}"
                 ) from None
         if d.dtype != self._data.dtype:
             _check_cast(D._NP_TO_DTYPE[d.dtype], self.dtype)
@@ -611,10 +610,14 @@ class Tensor:
             return _fn._type_name(self._data.dtype)
         if isinstance(dtype, str):
             names = {
-                "torch.FloatTensor": D.float32, "torch.DoubleTensor": D.float64,
-                "torch.HalfTensor": D.float16, "torch.LongTensor": D.int64,
-                "torch.IntTensor": D.int32, "torch.ShortTensor": D.int16,
-                "torch.CharTensor": D.int8, "torch.ByteTensor": D.uint8,
+                "torch.FloatTensor": D.float32,
+                "torch.DoubleTensor": D.float64,
+                "torch.HalfTensor": D.float16,
+                "torch.LongTensor": D.int64,
+                "torch.IntTensor": D.int32,
+                "torch.ShortTensor": D.int16,
+                "torch.CharTensor": D.int8,
+                "torch.ByteTensor": D.uint8,
                 "torch.BoolTensor": D.bool_,
             }
             if dtype not in names:
@@ -665,17 +668,20 @@ class Tensor:
         return False
 
 
-def _bc_ok(a, b) -> bool:
+def _bc_shape(a, b) -> list:
+    """The broadcast of shapes ``a`` and ``b`` for an error message (``a`` if they don't)."""
     try:
-        np.broadcast_shapes(a, b)
-        return True
+        return list(np.broadcast_shapes(a, b))
     except ValueError:
-        return False
+        return list(a)
 
 
 def _check_cast(src: D.dtype, dst: D.dtype) -> None:
     if src.category > dst.category:
-        raise RuntimeError(f"result type {_fn._type_name(src.np)[6:-6]} can't be cast to the desired output type {_fn._type_name(dst.np)[6:-6]}")
+        raise RuntimeError(
+            f"result type {_fn._type_name(src.np)[6:-6]} can't be cast to the desired "
+            f"output type {_fn._type_name(dst.np)[6:-6]}"
+        )
 
 
 def _rebuild(array, requires_grad):

@@ -18,49 +18,259 @@ from .ops import shape as S
 
 _METHODS = {
     # elementwise
-    **{n: getattr(E, n) for n in (
-        "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
-        "floor_divide", "remainder", "fmod", "pow", "float_power", "maximum", "minimum", "fmax",
-        "fmin", "atan2", "arctan2", "hypot", "logaddexp", "lerp", "clamp", "clip", "clamp_min",
-        "clamp_max", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less",
-        "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor", "logical_not",
-        "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "isnan", "isinf",
-        "isfinite", "isposinf", "isneginf", "isclose", "allclose", "equal", "nan_to_num",
-        "neg", "negative", "abs", "absolute", "sign", "exp", "exp2", "expm1", "log", "log2",
-        "log10", "log1p", "sqrt", "rsqrt", "square", "reciprocal", "sin", "cos", "tan", "asin",
-        "acos", "atan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "asinh", "acosh",
-        "atanh", "arcsinh", "arccosh", "arctanh", "sigmoid", "relu", "erf", "erfc", "erfinv",
-        "floor", "ceil", "trunc", "fix", "frac", "round", "signbit",
-    )},
+    **{
+        n: getattr(E, n)
+        for n in (
+            "add",
+            "sub",
+            "subtract",
+            "mul",
+            "multiply",
+            "div",
+            "divide",
+            "true_divide",
+            "floor_divide",
+            "remainder",
+            "fmod",
+            "pow",
+            "float_power",
+            "maximum",
+            "minimum",
+            "fmax",
+            "fmin",
+            "atan2",
+            "arctan2",
+            "hypot",
+            "logaddexp",
+            "lerp",
+            "clamp",
+            "clip",
+            "clamp_min",
+            "clamp_max",
+            "eq",
+            "ne",
+            "lt",
+            "le",
+            "gt",
+            "ge",
+            "greater",
+            "greater_equal",
+            "less",
+            "less_equal",
+            "not_equal",
+            "logical_and",
+            "logical_or",
+            "logical_xor",
+            "logical_not",
+            "bitwise_and",
+            "bitwise_or",
+            "bitwise_xor",
+            "bitwise_not",
+            "isnan",
+            "isinf",
+            "isfinite",
+            "isposinf",
+            "isneginf",
+            "isclose",
+            "allclose",
+            "equal",
+            "nan_to_num",
+            "neg",
+            "negative",
+            "abs",
+            "absolute",
+            "sign",
+            "exp",
+            "exp2",
+            "expm1",
+            "log",
+            "log2",
+            "log10",
+            "log1p",
+            "sqrt",
+            "rsqrt",
+            "square",
+            "reciprocal",
+            "sin",
+            "cos",
+            "tan",
+            "asin",
+            "acos",
+            "atan",
+            "arcsin",
+            "arccos",
+            "arctan",
+            "sinh",
+            "cosh",
+            "tanh",
+            "asinh",
+            "acosh",
+            "atanh",
+            "arcsinh",
+            "arccosh",
+            "arctanh",
+            "sigmoid",
+            "relu",
+            "erf",
+            "erfc",
+            "erfinv",
+            "floor",
+            "ceil",
+            "trunc",
+            "fix",
+            "frac",
+            "round",
+            "signbit",
+        )
+    },
     # reductions
-    **{n: getattr(R, n) for n in (
-        "sum", "nansum", "mean", "nanmean", "prod", "var", "std", "norm", "dist", "max", "min",
-        "amax", "amin", "aminmax", "argmax", "argmin", "logsumexp", "softmax", "log_softmax",
-        "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "any", "all", "count_nonzero",
-        "sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "quantile", "mode",
-        "unique", "unique_consecutive", "bincount", "histc",
-    )},
+    **{
+        n: getattr(R, n)
+        for n in (
+            "sum",
+            "nansum",
+            "mean",
+            "nanmean",
+            "prod",
+            "var",
+            "std",
+            "norm",
+            "dist",
+            "max",
+            "min",
+            "amax",
+            "amin",
+            "aminmax",
+            "argmax",
+            "argmin",
+            "logsumexp",
+            "softmax",
+            "log_softmax",
+            "cumsum",
+            "cumprod",
+            "cummax",
+            "cummin",
+            "logcumsumexp",
+            "any",
+            "all",
+            "count_nonzero",
+            "sort",
+            "argsort",
+            "msort",
+            "topk",
+            "kthvalue",
+            "median",
+            "nanmedian",
+            "quantile",
+            "mode",
+            "unique",
+            "unique_consecutive",
+            "bincount",
+            "histc",
+        )
+    },
     # shape
-    **{n: getattr(S, n) for n in (
-        "clone", "contiguous", "view", "view_as", "reshape", "reshape_as", "flatten", "ravel",
-        "unflatten", "transpose", "swapaxes", "swapdims", "t", "permute", "movedim", "moveaxis",
-        "adjoint", "expand", "expand_as", "broadcast_to", "squeeze", "unsqueeze", "diagonal",
-        "diag_embed", "diag", "diagflat", "split", "split_with_sizes", "chunk", "tensor_split",
-        "unbind", "flip", "fliplr", "flipud", "roll", "rot90", "repeat", "tile",
-        "repeat_interleave", "tril", "triu", "narrow", "unfold",
-    )},
+    **{
+        n: getattr(S, n)
+        for n in (
+            "clone",
+            "contiguous",
+            "view",
+            "view_as",
+            "reshape",
+            "reshape_as",
+            "flatten",
+            "ravel",
+            "unflatten",
+            "transpose",
+            "swapaxes",
+            "swapdims",
+            "t",
+            "permute",
+            "movedim",
+            "moveaxis",
+            "adjoint",
+            "expand",
+            "expand_as",
+            "broadcast_to",
+            "squeeze",
+            "unsqueeze",
+            "diagonal",
+            "diag_embed",
+            "diag",
+            "diagflat",
+            "split",
+            "split_with_sizes",
+            "chunk",
+            "tensor_split",
+            "unbind",
+            "flip",
+            "fliplr",
+            "flipud",
+            "roll",
+            "rot90",
+            "repeat",
+            "tile",
+            "repeat_interleave",
+            "tril",
+            "triu",
+            "narrow",
+            "unfold",
+        )
+    },
     # indexing
-    **{n: getattr(I, n) for n in (
-        "select", "index_select", "gather", "take_along_dim", "scatter", "scatter_add",
-        "scatter_reduce", "index_add", "index_copy", "index_fill", "masked_fill",
-        "masked_select", "masked_scatter", "nonzero", "argwhere", "take", "index_put",
-    )},
+    **{
+        n: getattr(I, n)
+        for n in (
+            "select",
+            "index_select",
+            "gather",
+            "take_along_dim",
+            "scatter",
+            "scatter_add",
+            "scatter_reduce",
+            "index_add",
+            "index_copy",
+            "index_fill",
+            "masked_fill",
+            "masked_select",
+            "masked_scatter",
+            "nonzero",
+            "argwhere",
+            "take",
+            "index_put",
+        )
+    },
     # linear algebra
-    **{n: getattr(L, n) for n in (
-        "matmul", "mm", "mv", "bmm", "dot", "vdot", "inner", "outer", "ger", "addmm", "addmv",
-        "baddbmm", "addbmm", "addr", "kron", "cross", "trace", "det", "logdet", "slogdet",
-        "inverse", "pinverse", "cholesky",
-    ) if hasattr(L, n)},
+    **{
+        n: getattr(L, n)
+        for n in (
+            "matmul",
+            "mm",
+            "mv",
+            "bmm",
+            "dot",
+            "vdot",
+            "inner",
+            "outer",
+            "ger",
+            "addmm",
+            "addmv",
+            "baddbmm",
+            "addbmm",
+            "addr",
+            "kron",
+            "cross",
+            "trace",
+            "det",
+            "logdet",
+            "slogdet",
+            "inverse",
+            "pinverse",
+            "cholesky",
+        )
+        if hasattr(L, n)
+    },
     "inverse": L.inv,
     "pinverse": L.pinv,
     "cholesky": L.cholesky,
@@ -77,7 +287,9 @@ for _name, _fn in _METHODS.items():
 
 # -- properties --------------------------------------------------------------
 
-Tensor.T = property(lambda self: S.permute(self, *reversed(range(self.ndim))) if self.ndim != 2 else S.t(self))
+Tensor.T = property(
+    lambda self: S.permute(self, *reversed(range(self.ndim))) if self.ndim != 2 else S.t(self)
+)
 Tensor.mT = property(lambda self: S.transpose(self, -2, -1))
 Tensor.H = property(lambda self: S.t(self))
 Tensor.mH = property(lambda self: S.transpose(self, -2, -1))
@@ -173,10 +385,18 @@ def _make_inplace(name, fn):
     ufunc = _UFUNC_INPLACE.get(name)
 
     def method(self, *args, **kwargs):
-        if ufunc is not None and not (
-            grad_mode._enabled[0]
-            and (self._requires_grad or (args and isinstance(args[0], Tensor) and args[0]._requires_grad))
-        ) and len(args) == 1 and (not kwargs or set(kwargs) <= {"alpha"}):
+        if (
+            ufunc is not None
+            and not (
+                grad_mode._enabled[0]
+                and (
+                    self._requires_grad
+                    or (args and isinstance(args[0], Tensor) and args[0]._requires_grad)
+                )
+            )
+            and len(args) == 1
+            and (not kwargs or set(kwargs) <= {"alpha"})
+        ):
             other = args[0]
             alpha = kwargs.get("alpha", 1)
             o = other._data if isinstance(other, Tensor) else other
@@ -203,18 +423,106 @@ def _make_inplace(name, fn):
 
 
 _INPLACE = [
-    "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide",
-    "remainder", "fmod", "pow", "float_power", "atan2", "hypot", "lerp", "clamp", "clip",
-    "clamp_min", "clamp_max", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or",
-    "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
-    "nan_to_num", "neg", "negative", "abs", "absolute", "sign", "exp", "exp2", "expm1", "log",
-    "log2", "log10", "log1p", "sqrt", "rsqrt", "square", "reciprocal", "sin", "cos", "tan",
-    "asin", "acos", "atan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "asinh",
-    "acosh", "atanh", "sigmoid", "relu", "erf", "erfc", "erfinv", "floor", "ceil", "trunc",
-    "fix", "frac", "round", "cumsum", "cumprod", "tril", "triu", "scatter", "scatter_add",
-    "scatter_reduce", "index_add", "index_copy", "index_fill", "masked_fill", "masked_scatter",
-    "index_put", "squeeze", "unsqueeze", "transpose", "t", "addmm", "baddbmm", "addbmm", "addr",
-    "addmv", "where",
+    "add",
+    "sub",
+    "subtract",
+    "mul",
+    "multiply",
+    "div",
+    "divide",
+    "true_divide",
+    "floor_divide",
+    "remainder",
+    "fmod",
+    "pow",
+    "float_power",
+    "atan2",
+    "hypot",
+    "lerp",
+    "clamp",
+    "clip",
+    "clamp_min",
+    "clamp_max",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "logical_and",
+    "logical_or",
+    "logical_xor",
+    "logical_not",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+    "bitwise_not",
+    "nan_to_num",
+    "neg",
+    "negative",
+    "abs",
+    "absolute",
+    "sign",
+    "exp",
+    "exp2",
+    "expm1",
+    "log",
+    "log2",
+    "log10",
+    "log1p",
+    "sqrt",
+    "rsqrt",
+    "square",
+    "reciprocal",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "sigmoid",
+    "relu",
+    "erf",
+    "erfc",
+    "erfinv",
+    "floor",
+    "ceil",
+    "trunc",
+    "fix",
+    "frac",
+    "round",
+    "cumsum",
+    "cumprod",
+    "tril",
+    "triu",
+    "scatter",
+    "scatter_add",
+    "scatter_reduce",
+    "index_add",
+    "index_copy",
+    "index_fill",
+    "masked_fill",
+    "masked_scatter",
+    "index_put",
+    "squeeze",
+    "unsqueeze",
+    "transpose",
+    "t",
+    "addmm",
+    "baddbmm",
+    "addbmm",
+    "addr",
+    "addmv",
+    "where",
 ]
 _SHAPE_INPLACE = {"squeeze", "unsqueeze", "transpose", "t"}
 
@@ -281,7 +589,9 @@ def fill_(self, value):
         value = value.item()
     self._check_inplace()
     if grad_mode._enabled[0] and self._requires_grad:
-        return self._inplace(lambda s: S.CopyFrom.apply(s, Tensor._make(np.asarray(value, s._data.dtype))))
+        return self._inplace(
+            lambda s: S.CopyFrom.apply(s, Tensor._make(np.asarray(value, s._data.dtype)))
+        )
     self._data.fill(value)
     self._version_counter.v += 1
     return self
@@ -356,7 +666,9 @@ Tensor.cauchy_ = RND.cauchy_
 Tensor.log_normal_ = RND.log_normal_
 Tensor.dim_order = lambda self: tuple(range(self.ndim))
 Tensor.is_set_to = lambda self, other: self._data is other._data
-Tensor.sum_to_size = lambda self, *size: Tensor._make(self._data) if False else _sum_to_size(self, *size)
+Tensor.sum_to_size = lambda self, *size: (
+    Tensor._make(self._data) if False else _sum_to_size(self, *size)
+)
 
 
 def _sum_to_size(self, *size):
@@ -364,7 +676,9 @@ def _sum_to_size(self, *size):
 
     shape = size_args(size)
     lead = self.ndim - len(shape)
-    dims = list(range(lead)) + [lead + i for i, s in enumerate(shape) if s == 1 and self.shape[lead + i] != 1]
+    dims = list(range(lead)) + [
+        lead + i for i, s in enumerate(shape) if s == 1 and self.shape[lead + i] != 1
+    ]
     r = R.sum(self, dims, keepdim=True) if dims else self
     return S.reshape(r, *shape)
 

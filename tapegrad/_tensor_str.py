@@ -22,8 +22,9 @@ class _PrintOptions:
 PRINT_OPTS = _PrintOptions()
 
 
-def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None,
-                     profile=None, sci_mode=None) -> None:
+def set_printoptions(
+    precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None
+) -> None:
     """Set how tensors print (``torch.set_printoptions``)."""
     if profile == "default":
         PRINT_OPTS.precision, PRINT_OPTS.threshold = 4, 1000
@@ -147,7 +148,10 @@ def _tensor_str_with(a, indent, summarize, fmt) -> str:
         slices = (
             [_tensor_str_with(a[i], indent + 1, summarize, fmt) for i in range(e)]
             + ["..."]
-            + [_tensor_str_with(a[i], indent + 1, summarize, fmt) for i in range(len(a) - e, len(a))]
+            + [
+                _tensor_str_with(a[i], indent + 1, summarize, fmt)
+                for i in range(len(a) - e, len(a))
+            ]
         )
     else:
         slices = [_tensor_str_with(a[i], indent + 1, summarize, fmt) for i in range(a.shape[0])]

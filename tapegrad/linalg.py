@@ -1,11 +1,30 @@
 """``torch.linalg``: decompositions, solvers and norms."""
 
-from .ops.linalg import (  # noqa: F401
-    LinAlgError, cholesky, cross, det, eig, eigh, eigvals, eigvalsh, inv, lstsq, matrix_norm,
-    matrix_power, matrix_rank, multi_dot, pinv, qr, slogdet, solve, svd, svdvals,
+from .ops.linalg import (  # noqa: F401  # noqa: F401
+    LinAlgError,
+    cholesky,
+    cross,
+    det,
+    eig,
+    eigh,
+    eigvals,
+    eigvalsh,
+    inv,
+    lstsq,
+    matmul,
+    matrix_norm,
+    matrix_power,
+    matrix_rank,
+    multi_dot,
+    pinv,
+    qr,
+    slogdet,
+    solve,
+    svd,
+    svdvals,
+    vdot,
 )
 from .ops.linalg import linalg_norm as norm  # noqa: F401
-from .ops.linalg import matmul, vdot  # noqa: F401
 from .ops.reduce import vector_norm  # noqa: F401
 
 

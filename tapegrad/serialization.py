@@ -225,8 +225,9 @@ def _atomic_write(path: str, write: Callable[[IO[bytes]], None]) -> None:
         try:
             # O_EXCL: never clobber someone else's file; mode 0o666 lets the umask decide,
             # so the checkpoint gets the same permissions a plain open() would give it.
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                         0o666)
+            fd = os.open(
+                tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
+            )
             break
         except FileExistsError:
             continue
@@ -422,9 +423,20 @@ def _load_stream(fp: IO[bytes], name: str) -> Any:
             prefixes = {n[: -len("data.pkl")] for n in zf.namelist() if n.endswith("/data.pkl")}
             if len(prefixes) == 1:
                 return _TorchReader(zf, name, prefixes.pop()).load()
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, TypeError,
-                IndexError, OverflowError, MemoryError, RecursionError, UnicodeError,
-                json.JSONDecodeError) as e:
+        except (
+            zipfile.BadZipFile,
+            EOFError,
+            OSError,
+            ValueError,
+            KeyError,
+            TypeError,
+            IndexError,
+            OverflowError,
+            MemoryError,
+            RecursionError,
+            UnicodeError,
+            json.JSONDecodeError,
+        ) as e:
             raise RuntimeError(f"{name} is truncated or corrupt: {type(e).__name__}: {e}") from e
     raise RuntimeError(f"{name} is a zip archive but not a tapegrad or PyTorch checkpoint")
 
@@ -559,7 +571,9 @@ class _Reader:
             entry = node["data"]
             if entry not in self.records:
                 self.records[entry] = _TensorRecord(
-                    self.array(entry), bool(node["requires_grad"]), bool(node["parameter"]),
+                    self.array(entry),
+                    bool(node["requires_grad"]),
+                    bool(node["parameter"]),
                     str(node["device"]),
                 )
             return self.records[entry]
@@ -648,8 +662,19 @@ def restricted_unpickle(
         return unpickler.load()
     except ForbiddenGlobalError:
         raise
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError,
-            AttributeError, OverflowError, MemoryError, RecursionError, UnicodeError) as e:
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        OverflowError,
+        MemoryError,
+        RecursionError,
+        UnicodeError,
+    ) as e:
         raise RuntimeError(f"{what} is truncated or corrupt: {type(e).__name__}: {e}") from e
 
 
@@ -699,9 +724,11 @@ def _np_frombuffer(buf, dtype, shape, order):
 
 # What it takes to unpickle plain numeric NumPy arrays and scalars, whichever NumPy
 # (1.x writes numpy.core, 2.x numpy._core) pickled them.
-NUMPY_GLOBALS: dict[tuple[str, str], Any] = {("numpy", "ndarray"): np.ndarray,
-                                             ("numpy", "dtype"): _np_dtype,
-                                             ("_codecs", "encode"): _codecs_encode}
+NUMPY_GLOBALS: dict[tuple[str, str], Any] = {
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): _np_dtype,
+    ("_codecs", "encode"): _codecs_encode,
+}
 for _core in ("numpy.core", "numpy._core"):
     NUMPY_GLOBALS[(f"{_core}.multiarray", "_reconstruct")] = _np_reconstruct
     NUMPY_GLOBALS[(f"{_core}.multiarray", "scalar")] = _np_scalar
@@ -735,11 +762,18 @@ class _StorageType:
 
 
 _TORCH_STORAGES = {
-    "FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16,
+    "FloatStorage": np.float32,
+    "DoubleStorage": np.float64,
+    "HalfStorage": np.float16,
     "BFloat16Storage": np.uint16,  # NumPy has no bfloat16: read the bits, widen later
-    "LongStorage": np.int64, "IntStorage": np.int32, "ShortStorage": np.int16,
-    "CharStorage": np.int8, "ByteStorage": np.uint8, "BoolStorage": np.bool_,
-    "ComplexFloatStorage": np.complex64, "ComplexDoubleStorage": np.complex128,
+    "LongStorage": np.int64,
+    "IntStorage": np.int32,
+    "ShortStorage": np.int16,
+    "CharStorage": np.int8,
+    "ByteStorage": np.uint8,
+    "BoolStorage": np.bool_,
+    "ComplexFloatStorage": np.complex64,
+    "ComplexDoubleStorage": np.complex128,
     "UntypedStorage": np.uint8,  # sizes in bytes
 }
 
@@ -787,8 +821,10 @@ def _rebuild_tensor(storage, storage_offset, size, stride):
                 f"not fit in its storage of {flat.size} elements"
             )
         view = np.lib.stride_tricks.as_strided(
-            flat[storage_offset:], shape=size,
-            strides=tuple(s * flat.itemsize for s in stride), writeable=False,
+            flat[storage_offset:],
+            shape=size,
+            strides=tuple(s * flat.itemsize for s in stride),
+            writeable=False,
         )
         # Copy into a compact array, unless the view repeats elements (e.g. an expanded
         # tensor): then a copy could be far larger than the file, so keep the read-only view
@@ -799,8 +835,9 @@ def _rebuild_tensor(storage, storage_offset, size, stride):
     return _TensorRecord(arr, location=storage.location)
 
 
-def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False,
-                       backward_hooks=None, metadata=None):
+def _rebuild_tensor_v2(
+    storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None, metadata=None
+):
     rec = _rebuild_tensor(storage, storage_offset, size, stride)
     rec.requires_grad = bool(requires_grad)
     return rec
@@ -864,14 +901,19 @@ class _TorchReader:
 
     def load(self):
         if self.prefix + "byteorder" in self.zf.NameToInfo:
-            self.byteorder = bytes(
-                _read_entry(self.zf, self.prefix + "byteorder", self.archive, 16)
-            ).decode("ascii", "replace").strip()
+            self.byteorder = (
+                bytes(_read_entry(self.zf, self.prefix + "byteorder", self.archive, 16))
+                .decode("ascii", "replace")
+                .strip()
+            )
             if self.byteorder not in ("little", "big"):
                 raise RuntimeError(f"{self.archive} is corrupt: byte order {self.byteorder!r}")
         data = _read_entry(self.zf, self.prefix + "data.pkl", self.archive, _MAX_META_BYTES)
         obj = restricted_unpickle(
-            bytes(data), _TORCH_GLOBALS, self.archive, persistent_load=self.persistent_load,
+            bytes(data),
+            _TORCH_GLOBALS,
+            self.archive,
+            persistent_load=self.persistent_load,
             encoding="utf-8",
         )
         _check_arrays(obj, self.archive)

@@ -40,8 +40,14 @@ def isolated_search_path(tmp_path_factory, monkeypatch):
 
 def idx_bytes(arr, code=None, dims=None):
     arr = np.asarray(arr)
-    codes = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C, np.float32: 0x0D,
-             np.float64: 0x0E}
+    codes = {
+        np.uint8: 0x08,
+        np.int8: 0x09,
+        np.int16: 0x0B,
+        np.int32: 0x0C,
+        np.float32: 0x0D,
+        np.float64: 0x0E,
+    }
     code = codes[arr.dtype.type] if code is None else code
     dims = arr.shape if dims is None else dims
     header = bytes([0, 0, code, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims)
@@ -103,17 +109,20 @@ def test_read_idx_empty_dataset(tmp_path):
 
 
 @pytest.mark.parametrize("gz", [False, True])
-@pytest.mark.parametrize("content, message", [
-    (b"", "too short"),
-    (b"\x00\x00", "too short"),
-    (b"\x12\x34\x08\x03" + b"\x00" * 12, "magic number"),  # first two bytes must be zero
-    (b"\x00\x00\x42\x03" + b"\x00" * 12, "magic number"),  # unknown type code
-    (idx_bytes(np.zeros((2, 2, 2), np.int16)), "int16"),  # not uint8
-    (idx_bytes(np.zeros(4, np.uint8)), "1-d"),  # a label file given as images
-    (b"\x00\x00\x08\x03\x00\x00\x00\x02", "truncated"),  # header cut short
-    (idx_bytes(make_images(3))[:-1], "holds only"),  # payload one byte short
-    (idx_bytes(make_images(3)) + b"junk", "more data"),  # trailing bytes
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "too short"),
+        (b"\x00\x00", "too short"),
+        (b"\x12\x34\x08\x03" + b"\x00" * 12, "magic number"),  # first two bytes must be zero
+        (b"\x00\x00\x42\x03" + b"\x00" * 12, "magic number"),  # unknown type code
+        (idx_bytes(np.zeros((2, 2, 2), np.int16)), "int16"),  # not uint8
+        (idx_bytes(np.zeros(4, np.uint8)), "1-d"),  # a label file given as images
+        (b"\x00\x00\x08\x03\x00\x00\x00\x02", "truncated"),  # header cut short
+        (idx_bytes(make_images(3))[:-1], "holds only"),  # payload one byte short
+        (idx_bytes(make_images(3)) + b"junk", "more data"),  # trailing bytes
+    ],
+)
 def test_read_idx_rejects_corrupt_files(tmp_path, gz, content, message):
     path = write(tmp_path / "bad-idx3-ubyte", content, gz)
     with pytest.raises(RuntimeError, match=message) as info:
@@ -251,9 +260,15 @@ def test_missing_files_list_every_folder_searched(tmp_path, monkeypatch):
         FashionMNIST(tmp_path / "root")
     msg = str(info.value)
     assert "Dataset not found. You can use download=True to download it" in msg
-    for folder in [tmp_path / "root" / "FashionMNIST" / "raw", tmp_path / "root" / "FashionMNIST",
-                   tmp_path / "root" / "fashion-mnist", tmp_path / "root",
-                   env / "FashionMNIST" / "raw", env / "fashion-mnist", env]:
+    for folder in [
+        tmp_path / "root" / "FashionMNIST" / "raw",
+        tmp_path / "root" / "FashionMNIST",
+        tmp_path / "root" / "fashion-mnist",
+        tmp_path / "root",
+        env / "FashionMNIST" / "raw",
+        env / "fashion-mnist",
+        env,
+    ]:
         assert f"  {folder}\n" in msg
     assert os.path.join(_utils.SYSTEM_DATA_DIRS[0], "fashion-mnist") in msg
     assert "train-images-idx3-ubyte[.gz]" in msg
@@ -304,9 +319,14 @@ def test_download_from_a_mirror(tmp_path, mirror):
     np.testing.assert_array_equal(ds.data.numpy(), mirror["train"][0])
     raw = root / "MNIST" / "raw"
     names = sorted(p.name for p in raw.iterdir())
-    assert names == sorted([f"{p}-{k}" + ext for p in ("t10k", "train")
-                            for k in ("images-idx3-ubyte", "labels-idx1-ubyte")
-                            for ext in ("", ".gz")])
+    assert names == sorted(
+        [
+            f"{p}-{k}" + ext
+            for p in ("t10k", "train")
+            for k in ("images-idx3-ubyte", "labels-idx1-ubyte")
+            for ext in ("", ".gz")
+        ]
+    )
     MNIST(root, train=False, download=True)  # already there: no second download
 
 
@@ -361,8 +381,18 @@ def cifar_batch(n, seed, labels_key="labels", num_classes=10, bytes_keys=False):
     return batch
 
 
-CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
-                 "ship", "truck"]
+CIFAR10_NAMES = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+]
 
 
 def write_cifar10(folder, n=3, protocol=2, bytes_keys=False):
@@ -384,8 +414,9 @@ def tar_gz(folder, name, out):
 
 
 def expected_images(batches, names):
-    data = np.concatenate([b["data"] if "data" in b else b[b"data"] for b in
-                           (batches[n] for n in names)])
+    data = np.concatenate(
+        [b["data"] if "data" in b else b[b"data"] for b in (batches[n] for n in names)]
+    )
     return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
 
 
@@ -443,8 +474,9 @@ def test_cifar100(tmp_path):
     (base / "train").write_bytes(pickle.dumps(train, protocol=2))
     (base / "test").write_bytes(pickle.dumps(test, protocol=2))
     names = [f"class_{i}" for i in range(100)]
-    (base / "meta").write_bytes(pickle.dumps({"fine_label_names": names,
-                                              "coarse_label_names": names[:20]}))
+    (base / "meta").write_bytes(
+        pickle.dumps({"fine_label_names": names, "coarse_label_names": names[:20]})
+    )
     ds = CIFAR100(tmp_path)
     assert ds.targets == train["fine_labels"] and ds.classes == names and len(ds) == 6
     assert CIFAR100(tmp_path, train=False).targets == test["fine_labels"]
@@ -486,21 +518,26 @@ def test_malicious_cifar_pickle_is_refused(tmp_path, evil):
 def test_numpy_reconstruction_cannot_allocate_at_will(tmp_path):
     # _reconstruct(ndarray, (huge,), 'b') would allocate before __setstate__ checks sizes.
     write_cifar10(tmp_path)
-    forged = (b"\x80\x02cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n"
-              b"\x8a\x06\x00\x00\x00\x00\x00\x01\x85U\x01b\x87R.")
+    forged = (
+        b"\x80\x02cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n"
+        b"\x8a\x06\x00\x00\x00\x00\x00\x01\x85U\x01b\x87R."
+    )
     (tmp_path / "cifar-10-batches-py" / "data_batch_1").write_bytes(forged)
     with pytest.raises(RuntimeError, match="data_batch_1"):
         CIFAR10(tmp_path)
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda b: b.update(data=b["data"][:, :100]), "N×3072 uint8"),
-    (lambda b: b.update(data=b["data"].astype(np.float32)), "N×3072 uint8"),
-    (lambda b: b.update(labels=b["labels"][:-1]), "labels"),
-    (lambda b: b.update(labels=[10] * len(b["labels"])), r"\[0, 10\)"),
-    (lambda b: b.pop("labels"), "labels"),
-    (lambda b: b.update(data=[1, 2, 3]), "N×3072 uint8"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda b: b.update(data=b["data"][:, :100]), "N×3072 uint8"),
+        (lambda b: b.update(data=b["data"].astype(np.float32)), "N×3072 uint8"),
+        (lambda b: b.update(labels=b["labels"][:-1]), "labels"),
+        (lambda b: b.update(labels=[10] * len(b["labels"])), r"\[0, 10\)"),
+        (lambda b: b.pop("labels"), "labels"),
+        (lambda b: b.update(data=[1, 2, 3]), "N×3072 uint8"),
+    ],
+)
 def test_cifar_shapes_are_validated(tmp_path, mutate, message):
     write_cifar10(tmp_path)
     batch = cifar_batch(3, 0)

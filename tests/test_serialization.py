@@ -15,8 +15,19 @@ import pytest
 
 from tapegrad import serialization as S
 
-DTYPES = [np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64,
-          np.uint8, np.bool_, np.complex64, np.complex128]
+DTYPES = [
+    np.float16,
+    np.float32,
+    np.float64,
+    np.int8,
+    np.int16,
+    np.int32,
+    np.int64,
+    np.uint8,
+    np.bool_,
+    np.complex64,
+    np.complex128,
+]
 SHAPES = [(), (0,), (5,), (2, 3, 4), (3, 0, 2), (1, 1)]
 
 
@@ -69,8 +80,14 @@ def test_array_roundtrip_every_dtype_and_shape(tmp_path, dtype, shape):
 @pytest.mark.parametrize("dtype", [np.float32, np.int64, np.bool_])
 def test_noncontiguous_and_big_endian_arrays(tmp_path, dtype):
     base = sample(dtype, (6, 8))
-    views = {"t": base.T, "step": base[::2, 1::3], "neg": base[::-1], "col": base[:, 3],
-             "fortran": np.asfortranarray(base), "big": base.astype(base.dtype.newbyteorder(">"))}
+    views = {
+        "t": base.T,
+        "step": base[::2, 1::3],
+        "neg": base[::-1],
+        "col": base[:, 3],
+        "fortran": np.asfortranarray(base),
+        "big": base.astype(base.dtype.newbyteorder(">")),
+    }
     out = roundtrip(views, tmp_path)
     for key, view in views.items():
         assert out[key].shape == view.shape
@@ -85,15 +102,26 @@ def test_nested_structures_roundtrip(tmp_path):
     odict = collections.OrderedDict([("w", np.ones((2, 2), np.float32)), ("n", np.int64(3))])
     odict._metadata = collections.OrderedDict([("", {"version": 1})])
     obj = {
-        "epoch": 7, "lr": 0.125, "best": float("inf"), "loss": float("nan"), "neg": -0.0,
-        "done": False, "name": "résumé ✓", "nothing": None, "blob": b"\x00\xffbytes",
+        "epoch": 7,
+        "lr": 0.125,
+        "best": float("inf"),
+        "loss": float("nan"),
+        "neg": -0.0,
+        "done": False,
+        "name": "résumé ✓",
+        "nothing": None,
+        "blob": b"\x00\xffbytes",
         "model": odict,
-        "optimizer": {"state": {0: {"momentum_buffer": np.arange(3.0)}, 1: {}},
-                      "param_groups": [{"lr": 0.1, "params": [0, 1], "nesterov": True}]},
+        "optimizer": {
+            "state": {0: {"momentum_buffer": np.arange(3.0)}, 1: {}},
+            "param_groups": [{"lr": 0.1, "params": [0, 1], "nesterov": True}],
+        },
         "rng": ("MT19937", np.arange(624, dtype=np.uint32), 2, 0, 0.0),
         (1, "tuple-key"): [[], (), {}, [1, [2, [3]]]],
-        "big": 2**70, "np_scalars": [np.float32(1.5), np.int16(-2), np.bool_(True)],
-        "dtype": _dtype.float16, "device": _device.device("cuda", 1),
+        "big": 2**70,
+        "np_scalars": [np.float32(1.5), np.int16(-2), np.bool_(True)],
+        "dtype": _dtype.float16,
+        "device": _device.device("cuda", 1),
     }
     out = roundtrip(obj, tmp_path)
     assert list(out) == list(obj)
@@ -179,8 +207,9 @@ def test_save_into_missing_folder_is_file_not_found(tmp_path):
         S.save(1, tmp_path / "no" / "such" / "dir.pt")
 
 
-@pytest.mark.parametrize("bad", [{1, 2}, object(), lambda: 0, np.array(["a", "b"]),
-                                 np.array([object()]), range(3)])
+@pytest.mark.parametrize(
+    "bad", [{1, 2}, object(), lambda: 0, np.array(["a", "b"]), np.array([object()]), range(3)]
+)
 def test_unsupported_types_raise_typeerror_naming_the_type(tmp_path, bad):
     with pytest.raises(TypeError) as info:
         S.save({"model": [bad]}, tmp_path / "x.pt")
@@ -209,8 +238,7 @@ def _failing_writer(exc):
 
 
 @pytest.mark.parametrize("exc", [OSError("disk full"), KeyboardInterrupt()])
-def test_failed_write_keeps_the_old_checkpoint_and_leaves_no_temp_file(tmp_path, monkeypatch,
-                                                                      exc):
+def test_failed_write_keeps_the_old_checkpoint_and_leaves_no_temp_file(tmp_path, monkeypatch, exc):
     path = tmp_path / "ckpt.pt"
     S.save({"epoch": 1, "w": np.ones(3)}, path)
     before = path.read_bytes()
@@ -248,7 +276,7 @@ def test_save_writes_through_a_temp_file_in_the_same_folder(tmp_path, monkeypatc
 
     monkeypatch.setattr(S.os, "replace", spy)
     S.save([1], tmp_path / "new.pt")
-    (folder, tmp_name, dst), = seen
+    ((folder, tmp_name, dst),) = seen
     assert folder == str(tmp_path) and tmp_name.startswith(".new.pt.")
     assert dst == str(tmp_path / "new.pt")
 
@@ -262,8 +290,15 @@ def test_empty_random_and_truncated_files_raise_runtime_error(tmp_path):
     S.save({"w": np.arange(1000.0), "b": [1, 2, 3]}, path)
     data = path.read_bytes()
     bad = tmp_path / "bad.pt"
-    for content in [b"", b"hello world", os.urandom(4096), data[:100], data[: len(data) // 2],
-                    data[:-30], b"PK\x03\x04" + os.urandom(200)]:
+    for content in [
+        b"",
+        b"hello world",
+        os.urandom(4096),
+        data[:100],
+        data[: len(data) // 2],
+        data[:-30],
+        b"PK\x03\x04" + os.urandom(200),
+    ]:
         bad.write_bytes(content)
         with pytest.raises(RuntimeError):
             S.load(bad)
@@ -289,15 +324,19 @@ def _handmade(path, meta, entries):
 def _npy_header(shape, descr="<f8"):
     buf = io.BytesIO()
     np.lib.format.write_array_header_1_0(
-        buf, {"descr": descr, "fortran_order": False, "shape": shape})
+        buf, {"descr": descr, "fortran_order": False, "shape": shape}
+    )
     return buf.getvalue()
 
 
 def test_huge_declared_shape_is_refused_without_allocating(tmp_path):
     path = tmp_path / "forged.pt"
     node = {"type": "ndarray", "data": "tensors/0.npy"}
-    _handmade(path, {"format": "tapegrad.save", "version": 1, "object": node},
-              {"tensors/0.npy": _npy_header((10**6, 10**6)) + b"\x00" * 64})
+    _handmade(
+        path,
+        {"format": "tapegrad.save", "version": 1, "object": node},
+        {"tensors/0.npy": _npy_header((10**6, 10**6)) + b"\x00" * 64},
+    )
     tracemalloc.start()
     try:
         with pytest.raises(RuntimeError, match="declares shape"):
@@ -308,19 +347,30 @@ def test_huge_declared_shape_is_refused_without_allocating(tmp_path):
     assert peak < 10 << 20
 
 
-@pytest.mark.parametrize("node", [
-    {"type": "nonsense"},
-    {"type": "list"},
-    {"type": "tensor", "data": "tensors/9.npy", "requires_grad": False, "parameter": False,
-     "device": "cpu"},
-    {"type": "ndarray", "data": "tensors/0.npy"},  # an object-dtype .npy entry
-    {"type": "dict", "items": [[{"type": "list", "items": []}, 1]]},  # unhashable key
-    [1, 2],
-])
+@pytest.mark.parametrize(
+    "node",
+    [
+        {"type": "nonsense"},
+        {"type": "list"},
+        {
+            "type": "tensor",
+            "data": "tensors/9.npy",
+            "requires_grad": False,
+            "parameter": False,
+            "device": "cpu",
+        },
+        {"type": "ndarray", "data": "tensors/0.npy"},  # an object-dtype .npy entry
+        {"type": "dict", "items": [[{"type": "list", "items": []}, 1]]},  # unhashable key
+        [1, 2],
+    ],
+)
 def test_malformed_structure_raises_runtime_error(tmp_path, node):
     path = tmp_path / "forged.pt"
-    _handmade(path, {"format": "tapegrad.save", "version": 1, "object": node},
-              {"tensors/0.npy": _npy_header((1,), "|O") + b"\x00" * 8})
+    _handmade(
+        path,
+        {"format": "tapegrad.save", "version": 1, "object": node},
+        {"tensors/0.npy": _npy_header((1,), "|O") + b"\x00" * 8},
+    )
     with pytest.raises(RuntimeError):
         S.load(path)
 
@@ -373,9 +423,18 @@ def test_malicious_pickle_is_refused_and_not_executed(tmp_path, wrap):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("target", ["builtins eval", "builtins getattr", "os system",
-                                    "subprocess Popen", "torch load", "numpy load",
-                                    "torch._utils _rebuild_qtensor"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "builtins eval",
+        "builtins getattr",
+        "os system",
+        "subprocess Popen",
+        "torch load",
+        "numpy load",
+        "torch._utils _rebuild_qtensor",
+    ],
+)
 def test_forbidden_globals_are_named(tmp_path, target):
     path = tmp_path / "evil.pt"
     _torch_style_zip(path, b"\x80\x02c" + target.replace(" ", "\n").encode() + b"\n)R.")
@@ -396,9 +455,11 @@ def test_pickle_memo_bomb_is_refused_quickly(tmp_path):
 
 def test_storage_smaller_than_the_tensor_is_refused(tmp_path):
     # _rebuild_tensor_v2((storage FloatStorage '0' cpu 4), 0, (100,), (1,), False, OrderedDict())
-    pickled = (b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storage"
-               b"ctorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x04tQK\x00Kd"
-               b"\x85K\x01\x85\x89ccollections\nOrderedDict\n)RtR.")
+    pickled = (
+        b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storage"
+        b"ctorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x04tQK\x00Kd"
+        b"\x85K\x01\x85\x89ccollections\nOrderedDict\n)RtR."
+    )
     path = tmp_path / "short.pt"
     _torch_style_zip(path, pickled, [("0", np.zeros(4, np.float32).tobytes())])
     with pytest.raises(RuntimeError, match="does not fit"):
@@ -430,8 +491,9 @@ def _torch_checkpoint(tmp_path, obj, **kwargs):
 def test_reads_a_torch_state_dict(tmp_path):
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4),
-                                torch.nn.Linear(4, 2))
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Linear(4, 2)
+    )
     model(torch.randn(2, 1, 3, 6))  # updates the BatchNorm running statistics
     state = model.state_dict()
     out = S._load_records(_torch_checkpoint(tmp_path, state))
@@ -451,18 +513,38 @@ def test_reads_torch_noncontiguous_tensors_and_every_dtype(tmp_path):
     torch = pytest.importorskip("torch")
     x = torch.arange(24.0).reshape(4, 6)
     obj = {
-        "t": x.t(), "col": x[:, 2], "step": x[::2, 1::2], "offset": x[1:, 3:],
-        "scalar": torch.tensor(3.5), "empty": torch.zeros(0, 3), "narrow": x.narrow(1, 2, 3),
+        "t": x.t(),
+        "col": x[:, 2],
+        "step": x[::2, 1::2],
+        "offset": x[1:, 3:],
+        "scalar": torch.tensor(3.5),
+        "empty": torch.zeros(0, 3),
+        "narrow": x.narrow(1, 2, 3),
         "perm": torch.arange(24).reshape(2, 3, 4).permute(2, 0, 1),
-        "expand": x[:1].expand(5, 6), "grad": torch.ones(2, requires_grad=True),
+        "expand": x[:1].expand(5, 6),
+        "grad": torch.ones(2, requires_grad=True),
         "param": torch.nn.Parameter(torch.ones(3)),
         "frozen": torch.nn.Parameter(torch.ones(1), requires_grad=False),
-        "size": x.shape, "meta": {"epoch": 3, "names": ["a", "b"], "pair": (1, 2.5)},
-        "numpy": np.arange(3, dtype=np.uint32), "bytes": b"\x00\x01",
-        "dtype": torch.int16, "device": torch.device("cuda", 1),
+        "size": x.shape,
+        "meta": {"epoch": 3, "names": ["a", "b"], "pair": (1, 2.5)},
+        "numpy": np.arange(3, dtype=np.uint32),
+        "bytes": b"\x00\x01",
+        "dtype": torch.int16,
+        "device": torch.device("cuda", 1),
     }
-    for dt in ["float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8",
-               "bool", "complex64", "complex128"]:
+    for dt in [
+        "float16",
+        "float32",
+        "float64",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "bool",
+        "complex64",
+        "complex128",
+    ]:
         obj[dt] = (torch.arange(12).reshape(3, 4) % 3).to(getattr(torch, dt)).t()
     out = S._load_records(_torch_checkpoint(tmp_path, obj))
     for key, value in obj.items():
@@ -577,8 +659,11 @@ def test_tensor_map_location(tmp_path):
         seen.append(location)
         return storage
 
-    for kwargs in [{"map_location": "cpu"}, {"map_location": {"cuda:0": "cpu"}},
-                   {"map_location": keep}]:
+    for kwargs in [
+        {"map_location": "cpu"},
+        {"map_location": {"cuda:0": "cpu"}},
+        {"map_location": keep},
+    ]:
         out = roundtrip({"t": t}, tmp_path, **kwargs)["t"]
         assert str(out.device) == "cpu" and out.dtype == t.dtype
     assert seen == ["cpu"]
@@ -588,8 +673,9 @@ def test_torch_state_dict_loads_as_tensors(tmp_path):
     tg = core()
     torch = pytest.importorskip("torch")
     Parameter = pytest.importorskip("tapegrad.nn.parameter").Parameter
-    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4),
-                                torch.nn.Linear(4, 2))
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Linear(4, 2)
+    )
     state = model.state_dict()
     path = tmp_path / "torch.pt"
     torch.save({"model": state, "weights": list(model.parameters())}, path)

@@ -19,14 +19,13 @@ def _as_list(x):
 
 
 def _root_grads(tensors, grad_tensors, who):
-    from .._tensor import Tensor
     import numpy as np
+
+    from .._tensor import Tensor
 
     grads = _as_list(grad_tensors) or [None] * len(tensors)
     if len(grads) != len(tensors):
-        raise RuntimeError(
-            f"got {len(grads)} tensors and {len(tensors)} gradients"
-        )
+        raise RuntimeError(f"got {len(grads)} tensors and {len(tensors)} gradients")
     out = []
     for t, g in zip(tensors, grads):
         if not isinstance(t, Tensor):
@@ -63,8 +62,14 @@ def _edges(tensors):
     return [_edge(t) for t in tensors]
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
-             grad_variables=None, inputs=None) -> None:
+def backward(
+    tensors,
+    grad_tensors=None,
+    retain_graph=None,
+    create_graph=False,
+    grad_variables=None,
+    inputs=None,
+) -> None:
     """Accumulate gradients of ``tensors`` into the graph's leaves (``torch.autograd.backward``)."""
     if create_graph:
         raise NotImplementedError(
@@ -81,8 +86,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
         for t in inputs:
             if not t._requires_grad:
                 raise RuntimeError("One of the differentiated Tensors does not require grad")
-        results = run_backward(_edges(tensors), grads, retain, inputs=_edges(inputs),
-                               allow_unused=True)
+        results = run_backward(
+            _edges(tensors), grads, retain, inputs=_edges(inputs), allow_unused=True
+        )
         for t, g in zip(inputs, results):
             if g is not None:
                 if t.grad_fn is None:
@@ -90,23 +96,34 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
                 else:
                     from .._tensor import Tensor
 
-                    t._grad = Tensor._make(g.copy()) if t._grad is None else t._grad + Tensor._make(g)
+                    t._grad = (
+                        Tensor._make(g.copy()) if t._grad is None else t._grad + Tensor._make(g)
+                    )
         return
     run_backward(_edges(tensors), grads, retain)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph=None,
+    create_graph=False,
+    only_inputs=True,
+    allow_unused=None,
+    is_grads_batched=False,
+    materialize_grads=False,
+):
     """Gradients of ``outputs`` with respect to ``inputs`` (``torch.autograd.grad``)."""
-    from .._tensor import Tensor
     import numpy as np
+
+    from .._tensor import Tensor
 
     if create_graph:
         raise NotImplementedError(
             "create_graph=True (higher-order gradients) is not supported by tapegrad yet"
         )
     outputs = _as_list(outputs)
-    single = isinstance(inputs, Tensor)
     inputs = _as_list(inputs)
     for t in inputs:
         if not isinstance(t, Tensor):
@@ -116,12 +133,15 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     grads = _root_grads(outputs, grad_outputs, "grad")
     if allow_unused is None:
         allow_unused = materialize_grads
-    res = run_backward(_edges(outputs), grads, bool(retain_graph), inputs=_edges(inputs),
-                       allow_unused=allow_unused)
+    res = run_backward(
+        _edges(outputs), grads, bool(retain_graph), inputs=_edges(inputs), allow_unused=allow_unused
+    )
     out = []
     for t, g in zip(inputs, res):
         if g is None:
-            out.append(Tensor._make(np.zeros(t._data.shape, t._data.dtype)) if materialize_grads else None)
+            out.append(
+                Tensor._make(np.zeros(t._data.shape, t._data.dtype)) if materialize_grads else None
+            )
             continue
         if g.shape != t._data.shape:
             from .engine import sum_to
@@ -132,6 +152,15 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 __all__ = [
-    "Function", "FunctionCtx", "backward", "grad", "gradcheck", "gradgradcheck", "no_grad",
-    "enable_grad", "set_grad_enabled", "inference_mode", "grad_mode",
+    "Function",
+    "FunctionCtx",
+    "backward",
+    "grad",
+    "gradcheck",
+    "gradgradcheck",
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "inference_mode",
+    "grad_mode",
 ]

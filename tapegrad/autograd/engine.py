@@ -207,7 +207,7 @@ def run_backward(roots, grads, retain_graph=False, inputs=None, allow_unused=Fal
                 node._release()
 
     if inputs is not None:
-        for i, r in enumerate(results):
+        for r in results:
             if r is None and not allow_unused:
                 raise RuntimeError(
                     "One of the differentiated Tensors appears to not have been used in the "

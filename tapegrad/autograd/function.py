@@ -77,7 +77,7 @@ class Node:
             raise RuntimeError(_FREED_MSG)
         versions = self._saved_versions
         if versions:
-            for idx, counter, expected, shape, dt, owner, nr in versions:
+            for _idx, counter, expected, shape, dt, owner, nr in versions:
                 if counter.v != expected:
                     raise RuntimeError(
                         "one of the variables needed for gradient computation has been "
@@ -100,8 +100,15 @@ class Node:
 
 def _type_name(np_dtype) -> str:
     names = {
-        "float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-        "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+        "float32": "Float",
+        "float64": "Double",
+        "float16": "Half",
+        "int64": "Long",
+        "int32": "Int",
+        "int16": "Short",
+        "int8": "Char",
+        "uint8": "Byte",
+        "bool": "Bool",
     }
     return f"torch.{names.get(str(np_dtype), str(np_dtype))}Tensor"
 
@@ -255,16 +262,30 @@ def _versions_of(ctx, saved, inputs, outputs):
             if t is not None and t._data is a:
                 owner = t.grad_fn.name() if t.grad_fn is not None else "AccumulateGrad"
                 versions.append(
-                    (idx, t._version_counter, t._version_counter.v, a.shape, a.dtype, owner,
-                     t._output_nr)
+                    (
+                        idx,
+                        t._version_counter,
+                        t._version_counter.v,
+                        a.shape,
+                        a.dtype,
+                        owner,
+                        t._output_nr,
+                    )
                 )
                 break
         else:
             for t in outputs:
                 if t._data is a:
                     versions.append(
-                        (idx, t._version_counter, t._version_counter.v, a.shape, a.dtype,
-                         ctx.name(), t._output_nr)
+                        (
+                            idx,
+                            t._version_counter,
+                            t._version_counter.v,
+                            a.shape,
+                            a.dtype,
+                            ctx.name(),
+                            t._output_nr,
+                        )
                     )
                     break
     return versions
@@ -421,11 +442,15 @@ class UserFunction:
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
-        raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
+        raise NotImplementedError(
+            "You must implement the forward function for custom autograd.Function."
+        )
 
     @staticmethod
     def backward(ctx, *grad_outputs):
-        raise NotImplementedError("You must implement the backward function for custom autograd.Function.")
+        raise NotImplementedError(
+            "You must implement the backward function for custom autograd.Function."
+        )
 
     @classmethod
     def apply(cls, *args, **kwargs):

@@ -13,9 +13,19 @@ def _flatten_outputs(out):
     return list(out) if isinstance(out, (tuple, list)) else [out]
 
 
-def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-              raise_exception: bool = True, nondet_tol: float = 0.0, check_undefined_grad=True,
-              fast_mode: bool = False, **_ignored) -> bool:
+def gradcheck(
+    func,
+    inputs,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    nondet_tol: float = 0.0,
+    check_undefined_grad=True,
+    fast_mode: bool = False,
+    **_ignored,
+) -> bool:
     """Compare autograd's Jacobian with central differences, in the inputs' dtype.
 
     Inputs that require grad should be float64. Every output element is
@@ -58,10 +68,20 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
                 orig = flat[k].item()
                 flat[k] = orig + eps
                 with no_grad():
-                    plus = _flatten_outputs(func(*inputs))[out_idx]._data.astype(np.float64).reshape(-1).copy()
+                    plus = (
+                        _flatten_outputs(func(*inputs))[out_idx]
+                        ._data.astype(np.float64)
+                        .reshape(-1)
+                        .copy()
+                    )
                 flat[k] = orig - eps
                 with no_grad():
-                    minus = _flatten_outputs(func(*inputs))[out_idx]._data.astype(np.float64).reshape(-1).copy()
+                    minus = (
+                        _flatten_outputs(func(*inputs))[out_idx]
+                        ._data.astype(np.float64)
+                        .reshape(-1)
+                        .copy()
+                    )
                 flat[k] = orig
                 j[k] = (plus - minus) / (2 * eps)
             jac[i] = j
@@ -77,7 +97,8 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
             go[k] = 1
             outs = [o for o in _flatten_outputs(func(*inputs)) if isinstance(o, Tensor)]
             grads = autograd_grad(
-                outs[oi], [inputs[i] for i in diff],
+                outs[oi],
+                [inputs[i] for i in diff],
                 grad_outputs=Tensor._make(go.reshape(out._data.shape)),
                 allow_unused=True,
             )

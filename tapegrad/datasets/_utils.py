@@ -96,8 +96,11 @@ class VisionDataset(_DatasetBase):
         return ""
 
     def __repr__(self) -> str:
-        lines = [f"Dataset {type(self).__name__}", f"    Number of datapoints: {len(self)}",
-                 f"    Root location: {self.root}"]
+        lines = [
+            f"Dataset {type(self).__name__}",
+            f"    Number of datapoints: {len(self)}",
+            f"    Root location: {self.root}",
+        ]
         lines += ["    " + line for line in self.extra_repr().splitlines()]
         for name in ("transform", "target_transform"):
             fn = getattr(self, name)
@@ -158,8 +161,9 @@ def _temp_path(folder: Path, name: str) -> Path:
     return folder / f".{name}.{secrets.token_hex(6)}.tmp"
 
 
-def download_url(url: str, folder: str | os.PathLike, filename: str, md5: str,
-                 timeout: float = 60.0) -> Path:
+def download_url(
+    url: str, folder: str | os.PathLike, filename: str, md5: str, timeout: float = 60.0
+) -> Path:
     """Download ``url`` to ``folder/filename``, checking its MD5; atomic (temp + rename).
 
     Raises ``RuntimeError`` for a checksum mismatch and lets network errors
@@ -189,8 +193,9 @@ def download_url(url: str, folder: str | os.PathLike, filename: str, md5: str,
     return dest
 
 
-def download_from_mirrors(mirrors: Iterable[str], filename: str, folder: str | os.PathLike,
-                          md5: str, help_text: str) -> Path:
+def download_from_mirrors(
+    mirrors: Iterable[str], filename: str, folder: str | os.PathLike, md5: str, help_text: str
+) -> Path:
     """Try each mirror in turn; ``RuntimeError`` listing every failure if none works."""
     errors = []
     for mirror in mirrors:
@@ -202,7 +207,8 @@ def download_from_mirrors(mirrors: Iterable[str], filename: str, folder: str | o
             errors.append(f"  {url}: {e}")
     raise RuntimeError(
         f"Could not download {filename} from any mirror (is there a network connection?):\n"
-        + "\n".join(errors) + f"\n{help_text}"
+        + "\n".join(errors)
+        + f"\n{help_text}"
     )
 
 
@@ -261,8 +267,14 @@ def safe_extract_tar(archive: str | os.PathLike, dest: str | os.PathLike) -> Non
 # IDX files (the MNIST format: http://yann.lecun.com/exdb/mnist/)
 
 # Type code -> element type; IDX data is big-endian.
-_IDX_TYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
-              0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+_IDX_TYPES = {
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
 _IDX_CODES = {dt.newbyteorder("="): code for code, dt in _IDX_TYPES.items()}
 
 
@@ -279,8 +291,10 @@ def _read_at_most(f, n: int) -> bytearray:
 
 def _size_mismatch(dims, nbytes: int, found: int) -> str:
     held = f"only {found} bytes" if found < nbytes else "more data than that"
-    return (f"the header declares shape {dims} ({nbytes} bytes of data) but the file holds "
-            f"{held} (truncated or corrupt?)")
+    return (
+        f"the header declares shape {dims} ({nbytes} bytes of data) but the file holds "
+        f"{held} (truncated or corrupt?)"
+    )
 
 
 def read_idx(path: str | os.PathLike, ndim: int | None = None, dtype=None) -> np.ndarray:
@@ -311,8 +325,10 @@ def read_idx(path: str | os.PathLike, ndim: int | None = None, dtype=None) -> np
                 raise bad(f"bad magic number {magic} = 0x{magic:08x}{expected}")
             file_dtype, file_ndim = _IDX_TYPES[head[2]], head[3]
             if want is not None and file_dtype.newbyteorder("=") != want:
-                raise bad(f"holds {file_dtype.newbyteorder('=')} data, magic number "
-                          f"0x{magic:08x}{expected}")
+                raise bad(
+                    f"holds {file_dtype.newbyteorder('=')} data, magic number "
+                    f"0x{magic:08x}{expected}"
+                )
             if ndim is not None and file_ndim != ndim:
                 raise bad(f"holds {file_ndim}-d data, magic number 0x{magic:08x}{expected}")
             raw_dims = bytes(_read_at_most(f, 4 * file_ndim))
@@ -325,8 +341,10 @@ def read_idx(path: str | os.PathLike, ndim: int | None = None, dtype=None) -> np
             if not compressed and size - header != nbytes:
                 raise bad(_size_mismatch(dims, nbytes, size - header))
             if compressed and nbytes > (size + 1024) * _MAX_GZIP_RATIO:
-                raise bad(f"the header declares shape {dims} ({nbytes} bytes of data), more than "
-                          f"a {size}-byte gzip file can hold")
+                raise bad(
+                    f"the header declares shape {dims} ({nbytes} bytes of data), more than "
+                    f"a {size}-byte gzip file can hold"
+                )
             payload = _read_at_most(f, nbytes + 1)  # one extra byte reveals trailing junk
     except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
         raise RuntimeError(f"{path} cannot be read: truncated or corrupt ({e})") from e

@@ -157,30 +157,42 @@ class CIFAR10(_utils.VisionDataset):
     def _parse_batch(self, raw: bytes, what: str) -> tuple[np.ndarray, list[int]]:
         entry = _read_dict(raw, what)
         data = entry.get("data")
-        if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 \
-                or data.shape[1] != 3072:
+        if (
+            not isinstance(data, np.ndarray)
+            or data.dtype != np.uint8
+            or data.ndim != 2
+            or data.shape[1] != 3072
+        ):
             found = f"{getattr(data, 'shape', type(data).__name__)} {getattr(data, 'dtype', '')}"
             raise RuntimeError(f"{what}: 'data' should be an N×3072 uint8 array, found {found}")
         # torchvision: entry["labels"] if "labels" in entry else entry["fine_labels"]
         labels = entry["labels"] if "labels" in entry else entry.get("fine_labels")
         if not isinstance(labels, (list, np.ndarray)) or len(labels) != len(data):
-            raise RuntimeError(f"{what}: expected a list of {len(data)} labels "
-                               "('labels' or 'fine_labels')")
+            raise RuntimeError(
+                f"{what}: expected a list of {len(data)} labels ('labels' or 'fine_labels')"
+            )
         arr = np.asarray(labels)
-        if len(arr) and (arr.dtype.kind not in "iu" or arr.min() < 0
-                         or arr.max() >= self.num_classes):
-            raise RuntimeError(f"{what}: the labels should be integers in "
-                               f"[0, {self.num_classes}), found {arr.dtype} values")
+        if len(arr) and (
+            arr.dtype.kind not in "iu" or arr.min() < 0 or arr.max() >= self.num_classes
+        ):
+            raise RuntimeError(
+                f"{what}: the labels should be integers in "
+                f"[0, {self.num_classes}), found {arr.dtype} values"
+            )
         return data, [int(t) for t in arr]
 
     def _parse_meta(self, raw: bytes, what: str) -> list[str]:
         classes = _read_dict(raw, what).get(self.meta["key"])
         if isinstance(classes, list):
             classes = [c.decode("latin1") if isinstance(c, bytes) else c for c in classes]
-        if not isinstance(classes, list) or len(classes) != self.num_classes or not all(
-                isinstance(c, str) for c in classes):
-            raise RuntimeError(f"{what}: '{self.meta['key']}' should be a list of "
-                               f"{self.num_classes} class names")
+        if (
+            not isinstance(classes, list)
+            or len(classes) != self.num_classes
+            or not all(isinstance(c, str) for c in classes)
+        ):
+            raise RuntimeError(
+                f"{what}: '{self.meta['key']}' should be a list of {self.num_classes} class names"
+            )
         return classes
 
     def download(self) -> None:
@@ -190,7 +202,10 @@ class CIFAR10(_utils.VisionDataset):
         archive = Path(self.root) / self.filename
         if not (archive.is_file() and _utils.calculate_md5(archive) == self.tgz_md5):
             archive = _utils.download_from_mirrors(
-                [self.url[: -len(self.filename)]], self.filename, self.root, self.tgz_md5,
+                [self.url[: -len(self.filename)]],
+                self.filename,
+                self.root,
+                self.tgz_md5,
                 f"You can also download {self.url} by hand into {self.root}.",
             )
         _utils.safe_extract_tar(archive, self.root)

@@ -32,8 +32,12 @@ def _infer(data):
         return data, True
     if isinstance(data, (np.generic,)):
         return np.asarray(data), True
-    if isinstance(data, (list, tuple)) and data and any(
-        isinstance(x, Tensor) or (isinstance(x, (list, tuple)) and _has_tensor(x)) for x in data
+    if (
+        isinstance(data, (list, tuple))
+        and data
+        and any(
+            isinstance(x, Tensor) or (isinstance(x, (list, tuple)) and _has_tensor(x)) for x in data
+        )
     ):
         parts = [_infer(x)[0] for x in data]
         return np.stack([np.asarray(p) for p in parts]) if parts else np.array([]), False
@@ -41,7 +45,9 @@ def _infer(data):
         try:
             arr = np.array(data)
         except ValueError as e:
-            raise ValueError(f"expected sequence of equal-length lists, got ragged data ({e})") from None
+            raise ValueError(
+                f"expected sequence of equal-length lists, got ragged data ({e})"
+            ) from None
         if arr.dtype == object:
             raise TypeError(f"Could not infer dtype of {type(data).__name__} elements")
         return arr, False
@@ -125,8 +131,16 @@ def _dt(dtype, default=None) -> np.dtype:
     return D.to_dtype(dtype).np
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
-          pin_memory=False, memory_format=None):
+def empty(
+    *size,
+    dtype=None,
+    device=None,
+    requires_grad=False,
+    out=None,
+    layout=None,
+    pin_memory=False,
+    memory_format=None,
+):
     """An uninitialised tensor (``torch.empty``); tapegrad fills it with zeros."""
     shape = U.check_size(U.size_args(size))
     return _finish(np.zeros(shape, dtype=_dt(dtype)), requires_grad, device)
@@ -146,9 +160,13 @@ def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=N
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     """A tensor filled with ``fill_value`` (``torch.full``); dtype inferred from it."""
-    shape = U.check_size(U.size_args((size,) if not isinstance(size, (int, np.integer)) else (size,)))
+    shape = U.check_size(
+        U.size_args((size,) if not isinstance(size, (int, np.integer)) else (size,))
+    )
     if dtype is None:
-        dtype = D.scalar_dtype(fill_value) if not isinstance(fill_value, U.Tensor) else fill_value.dtype
+        dtype = (
+            D.scalar_dtype(fill_value) if not isinstance(fill_value, U.Tensor) else fill_value.dtype
+        )
     if isinstance(fill_value, U.Tensor):
         fill_value = fill_value.item()
     return _finish(np.full(shape, fill_value, dtype=_dt(dtype)), requires_grad, device)
@@ -158,28 +176,40 @@ def _like(input, dtype):
     return D.to_dtype(dtype) if dtype is not None else input.dtype
 
 
-def empty_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
-               memory_format=None):
+def empty_like(
+    input, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None
+):
     return zeros(tuple(input.shape), dtype=_like(input, dtype), requires_grad=requires_grad)
 
 
-def zeros_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
-               memory_format=None):
+def zeros_like(
+    input, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None
+):
     """Zeros with ``input``'s shape and dtype (``torch.zeros_like``)."""
     return zeros(tuple(input.shape), dtype=_like(input, dtype), requires_grad=requires_grad)
 
 
-def ones_like(input, *, dtype=None, device=None, requires_grad=False, layout=None,
-              memory_format=None):
+def ones_like(
+    input, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None
+):
     """Ones with ``input``'s shape and dtype (``torch.ones_like``)."""
     return ones(tuple(input.shape), dtype=_like(input, dtype), requires_grad=requires_grad)
 
 
-def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None,
-              memory_format=None):
+def full_like(
+    input,
+    fill_value,
+    *,
+    dtype=None,
+    device=None,
+    requires_grad=False,
+    layout=None,
+    memory_format=None,
+):
     """``fill_value`` with ``input``'s shape and dtype (``torch.full_like``)."""
-    return full(tuple(input.shape), fill_value, dtype=_like(input, dtype),
-                requires_grad=requires_grad)
+    return full(
+        tuple(input.shape), fill_value, dtype=_like(input, dtype), requires_grad=requires_grad
+    )
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
@@ -190,12 +220,15 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, la
 
 
 def _is_float(*vals) -> bool:
-    return any(isinstance(v, float) or (isinstance(v, U.Tensor) and v.dtype.is_floating_point)
-               for v in vals)
+    return any(
+        isinstance(v, float) or (isinstance(v, U.Tensor) and v.dtype.is_floating_point)
+        for v in vals
+    )
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None,
-           layout=None):
+def arange(
+    start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None, layout=None
+):
     """Values from start to end (exclusive) by step (``torch.arange``)."""
     if end is None:
         start, end = 0, start
@@ -203,9 +236,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) / step < 0 and end != start:
-        raise RuntimeError(
-            "upper bound and larger bound inconsistent with step sign"
-        )
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
     if dtype is None:
         dtype = D.get_default_dtype() if _is_float(start, end, step) else D.int64
     dt = D.to_dtype(dtype)
@@ -226,8 +257,9 @@ def range_(start, end, step=1, *, dtype=None, device=None, requires_grad=False):
     return _finish(arr, requires_grad, device)
 
 
-def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None,
-             layout=None):
+def linspace(
+    start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None, layout=None
+):
     """``steps`` evenly spaced values from start to end (``torch.linspace``)."""
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")

@@ -237,7 +237,9 @@ class Maximum(Function):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
         half = np.where(a == b, g / 2, g)
-        return (np.where(a < b, 0, half) if na else None), (np.where(a > b, 0, half) if nb else None)
+        return (np.where(a < b, 0, half) if na else None), (
+            np.where(a > b, 0, half) if nb else None
+        )
 
 
 class Minimum(Function):
@@ -249,7 +251,9 @@ class Minimum(Function):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
         half = np.where(a == b, g / 2, g)
-        return (np.where(a > b, 0, half) if na else None), (np.where(a < b, 0, half) if nb else None)
+        return (np.where(a > b, 0, half) if na else None), (
+            np.where(a < b, 0, half) if nb else None
+        )
 
 
 class Atan2(Function):
@@ -312,7 +316,11 @@ class Where(Function):
         (cond,) = ctx.saved_tensors
         _, na, nb = ctx.needs_input_grad
         zero = np.zeros((), g.dtype)
-        return None, (np.where(cond, g, zero) if na else None), (np.where(cond, zero, g) if nb else None)
+        return (
+            None,
+            (np.where(cond, g, zero) if na else None),
+            (np.where(cond, zero, g) if nb else None),
+        )
 
 
 class Clamp(Function):
@@ -419,14 +427,40 @@ def _erfinv(y):
     # Newton iterations on erf from a good starting point (Giles' approximation).
     y64 = y.astype(np.float64)
     w = -np.log(np.clip((1.0 - y64) * (1.0 + y64), 1e-300, None))
-    x = np.where(
-        w < 5.0,
-        _poly(w - 2.5, [2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06,
-                        0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941]),
-        _poly(np.sqrt(w) - 3.0, [-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844,
-                                 0.00573950773, -0.0076224613, 0.00943887047, 1.00167406,
-                                 2.83297682]),
-    ) * y64
+    x = (
+        np.where(
+            w < 5.0,
+            _poly(
+                w - 2.5,
+                [
+                    2.81022636e-08,
+                    3.43273939e-07,
+                    -3.5233877e-06,
+                    -4.39150654e-06,
+                    0.00021858087,
+                    -0.00125372503,
+                    -0.00417768164,
+                    0.246640727,
+                    1.50140941,
+                ],
+            ),
+            _poly(
+                np.sqrt(w) - 3.0,
+                [
+                    -0.000200214257,
+                    0.000100950558,
+                    0.00134934322,
+                    -0.00367342844,
+                    0.00573950773,
+                    -0.0076224613,
+                    0.00943887047,
+                    1.00167406,
+                    2.83297682,
+                ],
+            ),
+        )
+        * y64
+    )
     for _ in range(3):
         err = _erf_vec(x) - y64 if x.size else x
         x = x - err / (2 / _SQRT_PI * np.exp(-x * x))
@@ -503,16 +537,44 @@ class RoundDecimals(Function):
 # public functions
 
 _FLOAT_UNARY = {
-    "exp": Exp, "exp2": Exp2, "expm1": Expm1, "log": Log, "log2": Log2, "log10": Log10,
-    "log1p": Log1p, "sqrt": Sqrt, "rsqrt": Rsqrt, "sin": Sin, "cos": Cos, "tan": Tan,
-    "asin": Asin, "acos": Acos, "atan": Atan, "sinh": Sinh, "cosh": Cosh, "tanh": Tanh,
-    "asinh": Asinh, "acosh": Acosh, "atanh": Atanh, "sigmoid": Sigmoid, "erf": Erf,
-    "erfc": Erfc, "erfinv": Erfinv, "reciprocal": Reciprocal,
+    "exp": Exp,
+    "exp2": Exp2,
+    "expm1": Expm1,
+    "log": Log,
+    "log2": Log2,
+    "log10": Log10,
+    "log1p": Log1p,
+    "sqrt": Sqrt,
+    "rsqrt": Rsqrt,
+    "sin": Sin,
+    "cos": Cos,
+    "tan": Tan,
+    "asin": Asin,
+    "acos": Acos,
+    "atan": Atan,
+    "sinh": Sinh,
+    "cosh": Cosh,
+    "tanh": Tanh,
+    "asinh": Asinh,
+    "acosh": Acosh,
+    "atanh": Atanh,
+    "sigmoid": Sigmoid,
+    "erf": Erf,
+    "erfc": Erfc,
+    "erfinv": Erfinv,
+    "reciprocal": Reciprocal,
 }
 # ops that keep integer dtypes
 _SAME_UNARY = {
-    "neg": Neg, "abs": Abs, "sign": Sign, "square": Square, "relu": Relu,
-    "floor": Floor, "ceil": Ceil, "trunc": Trunc, "frac": Frac,
+    "neg": Neg,
+    "abs": Abs,
+    "sign": Sign,
+    "square": Square,
+    "relu": Relu,
+    "floor": Floor,
+    "ceil": Ceil,
+    "trunc": Trunc,
+    "frac": Frac,
 }
 
 
@@ -523,7 +585,9 @@ def _make_float_unary(name, cls):
         return _to_out(res, out)
 
     fn.__name__ = name
-    fn.__doc__ = f"Elementwise {name} (``torch.{name}``); integer inputs give the default float dtype."
+    fn.__doc__ = (
+        f"Elementwise {name} (``torch.{name}``); integer inputs give the default float dtype."
+    )
     return fn
 
 
@@ -546,8 +610,17 @@ def _make_same_unary(name, cls):
 
 
 def _long_name(dt):
-    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-            "bool": "Bool", "float32": "Float", "float64": "Double", "float16": "Half"}[dt.name]
+    return {
+        "int64": "Long",
+        "int32": "Int",
+        "int16": "Short",
+        "int8": "Char",
+        "uint8": "Byte",
+        "bool": "Bool",
+        "float32": "Float",
+        "float64": "Double",
+        "float16": "Half",
+    }[dt.name]
 
 
 def _to_out(res, out):
@@ -650,15 +723,13 @@ def fmod(input, other, *, out=None):
 
 def pow(input, exponent, *, out=None):  # noqa: A001
     """input ** exponent (``torch.pow``); either side may be a Python number."""
-    if U.is_tensor(input) and isinstance(exponent, numbers.Number) and not isinstance(
-        exponent, bool
+    if (
+        U.is_tensor(input)
+        and isinstance(exponent, numbers.Number)
+        and not isinstance(exponent, bool)
     ):
         dt = _promote(input, exponent)
-        if (
-            not dt.is_floating_point
-            and isinstance(exponent, numbers.Integral)
-            and exponent < 0
-        ):
+        if not dt.is_floating_point and isinstance(exponent, numbers.Integral) and exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         x = input if input.dtype is dt else input.to(dt)
         return _to_out(PowScalar.apply(x, exponent=exponent), out)
@@ -667,7 +738,11 @@ def pow(input, exponent, *, out=None):  # noqa: A001
 
 def float_power(input, exponent, *, out=None):
     """pow computed in float64 (``torch.float_power``)."""
-    return pow(_operand(input, D.float64), exponent if not U.is_tensor(exponent) else exponent.double(), out=out)
+    return pow(
+        _operand(input, D.float64),
+        exponent if not U.is_tensor(exponent) else exponent.double(),
+        out=out,
+    )
 
 
 def maximum(input, other, *, out=None):
@@ -714,7 +789,9 @@ def lerp(input, end, weight, *, out=None):
     try:
         return _to_out(Lerp.apply(input, _operand(end, dt), w), out)
     except ValueError:
-        raise _broadcast_error(input, end) or RuntimeError("lerp: shapes do not broadcast") from None
+        raise _broadcast_error(input, end) or RuntimeError(
+            "lerp: shapes do not broadcast"
+        ) from None
 
 
 def where(condition, input=None, other=None, *, out=None):
@@ -731,13 +808,18 @@ def where(condition, input=None, other=None, *, out=None):
         if cond.dtype is D.uint8:
             cond = cond.to(D.bool_)
         else:
-            raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {_long_name(cond.dtype)}")
+            raise RuntimeError(
+                "where expected condition to be a boolean tensor, but got a tensor with dtype "
+                f"{_long_name(cond.dtype)}"
+            )
     dt = _promote(input, other)
     a, b = _operand(input, dt), _operand(other, dt)
     try:
         return _to_out(Where.apply(cond, a, b), out)
     except ValueError:
-        raise _broadcast_error(cond, a) or _broadcast_error(a, b) or _broadcast_error(cond, b) from None
+        raise (
+            _broadcast_error(cond, a) or _broadcast_error(a, b) or _broadcast_error(cond, b)
+        ) from None
 
 
 def clamp(input, min=None, max=None, *, out=None):  # noqa: A002

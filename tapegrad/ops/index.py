@@ -33,7 +33,11 @@ def _convert_one(i):
     if isinstance(i, (int, np.integer)):
         return int(i), False
     if isinstance(i, (list, tuple)):
-        a = np.array([x.item() if isinstance(x, Tensor) else x for x in i]) if i else np.array([], np.int64)
+        a = (
+            np.array([x.item() if isinstance(x, Tensor) else x for x in i])
+            if i
+            else np.array([], np.int64)
+        )
         if a.dtype == object:
             raise IndexError("too many indices for tensor or ragged index list")
         if a.dtype.kind == "f":
@@ -180,8 +184,10 @@ def setitem(self, idx, value) -> None:
                 "a single memory location. Please clone() the tensor before performing the "
                 "operation."
             ) from None
-        raise RuntimeError(f"shape mismatch: value tensor of shape {list(v.shape)} cannot be "
-                           f"broadcast to indexing result ({e})") from None
+        raise RuntimeError(
+            f"shape mismatch: value tensor of shape {list(v.shape)} cannot be "
+            f"broadcast to indexing result ({e})"
+        ) from None
 
 
 def index_put(input, indices, values, accumulate=False):
@@ -193,7 +199,9 @@ def index_put(input, indices, values, accumulate=False):
 def index_put_(input, indices, values, accumulate=False):
     np_idx, _ = convert_index(tuple(indices))
     v = values if values.dtype is input.dtype else values.to(input.dtype)
-    return input._inplace(lambda s, val: IndexPut.apply(s, val, idx=np_idx, accumulate=accumulate), v)
+    return input._inplace(
+        lambda s, val: IndexPut.apply(s, val, idx=np_idx, accumulate=accumulate), v
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -239,7 +247,7 @@ def index_select(input, dim: int, index):
     idx = index._data.reshape(-1)
     n = input.shape[d] if input.ndim else 1
     if idx.size and (idx.max() >= n or idx.min() < -n):
-        raise IndexError(f"index out of range in self")
+        raise IndexError("index out of range in self")
     if input.ndim == 0:
         return Index.apply(input, idx=(), unique=True) if False else input.clone()
     return IndexSelect.apply(input, idx=idx, dim=d)
@@ -254,9 +262,7 @@ def _full_index(index: np.ndarray, dim: int):
 def _check_gather(input, dim, index, name):
     _check_index(index, name)
     if index.ndim != input.ndim and not (index.ndim <= 1 and input.ndim <= 1):
-        raise RuntimeError(
-            f"Index tensor must have the same number of dimensions as input tensor"
-        )
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
     for d in range(index.ndim):
         if d != dim and index.shape[d] > input.shape[d]:
             raise RuntimeError(
@@ -295,8 +301,12 @@ def take_along_dim(input, indices, dim=None):
     if dim is None:
         return gather(input.reshape(-1), 0, indices.reshape(-1))
     d = U.canon_dim(dim, input.ndim)
-    shape = list(np.broadcast_shapes(input.shape[:d] + (1,) + input.shape[d + 1:],
-                                     indices.shape[:d] + (1,) + indices.shape[d + 1:]))
+    shape = list(
+        np.broadcast_shapes(
+            input.shape[:d] + (1,) + input.shape[d + 1 :],
+            indices.shape[:d] + (1,) + indices.shape[d + 1 :],
+        )
+    )
     shape_i = shape.copy()
     shape_i[d] = indices.shape[d]
     shape_x = shape.copy()
@@ -330,7 +340,9 @@ class Scatter(Function):
         nx, ns = ctx.needs_input_grad
         gx = gs = None
         if ctx.reduce not in (None, "add", "sum"):
-            raise RuntimeError(f"the derivative of scatter with reduce='{ctx.reduce}' is not implemented")
+            raise RuntimeError(
+                f"the derivative of scatter with reduce='{ctx.reduce}' is not implemented"
+            )
         if nx:
             gx = g
             if ctx.reduce is None:
@@ -338,7 +350,6 @@ class Scatter(Function):
                 gx[ctx.full] = 0
         if ns:
             z = np.zeros(ctx.src_shape, g.dtype)
-            sl = tuple(slice(0, s) for s in ctx.full[0].shape) if False else None
             part = g[ctx.full]
             z[tuple(slice(0, s) for s in part.shape)] = part
             gs = z
@@ -386,7 +397,9 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
         np.add.at(cnt, _full_index(index._data, kw["dim"]), 1)
         return total / U.Tensor._make(np.maximum(cnt, 1))
     if not include_self:
-        raise NotImplementedError("scatter_reduce with include_self=False supports reduce='mean' only")
+        raise NotImplementedError(
+            "scatter_reduce with include_self=False supports reduce='mean' only"
+        )
     return Scatter.apply(x, s, **kw)
 
 
@@ -397,14 +410,23 @@ def index_add(input, dim, index, source, *, alpha=1):
     full_idx = index._data.reshape([-1 if k == d else 1 for k in range(input.ndim)])
     full_idx = np.broadcast_to(full_idx, source.shape)
     src = source if alpha == 1 else source * alpha
-    return Scatter.apply(input, src.to(input.dtype), idx=np.ascontiguousarray(full_idx), dim=d,
-                         reduce="add") if shape is not None else None
+    return (
+        Scatter.apply(
+            input, src.to(input.dtype), idx=np.ascontiguousarray(full_idx), dim=d, reduce="add"
+        )
+        if shape is not None
+        else None
+    )
 
 
 def index_copy(input, dim, index, source):
     d = U.canon_dim(dim, input.ndim)
-    full_idx = np.broadcast_to(index._data.reshape([-1 if k == d else 1 for k in range(input.ndim)]), source.shape)
-    return Scatter.apply(input, source.to(input.dtype), idx=np.ascontiguousarray(full_idx), dim=d, reduce=None)
+    full_idx = np.broadcast_to(
+        index._data.reshape([-1 if k == d else 1 for k in range(input.ndim)]), source.shape
+    )
+    return Scatter.apply(
+        input, source.to(input.dtype), idx=np.ascontiguousarray(full_idx), dim=d, reduce=None
+    )
 
 
 def index_fill(input, dim, index, value):
@@ -460,14 +482,15 @@ def masked_fill(input, mask, value):
 
 def _masked_replace(input, mask: np.ndarray, values: np.ndarray):
     """``input`` with entries under ``mask`` replaced by ``values`` (no grad through them)."""
-    return MaskedFill.apply(input, U.Tensor._make(np.zeros((), input._data.dtype)), mask=mask) + \
-        U.Tensor._make(np.where(mask, values, 0).astype(input._data.dtype))
+    return MaskedFill.apply(
+        input, U.Tensor._make(np.zeros((), input._data.dtype)), mask=mask
+    ) + U.Tensor._make(np.where(mask, values, 0).astype(input._data.dtype))
 
 
 def masked_select(input, mask):
     """The entries where ``mask`` is true, as a 1-D tensor (``torch.masked_select``)."""
     if mask.dtype is not D.bool_:
-        raise RuntimeError(f"masked_select: expected BoolTensor for mask")
+        raise RuntimeError("masked_select: expected BoolTensor for mask")
     shape = U.broadcast_shapes(input.shape, mask.shape)
     x = input.expand(*shape) if input.shape != shape else input
     m = np.broadcast_to(mask._data, shape)
@@ -505,7 +528,9 @@ def take(input, index):
     n = flat.shape[0]
     idx = index._data
     if idx.size and (idx.max() >= n or idx.min() < -n):
-        raise IndexError(f"out of range: tried to access index {int(idx.max())} on a tensor of {n} elements.")
+        raise IndexError(
+            f"out of range: tried to access index {int(idx.max())} on a tensor of {n} elements."
+        )
     return Index.apply(flat, idx=(idx,), unique=False)
 
 

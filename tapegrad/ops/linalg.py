@@ -74,9 +74,17 @@ def _same_dtype(a, b, name):
 
 
 def _cname(dt):
-    return {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
-            "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
-            "bool": "bool"}.get(dt.name, dt.name)
+    return {
+        "float32": "float",
+        "float64": "double",
+        "float16": "c10::Half",
+        "int64": "long int",
+        "int32": "int",
+        "int16": "short int",
+        "int8": "signed char",
+        "uint8": "unsigned char",
+        "bool": "bool",
+    }.get(dt.name, dt.name)
 
 
 def matmul(input, other, *, out=None):
@@ -135,9 +143,9 @@ def matmul(input, other, *, out=None):
 def mm(input, mat2, *, out=None):
     """Product of two matrices (``torch.mm``)."""
     if input.ndim != 2:
-        raise RuntimeError(f"self must be a matrix")
+        raise RuntimeError("self must be a matrix")
     if mat2.ndim != 2:
-        raise RuntimeError(f"mat2 must be a matrix")
+        raise RuntimeError("mat2 must be a matrix")
     return matmul(input, mat2, out=out)
 
 
@@ -146,11 +154,13 @@ def mv(input, vec, *, out=None):
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(
             f"vector + matrix @ vector expected, got {input.ndim}, {vec.ndim}"
-            if False else f"mv: expected a matrix and a vector, got {input.ndim}-D and {vec.ndim}-D"
+            if False
+            else f"mv: expected a matrix and a vector, got {input.ndim}-D and {vec.ndim}-D"
         )
     if input.shape[1] != vec.shape[0]:
         raise RuntimeError(
-            f"size mismatch, got input ({input.shape[0]}), mat ({input.shape[0]}x{input.shape[1]}), "
+            f"size mismatch, got input ({input.shape[0]}), "
+            f"mat ({input.shape[0]}x{input.shape[1]}), "
             f"vec ({vec.shape[0]})"
         )
     return matmul(input, vec, out=out)
@@ -159,9 +169,9 @@ def mv(input, vec, *, out=None):
 def bmm(input, mat2, *, out=None):
     """Batched matrix product of 3-D tensors (``torch.bmm``)."""
     if input.ndim != 3:
-        raise RuntimeError(f"batch1 must be a 3D tensor")
+        raise RuntimeError("batch1 must be a 3D tensor")
     if mat2.ndim != 3:
-        raise RuntimeError(f"batch2 must be a 3D tensor")
+        raise RuntimeError("batch2 must be a 3D tensor")
     if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
         raise RuntimeError(
             f"Expected size for first two dimensions of batch2 tensor to be: "
@@ -179,12 +189,11 @@ def bmm(input, mat2, *, out=None):
 def dot(input, other, *, out=None):
     """Inner product of two 1-D tensors (``torch.dot``)."""
     if input.ndim != 1 or other.ndim != 1:
-        raise RuntimeError(
-            f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors"
-        )
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
     if input.dtype is not other.dtype:
         raise RuntimeError(
-            f"dot : expected both vectors to have same dtype, but found {_cname(input.dtype).title()} "
+            "dot : expected both vectors to have same dtype, but found "
+            f"{_cname(input.dtype).title()} "
             f"and {_cname(other.dtype).title()}"
         )
     return matmul(input, other, out=out)
@@ -316,9 +325,9 @@ def _expand_ellipsis(spec: str, operands) -> tuple[list[str], str]:
     ins = [s.strip() for s in lhs.split(",")]
     if len(ins) != len(operands):
         raise RuntimeError(
-            f"einsum(): more operands were provided than specified in the equation"
-            if len(ins) < len(operands) else
-            "einsum(): fewer operands were provided than specified in the equation"
+            "einsum(): more operands were provided than specified in the equation"
+            if len(ins) < len(operands)
+            else "einsum(): fewer operands were provided than specified in the equation"
         )
     ell_n = 0
     for s, op in zip(ins, operands):
@@ -329,11 +338,13 @@ def _expand_ellipsis(spec: str, operands) -> tuple[list[str], str]:
     for s, op in zip(ins, operands):
         if "..." in s:
             n = op.ndim - (len(s) - 3)
-            s = s.replace("...", ell[ell_n - n:])
+            s = s.replace("...", ell[ell_n - n :])
         new_ins.append(s.replace(" ", ""))
     if rhs is None:
         letters = "".join(new_ins)
-        rhs = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell))
+        rhs = ell + "".join(
+            sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell)
+        )
     else:
         rhs = rhs.strip().replace("...", ell)
     return new_ins, rhs
@@ -362,7 +373,8 @@ class Einsum(Function):
             # letters summed out inside this operand alone: broadcast back
             full = np.broadcast_to(
                 np.expand_dims(part, tuple(k for k, c in enumerate(uniq) if c not in target))
-                if len(target) < len(uniq) else part,
+                if len(target) < len(uniq)
+                else part,
                 tuple(sizes[c] for c in uniq),
             )
             if len(uniq) == len(s):
@@ -399,9 +411,7 @@ def einsum(equation: str, *operands):
 
 def _square(A, name):
     if A.ndim < 2:
-        raise RuntimeError(
-            f"linalg.{name}: The input tensor A must have at least 2 dimensions."
-        )
+        raise RuntimeError(f"linalg.{name}: The input tensor A must have at least 2 dimensions.")
     if A.shape[-1] != A.shape[-2]:
         raise RuntimeError(
             f"linalg.{name}: A must be batches of square matrices, but they are {A.shape[-2]} by "
@@ -499,7 +509,6 @@ class Slogdet(Function):
 def slogdet(A):
     """Sign and log|det| (``torch.linalg.slogdet``)."""
     _square(A, "slogdet")
-    from .reduce import _rt
 
     s, l = Slogdet.apply(A)
     return _slogdet_rt(s, l)
@@ -574,7 +583,7 @@ class Eigh(Function):
 
 
 def eigh(A, UPLO: str = "L"):
-    """Eigen-decomposition of a symmetric matrix: (eigenvalues, eigenvectors) (``torch.linalg.eigh``)."""
+    """Eigen-decomposition of a symmetric matrix (``torch.linalg.eigh``)."""
     _square(A, "eigh")
     L, V = Eigh.apply(A, uplo=UPLO)
     return _eigh_rt(L, V)
@@ -634,7 +643,9 @@ def _rt2(name, fields):
 
     cls = collections.namedtuple(name, fields)
     cls.__repr__ = lambda self: (
-        f"torch.return_types.{name}(\n" + ",\n".join(f"{f}={getattr(self, f)!r}" for f in fields) + ")"
+        f"torch.return_types.{name}(\n"
+        + ",\n".join(f"{f}={getattr(self, f)!r}" for f in fields)
+        + ")"
     )
     return cls
 
@@ -711,7 +722,9 @@ def cholesky(A, *, upper: bool = False):
 def pinv(A, *, atol=None, rtol=None, hermitian=False):
     """Pseudo-inverse (``torch.linalg.pinv``); differentiable through SVD-free composition."""
     rc = 1e-15 if rtol is None else rtol
-    return _no_grad_linalg("linalg_pinv", lambda a: np.linalg.pinv(a, rcond=rc, hermitian=hermitian), A)
+    return _no_grad_linalg(
+        "linalg_pinv", lambda a: np.linalg.pinv(a, rcond=rc, hermitian=hermitian), A
+    )
 
 
 def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, tol=None):
@@ -750,8 +763,11 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     if ord == "fro":
         return R.vector_norm(A, 2, (d0, d1), keepdim)
     if ord == "nuc" or ord in (2, -2):
-        s = _no_grad_linalg("linalg_matrix_norm", lambda a: np.linalg.svd(
-            np.moveaxis(a, (d0, d1), (-2, -1)), compute_uv=False), A)
+        s = _no_grad_linalg(
+            "linalg_matrix_norm",
+            lambda a: np.linalg.svd(np.moveaxis(a, (d0, d1), (-2, -1)), compute_uv=False),
+            A,
+        )
         r = s.sum(-1) if ord == "nuc" else (s.amax(-1) if ord == 2 else s.amin(-1))
         if keepdim:
             r = r.unsqueeze(min(d0, d1)).unsqueeze(max(d0, d1))
@@ -795,9 +811,7 @@ def lstsq(A, B, rcond=None, *, driver=None):
         )
     vec = B.ndim == A.ndim - 1
     if (B.shape[-1] if vec else B.shape[-2]) != A.shape[-2]:
-        raise RuntimeError(
-            f"torch.linalg.lstsq: input.size(-2) should match other.size(-2)"
-        )
+        raise RuntimeError("torch.linalg.lstsq: input.size(-2) should match other.size(-2)")
     driver = driver or "gelsy"
 
     def run(a, b):
@@ -805,8 +819,13 @@ def lstsq(A, B, rcond=None, *, driver=None):
         if a.ndim == 2:
             x, res, rank, sv = np.linalg.lstsq(a, bb, rcond=rcond)
         else:
-            xs = [np.linalg.lstsq(ai, bi, rcond=rcond) for ai, bi in zip(
-                a.reshape(-1, *a.shape[-2:]), np.broadcast_to(bb, a.shape[:-2] + bb.shape[-2:]).reshape(-1, *bb.shape[-2:]))]
+            xs = [
+                np.linalg.lstsq(ai, bi, rcond=rcond)
+                for ai, bi in zip(
+                    a.reshape(-1, *a.shape[-2:]),
+                    np.broadcast_to(bb, a.shape[:-2] + bb.shape[-2:]).reshape(-1, *bb.shape[-2:]),
+                )
+            ]
             x = np.stack([r[0] for r in xs]).reshape(a.shape[:-2] + xs[0][0].shape)
             res = np.stack([r[1] for r in xs]) if all(r[1].size for r in xs) else np.zeros(0)
             rank = np.array([r[2] for r in xs]).reshape(a.shape[:-2])
@@ -816,7 +835,11 @@ def lstsq(A, B, rcond=None, *, driver=None):
             x = x[..., 0]
         m, n = a.shape[-2], a.shape[-1]
         full = np.all(np.asarray(rank) == min(m, n))
-        res = np.asarray(res, a.dtype) if (m > n and full and driver != "gelsy" or m > n and full) else np.zeros(0, a.dtype)
+        res = (
+            np.asarray(res, a.dtype)
+            if (m > n and full and driver != "gelsy" or m > n and full)
+            else np.zeros(0, a.dtype)
+        )
         if vec and res.size:
             res = res.reshape(res.shape[:-1]) if res.ndim > 1 else res
         sv = np.asarray(sv, a.dtype) if driver in ("gelsd", "gelss") else np.zeros(0, a.dtype)

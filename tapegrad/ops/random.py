@@ -18,20 +18,25 @@ def _gen(generator):
     return R.default_generator if generator is None else generator
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+def rand(
+    *size, generator=None, dtype=None, device=None, requires_grad=False, out=None, layout=None
+):
     """Uniform samples in [0, 1) (``torch.rand``)."""
     shape = U.check_size(U.size_args(size))
     return _finish(_gen(generator).uniform(shape, 0.0, 1.0, _dt(dtype)), requires_grad, device)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+def randn(
+    *size, generator=None, dtype=None, device=None, requires_grad=False, out=None, layout=None
+):
     """Standard normal samples (``torch.randn``)."""
     shape = U.check_size(U.size_args(size))
     return _finish(_gen(generator).normal(shape, 0.0, 1.0, _dt(dtype)), requires_grad, device)
 
 
-def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad=False):
+def randint(
+    low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False
+):
     """Integers uniform in [low, high) (``torch.randint``); int64 by default."""
     if size is None:
         if high is None or isinstance(high, (tuple, list)):
@@ -41,9 +46,13 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     if high is None:
         low, high = 0, low
     if low >= high:
-        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+        raise RuntimeError(
+            f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
+        )
     shape = U.check_size(U.size_args((size,)))
-    return _finish(_gen(generator).randint(low, high, shape, _dt(dtype, D.int64)), requires_grad, device)
+    return _finish(
+        _gen(generator).randint(low, high, shape, _dt(dtype, D.int64)), requires_grad, device
+    )
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
@@ -54,13 +63,21 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
 
 
 def rand_like(input, *, dtype=None, generator=None, requires_grad=False, device=None):
-    return rand(tuple(input.shape), dtype=dtype or input.dtype, generator=generator,
-                requires_grad=requires_grad)
+    return rand(
+        tuple(input.shape),
+        dtype=dtype or input.dtype,
+        generator=generator,
+        requires_grad=requires_grad,
+    )
 
 
 def randn_like(input, *, dtype=None, generator=None, requires_grad=False, device=None):
-    return randn(tuple(input.shape), dtype=dtype or input.dtype, generator=generator,
-                 requires_grad=requires_grad)
+    return randn(
+        tuple(input.shape),
+        dtype=dtype or input.dtype,
+        generator=generator,
+        requires_grad=requires_grad,
+    )
 
 
 def randint_like(input, low, high=None, *, dtype=None, generator=None, requires_grad=False):
@@ -69,8 +86,17 @@ def randint_like(input, low, high=None, *, dtype=None, generator=None, requires_
     return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype, generator=generator)
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, out=None, device=None,
-           requires_grad=False):
+def normal(
+    mean=0.0,
+    std=1.0,
+    size=None,
+    *,
+    generator=None,
+    dtype=None,
+    out=None,
+    device=None,
+    requires_grad=False,
+):
     """Normal samples with given mean/std, scalars or tensors (``torch.normal``)."""
     g = _gen(generator)
     mt, st = isinstance(mean, U.Tensor), isinstance(std, U.Tensor)
@@ -104,7 +130,9 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     if a.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
     if not replacement and num_samples > a.shape[-1]:
-        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+        raise RuntimeError(
+            "cannot sample n_sample > prob_dist.size(-1) samples without replacement"
+        )
     if np.any(a < 0) or np.any(~np.isfinite(a)):
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     return U.Tensor._make(_gen(generator).multinomial(a, num_samples, replacement))
@@ -145,7 +173,12 @@ def random_(t, from_=None, to=None, *, generator=None):
 def bernoulli_(t, p=0.5, *, generator=None):
     """Fill with Bernoulli(p) samples (``Tensor.bernoulli_``)."""
     probs = p._data if isinstance(p, U.Tensor) else p
-    return _fill(t, _gen(generator).bernoulli(probs if np.ndim(probs) else np.full(t._data.shape, probs), t._data.dtype))
+    return _fill(
+        t,
+        _gen(generator).bernoulli(
+            probs if np.ndim(probs) else np.full(t._data.shape, probs), t._data.dtype
+        ),
+    )
 
 
 def exponential_(t, lambd=1.0, *, generator=None):
@@ -158,8 +191,12 @@ def geometric_(t, p, *, generator=None):
 
 
 def cauchy_(t, median=0.0, sigma=1.0, *, generator=None):
-    return _fill(t, _gen(generator).cauchy(t._data.shape, float(median), float(sigma), t._data.dtype))
+    return _fill(
+        t, _gen(generator).cauchy(t._data.shape, float(median), float(sigma), t._data.dtype)
+    )
 
 
 def log_normal_(t, mean=1.0, std=2.0, *, generator=None):
-    return _fill(t, _gen(generator).log_normal(t._data.shape, float(mean), float(std), t._data.dtype))
+    return _fill(
+        t, _gen(generator).log_normal(t._data.shape, float(mean), float(std), t._data.dtype)
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import collections
 import math
 
@@ -15,7 +16,9 @@ from . import _util as U
 def _rt(name, fields=("values", "indices")):
     cls = collections.namedtuple(name, fields)
     cls.__repr__ = lambda self: (
-        f"torch.return_types.{name}(\n" + ",\n".join(f"{f}={getattr(self, f)!r}" for f in fields) + ")"
+        f"torch.return_types.{name}(\n"
+        + ",\n".join(f"{f}={getattr(self, f)!r}" for f in fields)
+        + ")"
     )
     return cls
 
@@ -116,21 +119,38 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     mask = ~np.isnan(input._data)
-    cnt = U.Tensor._make(np.asarray(mask.sum(axis=_dims(dim, input.ndim), keepdims=keepdim)).astype(input._data.dtype))
+    cnt = U.Tensor._make(
+        np.asarray(mask.sum(axis=_dims(dim, input.ndim), keepdims=keepdim)).astype(
+            input._data.dtype
+        )
+    )
     return nansum(input, dim, keepdim) / cnt
 
 
 def _long(dt) -> str:
-    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-            "bool": "Bool", "float32": "Float", "float64": "Double", "float16": "Half"}[dt.name]
+    return {
+        "int64": "Long",
+        "int32": "Int",
+        "int16": "Short",
+        "int8": "Char",
+        "uint8": "Byte",
+        "bool": "Bool",
+        "float32": "Float",
+        "float64": "Double",
+        "float16": "Half",
+    }[dt.name]
 
 
 def _exclusive_prod(x, axis):
     """prod of all other entries along ``axis``, robust to zeros."""
-    left = np.cumprod(np.concatenate([np.ones_like(np.take(x, [0], axis)), x], axis=axis), axis=axis)
+    left = np.cumprod(
+        np.concatenate([np.ones_like(np.take(x, [0], axis)), x], axis=axis), axis=axis
+    )
     left = np.delete(left, -1, axis=axis)
     rx = np.flip(x, axis)
-    right = np.cumprod(np.concatenate([np.ones_like(np.take(rx, [0], axis)), rx], axis=axis), axis=axis)
+    right = np.cumprod(
+        np.concatenate([np.ones_like(np.take(rx, [0], axis)), rx], axis=axis), axis=axis
+    )
     right = np.flip(np.delete(right, -1, axis=axis), axis)
     return left * right
 
@@ -145,7 +165,11 @@ class Prod(Function):
         (x,) = ctx.saved_tensors
         if ctx.dim is None:
             flat = x.reshape(-1)
-            return (g * _exclusive_prod(flat, 0)).reshape(ctx.shape) if flat.size else np.zeros(ctx.shape, g.dtype)
+            return (
+                (g * _exclusive_prod(flat, 0)).reshape(ctx.shape)
+                if flat.size
+                else np.zeros(ctx.shape, g.dtype)
+            )
         gexp = g if ctx.keepdim else np.expand_dims(g, ctx.dim)
         return gexp * _exclusive_prod(x, ctx.dim)
 
@@ -171,10 +195,15 @@ class Var(Function):
             n *= x.shape[d]
         m = np.mean(x, axis=dims, keepdims=True)
         diff = x - m
-        v = np.sum(diff * diff, axis=dims, keepdims=keepdim) / max(n - correction, 0)
+        v = np.sum(diff * diff, axis=dims, keepdims=keepdim) / builtins.max(n - correction, 0)
         v = np.asarray(v, dtype=x.dtype)
         y = np.sqrt(v) if take_sqrt else v
-        ctx.dims, ctx.keepdim, ctx.denom, ctx.sqrt = dims, keepdim, max(n - correction, 0), take_sqrt
+        ctx.dims, ctx.keepdim, ctx.denom, ctx.sqrt = (
+            dims,
+            keepdim,
+            builtins.max(n - correction, 0),
+            take_sqrt,
+        )
         ctx.shape = x.shape
         ctx.save_for_backward(diff, y)
         return y
@@ -214,16 +243,25 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance with Bessel's correction by default (``torch.var``)."""
     dim, unbiased, keepdim = _var_args(dim, unbiased, keepdim)
     _need_float(input, "var")
-    return Var.apply(input, dims=_dims(dim, input.ndim), correction=_correction(unbiased, correction),
-                     keepdim=keepdim)
+    return Var.apply(
+        input,
+        dims=_dims(dim, input.ndim),
+        correction=_correction(unbiased, correction),
+        keepdim=keepdim,
+    )
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation with Bessel's correction by default (``torch.std``)."""
     dim, unbiased, keepdim = _var_args(dim, unbiased, keepdim)
     _need_float(input, "std")
-    return Std.apply(input, dims=_dims(dim, input.ndim), correction=_correction(unbiased, correction),
-                     keepdim=keepdim, take_sqrt=True)
+    return Std.apply(
+        input,
+        dims=_dims(dim, input.ndim),
+        correction=_correction(unbiased, correction),
+        keepdim=keepdim,
+        take_sqrt=True,
+    )
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -279,7 +317,7 @@ class VectorNorm(Function):
         if p == 1:
             return ge * np.sign(x)
         if p in (math.inf, -math.inf):
-            mask = (np.abs(x) == ye)
+            mask = np.abs(x) == ye
             cnt = np.sum(mask, axis=ctx.dims, keepdims=True)
             return ge * np.sign(x) * mask / cnt
         if p == 0:
@@ -368,9 +406,14 @@ class MaxDim(Function):
     def forward(ctx, x, dim=0, keepdim=False, is_max=True):
         if x.shape[dim] == 0 if x.ndim else False:
             raise IndexError(
-                f"{'max' if is_max else 'min'}(): Expected reduction dim {dim} to have non-zero size."
+                f"{'max' if is_max else 'min'}(): Expected reduction dim {dim} "
+                "to have non-zero size."
             )
-        idx = (np.argmax if is_max else np.argmin)(x, axis=dim, keepdims=True) if x.ndim else np.zeros((), np.int64)
+        idx = (
+            (np.argmax if is_max else np.argmin)(x, axis=dim, keepdims=True)
+            if x.ndim
+            else np.zeros((), np.int64)
+        )
         vals = np.take_along_axis(x, idx, axis=dim) if x.ndim else x.copy()
         if not keepdim and x.ndim:
             idx = np.squeeze(idx, dim)
@@ -436,14 +479,18 @@ def amin(input, dim=(), keepdim: bool = False):
 
 
 def aminmax(input, *, dim=None, keepdim=False):
-    return return_types.aminmax(amin(input, dim if dim is not None else (), keepdim),
-                                amax(input, dim if dim is not None else (), keepdim))
+    return return_types.aminmax(
+        amin(input, dim if dim is not None else (), keepdim),
+        amax(input, dim if dim is not None else (), keepdim),
+    )
 
 
 def _arg(input, dim, keepdim, fn, name):
     a = input._data
     if a.size == 0:
-        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+        raise RuntimeError(
+            f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+        )
     if dim is None:
         r = np.asarray(fn(a.reshape(-1)))
         if keepdim:
@@ -713,14 +760,16 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
     d = U.canon_dim(dim, input.ndim) if input.ndim else 0
     n = input.shape[d] if input.ndim else 1
     if k < 0 or k > n:
-        raise RuntimeError(f"selected index k out of range")
+        raise RuntimeError("selected index k out of range")
     s = sort(input, d, descending=largest, stable=True)
     from .shape import narrow
 
     if input.ndim == 0:
         return return_types.topk(s.values, s.indices)
-    return return_types.topk(narrow(s.values, d, 0, k), U.Tensor._make(
-        np.ascontiguousarray(np.take(s.indices._data, np.arange(k), axis=d))))
+    return return_types.topk(
+        narrow(s.values, d, 0, k),
+        U.Tensor._make(np.ascontiguousarray(np.take(s.indices._data, np.arange(k), axis=d))),
+    )
 
 
 def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
@@ -814,8 +863,12 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     if dim is None:
         res = np.unique(a, return_inverse=return_inverse, return_counts=return_counts)
     else:
-        res = np.unique(a, return_inverse=return_inverse, return_counts=return_counts,
-                        axis=U.canon_dim(dim, input.ndim))
+        res = np.unique(
+            a,
+            return_inverse=return_inverse,
+            return_counts=return_counts,
+            axis=U.canon_dim(dim, input.ndim),
+        )
     if not (return_inverse or return_counts):
         return U.Tensor._make(res)
     out = [U.Tensor._make(res[0])]
@@ -852,8 +905,11 @@ def bincount(input, weights=None, minlength: int = 0):
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     w = None if weights is None else weights._data
     r = np.bincount(a, w, minlength)
-    return U.Tensor._make(r.astype(np.int64) if w is None else r.astype(
-        w.dtype if w.dtype.kind == "f" else np.float64))
+    return U.Tensor._make(
+        r.astype(np.int64)
+        if w is None
+        else r.astype(w.dtype if w.dtype.kind == "f" else np.float64)
+    )
 
 
 def histc(input, bins: int = 100, min: float = 0, max: float = 0):  # noqa: A002
@@ -873,7 +929,12 @@ def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=
     if s.ndim == 1:
         r = np.searchsorted(s, v, side=side)
     else:
-        r = np.stack([np.searchsorted(si, vi, side=side) for si, vi in zip(s.reshape(-1, s.shape[-1]), v.reshape(-1, v.shape[-1]))]).reshape(v.shape)
+        r = np.stack(
+            [
+                np.searchsorted(si, vi, side=side)
+                for si, vi in zip(s.reshape(-1, s.shape[-1]), v.reshape(-1, v.shape[-1]))
+            ]
+        ).reshape(v.shape)
     return U.Tensor._make(np.asarray(r).astype(np.int32 if out_int32 else np.int64))
 
 

@@ -228,8 +228,10 @@ def unflatten(input, dim: int, sizes):
             f"({input.shape[d]}) in the input tensor"
         )
     shp = input.shape
-    return view(input, *shp[:d], *sizes, *shp[d + 1 :]) if input.is_contiguous() else reshape(
-        input, *shp[:d], *sizes, *shp[d + 1 :]
+    return (
+        view(input, *shp[:d], *sizes, *shp[d + 1 :])
+        if input.is_contiguous()
+        else reshape(input, *shp[:d], *sizes, *shp[d + 1 :])
     )
 
 
@@ -626,7 +628,9 @@ def split(tensor, split_size_or_sections, dim: int = 0):
     if isinstance(split_size_or_sections, (int, np.integer)):
         s = int(split_size_or_sections)
         if s <= 0 and n > 0:
-            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
+            raise RuntimeError(
+                f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}"
+            )
         sizes = [s] * (n // s) + ([n % s] if n % s else []) if s else [0]
         if not sizes:
             sizes = [0]
@@ -638,9 +642,14 @@ def split(tensor, split_size_or_sections, dim: int = 0):
                 f"at dimension {d}), but got split_sizes={sizes}"
             )
     cls = type(
-        "SplitWithSizes", (SplitWithSizes,),
-        {"num_outputs": len(sizes), "backward_name": "SplitWithSizesBackward0"
-         if not isinstance(split_size_or_sections, (int, np.integer)) else "SplitBackward0"},
+        "SplitWithSizes",
+        (SplitWithSizes,),
+        {
+            "num_outputs": len(sizes),
+            "backward_name": "SplitWithSizesBackward0"
+            if not isinstance(split_size_or_sections, (int, np.integer))
+            else "SplitBackward0",
+        },
     )
     return cls.apply(tensor, sizes=tuple(sizes), dim=d)
 
@@ -689,7 +698,9 @@ class Unbind(Function):
 def unbind(input, dim: int = 0):
     """The slices along ``dim`` as views (``torch.unbind``)."""
     d = U.canon_dim(dim, input.ndim)
-    cls = type("Unbind", (Unbind,), {"num_outputs": input.shape[d], "backward_name": "UnbindBackward0"})
+    cls = type(
+        "Unbind", (Unbind,), {"num_outputs": input.shape[d], "backward_name": "UnbindBackward0"}
+    )
     return cls.apply(input, dim=d)
 
 
@@ -866,9 +877,7 @@ def narrow(input, dim: int, start, length: int):
         )
     start %= n if n else 1
     if start + length > n or length < 0:
-        raise RuntimeError(
-            f"start ({start}) + length ({length}) exceeds dimension size ({n})."
-        )
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
     return Narrow.apply(input, dim=d, start=start, length=length)
 
 

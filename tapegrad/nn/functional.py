@@ -1,0 +1,1799 @@
+"""Functional neural-network ops (``torch.nn.functional``).
+
+Activations, dropout, normalisation, embedding, padding, distances,
+interpolation and every loss, with PyTorch's signatures, defaults, numbers and
+errors. Convolution and pooling come from ``tapegrad.ops.conv`` and
+``tapegrad.ops.pool``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from .. import _dtype as D
+from .._tensor import Tensor
+from ..autograd.grad_mode import no_grad
+from ..ops import creation as C
+from ..ops import elementwise as E
+from ..ops import index as I
+from ..ops import linalg as L
+from ..ops import nn_ops as N
+from ..ops import reduce as R
+from ..ops import shape as S
+
+# Convolution and pooling primitives live in their own op families; they are
+# resolved on first use so that this module imports on its own.
+_CONV_NAMES = (
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "unfold",
+    "fold",
+)
+_POOL_NAMES = (
+    "max_pool1d",
+    "max_pool2d",
+    "max_pool3d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "avg_pool3d",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "adaptive_max_pool3d",
+    "max_unpool1d",
+    "max_unpool2d",
+    "max_unpool3d",
+    "max_pool1d_with_indices",
+    "max_pool2d_with_indices",
+    "lp_pool1d",
+    "lp_pool2d",
+)
+
+
+def __getattr__(name: str):
+    if name in _CONV_NAMES:
+        from ..ops import conv
+
+        return getattr(conv, name)
+    if name in _POOL_NAMES:
+        from ..ops import pool
+
+        return getattr(pool, name)
+    raise AttributeError(f"module 'tapegrad.nn.functional' has no attribute '{name}'")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_CONV_NAMES) | set(_POOL_NAMES))
+
+
+_TYPE_SHORT = {
+    "float32": "Float",
+    "float64": "Double",
+    "float16": "Half",
+    "int64": "Long",
+    "int32": "Int",
+    "int16": "Short",
+    "int8": "Char",
+    "uint8": "Byte",
+    "bool": "Bool",
+}
+
+
+def _short(dt: D.dtype) -> str:
+    return _TYPE_SHORT.get(dt.name, dt.name)
+
+
+# ---------------------------------------------------------------------------
+# reductions
+
+
+class _Reduction:
+    """Legacy ``size_average``/``reduce`` handling (``torch.nn._reduction``)."""
+
+    @staticmethod
+    def legacy_get_string(size_average, reduce, emit_warning: bool = True) -> str:
+        if size_average is None:
+            size_average = True
+        if reduce is None:
+            reduce = True
+        if size_average and reduce:
+            ret = "mean"
+        elif reduce:
+            ret = "sum"
+        else:
+            ret = "none"
+        if emit_warning:
+            warnings.warn(
+                f"size_average and reduce args will be deprecated, please use reduction='{ret}' "
+                "instead.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return ret
+
+    @staticmethod
+    def get_enum(reduction: str) -> int:
+        if reduction == "none":
+            return 0
+        if reduction in ("mean", "elementwise_mean"):
+            return 1
+        if reduction == "sum":
+            return 2
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _resolve(size_average, reduce, reduction: str) -> str:
+    if size_average is not None or reduce is not None:
+        reduction = _Reduction.legacy_get_string(size_average, reduce)
+    _Reduction.get_enum(reduction)
+    return "mean" if reduction == "elementwise_mean" else reduction
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "none":
+        return loss
+    if reduction == "mean":
+        return loss.mean()
+    return loss.sum()
+
+
+def _warn_size(input, target) -> None:
+    if target.shape != input.shape:
+        warnings.warn(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+# ---------------------------------------------------------------------------
+# linear
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ weight.T + bias as one matrix product (``F.linear``)."""
+    if input.dtype is not weight.dtype or (bias is not None and bias.dtype is not weight.dtype):
+        raise RuntimeError(
+            f"mat1 and mat2 must have the same dtype, but got {_short(input.dtype)} and "
+            f"{_short(weight.dtype)}"
+        )
+    if weight.ndim != 2 or input.ndim == 0:
+        raise RuntimeError(
+            f"linear expects a 2-D weight and an input with at least 1 dim, got weight of shape "
+            f"{list(weight.shape)} and input of shape {list(input.shape)}"
+        )
+    if input.shape[-1] != weight.shape[1]:
+        rows = int(np.prod(input.shape[:-1])) if input.ndim > 1 else 1
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1]} and "
+            f"{weight.shape[1]}x{weight.shape[0]})"
+        )
+    if bias is not None and bias.shape not in ((weight.shape[0],), (), (1,)):
+        raise RuntimeError(
+            f"The size of tensor a ({weight.shape[0]}) must match the size of tensor b "
+            f"({bias.shape[-1]}) at non-singleton dimension {max(input.ndim - 1, 0)}"
+        )
+    return N.Linear.apply(input, weight, bias)
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x1^T A x2 + b (``F.bilinear``)."""
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise RuntimeError(
+            f"bilinear(): input batch dimensions do not match: got {list(input1.shape[:-1])} and "
+            f"{list(input2.shape[:-1])}"
+        )
+    if (
+        weight.ndim != 3
+        or input1.shape[-1] != weight.shape[1]
+        or input2.shape[-1] != weight.shape[2]
+    ):
+        raise RuntimeError(
+            f"bilinear(): input sizes {input1.shape[-1]} and {input2.shape[-1]} do not match "
+            f"the weight of shape {list(weight.shape)}"
+        )
+    out_features = weight.shape[0]
+    lead = input1.shape[:-1]
+    x1 = input1.reshape(-1, input1.shape[-1])
+    x2 = input2.reshape(-1, input2.shape[-1])
+    # (B, i) @ (i, o*j) -> (B, o, j), then contract j with x2.
+    t = L.matmul(x1, weight.permute(1, 0, 2).reshape(weight.shape[1], -1))
+    t = t.reshape(-1, out_features, weight.shape[2])
+    y = L.matmul(t, x2.unsqueeze(-1)).squeeze(-1)
+    if bias is not None:
+        y = y + bias
+    return y.reshape(*lead, out_features)
+
+
+# ---------------------------------------------------------------------------
+# activations
+
+
+def _act(cls, input: Tensor, inplace: bool = False, **attrs) -> Tensor:
+    if inplace:
+        return input._inplace(lambda t: cls.apply(t, **attrs))
+    return cls.apply(input, **attrs)
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0) (``F.relu``)."""
+    return input.relu_() if inplace else E.relu(input)
+
+
+def relu_(input: Tensor) -> Tensor:
+    """In-place ``relu`` (``F.relu_``)."""
+    return input.relu_()
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x if x > threshold else value (``F.threshold``)."""
+    return _act(N.Threshold, input, inplace, threshold=threshold, value=value)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    return _act(N.Threshold, input, True, threshold=threshold, value=value)
+
+
+def hardtanh(
+    input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
+) -> Tensor:
+    """Clamp to [min_val, max_val] (``F.hardtanh``)."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _act(N.Hardtanh, input, inplace, min_val=min_val, max_val=max_val)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6) (``F.relu6``)."""
+    return _act(N.Hardtanh, input, inplace, min_val=0.0, max_val=6.0)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x if x > 0 else alpha * (exp(x) - 1) (``F.elu``)."""
+    return _act(N.Elu, input, inplace, alpha=alpha)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return elu(input, alpha, inplace=True)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale * elu(x, alpha) with the self-normalising constants (``F.selu``)."""
+    return _act(N.Elu, input, inplace, alpha=_SELU_ALPHA, scale=_SELU_SCALE)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)) (``F.celu``)."""
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError")
+    return _act(N.Elu, input, inplace, alpha=alpha, input_scale=1.0 / alpha)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x if x > 0 else negative_slope * x (``F.leaky_relu``)."""
+    return _act(N.LeakyRelu, input, inplace, negative_slope=negative_slope)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """x if x > 0 else weight[c] * x, one weight per channel (``F.prelu``)."""
+    n = weight.numel()
+    if input.ndim == 0:
+        w = weight.reshape(())
+    elif n == 1:
+        w = weight.reshape((1,) * input.ndim)
+    else:
+        channels = input.shape[1] if input.ndim >= 2 else input.shape[0]
+        if n != channels:
+            raise RuntimeError(
+                "Mismatch of parameter numbers and input channel size. Found parameter numbers = "
+                f"{n} and channel size = {channels}."
+            )
+        if input.ndim == 1:
+            w = weight.reshape(n)
+        else:
+            w = weight.reshape((1, n) + (1,) * (input.ndim - 2))
+    return N.Prelu.apply(input, w)
+
+
+def rrelu(
+    input: Tensor,
+    lower: float = 1.0 / 8,
+    upper: float = 1.0 / 3,
+    training: bool = False,
+    inplace: bool = False,
+) -> Tensor:
+    """Leaky ReLU with a random slope in [lower, upper] when training (``F.rrelu``)."""
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    from .. import _random
+
+    x = input._data
+    neg = x <= 0
+    slopes = np.ones(x.shape, dtype=x.dtype)
+    slopes[neg] = _random.default_generator.uniform(
+        (int(neg.sum()),), lower, upper, np.float64
+    ).astype(x.dtype)
+    noise = Tensor._make(slopes)
+    if inplace:
+        return input.mul_(noise)
+    return input * noise
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x * Phi(x), exact or with the tanh approximation (``F.gelu``)."""
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    return N.Gelu.apply(input, approximate=approximate)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x) (``F.silu``)."""
+    return _act(N.Silu, input, inplace)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * tanh(softplus(x)) (``F.mish``)."""
+    return _act(N.Mish, input, inplace)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta (``F.softplus``)."""
+    return N.Softplus.apply(input, beta=beta, threshold=threshold)
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|) (``F.softsign``)."""
+    return input / (E.abs(input) + 1)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6 (``F.hardsigmoid``)."""
+    return _act(N.Hardsigmoid, input, inplace)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * relu6(x + 3) / 6 (``F.hardswish``)."""
+    return _act(N.Hardswish, input, inplace)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(x)), stable (``F.logsigmoid``)."""
+    return N.LogSigmoid.apply(input)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x - tanh(x) (``F.tanhshrink``)."""
+    return input - E.tanh(input)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """Shrink towards zero by lambd (``F.softshrink``)."""
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+    return N.Softshrink.apply(input, lambd=lambd)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """Zero where |x| <= lambd (``F.hardshrink``)."""
+    return N.Hardshrink.apply(input, lambd=lambd)
+
+
+def tanh(input: Tensor) -> Tensor:
+    """Elementwise tanh (``F.tanh``)."""
+    return E.tanh(input)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """Elementwise logistic sigmoid (``F.sigmoid``)."""
+    return E.sigmoid(input)
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """exp(x) / sum(exp(x)) along dim (``F.softmax``)."""
+    return R.softmax(input, dim, dtype=dtype)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """log(softmax(x)) along dim, stable (``F.log_softmax``)."""
+    return R.log_softmax(input, dim, dtype=dtype)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """softmax(-x) along dim (``F.softmin``)."""
+    return R.softmax(-input, dim, dtype=dtype)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """a * sigmoid(b) for the two halves of ``dim`` (``F.glu``)."""
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    d = dim % input.ndim
+    if input.shape[d] % 2:
+        raise RuntimeError(
+            f"Halving dimension must be even, but dimension {d} is size {input.shape[d]}"
+        )
+    a, b = S.chunk(input, 2, d)
+    return a * E.sigmoid(b)
+
+
+def gumbel_softmax(
+    logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10, dim: int = -1
+) -> Tensor:
+    """Samples from the Gumbel-softmax distribution (``F.gumbel_softmax``)."""
+    if eps != 1e-10:
+        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+    gumbels = -E.log(C.empty_like(logits).exponential_())
+    y_soft = R.softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y_soft
+    index = R.max(y_soft, dim, keepdim=True)[1]
+    y_hard = I.scatter(C.zeros_like(logits), dim, index, value=1.0)
+    return y_hard - y_soft.detach() + y_soft
+
+
+# ---------------------------------------------------------------------------
+# dropout
+
+
+def _check_p(p: float) -> None:
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _noise(input: Tensor, p: float, feature: bool) -> Tensor:
+    """A Bernoulli(1 - p) keep mask in the input's dtype, per element or per channel."""
+    if feature:
+        if input.ndim < 2:
+            raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+        shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
+    else:
+        shape = tuple(input.shape)
+    return Tensor._make(np.empty(shape, dtype=input._data.dtype)).bernoulli_(1 - p)
+
+
+def _dropout_impl(
+    input: Tensor, p: float, train: bool, inplace: bool, feature: bool, alpha: bool
+) -> Tensor:
+    if p == 0 or not train or input.numel() == 0:
+        return input
+    if p == 1:
+        zero = Tensor._make(np.zeros((), dtype=input._data.dtype))
+        return input.mul_(zero) if inplace else input * zero
+    noise = _noise(input, p, feature)
+    if alpha:
+        alpha_c = 1.7580993408473766
+        a = 1.0 / math.sqrt((alpha_c * alpha_c * p + 1) * (1 - p))
+        b = noise.add(-1).mul_(alpha_c * a).add_(alpha_c * a * p)
+        noise.mul_(a)
+        if inplace:
+            return input.mul_(noise).add_(b)
+        return input * noise + b
+    noise.div_(1 - p)
+    return input.mul_(noise) if inplace else input * noise
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero elements with probability p and scale the rest by 1/(1-p) (``F.dropout``)."""
+    _check_p(p)
+    return _dropout_impl(input, p, training, inplace, feature=False, alpha=False)
+
+
+def dropout1d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
+    """Zero whole channels of (N, C, L) or (C, L) inputs (``F.dropout1d``)."""
+    _check_p(p)
+    if input.ndim not in (2, 3):
+        raise RuntimeError(
+            f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. Note that "
+            "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, "
+            "a channel dimension, and an optional batch dimension (i.e. 2D or 3D inputs)."
+        )
+    batched = input.ndim == 3
+    if not batched:
+        input = input.unsqueeze_(0) if inplace else input.unsqueeze(0)
+    out = _dropout_impl(input, p, training, inplace, feature=True, alpha=False)
+    if not batched:
+        out = out.squeeze_(0) if inplace else out.squeeze(0)
+    return out
+
+
+def dropout2d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
+    """Zero whole channels of (N, C, H, W) inputs (``F.dropout2d``)."""
+    _check_p(p)
+    nd = input.ndim
+    if nd not in (3, 4):
+        warnings.warn(
+            f"dropout2d: Received a {nd}-D input to dropout2d, which is deprecated and will "
+            "result in an error in a future release. To retain the behavior and silence this "
+            "warning, please use dropout instead. Note that dropout2d exists to provide "
+            "channel-wise dropout on inputs with 2 spatial dimensions, a channel dimension, and "
+            "an optional batch dimension (i.e. 3D or 4D inputs).",
+            stacklevel=2,
+        )
+    if nd == 3:
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
+            "dropout behavior is desired - input is interpreted as shape (N, C, L), where C is "
+            "the channel dim. This behavior will change in a future release to interpret the "
+            "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
+            "channel-wise dropout behavior, please switch to using dropout1d instead.",
+            stacklevel=2,
+        )
+    return _dropout_impl(input, p, training, inplace, feature=True, alpha=False)
+
+
+def dropout3d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
+    """Zero whole channels of (N, C, D, H, W) inputs (``F.dropout3d``)."""
+    _check_p(p)
+    nd = input.ndim
+    if nd not in (4, 5):
+        warnings.warn(
+            f"dropout3d: Received a {nd}-D input to dropout3d, which is deprecated and will "
+            "result in an error in a future release. To retain the behavior and silence this "
+            "warning, please use dropout instead. Note that dropout3d exists to provide "
+            "channel-wise dropout on inputs with 3 spatial dimensions, a channel dimension, and "
+            "an optional batch dimension (i.e. 4D or 5D inputs).",
+            stacklevel=2,
+        )
+    batched = nd == 5
+    if not batched:
+        input = input.unsqueeze_(0) if inplace else input.unsqueeze(0)
+    out = _dropout_impl(input, p, training, inplace, feature=True, alpha=False)
+    if not batched:
+        out = out.squeeze_(0) if inplace else out.squeeze(0)
+    return out
+
+
+def alpha_dropout(
+    input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> Tensor:
+    """Dropout that keeps SELU's self-normalising mean and variance (``F.alpha_dropout``)."""
+    _check_p(p)
+    return _dropout_impl(input, p, training, inplace, feature=False, alpha=True)
+
+
+def feature_alpha_dropout(
+    input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> Tensor:
+    """Channel-wise alpha dropout (``F.feature_alpha_dropout``)."""
+    _check_p(p)
+    return _dropout_impl(input, p, training, inplace, feature=True, alpha=True)
+
+
+# ---------------------------------------------------------------------------
+# normalisation
+
+
+def _channel_view(t: Tensor | None, ndim: int) -> Tensor | None:
+    if t is None:
+        return None
+    return t.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _check_stat(t: Tensor | None, name: str, channels: int) -> None:
+    if t is not None and t.numel() != channels:
+        raise RuntimeError(f"{name} should contain {channels} elements not {t.numel()}")
+
+
+def _update_running(running: Tensor | None, stat, momentum: float) -> None:
+    """running = (1 - momentum) * running + momentum * stat, computed in float64."""
+    if running is None:
+        return
+    new = (1.0 - momentum) * running._data.astype(np.float64) + momentum * stat
+    with no_grad():
+        running.copy_(Tensor._make(new.astype(running._data.dtype).reshape(running.shape)))
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise over the batch and spatial dims per channel (``F.batch_norm``)."""
+    size = list(input.shape)
+    if training:
+        prod = size[0]
+        for s in size[2:]:
+            prod *= s
+        if prod == 1:
+            raise ValueError(
+                f"Expected more than 1 value per channel when training, got input size "
+                f"{input.shape}"
+            )
+        if eps <= 0.0:
+            raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
+    elif eps < 0.0:
+        raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm expects an input with at least 2 dims, got {input.ndim}")
+    channels = size[1]
+    for t, name in (
+        (running_mean, "running_mean"),
+        (running_var, "running_var"),
+        (weight, "weight"),
+        (bias, "bias"),
+    ):
+        _check_stat(t, name, channels)
+    nd = input.ndim
+    if training or running_mean is None or running_var is None:
+        axes = (0,) + tuple(range(2, nd))
+        y, mean, var = N.Normalize.apply(
+            input, _channel_view(weight, nd), _channel_view(bias, nd), axes=axes, eps=eps
+        )
+        if training and (running_mean is not None or running_var is not None):
+            n = input.numel() // channels
+            _update_running(running_mean, mean._data.reshape(-1), momentum)
+            unbiased = var._data.reshape(-1) * (n / max(n - 1, 1))
+            _update_running(running_var, unbiased, momentum)
+        return y
+    scale = E.rsqrt(running_var + eps)
+    if weight is not None:
+        scale = scale * weight
+    shift = -running_mean * scale
+    if bias is not None:
+        shift = shift + bias
+    return input * _channel_view(scale, nd) + _channel_view(shift, nd)
+
+
+def instance_norm(
+    input: Tensor,
+    running_mean: Tensor | None = None,
+    running_var: Tensor | None = None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each (sample, channel) over its spatial dims (``F.instance_norm``)."""
+    nd = input.ndim
+    if use_input_stats:
+        spatial = 1
+        for s in input.shape[2:]:
+            spatial *= s
+        if spatial == 1:
+            raise ValueError(
+                f"Expected more than 1 spatial element when training, got input size {input.shape}"
+            )
+        axes = tuple(range(2, nd))
+        y, mean, var = N.Normalize.apply(
+            input, _channel_view(weight, nd), _channel_view(bias, nd), axes=axes, eps=eps
+        )
+        n_c = input.shape[:2]
+        if running_mean is not None:
+            _update_running(running_mean, mean._data.reshape(n_c).mean(0), momentum)
+        if running_var is not None:
+            unbiased = var._data.reshape(n_c) * (spatial / max(spatial - 1, 1))
+            _update_running(running_var, unbiased.mean(0), momentum)
+        return y
+    return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+
+
+def layer_norm(
+    input: Tensor,
+    normalized_shape,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise over the trailing ``normalized_shape`` dims (``F.layer_norm``)."""
+    if isinstance(normalized_shape, numbers.Integral):
+        normalized_shape = (int(normalized_shape),)
+    shape = tuple(int(s) for s in normalized_shape)
+    k = len(shape)
+    if k == 0 or tuple(input.shape[input.ndim - k :]) != shape or input.ndim < k:
+        raise RuntimeError(
+            f"Given normalized_shape={list(shape)}, expected input with shape "
+            f"[*, {', '.join(map(str, shape))}], but got input of size{list(input.shape)}"
+        )
+    for t, name in ((weight, "weight"), (bias, "bias")):
+        if t is not None and tuple(t.shape) != shape:
+            raise RuntimeError(
+                f"Expected {name} to be of same shape as normalized_shape, but got {name} of "
+                f"shape {list(t.shape)} and normalized_shape = {list(shape)}"
+            )
+    axes = tuple(range(input.ndim - k, input.ndim))
+    return N.Normalize.apply(input, weight, bias, axes=axes, eps=eps)[0]
+
+
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise over groups of channels (``F.group_norm``)."""
+    if input.ndim < 2:
+        raise RuntimeError(
+            f"Expected at least 2 dimensions for input tensor but received {input.ndim}"
+        )
+    n, c = input.shape[0], input.shape[1]
+    if c % num_groups:
+        raise RuntimeError(
+            f"Expected number of channels in input to be divisible by num_groups, but got input "
+            f"of shape {list(input.shape)} and num_groups={num_groups}"
+        )
+    g = num_groups
+    x = input.reshape(n, g, c // g, -1)
+    w = None if weight is None else weight.reshape(1, g, c // g, 1)
+    b = None if bias is None else bias.reshape(1, g, c // g, 1)
+    y = N.Normalize.apply(x, w, b, axes=(2, 3), eps=eps)[0]
+    return y.reshape(input.shape)
+
+
+def rms_norm(
+    input: Tensor, normalized_shape, weight: Tensor | None = None, eps: float | None = None
+) -> Tensor:
+    """x / sqrt(mean(x^2) + eps) * weight over the trailing dims (``F.rms_norm``)."""
+    if isinstance(normalized_shape, numbers.Integral):
+        normalized_shape = (int(normalized_shape),)
+    k = len(normalized_shape)
+    if tuple(input.shape[input.ndim - k :]) != tuple(normalized_shape):
+        raise RuntimeError(
+            f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
+            f"[*, {', '.join(map(str, normalized_shape))}], but got input of size"
+            f"{list(input.shape)}"
+        )
+    if eps is None:
+        eps = float(np.finfo(input._data.dtype).eps)
+    dims = tuple(range(input.ndim - k, input.ndim))
+    y = input * E.rsqrt(R.mean(input * input, dims, keepdim=True) + eps)
+    return y * weight if weight is not None else y
+
+
+def local_response_norm(
+    input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
+) -> Tensor:
+    """Normalise by the squared activity of neighbouring channels (``F.local_response_norm``)."""
+    if input.ndim < 3:
+        raise ValueError(
+            f"Expected 3D or higher dimensionality                          input (got "
+            f"{input.ndim} dimensions)"
+        )
+    if input.numel() == 0:
+        return input
+    channels = input.shape[1]
+    sq = input * input
+    pads = [(0, 0)] * input.ndim
+    pads[1] = (size // 2, (size - 1) // 2)
+    padded = N.ConstantPad.apply(sq, pads=tuple(pads), value=0.0)
+    total = S.narrow(padded, 1, 0, channels)
+    for j in range(1, size):
+        total = total + S.narrow(padded, 1, j, channels)
+    div = total / size
+    div = (div * alpha + k) ** beta
+    return input / div
+
+
+def normalize(
+    input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Tensor | None = None
+) -> Tensor:
+    """x / max(||x||_p, eps) along dim (``F.normalize``)."""
+    denom = R.norm(input, p, dim, keepdim=True).clamp_min(eps).expand_as(input)
+    res = input / denom
+    if out is not None:
+        return S.copy_into_out(out, res)
+    return res
+
+
+# ---------------------------------------------------------------------------
+# distances
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """Cosine of the angle between x1 and x2 along dim (``F.cosine_similarity``)."""
+    a, b = S.broadcast_tensors(x1, x2)
+    na = R.vector_norm(a, 2, dim, keepdim=True).clone()
+    nb = R.vector_norm(b, 2, dim, keepdim=True).clone()
+    with no_grad():
+        na.clamp_min_(eps)
+        nb.clamp_min_(eps)
+    return R.sum((a / na) * (b / nb), dim)
+
+
+def pairwise_distance(
+    x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Tensor:
+    """||x1 - x2 + eps||_p over the last dim (``F.pairwise_distance``)."""
+    dim = max(x1.ndim, x2.ndim) - 1
+    return R.norm(x1 - x2 + eps, p, dim, keepdim=keepdim)
+
+
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """p-norm distances between all pairs of rows, upper triangle (``F.pdist``)."""
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    n = input.shape[0]
+    rows, cols = np.triu_indices(n, 1)
+    a = I.index_select(input, 0, Tensor._make(rows.astype(np.int64)))
+    b = I.index_select(input, 0, Tensor._make(cols.astype(np.int64)))
+    return R.norm(a - b, p, 1)
+
+
+# ---------------------------------------------------------------------------
+# embedding, one-hot, padding
+
+
+def _check_indices(input: Tensor, name: str = "embedding") -> None:
+    if input.dtype not in (D.int64, D.int32):
+        raise RuntimeError(
+            "Expected tensor for argument #1 'indices' to have one of the following scalar "
+            f"types: Long, Int; but got {input.type()} instead (while checking arguments for "
+            f"{name})"
+        )
+
+
+def _embedding_renorm(weight: Tensor, input: Tensor, max_norm: float, norm_type: float) -> None:
+    rows = np.unique(input._data.reshape(-1))
+    w = weight._data
+    sel = w[rows].astype(np.float64)
+    if norm_type == math.inf:
+        norms = np.abs(sel).max(axis=1)
+    else:
+        norms = (np.abs(sel) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+    scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+    w[rows] = (w[rows] * scale[:, None].astype(w.dtype)).astype(w.dtype)
+    weight._version_counter.v += 1
+
+
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
+    """Look up rows of ``weight`` by index (``F.embedding``)."""
+    _check_indices(input)
+    num = weight.shape[0]
+    if padding_idx is not None:
+        if padding_idx > 0 and padding_idx >= num:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        if padding_idx < 0:
+            if padding_idx < -num:
+                raise AssertionError("Padding_idx must be within num_embeddings")
+            padding_idx = num + padding_idx
+    idx = input._data
+    if idx.size and (idx.min() < 0 or idx.max() >= num):
+        raise IndexError("index out of range in self")
+    if max_norm is not None:
+        with no_grad():
+            _embedding_renorm(weight, input, max_norm, norm_type)
+    return N.Embedding.apply(
+        weight,
+        indices=idx.astype(np.int64, copy=False),
+        padding_idx=padding_idx,
+        scale_grad_by_freq=scale_grad_by_freq,
+    )
+
+
+def embedding_bag(
+    input: Tensor,
+    weight: Tensor,
+    offsets: Tensor | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2,
+    scale_grad_by_freq: bool = False,
+    mode: str = "mean",
+    sparse: bool = False,
+    per_sample_weights: Tensor | None = None,
+    include_last_offset: bool = False,
+    padding_idx: int | None = None,
+) -> Tensor:
+    """Sums, means or maxes of bags of embeddings (``F.embedding_bag``)."""
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"mode has to be one of sum, mean or max, but got {mode}")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(
+            f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+            f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on "
+            "GitHub."
+        )
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError(
+                "if input is 2D, then offsets has to be None, as input is treated is a "
+                "mini-batch of fixed length sequences. However, found offsets of type "
+                f"{type(offsets)}"
+            )
+        b, length = input.shape
+        starts = np.arange(0, b * length, length, dtype=np.int64)
+        ends = starts + length
+        flat = input.reshape(-1)
+        if per_sample_weights is not None:
+            per_sample_weights = per_sample_weights.reshape(-1)
+    elif input.ndim == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        offs = offsets._data.astype(np.int64)
+        flat = input
+        if include_last_offset:
+            starts, ends = offs[:-1], offs[1:]
+        else:
+            starts, ends = offs, np.append(offs[1:], input.shape[0])
+    else:
+        raise ValueError(
+            f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}"
+        )
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx = weight.shape[0] + padding_idx
+    emb = embedding(
+        flat,
+        weight,
+        padding_idx=padding_idx,
+        max_norm=max_norm,
+        norm_type=norm_type,
+        scale_grad_by_freq=scale_grad_by_freq,
+    )
+    if per_sample_weights is not None:
+        emb = emb * per_sample_weights.unsqueeze(1)
+    idx = flat._data
+    outs = []
+    for s, e in zip(starts.tolist(), ends.tolist()):
+        keep = np.arange(s, e)
+        if padding_idx is not None:
+            keep = keep[idx[s:e] != padding_idx]
+        if keep.size == 0:
+            outs.append(C.zeros(weight.shape[1], dtype=weight.dtype))
+            continue
+        rows = I.index_select(emb, 0, Tensor._make(keep.astype(np.int64)))
+        if mode == "sum":
+            outs.append(R.sum(rows, 0))
+        elif mode == "mean":
+            outs.append(R.mean(rows, 0))
+        else:
+            outs.append(R.amax(rows, 0))
+    if not outs:
+        return C.zeros(0, weight.shape[1], dtype=weight.dtype)
+    return S.stack(outs, 0)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """Int64 one-hot encoding along a new last dim (``F.one_hot``)."""
+    if tensor.dtype is not D.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    a = tensor._data
+    if num_classes == -1:
+        if a.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(a.max()) + 1
+    if a.size:
+        if a.min() < 0:
+            raise RuntimeError("Class values must be non-negative.")
+        if a.max() >= num_classes:
+            raise RuntimeError("Class values must be smaller than num_classes.")
+    out = np.zeros(a.shape + (num_classes,), dtype=np.int64)
+    np.put_along_axis(out, a[..., None], 1, axis=-1)
+    return Tensor._make(out)
+
+
+def _pad_index(n: int, before: int, after: int, mode: str) -> np.ndarray:
+    i = np.arange(-before, n + after)
+    if mode == "reflect":
+        period = 2 * (n - 1)
+        i = np.abs(i) % period if period else np.zeros_like(i)
+        return np.where(i >= n, period - i, i)
+    if mode == "replicate":
+        return np.clip(i, 0, n - 1)
+    return i % n
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad the last dims by (left, right, top, bottom, ...) amounts (``F.pad``)."""
+    pad = [int(p) for p in pad]
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    k = len(pad) // 2
+    if k > input.ndim:
+        raise RuntimeError(
+            f"Padding length should be less than or equal to two times the input dimension but "
+            f"got padding length {len(pad)} and input of dimension {input.ndim}"
+        )
+    pairs = [(0, 0)] * (input.ndim - k) + [(pad[2 * i], pad[2 * i + 1]) for i in reversed(range(k))]
+    if mode == "constant":
+        return N.ConstantPad.apply(input, pads=tuple(pairs), value=0.0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if value is not None and value != 0:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    if k > 3 or input.ndim < k + 1 or input.ndim > k + 2:
+        raise NotImplementedError(
+            f"Only 2D, 3D, 4D, 5D padding with non-constant padding are supported for now "
+            f"(got a {input.ndim}D input with padding of length {len(pad)})"
+        )
+    index = []
+    for d in range(input.ndim - k, input.ndim):
+        a, b = pairs[d]
+        if a == 0 and b == 0:
+            continue
+        n = input.shape[d]
+        if mode == "reflect" and (a >= n or b >= n):
+            raise RuntimeError(
+                f"Argument #4: Padding size should be less than the corresponding input "
+                f"dimension, but got: padding ({a}, {b}) at dimension {d} of input "
+                f"{list(input.shape)}"
+            )
+        if mode == "circular" and (a > n or b > n):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        index.append((d, _pad_index(n, a, b, mode)))
+    if not index:
+        return input.clone()
+    return N.IndexPad.apply(input, index=tuple(index))
+
+
+# ---------------------------------------------------------------------------
+# interpolation
+
+
+def _interp_sizes(input: Tensor, size, scale_factor, dims: int):
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is not None:
+        sizes = [int(size)] * dims if isinstance(size, numbers.Integral) else [int(s) for s in size]
+        if len(sizes) != dims:
+            raise ValueError(
+                f"Input and output must have the same number of spatial dimensions, but got "
+                f"input with spatial dimensions of {list(input.shape[2:])} and output size of "
+                f"{sizes}. Please provide input tensor in (N, C, d1, d2, ...,dK) format and "
+                "output size in (o1, o2, ...,oK) format."
+            )
+        return sizes, None
+    if scale_factor is None:
+        raise ValueError("either size or scale_factor should be defined")
+    scales = (
+        [float(scale_factor)] * dims
+        if isinstance(scale_factor, numbers.Number)
+        else [float(s) for s in scale_factor]
+    )
+    if len(scales) != dims:
+        raise ValueError(
+            f"Input and scale_factor must have the same number of spatial dimensions, but got "
+            f"input with spatial dimensions of {list(input.shape[2:])} and scale_factor of shape "
+            f"{scales}. Please provide input tensor in (N, C, d1, d2, ...,dK) format and "
+            "scale_factor in (s1, s2, ...,sK) format."
+        )
+    sizes = [int(math.floor(float(input.shape[i + 2]) * scales[i])) for i in range(dims)]
+    return sizes, scales
+
+
+def interpolate(
+    input: Tensor,
+    size=None,
+    scale_factor=None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
+    """Resize the spatial dims: nearest, nearest-exact, (bi/tri)linear (``F.interpolate``)."""
+    linear_modes = {"linear": 3, "bilinear": 4, "trilinear": 5}
+    if mode in ("nearest", "nearest-exact", "area"):
+        if align_corners is not None:
+            raise ValueError(
+                "align_corners option can only be set with the interpolating modes: "
+                "linear | bilinear | bicubic | trilinear"
+            )
+    elif mode in linear_modes:
+        if input.ndim != linear_modes[mode]:
+            raise NotImplementedError(
+                f"Got {input.ndim}D input, but {mode} mode needs {linear_modes[mode]}D input"
+            )
+        align_corners = bool(align_corners)
+    else:
+        raise NotImplementedError(
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for the "
+            f"modes: nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact "
+            f"(got {mode})"
+        )
+    if antialias:
+        raise NotImplementedError("Anti-alias option is not supported by tapegrad's interpolate")
+    dims = input.ndim - 2
+    if dims < 1:
+        raise ValueError(f"interpolate expects an input with at least 3 dims, got {input.ndim}")
+    sizes, scales = _interp_sizes(input, size, scale_factor, dims)
+    if recompute_scale_factor:
+        scales = None
+    if mode == "area":
+        from ..ops import pool
+
+        fn = {1: "adaptive_avg_pool1d", 2: "adaptive_avg_pool2d", 3: "adaptive_avg_pool3d"}[dims]
+        return getattr(pool, fn)(input, sizes)
+    out = input
+    for i in range(dims):
+        axis = i + 2
+        n_in, n_out = input.shape[axis], sizes[i]
+        scale = None if scales is None else scales[i]
+        if mode in ("nearest", "nearest-exact"):
+            idx = _nearest_index(n_in, n_out, scale, mode == "nearest-exact")
+            out = I.index_select(out, axis, Tensor._make(idx))
+        else:
+            out = _linear_along(out, axis, n_in, n_out, scale, align_corners)
+    return out
+
+
+def _nearest_index(n_in: int, n_out: int, scale, exact: bool) -> np.ndarray:
+    s = np.float32(1.0 / scale if scale is not None and scale > 0 else n_in / n_out)
+    dst = np.arange(n_out, dtype=np.float32)
+    src = np.floor((dst + np.float32(0.5)) * s if exact else dst * s).astype(np.int64)
+    return np.minimum(src, n_in - 1)
+
+
+def _linear_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corners: bool):
+    dt = x._data.dtype if x._data.dtype.kind == "f" else np.dtype(np.float32)
+    dst = np.arange(n_out).astype(dt)
+    if align_corners:
+        s = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+        src = dst * np.asarray(s, dtype=dt)
+    else:
+        s = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+        src = (dst + np.asarray(0.5, dt)) * np.asarray(s, dt) - np.asarray(0.5, dt)
+        src = np.maximum(src, np.asarray(0, dt))
+    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    i1 = np.minimum(i0 + 1, n_in - 1)
+    lam = np.clip(src - i0.astype(dt), 0, 1).astype(dt)
+    shape = [1] * x.ndim
+    shape[axis] = n_out
+    lam_t = Tensor._make(lam.reshape(shape))
+    a = I.index_select(x, axis, Tensor._make(i0))
+    b = I.index_select(x, axis, Tensor._make(i1))
+    return a * (1 - lam_t) + b * lam_t
+
+
+def upsample(
+    input: Tensor,
+    size=None,
+    scale_factor=None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+) -> Tensor:
+    """Deprecated alias of ``interpolate`` (``F.upsample``)."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C r^2, H, W) -> (*, C, H r, W r) (``F.pixel_shuffle``)."""
+    r = upscale_factor
+    *lead, c, h, w = input.shape
+    if c % (r * r):
+        raise RuntimeError(
+            f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the square "
+            f"of upscale_factor, but input.size(-3)={c} is not divisible by {r * r}"
+        )
+    x = input.reshape(*lead, c // (r * r), r, r, h, w)
+    n = len(lead)
+    x = x.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return x.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """(*, C, H r, W r) -> (*, C r^2, H, W) (``F.pixel_unshuffle``)."""
+    r = downscale_factor
+    *lead, c, h, w = input.shape
+    x = input.reshape(*lead, c, h // r, r, w // r, r)
+    n = len(lead)
+    x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return x.reshape(*lead, c * r * r, h // r, w // r)
+
+
+# ---------------------------------------------------------------------------
+# losses: regression
+
+
+def _pointwise_loss(
+    loss: Tensor,
+    reduction: str,
+    weight: Tensor | None,
+    input: Tensor,
+    weighted_mean_by_weight: bool = True,
+) -> Tensor:
+    if weight is None:
+        return _reduce(loss, reduction)
+    if weight.shape != input.shape:
+        raise ValueError("Weights and input must have the same size.")
+    loss = loss * weight
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / weight.sum() if weighted_mean_by_weight else loss.mean()
+
+
+def mse_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    """Mean squared error (``F.mse_loss``)."""
+    _warn_size(input, target)
+    reduction = _resolve(size_average, reduce, reduction)
+    a, b = S.broadcast_tensors(input, target)
+    d = a - b
+    return _pointwise_loss(d * d, reduction, weight, input)
+
+
+def l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    """Mean absolute error (``F.l1_loss``)."""
+    _warn_size(input, target)
+    reduction = _resolve(size_average, reduce, reduction)
+    a, b = S.broadcast_tensors(input, target)
+    return _pointwise_loss(E.abs(a - b), reduction, weight, input)
+
+
+def _smooth_l1(d: Tensor, beta: float) -> Tensor:
+    ad = E.abs(d)
+    return E.where(ad < beta, 0.5 * d * d / beta, ad - 0.5 * beta)
+
+
+def smooth_l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
+    """Quadratic below beta, linear above (``F.smooth_l1_loss``)."""
+    _warn_size(input, target)
+    reduction = _resolve(size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    a, b = S.broadcast_tensors(input, target)
+    d = a - b
+    loss = E.abs(d) if beta == 0.0 else _smooth_l1(d, beta)
+    return _reduce(loss, reduction)
+
+
+def huber_loss(
+    input: Tensor,
+    target: Tensor,
+    reduction: str = "mean",
+    delta: float = 1.0,
+    weight: Tensor | None = None,
+) -> Tensor:
+    """delta * smooth_l1(beta=delta) (``F.huber_loss``)."""
+    _warn_size(input, target)
+    _Reduction.get_enum(reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    a, b = S.broadcast_tensors(input, target)
+    d = a - b
+    ad = E.abs(d)
+    loss = E.where(ad < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
+    return _pointwise_loss(loss, reduction, weight, input, weighted_mean_by_weight=False)
+
+
+def _xlogy(x: Tensor, y: Tensor) -> Tensor:
+    zero = x == 0
+    safe = E.where(zero, C.ones_like(y), y)
+    return E.where(zero, C.zeros_like(x), x * E.log(safe))
+
+
+def kl_div(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
+    """KL(target || exp(input)) with input as log-probabilities (``F.kl_div``)."""
+    if size_average is not None or reduce is not None:
+        reduction = _Reduction.legacy_get_string(size_average, reduce)
+    else:
+        if reduction == "mean":
+            warnings.warn(
+                "reduction: 'mean' divides the total loss by both the batch size and the support "
+                "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
+                "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
+                "major release.",
+                UserWarning,
+                stacklevel=2,
+            )
+        if reduction != "batchmean":
+            _Reduction.get_enum(reduction)
+    if log_target:
+        loss = E.exp(target) * (target - input)
+    else:
+        loss = _xlogy(target, target) - target * input
+    if reduction == "batchmean":
+        total = loss.sum()
+        return total / input.shape[0] if input.ndim != 0 else total
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    log_input: bool = True,
+    full: bool = False,
+    size_average=None,
+    eps: float = 1e-8,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of a Poisson target (``F.poisson_nll_loss``)."""
+    reduction = _resolve(size_average, reduce, reduction)
+    if log_input:
+        loss = E.exp(input) - target * input
+    else:
+        loss = input - target * E.log(input + eps)
+    if full:
+        safe_t = E.where(target > 1, target, C.ones_like(target))
+        stirling = safe_t * E.log(safe_t) - safe_t + 0.5 * E.log(2 * math.pi * safe_t)
+        loss = loss + I.masked_fill(stirling, target <= 1, 0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    var,
+    full: bool = False,
+    eps: float = 1e-6,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of a Gaussian with predicted variance (``F.gaussian_nll_loss``)."""
+    if isinstance(var, (int, float)) and not isinstance(var, bool):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = var * C.ones_like(input)
+    elif bool(R.any(var < 0)):
+        raise ValueError("var has negative entry/entries")
+    if var.shape != input.shape:
+        if input.shape[:-1] == var.shape:
+            var = var.unsqueeze(-1)
+        elif (
+            input.ndim == var.ndim and sum(y for x, y in zip(input.shape, var.shape) if x != y) == 1
+        ):
+            pass
+        else:
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    var = var.clone()
+    with no_grad():
+        var.clamp_(min=eps)
+    loss = 0.5 * (E.log(var) + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------------------
+# losses: classification
+
+
+def _check_weight(weight: Tensor | None, n_classes: int) -> None:
+    if weight is not None and (weight.ndim != 1 or weight.shape[0] != n_classes):
+        raise RuntimeError(
+            f"weight tensor should be defined either for all {n_classes} classes or no classes "
+            f"but got weight tensor of shape: {list(weight.shape)}"
+        )
+
+
+def _class_index_args(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int):
+    """Validate (input, class-index target) and bring them to (N, C, *) / (N, *)."""
+    if input.ndim == 0:
+        raise RuntimeError("input tensor should be 1D or 2D")
+    if input.ndim == 1:
+        if target.ndim > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        x, squeeze = input.unsqueeze(0), target.ndim == 0
+        t = target._data.reshape(-1)
+    else:
+        n = input.shape[0]
+        if target.ndim == 0:
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        if target.shape[0] != n:
+            raise ValueError(
+                f"Expected input batch_size ({n}) to match target batch_size ({target.shape[0]})."
+            )
+        if input.ndim == 2 and target.ndim != 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        expected = (n,) + tuple(input.shape[2:])
+        if input.ndim > 2 and tuple(target.shape) != expected:
+            raise RuntimeError(f"Expected target size {list(expected)}, got {list(target.shape)}")
+        x, squeeze, t = input, False, target._data
+    if target.dtype not in (D.int64, D.uint8):
+        raise RuntimeError(
+            f"expected target dtype to be Long or Byte, but got {_short(target.dtype)}"
+        )
+    n_classes = x.shape[1]
+    _check_weight(weight, n_classes)
+    t = t.astype(np.int64, copy=False)
+    bad = (t != ignore_index) & ((t < 0) | (t >= n_classes))
+    if bad.any():
+        raise IndexError(f"Target {int(t[bad].reshape(-1)[0])} is out of bounds.")
+    return x, t, squeeze
+
+
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of class indices given log-probabilities (``F.nll_loss``)."""
+    reduction = _resolve(size_average, reduce, reduction)
+    x, t, squeeze = _class_index_args(input, target, weight, ignore_index)
+    out = N.NllLoss.apply(x, weight, target=t, ignore_index=ignore_index, reduction=reduction)
+    return out.reshape(()) if squeeze and reduction == "none" else out
+
+
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """log_softmax + nll over dim 1, class indices or probabilities (``F.cross_entropy``)."""
+    reduction = _resolve(size_average, reduce, reduction)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(
+            f"\"log_softmax_lastdim_kernel_impl\" not implemented for '{_short(input.dtype)}'"
+        )
+    if tuple(input.shape) == tuple(target.shape):
+        if not target.dtype.is_floating_point:
+            raise RuntimeError(
+                "Expected floating point type for target with class probabilities, got "
+                f"{_short(target.dtype)}"
+            )
+        if ignore_index >= 0:
+            raise RuntimeError("ignore_index is not supported for floating point target")
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise RuntimeError(
+                f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}"
+            )
+        one_d = input.ndim == 1
+        x = input.unsqueeze(0) if one_d else input
+        t = target.unsqueeze(0) if one_d else target
+        if t.dtype is not x.dtype:
+            t = t.to(x.dtype)
+        _check_weight(weight, x.shape[1])
+        out = N.CrossEntropyProbs.apply(
+            x, t, weight, reduction=reduction, smoothing=float(label_smoothing)
+        )
+        return out.reshape(()) if one_d and reduction == "none" else out
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    x, t, squeeze = _class_index_args(input, target, weight, ignore_index)
+    out = N.CrossEntropy.apply(
+        x,
+        weight,
+        target=t,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        smoothing=float(label_smoothing),
+    )
+    return out.reshape(()) if squeeze and reduction == "none" else out
+
+
+def binary_cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Binary cross-entropy of probabilities, logs clamped at -100 (``F.binary_cross_entropy``)."""
+    reduction = _resolve(size_average, reduce, reduction)
+    if target.shape != input.shape:
+        raise ValueError(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}) is deprecated. Please ensure they have the same size."
+        )
+    x = input._data
+    if x.size and not ((x >= 0) & (x <= 1)).all():
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    t = target._data
+    if t.size and not ((t >= 0) & (t <= 1)).all():
+        raise RuntimeError("all elements of target should be between 0 and 1")
+    if weight is not None:
+        shape = S.broadcast_shapes(target.shape, weight.shape)
+        weight = weight.expand(shape)
+    loss = N.BinaryCrossEntropy.apply(input, target, weight)
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
+    """Sigmoid + binary cross-entropy fused stably (``F.binary_cross_entropy_with_logits``)."""
+    reduction = _resolve(size_average, reduce, reduction)
+    if target.shape != input.shape:
+        raise ValueError(
+            f"Target size ({target.shape}) must be the same as input size ({input.shape})"
+        )
+    log_sig = N.LogSigmoid.apply(input)
+    if pos_weight is not None:
+        log_sig = log_sig * ((pos_weight - 1) * target + 1)
+    loss = (1 - target) * input - log_sig
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def multi_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    p: int = 1,
+    margin: float = 1.0,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Multi-class hinge loss (``F.multi_margin_loss``)."""
+    reduction = _resolve(size_average, reduce, reduction)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.ndim != 1:
+        raise ValueError("weight must be one-dimensional")
+    one_d = input.ndim <= 1
+    x = input.reshape(1, -1) if one_d else input
+    if x.ndim != 2:
+        raise RuntimeError(
+            f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+            f"{list(input.shape)}"
+        )
+    n, c = x.shape
+    t = target._data.reshape(-1).astype(np.int64)
+    if t.shape[0] != n:
+        raise RuntimeError(f"inconsistent target size, expected {n} but got {list(target.shape)}")
+    if t.size and (t.min() < 0 or t.max() >= c):
+        raise RuntimeError("target out of range")
+    tt = Tensor._make(t[:, None])
+    picked = I.gather(x, 1, tt)
+    z = E.clamp_min(margin - picked + x, 0)
+    if p == 2:
+        z = z * z
+    if weight is not None:
+        z = z * I.index_select(weight, 0, Tensor._make(t)).unsqueeze(1)
+    mask = np.ones((n, c), dtype=x._data.dtype)
+    mask[np.arange(n), t] = 0
+    loss = R.sum(z * Tensor._make(mask), 1) / c
+    if one_d and reduction == "none":
+        loss = loss.reshape(input.shape[:0]) if input.ndim == 0 else loss
+    return _reduce(loss, reduction)
+
+
+def multilabel_margin_loss(
+    input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean"
+) -> Tensor:
+    """Multi-label hinge loss; targets end at the first -1 (``F.multilabel_margin_loss``)."""
+    reduction = _resolve(size_average, reduce, reduction)
+    one_d = input.ndim <= 1
+    x = input.reshape(1, -1) if one_d else input
+    t = target._data.reshape(x.shape).astype(np.int64)
+    n, c = x.shape
+    if ((t < -1) | (t >= c)).any():
+        raise RuntimeError("multilabel_margin_loss: target out of range")
+    ends = np.where((t < 0).any(1), np.argmax(t < 0, axis=1), c)
+    slot = np.arange(c)[None, :] < ends[:, None]
+    safe = np.where(slot, t, 0)
+    is_target = np.zeros((n, c), dtype=bool)
+    rows = np.repeat(np.arange(n), c)[slot.reshape(-1)]
+    is_target[rows, safe[slot]] = True
+    xt = I.gather(x, 1, Tensor._make(safe))
+    z = E.clamp_min(1 - xt.unsqueeze(2) + x.unsqueeze(1), 0)
+    mask = (slot[:, :, None] & ~is_target[:, None, :]).astype(x._data.dtype)
+    loss = R.sum(z * Tensor._make(mask), (1, 2)) / c
+    if one_d and reduction == "none":
+        loss = loss.reshape(())
+    return _reduce(loss, reduction)
+
+
+def multilabel_soft_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Per-class logistic loss averaged over classes (``F.multilabel_soft_margin_loss``)."""
+    if size_average is not None or reduce is not None:
+        reduction = _Reduction.legacy_get_string(size_average, reduce)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    class_dim = input.ndim - 1
+    loss = R.sum(loss, class_dim) / input.shape[class_dim]
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    return _reduce(loss, reduction)
+
+
+def hinge_embedding_loss(
+    input: Tensor,
+    target: Tensor,
+    margin: float = 1.0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """x where y = 1, max(0, margin - x) where y = -1 (``F.hinge_embedding_loss``)."""
+    reduction = _resolve(size_average, reduce, reduction)
+    zeros = C.zeros_like(input)
+    margin_clamp = E.clamp_min(margin - input, 0)
+    out_margin = E.where(target != 1, margin_clamp, zeros)
+    out_self = E.where(target != -1, input, zeros)
+    return _reduce(out_margin + out_self, reduction)
+
+
+def soft_margin_loss(
+    input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean"
+) -> Tensor:
+    """log(1 + exp(-y x)), stable (``F.soft_margin_loss``)."""
+    reduction = _resolve(size_average, reduce, reduction)
+    return _reduce(-N.LogSigmoid.apply(input * target), reduction)
+
+
+def margin_ranking_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """max(0, -y (x1 - x2) + margin) (``F.margin_ranking_loss``)."""
+    reduction = _resolve(size_average, reduce, reduction)
+    if input1.ndim != input2.ndim or input1.ndim != target.ndim:
+        raise RuntimeError(
+            f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+            f"input1: {input1.shape}, input2: {input2.shape}, target: {target.shape} "
+        )
+    return _reduce(E.clamp_min(-target * (input1 - input2) + margin, 0), reduction)
+
+
+def cosine_embedding_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """1 - cos(x1, x2) where y = 1, max(0, cos - margin) where y = -1
+    (``F.cosine_embedding_loss``)."""
+    reduction = _resolve(size_average, reduce, reduction)
+    tdim = target.ndim
+    if tdim > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if tdim == 1 and (input1.ndim != 2 or input2.ndim != 2):
+        raise RuntimeError(
+            f"1D target tensor expects 2D input tensors, but found inputs with sizes "
+            f"{list(input1.shape)} and {list(input2.shape)}."
+        )
+    if tdim == 0 and (input1.ndim != 1 or input2.ndim != 1):
+        raise RuntimeError(
+            f"0D target tensor expects 1D input tensors, but found inputs with sizes "
+            f"{list(input1.shape)} and {list(input2.shape)}."
+        )
+    eps = 1e-12
+    d = tdim
+    prod_sum = R.sum(input1 * input2, d)
+    mag1 = R.sum(input1 * input1, d) + eps
+    mag2 = R.sum(input2 * input2, d) + eps
+    cos = prod_sum / E.sqrt(mag1 * mag2)
+    zeros = C.zeros_like(cos)
+    pos = 1 - cos
+    neg = E.clamp_min(cos - margin, 0)
+    out = E.where(target == 1, pos, zeros) + E.where(target == -1, neg, zeros)
+    return _reduce(out, reduction)
+
+
+def triplet_margin_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    margin: float = 1.0,
+    p: float = 2,
+    eps: float = 1e-6,
+    swap: bool = False,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """max(0, d(a, p) - d(a, n) + margin) (``F.triplet_margin_loss``)."""
+    reduction = _resolve(size_average, reduce, reduction)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    a_dim, p_dim, n_dim = anchor.ndim, positive.ndim, negative.ndim
+    if not (a_dim == p_dim == n_dim):
+        raise RuntimeError(
+            f"The anchor, positive, and negative tensors are expected to have the same number of "
+            f"dimensions, but got: anchor {a_dim}D, positive {p_dim}D, and negative {n_dim}D "
+            "inputs"
+        )
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = E.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    return _reduce(E.clamp_min(margin + d_pos - d_neg, 0), reduction)
+
+
+def triplet_margin_with_distance_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    *,
+    distance_function=None,
+    margin: float = 1.0,
+    swap: bool = False,
+    reduction: str = "mean",
+) -> Tensor:
+    """Triplet loss with a custom distance (``F.triplet_margin_with_distance_loss``)."""
+    _Reduction.get_enum(reduction)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    dist = distance_function if distance_function is not None else pairwise_distance
+    d_pos = dist(anchor, positive)
+    d_neg = dist(anchor, negative)
+    if swap:
+        d_neg = E.minimum(d_neg, dist(positive, negative))
+    return _reduce(E.clamp_min(margin + d_pos - d_neg, 0), reduction)

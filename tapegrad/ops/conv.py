@@ -1,0 +1,872 @@
+"""Convolutions as im2col over strided views plus one matrix product.
+
+``conv1d``/``conv2d``, ``conv_transpose1d``/``conv_transpose2d``, ``unfold``
+(im2col) and ``fold`` (col2im), mirroring ``torch.nn.functional``. One
+primitive, ``Convolution`` (grad_fn ``ConvolutionBackward0``), serves the
+direct and the transposed convolution: the transposed forward is the direct
+backward-to-input and vice versa. 1-D work runs as 2-D with a unit height.
+
+Two column layouts, picked by the output's size (``_Geom.nlast``):
+
+* batch-major, ``cols[n, c*kh*kw, oh*ow]``: one GEMM per sample straight into
+  the NCHW output; good when each sample has many output pixels.
+* batch-last, ``cols[c*kh*kw, oh*ow*n]``: the input is transposed to CHWN
+  once so that the window copies move ``ow*n`` contiguous values and the
+  whole batch is one large GEMM; good for small late-layer feature maps.
+
+The backward runs GEMMs for the weight and the input gradient (each only
+when needed: the data batch of a first layer gets no gradient) and a col2im
+that loops over the kh*kw kernel offsets, adding strided slices.
+``_reference_conv2d`` is a direct loop used only by the tests.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..backend import array_module
+
+# Output pixels per sample below which the batch-last layout wins (measured
+# with bench/conv_micro.py on the seed CNN's shapes).
+_NLAST_MAX_PIXELS = 64
+
+_TYPE_NAMES = {
+    "float32": "Float",
+    "float64": "Double",
+    "float16": "Half",
+    "int64": "Long",
+    "int32": "Int",
+    "int16": "Short",
+    "int8": "Char",
+    "uint8": "Byte",
+    "bool": "Bool",
+}
+
+
+def _type_name(dt) -> str:
+    return _TYPE_NAMES.get(np.dtype(dt).name, str(dt))
+
+
+# ---------------------------------------------------------------------------
+# argument handling
+
+
+def _conv_tuple(value, n: int, name: str) -> tuple:
+    """Expand an int or sequence to ``n`` ints with PyTorch's conv error."""
+    if isinstance(value, (bool, np.bool_)):
+        value = int(value)
+    if isinstance(value, numbers.Integral):
+        return (int(value),) * n
+    vals = tuple(value)
+    for v in vals:
+        if not isinstance(v, numbers.Integral) or isinstance(v, bool):
+            raise TypeError(f"{name} must be a tuple of ints, but got {type(v).__name__}")
+    if len(vals) == 1:
+        return (int(vals[0]),) * n
+    if len(vals) != n:
+        raise RuntimeError(
+            f"expected {name} to be a single integer value or a list of {n} values to match the "
+            f"convolution dimensions, but got {name}={list(vals)}"
+        )
+    return tuple(int(v) for v in vals)
+
+
+def _dims_str(vals) -> str:
+    return " x ".join(str(v) for v in vals)
+
+
+class _Geom:
+    """The geometry of one 2-D convolution (1-D runs with a unit height).
+
+    Padding may be asymmetric (``'same'`` with an even kernel pads one more
+    on the bottom/right, as PyTorch does). ``h``/``w`` are the sizes of the
+    convolution's *input* side, ``oh``/``ow`` of its output side.
+    """
+
+    __slots__ = (
+        "c",
+        "h",
+        "w",
+        "cout",
+        "kh",
+        "kw",
+        "sh",
+        "sw",
+        "pt",
+        "pb",
+        "pl",
+        "pr",
+        "dh",
+        "dw",
+        "groups",
+        "oh",
+        "ow",
+        "nlast",
+    )
+
+    def __init__(self, c, h, w, cout, kh, kw, stride, pads, dilation, groups, oh=None, ow=None):
+        self.c, self.h, self.w, self.cout = c, h, w, cout
+        self.kh, self.kw = kh, kw
+        self.sh, self.sw = stride
+        self.pt, self.pb, self.pl, self.pr = pads
+        self.dh, self.dw = dilation
+        self.groups = groups
+        if oh is None:
+            oh = (h + self.pt + self.pb - self.dh * (kh - 1) - 1) // self.sh + 1
+            ow = (w + self.pl + self.pr - self.dw * (kw - 1) - 1) // self.sw + 1
+        self.oh, self.ow = oh, ow
+        self.nlast = False
+
+    def pick_layout(self, n: int) -> None:
+        self.nlast = n > 1 and self.oh * self.ow <= _NLAST_MAX_PIXELS
+
+    @property
+    def padded(self) -> bool:
+        return bool(self.pt or self.pb or self.pl or self.pr)
+
+    @property
+    def hp(self) -> int:
+        # Rows of the padded input the windows may touch; any extra rows that a
+        # transposed convolution's output_padding adds stay beyond them.
+        return max(
+            self.h + self.pt + self.pb, (self.oh - 1) * self.sh + self.dh * (self.kh - 1) + 1
+        )
+
+    @property
+    def wp(self) -> int:
+        return max(
+            self.w + self.pl + self.pr, (self.ow - 1) * self.sw + self.dw * (self.kw - 1) + 1
+        )
+
+
+# ---------------------------------------------------------------------------
+# im2col / col2im on raw arrays
+
+
+def _as_strided(xp, a, shape, strides):
+    return xp.lib.stride_tricks.as_strided(a, shape=shape, strides=strides, writeable=False)
+
+
+def _pad_nchw(x, g: _Geom):
+    """``x`` (N, C, H, W) zero-padded to (N, C, hp, wp); ``x`` itself when unpadded."""
+    hp, wp = g.hp, g.wp
+    if hp == g.h and wp == g.w and not g.pt and not g.pl:
+        return x
+    xp = array_module(x)
+    out = xp.zeros(x.shape[:2] + (hp, wp), x.dtype)
+    out[:, :, g.pt : g.pt + g.h, g.pl : g.pl + g.w] = x
+    return out
+
+
+def _to_chwn(x, g: _Geom):
+    """``x`` (N, C, H, W) as a zero-padded batch-last array (C, hp, wp, N)."""
+    xp = array_module(x)
+    n = x.shape[0]
+    hp, wp = g.hp, g.wp
+    alloc = xp.zeros if (hp != g.h or wp != g.w) else xp.empty
+    out = alloc((g.c, hp, wp, n), x.dtype)
+    out[:, g.pt : g.pt + g.h, g.pl : g.pl + g.w, :] = x.transpose(1, 2, 3, 0)
+    return out
+
+
+def _im2col(x, g: _Geom):
+    """Columns of ``x`` (N, C, H, W) in ``g``'s layout.
+
+    batch-major: (N, C*kh*kw, oh*ow); batch-last: (C*kh*kw, oh*ow*N). A 1x1,
+    stride-1, unpadded convolution gets a view of ``x``, not a copy.
+    """
+    xp = array_module(x)
+    n = x.shape[0]
+    kk = g.kh * g.kw
+    if g.nlast:
+        xt = _to_chwn(x, g)
+        s0, s1, s2, s3 = xt.strides
+        win = _as_strided(
+            xp,
+            xt,
+            (g.c, g.kh, g.kw, g.oh, g.ow, n),
+            (s0, s1 * g.dh, s2 * g.dw, s1 * g.sh, s2 * g.sw, s3),
+        )
+        return win.reshape(g.c * kk, g.oh * g.ow * n)
+    xpd = _pad_nchw(x, g)
+    s0, s1, s2, s3 = xpd.strides
+    win = _as_strided(
+        xp,
+        xpd,
+        (n, g.c, g.kh, g.kw, g.oh, g.ow),
+        (s0, s1, s2 * g.dh, s3 * g.dw, s2 * g.sh, s3 * g.sw),
+    )
+    return win.reshape(n, g.c * kk, g.oh * g.ow)
+
+
+def _col2im(cols, g: _Geom, n: int):
+    """Sum columns back into an (N, C, H, W) array: the adjoint of ``_im2col``.
+
+    Loops over the kh*kw kernel offsets, adding one strided slice each.
+    """
+    xp = array_module(cols)
+    hp, wp = g.hp, g.wp
+    he = (g.oh - 1) * g.sh + 1
+    we = (g.ow - 1) * g.sw + 1
+    if g.nlast:
+        cv = cols.reshape(g.c, g.kh, g.kw, g.oh, g.ow, n)
+        acc = xp.zeros((g.c, hp, wp, n), cols.dtype)
+        for i in range(g.kh):
+            r = i * g.dh
+            for j in range(g.kw):
+                q = j * g.dw
+                acc[:, r : r + he : g.sh, q : q + we : g.sw, :] += cv[:, i, j]
+        acc = acc[:, g.pt : g.pt + g.h, g.pl : g.pl + g.w, :]
+        out = xp.empty((n, g.c, g.h, g.w), cols.dtype)
+        out[...] = acc.transpose(3, 0, 1, 2)
+        return out
+    cv = cols.reshape(n, g.c, g.kh, g.kw, g.oh, g.ow)
+    acc = xp.zeros((n, g.c, hp, wp), cols.dtype)
+    for i in range(g.kh):
+        r = i * g.dh
+        for j in range(g.kw):
+            q = j * g.dw
+            acc[:, :, r : r + he : g.sh, q : q + we : g.sw] += cv[:, :, i, j]
+    if hp == g.h and wp == g.w:
+        return acc
+    return xp.ascontiguousarray(acc[:, :, g.pt : g.pt + g.h, g.pl : g.pl + g.w])
+
+
+# ---------------------------------------------------------------------------
+# the three products of a convolution, on (a slice of) the batch
+
+# Largest per-sample weight-gradient temporary of the batch-major layout (in
+# elements) before the batch is processed in chunks.
+_WGRAD_CHUNK_ELEMS = 1 << 22
+
+
+def _weight_matrix(w, g: _Geom):
+    """``w`` (Cout, C/G, kh, kw) as (G, Cout/G, C/G*kh*kw)."""
+    return w.reshape(g.groups, g.cout // g.groups, -1)
+
+
+def _conv_forward(x, w, b, g: _Geom):
+    """y = conv(x, w) + b for x (N, C, H, W); returns (y, cols)."""
+    xp = array_module(x, w)
+    n = x.shape[0]
+    G = g.groups
+    cols = _im2col(x, g)
+    wm = _weight_matrix(w, g)
+    L = g.oh * g.ow
+    if g.nlast:
+        if G == 1:
+            yt = xp.matmul(wm[0], cols)
+        else:
+            yt = xp.matmul(wm, cols.reshape(G, -1, L * n))
+        yt = yt.reshape(g.cout, g.oh, g.ow, n).transpose(3, 0, 1, 2)
+        y = xp.empty((n, g.cout, g.oh, g.ow), yt.dtype)
+        if b is not None:
+            xp.add(yt, b.reshape(g.cout, 1, 1), out=y)
+        else:
+            y[...] = yt
+        return y, cols
+    if G == 1:
+        y = xp.matmul(wm[0], cols)
+    else:
+        y = xp.matmul(wm, cols.reshape(n, G, -1, L))
+    y = y.reshape(n, g.cout, g.oh, g.ow)
+    if b is not None:
+        y += b.reshape(g.cout, 1, 1)
+    return y, cols
+
+
+def _grad_t(gy, g: _Geom):
+    """The output gradient (N, Cout, oh, ow) in the batch-last layout (Cout, oh*ow*N)."""
+    xp = array_module(gy)
+    n = gy.shape[0]
+    gt = xp.empty((g.cout, g.oh, g.ow, n), gy.dtype)
+    gt[...] = gy.transpose(1, 2, 3, 0)
+    return gt.reshape(g.cout, -1)
+
+
+def _conv_grad_weight(gy, cols, g: _Geom, gt=None):
+    """dL/dw from the output gradient and the forward's columns."""
+    xp = array_module(gy, cols)
+    G = g.groups
+    og = g.cout // G
+    if g.nlast:
+        if gt is None:
+            gt = _grad_t(gy, g)
+        if G == 1:
+            gw = xp.matmul(gt, cols.T)
+        else:
+            m = gt.shape[1]
+            gw = xp.matmul(gt.reshape(G, og, m), cols.reshape(G, -1, m).transpose(0, 2, 1))
+        return gw.reshape(g.cout, g.c // G, g.kh, g.kw)
+    n = gy.shape[0]
+    L = g.oh * g.ow
+    g4 = gy.reshape(n, G, og, L)
+    c4 = cols.reshape(n, G, -1, L)
+    per = g.cout * c4.shape[2]
+    step = max(1, _WGRAD_CHUNK_ELEMS // max(per, 1))
+    gw = None
+    for s in range(0, n, step):
+        part = xp.matmul(g4[s : s + step], c4[s : s + step].transpose(0, 1, 3, 2)).sum(axis=0)
+        gw = part if gw is None else gw + part
+    if gw is None:
+        gw = xp.zeros((G, og, c4.shape[2]), gy.dtype)
+    return gw.reshape(g.cout, g.c // G, g.kh, g.kw)
+
+
+def _conv_grad_input(gy, w, g: _Geom, gt=None):
+    """dL/dx (N, C, H, W): the transposed convolution of the output gradient."""
+    xp = array_module(gy, w)
+    n = gy.shape[0]
+    G = g.groups
+    wm = _weight_matrix(w, g)
+    wt = wm.transpose(0, 2, 1)
+    if g.nlast:
+        if gt is None:
+            gt = _grad_t(gy, g)
+        if G == 1:
+            gcols = xp.matmul(wt[0], gt)
+        else:
+            gcols = xp.matmul(wt, gt.reshape(G, g.cout // G, -1))
+    else:
+        L = g.oh * g.ow
+        if G == 1:
+            gcols = xp.matmul(wt[0], gy.reshape(n, g.cout, L))
+        else:
+            gcols = xp.matmul(wt, gy.reshape(n, G, g.cout // G, L))
+    return _col2im(gcols, g, n)
+
+
+# ---------------------------------------------------------------------------
+# the primitive
+
+
+def _to4(a, nd):
+    return a if nd == 2 else a.reshape(a.shape[:2] + (1,) + a.shape[2:])
+
+
+def _from4(a, nd):
+    return a if nd == 2 else a.reshape(a.shape[:2] + a.shape[3:])
+
+
+class Convolution(Function):
+    """Direct or transposed N-d (N = 1, 2) convolution (``torch.convolution``).
+
+    ``geom`` describes the direct convolution; for ``transposed=True`` its
+    input side is this op's output (the roles of x and y swap).
+    """
+
+    backward_name = "ConvolutionBackward0"
+
+    def forward(ctx, x, w, b=None, geom=None, transposed=False, nd=2):
+        g = geom
+        ctx.geom, ctx.transposed, ctx.nd = g, transposed, nd
+        need = getattr(ctx, "needs_input_grad", None)
+        x4, w4 = _to4(x, nd), _to4(w, nd)
+        if not transposed:
+            y, cols = _conv_forward(x4, w4, b, g)
+            if need is not None:
+                ctx.save_for_backward(x, w, cols if need[1] else None)
+            return _from4(y, nd)
+        y = _conv_grad_input(x4, w4, g)
+        if b is not None:
+            y += b.reshape(-1, 1, 1)
+        if need is not None:
+            ctx.save_for_backward(x, w)
+        return _from4(y, nd)
+
+    def backward(ctx, gy):
+        g, nd = ctx.geom, ctx.nd
+        saved = ctx.saved_tensors
+        x, w = saved[0], saved[1]
+        nx, nw, nb = ctx.needs_input_grad
+        gy4 = _to4(gy, nd)
+        w4 = _to4(w, nd)
+        gx = gw = gb = None
+        if nb:
+            gb = gy4.sum(axis=(0, 2, 3))
+        if not ctx.transposed:
+            gt = _grad_t(gy4, g) if g.nlast and (nx or nw) else None
+            if nw:
+                gw = _from4(_conv_grad_weight(gy4, saved[2], g, gt), nd)
+            if nx:
+                gx = _from4(_conv_grad_input(gy4, w4, g, gt), nd)
+            return gx, gw, gb
+        # transposed: y = conv^T(x); dx = conv(dy), dw from cols of dy against x
+        if nx or nw:
+            gx4, cols = _conv_forward(gy4, w4, None, g)
+            if nx:
+                gx = _from4(gx4, nd)
+            if nw:
+                gw = _from4(_conv_grad_weight(_to4(x, nd), cols, g), nd)
+        return gx, gw, gb
+
+
+# ---------------------------------------------------------------------------
+# public functions
+
+
+def _check_common(name, input, weight, bias, nd):
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(
+            f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {name}, but got "
+            f"input of size: {list(input.shape)}"
+        )
+    if weight.ndim != nd + 2:
+        sp = weight.ndim - 2
+        raise RuntimeError(
+            f"expected stride to be a single integer value or a list of {sp} values to match the "
+            f"convolution dimensions, but got stride={[1] * nd}"
+        )
+    if input._data.dtype != weight._data.dtype:
+        raise RuntimeError(
+            f"expected scalar type {_type_name(input._data.dtype)} but found "
+            f"{_type_name(weight._data.dtype)}"
+        )
+    if bias is not None and bias._data.dtype != input._data.dtype:
+        raise RuntimeError(
+            f"Input type ({_type_name(input._data.dtype).lower()}) and bias type "
+            f"({_type_name(bias._data.dtype).lower()}) should be the same"
+        )
+    from .._tensor import Tensor
+
+    for t in (input, weight, bias):
+        if t is not None and not isinstance(t, Tensor):
+            raise TypeError(f"{name}(): argument must be Tensor, not {type(t).__name__}")
+    if input.device != weight.device:
+        raise RuntimeError(
+            "Expected all tensors to be on the same device, but found at least two devices, "
+            f"{input.device} and {weight.device}!"
+        )
+
+
+def _check_groups_bias(weight, bias, groups, out_ch, transposed):
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    ws = list(weight.shape)
+    if ws[0] < 1 and not transposed:
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be at least {groups} at dimension 0, but "
+            f"got weight of size {ws} instead"
+        )
+    if ws[0] % groups:
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+            f"but got weight of size [{ws}] instead"
+        )
+    if bias is not None and (bias.ndim != 1 or bias.shape[0] != out_ch):
+        pre = "Given transposed=1, weight" if transposed else "Given weight"
+        raise RuntimeError(
+            f"{pre} of size {ws}, expected bias to be 1-dimensional with {out_ch} elements, but "
+            f"got bias of size {list(bias.shape)} instead"
+        )
+
+
+def _same_padding(kernel, dilation, stride):
+    if any(s != 1 for s in stride):
+        raise RuntimeError("padding='same' is not supported for strided convolutions")
+    pads = []
+    for k, d in zip(kernel, dilation):
+        total = d * (k - 1)
+        pads.append((total // 2, total - total // 2))
+    return pads
+
+
+def _convnd(name, nd, input, weight, bias, stride, padding, dilation, groups):
+    _check_common(name, input, weight, bias, nd)
+    batched = input.ndim == nd + 2
+    stride = _conv_tuple(stride, nd, "stride")
+    dilation = _conv_tuple(dilation, nd, "dilation")
+    kernel = tuple(weight.shape[2:])
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = [(0, 0)] * nd
+        elif padding == "same":
+            if any(s <= 0 for s in stride):
+                raise RuntimeError("non-positive stride is not supported")
+            pads = _same_padding(kernel, dilation, stride)
+        else:
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+    else:
+        pads = [(p, p) for p in _conv_tuple(padding, nd, "padding")]
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(p < 0 for pr in pads for p in pr):
+        raise RuntimeError("negative padding is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
+    cout = weight.shape[0]
+    _check_groups_bias(weight, bias, groups, cout, False)
+    x = input if batched else input.unsqueeze(0)
+    c = x.shape[1]
+    if weight.shape[1] * groups != c:
+        raise RuntimeError(
+            f"Given groups={groups}, weight of size {list(weight.shape)}, expected "
+            f"input{list(x.shape)} to have {weight.shape[1] * groups} channels, but got {c} "
+            "channels instead"
+        )
+    spatial = tuple(x.shape[2:])
+    padded = [s + a + b for s, (a, b) in zip(spatial, pads)]
+    eff = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    if any(e > p for e, p in zip(eff, padded)):
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({_dims_str(padded)}). Kernel size: "
+            f"({_dims_str(eff)}). Kernel size can't be greater than actual input size"
+        )
+    if nd == 1:
+        h, w = 1, spatial[0]
+        kh, kw = 1, kernel[0]
+        st, dl = (1, stride[0]), (1, dilation[0])
+        pd = (0, 0) + pads[0]
+    else:
+        (h, w), (kh, kw), st, dl = spatial, kernel, stride, dilation
+        pd = pads[0] + pads[1]
+    g = _Geom(c, h, w, cout, kh, kw, st, pd, dl, groups)
+    g.pick_layout(x.shape[0])
+    y = Convolution.apply(x, weight, bias, geom=g, transposed=False, nd=nd)
+    return y if batched else _squeeze0(y)
+
+
+def _squeeze0(t):
+    from .shape import View
+
+    return _Squeeze1.apply(t, shape=tuple(t.shape[1:])) if issubclass(_Squeeze1, View) else t
+
+
+def _make_squeeze1():
+    from .shape import View
+
+    class Squeeze1(View):
+        """``squeeze(dim)``'s view node, named as PyTorch names it."""
+
+        backward_name = "SqueezeBackward1"
+
+    return Squeeze1
+
+
+_Squeeze1 = _make_squeeze1()
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
+    """1-D convolution over (N, C, L) or (C, L) (``torch.nn.functional.conv1d``)."""
+    return _convnd("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
+    """2-D convolution over (N, C, H, W) or (C, H, W) (``torch.nn.functional.conv2d``).
+
+    ``padding`` is an int, a pair, ``'valid'`` or ``'same'``::
+
+        y = conv2d(x, w, b, stride=1, padding="same")
+    """
+    return _convnd("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_transposend(
+    name, nd, input, weight, bias, stride, padding, output_padding, groups, dilation
+):
+    if isinstance(padding, str):
+        raise TypeError(f"{name}(): argument 'padding' must be tuple of ints, not str")
+    _check_common(name, input, weight, bias, nd)
+    batched = input.ndim == nd + 2
+    stride = _conv_tuple(stride, nd, "stride")
+    pads = _conv_tuple(padding, nd, "padding")
+    opad = _conv_tuple(output_padding, nd, "output_padding")
+    dilation = _conv_tuple(dilation, nd, "dilation")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(p < 0 for p in pads):
+        raise RuntimeError("negative padding is not supported")
+    if any(p < 0 for p in opad):
+        raise RuntimeError("negative output_padding is not supported")
+    if any(d <= 0 for d in dilation):
+        if nd == 2:
+            raise RuntimeError(
+                "dilation should be greater than zero, but got dilation_height: "
+                f"{dilation[0]}, dilation_width: {dilation[1]}"
+            )
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
+    kernel = tuple(weight.shape[2:])
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    cout = weight.shape[1] * groups
+    _check_groups_bias(weight, bias, groups, cout, True)
+    x = input if batched else input.unsqueeze(0)
+    cin = x.shape[1]
+    if weight.shape[0] != cin:
+        raise RuntimeError(
+            f"Given transposed=1, weight of size {list(weight.shape)}, expected input"
+            f"{list(x.shape)} to have {weight.shape[0]} channels, but got {cin} channels instead"
+        )
+    for op, s, d in zip(opad, stride, dilation):
+        if op >= s and op >= d:
+            if nd == 2:
+                raise RuntimeError(
+                    "output padding must be smaller than either stride or dilation, but got "
+                    f"output_padding_height: {opad[0]} output_padding_width: {opad[1]} "
+                    f"stride_height: {stride[0]} stride_width: {stride[1]} dilation_height: "
+                    f"{dilation[0]} dilation_width: {dilation[1]}"
+                )
+            raise RuntimeError(
+                "output padding must be smaller than either stride or dilation, but got "
+                f"output_padding: {opad[0]} stride: {stride[0]} dilation: {dilation[0]}"
+            )
+    spatial = tuple(x.shape[2:])
+    out = [
+        (i - 1) * s - 2 * p + d * (k - 1) + op + 1
+        for i, s, p, d, k, op in zip(spatial, stride, pads, dilation, kernel, opad)
+    ]
+    if any(o <= 0 for o in out):
+        raise RuntimeError(
+            f"Given input size per channel: ({_dims_str(spatial)}). Calculated output size per "
+            f"channel: ({_dims_str(out)}). Output size is too small"
+        )
+    if nd == 1:
+        h, w, oh, ow = 1, out[0], 1, spatial[0]
+        kh, kw = 1, kernel[0]
+        st, dl = (1, stride[0]), (1, dilation[0])
+        pd = (0, 0, pads[0], pads[0])
+    else:
+        (h, w), (oh, ow), (kh, kw), st, dl = out, spatial, kernel, stride, dilation
+        pd = (pads[0], pads[0], pads[1], pads[1])
+    # The direct convolution this one transposes: cout -> weight.shape[0] channels.
+    g = _Geom(cout, h, w, weight.shape[0], kh, kw, st, pd, dl, groups, oh, ow)
+    g.pick_layout(x.shape[0])
+    y = Convolution.apply(x, weight, bias, geom=g, transposed=True, nd=nd)
+    return y if batched else _squeeze0(y)
+
+
+def conv_transpose1d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups: int = 1, dilation=1
+):
+    """1-D transposed convolution (``torch.nn.functional.conv_transpose1d``).
+
+    ``weight`` is (C_in, C_out / groups, k).
+    """
+    return _conv_transposend(
+        "conv_transpose1d",
+        1,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+    )
+
+
+def conv_transpose2d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups: int = 1, dilation=1
+):
+    """2-D transposed convolution (``torch.nn.functional.conv_transpose2d``).
+
+    ``weight`` is (C_in, C_out / groups, kh, kw); the output has
+    ``(H - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1`` rows.
+    """
+    return _conv_transposend(
+        "conv_transpose2d",
+        2,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+    )
+
+
+# ---------------------------------------------------------------------------
+# unfold / fold
+
+
+def _pair_arg(value, name: str) -> tuple:
+    if isinstance(value, numbers.Integral):
+        return (int(value), int(value))
+    vals = tuple(int(v) for v in value)
+    if len(vals) != 2:
+        raise RuntimeError(f"It is expected {name} equals to 2, but got size {len(vals)}")
+    return vals
+
+
+def _check_fold_args(kernel, dilation, padding, stride):
+    if kernel[0] <= 0 or kernel[1] <= 0:
+        raise RuntimeError(
+            "kernel size should be greater than zero, but got kernel_height: "
+            f"{kernel[0]} kernel_width: {kernel[1]}"
+        )
+    if dilation[0] <= 0 or dilation[1] <= 0:
+        raise RuntimeError(
+            "dilation should be greater than zero, but got dilation_height: "
+            f"{dilation[0]} dilation_width: {dilation[1]}"
+        )
+    if padding[0] < 0 or padding[1] < 0:
+        raise RuntimeError(
+            f"padding should be non-negative, but got pad_height: {padding[0]} pad_width: "
+            f"{padding[1]}"
+        )
+    if stride[0] <= 0 or stride[1] <= 0:
+        raise RuntimeError(
+            f"stride should be greater than zero, but got stride_height: {stride[0]} "
+            f"stride_width: {stride[1]}"
+        )
+
+
+class Im2Col(Function):
+    """Sliding blocks as columns (N, C*kh*kw, L) (``torch.nn.functional.unfold``)."""
+
+    backward_name = "Im2ColBackward0"
+
+    def forward(ctx, x, geom=None):
+        ctx.geom = geom
+        cols = _im2col(x, geom)
+        return cols.copy() if cols.base is not None else cols
+
+    def backward(ctx, g):
+        return _col2im(g, ctx.geom, g.shape[0])
+
+
+class Col2Im(Function):
+    """Columns summed back into an image (``torch.nn.functional.fold``)."""
+
+    backward_name = "Col2ImBackward0"
+
+    def forward(ctx, cols, geom=None):
+        ctx.geom = geom
+        return _col2im(cols, geom, cols.shape[0])
+
+    def backward(ctx, g):
+        return array_module(g).ascontiguousarray(_im2col(g, ctx.geom))
+
+
+def _fold_geom(c, h, w, kernel, dilation, padding, stride):
+    return _Geom(
+        c,
+        h,
+        w,
+        0,
+        kernel[0],
+        kernel[1],
+        stride,
+        (padding[0], padding[0], padding[1], padding[1]),
+        dilation,
+        1,
+    )
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """Extract sliding blocks as columns, im2col (``torch.nn.functional.unfold``).
+
+    (N, C, H, W) -> (N, C*kh*kw, L), L the number of blocks.
+    """
+    if input.ndim not in (3, 4):
+        raise RuntimeError(
+            "Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other non-zero "
+            f"dimensions for input, but got: {list(input.shape)}"
+        )
+    kernel = _pair_arg(kernel_size, "kernel_size")
+    dilation = _pair_arg(dilation, "dilation")
+    padding = _pair_arg(padding, "padding")
+    stride = _pair_arg(stride, "stride")
+    _check_fold_args(kernel, dilation, padding, stride)
+    batched = input.ndim == 4
+    x = input if batched else input.unsqueeze(0)
+    c, h, w = x.shape[1:]
+    g = _fold_geom(c, h, w, kernel, dilation, padding, stride)
+    if g.oh < 1 or g.ow < 1:
+        raise RuntimeError(
+            f"Given input with spatial size ({h}, {w}), kernel_size=({kernel[0]}, {kernel[1]}), "
+            f"dilation=({dilation[0]}, {dilation[1]}), padding=({padding[0]}, {padding[1]}), "
+            f"calculated shape of the array of sliding blocks as ({g.oh}, {g.ow}), but its "
+            "components must be at least one."
+        )
+    y = Im2Col.apply(x, geom=g)
+    return y if batched else _squeeze0(y)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """Sum sliding blocks back into an image, col2im (``torch.nn.functional.fold``).
+
+    (N, C*kh*kw, L) -> (N, C, H, W) with (H, W) = ``output_size``.
+    """
+    if input.ndim not in (2, 3):
+        raise RuntimeError(
+            "Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size and "
+            f"non-zero dimensions for input, but got: {list(input.shape)}"
+        )
+    out_hw = _pair_arg(output_size, "output_size")
+    kernel = _pair_arg(kernel_size, "kernel_size")
+    dilation = _pair_arg(dilation, "dilation")
+    padding = _pair_arg(padding, "padding")
+    stride = _pair_arg(stride, "stride")
+    _check_fold_args(kernel, dilation, padding, stride)
+    batched = input.ndim == 3
+    x = input if batched else input.unsqueeze(0)
+    kk = kernel[0] * kernel[1]
+    if x.shape[1] % kk:
+        raise RuntimeError(
+            "Expected size of input's dimension 1 to be divisible by the product of kernel_size, "
+            f"but got input.size(1)={x.shape[1]} and kernel_size=({kernel[0]}, {kernel[1]})."
+        )
+    h, w = out_hw
+    g = _fold_geom(x.shape[1] // kk, h, w, kernel, dilation, padding, stride)
+    nb_h, nb_w = max(g.oh, 0), max(g.ow, 0)
+    if nb_h < 1 or nb_w < 1 or x.shape[2] != nb_h * nb_w:
+        raise RuntimeError(
+            f"Given output_size=({h}, {w}), kernel_size=({kernel[0]}, {kernel[1]}), "
+            f"dilation=({dilation[0]}, {dilation[1]}), padding=({padding[0]}, {padding[1]}), "
+            f"stride=({stride[0]}, {stride[1]}), expected size of input's dimension 2 to match "
+            f"the calculated number of sliding blocks {nb_h} * {nb_w} = {nb_h * nb_w}, but got "
+            f"input.size(2)={x.shape[2]}."
+        )
+    y = Col2Im.apply(x, geom=g)
+    return y if batched else _squeeze0(y)
+
+
+# ---------------------------------------------------------------------------
+# reference implementation (tests only)
+
+
+def _reference_conv2d(x, w, b=None, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), groups=1):
+    """A direct loop over output pixels and kernel taps on NumPy arrays, in float64.
+
+    ``pads`` is (top, bottom, left, right). Slow and obviously correct: the
+    tests compare the fast paths against it.
+    """
+    x = np.asarray(x, np.float64)
+    w = np.asarray(w, np.float64)
+    n, c, h, wd = x.shape
+    cout, cg, kh, kw = w.shape
+    pt, pb, pl, pr = pads
+    xpd = np.zeros((n, c, h + pt + pb, wd + pl + pr))
+    xpd[:, :, pt : pt + h, pl : pl + wd] = x
+    oh = (h + pt + pb - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    ow = (wd + pl + pr - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    og = cout // groups
+    y = np.zeros((n, cout, oh, ow))
+    for o in range(cout):
+        grp = o // og
+        for i in range(oh):
+            for j in range(ow):
+                acc = np.zeros(n)
+                for ci in range(cg):
+                    for a in range(kh):
+                        for q in range(kw):
+                            acc += (
+                                xpd[
+                                    :,
+                                    grp * cg + ci,
+                                    i * stride[0] + a * dilation[0],
+                                    j * stride[1] + q * dilation[1],
+                                ]
+                                * w[o, ci, a, q]
+                            )
+                y[:, o, i, j] = acc
+        if b is not None:
+            y[:, o] += b[o]
+    return y

@@ -1,0 +1,752 @@
+"""Neural-network primitives on raw arrays: linear, activations, normalisation,
+the fused losses, embedding and padding.
+
+Each class is a ``Function`` (``forward``/``backward`` on backend arrays); the
+public wrappers with PyTorch's signatures live in ``tapegrad.nn.functional``.
+Fused primitives exist where they buy numerical stability (log-softmax with
+the negative log-likelihood) or avoid large temporaries (normalisation).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd.engine import sum_to
+from ..autograd.function import Function
+from ..backend import array_module
+
+# ---------------------------------------------------------------------------
+# helpers
+
+
+def _acc_dtype(dt):
+    """The accumulation dtype for reductions: float64 for the small floats."""
+    return np.float64 if dt.itemsize <= 4 else dt
+
+
+# Cephes' rational approximations of erf / erfc (double precision), evaluated
+# with array arithmetic so that GELU is as fast as any other activation.
+_ERF_T = (
+    9.60497373987051638749e0,
+    9.00260197203842689217e1,
+    2.23200534594684319226e3,
+    7.00332514112805075473e3,
+    5.55923013010394962768e4,
+)
+_ERF_U = (
+    1.0,
+    3.35617141647503099647e1,
+    5.21357949780152679795e2,
+    4.59432382970980127987e3,
+    2.26290000613890934246e4,
+    4.92673942608635921086e4,
+)
+_ERFC_P = (
+    2.46196981473530512524e-10,
+    5.64189564831068821977e-1,
+    7.46321056442269912687e0,
+    4.86371970985681366614e1,
+    1.96520832956077098242e2,
+    5.26445194995477358631e2,
+    9.34528527171957607540e2,
+    1.02755188689515710272e3,
+    5.57535335369399327526e2,
+)
+_ERFC_Q = (
+    1.0,
+    1.32281951154744992508e1,
+    8.67072140885989742329e1,
+    3.54937778887819891062e2,
+    9.75708501743205489753e2,
+    1.82390916687909736289e3,
+    2.24633760818710981792e3,
+    1.65666309194161350182e3,
+    5.57535340817727675546e2,
+)
+_ERFC_R = (
+    5.64189583547755073984e-1,
+    1.27536670759978104416e0,
+    5.01905042251180477414e0,
+    6.16021097993053585195e0,
+    7.40974269950448939160e0,
+    2.97886665372100240670e0,
+)
+_ERFC_S = (
+    1.0,
+    2.26052863220117276590e0,
+    9.39603524938001434673e0,
+    1.20489539808096656605e1,
+    1.70814450747565897222e1,
+    9.60896809063285878198e0,
+    3.36907645100081516050e0,
+)
+
+
+def _polyval(coeffs, x):
+    r = np.full_like(x, coeffs[0])
+    for c in coeffs[1:]:
+        r *= x
+        r += c
+    return r
+
+
+def erf(x):
+    """The error function of an array, to double precision, in ``x``'s dtype."""
+    xp = array_module(x)
+    z = x.astype(np.float64)
+    a = xp.abs(z)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        sq = z * z
+        small = z * _polyval(_ERF_T, sq) / _polyval(_ERF_U, sq)
+        mid = _polyval(_ERFC_P, a) / _polyval(_ERFC_Q, a)
+        far = _polyval(_ERFC_R, a) / _polyval(_ERFC_S, a)
+        erfc = xp.exp(-sq) * xp.where(a < 8.0, mid, far)
+    big = xp.copysign(1.0 - erfc, z)
+    return xp.where(a <= 1.0, small, big).astype(x.dtype, copy=False)
+
+
+def _scalar(v, dt):
+    return np.asarray(v, dtype=dt)
+
+
+# ---------------------------------------------------------------------------
+# linear
+
+
+class Linear(Function):
+    """y = x @ W.T + b as one matrix product (``torch.nn.functional.linear``)."""
+
+    backward_name = "AddmmBackward0"
+
+    def forward(ctx, x, w, b=None):
+        xp = array_module(x, w)
+        x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+        y = xp.matmul(x2, w.T)
+        if b is not None:
+            y += b
+        ctx.save_for_backward(x, w)
+        if x.ndim != 2:
+            y = y.reshape(*x.shape[:-1], w.shape[0])
+        return y
+
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        xp = array_module(g)
+        nx, nw, nb = ctx.needs_input_grad
+        g2 = g.reshape(-1, w.shape[0]) if g.ndim != 2 else g
+        gx = gw = gb = None
+        if nx:
+            gx = xp.matmul(g2, w)
+            if x.ndim != 2:
+                gx = gx.reshape(x.shape)
+        if nw:
+            x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+            gw = xp.matmul(g2.T, x2)
+        if nb:
+            gb = g2.sum(axis=0)
+        return gx, gw, gb
+
+
+# ---------------------------------------------------------------------------
+# activations
+
+
+class Threshold(Function):
+    """y = x if x > threshold else value (``torch.nn.functional.threshold``)."""
+
+    def forward(ctx, x, threshold=0.0, value=0.0):
+        xp = array_module(x)
+        mask = x > threshold
+        ctx.save_for_backward(mask)
+        return xp.where(mask, x, _scalar(value, x.dtype))
+
+    def backward(ctx, g):
+        (mask,) = ctx.saved_tensors
+        return g * mask
+
+
+class Hardtanh(Function):
+    """Clamp to [min_val, max_val]; zero gradient outside (``hardtanh``)."""
+
+    def forward(ctx, x, min_val=-1.0, max_val=1.0):
+        xp = array_module(x)
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi = min_val, max_val
+        return xp.clip(x, _scalar(min_val, x.dtype), _scalar(max_val, x.dtype))
+
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * ((x > ctx.lo) & (x < ctx.hi))
+
+
+class LeakyRelu(Function):
+    """x if x > 0 else slope * x (``leaky_relu``)."""
+
+    def forward(ctx, x, negative_slope=0.01):
+        xp = array_module(x)
+        ctx.slope = negative_slope
+        ctx.save_for_backward(x)
+        return xp.where(x > 0, x, x * _scalar(negative_slope, x.dtype))
+
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        xp = array_module(g)
+        return xp.where(x > 0, g, g * _scalar(ctx.slope, g.dtype))
+
+
+class Prelu(Function):
+    """x if x > 0 else w * x, ``w`` broadcast over the channel dim (``prelu``)."""
+
+    def forward(ctx, x, w):
+        xp = array_module(x)
+        ctx.save_for_backward(x, w)
+        return xp.where(x > 0, x, w * x)
+
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        xp = array_module(g)
+        nx, nw = ctx.needs_input_grad
+        pos = x > 0
+        gx = xp.where(pos, g, g * w) if nx else None
+        gw = sum_to(xp.where(pos, 0, g * x), w.shape) if nw else None
+        return gx, gw
+
+
+class Elu(Function):
+    """scale * (x if x > 0 else alpha * (exp(x * input_scale) - 1)) (``elu``/``selu``/``celu``)."""
+
+    def forward(ctx, x, alpha=1.0, scale=1.0, input_scale=1.0):
+        xp = array_module(x)
+        ctx.save_for_backward(x)
+        ctx.args = (alpha, scale, input_scale)
+        dt = x.dtype
+        neg = xp.expm1(xp.minimum(x, 0) * _scalar(input_scale, dt)) * _scalar(alpha * scale, dt)
+        return xp.where(x > 0, x * _scalar(scale, dt), neg)
+
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        xp = array_module(g)
+        alpha, scale, input_scale = ctx.args
+        dt = g.dtype
+        neg = g * (
+            xp.exp(xp.minimum(x, 0) * _scalar(input_scale, dt))
+            * _scalar(input_scale * alpha * scale, dt)
+        )
+        return xp.where(x > 0, g * _scalar(scale, dt), neg)
+
+
+_SQRT1_2 = math.sqrt(0.5)
+_GELU_BETA = math.sqrt(2.0) * (2.0 / math.sqrt(math.pi)) * 0.5
+_GELU_KAPPA = 0.044715
+_GELU_ALPHA = (2.0 / math.sqrt(math.pi)) * _SQRT1_2 * 0.5
+
+
+class Gelu(Function):
+    """x * Phi(x), exact (erf) or the tanh approximation (``gelu``)."""
+
+    def forward(ctx, x, approximate="none"):
+        xp = array_module(x)
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        dt = x.dtype
+        if approximate == "tanh":
+            inner = _scalar(_GELU_BETA, dt) * (x + _scalar(_GELU_KAPPA, dt) * x * x * x)
+            return _scalar(0.5, dt) * x * (1 + xp.tanh(inner))
+        return x * _scalar(0.5, dt) * (1 + erf(x * _scalar(_SQRT1_2, dt)))
+
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        xp = array_module(g)
+        dt = x.dtype
+        if ctx.approximate == "tanh":
+            x2 = x * x
+            inner = _scalar(_GELU_BETA, dt) * (x + _scalar(_GELU_KAPPA, dt) * x2 * x)
+            th = xp.tanh(inner)
+            left = _scalar(0.5, dt) * x
+            right = 1 + th
+            d_right = (
+                left
+                * (1 - th * th)
+                * _scalar(_GELU_BETA, dt)
+                * (1 + _scalar(3 * _GELU_KAPPA, dt) * x2)
+            )
+            return g * (_scalar(0.5, dt) * right + d_right)
+        cdf = _scalar(0.5, dt) * (1 + erf(x * _scalar(_SQRT1_2, dt)))
+        pdf = _scalar(_GELU_ALPHA, dt) * xp.exp(_scalar(-0.5, dt) * x * x)
+        return g * (cdf + x * pdf)
+
+
+def _sigmoid(x):
+    xp = array_module(x)
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def _softplus(x):
+    """log(1 + exp(x)) without overflow."""
+    xp = array_module(x)
+    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
+class Silu(Function):
+    """x * sigmoid(x) (``silu``)."""
+
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * _sigmoid(x)
+
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        s = _sigmoid(x)
+        return g * s * (1 + x * (1 - s))
+
+
+class Mish(Function):
+    """x * tanh(softplus(x)) (``mish``)."""
+
+    def forward(ctx, x):
+        xp = array_module(x)
+        ctx.save_for_backward(x)
+        return x * xp.tanh(_softplus(x))
+
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        xp = array_module(g)
+        t = xp.tanh(_softplus(x))
+        return g * (t + x * _sigmoid(x) * (1 - t * t))
+
+
+class Softplus(Function):
+    """log(1 + exp(beta * x)) / beta, linear above ``threshold`` (``softplus``)."""
+
+    def forward(ctx, x, beta=1.0, threshold=20.0):
+        xp = array_module(x)
+        ctx.save_for_backward(x)
+        ctx.beta, ctx.threshold = beta, threshold
+        bx = x * _scalar(beta, x.dtype)
+        soft = xp.log1p(xp.exp(xp.minimum(bx, threshold))) / _scalar(beta, x.dtype)
+        return xp.where(bx > threshold, x, soft)
+
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        xp = array_module(g)
+        bx = x * _scalar(ctx.beta, x.dtype)
+        z = xp.exp(xp.minimum(bx, ctx.threshold))
+        return xp.where(bx > ctx.threshold, g, g * z / (z + 1))
+
+
+class Hardsigmoid(Function):
+    """relu6(x + 3) / 6 (``hardsigmoid``)."""
+
+    def forward(ctx, x):
+        xp = array_module(x)
+        ctx.save_for_backward(x)
+        return xp.clip(x + 3, 0, 6) / _scalar(6, x.dtype)
+
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * ((x > -3) & (x < 3)) / _scalar(6, g.dtype)
+
+
+class Hardswish(Function):
+    """x * relu6(x + 3) / 6 (``hardswish``)."""
+
+    def forward(ctx, x):
+        xp = array_module(x)
+        ctx.save_for_backward(x)
+        return x * xp.clip(x + 3, 0, 6) / _scalar(6, x.dtype)
+
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        xp = array_module(g)
+        mid = g * (x / _scalar(3, x.dtype) + _scalar(0.5, x.dtype))
+        return xp.where(x < -3, 0, xp.where(x <= 3, mid, g)).astype(g.dtype, copy=False)
+
+
+class LogSigmoid(Function):
+    """log(sigmoid(x)) computed stably (``logsigmoid``)."""
+
+    def forward(ctx, x):
+        xp = array_module(x)
+        ctx.save_for_backward(x)
+        return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * _sigmoid(-x)
+
+
+class Softshrink(Function):
+    """x - lambd, x + lambd or 0 (``softshrink``)."""
+
+    def forward(ctx, x, lambd=0.5):
+        xp = array_module(x)
+        mask = xp.abs(x) > lambd
+        ctx.save_for_backward(mask)
+        lam = _scalar(lambd, x.dtype)
+        return xp.where(x > lam, x - lam, xp.where(x < -lam, x + lam, 0)).astype(
+            x.dtype, copy=False
+        )
+
+    def backward(ctx, g):
+        (mask,) = ctx.saved_tensors
+        return g * mask
+
+
+class Hardshrink(Function):
+    """x where |x| > lambd, else 0 (``hardshrink``)."""
+
+    def forward(ctx, x, lambd=0.5):
+        xp = array_module(x)
+        mask = (x > lambd) | (x < -lambd)
+        ctx.save_for_backward(mask)
+        return xp.where(mask, x, 0).astype(x.dtype, copy=False)
+
+    def backward(ctx, g):
+        (mask,) = ctx.saved_tensors
+        return g * mask
+
+
+# ---------------------------------------------------------------------------
+# normalisation
+
+
+class Normalize(Function):
+    """(x - mean) / sqrt(var + eps) * w + b with statistics over ``axes``.
+
+    The one primitive behind batch, layer, group and instance norm: ``w`` and
+    ``b`` come already shaped to broadcast against ``x``. Also returns the batch
+    mean and the biased variance (keepdim shapes) for running statistics.
+    """
+
+    num_outputs = 3
+    non_differentiable = (1, 2)
+    backward_name = "NativeBatchNormBackward0"
+
+    def forward(ctx, x, w, b, axes=(), eps=1e-5):
+        xp = array_module(x)
+        acc = _acc_dtype(x.dtype)
+        mean = xp.mean(x, axis=axes, keepdims=True, dtype=acc)
+        xc = x - mean.astype(x.dtype)
+        var = xp.mean(xc * xc, axis=axes, keepdims=True, dtype=acc)
+        rstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype)
+        xhat = xc
+        xhat *= rstd
+        if w is not None:
+            y = xhat * w
+            if b is not None:
+                y += b
+        elif b is not None:
+            y = xhat + b
+        else:
+            y = xhat.copy()
+        ctx.axes = axes
+        ctx.save_for_backward(xhat, rstd, w)
+        ctx.b_shape = None if b is None else b.shape
+        return y, mean.astype(x.dtype), var.astype(x.dtype)
+
+    def backward(ctx, g, _gm=None, _gv=None):
+        xhat, rstd, w = ctx.saved_tensors
+        xp = array_module(g)
+        nx, nw, nb = ctx.needs_input_grad
+        axes = ctx.axes
+        gx = gw = gb = None
+        if nw:
+            gw = sum_to(g * xhat, w.shape)
+        if nb:
+            gb = sum_to(g, ctx.b_shape)
+        if nx:
+            gxhat = g * w if w is not None else g
+            m1 = xp.mean(gxhat, axis=axes, keepdims=True)
+            m2 = xp.mean(gxhat * xhat, axis=axes, keepdims=True)
+            gx = (gxhat - m1 - xhat * m2) * rstd
+        return gx, gw, gb
+
+
+# ---------------------------------------------------------------------------
+# losses over classes (dim 1 is the class dim)
+
+
+def _log_softmax(x, axis=1):
+    xp = array_module(x)
+    m = xp.max(x, axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0)
+    s = x - m
+    s -= xp.log(xp.sum(xp.exp(s), axis=axis, keepdims=True))
+    return s
+
+
+def _class_view(w, ndim):
+    """A per-class weight (C,) reshaped to broadcast along dim 1 of an ndim array."""
+    return w.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _target_weights(target, valid, w, dtype):
+    """The weight of each target (0 where ignored)."""
+    xp = array_module(target)
+    if w is None:
+        return valid.astype(dtype)
+    safe = xp.where(valid, target, 0)
+    return w[safe] * valid
+
+
+def _reduce_weighted(loss, reduction, denom):
+    if reduction == "none":
+        return loss
+    total = loss.sum(dtype=_acc_dtype(loss.dtype))
+    if reduction == "sum":
+        return np.asarray(total, dtype=loss.dtype)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(total / denom, dtype=loss.dtype)
+
+
+class NllLoss(Function):
+    """Negative log-likelihood of class indices (``nll_loss``); input (N, C, *)."""
+
+    backward_name = "NllLossBackward0"
+
+    def forward(ctx, x, w, target=None, ignore_index=-100, reduction="mean"):
+        xp = array_module(x)
+        valid = target != ignore_index
+        safe = xp.where(valid, target, 0)
+        wt = _target_weights(target, valid, w, x.dtype)
+        picked = xp.take_along_axis(x, safe[:, None], axis=1)[:, 0]
+        loss = -(picked * wt)
+        denom = wt.sum(dtype=_acc_dtype(x.dtype))
+        ctx.state = (safe, wt, denom, reduction, x.shape)
+        return _reduce_weighted(loss, reduction, denom)
+
+    def backward(ctx, g):
+        safe, wt, denom, reduction, shape = ctx.state
+        xp = array_module(g)
+        if not ctx.needs_input_grad[0]:
+            return None, None
+        coef = _loss_coef(g, reduction, denom, wt.dtype)
+        gx = xp.zeros(shape, dtype=g.dtype)
+        xp.put_along_axis(gx, safe[:, None], (-(wt * coef)).astype(g.dtype)[:, None], axis=1)
+        return gx, None
+
+
+def _loss_coef(g, reduction, denom, dt):
+    """The upstream gradient of each per-element loss term."""
+    if reduction == "none":
+        return g
+    if reduction == "sum":
+        return g
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (g / np.asarray(denom, dtype=dt)).astype(dt)
+
+
+class CrossEntropy(Function):
+    """log_softmax over dim 1 fused with the NLL of class indices and label
+    smoothing (``cross_entropy``); stable for any logit magnitude."""
+
+    backward_name = "NllLossBackward0"
+
+    def forward(ctx, x, w, target=None, ignore_index=-100, reduction="mean", smoothing=0.0):
+        xp = array_module(x)
+        n_classes = x.shape[1]
+        logp = _log_softmax(x)
+        valid = target != ignore_index
+        safe = xp.where(valid, target, 0)
+        wt = _target_weights(target, valid, w, x.dtype)
+        picked = xp.take_along_axis(logp, safe[:, None], axis=1)[:, 0]
+        loss = -(picked * wt)
+        if smoothing > 0:
+            wl = logp if w is None else logp * _class_view(w, logp.ndim)
+            smooth = xp.where(valid, -wl.sum(axis=1), 0).astype(x.dtype, copy=False)
+            loss = loss * _scalar(1 - smoothing, x.dtype) + smooth * _scalar(
+                smoothing / n_classes, x.dtype
+            )
+        denom = wt.sum(dtype=_acc_dtype(x.dtype))
+        ctx.save_for_backward(logp, w)
+        ctx.state = (safe, valid, wt, denom, reduction, smoothing)
+        return _reduce_weighted(loss, reduction, denom)
+
+    def backward(ctx, g):
+        logp, w = ctx.saved_tensors
+        safe, valid, wt, denom, reduction, ls = ctx.state
+        xp = array_module(g)
+        if not ctx.needs_input_grad[0]:
+            return None, None
+        dt = logp.dtype
+        c = logp.shape[1]
+        p = xp.exp(logp)
+        if ls > 0:
+            w_all = float(c) if w is None else w.sum(dtype=_acc_dtype(dt))
+            scale = wt * _scalar(1 - ls, dt) + valid * _scalar(ls / c * w_all, dt)
+        else:
+            scale = wt
+        gx = p
+        gx *= scale[:, None]
+        hit = xp.take_along_axis(gx, safe[:, None], axis=1)
+        off = (wt if ls == 0 else wt * _scalar(1 - ls, dt))[:, None]
+        xp.put_along_axis(gx, safe[:, None], hit - off, axis=1)
+        if ls > 0:
+            wc = _scalar(ls / c, dt) if w is None else _class_view(w, gx.ndim) * _scalar(ls / c, dt)
+            gx -= wc * valid[:, None]
+        coef = _loss_coef(g, reduction, denom, dt)
+        gx *= coef[:, None] if reduction == "none" else coef
+        return gx, None
+
+
+class CrossEntropyProbs(Function):
+    """log_softmax over dim 1 fused with the cross-entropy of class
+    probabilities (``cross_entropy`` with a float target)."""
+
+    backward_name = "SumBackward1"
+
+    def forward(ctx, x, target, w, reduction="mean", smoothing=0.0):
+        n_classes = x.shape[1]
+        logp = _log_softmax(x)
+        t = target
+        if smoothing > 0:
+            t = t * _scalar(1 - smoothing, x.dtype) + _scalar(smoothing / n_classes, x.dtype)
+        wt = t if w is None else t * _class_view(w, x.ndim)
+        loss = -(logp * wt).sum(axis=1)
+        denom = x.size / n_classes if x.size else math.nan
+        ctx.save_for_backward(logp, wt, w)
+        ctx.state = (reduction, denom, smoothing)
+        return _reduce_weighted(loss, reduction, denom)
+
+    def backward(ctx, g):
+        logp, wt, w = ctx.saved_tensors
+        reduction, denom, ls = ctx.state
+        xp = array_module(g)
+        nx, nt, _ = ctx.needs_input_grad
+        coef = _loss_coef(g, reduction, denom, logp.dtype)
+        coef = coef[:, None] if reduction == "none" else coef
+        gx = gt = None
+        if nx:
+            gx = xp.exp(logp) * wt.sum(axis=1, keepdims=True) - wt
+            gx *= coef
+        if nt:
+            gt = -logp if w is None else -logp * _class_view(w, logp.ndim)
+            gt = gt * coef * _scalar(1 - ls, logp.dtype)
+        return gx, gt, None
+
+
+class BinaryCrossEntropy(Function):
+    """-w (t log x + (1 - t) log(1 - x)), logs clamped at -100 (``binary_cross_entropy``)."""
+
+    backward_name = "BinaryCrossEntropyBackward0"
+
+    def forward(ctx, x, t, w=None):
+        xp = array_module(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_x = xp.maximum(xp.log(x), -100)
+            log_1mx = xp.maximum(xp.log1p(-x), -100)
+        loss = -(t * (log_x - log_1mx) + log_1mx)
+        if w is not None:
+            loss = loss * w
+        ctx.save_for_backward(x, t, w)
+        return loss
+
+    def backward(ctx, g):
+        x, t, w = ctx.saved_tensors
+        xp = array_module(g)
+        nx, nt, _ = ctx.needs_input_grad
+        gw = g if w is None else g * w
+        gx = gt = None
+        if nx:
+            gx = gw * (x - t) / xp.maximum((1 - x) * x, _scalar(1e-12, x.dtype))
+        if nt:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gt = gw * (xp.maximum(xp.log1p(-x), -100) - xp.maximum(xp.log(x), -100))
+        return gx, gt, None
+
+
+# ---------------------------------------------------------------------------
+# embedding and padding
+
+
+class Embedding(Function):
+    """Rows of ``weight`` picked by integer ``indices`` (``embedding``)."""
+
+    backward_name = "EmbeddingBackward0"
+
+    def forward(ctx, w, indices=None, padding_idx=None, scale_grad_by_freq=False):
+        xp = array_module(w)
+        ctx.state = (indices, padding_idx, scale_grad_by_freq, w.shape)
+        return xp.take(w, indices, axis=0)
+
+    def backward(ctx, g):
+        indices, padding_idx, by_freq, shape = ctx.state
+        xp = array_module(g)
+        flat = indices.reshape(-1)
+        rows = g.reshape(-1, shape[1])
+        if by_freq:
+            counts = xp.bincount(flat, minlength=shape[0])
+            rows = rows / counts[flat][:, None].astype(g.dtype)
+        if padding_idx is not None:
+            keep = flat != padding_idx
+            flat, rows = flat[keep], rows[keep]
+        gw = xp.zeros(shape, dtype=g.dtype)
+        xp.add.at(gw, flat, rows)
+        return gw
+
+
+class ConstantPad(Function):
+    """Pad (or crop, for negative amounts) with a constant (``pad`` mode='constant').
+
+    ``pads`` holds one (before, after) pair per dim, first dim first.
+    """
+
+    backward_name = "ConstantPadNdBackward0"
+
+    def forward(ctx, x, pads=(), value=0.0):
+        xp = array_module(x)
+        out_shape = tuple(s + a + b for s, (a, b) in zip(x.shape, pads))
+        if any(s < 0 for s in out_shape):
+            raise RuntimeError(
+                f"The input size {list(x.shape)}, plus negative padding {list(pads)} resulted in "
+                f"a negative output size, which is invalid. Check dimension of your input."
+            )
+        y = xp.full(out_shape, value, dtype=x.dtype)
+        src, dst = _pad_slices(x.shape, pads)
+        y[dst] = x[src]
+        ctx.state = (x.shape, pads)
+        return y
+
+    def backward(ctx, g):
+        shape, pads = ctx.state
+        xp = array_module(g)
+        gx = xp.zeros(shape, dtype=g.dtype)
+        src, dst = _pad_slices(shape, pads)
+        gx[src] = g[dst]
+        return gx
+
+
+def _pad_slices(shape, pads):
+    """Slices of the input and of the padded output that hold the same values."""
+    src, dst = [], []
+    for s, (a, b) in zip(shape, pads):
+        src.append(slice(max(-a, 0), s - max(-b, 0)))
+        dst.append(slice(max(a, 0), max(a, 0) + s - max(-a, 0) - max(-b, 0)))
+    return tuple(src), tuple(dst)
+
+
+class IndexPad(Function):
+    """Gather along several dims with index arrays (reflect/replicate/circular ``pad``)."""
+
+    backward_name = "ReflectionPadBackward0"
+
+    def forward(ctx, x, index=()):
+        xp = array_module(x)
+        y = x
+        for dim, idx in index:
+            y = xp.take(y, idx, axis=dim)
+        ctx.state = (x.shape, index)
+        return y
+
+    def backward(ctx, g):
+        shape, index = ctx.state
+        xp = array_module(g)
+        for dim, idx in reversed(index):
+            moved = xp.moveaxis(g, dim, 0)
+            acc = xp.zeros((shape[dim],) + moved.shape[1:], dtype=g.dtype)
+            xp.add.at(acc, idx, moved)
+            g = xp.moveaxis(acc, 0, dim)
+        return g
