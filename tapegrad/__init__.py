@@ -460,5 +460,5 @@ class backends:  # noqa: N801
             return False
 
 
-from .serialization import load, save  # noqa: E402
 from . import nn  # noqa: E402
+from .serialization import load, save  # noqa: E402
