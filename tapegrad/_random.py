@@ -66,8 +66,12 @@ class Generator:
 
     def uniform(self, shape, low, high, dtype) -> np.ndarray:
         n = int(np.prod(shape))
+        # PyTorch casts from/to to the dtype and computes u * (to - from) + from with a
+        # fused multiply-add; for float32 the float64 product is exact, so one rounding.
+        acc = np.float64 if np.dtype(dtype) == np.float64 else np.float32
         u = self._unit(n, dtype)
-        return (u * (high - low) + low).astype(dtype).reshape(shape)
+        lo, span = acc(low), acc(acc(high) - acc(low))
+        return (u * np.float64(span) + np.float64(lo)).astype(dtype).reshape(shape)
 
     def normal(self, shape, mean, std, dtype) -> np.ndarray:
         n = int(np.prod(shape))
