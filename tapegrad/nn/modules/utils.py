@@ -24,3 +24,6 @@ _triple = _ntuple(3, "_triple")
 def _reverse_repeat_tuple(t, n: int) -> tuple:
     """Reverse ``t`` and repeat each element ``n`` times: (1, 2) -> (2, 2, 1, 1)."""
     return tuple(x for x in reversed(t) for _ in range(n))
+
+
+_quadruple = _ntuple(4, "_quadruple")
