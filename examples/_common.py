@@ -94,3 +94,72 @@ def grid(xmin: float, xmax: float, ymin: float, ymax: float, steps: int = 200):
     ys = torch.linspace(ymin, ymax, steps)
     yy, xx = torch.meshgrid(ys, xs, indexing="ij")
     return xx.numpy(), yy.numpy(), torch.stack([xx.reshape(-1), yy.reshape(-1)], 1)
+
+
+def load_images(data_dir: str = "data", n_train: int | None = None, n_test: int | None = None):
+    """MNIST-like images as float tensors in [0, 1] of shape (N, 1, 28, 28) with int64
+    labels: MNIST when its files are found, else Fashion-MNIST, else synthetic digits
+    (:func:`synthetic_digits`). Returns ``(name, train_x, train_y, test_x, test_y)``,
+    the first ``n_train`` / ``n_test`` images of each set when given."""
+    import tapegrad as torch
+    from tapegrad import datasets
+
+    for cls in (datasets.MNIST, datasets.FashionMNIST):
+        try:
+            train, test = cls(data_dir, train=True), cls(data_dir, train=False)
+        except RuntimeError:
+            continue
+        sets = []
+        for ds, n in ((train, n_train), (test, n_test)):
+            x, y = ds.data[:n], ds.targets[:n]
+            sets += [x.float().div(255).unsqueeze(1), y.long()]
+        return (cls.__name__, *sets)
+    gen = torch.Generator().manual_seed(1234)
+    train_x, train_y = synthetic_digits(n_train or 6000, gen)
+    test_x, test_y = synthetic_digits(n_test or 1000, gen)
+    print("MNIST and Fashion-MNIST not found: using synthetic digits")
+    return "synthetic digits", train_x, train_y, test_x, test_y
+
+
+# Seven-segment strokes (x0, y0, x1, y1) on a 10 x 18 box, and the segments of each digit.
+_SEGMENTS = {
+    "a": (0, 0, 10, 0),
+    "b": (10, 0, 10, 9),
+    "c": (10, 9, 10, 18),
+    "d": (0, 18, 10, 18),
+    "e": (0, 9, 0, 18),
+    "f": (0, 0, 0, 9),
+    "g": (0, 9, 10, 9),
+}
+_DIGITS = ["abcdef", "bc", "abged", "abgcd", "fgbc", "afgcd", "afgedc", "abc", "abcdefg", "abfgcd"]
+
+
+def synthetic_digits(n: int, generator=None):
+    """``n`` images (n, 1, 28, 28) in [0, 1] of seven-segment digits with random slant,
+    scale, shift and stroke width, plus noise, and their labels: an MNIST-like stand-in
+    when no dataset is on disk."""
+    import tapegrad as torch
+
+    labels = torch.randint(0, 10, (n,), generator=generator)
+    # Random affine jitter per image: scale, slant, shift, stroke width.
+    r = torch.rand(n, 6, generator=generator)
+    scale = 0.8 + 0.4 * r[:, 0:1]
+    slant = 0.4 * r[:, 1:2] - 0.1
+    dx, dy = 4 * r[:, 2:3] - 2, 4 * r[:, 3:4] - 2
+    width = 1.0 + 0.8 * r[:, 4:5]
+    ys, xs = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+    px, py = xs.reshape(1, -1), ys.reshape(1, -1)
+    # Pixel coordinates in the digit's 10 x 18 box.
+    u = ((px - 14 - dx) - slant * (py - 14 - dy)) / scale + 5
+    v = (py - 14 - dy) / scale + 9
+    images = torch.zeros(n, 28 * 28)
+    for name, (x0, y0, x1, y1) in _SEGMENTS.items():
+        on = torch.tensor([name in _DIGITS[d] for d in range(10)])[labels].float().unsqueeze(1)
+        # Distance from each pixel to the segment.
+        t = ((u - x0) * (x1 - x0) + (v - y0) * (y1 - y0)) / ((x1 - x0) ** 2 + (y1 - y0) ** 2)
+        t = t.clamp(0, 1)
+        dist = ((u - x0 - t * (x1 - x0)) ** 2 + (v - y0 - t * (y1 - y0)) ** 2).sqrt()
+        stroke = (1.5 * width - dist).clamp(0, 1)
+        images = torch.maximum(images, stroke * on)
+    images = (images + 0.1 * torch.rand(n, 28 * 28, generator=generator)).clamp(0, 1)
+    return images.view(n, 1, 28, 28), labels
