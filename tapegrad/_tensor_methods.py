@@ -356,7 +356,17 @@ Tensor.__rmatmul__ = _r(L.matmul)
 Tensor.__neg__ = E.neg
 Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = E.abs
-Tensor.__invert__ = E.bitwise_not
+
+
+def _invert(self):
+    if self.dtype.is_floating_point:
+        raise TypeError(
+            "~ (operator.invert) is only implemented on integer and Boolean-type tensors"
+        )
+    return E.bitwise_not(self)
+
+
+Tensor.__invert__ = _invert
 Tensor.__and__ = _op(E.bitwise_and)
 Tensor.__rand__ = _r(E.bitwise_and)
 Tensor.__or__ = _op(E.bitwise_or)

@@ -30,9 +30,9 @@ def _graph(roots):
     """Count, for every node reachable from ``roots``, how many edges enter it."""
     deps: dict = {}
     seen = set()
-    stack = [r for r in roots if r is not None]
-    for r in stack:
-        seen.add(r)
+    # Several roots may be outputs of one node (e.g. the chunks of a split): visit it once.
+    stack = [r for r in dict.fromkeys(roots) if r is not None]
+    seen.update(stack)
     while stack:
         node = stack.pop()
         for nxt, _ in node.next_functions:

@@ -124,7 +124,8 @@ class Mul(Function):
 class Div(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return a / b
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return a / b
 
     def backward(ctx, g):
         a, b = ctx.saved_tensors
@@ -185,7 +186,8 @@ class Pow(Function):
     def forward(ctx, a, b):
         if a.dtype.kind in "iu" and np.any(b < 0):
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-        y = np.power(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = np.power(a, b)
         ctx.save_for_backward(a, b, y)
         return y
 
@@ -480,32 +482,46 @@ def _zero_grad(g, x, y):
     return np.zeros_like(g)
 
 
+def _quiet(f):
+    """``f`` without NumPy's warnings outside its domain: PyTorch returns nan/inf silently."""
+
+    def g(x):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return f(x)
+
+    return g
+
+
 Neg = _unary("Neg", np.negative, lambda g, x, y: -g, uses=None)
 Abs = _unary("Abs", np.abs, lambda g, x, y: g * np.sign(x))
 Sign = _unary("Sign", np.sign, _zero_grad, uses=None)
 Exp = _unary("Exp", np.exp, lambda g, x, y: g * y, uses="y")
 Exp2 = _unary("Exp2", np.exp2, lambda g, x, y: g * y * np.asarray(math.log(2), y.dtype), uses="y")
 Expm1 = _unary("Expm1", np.expm1, lambda g, x, y: g * (y + 1), uses="y")
-Log = _unary("Log", np.log, lambda g, x, y: g / x)
-Log2 = _unary("Log2", np.log2, lambda g, x, y: g / (x * np.asarray(math.log(2), x.dtype)))
-Log10 = _unary("Log10", np.log10, lambda g, x, y: g / (x * np.asarray(math.log(10), x.dtype)))
-Log1p = _unary("Log1p", np.log1p, lambda g, x, y: g / (x + 1))
-Sqrt = _unary("Sqrt", np.sqrt, lambda g, x, y: g / (2 * y), uses="y")
-Rsqrt = _unary("Rsqrt", lambda x: 1 / np.sqrt(x), lambda g, x, y: -0.5 * g * y * y * y, uses="y")
+Log = _unary("Log", _quiet(np.log), lambda g, x, y: g / x)
+Log2 = _unary("Log2", _quiet(np.log2), lambda g, x, y: g / (x * np.asarray(math.log(2), x.dtype)))
+Log10 = _unary(
+    "Log10", _quiet(np.log10), lambda g, x, y: g / (x * np.asarray(math.log(10), x.dtype))
+)
+Log1p = _unary("Log1p", _quiet(np.log1p), lambda g, x, y: g / (x + 1))
+Sqrt = _unary("Sqrt", _quiet(np.sqrt), lambda g, x, y: g / (2 * y), uses="y")
+Rsqrt = _unary(
+    "Rsqrt", _quiet(lambda x: 1 / np.sqrt(x)), lambda g, x, y: -0.5 * g * y * y * y, uses="y"
+)
 Square = _unary("Square", np.square, lambda g, x, y: 2 * g * x)
-Reciprocal = _unary("Reciprocal", np.reciprocal, lambda g, x, y: -g * y * y, uses="y")
+Reciprocal = _unary("Reciprocal", _quiet(np.reciprocal), lambda g, x, y: -g * y * y, uses="y")
 Sin = _unary("Sin", np.sin, lambda g, x, y: g * np.cos(x))
 Cos = _unary("Cos", np.cos, lambda g, x, y: -g * np.sin(x))
 Tan = _unary("Tan", np.tan, lambda g, x, y: g * (1 + y * y), uses="y")
-Asin = _unary("Asin", np.arcsin, lambda g, x, y: g / np.sqrt(1 - x * x))
-Acos = _unary("Acos", np.arccos, lambda g, x, y: -g / np.sqrt(1 - x * x))
+Asin = _unary("Asin", _quiet(np.arcsin), lambda g, x, y: g / np.sqrt(1 - x * x))
+Acos = _unary("Acos", _quiet(np.arccos), lambda g, x, y: -g / np.sqrt(1 - x * x))
 Atan = _unary("Atan", np.arctan, lambda g, x, y: g / (1 + x * x))
 Sinh = _unary("Sinh", np.sinh, lambda g, x, y: g * np.cosh(x))
 Cosh = _unary("Cosh", np.cosh, lambda g, x, y: g * np.sinh(x))
 Tanh = _unary("Tanh", np.tanh, lambda g, x, y: g * (1 - y * y), uses="y")
 Asinh = _unary("Asinh", np.arcsinh, lambda g, x, y: g / np.sqrt(x * x + 1))
-Acosh = _unary("Acosh", np.arccosh, lambda g, x, y: g / np.sqrt(x * x - 1))
-Atanh = _unary("Atanh", np.arctanh, lambda g, x, y: g / (1 - x * x))
+Acosh = _unary("Acosh", _quiet(np.arccosh), lambda g, x, y: g / np.sqrt(x * x - 1))
+Atanh = _unary("Atanh", _quiet(np.arctanh), lambda g, x, y: g / (1 - x * x))
 Sigmoid = _unary("Sigmoid", _sigmoid, lambda g, x, y: g * y * (1 - y), uses="y")
 Relu = _unary(
     "Relu",
@@ -601,7 +617,9 @@ def _make_same_unary(name, cls):
         if input.dtype.category < 2 and name in ("floor", "ceil", "trunc", "round"):
             return _to_out(input.clone(), out)
         if name == "frac" and not input.dtype.is_floating_point:
-            raise RuntimeError(f"\"frac_cpu\" not implemented for '{_long_name(input.dtype)}'")
+            raise NotImplementedError(
+                f"\"frac_cpu\" not implemented for '{_long_name(input.dtype)}'"
+            )
         return _to_out(cls.apply(input), out)
 
     fn.__name__ = name
@@ -901,7 +919,7 @@ def _bitwise(ufunc, name):
     def fn(input, other, *, out=None):
         dt = _promote(input, other)
         if dt.is_floating_point:
-            raise RuntimeError(f"\"{name}_cpu\" not implemented for '{_long_name(dt)}'")
+            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{_long_name(dt)}'")
         a, b = _operand(input, dt)._data, _operand(other, dt)._data
         return _to_out(U.Tensor._make(np.asarray(ufunc(a, b))), out)
 
@@ -919,7 +937,9 @@ bitwise_right_shift = _bitwise(np.right_shift, "bitwise_right_shift")
 def bitwise_not(input, *, out=None):
     """Bitwise not; logical not for bool (``torch.bitwise_not``, ``~``)."""
     if input.dtype.is_floating_point:
-        raise RuntimeError(f"\"bitwise_not_cpu\" not implemented for '{_long_name(input.dtype)}'")
+        raise NotImplementedError(
+            f"\"bitwise_not_cpu\" not implemented for '{_long_name(input.dtype)}'"
+        )
     return _to_out(U.Tensor._make(np.asarray(np.invert(input._data))), out)
 
 

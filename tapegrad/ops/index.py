@@ -160,9 +160,15 @@ class IndexPut(Function):
         return gx, gv
 
 
+class IndexPutBasic(IndexPut):
+    """``x[slices] = v``: PyTorch names this node ``CopySlices``."""
+
+    backward_name = "CopySlices"
+
+
 def setitem(self, idx, value) -> None:
     """``self[idx] = value`` in place, differentiable (``Tensor.__setitem__``)."""
-    np_idx, _ = convert_index(idx)
+    np_idx, adv = convert_index(idx)
     Tensor = U.Tensor
     if isinstance(value, Tensor):
         v = value if value.dtype is self.dtype else value.to(self.dtype)
@@ -174,7 +180,8 @@ def setitem(self, idx, value) -> None:
             self._data[np_idx] = v._data
             self._version_counter.v += 1
             return
-        self._inplace(lambda s, val: IndexPut.apply(s, val, idx=np_idx), v)
+        cls = IndexPut if adv else IndexPutBasic
+        self._inplace(lambda s, val: cls.apply(s, val, idx=np_idx), v)
     except IndexError as e:
         raise _index_error(e, self.shape) from None
     except ValueError as e:
@@ -365,7 +372,12 @@ def _scatter(input, dim, index, src=None, value=None, reduce=None, name="scatter
         if not isinstance(src, U.Tensor):
             src_t = U.scalar_to_tensor(src, input.dtype)
         else:
-            src_t = src if src.dtype is input.dtype else src.to(input.dtype)
+            if src.dtype is not input.dtype:
+                raise RuntimeError(
+                    f"{name}(): Expected self.dtype to be equal to src.dtype (got {input.dtype} "
+                    f"and {src.dtype})"
+                )
+            src_t = src
             for k in range(index.ndim):
                 if index.shape[k] > src_t.shape[k]:
                     raise RuntimeError(

@@ -437,7 +437,7 @@ class LinAlgError(RuntimeError):
 
 def _singular_error(name, msg):
     return LinAlgError(
-        f"linalg.{name}: The diagonal element 1 is zero, the {name} could not be completed "
+        f"linalg.{name}: The diagonal element 1 is zero, the inversion could not be completed "
         f"because the input matrix is singular. ({msg})"
     )
 
@@ -493,8 +493,8 @@ def det(A, *, out=None):
 
 class Slogdet(Function):
     backward_name = "LinalgSlogdetBackward0"
+    # The sign requires grad like PyTorch's; for real inputs its gradient is zero.
     num_outputs = 2
-    non_differentiable = (0,)
 
     def forward(ctx, A):
         s, l = np.linalg.slogdet(A)

@@ -430,16 +430,24 @@ def unsqueeze(input, dim: int):
     return Unsqueeze.apply(input, shape=tuple(shp))
 
 
+def _writable_diagonal(x, offset, d1, d2):
+    # NumPy's diagonal is a read-only view; PyTorch's can be written through.
+    d = np.diagonal(x, offset, d1, d2)
+    if x.flags.writeable:
+        d.setflags(write=True)
+    return d
+
+
 class Diagonal(Function):
     is_view = True
 
     def forward(ctx, x, offset=0, d1=0, d2=1):
         ctx.args = (offset, d1, d2)
         ctx.shape = x.shape
-        return np.diagonal(x, offset, d1, d2)
+        return _writable_diagonal(x, offset, d1, d2)
 
     def view_fn(ctx, a):
-        return np.diagonal(a, *ctx.args)
+        return _writable_diagonal(a, *ctx.args)
 
     def backward(ctx, g):
         z = np.zeros(ctx.shape, g.dtype)
@@ -510,7 +518,7 @@ def cat(tensors, dim: int = 0, *, out=None):
         )
     tensors = [t for t in tensors]
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     # PyTorch skips legacy empty 1-D tensors of size 0.
     keep = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
     ref = keep[0]
