@@ -347,7 +347,8 @@ class Hardsigmoid(Function):
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * ((x > -3) & (x < 3)) / _scalar(6, g.dtype)
+        # PyTorch multiplies by the float constant 1.0f / 6.0f, even for doubles.
+        return g * ((x > -3) & (x < 3)) * _scalar(np.float32(1.0 / 6.0), g.dtype)
 
 
 class Hardswish(Function):
