@@ -1,0 +1,401 @@
+"""Callbacks for ``fit``: early stopping, checkpoints, learning-rate schedules, history
+logs and a progress bar (the hooks of Keras' callbacks, on a ``TrainState``).
+
+A callback overrides any of ``on_train_begin``, ``on_epoch_begin``, ``on_batch_end``,
+``on_epoch_end`` and ``on_train_end``, each given the ``TrainState``; ``state_dict`` /
+``load_state_dict`` carry what it must remember across a resumed run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from typing import Any
+
+import tapegrad
+
+from .loop import TrainState, checkpoint_state
+
+__all__ = [
+    "Callback",
+    "EarlyStopping",
+    "ModelCheckpoint",
+    "LRSchedulerCallback",
+    "HistoryLogger",
+    "ProgressBar",
+]
+
+
+class Callback:
+    """Base class: every hook does nothing; ``order`` sorts callbacks (low runs first)."""
+
+    order = 0
+
+    def on_train_begin(self, state: TrainState) -> None:
+        """Called once before the first epoch."""
+
+    def on_epoch_begin(self, state: TrainState) -> None:
+        """Called before each epoch."""
+
+    def on_batch_end(self, state: TrainState) -> None:
+        """Called after each optimizer step; ``state.batch_logs`` holds the batch loss."""
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        """Called after each epoch; ``state.logs`` holds its metrics."""
+
+    def on_train_end(self, state: TrainState) -> None:
+        """Called once when training ends."""
+
+    def state_dict(self) -> dict:
+        """What a resumed run needs to continue like an uninterrupted one."""
+        return {}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore what ``state_dict`` returned."""
+
+
+def _better(mode: str, value: float, best: float | None, min_delta: float) -> bool:
+    if best is None:
+        return not math.isnan(value)
+    if mode == "min":
+        return value < best - min_delta
+    return value > best + min_delta
+
+
+def _resolve_mode(mode: str, monitor: str) -> str:
+    if mode == "auto":
+        return "max" if "acc" in monitor else "min"
+    if mode not in ("min", "max"):
+        raise ValueError(f"mode must be 'min', 'max' or 'auto', got {mode!r}")
+    return mode
+
+
+def _monitored(state: TrainState, monitor: str) -> float:
+    if monitor not in state.logs:
+        available = ", ".join(k for k in state.logs if k != "epoch")
+        hint = " (pass val_data to fit for val_* metrics)" if monitor.startswith("val_") else ""
+        raise KeyError(f"monitored metric {monitor!r} is not logged{hint}; logged: {available}")
+    return float(state.logs[monitor])
+
+
+def _copy_state_dict(model) -> dict:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
+    epochs (cf. Keras' ``EarlyStopping``); ``restore_best_weights`` puts back the
+    weights of the best epoch when training ends."""
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 5,
+        min_delta: float = 0.0,
+        mode: str = "auto",
+        restore_best_weights: bool = False,
+        verbose: bool = False,
+    ) -> None:
+        if patience < 0:
+            raise ValueError(f"patience must be >= 0, got {patience}")
+        self.monitor = monitor
+        self.patience = patience
+        self.min_delta = abs(min_delta)
+        self.mode = _resolve_mode(mode, monitor)
+        self.restore_best_weights = restore_best_weights
+        self.verbose = verbose
+        self.best: float | None = None
+        self.best_epoch = 0
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best_weights: dict | None = None
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        value = _monitored(state, self.monitor)
+        if _better(self.mode, value, self.best, self.min_delta):
+            self.best, self.best_epoch, self.wait = value, state.epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = _copy_state_dict(state.model)
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            state.stop_training = True
+            self.stopped_epoch = state.epoch
+            if self.verbose:
+                print(
+                    f"early stopping at epoch {state.epoch}: {self.monitor} has not improved "
+                    f"since epoch {self.best_epoch} ({self.best:.4g})",
+                    file=sys.stderr,
+                )
+
+    def on_train_end(self, state: TrainState) -> None:
+        if self.restore_best_weights and self.best_weights is not None:
+            state.model.load_state_dict(self.best_weights)
+
+    def state_dict(self) -> dict:
+        out = {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
+        out["stopped_epoch"] = self.stopped_epoch
+        if self.best_weights is not None:
+            out["best_weights"] = self.best_weights
+        return out
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.best = state_dict["best"]
+        self.best_epoch = state_dict["best_epoch"]
+        self.wait = state_dict["wait"]
+        self.stopped_epoch = state_dict.get("stopped_epoch", 0)
+        self.best_weights = state_dict.get("best_weights")
+
+
+class ModelCheckpoint(Callback):
+    """Save a checkpoint with ``tapegrad.save`` (atomically) after every ``every`` epochs.
+
+    The file holds ``checkpoint_state``: model, optimizer, schedulers, epoch, history
+    and random states, so ``fit(..., resume=path)`` continues the run exactly;
+    ``weights_only=True`` saves just ``model.state_dict()``. ``path`` may contain
+    ``{epoch}`` or a logged metric (``"ckpt-{epoch:02d}-{val_error:.4f}.pt"``). With
+    ``monitor``, ``save_best_only`` keeps only the best epoch's checkpoint.
+    """
+
+    order = 100  # after the schedulers and early stopping have updated their state
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        monitor: str | None = None,
+        mode: str = "auto",
+        save_best_only: bool = False,
+        weights_only: bool = False,
+        every: int = 1,
+    ) -> None:
+        if save_best_only and monitor is None:
+            raise ValueError("save_best_only=True needs a metric to monitor (monitor=...)")
+        self.path = os.fspath(path)
+        self.monitor = monitor
+        self.mode = _resolve_mode(mode, monitor or "")
+        self.save_best_only = save_best_only
+        self.weights_only = weights_only
+        self.every = every
+        self.best: float | None = None
+        self.last_path: str | None = None
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        if state.epoch % self.every and not state.stop_training and state.epoch < state.epochs:
+            return
+        if self.monitor is not None:
+            value = _monitored(state, self.monitor)
+            improved = _better(self.mode, value, self.best, 0.0)
+            if improved:
+                self.best = value
+            if self.save_best_only and not improved:
+                return
+        path = self.path.format(**state.logs)
+        obj = state.model.state_dict() if self.weights_only else checkpoint_state(state)
+        tapegrad.save(obj, path)
+        self.last_path = path
+
+    def state_dict(self) -> dict:
+        return {"best": self.best} if self.best is not None else {}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.best = state_dict.get("best")
+
+
+def _is_plateau(scheduler: Any) -> bool:
+    try:
+        from ..optim.lr_scheduler import ReduceLROnPlateau
+    except ImportError:
+        return type(scheduler).__name__ == "ReduceLROnPlateau"
+    return isinstance(scheduler, ReduceLROnPlateau)
+
+
+class LRSchedulerCallback(Callback):
+    """Step a learning-rate scheduler after each epoch (``interval="epoch"``) or each
+    batch (``"batch"``, e.g. for ``OneCycleLR``). A ``ReduceLROnPlateau`` is stepped
+    with ``monitor`` (default ``val_loss`` when validating, else ``loss``)."""
+
+    order = 10
+
+    def __init__(self, scheduler: Any, monitor: str | None = None, interval: str = "epoch"):
+        if interval not in ("epoch", "batch"):
+            raise ValueError(f"interval must be 'epoch' or 'batch', got {interval!r}")
+        if interval == "batch" and _is_plateau(scheduler):
+            raise ValueError("ReduceLROnPlateau steps on a metric, so interval must be 'epoch'")
+        self.scheduler = scheduler
+        self.monitor = monitor
+        self.interval = interval
+
+    def on_batch_end(self, state: TrainState) -> None:
+        if self.interval == "batch":
+            self.scheduler.step()
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        if self.interval != "epoch":
+            return
+        if _is_plateau(self.scheduler):
+            monitor = self.monitor or ("val_loss" if "val_loss" in state.logs else "loss")
+            self.scheduler.step(_monitored(state, monitor))
+        else:
+            self.scheduler.step()
+
+    def state_dict(self) -> dict:
+        return {"scheduler": self.scheduler.state_dict()}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.scheduler.load_state_dict(state_dict["scheduler"])
+
+
+def _plain(value: Any) -> Any:
+    """A JSON/CSV-friendly copy: tensors to lists, NaN and infinities to None."""
+    if isinstance(value, tapegrad.Tensor):
+        value = value.tolist()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _write_atomic(path: str, text: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+class HistoryLogger(Callback):
+    """Write the history, one row per epoch, to a CSV or JSON file after each epoch
+    (cf. Keras' ``CSVLogger``). The format comes from the suffix unless ``format`` is
+    given; the file is rewritten atomically, so a resumed run leaves no duplicate rows."""
+
+    order = 90
+
+    def __init__(self, path: str | os.PathLike, format: str | None = None) -> None:  # noqa: A002
+        self.path = os.fspath(path)
+        fmt = format or ("json" if self.path.lower().endswith(".json") else "csv")
+        if fmt not in ("csv", "json"):
+            raise ValueError(f"format must be 'csv' or 'json', got {fmt!r}")
+        self.format = fmt
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        rows = [{k: _plain(v) for k, v in e.items()} for e in state.history]
+        if self.format == "json":
+            text = json.dumps(rows, indent=1) + "\n"
+        else:
+            buf = io.StringIO()
+            writer = csv.DictWriter(buf, fieldnames=state.history.keys(), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+            text = buf.getvalue()
+        _write_atomic(self.path, text)
+
+
+def _format_logs(logs: dict) -> str:
+    parts = []
+    for key, value in logs.items():
+        if key == "epoch" or not isinstance(value, (int, float)):
+            continue
+        if key == "seconds":
+            parts.append(f"{value:.1f}s")
+        elif "error" in key or "accuracy" in key:
+            parts.append(f"{key} {100 * value:.2f}%")
+        else:
+            parts.append(f"{key} {value:.4g}")
+    return "  ".join(parts)
+
+
+class ProgressBar(Callback):
+    """A progress bar over each epoch's batches with the running loss, and one summary
+    line per epoch. Uses ``tqdm`` when installed; otherwise a plain text bar on a
+    terminal (only the summary lines when the output is not a terminal)."""
+
+    order = 80
+
+    def __init__(self, file=None, use_tqdm: bool | None = None) -> None:
+        self.file = file
+        if use_tqdm is None:
+            try:
+                import tqdm  # noqa: F401
+
+                use_tqdm = True
+            except ImportError:
+                use_tqdm = False
+        self.use_tqdm = use_tqdm
+        self._bar = None
+        self._loss_sum = 0.0
+        self._seen = 0
+        self._last_draw = 0.0
+
+    @property
+    def _stream(self):
+        return self.file if self.file is not None else sys.stderr
+
+    def _prefix(self, state: TrainState) -> str:
+        width = len(str(state.epochs))
+        return f"epoch {state.epoch + 1:>{width}}/{state.epochs}"
+
+    def on_epoch_begin(self, state: TrainState) -> None:
+        self._loss_sum, self._seen, self._last_draw = 0.0, 0, 0.0
+        total = getattr(state, "num_batches", None)
+        try:
+            total = len(state.train_data)
+        except TypeError:
+            pass
+        self._total = total
+        if self.use_tqdm:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(
+                total=total, desc=self._prefix(state), unit="batch", leave=False,
+                file=self._stream, dynamic_ncols=True,
+            )  # fmt: skip
+
+    def on_batch_end(self, state: TrainState) -> None:
+        size = state.batch_logs.get("size", 1)
+        self._loss_sum += state.batch_logs["loss"] * size
+        self._seen += size
+        now = time.monotonic()
+        if now - self._last_draw < 0.2 and state.batch != self._total:
+            if self._bar is not None:
+                self._bar.update(1)
+            return
+        self._last_draw = now
+        loss = self._loss_sum / self._seen
+        if self._bar is not None:
+            self._bar.update(1)
+            self._bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+        elif self._stream.isatty():
+            done = state.batch / self._total if self._total else 0.0
+            bar = "#" * int(30 * done) + "." * (30 - int(30 * done))
+            print(
+                f"\r{self._prefix(state)} [{bar}] {state.batch}/{self._total or '?'} "
+                f"loss {loss:.4f}",
+                end="", file=self._stream, flush=True,
+            )  # fmt: skip
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        width = len(str(state.epochs))
+        line = f"epoch {state.epoch:>{width}}/{state.epochs}  {_format_logs(state.logs)}"
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        elif self._stream.isatty():
+            print("\r\033[K", end="", file=self._stream)
+        print(line, file=self._stream, flush=True)
+
+    def on_train_end(self, state: TrainState) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
