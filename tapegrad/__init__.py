@@ -460,5 +460,6 @@ class backends:  # noqa: N801
             return False
 
 
-from . import nn  # noqa: E402
+from . import nn, optim  # noqa: E402
 from .serialization import load, save  # noqa: E402
+from . import utils  # noqa: E402

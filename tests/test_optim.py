@@ -1,0 +1,365 @@
+"""Optimizer parity with PyTorch: the same small network, initial weights and batches in both
+libraries, 50 steps of each optimizer and configuration; plus the Optimizer base semantics."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import tapegrad as tg
+
+STEPS = 50
+SHAPES = [(8, 5), (8,), (3, 8), (3,)]  # Linear(5, 8) -> tanh -> Linear(8, 3)
+
+
+def _init_arrays(seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.uniform(-0.5, 0.5, size=s).astype(np.float32) for s in SHAPES]
+
+
+def _batches(n: int = STEPS, seed: int = 1) -> list[tuple[np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    return [
+        (
+            rng.standard_normal((16, 5)).astype(np.float32),
+            rng.standard_normal((16, 3)).astype(np.float32),
+        )
+        for _ in range(n)
+    ]
+
+
+def _params(lib, arrays):
+    return [lib.tensor(a.copy(), requires_grad=True) for a in arrays]
+
+
+def _loss(lib, params, x, y):
+    w1, b1, w2, b2 = params
+    h = lib.tanh(lib.tensor(x) @ w1.T + b1)
+    out = h @ w2.T + b2
+    return ((out - lib.tensor(y)) ** 2).mean()
+
+
+def _groups(params, group_opts):
+    """Two parameter groups (layer 1, layer 2) when options per group are given."""
+    if group_opts is None:
+        return params
+    return [dict(params=params[:2], **group_opts[0]), dict(params=params[2:], **group_opts[1])]
+
+
+def _train(lib, opt, params, batches, closure=False):
+    for x, y in batches:
+        if closure:
+
+            def closure_fn(x=x, y=y):
+                opt.zero_grad()
+                loss = _loss(lib, params, x, y)
+                loss.backward()
+                return loss
+
+            opt.step(closure_fn)
+        else:
+            opt.zero_grad()
+            _loss(lib, params, x, y).backward()
+            opt.step()
+
+
+def _assert_params_close(tg_params, torch_params, rtol=2e-5, atol=2e-6):
+    for a, b in zip(tg_params, torch_params):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=rtol, atol=atol)
+
+
+CONFIGS = [
+    ("SGD", dict(lr=0.1), None),
+    ("SGD", dict(lr=0.05, momentum=0.9), None),
+    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-2), None),
+    ("SGD", dict(lr=0.005, momentum=0.8, dampening=0.3, maximize=True), None),
+    ("SGD", dict(lr=0.005, weight_decay=0.1, maximize=True), None),
+    ("SGD", dict(lr=0.1, momentum=0.9), [dict(lr=0.01), dict(momentum=0.5)]),
+    ("Adagrad", dict(lr=0.1), None),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.1, initial_accumulator_value=0.5), None),
+    ("Adagrad", dict(lr=0.05, eps=1e-6, maximize=True), None),
+    ("Adadelta", dict(), None),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.05), None),
+    ("Adadelta", dict(lr=0.5, maximize=True), None),
+    ("RMSprop", dict(lr=0.01), None),
+    ("RMSprop", dict(lr=0.01, alpha=0.9, centered=True), None),
+    ("RMSprop", dict(lr=0.01, momentum=0.9, weight_decay=0.01), None),
+    ("RMSprop", dict(lr=0.005, momentum=0.5, centered=True, eps=1e-6, maximize=True), None),
+    ("Adam", dict(lr=0.01), None),
+    ("Adam", dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1), None),
+    ("Adam", dict(lr=0.01, amsgrad=True), None),
+    ("Adam", dict(lr=0.01, amsgrad=True, maximize=True, weight_decay=0.01), None),
+    ("Adam", dict(lr=0.01, betas=(0.3, 0.9)), [dict(lr=0.05), dict(betas=(0.9, 0.5))]),
+    ("AdamW", dict(lr=0.01), None),
+    ("AdamW", dict(lr=0.01, weight_decay=0.5, amsgrad=True), None),
+]
+
+
+@pytest.mark.parametrize(
+    "name,opts,group_opts", CONFIGS, ids=[f"{c[0]}-{i}" for i, c in enumerate(CONFIGS)]
+)
+def test_optimizer_parity(name, opts, group_opts):
+    arrays, batches = _init_arrays(), _batches()
+    pt = _params(torch, arrays)
+    pg = _params(tg, arrays)
+    opt_t = getattr(torch.optim, name)(_groups(pt, group_opts), **opts)
+    opt_g = getattr(tg.optim, name)(_groups(pg, group_opts), **opts)
+    _train(torch, opt_t, pt, batches)
+    _train(tg, opt_g, pg, batches)
+    _assert_params_close(pg, pt)
+    # The state has PyTorch's keys and values.
+    sd_t, sd_g = opt_t.state_dict(), opt_g.state_dict()
+    assert sd_g["param_groups"] == [{k: v for k, v in g.items()} for g in sd_t["param_groups"]]
+    assert sd_g["state"].keys() == sd_t["state"].keys()
+    for idx, st in sd_t["state"].items():
+        assert st.keys() == sd_g["state"][idx].keys()
+        for key, value in st.items():
+            got = sd_g["state"][idx][key]
+            assert isinstance(got, tg.Tensor)
+            assert str(got.dtype) == str(value.dtype)
+            np.testing.assert_allclose(got.numpy(), value.numpy(), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("name,opts", [("SGD", dict(lr=0.05, momentum=0.9)), ("Adam", {})])
+def test_closure_parity(name, opts):
+    arrays, batches = _init_arrays(2), _batches(10)
+    pt, pg = _params(torch, arrays), _params(tg, arrays)
+    opt_t = getattr(torch.optim, name)(pt, **opts)
+    opt_g = getattr(tg.optim, name)(pg, **opts)
+    _train(torch, opt_t, pt, batches, closure=True)
+    _train(tg, opt_g, pg, batches, closure=True)
+    _assert_params_close(pg, pt)
+    x, y = batches[0]
+
+    def closure():
+        opt_g.zero_grad()
+        loss = _loss(tg, pg, x, y)
+        loss.backward()
+        return loss
+
+    loss = opt_g.step(closure)
+    assert isinstance(loss, tg.Tensor) and loss.requires_grad
+
+
+@pytest.mark.parametrize(
+    "name,opts",
+    [
+        ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
+        ("Adagrad", dict(lr=0.1, lr_decay=0.01)),
+        ("Adadelta", dict(lr=0.5)),
+        ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True)),
+        ("Adam", dict(lr=0.01, amsgrad=True)),
+        ("AdamW", dict(lr=0.01)),
+    ],
+)
+def test_state_dict_round_trip(name, opts):
+    arrays, batches = _init_arrays(3), _batches()
+    half = STEPS // 2
+    pg = _params(tg, arrays)
+    opt = getattr(tg.optim, name)(pg, **opts)
+    _train(tg, opt, pg, batches[:half])
+    # A second optimizer over copies of the parameters resumes from the saved state ...
+    sd = copy.deepcopy(opt.state_dict())
+    pg2 = [tg.tensor(p.detach().numpy().copy(), requires_grad=True) for p in pg]
+    opt2 = getattr(tg.optim, name)(pg2, **{k: v for k, v in opts.items() if k != "lr"})
+    opt2.load_state_dict(sd)
+    assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
+    _train(tg, opt, pg, batches[half:])
+    _train(tg, opt2, pg2, batches[half:])
+    # ... and continues identically.
+    for a, b in zip(pg, pg2):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+
+    # PyTorch's state dict, converted, resumes in tapegrad as it does in PyTorch.
+    pt = _params(torch, arrays)
+    opt_t = getattr(torch.optim, name)(pt, **opts)
+    _train(torch, opt_t, pt, batches[:half])
+    sd_t = opt_t.state_dict()
+    converted = {
+        "state": {
+            i: {k: tg.tensor(v.numpy().copy()) for k, v in st.items()}
+            for i, st in sd_t["state"].items()
+        },
+        "param_groups": copy.deepcopy(sd_t["param_groups"]),
+    }
+    pg3 = [tg.tensor(p.detach().numpy().copy(), requires_grad=True) for p in pt]
+    opt3 = getattr(tg.optim, name)(pg3, **opts)
+    opt3.load_state_dict(converted)
+    _train(torch, opt_t, pt, batches[half:])
+    _train(tg, opt3, pg3, batches[half:])
+    _assert_params_close(pg3, pt)
+
+
+def test_state_dict_layout_and_save(tmp_path):
+    pg = _params(tg, _init_arrays())
+    opt = tg.optim.SGD([{"params": pg[:2]}, {"params": pg[2:], "lr": 0.5}], lr=0.1, momentum=0.9)
+    _train(tg, opt, pg, _batches(2))
+    sd = opt.state_dict()
+    assert [g["params"] for g in sd["param_groups"]] == [[0, 1], [2, 3]]
+    assert [g["lr"] for g in sd["param_groups"]] == [0.1, 0.5]
+    assert sorted(sd["state"]) == [0, 1, 2, 3]
+    assert sd["state"][2]["momentum_buffer"].shape == tg.Size([3, 8])
+    path = tmp_path / "opt.pt"
+    tg.save(sd, path)
+    loaded = tg.load(path)
+    opt.load_state_dict(loaded)
+    assert opt.state[pg[2]]["momentum_buffer"].shape == tg.Size([3, 8])
+
+
+def test_load_state_dict_casts_to_param_dtype():
+    p = tg.zeros(3, dtype=tg.float64, requires_grad=True)
+    opt = tg.optim.Adam([p])
+    opt.load_state_dict(
+        {
+            "state": {0: {"step": tg.tensor(2.0), "exp_avg": tg.ones(3), "exp_avg_sq": tg.ones(3)}},
+            "param_groups": [dict(opt.state_dict()["param_groups"][0])],
+        }
+    )
+    assert opt.state[p]["exp_avg"].dtype == tg.float64
+    assert opt.state[p]["step"].dtype == tg.float32
+
+
+def test_load_state_dict_mismatch_errors():
+    pg = _params(tg, _init_arrays())
+    opt = tg.optim.SGD(pg, lr=0.1)
+    other = tg.optim.SGD([{"params": pg[:2]}, {"params": pg[2:]}], lr=0.1)
+    with pytest.raises(ValueError, match="different number of parameter groups"):
+        opt.load_state_dict(other.state_dict())
+    small = tg.optim.SGD(pg[:3], lr=0.1)
+    with pytest.raises(ValueError, match="doesn't match the size"):
+        opt.load_state_dict(small.state_dict())
+
+
+def test_zero_grad():
+    p = tg.ones(3, requires_grad=True)
+    opt = tg.optim.SGD([p], lr=0.1)
+    (p * 2).sum().backward()
+    opt.zero_grad(set_to_none=False)
+    assert p.grad is not None and p.grad.tolist() == [0.0, 0.0, 0.0]
+    opt.zero_grad()
+    assert p.grad is None
+
+
+def test_params_without_grad_are_skipped():
+    a, b = tg.ones(2, requires_grad=True), tg.ones(2, requires_grad=True)
+    opt = tg.optim.Adam([a, b], lr=0.1)
+    (a * 3).sum().backward()
+    opt.step()
+    assert b.tolist() == [1.0, 1.0] and len(opt.state[b]) == 0
+    assert a.tolist() != [1.0, 1.0] and float(opt.state[a]["step"]) == 1.0
+
+
+def test_sgd_without_momentum_keeps_no_state():
+    p = tg.ones(2, requires_grad=True)
+    opt = tg.optim.SGD([p], lr=0.1)
+    p.sum().backward()
+    opt.step()
+    assert len(opt.state) == 0 and opt.state_dict()["state"] == {}
+
+
+def test_add_param_group_and_defaults():
+    pg = _params(tg, _init_arrays())
+    opt = tg.optim.SGD(pg[:2], lr=0.1, momentum=0.9)
+    opt.add_param_group({"params": pg[2:], "lr": 0.01})
+    assert len(opt.param_groups) == 2
+    assert opt.param_groups[1]["lr"] == 0.01 and opt.param_groups[1]["momentum"] == 0.9
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        opt.add_param_group({"params": [pg[0]]})
+    with pytest.raises(TypeError, match="must be a dict"):
+        opt.add_param_group([pg[0]])
+    with pytest.raises(TypeError, match="ordered collections"):
+        opt.add_param_group({"params": {tg.ones(1, requires_grad=True)}})
+    with pytest.warns(UserWarning, match="duplicate parameters"):
+        tg.optim.SGD([pg[0], pg[0]], lr=0.1)
+
+
+def test_named_parameters():
+    pg = _params(tg, _init_arrays())
+    opt = tg.optim.SGD([("w", pg[0]), ("b", pg[1])], lr=0.1)
+    assert opt.param_groups[0]["param_names"] == ["w", "b"]
+    assert opt.state_dict()["param_groups"][0]["param_names"] == ["w", "b"]
+
+
+@pytest.mark.parametrize(
+    "name,opts",
+    [
+        ("SGD", dict(lr=-0.1)),
+        ("SGD", dict(lr=0.1, momentum=-1)),
+        ("SGD", dict(lr=0.1, weight_decay=-1)),
+        ("SGD", dict(lr=0.1, nesterov=True)),
+        ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.1, nesterov=True)),
+        ("Adam", dict(lr=-1.0)),
+        ("Adam", dict(betas=(1.0, 0.999))),
+        ("Adam", dict(betas=(0.9, -0.1))),
+        ("Adam", dict(eps=-1.0)),
+        ("AdamW", dict(weight_decay=-1.0)),
+        ("Adagrad", dict(lr_decay=-1.0)),
+        ("Adagrad", dict(initial_accumulator_value=-1.0)),
+        ("Adadelta", dict(rho=1.5)),
+        ("RMSprop", dict(alpha=-0.5)),
+        ("RMSprop", dict(momentum=-0.5)),
+    ],
+)
+def test_bad_arguments_raise_like_torch(name, opts):
+    with pytest.raises(ValueError) as theirs:
+        getattr(torch.optim, name)([torch.ones(2, requires_grad=True)], **opts)
+    with pytest.raises(ValueError) as ours:
+        getattr(tg.optim, name)([tg.ones(2, requires_grad=True)], **opts)
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_empty_and_bad_params():
+    with pytest.raises(ValueError, match="optimizer got an empty parameter list"):
+        tg.optim.Adam([])
+    with pytest.raises(TypeError, match="iterable of Tensors or dicts"):
+        tg.optim.SGD(tg.ones(2, requires_grad=True), lr=0.1)
+    with pytest.raises(TypeError, match="can only optimize Tensors"):
+        tg.optim.SGD([1.0], lr=0.1)
+    x = tg.ones(2, requires_grad=True)
+    with pytest.raises(ValueError, match="can't optimize a non-leaf Tensor"):
+        tg.optim.SGD([x * 2], lr=0.1)
+
+
+def test_step_hooks_and_repr():
+    p = tg.ones(2, requires_grad=True)
+    opt = tg.optim.SGD([p], lr=0.1)
+    calls = []
+    h1 = opt.register_step_pre_hook(lambda o, a, k: calls.append("pre"))
+    opt.register_step_post_hook(lambda o, a, k: calls.append("post"))
+    p.sum().backward()
+    opt.step()
+    h1.remove()
+    opt.step()
+    assert calls == ["pre", "post", "post"]
+    assert repr(opt) == repr(torch.optim.SGD([torch.ones(2, requires_grad=True)], lr=0.1))
+
+
+def test_lr_change_between_steps_is_used():
+    arrays, batches = _init_arrays(4), _batches(6)
+    pt, pg = _params(torch, arrays), _params(tg, arrays)
+    opt_t, opt_g = torch.optim.Adam(pt, lr=0.01), tg.optim.Adam(pg, lr=0.01)
+    for i, (x, y) in enumerate(batches):
+        for lib, opt, params in ((torch, opt_t, pt), (tg, opt_g, pg)):
+            opt.param_groups[0]["lr"] = 0.01 / (i + 1)
+            opt.zero_grad()
+            _loss(lib, params, x, y).backward()
+            opt.step()
+    _assert_params_close(pg, pt)
+
+
+def test_step_updates_in_place_and_bumps_version():
+    p = tg.ones(4, requires_grad=True)
+    data_before = p.detach().numpy()
+    opt = tg.optim.Adam([p], lr=0.1)
+    (p * p).sum().backward()
+    v = p._version
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        opt.step()
+    assert p._version > v
+    assert np.shares_memory(p.detach().numpy(), data_before)
+    assert p.detach().numpy()[0] < 1.0
