@@ -6,6 +6,8 @@ import types
 import warnings
 from collections.abc import Iterable
 
+import numpy as np
+
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
 from ...ops.creation import tensor
@@ -65,9 +67,11 @@ def clip_grads_with_norm_(
         return
     # As in PyTorch the coefficient is a tensor and is applied even when it is 1.
     coef = clamp(float(max_norm) / (total_norm + 1e-6), max=1.0)._data
-    for g in grads:
-        g._data *= coef
-        g._version_counter.v += 1
+    # A non-finite norm gives NaN gradients, as in PyTorch, without NumPy's warning.
+    with np.errstate(invalid="ignore"):
+        for g in grads:
+            g._data *= coef
+            g._version_counter.v += 1
 
 
 def clip_grad_norm_(
