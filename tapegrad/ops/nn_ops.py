@@ -516,17 +516,19 @@ class NllLoss(Function):
         picked = xp.take_along_axis(x, safe[:, None], axis=1)[:, 0]
         loss = -(picked * wt)
         denom = wt.sum(dtype=_acc_dtype(x.dtype))
-        ctx.state = (safe, wt, denom, reduction, x.shape)
+        ctx.state = (safe, valid, wt, denom, reduction, x.shape)
         return _reduce_weighted(loss, reduction, denom)
 
     def backward(ctx, g):
-        safe, wt, denom, reduction, shape = ctx.state
+        safe, valid, wt, denom, reduction, shape = ctx.state
         xp = array_module(g)
         if not ctx.needs_input_grad[0]:
             return None, None
         coef = _loss_coef(g, reduction, denom, wt.dtype)
+        # Ignored targets get exactly zero, even when every target is ignored (coef = g/0).
+        gt = xp.where(valid, -(wt * coef), 0).astype(g.dtype, copy=False)
         gx = xp.zeros(shape, dtype=g.dtype)
-        xp.put_along_axis(gx, safe[:, None], (-(wt * coef)).astype(g.dtype)[:, None], axis=1)
+        xp.put_along_axis(gx, safe[:, None], gt[:, None], axis=1)
         return gx, None
 
 
@@ -590,6 +592,9 @@ class CrossEntropy(Function):
             gx -= wc * valid[:, None]
         coef = _loss_coef(g, reduction, denom, dt)
         gx *= coef[:, None] if reduction == "none" else coef
+        if reduction == "mean" and not valid.all():
+            # Ignored targets get exactly zero, even when every target is ignored (coef = g/0).
+            gx = xp.where(valid[:, None], gx, _scalar(0, dt))
         return gx, None
 
 
