@@ -79,10 +79,12 @@ CASES = [
     ("MultiLabelSoftMarginLoss", {}, lambda: [_randn(4, 3), _probs(4, 3).round()]),
     ("MultiLabelMarginLoss", {}, lambda: [_randn(3, 4), np.array([[3, 0, -1, 1]] * 3)]),
     ("PoissonNLLLoss", {}, lambda: [_randn(4, 3), _probs(4, 3) * 3]),
-    ("PoissonNLLLoss", {"log_input": False, "full": True}, lambda: [_probs(4, 3), _probs(4, 3) * 4]),
+    ("PoissonNLLLoss", {"log_input": False, "full": True},
+     lambda: [_probs(4, 3), _probs(4, 3) * 4]),
     ("GaussianNLLLoss", {}, lambda: [_randn(4, 3), _randn(4, 3), _probs(4, 3)]),
     ("TripletMarginLoss", {}, lambda: [_randn(4, 5), _randn(4, 5), _randn(4, 5)]),
-    ("TripletMarginLoss", {"p": 1.0, "swap": True}, lambda: [_randn(4, 5), _randn(4, 5), _randn(4, 5)]),
+    ("TripletMarginLoss", {"p": 1.0, "swap": True},
+     lambda: [_randn(4, 5), _randn(4, 5), _randn(4, 5)]),
     ("TripletMarginWithDistanceLoss", {}, lambda: [_randn(4, 5), _randn(4, 5), _randn(4, 5)]),
 ]  # fmt: skip
 
@@ -267,7 +269,7 @@ def test_huge_logits_are_stable():
         lambda lib, a: lib.nn.functional.cross_entropy(a, lib.tensor(y)),
         lambda lib, a: lib.nn.functional.cross_entropy(a, lib.tensor(y), label_smoothing=0.1),
         lambda lib, a: lib.nn.functional.cross_entropy(a, lib.tensor(soft)),
-        lambda lib, a: lib.nn.functional.nll_loss(lib.nn.functional.log_softmax(a, 1), lib.tensor(y)),
+        lambda lib, a: lib.nn.functional.nll_loss(lib.nn.functional.log_softmax(a, 1), _t(lib, y)),
         lambda lib, a: lib.nn.functional.binary_cross_entropy_with_logits(
             a, lib.tensor(probs), pos_weight=lib.tensor([2.0, 0.5, 1.0])),
         lambda lib, a: lib.nn.functional.soft_margin_loss(a, lib.tensor(signs)),
@@ -291,8 +293,11 @@ def test_huge_logits_are_stable():
 def test_bce_clamps_log_at_minus_100():
     p = np.array([0.0, 1.0, 1e-30, 0.5], np.float32)
     t = np.array([1.0, 0.0, 1.0, 0.5], np.float32)
-    compare(lambda lib, a: lib.nn.functional.binary_cross_entropy(a, lib.tensor(t), reduction="none"),
-            [p], grad=False)  # fmt: skip
+    compare(
+        lambda lib, a: lib.nn.functional.binary_cross_entropy(a, _t(lib, t), reduction="none"),
+        [p],
+        grad=False,
+    )
 
 
 # ---------------------------------------------------------------------------
