@@ -448,8 +448,10 @@ def test_cifar_items_and_transforms(tmp_path):
     batches = write_cifar10(tmp_path)
     ds = CIFAR10(tmp_path, train=False, transform=lambda img: img, target_transform=str)
     img, target = ds[0]
-    assert isinstance(img, tg.Tensor) and img.dtype == tg.uint8 and tuple(img.shape) == (32, 32, 3)
-    np.testing.assert_array_equal(img.numpy(), expected_images(batches, ["test_batch"])[0])
+    # A channels-first tensor image, as torchvision.io.read_image gives (``.data`` stays HWC).
+    assert isinstance(img, tg.Tensor) and img.dtype == tg.uint8 and tuple(img.shape) == (3, 32, 32)
+    expected = expected_images(batches, ["test_batch"])[0]
+    np.testing.assert_array_equal(img.numpy(), expected.transpose(2, 0, 1))
     assert target == str(batches["test_batch"]["labels"][0])
     img.numpy()[:] = 0
     assert ds.data[0].any()  # items are copies
@@ -619,3 +621,87 @@ def test_real_fashion_mnist_dataset(tmp_path, monkeypatch):
     assert np.bincount(targets).tolist() == [6000] * 10
     img, label = test[0]
     assert tuple(img.shape) == (28, 28) and label == 9  # the first test image is a boot
+
+
+# ---------------------------------------------------------------------------------------
+# The DataLoader's whole-batch path gives what per-item reading and default_collate give
+
+
+def _per_item_batch(ds, idx):
+    from tapegrad.utils.data import default_collate
+
+    return default_collate([ds[i] for i in idx])
+
+
+def _same_batch(fast, slow):
+    assert len(fast) == len(slow) == 2
+    for a, b in zip(fast, slow):
+        assert a.dtype == b.dtype and tuple(a.shape) == tuple(b.shape)
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_mnist_batch_path_matches_items(tmp_path):
+    core()
+    from tapegrad import transforms as T
+
+    write_mnist(tmp_path / "MNIST" / "raw", n_train=9)
+    idx = [4, 0, 8, 4, -1]
+    for transform in (
+        None,
+        T.ToTensor(),
+        T.Compose([T.ToTensor(), T.Normalize((0.1307,), (0.3081,))]),
+        T.Compose([T.CenterCrop(20), T.PILToTensor()]),
+    ):
+        ds = MNIST(tmp_path, transform=transform)
+        fast = ds._collated_batch(idx)
+        assert fast is not None
+        _same_batch(fast, _per_item_batch(ds, idx))
+
+
+def test_batch_path_is_refused_when_it_could_differ(tmp_path):
+    core()
+    from tapegrad import transforms as T
+
+    write_mnist(tmp_path / "MNIST" / "raw")
+    assert MNIST(tmp_path, transform=T.RandomHorizontalFlip())._collated_batch([0]) is None
+    assert MNIST(tmp_path, transform=lambda x: x)._collated_batch([0]) is None
+    assert MNIST(tmp_path, target_transform=int)._collated_batch([0]) is None
+
+    class Mine(MNIST):
+        folder_names = (os.path.join("MNIST", "raw"),)
+
+        def __getitem__(self, index):
+            return super().__getitem__(index)[0], 0
+
+    assert Mine(tmp_path)._collated_batch([0]) is None
+
+
+def test_cifar_batch_path_matches_items(tmp_path):
+    core()
+    from tapegrad import transforms as T
+
+    write_cifar10(tmp_path)
+    transform = T.Compose([T.ToTensor(), T.Normalize((0.5, 0.4, 0.3), (0.2, 0.25, 0.3))])
+    for tf in (None, transform):
+        ds = CIFAR10(tmp_path, train=False, transform=tf)
+        idx = [2, 0, 1]
+        _same_batch(ds._collated_batch(idx), _per_item_batch(ds, idx))
+        ds.targets = [9, 8, 7]  # a replaced list is seen
+        assert ds._collated_batch([0, 2])[1].tolist() == [9, 7]
+
+
+@pytest.mark.skipif(not os.path.isdir(DEBIAN_FASHION), reason="dataset-fashion-mnist not installed")
+def test_real_fashion_mnist_through_a_dataloader(tmp_path, monkeypatch):
+    tg = core()
+    from tapegrad import transforms as T
+    from tapegrad.utils.data import DataLoader
+
+    monkeypatch.setattr(_utils, "SYSTEM_DATA_DIRS", ("/usr/share/datasets",))
+    transform = T.Compose([T.ToTensor(), T.Normalize((0.2860,), (0.3530,))])
+    test = FashionMNIST(tmp_path, train=False, transform=transform)
+    x, y = next(iter(DataLoader(test, batch_size=256)))
+    assert tuple(x.shape) == (256, 1, 28, 28) and x.dtype == tg.float32 and y.dtype == tg.int64
+    assert y[0].item() == 9
+    raw = test.data.numpy()[:256].astype(np.float32) / np.float32(255)
+    np.testing.assert_allclose(x.numpy()[:, 0], (raw - 0.2860) / 0.3530, rtol=1e-6, atol=1e-6)
+    assert sum(len(b) for _, b in DataLoader(test, batch_size=1000, num_workers=2)) == 10000

@@ -26,12 +26,13 @@ class CIFAR10(_utils.VisionDataset):
     """CIFAR-10: 32×32 colour images in 10 classes, 50,000 for training and 10,000 for
     test (mirrors ``torchvision.datasets.CIFAR10``).
 
-    ``dataset[i]`` is ``(img, target)``: ``img`` is the raw image, a ``uint8`` tensor of
-    shape (32, 32, 3) (height, width, RGB), and ``target`` an ``int``. torchvision gives a
-    PIL image instead; tapegrad has no PIL, so ``transform`` receives that ``uint8`` tensor
-    (``transforms.ToTensor`` accepts it, as it accepts a PIL image or an ``ndarray``, and
-    returns floats in [0, 1] of shape (3, 32, 32)). As in torchvision, ``.data`` is the
-    NumPy ``uint8`` array of all images (N, 32, 32, 3) and ``.targets`` a list of ints
+    ``dataset[i]`` is ``(img, target)``: ``img`` is the raw image, a ``uint8`` tensor image
+    of shape (3, 32, 32) (RGB, height, width, the layout of ``torchvision.io.read_image``),
+    and ``target`` an ``int``. torchvision gives a PIL image instead; tapegrad has no PIL,
+    so ``transform`` receives that tensor (``tapegrad.transforms`` work on it:
+    ``RandomCrop``, ``RandomHorizontalFlip``, then ``ToTensor`` gives floats in [0, 1] of
+    shape (3, 32, 32)). As in torchvision, ``.data`` is the NumPy ``uint8`` array of all
+    images (N, 32, 32, 3), height, width, channel, and ``.targets`` a list of ints
     (``train_data``/``test_data`` are older names for ``.data``).
 
     The batches are looked for, extracted or as the ``.tar.gz``, in ``root`` (torchvision's
@@ -43,7 +44,7 @@ class CIFAR10(_utils.VisionDataset):
     Example::
 
         >>> train = CIFAR10("data", train=True, download=True)
-        >>> img, label = train[0]      # uint8 tensor (32, 32, 3), int
+        >>> img, label = train[0]      # uint8 tensor (3, 32, 32), int
     """
 
     base_folder = "cifar-10-batches-py"
@@ -213,10 +214,17 @@ class CIFAR10(_utils.VisionDataset):
     # -- the dataset -----------------------------------------------------------------
 
     def __getitem__(self, index: int):
-        # A copy, so that a transform writing into the image cannot change the dataset.
-        img = _utils.to_tensor(np.array(self.data[index]))
+        # A (contiguous) copy, so that a transform writing into the image cannot change
+        # the dataset; channels first, as tensor images are.
+        img = _utils.to_tensor(np.ascontiguousarray(self.data[index].transpose(2, 0, 1)))
         target = self.targets[index]
         return self._apply_transforms(img, target)
+
+    _own_getitem = __getitem__
+
+    def _batch_arrays(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        images = np.ascontiguousarray(self.data[idx].transpose(0, 3, 1, 2))
+        return images, self._targets_array()[idx]
 
     def __len__(self) -> int:
         return len(self.data)

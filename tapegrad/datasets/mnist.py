@@ -174,6 +174,12 @@ class MNIST(_utils.VisionDataset):
         target = int(_utils.to_numpy(self.targets)[index])
         return self._apply_transforms(img, target)
 
+    _own_getitem = __getitem__
+
+    def _batch_arrays(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        images = _utils.to_numpy(self.data)[idx]
+        return images, _utils.to_numpy(self.targets)[idx].astype(np.int64, copy=False)
+
     def __len__(self) -> int:
         return len(_utils.to_numpy(self.data))
 
