@@ -515,6 +515,8 @@ class Tensor:
         snap._output_nr = self._output_nr
         if self._requires_grad and self.grad_fn is None:
             snap._acc_ref = None
+        # x.mul_(x): the op reads the old value of x, which is the snapshot
+        args = tuple(snap if a is self else a for a in args)
         res = fn(snap, *args, **kwargs)
         self._write(res)
         self._rebase_history(res)

@@ -287,9 +287,7 @@ for _name, _fn in _METHODS.items():
 
 # -- properties --------------------------------------------------------------
 
-Tensor.T = property(
-    lambda self: S.permute(self, *reversed(range(self.ndim))) if self.ndim != 2 else S.t(self)
-)
+Tensor.T = property(lambda self: S.permute(self, *reversed(range(self.ndim))))
 Tensor.mT = property(lambda self: S.transpose(self, -2, -1))
 Tensor.H = property(lambda self: S.t(self))
 Tensor.mH = property(lambda self: S.transpose(self, -2, -1))
@@ -340,7 +338,7 @@ def _op(fn):
 Tensor.__add__ = _op(E.add)
 Tensor.__radd__ = _r(E.add)
 Tensor.__sub__ = _op(E.sub)
-Tensor.__rsub__ = _r(E.sub)
+Tensor.__rsub__ = _r(lambda other, self: E.rsub(self, other))
 Tensor.__mul__ = _op(E.mul)
 Tensor.__rmul__ = _r(E.mul)
 Tensor.__truediv__ = _op(E.div)

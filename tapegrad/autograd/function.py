@@ -9,6 +9,9 @@ and the state its ``backward`` needs. It never refers to its outputs.
 
 from __future__ import annotations
 
+import re
+import weakref
+
 from . import grad_mode
 
 _FREED_MSG = (
@@ -79,14 +82,8 @@ class Node:
         if versions:
             for _idx, counter, expected, shape, dt, owner, nr in versions:
                 if counter.v != expected:
-                    raise RuntimeError(
-                        "one of the variables needed for gradient computation has been "
-                        f"modified by an inplace operation: [{_type_name(dt)} {list(shape)}], "
-                        f"which is output {nr} of {owner}, is at version {counter.v}; expected "
-                        f"version {expected} instead. Hint: the backtrace further above can "
-                        "point to the operation that failed to compute its gradient. The "
-                        "variable in question was changed in there or anywhere later. Good luck!"
-                    )
+                    owner = self if owner is None else owner
+                    raise RuntimeError(_modified_msg(counter.v, expected, shape, dt, owner, nr))
         return self._saved
 
     def _release(self) -> None:
@@ -96,6 +93,36 @@ class Node:
 
     def _apply_backward(self, grads):
         raise NotImplementedError
+
+
+_HINT = (
+    "Hint: enable anomaly detection to find the operation that failed to compute its "
+    "gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False)."
+)
+
+
+def _modified_msg(version, expected, shape, dt, owner, nr) -> str:
+    """PyTorch's message for a saved tensor changed in place since it was saved.
+
+    ``owner`` is the node that saved its own output, or a weak reference to a saved
+    input, whose current ``grad_fn`` PyTorch names (``Add`` for ``AddBackward0``).
+    """
+    if isinstance(owner, weakref.ref):
+        t = owner()
+        node = None if t is None else t.grad_fn
+        nr = 0 if t is None else t._output_nr
+    else:
+        node = owner
+    which = ""
+    if node is not None:
+        name = node.name().rsplit("::", 1)[-1]
+        name = re.sub(r"Backward\d*$", "", name)
+        which = f", which is output {nr} of {name},"
+    return (
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{_type_name(dt)} {list(shape)}]{which} is at version {version}; expected "
+        f"version {expected} instead. {_HINT}"
+    )
 
 
 def _type_name(np_dtype) -> str:
@@ -260,33 +287,16 @@ def _versions_of(ctx, saved, inputs, outputs):
             continue
         for t in inputs:
             if t is not None and t._data is a:
-                owner = t.grad_fn.name() if t.grad_fn is not None else "AccumulateGrad"
-                versions.append(
-                    (
-                        idx,
-                        t._version_counter,
-                        t._version_counter.v,
-                        a.shape,
-                        a.dtype,
-                        owner,
-                        t._output_nr,
-                    )
-                )
+                vc = t._version_counter
+                owner = weakref.ref(t)
+                versions.append((idx, vc, vc.v, a.shape, a.dtype, owner, t._output_nr))
                 break
         else:
             for t in outputs:
                 if t._data is a:
-                    versions.append(
-                        (
-                            idx,
-                            t._version_counter,
-                            t._version_counter.v,
-                            a.shape,
-                            a.dtype,
-                            ctx.name(),
-                            t._output_nr,
-                        )
-                    )
+                    vc = t._version_counter
+                    # None stands for the saving node itself (no reference cycle)
+                    versions.append((idx, vc, vc.v, a.shape, a.dtype, None, t._output_nr))
                     break
     return versions
 
@@ -510,10 +520,9 @@ def _user_saved_tensors(ctx):
     for s, ver in zip(node._saved_tensor_objs, node._saved_tensor_versions):
         if ver is not None and ver[0].v != ver[1]:
             raise RuntimeError(
-                "one of the variables needed for gradient computation has been modified by an "
-                f"inplace operation: [{_type_name(s._data.dtype)} {list(s.shape)}], which is "
-                f"an input of {node.name()}, is at version {ver[0].v}; expected version "
-                f"{ver[1]} instead."
+                _modified_msg(
+                    ver[0].v, ver[1], s.shape, s._data.dtype, weakref.ref(s), s._output_nr
+                )
             )
     return node._saved_tensor_objs
 

@@ -97,5 +97,10 @@ class set_grad_enabled(_Mode):  # noqa: N801
         _enabled[0] = self._prev
         return False
 
+    def __call__(self, fn):
+        # As a decorator the mode applies inside ``fn`` only: undo the switch made by __init__.
+        _enabled[0] = self._prev
+        return super().__call__(fn)
+
     def clone(self):
         return type(self)(self._mode)

@@ -204,6 +204,13 @@ class Pow(Function):
         return ga, gb
 
 
+Pow.backward_name = "PowBackward1"  # pow(Tensor, Tensor)
+
+
+class PowScalarBase(Pow):
+    backward_name = "PowBackward2"  # pow(Scalar, Tensor)
+
+
 class PowScalar(Function):
     """x ** e for a Python number e (PyTorch's pow(Tensor, Scalar))."""
 
@@ -326,6 +333,8 @@ class Where(Function):
 
 
 class Clamp(Function):
+    backward_name = "ClampBackward1"  # PyTorch's clamp(Tensor, Scalar?, Scalar?)
+
     def forward(ctx, x, lo=None, hi=None):
         y = x
         if lo is not None:
@@ -349,7 +358,7 @@ class Clamp(Function):
 
 
 class ClampTensor(Function):
-    backward_name = "ClampBackward1"
+    backward_name = "ClampBackward0"
 
     def forward(ctx, x, lo, hi):
         y = x
@@ -509,6 +518,7 @@ Rsqrt = _unary(
     "Rsqrt", _quiet(lambda x: 1 / np.sqrt(x)), lambda g, x, y: -0.5 * g * y * y * y, uses="y"
 )
 Square = _unary("Square", np.square, lambda g, x, y: 2 * g * x)
+Square.backward_name = "PowBackward0"  # PyTorch computes square as pow(x, 2)
 Reciprocal = _unary("Reciprocal", _quiet(np.reciprocal), lambda g, x, y: -g * y * y, uses="y")
 Sin = _unary("Sin", np.sin, lambda g, x, y: g * np.cos(x))
 Cos = _unary("Cos", np.cos, lambda g, x, y: -g * np.sin(x))
@@ -686,6 +696,17 @@ def add(input, other, *, alpha=1, out=None):
     return _to_out(_binary(Add, input, other), out)
 
 
+class Rsub(Sub):
+    """``scalar - tensor``: PyTorch's ``rsub`` node."""
+
+    backward_name = "RsubBackward1"
+
+
+def rsub(input, other, *, alpha=1):
+    """other - alpha * input (``torch.rsub``); ``2 - x`` calls it."""
+    return _binary(Rsub if not U.is_tensor(other) else Sub, other, input, alpha=alpha)
+
+
 def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other (``torch.sub``)."""
     if all(U.is_tensor(v) and v.dtype is D.bool_ for v in (input, other)):
@@ -751,7 +772,8 @@ def pow(input, exponent, *, out=None):  # noqa: A001
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         x = input if input.dtype is dt else input.to(dt)
         return _to_out(PowScalar.apply(x, exponent=exponent), out)
-    return _to_out(_binary(Pow, input, exponent), out)
+    cls = Pow if U.is_tensor(input) else PowScalarBase
+    return _to_out(_binary(cls, input, exponent), out)
 
 
 def float_power(input, exponent, *, out=None):
@@ -800,12 +822,17 @@ def logaddexp(input, other, *, out=None):
     return _to_out(_binary(LogAddExp, input, other), out)
 
 
+class LerpTensor(Lerp):
+    backward_name = "LerpBackward1"  # lerp(Tensor, Tensor, Tensor)
+
+
 def lerp(input, end, weight, *, out=None):
     """input + weight * (end - input) (``torch.lerp``)."""
     dt = input.dtype
     w = _operand(weight, dt)
     try:
-        return _to_out(Lerp.apply(input, _operand(end, dt), w), out)
+        cls = LerpTensor if U.is_tensor(weight) else Lerp
+        return _to_out(cls.apply(input, _operand(end, dt), w), out)
     except ValueError:
         raise _broadcast_error(input, end) or RuntimeError(
             "lerp: shapes do not broadcast"

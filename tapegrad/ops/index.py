@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as D
+from ..autograd import function as _fn
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from . import _util as U
@@ -98,6 +99,25 @@ class Select(Slice):
     backward_name = "SelectBackward0"
 
 
+class SliceUnsqueeze(Slice):
+    backward_name = "UnsqueezeBackward0"
+
+
+_FULL = slice(None)
+
+
+def _basic_cls(np_idx):
+    # PyTorch applies basic indices one by one; its grad_fn is the last non-trivial one's.
+    for i in reversed(np_idx):
+        if i is None:
+            return SliceUnsqueeze
+        if isinstance(i, int):
+            return Select
+        if i is not Ellipsis and i != _FULL:
+            return Slice
+    return Slice
+
+
 class Index(Function):
     """Advanced indexing (integer arrays, masks): a copy."""
 
@@ -129,7 +149,7 @@ def getitem(self, idx):
         if not adv:
             if len(np_idx) == 1 and isinstance(np_idx[0], int):
                 return Select.apply(self, idx=np_idx)
-            return Slice.apply(self, idx=np_idx)
+            return _basic_cls(np_idx).apply(self, idx=np_idx)
         return Index.apply(self, idx=np_idx, unique=_unique_adv(np_idx))
     except IndexError as e:
         raise _index_error(e, self.shape) from None
@@ -389,16 +409,28 @@ def _scatter(input, dim, index, src=None, value=None, reduce=None, name="scatter
     return input, src_t, dict(idx=index._data, dim=d, reduce=reduce)
 
 
+class ScatterValue(Scatter):
+    backward_name = "ScatterBackward1"  # scatter(Tensor, int, Tensor, Scalar)
+
+
+class ScatterAdd(Scatter):
+    backward_name = "ScatterAddBackward0"
+
+
+class IndexAdd(Scatter):
+    backward_name = "IndexAddBackward0"
+
+
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     """Write ``src`` values at ``index`` along ``dim`` (``torch.scatter``)."""
     x, s, kw = _scatter(input, dim, index, src, value, reduce)
-    return Scatter.apply(x, s, **kw)
+    return (Scatter if isinstance(src, U.Tensor) else ScatterValue).apply(x, s, **kw)
 
 
 def scatter_add(input, dim, index, src):
     """Add ``src`` values at ``index`` along ``dim`` (``torch.scatter_add``)."""
     x, s, kw = _scatter(input, dim, index, src, reduce="add", name="scatter_add")
-    return Scatter.apply(x, s, **kw)
+    return ScatterAdd.apply(x, s, **kw)
 
 
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
@@ -418,17 +450,16 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
 def index_add(input, dim, index, source, *, alpha=1):
     """input with ``alpha * source`` added at ``index`` along ``dim`` (``torch.index_add``)."""
     d = U.canon_dim(dim, input.ndim)
-    shape = [1] * input.ndim
+    if source.dtype is not input.dtype:
+        raise RuntimeError(
+            f"index_add_(): self ({_fn._type_name(input._data.dtype)[6:-6]}) and source "
+            f"({_fn._type_name(source._data.dtype)[6:-6]}) must "
+            "have the same scalar type"
+        )
     full_idx = index._data.reshape([-1 if k == d else 1 for k in range(input.ndim)])
     full_idx = np.broadcast_to(full_idx, source.shape)
     src = source if alpha == 1 else source * alpha
-    return (
-        Scatter.apply(
-            input, src.to(input.dtype), idx=np.ascontiguousarray(full_idx), dim=d, reduce="add"
-        )
-        if shape is not None
-        else None
-    )
+    return IndexAdd.apply(input, src, idx=np.ascontiguousarray(full_idx), dim=d, reduce="add")
 
 
 def index_copy(input, dim, index, source):

@@ -75,6 +75,14 @@ class Mean(Function):
         return _expand_grad(g / ctx.n if ctx.n else g, ctx.shape, ctx.dims, ctx.keepdim)
 
 
+class SumDim(Sum):
+    backward_name = "SumBackward1"  # PyTorch's sum.dim_IntList
+
+
+class MeanDim(Mean):
+    backward_name = "MeanBackward1"
+
+
 def _sum_dtype(t, dtype):
     if dtype is not None:
         return D.to_dtype(dtype)
@@ -86,7 +94,7 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):  # noq
     dims = _dims(dim, input.ndim)
     dt = _sum_dtype(input, dtype)
     x = input if input.dtype is dt else input.to(dt)
-    res = Sum.apply(x, dims=dims, keepdim=keepdim)
+    res = (Sum if dim is None else SumDim).apply(x, dims=dims, keepdim=keepdim)
     return _out(res, out)
 
 
@@ -114,7 +122,8 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {_long(input.dtype)}"
         )
-    return _out(Mean.apply(input, dims=_dims(dim, input.ndim), keepdim=keepdim), out)
+    cls = Mean if dim is None else MeanDim
+    return _out(cls.apply(input, dims=_dims(dim, input.ndim), keepdim=keepdim), out)
 
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
@@ -174,6 +183,10 @@ class Prod(Function):
         return gexp * _exclusive_prod(x, ctx.dim)
 
 
+class ProdDim(Prod):
+    backward_name = "ProdBackward1"
+
+
 def prod(input, dim=None, keepdim: bool = False, *, dtype=None):
     """Product over one dim or all (``torch.prod``)."""
     dt = _sum_dtype(input, dtype)
@@ -181,7 +194,7 @@ def prod(input, dim=None, keepdim: bool = False, *, dtype=None):
     d = None if dim is None else U.canon_dim(dim, x.ndim)
     if x.ndim == 0:
         d = None
-    return Prod.apply(x, dim=d, keepdim=keepdim)
+    return (Prod if dim is None else ProdDim).apply(x, dim=d, keepdim=keepdim)
 
 
 # ---------------------------------------------------------------------------
@@ -517,6 +530,8 @@ def argmin(input, dim=None, keepdim: bool = False):
 
 
 class LogSumExp(Function):
+    backward_name = "LogsumexpBackward0"
+
     def forward(ctx, x, dims=(), keepdim=False):
         m = np.max(x, axis=dims, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
         m = np.where(np.isfinite(m), m, 0)

@@ -402,6 +402,14 @@ class Squeeze(View):
     backward_name = "SqueezeBackward0"
 
 
+class SqueezeDim(View):
+    backward_name = "SqueezeBackward1"
+
+
+class SqueezeDims(View):
+    backward_name = "SqueezeBackward2"
+
+
 class Unsqueeze(View):
     backward_name = "UnsqueezeBackward0"
 
@@ -411,10 +419,12 @@ def squeeze(input, dim=None):
     shp = input.shape
     if dim is None:
         new = tuple(s for s in shp if s != 1)
+        cls = Squeeze
     else:
         dims = U.canon_dims(dim, input.ndim)
         new = tuple(s for i, s in enumerate(shp) if not (i in dims and s == 1))
-    return Squeeze.apply(input, shape=new)
+        cls = SqueezeDim if isinstance(dim, (int, np.integer)) else SqueezeDims
+    return cls.apply(input, shape=new)
 
 
 def unsqueeze(input, dim: int):
