@@ -23,6 +23,8 @@ that loops over the kh*kw kernel offsets, adding strided slices.
 from __future__ import annotations
 
 import numbers
+import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -48,6 +50,48 @@ _TYPE_NAMES = {
 
 def _type_name(dt) -> str:
     return _TYPE_NAMES.get(np.dtype(dt).name, str(dt))
+
+
+# ---------------------------------------------------------------------------
+# batch splitting across threads
+
+# Elements of the first array below which splitting costs more than it saves.
+_PARALLEL_MIN_ELEMS = 1 << 15
+_executor: list = [None, 0]
+
+
+def _num_threads() -> int:
+    return sys.modules["tapegrad"].get_num_threads()
+
+
+def _map_batch(fn, *arrays):
+    """``fn(*arrays)``, run on chunks of dim 0 in parallel when ``get_num_threads() > 1``.
+
+    NumPy releases the GIL in its kernels, so the chunks overlap in time. The
+    results (an array or a tuple of arrays/None) are concatenated along dim 0.
+    Use it only where every output element is computed by the same operations
+    whatever the chunking, so that any thread count gives identical numbers.
+    """
+    nt = _num_threads()
+    n = arrays[0].shape[0] if arrays[0].ndim else 0
+    if nt < 2 or n < 2 or arrays[0].size < _PARALLEL_MIN_ELEMS:
+        return fn(*arrays)
+    nt = min(nt, n)
+    if _executor[0] is None or _executor[1] < nt - 1:
+        _executor[0] = ThreadPoolExecutor(max_workers=nt - 1, thread_name_prefix="tapegrad")
+        _executor[1] = nt - 1
+    bounds = [n * i // nt for i in range(nt + 1)]
+    parts = [tuple(a[bounds[i] : bounds[i + 1]] for a in arrays) for i in range(nt)]
+    futures = [_executor[0].submit(fn, *p) for p in parts[1:]]
+    results = [fn(*parts[0])] + [f.result() for f in futures]
+    first = results[0]
+    xp = array_module(arrays[0])
+    if isinstance(first, tuple):
+        return tuple(
+            None if first[j] is None else xp.concatenate([r[j] for r in results])
+            for j in range(len(first))
+        )
+    return xp.concatenate(results)
 
 
 # ---------------------------------------------------------------------------

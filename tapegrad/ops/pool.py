@@ -1,0 +1,1095 @@
+"""Pooling: max, average, adaptive, LP pooling and max-unpooling (``torch.nn.functional``).
+
+All window pooling runs on one strided view of the (padded) input whose
+leading axes are the kernel taps, ``win[k1, k2, N, C, o1, o2]``:
+
+* max pooling copies that view once into a contiguous (K, N, C, o1, o2)
+  array, takes the maximum over the tap axis and finds the first tap equal to
+  it with one broadcast comparison (PyTorch's first-maximum rule, NaN wins).
+  Backward is a broadcast compare of the saved tap index against the taps,
+  written straight into the gradient's window view when windows are disjoint
+  (e.g. stride == kernel) or added tap by tap when they overlap.
+* average pooling adds the taps and divides by PyTorch's per-window divisor.
+
+No loop runs over elements or samples; loops run over the kernel taps only.
+With ``tapegrad.set_num_threads(2)`` the batch is split across threads (NumPy
+releases the GIL in its kernels); every element is computed by the same
+operations either way, so the results are identical.
+
+1-D pooling runs as 2-D pooling over a unit height, as PyTorch does (hence
+its ``SqueezeBackward1`` grad_fn). ``_reference_max_pool``/``_reference_avg_pool``
+are direct loops used by the tests.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..backend import array_module
+from .conv import _map_batch, _Squeeze1, _type_name
+
+# ---------------------------------------------------------------------------
+# geometry
+
+
+class _Win:
+    """A grid of pooling windows over the last ``nd`` dims of an array.
+
+    ``lo``/``hi`` pad the input so that every window (ceil_mode ones too)
+    lies inside the padded array, which starts at the first window.
+    """
+
+    __slots__ = ("nd", "size", "k", "s", "p", "d", "out", "hi", "disjoint", "exact", "padded")
+
+    def __init__(self, size, k, s, p, d, out):
+        self.nd = len(size)
+        self.size, self.k, self.s, self.p, self.d, self.out = size, k, s, p, d, out
+        self.hi = tuple(
+            max(0, (o - 1) * st + dl * (kk - 1) + 1 - n - pp)
+            for n, kk, st, pp, dl, o in zip(size, k, s, p, d, out)
+        )
+        self.padded = any(p) or any(self.hi)
+        # Disjoint windows: each input element is in at most one window, so the
+        # backward can write the gradient in one go instead of adding per tap.
+        self.disjoint = all(
+            o == 1 or st >= dl * (kk - 1) + 1 for o, st, dl, kk in zip(out, s, d, k)
+        )
+        # Disjoint windows that also cover the whole (unpadded) input.
+        self.exact = not self.padded and all(
+            dl == 1 and st == kk and o * kk == n for n, kk, st, dl, o in zip(size, k, s, d, out)
+        )
+
+    @property
+    def taps(self) -> int:
+        return math.prod(self.k)
+
+    def padded_shape(self, lead) -> tuple:
+        return tuple(lead) + tuple(n + pp + h for n, pp, h in zip(self.size, self.p, self.hi))
+
+    def inner(self) -> tuple:
+        """The index of the unpadded input inside the padded array."""
+        return (Ellipsis,) + tuple(slice(pp, pp + n) for pp, n in zip(self.p, self.size))
+
+    def tap_slices(self):
+        """One index per kernel tap, in row-major tap order, into the padded array."""
+        ranges = [range(kk) for kk in self.k]
+        for tap in itertools.product(*ranges):
+            yield (Ellipsis,) + tuple(
+                slice(t * dl, t * dl + (o - 1) * st + 1, st)
+                for t, dl, o, st in zip(tap, self.d, self.out, self.s)
+            )
+
+
+def _pad(x, g: _Win, fill):
+    """``x`` inside an array of ``g``'s padded shape, filled with ``fill``."""
+    if not g.padded:
+        return x
+    xp = array_module(x)
+    out = xp.full(g.padded_shape(x.shape[: -g.nd]), fill, x.dtype)
+    out[g.inner()] = x
+    return out
+
+
+def _windows(a, g: _Win, writeable: bool = False):
+    """The strided view (k..., lead..., out...) of the padded array ``a``."""
+    xp = array_module(a)
+    nd = g.nd
+    lead = a.shape[:-nd]
+    sp = a.strides[-nd:]
+    shape = tuple(g.k) + lead + tuple(g.out)
+    strides = (
+        tuple(s * dl for s, dl in zip(sp, g.d))
+        + a.strides[:-nd]
+        + tuple(s * st for s, st in zip(sp, g.s))
+    )
+    return xp.lib.stride_tricks.as_strided(a, shape, strides, writeable=writeable)
+
+
+def _crop(a, g: _Win):
+    if not g.padded:
+        return a
+    return array_module(a).ascontiguousarray(a[g.inner()])
+
+
+def _min_value(dt):
+    if np.issubdtype(dt, np.floating):
+        return -np.inf
+    return np.iinfo(dt).min
+
+
+def _tap_dtype(taps: int):
+    return np.uint8 if taps < 255 else np.int32
+
+
+# ---------------------------------------------------------------------------
+# max pooling on raw arrays
+
+
+def _max_pool_forward(x, g: _Win, want_index: bool):
+    """(max, tap index or None) over each window of ``x``."""
+    xp = array_module(x)
+    win = _windows(_pad(x, g, _min_value(x.dtype)), g)
+    K = g.taps
+    lead_out = win.shape[g.nd :]
+    w = xp.empty(win.shape, x.dtype)
+    w[...] = win
+    w = w.reshape((K,) + lead_out)
+    best = w.max(axis=0)
+    if not want_index:
+        return best, None
+    tdt = _tap_dtype(K)
+    # First tap equal to the max: K - max_t(eq_t * (K - t)).
+    weights = xp.arange(K, 0, -1, dtype=tdt).reshape((K,) + (1,) * len(lead_out))
+    eq = w == best
+    idx = (eq * weights).max(axis=0)
+    np.subtract(tdt(K), idx, out=idx)
+    if np.issubdtype(x.dtype, np.floating):
+        nan = xp.isnan(best)
+        if nan.any():
+            # PyTorch takes the last NaN of a window (``val > max || isnan(val)``).
+            last = (xp.isnan(w) * xp.arange(1, K + 1, dtype=tdt).reshape(weights.shape)).max(0)
+            idx[nan] = last[nan] - 1
+    return best, idx
+
+
+def _scatter_taps(gw_fn, lead, g: _Win, dtype):
+    """Sum per-tap gradients ``gw_fn(t)`` (lead..., out...) back onto the input grid."""
+    xp = np
+    gxp = xp.zeros(g.padded_shape(lead), dtype)
+    for t, sl in enumerate(g.tap_slices()):
+        gxp[sl] += gw_fn(t)
+    return _crop(gxp, g)
+
+
+def _max_pool_backward(gy, idx, g: _Win, in_shape):
+    """The gradient of max pooling: ``gy`` routed to each window's argmax tap."""
+    xp = array_module(gy)
+    K = g.taps
+    lead = in_shape[: -g.nd]
+    finite = not np.issubdtype(gy.dtype, np.floating) or bool(xp.isfinite(gy).all())
+    if g.disjoint:
+        # taps shaped like the window view's kernel axes, so no reshape (copy) of the view
+        taps = xp.arange(K, dtype=idx.dtype).reshape(tuple(g.k) + (1,) * idx.ndim)
+        gxp = (xp.empty if g.exact else xp.zeros)(g.padded_shape(lead), gy.dtype)
+        out = _windows(gxp, g, writeable=True)
+        if finite:
+            # bool * float is exact (0 or the value) and skips a where().
+            xp.multiply(idx == taps, gy, out=out)
+        else:
+            out[...] = xp.where(idx == taps, gy, gy.dtype.type(0))
+        return _crop(gxp, g)
+    zero = gy.dtype.type(0)
+    return _scatter_taps(lambda t: xp.where(idx == t, gy, zero), lead, g, gy.dtype)
+
+
+def _flat_indices(idx, g: _Win):
+    """PyTorch's indices (flat position in each unpadded input plane) from tap indices."""
+    xp = array_module(idx)
+    nd = g.nd
+    taps = xp.array(list(itertools.product(*[range(kk) for kk in g.k])), dtype=np.int64)
+    tap_off = xp.zeros(len(taps), np.int64)
+    base = xp.zeros(g.out, np.int64)
+    mult = 1
+    for dim in reversed(range(nd)):
+        tap_off += taps[:, dim] * g.d[dim] * mult
+        pos = xp.arange(g.out[dim], dtype=np.int64) * g.s[dim] - g.p[dim]
+        base = base + (pos * mult).reshape((-1,) + (1,) * (nd - 1 - dim))
+        mult *= g.size[dim]
+    return tap_off[idx] + base
+
+
+# ---------------------------------------------------------------------------
+# average pooling on raw arrays
+
+
+def _avg_divisor(g: _Win, count_include_pad: bool, divisor_override, dtype):
+    """PyTorch's per-window divisor, a scalar when it is the same for every window."""
+    if divisor_override:
+        return dtype.type(divisor_override)
+    per_dim = []
+    for n, kk, st, pp, o in zip(g.size, g.k, g.s, g.p, g.out):
+        start = np.arange(o) * st - pp
+        end = np.minimum(start + kk, n + pp)
+        if not count_include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, n)
+        per_dim.append(end - start)
+    div = per_dim[0]
+    for v in per_dim[1:]:
+        div = np.multiply.outer(div, v)
+    div = np.asarray(div)
+    if (div == div.flat[0]).all():
+        return dtype.type(div.flat[0])
+    return div.astype(dtype)
+
+
+def _avg_pool_forward(x, g: _Win, divisor):
+    xp = array_module(x)
+    xpd = _pad(x, g, 0)
+    acc = None
+    for sl in g.tap_slices():
+        if acc is None:
+            acc = xp.array(xpd[sl], copy=True)
+        else:
+            acc += xpd[sl]
+    if acc.dtype.kind in "iu":
+        # int64 averages truncate toward zero, as PyTorch's integer division does.
+        return xp.sign(acc) * (xp.abs(acc) // divisor)
+    acc /= divisor
+    return acc
+
+
+def _avg_pool_backward(gy, g: _Win, divisor, in_shape):
+    xp = array_module(gy)
+    gs = gy / divisor
+    lead = in_shape[: -g.nd]
+    if g.disjoint:
+        gxp = (xp.empty if g.exact else xp.zeros)(g.padded_shape(lead), gy.dtype)
+        _windows(gxp, g, writeable=True)[...] = gs
+        return _crop(gxp, g)
+    return _scatter_taps(lambda t: gs, lead, g, gy.dtype)
+
+
+# ---------------------------------------------------------------------------
+# the primitives
+
+
+class _MaxPoolNd(Function):
+    """Max pooling over the last ``g.nd`` dims, saving the argmax tap for backward."""
+
+    def forward(ctx, x, geom=None, with_indices=False):
+        ctx.geom = geom
+        ctx.in_shape = x.shape
+        need = getattr(ctx, "needs_input_grad", None)
+        want = with_indices or need is not None
+        y, idx = _map_batch(lambda a: _max_pool_forward(a, geom, want), x)
+        if need is not None:
+            ctx.idx = idx
+        if with_indices:
+            return y, _flat_indices(idx, geom)
+        return y
+
+    def backward(ctx, gy, gidx=None):
+        g = ctx.geom
+        return _map_batch(
+            lambda a, i: _max_pool_backward(a, i, g, a.shape[:1] + ctx.in_shape[1:]),
+            gy,
+            ctx.idx,
+        )
+
+
+class MaxPool2DWithIndices(_MaxPoolNd):
+    """2-D max pooling (``torch.max_pool2d``)."""
+
+    backward_name = "MaxPool2DWithIndicesBackward0"
+
+
+class MaxPool2DWithIndicesPair(MaxPool2DWithIndices):
+    """2-D max pooling returning (values, indices) (``max_pool2d_with_indices``)."""
+
+    backward_name = "MaxPool2DWithIndicesBackward0"
+    num_outputs = 2
+    non_differentiable = (1,)
+
+
+class MaxPool3DWithIndices(_MaxPoolNd):
+    """3-D max pooling (``torch.max_pool3d``)."""
+
+    backward_name = "MaxPool3DWithIndicesBackward0"
+
+
+class MaxPool3DWithIndicesPair(MaxPool3DWithIndices):
+    """3-D max pooling returning (values, indices)."""
+
+    backward_name = "MaxPool3DWithIndicesBackward0"
+    num_outputs = 2
+    non_differentiable = (1,)
+
+
+class _AvgPoolNd(Function):
+    """Average pooling over the last ``g.nd`` dims."""
+
+    def forward(ctx, x, geom=None, divisor=None):
+        ctx.geom, ctx.divisor, ctx.in_shape = geom, divisor, x.shape
+        return _map_batch(lambda a: _avg_pool_forward(a, geom, divisor), x)
+
+    def backward(ctx, gy):
+        g, div = ctx.geom, ctx.divisor
+        return _map_batch(
+            lambda a: _avg_pool_backward(a, g, div, a.shape[:1] + ctx.in_shape[1:]), gy
+        )
+
+
+class AvgPool2D(_AvgPoolNd):
+    """2-D average pooling (``torch._C._nn.avg_pool2d``)."""
+
+    backward_name = "AvgPool2DBackward0"
+
+
+class AvgPool3D(_AvgPoolNd):
+    """3-D average pooling (``torch._C._nn.avg_pool3d``)."""
+
+    backward_name = "AvgPool3DBackward0"
+
+
+def _adaptive_bounds(n: int, o: int):
+    """PyTorch's adaptive windows: [floor(i*n/o), ceil((i+1)*n/o)) for each output i."""
+    i = np.arange(o)
+    return (i * n) // o, -((-(i + 1) * n) // o)
+
+
+def _adaptive_matrix(n: int, o: int, dtype):
+    """(o, n) averaging matrix of the adaptive windows along one dim."""
+    start, end = _adaptive_bounds(n, o)
+    pos = np.arange(n)
+    inside = (pos >= start[:, None]) & (pos < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
+def _apply_dims(a, mats):
+    """Contract the last len(mats) dims of ``a`` with one matrix each (m @ along that dim)."""
+    xp = array_module(a)
+    nd = len(mats)
+    for j, m in enumerate(mats):
+        axis = a.ndim - nd + j
+        if axis == a.ndim - 1:
+            a = xp.matmul(a, m.T)
+        else:
+            a = xp.moveaxis(xp.matmul(m, xp.moveaxis(a, axis, -2)), -2, axis)
+    return xp.ascontiguousarray(a)
+
+
+class _AdaptiveAvgPoolNd(Function):
+    """Adaptive average pooling as one small matrix product per spatial dim."""
+
+    def forward(ctx, x, out_size=None):
+        nd = len(out_size)
+        mats = [_adaptive_matrix(n, o, x.dtype) for n, o in zip(x.shape[-nd:], out_size)]
+        ctx.mats = mats
+        return _apply_dims(x, mats)
+
+    def backward(ctx, gy):
+        return _apply_dims(gy, [m.T for m in ctx.mats])
+
+
+class AdaptiveAvgPool2D(_AdaptiveAvgPoolNd):
+    backward_name = "AdaptiveAvgPool2DBackward0"
+
+
+class AdaptiveAvgPool3D(_AdaptiveAvgPoolNd):
+    backward_name = "AdaptiveAvgPool3DBackward0"
+
+
+def _adaptive_max_flat(size, out):
+    """(K, P) flat input positions of each adaptive window's taps (K taps, P outputs).
+
+    Windows shorter than the longest repeat their last element, which changes
+    neither the maximum nor which element comes first.
+    """
+    nd = len(size)
+    flat = np.zeros((1,) * (2 * nd), np.int64)
+    for j, (n, o) in enumerate(zip(size, out)):
+        start, end = _adaptive_bounds(n, o)
+        kmax = int((end - start).max()) if o else 1
+        table = np.minimum(start[:, None] + np.arange(kmax), end[:, None] - 1)
+        shape = [1] * (2 * nd)
+        shape[j], shape[nd + j] = kmax, o
+        flat = flat + (table.T * math.prod(size[j + 1 :])).reshape(shape)
+    kshape = flat.shape[:nd]
+    return flat.reshape(math.prod(kshape), math.prod(out))
+
+
+def _first_max(w, axis):
+    """(max, index of its first occurrence) along ``axis`` of ``w``; the last NaN wins."""
+    xp = array_module(w)
+    K = w.shape[axis]
+    best = w.max(axis=axis)
+    tdt = _tap_dtype(K)
+    shape = [1] * w.ndim
+    shape[axis] = K
+    weights = xp.arange(K, 0, -1, dtype=tdt).reshape(shape)
+    idx = (xp.expand_dims(best, axis) == w) * weights
+    idx = idx.max(axis=axis)
+    np.subtract(tdt(K), idx, out=idx)
+    if np.issubdtype(w.dtype, np.floating):
+        nan = xp.isnan(best)
+        if nan.any():
+            last = (xp.isnan(w) * xp.arange(1, K + 1, dtype=tdt).reshape(shape)).max(axis)
+            idx[nan] = last[nan] - 1
+    return best, idx
+
+
+class _AdaptiveMaxPoolNd(Function):
+    """Adaptive max pooling: one gather of the windows, then the first max over the taps."""
+
+    num_outputs = 2
+    non_differentiable = (1,)
+
+    def forward(ctx, x, out_size=None):
+        nd = len(out_size)
+        size, lead = x.shape[-nd:], x.shape[:-nd]
+        flat = _adaptive_max_flat(size, out_size)
+        rows = math.prod(lead)
+        w = x.reshape(rows, -1)[:, flat]  # (rows, K, P)
+        best, tap = _first_max(w, 1)
+        indices = flat[tap, np.arange(flat.shape[1])]
+        out_shape = lead + tuple(out_size)
+        ctx.indices, ctx.in_shape = indices, x.shape
+        return best.reshape(out_shape), indices.reshape(out_shape)
+
+    def backward(ctx, gy, gidx=None):
+        return _scatter_add(gy, ctx.indices, ctx.in_shape)
+
+
+class AdaptiveMaxPool2D(_AdaptiveMaxPoolNd):
+    backward_name = "AdaptiveMaxPool2DBackward0"
+
+
+class AdaptiveMaxPool3D(_AdaptiveMaxPoolNd):
+    backward_name = "AdaptiveMaxPool3DBackward0"
+
+
+def _scatter_add(g, indices, shape):
+    """Zeros of ``shape`` with ``g`` added at flat plane positions ``indices`` (rows, P)."""
+    xp = array_module(g)
+    rows = indices.shape[0]
+    out = xp.zeros((rows, math.prod(shape) // max(rows, 1)), g.dtype)
+    np.add.at(out, (xp.arange(rows)[:, None], indices.reshape(rows, -1)), g.reshape(rows, -1))
+    return out.reshape(shape)
+
+
+class _MaxUnpoolNd(Function):
+    """Scatter values to their saved max positions in a zero plane (``max_unpool``)."""
+
+    def forward(ctx, x, indices, out_size=None):
+        xp = array_module(x)
+        nd = len(out_size)
+        lead = x.shape[:-nd]
+        rows = math.prod(lead)
+        plane = math.prod(out_size)
+        idx = indices.reshape(rows, -1)
+        if idx.size and (idx.min() < 0 or idx.max() >= plane):
+            bad = int(idx.max() if idx.max() >= plane else idx.min())
+            raise RuntimeError(
+                f"Found an invalid max index: {bad} (output volumes are of size "
+                f"{'x'.join(str(o) for o in out_size)}"
+            )
+        out = xp.zeros((rows, plane), x.dtype)
+        out[xp.arange(rows)[:, None], idx] = x.reshape(rows, -1)
+        ctx.idx = idx
+        return out.reshape(lead + tuple(out_size))
+
+    def backward(ctx, gy):
+        gx = None
+        if ctx.needs_input_grad[0]:
+            idx = ctx.idx
+            rows = idx.shape[0]
+            gx = gy.reshape(rows, -1)[array_module(gy).arange(rows)[:, None], idx]
+            gx = gx.reshape(ctx._in_meta[0][0])
+        return gx, None
+
+
+class MaxUnpool2D(_MaxUnpoolNd):
+    backward_name = "MaxUnpool2DBackward0"
+
+
+class MaxUnpool3D(_MaxUnpoolNd):
+    backward_name = "MaxUnpool3DBackward0"
+
+
+# ---------------------------------------------------------------------------
+# argument handling
+
+
+def _int_tuple(value, nd: int, fname: str, arg: str, allow_empty: bool = False):
+    """An int or a sequence of 1 or ``nd`` ints as an ``nd``-tuple, with PyTorch's errors."""
+    if value is None or (allow_empty and isinstance(value, (tuple, list)) and not value):
+        return None
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return (int(value),) * nd
+    if isinstance(value, (tuple, list)):
+        for v in value:
+            if not isinstance(v, numbers.Integral) or isinstance(v, bool):
+                raise TypeError(
+                    f"{fname}(): argument '{arg}' must be tuple of ints, but found element of "
+                    f"type {type(v).__name__}"
+                )
+        if len(value) == 1:
+            return (int(value[0]),) * nd
+        if len(value) == nd:
+            return tuple(int(v) for v in value)
+        names = {1: "a single int", 2: "a tuple of two ints", 3: "a tuple of three ints"}
+        lead = "must be either" if arg == "dilation" else "must either be"
+        extra = " omitted," if arg == "stride" else ""
+        raise RuntimeError(
+            f"{fname}: {arg} {lead}{extra} a single int, or {names[nd]}"
+            if nd > 1
+            else f"{fname}: {arg} must be a single int (got {list(value)})"
+        )
+    raise TypeError(
+        f"{fname}(): argument '{arg}' must be tuple of ints, not {type(value).__name__}"
+    )
+
+
+def _out_size(n, k, p, s, d, ceil_mode):
+    """PyTorch's ``pooling_output_shape``."""
+    if s == 0:
+        raise RuntimeError("stride should not be zero")
+    if p < 0:
+        raise RuntimeError(f"pad must be non-negative, but got pad: {p}")
+    if p > ((k - 1) * d + 1) // 2:
+        raise RuntimeError(
+            f"pad should be at most half of effective kernel size, but got pad={p}, "
+            f"kernel_size={k} and dilation={d}"
+        )
+    o = (n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (o - 1) * s >= n + p:
+        o -= 1
+    return o
+
+
+def _check_float(input, name):
+    dt = input._data.dtype
+    if dt == np.bool_:
+        raise NotImplementedError(f"\"{name}\" not implemented for '{_type_name(dt)}'")
+
+
+def _pool_geom(fname, input, nd, kernel_size, stride, padding, dilation, ceil_mode):
+    """Validate a window pooling's arguments as PyTorch does and return its ``_Win``."""
+    k = _int_tuple(kernel_size, nd, fname, "kernel_size")
+    s = _int_tuple(stride, nd, fname, "stride", allow_empty=True) or k
+    p = _int_tuple(padding, nd, fname, "padding")
+    d = _int_tuple(dilation, nd, fname, "dilation")
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(
+            f"non-empty {nd + 1}D or {nd + 2}D (batch mode) tensor expected for input, but got "
+            f"input of size {list(input.shape)}"
+        )
+    size = tuple(input.shape[-nd:])
+    out = tuple(
+        _out_size(n, kk, pp, st, dl, ceil_mode) for n, kk, pp, st, dl in zip(size, k, p, s, d)
+    )
+    axes = "HWD" if nd == 3 else "HW"
+    if any(v <= 0 for v in k):
+        raise RuntimeError(
+            "kernel size should be greater than zero, but got "
+            + " ".join(f"k{a}: {v}" for a, v in zip(axes, k))
+        )
+    if any(v <= 0 for v in s):
+        raise RuntimeError(
+            "stride should be greater than zero, but got "
+            + " ".join(f"d{a}: {v}" for a, v in zip(axes, s))
+        )
+    if any(v <= 0 for v in d):
+        raise RuntimeError(
+            "dilation should be greater than zero, but got "
+            + " ".join(f"dilation{a}: {v}" for a, v in zip(axes, d))
+        )
+    if any(n == 0 for n in input.shape[-nd - 1 :]):
+        raise RuntimeError(
+            f"Expected {nd + 1}D or {nd + 2}D (batch mode) tensor with optional 0 dim batch size "
+            f"for input, but got:{list(input.shape)}"
+        )
+    if any(o < 1 for o in out):
+        c = input.shape[-nd - 1]
+        raise RuntimeError(
+            f"Given input size: ({c}x{'x'.join(map(str, size))}). Calculated output size: "
+            f"({c}x{'x'.join(map(str, out))}). Output size is too small"
+        )
+    return _Win(size, k, s, p, d, out)
+
+
+# ---------------------------------------------------------------------------
+# public functions: max pooling
+
+
+_MAX_FN = {
+    2: (MaxPool2DWithIndices, MaxPool2DWithIndicesPair),
+    3: (MaxPool3DWithIndices, MaxPool3DWithIndicesPair),
+}
+
+
+def _max_poolnd(fname, nd, input, kernel_size, stride, padding, dilation, ceil_mode, indices):
+    _check_float(input, fname)
+    g = _pool_geom(fname, input, nd, kernel_size, stride, padding, dilation, ceil_mode)
+    single, pair = _MAX_FN[nd]
+    if indices:
+        return pair.apply(input, geom=g, with_indices=True)
+    return single.apply(input, geom=g)
+
+
+def _unsqueeze_h(t):
+    return t.unsqueeze(-2)
+
+
+def _squeeze_h(t):
+    return _Squeeze1.apply(t, shape=tuple(t.shape[:-2]) + tuple(t.shape[-1:]))
+
+
+def _as_2d_arg(v, fname, arg, fill):
+    """A 1-D pooling argument as the (1, v) pair of the 2-D pooling that runs it."""
+    if v is None or (isinstance(v, (tuple, list)) and not v):
+        return None
+    (v,) = _int_tuple(v, 1, fname, arg)
+    return (fill, v)
+
+
+def _check_1d(fname, input):
+    if input.ndim not in (2, 3):
+        raise RuntimeError(
+            f"{fname}: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for "
+            f"input, but got:{list(input.shape)}"
+        )
+
+
+def max_pool1d_with_indices(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=True
+):
+    """1-D max pooling returning (values, indices) (``F.max_pool1d_with_indices``)."""
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool1d(
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
+    """1-D max pooling over (N, C, L) or (C, L) (``torch.nn.functional.max_pool1d``)."""
+    fname = "max_pool1d"
+    _check_1d(fname, input)
+    k = _as_2d_arg(kernel_size, fname, "kernel_size", 1)
+    s = _as_2d_arg(stride, fname, "stride", 1)
+    p = _as_2d_arg(padding, fname, "padding", 0)
+    d = _as_2d_arg(dilation, fname, "dilation", 1)
+    if k[1] <= 0:
+        raise RuntimeError(f"max_pool1d() kernel_size must be greater than zero, but got {k[1]}")
+    if s is not None and s[1] <= 0:
+        raise RuntimeError(f"max_pool1d() stride must be greater than zero, but got {s[1]}")
+    if p[1] < 0:
+        raise RuntimeError(f"max_pool1d() padding must be non-negative, but got {p[1]}")
+    if p[1] > k[1] // 2:
+        raise RuntimeError(
+            "max_pool1d() padding should be at most half of kernel size, but got "
+            f"padding={p[1]} and kernel_size={k[1]}"
+        )
+    if d[1] <= 0:
+        raise RuntimeError(f"max_pool1d() dilation must be greater than zero, but got {d[1]}")
+    n = input.shape[-1]
+    st = k[1] if s is None else s[1]
+    o = _out_size(n, k[1], p[1], st, d[1], ceil_mode)
+    if o <= 0:
+        raise RuntimeError(f"max_pool1d() Invalid computed output size: {o}")
+    res = max_pool2d(_unsqueeze_h(input), k, s or k, p, d, ceil_mode, return_indices)
+    if return_indices:
+        return _squeeze_h(res[0]), _squeeze_h(res[1])
+    return _squeeze_h(res)
+
+
+def max_pool2d(
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
+    """2-D max pooling over (N, C, H, W) or (C, H, W) (``torch.nn.functional.max_pool2d``).
+
+    ``stride`` defaults to ``kernel_size``; with ``return_indices`` the indices
+    are flat positions in each input plane, as ``max_unpool2d`` wants them.
+    """
+    return _max_poolnd(
+        "max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
+
+
+def max_pool2d_with_indices(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=True
+):
+    """2-D max pooling returning (values, indices) (``F.max_pool2d_with_indices``)."""
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool3d(
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
+    """3-D max pooling over (N, C, D, H, W) or (C, D, H, W) (``F.max_pool3d``)."""
+    return _max_poolnd(
+        "max_pool3d", 3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
+
+
+# ---------------------------------------------------------------------------
+# public functions: average and LP pooling
+
+
+def _avg_poolnd(fname, nd, cls, input, kernel_size, stride, padding, ceil_mode, cip, div):
+    dt = input._data.dtype
+    if not np.issubdtype(dt, np.floating) and dt != np.int64:
+        raise NotImplementedError(f"\"{fname}\" not implemented for '{_type_name(dt)}'")
+    if div is not None and div == 0:
+        raise RuntimeError("divisor must be not zero")
+    if input.ndim < nd + 1:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-max(input.ndim, 1)}, "
+            f"{max(input.ndim, 1) - 1}], but got {-nd - 1})"
+        )
+    g = _pool_geom(fname, input, nd, kernel_size, stride, padding, 1, ceil_mode)
+    divisor = _avg_divisor(g, cip, div, dt)
+    return cls.apply(input, geom=g, divisor=divisor)
+
+
+def avg_pool1d(
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+):
+    """1-D average pooling over (N, C, L) or (C, L) (``torch.nn.functional.avg_pool1d``)."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(
+            f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional tensor for argument "
+            "#1 'self' (while checking arguments for avg_pool1d)"
+        )
+    fname = "avg_pool1d"
+    k = _as_2d_arg(kernel_size, fname, "kernel_size", 1)
+    s = _as_2d_arg(stride, fname, "stride", 1)
+    p = _as_2d_arg(padding, fname, "padding", 0)
+    y = avg_pool2d(_unsqueeze_h(input), k, s or k, p, ceil_mode, count_include_pad)
+    return _squeeze_h(y)
+
+
+def avg_pool2d(
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override=None,
+):
+    """2-D average pooling over (N, C, H, W) or (C, H, W) (``torch.nn.functional.avg_pool2d``)."""
+    return _avg_poolnd(
+        "avg_pool2d",
+        2,
+        AvgPool2D,
+        input,
+        kernel_size,
+        stride,
+        padding,
+        ceil_mode,
+        count_include_pad,
+        divisor_override,
+    )
+
+
+def avg_pool3d(
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override=None,
+):
+    """3-D average pooling over (N, C, D, H, W) or (C, D, H, W) (``F.avg_pool3d``)."""
+    return _avg_poolnd(
+        "avg_pool3d",
+        3,
+        AvgPool3D,
+        input,
+        kernel_size,
+        stride,
+        padding,
+        ceil_mode,
+        count_include_pad,
+        divisor_override,
+    )
+
+
+def _lp_pool(avg, nd, input, norm_type, kernel_size, stride, ceil_mode):
+    from ..nn import functional as F
+    from . import elementwise as E
+
+    k = _int_tuple(kernel_size, nd, f"lp_pool{nd}d", "kernel_size")
+    if stride is not None:
+        out = avg(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    else:
+        out = avg(input.pow(norm_type), kernel_size, padding=0, ceil_mode=ceil_mode)
+    return (E.sign(out) * F.relu(E.abs(out))).mul(math.prod(k)).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode: bool = False):
+    """1-D power-average pooling (``torch.nn.functional.lp_pool1d``)."""
+    return _lp_pool(avg_pool1d, 1, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode: bool = False):
+    """2-D power-average pooling (``torch.nn.functional.lp_pool2d``)."""
+    return _lp_pool(avg_pool2d, 2, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+# ---------------------------------------------------------------------------
+# public functions: adaptive pooling
+
+
+def _adaptive_size(fname, input, nd, output_size):
+    if input.ndim not in (nd + 1, nd + 2):
+        if nd == 1:
+            raise RuntimeError(
+                f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional tensor for "
+                f"argument #1 'self' (while checking arguments for {fname})"
+            )
+        sep = ": " if "max" in fname else " "
+        raise RuntimeError(
+            f"{fname}(): Expected {nd + 1}D or {nd + 2}D tensor, but got{sep}{list(input.shape)}"
+        )
+    if isinstance(output_size, numbers.Integral):
+        sizes = [int(output_size)] * nd
+    else:
+        sizes = list(output_size)
+        if len(sizes) != nd:
+            raise RuntimeError(f"{fname}: output_size must be {nd}")
+    # None keeps the input's size along that dim.
+    sizes = [input.shape[-nd + i] if v is None else int(v) for i, v in enumerate(sizes)]
+    if any(v < 0 for v in sizes):
+        raise RuntimeError(
+            f"{fname}: elements of output_size must be greater than or equal to 0 but received "
+            f"{sizes}"
+        )
+    for i in range(input.ndim - nd, input.ndim):
+        if input.shape[i] == 0:
+            raise RuntimeError(
+                f"{fname}(): Expected input to have non-zero size for non-batch dimensions, but "
+                f"input has sizes {list(input.shape)} with dimension {i} being empty"
+            )
+    return tuple(sizes)
+
+
+_ADAPTIVE_AVG = {2: AdaptiveAvgPool2D, 3: AdaptiveAvgPool3D}
+_ADAPTIVE_MAX = {2: AdaptiveMaxPool2D, 3: AdaptiveMaxPool3D}
+
+
+def _adaptive_avg(fname, nd, input, output_size):
+    _check_float(input, fname)
+    sizes = _adaptive_size(fname, input, nd, output_size)
+    if all(o == 1 for o in sizes):
+        # PyTorch takes the mean here (grad_fn MeanBackward1).
+        return input.mean(dim=tuple(range(-nd, 0)), keepdim=True)
+    size = tuple(input.shape[-nd:])
+    if all(o > 0 and n % o == 0 for n, o in zip(size, sizes)):
+        k = tuple(n // o for n, o in zip(size, sizes))
+        g = _Win(size, k, k, (0,) * nd, (1,) * nd, sizes)
+        cls = AvgPool2D if nd == 2 else AvgPool3D
+        divisor = input._data.dtype.type(math.prod(k))
+        return _rename(cls, _ADAPTIVE_AVG[nd]).apply(input, geom=g, divisor=divisor)
+    return _ADAPTIVE_AVG[nd].apply(input, out_size=sizes)
+
+
+_RENAMED: dict = {}
+
+
+def _rename(cls, like):
+    """``cls`` under ``like``'s grad_fn name (a fast path that PyTorch reports as ``like``)."""
+    key = (cls, like)
+    if key not in _RENAMED:
+        _RENAMED[key] = type(cls.__name__, (cls,), {"backward_name": like.backward_name})
+    return _RENAMED[key]
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """1-D adaptive average pooling (``torch.nn.functional.adaptive_avg_pool1d``)."""
+    fname = "adaptive_avg_pool1d"
+    if input.ndim not in (2, 3):
+        _adaptive_size(fname, input, 1, output_size)
+    (o,) = _int_tuple(output_size, 1, fname, "output_size")
+    return _squeeze_h(adaptive_avg_pool2d(_unsqueeze_h(input), (1, o)))
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """2-D adaptive average pooling (``torch.nn.functional.adaptive_avg_pool2d``).
+
+    ``output_size`` is an int or a pair; ``None`` keeps that dim's input size.
+    """
+    return _adaptive_avg("adaptive_avg_pool2d", 2, input, output_size)
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """3-D adaptive average pooling (``torch.nn.functional.adaptive_avg_pool3d``)."""
+    return _adaptive_avg("adaptive_avg_pool3d", 3, input, output_size)
+
+
+def _adaptive_max(fname, nd, input, output_size, return_indices):
+    _check_float(input, fname)
+    sizes = _adaptive_size(fname, input, nd, output_size)
+    out, idx = _ADAPTIVE_MAX[nd].apply(input, out_size=sizes)
+    return (out, idx) if return_indices else out
+
+
+def adaptive_max_pool1d(input, output_size, return_indices: bool = False):
+    """1-D adaptive max pooling (``torch.nn.functional.adaptive_max_pool1d``)."""
+    fname = "adaptive_max_pool1d"
+    if input.ndim not in (2, 3):
+        _adaptive_size(fname, input, 1, output_size)
+    (o,) = _int_tuple(output_size, 1, fname, "output_size")
+    out, idx = adaptive_max_pool2d(_unsqueeze_h(input), (1, o), return_indices=True)
+    return (_squeeze_h(out), _squeeze_h(idx)) if return_indices else _squeeze_h(out)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices: bool = False):
+    """2-D adaptive max pooling (``torch.nn.functional.adaptive_max_pool2d``)."""
+    return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices: bool = False):
+    """3-D adaptive max pooling (``torch.nn.functional.adaptive_max_pool3d``)."""
+    return _adaptive_max("adaptive_max_pool3d", 3, input, output_size, return_indices)
+
+
+# ---------------------------------------------------------------------------
+# public functions: max unpooling
+
+
+def _unpool_size(input, nd, kernel_size, stride, padding, output_size, fname):
+    k = _int_tuple(kernel_size, nd, fname, "kernel_size")
+    s = _int_tuple(stride, nd, fname, "stride", allow_empty=True) or k
+    p = _int_tuple(padding, nd, fname, "padding")
+    default = [(input.shape[-nd + i] - 1) * s[i] - 2 * p[i] + k[i] for i in range(nd)]
+    if output_size is None:
+        return tuple(default)
+    out = [int(v) for v in output_size]
+    if len(out) == nd + 2:
+        out = out[2:]
+    if len(out) != nd:
+        raise ValueError(
+            f"output_size should be a sequence containing {nd} or {nd + 2} elements, but it has "
+            f"a length of '{len(out)}'"
+        )
+    for i in range(nd):
+        lo, hi = default[i] - s[i], default[i] + s[i]
+        if not lo < out[i] < hi:
+            raise ValueError(
+                f'invalid output_size "{tuple(out)}" (dim {i} must be between {lo} and {hi})'
+            )
+    return tuple(out)
+
+
+def _max_unpoolnd(fname, nd, cls, input, indices, kernel_size, stride, padding, output_size):
+    idt = indices._data.dtype
+    if idt != np.int64:
+        raise RuntimeError(f"elements in indices should be type int64 but got: {_type_name(idt)}")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(
+            "Expected shape of indices to be same as that of the input tensor "
+            f"({list(input.shape)}) but got indices tensor with shape: {list(indices.shape)}"
+        )
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(
+            f"Input to {fname} should be a {nd + 1}d or {nd + 2}d Tensor, but got a tensor with "
+            f"{input.ndim} dimensions."
+        )
+    out = _unpool_size(input, nd, kernel_size, stride, padding, output_size, fname)
+    return cls.apply(input, indices, out_size=out)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Partial inverse of max_pool1d (``torch.nn.functional.max_unpool1d``)."""
+    fname = "max_unpool1d"
+    k = _as_2d_arg(kernel_size, fname, "kernel_size", 1)
+    s = _as_2d_arg(stride, fname, "stride", 1)
+    p = _as_2d_arg(padding, fname, "padding", 0)
+    if output_size is not None:
+        output_size = list(output_size)
+        output_size = output_size[:-1] + [1] + output_size[-1:]
+        if len(output_size) == 2:
+            output_size = [1] + output_size[-1:]
+    if input.ndim not in (2, 3):
+        raise RuntimeError(
+            f"Input to max_unpool1d should be a 2d or 3d Tensor, but got a tensor with "
+            f"{input.ndim} dimensions."
+        )
+    y = max_unpool2d(_unsqueeze_h(input), _unsqueeze_h(indices), k, s or k, p, output_size)
+    return _squeeze_h(y)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Partial inverse of max_pool2d (``torch.nn.functional.max_unpool2d``).
+
+    Places each value at its index in a zero output plane of
+    ``(H - 1) * stride - 2 * padding + kernel_size`` rows (or ``output_size``).
+    """
+    return _max_unpoolnd(
+        "max_unpool2d", 2, MaxUnpool2D, input, indices, kernel_size, stride, padding, output_size
+    )
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Partial inverse of max_pool3d (``torch.nn.functional.max_unpool3d``)."""
+    return _max_unpoolnd(
+        "max_unpool3d", 3, MaxUnpool3D, input, indices, kernel_size, stride, padding, output_size
+    )
+
+
+# ---------------------------------------------------------------------------
+# reference implementations (tests only)
+
+
+def _reference_max_pool(x, k, s, p, d, out):
+    """A direct loop over output positions in float64: (values, flat indices), 2-D only."""
+    x = np.asarray(x)
+    n, c, h, w = x.shape
+    y = np.empty((n, c) + tuple(out), np.float64)
+    idx = np.empty((n, c) + tuple(out), np.int64)
+    for i in range(out[0]):
+        for j in range(out[1]):
+            best = np.full((n, c), -np.inf)
+            arg = np.zeros((n, c), np.int64)
+            for a in range(k[0]):
+                for b in range(k[1]):
+                    r, q = i * s[0] - p[0] + a * d[0], j * s[1] - p[1] + b * d[1]
+                    if 0 <= r < h and 0 <= q < w:
+                        v = x[:, :, r, q]
+                        m = (v > best) | np.isnan(v)
+                        best = np.where(m, v, best)
+                        arg = np.where(m, r * w + q, arg)
+            y[:, :, i, j], idx[:, :, i, j] = best, arg
+    return y, idx
+
+
+def _reference_avg_pool(x, k, s, p, out, count_include_pad=True, divisor_override=None):
+    """A direct loop over output positions in float64 (PyTorch's avg_pool2d), 2-D only."""
+    x = np.asarray(x, np.float64)
+    n, c, h, w = x.shape
+    y = np.empty((n, c) + tuple(out))
+    for i in range(out[0]):
+        for j in range(out[1]):
+            h0, w0 = i * s[0] - p[0], j * s[1] - p[1]
+            h1, w1 = min(h0 + k[0], h + p[0]), min(w0 + k[1], w + p[1])
+            size = (h1 - h0) * (w1 - w0)
+            h0, w0, h1, w1 = max(h0, 0), max(w0, 0), min(h1, h), min(w1, w)
+            total = x[:, :, h0:h1, w0:w1].sum(axis=(2, 3))
+            if divisor_override:
+                div = divisor_override
+            elif count_include_pad:
+                div = size
+            else:
+                div = (h1 - h0) * (w1 - w0)
+            y[:, :, i, j] = total / div
+    return y
