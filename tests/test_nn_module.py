@@ -198,39 +198,43 @@ def test_dtype_casts_and_apply():
     assert (g.seq[0].weight.detach().numpy() == 0.5).all()
 
 
-def test_forward_hooks_and_pre_hooks():
-    for lib in (torch, tapegrad):
-        m = lib.nn.Linear(3, 2)
-        calls = []
+def _check_hooks(lib):
+    m = lib.nn.Linear(3, 2)
+    calls = []
 
-        def pre(mod, args):
-            calls.append(("pre", type(args).__name__, len(args)))
-            return (args[0] * 2,)
+    def pre(mod, args):
+        calls.append(("pre", type(args).__name__, len(args)))
+        return (args[0] * 2,)
 
-        def post(mod, args, out):
-            calls.append(("post", tuple(out.shape)))
-            return out + 1
+    def post(mod, args, out):
+        calls.append(("post", tuple(out.shape)))
+        return out + 1
 
-        h1 = m.register_forward_pre_hook(pre)
-        h2 = m.register_forward_hook(post)
-        x = lib.ones(1, 3)
-        y = m(x)
-        expected = lib.nn.functional.linear(x * 2, m.weight, m.bias) + 1
-        assert np.allclose(to_numpy(y), to_numpy(expected))
-        assert calls == [("pre", "tuple", 1), ("post", (1, 2))]
-        h1.remove()
-        h2.remove()
-        calls.clear()
-        m(x)
-        assert calls == []
+    h1 = m.register_forward_pre_hook(pre)
+    h2 = m.register_forward_hook(post)
+    x = lib.ones(1, 3)
+    y = m(x)
+    expected = lib.nn.functional.linear(x * 2, m.weight, m.bias) + 1
+    assert np.allclose(to_numpy(y), to_numpy(expected))
+    assert calls == [("pre", "tuple", 1), ("post", (1, 2))]
+    h1.remove()
+    h2.remove()
+    calls.clear()
+    m(x)
+    assert calls == []
 
-        def kw_hook(mod, args, kwargs, out):
-            calls.append(sorted(kwargs))
+    def kw_hook(mod, args, kwargs, out):
+        calls.append(sorted(kwargs))
 
-        h = m.register_forward_hook(kw_hook, with_kwargs=True)
+    with m.register_forward_hook(kw_hook, with_kwargs=True):
         m(input=x)
-        h.remove()
-        assert calls == [["input"]]
+    m(input=x)
+    assert calls == [["input"]]
+
+
+@pytest.mark.parametrize("lib", [torch, tapegrad], ids=["torch", "tapegrad"])
+def test_forward_hooks_and_pre_hooks(lib):
+    _check_hooks(lib)
 
 
 def test_repr_matches_pytorch():
