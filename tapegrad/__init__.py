@@ -460,6 +460,5 @@ class backends:  # noqa: N801
             return False
 
 
-from . import nn, optim  # noqa: E402
+from . import models, nn, optim, train, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
-from . import utils  # noqa: E402
