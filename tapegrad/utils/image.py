@@ -123,7 +123,7 @@ def write_png(pixels: np.ndarray, fp: str | os.PathLike | BinaryIO) -> None:
         raise TypeError(f"write_png expects uint8 pixels, got {pixels.dtype}")
     if pixels.ndim == 3 and pixels.shape[2] == 1:
         pixels = pixels[:, :, 0]
-    color_types = {2: 0, 3: 2, 4: 6}  # grey, RGB, RGBA
+    color_types = {1: 0, 3: 2, 4: 6}  # PNG colour type of grey, RGB, RGBA
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
     if pixels.ndim not in (2, 3) or (pixels.ndim == 3 and channels not in (3, 4)):
         raise ValueError(
@@ -131,7 +131,7 @@ def write_png(pixels: np.ndarray, fp: str | os.PathLike | BinaryIO) -> None:
             "(H, W, C) with 1, 3 or 4 channels"
         )
     height, width = pixels.shape[:2]
-    color = color_types[pixels.ndim if channels == 1 else channels + 1]
+    color = color_types[channels]
     header = struct.pack(">IIBBBBB", width, height, 8, color, 0, 0, 0)
     # Every scanline starts with its filter type; 0 (none) keeps the writer trivial.
     rows = np.ascontiguousarray(pixels).reshape(height, width * channels)
