@@ -346,7 +346,13 @@ def test_download_without_network_is_a_clear_error(tmp_path, monkeypatch):
         FashionMNIST(tmp_path, download=True)
     assert "fashion-mnist.s3-website" in str(info.value)
     assert "apt-get install -y dataset-fashion-mnist" in str(info.value)
+    # where the files were looked for, and where to put them by hand
+    assert f"not found in:\n  {tmp_path / 'FashionMNIST' / 'raw'}" in str(info.value)
+    assert f"into {tmp_path / 'FashionMNIST' / 'raw'}" in str(info.value)
     assert list((tmp_path / "FashionMNIST" / "raw").iterdir()) == []
+    with pytest.raises(RuntimeError, match="Could not download") as info:
+        CIFAR10(tmp_path, download=True)
+    assert f"not found in:\n  {tmp_path}" in str(info.value)
 
 
 def test_download_reads_in_chunks_and_verifies(tmp_path, monkeypatch):

@@ -207,7 +207,10 @@ class CIFAR10(_utils.VisionDataset):
                 self.filename,
                 self.root,
                 self.tgz_md5,
-                f"You can also download {self.url} by hand into {self.root}.",
+                "The files were not found in:\n"
+                + "\n".join(f"  {d}" for d in self._search_dirs())
+                + f"\nTo get them without this download, fetch {self.url} into {self.root}"
+                f" (extracted or not), or set ${_utils.DATA_ENV} to a folder that has them.",
             )
         _utils.safe_extract_tar(archive, self.root)
 

@@ -126,6 +126,17 @@ class MNIST(_utils.VisionDataset):
             how += f", or install them system-wide: apt-get install -y {self.apt_package}"
         return how + f", or set ${_utils.DATA_ENV} to a folder that has them."
 
+    def _download_help(self) -> str:
+        folders = "\n".join(f"  {d}" for d in self._search_dirs())
+        names = ", ".join(name for name, _md5 in self.resources)
+        how = (
+            f"The files were not found in:\n{folders}\nTo get them without this download, "
+            f"fetch {names} from {self.mirrors[0]} into {self.raw_folder}"
+        )
+        if self.apt_package:
+            how += f", or install them system-wide: apt-get install -y {self.apt_package}"
+        return how + f", or set ${_utils.DATA_ENV} to a folder that has them."
+
     def _not_found(self) -> RuntimeError:
         wanted = " and ".join(f"{base}[.gz]" for base in self._split_files())
         return _utils.not_found_error(
@@ -160,7 +171,7 @@ class MNIST(_utils.VisionDataset):
             archive = raw / filename
             if not (archive.is_file() and _utils.calculate_md5(archive) == md5):
                 archive = _utils.download_from_mirrors(
-                    self.mirrors, filename, raw, md5, self._how_to_get()
+                    self.mirrors, filename, raw, md5, self._download_help()
                 )
             # torchvision keeps the files uncompressed next to the archives; so do we, so
             # that both libraries can share one root folder.
