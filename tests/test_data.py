@@ -498,7 +498,21 @@ def test_errors_in_workers_reach_the_caller():
         assert next(it).tolist() == [0, 1] and next(it).tolist() == [2, 3]
         with pytest.raises(KeyError, match="no item 5"):
             next(it)
+        assert next(it).tolist() == [6, 7]  # as in PyTorch, the epoch goes on
         with pytest.raises(StopIteration):
+            next(it)
+
+    class BrokenStream(tgd.IterableDataset):
+        def __iter__(self):
+            yield from range(3)
+            raise OSError("disk gone")
+
+    for num_workers in (0, 2):
+        it = iter(tgd.DataLoader(BrokenStream(), batch_size=2, num_workers=num_workers))
+        assert next(it).tolist() == [0, 1]
+        with pytest.raises(OSError, match="disk gone"):
+            next(it)
+        with pytest.raises(StopIteration):  # a stream that failed is over
             next(it)
 
     def failing_init(worker_id):

@@ -9,7 +9,13 @@ seeded run gives the same batches, augmentations included, whatever ``num_worker
 
 Workers are threads, not processes: NumPy releases the GIL in its heavy loops, nothing
 is pickled, and a dataset needs no special care to be shared. ``batch k`` is always
-yielded k-th, whichever thread finished it first.
+yielded k-th, whichever thread finished it first. An iterable dataset is one stream, so
+it is read ahead by a single thread (``get_worker_info()`` says ``id=0, num_workers=1``
+there), which gives the same batches as without workers.
+
+Random numbers drawn by a dataset's own code from the global generator (``tapegrad.rand``
+without ``generator=``) are not covered by the per-batch seeds: with several workers,
+their order depends on the threads' timing. Draw from :func:`sample_generator` instead.
 """
 
 from __future__ import annotations
@@ -301,7 +307,16 @@ class _DataLoaderIter:
                 data = self._next_from_pool()
             else:
                 data = self._next_from_stream()
-        except BaseException:
+        except StopIteration:
+            self._shutdown()
+            raise
+        except Exception:
+            # As in PyTorch, a failed batch does not end the epoch of a map-style dataset
+            # (the next call fetches the next batch), but it does end a stream.
+            if self._dataset_kind_iterable:
+                self._shutdown()
+            raise
+        except BaseException:  # KeyboardInterrupt and the like: stop the workers
             self._shutdown()
             raise
         self._num_yielded += 1
@@ -318,6 +333,8 @@ class _DataLoaderIter:
         return len(self._index_sampler)
 
     def _shutdown(self) -> None:
+        if not hasattr(self, "_stop"):  # __init__ failed early: nothing was started
+            return
         self._finished = True
         self._stop.set()
         if self._pool is not None:
