@@ -66,6 +66,7 @@ CASES = [
     ("MultiMarginLoss", {}, lambda: [_randn(5, 4), _labels(5, 4)]),
     ("MultiMarginLoss", {"p": 2, "margin": 0.5}, lambda: [_randn(5, 4), _labels(5, 4)]),
     ("MultiMarginLoss", {}, lambda: [_randn(4), np.array([1])]),
+    ("MultiMarginLoss", {}, lambda: [_randn(4), np.array(2)]),
     ("HingeEmbeddingLoss", {}, lambda: [_randn(4, 3), _signs(4, 3)]),
     ("HingeEmbeddingLoss", {"margin": 0.5}, lambda: [_randn(7), _signs(7)]),
     ("KLDivLoss", {"reduction": "batchmean"}, lambda: [_randn(4, 3), _probs(4, 3)]),

@@ -265,6 +265,10 @@ PADS = [
     ((1, 0, 2, 1), "replicate", None, (1, 2, 3, 4)),
     ((1, 2), "circular", None, (2, 3, 4)),
     ((1, 2, 2, 1), "circular", None, (1, 2, 3, 4)),
+    ((-1, 2), "circular", None, (1, 2, 5)),
+    ((3, -2, 1, -1), "circular", None, (1, 2, 3, 5)),
+    ((-1, 2, 2, -1), "reflect", None, (1, 2, 4, 5)),
+    ((-2, 1), "replicate", None, (1, 2, 5)),
 ]
 
 

@@ -1012,7 +1012,9 @@ def _pad_index(n: int, before: int, after: int, mode: str) -> np.ndarray:
         return np.where(i >= n, period - i, i)
     if mode == "replicate":
         return np.clip(i, 0, n - 1)
-    return i % n
+    # circular: negative pads crop first, and the wrap-around copies from the cropped part
+    lo, hi = max(-before, 0), n - max(-after, 0)
+    return np.arange(-max(before, 0), hi - lo + max(after, 0)) % (hi - lo) + lo
 
 
 def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
@@ -1613,8 +1615,8 @@ def multi_margin_loss(
     mask = np.ones((n, c), dtype=x._data.dtype)
     mask[np.arange(n), t] = 0
     loss = R.sum(z * Tensor._make(mask), 1) / c
-    if one_d and reduction == "none":
-        loss = loss.reshape(input.shape[:0]) if input.ndim == 0 else loss
+    if reduction == "none":
+        loss = loss.reshape(target.shape)  # PyTorch's output takes the target's shape
     return _reduce(loss, reduction)
 
 
