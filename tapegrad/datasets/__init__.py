@@ -2,7 +2,9 @@
 
 MNIST, Fashion-MNIST and KMNIST from their IDX files, CIFAR-10 and CIFAR-100 from their
 "python version" batches. Items are ``(img, target)`` with ``img`` a raw ``uint8`` tensor
-(torchvision gives a PIL image; tapegrad has no PIL, so transforms receive the tensor).
+image, (H, W) for the MNIST family and (C, H, W) for CIFAR (torchvision gives a PIL image;
+tapegrad has no PIL, so ``tapegrad.transforms`` receive the tensor). A DataLoader reads
+whole batches at once when the transform is deterministic (``ToTensor``, ``Normalize``...).
 """
 
 from .cifar import CIFAR10, CIFAR100
