@@ -211,7 +211,9 @@ def test_weighted_random_sampler():
     def fn(lib, D):
         weights = [0.1, 0.9, 0.4, 0.7, 3.0, 0.6]
         s = D.WeightedRandomSampler(weights, 40, generator=lib.Generator().manual_seed(0))
-        return [list(s), len(s)]
+        gen = lib.Generator().manual_seed(1)
+        without = D.WeightedRandomSampler(weights, 5, replacement=False, generator=gen)
+        return [list(s), len(s), list(without), list(without)]
 
     same(fn)
     s = tgd.WeightedRandomSampler([0.0, 1.0, 1.0, 0.0, 1.0], 3, replacement=False)
