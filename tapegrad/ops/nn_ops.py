@@ -526,7 +526,8 @@ class NllLoss(Function):
             return None, None
         coef = _loss_coef(g, reduction, denom, wt.dtype)
         # Ignored targets get exactly zero, even when every target is ignored (coef = g/0).
-        gt = xp.where(valid, -(wt * coef), 0).astype(g.dtype, copy=False)
+        with np.errstate(invalid="ignore"):
+            gt = xp.where(valid, -(wt * coef), 0).astype(g.dtype, copy=False)
         gx = xp.zeros(shape, dtype=g.dtype)
         xp.put_along_axis(gx, safe[:, None], gt[:, None], axis=1)
         return gx, None
@@ -591,7 +592,8 @@ class CrossEntropy(Function):
             wc = _scalar(ls / c, dt) if w is None else _class_view(w, gx.ndim) * _scalar(ls / c, dt)
             gx -= wc * valid[:, None]
         coef = _loss_coef(g, reduction, denom, dt)
-        gx *= coef[:, None] if reduction == "none" else coef
+        with np.errstate(invalid="ignore"):
+            gx *= coef[:, None] if reduction == "none" else coef
         if reduction == "mean" and not valid.all():
             # Ignored targets get exactly zero, even when every target is ignored (coef = g/0).
             gx = xp.where(valid[:, None], gx, _scalar(0, dt))
