@@ -457,6 +457,14 @@ def test_tensor_dataset_fast_path_equals_the_general_path():
     assert run(None) == run(lambda batch: tgd.default_collate(batch))
 
 
+def test_subset_indices_changed_between_epochs_are_seen():
+    sub = tgd.Subset(tensor_ds(tapegrad, tgd), [0, 1, 2, 3])
+    loader = tgd.DataLoader(sub, batch_size=4)
+    assert next(iter(loader))[1].tolist() == [0, 1, 2, 3]
+    sub.indices.reverse()  # in place, as random.shuffle would
+    assert next(iter(loader))[1].tolist() == [3, 2, 1, 0]
+
+
 def test_worker_init_fn_and_worker_info():
     seen = []
     lock = threading.Lock()

@@ -659,7 +659,7 @@ def test_mnist_batch_path_matches_items(tmp_path):
         T.Compose([T.CenterCrop(20), T.PILToTensor()]),
     ):
         ds = MNIST(tmp_path, transform=transform)
-        fast = ds._collated_batch(idx)
+        fast = ds._batch_reader()(idx)
         assert fast is not None
         _same_batch(fast, _per_item_batch(ds, idx))
 
@@ -669,9 +669,9 @@ def test_batch_path_is_refused_when_it_could_differ(tmp_path):
     from tapegrad import transforms as T
 
     write_mnist(tmp_path / "MNIST" / "raw")
-    assert MNIST(tmp_path, transform=T.RandomHorizontalFlip())._collated_batch([0]) is None
-    assert MNIST(tmp_path, transform=lambda x: x)._collated_batch([0]) is None
-    assert MNIST(tmp_path, target_transform=int)._collated_batch([0]) is None
+    assert MNIST(tmp_path, transform=T.RandomHorizontalFlip())._batch_reader() is None
+    assert MNIST(tmp_path, transform=lambda x: x)._batch_reader() is None
+    assert MNIST(tmp_path, target_transform=int)._batch_reader() is None
 
     class Mine(MNIST):
         folder_names = (os.path.join("MNIST", "raw"),)
@@ -679,7 +679,7 @@ def test_batch_path_is_refused_when_it_could_differ(tmp_path):
         def __getitem__(self, index):
             return super().__getitem__(index)[0], 0
 
-    assert Mine(tmp_path)._collated_batch([0]) is None
+    assert Mine(tmp_path)._batch_reader() is None
 
 
 def test_cifar_batch_path_matches_items(tmp_path):
@@ -691,9 +691,9 @@ def test_cifar_batch_path_matches_items(tmp_path):
     for tf in (None, transform):
         ds = CIFAR10(tmp_path, train=False, transform=tf)
         idx = [2, 0, 1]
-        _same_batch(ds._collated_batch(idx), _per_item_batch(ds, idx))
-        ds.targets = [9, 8, 7]  # a replaced list is seen
-        assert ds._collated_batch([0, 2])[1].tolist() == [9, 7]
+        _same_batch(ds._batch_reader()(idx), _per_item_batch(ds, idx))
+        ds.targets[2] = 9  # seen by the next epoch's reader
+        assert ds._batch_reader()([0, 2])[1].tolist() == [ds.targets[0], 9]
 
 
 @pytest.mark.skipif(not os.path.isdir(DEBIAN_FASHION), reason="dataset-fashion-mnist not installed")

@@ -95,24 +95,15 @@ class VisionDataset(_DatasetBase):
     # -- reading whole batches (the DataLoader's fast path) -----------------------------
 
     # A reader that can read batches sets this to its own __getitem__ and defines
-    # ``_batch_arrays(idx) -> (images, int64 targets)``, the stacked items at ``idx``.
+    # ``_batch_images() -> (idx -> images)``, giving the stacked raw images at ``idx``.
     _own_getitem: Callable | None = None
 
-    def _targets_array(self) -> np.ndarray:
-        # ``targets`` as int64, converted once for as long as it is the same object.
-        cache = getattr(self, "_targets_cache", None)
-        if cache is None or cache[0] is not self.targets:
-            cache = self._targets_cache = (
-                self.targets,
-                np.asarray(to_numpy(self.targets), np.int64),
-            )
-        return cache[1]
-
-    def _collated_batch(self, indices) -> list | None:
-        """``default_collate`` of the items at ``indices``, read with one gather for the
-        whole batch; ``None`` where that would not give the same result (a subclass with
-        its own ``__getitem__``, a ``target_transform``, or a ``transform`` that is random
-        or not known to act on each item alone)."""
+    def _batch_reader(self) -> Callable[[Any], list] | None:
+        """The DataLoader's fast path: a function from batch indices to what
+        ``default_collate`` of those items gives, read with one gather for the whole batch.
+        ``None`` where that could differ: a subclass with its own ``__getitem__``, a
+        ``target_transform``, or a ``transform`` that is random or not known to act on each
+        item alone. Built once per epoch, from ``data`` and ``targets`` as they are then."""
         own = type(self)._own_getitem
         if own is None or type(self).__getitem__ is not own:
             return None
@@ -121,11 +112,17 @@ class VisionDataset(_DatasetBase):
         transform = self.transform
         if transform is not None and not getattr(transform, "_batchable", False):
             return None
-        images, targets = self._batch_arrays(np.asarray(indices, dtype=np.int64))
-        batch = to_tensor(images)
-        if transform is not None:
-            batch = transform._apply_batch(batch)
-        return [batch, to_tensor(targets)]
+        images_of = self._batch_images()
+        targets = np.asarray(to_numpy(self.targets), dtype=np.int64)
+
+        def read(indices) -> list:
+            idx = np.asarray(indices, dtype=np.int64)
+            batch = to_tensor(images_of(idx))
+            if transform is not None:
+                batch = transform._apply_batch(batch)
+            return [batch, to_tensor(targets[idx])]
+
+        return read
 
     def extra_repr(self) -> str:
         return ""

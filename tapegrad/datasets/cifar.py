@@ -225,9 +225,9 @@ class CIFAR10(_utils.VisionDataset):
 
     _own_getitem = __getitem__
 
-    def _batch_arrays(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        images = np.ascontiguousarray(self.data[idx].transpose(0, 3, 1, 2))
-        return images, self._targets_array()[idx]
+    def _batch_images(self) -> Callable[[np.ndarray], np.ndarray]:
+        data = self.data
+        return lambda idx: np.ascontiguousarray(data[idx].transpose(0, 3, 1, 2))
 
     def __len__(self) -> int:
         return len(self.data)

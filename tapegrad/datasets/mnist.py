@@ -187,9 +187,9 @@ class MNIST(_utils.VisionDataset):
 
     _own_getitem = __getitem__
 
-    def _batch_arrays(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        images = _utils.to_numpy(self.data)[idx]
-        return images, _utils.to_numpy(self.targets)[idx].astype(np.int64, copy=False)
+    def _batch_images(self) -> Callable[[np.ndarray], np.ndarray]:
+        data = _utils.to_numpy(self.data)
+        return lambda idx: data[idx]
 
     def __len__(self) -> int:
         return len(_utils.to_numpy(self.data))

@@ -86,9 +86,10 @@ class _MapFetcher:
         self.auto_collation = auto_collation
         self.collate_fn = collate_fn
         # The fast path gives exactly what default_collate would, so it is only taken with it.
+        make_reader = getattr(dataset, "_batch_reader", None)
         self.batch_reader = (
-            getattr(dataset, "_collated_batch", None)
-            if auto_collation and collate_fn is default_collate
+            make_reader()
+            if callable(make_reader) and auto_collation and collate_fn is default_collate
             else None
         )
         self.getitems = getattr(dataset, "__getitems__", None)
@@ -97,9 +98,7 @@ class _MapFetcher:
         if not self.auto_collation:
             return self.collate_fn(self.dataset[index])
         if self.batch_reader is not None:
-            batch = self.batch_reader(index)
-            if batch is not None:
-                return batch
+            return self.batch_reader(index)
         if callable(self.getitems):
             data = self.getitems(index)
         else:

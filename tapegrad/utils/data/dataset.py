@@ -7,7 +7,7 @@ import bisect
 import itertools
 import math
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
 import numpy as np
@@ -78,13 +78,21 @@ class TensorDataset(Dataset[tuple]):
     def __len__(self) -> int:
         return self.tensors[0].size(0)
 
-    def _collated_batch(self, indices) -> list | None:
-        # The DataLoader's fast path: one gather per tensor instead of len(indices)
-        # __getitem__ calls and a stack; the result equals default_collate's.
-        if not self.tensors or any(t.requires_grad for t in self.tensors):
+    def _batch_reader(self) -> Callable[[Any], list] | None:
+        """The DataLoader's fast path: a function from batch indices to what
+        ``default_collate`` of those items gives, with one gather per tensor instead of
+        a ``__getitem__`` per item and a stack. ``None`` where it could differ."""
+        if type(self).__getitem__ is not TensorDataset.__getitem__ or not self.tensors:
             return None
-        idx = tapegrad.from_numpy(_index_array(indices))
-        return [tensor[idx] for tensor in self.tensors]
+        if any(t.requires_grad for t in self.tensors):  # stacking would record a graph
+            return None
+        tensors = self.tensors
+
+        def read(indices) -> list:
+            idx = tapegrad.from_numpy(_index_array(indices))
+            return [tensor[idx] for tensor in tensors]
+
+        return read
 
 
 class StackDataset(Dataset[T_co]):
@@ -179,7 +187,6 @@ class Subset(Dataset[T_co]):
     def __init__(self, dataset: Dataset[T_co], indices: Sequence[int]) -> None:
         self.dataset = dataset
         self.indices = indices
-        self._index_cache: tuple[Any, np.ndarray] | None = None
 
     def __getitem__(self, idx):
         if isinstance(idx, list):
@@ -195,15 +202,17 @@ class Subset(Dataset[T_co]):
     def __len__(self) -> int:
         return len(self.indices)
 
-    def _collated_batch(self, indices) -> list | None:
-        inner = getattr(self.dataset, "_collated_batch", None)
+    def _batch_reader(self) -> Callable[[Any], list] | None:
+        # The inner dataset's fast path through these indices, as they are now (once per
+        # epoch: converting 50,000 indices for every batch would cost more than the batch).
+        if type(self).__getitem__ is not Subset.__getitem__:
+            return None
+        make_inner = getattr(self.dataset, "_batch_reader", None)
+        inner = make_inner() if callable(make_inner) else None
         if inner is None:
             return None
-        # Converting 50,000 indices per batch would cost more than the batch: keep the array
-        # for as long as ``self.indices`` is the same object.
-        if self._index_cache is None or self._index_cache[0] is not self.indices:
-            self._index_cache = (self.indices, _index_array(self.indices))
-        return inner(self._index_cache[1][_index_array(indices)])
+        mapping = _index_array(self.indices)
+        return lambda indices: inner(mapping[_index_array(indices)])
 
 
 def random_split(
