@@ -363,3 +363,33 @@ def test_step_updates_in_place_and_bumps_version():
     assert p._version > v
     assert np.shares_memory(p.detach().numpy(), data_before)
     assert p.detach().numpy()[0] < 1.0
+
+
+@pytest.mark.parametrize(
+    "name,opts",
+    [
+        ("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.1)),
+        ("Adam", dict(lr=0.05, amsgrad=True, weight_decay=0.1)),
+        ("AdamW", dict(lr=0.05)),
+        ("Adagrad", dict(lr=0.1)),
+        ("Adadelta", dict(lr=0.5)),
+        ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5)),
+    ],
+)
+def test_complex_parameters_like_torch(name, opts):
+    # PyTorch updates complex parameters as pairs of reals (view_as_real).
+    rng = np.random.default_rng(5)
+    init = (rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))).astype(np.complex64)
+    grads = [
+        (rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))).astype(np.complex64)
+        for _ in range(20)
+    ]
+    pt = torch.tensor(init.copy(), requires_grad=True)
+    pg = tg.tensor(init.copy(), requires_grad=True)
+    opt_t = getattr(torch.optim, name)([pt], **opts)
+    opt_g = getattr(tg.optim, name)([pg], **opts)
+    for g in grads:
+        pt.grad, pg.grad = torch.tensor(g.copy()), tg.tensor(g.copy())
+        opt_t.step()
+        opt_g.step()
+    np.testing.assert_allclose(pg.detach().numpy(), pt.detach().numpy(), rtol=1e-5, atol=1e-6)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import array_module
-from .optimizer import Optimizer, _bump, _step_tensor, _zeros_like
+from .optimizer import Optimizer, _bump, _real, _step_tensor, _zeros_like
 
 __all__ = ["Adadelta"]
 
@@ -77,7 +77,7 @@ class Adadelta(Optimizer):
                     state["step"] = _step_tensor()
                     state["square_avg"] = _zeros_like(p)
                     state["acc_delta"] = _zeros_like(p)
-                d, g = p._data, p._grad._data
+                d, g = _real(p._data), _real(p._grad._data)
                 xp = array_module(d)
                 _bump(state["step"])
                 if maximize:
@@ -85,8 +85,8 @@ class Adadelta(Optimizer):
                 if weight_decay != 0:
                     t = np.multiply(d, weight_decay)
                     g = np.add(g, t, out=t)
-                square_avg = state["square_avg"]._data
-                acc_delta = state["acc_delta"]._data
+                square_avg = _real(state["square_avg"]._data)
+                acc_delta = _real(state["acc_delta"]._data)
                 # square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)
                 std = np.multiply(g, 1 - rho)
                 std *= g

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import array_module
-from .optimizer import Optimizer, _bump, _step_tensor, _zeros_like
+from .optimizer import Optimizer, _bump, _real, _step_tensor, _zeros_like
 
 __all__ = ["Adagrad"]
 
@@ -88,7 +88,7 @@ class Adagrad(Optimizer):
                 if len(state) == 0:  # a parameter added later through add_param_group
                     state["step"] = _step_tensor()
                     state["sum"] = _zeros_like(p, group["initial_accumulator_value"])
-                d, g = p._data, p._grad._data
+                d, g = _real(p._data), _real(p._grad._data)
                 step = _bump(state["step"])
                 if maximize:
                     g = np.negative(g)
@@ -96,7 +96,7 @@ class Adagrad(Optimizer):
                     t = np.multiply(d, weight_decay)
                     g = np.add(g, t, out=t)
                 clr = lr / (1 + (step - 1) * lr_decay)
-                state_sum = state["sum"]._data
+                state_sum = _real(state["sum"]._data)
                 tmp = np.multiply(g, g)
                 state_sum += tmp
                 state["sum"]._version_counter.v += 1

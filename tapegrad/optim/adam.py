@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import array_module
-from .optimizer import Optimizer, _bump, _step_tensor, _zeros_like
+from .optimizer import Optimizer, _bump, _real, _step_tensor, _zeros_like
 
 __all__ = ["Adam"]
 
@@ -103,7 +103,7 @@ class Adam(Optimizer):
                     state["exp_avg_sq"] = _zeros_like(p)
                     if amsgrad:
                         state["max_exp_avg_sq"] = _zeros_like(p)
-                d, g = p._data, p._grad._data
+                d, g = _real(p._data), _real(p._grad._data)
                 step = _bump(state["step"])
                 if maximize:
                     g = np.negative(g)
@@ -113,8 +113,8 @@ class Adam(Optimizer):
                     else:
                         t = np.multiply(d, weight_decay)
                         g = np.add(g, t, out=t)
-                exp_avg = state["exp_avg"]._data
-                exp_avg_sq = state["exp_avg_sq"]._data
+                exp_avg = _real(state["exp_avg"]._data)
+                exp_avg_sq = _real(state["exp_avg_sq"]._data)
                 tmp = np.empty_like(d)
                 _lerp_(exp_avg, g, 1 - beta1, tmp)
                 # addcmul_(g, g, value=1 - beta2): (value * g) * g, as PyTorch orders it
@@ -128,7 +128,7 @@ class Adam(Optimizer):
                 step_size = lr / bias_correction1
                 bias_correction2_sqrt = bias_correction2**0.5
                 if amsgrad:
-                    max_sq = state["max_exp_avg_sq"]._data
+                    max_sq = _real(state["max_exp_avg_sq"]._data)
                     np.maximum(max_sq, exp_avg_sq, out=max_sq)
                     state["max_exp_avg_sq"]._version_counter.v += 1
                     array_module(d).sqrt(max_sq, out=tmp)

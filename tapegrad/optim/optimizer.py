@@ -412,3 +412,8 @@ def _zeros_like(p: Tensor, fill: float = 0.0) -> Tensor:
     """A state buffer shaped like ``p``, on its device, filled with ``fill``."""
     xp = array_module(p._data)
     return Tensor._make(xp.full(p._data.shape, fill, dtype=p._data.dtype))
+
+
+def _real(a):
+    """A complex array viewed as real pairs, as PyTorch's ``view_as_real`` in the optimizers."""
+    return a.view(a.real.dtype) if a.dtype.kind == "c" else a

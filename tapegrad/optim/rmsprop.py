@@ -9,7 +9,7 @@ import numpy as np
 
 from ..backend import array_module
 from .adam import _lerp_
-from .optimizer import Optimizer, _bump, _step_tensor, _zeros_like
+from .optimizer import Optimizer, _bump, _real, _step_tensor, _zeros_like
 
 __all__ = ["RMSprop"]
 
@@ -90,14 +90,14 @@ class RMSprop(Optimizer):
                         state["momentum_buffer"] = _zeros_like(p)
                     if centered:
                         state["grad_avg"] = _zeros_like(p)
-                d, g = p._data, p._grad._data
+                d, g = _real(p._data), _real(p._grad._data)
                 _bump(state["step"])
                 if maximize:
                     g = np.negative(g)
                 if weight_decay != 0:
                     t = np.multiply(d, weight_decay)
                     g = np.add(g, t, out=t)
-                square_avg = state["square_avg"]._data
+                square_avg = _real(state["square_avg"]._data)
                 # square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
                 avg = np.multiply(g, 1 - alpha)
                 avg *= g
@@ -105,7 +105,7 @@ class RMSprop(Optimizer):
                 square_avg += avg
                 state["square_avg"]._version_counter.v += 1
                 if centered:
-                    grad_avg = state["grad_avg"]._data
+                    grad_avg = _real(state["grad_avg"]._data)
                     _lerp_(grad_avg, g, 1 - alpha, avg)
                     state["grad_avg"]._version_counter.v += 1
                     # square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
@@ -116,7 +116,7 @@ class RMSprop(Optimizer):
                     array_module(d).sqrt(square_avg, out=avg)
                 avg += eps
                 if momentum > 0:
-                    buf = state["momentum_buffer"]._data
+                    buf = _real(state["momentum_buffer"]._data)
                     buf *= momentum
                     np.divide(g, avg, out=avg)
                     buf += avg
