@@ -63,6 +63,8 @@ def test_to_tensor_errors():
         T.ToTensor()([[1, 2]])
     with pytest.raises(ValueError, match="pic should be 2/3 dimensional. Got 4"):
         T.ToTensor()(np.zeros((1, 2, 2, 1), np.uint8))
+    with pytest.raises(ValueError, match=r"looks like \(H, W, C\)"):
+        T.ToTensor()(tapegrad.from_numpy(HWC.copy()))  # a picture passed as a tensor
 
 
 def test_pil_to_tensor_keeps_values_and_dtype():

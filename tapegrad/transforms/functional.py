@@ -87,6 +87,19 @@ def get_dimensions(img) -> list[int]:
     return [channels, arr.shape[h_axis], arr.shape[h_axis + 1]]
 
 
+def _channels_first(pic: tapegrad.Tensor) -> tapegrad.Tensor:
+    """A tensor image as (C, H, W), refusing what is plainly an (H, W, C) picture."""
+    if pic.dim() < 2:
+        raise ValueError(f"pic should be 2/3 dimensional. Got {pic.dim()} dimensions.")
+    shape = tuple(pic.shape)
+    if len(shape) == 3 and shape[-1] in (1, 3, 4) and shape[0] not in (1, 3, 4):
+        raise ValueError(
+            f"got a tensor of shape {shape}, which looks like (H, W, C); tensor images are "
+            "(C, H, W): permute(2, 0, 1) it, or pass the NumPy array (H, W, C) instead"
+        )
+    return pic.unsqueeze(0) if pic.dim() == 2 else pic
+
+
 def to_tensor(pic) -> tapegrad.Tensor:
     """An image as a (C, H, W) tensor, ``uint8`` scaled to floats in [0, 1]
     (``torchvision.transforms.functional.to_tensor``).
@@ -96,9 +109,7 @@ def to_tensor(pic) -> tapegrad.Tensor:
     Other dtypes keep their values.
     """
     if isinstance(pic, tapegrad.Tensor):
-        if pic.dim() < 2:
-            raise ValueError(f"pic should be 2/3 dimensional. Got {pic.dim()} dimensions.")
-        img = pic.unsqueeze(0) if pic.dim() == 2 else pic
+        img = _channels_first(pic)
     elif isinstance(pic, np.ndarray) or _is_pil(pic):
         arr = _picture_array(pic)
         img = tapegrad.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
@@ -113,7 +124,7 @@ def pil_to_tensor(pic) -> tapegrad.Tensor:
     """An image as a (C, H, W) tensor of the same dtype, unscaled
     (``torchvision.transforms.functional.pil_to_tensor``)."""
     if isinstance(pic, tapegrad.Tensor):
-        return pic.unsqueeze(0) if pic.dim() == 2 else pic
+        return _channels_first(pic)
     if isinstance(pic, np.ndarray) or _is_pil(pic):
         arr = _picture_array(pic)
         return tapegrad.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
