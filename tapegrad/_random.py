@@ -23,6 +23,7 @@ class Generator:
         self._seed = seed
         self._bg = np.random.MT19937()
         self._bg._legacy_seeding(seed & 0xFFFFFFFF)
+        self._next_normal = None  # the cached second value of a Box-Muller pair
         return self
 
     def seed(self) -> int:
@@ -45,6 +46,7 @@ class Generator:
         pos, lo, hi = a[624 * 4 :].view(np.uint64)
         self._bg.state = {"bit_generator": "MT19937", "state": {"key": key.copy(), "pos": int(pos)}}
         self._seed = int(lo) | (int(hi) << 32)
+        self._next_normal = None
         return self
 
     # raw streams -------------------------------------------------------------
@@ -74,13 +76,46 @@ class Generator:
         return (u * np.float64(span) + np.float64(lo)).astype(dtype).reshape(shape)
 
     def normal(self, shape, mean, std, dtype) -> np.ndarray:
+        """PyTorch's CPU normal: Box-Muller on blocks of 16 uniforms, or scalar pairs.
+
+        Tensors of 16 or more elements are filled with uniforms, transformed 16 at a
+        time (8 cosines, 8 sines); a remainder redraws the last 16. float32 uses the
+        AVX2 kernel's single-precision log/sincos (``_avx_log``/``_avx_sincos``) so the
+        numbers match bit for bit. Smaller tensors draw double pairs, one value at a
+        time, caching the sine for the next call like ``at::normal_distribution``.
+        """
         n = int(np.prod(shape))
-        m = n + (n & 1)
-        u = self._unit(m, np.float64)
-        u1, u2 = u[: m // 2], u[m // 2 :]
-        r = np.sqrt(-2.0 * np.log1p(-u1))
-        z = np.concatenate([r * np.cos(2 * np.pi * u2), r * np.sin(2 * np.pi * u2)])[:n]
-        return (z * std + mean).astype(dtype).reshape(shape)
+        dtype = np.dtype(dtype)
+        if n < 16:
+            out = np.array([self._normal_scalar() for _ in range(n)], np.float64)
+            return (out * std + mean).astype(dtype).reshape(shape)
+        f64 = dtype == np.float64
+        u = self._unit(n, np.float64 if f64 else np.float32)
+        if not f64:
+            u = u.astype(np.float32)
+        full = n - n % 16
+        out = np.empty(n, u.dtype)
+        out[:full] = _box_muller16(u[:full].reshape(-1, 16), f64).reshape(-1)
+        if full != n:
+            tail = self._unit(16, np.float64 if f64 else np.float32).astype(u.dtype)
+            out[n - 16 :] = _box_muller16(tail.reshape(1, 16), f64).reshape(-1)
+        if f64:
+            return (out * std + mean).reshape(shape)
+        if std != 1.0 or mean != 0.0:
+            # _mm256_fmadd_ps: one rounding of n * std + mean
+            out = (out.astype(np.float64) * np.float32(std) + np.float32(mean)).astype(np.float32)
+        return out.astype(dtype).reshape(shape)
+
+    def _normal_scalar(self) -> float:
+        cached = self._next_normal
+        if cached is not None:
+            self._next_normal = None
+            return cached
+        u1, u2 = self._unit(2, np.float64)
+        r = np.sqrt(-2.0 * np.log1p(-u2))
+        theta = 2.0 * np.pi * u1
+        self._next_normal = float(r * np.sin(theta))
+        return float(r * np.cos(theta))
 
     def randint(self, low, high, shape, dtype) -> np.ndarray:
         n = int(np.prod(shape))
@@ -114,8 +149,12 @@ class Generator:
         return perm.astype(dtype)
 
     def bernoulli(self, p, dtype) -> np.ndarray:
-        p = np.asarray(p, np.float64)
-        u = self._unit(p.size, np.float64).reshape(p.shape)
+        """1 where a uniform is below ``p``: double uniforms for a Python or float64 ``p``,
+        float ones (one 32-bit draw each) for a float32/float16 tensor of probabilities."""
+        p = np.asarray(p)
+        ft = np.float32 if p.dtype in (np.float32, np.float16) else np.float64
+        p = p.astype(ft)
+        u = self._unit(p.size, ft).astype(ft).reshape(p.shape)
         return (u < p).astype(dtype)
 
     def exponential(self, shape, lambd, dtype) -> np.ndarray:
@@ -147,6 +186,86 @@ class Generator:
                 keys = np.where(w > 0, e / np.where(w > 0, w, 1), np.inf)
                 out[r] = np.argsort(keys, kind="stable")[:num_samples]
         return out if np.ndim(probs) == 2 else out[0]
+
+
+_F32 = np.float32
+
+
+def _fma(a, b, c):
+    # a * b + c with one rounding, as the compiler's fused multiply-add does for float32
+    return (np.asarray(a, np.float64) * np.float64(b) + np.asarray(c, np.float64)).astype(_F32)
+
+
+_LOG_COEF = (
+    7.0376836292e-2,
+    -1.1514610310e-1,
+    1.1676998740e-1,
+    -1.2420140846e-1,
+    1.4249322787e-1,
+    -1.6668057665e-1,
+    2.0000714765e-1,
+    -2.4999993993e-1,
+    3.3333331174e-1,
+)
+
+
+def _avx_log(x: np.ndarray) -> np.ndarray:
+    """float32 log of positive normal numbers as PyTorch's AVX2 kernel computes it
+    (Cephes' logf: exponent split, a degree-8 polynomial, fused multiply-adds)."""
+    bits = x.view(np.int32)
+    e = ((bits >> 23) - 127).astype(_F32) + _F32(1)
+    m = ((bits & ~0x7F800000) | 0x3F000000).view(_F32)  # mantissa in [0.5, 1)
+    small = m < _F32(0.707106781186547524)
+    e = e - small.astype(_F32)
+    m = (m - _F32(1)) + np.where(small, m, _F32(0))
+    z = m * m
+    y = np.full_like(m, _F32(_LOG_COEF[0]))
+    for c in _LOG_COEF[1:]:
+        y = _fma(y, m, _F32(c))
+    y = _fma(y * m, z, e * _F32(-2.12194440e-4))
+    y = _fma(z, _F32(-0.5), y)
+    return _fma(e, _F32(0.693359375), m + y)
+
+
+def _avx_sincos(x: np.ndarray):
+    """float32 (sin, cos) of non-negative x as PyTorch's AVX2 kernel computes them
+    (Cephes' sinf/cosf: reduction by pi/4 in three parts, two polynomials)."""
+    j = (x * _F32(1.27323954473516)).astype(np.int32)
+    j = (j + 1) & ~1
+    y = j.astype(_F32)
+    for part in (-0.78515625, -2.4187564849853515625e-4, -3.77489497744594108e-8):
+        x = _fma(y, _F32(part), x)
+    z = x * x
+    pc = _fma(
+        _fma(np.full_like(z, _F32(2.443315711809948e-5)), z, _F32(-1.388731625493765e-3)),
+        z,
+        _F32(4.166664568298827e-2),
+    )
+    pc = _fma(pc * z, z, -(z * _F32(0.5))) + _F32(1)
+    ps = _fma(
+        _fma(np.full_like(z, _F32(-1.9515295891e-4)), z, _F32(8.3321608736e-3)),
+        z,
+        _F32(-1.6666654611e-1),
+    )
+    ps = _fma(ps * z, x, x)
+    first = (j & 2) == 0
+    s = np.where(first, ps, pc)
+    c = np.where(first, pc, ps)
+    s = np.where((j & 4) != 0, -s, s)
+    c = np.where((~(j - 2) & 4) != 0, -c, c)
+    return s, c
+
+
+def _box_muller16(u: np.ndarray, f64: bool) -> np.ndarray:
+    """Rows of 16 uniforms to 16 normals: cosines from the first 8, sines into the last 8."""
+    u1 = 1 - u[:, :8]  # [0, 1) -> (0, 1] for the log
+    if f64:
+        r = np.sqrt(-2 * np.log(u1))
+        theta = 2.0 * np.pi * u[:, 8:]
+        return np.concatenate([r * np.cos(theta), r * np.sin(theta)], 1)
+    r = np.sqrt(_F32(-2) * _avx_log(u1))
+    s, c = _avx_sincos(_F32(2 * np.pi) * u[:, 8:])
+    return np.concatenate([r * c, r * s], 1)
 
 
 default_generator = Generator()

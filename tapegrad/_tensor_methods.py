@@ -291,10 +291,19 @@ Tensor.T = property(lambda self: S.permute(self, *reversed(range(self.ndim))))
 Tensor.mT = property(lambda self: S.transpose(self, -2, -1))
 Tensor.H = property(lambda self: S.t(self))
 Tensor.mH = property(lambda self: S.transpose(self, -2, -1))
-Tensor.real = property(lambda self: self)
+
+
+def _real(self):
+    # the real part of a complex tensor is a view of its storage, as in PyTorch
+    return Tensor._make(self._data.real) if self.dtype.is_complex else self
+
+
+Tensor.real = property(_real)
 
 
 def _imag(self):
+    if self.dtype.is_complex:
+        return Tensor._make(self._data.imag)
     raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
 
 

@@ -44,7 +44,9 @@ def assert_same(t_out, g_out, rtol=None, atol=None, check_dtype=True, where="out
             assert_same(a, b, rtol, atol, check_dtype, f"{where}[{i}]")
         return
     if not isinstance(t_out, torch.Tensor):
-        if isinstance(t_out, float):
+        if isinstance(t_out, (torch.dtype, torch.device)):
+            assert str(g_out) == str(t_out), f"{where}: {g_out} != {t_out}"
+        elif isinstance(t_out, float):
             assert isinstance(g_out, (float, int)), f"{where}: {type(g_out)} vs float"
             np.testing.assert_allclose(g_out, t_out, rtol=1e-5, atol=1e-6, err_msg=where)
         else:

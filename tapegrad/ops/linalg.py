@@ -402,6 +402,14 @@ def einsum(equation: str, *operands):
             )
     dt = D.result_type(*operands)
     ops = [o if o.dtype is dt else o.to(dt) for o in operands]
+    sizes: dict = {}
+    for k, (s, op) in enumerate(zip(ins, ops)):
+        for c, n in zip(s, op.shape):
+            if sizes.setdefault(c, n) != n and n != 1 and sizes[c] != 1:
+                raise RuntimeError(
+                    f"einsum(): subscript {c} has size {n} for operand {k} which does not "
+                    f"broadcast with previously seen size {sizes[c]}"
+                )
     return Einsum.apply(*ops, ins=tuple(ins), out=out)
 
 
@@ -691,8 +699,25 @@ def svd(A, full_matrices: bool = True, *, driver=None):
     return _SvdRT(u, s, vh)
 
 
+class SvdVals(Function):
+    """Singular values; the gradient is U diag(g) Vh (distinct singular values)."""
+
+    backward_name = "LinalgSvdBackward0"
+
+    def forward(ctx, a):
+        u, s, vh = np.linalg.svd(a, full_matrices=False)
+        ctx.u, ctx.vh = u, vh
+        return s.astype(a.dtype, copy=False)
+
+    def backward(ctx, g):
+        return (ctx.u * g[..., None, :]) @ ctx.vh
+
+
 def svdvals(A):
-    return U.Tensor._make(np.linalg.svd(A._data, compute_uv=False))
+    """Singular values, differentiable (``torch.linalg.svdvals``)."""
+    if A.ndim < 2:
+        raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
+    return SvdVals.apply(A)
 
 
 def qr(A, mode: str = "reduced"):
@@ -763,11 +788,9 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     if ord == "fro":
         return R.vector_norm(A, 2, (d0, d1), keepdim)
     if ord == "nuc" or ord in (2, -2):
-        s = _no_grad_linalg(
-            "linalg_matrix_norm",
-            lambda a: np.linalg.svd(np.moveaxis(a, (d0, d1), (-2, -1)), compute_uv=False),
-            A,
-        )
+        from .shape import movedim
+
+        s = SvdVals.apply(movedim(A, (d0, d1), (-2, -1)))
         r = s.sum(-1) if ord == "nuc" else (s.amax(-1) if ord == 2 else s.amin(-1))
         if keepdim:
             r = r.unsqueeze(min(d0, d1)).unsqueeze(max(d0, d1))
@@ -835,9 +858,10 @@ def lstsq(A, B, rcond=None, *, driver=None):
             x = x[..., 0]
         m, n = a.shape[-2], a.shape[-1]
         full = np.all(np.asarray(rank) == min(m, n))
+        # like PyTorch, only the gels/gelsd/gelss drivers report residuals
         res = (
             np.asarray(res, a.dtype)
-            if (m > n and full and driver != "gelsy" or m > n and full)
+            if m > n and full and driver != "gelsy"
             else np.zeros(0, a.dtype)
         )
         if vec and res.size:
@@ -847,7 +871,37 @@ def lstsq(A, B, rcond=None, *, driver=None):
         return x, res, rk, sv
 
     x, res, rank, sv = _no_grad_linalg("linalg_lstsq", run, A, B)
+    m, n = A.shape[-2], A.shape[-1]
+    if x.requires_grad and m >= n:
+        # full column rank: a differentiable solution (PyTorch's LinalgLstsqBackward0)
+        bb = B.unsqueeze(-1) if vec else B
+        x = LstsqSolution.apply(A, bb, x=x._data[..., None] if vec else x._data)
+        if vec:
+            x = x.squeeze(-1)
     return _LstsqRT(x, res, rank, sv)
+
+
+class LstsqSolution(Function):
+    """X = argmin |A X - B| for A of full column rank, with its gradient.
+
+    With Z = (A^T A)^-1 G and R = B - A X: dB = A Z, dA = R Z^T - A Z X^T.
+    """
+
+    backward_name = "LinalgLstsqBackward0"
+
+    def forward(ctx, a, b, x=None):
+        ctx.save_for_backward(a, b)
+        ctx.x = x
+        return x
+
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        x = ctx.x
+        z = np.linalg.solve(_mT(a) @ a, g)
+        na, nb = ctx.needs_input_grad
+        ga = (b - a @ x) @ _mT(z) - a @ z @ _mT(x) if na else None
+        gb = a @ z if nb else None
+        return ga, gb
 
 
 def gels(B, A):
