@@ -79,6 +79,40 @@ def test_uniform_with_generator_and_bounds():
     assert np.abs(w.numpy()).max() <= bound
 
 
+def _normal_stream_matches() -> bool:
+    torch.manual_seed(0)
+    t = torch.randn(37).numpy()
+    tapegrad.manual_seed(0)
+    return bool((tapegrad.randn(37).numpy() == t).all())
+
+
+NORMAL_INITS = [
+    ("normal_", {"mean": 0.5, "std": 2.0}),
+    ("xavier_normal_", {}),
+    ("kaiming_normal_", {"mode": "fan_out", "nonlinearity": "relu"}),
+    ("trunc_normal_", {"std": 0.5}),
+    ("sparse_", {"sparsity": 0.3}),
+]
+
+
+@pytest.mark.parametrize("name,kw", NORMAL_INITS)
+@pytest.mark.parametrize("shape", [(7, 5), (40, 30)])
+def test_normal_initialisers_equal_pytorch(name, kw, shape):
+    if not _normal_stream_matches():
+        pytest.skip("tapegrad.randn does not reproduce PyTorch's normal stream in this build")
+    torch.manual_seed(4)
+    t = getattr(tinit, name)(torch.empty(*shape), **kw)
+    tapegrad.manual_seed(4)
+    g = getattr(ginit, name)(tapegrad.empty(*shape), **kw)
+    np.testing.assert_array_equal(to_numpy(g), to_numpy(t))
+    # orthogonal_ goes through a QR decomposition: equal up to LAPACK rounding
+    torch.manual_seed(4)
+    t = tinit.orthogonal_(torch.empty(*shape), gain=1.5)
+    tapegrad.manual_seed(4)
+    g = ginit.orthogonal_(tapegrad.empty(*shape), gain=1.5)
+    np.testing.assert_allclose(to_numpy(g), to_numpy(t), atol=1e-5)
+
+
 def _moments(a):
     a = np.asarray(a, np.float64).ravel()
     return a.mean(), a.std()
@@ -199,6 +233,17 @@ def test_default_layer_init_equals_pytorch(build):
             gm.reset_parameters()
     for k, v in t.state_dict().items():
         np.testing.assert_array_equal(to_numpy(g.state_dict()[k]), to_numpy(v), err_msg=k)
+
+
+def test_embedding_default_init_equals_pytorch():
+    if not _normal_stream_matches():
+        pytest.skip("tapegrad.randn does not reproduce PyTorch's normal stream in this build")
+    for build in (lambda nn: nn.Embedding(10, 4, padding_idx=2), lambda nn: nn.EmbeddingBag(7, 3)):
+        torch.manual_seed(2)
+        t = build(torch.nn)
+        tapegrad.manual_seed(2)
+        g = build(tapegrad.nn)
+        np.testing.assert_array_equal(to_numpy(g.weight), to_numpy(t.weight))
 
 
 def test_embedding_default_init_is_standard_normal():
