@@ -160,7 +160,9 @@ class ModelCheckpoint(Callback):
     and random states, so ``fit(..., resume=path)`` continues the run exactly;
     ``weights_only=True`` saves just ``model.state_dict()``. ``path`` may contain
     ``{epoch}`` or a logged metric (``"ckpt-{epoch:02d}-{val_error:.4f}.pt"``). With
-    ``monitor``, ``save_best_only`` keeps only the best epoch's checkpoint.
+    ``monitor``, ``save_best_only`` keeps only the best epoch's checkpoint. ``metadata``
+    (plain data: names, numbers) is stored under ``"metadata"``, e.g. how to rebuild the
+    model.
     """
 
     order = 100  # after the schedulers and early stopping have updated their state
@@ -173,6 +175,7 @@ class ModelCheckpoint(Callback):
         save_best_only: bool = False,
         weights_only: bool = False,
         every: int = 1,
+        metadata: dict | None = None,
     ) -> None:
         if save_best_only and monitor is None:
             raise ValueError("save_best_only=True needs a metric to monitor (monitor=...)")
@@ -182,6 +185,7 @@ class ModelCheckpoint(Callback):
         self.save_best_only = save_best_only
         self.weights_only = weights_only
         self.every = every
+        self.metadata = metadata
         self.best: float | None = None
         self.last_path: str | None = None
 
@@ -196,7 +200,12 @@ class ModelCheckpoint(Callback):
             if self.save_best_only and not improved:
                 return
         path = self.path.format(**state.logs)
-        obj = state.model.state_dict() if self.weights_only else checkpoint_state(state)
+        if self.weights_only:
+            obj = state.model.state_dict()
+        else:
+            obj = checkpoint_state(state)
+            if self.metadata is not None:
+                obj["metadata"] = self.metadata
         tapegrad.save(obj, path)
         self.last_path = path
 
@@ -311,6 +320,8 @@ def _format_logs(logs: dict) -> str:
             parts.append(f"{value:.1f}s")
         elif "error" in key or "accuracy" in key:
             parts.append(f"{key} {100 * value:.2f}%")
+        elif "loss" in key:
+            parts.append(f"{key} {value:.4f}")
         else:
             parts.append(f"{key} {value:.4g}")
     return "  ".join(parts)

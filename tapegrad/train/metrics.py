@@ -60,12 +60,13 @@ def accuracy(output: Tensor, target: Tensor, k: int = 1) -> float:
 
 def error_rate(output: Tensor, target: Tensor) -> float:
     """Fraction of misclassified samples (1 − accuracy)."""
-    return 1.0 - accuracy(output, target)
+    return top_k_error(output, target, 1)
 
 
 def top_k_error(output: Tensor, target: Tensor, k: int = 5) -> float:
     """Fraction of samples whose class is not among the ``k`` best scores."""
-    return 1.0 - accuracy(output, target, k)
+    n = max(len(target), 1)
+    return (len(target) - _count_correct(output, target, k)) / n
 
 
 def confusion_matrix(prediction: Tensor, target: Tensor, num_classes: int) -> Tensor:
@@ -143,7 +144,8 @@ class TopKError(Accuracy):
         self.name = "error" if k == 1 else f"top{k}_error"
 
     def compute(self):
-        return 1.0 - self.total / self.count if self.count else float("nan")
+        # (count - correct) / count, not 1 - accuracy: 670/2000 is 0.335, not 0.33499...
+        return (self.count - self.total) / self.count if self.count else float("nan")
 
 
 class ErrorRate(TopKError):

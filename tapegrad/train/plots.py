@@ -49,6 +49,8 @@ def plot_history(history, path: str | os.PathLike, title: str | None = None) -> 
     if not panels:
         raise ValueError(f"the history logs neither loss nor error (keys: {keys})")
     fig = _figure(figsize=(5 * len(panels), 3.6))
+    from matplotlib.ticker import MaxNLocator
+
     for i, metric in enumerate(panels):
         ax = fig.add_subplot(1, len(panels), i + 1)
         scale = 100.0 if metric == "error" else 1.0
@@ -57,6 +59,7 @@ def plot_history(history, path: str | os.PathLike, title: str | None = None) -> 
                 values = [np.nan if v is None else scale * v for v in history[key]]
                 ax.plot(epochs, values, marker="o", markersize=3, label=label)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("error (%)" if metric == "error" else "loss")
         ax.grid(True, alpha=0.3)
         ax.legend()

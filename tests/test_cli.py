@@ -1,0 +1,143 @@
+"""The ``tapegrad`` command on tiny Fashion-MNIST-format files written by the tests."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tapegrad
+from tapegrad import cli
+from tapegrad.datasets import _utils
+
+
+def idx(arr: np.ndarray) -> bytes:
+    header = bytes([0, 0, 0x08, arr.ndim]) + b"".join(d.to_bytes(4, "big") for d in arr.shape)
+    return header + arr.astype(np.uint8).tobytes()
+
+
+def write_split(folder, prefix, n, seed):
+    """Images where class k is a bright 7×7 square at one of 10 places, plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 10
+    images = rng.integers(0, 60, (n, 28, 28))
+    for i, k in enumerate(labels):
+        r, c = 3 + 7 * (k // 4), 3 + 6 * (k % 4)
+        images[i, r : r + 7, c : c + 7] = 255
+    (folder / f"{prefix}-images-idx3-ubyte").write_bytes(idx(images))
+    (folder / f"{prefix}-labels-idx1-ubyte").write_bytes(idx(labels))
+
+
+@pytest.fixture
+def data_dir(tmp_path_factory, monkeypatch):
+    # Only the files written here: no $TAPEGRAD_DATA, no system dataset folders.
+    monkeypatch.delenv(_utils.DATA_ENV, raising=False)
+    monkeypatch.setattr(_utils, "SYSTEM_DATA_DIRS", (str(tmp_path_factory.mktemp("system")),))
+    root = tmp_path_factory.mktemp("data")
+    raw = root / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    write_split(raw, "train", 120, seed=0)
+    write_split(raw, "t10k", 40, seed=1)
+    return str(root)
+
+
+def run(capsys, *argv):
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def train_args(data_dir, epochs, *extra):
+    return [str(a) for a in [
+        "train", "--model", "seed-cnn", "--dataset", "fashion-mnist", "--epochs", epochs,
+        "--data-dir", data_dir, "--batch-size", 20, "--lr", 0.05, "--seed", 3, *extra,
+    ]]  # fmt: skip
+
+
+def test_help_lists_the_commands(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert all(cmd in out for cmd in ("train", "evaluate", "info"))
+    assert cli.main([]) == 2
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--model", "nope"])
+
+
+def test_train_json_checkpoint_plot_history_and_evaluate(data_dir, tmp_path, capsys):
+    ckpt, png, hist = tmp_path / "run.pt", tmp_path / "curves.png", tmp_path / "h.csv"
+    code, out, err = run(
+        capsys, *train_args(data_dir, 3, "--val-fraction", 0.25, "--checkpoint", ckpt,
+                            "--plot", png, "--history", hist, "--json"),
+    )  # fmt: skip
+    assert code == 0, err
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["epochs"] == 3 and result["train_seconds"] > 0
+    assert result["train_size"] == 90 and result["test_size"] == 40
+    assert 0 <= result["test_error"] <= 1 and "val_error" in result
+    assert "test error" in err and "epoch 3/3" in err  # text and progress on stderr
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert len(hist.read_text().splitlines()) == 4
+    assert tapegrad.load(ckpt)["metadata"]["model"] == "seed-cnn"
+
+    code, out, _ = run(capsys, "evaluate", "--checkpoint", ckpt, "--data-dir", data_dir, "--json")
+    assert code == 0
+    scores = json.loads(out.strip().splitlines()[-1])
+    assert scores["error"] == pytest.approx(result["test_error"])
+    assert np.array(scores["confusion_matrix"]).sum() == 40
+    code, out, _ = run(capsys, "evaluate", "--checkpoint", ckpt, "--data-dir", data_dir,
+                       "--confusion", "--train-split")  # fmt: skip
+    assert "training error" in out and "Ankle boot" in out
+
+
+def test_the_plain_run_ends_with_the_test_error(data_dir, capsys):
+    code, out, err = run(capsys, *train_args(data_dir, 1))
+    assert code == 0
+    assert out.strip().splitlines()[-1].startswith("test error ")
+    assert "epoch 1/1" in err
+
+
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(data_dir, tmp_path, capsys):
+    full, part = tmp_path / "full.pt", tmp_path / "part.pt"
+    common = ("--val-fraction", 0.25, "--early-stopping", 5, "--no-progress", "--json")
+    assert run(capsys, *train_args(data_dir, 3, "--checkpoint", full, *common))[0] == 0
+    assert run(capsys, *train_args(data_dir, 1, "--checkpoint", part, *common))[0] == 0
+    code, out, _ = run(capsys, *train_args(data_dir, 3, "--resume", part, *common))
+    assert code == 0 and json.loads(out.splitlines()[-1])["epochs"] == 3
+    a, b = tapegrad.load(full), tapegrad.load(part)
+    assert b["epoch"] == 3
+    for k, v in a["model"].items():
+        assert tapegrad.equal(b["model"][k], v), k
+    untimed = [
+        [{k: v for k, v in e.items() if k != "seconds"} for e in c["history"]] for c in (a, b)
+    ]
+    assert untimed[0] == untimed[1]
+
+
+def test_errors_are_one_clear_line(data_dir, tmp_path, capsys):
+    code, _, err = run(capsys, *train_args(data_dir, 1, "--model", "vgg11"))
+    assert code == 1 and "needs 32×32 images" in err
+    code, _, err = run(capsys, "train", "--dataset", "kmnist", "--data-dir", tmp_path)
+    assert code == 1 and "Dataset not found" in err and str(tmp_path) in err
+    ckpt = tmp_path / "c.pt"
+    assert run(capsys, *train_args(data_dir, 1, "--checkpoint", ckpt, "--no-progress"))[0] == 0
+    with pytest.raises(SystemExit, match="trained with --model seed-cnn"):
+        cli.main(train_args(data_dir, 2, "--resume", ckpt, "--model", "lenet5"))
+    tapegrad.save({"w": tapegrad.zeros(1)}, tmp_path / "bare.pt")
+    with pytest.raises(SystemExit, match="no metadata"):
+        cli.main(["evaluate", "--checkpoint", str(tmp_path / "bare.pt")])
+    with pytest.raises(SystemExit):
+        cli.main(train_args(data_dir, 1, "--val-fraction", 1.5))
+
+
+def test_info_and_the_console_script(data_dir, capsys):
+    code, out, _ = run(capsys, "info", "--data-dir", data_dir)
+    assert code == 0 and "fashion-mnist" in out and "FashionMNIST" in out
+    proc = subprocess.run(
+        [sys.executable, "-m", "tapegrad.cli", "--version"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0 and proc.stdout.startswith("tapegrad ")
