@@ -17,7 +17,7 @@ Two column layouts, picked by the output's size (``_Geom.nlast``):
 The backward runs GEMMs for the weight and the input gradient (each only
 when needed: the data batch of a first layer gets no gradient) and a col2im
 that loops over the kh*kw kernel offsets, adding strided slices.
-``_reference_conv2d`` is a direct loop used only by the tests.
+``_reference_conv2d`` is a loop-free einsum convolution used only by the tests.
 """
 
 from __future__ import annotations
@@ -808,6 +808,13 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
 
     (N, C, H, W) -> (N, C*kh*kw, L), L the number of blocks.
     """
+    if input.ndim < 3:
+        # PyTorch reads input.size(2) (its 1-based channel dim) before checking the rank.
+        n = max(input.ndim, 1)
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got "
+            f"{input.ndim})"
+        )
     if input.ndim not in (3, 4):
         raise RuntimeError(
             "Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other non-zero "
@@ -877,40 +884,24 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
 
 
 def _reference_conv2d(x, w, b=None, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), groups=1):
-    """A direct loop over output pixels and kernel taps on NumPy arrays, in float64.
+    """A loop-free float64 convolution by ``einsum`` over NumPy's sliding windows.
 
-    ``pads`` is (top, bottom, left, right). Slow and obviously correct: the
-    tests compare the fast paths against it.
+    ``pads`` is (top, bottom, left, right). It shares no code with the
+    im2col/GEMM path, which the tests compare against it.
     """
     x = np.asarray(x, np.float64)
     w = np.asarray(w, np.float64)
     n, c, h, wd = x.shape
     cout, cg, kh, kw = w.shape
     pt, pb, pl, pr = pads
-    xpd = np.zeros((n, c, h + pt + pb, wd + pl + pr))
-    xpd[:, :, pt : pt + h, pl : pl + wd] = x
-    oh = (h + pt + pb - dilation[0] * (kh - 1) - 1) // stride[0] + 1
-    ow = (wd + pl + pr - dilation[1] * (kw - 1) - 1) // stride[1] + 1
-    og = cout // groups
-    y = np.zeros((n, cout, oh, ow))
-    for o in range(cout):
-        grp = o // og
-        for i in range(oh):
-            for j in range(ow):
-                acc = np.zeros(n)
-                for ci in range(cg):
-                    for a in range(kh):
-                        for q in range(kw):
-                            acc += (
-                                xpd[
-                                    :,
-                                    grp * cg + ci,
-                                    i * stride[0] + a * dilation[0],
-                                    j * stride[1] + q * dilation[1],
-                                ]
-                                * w[o, ci, a, q]
-                            )
-                y[:, o, i, j] = acc
-        if b is not None:
-            y[:, o] += b[o]
+    xpd = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
+    span = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)
+    win = np.lib.stride_tricks.sliding_window_view(xpd, span, axis=(2, 3))
+    win = win[:, :, :: stride[0], :: stride[1], :: dilation[0], :: dilation[1]]
+    oh, ow = win.shape[2:4]
+    win = win.reshape(n, groups, cg, oh, ow, kh, kw)
+    wg = w.reshape(groups, cout // groups, cg, kh, kw)
+    y = np.einsum("ngcijkl,gockl->ngoij", win, wg).reshape(n, cout, oh, ow)
+    if b is not None:
+        y = y + np.asarray(b, np.float64).reshape(1, cout, 1, 1)
     return y
