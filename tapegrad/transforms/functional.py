@@ -136,6 +136,14 @@ def normalize(
 ) -> tapegrad.Tensor:
     """``(tensor - mean) / std`` per channel of a (..., C, H, W) float tensor
     (``torchvision.transforms.functional.normalize``)."""
+    _check_normalize_input(tensor)
+    mean_t, std_t = _normalize_stats(mean, std, tensor.dtype)
+    if inplace:
+        return tensor.sub_(mean_t).div_(std_t)
+    return tensor.sub(mean_t).div(std_t)
+
+
+def _check_normalize_input(tensor) -> None:
     if not isinstance(tensor, tapegrad.Tensor):
         raise TypeError(f"img should be Tensor Image. Got {type(tensor)}")
     if not tensor.is_floating_point():
@@ -145,7 +153,10 @@ def normalize(
             "Expected tensor to be a tensor image of size (..., C, H, W). Got "
             f"tensor.size() = {tuple(tensor.shape)}"
         )
-    dtype = tensor.dtype
+
+
+def _normalize_stats(mean, std, dtype) -> tuple[tapegrad.Tensor, tapegrad.Tensor]:
+    """``mean`` and ``std`` as tensors of ``dtype``, shaped (C, 1, 1) if given per channel."""
     mean_t = tapegrad.as_tensor(mean, dtype=dtype)
     std_t = tapegrad.as_tensor(std, dtype=dtype)
     if bool((std_t == 0).any()):
@@ -156,9 +167,7 @@ def normalize(
         mean_t = mean_t.view(-1, 1, 1)
     if std_t.dim() == 1:
         std_t = std_t.view(-1, 1, 1)
-    if inplace:
-        return tensor.sub_(mean_t).div_(std_t)
-    return tensor.sub(mean_t).div(std_t)
+    return mean_t, std_t
 
 
 def _pad_widths(padding) -> tuple[int, int, int, int]:

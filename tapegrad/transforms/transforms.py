@@ -119,12 +119,21 @@ class Normalize:
         self.mean = mean
         self.std = std
         self.inplace = inplace
+        self._stats: dict = {}  # dtype -> (mean, std) tensors: made once, not per image
 
     def __call__(self, tensor: tapegrad.Tensor) -> tapegrad.Tensor:
-        return F.normalize(tensor, self.mean, self.std, self.inplace)
+        F._check_normalize_input(tensor)
+        key = (tensor.dtype, repr(self.mean), repr(self.std))
+        stats = self._stats.get(key)
+        if stats is None:
+            stats = self._stats[key] = F._normalize_stats(self.mean, self.std, tensor.dtype)
+        mean, std = stats
+        if self.inplace:
+            return tensor.sub_(mean).div_(std)
+        return tensor.sub(mean).div(std)
 
     def _apply_batch(self, batch: tapegrad.Tensor) -> tapegrad.Tensor:
-        return F.normalize(batch, self.mean, self.std, self.inplace)  # (N, C, H, W) broadcasts
+        return self(batch)  # (N, C, H, W) broadcasts against (C, 1, 1)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(mean={self.mean}, std={self.std})"
