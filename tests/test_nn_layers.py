@@ -598,3 +598,26 @@ def test_mlp_training_steps_follow_pytorch():
                 p.grad = None
     for k, v in tm.state_dict().items():
         assert_same(v, gm.state_dict()[k], rtol=1e-4, atol=1e-5, where=k)
+
+
+def _bernoulli_stream_matches() -> bool:
+    torch.manual_seed(0)
+    t = torch.empty(50).bernoulli_(0.3).numpy()
+    tapegrad.manual_seed(0)
+    return bool((tapegrad.empty(50).bernoulli_(0.3).numpy() == t).all())
+
+
+@pytest.mark.parametrize(
+    "name,shape",
+    [("dropout", (64, 30)), ("dropout1d", (8, 30, 5)), ("dropout2d", (16, 30, 3, 3)),
+     ("dropout3d", (4, 6, 2, 2, 2)), ("alpha_dropout", (50, 40)),
+     ("feature_alpha_dropout", (20, 10, 3))],
+)  # fmt: skip
+def test_dropout_masks_equal_pytorch_with_the_same_seed(name, shape):
+    if not _bernoulli_stream_matches():
+        pytest.skip("tapegrad.bernoulli_ does not reproduce PyTorch's stream in this build")
+    x = _randn(*shape)
+    for seed in (0, 5):
+        torch.manual_seed(seed)
+        tapegrad.manual_seed(seed)
+        compare(lambda lib, a: getattr(lib.nn.functional, name)(a, 0.3, True), [x])
