@@ -532,6 +532,22 @@ def test_errors_in_workers_reach_the_caller():
         list(tgd.DataLoader(Broken(), batch_size=2, num_workers=2, worker_init_fn=failing_init))
 
 
+def test_timeouts():
+    class Slow(tgd.Dataset):
+        def __getitem__(self, i):
+            threading.Event().wait(1.0)
+            return i
+
+        def __len__(self):
+            return 2
+
+    with pytest.raises(RuntimeError, match="DataLoader timed out after 0.05 seconds"):
+        next(iter(tgd.DataLoader(Slow(), num_workers=1, timeout=0.05)))
+    for D in (tud, tgd):
+        with pytest.raises(AssertionError):
+            iter(D.DataLoader([1, 2], timeout=1.0))
+
+
 def test_abandoned_iterators_stop_their_threads():
     before = threading.active_count()
     for kind in ("map", "iterable"):

@@ -160,6 +160,10 @@ class _DataLoaderIter:
         self._dataset_kind_iterable = isinstance(loader.dataset, IterableDataset)
         self._index_sampler = loader._index_sampler
         self._num_workers = loader.num_workers
+        if loader.num_workers == 0 and loader.timeout != 0:
+            raise AssertionError(  # PyTorch's error: a timeout is for waiting on workers
+                f"a DataLoader without workers requires timeout == 0, got {loader.timeout}"
+            )
         self._timeout = loader.timeout or None
         self._len_called = loader._IterableDataset_len_called
         self._sampler_iter = iter(self._index_sampler)
