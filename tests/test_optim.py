@@ -96,6 +96,17 @@ CONFIGS = [
     ("Adam", dict(lr=0.01, betas=(0.3, 0.9)), [dict(lr=0.05), dict(betas=(0.9, 0.5))]),
     ("AdamW", dict(lr=0.01), None),
     ("AdamW", dict(lr=0.01, weight_decay=0.5, amsgrad=True), None),
+    ("Adamax", dict(lr=0.01), None),
+    ("Adamax", dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1, maximize=True), None),
+    ("NAdam", dict(lr=0.01), None),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, momentum_decay=0.01), None),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True), None),
+    ("RAdam", dict(lr=0.01), None),
+    ("RAdam", dict(lr=0.01, betas=(0.9, 0.9), weight_decay=0.1), None),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True), None),
+    ("Rprop", dict(lr=0.01), None),
+    ("Rprop", dict(lr=0.001, etas=(0.3, 1.5), step_sizes=(1e-4, 0.05)), None),
+    ("Rprop", dict(lr=0.001, step_sizes=(1e-6, 0.01), maximize=True), None),
 ]
 
 
@@ -154,6 +165,8 @@ def test_closure_parity(name, opts):
         ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True)),
         ("Adam", dict(lr=0.01, amsgrad=True)),
         ("AdamW", dict(lr=0.01)),
+        ("NAdam", dict(lr=0.01)),
+        ("Rprop", dict(lr=0.01)),
     ],
 )
 def test_state_dict_round_trip(name, opts):
@@ -302,6 +315,10 @@ def test_named_parameters():
         ("Adadelta", dict(rho=1.5)),
         ("RMSprop", dict(alpha=-0.5)),
         ("RMSprop", dict(momentum=-0.5)),
+        ("Adamax", dict(betas=(0.9, 1.0))),
+        ("NAdam", dict(momentum_decay=-1.0)),
+        ("RAdam", dict(eps=-1.0)),
+        ("Rprop", dict(etas=(1.5, 2.0))),
     ],
 )
 def test_bad_arguments_raise_like_torch(name, opts):
@@ -374,6 +391,10 @@ def test_step_updates_in_place_and_bumps_version():
         ("Adagrad", dict(lr=0.1)),
         ("Adadelta", dict(lr=0.5)),
         ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5)),
+        ("Adamax", dict(lr=0.05)),
+        ("NAdam", dict(lr=0.05)),
+        ("RAdam", dict(lr=0.05)),
+        ("Rprop", dict(lr=0.05)),
     ],
 )
 def test_complex_parameters_like_torch(name, opts):

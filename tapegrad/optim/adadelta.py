@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import array_module
-from .optimizer import Optimizer, _bump, _real, _step_tensor, _zeros_like
+from .optimizer import Optimizer, _bump, _l2_grad, _real, _step_tensor, _zeros_like
 
 __all__ = ["Adadelta"]
 
@@ -80,11 +80,7 @@ class Adadelta(Optimizer):
                 d, g = _real(p._data), _real(p._grad._data)
                 xp = array_module(d)
                 _bump(state["step"])
-                if maximize:
-                    g = np.negative(g)
-                if weight_decay != 0:
-                    t = np.multiply(d, weight_decay)
-                    g = np.add(g, t, out=t)
+                g = _l2_grad(d, g, maximize, weight_decay)
                 square_avg = _real(state["square_avg"]._data)
                 acc_delta = _real(state["acc_delta"]._data)
                 # square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import array_module
-from .optimizer import Optimizer, _bump, _real, _step_tensor, _zeros_like
+from .optimizer import Optimizer, _bump, _l2_grad, _real, _step_tensor, _zeros_like
 
 __all__ = ["Adagrad"]
 
@@ -90,11 +90,7 @@ class Adagrad(Optimizer):
                     state["sum"] = _zeros_like(p, group["initial_accumulator_value"])
                 d, g = _real(p._data), _real(p._grad._data)
                 step = _bump(state["step"])
-                if maximize:
-                    g = np.negative(g)
-                if weight_decay != 0:
-                    t = np.multiply(d, weight_decay)
-                    g = np.add(g, t, out=t)
+                g = _l2_grad(d, g, maximize, weight_decay)
                 clr = lr / (1 + (step - 1) * lr_decay)
                 state_sum = _real(state["sum"]._data)
                 tmp = np.multiply(g, g)

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..backend import array_module
 from .adam import _lerp_
-from .optimizer import Optimizer, _bump, _real, _step_tensor, _zeros_like
+from .optimizer import Optimizer, _bump, _l2_grad, _real, _step_tensor, _zeros_like
 
 __all__ = ["RMSprop"]
 
@@ -92,11 +92,7 @@ class RMSprop(Optimizer):
                         state["grad_avg"] = _zeros_like(p)
                 d, g = _real(p._data), _real(p._grad._data)
                 _bump(state["step"])
-                if maximize:
-                    g = np.negative(g)
-                if weight_decay != 0:
-                    t = np.multiply(d, weight_decay)
-                    g = np.add(g, t, out=t)
+                g = _l2_grad(d, g, maximize, weight_decay)
                 square_avg = _real(state["square_avg"]._data)
                 # square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
                 avg = np.multiply(g, 1 - alpha)

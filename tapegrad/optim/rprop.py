@@ -1,0 +1,95 @@
+"""Rprop: resilient backpropagation (``torch.optim.Rprop``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from ..backend import array_module
+from .optimizer import Optimizer, _bump, _real, _step_tensor, _zeros_like
+
+__all__ = ["Rprop"]
+
+
+class Rprop(Optimizer):
+    """Rprop: per-coordinate steps grown while the gradient keeps its sign and shrunk when
+    it flips; only the gradient's sign is used (``torch.optim.Rprop``)."""
+
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-2,
+        etas: tuple[float, float] = (0.5, 1.2),
+        step_sizes: tuple[float, float] = (1e-6, 50),
+        *,
+        capturable: bool = False,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        differentiable: bool = False,
+    ) -> None:
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 < etas[0] < 1.0 < etas[1]:
+            raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
+        defaults = {
+            "lr": lr,
+            "etas": etas,
+            "step_sizes": step_sizes,
+            "foreach": foreach,
+            "maximize": maximize,
+            "differentiable": differentiable,
+            "capturable": capturable,
+        }
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
+
+    def step(self, closure: Callable[[], Any] | None = None):
+        """Perform one update of every parameter that has a gradient (``Rprop.step``)."""
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            etaminus, etaplus = group["etas"]
+            step_size_min, step_size_max = group["step_sizes"]
+            for p in group["params"]:
+                if p._grad is None:
+                    continue
+                state = self.state[p]
+                if len(state) == 0:
+                    lr = float(group["lr"])
+                    state["step"] = _step_tensor()
+                    state["prev"] = _zeros_like(p)
+                    state["step_size"] = _zeros_like(p, complex(lr, lr) if p.is_complex() else lr)
+                d, g = _real(p._data), _real(p._grad._data)
+                xp = array_module(d)
+                _bump(state["step"])
+                prev = _real(state["prev"]._data)
+                step_size = _real(state["step_size"]._data)
+                if group["maximize"]:
+                    g = np.negative(g)
+                sign = np.multiply(g, prev)
+                xp.sign(sign, out=sign)
+                # NaN signs stay NaN, as in PyTorch.
+                positive, negative, zero = sign > 0, sign < 0, sign == 0
+                sign[positive] = etaplus
+                sign[negative] = etaminus
+                sign[zero] = 1
+                step_size *= sign
+                step_size.clip(step_size_min, step_size_max, out=step_size)
+                # Where the sign flipped, this step is skipped and the flip forgotten.
+                np.copyto(prev, g)
+                prev[sign == etaminus] = 0
+                xp.sign(prev, out=sign)
+                sign *= step_size
+                d -= sign
+                state["prev"]._version_counter.v += 1
+                state["step_size"]._version_counter.v += 1
+                p._version_counter.v += 1
+        return loss
