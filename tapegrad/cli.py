@@ -97,7 +97,8 @@ def load_data(
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
     ds = DATASETS[name](root, train=train, download=download)
-    data = ds.data.numpy()[:limit]
+    # MNIST's .data is a tensor, CIFAR's a NumPy array (as in torchvision).
+    data = np.asarray(ds.data.numpy() if isinstance(ds.data, tapegrad.Tensor) else ds.data)[:limit]
     targets = ds.targets if isinstance(ds.targets, tapegrad.Tensor) else np.asarray(ds.targets)
     targets = np.asarray(targets.numpy() if isinstance(targets, tapegrad.Tensor) else targets)
     # (N, H, W) grey or (N, H, W, C) colour images to (N, C, H, W) floats in [0, 1].
@@ -148,15 +149,8 @@ def _check_resume(args, metadata: dict) -> None:
             )
 
 
-def cmd_train(args) -> int:
-    """``tapegrad train``: train a model of the zoo and report its test error."""
-    if args.early_stopping is not None and args.val_fraction == 0:
-        args.val_fraction = 0.1
-        _say(args, "--early-stopping needs a validation split: using --val-fraction 0.1")
-    opt_class, default_lr = OPTIMIZERS[args.optimizer]
-    lr = default_lr if args.lr is None else args.lr
-    checkpoint_path = args.checkpoint or args.resume
-
+def _prepare_data(args) -> dict:
+    """The normalised training and test sets, loaded once for all runs."""
     images, targets, classes = load_data(
         args.dataset, args.data_dir, True, args.download, args.limit
     )
@@ -164,36 +158,49 @@ def cmd_train(args) -> int:
         args.dataset, args.data_dir, False, args.download, args.limit
     )
     mean, std = _normalisation(images)
-    images, test_images = _normalise(images, mean, std), _normalise(test_images, mean, std)
-    in_channels, image_size = images.shape[1], images.shape[-1]
+    return {
+        "train": TensorDataset(_normalise(images, mean, std), targets),
+        "test": TensorDataset(_normalise(test_images, mean, std), test_targets),
+        "classes": classes,
+        "mean": mean,
+        "std": std,
+        "in_channels": images.shape[1],
+        "image_size": images.shape[-1],
+    }
 
-    dataset = TensorDataset(images, targets)
+
+def _train_once(args, data: dict, seed: int, lr: float) -> dict:
+    """One run: split, build, fit, then the test error (printed and returned)."""
+    dataset = data["train"]
     val_loader = None
     if args.val_fraction > 0:
-        train_set, val_set = train.train_val_split(dataset, args.val_fraction, seed=args.seed)
+        train_set, val_set = train.train_val_split(dataset, args.val_fraction, seed=seed)
         val_loader = _loader(val_set, 1000)
     else:
         train_set = Subset(dataset, range(len(dataset)))
-    train_loader = _loader(train_set, args.batch_size, shuffle=True, seed=args.seed)
-    test_loader = _loader(TensorDataset(test_images, test_targets), 1000)
+    train_loader = _loader(train_set, args.batch_size, shuffle=True, seed=seed)
+    test_loader = _loader(data["test"], 1000)
+    n_test = len(data["test"])
 
-    tapegrad.manual_seed(args.seed)
-    model = build_model(args.model, in_channels, len(classes), image_size)
+    tapegrad.manual_seed(seed)
+    model = build_model(args.model, data["in_channels"], len(data["classes"]), data["image_size"])
+    opt_class = OPTIMIZERS[args.optimizer][0]
     kwargs = {"lr": lr, "weight_decay": args.weight_decay}
     if args.optimizer in ("sgd", "rmsprop"):
         kwargs["momentum"] = args.momentum
     optimizer = opt_class(model.parameters(), **kwargs)
     loss_fn = nn.CrossEntropyLoss()
 
+    checkpoint_path = args.checkpoint or args.resume
     metadata = {
         "model": args.model,
         "dataset": args.dataset,
-        "in_channels": in_channels,
-        "image_size": image_size,
-        "num_classes": len(classes),
-        "mean": mean,
-        "std": std,
-        "seed": args.seed,
+        "in_channels": data["in_channels"],
+        "image_size": data["image_size"],
+        "num_classes": len(data["classes"]),
+        "mean": data["mean"],
+        "std": data["std"],
+        "seed": seed,
     }
     callbacks: list = []
     if args.early_stopping is not None:
@@ -206,17 +213,13 @@ def cmd_train(args) -> int:
         callbacks.append(train.HistoryLogger(args.history))
     if not args.no_progress:
         callbacks.append(train.ProgressBar())
-    if args.resume:
-        if not os.path.exists(args.resume):
-            raise SystemExit(f"tapegrad train: --resume {args.resume}: no such file")
-        _check_resume(args, tapegrad.load(args.resume).get("metadata", {}))
 
     _say(
         args,
         f"training {args.model} on {args.dataset} ({len(train_set)} train"
         + (f", {len(val_loader.dataset)} validation" if val_loader else "")
-        + f", {len(test_targets)} test images) for {args.epochs} epochs: {args.optimizer} "
-        f"lr {lr:g}, batch {args.batch_size}, seed {args.seed}",
+        + f", {n_test} test images) for {args.epochs} epochs: {args.optimizer} "
+        f"lr {lr:g}, batch {args.batch_size}, seed {seed}",
     )
     start = time.perf_counter()
     history = train.fit(
@@ -227,35 +230,67 @@ def cmd_train(args) -> int:
 
     scores = train.evaluate(model, test_loader, ["loss", "error"], loss_fn)
     if args.plot:
-        _plots(args.plot, history, model, test_loader, classes)
+        _plots(args.plot, history, model, test_loader, data["classes"])
         _say(args, f"plots: {args.plot}, {_misclassified_path(args.plot)}")
     if checkpoint_path:
         _say(args, f"checkpoint: {checkpoint_path}")
-    errors = round(scores["error"] * len(test_targets))
+    errors = round(scores["error"] * n_test)
     _say(
         args,
-        f"test error {100 * scores['error']:.2f}% ({errors}/{len(test_targets)}) after "
+        f"test error {100 * scores['error']:.2f}% ({errors}/{n_test}) after "
         f"{len(history)} epochs, {train_seconds:.1f} s of training",
     )
+    result = {
+        "model": args.model,
+        "dataset": args.dataset,
+        "epochs": len(history),
+        "test_error": scores["error"],
+        "test_loss": scores["loss"],
+        "train_seconds": round(train_seconds, 3),
+        "seed": seed,
+        "optimizer": args.optimizer,
+        "lr": lr,
+        "batch_size": args.batch_size,
+        "train_size": len(train_set),
+        "test_size": n_test,
+    }
+    if len(history):
+        result["train_error"] = history["error"][-1]
+        if val_loader is not None:
+            result["val_error"] = history["val_error"][-1]
+    return result
+
+
+def cmd_train(args) -> int:
+    """``tapegrad train``: train a model of the zoo and report its test error; with
+    ``--runs N``, N runs over seeds reported as worst / median / best test error."""
+    if args.early_stopping is not None and args.val_fraction == 0:
+        args.val_fraction = 0.1
+        _say(args, "--early-stopping needs a validation split: using --val-fraction 0.1")
+    if args.runs > 1 and (args.checkpoint or args.resume):
+        raise ValueError("--runs trains several models: it cannot be combined with checkpoints")
+    if args.resume:
+        if not os.path.exists(args.resume):
+            raise SystemExit(f"tapegrad train: --resume {args.resume}: no such file")
+        _check_resume(args, tapegrad.load(args.resume).get("metadata", {}))
+    lr = OPTIMIZERS[args.optimizer][1] if args.lr is None else args.lr
+    data = _prepare_data(args)
+
+    if args.runs == 1:
+        result = _train_once(args, data, args.seed, lr)
+    else:
+        runs: list[dict] = []
+
+        def run(seed: int) -> float:
+            runs.append(_train_once(args, data, seed, lr))
+            return runs[-1]["test_error"]
+
+        summary = train.repeated_runs(run, range(args.seed, args.seed + args.runs))
+        _say(args, str(summary))
+        result = {**runs[0], **summary.as_dict(), "test_error": summary.median}
+        result["train_seconds"] = round(sum(r["train_seconds"] for r in runs), 3)
+        del result["seed"]
     if args.json:
-        result = {
-            "model": args.model,
-            "dataset": args.dataset,
-            "epochs": len(history),
-            "test_error": scores["error"],
-            "test_loss": scores["loss"],
-            "train_seconds": round(train_seconds, 3),
-            "seed": args.seed,
-            "optimizer": args.optimizer,
-            "lr": lr,
-            "batch_size": args.batch_size,
-            "train_size": len(train_set),
-            "test_size": len(test_targets),
-        }
-        if len(history):
-            result["train_error"] = history["error"][-1]
-            if val_loader is not None:
-                result["val_error"] = history["val_error"][-1]
         print(json.dumps(result), flush=True)
     return 0
 
@@ -367,6 +402,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--weight-decay", type=float, default=0.0)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument(
+        "--runs", type=int, default=1, metavar="N",
+        help="train N times (seeds SEED..SEED+N-1) and report worst/median/best test error",
+    )  # fmt: skip
+    t.add_argument(
         "--val-fraction", type=float, default=0.0,
         help="hold out this fraction of the training set for validation",
     )  # fmt: skip
@@ -402,7 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    for name in ("epochs", "batch_size", "limit"):
+    for name in ("epochs", "batch_size", "limit", "runs"):
         value = getattr(args, name, None)
         if value is not None and value < (0 if name == "epochs" else 1):
             parser.error(f"--{name.replace('_', '-')} must be positive, got {value}")

@@ -141,3 +141,15 @@ def test_info_and_the_console_script(data_dir, capsys):
         [sys.executable, "-m", "tapegrad.cli", "--version"], capture_output=True, text=True
     )
     assert proc.returncode == 0 and proc.stdout.startswith("tapegrad ")
+
+
+def test_repeated_runs_report_worst_median_best(data_dir, capsys):
+    code, out, err = run(capsys, *train_args(data_dir, 1, "--runs", 2, "--json", "--no-progress"))
+    assert code == 0
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["runs"] == 2 and result["seeds"] == [3, 4] and len(result["errors"]) == 2
+    assert result["worst"] == max(result["errors"]) and result["best"] == min(result["errors"])
+    assert result["test_error"] == result["median"]
+    assert "test error over 2 runs: worst" in err
+    with pytest.raises(SystemExit):
+        cli.main(train_args(data_dir, 1, "--runs", 0))
