@@ -360,7 +360,8 @@ class DataLoader:
     :func:`default_collate`), ``num_workers`` background threads that fetch up to
     ``prefetch_factor`` batches each ahead, ``worker_init_fn(worker_id)`` run once in each,
     and ``timeout``. ``pin_memory``, ``persistent_workers`` and ``multiprocessing_context``
-    are accepted and have no effect (there are no processes and no pinned memory).
+    are accepted and have no effect (there are no processes and no pinned memory;
+    ``pin_memory=True`` warns so, as PyTorch does on a machine without an accelerator).
 
     A :class:`TensorDataset` (or a :class:`Subset` of one) with the default collate is
     read a whole batch at a time, with one gather per tensor::
