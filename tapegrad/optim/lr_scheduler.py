@@ -302,6 +302,16 @@ class MultiStepLR(LRScheduler):
             for group in self.optimizer.param_groups
         ]
 
+    def state_dict(self) -> dict[str, Any]:
+        # A plain dict rather than PyTorch's Counter, so that tapegrad.save can store it.
+        state = super().state_dict()
+        state["milestones"] = dict(self.milestones)
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
+        self.milestones = Counter(self.milestones)
+
     def _get_closed_form_lr(self) -> list:
         milestones = sorted(self.milestones.elements())
         return [
