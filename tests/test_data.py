@@ -312,6 +312,17 @@ def test_dataloader_with_a_generator_same_as_torch(num_workers):
     same(fn)
 
 
+def test_split_then_shuffled_loader_same_as_torch():
+    # The training recipe: a seeded validation split, then shuffled epochs over the rest.
+    def fn(lib, D):
+        full = D.ConcatDataset([tensor_ds(lib, D), tensor_ds(lib, D)])
+        train, val = D.random_split(full, [0.8, 0.2], generator=lib.Generator().manual_seed(0))
+        loader = D.DataLoader(train, batch_size=8, shuffle=True)
+        return [epochs(loader), list(D.DataLoader(val, batch_size=100)), lib.rand(1)]
+
+    same(fn)
+
+
 def test_dataloader_general_path_same_as_torch():
     # Samples of mixed types go through __getitem__ and default_collate.
     class Mixed:
