@@ -414,3 +414,19 @@ def test_complex_parameters_like_torch(name, opts):
         opt_t.step()
         opt_g.step()
     np.testing.assert_allclose(pg.detach().numpy(), pt.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_resume_from_a_pytorch_checkpoint_file(tmp_path):
+    """An optimizer state saved by torch.save loads with tapegrad.load and resumes alike."""
+    arrays, batches = _init_arrays(6), _batches(20)
+    pt = _params(torch, arrays)
+    opt_t = torch.optim.Adam(pt, lr=0.01, amsgrad=True)
+    _train(torch, opt_t, pt, batches[:10])
+    torch.save(opt_t.state_dict(), tmp_path / "adam.pt")
+    pg = [tg.tensor(p.detach().numpy().copy(), requires_grad=True) for p in pt]
+    opt_g = tg.optim.Adam(pg, lr=0.5)
+    opt_g.load_state_dict(tg.load(tmp_path / "adam.pt"))
+    assert opt_g.param_groups[0]["lr"] == 0.01 and opt_g.param_groups[0]["amsgrad"]
+    _train(torch, opt_t, pt, batches[10:])
+    _train(tg, opt_g, pg, batches[10:])
+    _assert_params_close(pg, pt)
