@@ -64,6 +64,32 @@ def _num_threads() -> int:
     return sys.modules["tapegrad"].get_num_threads()
 
 
+def _executor_for(workers: int) -> ThreadPoolExecutor:
+    if _executor[0] is None or _executor[1] < workers:
+        _executor[0] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tapegrad")
+        _executor[1] = workers
+    return _executor[0]
+
+
+def _parallel_for(fn, n: int, work: int) -> None:
+    """Call ``fn(lo, hi)`` on contiguous ranges covering ``[0, n)``.
+
+    The ranges run concurrently on ``get_num_threads()`` threads when ``work``
+    (elements touched) is large enough to pay for it, else ``fn(0, n)`` runs
+    once. ``fn`` must write disjoint outputs for disjoint ranges.
+    """
+    nt = min(_num_threads(), n)
+    if nt < 2 or work < _PARALLEL_MIN_ELEMS:
+        fn(0, n)
+        return
+    ex = _executor_for(nt - 1)
+    bounds = [n * i // nt for i in range(nt + 1)]
+    futures = [ex.submit(fn, bounds[i], bounds[i + 1]) for i in range(1, nt)]
+    fn(bounds[0], bounds[1])
+    for f in futures:
+        f.result()
+
+
 def _map_batch(fn, *arrays):
     """``fn(*arrays)``, run on chunks of dim 0 in parallel when ``get_num_threads() > 1``.
 
@@ -77,12 +103,10 @@ def _map_batch(fn, *arrays):
     if nt < 2 or n < 2 or arrays[0].size < _PARALLEL_MIN_ELEMS:
         return fn(*arrays)
     nt = min(nt, n)
-    if _executor[0] is None or _executor[1] < nt - 1:
-        _executor[0] = ThreadPoolExecutor(max_workers=nt - 1, thread_name_prefix="tapegrad")
-        _executor[1] = nt - 1
+    ex = _executor_for(nt - 1)
     bounds = [n * i // nt for i in range(nt + 1)]
     parts = [tuple(a[bounds[i] : bounds[i + 1]] for a in arrays) for i in range(nt)]
-    futures = [_executor[0].submit(fn, *p) for p in parts[1:]]
+    futures = [ex.submit(fn, *p) for p in parts[1:]]
     results = [fn(*parts[0])] + [f.result() for f in futures]
     first = results[0]
     xp = array_module(arrays[0])
@@ -194,6 +218,15 @@ def _as_strided(xp, a, shape, strides):
     return xp.lib.stride_tricks.as_strided(a, shape=shape, strides=strides, writeable=False)
 
 
+def _pcopy(dst, src) -> None:
+    """``dst[...] = src``, split along dim 0 across threads."""
+
+    def part(lo, hi):
+        dst[lo:hi] = src[lo:hi]
+
+    _parallel_for(part, dst.shape[0], dst.size)
+
+
 def _pad_nchw(x, g: _Geom):
     """``x`` (N, C, H, W) zero-padded to (N, C, hp, wp); ``x`` itself when unpadded."""
     hp, wp = g.hp, g.wp
@@ -201,7 +234,7 @@ def _pad_nchw(x, g: _Geom):
         return x
     xp = array_module(x)
     out = xp.zeros(x.shape[:2] + (hp, wp), x.dtype)
-    out[:, :, g.pt : g.pt + g.h, g.pl : g.pl + g.w] = x
+    _pcopy(out[:, :, g.pt : g.pt + g.h, g.pl : g.pl + g.w], x)
     return out
 
 
@@ -212,7 +245,7 @@ def _to_chwn(x, g: _Geom):
     hp, wp = g.hp, g.wp
     alloc = xp.zeros if (hp != g.h or wp != g.w) else xp.empty
     out = alloc((g.c, hp, wp, n), x.dtype)
-    out[:, g.pt : g.pt + g.h, g.pl : g.pl + g.w, :] = x.transpose(1, 2, 3, 0)
+    _pcopy(out[:, g.pt : g.pt + g.h, g.pl : g.pl + g.w, :], x.transpose(1, 2, 3, 0))
     return out
 
 
@@ -228,59 +261,74 @@ def _im2col(x, g: _Geom):
     if g.nlast:
         xt = _to_chwn(x, g)
         s0, s1, s2, s3 = xt.strides
-        win = _as_strided(
-            xp,
-            xt,
-            (g.c, g.kh, g.kw, g.oh, g.ow, n),
-            (s0, s1 * g.dh, s2 * g.dw, s1 * g.sh, s2 * g.sw, s3),
-        )
-        return win.reshape(g.c * kk, g.oh * g.ow * n)
-    xpd = _pad_nchw(x, g)
-    s0, s1, s2, s3 = xpd.strides
-    win = _as_strided(
-        xp,
-        xpd,
-        (n, g.c, g.kh, g.kw, g.oh, g.ow),
-        (s0, s1, s2 * g.dh, s3 * g.dw, s2 * g.sh, s3 * g.sw),
-    )
-    return win.reshape(n, g.c * kk, g.oh * g.ow)
+        shape = (g.c, g.kh, g.kw, g.oh, g.ow, n)
+        win = _as_strided(xp, xt, shape, (s0, s1 * g.dh, s2 * g.dw, s1 * g.sh, s2 * g.sw, s3))
+        cols = xp.empty((g.c * kk, g.oh * g.ow * n), x.dtype)
+    else:
+        xpd = _pad_nchw(x, g)
+        s0, s1, s2, s3 = xpd.strides
+        shape = (n, g.c, g.kh, g.kw, g.oh, g.ow)
+        win = _as_strided(xp, xpd, shape, (s0, s1, s2 * g.dh, s3 * g.dw, s2 * g.sh, s3 * g.sw))
+        if kk == 1 and g.sh == g.sw == 1 and xpd is x:
+            return win.reshape(n, g.c, g.oh * g.ow)  # a view
+        cols = xp.empty((n, g.c * kk, g.oh * g.ow), x.dtype)
+    _pcopy(cols.reshape(shape), win)
+    return cols
 
 
 def _col2im(cols, g: _Geom, n: int):
     """Sum columns back into an (N, C, H, W) array: the adjoint of ``_im2col``.
 
-    Loops over the kh*kw kernel offsets, adding one strided slice each.
+    Loops over the kh*kw kernel offsets, adding one strided slice each; the
+    channels (batch-last) or samples (batch-major) are split across threads.
     """
     xp = array_module(cols)
     hp, wp = g.hp, g.wp
     he = (g.oh - 1) * g.sh + 1
     we = (g.ow - 1) * g.sw + 1
+    out = xp.empty((n, g.c, g.h, g.w), cols.dtype)
     if g.nlast:
         cv = cols.reshape(g.c, g.kh, g.kw, g.oh, g.ow, n)
         acc = xp.zeros((g.c, hp, wp, n), cols.dtype)
+
+        def part(lo, hi):
+            a = acc[lo:hi]
+            for i in range(g.kh):
+                r = i * g.dh
+                for j in range(g.kw):
+                    q = j * g.dw
+                    a[:, r : r + he : g.sh, q : q + we : g.sw, :] += cv[lo:hi, i, j]
+            crop = a[:, g.pt : g.pt + g.h, g.pl : g.pl + g.w, :]
+            out[:, lo:hi] = crop.transpose(3, 0, 1, 2)
+
+        _parallel_for(part, g.c, acc.size)
+        return out
+    cv = cols.reshape(n, g.c, g.kh, g.kw, g.oh, g.ow)
+    unpadded = hp == g.h and wp == g.w
+    acc = out if unpadded else xp.empty((n, g.c, hp, wp), cols.dtype)
+
+    def part(lo, hi):
+        a = acc[lo:hi]
+        a[...] = 0
         for i in range(g.kh):
             r = i * g.dh
             for j in range(g.kw):
                 q = j * g.dw
-                acc[:, r : r + he : g.sh, q : q + we : g.sw, :] += cv[:, i, j]
-        acc = acc[:, g.pt : g.pt + g.h, g.pl : g.pl + g.w, :]
-        out = xp.empty((n, g.c, g.h, g.w), cols.dtype)
-        out[...] = acc.transpose(3, 0, 1, 2)
-        return out
-    cv = cols.reshape(n, g.c, g.kh, g.kw, g.oh, g.ow)
-    acc = xp.zeros((n, g.c, hp, wp), cols.dtype)
-    for i in range(g.kh):
-        r = i * g.dh
-        for j in range(g.kw):
-            q = j * g.dw
-            acc[:, :, r : r + he : g.sh, q : q + we : g.sw] += cv[:, :, i, j]
-    if hp == g.h and wp == g.w:
-        return acc
-    return xp.ascontiguousarray(acc[:, :, g.pt : g.pt + g.h, g.pl : g.pl + g.w])
+                a[:, :, r : r + he : g.sh, q : q + we : g.sw] += cv[lo:hi, :, i, j]
+        if not unpadded:
+            out[lo:hi] = a[:, :, g.pt : g.pt + g.h, g.pl : g.pl + g.w]
+
+    _parallel_for(part, n, acc.size)
+    return out
 
 
 # ---------------------------------------------------------------------------
-# the three products of a convolution, on (a slice of) the batch
+# the three products of a convolution
+#
+# Batch-last GEMMs are single BLAS calls (BLAS threads them); batch-major ones
+# are one GEMM per sample, split across threads by sample. Either way every
+# output element comes from the same GEMM whatever the thread count, and sums
+# over the batch run in a fixed order, so results do not depend on threads.
 
 # Largest per-sample weight-gradient temporary of the batch-major layout (in
 # elements) before the batch is processed in chunks.
@@ -292,6 +340,16 @@ def _weight_matrix(w, g: _Geom):
     return w.reshape(g.groups, g.cout // g.groups, -1)
 
 
+def _batched_matmul(a, b, out) -> None:
+    """``out[i] = a @ b[i]`` (or ``a[i] @ b[i]``) with the samples split across threads."""
+    a_batched = a.ndim == b.ndim
+
+    def part(lo, hi):
+        array_module(b).matmul(a[lo:hi] if a_batched else a, b[lo:hi], out=out[lo:hi])
+
+    _parallel_for(part, out.shape[0], out.size)
+
+
 def _conv_forward(x, w, b, g: _Geom):
     """y = conv(x, w) + b for x (N, C, H, W); returns (y, cols)."""
     xp = array_module(x, w)
@@ -300,23 +358,23 @@ def _conv_forward(x, w, b, g: _Geom):
     cols = _im2col(x, g)
     wm = _weight_matrix(w, g)
     L = g.oh * g.ow
+    y = xp.empty((n, g.cout, g.oh, g.ow), x.dtype)
     if g.nlast:
         if G == 1:
             yt = xp.matmul(wm[0], cols)
         else:
             yt = xp.matmul(wm, cols.reshape(G, -1, L * n))
         yt = yt.reshape(g.cout, g.oh, g.ow, n).transpose(3, 0, 1, 2)
-        y = xp.empty((n, g.cout, g.oh, g.ow), yt.dtype)
-        if b is not None:
-            xp.add(yt, b.reshape(g.cout, 1, 1), out=y)
+        if b is None:
+            _pcopy(y, yt)
         else:
-            y[...] = yt
+            bb = b.reshape(g.cout, 1, 1)
+            _parallel_for(lambda lo, hi: xp.add(yt[lo:hi], bb, out=y[lo:hi]), n, y.size)
         return y, cols
     if G == 1:
-        y = xp.matmul(wm[0], cols)
+        _batched_matmul(wm[0], cols, y.reshape(n, g.cout, L))
     else:
-        y = xp.matmul(wm, cols.reshape(n, G, -1, L))
-    y = y.reshape(n, g.cout, g.oh, g.ow)
+        _batched_matmul(wm, cols.reshape(n, G, -1, L), y.reshape(n, G, g.cout // G, L))
     if b is not None:
         y += b.reshape(g.cout, 1, 1)
     return y, cols
@@ -327,7 +385,7 @@ def _grad_t(gy, g: _Geom):
     xp = array_module(gy)
     n = gy.shape[0]
     gt = xp.empty((g.cout, g.oh, g.ow, n), gy.dtype)
-    gt[...] = gy.transpose(1, 2, 3, 0)
+    _pcopy(gt, gy.transpose(1, 2, 3, 0))
     return gt.reshape(g.cout, -1)
 
 
@@ -351,12 +409,12 @@ def _conv_grad_weight(gy, cols, g: _Geom, gt=None):
     c4 = cols.reshape(n, G, -1, L)
     per = g.cout * c4.shape[2]
     step = max(1, _WGRAD_CHUNK_ELEMS // max(per, 1))
-    gw = None
+    gw = xp.zeros((G, og, c4.shape[2]), gy.dtype)
+    prods = xp.empty((min(step, n), G, og, c4.shape[2]), gy.dtype)
     for s in range(0, n, step):
-        part = xp.matmul(g4[s : s + step], c4[s : s + step].transpose(0, 1, 3, 2)).sum(axis=0)
-        gw = part if gw is None else gw + part
-    if gw is None:
-        gw = xp.zeros((G, og, c4.shape[2]), gy.dtype)
+        m = min(step, n - s)
+        _batched_matmul(g4[s : s + m], c4[s : s + m].transpose(0, 1, 3, 2), prods[:m])
+        gw += prods[:m].sum(axis=0)
     return gw.reshape(g.cout, g.c // G, g.kh, g.kw)
 
 
@@ -376,10 +434,12 @@ def _conv_grad_input(gy, w, g: _Geom, gt=None):
             gcols = xp.matmul(wt, gt.reshape(G, g.cout // G, -1))
     else:
         L = g.oh * g.ow
+        ckk = wt.shape[1]
+        gcols = xp.empty((n, G * ckk, L), gy.dtype)
         if G == 1:
-            gcols = xp.matmul(wt[0], gy.reshape(n, g.cout, L))
+            _batched_matmul(wt[0], gy.reshape(n, g.cout, L), gcols)
         else:
-            gcols = xp.matmul(wt, gy.reshape(n, G, g.cout // G, L))
+            _batched_matmul(wt, gy.reshape(n, G, g.cout // G, L), gcols.reshape(n, G, ckk, L))
     return _col2im(gcols, g, n)
 
 
