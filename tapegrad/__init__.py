@@ -7,7 +7,12 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import numpy as _np
+
 from . import _dtype
+
+# PyTorch computes inf/nan silently; NumPy would warn on every 0 * inf or log(0).
+_np.seterr(all="ignore")
 from ._device import device
 from ._dtype import (
     bool_ as bool,
@@ -90,6 +95,8 @@ from .ops.elementwise import (  # noqa: E402
     acos,
     acosh,
     add,
+    addcdiv,
+    addcmul,
     allclose,
     arccos,
     arccosh,
@@ -114,8 +121,10 @@ from .ops.elementwise import (  # noqa: E402
     clamp_max,
     clamp_min,
     clip,
+    copysign,
     cos,
     cosh,
+    deg2rad,
     div,
     divide,
     eq,
@@ -171,11 +180,14 @@ from .ops.elementwise import (  # noqa: E402
     not_equal,
     positive,
     pow,
+    rad2deg,
     reciprocal,
     relu,
     remainder,
     round,
     rsqrt,
+    rsub,
+    sgn,
     sigmoid,
     sign,
     signbit,
@@ -190,6 +202,7 @@ from .ops.elementwise import (  # noqa: E402
     true_divide,
     trunc,
     where,
+    xlogy,
 )
 from .ops.index import (  # noqa: E402
     argwhere,

@@ -42,6 +42,13 @@ _METHODS = {
             "arctan2",
             "hypot",
             "logaddexp",
+            "addcmul",
+            "addcdiv",
+            "xlogy",
+            "sgn",
+            "deg2rad",
+            "rad2deg",
+            "copysign",
             "lerp",
             "clamp",
             "clip",
@@ -440,6 +447,13 @@ def _make_inplace(name, fn):
 
 
 _INPLACE = [
+    "addcmul",
+    "addcdiv",
+    "xlogy",
+    "sgn",
+    "deg2rad",
+    "rad2deg",
+    "copysign",
     "add",
     "sub",
     "subtract",
@@ -547,6 +561,29 @@ for _name in _INPLACE:
     if _name in _SHAPE_INPLACE:
         continue
     setattr(Tensor, _name + "_", _make_inplace(_name, _METHODS[_name]))
+
+
+def _fill_diagonal_(self, fill_value, wrap: bool = False):
+    """Write ``fill_value`` on the main diagonal in place (``Tensor.fill_diagonal_``)."""
+    shape = self.shape
+    if self.ndim < 2:
+        raise RuntimeError("dimensions must larger than 1")
+    if self.ndim > 2 and len(set(shape)) != 1:
+        raise RuntimeError("all dimensions of input must be of equal length")
+    n = min(shape)
+    if self.ndim == 2 and wrap and shape[0] > shape[1] + 1:
+        # tall matrices restart the diagonal every ncols + 1 rows
+        flat = np.arange(0, shape[0] * shape[1], shape[1] + 1)
+        idx = np.unravel_index(flat, shape)
+    else:
+        idx = (np.arange(n),) * self.ndim
+    from .ops.creation import tensor as _tensor
+
+    I.setitem(self, tuple(_tensor(i) for i in idx), fill_value)
+    return self
+
+
+Tensor.fill_diagonal_ = _fill_diagonal_
 
 
 def _shape_inplace(name):

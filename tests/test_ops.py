@@ -125,6 +125,12 @@ OPS: list[Op] = [
     _bin("fmod", lambda L, a, b: L.fmod(a, b), "nonzero", grad=False),
     _bin("remainder", lambda L, a, b: L.remainder(a, b), "nonzero", grad=False),
     _bin("hypot", lambda L, a, b: L.hypot(a, b), "nonzero"),
+    _bin("addcmul", lambda L, a, b: L.addcmul(a, a, b, value=0.5)),
+    _bin("addcdiv", lambda L, a, b: L.addcdiv(b, a, b, value=2), "nonzero"),
+    _bin("xlogy", lambda L, a, b: L.xlogy(a, b), "pos"),
+    _bin("copysign", lambda L, a, b: L.copysign(a, b), "nonzero"),
+    _inp("addcmul_", lambda L, a, b: a.clone().addcmul_(a, b, value=2)),
+    _inp("addcdiv_", lambda L, a, b: a.clone().addcdiv_(a, b), "nonzero"),
     # in-place forms (on a non-leaf clone so that autograd records them)
     _inp("add_", lambda L, a, b: a.clone().add_(b)),
     _inp("iadd", lambda L, a, b: _iop(a, b, "__iadd__")),
@@ -194,6 +200,8 @@ OPS: list[Op] = [
     _un("sin_", lambda L, x: x.clone().sin_()),
     _un("fill_", lambda L, x: x.clone().fill_(2.0)),
     _un("zero_", lambda L, x: x.clone().zero_()),
+    _un("deg2rad", lambda L, x: [L.deg2rad(x), x.rad2deg(), x.sgn()]),
+    Op("fill_diagonal_", lambda L, x: x.clone().fill_diagonal_(2.5), [((3, 3),), ((5, 2),)]),
     _un("int_unary", lambda L, x: [x.abs(), x.sign(), -x, x.neg()], "int", grad=False),
     _un(
         "int_float_fn", lambda L, x: [x.sqrt(), x.exp(), x.sigmoid(), x.float()], "int", grad=False

@@ -817,6 +817,85 @@ def hypot(input, other, *, out=None):
     return _to_out(_binary(Hypot, input, other), out)
 
 
+def addcmul(input, tensor1, tensor2, *, value=1, out=None):
+    """input + value * tensor1 * tensor2 (``torch.addcmul``)."""
+    prod = mul(tensor1, tensor2)
+    return _to_out(add(input, prod if value == 1 else mul(prod, value)), out)
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
+    """input + value * tensor1 / tensor2 (``torch.addcdiv``)."""
+    if not (tensor1.dtype.is_floating_point or tensor2.dtype.is_floating_point):
+        raise RuntimeError(
+            "Integer division with addcdiv is no longer supported, and in a future release "
+            "addcdiv will perform a true division of tensor1 and tensor2."
+        )
+    q = div(tensor1, tensor2)
+    return _to_out(add(input, q if value == 1 else mul(q, value)), out)
+
+
+class Xlogy(Function):
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where((x == 0) & ~np.isnan(y), np.zeros((), x.dtype), x * np.log(y))
+
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        nx, ny = ctx.needs_input_grad
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gx = g * np.where(x != 0, np.log(y), np.zeros((), y.dtype)) if nx else None
+            gy = g * x / y if ny else None
+        return gx, gy
+
+
+def xlogy(input, other, *, out=None):
+    """input * log(other), 0 where input is 0 (``torch.xlogy``)."""
+    dt = _promote(input, other)
+    if not dt.is_floating_point:
+        dt = D.get_default_dtype()
+    return _to_out(_binary(Xlogy, input, other, dt=dt), out)
+
+
+def sgn(input, *, out=None):
+    """The sign (``torch.sgn``; equal to ``sign`` for real tensors)."""
+    return _to_out(input.sign(), out)
+
+
+def deg2rad(input, *, out=None):
+    """Degrees to radians (``torch.deg2rad``)."""
+    x = input if input.dtype.is_floating_point else input.to(D.get_default_dtype())
+    return _to_out(mul(x, math.pi / 180), out)
+
+
+def rad2deg(input, *, out=None):
+    """Radians to degrees (``torch.rad2deg``)."""
+    x = input if input.dtype.is_floating_point else input.to(D.get_default_dtype())
+    return _to_out(mul(x, 180 / math.pi), out)
+
+
+class Copysign(Function):
+    def forward(ctx, x, y):
+        out = np.copysign(x, y)
+        ctx.save_for_backward(x, out)
+        return out
+
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        nx, ny = ctx.needs_input_grad
+        # d/dx is sign(x) * sign(out), 0 at x == 0; the sign source gets a zero gradient
+        gx = g * np.where(x == 0, 0, np.sign(x) * np.sign(out)).astype(g.dtype) if nx else None
+        return gx, (np.zeros_like(g) if ny else None)
+
+
+def copysign(input, other, *, out=None):
+    """|input| with the sign of other (``torch.copysign``)."""
+    dt = _promote(input, other)
+    if not dt.is_floating_point:
+        dt = D.get_default_dtype()
+    return _to_out(_binary(Copysign, input, other, dt=dt), out)
+
+
 def logaddexp(input, other, *, out=None):
     """log(exp(input) + exp(other)), computed stably (``torch.logaddexp``)."""
     return _to_out(_binary(LogAddExp, input, other), out)

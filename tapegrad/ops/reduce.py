@@ -208,7 +208,18 @@ class Var(Function):
             n *= x.shape[d]
         m = np.mean(x, axis=dims, keepdims=True)
         diff = x - m
-        v = np.sum(diff * diff, axis=dims, keepdims=keepdim) / builtins.max(n - correction, 0)
+        if n - correction <= 0:
+            import warnings
+
+            warnings.warn(
+                f"{'std' if take_sqrt else 'var'}(): degrees of freedom is <= 0. Correction "
+                "should be strictly less than the reduction factor (input numel divided by "
+                "output numel).",
+                UserWarning,
+                stacklevel=4,
+            )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = np.sum(diff * diff, axis=dims, keepdims=keepdim) / builtins.max(n - correction, 0)
         v = np.asarray(v, dtype=x.dtype)
         y = np.sqrt(v) if take_sqrt else v
         ctx.dims, ctx.keepdim, ctx.denom, ctx.sqrt = (
