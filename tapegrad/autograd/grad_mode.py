@@ -3,9 +3,25 @@
 from __future__ import annotations
 
 import functools
+import threading
 
-# One flag for the process; ops read it on every call, so it is a plain list cell.
-_enabled = [True]
+
+class _GradState(threading.local):
+    """The grad-mode flag, one per thread as in PyTorch (DataLoader workers are threads).
+
+    Ops read it on every call as ``_enabled[0]``; a new thread starts with recording on.
+    """
+
+    enabled = True
+
+    def __getitem__(self, _index: int) -> bool:
+        return self.enabled
+
+    def __setitem__(self, _index: int, value: bool) -> None:
+        self.enabled = value
+
+
+_enabled = _GradState()
 
 
 def is_grad_enabled() -> bool:
