@@ -346,6 +346,42 @@ def test_loss_errors():
         lambda lib: lib.nn.MultiMarginLoss(weight=lib.ones(2, 2)),
         lambda lib: lib.nn.TripletMarginLoss(margin=0.0),
         lambda lib: lib.nn.HuberLoss(delta="1"),
+        # integer inputs and mismatched target dtypes
+        lambda lib: f(lib, "mse_loss")(lib.ones(3, dtype=lib.int64), lib.ones(3, dtype=lib.int64)),
+        lambda lib: f(lib, "smooth_l1_loss")(
+            lib.ones(3, dtype=lib.int64), lib.ones(3, dtype=lib.int64)
+        ),
+        lambda lib: f(lib, "huber_loss")(
+            lib.ones(3, dtype=lib.int64), lib.ones(3, dtype=lib.int64)
+        ),
+        lambda lib: f(lib, "kl_div")(lib.ones(3, dtype=lib.int64), lib.ones(3, dtype=lib.int64)),
+        lambda lib: f(lib, "binary_cross_entropy")(
+            lib.full((3,), 0.5), lib.ones(3, dtype=lib.int64)
+        ),
+        lambda lib: f(lib, "binary_cross_entropy")(
+            lib.full((3,), 0.5), lib.ones(3, dtype=lib.float64)
+        ),
+        lambda lib: f(lib, "binary_cross_entropy_with_logits")(
+            lib.ones(3), lib.ones(3, dtype=lib.int64)
+        ),
+        lambda lib: f(lib, "binary_cross_entropy_with_logits")(
+            lib.ones(3, dtype=lib.int64), lib.ones(3)
+        ),
+        lambda lib: f(lib, "soft_margin_loss")(
+            lib.ones(3, dtype=lib.int64), lib.ones(3, dtype=lib.int64)
+        ),
+        lambda lib: f(lib, "multi_margin_loss")(x(lib), lib.ones(3)),
+        lambda lib: f(lib, "multilabel_margin_loss")(x(lib), lib.ones(3, 3, dtype=lib.int64)),
+        lambda lib: f(lib, "cross_entropy")(x(lib), lib.ones(3, dtype=lib.bool)),
+        lambda lib: f(lib, "cross_entropy")(x(lib), lib.ones(3, dtype=lib.int32)),
+        lambda lib: f(lib, "cross_entropy")(lib.ones(()), lib.tensor(0)),
+        lambda lib: f(lib, "nll_loss")(x(lib), lib.tensor([0, 1, 2]), lib.ones(3)),
+        lambda lib: f(lib, "nll_loss")(lib.ones(2, 3, 4), lib.zeros(2, 5, dtype=lib.int64)),
+        lambda lib: f(lib, "gaussian_nll_loss")(lib.ones(3), lib.ones(3), -lib.ones(3)),
+        lambda lib: f(lib, "gaussian_nll_loss")(lib.ones(3, 4), lib.ones(3, 4), lib.ones(2)),
+        lambda lib: f(lib, "margin_ranking_loss")(lib.ones(3), lib.ones(4), lib.ones(3)),
+        lambda lib: f(lib, "cosine_embedding_loss")(lib.ones(3, 4), lib.ones(3, 4), lib.ones(3, 1)),
+        lambda lib: f(lib, "triplet_margin_loss")(lib.ones(3, 4), lib.ones(3, 4), lib.ones(4)),
     ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -621,3 +621,65 @@ def test_dropout_masks_equal_pytorch_with_the_same_seed(name, shape):
         torch.manual_seed(seed)
         tapegrad.manual_seed(seed)
         compare(lambda lib, a: getattr(lib.nn.functional, name)(a, 0.3, True), [x])
+
+
+def _long(lib):
+    return lib.ones(2, 3, dtype=lib.int64)
+
+
+DTYPE_ERRORS = [
+    lambda lib: lib.nn.BatchNorm1d(3)(_long(lib)),
+    lambda lib: lib.nn.LayerNorm(3)(_long(lib)),
+    lambda lib: lib.nn.GroupNorm(1, 2)(lib.ones(2, 2, 3, dtype=lib.int64)),
+    lambda lib: lib.nn.InstanceNorm1d(3)(lib.ones(2, 3, 4, dtype=lib.int64)),
+    lambda lib: lib.nn.RMSNorm(3)(_long(lib)),
+    lambda lib: lib.nn.functional.layer_norm(lib.ones(2, 3), (3,), lib.ones(3, dtype=lib.float64)),
+    lambda lib: lib.nn.functional.group_norm(lib.ones(2, 4), 2, lib.ones(4, dtype=lib.float64)),
+    lambda lib: lib.nn.functional.batch_norm(
+        lib.ones(2, 4), lib.zeros(4, dtype=lib.float64), lib.ones(4), training=True
+    ),
+    lambda lib: lib.nn.functional.softmax(_long(lib), 1),
+    lambda lib: lib.nn.functional.softmax(_long(lib), 0),
+    lambda lib: lib.nn.functional.log_softmax(_long(lib), 1),
+    lambda lib: lib.nn.Softmin(1)(_long(lib)),
+    lambda lib: lib.nn.functional.relu(lib.ones(2, dtype=lib.bool)),
+    lambda lib: lib.nn.functional.hardtanh(lib.ones(2, dtype=lib.bool)),
+    lambda lib: lib.nn.functional.threshold(lib.ones(2, dtype=lib.bool), 0.5, 1.0),
+    lambda lib: lib.nn.ELU()(_long(lib)),
+    lambda lib: lib.nn.SELU()(_long(lib)),
+    lambda lib: lib.nn.CELU()(_long(lib)),
+    lambda lib: lib.nn.LeakyReLU()(_long(lib)),
+    lambda lib: lib.nn.RReLU()(_long(lib)),
+    lambda lib: lib.nn.GELU()(_long(lib)),
+    lambda lib: lib.nn.SiLU()(_long(lib)),
+    lambda lib: lib.nn.Mish()(_long(lib)),
+    lambda lib: lib.nn.Softplus()(_long(lib)),
+    lambda lib: lib.nn.Hardsigmoid()(_long(lib)),
+    lambda lib: lib.nn.Hardswish()(_long(lib)),
+    lambda lib: lib.nn.LogSigmoid()(_long(lib)),
+    lambda lib: lib.nn.Softshrink()(_long(lib)),
+    lambda lib: lib.nn.Hardshrink()(_long(lib)),
+    lambda lib: lib.nn.GLU(0)(_long(lib)),
+    lambda lib: lib.nn.GLU()(lib.ones(2, 3)),
+    lambda lib: lib.nn.PReLU(3)(lib.ones(2, 4)),
+    lambda lib: lib.nn.functional.embedding(lib.tensor([1]), lib.ones(3)),
+    lambda lib: lib.nn.EmbeddingBag(3, 2, mode="prod")(lib.tensor([[1]])),
+    lambda lib: lib.nn.PixelShuffle(2)(lib.ones(1, 3, 2, 2)),
+    lambda lib: lib.nn.PixelShuffle(2)(lib.ones(4, 2)),
+    lambda lib: lib.nn.PixelUnshuffle(2)(lib.ones(4, 2)),
+    lambda lib: lib.nn.CosineSimilarity()(lib.ones(2, 3), lib.ones(2, 4)),
+    lambda lib: lib.nn.Flatten(3)(lib.ones(2, 3)),
+    lambda lib: lib.nn.Unflatten(1, (2, 2))(lib.ones(2, 3)),
+    lambda lib: lib.nn.Hardtanh(1.0, -1.0),
+    lambda lib: lib.nn.functional.interpolate(lib.ones(1, 1, 2, 2), size=3, scale_factor=2),
+    lambda lib: lib.nn.functional.interpolate(lib.ones(1, 1, 2, 2)),
+    lambda lib: lib.nn.functional.interpolate(lib.ones(1, 1, 2), scale_factor=2, mode="bilinear"),
+    lambda lib: lib.nn.functional.interpolate(lib.ones(1, 1, 2), 4, align_corners=True),
+]
+
+
+@pytest.mark.parametrize("i", range(len(DTYPE_ERRORS)))
+def test_layer_error_types(i):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert_same_error(DTYPE_ERRORS[i])

@@ -221,6 +221,25 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
 # activations
 
 
+def _float_only(input: Tensor, kernel: str) -> None:
+    """PyTorch implements these kernels for floating dtypes only."""
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_short(input.dtype)}'")
+
+
+def _no_bool(input: Tensor, what: str, name: str) -> None:
+    if input.dtype is D.bool_:
+        raise RuntimeError(f"{what} inputs not supported for {name}")
+
+
+def _same_param_dtype(input: Tensor, *params: Tensor | None) -> None:
+    for p in params:
+        if p is not None and p.dtype is not input.dtype:
+            raise RuntimeError(
+                f"mixed dtype (CPU): expect parameter to have scalar type of {_short(input.dtype)}"
+            )
+
+
 def _act(cls, input: Tensor, inplace: bool = False, **attrs) -> Tensor:
     if inplace:
         return input._inplace(lambda t: cls.apply(t, **attrs))
@@ -229,6 +248,7 @@ def _act(cls, input: Tensor, inplace: bool = False, **attrs) -> Tensor:
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0) (``F.relu``)."""
+    _no_bool(input, "Boolean", "relu")
     return input.relu_() if inplace else E.relu(input)
 
 
@@ -239,6 +259,8 @@ def relu_(input: Tensor) -> Tensor:
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x if x > threshold else value (``F.threshold``)."""
+    if input.dtype is D.bool_:
+        raise NotImplementedError("\"threshold_cpu\" not implemented for 'Bool'")
     return _act(N.Threshold, input, inplace, threshold=threshold, value=value)
 
 
@@ -252,6 +274,7 @@ def hardtanh(
     """Clamp to [min_val, max_val] (``F.hardtanh``)."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    _no_bool(input, "Bool", "hardtanh")
     return _act(N.Hardtanh, input, inplace, min_val=min_val, max_val=max_val)
 
 
@@ -261,11 +284,13 @@ def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Ten
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(x, 0), 6) (``F.relu6``)."""
+    _no_bool(input, "Bool", "hardtanh")
     return _act(N.Hardtanh, input, inplace, min_val=0.0, max_val=6.0)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x if x > 0 else alpha * (exp(x) - 1) (``F.elu``)."""
+    _float_only(input, "elu_cpu")
     return _act(N.Elu, input, inplace, alpha=alpha)
 
 
@@ -279,6 +304,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale * elu(x, alpha) with the self-normalising constants (``F.selu``)."""
+    _float_only(input, "elu_cpu")
     return _act(N.Elu, input, inplace, alpha=_SELU_ALPHA, scale=_SELU_SCALE)
 
 
@@ -286,11 +312,13 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)) (``F.celu``)."""
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError")
+    _float_only(input, "elu_cpu")
     return _act(N.Elu, input, inplace, alpha=alpha, input_scale=1.0 / alpha)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x if x > 0 else negative_slope * x (``F.leaky_relu``)."""
+    _float_only(input, "leaky_relu_cpu")
     return _act(N.LeakyRelu, input, inplace, negative_slope=negative_slope)
 
 
@@ -327,6 +355,7 @@ def rrelu(
     inplace: bool = False,
 ) -> Tensor:
     """Leaky ReLU with a random slope in [lower, upper] when training (``F.rrelu``)."""
+    _float_only(input, "leaky_relu_cpu")
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
     from .. import _random
@@ -347,21 +376,25 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x * Phi(x), exact or with the tanh approximation (``F.gelu``)."""
     if approximate not in ("none", "tanh"):
         raise RuntimeError("approximate argument must be either none or tanh.")
+    _float_only(input, "GeluKernelImpl")
     return N.Gelu.apply(input, approximate=approximate)
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x) (``F.silu``)."""
+    _float_only(input, "silu_cpu")
     return _act(N.Silu, input, inplace)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * tanh(softplus(x)) (``F.mish``)."""
+    _float_only(input, "mish_cpu")
     return _act(N.Mish, input, inplace)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta x)) / beta (``F.softplus``)."""
+    _float_only(input, "softplus_cpu")
     return N.Softplus.apply(input, beta=beta, threshold=threshold)
 
 
@@ -372,16 +405,19 @@ def softsign(input: Tensor) -> Tensor:
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """relu6(x + 3) / 6 (``F.hardsigmoid``)."""
+    _float_only(input, "hardsigmoid_cpu")
     return _act(N.Hardsigmoid, input, inplace)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * relu6(x + 3) / 6 (``F.hardswish``)."""
+    _float_only(input, "hardswish_cpu")
     return _act(N.Hardswish, input, inplace)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
     """log(sigmoid(x)), stable (``F.logsigmoid``)."""
+    _float_only(input, "log_sigmoid_cpu")
     return N.LogSigmoid.apply(input)
 
 
@@ -394,11 +430,13 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """Shrink towards zero by lambd (``F.softshrink``)."""
     if lambd < 0:
         raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+    _float_only(input, "softshrink_check")
     return N.Softshrink.apply(input, lambd=lambd)
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """Zero where |x| <= lambd (``F.hardshrink``)."""
+    _float_only(input, "hardshrink_cpu")
     return N.Hardshrink.apply(input, lambd=lambd)
 
 
@@ -412,18 +450,28 @@ def sigmoid(input: Tensor) -> Tensor:
     return E.sigmoid(input)
 
 
+def _softmax_dtype_check(input: Tensor, dim, dtype, name: str) -> None:
+    if dtype is not None or input.dtype.is_floating_point:
+        return
+    last = dim is None or input.ndim == 0 or dim in (-1, input.ndim - 1)
+    _float_only(input, f"{name}_lastdim_kernel_impl" if last else f"{name}_kernel_impl")
+
+
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """exp(x) / sum(exp(x)) along dim (``F.softmax``)."""
+    _softmax_dtype_check(input, dim, dtype, "softmax")
     return R.softmax(input, dim, dtype=dtype)
 
 
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """log(softmax(x)) along dim, stable (``F.log_softmax``)."""
+    _softmax_dtype_check(input, dim, dtype, "log_softmax")
     return R.log_softmax(input, dim, dtype=dtype)
 
 
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """softmax(-x) along dim (``F.softmin``)."""
+    _softmax_dtype_check(input, dim, dtype, "softmax")
     return R.softmax(-input, dim, dtype=dtype)
 
 
@@ -431,6 +479,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     """a * sigmoid(b) for the two halves of ``dim`` (``F.glu``)."""
     if input.ndim == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
+    _float_only(input, "glu_cpu")
     d = dim % input.ndim
     if input.shape[d] % 2:
         raise RuntimeError(
@@ -624,6 +673,8 @@ def batch_norm(
     eps: float = 1e-5,
 ) -> Tensor:
     """Normalise over the batch and spatial dims per channel (``F.batch_norm``)."""
+    _float_only(input, "batch_norm")
+    _same_param_dtype(input, running_mean, running_var, weight, bias)
     size = list(input.shape)
     if training:
         prod = size[0]
@@ -680,6 +731,8 @@ def instance_norm(
     eps: float = 1e-5,
 ) -> Tensor:
     """Normalise each (sample, channel) over its spatial dims (``F.instance_norm``)."""
+    _float_only(input, "batch_norm")
+    _same_param_dtype(input, running_mean, running_var, weight, bias)
     nd = input.ndim
     if use_input_stats:
         spatial = 1
@@ -726,6 +779,8 @@ def layer_norm(
                 f"Expected {name} to be of same shape as normalized_shape, but got {name} of "
                 f"shape {list(t.shape)} and normalized_shape = {list(shape)}"
             )
+    _float_only(input, "LayerNormKernelImpl")
+    _same_param_dtype(input, weight, bias)
     axes = tuple(range(input.ndim - k, input.ndim))
     return N.Normalize.apply(input, weight, bias, axes=axes, eps=eps)[0]
 
@@ -748,6 +803,8 @@ def group_norm(
             f"Expected number of channels in input to be divisible by num_groups, but got input "
             f"of shape {list(input.shape)} and num_groups={num_groups}"
         )
+    _float_only(input, "GroupNormKernelImpl")
+    _same_param_dtype(input, weight, bias)
     g = num_groups
     x = input.reshape(n, g, c // g, -1)
     w = None if weight is None else weight.reshape(1, g, c // g, 1)
@@ -769,6 +826,7 @@ def rms_norm(
             f"[*, {', '.join(map(str, normalized_shape))}], but got input of size"
             f"{list(input.shape)}"
         )
+    _float_only(input, "rms_norm")
     if eps is None:
         eps = float(np.finfo(input._data.dtype).eps)
     dims = tuple(range(input.ndim - k, input.ndim))
@@ -882,6 +940,8 @@ def embedding(
 ) -> Tensor:
     """Look up rows of ``weight`` by index (``F.embedding``)."""
     _check_indices(input)
+    if weight.ndim != 2:
+        raise RuntimeError("'weight' must be 2-D")
     num = weight.shape[0]
     if padding_idx is not None:
         if padding_idx > 0 and padding_idx >= num:
@@ -1192,6 +1252,11 @@ def upsample(
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """(*, C r^2, H, W) -> (*, C, H r, W r) (``F.pixel_shuffle``)."""
     r = upscale_factor
+    if input.ndim < 3:
+        raise RuntimeError(
+            "pixel_shuffle expects input to have at least 3 dimensions, but got input with "
+            f"{input.ndim} dimension(s)"
+        )
     *lead, c, h, w = input.shape
     if c % (r * r):
         raise RuntimeError(
@@ -1207,6 +1272,11 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     """(*, C, H r, W r) -> (*, C r^2, H, W) (``F.pixel_unshuffle``)."""
     r = downscale_factor
+    if input.ndim < 3:
+        raise RuntimeError(
+            "pixel_unshuffle expects input to have at least 3 dimensions, but got input with "
+            f"{input.ndim} dimension(s)"
+        )
     *lead, c, h, w = input.shape
     x = input.reshape(*lead, c, h // r, r, w // r, r)
     n = len(lead)
@@ -1247,6 +1317,7 @@ def mse_loss(
 ) -> Tensor:
     """Mean squared error (``F.mse_loss``)."""
     _warn_size(input, target)
+    _float_only(input, "mse_cpu")
     reduction = _resolve(size_average, reduce, reduction)
     a, b = S.broadcast_tensors(input, target)
     d = a - b
@@ -1286,6 +1357,7 @@ def smooth_l1_loss(
     reduction = _resolve(size_average, reduce, reduction)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    _float_only(input, "smooth_l1_cpu")
     a, b = S.broadcast_tensors(input, target)
     d = a - b
     loss = E.abs(d) if beta == 0.0 else _smooth_l1(d, beta)
@@ -1304,6 +1376,7 @@ def huber_loss(
     _Reduction.get_enum(reduction)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    _float_only(input, "huber_cpu")
     a, b = S.broadcast_tensors(input, target)
     d = a - b
     ad = E.abs(d)
@@ -1326,6 +1399,8 @@ def kl_div(
     log_target: bool = False,
 ) -> Tensor:
     """KL(target || exp(input)) with input as log-probabilities (``F.kl_div``)."""
+    if not input.dtype.is_floating_point and not target.dtype.is_floating_point:
+        raise RuntimeError("kl_div: Integral inputs not supported.")
     if size_average is not None or reduce is not None:
         reduction = _Reduction.legacy_get_string(size_average, reduce)
     else:
@@ -1539,6 +1614,10 @@ def binary_cross_entropy(
             f"Using a target size ({target.shape}) that is different to the input size "
             f"({input.shape}) is deprecated. Please ensure they have the same size."
         )
+    _float_only(input, "binary_cross_entropy")
+    for t in (target, weight):
+        if t is not None and t.dtype is not input.dtype:
+            raise RuntimeError(f"Found dtype {_short(t.dtype)} but expected {_short(input.dtype)}")
     x = input._data
     if x.size and not ((x >= 0) & (x <= 1)).all():
         raise RuntimeError("all elements of input should be between 0 and 1")
@@ -1566,6 +1645,12 @@ def binary_cross_entropy_with_logits(
     if target.shape != input.shape:
         raise ValueError(
             f"Target size ({target.shape}) must be the same as input size ({input.shape})"
+        )
+    _float_only(input, "log_sigmoid_cpu")
+    if not target.dtype.is_floating_point:
+        raise RuntimeError(
+            f"result type {_short(input.dtype)} can't be cast to the desired output type "
+            f"{_short(target.dtype)}"
         )
     log_sig = N.LogSigmoid.apply(input)
     if pos_weight is not None:
@@ -1600,6 +1685,8 @@ def multi_margin_loss(
             f"{list(input.shape)}"
         )
     n, c = x.shape
+    if target.dtype is not D.int64:
+        raise RuntimeError(f"expected scalar type Long but found {_short(target.dtype)}")
     t = target._data.reshape(-1).astype(np.int64)
     if t.shape[0] != n:
         raise RuntimeError(f"inconsistent target size, expected {n} but got {list(target.shape)}")
@@ -1627,6 +1714,10 @@ def multilabel_margin_loss(
     reduction = _resolve(size_average, reduce, reduction)
     one_d = input.ndim <= 1
     x = input.reshape(1, -1) if one_d else input
+    if target.numel() != x.numel() or (not one_d and tuple(target.shape) != tuple(x.shape)):
+        raise RuntimeError(
+            f"inconsistent target size: {list(target.shape)} for input of size: {list(input.shape)}"
+        )
     t = target._data.reshape(x.shape).astype(np.int64)
     n, c = x.shape
     if ((t < -1) | (t >= c)).any():
@@ -1689,6 +1780,10 @@ def soft_margin_loss(
 ) -> Tensor:
     """log(1 + exp(-y x)), stable (``F.soft_margin_loss``)."""
     reduction = _resolve(size_average, reduce, reduction)
+    if not (input.dtype.is_floating_point or target.dtype.is_floating_point):
+        raise RuntimeError(
+            f"result type Float can't be cast to the desired output type {_short(input.dtype)}"
+        )
     return _reduce(-N.LogSigmoid.apply(input * target), reduction)
 
 
