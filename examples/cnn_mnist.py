@@ -26,7 +26,7 @@ def main() -> None:
     from tapegrad import models, nn, train
     from tapegrad.utils.data import DataLoader, TensorDataset
 
-    n_train = args.train or (200 if args.fast else 6000)
+    n_train = args.train or (100 if args.fast else 6000)
     n_test = 100 if args.fast else 2000
     epochs = args.epochs or (1 if args.fast else 3)
     runs = args.runs or (2 if args.fast else 3)

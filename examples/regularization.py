@@ -57,7 +57,7 @@ def main() -> None:
 
     gen = torch.Generator().manual_seed(args.seed)
     data = (make_data(100, gen, torch, noise=0.1), make_data(1000, gen, torch, noise=0.1))
-    steps, hidden = (150, 64) if args.fast else (600, 128)
+    steps, hidden = (60, 32) if args.fast else (600, 128)
     settings = {
         "none": {},
         "weight decay 1.0": {"weight_decay": 1.0},

@@ -31,7 +31,7 @@ def main() -> None:
     except RuntimeError as error:
         print(f"CIFAR-10 is not available, so ResNet-20 is not trained.\n{error}")
         # Still check that the network trains: one SGD step on random images.
-        x, y = torch.randn(8, 3, 32, 32), torch.randint(0, 10, (8,))
+        x, y = torch.randn(4, 3, 32, 32), torch.randint(0, 10, (4,))
         optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
         loss = nn.functional.cross_entropy(model(x), y)
         loss.backward()
@@ -41,13 +41,13 @@ def main() -> None:
         return
 
     n_train = args.train or (256 if args.fast else 10000)
-    n_test = 256 if args.fast else 2000
+    n_test = 64 if args.fast else 2000
     epochs = args.epochs or (1 if args.fast else 10)
 
     def tensors(ds, n):
         # (N, 32, 32, 3) uint8 -> (N, 3, 32, 32) float, normalised per channel.
-        x = ds.data[:n].float().div(255).permute(0, 3, 1, 2)
-        return x, ds.targets[:n].long()
+        x = torch.as_tensor(ds.data[:n]).float().div(255).permute(0, 3, 1, 2)
+        return x, torch.as_tensor(ds.targets[:n]).long()
 
     train_x, train_y = tensors(train_set, n_train)
     test_x, test_y = tensors(test_set, n_test)
