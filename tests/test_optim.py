@@ -135,6 +135,22 @@ def test_optimizer_parity(name, opts, group_opts):
             np.testing.assert_allclose(got.numpy(), value.numpy(), rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize(
+    "name,opts,group_opts", CONFIGS, ids=[f"{c[0]}-{i}" for i, c in enumerate(CONFIGS)]
+)
+def test_update_rules_in_float64(name, opts, group_opts):
+    """In float64 the rounding differences vanish: the update rules agree to 1e-10."""
+    arrays = [a.astype(np.float64) for a in _init_arrays(7)]
+    batches = [(x.astype(np.float64), y.astype(np.float64)) for x, y in _batches(15, seed=8)]
+    pt, pg = _params(torch, arrays), _params(tg, arrays)
+    opt_t = getattr(torch.optim, name)(_groups(pt, group_opts), **opts)
+    opt_g = getattr(tg.optim, name)(_groups(pg, group_opts), **opts)
+    _train(torch, opt_t, pt, batches)
+    _train(tg, opt_g, pg, batches)
+    assert pg[0].dtype == tg.float64
+    _assert_params_close(pg, pt, rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("name,opts", [("SGD", dict(lr=0.05, momentum=0.9)), ("Adam", {})])
 def test_closure_parity(name, opts):
     arrays, batches = _init_arrays(2), _batches(10)
