@@ -329,6 +329,25 @@ def test_two_threads_identical(fn):
     np.testing.assert_array_equal(grads[0], grads[1])
 
 
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda F, a: F.max_pool2d(a, 2),
+        lambda F, a: F.avg_pool2d(a, 2),
+        lambda F, a: F.adaptive_avg_pool2d(a, 3),
+        lambda F, a: F.adaptive_max_pool2d(a, 3),
+        lambda F, a: F.max_unpool2d(*F.max_pool2d(a, 2, return_indices=True), 2),
+    ],
+)
+def test_second_backward_raises(fn):
+    def run(lib, a):
+        y = fn(lib.nn.functional, lib.tensor(a, requires_grad=True)).sum()
+        y.backward()
+        y.backward()
+
+    assert_same_error(run, _randn(1, 2, 4, 4))
+
+
 def test_first_layer_pool_on_data_needs_no_grad():
     x = tapegrad.tensor(_randn(2, 3, 8, 8))
     y = tapegrad.nn.functional.max_pool2d(x, 2)

@@ -268,7 +268,9 @@ class _MaxPoolNd(Function):
         want = with_indices or need is not None
         y, idx = _map_batch(lambda a: _max_pool_forward(a, geom, want), x)
         if need is not None:
-            ctx.idx = idx
+            # saved (not a plain attribute) so that it is freed after backward and a
+            # second backward raises PyTorch's error
+            ctx.save_for_backward(idx)
         if with_indices:
             return y, _flat_indices(idx, geom)
         return y
@@ -278,7 +280,7 @@ class _MaxPoolNd(Function):
         return _map_batch(
             lambda a, i: _max_pool_backward(a, i, g, a.shape[:1] + ctx.in_shape[1:]),
             gy,
-            ctx.idx,
+            ctx.saved_tensors[0],
         )
 
 
@@ -315,9 +317,11 @@ class _AvgPoolNd(Function):
 
     def forward(ctx, x, geom=None, divisor=None):
         ctx.geom, ctx.divisor, ctx.in_shape = geom, divisor, x.shape
+        ctx.save_for_backward()  # nothing to keep, but a second backward must raise
         return _map_batch(lambda a: _avg_pool_forward(a, geom, divisor), x)
 
     def backward(ctx, gy):
+        ctx.saved_tensors  # noqa: B018  (raises once the graph is freed)
         g, div = ctx.geom, ctx.divisor
         return _map_batch(
             lambda a: _avg_pool_backward(a, g, div, a.shape[:1] + ctx.in_shape[1:]), gy
@@ -369,11 +373,11 @@ class _AdaptiveAvgPoolNd(Function):
     def forward(ctx, x, out_size=None):
         nd = len(out_size)
         mats = [_adaptive_matrix(n, o, x.dtype) for n, o in zip(x.shape[-nd:], out_size)]
-        ctx.mats = mats
+        ctx.save_for_backward(*mats)
         return _apply_dims(x, mats)
 
     def backward(ctx, gy):
-        return _apply_dims(gy, [m.T for m in ctx.mats])
+        return _apply_dims(gy, [m.T for m in ctx.saved_tensors])
 
 
 class AdaptiveAvgPool2D(_AdaptiveAvgPoolNd):
@@ -438,11 +442,12 @@ class _AdaptiveMaxPoolNd(Function):
         best, tap = _first_max(w, 1)
         indices = flat[tap, np.arange(flat.shape[1])]
         out_shape = lead + tuple(out_size)
-        ctx.indices, ctx.in_shape = indices, x.shape
+        ctx.in_shape = x.shape
+        ctx.save_for_backward(indices)
         return best.reshape(out_shape), indices.reshape(out_shape)
 
     def backward(ctx, gy, gidx=None):
-        return _scatter_add(gy, ctx.indices, ctx.in_shape)
+        return _scatter_add(gy, ctx.saved_tensors[0], ctx.in_shape)
 
 
 class AdaptiveMaxPool2D(_AdaptiveMaxPoolNd):
@@ -480,13 +485,13 @@ class _MaxUnpoolNd(Function):
             )
         out = xp.zeros((rows, plane), x.dtype)
         out[xp.arange(rows)[:, None], idx] = x.reshape(rows, -1)
-        ctx.idx = idx
+        ctx.save_for_backward(idx)
         return out.reshape(lead + tuple(out_size))
 
     def backward(ctx, gy):
         gx = None
         if ctx.needs_input_grad[0]:
-            idx = ctx.idx
+            idx = ctx.saved_tensors[0]
             rows = idx.shape[0]
             gx = gy.reshape(rows, -1)[array_module(gy).arange(rows)[:, None], idx]
             gx = gx.reshape(ctx._in_meta[0][0])
