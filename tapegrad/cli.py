@@ -449,6 +449,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--val-fraction must be in [0, 1), got {args.val_fraction}")
     try:
         return args.func(args)
+    except KeyboardInterrupt:
+        # Checkpoints are written atomically: the last complete epoch's file is intact.
+        resume = getattr(args, "checkpoint", None) or getattr(args, "resume", None)
+        hint = f"; continue with the same command and --resume {resume}" if resume else ""
+        print(f"\ntapegrad {args.command}: interrupted{hint}", file=sys.stderr)
+        return 130
     except (RuntimeError, ValueError) as e:
         # Missing datasets and bad combinations: the message says what to do.
         if os.environ.get("TAPEGRAD_DEBUG"):

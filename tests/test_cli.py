@@ -12,6 +12,7 @@ import pytest
 import tapegrad
 from tapegrad import cli
 from tapegrad.datasets import _utils
+from tapegrad.train import loop
 
 
 def idx(arr: np.ndarray) -> bytes:
@@ -101,11 +102,31 @@ def test_the_plain_run_ends_with_the_test_error(data_dir, capsys):
     assert "epoch 1/1" in err
 
 
-def test_resume_gives_the_same_weights_as_an_uninterrupted_run(data_dir, tmp_path, capsys):
+def test_interrupted_and_resumed_run_ends_with_the_same_weights(
+    data_dir, tmp_path, capsys, monkeypatch
+):
     full, part = tmp_path / "full.pt", tmp_path / "part.pt"
     common = ("--val-fraction", 0.25, "--early-stopping", 5, "--no-progress", "--json")
     assert run(capsys, *train_args(data_dir, 3, "--checkpoint", full, *common))[0] == 0
-    assert run(capsys, *train_args(data_dir, 1, "--checkpoint", part, *common))[0] == 0
+
+    # Ctrl-C in the middle of the second epoch, after some weights have changed.
+    real_epoch, epochs_started = loop.train_epoch, []
+
+    def interrupted(state):
+        epochs_started.append(state.epoch)
+        if len(epochs_started) == 2:
+            with tapegrad.no_grad():
+                for p in state.model.parameters():
+                    p.add_(1.0)
+            raise KeyboardInterrupt
+        return real_epoch(state)
+
+    monkeypatch.setattr(loop, "train_epoch", interrupted)
+    code, _, err = run(capsys, *train_args(data_dir, 3, "--checkpoint", part, *common))
+    assert code == 130 and f"--resume {part}" in err
+    assert tapegrad.load(part)["epoch"] == 1
+    monkeypatch.setattr(loop, "train_epoch", real_epoch)
+
     code, out, _ = run(capsys, *train_args(data_dir, 3, "--resume", part, *common))
     assert code == 0 and json.loads(out.splitlines()[-1])["epochs"] == 3
     a, b = tapegrad.load(full), tapegrad.load(part)
