@@ -295,7 +295,18 @@ for _name, _fn in _METHODS.items():
 # -- properties --------------------------------------------------------------
 
 Tensor.T = property(lambda self: S.permute(self, *reversed(range(self.ndim))))
-Tensor.mT = property(lambda self: S.transpose(self, -2, -1))
+
+
+def _mT(self):
+    if self.ndim < 2:
+        raise RuntimeError(
+            "tensor.mT is only supported on matrices or batches of matrices. Got "
+            f"{self.ndim}-D tensor."
+        )
+    return S.transpose(self, -2, -1)
+
+
+Tensor.mT = property(_mT)
 Tensor.H = property(lambda self: S.t(self))
 Tensor.mH = property(lambda self: S.transpose(self, -2, -1))
 
@@ -342,7 +353,8 @@ def _lift(x, like):
 
 def _op(fn):
     def op(self, other):
-        if not isinstance(other, (numbers.Number, Tensor, np.ndarray, np.generic, list, tuple)):
+        # like PyTorch, a list is not an operand (tensor + [1, 2] is a TypeError)
+        if not isinstance(other, (numbers.Number, Tensor, np.ndarray, np.generic)):
             return NotImplemented
         if isinstance(other, np.generic):
             other = other.item()

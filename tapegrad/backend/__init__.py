@@ -17,6 +17,10 @@ except Exception:  # pragma: no cover - depends on the machine
 numpy = np
 
 
+class _CudaMissing(RuntimeError, AssertionError):
+    """No GPU backend: PyTorch raises AssertionError here; a RuntimeError is kept for callers."""
+
+
 def array_module(*arrays):
     """NumPy, unless one of ``arrays`` is a CuPy array."""
     if _cupy is not None:
@@ -39,7 +43,7 @@ def cupy_available() -> bool:
 def get_cupy():
     """The CuPy module; RuntimeError when it is missing."""
     if not cupy_available():
-        raise RuntimeError(
+        raise _CudaMissing(
             "Torch not compiled with CUDA enabled: tapegrad needs CuPy and an NVIDIA GPU "
             "for device 'cuda' (pip install cupy-cuda12x); use device 'cpu' otherwise"
         )

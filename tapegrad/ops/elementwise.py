@@ -955,7 +955,11 @@ def clamp(input, min=None, max=None, *, out=None):  # noqa: A002
         x = _operand(input, dt)
         lo = None if min is None else _operand(min, dt)
         hi = None if max is None else _operand(max, dt)
-        return _to_out(ClampTensor.apply(x, lo, hi), out)
+        try:
+            return _to_out(ClampTensor.apply(x, lo, hi), out)
+        except ValueError:
+            bad = lo if lo is not None and _broadcast_error(x, lo) else hi
+            raise _broadcast_error(x, bad) or _broadcast_error(lo, hi) from None
     dt = D.result_type(*[v for v in (input, min, max) if v is not None])
     x = input if input.dtype is dt else input.to(dt)
     return _to_out(Clamp.apply(x, lo=min, hi=max), out)

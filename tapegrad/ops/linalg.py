@@ -402,6 +402,12 @@ def einsum(equation: str, *operands):
             )
     dt = D.result_type(*operands)
     ops = [o if o.dtype is dt else o.to(dt) for o in operands]
+    for c in out:
+        if c not in "".join(ins):
+            raise RuntimeError(
+                f"einsum(): output subscript {c} does not appear in the equation for any input "
+                "operand"
+            )
     sizes: dict = {}
     for k, (s, op) in enumerate(zip(ins, ops)):
         for c, n in zip(s, op.shape):
@@ -812,6 +818,10 @@ def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
 
     if isinstance(dim, int):
         dim = (dim,)
+    if isinstance(ord, str) and dim is not None and len(dim) != 2:
+        raise RuntimeError(
+            f"linalg.matrix_norm: dim must be a 2-tuple. Got {', '.join(map(str, dim))}"
+        )
     if ord is None:
         return R.vector_norm(A, 2, dim, keepdim, dtype=dtype)
     if dim is not None and len(dim) == 2 or dim is None and A.ndim == 2:

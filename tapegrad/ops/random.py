@@ -155,11 +155,17 @@ def _fill(t, arr):
 
 def uniform_(t, a=0.0, b=1.0, *, generator=None):
     """Fill with uniform samples in [a, b) (``Tensor.uniform_``)."""
+    if a > b:
+        raise RuntimeError(
+            f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}"
+        )
     return _fill(t, _gen(generator).uniform(t._data.shape, float(a), float(b), t._data.dtype))
 
 
 def normal_(t, mean=0.0, std=1.0, *, generator=None):
     """Fill with normal samples (``Tensor.normal_``)."""
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     return _fill(t, _gen(generator).normal(t._data.shape, float(mean), float(std), t._data.dtype))
 
 

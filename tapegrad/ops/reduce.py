@@ -386,10 +386,15 @@ def dist(input, other, p=2):
 class AmaxAmin(Function):
     def forward(ctx, x, dims=(), keepdim=False, is_max=True):
         if x.size == 0:
-            raise IndexError(
-                f"{'max' if is_max else 'min'}(): Expected reduction dim to be specified for "
-                "input.numel() == 0. Specify the reduction dim with the 'dim' argument."
-            )
+            name = "max" if is_max else "min"
+            if len(dims) == x.ndim:
+                raise RuntimeError(
+                    f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                    "Specify the reduction dim with the 'dim' argument."
+                )
+            for d in dims:
+                if x.shape[d] == 0:
+                    raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
         y = np.asarray((np.max if is_max else np.min)(x, axis=dims, keepdims=keepdim))
         ctx.dims, ctx.keepdim, ctx.shape = dims, keepdim, x.shape
         ctx.save_for_backward(x, y)
@@ -512,7 +517,7 @@ def aminmax(input, *, dim=None, keepdim=False):
 def _arg(input, dim, keepdim, fn, name):
     a = input._data
     if a.size == 0:
-        raise RuntimeError(
+        raise IndexError(
             f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
         )
     if dim is None:
@@ -612,7 +617,9 @@ def softmax(input, dim=None, dtype=None, *, _stacklevel=3):
     if dtype is not None:
         input = input.to(dtype)
     elif not input.dtype.is_floating_point:
-        input = input.to(D.get_default_dtype())
+        raise NotImplementedError(
+            f"\"softmax_lastdim_kernel_impl\" not implemented for '{_long(input.dtype)}'"
+        )
     d = _softmax_dim(dim, input.ndim, "softmax")
     if input.ndim == 0:
         return Softmax.apply(input.reshape(1), dim=0).reshape(())
@@ -624,7 +631,9 @@ def log_softmax(input, dim=None, dtype=None, *, _stacklevel=3):
     if dtype is not None:
         input = input.to(dtype)
     elif not input.dtype.is_floating_point:
-        input = input.to(D.get_default_dtype())
+        raise NotImplementedError(
+            f"\"log_softmax_lastdim_kernel_impl\" not implemented for '{_long(input.dtype)}'"
+        )
     d = _softmax_dim(dim, input.ndim, "log_softmax")
     if input.ndim == 0:
         return LogSoftmax.apply(input.reshape(1), dim=0).reshape(())
