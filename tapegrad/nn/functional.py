@@ -1377,6 +1377,8 @@ def huber_loss(
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     _float_only(input, "huber_cpu")
+    if target.dtype is not input.dtype:
+        target = target.to(input.dtype)  # PyTorch's huber_loss keeps the input's dtype
     a, b = S.broadcast_tensors(input, target)
     d = a - b
     ad = E.abs(d)
@@ -1578,8 +1580,8 @@ def cross_entropy(
         one_d = input.ndim == 1
         x = input.unsqueeze(0) if one_d else input
         t = target.unsqueeze(0) if one_d else target
-        if t.dtype is not x.dtype:
-            t = t.to(x.dtype)
+        dt = D.promote_types(x.dtype, t.dtype)
+        x, t = x.to(dt), t.to(dt)
         _check_weight(weight, x.shape[1])
         out = N.CrossEntropyProbs.apply(
             x, t, weight, reduction=reduction, smoothing=float(label_smoothing)
