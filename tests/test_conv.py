@@ -78,6 +78,22 @@ def test_conv1d(shape, cout, k, s, p, d, g, bias):
     compare(lambda lib, x, w, b=None: lib.nn.functional.conv1d(x, w, b, s, p, d, g), inputs)
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize(
+    "shape,cout,k,s,p,d,g",
+    [
+        ((2, 4, 5, 6, 7), 6, (3, 2, 3), (2, 1, 2), (1, 0, 1), (1, 2, 1), 2),
+        ((1, 3, 4, 5, 5), 4, (2, 3, 2), 1, "same", 1, 1),
+        ((3, 4, 4, 4), 2, 1, 1, 0, 1, 1),
+        ((2, 2, 6, 5, 4), 2, 3, 2, 2, 2, 1),
+    ],
+)
+def test_conv3d(shape, cout, k, s, p, d, g):
+    kk = (k,) * 3 if isinstance(k, int) else k
+    x, w, b = _randn(*shape), _randn(cout, shape[-4] // g, *kk) * 0.3, _randn(cout)
+    compare(lambda lib, x, w, b: lib.nn.functional.conv3d(x, w, b, s, p, d, g), [x, w, b])
+
+
 # (input shape, out channels, kernel, stride, padding, output_padding, groups, dilation, bias)
 CONVT2D = [
     ((2, 4, 5, 5), 3, 3, 1, 0, 0, 1, 1, True),
@@ -143,6 +159,8 @@ MODULES = [
     ("Conv2d", (4, 8, 3), {"padding": (2, 1), "padding_mode": "replicate"}, (1, 4, 6, 6)),
     ("Conv2d", (4, 8, 4), {"padding": "same", "padding_mode": "reflect"}, (2, 4, 7, 7)),
     ("Conv2d", (4, 8, 3), {"padding": 1, "padding_mode": "circular", "bias": False}, (4, 7, 7)),
+    ("Conv3d", (2, 4, 3), {"padding": 1, "stride": (1, 2, 1)}, (2, 2, 4, 5, 4)),
+    ("Conv3d", (2, 4, 2), {"padding": 1, "padding_mode": "replicate"}, (1, 2, 3, 4, 4)),
     ("ConvTranspose1d", (4, 3, 3), {"stride": 2, "output_padding": 1}, (2, 4, 6)),
     ("ConvTranspose2d", (4, 6, 3), {"stride": 2, "padding": 1, "groups": 2}, (2, 4, 5, 5)),
     ("ConvTranspose2d", (4, 2, 2), {"dilation": 2, "bias": False}, (2, 4, 5, 4)),
@@ -175,6 +193,7 @@ def test_modules(name, args, kwargs, shape):
         ("Conv2d", (1, 32, 5), {}),
         ("Conv2d", (6, 4, (3, 2)), {"groups": 2, "bias": True}),
         ("Conv1d", (3, 5, 4), {}),
+        ("Conv3d", (2, 4, 3), {}),
         ("ConvTranspose2d", (4, 6, 3), {"groups": 2}),
         ("ConvTranspose1d", (2, 3, 5), {}),
     ],
@@ -257,6 +276,9 @@ GRADCHECK = [
     lambda F, x, w, b: F.conv2d(x, w, b, 2, 1, 1, 2),
     lambda F, x, w, b: F.conv2d(x, w, b, 1, "same", 2, 1),
     lambda F, x, w, b: F.conv1d(x[:, :, 0], w[:, :, 0], b, 2, 1, 2, 2),
+    lambda F, x, w, b: F.conv3d(
+        x.unsqueeze(2).expand(2, 4, 3, 5, 6), w.unsqueeze(2), b, 1, 1, 1, 2
+    ),
     lambda F, x, w, b: F.conv_transpose2d(x, w.transpose(0, 1), b, 2, 1, 1, 1, 1),
     lambda F, x, w, b: F.conv_transpose1d(x[:, :, 0], w[:, :, 0].transpose(0, 1), b, 2, 0, 1),
 ]
@@ -268,7 +290,7 @@ def test_gradcheck(fn):
     w = tapegrad.tensor(R.standard_normal((4, 2, 3, 2)), requires_grad=True)
     b = tapegrad.tensor(R.standard_normal(4), requires_grad=True)
     F = tapegrad.nn.functional
-    if fn is GRADCHECK[1] or fn is GRADCHECK[3] or fn is GRADCHECK[4]:
+    if fn in (GRADCHECK[1], GRADCHECK[4], GRADCHECK[5]):
         w = tapegrad.tensor(R.standard_normal((4, 4, 3, 2)), requires_grad=True)
     assert gradcheck(lambda x, w, b: fn(F, x, w, b), (x, w, b), eps=1e-6, atol=1e-5)
 
@@ -332,6 +354,9 @@ ERRORS = [
     lambda F, x, w: F.conv2d(x, w, w[0, 0, 0]),
     lambda F, x, w: F.conv2d(x, w.double()),
     lambda F, x, w: F.conv1d(x[0], w[:, :, 0]),
+    lambda F, x, w: F.conv3d(x, w.unsqueeze(2)),
+    lambda F, x, w: F.conv3d(x.unsqueeze(2), w[:, :2].unsqueeze(2)),
+    lambda F, x, w: F.conv3d(x.unsqueeze(2), w.unsqueeze(2).expand(4, 3, 2, 3, 3)),
     lambda F, x, w: F.conv_transpose2d(x, w),
     lambda F, x, w: F.conv_transpose2d(x[:, :, :1, :1], w.transpose(0, 1), padding=2),
     lambda F, x, w: F.conv_transpose2d(x, w.transpose(0, 1), stride=2, output_padding=2),

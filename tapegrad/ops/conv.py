@@ -619,6 +619,9 @@ def _convnd(name, nd, input, weight, bias, stride, padding, dilation, groups):
             f"Calculated padded input size per channel: ({_dims_str(padded)}). Kernel size: "
             f"({_dims_str(eff)}). Kernel size can't be greater than actual input size"
         )
+    if nd == 3:
+        y = _conv3d_by_depth_taps(x, weight, bias, stride, pads, dilation, groups)
+        return y if batched else _squeeze0(y)
     if nd == 1:
         h, w = 1, spatial[0]
         kh, kw = 1, kernel[0]
@@ -631,6 +634,42 @@ def _convnd(name, nd, input, weight, bias, stride, padding, dilation, groups):
     g.pick_layout(x.shape[0])
     y = Convolution.apply(x, weight, bias, geom=g, transposed=False, nd=nd)
     return y if batched else _squeeze0(y)
+
+
+def _conv3d_by_depth_taps(x, weight, bias, stride, pads, dilation, groups):
+    """A 3-D convolution composed of differentiable ops: one 2-D convolution per depth tap.
+
+    Every output depth slice of one tap is a 2-D convolution of the input
+    slices that tap sees, so folding the output depth into the batch makes the
+    whole tap one ``conv2d``; the taps are summed. Autograd comes from the parts.
+    """
+    from .nn_ops import ConstantPad
+
+    n, c = x.shape[:2]
+    sd, sh, sw = stride
+    dd, dh, dw = dilation
+    kd = weight.shape[2]
+    (d0, d1), (h0, h1), (w0, w1) = pads
+    hw_pad = (h0, w0)
+    if d0 or d1 or h0 != h1 or w0 != w1:
+        # Depth padding (and asymmetric 'same' padding) as an explicit zero pad.
+        extra = ((h0, h1), (w0, w1)) if (h0 != h1 or w0 != w1) else ((0, 0), (0, 0))
+        x = ConstantPad.apply(x, pads=((0, 0), (0, 0), (d0, d1)) + extra, value=0.0)
+        if h0 != h1 or w0 != w1:
+            hw_pad = (0, 0)
+    depth, h, w = x.shape[2:]
+    od = (depth - dd * (kd - 1) - 1) // sd + 1
+    y = None
+    for t in range(kd):
+        xs = x[:, :, t * dd : t * dd + (od - 1) * sd + 1 : sd]
+        xs = xs.permute(0, 2, 1, 3, 4).reshape(n * od, c, h, w)
+        part = conv2d(xs, weight[:, :, t], None, (sh, sw), hw_pad, (dh, dw), groups)
+        y = part if y is None else y + part
+    cout, oh, ow = y.shape[1:]
+    y = y.reshape(n, od, cout, oh, ow).permute(0, 2, 1, 3, 4)
+    if bias is not None:
+        y = y + bias.reshape(1, cout, 1, 1, 1)
+    return y.contiguous()
 
 
 def _squeeze0(t):
@@ -666,6 +705,15 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
         y = conv2d(x, w, b, stride=1, padding="same")
     """
     return _convnd("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
+    """3-D convolution over (N, C, D, H, W) or (C, D, H, W) (``torch.nn.functional.conv3d``).
+
+    Built from 2-D convolutions (one per kernel depth tap), so its grad_fn is
+    that of the composition, not ``ConvolutionBackward0``.
+    """
+    return _convnd("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
 
 
 def _conv_transposend(

@@ -1,4 +1,4 @@
-"""Convolution layers: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d (``torch.nn``)."""
+"""Convolution layers: Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d (``torch.nn``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from .module import Module
-from .utils import _pair, _reverse_repeat_tuple, _single
+from .utils import _pair, _reverse_repeat_tuple, _single, _triple
 
 _PADDING_MODES = {"zeros", "reflect", "replicate", "circular"}
 
@@ -108,7 +108,7 @@ class _ConvNd(Module):
             s += ", padding_mode={padding_mode}"
         return s.format(**self.__dict__)
 
-    def _conv(self, fn, input, nd: int):
+    def _conv(self, fn, input):
         if self.padding_mode != "zeros":
             padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
             return fn(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
@@ -154,7 +154,7 @@ class Conv1d(_ConvNd):
         )
 
     def forward(self, input):
-        return self._conv(F.conv1d, input, 1)
+        return self._conv(F.conv1d, input)
 
 
 class Conv2d(_ConvNd):
@@ -194,7 +194,44 @@ class Conv2d(_ConvNd):
         )
 
     def forward(self, input):
-        return self._conv(F.conv2d, input, 2)
+        return self._conv(F.conv2d, input)
+
+
+class Conv3d(_ConvNd):
+    """3-D convolution over (N, C_in, D, H, W) (``nn.Conv3d``)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            _triple(kernel_size),
+            _triple(stride),
+            padding if isinstance(padding, str) else _triple(padding),
+            _triple(dilation),
+            False,
+            _triple(0),
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+        )
+
+    def forward(self, input):
+        return self._conv(F.conv3d, input)
 
 
 class _ConvTransposeNd(_ConvNd):
@@ -340,4 +377,4 @@ class ConvTranspose2d(_ConvTransposeNd):
         return self._conv_t(F.conv_transpose2d, input, output_size, 2)
 
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d"]
