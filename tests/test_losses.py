@@ -409,3 +409,20 @@ def test_target_size_warning():
     with pytest.warns(UserWarning, match="broadcasting"):
         out = to_numpy(tapegrad.nn.functional.mse_loss(tapegrad.ones(3, 1), tapegrad.zeros(3)))
     assert out == 1.0
+
+
+def test_mixed_dtype_results():
+    x32 = _randn(3, 4)
+    p64 = _softmax_rows(3, 4, dtype=np.float64)
+    for fn in (
+        lambda lib, a, t: lib.nn.functional.cross_entropy(a, t),
+        lambda lib, a, t: lib.nn.functional.mse_loss(a, t),
+        lambda lib, a, t: lib.nn.functional.l1_loss(a, t),
+        lambda lib, a, t: lib.nn.functional.kl_div(a, t, reduction="batchmean"),
+    ):
+        t_out = fn(torch, torch.tensor(x32), torch.tensor(p64))
+        g_out = fn(tapegrad, tapegrad.tensor(x32), tapegrad.tensor(p64))
+        assert_same(t_out, g_out, rtol=1e-6, atol=1e-7)
+    t_out = torch.nn.functional.huber_loss(torch.tensor(x32), torch.tensor(p64))
+    g_out = tapegrad.nn.functional.huber_loss(tapegrad.tensor(x32), tapegrad.tensor(p64))
+    assert_same(t_out, g_out)

@@ -683,3 +683,50 @@ def test_layer_error_types(i):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert_same_error(DTYPE_ERRORS[i])
+
+
+@pytest.mark.parametrize(
+    "name,shape",
+    [("dropout", (3, 4)), ("dropout1d", (2, 3, 2)), ("dropout2d", (2, 3, 2, 1)),
+     ("alpha_dropout", (3, 4)), ("feature_alpha_dropout", (2, 3, 2))],
+)  # fmt: skip
+def test_dropout_gradcheck_with_a_fixed_mask(name, shape):
+    fn = getattr(tapegrad.nn.functional, name)
+
+    def seeded(a):
+        tapegrad.manual_seed(3)  # the same mask on every call
+        return fn(a, 0.4, True)
+
+    x = tapegrad.tensor(R.standard_normal(shape), requires_grad=True)
+    assert gradcheck(seeded, (x,))
+
+
+def test_rrelu_training_gradcheck_and_embedding_bag_gradcheck():
+    def seeded(a):
+        tapegrad.manual_seed(1)
+        return tapegrad.nn.functional.rrelu(a, 0.1, 0.4, training=True)
+
+    x = tapegrad.tensor(_away_from_kinks((3, 4)), requires_grad=True)
+    assert gradcheck(seeded, (x,))
+    w = tapegrad.tensor(R.standard_normal((6, 3)), requires_grad=True)
+    idx = tapegrad.tensor([0, 2, 5, 1, 2])
+    offsets = tapegrad.tensor([0, 2])
+    for mode in ("sum", "mean", "max"):
+        assert gradcheck(
+            lambda ww, m=mode: tapegrad.nn.functional.embedding_bag(idx, ww, offsets, mode=m),
+            (w,),
+        )
+    psw = tapegrad.tensor(R.uniform(0.5, 2, 5), requires_grad=True)
+    assert gradcheck(
+        lambda ww, p: tapegrad.nn.functional.embedding_bag(
+            idx, ww, offsets, mode="sum", per_sample_weights=p
+        ),
+        (w, psw),
+    )
+
+
+def test_rrelu_training_equals_pytorch_with_the_same_seed():
+    x = _randn(6, 7)
+    torch.manual_seed(2)
+    tapegrad.manual_seed(2)
+    compare(lambda lib, a: lib.nn.functional.rrelu(a, 0.1, 0.3, training=True), [x])
