@@ -446,3 +446,75 @@ def test_resume_from_a_pytorch_checkpoint_file(tmp_path):
     _train(torch, opt_t, pt, batches[10:])
     _train(tg, opt_g, pg, batches[10:])
     _assert_params_close(pg, pt)
+
+
+@pytest.mark.parametrize(
+    "opts",
+    [
+        dict(lr=1, max_iter=5),
+        dict(lr=0.5, max_iter=4, history_size=3),
+        dict(lr=1, max_iter=6, line_search_fn="strong_wolfe"),
+        dict(lr=1, max_iter=10, history_size=4, line_search_fn="strong_wolfe"),
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lbfgs_parity(opts, dtype):
+    # L-BFGS amplifies float32 rounding (40 iterations, curvature pairs from differences of
+    # nearly equal gradients), so the exact comparison is made in float64.
+    arrays = [a.astype(dtype) for a in _init_arrays(9)]
+    x, y = (a.astype(dtype) for a in _batches(1, seed=10)[0])
+    pt, pg = _params(torch, arrays), _params(tg, arrays)
+    opt_t, opt_g = torch.optim.LBFGS(pt, **opts), tg.optim.LBFGS(pg, **opts)
+    losses = []
+    for lib, opt, params in ((torch, opt_t, pt), (tg, opt_g, pg)):
+
+        def closure(lib=lib, opt=opt, params=params):
+            opt.zero_grad()
+            loss = _loss(lib, params, x, y)
+            loss.backward()
+            return loss
+
+        losses.append([opt.step(closure).item() for _ in range(4)])
+    assert losses[1][-1] < losses[1][0]
+    st, sg = opt_t.state[pt[0]], opt_g.state[pg[0]]
+    assert st["func_evals"] == sg["func_evals"] and st["n_iter"] == sg["n_iter"]
+    assert set(st) == set(sg)
+    if dtype == np.float64:
+        np.testing.assert_allclose(losses[1], losses[0], rtol=1e-10)
+        _assert_params_close(pg, pt, rtol=1e-9, atol=1e-10)
+    else:
+        np.testing.assert_allclose(losses[1], losses[0], rtol=1e-4)
+        _assert_params_close(pg, pt, rtol=1e-2, atol=5e-3)
+
+
+def test_lbfgs_state_dict_round_trip_and_errors():
+    arrays = _init_arrays(11)
+    x, y = _batches(1, seed=12)[0]
+    pg = _params(tg, arrays)
+    opt = tg.optim.LBFGS(pg, max_iter=3)
+
+    def closure():
+        opt.zero_grad()
+        loss = _loss(tg, pg, x, y)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    pg2 = [tg.tensor(p.detach().numpy().copy(), requires_grad=True) for p in pg]
+    opt2 = tg.optim.LBFGS(pg2, max_iter=3)
+    opt2.load_state_dict(copy.deepcopy(opt.state_dict()))
+
+    def closure2():
+        opt2.zero_grad()
+        loss = _loss(tg, pg2, x, y)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    opt2.step(closure2)
+    for a, b in zip(pg, pg2):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    with pytest.raises(ValueError, match="per-parameter options"):
+        tg.optim.LBFGS([{"params": pg[:2]}, {"params": pg[2:]}])
+    with pytest.raises(RuntimeError, match="only 'strong_wolfe' is supported"):
+        tg.optim.LBFGS(pg, line_search_fn="armijo").step(closure)
