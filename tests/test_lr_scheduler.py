@@ -260,3 +260,33 @@ def test_state_dict_saves_and_resumes(name, tmp_path):
             sched2.step()
             got.append(_snapshot(opt2, sched2))
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    "opt_name,opts,make",
+    [
+        ("SGD", dict(lr=0.1, momentum=0.9), SCHEDULES["OneCycleLR-cos"]),
+        ("Adam", dict(lr=0.01), SCHEDULES["OneCycleLR-3phase"]),
+        ("SGD", dict(lr=0.1, momentum=0.5, nesterov=True), SCHEDULES["CyclicLR"]),
+        ("RMSprop", dict(lr=0.01), SCHEDULES["CosineAnnealingWarmRestarts"]),
+    ],
+)
+def test_training_under_a_schedule_matches_torch(opt_name, opts, make):
+    """The optimizers read the lr and momentum/betas the schedulers write, step by step."""
+    rng = np.random.default_rng(0)
+    w0 = rng.standard_normal((3, 4)).astype(np.float32)
+    data = [rng.standard_normal((8, 4)).astype(np.float32) for _ in range(EPOCHS)]
+    finals = []
+    for lib in (torch, tg):
+        w = lib.tensor(w0.copy(), requires_grad=True)
+        b = lib.zeros(3, requires_grad=True)
+        opt = getattr(lib.optim, opt_name)([{"params": [w]}, {"params": [b], "lr": 0.05}], **opts)
+        sched = make(lib.optim.lr_scheduler, opt)
+        for x in data:
+            opt.zero_grad()
+            (lib.tanh(lib.tensor(x) @ w.T + b) ** 2).mean().backward()
+            opt.step()
+            sched.step()
+        finals.append((w.detach().numpy().copy(), b.detach().numpy().copy()))
+    for ours, theirs in zip(finals[1], finals[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)

@@ -518,3 +518,41 @@ def test_lbfgs_state_dict_round_trip_and_errors():
         tg.optim.LBFGS([{"params": pg[:2]}, {"params": pg[2:]}])
     with pytest.raises(RuntimeError, match="only 'strong_wolfe' is supported"):
         tg.optim.LBFGS(pg, line_search_fn="armijo").step(closure)
+
+
+def _custom_optimizer(lib):
+    """A user-written optimizer in the PyTorch style: heavy-ball momentum on the tensors."""
+
+    class HeavyBall(lib.optim.Optimizer):
+        def __init__(self, params, lr=0.1, beta=0.9):
+            if lr < 0:
+                raise ValueError(f"Invalid learning rate: {lr}")
+            super().__init__(params, dict(lr=lr, beta=beta))
+
+        @lib.no_grad()
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    if "v" not in state:
+                        state["v"] = lib.zeros_like(p)
+                    state["v"].mul_(group["beta"]).add_(p.grad)
+                    p.add_(state["v"], alpha=-group["lr"])
+
+    return HeavyBall
+
+
+def test_user_defined_optimizer_like_torch():
+    arrays, batches = _init_arrays(13), _batches(20)
+    pt, pg = _params(torch, arrays), _params(tg, arrays)
+    opt_t = _custom_optimizer(torch)(pt, lr=0.05)
+    opt_g = _custom_optimizer(tg)(pg, lr=0.05)
+    calls = []
+    opt_g.register_step_post_hook(lambda *a: calls.append(1))
+    _train(torch, opt_t, pt, batches)
+    _train(tg, opt_g, pg, batches)
+    _assert_params_close(pg, pt)
+    assert len(calls) == 20
+    assert sorted(opt_g.state_dict()["state"]) == [0, 1, 2, 3]
