@@ -557,6 +557,8 @@ MISC_LAYERS = [
     (lambda nn: nn.UpsamplingBilinear2d(scale_factor=3), [(1, 1, 2, 2)]),
     (lambda nn: nn.PixelShuffle(2), [(2, 8, 3, 2)]),
     (lambda nn: nn.PixelUnshuffle(2), [(1, 2, 4, 6)]),
+    (lambda nn: nn.ChannelShuffle(3), [(2, 6, 2)]),
+    (lambda nn: nn.ChannelShuffle(2), [(1, 4, 2, 3)]),
 ]
 
 
@@ -675,7 +677,22 @@ DTYPE_ERRORS = [
     lambda lib: lib.nn.functional.interpolate(lib.ones(1, 1, 2, 2)),
     lambda lib: lib.nn.functional.interpolate(lib.ones(1, 1, 2), scale_factor=2, mode="bilinear"),
     lambda lib: lib.nn.functional.interpolate(lib.ones(1, 1, 2), 4, align_corners=True),
+    lambda lib: lib.nn.ChannelShuffle(4)(lib.ones(1, 6, 2)),
+    lambda lib: lib.nn.ChannelShuffle(0)(lib.ones(1, 6, 2)),
+    lambda lib: lib.nn.ChannelShuffle(2)(lib.ones(6)),
 ]
+
+
+def test_functional_aliases():
+    x = _randn(1, 2, 3, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        compare(lambda lib, a: lib.nn.functional.upsample_nearest(a, scale_factor=2), [x])
+        compare(lambda lib, a: lib.nn.functional.upsample_bilinear(a, size=(4, 5)), [x])
+        compare(lambda lib, a: lib.nn.functional.upsample(a, scale_factor=2, mode="bilinear"), [x])
+    for name in ("selu_", "celu_", "elu_", "leaky_relu_", "relu_", "hardtanh_"):
+        compare(lambda lib, a, n=name: getattr(lib.nn.functional, n)(a * 1.0), [x])
+    compare(lambda lib, a: lib.nn.functional.rrelu_(a * 1.0), [x])
 
 
 @pytest.mark.parametrize("i", range(len(DTYPE_ERRORS)))

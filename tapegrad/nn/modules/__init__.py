@@ -116,6 +116,7 @@ from .pooling import (
 )
 from .sparse import Embedding, EmbeddingBag
 from .upsampling import (
+    ChannelShuffle,
     PixelShuffle,
     PixelUnshuffle,
     Upsample,

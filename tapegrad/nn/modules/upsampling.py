@@ -1,5 +1,5 @@
-"""Resizing layers: Upsample, UpsamplingNearest2d, UpsamplingBilinear2d, PixelShuffle,
-PixelUnshuffle."""
+"""Resizing and shuffling layers: Upsample, UpsamplingNearest2d, UpsamplingBilinear2d,
+PixelShuffle, PixelUnshuffle, ChannelShuffle."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ __all__ = [
     "UpsamplingBilinear2d",
     "PixelShuffle",
     "PixelUnshuffle",
+    "ChannelShuffle",
 ]
 
 
@@ -95,3 +96,17 @@ class PixelUnshuffle(Module):
 
     def extra_repr(self) -> str:
         return f"downscale_factor={self.downscale_factor}"
+
+
+class ChannelShuffle(Module):
+    """Interleave the channels of ``groups`` groups (``nn.ChannelShuffle``)."""
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, input):
+        return F.channel_shuffle(input, self.groups)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"
