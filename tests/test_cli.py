@@ -174,3 +174,34 @@ def test_repeated_runs_report_worst_median_best(data_dir, capsys):
     assert "test error over 2 runs: worst" in err
     with pytest.raises(SystemExit):
         cli.main(train_args(data_dir, 1, "--runs", 0))
+
+
+def test_train_is_the_pytorch_experiment(data_dir, tmp_path, capsys):
+    """Same seed, same initial weights, same batches as the seed's PyTorch code: the
+    weights after an epoch agree up to float rounding."""
+    torch = pytest.importorskip("torch")
+    ckpt = tmp_path / "c.pt"
+    assert run(capsys, *train_args(data_dir, 1, "--checkpoint", ckpt, "--no-progress"))[0] == 0
+
+    raw = f"{data_dir}/FashionMNIST/raw"
+    images = np.fromfile(f"{raw}/train-images-idx3-ubyte", np.uint8, offset=16)
+    x = torch.tensor(images.reshape(-1, 1, 28, 28) / 255.0, dtype=torch.float32)
+    y = torch.tensor(np.fromfile(f"{raw}/train-labels-idx1-ubyte", np.uint8, offset=8)).long()
+    x = (x - x.mean()) / x.std()
+    torch.manual_seed(3)
+    tnn = torch.nn
+    model = tnn.Sequential(
+        tnn.Conv2d(1, 32, 5), tnn.MaxPool2d(3), tnn.ReLU(),
+        tnn.Conv2d(32, 64, 5), tnn.MaxPool2d(2), tnn.ReLU(),
+        tnn.Flatten(), tnn.Linear(256, 200), tnn.ReLU(), tnn.Linear(200, 10),
+    )  # fmt: skip
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    g = torch.Generator().manual_seed(3)
+    data = torch.utils.data.TensorDataset(x, y)
+    for xb, yb in torch.utils.data.DataLoader(data, batch_size=20, shuffle=True, generator=g):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(xb), yb).backward()
+        opt.step()
+    ours = tapegrad.load(ckpt)["model"]
+    for k, v in model.state_dict().items():
+        np.testing.assert_allclose(ours[k].numpy(), v.numpy(), rtol=1e-3, atol=1e-5, err_msg=k)
