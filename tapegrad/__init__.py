@@ -24,12 +24,14 @@ from ._dtype import (
     complex128,
     double,
     dtype,
+    finfo,
     float,
     float16,
     float32,
     float64,
     get_default_dtype,
     half,
+    iinfo,
     int,
     int8,
     int16,
@@ -41,7 +43,19 @@ from ._dtype import (
     short,
     uint8,
 )
-from ._tensor import Size, Tensor
+from ._tensor import (
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+    Size,
+    Tensor,
+)
 from .ops import _util as _ops_util
 
 _ops_util.Tensor = Tensor

@@ -173,3 +173,44 @@ def to_dtype(d) -> dtype:
         return from_numpy_dtype(d)
     except TypeError:
         raise TypeError(f"expected a dtype (e.g. torch.float32), got {d!r}") from None
+
+
+class finfo:  # noqa: N801 - mirrors torch.finfo
+    """Machine limits of a floating dtype (``torch.finfo``)."""
+
+    def __init__(self, type: dtype | None = None):  # noqa: A002
+        t = get_default_dtype() if type is None else to_dtype(type)
+        if not t.is_floating_point:
+            raise TypeError(f"torch.finfo() requires a floating point input type, got {t}")
+        fi = np.finfo(t.np)
+        self.dtype = str(t).replace("torch.", "")
+        self.bits = fi.bits
+        self.eps = builtins.float(fi.eps)
+        self.max = builtins.float(fi.max)
+        self.min = builtins.float(fi.min)
+        self.tiny = self.smallest_normal = builtins.float(fi.tiny)
+        self.resolution = 10.0**-fi.precision
+
+    def __repr__(self) -> str:
+        return (
+            f"finfo(resolution={self.resolution}, min={self.min:g}, max={self.max:g}, "
+            f"eps={self.eps:g}, smallest_normal={self.tiny:g}, tiny={self.tiny:g}, "
+            f"dtype={self.dtype})"
+        )
+
+
+class iinfo:  # noqa: N801 - mirrors torch.iinfo
+    """Limits of an integer dtype (``torch.iinfo``)."""
+
+    def __init__(self, type: dtype):  # noqa: A002
+        t = to_dtype(type)
+        if t.is_floating_point or t.is_complex:
+            raise TypeError(f"torch.iinfo() requires an integer input type, got {t}")
+        ii = np.iinfo(t.np) if t is not bool_ else None
+        self.dtype = str(t).replace("torch.", "")
+        self.bits = 8 * t.itemsize
+        self.max = 1 if ii is None else builtins.int(ii.max)
+        self.min = 0 if ii is None else builtins.int(ii.min)
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"

@@ -76,7 +76,9 @@ class Tensor:
         # The legacy constructor: Tensor(2, 3) is uninitialised, Tensor([1, 2]) copies.
         from .ops import creation
 
-        if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+        if not args:
+            t = creation.empty(0, dtype=dtype)
+        elif len(args) == 1 and not isinstance(args[0], (int, np.integer)):
             src = args[0]
             t = creation.tensor(src, dtype=dtype or D.get_default_dtype())
         else:
@@ -688,6 +690,33 @@ def _check_cast(src: D.dtype, dst: D.dtype) -> None:
             f"result type {_fn._type_name(src.np)[6:-6]} can't be cast to the desired "
             f"output type {_fn._type_name(dst.np)[6:-6]}"
         )
+
+
+class _TypedTensorMeta(type):
+    """``isinstance(t, FloatTensor)`` checks the dtype, as with PyTorch's legacy types."""
+
+    def __instancecheck__(cls, obj) -> bool:
+        return isinstance(obj, Tensor) and obj.dtype is cls._dtype
+
+
+def _typed_tensor(name: str, dt: D.dtype):
+    def __new__(cls, *args, device=None):
+        # FloatTensor(2, 3) is uninitialised; FloatTensor([1, 2]) copies the data
+        return Tensor(*args, dtype=dt)
+
+    doc = f"The legacy ``torch.{name}`` constructor: a {dt} tensor."
+    return _TypedTensorMeta(name, (), {"__new__": __new__, "_dtype": dt, "__doc__": doc})
+
+
+FloatTensor = _typed_tensor("FloatTensor", D.float32)
+DoubleTensor = _typed_tensor("DoubleTensor", D.float64)
+HalfTensor = _typed_tensor("HalfTensor", D.float16)
+LongTensor = _typed_tensor("LongTensor", D.int64)
+IntTensor = _typed_tensor("IntTensor", D.int32)
+ShortTensor = _typed_tensor("ShortTensor", D.int16)
+CharTensor = _typed_tensor("CharTensor", D.int8)
+ByteTensor = _typed_tensor("ByteTensor", D.uint8)
+BoolTensor = _typed_tensor("BoolTensor", D.bool_)
 
 
 def _rebuild(array, requires_grad):

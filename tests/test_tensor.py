@@ -78,6 +78,46 @@ def test_creation(name):
     check(CREATION[name])
 
 
+def test_legacy_constructors_and_type_checks():
+    def fn(L):
+        return [
+            L.FloatTensor([1, 2]),
+            L.LongTensor([1, 2]),
+            L.ByteTensor([1, 2]),
+            L.DoubleTensor([1]),
+            L.BoolTensor([True]),
+            L.IntTensor([1]),
+            L.FloatTensor(2, 3).shape,
+            L.Tensor(2, 3).shape,
+            L.Tensor([[1, 2]]),
+            L.Tensor(),
+            isinstance(L.ones(2), L.FloatTensor),
+            isinstance(L.ones(2), L.LongTensor),
+            isinstance(L.ones(2, dtype=L.int64), L.LongTensor),
+            L.tensor(range(5)),
+        ]
+
+    check(fn)
+
+
+def test_finfo_iinfo():
+    for name in ("float16", "float32", "float64"):
+        t, g = torch.finfo(getattr(torch, name)), tapegrad.finfo(getattr(tapegrad, name))
+        assert (g.eps, g.max, g.min, g.tiny, g.bits, g.resolution) == (
+            t.eps,
+            t.max,
+            t.min,
+            t.tiny,
+            t.bits,
+            t.resolution,
+        )
+        assert repr(g) == repr(t)
+    for name in ("uint8", "int8", "int16", "int32", "int64"):
+        t, g = torch.iinfo(getattr(torch, name)), tapegrad.iinfo(getattr(tapegrad, name))
+        assert (g.max, g.min, g.bits) == (t.max, t.min, t.bits) and repr(g) == repr(t)
+    assert tapegrad.finfo().eps == torch.finfo().eps
+
+
 def test_from_numpy_shares_memory():
     a = np.zeros(3, dtype=np.float32)
     t = tapegrad.from_numpy(a)

@@ -41,6 +41,8 @@ def _infer(data):
     ):
         parts = [_infer(x)[0] for x in data]
         return np.stack([np.asarray(p) for p in parts]) if parts else np.array([]), False
+    if isinstance(data, range):
+        data = list(data)
     if isinstance(data, (bool, numbers.Number, list, tuple)):
         try:
             arr = np.array(data)
