@@ -194,7 +194,14 @@ def _target_device(saved: str, map_location):
 # save
 
 
-def save(obj: Any, f: FileLike) -> None:
+def save(
+    obj: Any,
+    f: FileLike,
+    pickle_module: Any = None,
+    pickle_protocol: int = 2,
+    _use_new_zipfile_serialization: bool = True,
+    _disable_byteorder_record: bool = False,
+) -> None:
     """Save ``obj`` to a file path or a binary file object (mirrors ``torch.save``).
 
     ``obj`` may be a tensor, a NumPy array or scalar, or dicts, OrderedDicts, lists and
@@ -206,7 +213,15 @@ def save(obj: Any, f: FileLike) -> None:
     Writing to a path is atomic: the data goes to a temporary file in the same folder,
     which replaces the destination only once complete, so a crash never leaves a
     half-written checkpoint. Raises ``TypeError`` for any other kind of object.
+
+    The pickle options of ``torch.save`` are accepted so that PyTorch code runs, and
+    ignored: the format never pickles. PyTorch's legacy format cannot be requested.
     """
+    if not _use_new_zipfile_serialization:
+        raise ValueError(
+            "tapegrad.save writes only zip checkpoints; PyTorch's legacy format "
+            "(_use_new_zipfile_serialization=False) relies on pickle and is not supported"
+        )
     if isinstance(f, (str, os.PathLike)):
         _atomic_write(os.fspath(f), lambda fp: _write_archive(obj, fp))
     elif hasattr(f, "write"):
@@ -363,7 +378,15 @@ class _Writer:
 # load
 
 
-def load(f: FileLike, map_location=None, *, weights_only: bool = True) -> Any:
+def load(
+    f: FileLike,
+    map_location=None,
+    pickle_module: Any = None,
+    *,
+    weights_only: bool | None = True,
+    mmap: bool | None = None,
+    **pickle_load_args: Any,
+) -> Any:
     """Load an object saved by ``save`` or by PyTorch's ``torch.save`` (mirrors ``torch.load``).
 
     Tensors come back as fresh leaves with the dtype, shape and ``requires_grad`` they
@@ -377,8 +400,10 @@ def load(f: FileLike, map_location=None, *, weights_only: bool = True) -> Any:
     unpickler that refuses, with ``pickle.UnpicklingError``, anything but tensors,
     containers, numbers and strings. Raises ``FileNotFoundError`` for a missing file and
     ``RuntimeError`` for a file that is corrupt, truncated or not a checkpoint.
+    ``pickle_module``, ``mmap`` and pickle arguments (``encoding=...``) are accepted for
+    compatibility and change nothing: the tensors are read into memory.
     """
-    del weights_only  # never anything but weights-only
+    del weights_only, pickle_module, mmap, pickle_load_args  # always weights-only, in memory
     return _materialize(_load_records(f), map_location)
 
 

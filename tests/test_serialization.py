@@ -687,3 +687,18 @@ def test_torch_state_dict_loads_as_tensors(tmp_path):
         assert t.dtype.name == str(value.dtype).removeprefix("torch.")
         assert_same_array(t.numpy(), value.numpy())
     assert all(isinstance(p, Parameter) and p.requires_grad for p in out["weights"])
+
+
+def test_torch_save_and_load_keyword_arguments_are_accepted(tmp_path):
+    # PyTorch code passes these; the format never pickles, so they change nothing.
+    path = tmp_path / "k.pt"
+    S.save({"a": np.arange(3)}, path, pickle_protocol=4, _use_new_zipfile_serialization=True)
+    out = S.load(path, map_location="cpu", weights_only=None, mmap=True, encoding="latin1")
+    assert_same_array(out["a"], np.arange(3))
+    with pytest.raises(ValueError, match="legacy format"):
+        S.save({"a": 1}, path, _use_new_zipfile_serialization=False)
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError):
+        torch.save({"a": 1}, path, not_an_option=1)
+    with pytest.raises(TypeError):
+        S.save({"a": 1}, path, not_an_option=1)
