@@ -407,3 +407,42 @@ def test_buffer_marker(persistent):
         m.buf = lib.nn.Buffer(lib.ones(2), persistent=persistent)
         assert "buf" in dict(m.named_buffers())
         assert ("buf" in m.state_dict()) is persistent
+
+
+def _state_dict_hook_trace(lib):
+    m = lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.BatchNorm1d(2))
+    log = []
+    m[0].register_state_dict_pre_hook(lambda mod, prefix, keep: log.append(("pre", prefix, keep)))
+    m.register_state_dict_post_hook(
+        lambda mod, sd, prefix, meta: log.append(("post", prefix, len(sd), meta["version"]))
+    )
+    sd = m.state_dict()
+    log.append(("keys", list(sd)))
+
+    def pre_load(mod, sd, prefix, meta, strict, missing, unexpected, errors):
+        log.append(("pre_load", prefix, strict, sorted(k for k in sd if k.startswith(prefix))))
+
+    def post_load(mod, keys):
+        log.append(("post_load", list(keys.missing_keys), list(keys.unexpected_keys)))
+        keys.unexpected_keys.clear()  # forgive the extra key
+
+    m[1].register_load_state_dict_pre_hook(pre_load)
+    m.register_load_state_dict_post_hook(post_load)
+    sd = dict(sd)
+    sd["extra"] = lib.ones(1)
+    res = m.load_state_dict(sd)
+    log.append(("result", list(res.missing_keys), list(res.unexpected_keys)))
+    log.append(("modules", len(list(m.modules())), len(list(m.modules(remove_duplicate=False)))))
+    return log
+
+
+def test_state_dict_and_load_hooks_match_pytorch():
+    assert _state_dict_hook_trace(tapegrad) == _state_dict_hook_trace(torch)
+
+
+def test_to_empty_keeps_shapes_and_dtypes():
+    m = tapegrad.nn.Sequential(tapegrad.nn.Linear(3, 2), tapegrad.nn.BatchNorm1d(2))
+    shapes = {k: (tuple(v.shape), v.dtype) for k, v in m.state_dict().items()}
+    assert m.to_empty(device="cpu") is m
+    assert {k: (tuple(v.shape), v.dtype) for k, v in m.state_dict().items()} == shapes
+    assert isinstance(m[0].weight, tapegrad.nn.Parameter)

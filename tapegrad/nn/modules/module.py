@@ -221,6 +221,9 @@ class Module:
         setattr_("_forward_pre_hooks", OrderedDict())
         setattr_("_forward_pre_hooks_with_kwargs", OrderedDict())
         setattr_("_state_dict_hooks", OrderedDict())
+        setattr_("_state_dict_pre_hooks", OrderedDict())
+        setattr_("_load_state_dict_pre_hooks", OrderedDict())
+        setattr_("_load_state_dict_post_hooks", OrderedDict())
         setattr_("_modules", {})
         if self.call_super_init:
             super().__init__(*args, **kwargs)
@@ -389,6 +392,9 @@ class Module:
             "_backward_hooks": OrderedDict,
             "_backward_pre_hooks": OrderedDict,
             "_state_dict_hooks": OrderedDict,
+            "_state_dict_pre_hooks": OrderedDict,
+            "_load_state_dict_pre_hooks": OrderedDict,
+            "_load_state_dict_post_hooks": OrderedDict,
             "_non_persistent_buffers_set": set,
         }
         for key, factory in defaults.items():
@@ -515,9 +521,9 @@ class Module:
                 memo.add(module)
                 yield name, module
 
-    def modules(self):
+    def modules(self, remove_duplicate: bool = True):
         """Iterate over this module and all submodules (``Module.modules``)."""
-        for _, m in self.named_modules():
+        for _, m in self.named_modules(remove_duplicate=remove_duplicate):
             yield m
 
     def named_modules(
@@ -659,6 +665,17 @@ class Module:
     def cuda(self, device=None) -> Module:
         """Move to the GPU (``Module.cuda``)."""
         return self._apply(lambda t: t.cuda(device))
+
+    def to_empty(self, *, device=None, recurse: bool = True) -> Module:
+        """Replace parameters and buffers by uninitialised ones of the same shape
+        (``Module.to_empty``)."""
+        from ...ops.creation import empty_like
+
+        def fresh(t):
+            out = empty_like(t)
+            return out.to(device) if device is not None else out
+
+        return self._apply(fresh, recurse=recurse)
 
     def share_memory(self) -> Module:
         """Move storage to shared memory (``Module.share_memory``); a no-op on NumPy."""
@@ -837,19 +854,66 @@ class Module:
         if destination is None:
             destination = OrderedDict()
             destination._metadata = OrderedDict()
+        local_metadata = {"version": self._version}
         if hasattr(destination, "_metadata"):
-            destination._metadata[prefix[:-1]] = {"version": self._version}
+            destination._metadata[prefix[:-1]] = local_metadata
+        for hook in self._state_dict_pre_hooks.values():
+            hook(self, prefix, keep_vars)
         self._save_to_state_dict(destination, prefix, keep_vars)
         for name, module in self._modules.items():
             if module is not None:
                 module.state_dict(
                     destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars
                 )
+        for hook in self._state_dict_hooks.values():
+            result = hook(self, destination, prefix, local_metadata)
+            if result is not None and not getattr(hook, "_from_public_api", False):
+                destination = result
         return destination
+
+    def register_state_dict_pre_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, prefix, keep_vars)`` before ``state_dict`` saves this module
+        (``Module.register_state_dict_pre_hook``)."""
+        handle = RemovableHandle(self._state_dict_pre_hooks)
+        self._state_dict_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_state_dict_post_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, state_dict, prefix, local_metadata)`` after this module is saved
+        (``Module.register_state_dict_post_hook``)."""
+        hook._from_public_api = True  # its return value is ignored, as in PyTorch
+        handle = RemovableHandle(self._state_dict_hooks)
+        self._state_dict_hooks[handle.id] = hook
+        return handle
+
+    def _register_state_dict_hook(self, hook) -> RemovableHandle:
+        handle = RemovableHandle(self._state_dict_hooks)
+        self._state_dict_hooks[handle.id] = hook
+        return handle
+
+    def register_load_state_dict_pre_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` before this module loads
+        (``Module.register_load_state_dict_pre_hook``)."""
+        handle = RemovableHandle(self._load_state_dict_pre_hooks)
+        self._load_state_dict_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_load_state_dict_post_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, incompatible_keys)`` after this module and its children load;
+        the hook may edit the key lists (``Module.register_load_state_dict_post_hook``)."""
+        handle = RemovableHandle(self._load_state_dict_post_hooks)
+        self._load_state_dict_post_hooks[handle.id] = hook
+        return handle
 
     def _load_from_state_dict(
         self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
     ) -> None:
+        for hook in self._load_state_dict_pre_hooks.values():
+            hook(
+                self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                error_msgs,
+            )  # fmt: skip
         persistent = {
             k: v for k, v in self._buffers.items() if k not in self._non_persistent_buffers_set
         }
@@ -945,6 +1009,14 @@ class Module:
                         k: v for k, v in local_state.items() if k.startswith(child_prefix)
                     }
                     load(child, child_state, child_prefix)
+            keys = _IncompatibleKeys(missing, unexpected)
+            for hook in module._load_state_dict_post_hooks.values():
+                if hook(module, keys) is not None:
+                    raise RuntimeError(
+                        "Hooks registered with ``register_load_state_dict_post_hook`` are not "
+                        "expected to return new values, if incompatible_keys need to be modified, "
+                        "it should be done inplace."
+                    )
 
         load(self, state_dict)
         if strict:
