@@ -556,3 +556,18 @@ def test_user_defined_optimizer_like_torch():
     _assert_params_close(pg, pt)
     assert len(calls) == 20
     assert sorted(opt_g.state_dict()["state"]) == [0, 1, 2, 3]
+
+
+def test_load_state_dict_with_a_numeric_step():
+    """Checkpoints from older PyTorch versions store 'step' as a number."""
+    p = tg.ones(3, requires_grad=True)
+    opt = tg.optim.Adam([p], lr=0.1)
+    sd = {
+        "state": {0: {"step": 4, "exp_avg": tg.ones(3), "exp_avg_sq": tg.ones(3)}},
+        "param_groups": [dict(opt.state_dict()["param_groups"][0])],
+    }
+    opt.load_state_dict(sd)
+    p.sum().backward()
+    opt.step()
+    step = opt.state[p]["step"]
+    assert isinstance(step, tg.Tensor) and step.dtype == tg.float32 and step.item() == 5.0

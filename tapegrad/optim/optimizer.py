@@ -141,6 +141,14 @@ class Optimizer:
             if name not in self.__dict__:
                 setattr(self, name, OrderedDict())
         self.defaults.setdefault("differentiable", False)
+        # Old checkpoints keep 'step' as a number; the optimizers count in a tensor.
+        for value in self.state.values():
+            if (
+                isinstance(value, dict)
+                and "step" in value
+                and not isinstance(value["step"], Tensor)
+            ):
+                value["step"] = _step_tensor(float(value["step"]))
 
     def __repr__(self) -> str:
         format_string = self.__class__.__name__ + " ("
