@@ -359,12 +359,11 @@ class ProgressBar(Callback):
 
     def on_epoch_begin(self, state: TrainState) -> None:
         self._loss_sum, self._seen, self._last_draw = 0.0, 0, 0.0
-        total = getattr(state, "num_batches", None)
         try:
-            total = len(state.train_data)
-        except TypeError:
-            pass
-        self._total = total
+            self._total = len(state.train_data)
+        except TypeError:  # an iterable without a length: no total to show
+            self._total = None
+        total = self._total
         if self.use_tqdm:
             from tqdm.auto import tqdm
 
