@@ -107,6 +107,9 @@ CONFIGS = [
     ("Rprop", dict(lr=0.01), None),
     ("Rprop", dict(lr=0.001, etas=(0.3, 1.5), step_sizes=(1e-4, 0.05)), None),
     ("Rprop", dict(lr=0.001, step_sizes=(1e-6, 0.01), maximize=True), None),
+    ("ASGD", dict(lr=0.05), None),
+    ("ASGD", dict(lr=0.05, lambd=0.01, alpha=0.5, t0=10, weight_decay=0.1), None),
+    ("ASGD", dict(lr=0.01, t0=5, maximize=True), None),
 ]
 
 
@@ -411,6 +414,7 @@ def test_step_updates_in_place_and_bumps_version():
         ("NAdam", dict(lr=0.05)),
         ("RAdam", dict(lr=0.05)),
         ("Rprop", dict(lr=0.05)),
+        ("ASGD", dict(lr=0.05, t0=5)),
     ],
 )
 def test_complex_parameters_like_torch(name, opts):
