@@ -483,7 +483,7 @@ class Tensor:
     # in-place machinery
 
     def _check_inplace(self) -> None:
-        if self._requires_grad and self.grad_fn is None and grad_mode._enabled[0]:
+        if self._requires_grad and self.grad_fn is None and grad_mode._enabled.enabled:
             raise RuntimeError(
                 "a leaf Variable that requires grad is being used in an in-place operation."
             )
@@ -493,7 +493,7 @@ class Tensor:
             and self._view_chain
             and base._requires_grad
             and base.grad_fn is None
-            and grad_mode._enabled[0]
+            and grad_mode._enabled.enabled
         ):
             raise RuntimeError(
                 "a view of a leaf Variable that requires grad is being used in an in-place "
@@ -507,7 +507,7 @@ class Tensor:
         tensor's history, and the result's node becomes this tensor's
         ``grad_fn`` (and, for a view, its base's, through ``CopySlices``).
         """
-        recording = grad_mode._enabled[0] and (
+        recording = grad_mode._enabled.enabled and (
             self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
         )
         if not recording:

@@ -424,7 +424,7 @@ def _make_inplace(name, fn):
         if (
             ufunc is not None
             and not (
-                grad_mode._enabled[0]
+                grad_mode._enabled.enabled
                 and (
                     self._requires_grad
                     or (args and isinstance(args[0], Tensor) and args[0]._requires_grad)
@@ -650,11 +650,11 @@ def fill_(self, value):
                 "fill_ only supports 0-dimension value tensor but got tensor with "
                 f"{value.ndim} dimensions."
             )
-        if grad_mode._enabled[0] and (self._requires_grad or value._requires_grad):
+        if grad_mode._enabled.enabled and (self._requires_grad or value._requires_grad):
             return self._inplace(lambda s, v: S.CopyFrom.apply(s, v), value)
         value = value.item()
     self._check_inplace()
-    if grad_mode._enabled[0] and self._requires_grad:
+    if grad_mode._enabled.enabled and self._requires_grad:
         return self._inplace(
             lambda s: S.CopyFrom.apply(s, Tensor._make(np.asarray(value, s._data.dtype)))
         )

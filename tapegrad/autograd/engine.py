@@ -141,8 +141,8 @@ def run_backward(roots, grads, retain_graph=False, inputs=None, allow_unused=Fal
 
     ready = [n for n in dict.fromkeys(root_nodes) if n is not None and deps.get(n, 0) == 0]
     executed = []
-    prev_mode = grad_mode._enabled[0]
-    grad_mode._enabled[0] = False
+    prev_mode = grad_mode._enabled.enabled
+    grad_mode._enabled.enabled = False
     try:
         while ready:
             node = ready.pop()
@@ -201,7 +201,7 @@ def run_backward(roots, grads, retain_graph=False, inputs=None, allow_unused=Fal
                     if d == 0:
                         ready.append(nxt)
     finally:
-        grad_mode._enabled[0] = prev_mode
+        grad_mode._enabled.enabled = prev_mode
         if not retain_graph:
             for node in executed:
                 node._release()

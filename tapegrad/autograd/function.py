@@ -207,7 +207,7 @@ class Function(Node):
         """Run forward on the inputs' arrays and record the node if needed."""
         ctx = cls.__new__(cls)
         record = False
-        if grad_mode._enabled[0]:
+        if grad_mode._enabled.enabled:
             for t in inputs:
                 if t is not None and t._requires_grad:
                     record = True
@@ -340,7 +340,7 @@ class AccumulateGrad(Node):
             var._grad = _Tensor._make(grad.copy())
         else:
             g = var._grad
-            if grad_mode._enabled[0] and g._requires_grad:
+            if grad_mode._enabled.enabled and g._requires_grad:
                 var._grad = g + _Tensor._make(grad)
             else:
                 g._data += grad
@@ -467,7 +467,7 @@ class UserFunction:
         Tensor = _Tensor
         ctx = FunctionCtx()
         tensor_args = [a for a in args if isinstance(a, Tensor)]
-        record = grad_mode._enabled[0] and any(t._requires_grad for t in tensor_args)
+        record = grad_mode._enabled.enabled and any(t._requires_grad for t in tensor_args)
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
         with grad_mode.no_grad():
             out = cls.forward(ctx, *args, **kwargs)

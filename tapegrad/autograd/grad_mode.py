@@ -9,7 +9,7 @@ import threading
 class _GradState(threading.local):
     """The grad-mode flag, one per thread as in PyTorch (DataLoader workers are threads).
 
-    Ops read it on every call as ``_enabled[0]``; a new thread starts with recording on.
+    Ops read it on every call as ``_enabled.enabled``; a new thread starts with recording on.
     """
 
     enabled = True
@@ -26,7 +26,7 @@ _enabled = _GradState()
 
 def is_grad_enabled() -> bool:
     """Whether operations are recorded for autograd (``torch.is_grad_enabled``)."""
-    return _enabled[0]
+    return _enabled.enabled
 
 
 class _Mode:
@@ -35,12 +35,12 @@ class _Mode:
     _mode: bool = True
 
     def __enter__(self):
-        self._prev = _enabled[0]
-        _enabled[0] = self._mode
+        self._prev = _enabled.enabled
+        _enabled.enabled = self._mode
         return self
 
     def __exit__(self, *exc):
-        _enabled[0] = self._prev
+        _enabled.enabled = self._prev
         return False
 
     def __call__(self, fn):
@@ -48,12 +48,12 @@ class _Mode:
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            prev = _enabled[0]
-            _enabled[0] = mode
+            prev = _enabled.enabled
+            _enabled.enabled = mode
             try:
                 return fn(*args, **kwargs)
             finally:
-                _enabled[0] = prev
+                _enabled.enabled = prev
 
         return wrapper
 
@@ -102,20 +102,20 @@ class set_grad_enabled(_Mode):  # noqa: N801
     """Set grad mode (``torch.set_grad_enabled``): takes effect at once, or as a context."""
 
     def __init__(self, mode: bool):
-        self._prev = _enabled[0]
+        self._prev = _enabled.enabled
         self._mode = bool(mode)
-        _enabled[0] = self._mode
+        _enabled.enabled = self._mode
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        _enabled[0] = self._prev
+        _enabled.enabled = self._prev
         return False
 
     def __call__(self, fn):
         # As a decorator the mode applies inside ``fn`` only: undo the switch made by __init__.
-        _enabled[0] = self._prev
+        _enabled.enabled = self._prev
         return super().__call__(fn)
 
     def clone(self):

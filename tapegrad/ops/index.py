@@ -194,7 +194,7 @@ def setitem(self, idx, value) -> None:
         v = value if value.dtype is self.dtype else value.to(self.dtype)
     else:
         v = U.Tensor._make(np.asarray(value, dtype=self._data.dtype))
-    recording = grad_mode._enabled[0] and (self._requires_grad or v._requires_grad)
+    recording = grad_mode._enabled.enabled and (self._requires_grad or v._requires_grad)
     try:
         if not recording:
             self._data[np_idx] = v._data

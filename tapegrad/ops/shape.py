@@ -919,6 +919,8 @@ def _replay(chain, a):
 class CopySlices(Function):
     """The new history of a base after an in-place op on one of its views."""
 
+    backward_name = "CopySlices"
+
     def backward(ctx, g):
         nb, nv = ctx.needs_input_grad
         gb = gv = None
