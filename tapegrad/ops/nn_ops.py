@@ -97,14 +97,24 @@ def erf(x):
     xp = array_module(x)
     z = x.astype(np.float64)
     a = xp.abs(z)
+    out = xp.empty_like(z)
+    # Each rational approximation is evaluated only where it applies.
+    small = a <= 1.0
+    zs = z[small]
+    sq = zs * zs
+    out[small] = zs * _polyval(_ERF_T, sq) / _polyval(_ERF_U, sq)
+    big = ~small
+    ab = a[big]
+    near = ab < 8.0
+    ratio = xp.empty_like(ab)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        sq = z * z
-        small = z * _polyval(_ERF_T, sq) / _polyval(_ERF_U, sq)
-        mid = _polyval(_ERFC_P, a) / _polyval(_ERFC_Q, a)
-        far = _polyval(_ERFC_R, a) / _polyval(_ERFC_S, a)
-        erfc = xp.exp(-sq) * xp.where(a < 8.0, mid, far)
-    big = xp.copysign(1.0 - erfc, z)
-    return xp.where(a <= 1.0, small, big).astype(x.dtype, copy=False)
+        an = ab[near]
+        ratio[near] = _polyval(_ERFC_P, an) / _polyval(_ERFC_Q, an)
+        af = ab[~near]
+        ratio[~near] = _polyval(_ERFC_R, af) / _polyval(_ERFC_S, af)
+        erfc = xp.exp(-(ab * ab)) * ratio
+    out[big] = xp.copysign(1.0 - erfc, z[big])
+    return out.astype(x.dtype, copy=False)
 
 
 def _scalar(v, dt):
@@ -254,7 +264,9 @@ class Gelu(Function):
         if approximate == "tanh":
             inner = _scalar(_GELU_BETA, dt) * (x + _scalar(_GELU_KAPPA, dt) * x * x * x)
             return _scalar(0.5, dt) * x * (1 + xp.tanh(inner))
-        return x * _scalar(0.5, dt) * (1 + erf(x * _scalar(_SQRT1_2, dt)))
+        cdf = _scalar(0.5, dt) * (1 + erf(x * _scalar(_SQRT1_2, dt)))
+        ctx.cdf = cdf  # kept for backward: erf is the expensive part
+        return x * cdf
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
@@ -273,7 +285,7 @@ class Gelu(Function):
                 * (1 + _scalar(3 * _GELU_KAPPA, dt) * x2)
             )
             return g * (_scalar(0.5, dt) * right + d_right)
-        cdf = _scalar(0.5, dt) * (1 + erf(x * _scalar(_SQRT1_2, dt)))
+        cdf = ctx.cdf
         pdf = _scalar(_GELU_ALPHA, dt) * xp.exp(_scalar(-0.5, dt) * x * x)
         return g * (cdf + x * pdf)
 
