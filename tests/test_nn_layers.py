@@ -232,6 +232,17 @@ def test_rrelu_train_bounds_and_eval():
     assert repr(m) == repr(torch.nn.RReLU(0.1, 0.3))
 
 
+def test_activation_special_values():
+    x = np.array(
+        [-np.inf, np.inf, np.nan, 0.0, -40.0, 40.0, 1.0, -1.0, 8.0, -8.0, 3e-8], np.float32
+    )
+    for name, kw in (("gelu", {}), ("gelu", {"approximate": "tanh"}), ("silu", {}),
+                     ("mish", {}), ("softplus", {}), ("logsigmoid", {}), ("elu", {}),
+                     ("selu", {}), ("hardswish", {}), ("sigmoid", {}), ("tanh", {})):  # fmt: skip
+        compare(lambda lib, a, n=name, k=kw: getattr(lib.nn.functional, n)(a, **k), [x],
+                grad=False)  # fmt: skip
+
+
 def test_functional_extras():
     x = _randn(3, 5)
     for dim in (0, 1, -1):

@@ -113,6 +113,7 @@ def erf(x):
         af = ab[~near]
         ratio[~near] = _polyval(_ERFC_R, af) / _polyval(_ERFC_S, af)
         erfc = xp.exp(-(ab * ab)) * ratio
+    erfc[xp.isinf(ab)] = 0.0  # the rational form is inf/inf there
     out[big] = xp.copysign(1.0 - erfc, z[big])
     return out.astype(x.dtype, copy=False)
 
