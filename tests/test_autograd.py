@@ -480,6 +480,58 @@ def _argmax_fn(L):
     return ArgMax
 
 
+def test_custom_function_saved_output_modified_message():
+    def fn(L):
+        class Exp(L.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                y = x.exp()
+                ctx.save_for_backward(y)
+                return y
+
+            @staticmethod
+            def backward(ctx, g):
+                (y,) = ctx.saved_tensors
+                return g * y
+
+        x = L.ones(3, requires_grad=True)
+        y = Exp.apply(x)
+        y.add_(1)
+        y.sum().backward()
+
+    t_err, g_err = assert_same_error(fn)
+    assert str(g_err) == str(t_err)
+
+
+def test_graphs_freed_without_gc():
+    """Nodes are freed by reference counting alone (no cycles), custom Functions included."""
+    import weakref
+
+    x = tapegrad.ones(4, requires_grad=True)
+    exp_fn = _custom_exp(tapegrad)
+    gc.disable()
+    try:
+        refs = []
+        y = (x.exp() * x).sum()
+        refs.append(weakref.ref(y.grad_fn))
+        y.backward()
+        a = x * 1
+        a[0] = 5
+        refs.append(weakref.ref(a.grad_fn))
+        a.sum().backward()
+        z = exp_fn.apply(x, 2.0)
+        refs.append(weakref.ref(z.grad_fn))
+        z.sum().backward()
+        h = x * 2
+        h.retain_grad()
+        refs.append(weakref.ref(h.grad_fn))
+        h.sum().backward()
+        del y, a, z, h
+        assert [r() for r in refs] == [None] * len(refs)
+    finally:
+        gc.enable()
+
+
 def test_custom_function_mark_non_differentiable():
     for L in LIBS:
         x = L.tensor([1.0, 3.0, 2.0], requires_grad=True)

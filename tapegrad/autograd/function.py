@@ -206,40 +206,63 @@ class Function(Node):
     def apply(cls, *inputs, **attrs):
         """Run forward on the inputs' arrays and record the node if needed."""
         ctx = cls.__new__(cls)
-        record = False
-        if grad_mode._enabled.enabled:
-            for t in inputs:
-                if t is not None and t._requires_grad:
-                    record = True
-                    break
         ctx.next_functions = None
         ctx._saved = None
         ctx._saved_versions = None
         ctx._freed = False
+        # One pass over the inputs (this runs once per op: keep it lean).
+        arrays = []
+        record = False
+        for t in inputs:
+            if t is None:
+                arrays.append(None)
+            else:
+                arrays.append(t._data)
+                if t._requires_grad:
+                    record = True
+        if record and not grad_mode._enabled.enabled:
+            record = False
         ctx._recording = record
         if not record:
-            out = ctx.forward(*[None if t is None else t._data for t in inputs], **attrs)
+            out = ctx.forward(*arrays, **attrs)
             if cls.num_outputs == 1:
                 return _wrap(out, inputs, cls.is_view, ctx)
             return tuple(_wrap(o, inputs, cls.is_view, None) for o in out)
-        ctx.needs_input_grad = tuple(t is not None and t._requires_grad for t in inputs)
-        arrays = [None if t is None else t._data for t in inputs]
+        needs = tuple([t is not None and t._requires_grad for t in inputs])
+        ctx.needs_input_grad = needs
         out = ctx.forward(*arrays, **attrs)
         ctx._recording = False
-        ctx.next_functions = tuple(
-            _edge(t) if need else (None, 0) for t, need in zip(inputs, ctx.needs_input_grad)
-        )
-        ctx._in_meta = tuple(None if t is None else (t._data.shape, t._data.dtype) for t in inputs)
+        edges = []
+        meta = []
+        for t, need in zip(inputs, needs):
+            if t is None:
+                edges.append((None, 0))
+                meta.append(None)
+                continue
+            d = t._data
+            meta.append((d.shape, d.dtype))
+            if need:
+                fn = t.grad_fn
+                edges.append((fn, t._output_nr) if fn is not None else (t._accumulator(), 0))
+            else:
+                edges.append((None, 0))
+        ctx.next_functions = tuple(edges)
+        ctx._in_meta = tuple(meta)
         ctx._pre_hooks = None
         ctx._retains = None
         ctx._hooks = None
-        single = cls.num_outputs == 1
-        outs = (out,) if single else out
-        if not single:
-            ctx._out_meta = tuple((o.shape, o.dtype) for o in outs)
+        if cls.num_outputs == 1:
+            t = _wrap(out, inputs, cls.is_view, ctx) if cls.is_view else _Tensor._make(out)
+            if 0 not in cls.non_differentiable:
+                t._requires_grad = True
+                t.grad_fn = ctx
+            if ctx._saved:
+                ctx._saved_versions = _versions_of(ctx, ctx._saved, inputs, (t,))
+            return t
+        ctx._out_meta = tuple((o.shape, o.dtype) for o in out)
         results = []
-        for i, o in enumerate(outs):
-            t = _wrap(o, inputs, cls.is_view, ctx if single else None)
+        for i, o in enumerate(out):
+            t = _wrap(o, inputs, cls.is_view, None)
             if i not in cls.non_differentiable:
                 t._requires_grad = True
                 t.grad_fn = ctx
@@ -247,7 +270,7 @@ class Function(Node):
             results.append(t)
         if ctx._saved:
             ctx._saved_versions = _versions_of(ctx, ctx._saved, inputs, results)
-        return results[0] if single else tuple(results)
+        return tuple(results)
 
 
 def _wrap(array, inputs, is_view, ctx):
@@ -503,27 +526,32 @@ class UserFunction:
             (o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), None) for o in outs
         )
         # saved tensors: keep tensors and check their versions at backward time
-        saved = tuple(ctx.to_save)
-        ctx.to_save = ()
+        # A saved output is kept as a detached alias (same storage and version counter):
+        # holding the output itself would make the cycle node -> output -> grad_fn.
+        out_nr = {id(o): i for i, o in enumerate(results) if isinstance(o, Tensor)}
+        saved = tuple(s.detach() if s is not None and id(s) in out_nr else s for s in ctx.to_save)
         node._saved_tensor_objs = saved
+        # (counter, version at save, output number when the tensor is an output of this node)
         node._saved_tensor_versions = tuple(
-            None if s is None else (s._version_counter, s._version_counter.v) for s in saved
+            None if s is None else (s._version_counter, s._version_counter.v, out_nr.get(id(orig)))
+            for s, orig in zip(saved, ctx.to_save)
         )
-        ctx._node = node
+        ctx.to_save = ()
+        # a weak link back: node -> ctx -> node would be a cycle that only gc frees
+        ctx._node = weakref.ref(node)
         return results[0] if single else tuple(results)
 
 
 def _user_saved_tensors(ctx):
-    node = ctx._node
+    node = ctx._node()
     if node._freed:
         raise RuntimeError(_FREED_MSG)
     for s, ver in zip(node._saved_tensor_objs, node._saved_tensor_versions):
         if ver is not None and ver[0].v != ver[1]:
-            raise RuntimeError(
-                _modified_msg(
-                    ver[0].v, ver[1], s.shape, s._data.dtype, weakref.ref(s), s._output_nr
-                )
-            )
+            counter, expected, nr = ver
+            owner = weakref.ref(s) if nr is None else node
+            msg = _modified_msg(counter.v, expected, s.shape, s._data.dtype, owner, nr or 0)
+            raise RuntimeError(msg)
     return node._saved_tensor_objs
 
 
