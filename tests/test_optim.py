@@ -575,3 +575,35 @@ def test_load_state_dict_with_a_numeric_step():
     opt.step()
     step = opt.state[p]["step"]
     assert isinstance(step, tg.Tensor) and step.dtype == tg.float32 and step.item() == 5.0
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop", "LBFGS"])
+def test_no_tensors_accumulate_over_steps(name):
+    """The optimizer's state stays the same size however many steps it takes."""
+    import gc
+
+    arrays, batches = _init_arrays(14), _batches(40)
+    pg = _params(tg, arrays)
+    opts = {"SGD": {"momentum": 0.9}, "LBFGS": {"max_iter": 4, "history_size": 3}}.get(name, {})
+    opts["lr"] = 0.01
+    opt = getattr(tg.optim, name)(pg, **opts)
+
+    def run(n):
+        for x, y in batches[:n]:
+
+            def closure(x=x, y=y):
+                opt.zero_grad()
+                loss = _loss(tg, pg, x, y)
+                loss.backward()
+                return loss
+
+            opt.step(closure)
+
+    def live_tensors():
+        gc.collect()
+        return sum(issubclass(type(o), tg.Tensor) for o in gc.get_objects())
+
+    run(5)
+    before = live_tensors()
+    run(35)
+    assert live_tensors() <= before
