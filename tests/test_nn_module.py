@@ -446,3 +446,52 @@ def test_to_empty_keeps_shapes_and_dtypes():
     assert m.to_empty(device="cpu") is m
     assert {k: (tuple(v.shape), v.dtype) for k, v in m.state_dict().items()} == shapes
     assert isinstance(m[0].weight, tapegrad.nn.Parameter)
+
+
+def _param_containers(lib):
+    nn = lib.nn
+    out = []
+    pl = nn.ParameterList([nn.Parameter(lib.ones(2, 3)), nn.Parameter(lib.zeros(1))])
+    pl.append(nn.Parameter(lib.ones(4, dtype=lib.float64)))
+    pl.extend([nn.Parameter(lib.ones(1))])
+    pl[0] = nn.Parameter(lib.full((2, 3), 2.0))
+    out += [repr(pl), len(pl), [n for n, _ in pl.named_parameters()], float(pl[0].detach().sum())]
+    out.append(isinstance(pl[1], nn.Parameter))
+    pd = nn.ParameterDict({"b": nn.Parameter(lib.ones(2)), "a": nn.Parameter(lib.zeros(3))})
+    pd["c"] = nn.Parameter(lib.ones(1))
+    pd.update([("d", nn.Parameter(lib.ones(5)))])
+    out += [repr(pd), list(pd.keys()), len(pd), "a" in pd, [n for n, _ in pd.named_parameters()]]
+    out.append(tuple(pd.pop("b").shape))
+    out += [list(pd), sorted(pd.state_dict())]
+
+    class Holder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pl, self.pd = pl, pd
+
+    h = Holder()
+    out += [list(h.state_dict()), repr(h)]
+    return out
+
+
+def test_parameter_list_and_dict_match_pytorch():
+    assert _param_containers(tapegrad) == _param_containers(torch)
+
+
+def test_container_reprs_and_errors():
+    import collections
+
+    def build(nn):
+        return nn.Sequential(
+            collections.OrderedDict(
+                [("conv", nn.Sequential(nn.Linear(2, 2), nn.ReLU())),
+                 ("heads", nn.ModuleList([nn.Linear(2, 1)] * 2)),
+                 ("table", nn.ModuleDict([("x", nn.Tanh()), ("y", nn.Identity())]))]
+            )
+        )  # fmt: skip
+
+    assert repr(build(tapegrad.nn)) == repr(build(torch.nn))
+    assert list(build(tapegrad.nn).state_dict()) == list(build(torch.nn).state_dict())
+    assert_same_error(lambda lib: lib.nn.ModuleDict({"a": 1}))
+    assert_same_error(lambda lib: lib.nn.ModuleList([1]))
+    assert_same_error(lambda lib: lib.nn.ParameterDict({"a": 1}).__getitem__("b"))
