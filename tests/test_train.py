@@ -243,7 +243,7 @@ def test_progress_bar_plain_and_tqdm(capsys):
 # Checkpoints and resume
 
 
-def resumable_run(tmp_path, epochs, resume=None, checkpoint=None, init_seed=0):
+def resumable_run(tmp_path, epochs, resume=None, checkpoint=None, init_seed=0, loader_seed=7):
     """A run with every source of state: dropout (global RNG), a shuffling loader with
     its own generator, momentum, a scheduler and early stopping."""
     x, y = blobs(n=80)
@@ -257,19 +257,23 @@ def resumable_run(tmp_path, epochs, resume=None, checkpoint=None, init_seed=0):
         cbs.append(ModelCheckpoint(checkpoint))
     history = fit(
         model, nn.CrossEntropyLoss(), opt,
-        loader(x, y, batch_size=16, shuffle=True, seed=7), loader(x, y),
+        loader(x, y, batch_size=16, shuffle=True, seed=loader_seed), loader(x, y),
         epochs, callbacks=cbs, scheduler=sched, resume=resume,
     )  # fmt: skip
     return model, history
 
 
-def test_resume_from_checkpoint_gives_the_same_weights(tmp_path):
-    full, full_history = resumable_run(tmp_path, epochs=5)
+# With its own generator, or (None) shuffled from the global generator, as in PyTorch.
+@pytest.mark.parametrize("loader_seed", [7, None])
+def test_resume_from_checkpoint_gives_the_same_weights(tmp_path, loader_seed):
+    full, full_history = resumable_run(tmp_path, epochs=5, loader_seed=loader_seed)
     ckpt = tmp_path / "ckpt.pt"
-    resumable_run(tmp_path, epochs=2, checkpoint=ckpt)
+    resumable_run(tmp_path, epochs=2, checkpoint=ckpt, loader_seed=loader_seed)
     assert tapegrad.load(ckpt)["epoch"] == 2
     # A fresh process would build the model from a different seed: resume must not care.
-    resumed, history = resumable_run(tmp_path, epochs=5, resume=ckpt, init_seed=99)
+    resumed, history = resumable_run(
+        tmp_path, epochs=5, resume=ckpt, init_seed=99, loader_seed=loader_seed
+    )
     for k, v in full.state_dict().items():
         assert tapegrad.equal(resumed.state_dict()[k], v), k
     assert history["loss"] == full_history["loss"]
