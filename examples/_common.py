@@ -71,12 +71,25 @@ def save(fig, out: Path, name: str) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     path = out / name
     fig.savefig(path, dpi=100, bbox_inches="tight")
+    _shrink_png(path)
     fig.clf()
     import matplotlib.pyplot as plt
 
     plt.close(fig)
     print(f"saved {path}")
     return path
+
+
+def _shrink_png(path: Path) -> None:
+    """Re-save the PNG with a 256-colour palette (Pillow comes with matplotlib): the
+    figures look the same and take a third of the space."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(256)
+    small.save(path, optimize=True)
 
 
 def summary(**values) -> None:

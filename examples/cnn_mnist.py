@@ -7,8 +7,10 @@ randomized weights, we get: Worst 1.3%, Median 1.0%, Best 0.82%").
     python examples/cnn_mnist.py [--fast] [--out DIR] [--seed S] [--data-dir D]
         [--train N] [--epochs E] [--runs R]
 
-Both networks are trained as in the lecture: SGD, lr 0.1, batches of 100, inputs
-normalised by the training set's mean and standard deviation.
+Both networks are trained with SGD on batches of 100, inputs normalised by the training
+set's mean and standard deviation, as in the lecture; the lecture's plain SGD (lr 0.1)
+takes 10 epochs of 60,000 images, so on the few thousand images and epochs that run
+here in minutes the step has momentum (lr 0.05, momentum 0.9).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def main() -> None:
             shuffle=True,
             generator=torch.Generator().manual_seed(seed),
         )
-        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
         history = train.fit(
             model, nn.CrossEntropyLoss(), optimizer, loader, test_loader, epochs=epochs
         )
@@ -78,7 +80,7 @@ def main() -> None:
             ax.plot(ep, [100 * e for e in history["val_error"]], "o-", label=f"{arch} test")
         ax.set_xlabel("Epoch")
         ax.set_ylabel("Error (%)")
-        ax.set_title(f"{name}, {len(train_x)} training images, SGD lr 0.1")
+        ax.set_title(f"{name}, {len(train_x)} training images, SGD with momentum")
         ax.legend()
         ax = axes[1]
         errors = sorted(100 * e for e in summary.errors)

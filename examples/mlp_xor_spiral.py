@@ -52,7 +52,7 @@ def draw(ax, model, x, y, box, torch):
     xx, yy, points = _common.grid(*box, 200)
     with torch.no_grad():
         p = model(points).softmax(1)[:, 1].view(xx.shape).numpy()
-    ax.contourf(xx, yy, p, levels=20, cmap="coolwarm", alpha=0.5, vmin=0, vmax=1)
+    ax.imshow(p, extent=box, origin="lower", cmap="coolwarm", alpha=0.5, vmin=0, vmax=1)
     ax.contour(xx, yy, p, levels=[0.5], colors="k", linewidths=2)
     first = model[0]
     w, b = first.weight.detach().numpy(), first.bias.detach().numpy()

@@ -110,9 +110,7 @@ def broadcasting_figure(torch, out) -> None:
         ("B expanded", B.expand(4, 5)),
         ("C = A + B", A + B),
     ]
-    fig, axes = plt.subplots(
-        1, len(panels), figsize=(13, 3.2), gridspec_kw={"width_ratios": [1, 5, 5, 5, 5]}
-    )
+    fig, axes = plt.subplots(1, len(panels), figsize=(16, 3.2))
     for ax, (title, t) in zip(axes, panels):
         a = t.numpy()
         ax.imshow(a, cmap="coolwarm", vmin=-10, vmax=10)
