@@ -607,3 +607,24 @@ def test_no_tensors_accumulate_over_steps(name):
     before = live_tensors()
     run(35)
     assert live_tensors() <= before
+
+
+def _hook_calls(lib):
+    p = lib.ones(2, requires_grad=True)
+    opt = lib.optim.SGD([p], lr=0.1, momentum=0.9)
+    calls = []
+    opt.register_state_dict_pre_hook(lambda o: calls.append("pre"))
+    opt.register_state_dict_post_hook(lambda o, sd: {**sd, "extra": 1})
+    opt.register_load_state_dict_pre_hook(
+        lambda o, sd: calls.append("load_pre") or {k: v for k, v in sd.items() if k != "extra"}
+    )
+    handle = opt.register_load_state_dict_post_hook(lambda o: calls.append("load_post"))
+    sd = opt.state_dict()
+    opt.load_state_dict(sd)
+    handle.remove()
+    opt.load_state_dict(sd)
+    return calls, sorted(sd)
+
+
+def test_state_dict_hooks_like_torch():
+    assert _hook_calls(tg) == _hook_calls(torch)
