@@ -1178,8 +1178,9 @@ def interpolate(
     recompute_scale_factor: bool | None = None,
     antialias: bool = False,
 ) -> Tensor:
-    """Resize the spatial dims: nearest, nearest-exact, (bi/tri)linear (``F.interpolate``)."""
-    linear_modes = {"linear": 3, "bilinear": 4, "trilinear": 5}
+    """Resize the spatial dims: nearest, nearest-exact, (bi/tri)linear, bicubic, area
+    (``F.interpolate``)."""
+    linear_modes = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
     if mode in ("nearest", "nearest-exact", "area"):
         if align_corners is not None:
             raise ValueError(
@@ -1219,6 +1220,8 @@ def interpolate(
         if mode in ("nearest", "nearest-exact"):
             idx = _nearest_index(n_in, n_out, scale, mode == "nearest-exact")
             out = I.index_select(out, axis, Tensor._make(idx))
+        elif mode == "bicubic":
+            out = _cubic_along(out, axis, n_in, n_out, scale, align_corners)
         else:
             out = _linear_along(out, axis, n_in, n_out, scale, align_corners)
     return out
@@ -1229,6 +1232,38 @@ def _nearest_index(n_in: int, n_out: int, scale, exact: bool) -> np.ndarray:
     dst = np.arange(n_out, dtype=np.float32)
     src = np.floor((dst + np.float32(0.5)) * s if exact else dst * s).astype(np.int64)
     return np.minimum(src, n_in - 1)
+
+
+def _cubic_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corners: bool):
+    """Keys' cubic convolution (A = -0.75) along one axis, edges clamped, as PyTorch."""
+    dt = x._data.dtype if x._data.dtype.kind == "f" else np.dtype(np.float32)
+    dst = np.arange(n_out).astype(dt)
+    if align_corners:
+        s = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+        src = dst * np.asarray(s, dtype=dt)
+    else:
+        s = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+        # unlike linear, cubic does not clamp negative source coordinates
+        src = (dst + np.asarray(0.5, dt)) * np.asarray(s, dt) - np.asarray(0.5, dt)
+    base = np.floor(src)
+    t = (src - base).astype(dt)
+    a = np.asarray(-0.75, dt)
+
+    def near(v):  # |v| <= 1
+        return ((a + 2) * v - (a + 3)) * v * v + 1
+
+    def far(v):  # 1 < |v| < 2
+        return ((a * v - 5 * a) * v + 8 * a) * v - 4 * a
+
+    weights = (far(t + 1), near(t), near(1 - t), far(2 - t))
+    shape = [1] * x.ndim
+    shape[axis] = n_out
+    out = None
+    for k, w in enumerate(weights):
+        idx = np.clip(base.astype(np.int64) - 1 + k, 0, n_in - 1)
+        term = I.index_select(x, axis, Tensor._make(idx)) * Tensor._make(w.reshape(shape))
+        out = term if out is None else out + term
+    return out
 
 
 def _linear_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corners: bool):
