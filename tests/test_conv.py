@@ -272,6 +272,32 @@ def test_layouts_agree_on_gradients(nlast, monkeypatch):
     )
 
 
+@pytest.mark.parametrize("flipped", [False, True])
+@pytest.mark.parametrize("case", [CONV2D[0], CONV2D[4], CONV2D[6], CONV2D[7], CONV2D[9]])
+def test_input_gradient_paths(case, flipped, monkeypatch):
+    # dx by col2im or by the direct convolution with the flipped kernel
+    monkeypatch.setattr(CV, "_FLIPPED_MAX_RATIO", 10**9 if flipped else -1)
+    x, w, b, s, p, d, g = _conv2d_case(case)
+    compare(
+        lambda lib, x, w, b: lib.nn.functional.conv2d(x, w, b, s, p, d, g),
+        [x, w, b if b is not None else _randn(w.shape[0])],
+        atol=1e-4,
+        grad_atol=1e-4,
+    )
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("case", CONV2D)
+def test_inference_forward(case):
+    # no graph: the fused forward keeps no columns
+    x, w, b, s, p, d, g = _conv2d_case(case)
+    with torch.no_grad():
+        t = torch.nn.functional.conv2d(*(torch.tensor(a) for a in (x, w)), None, s, p, d, g)
+    with tapegrad.no_grad():
+        y = tapegrad.nn.functional.conv2d(*(tapegrad.tensor(a) for a in (x, w)), None, s, p, d, g)
+    assert_same(t, y, atol=1e-4)
+
+
 GRADCHECK = [
     lambda F, x, w, b: F.conv2d(x, w, b, 2, 1, 1, 2),
     lambda F, x, w, b: F.conv2d(x, w, b, 1, "same", 2, 1),
