@@ -205,3 +205,30 @@ def test_train_is_the_pytorch_experiment(data_dir, tmp_path, capsys):
     ours = tapegrad.load(ckpt)["model"]
     for k, v in model.state_dict().items():
         np.testing.assert_allclose(ours[k].numpy(), v.numpy(), rtol=1e-3, atol=1e-5, err_msg=k)
+
+
+def test_cifar10_images_become_nchw(tmp_path_factory, monkeypatch, capsys):
+    import pickle
+
+    monkeypatch.delenv(_utils.DATA_ENV, raising=False)
+    monkeypatch.setattr(_utils, "SYSTEM_DATA_DIRS", (str(tmp_path_factory.mktemp("system")),))
+    root = tmp_path_factory.mktemp("cifar")
+    base = root / "cifar-10-batches-py"
+    base.mkdir()
+    rng = np.random.default_rng(0)
+    rows = {}
+    for name in [f"data_batch_{k}" for k in range(1, 6)] + ["test_batch"]:
+        # Each row: the red plane, then green, then blue, 32×32 each (the CIFAR layout).
+        rows[name] = rng.integers(0, 256, (4, 3072), dtype=np.uint8)
+        batch = {"data": rows[name], "labels": [int(v) for v in rng.integers(0, 10, 4)]}
+        (base / name).write_bytes(pickle.dumps(batch, protocol=2))
+    names = ["airplane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    (base / "batches.meta").write_bytes(pickle.dumps({"label_names": names}, protocol=2))
+
+    images, targets, classes = cli.load_data("cifar10", str(root), train=False)
+    assert tuple(images.shape) == (4, 3, 32, 32) and classes == names
+    expected = rows["test_batch"].reshape(4, 3, 32, 32) / 255.0
+    np.testing.assert_allclose(images.numpy(), expected, rtol=1e-6)
+    args = ["train", "--model", "lenet5", "--dataset", "cifar10", "--epochs", "1"]
+    code, out, _ = run(capsys, *args, "--data-dir", root, "--batch-size", 5, "--json")
+    assert code == 0 and json.loads(out.splitlines()[-1])["train_size"] == 20
