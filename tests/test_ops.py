@@ -462,6 +462,138 @@ def test_op_broadcasting(op, data):
     compare(op.fn, arrays, grad=op.grad, rtol=op.rtol, atol=op.atol)
 
 
+REDUCTIONS = {
+    "sum": lambda L, x, d, k: x.sum(d, keepdim=k),
+    "mean": lambda L, x, d, k: x.mean(d, keepdim=k),
+    "var": lambda L, x, d, k: x.var(d, keepdim=k, correction=0),
+    "std": lambda L, x, d, k: L.std(x, d, keepdim=k),
+    "norm": lambda L, x, d, k: x.norm(2, dim=d, keepdim=k),
+    "amax": lambda L, x, d, k: x.amax(d, keepdim=k),
+    "amin": lambda L, x, d, k: L.amin(x, d, k),
+    "logsumexp": lambda L, x, d, k: x.logsumexp(d, keepdim=k),
+    "any": lambda L, x, d, k: (x > 0).any(d, keepdim=k),
+    "all": lambda L, x, d, k: (x > -1).all(d, keepdim=k),
+    "vector_norm": lambda L, x, d, k: L.linalg.vector_norm(x, 3, d, k),
+    "nansum": lambda L, x, d, k: x.nansum(d, keepdim=k),
+}
+ONE_DIM_REDUCTIONS = {
+    "max": lambda L, x, d, k: list(x.max(d, keepdim=k)),
+    "min": lambda L, x, d, k: list(x.min(d, k)),
+    "argmax": lambda L, x, d, k: x.argmax(d, keepdim=k),
+    "prod": lambda L, x, d, k: x.prod(d, keepdim=k),
+    "cumsum": lambda L, x, d, k: x.cumsum(d),
+    "cumprod": lambda L, x, d, k: x.cumprod(d),
+    "softmax": lambda L, x, d, k: x.softmax(d),
+    "log_softmax": lambda L, x, d, k: x.log_softmax(d),
+    "median": lambda L, x, d, k: list(x.median(d, keepdim=k)),
+    "sort": lambda L, x, d, k: list(x.sort(d, descending=k)),
+    "argsort": lambda L, x, d, k: x.argsort(d),
+    "cummax": lambda L, x, d, k: list(x.cummax(d)),
+    "logcumsumexp": lambda L, x, d, k: x.logcumsumexp(d),
+}
+
+
+@st.composite
+def _shape_and_dims(draw, single):
+    shape = draw(st.lists(st.integers(1, 4), min_size=1, max_size=4).map(tuple))
+    nd = len(shape)
+    if single:
+        dims = draw(st.integers(-nd, nd - 1))
+    else:
+        picked = draw(st.lists(st.integers(0, nd - 1), min_size=1, max_size=nd, unique=True))
+        dims = tuple(d - nd if draw(st.booleans()) else d for d in picked)
+    return shape, dims, draw(st.booleans())
+
+
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+@settings(max_examples=6, deadline=None, derandomize=True)
+@given(case=_shape_and_dims(False))
+def test_reduction_dims(name, case):
+    """dim tuples (negative too) and keepdim, for values and gradients."""
+    shape, dims, keep = case
+    x = sample(shape, "nonzero", np.random.default_rng(len(shape)))
+    fn = REDUCTIONS[name]
+    compare(lambda L, x: fn(L, x, dims, keep), [x])
+
+
+@pytest.mark.parametrize("name", sorted(ONE_DIM_REDUCTIONS))
+@settings(max_examples=5, deadline=None, derandomize=True)
+@given(case=_shape_and_dims(True))
+def test_reduction_one_dim(name, case):
+    shape, dim, keep = case
+    rng = np.random.default_rng(len(shape))
+    # distinct values: ties in max/sort/median would pick arbitrary but valid indices
+    x = (rng.permutation(int(np.prod(shape))).reshape(shape) * 0.37 + 0.5).astype("float32")
+    fn = ONE_DIM_REDUCTIONS[name]
+    compare(lambda L, x: fn(L, x, dim, keep), [x])
+
+
+@st.composite
+def _index(draw):
+    """A shape and an index into it: ints, slices, None, one Ellipsis, int lists, masks."""
+    shape = draw(st.lists(st.integers(1, 4), min_size=1, max_size=4).map(tuple))
+    items, dim, used_ellipsis, adv = [], 0, False, 0
+    while dim < len(shape) and draw(st.booleans()):
+        n = shape[dim]
+        kind = draw(st.sampled_from(["int", "slice", "none", "ellipsis", "list", "mask"]))
+        if kind == "int":
+            items.append(draw(st.integers(-n, n - 1)))
+        elif kind == "slice":
+            a = draw(st.none() | st.integers(-n, n))
+            b = draw(st.none() | st.integers(-n, n))
+            items.append(slice(a, b, draw(st.none() | st.integers(1, 3))))
+        elif kind == "none":
+            items.append(None)
+            continue
+        elif kind == "ellipsis" and not used_ellipsis:
+            used_ellipsis = True
+            items.append(Ellipsis)
+            dim = len(shape) - sum(1 for i in items if i is not None and i is not Ellipsis)
+            continue
+        elif kind == "list" and adv == 0:
+            adv += 1
+            items.append(draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=3)))
+        elif kind == "mask" and adv == 0:
+            adv += 1
+            items.append(np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n))))
+        else:
+            items.append(slice(None))
+        dim += 1
+    return shape, tuple(items)
+
+
+def _lib_index(L, idx):
+    out = []
+    for i in idx:
+        if isinstance(i, np.ndarray):
+            out.append(L.tensor(i))
+        elif isinstance(i, list):
+            out.append(L.tensor(i))
+        else:
+            out.append(i)
+    return tuple(out)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(case=_index())
+def test_indexing_random(case):
+    """Random mixes of basic and advanced indices: values, grads, and assignment."""
+    shape, idx = case
+    x = sample(shape, "real", np.random.default_rng(0))
+
+    def get(L, x):
+        return x[_lib_index(L, idx)] * 1
+
+    compare(get, [x])
+
+    def put(L, x):
+        y = x * 2
+        y[_lib_index(L, idx)] = -1.5
+        return y
+
+    compare(put, [x])
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float16", "int32", "int8", "uint8", "int16"])
 @pytest.mark.parametrize("name", ["add", "mul", "sub", "where", "maximum", "gt"])
 def test_op_other_dtypes(name, dtype):
