@@ -628,3 +628,46 @@ def _hook_calls(lib):
 
 def test_state_dict_hooks_like_torch():
     assert _hook_calls(tg) == _hook_calls(torch)
+
+
+# An ordinary PyTorch training script, run unchanged with ``torch`` bound to either library.
+PROGRAM = """
+import numpy as np
+torch.manual_seed(0)
+rng = np.random.default_rng(0)
+X = torch.tensor(rng.standard_normal((64, 10)).astype(np.float32))
+y = torch.tensor(rng.integers(0, 3, 64))
+dataset = torch.utils.data.TensorDataset(X, y)
+loader = torch.utils.data.DataLoader(dataset, batch_size=16, shuffle=True)
+model = torch.nn.Sequential(torch.nn.Linear(10, 32), torch.nn.ReLU(), torch.nn.Linear(32, 3))
+criterion = torch.nn.CrossEntropyLoss()
+optimizer = torch.optim.Adam(
+    [{"params": model[0].parameters(), "lr": 3e-3}, {"params": model[2].parameters()}],
+    lr=1e-2, weight_decay=1e-4,
+)
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+losses, norms = [], []
+for epoch in range(5):
+    for xb, yb in loader:
+        optimizer.zero_grad()
+        loss = criterion(model(xb), yb)
+        loss.backward()
+        norms.append(torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0).item())
+        optimizer.step()
+        losses.append(loss.item())
+    scheduler.step()
+result = (losses, norms, [p.detach().numpy().copy() for p in model.parameters()])
+"""
+
+
+def test_ordinary_training_program_gives_torch_numbers():
+    results = {}
+    for lib in (torch, tg):
+        namespace = {"torch": lib}
+        exec(PROGRAM, namespace)
+        results[lib] = namespace["result"]
+    (loss_t, norm_t, params_t), (loss_g, norm_g, params_g) = results[torch], results[tg]
+    np.testing.assert_allclose(loss_g, loss_t, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(norm_g, norm_t, rtol=1e-5, atol=1e-6)
+    for a, b in zip(params_g, params_t):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
