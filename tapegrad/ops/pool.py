@@ -130,36 +130,46 @@ def _tap_dtype(taps: int):
 # max pooling on raw arrays
 
 
+def _first_max(w, axis):
+    """(max, index of its first occurrence) along ``axis`` of ``w``; the last NaN wins."""
+    xp = array_module(w)
+    K = w.shape[axis]
+    best = w.max(axis=axis)
+    tdt = _tap_dtype(K)
+    shape = [1] * w.ndim
+    shape[axis] = K
+    # First t with w[t] == max is K - max_t(eq_t * (K - t)): three broadcast
+    # passes instead of an argmax along a short axis (one call per window).
+    weights = xp.arange(K, 0, -1, dtype=tdt).reshape(shape)
+    idx = (xp.expand_dims(best, axis) == w) * weights
+    idx = idx.max(axis=axis)
+    np.subtract(tdt(K), idx, out=idx)
+    if np.issubdtype(w.dtype, np.floating):
+        nan = xp.isnan(best)
+        if nan.any():
+            # PyTorch's kernels take ``val > max || isnan(val)``: the last NaN wins.
+            last = (xp.isnan(w) * xp.arange(1, K + 1, dtype=tdt).reshape(shape)).max(axis)
+            idx[nan] = last[nan] - 1
+    return best, idx
+
+
 def _max_pool_forward(x, g: _Win, want_index: bool):
     """(max, tap index or None) over each window of ``x``."""
     xp = array_module(x)
     win = _windows(_pad(x, g, _min_value(x.dtype)), g)
     K = g.taps
     lead_out = win.shape[g.nd :]
+    # One gather into a contiguous taps-first array: every later pass is SIMD-friendly.
     w = xp.empty(win.shape, x.dtype)
     w[...] = win
     w = w.reshape((K,) + lead_out)
-    best = w.max(axis=0)
     if not want_index:
-        return best, None
-    tdt = _tap_dtype(K)
-    # First tap equal to the max: K - max_t(eq_t * (K - t)).
-    weights = xp.arange(K, 0, -1, dtype=tdt).reshape((K,) + (1,) * len(lead_out))
-    eq = w == best
-    idx = (eq * weights).max(axis=0)
-    np.subtract(tdt(K), idx, out=idx)
-    if np.issubdtype(x.dtype, np.floating):
-        nan = xp.isnan(best)
-        if nan.any():
-            # PyTorch takes the last NaN of a window (``val > max || isnan(val)``).
-            last = (xp.isnan(w) * xp.arange(1, K + 1, dtype=tdt).reshape(weights.shape)).max(0)
-            idx[nan] = last[nan] - 1
-    return best, idx
+        return w.max(axis=0), None
+    return _first_max(w, 0)
 
 
-def _scatter_taps(gw_fn, lead, g: _Win, dtype):
+def _scatter_taps(xp, gw_fn, lead, g: _Win, dtype):
     """Sum per-tap gradients ``gw_fn(t)`` (lead..., out...) back onto the input grid."""
-    xp = np
     gxp = xp.zeros(g.padded_shape(lead), dtype)
     for t, sl in enumerate(g.tap_slices()):
         gxp[sl] += gw_fn(t)
@@ -184,7 +194,7 @@ def _max_pool_backward(gy, idx, g: _Win, in_shape):
             out[...] = xp.where(idx == taps, gy, gy.dtype.type(0))
         return _crop(gxp, g)
     zero = gy.dtype.type(0)
-    return _scatter_taps(lambda t: xp.where(idx == t, gy, zero), lead, g, gy.dtype)
+    return _scatter_taps(xp, lambda t: xp.where(idx == t, gy, zero), lead, g, gy.dtype)
 
 
 def _flat_indices(idx, g: _Win):
@@ -251,7 +261,7 @@ def _avg_pool_backward(gy, g: _Win, divisor, in_shape):
         gxp = (xp.empty if g.exact else xp.zeros)(g.padded_shape(lead), gy.dtype)
         _windows(gxp, g, writeable=True)[...] = gs
         return _crop(gxp, g)
-    return _scatter_taps(lambda t: gs, lead, g, gy.dtype)
+    return _scatter_taps(xp, lambda t: gs, lead, g, gy.dtype)
 
 
 # ---------------------------------------------------------------------------
@@ -405,26 +415,6 @@ def _adaptive_max_flat(size, out):
         flat = flat + (table.T * math.prod(size[j + 1 :])).reshape(shape)
     kshape = flat.shape[:nd]
     return flat.reshape(math.prod(kshape), math.prod(out))
-
-
-def _first_max(w, axis):
-    """(max, index of its first occurrence) along ``axis`` of ``w``; the last NaN wins."""
-    xp = array_module(w)
-    K = w.shape[axis]
-    best = w.max(axis=axis)
-    tdt = _tap_dtype(K)
-    shape = [1] * w.ndim
-    shape[axis] = K
-    weights = xp.arange(K, 0, -1, dtype=tdt).reshape(shape)
-    idx = (xp.expand_dims(best, axis) == w) * weights
-    idx = idx.max(axis=axis)
-    np.subtract(tdt(K), idx, out=idx)
-    if np.issubdtype(w.dtype, np.floating):
-        nan = xp.isnan(best)
-        if nan.any():
-            last = (xp.isnan(w) * xp.arange(1, K + 1, dtype=tdt).reshape(shape)).max(axis)
-            idx[nan] = last[nan] - 1
-    return best, idx
 
 
 class _AdaptiveMaxPoolNd(Function):
