@@ -1,23 +1,30 @@
-"""Convolutions as im2col over strided views plus one matrix product.
+"""Convolutions as im2col over strided views plus BLAS matrix products.
 
-``conv1d``/``conv2d``, ``conv_transpose1d``/``conv_transpose2d``, ``unfold``
-(im2col) and ``fold`` (col2im), mirroring ``torch.nn.functional``. One
-primitive, ``Convolution`` (grad_fn ``ConvolutionBackward0``), serves the
+``conv1d``/``conv2d``/``conv3d``, ``conv_transpose1d``/``conv_transpose2d``,
+``unfold`` (im2col) and ``fold`` (col2im), mirroring ``torch.nn.functional``.
+One primitive, ``Convolution`` (grad_fn ``ConvolutionBackward0``), serves the
 direct and the transposed convolution: the transposed forward is the direct
-backward-to-input and vice versa. 1-D work runs as 2-D with a unit height.
+backward-to-input and vice versa. 1-D work runs as 2-D with a unit height;
+3-D is composed of 2-D convolutions, one per kernel depth tap.
 
 Two column layouts, picked by the output's size (``_Geom.nlast``):
 
 * batch-major, ``cols[n, c*kh*kw, oh*ow]``: one GEMM per sample straight into
-  the NCHW output; good when each sample has many output pixels.
+  the NCHW output, run chunk by chunk so that each chunk's columns are still
+  in cache for its GEMM; good when each sample has many output pixels.
 * batch-last, ``cols[c*kh*kw, oh*ow*n]``: the input is transposed to CHWN
   once so that the window copies move ``ow*n`` contiguous values and the
   whole batch is one large GEMM; good for small late-layer feature maps.
 
-The backward runs GEMMs for the weight and the input gradient (each only
-when needed: the data batch of a first layer gets no gradient) and a col2im
-that loops over the kh*kw kernel offsets, adding strided slices.
-``_reference_conv2d`` is a loop-free einsum convolution used only by the tests.
+The backward runs GEMMs for the weight and the input gradient, each only when
+needed (the data batch of a first layer gets no gradient). The input gradient
+of a stride-1 convolution is itself a convolution (of dy with the flipped
+kernel) where that is cheaper; otherwise a col2im adds strided slices, one per
+kernel tap. With ``tapegrad.set_num_threads(n)`` the copies, the per-sample
+GEMMs and col2im are split across n threads (NumPy releases the GIL); each
+element is computed by the same operations whatever n, so results do not
+depend on it. ``_reference_conv2d`` is a loop-free einsum convolution used by
+the tests.
 """
 
 from __future__ import annotations
