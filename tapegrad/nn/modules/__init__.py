@@ -123,3 +123,9 @@ from .upsampling import (
     UpsamplingBilinear2d,
     UpsamplingNearest2d,
 )
+
+# Export the layers only, not the family submodules (``nn.loss``, ``nn.utils``...), so that
+# ``from .modules import *`` in ``tapegrad.nn`` gives PyTorch's namespace.
+__all__ = sorted(
+    name for name, obj in globals().items() if isinstance(obj, type) and issubclass(obj, Module)
+)
