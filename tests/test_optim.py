@@ -671,3 +671,24 @@ def test_ordinary_training_program_gives_torch_numbers():
     np.testing.assert_allclose(norm_g, norm_t, rtol=1e-5, atol=1e-6)
     for a, b in zip(params_g, params_t):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["SGD", "Adam", "AdamW", "Adagrad", "Adadelta", "RMSprop", "NAdam", "RAdam", "Adamax"]
+    + ["Rprop", "ASGD"],
+)
+def test_nonfinite_gradients_like_torch(name):
+    """inf and NaN gradients propagate (or not) exactly as in PyTorch, without warnings."""
+    grads = [[np.inf, 1.0, 0.0, 2.0], [1.0, np.nan, 0.0, -1.0], [-1.0, 1.0, np.nan, 3.0]]
+    finals = []
+    for lib in (torch, tg):
+        p = lib.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+        opt = getattr(lib.optim, name)([p], lr=0.1, **({"momentum": 0.9} if name == "SGD" else {}))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            for g in grads:
+                p.grad = lib.tensor(np.array(g, dtype=np.float32))
+                opt.step()
+        finals.append(p.detach().numpy().copy())
+    np.testing.assert_allclose(finals[1], finals[0], rtol=1e-6, equal_nan=True)

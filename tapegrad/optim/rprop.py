@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import array_module
 from .optimizer import Optimizer, _bump, _real, _step_tensor, _zeros_like
 
 __all__ = ["Rprop"]
@@ -68,27 +67,28 @@ class Rprop(Optimizer):
                     state["prev"] = _zeros_like(p)
                     state["step_size"] = _zeros_like(p, complex(lr, lr) if p.is_complex() else lr)
                 d, g = _real(p._data), _real(p._grad._data)
-                xp = array_module(d)
                 _bump(state["step"])
                 prev = _real(state["prev"]._data)
                 step_size = _real(state["step_size"]._data)
                 if group["maximize"]:
                     g = np.negative(g)
-                sign = np.multiply(g, prev)
-                xp.sign(sign, out=sign)
-                # NaN signs stay NaN, as in PyTorch.
-                positive, negative, zero = sign > 0, sign < 0, sign == 0
-                sign[positive] = etaplus
-                sign[negative] = etaminus
-                sign[zero] = 1
-                step_size *= sign
+                # torch.sign(nan) is 0, so a NaN product counts as "no sign change" (factor 1);
+                # the comparisons below give that without NumPy's NaN-propagating sign.
+                prod = np.multiply(g, prev)
+                positive, negative = prod > 0, prod < 0
+                factor = prod
+                factor.fill(1)
+                factor[positive] = etaplus
+                factor[negative] = etaminus
+                step_size *= factor
                 step_size.clip(step_size_min, step_size_max, out=step_size)
                 # Where the sign flipped, this step is skipped and the flip forgotten.
                 np.copyto(prev, g)
-                prev[sign == etaminus] = 0
-                xp.sign(prev, out=sign)
-                sign *= step_size
-                d -= sign
+                prev[negative] = 0
+                # param.addcmul_(grad.sign(), step_size, value=-1), with sign(nan) = 0
+                move = np.subtract(prev > 0, prev < 0, dtype=d.dtype)
+                move *= step_size
+                d -= move
                 state["prev"]._version_counter.v += 1
                 state["step_size"]._version_counter.v += 1
                 p._version_counter.v += 1
