@@ -337,9 +337,14 @@ Tensor.__setitem__ = I.setitem
 # -- operators ---------------------------------------------------------------
 
 
+# Operand types of the arithmetic operators; the concrete types come first because
+# isinstance against the numbers.Number ABC is slow and these checks run on every op.
+_OPERAND_TYPES = (Tensor, float, int, numbers.Number, np.ndarray, np.generic)
+
+
 def _r(fn):
     def rop(self, other):
-        if not isinstance(other, (numbers.Number, Tensor, np.ndarray, np.generic)):
+        if not isinstance(other, _OPERAND_TYPES):
             return NotImplemented
         return fn(other if isinstance(other, Tensor) else _lift(other, self), self)
 
@@ -354,7 +359,7 @@ def _lift(x, like):
 def _op(fn):
     def op(self, other):
         # like PyTorch, a list is not an operand (tensor + [1, 2] is a TypeError)
-        if not isinstance(other, (numbers.Number, Tensor, np.ndarray, np.generic)):
+        if not isinstance(other, _OPERAND_TYPES):
             return NotImplemented
         if isinstance(other, np.generic):
             other = other.item()

@@ -89,7 +89,7 @@ def _call_pre_hooks(node, buf):
                 if res is not None:
                     g = res._data
             buf[nr] = g
-    node_hooks = node.__dict__.get("_node_pre_hooks") if hasattr(node, "__dict__") else None
+    node_hooks = node._node_pre_hooks
     if node_hooks:
         Tensor = F._Tensor
         for fn in list(node_hooks):
@@ -141,6 +141,8 @@ def run_backward(roots, grads, retain_graph=False, inputs=None, allow_unused=Fal
 
     ready = [n for n in dict.fromkeys(root_nodes) if n is not None and deps.get(n, 0) == 0]
     executed = []
+    AccumulateGrad = F.AccumulateGrad
+    ndarray = np.ndarray
     prev_mode = grad_mode._enabled.enabled
     grad_mode._enabled.enabled = False
     try:
@@ -149,21 +151,24 @@ def run_backward(roots, grads, retain_graph=False, inputs=None, allow_unused=Fal
             buf = buffers.pop(node, None)
             if buf is None:
                 buf = [None] * node.num_outputs
-            if node._pre_hooks or node._retains or node.__dict__.get("_node_pre_hooks"):
+            if node._pre_hooks or node._retains or node._node_pre_hooks:
                 _call_pre_hooks(node, buf)
             if capture is not None and node in capture:
                 for i, nr in capture[node]:
                     results[i] = buf[nr]
-            run = needed is None or node in needed
-            if isinstance(node, F.AccumulateGrad):
+            if type(node) is AccumulateGrad:
                 if capture is None and buf[0] is not None:
                     node.accumulate(buf[0])
                 continue
             nexts = node.next_functions
-            if run and any(g is not None for g in buf):
+            if len(buf) == 1:
+                has_grad = buf[0] is not None
+            else:
+                has_grad = any(g is not None for g in buf)
+            if has_grad and (needed is None or node in needed):
                 in_grads = node._apply_backward(buf)
                 executed.append(node)
-                post = node.__dict__.get("_post_hooks")
+                post = node._post_hooks
                 if post:
                     Tensor = F._Tensor
                     for fn in post:
@@ -172,16 +177,18 @@ def run_backward(roots, grads, retain_graph=False, inputs=None, allow_unused=Fal
                             tuple(None if g is None else Tensor._make(g) for g in buf),
                         )
                 meta = node._in_meta
+                n_in = len(in_grads)
                 for i, (nxt, nr) in enumerate(nexts):
                     if nxt is None:
                         continue
-                    g = in_grads[i] if i < len(in_grads) else None
+                    g = in_grads[i] if i < n_in else None
                     if g is not None and (needed is None or nxt in needed):
                         m = meta[i]
                         if m is not None:
-                            if not isinstance(g, np.ndarray) or g.shape != m[0]:
+                            if type(g) is not ndarray or g.shape != m[0]:
                                 g = _fit(g, m[0], node, i)
-                            if g.dtype != m[1]:
+                            dt = g.dtype
+                            if dt is not m[1] and dt != m[1]:
                                 g = g.astype(m[1])
                         b = buffers.get(nxt)
                         if b is None:

@@ -43,6 +43,10 @@ class Node:
         "__dict__",
     )
     num_outputs = 1
+    # Hooks registered on the node itself live in its __dict__; these defaults let the
+    # engine read them as plain attributes.
+    _node_pre_hooks = None
+    _post_hooks = None
 
     def name(self) -> str:
         return type(self).__name__

@@ -61,10 +61,21 @@ def _broadcast_error(a, b):
 
 def _binary(fn_cls, a, b, dt: D.dtype | None = None, compute: D.dtype | None = None, **attrs):
     """Promote ``a`` and ``b`` and apply a binary primitive."""
-    if dt is None:
-        dt = _promote(a, b)
-    cdt = compute or dt
-    ta, tb = _operand(a, cdt), _operand(b, cdt)
+    ta = tb = None
+    if dt is None and compute is None and isinstance(a, U.Tensor):
+        # Fast path for the common cases that need no promotion: two tensors of one
+        # dtype, or a floating tensor and a Python float/int (the scalar takes its dtype).
+        ad = a._data.dtype
+        if isinstance(b, U.Tensor):
+            if b._data.dtype is ad:
+                ta, tb = a, b
+        elif (type(b) is float or type(b) is int) and ad.kind == "f":
+            ta, tb = a, U.Tensor._make(np.asarray(b, dtype=ad))
+    if ta is None:
+        if dt is None:
+            dt = _promote(a, b)
+        cdt = compute or dt
+        ta, tb = _operand(a, cdt), _operand(b, cdt)
     try:
         return fn_cls.apply(ta, tb, **attrs)
     except ValueError:
