@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import torch
 from conftest import assert_same, assert_same_error, compare, to_numpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tapegrad
 from tapegrad.autograd import gradcheck
@@ -426,3 +428,51 @@ def test_mixed_dtype_results():
     t_out = torch.nn.functional.huber_loss(torch.tensor(x32), torch.tensor(p64))
     g_out = tapegrad.nn.functional.huber_loss(tapegrad.tensor(x32), tapegrad.tensor(p64))
     assert_same(t_out, g_out)
+
+
+# ---------------------------------------------------------------------------
+# random configurations
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(1, 4),
+    c=st.integers(2, 5),
+    spatial=st.lists(st.integers(1, 3), max_size=2),
+    weighted=st.booleans(),
+    ignore=st.booleans(),
+    smoothing=st.sampled_from([0.0, 0.05, 0.5]),
+    reduction=st.sampled_from(REDUCTIONS),
+    probs=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_cross_entropy_random_configurations(
+    n, c, spatial, weighted, ignore, smoothing, reduction, probs, seed
+):
+    rng = np.random.default_rng(seed)
+    shape = (n, c, *spatial)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.uniform(0.2, 2.0, c).astype(np.float32) if weighted else None
+    if probs:
+        e = np.exp(rng.standard_normal(shape))
+        target = (e / e.sum(1, keepdims=True)).astype(np.float32)
+        ignore_index = -100
+    else:
+        target = rng.integers(0, c, (n, *spatial))
+        ignore_index = int(target.reshape(-1)[0]) if ignore else -100
+
+    def fn(lib, a):
+        return lib.nn.functional.cross_entropy(
+            a, lib.tensor(target), _t(lib, w), ignore_index=ignore_index,
+            reduction=reduction, label_smoothing=smoothing,
+        )  # fmt: skip
+
+    compare(fn, [x], rtol=1e-5, atol=1e-6, grad_rtol=1e-4, grad_atol=1e-6)
+    if not probs:
+        compare(
+            lambda lib, a: lib.nn.functional.nll_loss(
+                lib.nn.functional.log_softmax(a, 1), lib.tensor(target), _t(lib, w),
+                ignore_index=ignore_index, reduction=reduction,
+            ),
+            [x],
+        )  # fmt: skip
