@@ -488,4 +488,16 @@ class backends:  # noqa: N801
 
 
 from . import models, nn, optim, train, utils  # noqa: E402
+from .nn.functional import cosine_similarity, pairwise_distance  # noqa: E402
+from .ops.index import isin, unravel_index  # noqa: E402
+from .ops.linalg import cdist, chain_matmul, vander  # noqa: E402
+from .ops.reduce import (  # noqa: E402
+    corrcoef,
+    cov,
+    cumulative_trapezoid,
+    diff,
+    trapezoid,
+    trapz,
+)
+from .ops.shape import block_diag, combinations, dsplit, hsplit, vsplit  # noqa: E402
 from .serialization import load, save  # noqa: E402

@@ -346,6 +346,15 @@ OPS: list[Op] = [
     Op("svdvals", lambda L, x: L.linalg.svd(x).S, [((3, 4),)], grad=False),
     Op("qr_r", lambda L, x: L.linalg.qr(x).R.abs(), [((4, 3),)], grad=False),
     Op("trace", lambda L, x: L.trace(x), [((3, 4),)]),
+    Op("cdist", lambda L, a, b: [L.cdist(a, b), L.cdist(a, b, p=1)], [((3, 4), (5, 4))]),
+    Op("vander", lambda L, x: [L.vander(x), L.vander(x, 4, True)], [((3,),)], grad=False),
+    Op("cov", lambda L, x: [L.cov(x), L.corrcoef(x), L.cov(x[0], correction=0)], [((3, 6),)]),
+    Op("diff", lambda L, x: [L.diff(x), L.diff(x, 2, 0), L.diff(x, prepend=x[..., :1])], S34),
+    Op("trapezoid", lambda L, x: [L.trapezoid(x), L.trapz(x, dx=0.5, dim=0)], S34),
+    Op("cumulative_trapezoid", lambda L, x: L.cumulative_trapezoid(x), S34),
+    Op("splits", lambda L, x: list(L.hsplit(x, 2)) + list(L.vsplit(x, [1])), [((3, 4),)]),
+    Op("block_diag", lambda L, a, b: L.block_diag(a, b[0], b[0, 0]), [((2, 3), (3, 4))]),
+    Op("combinations", lambda L, x: L.combinations(x[0], 2), [((3, 4),)]),
     Op("slogdet", lambda L, x: list(L.linalg.slogdet(x)), SQ, "wellcond"),
 ]
 

@@ -604,3 +604,23 @@ def _take_windows(input, dim, size, step):
     if step <= 0:
         raise RuntimeError(f"step is {step} but must be > 0")
     return Unfold.apply(input, dim=dim, size=size, step=step)
+
+
+def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False):
+    """Whether each element is in ``test_elements`` (``torch.isin``)."""
+    a = elements._data if isinstance(elements, U.Tensor) else np.asarray(elements)
+    b = test_elements._data if isinstance(test_elements, U.Tensor) else np.asarray(test_elements)
+    return U.Tensor._make(np.asarray(np.isin(a, b, assume_unique=assume_unique, invert=invert)))
+
+
+def unravel_index(indices, shape):
+    """Coordinates of flat indices in ``shape``, one tensor per dim (``torch.unravel_index``)."""
+    idx = indices._data if isinstance(indices, U.Tensor) else np.asarray(indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"expected 'indices' to be integer dtype, but got {idx.dtype}")
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    n = int(np.prod(shape))
+    if np.any((idx < -n) | (idx >= n)):
+        raise RuntimeError("'indices' must be in range [-numel, numel - 1]")
+    coords = np.unravel_index(np.where(idx < 0, idx + n, idx), shape)
+    return tuple(U.Tensor._make(np.asarray(c, np.int64)) for c in coords)

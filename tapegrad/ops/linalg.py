@@ -951,3 +951,41 @@ def old_eig(input, eigenvectors: bool = False):
     e = np.stack([w.real, w.imag], axis=-1).astype(input._data.dtype)
     vecs = v.real.astype(input._data.dtype) if eigenvectors else np.zeros(0, input._data.dtype)
     return _OldEigRT(U.Tensor._make(e), U.Tensor._make(vecs))
+
+
+def cdist(x1, x2, p: float = 2.0, compute_mode=None):
+    """Pairwise p-norm distances between the rows of x1 and x2 (``torch.cdist``)."""
+    from .reduce import vector_norm
+
+    if x1.ndim < 2 or x2.ndim < 2:
+        raise RuntimeError(
+            f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D"
+            if x1.ndim < 2
+            else f"cdist only supports at least 2D tensors, X2 got: {x2.ndim}D"
+        )
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(
+            f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}"
+        )
+    d = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    return vector_norm(d, p, -1)
+
+
+def vander(x, N=None, increasing: bool = False):
+    """The Vandermonde matrix of a 1-D tensor (``torch.vander``)."""
+    from .shape import stack
+
+    if x.ndim != 1:
+        raise RuntimeError("x must be a one-dimensional tensor.")
+    n = x.shape[0] if N is None else N
+    if n < 0:
+        raise RuntimeError("N must be non-negative.")
+    powers = range(n) if increasing else range(n - 1, -1, -1)
+    xd = x if x.dtype.is_floating_point else x.to(D.int64)
+    cols = [xd**k if k else xd * 0 + 1 for k in powers]
+    return stack(cols, 1) if cols else xd.new_empty(x.shape[0], 0)
+
+
+def chain_matmul(*matrices):
+    """The product of matrices, left to right (``torch.chain_matmul``)."""
+    return multi_dot(list(matrices))

@@ -975,3 +975,100 @@ def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=
 
 def bucketize(input, boundaries, *, out_int32=False, right=False):
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+# ---------------------------------------------------------------------------
+# differences, integrals and statistics built from the primitives above
+
+
+def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):
+    """n-th forward difference along ``dim`` (``torch.diff``); xor for bool."""
+    from .shape import cat
+
+    d = U.canon_dim(dim, input.ndim)
+    x = input
+    if prepend is not None or append is not None:
+        parts = [p for p in (prepend, input, append) if p is not None]
+        x = cat([p if p.ndim else p.expand(*x.shape[:d], 1, *x.shape[d + 1 :]) for p in parts], d)
+    for _ in range(n):
+        m = x.shape[d]
+        if m == 0:
+            break
+        a, b = x.narrow(d, 1, m - 1), x.narrow(d, 0, m - 1)
+        x = a ^ b if x.dtype is D.bool_ else a - b
+    return x
+
+
+def trapezoid(y, x=None, *, dx=None, dim: int = -1):
+    """Integral of y by the trapezoidal rule along ``dim`` (``torch.trapezoid``)."""
+    d = U.canon_dim(dim, y.ndim)
+    m = y.shape[d]
+    if m == 0:
+        return sum(y, d)
+    avg = (y.narrow(d, 1, m - 1) + y.narrow(d, 0, m - 1)) / 2
+    if x is not None:
+        avg = avg * diff(x, dim=dim if x.ndim > 1 else -1).reshape(
+            [-1 if k == d else 1 for k in range(y.ndim)] if x.ndim == 1 else x.shape[:-1] + (-1,)
+        )
+        return sum(avg, d)
+    return sum(avg, d) * (1 if dx is None else dx)
+
+
+trapz = trapezoid
+
+
+def cumulative_trapezoid(y, x=None, *, dx=None, dim: int = -1):
+    """Running trapezoidal integral along ``dim`` (``torch.cumulative_trapezoid``)."""
+    d = U.canon_dim(dim, y.ndim)
+    m = y.shape[d]
+    avg = (y.narrow(d, 1, m - 1) + y.narrow(d, 0, m - 1)) / 2
+    if x is not None:
+        avg = avg * diff(x).reshape([-1 if k == d else 1 for k in range(y.ndim)])
+    elif dx is not None:
+        avg = avg * dx
+    return cumsum(avg, d)
+
+
+def cov(input, *, correction: int = 1, fweights=None, aweights=None):
+    """Covariance of the rows (variables) over the columns (``torch.cov``)."""
+    from .linalg import matmul
+
+    if input.ndim > 2:
+        raise ValueError(
+            "cov(): expected input to have two or fewer dimensions but got an input with "
+            f"{input.ndim} dimensions"
+        )
+    x = input.reshape(1, -1) if input.ndim < 2 else input
+    if not x.dtype.is_floating_point:
+        x = x.to(D.get_default_dtype())
+    n = x.shape[1]
+    w = None
+    if fweights is not None:
+        w = fweights.to(x.dtype)
+    if aweights is not None:
+        w = aweights.to(x.dtype) if w is None else w * aweights.to(x.dtype)
+    if w is None:
+        avg = mean(x, 1, keepdim=True)
+        norm = n - correction
+        xc = x - avg
+        c = matmul(xc, xc.t()) / builtins.max(norm, 0)
+    else:
+        w_sum = sum(w)
+        avg = sum(x * w, 1, keepdim=True) / w_sum
+        if aweights is None or correction == 0:
+            norm = w_sum - correction
+        else:
+            norm = w_sum - correction * sum(w * aweights.to(x.dtype)) / w_sum
+        xc = x - avg
+        c = matmul(xc * w, xc.t()) / norm.clamp(min=0)
+    return c.reshape(()) if input.ndim < 2 else c
+
+
+def corrcoef(input):
+    """Pearson correlation coefficients of the rows (``torch.corrcoef``)."""
+    c = cov(input)
+    if c.ndim == 0:
+        return c / c
+    d = c.diagonal()
+    c = c / d.sqrt()[:, None] / d.sqrt()[None, :]
+    return c.clamp(-1, 1)

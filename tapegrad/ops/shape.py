@@ -976,3 +976,76 @@ class ViewOfBase(Function):
         view.grad_fn = node
         view._output_nr = 0
         view._requires_grad = True
+
+
+# ---------------------------------------------------------------------------
+# numpy-style splits and assembling blocks
+
+
+def _split_n(input, sections, dim, name, min_dim):
+    if input.ndim < min_dim:
+        raise RuntimeError(
+            f"torch.{name} requires a tensor with at least {min_dim} dimension, but got a tensor "
+            f"with {input.ndim} dimensions!"
+        )
+    if isinstance(sections, (int, np.integer)) and input.shape[dim] % sections:
+        raise RuntimeError(
+            f"torch.{name} attempted to split along dimension {dim}, but the size of the "
+            f"dimension {input.shape[dim]} is not divisible by the split_size {sections}!"
+        )
+    return tensor_split(input, sections, dim)
+
+
+def hsplit(input, sections):
+    """Split along columns, dim 1 (dim 0 for 1-D) (``torch.hsplit``)."""
+    return _split_n(input, sections, 0 if input.ndim == 1 else 1, "hsplit", 1)
+
+
+def vsplit(input, sections):
+    """Split along rows, dim 0 (``torch.vsplit``)."""
+    return _split_n(input, sections, 0, "vsplit", 2)
+
+
+def dsplit(input, sections):
+    """Split along depth, dim 2 (``torch.dsplit``)."""
+    return _split_n(input, sections, 2, "dsplit", 3)
+
+
+def block_diag(*tensors):
+    """A block-diagonal matrix from 0-, 1- or 2-D blocks (``torch.block_diag``)."""
+    from .creation import zeros
+
+    blocks = []
+    for t in tensors:
+        if t.ndim > 2:
+            raise RuntimeError(
+                f"torch.block_diag: Input tensors must have 2 or fewer dimensions. Input "
+                f"{len(blocks)} has {t.ndim} dimensions"
+            )
+        blocks.append(t.reshape(1, -1) if t.ndim < 2 else t)
+    if not blocks:
+        return zeros(1, 0)
+    dt = D.result_type(*blocks)
+    cols = sum(b.shape[1] for b in blocks)
+    rows, left = [], 0
+    for b in blocks:
+        r, c = b.shape
+        parts = [zeros(r, left, dtype=dt), b.to(dt), zeros(r, cols - left - c, dtype=dt)]
+        rows.append(cat(parts, 1))
+        left += c
+    return cat(rows, 0)
+
+
+def combinations(input, r: int = 2, with_replacement: bool = False):
+    """Length-r combinations of a 1-D tensor's elements, as rows (``torch.combinations``)."""
+    import itertools
+
+    from .creation import tensor
+
+    if input.ndim != 1:
+        raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
+    make = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    idx = list(make(range(input.shape[0]), r))
+    if not idx:
+        return input[:0] if r else input.new_empty(0)
+    return input[tensor(idx, dtype=D.int64)]
