@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import torch
 from conftest import assert_same, assert_same_error, compare, to_numpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tapegrad
 from tapegrad.autograd import gradcheck
@@ -763,3 +765,40 @@ def test_rrelu_training_equals_pytorch_with_the_same_seed():
     torch.manual_seed(2)
     tapegrad.manual_seed(2)
     compare(lambda lib, a: lib.nn.functional.rrelu(a, 0.1, 0.3, training=True), [x])
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    n=st.integers(2, 4),
+    c=st.integers(1, 4),
+    spatial=st.lists(st.integers(1, 3), max_size=3),
+    momentum=st.sampled_from([0.1, 0.5, None]),
+    affine=st.booleans(),
+    track=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_batchnorm_random_configurations(n, c, spatial, momentum, affine, track, seed):
+    cls = {0: "BatchNorm1d", 1: "BatchNorm1d", 2: "BatchNorm2d", 3: "BatchNorm3d"}[len(spatial)]
+    x = np.random.default_rng(seed).standard_normal((n, c, *spatial)).astype(np.float32) * 3 + 1
+
+    def ctor(nn):
+        return getattr(nn, cls)(c, momentum=momentum, affine=affine, track_running_stats=track)
+
+    tm, gm = check_layer(ctor, x, steps=2, rtol=1e-4, atol=1e-5)
+    check_layer(lambda nn: _loaded(nn, tm), x, train=False)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    lead=st.lists(st.integers(1, 3), min_size=1, max_size=2),
+    groups=st.integers(1, 3),
+    per_group=st.integers(1, 3),
+    k=st.integers(1, 2),
+    seed=st.integers(0, 2**16),
+)
+def test_layer_and_group_norm_random_configurations(lead, groups, per_group, k, seed):
+    rng = np.random.default_rng(seed)
+    c = groups * per_group
+    x = rng.standard_normal((*lead, c, 2, 3)).astype(np.float32) * 2
+    check_layer(lambda nn: nn.LayerNorm(list(x.shape[-k:])), x)
+    check_layer(lambda nn: nn.GroupNorm(groups, c), x.reshape(-1, c, 2, 3))
