@@ -802,3 +802,57 @@ def test_layer_and_group_norm_random_configurations(lead, groups, per_group, k, 
     x = rng.standard_normal((*lead, c, 2, 3)).astype(np.float32) * 2
     check_layer(lambda nn: nn.LayerNorm(list(x.shape[-k:])), x)
     check_layer(lambda nn: nn.GroupNorm(groups, c), x.reshape(-1, c, 2, 3))
+
+
+def _classic_mnist_net(lib):
+    """The MNIST network of seeds 000/001 (PyTorch's classic example), verbatim."""
+    nn, F = lib.nn, lib.nn.functional
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 10, kernel_size=5)
+            self.conv2 = nn.Conv2d(10, 20, kernel_size=5)
+            self.conv2_drop = nn.Dropout2d()
+            self.fc1 = nn.Linear(320, 50)
+            self.fc2 = nn.Linear(50, 10)
+
+        def forward(self, x):
+            x = F.relu(F.max_pool2d(self.conv1(x), 2))
+            x = F.relu(F.max_pool2d(self.conv2_drop(self.conv2(x)), 2))
+            x = x.view(-1, 320)
+            x = F.relu(self.fc1(x))
+            x = F.dropout(x, training=self.training)
+            x = self.fc2(x)
+            return F.log_softmax(x, dim=1)
+
+    return Net()
+
+
+def test_seed_mnist_example_with_dropout_trains_like_pytorch():
+    if not _bernoulli_stream_matches():
+        pytest.skip("tapegrad.bernoulli_ does not reproduce PyTorch's stream in this build")
+    torch.manual_seed(1)
+    tm = _classic_mnist_net(torch)
+    tapegrad.manual_seed(1)
+    gm = _classic_mnist_net(tapegrad)
+    for (k, a), b in zip(tm.state_dict().items(), gm.state_dict().values()):
+        np.testing.assert_array_equal(to_numpy(b), to_numpy(a), err_msg=k)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        x = rng.random((8, 1, 28, 28)).astype(np.float32)
+        y = rng.integers(0, 10, 8)
+        lt = torch.nn.functional.nll_loss(tm(torch.tensor(x)), torch.tensor(y))
+        lg = tapegrad.nn.functional.nll_loss(gm(tapegrad.tensor(x)), tapegrad.tensor(y))
+        assert_same(lt, lg, rtol=1e-5)
+        lt.backward()
+        lg.backward()
+        for lib, m in ((torch, tm), (tapegrad, gm)):
+            with lib.no_grad():
+                for p in m.parameters():
+                    p -= 0.05 * p.grad
+                    p.grad = None
+    tm.eval()
+    gm.eval()
+    x = rng.random((4, 1, 28, 28)).astype(np.float32)
+    assert_same(tm(torch.tensor(x)), gm(tapegrad.tensor(x)), rtol=1e-4, atol=1e-5)
