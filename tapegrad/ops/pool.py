@@ -141,8 +141,13 @@ def _first_max(w, axis):
     # First t with w[t] == max is K - max_t(eq_t * (K - t)): three broadcast
     # passes instead of an argmax along a short axis (one call per window).
     weights = xp.arange(K, 0, -1, dtype=tdt).reshape(shape)
-    idx = (xp.expand_dims(best, axis) == w) * weights
-    idx = idx.max(axis=axis)
+    eq = xp.expand_dims(best, axis) == w
+    if tdt is np.uint8:
+        # bool and uint8 share a layout: weight the comparison in place.
+        eq = xp.multiply(eq.view(np.uint8), weights, out=eq.view(np.uint8))
+    else:
+        eq = eq * weights
+    idx = eq.max(axis=axis)
     np.subtract(tdt(K), idx, out=idx)
     if np.issubdtype(w.dtype, np.floating):
         nan = xp.isnan(best)
