@@ -29,9 +29,15 @@ class Unflatten(Module):
         if isinstance(dim, int):
             if not isinstance(unflattened_size, (tuple, list)):
                 raise TypeError(
-                    "unflattened_size must be tuple of ints, but found type "
+                    "unflattened_size must be a tuple of ints, but found type "
                     f"{type(unflattened_size).__name__}"
                 )
+            for idx, elem in enumerate(unflattened_size):
+                if not isinstance(elem, int):
+                    raise TypeError(
+                        "unflattened_size must be tuple of ints, but found element of type "
+                        f"{type(elem).__name__} at pos {idx}"
+                    )
         elif isinstance(dim, str):
             raise TypeError("named tensors are not supported by tapegrad's Unflatten")
         else:
