@@ -44,6 +44,13 @@ _METHODS = {
             "logaddexp",
             "addcmul",
             "addcdiv",
+            "logit",
+            "sinc",
+            "heaviside",
+            "logaddexp2",
+            "ldexp",
+            "positive",
+            "isreal",
             "xlogy",
             "sgn",
             "deg2rad",
@@ -464,6 +471,10 @@ def _make_inplace(name, fn):
 
 
 _INPLACE = [
+    "logit",
+    "sinc",
+    "ldexp",
+    "heaviside",
     "addcmul",
     "addcdiv",
     "xlogy",
@@ -758,3 +769,81 @@ Tensor.is_floating_point = lambda self: self.dtype.is_floating_point
 Tensor.element_size = lambda self: self._data.itemsize
 Tensor.__array_ufunc__ = None
 del D
+
+
+# -- more methods and aliases --------------------------------------------------
+
+Tensor.diff = R.diff
+Tensor.cov = R.cov
+Tensor.corrcoef = R.corrcoef
+Tensor.hsplit = S.hsplit
+Tensor.vsplit = S.vsplit
+Tensor.dsplit = S.dsplit
+Tensor.matrix_power = L.matrix_power
+Tensor.qr = L.qr
+Tensor.swapaxes_ = Tensor.transpose_
+Tensor.swapdims_ = Tensor.transpose_
+for _alias, _target in (
+    ("arccosh_", "acosh_"),
+    ("arcsinh_", "asinh_"),
+    ("arctanh_", "atanh_"),
+    ("arctan2_", "atan2_"),
+    ("greater_", "gt_"),
+    ("greater_equal_", "ge_"),
+    ("less_", "lt_"),
+    ("less_equal_", "le_"),
+    ("not_equal_", "ne_"),
+):
+    if hasattr(Tensor, _target):
+        setattr(Tensor, _alias, getattr(Tensor, _target))
+
+
+def _identity(self):
+    # real tensors only: conjugation and negation bits are never set
+    return self
+
+
+Tensor.conj = _identity
+Tensor.resolve_conj = _identity
+Tensor.resolve_neg = _identity
+Tensor.conj_physical = _identity
+Tensor.is_conj = lambda self: False
+Tensor.is_neg = lambda self: False
+Tensor.is_inference = lambda self: False
+
+
+def _is_nonzero(self) -> bool:
+    """The truth of a one-element tensor (``Tensor.is_nonzero``)."""
+    if self._data.size == 0:
+        raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+    if self._data.size != 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return bool(self._data.reshape(()).item() != 0)
+
+
+Tensor.is_nonzero = _is_nonzero
+Tensor.is_same_size = lambda self, other: self.shape == other.shape
+
+
+def _put_(self, index, source, accumulate: bool = False):
+    """Write ``source`` at flat ``index`` positions, in place (``Tensor.put_``)."""
+    n = self.numel()
+    idx = index._data.reshape(-1)
+    if idx.size and (idx.max() >= n or idx.min() < -n):
+        raise IndexError(
+            f"out of range: tried to access index {int(idx.max())} on a tensor of {n} elements."
+        )
+    flat = np.unravel_index(np.where(idx < 0, idx + n, idx), self.shape)
+    from .ops.creation import tensor as _tensor
+
+    pos = tuple(_tensor(c.astype(np.int64)) for c in flat)
+    return I.index_put_(self, pos, source.reshape(-1), accumulate)
+
+
+def _put(self, index, source, accumulate: bool = False):
+    """``put_`` on a copy (``Tensor.put``)."""
+    return _put_(self.clone(), index, source, accumulate)
+
+
+Tensor.put_ = _put_
+Tensor.put = _put

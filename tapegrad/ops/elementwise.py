@@ -1124,3 +1124,41 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     neginf = finfo.min if neginf is None else neginf
     mask_val = np.where(np.isnan(x), nan, np.where(x == np.inf, posinf, neginf)).astype(x.dtype)
     return _to_out(_masked_replace(input, ~np.isfinite(x), mask_val), out)
+
+
+def logit(input, eps=None):
+    """log(p / (1 - p)), p clamped to [eps, 1 - eps] when eps is given (``torch.logit``)."""
+    x = input if input.dtype.is_floating_point else input.to(D.get_default_dtype())
+    if eps is not None:
+        x = clamp(x, eps, 1 - eps)
+    return (x / (1 - x)).log()
+
+
+def sinc(input):
+    """sin(pi x) / (pi x), 1 at 0 (``torch.sinc``)."""
+    x = input if input.dtype.is_floating_point else input.to(D.get_default_dtype())
+    zero = eq(x, 0)
+    # a safe denominator keeps the unused branch (and its gradient) finite at 0
+    px = where(zero, 1.0, x) * math.pi
+    return where(zero, 1.0, px.sin() / px)
+
+
+def heaviside(input, values):
+    """0 below zero, ``values`` at zero, 1 above (``torch.heaviside``); not differentiable."""
+    if input.dtype is not values.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes")
+    out = np.heaviside(input._data, values._data).astype(input._data.dtype, copy=False)
+    return U.Tensor._make(np.asarray(out))
+
+
+def logaddexp2(input, other):
+    """log2(2**input + 2**other), computed stably (``torch.logaddexp2``)."""
+    ln2 = math.log(2)
+    return logaddexp(input * ln2, other * ln2) / ln2
+
+
+def ldexp(input, other):
+    """input * 2**other (``torch.ldexp``)."""
+    x = input if input.dtype.is_floating_point else input.to(D.get_default_dtype())
+    e = other if U.is_tensor(other) else U.as_tensor_arg(other)
+    return mul(x, pow(2.0, e.to(x.dtype)))
