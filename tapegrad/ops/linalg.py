@@ -702,6 +702,9 @@ def svd(A, full_matrices: bool = True, *, driver=None):
     u, s, vh = _no_grad_linalg(
         "linalg_svd", lambda a: tuple(np.linalg.svd(a, full_matrices=full_matrices)), A
     )
+    if s.requires_grad:
+        # the singular values are differentiable; U and Vh raise if a gradient reaches them
+        s = SvdVals.apply(A)
     return _SvdRT(u, s, vh)
 
 
