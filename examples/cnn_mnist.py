@@ -31,7 +31,7 @@ def main() -> None:
     n_train = args.train or (100 if args.fast else 6000)
     n_test = 100 if args.fast else 2000
     epochs = args.epochs or (1 if args.fast else 3)
-    runs = args.runs or (2 if args.fast else 3)
+    runs = args.runs or (2 if args.fast else 8)
     name, train_x, train_y, test_x, test_y = _common.load_images(args.data_dir, n_train, n_test)
     mu, std = train_x.mean(), train_x.std()
     train_x, test_x = (train_x - mu) / std, (test_x - mu) / std
@@ -74,10 +74,14 @@ def main() -> None:
     if plt is not None:
         fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
         ax = axes[0]
-        for arch, history in histories.items():
+        for color, (arch, history) in zip(("C0", "C3"), histories.items()):
             ep = range(1, len(history) + 1)
-            ax.plot(ep, [100 * e for e in history["error"]], "--", label=f"{arch} train")
-            ax.plot(ep, [100 * e for e in history["val_error"]], "o-", label=f"{arch} test")
+            train_err = [100 * e for e in history["error"]]
+            ax.plot(ep, train_err, "--", color=color, label=f"{arch} train (during the epoch)")
+            ax.plot(
+                ep, [100 * e for e in history["val_error"]], "o-", color=color, label=f"{arch} test"
+            )
+        ax.set_xticks(list(ep))
         ax.set_xlabel("Epoch")
         ax.set_ylabel("Error (%)")
         ax.set_title(f"{name}, {len(train_x)} training images, SGD with momentum")
@@ -91,6 +95,7 @@ def main() -> None:
             (summary.best, "Best", "--"),
         ):
             ax.axhline(100 * value, color="k", ls=style, lw=1, label=f"{label} {100 * value:.2f}%")
+        ax.set_xticks(range(1, len(errors) + 1))
         ax.set_xlabel("Run (sorted by test error)")
         ax.set_ylabel("Test error (%)")
         ax.set_title(f"The seed CNN trained {len(errors)} times with different seeds")
