@@ -35,8 +35,36 @@ def _thread_env(threads: int) -> dict:
     return env
 
 
+def _status_mb(key: str) -> float | None:
+    """A memory line of /proc/self/status (VmRSS, VmHWM) in MB; None off Linux."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak() -> bool:
+    """Reset the process's peak RSS (Linux clear_refs), so ru_maxrss covers the timed runs."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
 def worker(lib_name: str, workload: str, threads: int, quick: bool, reps: int) -> dict:
-    """Run one workload ``reps`` times in this process and report times and memory."""
+    """Run one workload ``reps`` times in this process and report times and memory.
+
+    Short workloads get one untimed warm-up call. The peak RSS is reset after setup
+    (data, model, warm-up), so ``peak_mb`` is the high-water mark of the timed runs:
+    library, data and the workload's working memory; ``work_mb`` is its rise above the
+    RSS right before them.
+    """
     import resource
 
     sys.path.insert(0, HERE)
@@ -44,21 +72,31 @@ def worker(lib_name: str, workload: str, threads: int, quick: bool, reps: int) -
 
     if lib_name == "torch":
         import torch as lib
-
-        lib.set_num_threads(threads)
     else:
         import tapegrad as lib
-
-        lib.set_num_threads(threads)
+    lib.set_num_threads(threads)
     run = workloads.WORKLOADS[workload](lib, quick)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    times = []
+    if workload not in workloads.NO_WARMUP:
+        run()
+    reset = _reset_peak()
+    before = _status_mb("VmRSS")
+    times, cpu = [], []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         run()
         times.append(time.perf_counter() - t0)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"times": times, "peak_mb": peak / 1024, "extra_mb": (peak - base) / 1024}
+        cpu.append(time.process_time() - c0)
+    # VmHWM is the peak RSS of this address space since the reset; ru_maxrss also keeps
+    # the peak seen when any thread exited (before the reset), so it is the fallback only.
+    hwm = _status_mb("VmHWM") if reset else None
+    peak = hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "times": times,
+        "cpu": cpu,
+        "peak_mb": peak,
+        "work_mb": max(0.0, peak - before) if hwm is not None and before is not None else None,
+        "threads": lib.get_num_threads(),
+    }
 
 
 def _spawn(lib_name, workload, threads, quick, reps=1) -> dict:
@@ -71,14 +109,29 @@ def _spawn(lib_name, workload, threads, quick, reps=1) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _blas() -> str:
+    import numpy
+
+    try:
+        cfg = numpy.show_config(mode="dicts")
+        b = cfg["Build Dependencies"]["blas"]
+        return f"{b.get('name')} {b.get('version', '')}".strip()
+    except Exception:  # older NumPy: no dict mode
+        return "unknown"
+
+
 def versions() -> dict:
     import numpy
 
     info = {
         "python": platform.python_version(),
         "numpy": numpy.__version__,
+        "blas": _blas(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "cpu": _cpu_name(),
         "platform": platform.platform(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load_avg": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
     try:
         import torch
@@ -90,6 +143,86 @@ def versions() -> dict:
 
     info["tapegrad"] = tapegrad.__version__
     return info
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+HEADER = (
+    f"{'workload':<17}{'thr':>4}{'tapegrad min/med s':>20}{'torch min/med s':>18}"
+    f"{'ratio':>7}{'target':>7}{'':>5}{'cpu':>6}{'peak MB tg/pt':>15}{'work MB tg/pt':>15}"
+)
+
+
+def _fmt_row(r: dict) -> str:
+    tgt = f"{r['target']:.2f}" if r["target"] else "-"
+    ok = "" if r["met"] is None else ("ok" if r["met"] else "MISS")
+    work = r["tapegrad_work_mb"], r["torch_work_mb"]
+    work_s = "-" if None in work else f"{work[0]:.0f}/{work[1]:.0f}"
+    return (
+        f"{r['workload']:<17}{r['threads']:>4}"
+        f"{r['tapegrad_min']:>10.3f}/{r['tapegrad_median']:<9.3f}"
+        f"{r['torch_min']:>8.3f}/{r['torch_median']:<9.3f}"
+        f"{r['ratio']:>7.2f}{tgt:>7}{ok:>5}{r['cpu_ratio']:>6.2f}"
+        f"{r['tapegrad_peak_mb']:>8.0f}/{r['torch_peak_mb']:<6.0f}{work_s:>15}"
+    )
+
+
+def measure(workload: str, threads: int, quick: bool, reps: int) -> dict:
+    """Interleave ``reps`` subprocess runs of each library; medians and peaks of both."""
+    import workloads
+
+    inner = workloads.INNER_REPS.get(workload, 1)
+    acc = {lib: {"times": [], "cpu": [], "peak": 0.0, "work": 0.0, "thr": set()} for lib in LIBS}
+    for _ in range(reps):  # interleave the libraries
+        for lib in LIBS:
+            r = _spawn(lib, workload, threads, quick, inner)
+            a = acc[lib]
+            a["times"].extend(r["times"])
+            a["cpu"].extend(r["cpu"])
+            a["peak"] = max(a["peak"], r["peak_mb"])
+            a["work"] = None if r["work_mb"] is None else max(a["work"] or 0.0, r["work_mb"])
+            a["thr"].add(r["threads"])
+    tg, pt = acc["tapegrad"], acc["torch"]
+    med = statistics.median
+    target = workloads.TARGETS.get((workload, threads))
+    ratio = med(tg["times"]) / med(pt["times"])
+    mem_target = workloads.MEMORY_TARGETS.get((workload, threads))
+    mem_ratio = tg["peak"] / pt["peak"]
+    return {
+        "workload": workload,
+        "threads": threads,
+        "threads_seen": {lib: sorted(acc[lib]["thr"]) for lib in LIBS},
+        "tapegrad_times": tg["times"],
+        "torch_times": pt["times"],
+        "tapegrad_min": min(tg["times"]),
+        "tapegrad_median": med(tg["times"]),
+        "torch_min": min(pt["times"]),
+        "torch_median": med(pt["times"]),
+        "ratio": ratio,
+        "target": target,
+        "met": None if target is None else ratio <= target,
+        # CPU seconds are less disturbed by other processes than wall time (1 thread)
+        "cpu_ratio": med(tg["cpu"]) / med(pt["cpu"]),
+        "tapegrad_peak_mb": tg["peak"],
+        "torch_peak_mb": pt["peak"],
+        "tapegrad_work_mb": tg["work"],
+        "torch_work_mb": pt["work"],
+        "memory_ratio": mem_ratio,
+        "memory_target": mem_target,
+        "memory_met": None if mem_target is None else mem_ratio <= mem_target,
+    }
+
+
+LIBS = ("tapegrad", "torch")
 
 
 def main(argv=None) -> int:
@@ -106,65 +239,55 @@ def main(argv=None) -> int:
         "--worker", nargs=4, metavar=("LIB", "WORKLOAD", "THREADS", "REPS"), help=argparse.SUPPRESS
     )
     args = p.parse_args(argv)
+    thread_counts = [int(t) for t in args.threads.split(",")]
 
     if args.worker:
         lib, wl, th, reps = args.worker
         print(json.dumps(worker(lib, wl, int(th), args.quick, int(reps))))
         return 0
     if args.profile:
-        from profile_ops import profile
-
-        profile(args.profile, args.quick)
-        return 0
-
+        # BLAS reads its thread count when it loads: set it before NumPy is imported
+        os.environ.update(_thread_env(thread_counts[0]))
     sys.path.insert(0, HERE)
     import workloads
 
-    reps = args.reps or (2 if args.quick else 3)
     names = args.only.split(",") if args.only else list(workloads.WORKLOADS)
-    thread_counts = [int(t) for t in args.threads.split(",")]
+    for n in names + ([args.profile] if args.profile else []):
+        if n not in workloads.WORKLOADS:
+            p.error(f"unknown workload {n!r}; choose from {', '.join(workloads.WORKLOADS)}")
+    if args.profile:
+        from profile_ops import profile
+
+        profile(args.profile, args.quick, thread_counts[0])
+        return 0
+
+    reps = args.reps or (2 if args.quick else 3)
     plan = [(w, t) for t in thread_counts for w in names if t == 1 or (w, t) in workloads.TARGETS]
     info = versions()
     print(
-        f"tapegrad {info['tapegrad']} vs torch {info['torch']}; numpy {info['numpy']}; "
-        f"python {info['python']}; {info['machine']}"
+        f"tapegrad {info['tapegrad']} vs torch {info['torch']}; numpy {info['numpy']} "
+        f"({info['blas']}); python {info['python']}; {info['cpu']}, {info['machine']}; "
+        f"{info['date']}; load average {info['load_avg']:.1f}"
     )
     print(
-        f"{'workload':<18}{'thr':>4}{'tapegrad min/med s':>22}{'torch min/med s':>20}"
-        f"{'ratio':>8}{'target':>8}{'mem tg/pt MB':>16}"
+        f"threads: OMP/OPENBLAS/MKL_NUM_THREADS, torch.set_num_threads and "
+        f"tapegrad.set_num_threads all set to 'thr'; {reps} interleaved subprocess runs per "
+        f"library{' (quick)' if args.quick else ''}; ratio = median tapegrad / median torch; "
+        "cpu = the same ratio in CPU seconds; peak = max RSS during the timed runs"
     )
+    print(HEADER)
     results = []
     for w, t in plan:
-        tg, pt = [], []
-        mem = {"tapegrad": 0.0, "torch": 0.0}
-        for _ in range(reps):  # interleave the libraries
-            for lib, acc in (("tapegrad", tg), ("torch", pt)):
-                r = _spawn(lib, w, t, args.quick)
-                acc.extend(r["times"])
-                mem[lib] = max(mem[lib], r["extra_mb"])
-        ratio = statistics.median(tg) / statistics.median(pt)
-        target = workloads.TARGETS.get((w, t))
-        row = {
-            "workload": w,
-            "threads": t,
-            "tapegrad_min": min(tg),
-            "tapegrad_median": statistics.median(tg),
-            "torch_min": min(pt),
-            "torch_median": statistics.median(pt),
-            "ratio": ratio,
-            "target": target,
-            "met": None if target is None else ratio <= target,
-            "tapegrad_peak_extra_mb": mem["tapegrad"],
-            "torch_peak_extra_mb": mem["torch"],
-        }
+        row = measure(w, t, args.quick, reps)
         results.append(row)
-        tgt = f"{target:.2f}" if target else "-"
-        print(
-            f"{w:<18}{t:>4}{min(tg):>11.3f}/{statistics.median(tg):<10.3f}"
-            f"{min(pt):>9.3f}/{statistics.median(pt):<10.3f}{ratio:>8.2f}{tgt:>8}"
-            f"{mem['tapegrad']:>8.0f}/{mem['torch']:<7.0f}",
-            flush=True,
-        )
+        print(_fmt_row(row), flush=True)
+    for r in results:
+        if r["memory_target"] is not None:
+            verdict = "ok" if r["memory_met"] else "MISS"
+            print(
+                f"peak memory {r['workload']} ({r['threads']} thr): tapegrad/torch "
+                f"{r['memory_ratio']:.2f} (target {r['memory_target']:.2f}) {verdict}"
+            )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(

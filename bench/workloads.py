@@ -217,7 +217,7 @@ def adam_steps(lib, quick):
 def autograd_chain(lib, quick):
     """1,000 small elementwise ops on a 10-element tensor, then backward (per-op overhead)."""
     x = lib.ones(10, requires_grad=True)
-    n = 200 if quick else 1000
+    n = 1000
 
     def run():
         y = x
@@ -249,3 +249,12 @@ TARGETS = {
     ("autograd_chain", 1): 2.0,
     ("cnn_epoch", 2): 1.5,
 }
+
+# (workload, threads) -> target ratio of peak RSS tapegrad / torch (issue 5)
+MEMORY_TARGETS = {("cnn_epoch", 1): 1.5}
+
+# Workloads timed cold, as a user runs them (an epoch); the others get one warm-up call.
+NO_WARMUP = {"cnn_epoch", "mlp_epoch"}
+
+# Timed calls per subprocess for workloads too short to time once (tens of milliseconds).
+INNER_REPS = {"autograd_chain": 10, "adam_1m": 3, "mlp_inference": 3, "lenet_batches": 2}
