@@ -75,7 +75,7 @@ class Generator:
         lo, span = acc(low), acc(acc(high) - acc(low))
         return (u * np.float64(span) + np.float64(lo)).astype(dtype).reshape(shape)
 
-    def normal(self, shape, mean, std, dtype) -> np.ndarray:
+    def normal(self, shape, mean, std, dtype, scalar: bool = False) -> np.ndarray:
         """PyTorch's CPU normal: Box-Muller on blocks of 16 uniforms, or scalar pairs.
 
         Tensors of 16 or more elements are filled with uniforms, transformed 16 at a
@@ -86,7 +86,7 @@ class Generator:
         """
         n = int(np.prod(shape))
         dtype = np.dtype(dtype)
-        if n < 16:
+        if n < 16 or scalar:
             out = np.array([self._normal_scalar() for _ in range(n)], np.float64)
             return (out * std + mean).astype(dtype).reshape(shape)
         f64 = dtype == np.float64
@@ -132,7 +132,8 @@ class Generator:
         if low is None:
             low = 0
             if dtype.kind == "f":
-                high = 2 ** np.finfo(dtype).nmant + 1
+                # (1 << digits) + 1, digits counting the implicit bit (24 for float32)
+                high = 2 ** (np.finfo(dtype).nmant + 1) + 1
             elif dtype == np.bool_:
                 high = 2
             else:
@@ -163,7 +164,7 @@ class Generator:
 
     def geometric(self, shape, p, dtype) -> np.ndarray:
         u = self._unit(int(np.prod(shape)), np.float64)
-        return np.ceil(np.log1p(-u) / np.log1p(-p)).astype(dtype).reshape(shape)
+        return np.ceil(np.log(u) / np.log1p(-p)).astype(dtype).reshape(shape)
 
     def cauchy(self, shape, median, sigma, dtype) -> np.ndarray:
         u = self._unit(int(np.prod(shape)), np.float64)

@@ -297,6 +297,28 @@ RANDOM = {
     ],
     "dropout_mask": lambda L: L.nn.functional.dropout(L.ones(30), 0.4),
     "exponential_": lambda L: L.empty(10).exponential_(),
+    "geometric_": lambda L: L.empty(6).geometric_(0.3),
+    "random_float": lambda L: [L.empty(4).random_(), L.empty(4, dtype=L.float64).random_()],
+    "random_ints": lambda L: [
+        L.empty(4, dtype=L.int32).random_(),
+        L.empty(4, dtype=L.uint8).random_(),
+        L.empty(4, dtype=L.bool).random_(),
+        L.empty(4, dtype=L.int64).random_(),
+    ],
+    "bernoulli_scalar_p": lambda L: L.bernoulli(L.zeros(5), 0.7),
+    "multinomial": lambda L: [
+        L.multinomial(L.tensor([0.1, 0.2, 0.7]), 10, replacement=True),
+        L.multinomial(L.tensor([0.1, 0.2, 0.3, 0.4]), 3),
+    ],
+    # non-contiguous tensors are filled in memory order, one number at a time
+    "noncontiguous": lambda L: [
+        L.empty(5, 4).t().normal_(),
+        L.empty(8, 4).t().normal_(),
+        L.zeros(6, 6)[:, ::2].normal_(),
+        L.empty(3, 4).t().uniform_(),
+        L.empty(3, 4).t().bernoulli_(L.full((4, 3), 0.5)),
+        L.empty(2, 3, 4).permute(2, 0, 1).normal_(),
+    ],
     "interleaved": lambda L: [
         L.randn(3),
         L.rand(2),

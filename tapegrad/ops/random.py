@@ -118,7 +118,8 @@ def normal(
 
 def bernoulli(input, p=None, *, generator=None, out=None):
     """Bernoulli samples with probabilities ``input`` (``torch.bernoulli``)."""
-    probs = input._data if p is None else np.full(input.shape, p, dtype=input._data.dtype)
+    # a Python p draws double uniforms like PyTorch's bernoulli_(float)
+    probs = input._data if p is None else np.full(input.shape, float(p))
     if np.any((probs < 0) | (probs > 1)):
         raise RuntimeError("bernoulli_ expects p to be in [0, 1]")
     return U.Tensor._make(_gen(generator).bernoulli(probs, input._data.dtype))
@@ -148,9 +149,21 @@ def poisson(input, generator=None):
 
 def _fill(t, arr):
     t._check_inplace()
-    np.copyto(t._data, arr, casting="unsafe")
+    data = t._data
+    if data.flags.c_contiguous:
+        np.copyto(data, arr, casting="unsafe")
+    else:
+        # PyTorch's serial kernels draw in memory order: the k-th number goes to the k-th
+        # element of the storage, whatever the view's dim order.
+        target = data.transpose(_memory_perm(data))
+        np.copyto(target, np.asarray(arr).reshape(-1).reshape(target.shape), casting="unsafe")
     t._version_counter.v += 1
     return t
+
+
+def _memory_perm(a) -> tuple:
+    """The dim order that walks ``a`` by decreasing stride (memory order)."""
+    return tuple(sorted(range(a.ndim), key=lambda d: -abs(a.strides[d])))
 
 
 def uniform_(t, a=0.0, b=1.0, *, generator=None):
@@ -166,7 +179,10 @@ def normal_(t, mean=0.0, std=1.0, *, generator=None):
     """Fill with normal samples (``Tensor.normal_``)."""
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
-    return _fill(t, _gen(generator).normal(t._data.shape, float(mean), float(std), t._data.dtype))
+    g = _gen(generator)
+    # non-contiguous tensors take PyTorch's one-at-a-time path, in memory order
+    scalar = not t._data.flags.c_contiguous
+    return _fill(t, g.normal(t._data.shape, float(mean), float(std), t._data.dtype, scalar=scalar))
 
 
 def random_(t, from_=None, to=None, *, generator=None):
@@ -178,13 +194,13 @@ def random_(t, from_=None, to=None, *, generator=None):
 
 def bernoulli_(t, p=0.5, *, generator=None):
     """Fill with Bernoulli(p) samples (``Tensor.bernoulli_``)."""
-    probs = p._data if isinstance(p, U.Tensor) else p
-    return _fill(
-        t,
-        _gen(generator).bernoulli(
-            probs if np.ndim(probs) else np.full(t._data.shape, probs), t._data.dtype
-        ),
-    )
+    if isinstance(p, U.Tensor):
+        probs = np.broadcast_to(p._data, t._data.shape)
+        if not t._data.flags.c_contiguous:
+            probs = probs.transpose(_memory_perm(t._data))  # drawn in t's memory order
+    else:
+        probs = np.full(t._data.shape, float(p))
+    return _fill(t, _gen(generator).bernoulli(probs, t._data.dtype))
 
 
 def exponential_(t, lambd=1.0, *, generator=None):
