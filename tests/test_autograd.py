@@ -784,3 +784,38 @@ def test_default_dtype_switch():
     finally:
         for L in LIBS:
             L.set_default_dtype(L.float32)
+
+
+# ---------------------------------------------------------------------------
+# gradcheck itself
+
+
+def test_gradcheck_catches_a_wrong_backward():
+    class BadSquare(tapegrad.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * x  # should be 2 * g * x
+
+    x = tapegrad.tensor([0.5, -1.5, 2.0], dtype=tapegrad.float64, requires_grad=True)
+    with pytest.raises(RuntimeError, match="Jacobian mismatch"):
+        tapegrad.autograd.gradcheck(BadSquare.apply, (x,))
+    assert tapegrad.autograd.gradcheck(BadSquare.apply, (x,), raise_exception=False) is False
+    assert tapegrad.autograd.gradcheck(lambda t: (t * t).sum(), (x,))
+
+
+def test_gradcheck_multiple_inputs_and_outputs():
+    rng = np.random.default_rng(0)
+    a = tapegrad.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    b = tapegrad.tensor(rng.standard_normal((3,)), requires_grad=True)
+    c = tapegrad.tensor(rng.standard_normal((3,)))  # constant input
+
+    def f(a, b, c):
+        return a * b + c, (a @ b).tanh()
+
+    assert tapegrad.autograd.gradcheck(f, (a, b, c))
