@@ -26,7 +26,8 @@ def make_model(nn, hidden, dropout=0.0):
 
 
 def run(model, data, steps, torch, weight_decay=0.0, l1=0.0):
-    """Full-batch Adam on the cross-entropy (+ ``l1 * sum |w|`` over the weight matrices);
+    """Full-batch AdamW on the cross-entropy (+ ``l1 * sum |w|`` over the weight matrices),
+    its ``weight_decay`` the decoupled L2 decay of the weights;
     returns the training and validation loss after each step."""
     import tapegrad.nn.functional as F
 

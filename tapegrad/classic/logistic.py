@@ -45,7 +45,7 @@ class LogisticRegression:
         lr: float = 0.1,
         reduction: str = "sum",
         use_autograd: bool = False,
-        dtype=None,
+        dtype: torch.dtype | None = None,
     ) -> None:
         if reduction not in ("sum", "mean"):
             raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import tapegrad as torch
 from tapegrad import Tensor
 
@@ -48,7 +50,9 @@ class Perceptron:
     def _features(self, x: Tensor) -> Tensor:
         return _with_bias(x) if self.bias else x
 
-    def fit(self, x: Tensor, y: Tensor, epochs: int = 100, callback=None) -> Perceptron:
+    def fit(
+        self, x: Tensor, y: Tensor, epochs: int = 100, callback: Callable | None = None
+    ) -> Perceptron:
         """Train on ``x`` (N, D) with labels ``y`` (N,) in {-1, 1} for at most
         ``epochs`` epochs. ``callback(epoch, nb_mistakes, perceptron)``, if given, is
         called after each epoch."""
