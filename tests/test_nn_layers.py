@@ -859,3 +859,39 @@ def test_seed_mnist_example_with_dropout_trains_like_pytorch():
     gm.eval()
     x = rng.random((4, 1, 28, 28)).astype(np.float32)
     assert_same(tm(torch.tensor(x)), gm(tapegrad.tensor(x)), rtol=1e-4, atol=1e-5)
+
+
+def _params(fn):
+    import inspect
+
+    return [(p.name, p.default, p.kind) for p in inspect.signature(fn).parameters.values()]
+
+
+def test_signatures_match_pytorch():
+    import inspect
+
+    checked = 0
+    for name in dir(tapegrad.nn):
+        g, t = getattr(tapegrad.nn, name), getattr(torch.nn, name, None)
+        if not (isinstance(g, type) and issubclass(g, tapegrad.nn.Module) and t is not None):
+            continue
+        if not g.__module__.startswith("tapegrad.nn.modules.") or g.__module__.endswith(
+            (".conv", ".pooling")
+        ):
+            continue  # conv and pooling layers are tested with their ops
+        assert _params(g.__init__) == _params(t.__init__), name
+        checked += 1
+    gf = tapegrad.nn.functional
+    for name in dir(gf):
+        g, t = getattr(gf, name), getattr(torch.nn.functional, name, None)
+        if name.startswith("_") or not inspect.isfunction(g) or not inspect.isfunction(t):
+            continue
+        if g.__module__ != "tapegrad.nn.functional":
+            continue  # conv and pool come from their own op families
+        if str(inspect.signature(t)) == "(*args, **kwargs)":
+            continue  # PyTorch's boolean dispatch wrappers
+        assert _params(g) == _params(t), name
+        checked += 1
+    assert checked > 150
+    with pytest.raises(AttributeError, match="tapegrad.nn.functional"):
+        gf.no_such_function  # noqa: B018

@@ -61,19 +61,22 @@ _POOL_NAMES = (
 
 
 def __getattr__(name: str):
-    if name in _CONV_NAMES:
-        from ..ops import conv
+    if name in _CONV_NAMES or name in _POOL_NAMES:
+        from ..ops import conv, pool
 
-        return getattr(conv, name)
-    if name in _POOL_NAMES:
-        from ..ops import pool
-
-        return getattr(pool, name)
+        fn = getattr(conv if name in _CONV_NAMES else pool, name, None)
+        if fn is not None:
+            return fn
     raise AttributeError(f"module 'tapegrad.nn.functional' has no attribute '{name}'")
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_CONV_NAMES) | set(_POOL_NAMES))
+    from ..ops import conv, pool
+
+    lazy = {n for n in _CONV_NAMES if hasattr(conv, n)} | {
+        n for n in _POOL_NAMES if hasattr(pool, n)
+    }
+    return sorted(set(globals()) | lazy)
 
 
 _TYPE_SHORT = {
