@@ -819,3 +819,17 @@ def test_gradcheck_multiple_inputs_and_outputs():
         return a * b + c, (a @ b).tanh()
 
     assert tapegrad.autograd.gradcheck(f, (a, b, c))
+
+
+def test_functional_jacobian_vjp_and_variable():
+    def fn(L):
+        F = L.autograd.functional
+        x = L.tensor([1.0, 2.0])
+        y = L.tensor([3.0, 4.0, 5.0])
+        J = F.jacobian(lambda x, y: (x * y.sum(), (x**2).sum() + y.prod()), (x, y))
+        out, g = F.vjp(lambda x: x**2, x, L.tensor([1.0, 0.5]))
+        v = L.autograd.Variable(L.ones(2), requires_grad=True)
+        return [list(J[0]), list(J[1]), F.jacobian(lambda x: x.exp(), x), out, g, v]
+
+    assert_same(*both(fn))
+    assert isinstance(tapegrad.ones(1), tapegrad.autograd.Variable)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import grad_mode
+from . import functional, grad_mode
 from .engine import run_backward
 from .function import FunctionCtx
 from .function import UserFunction as Function
@@ -151,7 +151,24 @@ def grad(
     return tuple(out)
 
 
+class _VariableMeta(type):
+    def __instancecheck__(cls, obj) -> bool:
+        from .._tensor import Tensor
+
+        return isinstance(obj, Tensor)
+
+
+class Variable(metaclass=_VariableMeta):
+    """The old ``torch.autograd.Variable``: now just a tensor (``Variable(t, requires_grad)``)."""
+
+    def __new__(cls, data, requires_grad: bool = False, volatile: bool = False):
+        t = data.detach()
+        return t.requires_grad_(True) if requires_grad else t
+
+
 __all__ = [
+    "Variable",
+    "functional",
     "Function",
     "FunctionCtx",
     "backward",
