@@ -489,6 +489,21 @@ def prog_autograd_seed_examples(L):
     return [g1, t1.grad, t2.grad, t3.grad, y, gx]
 
 
+def prog_variable_graph(L):
+    # seed 001: Variables and a small computation graph (on the CPU here)
+    from_autograd = L.autograd.Variable
+    L.manual_seed(0)
+    N, D = 3, 4
+    x = from_autograd(L.randn(N, D), requires_grad=True)
+    y = from_autograd(L.randn(N, D), requires_grad=True)
+    z = from_autograd(L.randn(N, D), requires_grad=True)
+    a = x * y
+    b = a + z
+    c = L.sum(b)
+    c.backward()
+    return [x.grad.data, y.grad.data, z.grad.data, c]
+
+
 PROGRAMS = [
     prog_tensor_basics,
     prog_images,
@@ -497,6 +512,7 @@ PROGRAMS = [
     prog_autograd_gradient_descent,
     prog_perceptron,
     prog_autograd_seed_examples,
+    prog_variable_graph,
 ]
 
 
