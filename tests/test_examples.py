@@ -209,3 +209,20 @@ def test_resnet_cifar(tmp_path, capsys, monkeypatch):
     )
     assert s["data"] is True and len(s["test_error"]) == 1
     assert_png(tmp_path / "resnet_cifar.png")
+
+
+def test_synthetic_digits_are_learnable():
+    import _common
+
+    import tapegrad
+    from tapegrad.classic import knn_predict
+
+    gen = tapegrad.Generator().manual_seed(0)
+    x, y = _common.synthetic_digits(600, gen)
+    assert x.shape == (600, 1, 28, 28) and x.dtype == tapegrad.float32
+    assert y.dtype == tapegrad.int64 and set(y.tolist()) == set(range(10))
+    assert float(x.min()) >= 0 and float(x.max()) <= 1
+    # Ten distinct, learnable classes: 1-NN on 500 of them is far better than chance (90%).
+    flat = x.view(600, -1)
+    pred = knn_predict(flat[:500], y[:500], flat[500:], 1)
+    assert (pred != y[500:]).float().mean().item() < 0.4
