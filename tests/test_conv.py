@@ -219,6 +219,18 @@ def test_conv_transpose_output_size():
     assert_same_error(lambda lib, a: (mt if lib is torch else mg)(lib.tensor(a), [10, 10]), x)
 
 
+def test_conv_forward_hook_for_subclasses():
+    # PyTorch code overrides forward and calls _conv_forward with its own weight
+    class Scaled(tapegrad.nn.Conv2d):
+        def forward(self, x):
+            return self._conv_forward(x, self.weight * 2, self.bias)
+
+    m = Scaled(2, 3, 3)
+    x = tapegrad.randn(1, 2, 5, 5)
+    ref = tapegrad.nn.functional.conv2d(x, m.weight * 2, m.bias)
+    np.testing.assert_allclose(to_numpy(m(x)), to_numpy(ref), rtol=1e-6)
+
+
 def test_module_double_and_channels():
     mt = torch.nn.Conv2d(2, 3, 3, dtype=torch.float64)
     mg = tapegrad.nn.Conv2d(2, 3, 3, dtype=tapegrad.float64)

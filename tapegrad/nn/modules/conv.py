@@ -108,13 +108,11 @@ class _ConvNd(Module):
             s += ", padding_mode={padding_mode}"
         return s.format(**self.__dict__)
 
-    def _conv(self, fn, input):
+    def _conv(self, fn, input, weight, bias):
         if self.padding_mode != "zeros":
             padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-            return fn(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
-        return fn(
-            input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
-        )
+            return fn(padded, weight, bias, self.stride, 0, self.dilation, self.groups)
+        return fn(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
 
 class Conv1d(_ConvNd):
@@ -153,8 +151,12 @@ class Conv1d(_ConvNd):
             dtype,
         )
 
+    def _conv_forward(self, input, weight, bias):
+        """The convolution with the given weight and bias (as PyTorch's, for subclasses)."""
+        return self._conv(F.conv1d, input, weight, bias)
+
     def forward(self, input):
-        return self._conv(F.conv1d, input)
+        return self._conv_forward(input, self.weight, self.bias)
 
 
 class Conv2d(_ConvNd):
@@ -193,8 +195,12 @@ class Conv2d(_ConvNd):
             dtype,
         )
 
+    def _conv_forward(self, input, weight, bias):
+        """The convolution with the given weight and bias (as PyTorch's, for subclasses)."""
+        return self._conv(F.conv2d, input, weight, bias)
+
     def forward(self, input):
-        return self._conv(F.conv2d, input)
+        return self._conv_forward(input, self.weight, self.bias)
 
 
 class Conv3d(_ConvNd):
@@ -230,8 +236,12 @@ class Conv3d(_ConvNd):
             dtype,
         )
 
+    def _conv_forward(self, input, weight, bias):
+        """The convolution with the given weight and bias (as PyTorch's, for subclasses)."""
+        return self._conv(F.conv3d, input, weight, bias)
+
     def forward(self, input):
-        return self._conv(F.conv3d, input)
+        return self._conv_forward(input, self.weight, self.bias)
 
 
 class _ConvTransposeNd(_ConvNd):
