@@ -239,6 +239,17 @@ def test_progress_bar_plain_and_tqdm(capsys):
     assert "epoch 1/1" in capsys.readouterr().err
 
 
+def test_progress_bar_falls_back_without_tqdm(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    bar = ProgressBar(file=io.StringIO())
+    assert not bar.use_tqdm
+    x, y = blobs()
+    model = make_mlp()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    fit(model, nn.CrossEntropyLoss(), opt, loader(x, y), epochs=1, callbacks=[bar])
+    assert bar.file.getvalue().startswith("epoch 1/1  loss ")
+
+
 # ----------------------------------------------------------------------------------------
 # Checkpoints and resume
 
