@@ -90,7 +90,9 @@ class Generator:
             out = np.array([self._normal_scalar() for _ in range(n)], np.float64)
             return (out * std + mean).astype(dtype).reshape(shape)
         f64 = dtype == np.float64
-        u = self._unit(n, np.float64 if f64 else np.float32)
+        # float16 follows the float32 arithmetic but, as measured against PyTorch, draws
+        # uniforms for the whole blocks only before redrawing the tail block
+        u = self._unit(n - n % 16 if dtype == np.float16 else n, np.float64 if f64 else np.float32)
         if not f64:
             u = u.astype(np.float32)
         full = n - n % 16

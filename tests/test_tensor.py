@@ -268,6 +268,11 @@ RANDOM = {
     "randn_small": lambda L: [L.randn(1), L.randn(5), L.randn(3), L.randn(7, dtype=L.float64)],
     "randn_blocks": lambda L: [L.randn(16), L.randn(17), L.randn(4, 9), L.randn(100)],
     "randn_double": lambda L: [L.randn(16, dtype=L.float64), L.randn(50, dtype=L.float64)],
+    "randn_half": lambda L: [
+        L.randn(20, dtype=L.float16),
+        L.randn(5, dtype=L.float16),
+        L.empty(37, dtype=L.float16).normal_(2.0, 0.5),
+    ],
     "normal_": lambda L: [
         L.empty(40).normal_(2.0, 0.5),
         L.empty(3, 3).normal_(),
