@@ -495,3 +495,49 @@ def test_container_reprs_and_errors():
     assert_same_error(lambda lib: lib.nn.ModuleDict({"a": 1}))
     assert_same_error(lambda lib: lib.nn.ModuleList([1]))
     assert_same_error(lambda lib: lib.nn.ParameterDict({"a": 1}).__getitem__("b"))
+
+
+def _lazy_net(lib):
+    nn = lib.nn
+    return nn.Sequential(
+        nn.LazyLinear(5), nn.ReLU(), nn.LazyBatchNorm1d(), nn.LazyLinear(2, bias=False)
+    )
+
+
+def test_lazy_modules_match_pytorch():
+    torch.manual_seed(0)
+    t = _lazy_net(torch)
+    tapegrad.manual_seed(0)
+    g = _lazy_net(tapegrad)
+    assert repr(g) == repr(t)
+    assert list(g.state_dict()) == list(t.state_dict())
+    assert [type(v).__name__ for v in g.state_dict().values()] == [
+        type(v).__name__ for v in t.state_dict().values()
+    ]
+    assert repr(g[0].weight) == repr(t[0].weight) == "<UninitializedParameter>"
+    x = np.random.default_rng(0).standard_normal((6, 3)).astype(np.float32)
+    assert_same(t(torch.tensor(x)), g(tapegrad.tensor(x)))
+    assert repr(g) == repr(t)
+    assert type(g[0]) is tapegrad.nn.Linear and type(g[2]) is tapegrad.nn.BatchNorm1d
+    for (k, a), b in zip(t.named_parameters(), g.parameters()):
+        np.testing.assert_array_equal(to_numpy(b), to_numpy(a), err_msg=k)  # PyTorch's init
+    for (k, a), b in zip(t.state_dict().items(), g.state_dict().values()):
+        assert_same(a, b, where=k)
+    assert all(type(p) is tapegrad.nn.Parameter for p in g.parameters())
+
+
+def test_lazy_module_loads_a_checkpoint_and_instance_norm():
+    src = _lazy_net(tapegrad)
+    src(tapegrad.ones(4, 3))
+    dst = _lazy_net(tapegrad)
+    dst.load_state_dict(src.state_dict())
+    assert tuple(dst[0].weight.shape) == (5, 3)
+    np.testing.assert_array_equal(dst[0].weight.detach().numpy(), src[0].weight.detach().numpy())
+    dst(tapegrad.ones(2, 3))
+    assert type(dst[3]) is tapegrad.nn.Linear
+    for lib in (torch, tapegrad):
+        m = lib.nn.LazyInstanceNorm2d()
+        assert repr(m).startswith("LazyInstanceNorm2d(0,")
+        m(lib.ones(2, 3, 4, 4))
+        assert type(m).__name__ == "InstanceNorm2d" and m.num_features == 3
+    assert_same_error(lambda lib: lib.nn.LazyLinear(3).weight.shape)

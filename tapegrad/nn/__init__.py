@@ -5,7 +5,7 @@ import importlib as _importlib
 
 from . import functional, init
 from .modules import *
-from .parameter import Buffer, Parameter
+from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 
 # Not ``from . import utils``: the star import above may already bind ``utils`` to
 # ``modules.utils``, and the package must win.

@@ -54,3 +54,73 @@ class Buffer(Tensor):
         Tensor.__init_from__(t, data._data if data is not None else Tensor._make([])._data)
         t.__dict__["_buffer_persistent"] = persistent
         return t
+
+
+class _UninitializedMixin:
+    """Shared by the placeholders of lazy modules: no shape until ``materialize``."""
+
+    cls_to_become: type = Tensor
+
+    def materialize(self, shape, device=None, dtype=None) -> None:
+        """Give the placeholder an (uninitialised) array of ``shape`` and become a regular
+        parameter or tensor (``UninitializedParameter.materialize``)."""
+        from ..ops.creation import empty
+
+        dtype = self.dtype if dtype is None else dtype
+        self._data = empty(tuple(shape), dtype=dtype)._data
+        self._version_counter.v += 1
+        self.__class__ = self.cls_to_become
+
+    @property
+    def shape(self):
+        raise RuntimeError(
+            "Can't access the shape of an uninitialized parameter or buffer. This error usually "
+            "happens in `load_state_dict` when trying to load an uninitialized parameter into an "
+            "initialized one. Call `forward` to initialize the parameters before accessing their "
+            "attributes."
+        )
+
+    def __repr__(self) -> str:
+        return f"<{self.__class__.__name__}>"
+
+
+class UninitializedParameter(_UninitializedMixin, Parameter):
+    """A parameter whose shape a lazy module infers on its first call
+    (``nn.UninitializedParameter``)."""
+
+    cls_to_become = Parameter
+
+    def __init__(self, requires_grad: bool = True, device=None, dtype=None) -> None:
+        from ..ops.creation import empty
+
+        super().__init__(empty(0, dtype=dtype, device=device), requires_grad)
+
+    def __new__(cls, requires_grad=True, device=None, dtype=None):
+        return object.__new__(cls)
+
+    def __deepcopy__(self, memo):
+        if id(self) not in memo:
+            memo[id(self)] = type(self)(self.requires_grad, dtype=self.dtype)
+        return memo[id(self)]
+
+
+class UninitializedBuffer(_UninitializedMixin, Tensor):
+    """A buffer whose shape a lazy module infers on its first call
+    (``nn.UninitializedBuffer``)."""
+
+    cls_to_become = Tensor
+
+    def __new__(cls, requires_grad: bool = False, device=None, dtype=None):
+        from ..ops.creation import empty
+
+        t = object.__new__(cls)
+        Tensor.__init_from__(t, empty(0, dtype=dtype, device=device)._data, requires_grad)
+        return t
+
+    def __init__(self, requires_grad: bool = False, device=None, dtype=None) -> None:
+        pass
+
+
+def is_lazy(param) -> bool:
+    """Whether ``param`` is an uninitialised placeholder (``torch.nn.parameter.is_lazy``)."""
+    return isinstance(param, _UninitializedMixin)
