@@ -770,7 +770,7 @@ def test_rrelu_training_equals_pytorch_with_the_same_seed():
     compare(lambda lib, a: lib.nn.functional.rrelu(a, 0.1, 0.3, training=True), [x])
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20, deadline=None, derandomize=True)
 @given(
     n=st.integers(2, 4),
     c=st.integers(1, 4),
@@ -791,7 +791,7 @@ def test_batchnorm_random_configurations(n, c, spatial, momentum, affine, track,
     check_layer(lambda nn: _loaded(nn, tm), x, train=False)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=15, deadline=None, derandomize=True)
 @given(
     lead=st.lists(st.integers(1, 3), min_size=1, max_size=2),
     groups=st.integers(1, 3),
