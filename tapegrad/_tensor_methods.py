@@ -674,7 +674,12 @@ def fill_(self, value):
         return self._inplace(
             lambda s: S.CopyFrom.apply(s, Tensor._make(np.asarray(value, s._data.dtype)))
         )
-    self._data.fill(value)
+    try:
+        self._data.fill(value)
+    except OverflowError:
+        from .ops._util import overflow_error
+
+        raise overflow_error(self.dtype) from None
     self._version_counter.v += 1
     return self
 

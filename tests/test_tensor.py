@@ -164,6 +164,28 @@ def test_dtype_conversions():
     check(fn)
 
 
+def test_integer_wraparound_and_overflow():
+    def fn(L):
+        return [
+            L.tensor([100], dtype=L.int8) + 200,
+            L.tensor([1], dtype=L.uint8) * -1,
+            L.tensor([1], dtype=L.int8) * 1000,
+            L.tensor([1, 2], dtype=L.uint8) - 3,
+            3 - L.tensor([1, 2], dtype=L.uint8),
+            L.tensor([250], dtype=L.uint8) + L.tensor([10], dtype=L.uint8),
+        ]
+
+    check(fn)
+    for bad in (
+        lambda L: L.tensor([5], dtype=L.int16).fill_(70000),
+        lambda L: L.full((2,), 300, dtype=L.uint8),
+        lambda L: L.tensor([1], dtype=L.int8).clamp(-200, 200),
+        lambda L: L.tensor([1], dtype=L.uint8).masked_fill(L.tensor([True]), 300),
+    ):
+        _, err = assert_same_error(bad)
+        assert "without overflow" in str(err)
+
+
 def test_type_strings():
     for L in LIBS:
         assert L.ones(2).type() == "torch.FloatTensor"

@@ -28,7 +28,16 @@ def as_tensor_arg(x, dtype: D.dtype | None = None):
 
 def scalar_to_tensor(x, dt: D.dtype):
     """A 0-dim tensor holding a Python scalar, in dtype ``dt``."""
-    return Tensor._make(np.asarray(x, dtype=dt.np))
+    try:
+        return Tensor._make(np.asarray(x, dtype=dt.np))
+    except OverflowError:
+        raise overflow_error(dt) from None
+
+
+def overflow_error(dt: D.dtype) -> RuntimeError:
+    """PyTorch's error for a Python number that does not fit an integer dtype."""
+    name = str(dt.np) + "_t" if dt.np.kind in "iu" else str(dt.np)
+    return RuntimeError(f"value cannot be converted to type {name} without overflow")
 
 
 def canon_dim(dim: int, ndim: int) -> int:

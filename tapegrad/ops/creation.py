@@ -171,7 +171,11 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
         )
     if isinstance(fill_value, U.Tensor):
         fill_value = fill_value.item()
-    return _finish(np.full(shape, fill_value, dtype=_dt(dtype)), requires_grad, device)
+    try:
+        arr = np.full(shape, fill_value, dtype=_dt(dtype))
+    except OverflowError:
+        raise U.overflow_error(D._NP_TO_DTYPE[np.dtype(_dt(dtype))]) from None
+    return _finish(arr, requires_grad, device)
 
 
 def _like(input, dtype):

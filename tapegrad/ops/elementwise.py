@@ -42,6 +42,11 @@ def _operand(x, dt: D.dtype):
     if U.is_tensor(x):
         return x if x.dtype is dt else x.to(dt)
     if isinstance(x, numbers.Number):
+        if type(x) is int and dt.np.kind in "iu":
+            info = np.iinfo(dt.np)
+            if not info.min <= x <= info.max:
+                # arithmetic wraps an out-of-range Python int, like PyTorch's cast
+                return U.Tensor._make(np.asarray(x & 0xFFFFFFFFFFFFFFFF, np.uint64).astype(dt.np))
         return U.scalar_to_tensor(x, dt)
     return U.as_tensor_arg(x).to(dt)
 
@@ -973,6 +978,10 @@ def clamp(input, min=None, max=None, *, out=None):  # noqa: A002
             raise _broadcast_error(x, bad) or _broadcast_error(lo, hi) from None
     dt = D.result_type(*[v for v in (input, min, max) if v is not None])
     x = input if input.dtype is dt else input.to(dt)
+    if dt.np.kind in "iu":
+        for v in (min, max):
+            if v is not None:
+                U.scalar_to_tensor(v, dt)  # PyTorch's overflow error for out-of-range bounds
     return _to_out(Clamp.apply(x, lo=min, hi=max), out)
 
 
