@@ -426,6 +426,24 @@ class Hardshrink(Function):
 # ---------------------------------------------------------------------------
 # normalisation
 
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _sum_prod(a, b, shape):
+    """``sum_to(a * b, shape)`` (or of ``a`` alone) in one einsum pass, no full-size product."""
+    nd = a.ndim
+    off = nd - len(shape)
+    if nd > len(_LETTERS) or off < 0:
+        return sum_to(a if b is None else a * b, shape)
+    sub = _LETTERS[:nd]
+    out = "".join(sub[i] for i in range(off, nd) if shape[i - off] != 1)
+    xp = array_module(a)
+    if b is None:
+        r = xp.einsum(f"{sub}->{out}", a)
+    else:
+        r = xp.einsum(f"{sub},{sub}->{out}", a, b)
+    return xp.asarray(r).reshape(shape)
+
 
 class Normalize(Function):
     """(x - mean) / sqrt(var + eps) * w + b with statistics over ``axes``.
@@ -467,6 +485,25 @@ class Normalize(Function):
         nx, nw, nb = ctx.needs_input_grad
         axes = ctx.axes
         gx = gw = gb = None
+        off = g.ndim - (0 if w is None else w.ndim)
+        if nx and (w is None or all(w.shape[i - off] == 1 for i in axes if i >= off)):
+            # The weight is constant along the normalised axes (batch and instance norm):
+            # gx = w * rstd * (g - mean(g) - xhat * mean(g * xhat)). The two sums are one
+            # pass each and also give gw and gb when those share the statistics' shape.
+            kshape = rstd.shape
+            n = g.size // max(rstd.size, 1) if g.size else 1
+            sg = _sum_prod(g, None, kshape)
+            sgx = _sum_prod(g, xhat, kshape)
+            if nw:
+                gw = sgx.reshape(w.shape) if w.shape == kshape else _sum_prod(g, xhat, w.shape)
+            if nb:
+                b_shape = ctx.b_shape
+                gb = sg.reshape(b_shape) if b_shape == kshape else _sum_prod(g, None, b_shape)
+            a = rstd if w is None else rstd * w
+            gx = g * a
+            gx -= xhat * (a * (sgx / n))
+            gx -= a * (sg / n)
+            return gx, gw, gb
         if nw:
             gw = sum_to(g * xhat, w.shape)
         if nb:
