@@ -206,6 +206,7 @@ OPS: list[Op] = [
     _un("logit", lambda L, x: [L.logit(x.sigmoid()), x.sigmoid().logit(1e-3)]),
     _un("heaviside", lambda L, x: L.heaviside(x, x * 0 + 0.5), "nonzero", grad=False),
     _bin("logaddexp2", lambda L, a, b: L.logaddexp2(a, b)),
+    _bin("fmax_nan", lambda L, a, b: [L.fmax(a, b.log()), L.fmin(a.log(), b), L.fmax(a, a)]),
     Op("fill_diagonal_", lambda L, x: x.clone().fill_diagonal_(2.5), [((3, 3),), ((5, 2),)]),
     _un("int_unary", lambda L, x: [x.abs(), x.sign(), -x, x.neg()], "int", grad=False),
     _un(

@@ -815,7 +815,44 @@ def minimum(input, other, *, out=None):
     return _to_out(_binary(Minimum, input, other), out)
 
 
-fmax, fmin = maximum, minimum
+class Fmax(Function):
+    """max ignoring NaN; ties and NaNs send the gradient where PyTorch sends it."""
+
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.fmax(a, b)
+
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        to_a = (a >= b) | np.isnan(b)
+        zero = np.zeros((), g.dtype)
+        return (np.where(to_a, g, zero) if na else None), (np.where(to_a, zero, g) if nb else None)
+
+
+class Fmin(Function):
+    """min ignoring NaN."""
+
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.fmin(a, b)
+
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        to_a = (a <= b) | np.isnan(b)
+        zero = np.zeros((), g.dtype)
+        return (np.where(to_a, g, zero) if na else None), (np.where(to_a, zero, g) if nb else None)
+
+
+def fmax(input, other, *, out=None):
+    """Elementwise maximum that ignores NaN (``torch.fmax``)."""
+    return _to_out(_binary(Fmax, input, other), out)
+
+
+def fmin(input, other, *, out=None):
+    """Elementwise minimum that ignores NaN (``torch.fmin``)."""
+    return _to_out(_binary(Fmin, input, other), out)
 
 
 def atan2(input, other, *, out=None):
