@@ -4,6 +4,8 @@
     python bench/run.py --quick         # short version
     python bench/run.py --json out.json # also write the results as JSON
     python bench/run.py --profile cnn_epoch   # where tapegrad's time goes, per op
+    python bench/run.py --only cnn_epoch --threads 1 --markdown t.md   # one row, as Markdown
+    python bench/run.py --render out.json    # the Markdown table of an earlier --json run
 
 Every measurement runs in a fresh subprocess with the BLAS / intra-op thread
 count set before the libraries load, so both libraries get the same threads
@@ -225,6 +227,43 @@ def measure(workload: str, threads: int, quick: bool, reps: int) -> dict:
 LIBS = ("tapegrad", "torch")
 
 
+def markdown(data: dict) -> str:
+    """The results of a run (the --json document) as a Markdown table for RESULTS.md."""
+    info = data["info"]
+    lines = [
+        f"Measured {info['date']} on {info['cpu']} ({info['machine']}), load average "
+        f"{info['load_avg'] or 0:.1f} at the start; {info['platform']}.",
+        f"tapegrad {info['tapegrad']}, PyTorch {info['torch']}, NumPy {info['numpy']} "
+        f"({info['blas']}), Python {info['python']}. "
+        f"{data['reps']} interleaved subprocess runs per library"
+        f"{', --quick (6,000 training / 2,000 test images)' if data['quick'] else ''}.",
+        "",
+        "| workload | threads | tapegrad min / median s | PyTorch min / median s | ratio "
+        "| target | | CPU-time ratio | peak RSS MB tapegrad / PyTorch "
+        "| working MB tapegrad / PyTorch |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+    ]
+    for r in data["results"]:
+        tgt = f"{r['target']:.2f}" if r["target"] else "-"
+        ok = "" if r["met"] is None else ("met" if r["met"] else "**missed**")
+        work = r["tapegrad_work_mb"], r["torch_work_mb"]
+        work_s = "-" if None in work else f"{work[0]:.0f} / {work[1]:.0f}"
+        lines.append(
+            f"| {r['workload']} | {r['threads']} | {r['tapegrad_min']:.3f} / "
+            f"{r['tapegrad_median']:.3f} | {r['torch_min']:.3f} / {r['torch_median']:.3f} | "
+            f"{r['ratio']:.2f} | {tgt} | {ok} | {r['cpu_ratio']:.2f} | "
+            f"{r['tapegrad_peak_mb']:.0f} / {r['torch_peak_mb']:.0f} | {work_s} |"
+        )
+    for r in data["results"]:
+        if r["memory_target"] is not None:
+            verdict = "met" if r["memory_met"] else "**missed**"
+            lines.append(
+                f"\nPeak memory, {r['workload']} ({r['threads']} thread): tapegrad / PyTorch "
+                f"= {r['memory_ratio']:.2f} (target {r['memory_target']:.2f}, {verdict})."
+            )
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small data, fewer repetitions")
@@ -235,6 +274,10 @@ def main(argv=None) -> int:
     p.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
     p.add_argument("--only", default=None, help="comma-separated workload names")
     p.add_argument("--profile", metavar="WORKLOAD", help="per-op profile of tapegrad on WORKLOAD")
+    p.add_argument("--markdown", metavar="PATH", help="write the table as Markdown to PATH")
+    p.add_argument(
+        "--render", metavar="JSON", help="print the Markdown table of an earlier --json file"
+    )
     p.add_argument(
         "--worker", nargs=4, metavar=("LIB", "WORKLOAD", "THREADS", "REPS"), help=argparse.SUPPRESS
     )
@@ -244,6 +287,10 @@ def main(argv=None) -> int:
     if args.worker:
         lib, wl, th, reps = args.worker
         print(json.dumps(worker(lib, wl, int(th), args.quick, int(reps))))
+        return 0
+    if args.render:
+        with open(args.render) as f:
+            print(markdown(json.load(f)), end="")
         return 0
     if args.profile:
         # BLAS reads its thread count when it loads: set it before NumPy is imported
@@ -267,7 +314,7 @@ def main(argv=None) -> int:
     print(
         f"tapegrad {info['tapegrad']} vs torch {info['torch']}; numpy {info['numpy']} "
         f"({info['blas']}); python {info['python']}; {info['cpu']}, {info['machine']}; "
-        f"{info['date']}; load average {info['load_avg']:.1f}"
+        f"{info['date']}; load average {info['load_avg'] or 0:.1f}"
     )
     print(
         f"threads: OMP/OPENBLAS/MKL_NUM_THREADS, torch.set_num_threads and "
@@ -288,11 +335,13 @@ def main(argv=None) -> int:
                 f"peak memory {r['workload']} ({r['threads']} thr): tapegrad/torch "
                 f"{r['memory_ratio']:.2f} (target {r['memory_target']:.2f}) {verdict}"
             )
+    data = {"info": info, "quick": args.quick, "reps": reps, "results": results}
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(
-                {"info": info, "quick": args.quick, "reps": reps, "results": results}, f, indent=2
-            )
+            json.dump(data, f, indent=2)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(markdown(data))
     return 0
 
 
