@@ -274,6 +274,8 @@ def cmd_train(args) -> int:
             raise SystemExit(f"tapegrad train: --resume {args.resume}: no such file")
         _check_resume(args, tapegrad.load(args.resume).get("metadata", {}))
     lr = OPTIMIZERS[args.optimizer][1] if args.lr is None else args.lr
+    if args.threads is not None:
+        tapegrad.set_num_threads(args.threads)
     data = _prepare_data(args)
 
     if args.runs == 1:
@@ -418,6 +420,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--plot", metavar="PATH", help="save training curves (and errors) as PNG")
     t.add_argument("--history", metavar="PATH", help="log per-epoch metrics (.csv or .json)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument(
+        "--threads", type=int, metavar="N",
+        help="threads for batch-parallel ops (tapegrad.set_num_threads; same numbers for any N)",
+    )  # fmt: skip
     data_options(t)
     t.set_defaults(func=cmd_train)
 
@@ -441,7 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    for name in ("epochs", "batch_size", "limit", "runs"):
+    for name in ("epochs", "batch_size", "limit", "runs", "threads"):
         value = getattr(args, name, None)
         if value is not None and value < (0 if name == "epochs" else 1):
             parser.error(f"--{name.replace('_', '-')} must be positive, got {value}")

@@ -96,7 +96,10 @@ def test_train_json_checkpoint_plot_history_and_evaluate(data_dir, tmp_path, cap
 
 
 def test_the_plain_run_ends_with_the_test_error(data_dir, capsys):
-    code, out, err = run(capsys, *train_args(data_dir, 1))
+    before = tapegrad.get_num_threads()
+    code, out, err = run(capsys, *train_args(data_dir, 1, "--threads", 2))
+    assert tapegrad.get_num_threads() == 2
+    tapegrad.set_num_threads(before)
     assert code == 0
     assert out.strip().splitlines()[-1].startswith("test error ")
     assert "epoch 1/1" in err
