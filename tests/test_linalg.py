@@ -291,3 +291,17 @@ def prog_solve_and_eig(L):
 def test_least_squares_programs(prog):
     t, g = both(prog)
     assert_same(t, g, rtol=2e-4, atol=1e-4)
+
+
+def test_gradcheck_linalg_extras():
+    """Central differences agree for lstsq, singular values, spectral/nuclear norms, cdist, cov."""
+    rng = np.random.default_rng(8)
+    A = tapegrad.tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    B = tapegrad.tensor(rng.standard_normal((5, 2)), requires_grad=True)
+    gc = tapegrad.autograd.gradcheck
+    assert gc(lambda a, b: tapegrad.linalg.lstsq(a, b).solution, (A, B))
+    assert gc(lambda a: tapegrad.linalg.svdvals(a), (A,))
+    assert gc(lambda a: tapegrad.linalg.svd(a, full_matrices=False).S, (A,))
+    assert gc(lambda a: [tapegrad.linalg.norm(a, "nuc"), tapegrad.linalg.norm(a, 2)], (A,))
+    assert gc(lambda a, b: tapegrad.cdist(a, b), (A[:, :2].detach().requires_grad_(), B))
+    assert gc(lambda a: [tapegrad.cov(a.t()), tapegrad.corrcoef(a.t())], (A,))

@@ -13,6 +13,12 @@ def _flatten_outputs(out):
     return list(out) if isinstance(out, (tuple, list)) else [out]
 
 
+def _tensor_outputs(out):
+    from .._tensor import Tensor
+
+    return [o for o in _flatten_outputs(out) if isinstance(o, Tensor)]
+
+
 def gradcheck(
     func,
     inputs,
@@ -60,29 +66,28 @@ def gradcheck(
         jac = {}
         for i in diff:
             x = inputs[i]
-            flat = x._data.reshape(-1) if x._data.flags.c_contiguous else None
-            if flat is None:
-                raise ValueError("gradcheck needs contiguous inputs")
+            data = x._data
             j = np.zeros((x.numel(), outputs[out_idx].numel()))
-            for k in range(x.numel()):
-                orig = flat[k].item()
-                flat[k] = orig + eps
+            # element by element in C order, which also works for non-contiguous inputs
+            for k, pos in enumerate(np.ndindex(*data.shape)):
+                orig = data[pos].item()
+                data[pos] = orig + eps
                 with no_grad():
                     plus = (
-                        _flatten_outputs(func(*inputs))[out_idx]
+                        _tensor_outputs(func(*inputs))[out_idx]
                         ._data.astype(np.float64)
                         .reshape(-1)
                         .copy()
                     )
-                flat[k] = orig - eps
+                data[pos] = orig - eps
                 with no_grad():
                     minus = (
-                        _flatten_outputs(func(*inputs))[out_idx]
+                        _tensor_outputs(func(*inputs))[out_idx]
                         ._data.astype(np.float64)
                         .reshape(-1)
                         .copy()
                     )
-                flat[k] = orig
+                data[pos] = orig
                 j[k] = (plus - minus) / (2 * eps)
             jac[i] = j
         return jac
