@@ -21,12 +21,14 @@ def profile(workload: str, quick: bool, threads: int = 1) -> dict:
     import tapegrad
     from tapegrad.autograd import function as F
 
+    prev_threads = tapegrad.get_num_threads()
     tapegrad.set_num_threads(threads)
     fwd = collections.defaultdict(float)
     bwd = collections.defaultdict(float)
     calls = collections.Counter()
     depth = [0]  # an op whose forward calls other ops is timed once, at the outside
-    orig_apply = F.Function.__dict__["apply"].__func__
+    orig_cm = F.Function.__dict__["apply"]
+    orig_apply = orig_cm.__func__
     orig_back = F.Function._apply_backward
     clock = time.perf_counter
 
@@ -59,8 +61,9 @@ def profile(workload: str, quick: bool, threads: int = 1) -> dict:
         run()
         total = clock() - t0
     finally:
-        F.Function.apply = classmethod(orig_apply)
+        F.Function.apply = orig_cm
         F.Function._apply_backward = orig_back
+        tapegrad.set_num_threads(prev_threads)
     in_ops = sum(fwd.values()) + sum(bwd.values())
     print(f"{workload}: {total:.3f} s with {threads} thread(s), {in_ops / total:.1%} inside ops")
     print(f"{'op':<34}{'calls':>8}{'forward s':>11}{'backward s':>11}{'us/call':>9}{'share':>8}")
