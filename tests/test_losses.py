@@ -476,3 +476,83 @@ def test_cross_entropy_random_configurations(
             ),
             [x],
         )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------
+# CTC
+
+CTC_T, CTC_N, CTC_C = 7, 3, 5
+
+
+def _ctc_data():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((CTC_T, CTC_N, CTC_C)).astype(np.float32)
+    targets = rng.integers(1, CTC_C, (CTC_N, 4))
+    targets[1, 1] = targets[1, 0]  # a repeated label needs a blank between
+    return x, targets
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize(
+    "il,tl,zero_inf",
+    [((7, 7, 7), (4, 2, 3), False), ((7, 5, 3), (3, 0, 2), False),
+     ((7, 7, 2), (4, 2, 3), True)],
+)  # fmt: skip
+def test_ctc_loss_parity(il, tl, zero_inf, reduction):
+    x, targets = _ctc_data()
+
+    def fn(lib, a):
+        lp = lib.nn.functional.log_softmax(a, 2)
+        loss = lib.nn.CTCLoss(reduction=reduction, zero_infinity=zero_inf)
+        return loss(lp, lib.tensor(targets), lib.tensor(il), lib.tensor(tl))
+
+    compare(fn, [x], rtol=1e-5, atol=1e-5, grad_rtol=1e-4, grad_atol=1e-6)
+    # PyTorch's gradient with respect to the log-probabilities themselves
+    lp = torch.tensor(x).log_softmax(2).numpy()
+    compare(lambda lib, a: lib.nn.functional.ctc_loss(a, lib.tensor(targets), il, tl), [lp])
+
+
+def test_ctc_loss_concatenated_unbatched_blank_and_gradcheck():
+    x, targets = _ctc_data()
+    flat = np.concatenate([targets[0, :4], targets[1, :2], targets[2, :3]]) - 1
+
+    def concat(lib, a):
+        lp = lib.nn.functional.log_softmax(a, 2)
+        return lib.nn.CTCLoss(blank=CTC_C - 1)(lp, lib.tensor(flat), [7, 6, 7], [4, 2, 3])
+
+    compare(concat, [x])
+    compare(
+        lambda lib, a: lib.nn.functional.ctc_loss(
+            lib.nn.functional.log_softmax(a, 1), lib.tensor(targets[0, :3]), lib.tensor(7),
+            lib.tensor(3), reduction="none",
+        ),
+        [x[:, 0]],
+    )  # fmt: skip
+    # through log_softmax, PyTorch's gradient is the true gradient of the loss
+    z = tapegrad.tensor(x[:5, :2].astype(np.float64), requires_grad=True)
+    t = tapegrad.tensor(targets[:2, :2])
+    assert gradcheck(
+        lambda a: tapegrad.nn.functional.ctc_loss(
+            tapegrad.nn.functional.log_softmax(a, 2), t, [5, 4], [2, 1], reduction="sum"
+        ),
+        (z,),
+    )
+    assert repr(tapegrad.nn.CTCLoss()) == repr(torch.nn.CTCLoss())
+
+
+def test_ctc_loss_errors():
+    x, targets = _ctc_data()
+
+    def call(lib, il=(7, 7, 7), tl=(4, 2, 3), tg=targets, blank=0):
+        lp = lib.tensor(x).log_softmax(2)
+        return lib.nn.functional.ctc_loss(lp, lib.tensor(tg), il, tl, blank=blank)
+
+    assert_same_error(lambda lib: call(lib, tl=(5, 2, 3)))
+    assert_same_error(lambda lib: call(lib, il=(8, 7, 7)))
+    assert_same_error(lambda lib: call(lib, il=(7, 7)))
+    assert_same_error(lambda lib: call(lib, blank=CTC_C))
+    assert_same_error(
+        lambda lib: lib.nn.functional.ctc_loss(
+            lib.ones(5, 4).log_softmax(1), lib.tensor([1, 2]), lib.tensor(5), lib.tensor(3)
+        )
+    )

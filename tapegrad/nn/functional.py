@@ -1940,6 +1940,88 @@ def cosine_embedding_loss(
     return _reduce(out, reduction)
 
 
+def _lengths(v, name: str) -> np.ndarray:
+    a = v._data if isinstance(v, Tensor) else np.asarray(v)
+    if a.dtype.kind not in "iu":
+        raise RuntimeError(f"{name} must be integral")
+    return a.astype(np.int64).reshape(-1)
+
+
+def ctc_loss(
+    log_probs: Tensor,
+    targets: Tensor,
+    input_lengths,
+    target_lengths,
+    blank: int = 0,
+    reduction: str = "mean",
+    zero_infinity: bool = False,
+) -> Tensor:
+    """Connectionist temporal classification loss of (T, N, C) log-probabilities
+    (``F.ctc_loss``); targets padded (N, S) or concatenated (sum(target_lengths),)."""
+    from ..ops.ctc import CtcLoss
+
+    _Reduction.get_enum(reduction)
+    unbatched = log_probs.ndim == 2
+    lp = log_probs.unsqueeze(1) if unbatched else log_probs
+    if lp.ndim != 3:
+        raise RuntimeError(
+            f"ctc_loss expects log_probs of shape (T, N, C) or (T, C), got {list(log_probs.shape)}"
+        )
+    t_max, n, c = lp.shape
+    il = _lengths(input_lengths, "input_lengths")
+    tl = _lengths(target_lengths, "target_lengths")
+    if il.size != n:
+        raise RuntimeError("input_lengths must be of size batch_size")
+    if tl.size != n:
+        raise RuntimeError("target_lengths must be of size batch_size")
+    if not 0 <= blank < c:
+        raise RuntimeError("blank must be in label range")
+    if il.size and il.max() > t_max:
+        raise RuntimeError(
+            f"Expected input_lengths to have value at most {t_max}, but got value {il.max()} "
+            "(while checking arguments for ctc_loss_allocate_outputs)"
+        )
+    tg = targets._data.astype(np.int64)
+    if unbatched:
+        if targets.ndim == 1 and targets.shape[0] != tl[0]:
+            raise RuntimeError(
+                f"Expected tensor to have size {tl[0]} at dimension 0, but got size "
+                f"{targets.shape[0]} for argument #2 'targets' (while checking arguments for "
+                "ctc_loss_allocate_outputs)"
+            )
+        tg = tg.reshape(1, -1)
+    if tg.ndim == 2 and not (unbatched and targets.ndim == 1):
+        if tl.size and tl.max() > tg.shape[1]:
+            raise RuntimeError(
+                f"Expected tensor to have size at least {tl.max()} at dimension 1, but got size "
+                f"{tg.shape[1]} for argument #2 'targets' (while checking arguments for "
+                "ctc_loss_allocate_outputs)"
+            )
+        rows = [tg[b, : tl[b]] for b in range(n)]
+    else:
+        flat = tg.reshape(-1)
+        if tl.sum() > flat.size:
+            raise RuntimeError(
+                f"Expected tensor to have size at least {tl.sum()} at dimension 0, but got size "
+                f"{flat.size} for argument #2 'targets' (while checking arguments for "
+                "ctc_loss_allocate_outputs)"
+            )
+        ends = np.cumsum(tl)
+        rows = [flat[e - k : e] for e, k in zip(ends, tl)]
+    labels = np.full((n, 2 * (int(tl.max()) if tl.size else 0) + 1), blank, np.int64)
+    for b, row in enumerate(rows):
+        labels[b, 1 : 2 * len(row) : 2] = row
+    nll = CtcLoss.apply(
+        lp, labels=labels, input_lengths=il, target_lengths=tl, zero_infinity=zero_infinity
+    )
+    if reduction == "none":
+        return nll.squeeze(0) if unbatched else nll
+    if reduction == "sum":
+        return nll.sum()
+    denom = Tensor._make(np.maximum(tl, 1).astype(nll._data.dtype))
+    return (nll / denom).mean()
+
+
 def triplet_margin_loss(
     anchor: Tensor,
     positive: Tensor,
