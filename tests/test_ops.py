@@ -23,6 +23,8 @@ import tapegrad
 
 @dataclass
 class Op:
+    """One registry entry: ``fn(lib, *inputs)`` on samples of ``shapes`` from ``domain``."""
+
     name: str
     fn: object
     shapes: list  # a list of samples; each sample is a tuple of input shapes
@@ -388,13 +390,7 @@ assert len(OPS_BY_NAME) == len(OPS), "duplicate op names in the registry"
 
 def _inputs(op, sample_shapes, seed, dtype=None):
     rng = np.random.default_rng(seed)
-    domain_of_float = op.domain if op.domain not in ("int", "bool") else op.domain
-    return [sample(s, domain_of_float, rng, dtype or op.dtype) for s in sample_shapes]
-
-
-def _fix_broadcast(op, arrays):
-    """Square-matrix domains are sampled per input; keep the RHS of solve plain."""
-    return arrays
+    return [sample(s, op.domain, rng, dtype or op.dtype) for s in sample_shapes]
 
 
 @pytest.mark.parametrize("op", OPS, ids=lambda o: o.name)
@@ -672,7 +668,8 @@ COPIES = {
     "clone": lambda x: x.clone(),
     "contiguous_t": lambda x: x.t().contiguous(),
     "reshape_t": lambda x: x.t().reshape(12),
-    "cat": lambda x: x.__class__.__module__ and x.flatten().roll(1),
+    "roll": lambda x: x.flatten().roll(1),
+    "cat": lambda x: tapegrad.cat([x, x]),
 }
 
 
