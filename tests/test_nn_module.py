@@ -541,3 +541,31 @@ def test_lazy_module_loads_a_checkpoint_and_instance_norm():
         m(lib.ones(2, 3, 4, 4))
         assert type(m).__name__ == "InstanceNorm2d" and m.num_features == 3
     assert_same_error(lambda lib: lib.nn.LazyLinear(3).weight.shape)
+
+
+def _copied_hooks_trace(lib):
+    import copy
+
+    calls = []
+    lin = lib.nn.Linear(2, 2)
+    handle = lin.register_forward_hook(lambda *a: calls.append("hook"))
+    twin = copy.deepcopy(lin)
+    lin(lib.ones(1, 2))
+    twin(lib.ones(1, 2))
+    handle.remove()  # removes the original's hook only
+    lin(lib.ones(1, 2))
+    twin(lib.ones(1, 2))
+    lazy = lib.nn.Sequential(lib.nn.LazyLinear(3))
+    lazy_copy = copy.deepcopy(lazy)
+    lazy_copy(lib.ones(2, 4))
+    lazy(lib.ones(2, 5))
+    return (
+        calls,
+        type(lazy[0]).__name__,
+        tuple(lazy[0].weight.shape),
+        tuple(lazy_copy[0].weight.shape),
+    )
+
+
+def test_deepcopy_keeps_hooks_independent_like_pytorch():
+    assert _copied_hooks_trace(tapegrad) == _copied_hooks_trace(torch)

@@ -57,6 +57,17 @@ class RemovableHandle:
             if d is not None and self.id in d:
                 del d[self.id]
 
+    def __getstate__(self):
+        # Copies and pickles hold the (copied) dicts themselves, so a copied module's
+        # handle removes the copy's hook and not the original's.
+        extra = tuple(ref() for ref in self.extra_dict_ref)
+        return (self.hooks_dict_ref(), self.id, extra)
+
+    def __setstate__(self, state) -> None:
+        hooks, self.id, extra = state
+        self.hooks_dict_ref = weakref.ref(hooks) if hooks is not None else (lambda: None)
+        self.extra_dict_ref = tuple(weakref.ref(d) for d in extra if d is not None)
+
     def __enter__(self) -> RemovableHandle:
         return self
 
