@@ -580,7 +580,7 @@ def _index(draw):
             items.append(Ellipsis)
             dim = len(shape) - sum(1 for i in items if i is not None and i is not Ellipsis)
             continue
-        elif kind == "list" and adv == 0:
+        elif kind == "list" and adv < 2:
             adv += 1
             items.append(draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=3)))
         elif kind == "mask" and adv == 0:
@@ -614,7 +614,40 @@ def test_indexing_random(case):
     def get(L, x):
         return x[_lib_index(L, idx)] * 1
 
+    try:
+        get(torch, torch.tensor(x))
+    except IndexError:
+        # several advanced indices that do not broadcast: the same error in both
+        from conftest import assert_same_error
+
+        assert_same_error(lambda L: get(L, L.tensor(x)))
+        return
     compare(get, [x])
+
+    def put(L, x):
+        y = x * 2
+        y[_lib_index(L, idx)] = -1.5
+        return y
+
+    compare(put, [x])
+
+
+INT_AND_ARRAY_INDICES = [
+    (0, slice(None), [1, 2]),
+    (None, [0, 1], None, 2),
+    ([0, 1], slice(None), 2),
+    (Ellipsis, 0, [1, 2]),
+    (1, Ellipsis, [0, 3]),
+    (-1, slice(None), np.array([True, False, True, False, True])),
+    ([0, 2], 1, [1, 3]),
+]
+
+
+@pytest.mark.parametrize("idx", INT_AND_ARRAY_INDICES, ids=str)
+def test_int_with_advanced_index(idx):
+    """PyTorch applies integers as selects first; NumPy would move the dims."""
+    x = sample((3, 4, 5), "real", np.random.default_rng(0))
+    compare(lambda L, x: x[_lib_index(L, idx)] * 1, [x])
 
     def put(L, x):
         y = x * 2

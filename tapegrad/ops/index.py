@@ -142,9 +142,50 @@ def _unique_adv(idx) -> bool:
     return True
 
 
+def _split_ints(np_idx, ndim):
+    """With advanced indices, PyTorch applies integer indices first as selects.
+
+    NumPy instead treats an int next to an array as advanced too, which moves the
+    result's dims when a slice or None separates them (``x[0, :, [1, 2]]``). Returns
+    ``(selects, rest)``, or None when the index has no such mix.
+    """
+    if not any(type(i) is int for i in np_idx):
+        return None
+    consumed = 0
+    for i in np_idx:
+        if i is None or i is Ellipsis or isinstance(i, bool):
+            continue
+        consumed += i.ndim if isinstance(i, np.ndarray) and i.dtype == np.bool_ else 1
+    first, rest = [], []
+    for i in np_idx:
+        if i is Ellipsis:
+            n = max(ndim - consumed, 0)
+            first.extend([slice(None)] * n)
+            rest.extend([slice(None)] * n)
+        elif i is None or isinstance(i, bool):
+            rest.append(i)
+        elif type(i) is int:
+            first.append(i)
+        elif isinstance(i, np.ndarray) and i.dtype == np.bool_:
+            first.extend([slice(None)] * i.ndim)
+            rest.append(i)
+        else:
+            first.append(slice(None))
+            rest.append(i)
+    return tuple(first), tuple(rest)
+
+
 def getitem(self, idx):
     """``self[idx]`` with PyTorch semantics (``Tensor.__getitem__``)."""
     np_idx, adv = convert_index(idx)
+    if adv:
+        split = _split_ints(np_idx, self.ndim)
+        if split is not None:
+            try:
+                view = Slice.apply(self, idx=split[0]) if split[0] else self
+            except IndexError as e:
+                raise _index_error(e, self.shape) from None
+            return getitem(view, split[1])
     try:
         if not adv:
             if len(np_idx) == 1 and isinstance(np_idx[0], int):
@@ -189,6 +230,11 @@ class IndexPutBasic(IndexPut):
 def setitem(self, idx, value) -> None:
     """``self[idx] = value`` in place, differentiable (``Tensor.__setitem__``)."""
     np_idx, adv = convert_index(idx)
+    if adv:
+        split = _split_ints(np_idx, self.ndim)
+        if split is not None:
+            # write through the selected view, as PyTorch does
+            return setitem(getitem(self, split[0]), split[1], value)
     Tensor = U.Tensor
     if isinstance(value, Tensor):
         v = value if value.dtype is self.dtype else value.to(self.dtype)
