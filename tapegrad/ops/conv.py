@@ -32,11 +32,15 @@ from __future__ import annotations
 import numbers
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..autograd.function import Function
 from ..backend import array_module
+
+if TYPE_CHECKING:
+    from .._tensor import Tensor
 
 # Output pixels per sample up to which the batch-last layout wins: its copies
 # move ow*n contiguous values where batch-major ones move only ow. Measured on
@@ -784,12 +788,16 @@ def _make_squeeze1():
 _Squeeze1 = _make_squeeze1()
 
 
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
+def conv1d(
+    input: Tensor, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1
+) -> Tensor:
     """1-D convolution over (N, C, L) or (C, L) (``torch.nn.functional.conv1d``)."""
     return _convnd("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
+def conv2d(
+    input: Tensor, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1
+) -> Tensor:
     """2-D convolution over (N, C, H, W) or (C, H, W) (``torch.nn.functional.conv2d``).
 
     ``padding`` is an int, a pair, ``'valid'`` or ``'same'``::
@@ -799,7 +807,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
     return _convnd("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
+def conv3d(
+    input: Tensor, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1
+) -> Tensor:
     """3-D convolution over (N, C, D, H, W) or (C, D, H, W) (``torch.nn.functional.conv3d``).
 
     Built from 2-D convolutions (one per kernel depth tap), so its grad_fn is
@@ -883,8 +893,15 @@ def _conv_transposend(
 
 
 def conv_transpose1d(
-    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups: int = 1, dilation=1
-):
+    input: Tensor,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups: int = 1,
+    dilation=1,
+) -> Tensor:
     """1-D transposed convolution (``torch.nn.functional.conv_transpose1d``).
 
     ``weight`` is (C_in, C_out / groups, k).
@@ -904,8 +921,15 @@ def conv_transpose1d(
 
 
 def conv_transpose2d(
-    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups: int = 1, dilation=1
-):
+    input: Tensor,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups: int = 1,
+    dilation=1,
+) -> Tensor:
     """2-D transposed convolution (``torch.nn.functional.conv_transpose2d``).
 
     ``weight`` is (C_in, C_out / groups, kh, kw); the output has
@@ -1003,7 +1027,7 @@ def _fold_geom(c, h, w, kernel, dilation, padding, stride):
     )
 
 
-def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """Extract sliding blocks as columns, im2col (``torch.nn.functional.unfold``).
 
     (N, C, H, W) -> (N, C*kh*kw, L), L the number of blocks.
@@ -1040,7 +1064,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     return y if batched else _squeeze0(y)
 
 
-def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """Sum sliding blocks back into an image, col2im (``torch.nn.functional.fold``).
 
     (N, C*kh*kw, L) -> (N, C, H, W) with (H, W) = ``output_size``.

@@ -5,11 +5,12 @@ leading axes are the kernel taps, ``win[k1, k2, N, C, o1, o2]``:
 
 * max pooling copies that view once into a contiguous (K, N, C, o1, o2)
   array, takes the maximum over the tap axis and finds the first tap equal to
-  it with one broadcast comparison (PyTorch's first-maximum rule, NaN wins).
+  it with one broadcast comparison (PyTorch's first-maximum rule; a NaN wins).
   Backward is a broadcast compare of the saved tap index against the taps,
   written straight into the gradient's window view when windows are disjoint
   (e.g. stride == kernel) or added tap by tap when they overlap.
-* average pooling adds the taps and divides by PyTorch's per-window divisor.
+* average pooling adds the taps and divides by PyTorch's per-window divisor
+  (int64 averages truncate, as PyTorch's do).
 
 No loop runs over elements or samples; loops run over the kernel taps only.
 With ``tapegrad.set_num_threads(2)`` the batch is split across threads (NumPy
@@ -26,12 +27,16 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..autograd.function import Function
 from ..backend import array_module
 from .conv import _map_batch, _Squeeze1, _type_name
+
+if TYPE_CHECKING:
+    from .._tensor import Tensor
 
 # ---------------------------------------------------------------------------
 # geometry
@@ -40,8 +45,9 @@ from .conv import _map_batch, _Squeeze1, _type_name
 class _Win:
     """A grid of pooling windows over the last ``nd`` dims of an array.
 
-    ``lo``/``hi`` pad the input so that every window (ceil_mode ones too)
-    lies inside the padded array, which starts at the first window.
+    ``p`` (before) and ``hi`` (after) pad the input so that every window
+    (ceil_mode ones too) lies inside the padded array, which starts at the
+    first window.
     """
 
     __slots__ = ("nd", "size", "k", "s", "p", "d", "out", "hi", "disjoint", "exact", "padded")
@@ -647,14 +653,20 @@ def _check_1d(fname, input):
 
 
 def max_pool1d_with_indices(
-    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=True
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode=False,
+    return_indices=True,
 ):
     """1-D max pooling returning (values, indices) (``F.max_pool1d_with_indices``)."""
     return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
 def max_pool1d(
-    input,
+    input: Tensor,
     kernel_size,
     stride=None,
     padding=0,
@@ -694,7 +706,7 @@ def max_pool1d(
 
 
 def max_pool2d(
-    input,
+    input: Tensor,
     kernel_size,
     stride=None,
     padding=0,
@@ -713,14 +725,20 @@ def max_pool2d(
 
 
 def max_pool2d_with_indices(
-    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=True
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode=False,
+    return_indices=True,
 ):
     """2-D max pooling returning (values, indices) (``F.max_pool2d_with_indices``)."""
     return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
 def max_pool3d(
-    input,
+    input: Tensor,
     kernel_size,
     stride=None,
     padding=0,
@@ -755,13 +773,13 @@ def _avg_poolnd(fname, nd, cls, input, kernel_size, stride, padding, ceil_mode, 
 
 
 def avg_pool1d(
-    input,
+    input: Tensor,
     kernel_size,
     stride=None,
     padding=0,
     ceil_mode: bool = False,
     count_include_pad: bool = True,
-):
+) -> Tensor:
     """1-D average pooling over (N, C, L) or (C, L) (``torch.nn.functional.avg_pool1d``)."""
     if input.ndim not in (2, 3):
         raise RuntimeError(
@@ -777,14 +795,14 @@ def avg_pool1d(
 
 
 def avg_pool2d(
-    input,
+    input: Tensor,
     kernel_size,
     stride=None,
     padding=0,
     ceil_mode: bool = False,
     count_include_pad: bool = True,
     divisor_override=None,
-):
+) -> Tensor:
     """2-D average pooling over (N, C, H, W) or (C, H, W) (``torch.nn.functional.avg_pool2d``)."""
     return _avg_poolnd(
         "avg_pool2d",
@@ -801,14 +819,14 @@ def avg_pool2d(
 
 
 def avg_pool3d(
-    input,
+    input: Tensor,
     kernel_size,
     stride=None,
     padding=0,
     ceil_mode: bool = False,
     count_include_pad: bool = True,
     divisor_override=None,
-):
+) -> Tensor:
     """3-D average pooling over (N, C, D, H, W) or (C, D, H, W) (``F.avg_pool3d``)."""
     return _avg_poolnd(
         "avg_pool3d",
@@ -836,12 +854,16 @@ def _lp_pool(avg, nd, input, norm_type, kernel_size, stride, ceil_mode):
     return (E.sign(out) * F.relu(E.abs(out))).mul(math.prod(k)).pow(1.0 / norm_type)
 
 
-def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode: bool = False):
+def lp_pool1d(
+    input: Tensor, norm_type, kernel_size, stride=None, ceil_mode: bool = False
+) -> Tensor:
     """1-D power-average pooling (``torch.nn.functional.lp_pool1d``)."""
     return _lp_pool(avg_pool1d, 1, input, norm_type, kernel_size, stride, ceil_mode)
 
 
-def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode: bool = False):
+def lp_pool2d(
+    input: Tensor, norm_type, kernel_size, stride=None, ceil_mode: bool = False
+) -> Tensor:
     """2-D power-average pooling (``torch.nn.functional.lp_pool2d``)."""
     return _lp_pool(avg_pool2d, 2, input, norm_type, kernel_size, stride, ceil_mode)
 
@@ -914,7 +936,7 @@ def _rename(cls, like):
     return _RENAMED[key]
 
 
-def adaptive_avg_pool1d(input, output_size):
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
     """1-D adaptive average pooling (``torch.nn.functional.adaptive_avg_pool1d``)."""
     fname = "adaptive_avg_pool1d"
     if input.ndim not in (2, 3):
@@ -923,7 +945,7 @@ def adaptive_avg_pool1d(input, output_size):
     return _squeeze_h(adaptive_avg_pool2d(_unsqueeze_h(input), (1, o)))
 
 
-def adaptive_avg_pool2d(input, output_size):
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     """2-D adaptive average pooling (``torch.nn.functional.adaptive_avg_pool2d``).
 
     ``output_size`` is an int or a pair; ``None`` keeps that dim's input size.
@@ -931,7 +953,7 @@ def adaptive_avg_pool2d(input, output_size):
     return _adaptive_avg("adaptive_avg_pool2d", 2, input, output_size)
 
 
-def adaptive_avg_pool3d(input, output_size):
+def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
     """3-D adaptive average pooling (``torch.nn.functional.adaptive_avg_pool3d``)."""
     return _adaptive_avg("adaptive_avg_pool3d", 3, input, output_size)
 
@@ -943,7 +965,7 @@ def _adaptive_max(fname, nd, input, output_size, return_indices):
     return (out, idx) if return_indices else out
 
 
-def adaptive_max_pool1d(input, output_size, return_indices: bool = False):
+def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
     """1-D adaptive max pooling (``torch.nn.functional.adaptive_max_pool1d``)."""
     fname = "adaptive_max_pool1d"
     if input.ndim not in (2, 3):
@@ -953,12 +975,12 @@ def adaptive_max_pool1d(input, output_size, return_indices: bool = False):
     return (_squeeze_h(out), _squeeze_h(idx)) if return_indices else _squeeze_h(out)
 
 
-def adaptive_max_pool2d(input, output_size, return_indices: bool = False):
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
     """2-D adaptive max pooling (``torch.nn.functional.adaptive_max_pool2d``)."""
     return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
 
 
-def adaptive_max_pool3d(input, output_size, return_indices: bool = False):
+def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False):
     """3-D adaptive max pooling (``torch.nn.functional.adaptive_max_pool3d``)."""
     return _adaptive_max("adaptive_max_pool3d", 3, input, output_size, return_indices)
 
@@ -1009,7 +1031,9 @@ def _max_unpoolnd(fname, nd, cls, input, indices, kernel_size, stride, padding, 
     return cls.apply(input, indices, out_size=out)
 
 
-def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+def max_unpool1d(
+    input: Tensor, indices, kernel_size, stride=None, padding=0, output_size=None
+) -> Tensor:
     """Partial inverse of max_pool1d (``torch.nn.functional.max_unpool1d``)."""
     fname = "max_unpool1d"
     k = _as_2d_arg(kernel_size, fname, "kernel_size", 1)
@@ -1029,7 +1053,9 @@ def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_siz
     return _squeeze_h(y)
 
 
-def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+def max_unpool2d(
+    input: Tensor, indices, kernel_size, stride=None, padding=0, output_size=None
+) -> Tensor:
     """Partial inverse of max_pool2d (``torch.nn.functional.max_unpool2d``).
 
     Places each value at its index in a zero output plane of
@@ -1040,7 +1066,9 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     )
 
 
-def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+def max_unpool3d(
+    input: Tensor, indices, kernel_size, stride=None, padding=0, output_size=None
+) -> Tensor:
     """Partial inverse of max_pool3d (``torch.nn.functional.max_unpool3d``)."""
     return _max_unpoolnd(
         "max_unpool3d", 3, MaxUnpool3D, input, indices, kernel_size, stride, padding, output_size
