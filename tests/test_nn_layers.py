@@ -895,3 +895,33 @@ def test_signatures_match_pytorch():
     assert checked > 150
     with pytest.raises(AttributeError, match="tapegrad.nn.functional"):
         gf.no_such_function  # noqa: B018
+
+
+def test_scaled_dot_product_attention():
+    q, k, v = _randn(2, 3, 5, 4), _randn(2, 3, 6, 4), _randn(2, 3, 6, 2)
+    sdpa = "scaled_dot_product_attention"
+
+    def attn(**kw):
+        return lambda lib, a, b, c: getattr(lib.nn.functional, sdpa)(a, b, c, **kw)
+
+    mask = R.random((5, 6)) < 0.7
+    mask[1] = False  # a fully masked row gives zeros, as PyTorch's CPU kernel
+    compare(attn(), [q, k, v])
+    compare(attn(scale=0.3), [q, k, v])
+    compare(attn(is_causal=True), [_randn(2, 3, 6, 4), k, v])
+    compare(lambda lib, a, b, c: getattr(lib.nn.functional, sdpa)(a, b, c, lib.tensor(mask)),
+            [q, k, v])  # fmt: skip
+    fmask = _randn(5, 6)
+    compare(lambda lib, a, b, c: getattr(lib.nn.functional, sdpa)(a, b, c, lib.tensor(fmask)),
+            [q, k, v])  # fmt: skip
+    compare(attn(enable_gqa=True), [q, _randn(2, 1, 6, 4), _randn(2, 1, 6, 2)])
+    xs = [tapegrad.tensor(R.standard_normal(s), requires_grad=True)
+          for s in ((1, 3, 2), (1, 4, 2), (1, 4, 3))]  # fmt: skip
+    assert gradcheck(lambda a, b, c: tapegrad.nn.functional.scaled_dot_product_attention(
+        a, b, c, is_causal=True), xs)  # fmt: skip
+    assert_same_error(
+        lambda lib: getattr(lib.nn.functional, sdpa)(
+            lib.ones(1, 2, 2), lib.ones(1, 2, 2), lib.ones(1, 2, 2),
+            attn_mask=lib.ones(2, 2, dtype=lib.bool), is_causal=True,
+        )
+    )  # fmt: skip

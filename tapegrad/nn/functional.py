@@ -506,6 +506,47 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     return a * E.sigmoid(b)
 
 
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Tensor:
+    """softmax(q k^T * scale + mask) v over the last two dims
+    (``F.scaled_dot_product_attention``); fully masked rows give zeros, as PyTorch's CPU kernel."""
+    if is_causal and attn_mask is not None:
+        raise RuntimeError(
+            "_scaled_dot_product_attention: Explicit attn_mask should not be set when "
+            "is_causal=True"
+        )
+    n_q, n_k = query.shape[-2], key.shape[-2]
+    scale_factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    if enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]:
+        rep = query.shape[-3] // key.shape[-3]
+        key = key.repeat_interleave(rep, -3)
+        value = value.repeat_interleave(rep, -3)
+    scores = L.matmul(query, key.transpose(-2, -1)) * scale_factor
+    if is_causal:
+        allowed = np.tril(np.ones((n_q, n_k), dtype=bool))
+        scores = I.masked_fill(scores, Tensor._make(~allowed), -math.inf)
+    if attn_mask is not None:
+        if attn_mask.dtype is D.bool_:
+            scores = I.masked_fill(scores, E.logical_not(attn_mask), -math.inf)
+        else:
+            scores = scores + attn_mask
+    dead = R.amax(scores.detach(), -1, keepdim=True) == -math.inf
+    weights = R.softmax(scores, -1)
+    if bool(dead.any()):
+        weights = E.where(dead, C.zeros_like(weights), weights)
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p, True)
+    return L.matmul(weights, value)
+
+
 def gumbel_softmax(
     logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10, dim: int = -1
 ) -> Tensor:
