@@ -136,6 +136,23 @@ def test_conv_transpose1d(shape, cout, k, s, p, op, g, d):
 
 
 @pytest.mark.parametrize(
+    "shape,cout,k,s,p,op,g,d",
+    [
+        ((2, 4, 3, 4, 5), 6, (3, 2, 3), (2, 1, 2), (1, 0, 1), (1, 0, 1), 2, (1, 2, 1)),
+        ((1, 3, 4, 3, 3), 2, (2, 3, 2), (3, 2, 1), (0, 1, 0), (1, 1, 0), 1, (2, 1, 1)),
+        ((4, 3, 3, 3), 2, 1, 1, 0, 0, 1, 1),
+    ],
+)
+def test_conv_transpose3d(shape, cout, k, s, p, op, g, d):
+    kk = (k,) * 3 if isinstance(k, int) else k
+    x, w = _randn(*shape), _randn(shape[-4], cout // g, *kk) * 0.3
+    compare(
+        lambda lib, x, w, b: lib.nn.functional.conv_transpose3d(x, w, b, s, p, op, g, d),
+        [x, w, _randn(cout)],
+    )
+
+
+@pytest.mark.parametrize(
     "shape,k,d,p,s", [((2, 3, 9, 8), 3, 1, 0, 1), ((1, 2, 10, 9), (3, 2), (2, 1), (1, 2), (2, 3))]
 )
 def test_unfold_fold(shape, k, d, p, s):
@@ -164,6 +181,7 @@ MODULES = [
     ("ConvTranspose1d", (4, 3, 3), {"stride": 2, "output_padding": 1}, (2, 4, 6)),
     ("ConvTranspose2d", (4, 6, 3), {"stride": 2, "padding": 1, "groups": 2}, (2, 4, 5, 5)),
     ("ConvTranspose2d", (4, 2, 2), {"dilation": 2, "bias": False}, (2, 4, 5, 4)),
+    ("ConvTranspose3d", (4, 2, 3), {"stride": 2, "padding": 1, "groups": 2}, (1, 4, 3, 3, 2)),
 ]
 
 
@@ -196,6 +214,7 @@ def test_modules(name, args, kwargs, shape):
         ("Conv3d", (2, 4, 3), {}),
         ("ConvTranspose2d", (4, 6, 3), {"groups": 2}),
         ("ConvTranspose1d", (2, 3, 5), {}),
+        ("ConvTranspose3d", (2, 4, 2), {}),
     ],
 )
 def test_default_init_matches_pytorch(name, args, kwargs):

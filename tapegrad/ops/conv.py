@@ -1,11 +1,12 @@
 """Convolutions as im2col over strided views plus BLAS matrix products.
 
-``conv1d``/``conv2d``/``conv3d``, ``conv_transpose1d``/``conv_transpose2d``,
+``conv1d``/``conv2d``/``conv3d``, ``conv_transpose1d``/``2d``/``3d``,
 ``unfold`` (im2col) and ``fold`` (col2im), mirroring ``torch.nn.functional``.
 One primitive, ``Convolution`` (grad_fn ``ConvolutionBackward0``), serves the
 direct and the transposed convolution: the transposed forward is the direct
 backward-to-input and vice versa. 1-D work runs as 2-D with a unit height;
-3-D is composed of 2-D convolutions, one per kernel depth tap.
+3-D (direct and transposed) is composed of 2-D convolutions, one per kernel
+depth tap.
 
 Two column layouts, picked by the output's size (``_Geom.nlast``):
 
@@ -768,6 +769,43 @@ def _conv3d_by_depth_taps(x, weight, bias, stride, pads, dilation, groups):
     return y.contiguous()
 
 
+def _conv_transpose3d_by_depth_taps(x, weight, bias, stride, pads, opad, dilation, groups, od):
+    """A 3-D transposed convolution composed of 2-D ones, one per kernel depth tap.
+
+    Tap t sends input depth i to output depth ``i*sd + t*dd - pd``: its 2-D
+    transposed convolution over all input depths (folded into the batch) is
+    spread ``sd`` apart, shifted by ``t*dd`` and added; the result is cropped
+    by the depth padding. Autograd comes from the parts.
+    """
+    from .nn_ops import ConstantPad
+
+    n, _, depth, h, w = x.shape
+    sd, sh, sw = stride
+    dd, dh, dw = dilation
+    kd = weight.shape[2]
+    span = (depth - 1) * sd + 1
+    full = span + dd * (kd - 1) + opad[0]
+    xs = x.permute(0, 2, 1, 3, 4).reshape(n * depth, x.shape[1], h, w)
+    y = None
+    for t in range(kd):
+        z = conv_transpose2d(
+            xs, weight[:, :, t], None, (sh, sw), pads[1:], opad[1:], groups, (dh, dw)
+        )
+        z = z.reshape((n, depth) + tuple(z.shape[1:]))
+        if sd > 1:
+            # depth i -> i*sd: a zero slot after every slice, then drop the trailing ones
+            z = ConstantPad.apply(
+                z.unsqueeze(2), pads=((0, 0), (0, 0), (0, sd - 1)) + ((0, 0),) * 3
+            )
+            z = z.reshape((n, depth * sd) + tuple(z.shape[3:]))[:, :span]
+        z = ConstantPad.apply(z, pads=((0, 0), (t * dd, full - span - t * dd)) + ((0, 0),) * 3)
+        y = z if y is None else y + z
+    y = y[:, pads[0] : pads[0] + od].permute(0, 2, 1, 3, 4)
+    if bias is not None:
+        y = y + bias.reshape(1, -1, 1, 1, 1)
+    return y.contiguous()
+
+
 def _squeeze0(t):
     from .shape import View
 
@@ -877,6 +915,11 @@ def _conv_transposend(
             f"Given input size per channel: ({_dims_str(spatial)}). Calculated output size per "
             f"channel: ({_dims_str(out)}). Output size is too small"
         )
+    if nd == 3:
+        y = _conv_transpose3d_by_depth_taps(
+            x, weight, bias, stride, pads, opad, dilation, groups, out[0]
+        )
+        return y if batched else _squeeze0(y)
     if nd == 1:
         h, w, oh, ow = 1, out[0], 1, spatial[0]
         kh, kw = 1, kernel[0]
@@ -938,6 +981,35 @@ def conv_transpose2d(
     return _conv_transposend(
         "conv_transpose2d",
         2,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+    )
+
+
+def conv_transpose3d(
+    input: Tensor,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups: int = 1,
+    dilation=1,
+) -> Tensor:
+    """3-D transposed convolution (``torch.nn.functional.conv_transpose3d``).
+
+    ``weight`` is (C_in, C_out / groups, kd, kh, kw); built from 2-D
+    transposed convolutions, one per kernel depth tap.
+    """
+    return _conv_transposend(
+        "conv_transpose3d",
+        3,
         input,
         weight,
         bias,
