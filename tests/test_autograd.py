@@ -599,6 +599,34 @@ def test_saved_output_and_plain_input_messages():
         assert str(g_err) == str(t_err)
 
 
+def test_only_needed_tensors_are_saved():
+    """mul/div/matmul/lerp save what their gradients need, like PyTorch: modifying the
+    other operand in place afterwards is legal when it does not require grad."""
+
+    def fn(L):
+        w = L.tensor([1.0, 2.0], requires_grad=True)
+        x = L.tensor([3.0, 4.0])
+        m = L.ones(2, 2)
+        y = (w * 2).sum() + (w * x).sum() + (w / 3).sum() + (m @ w).sum() + L.lerp(w, x, 0.5).sum()
+        v = w * 1
+        z = (v * 1.5).sum() + (v @ m).sum()  # saves the scalar and m, not v
+        v.add_(1)
+        z.backward()
+        y.backward()
+        return y, z, w.grad
+
+    assert_same_error(lambda L: _second_backward_with_modified(L))
+    assert_same(*both(fn))
+
+
+def _second_backward_with_modified(L):
+    w = L.tensor([1.0, 2.0], requires_grad=True)
+    x = L.tensor([3.0, 4.0])
+    y = (w * x).sum()
+    x.add_(1)
+    y.backward()
+
+
 def test_version_counter():
     def fn(L):
         x = L.zeros(3)

@@ -128,7 +128,11 @@ class Sub(Function):
 
 class Mul(Function):
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        if ctx._recording:
+            # each input's gradient needs only the other one (PyTorch saves the same):
+            # x * 2 then x.add_(1) stays legal
+            na, nb = ctx.needs_input_grad
+            ctx.save_for_backward(a if nb else None, b if na else None)
         return a * b
 
     def backward(ctx, g):
@@ -139,7 +143,8 @@ class Mul(Function):
 
 class Div(Function):
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        if ctx._recording:
+            ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
         with np.errstate(divide="ignore", invalid="ignore"):
             return a / b
 
@@ -319,7 +324,9 @@ class LogAddExp(Function):
 
 class Lerp(Function):
     def forward(ctx, a, b, w):
-        ctx.save_for_backward(a, b, w)
+        if ctx._recording:
+            nw = ctx.needs_input_grad[2]
+            ctx.save_for_backward(a if nw else None, b if nw else None, w)
         return a + w * (b - a)
 
     def backward(ctx, g):

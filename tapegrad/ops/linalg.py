@@ -19,23 +19,28 @@ class Matmul(Function):
     backward_name = "MmBackward0"
 
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.nd = (a.ndim, b.ndim)
+        if ctx._recording:
+            # grad of a needs b and grad of b needs a: keep only those (as PyTorch does)
+            na, nb = ctx.needs_input_grad
+            ctx.save_for_backward(a if nb else None, b if na else None)
         return np.matmul(a, b)
 
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
         ga = gb = None
-        if a.ndim == 1 and b.ndim == 1:
+        a_nd, b_nd = ctx.nd
+        if a_nd == 1 and b_nd == 1:
             return (g * b if na else None), (g * a if nb else None)
-        if a.ndim == 1:
+        if a_nd == 1:
             # (k,) @ (..., k, n) -> (..., n)
             if na:
                 ga = np.matmul(g[..., None, :], _mT(b))[..., 0, :]
             if nb:
                 gb = a[:, None] * g[..., None, :]
             return ga, gb
-        if b.ndim == 1:
+        if b_nd == 1:
             # (..., m, k) @ (k,) -> (..., m)
             if na:
                 ga = g[..., :, None] * b
