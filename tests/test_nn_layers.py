@@ -925,3 +925,76 @@ def test_scaled_dot_product_attention():
             attn_mask=lib.ones(2, 2, dtype=lib.bool), is_causal=True,
         )
     )  # fmt: skip
+
+
+MHA_CASES = [
+    ({}, [(5, 3, 8)] * 3, {}),
+    ({"batch_first": True}, [(3, 5, 8), (3, 6, 8), (3, 6, 8)], {}),
+    ({"num_heads": 4, "kdim": 3, "vdim": 5}, [(5, 2, 8), (6, 2, 3), (6, 2, 5)], {}),
+    ({"bias": False}, [(5, 2, 8)] * 3, {"need_weights": False}),
+    ({}, [(5, 2, 8), (6, 2, 8), (6, 2, 8)], {"average_attn_weights": False}),
+    ({}, [(5, 2, 8), (6, 2, 8), (6, 2, 8)], {"attn_mask": "bool"}),
+    ({}, [(5, 2, 8), (6, 2, 8), (6, 2, 8)], {"attn_mask": "float", "key_padding_mask": "kpm"}),
+    ({"add_bias_kv": True, "add_zero_attn": True}, [(5, 2, 8), (6, 2, 8), (6, 2, 8)],
+     {"key_padding_mask": "kpm"}),
+    ({}, [(5, 8), (6, 8), (6, 8)], {}),
+    ({}, [(5, 2, 8)] * 3, {"attn_mask": "causal", "is_causal": True}),
+]  # fmt: skip
+
+
+@pytest.mark.filterwarnings("ignore:Support for mismatched key_padding_mask")
+@pytest.mark.parametrize("kw,shapes,call", MHA_CASES)
+@pytest.mark.parametrize("train", [False, True])
+def test_multihead_attention_parity(kw, shapes, call, train):
+    kw = {"embed_dim": 8, "num_heads": 2, **kw, "dropout": 0.3 if train else 0.0}
+    masks = {
+        "bool": R.random((5, 6)) < 0.3,
+        "float": _randn(5, 6),
+        "kpm": np.array([[False] * 4 + [True] * 2, [False] * 6]),
+        "causal": np.triu(np.ones((5, 5), bool), 1),
+    }
+    torch.manual_seed(0)
+    tm = torch.nn.MultiheadAttention(**kw)
+    tapegrad.manual_seed(0)
+    gm = tapegrad.nn.MultiheadAttention(**kw)
+    assert repr(gm) == repr(tm) and list(gm.state_dict()) == list(tm.state_dict())
+    for (k, a), b in zip(tm.state_dict().items(), gm.state_dict().values()):
+        np.testing.assert_array_equal(to_numpy(b), to_numpy(a), err_msg=k)  # PyTorch's init
+    tm.train(train)
+    gm.train(train)
+    xs = [_randn(*s) for s in shapes]
+    if train and not _bernoulli_stream_matches():
+        pytest.skip("tapegrad.bernoulli_ does not reproduce PyTorch's stream in this build")
+    if train and not call.get("need_weights", True):
+        pytest.skip("PyTorch's fused attention draws its dropout mask differently")
+
+    def fn(lib, q, k, v):
+        extra = {n: (lib.tensor(masks[m]) if isinstance(m, str) and m in masks else m)
+                 for n, m in call.items()}  # fmt: skip
+        lib.manual_seed(3)
+        return (tm if lib is torch else gm)(q, k, v, **extra)
+
+    compare(fn, xs, rtol=1e-4, atol=1e-5, grad_rtol=1e-4, grad_atol=1e-5)
+    for (name, p), q in zip(tm.named_parameters(), gm.parameters()):
+        if p.grad is not None:
+            assert_same(p.grad, q.grad, rtol=1e-4, atol=1e-5, where=name)
+
+
+def test_multihead_attention_gradcheck_and_errors():
+    tapegrad.manual_seed(0)
+    m = tapegrad.nn.MultiheadAttention(4, 2, kdim=3, vdim=2, add_bias_kv=True).double()
+    q = tapegrad.tensor(R.standard_normal((3, 2, 4)), requires_grad=True)
+    k = tapegrad.tensor(R.standard_normal((4, 2, 3)), requires_grad=True)
+    v = tapegrad.tensor(R.standard_normal((4, 2, 2)), requires_grad=True)
+    assert gradcheck(lambda a, b, c, *ps: m(a, b, c)[0], (q, k, v, *m.parameters()))
+    assert_same_error(lambda lib: lib.nn.MultiheadAttention(8, 3))
+    assert_same_error(lambda lib: lib.nn.MultiheadAttention(0, 1))
+    x = lambda lib: lib.ones(5, 2, 8)  # noqa: E731
+    assert_same_error(
+        lambda lib: lib.nn.MultiheadAttention(8, 2)(x(lib), x(lib), x(lib), is_causal=True)
+    )
+    assert_same_error(
+        lambda lib: lib.nn.MultiheadAttention(8, 2)(
+            x(lib), x(lib), x(lib), attn_mask=lib.ones(4, 5)
+        )
+    )

@@ -547,6 +547,134 @@ def scaled_dot_product_attention(
     return L.matmul(weights, value)
 
 
+def _float_mask(mask: Tensor | None, dtype) -> Tensor | None:
+    """A boolean mask (True = masked out) as an additive float mask of -inf and 0."""
+    if mask is None or mask.dtype is not D.bool_:
+        return mask
+    zeros = C.zeros(tuple(mask.shape), dtype=dtype)
+    return I.masked_fill(zeros, mask, -math.inf)
+
+
+def multi_head_attention_forward(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    embed_dim_to_check: int,
+    num_heads: int,
+    in_proj_weight: Tensor | None,
+    in_proj_bias: Tensor | None,
+    bias_k: Tensor | None,
+    bias_v: Tensor | None,
+    add_zero_attn: bool,
+    dropout_p: float,
+    out_proj_weight: Tensor,
+    out_proj_bias: Tensor | None,
+    training: bool = True,
+    key_padding_mask: Tensor | None = None,
+    need_weights: bool = True,
+    attn_mask: Tensor | None = None,
+    use_separate_proj_weight: bool = False,
+    q_proj_weight: Tensor | None = None,
+    k_proj_weight: Tensor | None = None,
+    v_proj_weight: Tensor | None = None,
+    static_k: Tensor | None = None,
+    static_v: Tensor | None = None,
+    average_attn_weights: bool = True,
+    is_causal: bool = False,
+):
+    """Multi-head attention on (L, N, E) inputs (``F.multi_head_attention_forward``).
+
+    Returns the attention output and, with ``need_weights``, the attention weights
+    (averaged over heads with ``average_attn_weights``).
+    """
+    batched = query.ndim == 3
+    if not batched:
+        query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+        if key_padding_mask is not None:
+            key_padding_mask = key_padding_mask.unsqueeze(0)
+    tgt_len, bsz, embed_dim = query.shape
+    src_len = key.shape[0]
+    if embed_dim != embed_dim_to_check:
+        raise AssertionError(
+            f"was expecting embedding dimension of {embed_dim_to_check}, but got {embed_dim}"
+        )
+    if is_causal and attn_mask is None:
+        raise RuntimeError(
+            "Need attn_mask if specifying the is_causal hint. You may use the Transformer "
+            "module method `generate_square_subsequent_mask` to create this mask."
+        )
+    head_dim = embed_dim // num_heads
+    if use_separate_proj_weight:
+        w_q, w_k, w_v = q_proj_weight, k_proj_weight, v_proj_weight
+    else:
+        w_q, w_k, w_v = S.chunk(in_proj_weight, 3)
+    b_q = b_k = b_v = None
+    if in_proj_bias is not None:
+        b_q, b_k, b_v = S.chunk(in_proj_bias, 3)
+    q, k, v = linear(query, w_q, b_q), linear(key, w_k, b_k), linear(value, w_v, b_v)
+    attn_mask = _float_mask(attn_mask, q.dtype)
+    if attn_mask is not None and attn_mask.ndim == 2:
+        if tuple(attn_mask.shape) != (tgt_len, src_len):
+            raise RuntimeError(
+                f"The shape of the 2D attn_mask is {tuple(attn_mask.shape)}, but should be "
+                f"{(tgt_len, src_len)}."
+            )
+        attn_mask = attn_mask.unsqueeze(0)
+    elif attn_mask is not None and tuple(attn_mask.shape) != (bsz * num_heads, tgt_len, src_len):
+        raise RuntimeError(
+            f"The shape of the 3D attn_mask is {tuple(attn_mask.shape)}, but should be "
+            f"{(bsz * num_heads, tgt_len, src_len)}."
+        )
+    key_padding_mask = _float_mask(key_padding_mask, q.dtype)
+    if bias_k is not None and bias_v is not None:
+        k = S.cat([k, bias_k.repeat(1, bsz, 1)])
+        v = S.cat([v, bias_v.repeat(1, bsz, 1)])
+        if attn_mask is not None:
+            attn_mask = pad(attn_mask, (0, 1))
+        if key_padding_mask is not None:
+            key_padding_mask = pad(key_padding_mask, (0, 1))
+    # (L, N, E) -> (N * H, L, head_dim)
+    q = q.reshape(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
+    k = (static_k if static_k is not None else
+         k.reshape(k.shape[0], bsz * num_heads, head_dim).transpose(0, 1))  # fmt: skip
+    v = (static_v if static_v is not None else
+         v.reshape(v.shape[0], bsz * num_heads, head_dim).transpose(0, 1))  # fmt: skip
+    if add_zero_attn:
+        k = S.cat([k, C.zeros((bsz * num_heads, 1, head_dim), dtype=k.dtype)], 1)
+        v = S.cat([v, C.zeros((bsz * num_heads, 1, head_dim), dtype=v.dtype)], 1)
+        if attn_mask is not None:
+            attn_mask = pad(attn_mask, (0, 1))
+        if key_padding_mask is not None:
+            key_padding_mask = pad(key_padding_mask, (0, 1))
+    src_len = k.shape[1]
+    if key_padding_mask is not None:
+        kpm = key_padding_mask.reshape(bsz, 1, 1, src_len).expand(bsz, num_heads, 1, src_len)
+        kpm = kpm.reshape(bsz * num_heads, 1, src_len)
+        attn_mask = kpm if attn_mask is None else attn_mask + kpm
+    if not training:
+        dropout_p = 0.0
+    q = q * math.sqrt(1.0 / head_dim)
+    scores = L.matmul(q, k.transpose(-2, -1))
+    if attn_mask is not None:
+        scores = scores + attn_mask
+    weights = R.softmax(scores, -1)
+    if dropout_p > 0.0:
+        weights = dropout(weights, p=dropout_p)
+    out = L.matmul(weights, v)
+    out = out.transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
+    out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
+    if not batched:
+        out = out.squeeze(1)
+    if not need_weights:
+        return out, None
+    weights = weights.reshape(bsz, num_heads, tgt_len, src_len)
+    if average_attn_weights:
+        weights = weights.mean(1)
+    if not batched:
+        weights = weights.squeeze(0)
+    return out, weights
+
+
 def gumbel_softmax(
     logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10, dim: int = -1
 ) -> Tensor:

@@ -61,6 +61,11 @@ class Linear(Module):
         )
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """The Linear that MultiheadAttention uses for its output projection
+    (``torch.nn.modules.linear.NonDynamicallyQuantizableLinear``)."""
+
+
 class Bilinear(Module):
     """y = x1^T A x2 + b (``nn.Bilinear``); weight (out, in1, in2)."""
 
