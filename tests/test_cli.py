@@ -110,7 +110,11 @@ def test_interrupted_and_resumed_run_ends_with_the_same_weights(
 ):
     full, part = tmp_path / "full.pt", tmp_path / "part.pt"
     common = ("--val-fraction", 0.25, "--early-stopping", 5, "--no-progress", "--json")
-    assert run(capsys, *train_args(data_dir, 3, "--checkpoint", full, *common))[0] == 0
+    code, out, _ = run(capsys, *train_args(data_dir, 3, "--checkpoint", full, *common))
+    full_error = json.loads(out.splitlines()[-1])["test_error"]
+    # evaluate uses the weights the run ended with (early stopping's best).
+    code, out, _ = run(capsys, "evaluate", "--checkpoint", full, "--data-dir", data_dir, "--json")
+    assert json.loads(out.splitlines()[-1])["error"] == full_error
 
     # Ctrl-C in the middle of the second epoch, after some weights have changed.
     real_epoch, epochs_started = loop.train_epoch, []
