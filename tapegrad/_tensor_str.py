@@ -67,24 +67,18 @@ class _Formatter:
         nz_list = nz.tolist()
         if not all(v == math.ceil(v) for v in nz_list):
             self.int_mode = False
-        if self.int_mode:
-            if mx / mn > 1000.0 or mx > 1.0e8:
-                self.sci_mode = True
-                for v in nz_list:
-                    self.max_width = max(self.max_width, len(f"{v:.{p}e}"))
-            else:
-                for v in nz_list:
-                    self.max_width = max(self.max_width, len(f"{v:.0f}") + 1)
+        # PyTorch decides the notation first (a forced sci_mode included), then the width
+        auto = mx / mn > 1000.0 or mx > 1.0e8 or mn < 1.0e-4
+        self.sci_mode = auto if PRINT_OPTS.sci_mode is None else PRINT_OPTS.sci_mode
+        if self.sci_mode:
+            for v in nz_list:
+                self.max_width = max(self.max_width, len(f"{v:.{p}e}"))
+        elif self.int_mode:
+            for v in nz_list:
+                self.max_width = max(self.max_width, len(f"{v:.0f}") + 1)
         else:
-            if mx / mn > 1000.0 or mx > 1.0e8 or mn < 1.0e-4:
-                self.sci_mode = True
-                for v in nz_list:
-                    self.max_width = max(self.max_width, len(f"{v:.{p}e}"))
-            else:
-                for v in nz_list:
-                    self.max_width = max(self.max_width, len(f"{v:.{p}f}"))
-        if PRINT_OPTS.sci_mode is not None:
-            self.sci_mode = PRINT_OPTS.sci_mode
+            for v in nz_list:
+                self.max_width = max(self.max_width, len(f"{v:.{p}f}"))
 
     def width(self) -> int:
         return self.max_width

@@ -758,6 +758,34 @@ REPR_CASES = {
 }
 
 
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(precision=2),
+        dict(sci_mode=True),
+        dict(sci_mode=False),
+        dict(linewidth=40),
+        dict(threshold=5, edgeitems=1),
+        dict(profile="short"),
+    ],
+    ids=str,
+)
+def test_printoptions_parity(options):
+    outs = []
+    for L in LIBS:
+        L.set_printoptions(**options)
+        try:
+            outs.append(
+                repr(L.tensor([[1.23456, 1e-5, 300.5, -2.0], [0.1, 0.2, 0.3, 12345.678]]))
+                + repr(L.arange(12.0) / 7)
+                + repr(L.tensor([1.0, 2.0, 3000.0]))
+            )
+        finally:
+            L.set_printoptions(profile="default")
+            L.set_printoptions(sci_mode=None)
+    assert outs[1] == outs[0]
+
+
 @pytest.mark.parametrize("name", sorted(REPR_CASES))
 def test_repr_parity(name):
     fn = REPR_CASES[name]
