@@ -93,10 +93,17 @@ def load_data(
     name: str, root: str, train: bool, download: bool = False, limit: int | None = None
 ) -> tuple[tapegrad.Tensor, tapegrad.Tensor, list[str]]:
     """``(images, targets, class names)`` of a dataset split: images as float32 in
-    [0, 1] of shape (N, C, H, W), targets as int64; the first ``limit`` samples only."""
+    [0, 1] of shape (N, C, H, W), targets as int64; the first ``limit`` samples only.
+    With ``download``, a dataset found nowhere is downloaded into ``root``."""
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
-    ds = DATASETS[name](root, train=train, download=download)
+    try:
+        ds = DATASETS[name](root, train=train)
+    except RuntimeError as e:
+        if not download or "not found" not in str(e):
+            raise
+        print(f"{name} not found locally: downloading it into {root}", file=sys.stderr)
+        ds = DATASETS[name](root, train=train, download=True)
     # MNIST's .data is a tensor, CIFAR's a NumPy array (as in torchvision).
     data = np.asarray(ds.data.numpy() if isinstance(ds.data, tapegrad.Tensor) else ds.data)[:limit]
     targets = ds.targets if isinstance(ds.targets, tapegrad.Tensor) else np.asarray(ds.targets)
@@ -389,7 +396,10 @@ def _parser() -> argparse.ArgumentParser:
 
     def data_options(p):
         p.add_argument("--data-dir", default="data", help="dataset root (default: ./data)")
-        p.add_argument("--download", action="store_true", help="download missing files")
+        p.add_argument(
+            "--download", action=argparse.BooleanOptionalAction, default=True,
+            help="download the dataset into --data-dir when it is not found (default: yes)",
+        )  # fmt: skip
         p.add_argument("--limit", type=int, help="use only the first N images of each split")
         p.add_argument("--json", action="store_true", help="end with one JSON line of results")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -149,7 +150,9 @@ def test_interrupted_and_resumed_run_ends_with_the_same_weights(
 def test_errors_are_one_clear_line(data_dir, tmp_path, capsys):
     code, _, err = run(capsys, *train_args(data_dir, 1, "--model", "vgg11"))
     assert code == 1 and "needs 32×32 images" in err
-    code, _, err = run(capsys, "train", "--dataset", "kmnist", "--data-dir", tmp_path)
+    code, _, err = run(
+        capsys, "train", "--dataset", "kmnist", "--data-dir", tmp_path, "--no-download"
+    )
     assert code == 1 and "Dataset not found" in err and str(tmp_path) in err
     ckpt = tmp_path / "c.pt"
     assert run(capsys, *train_args(data_dir, 1, "--checkpoint", ckpt, "--no-progress"))[0] == 0
@@ -239,3 +242,27 @@ def test_cifar10_images_become_nchw(tmp_path_factory, monkeypatch, capsys):
     args = ["train", "--model", "lenet5", "--dataset", "cifar10", "--epochs", "1"]
     code, out, _ = run(capsys, *args, "--data-dir", root, "--batch-size", 5, "--json")
     assert code == 0 and json.loads(out.splitlines()[-1])["train_size"] == 20
+
+
+def test_a_missing_dataset_is_downloaded_into_the_data_dir(tmp_path_factory, monkeypatch, capsys):
+    from tapegrad.datasets import FashionMNIST
+
+    monkeypatch.delenv(_utils.DATA_ENV, raising=False)
+    monkeypatch.setattr(_utils, "SYSTEM_DATA_DIRS", (str(tmp_path_factory.mktemp("system")),))
+    downloads = []
+
+    class Offline(FashionMNIST):
+        def download(self):  # what the mirrors would give, written where torchvision puts it
+            downloads.append(self.raw_folder)
+            raw = Path(self.raw_folder)
+            raw.mkdir(parents=True, exist_ok=True)
+            write_split(raw, "train", 30, seed=0)
+            write_split(raw, "t10k", 10, seed=1)
+
+    monkeypatch.setitem(cli.DATASETS, "fashion-mnist", Offline)
+    root = tmp_path_factory.mktemp("empty")
+    images, _, _ = cli.load_data("fashion-mnist", str(root), train=True, download=True)
+    assert len(images) == 30 and downloads == [f"{root}/Offline/raw"]
+    assert "downloading it into" in capsys.readouterr().err
+    with pytest.raises(RuntimeError, match="Dataset not found"):
+        cli.load_data("fashion-mnist", str(tmp_path_factory.mktemp("e2")), True, download=False)
