@@ -864,7 +864,10 @@ def test_seed_mnist_example_with_dropout_trains_like_pytorch():
 def _params(fn):
     import inspect
 
-    return [(p.name, p.default, p.kind) for p in inspect.signature(fn).parameters.values()]
+    def default(v):  # functions (activation=F.relu) compare by name
+        return v.__name__ if callable(v) and hasattr(v, "__name__") else v
+
+    return [(p.name, default(p.default), p.kind) for p in inspect.signature(fn).parameters.values()]
 
 
 def test_signatures_match_pytorch():
@@ -997,4 +1000,60 @@ def test_multihead_attention_gradcheck_and_errors():
         lambda lib: lib.nn.MultiheadAttention(8, 2)(
             x(lib), x(lib), x(lib), attn_mask=lib.ones(4, 5)
         )
+    )
+
+
+def _transformer_pair(build):
+    torch.manual_seed(0)
+    tm = build(torch.nn)
+    tapegrad.manual_seed(0)
+    gm = build(tapegrad.nn)
+    assert repr(gm) == repr(tm) and list(gm.state_dict()) == list(tm.state_dict())
+    for (k, a), b in zip(tm.state_dict().items(), gm.state_dict().values()):
+        np.testing.assert_array_equal(to_numpy(b), to_numpy(a), err_msg=k)  # PyTorch's init
+    return tm, gm
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("norm_first", [False, True])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_transformer_parity(norm_first, batch_first):
+    kw = dict(d_model=8, nhead=2, num_encoder_layers=2, num_decoder_layers=2,
+              dim_feedforward=16, dropout=0.0, norm_first=norm_first,
+              batch_first=batch_first, activation="gelu")  # fmt: skip
+    tm, gm = _transformer_pair(lambda nn: nn.Transformer(**kw))
+    src = _randn(2, 5, 8) if batch_first else _randn(5, 2, 8)
+    tgt = _randn(2, 4, 8) if batch_first else _randn(4, 2, 8)
+    kpm = np.array([[False] * 4 + [True], [False] * 5])
+
+    def fn(lib, s, t):
+        m = tm if lib is torch else gm
+        mask = lib.nn.Transformer.generate_square_subsequent_mask(4)
+        return m(s, t, tgt_mask=mask, src_key_padding_mask=lib.tensor(kpm),
+                 memory_key_padding_mask=lib.tensor(kpm))  # fmt: skip
+
+    compare(fn, [src, tgt], rtol=1e-4, atol=1e-5, grad_rtol=1e-4, grad_atol=1e-5)
+    for (name, p), q in zip(tm.named_parameters(), gm.parameters()):
+        assert_same(p.grad, q.grad, rtol=1e-3, atol=1e-5, where=name)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_transformer_encoder_eval_and_errors():
+    def build(nn):
+        layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=12, dropout=0.1)
+        return nn.TransformerEncoder(layer, 2, norm=nn.LayerNorm(8))
+
+    tm, gm = _transformer_pair(build)
+    tm.eval()
+    gm.eval()
+    x = _randn(6, 3, 8)
+    mask = np.triu(np.ones((6, 6), bool), 1)
+    compare(lambda lib, a: (tm if lib is torch else gm)(a, mask=lib.tensor(mask)), [x],
+            rtol=1e-4, atol=1e-5, grad_rtol=1e-4, grad_atol=1e-5)  # fmt: skip
+    assert_same_error(lambda lib: lib.nn.TransformerEncoderLayer(8, 2, activation="tanh"))
+    assert_same_error(
+        lambda lib: lib.nn.Transformer(8, 2, 1, 1, 16)(lib.ones(5, 2, 8), lib.ones(4, 3, 8))
+    )
+    assert_same_error(
+        lambda lib: lib.nn.Transformer(8, 2, 1, 1, 16)(lib.ones(5, 2, 8), lib.ones(4, 2, 6))
     )

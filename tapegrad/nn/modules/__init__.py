@@ -123,6 +123,13 @@ from .pooling import (
     MaxUnpool2d,
 )
 from .sparse import Embedding, EmbeddingBag
+from .transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 from .upsampling import (
     ChannelShuffle,
     PixelShuffle,
