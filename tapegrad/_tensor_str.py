@@ -101,6 +101,25 @@ class _Formatter:
         return (self.max_width - len(ret)) * " " + ret
 
 
+class _ComplexFormatter:
+    """Real and imaginary parts formatted separately and joined as ``a+bj``, like PyTorch."""
+
+    def __init__(self, values: np.ndarray):
+        self.real = _Formatter(np.ascontiguousarray(values.real), True)
+        self.imag = _Formatter(np.ascontiguousarray(values.imag), True)
+
+    def width(self) -> int:
+        # PyTorch's element length: real width + 2, plus imaginary width + 1 for the "j"
+        return self.real.width() + self.imag.width() + 1
+
+    def format(self, value) -> str:
+        real_str = self.real.format(value.real)
+        imag_str = (self.imag.format(value.imag) + "j").lstrip()
+        if imag_str[0] in "+-":
+            return real_str + imag_str
+        return real_str + "+" + imag_str
+
+
 def _summarized(a: np.ndarray) -> np.ndarray:
     e = PRINT_OPTS.edgeitems
     if a.ndim == 0:
@@ -156,6 +175,9 @@ def _tensor_str(a: np.ndarray, indent: int, floating: bool) -> str:
     summarize = a.size > PRINT_OPTS.threshold
     if a.dtype == np.float16:
         a = a.astype(np.float32)
+    if a.dtype.kind == "c":
+        fmt = _ComplexFormatter(_summarized(a) if summarize else a)
+        return _tensor_str_with(a, indent, summarize, fmt)
     fmt = _Formatter(_summarized(a) if summarize else a, floating)
     return _tensor_str_with(a, indent, summarize, fmt)
 
@@ -184,7 +206,8 @@ def tensor_repr(t) -> str:
     dt = t.dtype
     if t.device.type != "cpu":
         suffixes.append(f"device='{t.device}'")
-    has_default = dt in (D.get_default_dtype(), D.int64, D.bool_)
+    default_complex = D.complex128 if D.get_default_dtype() is D.float64 else D.complex64
+    has_default = dt in (D.get_default_dtype(), default_complex, D.int64, D.bool_)
     if a.size == 0:
         if a.ndim != 1:
             suffixes.append("size=" + str(tuple(a.shape)))

@@ -752,6 +752,10 @@ REPR_CASES = {
     "uint8": lambda L: L.tensor([1, 200], dtype=L.uint8),
     "int_int_float": lambda L: L.tensor([1.0, 2.0, 300.0]),
     "negzero": lambda L: L.tensor([-0.0, 0.5]),
+    "complex_eig": lambda L: L.linalg.eig(L.tensor([[0.0, -1.0], [1.0, 0.5]])).eigenvectors,
+    "complex_eigvals": lambda L: L.linalg.eigvals(
+        L.tensor([[2.0, 0.0], [0.0, 3.0]], dtype=L.float64)
+    ),
     "size": lambda L: L.ones(2, 3).shape,
     "dtype": lambda L: L.ones(2).dtype,
     "device": lambda L: L.ones(2).device,
