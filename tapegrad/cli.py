@@ -385,6 +385,14 @@ def cmd_info(args) -> int:
     return 0
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    # Show "(default: X)" only where there is a default worth reading.
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False or action.help is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tapegrad",
@@ -395,24 +403,43 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
 
     def data_options(p):
-        p.add_argument("--data-dir", default="data", help="dataset root (default: ./data)")
+        p.add_argument("--data-dir", default="data", help="dataset root")
         p.add_argument(
             "--download", action=argparse.BooleanOptionalAction, default=True,
-            help="download the dataset into --data-dir when it is not found (default: yes)",
+            help="download the dataset into --data-dir when it is not found",
         )  # fmt: skip
         p.add_argument("--limit", type=int, help="use only the first N images of each split")
         p.add_argument("--json", action="store_true", help="end with one JSON line of results")
 
-    t = commands.add_parser("train", help="train a model and print its test error")
-    t.add_argument("--model", default="seed-cnn", choices=list(MODELS))
-    t.add_argument("--dataset", default="fashion-mnist", choices=list(DATASETS))
-    t.add_argument("--epochs", type=int, default=10)
-    t.add_argument("--lr", type=float, help="learning rate (default: 0.1 for sgd, 1e-3 adam)")
-    t.add_argument("--batch-size", type=int, default=100)
-    t.add_argument("--optimizer", default="sgd", choices=list(OPTIMIZERS))
+    t = commands.add_parser(
+        "train", help="train a model and print its test error",
+        formatter_class=_HelpFormatter,
+        description="Train a model of the zoo (the seed's recipe by default) and print its "
+        "test error.",
+    )  # fmt: skip
+    t.add_argument(
+        "--model", default="seed-cnn", choices=list(MODELS), metavar="NAME",
+        help="one of " + ", ".join(MODELS),
+    )  # fmt: skip
+    t.add_argument(
+        "--dataset", default="fashion-mnist", choices=list(DATASETS), metavar="NAME",
+        help="one of " + ", ".join(DATASETS),
+    )  # fmt: skip
+    t.add_argument("--epochs", type=int, default=10, help="passes over the training set")
+    t.add_argument(
+        "--lr", type=float, help="learning rate (default: 0.1 for sgd, 1e-2 adagrad, else 1e-3)"
+    )
+    t.add_argument("--batch-size", type=int, default=100, help="images per SGD step")
+    t.add_argument(
+        "--optimizer", default="sgd", choices=list(OPTIMIZERS), metavar="NAME",
+        help="one of " + ", ".join(OPTIMIZERS),
+    )  # fmt: skip
     t.add_argument("--momentum", type=float, default=0.0, help="for sgd and rmsprop")
-    t.add_argument("--weight-decay", type=float, default=0.0)
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty")
+    t.add_argument(
+        "--seed", type=int, default=0,
+        help="seeds the initial weights, the validation split and the shuffling",
+    )  # fmt: skip
     t.add_argument(
         "--runs", type=int, default=1, metavar="N",
         help="train N times (seeds SEED..SEED+N-1) and report worst/median/best test error",
@@ -423,7 +450,7 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     t.add_argument(
         "--early-stopping", type=int, nargs="?", const=3, metavar="PATIENCE",
-        help="stop when the validation loss has not improved for PATIENCE epochs (3)",
+        help="stop when the validation loss has not improved for PATIENCE (3) epochs",
     )  # fmt: skip
     t.add_argument("--checkpoint", help="save a resumable checkpoint here after each epoch")
     t.add_argument("--resume", help="continue the run saved in this checkpoint")
@@ -437,7 +464,10 @@ def _parser() -> argparse.ArgumentParser:
     data_options(t)
     t.set_defaults(func=cmd_train)
 
-    e = commands.add_parser("evaluate", help="test error of a checkpoint from `train`")
+    e = commands.add_parser(
+        "evaluate", help="test error of a checkpoint from `train`",
+        formatter_class=_HelpFormatter,
+    )  # fmt: skip
     e.add_argument("--checkpoint", required=True)
     e.add_argument("--train-split", action="store_true", help="evaluate on the training set")
     e.add_argument("--confusion", action="store_true", help="print the confusion matrix")
