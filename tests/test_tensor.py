@@ -186,6 +186,32 @@ def test_integer_wraparound_and_overflow():
         assert "without overflow" in str(err)
 
 
+def test_out_arguments():
+    def fn(L):
+        res = []
+        for make in (
+            lambda o: L.add(L.ones(2), L.ones(2), out=o),
+            lambda o: L.zeros(2, 3, out=o),
+            lambda o: L.arange(3, out=o),
+            lambda o: L.linspace(0, 1, 3, out=o),
+            lambda o: L.linalg.inv(L.eye(2) * 2, out=o),
+            lambda o: L.sum(L.ones(2, 3), 1, out=o),
+            lambda o: L.matmul(L.ones(2, 2), L.ones(2), out=o),
+        ):
+            o = L.empty(0)
+            r = make(o)
+            res += [r, o, r is o]
+        o = L.empty(2, dtype=L.int64)
+        res += [L.ones(2, out=o), o]
+        vi = (L.empty(2), L.empty(2, dtype=L.long))
+        r = L.max(L.tensor([[1.0, 5], [3, 2]]), 1, out=vi)
+        res += [r[0], r[1], vi[0], vi[1]]
+        return res
+
+    check(fn)
+    assert_same_error(lambda L: L.add(L.ones(2), L.ones(2), out=L.empty(2, dtype=L.int64)))
+
+
 def test_type_strings():
     for L in LIBS:
         assert L.ones(2).type() == "torch.FloatTensor"

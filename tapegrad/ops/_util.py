@@ -40,6 +40,27 @@ def overflow_error(dt: D.dtype) -> RuntimeError:
     return RuntimeError(f"value cannot be converted to type {name} without overflow")
 
 
+def with_out(fn, factory: bool = False):
+    """Give ``fn`` PyTorch's ``out=`` keyword: the result is copied into ``out``.
+
+    A factory (zeros, rand...) without a ``dtype`` makes ``out``'s dtype, as in PyTorch.
+    """
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, out=None, **kwargs):
+        if factory and out is not None and kwargs.get("dtype") is None:
+            kwargs["dtype"] = out.dtype
+        res = fn(*args, **kwargs)
+        if out is None:
+            return res
+        from .shape import copy_into_out
+
+        return copy_into_out(out, res)
+
+    return wrapper
+
+
 def canon_dim(dim: int, ndim: int) -> int:
     """A non-negative dim, or PyTorch's IndexError when it is out of range."""
     n = max(ndim, 1)

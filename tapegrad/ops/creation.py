@@ -252,6 +252,10 @@ def arange(
         arr = (start + np.arange(n, dtype=np.float64) * step).astype(dt.np)
     else:
         arr = (start + np.arange(n, dtype=np.int64) * step).astype(dt.np)
+    if out is not None:
+        from .shape import copy_into_out
+
+        return copy_into_out(out, U.Tensor._make(arr))
     return _finish(arr, requires_grad, device)
 
 
@@ -357,3 +361,12 @@ def cartesian_prod(*tensors):
     if len(tensors) == 1:
         return tensors[0]
     return stack([g.reshape(-1) for g in grids], dim=1)
+
+
+# ``out=`` for the functions above that do not handle it themselves
+empty = U.with_out(empty, factory=True)
+zeros = U.with_out(zeros, factory=True)
+ones = U.with_out(ones, factory=True)
+full = U.with_out(full, factory=True)
+eye = U.with_out(eye, factory=True)
+linspace = U.with_out(linspace, factory=True)

@@ -997,3 +997,10 @@ def vander(x, N=None, increasing: bool = False):
 def chain_matmul(*matrices):
     """The product of matrices, left to right (``torch.chain_matmul``)."""
     return multi_dot(list(matrices))
+
+
+# ``out=`` for the functions above that do not handle it themselves
+addmm = U.with_out(addmm)
+inv = U.with_out(inv)
+det = U.with_out(det)
+solve = U.with_out(solve)

@@ -222,3 +222,10 @@ def log_normal_(t, mean=1.0, std=2.0, *, generator=None):
     return _fill(
         t, _gen(generator).log_normal(t._data.shape, float(mean), float(std), t._data.dtype)
     )
+
+
+# ``out=`` for the functions above that do not handle it themselves
+rand = U.with_out(rand, factory=True)
+randn = U.with_out(randn, factory=True)
+normal = U.with_out(normal)
+bernoulli = U.with_out(bernoulli)

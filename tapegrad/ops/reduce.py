@@ -489,12 +489,25 @@ def _max_min(input, dim, keepdim, other, is_max):
 
 def max(input, dim=None, keepdim: bool = False, *, other=None, out=None):  # noqa: A001
     """The maximum; with ``dim``, (values, indices) (``torch.max``); with a tensor, elementwise."""
-    return _max_min(input, dim, keepdim, other, True)
+    return _values_indices_out(_max_min(input, dim, keepdim, other, True), out)
 
 
 def min(input, dim=None, keepdim: bool = False, *, other=None, out=None):  # noqa: A001
     """The minimum; with ``dim``, (values, indices) (``torch.min``); with a tensor, elementwise."""
-    return _max_min(input, dim, keepdim, other, False)
+    return _values_indices_out(_max_min(input, dim, keepdim, other, False), out)
+
+
+def _values_indices_out(res, out):
+    """Copy a (values, indices) result into an ``out=(values, indices)`` pair."""
+    if out is None:
+        return res
+    from .shape import copy_into_out
+
+    if isinstance(out, U.Tensor):
+        return copy_into_out(out, res)
+    copy_into_out(out[0], res[0])
+    copy_into_out(out[1], res[1])
+    return type(res)(out[0], out[1])
 
 
 def amax(input, dim=(), keepdim: bool = False):

@@ -71,9 +71,9 @@ def copy_into_out(out, res):
         if out.numel() == 0 or out.shape != res.shape:
             out._data = np.empty(res._data.shape, dtype=out._data.dtype)
     if res.dtype.category > out.dtype.category:
-        raise RuntimeError(
-            f"result type {res.dtype} can't be cast to the desired output type {out.dtype}"
-        )
+        from .._tensor import _check_cast
+
+        _check_cast(res.dtype, out.dtype)  # PyTorch's message (Float, Long...)
     np.copyto(out._data, res._data, casting="unsafe")
     out._version_counter.v += 1
     return out
