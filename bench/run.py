@@ -10,7 +10,14 @@
 Every measurement runs in a fresh subprocess with the BLAS / intra-op thread
 count set before the libraries load, so both libraries get the same threads
 and their peak memory is measured separately. Repetitions alternate between the
-two libraries; the table reports min and median seconds and the ratio of medians.
+two libraries; the table reports min and median seconds and the ratio of medians
+(and the same ratio in CPU seconds, which other processes on a busy machine
+disturb less than wall time at 1 thread).
+
+Memory: "peak" is the peak RSS of the subprocess during the timed runs (the
+high-water mark is reset after setup), so it includes the library itself and the
+data; "work" is how far the timed runs raised the RSS above where it stood
+before them (the workload's own working memory).
 """
 
 from __future__ import annotations
