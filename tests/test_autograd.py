@@ -122,6 +122,29 @@ def test_grad_fn_graph_structure():
         assert a.grad_fn is None and a.is_leaf and not y.is_leaf
 
 
+def test_integer_results_do_not_require_grad():
+    def fn(L):
+        x = L.tensor([1.5, -2.0], requires_grad=True)
+        return [
+            t.requires_grad
+            for t in (
+                x.long(),
+                x.int(),
+                x.bool(),
+                x.type(L.int64),
+                x > 0,
+                x.argmax(),
+                x.max(0).indices,
+                x.floor(),
+                x.to(L.float64),
+                x.round(),
+            )
+        ] + [x.long().is_leaf, x.long().grad_fn is None]
+
+    t, g = both(fn)
+    assert g == t
+
+
 def test_leaf_and_requires_grad_propagation():
     for L in LIBS:
         a = L.ones(2, requires_grad=True)

@@ -257,7 +257,8 @@ class Function(Node):
         ctx._hooks = None
         if cls.num_outputs == 1:
             t = _wrap(out, inputs, cls.is_view, ctx) if cls.is_view else _Tensor._make(out)
-            if 0 not in cls.non_differentiable:
+            # integer and bool results never require grad (x.long(), comparisons), as in PyTorch
+            if 0 not in cls.non_differentiable and t._data.dtype.kind in "fc":
                 t._requires_grad = True
                 t.grad_fn = ctx
             if ctx._saved:
@@ -267,7 +268,7 @@ class Function(Node):
         results = []
         for i, o in enumerate(out):
             t = _wrap(o, inputs, cls.is_view, None)
-            if i not in cls.non_differentiable:
+            if i not in cls.non_differentiable and t._data.dtype.kind in "fc":
                 t._requires_grad = True
                 t.grad_fn = ctx
                 t._output_nr = i
