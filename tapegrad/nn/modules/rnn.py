@@ -282,13 +282,6 @@ class RNN(RNNBase):
             bidirectional, 0, device, dtype,
         )  # fmt: skip
 
-    def __setattr__(self, name, value):
-        # ``nonlinearity`` is set before Module.__init__, like PyTorch's attribute.
-        if "_parameters" not in self.__dict__ and name == "nonlinearity":
-            object.__setattr__(self, name, value)
-        else:
-            super().__setattr__(name, value)
-
 
 class LSTM(RNNBase):
     """Long short-term memory, optionally with projections (``nn.LSTM``); returns
