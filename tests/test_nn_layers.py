@@ -574,6 +574,10 @@ MISC_LAYERS = [
     (lambda nn: nn.PixelShuffle(2), [(2, 8, 3, 2)]),
     (lambda nn: nn.PixelUnshuffle(2), [(1, 2, 4, 6)]),
     (lambda nn: nn.ChannelShuffle(3), [(2, 6, 2)]),
+    (lambda nn: nn.Unfold(2, padding=1, stride=(1, 2)), [(2, 3, 4, 5)]),
+    (lambda nn: nn.Unfold((2, 3), dilation=(2, 1)), [(1, 2, 5, 4)]),
+    (lambda nn: nn.Fold((4, 5), 2), [(2, 12, 12)]),
+    (lambda nn: nn.Fold(5, 3, padding=1, stride=2), [(1, 9, 9)]),
     (lambda nn: nn.ChannelShuffle(2), [(1, 4, 2, 3)]),
 ]
 
