@@ -335,6 +335,9 @@ def main(argv=None) -> int:
         row = measure(w, t, args.quick, reps)
         results.append(row)
         print(_fmt_row(row), flush=True)
+        for lib, seen in row["threads_seen"].items():
+            if seen != [t]:
+                print(f"  warning: {lib} reported {seen} threads, not {t}")
     for r in results:
         if r["memory_target"] is not None:
             verdict = "ok" if r["memory_met"] else "MISS"
