@@ -569,3 +569,26 @@ def _copied_hooks_trace(lib):
 
 def test_deepcopy_keeps_hooks_independent_like_pytorch():
     assert _copied_hooks_trace(tapegrad) == _copied_hooks_trace(torch)
+
+
+@pytest.mark.parametrize(
+    "name,shape,kw",
+    [("LazyConv1d", (3, 5), {"out_channels": 2, "kernel_size": 2}),
+     ("LazyConv2d", (2, 3, 6, 6), {"out_channels": 4, "kernel_size": 3, "padding": 1}),
+     ("LazyConv3d", (1, 2, 4, 4, 4), {"out_channels": 3, "kernel_size": 2}),
+     ("LazyConvTranspose1d", (2, 3, 5), {"out_channels": 2, "kernel_size": 3}),
+     ("LazyConvTranspose2d", (2, 4, 5, 5),
+      {"out_channels": 6, "kernel_size": 3, "stride": 2, "groups": 2})],
+)  # fmt: skip
+def test_lazy_convolutions_match_pytorch(name, shape, kw):
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    torch.manual_seed(0)
+    t = getattr(torch.nn, name)(**kw)
+    tapegrad.manual_seed(0)
+    g = getattr(tapegrad.nn, name)(**kw)
+    assert repr(g) == repr(t)
+    assert_same(t(torch.tensor(x)), g(tapegrad.tensor(x)))
+    assert repr(g) == repr(t) and type(g).__name__ == type(t).__name__
+    for (k, a), b in zip(t.state_dict().items(), g.state_dict().values()):
+        np.testing.assert_array_equal(to_numpy(b), to_numpy(a), err_msg=k)
+    assert_same_error(lambda lib: getattr(lib.nn, name)(**kw)(lib.ones(2)))
