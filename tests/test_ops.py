@@ -632,6 +632,31 @@ def test_indexing_random(case):
     compare(put, [x])
 
 
+@pytest.mark.parametrize("n", [5, 17, 40, 300])
+@pytest.mark.parametrize("dtype", ["float32", "int64", "bool"])
+def test_sort_ties_order(n, dtype):
+    """Equal values come out in PyTorch's order (its unstable sort), NaN last."""
+    rng = np.random.default_rng(n)
+    a = rng.integers(0, 4, size=(3, n)).astype(dtype)
+    if dtype == "float32":
+        a[0, : n // 3] = np.nan
+
+    def fn(L, x):
+        out = []
+        for dim in (-1, 0):
+            for desc in (False, True):
+                r = x.sort(dim, descending=desc)
+                out += [r.values, r.indices, x.argsort(dim, descending=desc)]
+        return out + [x.sort(stable=True).indices]
+
+    compare(fn, [a], grad=False)
+
+
+def test_sort_long_integer_vector_is_stable():
+    a = np.random.default_rng(0).integers(0, 10, size=40000)
+    compare(lambda L, x: [x.sort().indices, x.sort(descending=True).indices], [a], grad=False)
+
+
 INT_AND_ARRAY_INDICES = [
     (0, slice(None), [1, 2]),
     (None, [0, 1], None, 2),

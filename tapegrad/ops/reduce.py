@@ -791,6 +791,10 @@ def sort(input, dim: int = -1, descending: bool = False, stable: bool = False):
     else:
         idx = np.argsort(a, axis=d, kind="stable")
     idx = idx.astype(np.int64)
+    # PyTorch radix-sorts (stably) long 1-D integer tensors in ascending order
+    radix = a.ndim == 1 and a.size >= 32768 and a.dtype.kind in "iu" and not descending
+    if not stable and not radix and a.shape[d] > 16 and a.size <= _STD_SORT_LIMIT:
+        idx = _unstable_ties(a, idx, d, descending)
     return return_types.sort(_gather_values(input, idx, d), U.Tensor._make(idx))
 
 
@@ -1085,3 +1089,160 @@ def corrcoef(input):
     d = c.diagonal()
     c = c / d.sqrt()[:, None] / d.sqrt()[None, :]
     return c.clamp(-1, 1)
+
+
+# ---------------------------------------------------------------------------
+# PyTorch's unstable sort order for ties
+
+
+def _unstable_ties(a, idx, d, descending):
+    """Reorder equal values like PyTorch's unstable sort (rows with ties only)."""
+    srt = np.take_along_axis(a, idx, d)
+    same = srt[..., 1:] == srt[..., :-1] if d == a.ndim - 1 else None
+    if same is None:
+        same = np.moveaxis(srt, d, -1)
+        same = same[..., 1:] == same[..., :-1]
+    if a.dtype.kind == "f":
+        same = same | np.isnan(np.moveaxis(srt, d, -1)[..., 1:])
+    rows_with_ties = np.moveaxis(same, -1, -1).reshape(-1, same.shape[-1]).any(1)
+    if not rows_with_ties.any():
+        return idx
+    rows = np.moveaxis(a, d, -1).reshape(-1, a.shape[d])
+    out = np.moveaxis(idx, d, -1).reshape(-1, a.shape[d]).copy()
+    for r in np.nonzero(rows_with_ties)[0]:
+        out[r] = _std_sort_indices(rows[r].tolist(), descending)
+    shape = np.moveaxis(a, d, -1).shape
+    return np.moveaxis(out.reshape(shape), -1, d)
+
+
+# Above this many elements the pure-Python emulation is too slow; a stable sort is used
+# (the same values; only the order of equal values can differ from PyTorch).
+_STD_SORT_LIMIT = 200_000
+
+
+def _std_sort_indices(vals, descending=False):
+    """The order PyTorch's CPU ``sort`` (``stable=False``) gives: libstdc++'s ``std::sort``.
+
+    An introsort (median-of-three quicksort down to runs of 16, a heapsort fallback,
+    then insertion sort) over (value, index) pairs that compares values only, with NaN
+    sorted last (first when descending). Only the order of equal values depends on it.
+    """
+    n = len(vals)
+    v = list(vals)
+    idx = list(range(n))
+
+    def less(a, b):
+        if descending:
+            return (a != a and b == b) or a > b
+        return (a == a and b != b) or a < b
+
+    def lt(i, j):
+        return less(v[i], v[j])
+
+    def swap(i, j):
+        v[i], v[j] = v[j], v[i]
+        idx[i], idx[j] = idx[j], idx[i]
+
+    def put(dst, src):
+        v[dst] = v[src]
+        idx[dst] = idx[src]
+
+    def median_to_first(result, a, b, c):
+        if lt(a, b):
+            if lt(b, c):
+                swap(result, b)
+            elif lt(a, c):
+                swap(result, c)
+            else:
+                swap(result, a)
+        elif lt(a, c):
+            swap(result, a)
+        elif lt(b, c):
+            swap(result, c)
+        else:
+            swap(result, b)
+
+    def partition(first, last, pivot):
+        while True:
+            while lt(first, pivot):
+                first += 1
+            last -= 1
+            while lt(pivot, last):
+                last -= 1
+            if not first < last:
+                return first
+            swap(first, last)
+            first += 1
+
+    def adjust_heap(first, hole, length, val, vi):
+        top = second = hole
+        while second < (length - 1) // 2:
+            second = 2 * (second + 1)
+            if less(v[first + second], v[first + second - 1]):
+                second -= 1
+            put(first + hole, first + second)
+            hole = second
+        if (length & 1) == 0 and second == (length - 2) // 2:
+            second = 2 * (second + 1)
+            put(first + hole, first + second - 1)
+            hole = second - 1
+        parent = (hole - 1) // 2
+        while hole > top and less(v[first + parent], val):
+            put(first + hole, first + parent)
+            hole = parent
+            parent = (hole - 1) // 2
+        v[first + hole] = val
+        idx[first + hole] = vi
+
+    def heap_sort(first, last):
+        length = last - first
+        parent = (length - 2) // 2
+        while length >= 2:
+            adjust_heap(first, parent, length, v[first + parent], idx[first + parent])
+            if parent == 0:
+                break
+            parent -= 1
+        while last - first > 1:
+            last -= 1
+            val, vi = v[last], idx[last]
+            put(last, first)
+            adjust_heap(first, 0, last - first, val, vi)
+
+    def introsort(first, last, depth):
+        while last - first > 16:
+            if depth == 0:
+                heap_sort(first, last)
+                return
+            depth -= 1
+            median_to_first(first, first + 1, first + (last - first) // 2, last - 1)
+            cut = partition(first + 1, last, first)
+            introsort(cut, last, depth)
+            last = cut
+
+    def linear_insert(last):
+        val, vi = v[last], idx[last]
+        nxt = last - 1
+        while less(val, v[nxt]):
+            put(last, nxt)
+            last = nxt
+            nxt -= 1
+        v[last] = val
+        idx[last] = vi
+
+    def insertion_sort(first, last):
+        for i in range(first + 1, last):
+            if lt(i, first):
+                val, vi = v[i], idx[i]
+                v[first + 1 : i + 1] = v[first:i]
+                idx[first + 1 : i + 1] = idx[first:i]
+                v[first] = val
+                idx[first] = vi
+            else:
+                linear_insert(i)
+
+    if n > 1:
+        introsort(0, n, 2 * int(math.floor(math.log2(n))))
+        insertion_sort(0, builtins.min(n, 16))
+        for i in range(16, n):
+            linear_insert(i)
+    return idx
