@@ -652,6 +652,22 @@ def test_sort_ties_order(n, dtype):
     compare(fn, [a], grad=False)
 
 
+@pytest.mark.parametrize("n", [1, 9, 23, 40])
+def test_quantile_median_lerp_bitwise(n):
+    """quantile ranks in the input dtype and lerp's two-sided FMA formula, bit for bit."""
+    rng = np.random.default_rng(n)
+    a = rng.standard_normal(n).astype("float32")
+    b = rng.standard_normal(n).astype("float32")
+
+    def fn(L, x, y):
+        out = [x.quantile(L.tensor([0.0, 0.2, 0.5, 0.9, 1.0])), x.median(), x.median(0)[1]]
+        for mode in ("linear", "lower", "higher", "nearest", "midpoint"):
+            out.append(x.quantile(0.45, interpolation=mode))
+        return out + [L.lerp(x, y, 0.7), L.lerp(x, y, 0.3), L.lerp(x, y, (x.abs() % 1))]
+
+    compare(fn, [a, b], grad=False, rtol=0, atol=0)
+
+
 def test_sort_long_integer_vector_is_stable():
     a = np.random.default_rng(0).integers(0, 10, size=40000)
     compare(lambda L, x: [x.sort().indices, x.sort(descending=True).indices], [a], grad=False)

@@ -327,7 +327,14 @@ class Lerp(Function):
         if ctx._recording:
             nw = ctx.needs_input_grad[2]
             ctx.save_for_backward(a if nw else None, b if nw else None, w)
-        return a + w * (b - a)
+        # PyTorch's formula: from the nearer end, with fused multiply-adds on the CPU
+        d = b - a
+        if a.dtype == np.float32:
+            d64, w64 = d.astype(np.float64), w.astype(np.float64)
+            small = a.astype(np.float64) + w64 * d64
+            large = b.astype(np.float64) - d64 * (1 - w).astype(np.float64)
+            return np.where(np.abs(w) < 0.5, small, large).astype(np.float32)
+        return np.where(np.abs(w) < 0.5, a + w * d, b - d * (1 - w))
 
     def backward(ctx, g):
         a, b, w = ctx.saved_tensors

@@ -830,7 +830,7 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
     n = input.shape[d]
     if k < 1 or k > n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
-    s = sort(input, d)
+    s = sort(input, d, stable=True)
     idx = np.take(s.indices._data, [k - 1], axis=d)
     vals = _gather_values(input, idx, d)
     if not keepdim:
@@ -863,10 +863,12 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
     d = 0 if dim is None else U.canon_dim(dim, x.ndim)
     s = sort(x, d).values
     n = s.shape[d]
-    pos = qa.astype(np.float64) * (n - 1)
+    # ranks and weights in the input's dtype, as PyTorch computes them
+    dt = input._data.dtype
+    pos = qa.astype(dt) * dt.type(n - 1)
     lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, n - 1)
-    frac = (pos - lo).astype(input._data.dtype)
+    hi = np.minimum(np.ceil(pos).astype(np.int64), n - 1)
+    frac = (pos - lo.astype(dt)).astype(dt)
     from .index import index_select
 
     lo_v = index_select(s, d, U.Tensor._make(np.atleast_1d(lo)))
@@ -879,9 +881,13 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
     elif interpolation == "nearest":
         r = index_select(s, d, U.Tensor._make(np.atleast_1d(np.round(pos).astype(np.int64))))
     elif interpolation == "midpoint":
-        r = (lo_v + hi_v) / 2
+        from .elementwise import lerp
+
+        r = lerp(lo_v, hi_v, 0.5)
     else:
-        r = lo_v + (hi_v - lo_v) * fr
+        from .elementwise import lerp
+
+        r = lerp(lo_v, hi_v, fr)  # PyTorch interpolates with lerp
     r = r.movedim(d, 0)
     if np.ndim(qa) == 0:
         r = r.squeeze(0)
