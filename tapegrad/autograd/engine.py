@@ -198,6 +198,9 @@ def run_backward(roots, grads, retain_graph=False, inputs=None, allow_unused=Fal
                     deps[nxt] = d
                     if d == 0:
                         ready.append(nxt)
+                # Drop this frame's references to the gradients: a leaf's AccumulateGrad
+                # can then take an unshared one as .grad without copying it.
+                in_grads = g = None
             else:
                 executed.append(node)
                 for nxt, _ in nexts:
