@@ -303,6 +303,54 @@ def test_layouts_agree_on_gradients(nlast, monkeypatch):
     )
 
 
+def _force_batch_major(monkeypatch, flat, keep):
+    """Batch-major layout; flat-shift columns always or never; columns kept or rebuilt."""
+    monkeypatch.setattr(CV, "_NLAST_MAX_PIXELS", -1)
+    monkeypatch.setattr(CV, "_FLAT_MIN_OW_PER_WASTED", 0 if flat else 10**9)
+    monkeypatch.setattr(CV, "_KEEP_COLS_MAX_ELEMS", 10**12 if keep else -1)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("case", [c for c in CONV2D if len(c[0]) == 4])
+@pytest.mark.parametrize("flat,keep", [(True, False), (False, False), (True, True)])
+def test_flat_columns_and_rebuilt_weight_gradient(case, flat, keep, monkeypatch):
+    # flat-shift windows (forward, flipped dx) and columns rebuilt for dw, vs PyTorch
+    _force_batch_major(monkeypatch, flat, keep)
+    x, w, b, s, p, d, g = _conv2d_case(case)
+    compare(
+        lambda lib, x, w, b: lib.nn.functional.conv2d(x, w, b, s, p, d, g),
+        [x, w, b if b is not None else _randn(w.shape[0])],
+        atol=1e-4,
+        grad_atol=1e-4,
+    )
+
+
+@pytest.mark.parametrize("case", CONVT2D[:5])
+def test_conv_transpose2d_rebuilt_columns(case, monkeypatch):
+    # the transposed backward's dw from columns of dy rebuilt chunk by chunk
+    _force_batch_major(monkeypatch, True, False)
+    monkeypatch.setattr(CV, "_FUSED_CHUNK_ELEMS", 1)  # one sample per chunk
+    monkeypatch.setattr(CV, "_WGRAD_CHUNK_ELEMS", 1)
+    shape, cout, k, s, p, op, g, d, bias = case
+    kk = (k, k) if isinstance(k, int) else k
+    x, w = _randn(*shape), _randn(shape[-3], cout // g, *kk) * 0.3
+    compare(
+        lambda lib, x, w: lib.nn.functional.conv_transpose2d(x, w, None, s, p, op, g, d),
+        [x, w],
+        atol=1e-4,
+        grad_atol=1e-4,
+    )
+
+
+def test_resnet_layer_keeps_no_columns():
+    # a 3x3 layer with many channels saves only x and w, as PyTorch does
+    conv = tapegrad.nn.Conv2d(16, 16, 3, padding=1, bias=False)
+    y = conv(tapegrad.tensor(_randn(64, 16, 32, 32), requires_grad=True))
+    assert y.grad_fn.saved_tensors[2] is None
+    y.backward(tapegrad.ones(y.shape))
+    assert conv.weight.grad.shape == (16, 16, 3, 3)
+
+
 @pytest.mark.parametrize("flipped", [False, True])
 @pytest.mark.parametrize("case", [CONV2D[0], CONV2D[4], CONV2D[6], CONV2D[7], CONV2D[9]])
 def test_input_gradient_paths(case, flipped, monkeypatch):
@@ -342,7 +390,10 @@ GRADCHECK = [
 
 
 @pytest.mark.parametrize("fn", GRADCHECK)
-def test_gradcheck(fn):
+@pytest.mark.parametrize("rebuilt", [False, True])
+def test_gradcheck(fn, rebuilt, monkeypatch):
+    if rebuilt:
+        _force_batch_major(monkeypatch, True, False)
     x = tapegrad.tensor(R.standard_normal((2, 4, 5, 6)), requires_grad=True)
     w = tapegrad.tensor(R.standard_normal((4, 2, 3, 2)), requires_grad=True)
     b = tapegrad.tensor(R.standard_normal(4), requires_grad=True)
@@ -371,9 +422,13 @@ def test_float32_kept():
     assert y.dtype == x.grad.dtype == conv.weight.grad.dtype == tapegrad.float32
 
 
-@pytest.mark.parametrize("nlast", [False, True])
-def test_two_threads_identical(nlast, monkeypatch):
-    monkeypatch.setattr(CV, "_NLAST_MAX_PIXELS", 10**9 if nlast else -1)
+@pytest.mark.parametrize("mode", ["nlast", "major", "flat-rebuilt"])
+def test_two_threads_identical(mode, monkeypatch):
+    if mode == "flat-rebuilt":
+        _force_batch_major(monkeypatch, True, False)
+        monkeypatch.setattr(CV, "_WGRAD_CHUNK_ELEMS", 8 * 8 * 9 * 5)  # several outer chunks
+    else:
+        monkeypatch.setattr(CV, "_NLAST_MAX_PIXELS", 10**9 if mode == "nlast" else -1)
     x, w, b = _randn(16, 8, 12, 12), _randn(16, 8, 3, 3), _randn(16)
     outs = []
     for n in (1, 2):
