@@ -460,9 +460,22 @@ class Normalize(Function):
     def forward(ctx, x, w, b, axes=(), eps=1e-5):
         xp = array_module(x)
         acc = _acc_dtype(x.dtype)
-        mean = xp.mean(x, axis=axes, keepdims=True, dtype=acc)
-        xc = x - mean.astype(x.dtype)
-        var = xp.mean(xc * xc, axis=axes, keepdims=True, dtype=acc)
+        if x.size and x.ndim >= 2 and axes == (0,) + tuple(range(2, x.ndim)):
+            # Batch norm: per-(sample, channel) partial sums in x's dtype, one SIMD pass each
+            # and no full-size square, then the sum over the samples in ``acc``.
+            n, c = x.shape[0], x.shape[1]
+            kshape = (1, c) + (1,) * (x.ndim - 2)
+            cnt = x.size // c
+            mean = xp.einsum("ncl->nc", x.reshape(n, c, -1)).sum(axis=0, dtype=acc) / cnt
+            mean = mean.reshape(kshape)
+            xc = x - mean.astype(x.dtype)
+            xc3 = xc.reshape(n, c, -1)
+            var = xp.einsum("ncl,ncl->nc", xc3, xc3).sum(axis=0, dtype=acc) / cnt
+            var = var.reshape(kshape)
+        else:
+            mean = xp.mean(x, axis=axes, keepdims=True, dtype=acc)
+            xc = x - mean.astype(x.dtype)
+            var = xp.mean(xc * xc, axis=axes, keepdims=True, dtype=acc)
         rstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype)
         xhat = xc
         xhat *= rstd
