@@ -259,6 +259,30 @@ def _copy_to_batch_last(dst, x) -> None:
     _pcopy(dst, buf[:, :m].reshape(x.shape).transpose(1, 2, 3, 0))
 
 
+# Rows of the (C*H*W, N) source moved per block by ``_copy_from_batch_last``:
+# a block's source stays in cache while its N destination runs are written.
+_UNTRANSPOSE_BLOCK = 128
+
+
+def _copy_from_batch_last(dst, src) -> None:
+    """``dst[...] = src.transpose(3, 0, 1, 2)``, ``src`` (C, H, W, N) and ``dst`` contiguous.
+
+    One strided copy would read each source cache line once per sample; in
+    blocks of rows it is read once (~3x faster).
+    """
+    n = dst.shape[0]
+    m = dst[0].size
+    s2 = src.reshape(m, n)
+    d2 = dst.reshape(n, m)
+    step = _UNTRANSPOSE_BLOCK
+
+    def part(lo, hi):
+        for s in range(lo * step, min(hi * step, m), step):
+            d2[:, s : s + step] = s2[s : s + step].T
+
+    _parallel_for(part, -(-m // step), dst.size)
+
+
 def _pad_nchw(x, g: _Geom):
     """``x`` (N, C, H, W) zero-padded to (N, C, hp, wp); ``x`` itself when unpadded."""
     hp, wp = g.hp, g.wp
@@ -330,10 +354,14 @@ def _col2im(cols, g: _Geom, n: int):
                 for j in range(g.kw):
                     q = j * g.dw
                     a[:, r : r + he : g.sh, q : q + we : g.sw, :] += cv[lo:hi, i, j]
-            crop = a[:, g.pt : g.pt + g.h, g.pl : g.pl + g.w, :]
-            out[:, lo:hi] = crop.transpose(3, 0, 1, 2)
 
         _parallel_for(part, g.c, acc.size)
+        if hp == g.h and wp == g.w:
+            _copy_from_batch_last(out, acc)
+            return out
+        full = xp.empty((n, g.c, hp, wp), cols.dtype)
+        _copy_from_batch_last(full, acc)
+        _pcopy(out, full[:, :, g.pt : g.pt + g.h, g.pl : g.pl + g.w])
         return out
     cv = cols.reshape(n, g.c, g.kh, g.kw, g.oh, g.ow)
     unpadded = hp == g.h and wp == g.w
@@ -399,12 +427,9 @@ def _conv_forward(x, w, b, g: _Geom, keep_cols: bool = True):
             yt = xp.matmul(wm[0], cols)
         else:
             yt = xp.matmul(wm, cols.reshape(G, -1, L * n))
-        yt = yt.reshape(g.cout, g.oh, g.ow, n).transpose(3, 0, 1, 2)
-        if b is None:
-            _pcopy(y, yt)
-        else:
-            bb = b.reshape(g.cout, 1, 1)
-            _parallel_for(lambda lo, hi: xp.add(yt[lo:hi], bb, out=y[lo:hi]), n, y.size)
+        if b is not None:
+            yt.reshape(g.cout, -1)[...] += b.reshape(g.cout, 1)
+        _copy_from_batch_last(y, yt)
         return y, cols
     if G == 1:
         _batched_matmul(wm[0], cols, y.reshape(n, g.cout, L))
