@@ -292,9 +292,12 @@ def test_im2col_layouts_against_reference(case, nlast, monkeypatch):
 
 
 @pytest.mark.parametrize("nlast", [False, True])
-def test_layouts_agree_on_gradients(nlast, monkeypatch):
+@pytest.mark.parametrize("keep", [False, True])
+def test_layouts_agree_on_gradients(nlast, keep, monkeypatch):
+    # both layouts, with the forward's columns kept or rebuilt for dw
     x, w, b, s, p, d, g = _conv2d_case(CONV2D[10])
     monkeypatch.setattr(CV, "_NLAST_MAX_PIXELS", 10**9 if nlast else -1)
+    monkeypatch.setattr(CV, "_KEEP_COLS_MAX_ELEMS", 10**12 if keep else -1)
     compare(
         lambda lib, x, w, b: lib.nn.functional.conv2d(x, w, b, s, p, d, g),
         [x, w, b],
