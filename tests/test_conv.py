@@ -332,7 +332,7 @@ def test_flat_columns_and_rebuilt_weight_gradient(case, flat, keep, monkeypatch)
 def test_conv_transpose2d_rebuilt_columns(case, monkeypatch):
     # the transposed backward's dw from columns of dy rebuilt chunk by chunk
     _force_batch_major(monkeypatch, True, False)
-    monkeypatch.setattr(CV, "_FUSED_CHUNK_ELEMS", 1)  # one sample per chunk
+    monkeypatch.setattr(CV, "_REBUILD_CHUNK_ELEMS", 1)  # one sample per chunk
     monkeypatch.setattr(CV, "_WGRAD_CHUNK_ELEMS", 1)
     shape, cout, k, s, p, op, g, d, bias = case
     kk = (k, k) if isinstance(k, int) else k

@@ -443,6 +443,10 @@ def _conv_forward(x, w, b, g: _Geom, keep_cols: bool = True):
 # Column elements per chunk of samples in the fused batch-major forward: small
 # enough for the chunk to stay in cache between its copy and its GEMM.
 _FUSED_CHUNK_ELEMS = 1 << 18
+# The same for the flat-shift forward and the rebuilt weight-gradient columns:
+# their GEMMs run faster on several samples at once (~5% on ResNet-20's
+# 32x32 and 16x16 layers at 1 << 20 against 1 << 18).
+_REBUILD_CHUNK_ELEMS = 1 << 20
 
 
 def _conv_forward_fused(x, w, b, g: _Geom, keep_cols: bool):
@@ -525,7 +529,7 @@ def _conv_forward_flat(x, w, b, g: _Geom):
     win = _flat_windows(x, g)
     wm = _weight_matrix(w, g)
     y = xp.empty((n, g.cout, g.oh, g.ow), x.dtype)
-    step = max(1, _FUSED_CHUNK_ELEMS // max(g.c * kk * L2, 1))
+    step = max(1, _REBUILD_CHUNK_ELEMS // max(g.c * kk * L2, 1))
     bb = None if b is None else b.reshape(g.cout, 1, 1)
 
     def part(lo, hi):
@@ -624,7 +628,7 @@ def _conv_grad_weight_recompute(gy, x, g: _Geom):
         shape = (n, g.c, g.kh, g.kw, g.oh, g.ow)
         strides = (s0, s1, s2 * g.dh, s3 * g.dw, s2 * g.sh, s3 * g.sw)
         win, L2 = _as_strided(xp, xpd, shape, strides), g.oh * g.ow
-    step = max(1, _FUSED_CHUNK_ELEMS // max(G * kg * L2, 1))
+    step = max(1, _REBUILD_CHUNK_ELEMS // max(G * kg * L2, 1))
     outer = max(1, _WGRAD_CHUNK_ELEMS // max(g.cout * kg, 1))
     gw = xp.zeros((G, og, kg), gy.dtype)
     prods = xp.empty((min(outer, n), G, og, kg), gy.dtype)
