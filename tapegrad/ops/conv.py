@@ -203,7 +203,9 @@ class _Geom:
         self.nlast = False
 
     def pick_layout(self, n: int) -> None:
-        self.nlast = n > 1 and self.oh * self.ow <= _NLAST_MAX_PIXELS
+        # 1x1 kernels take no window copies for batch-last to speed up, only
+        # its transposes (ResNet's strided shortcuts: ~2x faster batch-major)
+        self.nlast = n > 1 and self.oh * self.ow <= _NLAST_MAX_PIXELS and self.kh * self.kw > 1
 
     @property
     def padded(self) -> bool:
