@@ -345,6 +345,17 @@ def test_conv_transpose2d_rebuilt_columns(case, monkeypatch):
     )
 
 
+@pytest.mark.parametrize("k,p", [(3, 1), (1, 0)])
+def test_empty_batch(k, p):
+    x, w, b = _randn(0, 4, 8, 8), _randn(6, 4, k, k), _randn(6)
+    compare(
+        lambda lib, x, w, b: lib.nn.functional.conv2d(x, w, b, 1, p),
+        [x, w, b],
+        atol=1e-5,
+        grad_atol=1e-5,
+    )
+
+
 def test_resnet_layer_keeps_no_columns():
     # a 3x3 layer with many channels saves only x and w, as PyTorch does
     conv = tapegrad.nn.Conv2d(16, 16, 3, padding=1, bias=False)

@@ -436,7 +436,7 @@ def _conv_forward(x, w, b, g: _Geom, keep_cols: bool = True):
     if G == 1:
         _batched_matmul(wm[0], cols, y.reshape(n, g.cout, L))
     else:
-        _batched_matmul(wm, cols.reshape(n, G, -1, L), y.reshape(n, G, g.cout // G, L))
+        _batched_matmul(wm, cols.reshape(n, G, wm.shape[2], L), y.reshape(n, G, g.cout // G, L))
     if b is not None:
         y += b.reshape(g.cout, 1, 1)
     return y, cols
@@ -583,7 +583,7 @@ def _conv_grad_weight(gy, cols, g: _Geom, gt=None, x=None):
     n = gy.shape[0]
     L = g.oh * g.ow
     g4 = gy.reshape(n, G, og, L)
-    c4 = cols.reshape(n, G, -1, L)
+    c4 = cols.reshape(n, G, g.c // G * g.kh * g.kw, L)  # no -1: n may be 0
     per = g.cout * c4.shape[2]
     step = max(1, _WGRAD_CHUNK_ELEMS // max(per, 1))
     gw = xp.zeros((G, og, c4.shape[2]), gy.dtype)
