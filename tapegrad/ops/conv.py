@@ -17,8 +17,16 @@ Two column layouts, picked by the output's size (``_Geom.nlast``):
   once so that the window copies move ``ow*n`` contiguous values and the
   whole batch is one large GEMM; good for small late-layer feature maps.
 
-The backward runs GEMMs for the weight and the input gradient, each only when
-needed (the data batch of a first layer gets no gradient). The input gradient
+Stride-1 batch-major convolutions whose padded width adds few columns use
+"flat-shift" columns (``_flat_windows``): over the zero-padded input flattened
+per channel, each tap's window is one contiguous run of ``oh*wp`` values, and
+the GEMM computes every row over the padded width, dropping the extra columns.
+
+The forward keeps its columns for the weight gradient only while they are
+small; otherwise (ResNet's 3x3 layers) it keeps only the input, as PyTorch
+does, and the backward rebuilds them chunk by chunk. The backward runs GEMMs
+for the weight and the input gradient, each only when needed (the data batch
+of a first layer gets no gradient). The input gradient
 of a stride-1 convolution is itself a convolution (of dy with the flipped
 kernel) where that is cheaper; otherwise a col2im adds strided slices, one per
 kernel tap. With ``tapegrad.set_num_threads(n)`` the copies, the per-sample
