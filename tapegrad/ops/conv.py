@@ -47,6 +47,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..backend import array_module
+from ..backend.blas import single_threaded_blas
 
 if TYPE_CHECKING:
     from .._tensor import Tensor
@@ -106,10 +107,11 @@ def _parallel_for(fn, n: int, work: int) -> None:
         return
     ex = _executor_for(nt - 1)
     bounds = [n * i // nt for i in range(nt + 1)]
-    futures = [ex.submit(fn, bounds[i], bounds[i + 1]) for i in range(1, nt)]
-    fn(bounds[0], bounds[1])
-    for f in futures:
-        f.result()
+    with single_threaded_blas():  # our threads already fill the cores: no nested BLAS threads
+        futures = [ex.submit(fn, bounds[i], bounds[i + 1]) for i in range(1, nt)]
+        fn(bounds[0], bounds[1])
+        for f in futures:
+            f.result()
 
 
 def _map_batch(fn, *arrays):
@@ -128,8 +130,9 @@ def _map_batch(fn, *arrays):
     ex = _executor_for(nt - 1)
     bounds = [n * i // nt for i in range(nt + 1)]
     parts = [tuple(a[bounds[i] : bounds[i + 1]] for a in arrays) for i in range(nt)]
-    futures = [ex.submit(fn, *p) for p in parts[1:]]
-    results = [fn(*parts[0])] + [f.result() for f in futures]
+    with single_threaded_blas():
+        futures = [ex.submit(fn, *p) for p in parts[1:]]
+        results = [fn(*parts[0])] + [f.result() for f in futures]
     first = results[0]
     xp = array_module(arrays[0])
     if isinstance(first, tuple):
@@ -304,28 +307,38 @@ def _pad_nchw(x, g: _Geom):
     return out
 
 
-def _to_chwn(x, g: _Geom):
-    """``x`` (N, C, H, W) as a zero-padded batch-last array (C, hp, wp, N)."""
+def _to_chwn(x, g: _Geom, xt=None):
+    """``x`` (N, C, H, W) as a zero-padded batch-last array (C, hp, wp, N).
+
+    ``xt``, when given, is ``x`` already batch-last (C, H*W*N): a plain copy.
+    """
     xp = array_module(x)
     n = x.shape[0]
     hp, wp = g.hp, g.wp
+    if xt is not None and hp == g.h and wp == g.w:
+        return xt.reshape(g.c, hp, wp, n)
     alloc = xp.zeros if (hp != g.h or wp != g.w) else xp.empty
     out = alloc((g.c, hp, wp, n), x.dtype)
-    _copy_to_batch_last(out[:, g.pt : g.pt + g.h, g.pl : g.pl + g.w, :], x)
+    inner = out[:, g.pt : g.pt + g.h, g.pl : g.pl + g.w, :]
+    if xt is None:
+        _copy_to_batch_last(inner, x)
+    else:
+        _pcopy(inner, xt.reshape(g.c, g.h, g.w, n))
     return out
 
 
-def _im2col(x, g: _Geom):
+def _im2col(x, g: _Geom, xt=None):
     """Columns of ``x`` (N, C, H, W) in ``g``'s layout.
 
     batch-major: (N, C*kh*kw, oh*ow); batch-last: (C*kh*kw, oh*ow*N). A 1x1,
-    stride-1, unpadded convolution gets a view of ``x``, not a copy.
+    stride-1, unpadded convolution gets a view of ``x``, not a copy. ``xt``:
+    ``x`` already batch-last (see ``_to_chwn``), used by the batch-last layout.
     """
     xp = array_module(x)
     n = x.shape[0]
     kk = g.kh * g.kw
     if g.nlast:
-        xt = _to_chwn(x, g)
+        xt = _to_chwn(x, g, xt)
         s0, s1, s2, s3 = xt.strides
         shape = (g.c, g.kh, g.kw, g.oh, g.ow, n)
         win = _as_strided(xp, xt, shape, (s0, s1 * g.dh, s2 * g.dw, s1 * g.sh, s2 * g.sw, s3))
@@ -420,7 +433,7 @@ def _batched_matmul(a, b, out) -> None:
     _parallel_for(part, out.shape[0], out.size)
 
 
-def _conv_forward(x, w, b, g: _Geom, keep_cols: bool = True):
+def _conv_forward(x, w, b, g: _Geom, keep_cols: bool = True, xt=None):
     """y = conv(x, w) + b for x (N, C, H, W); returns (y, cols), cols None unless kept."""
     xp = array_module(x, w)
     n = x.shape[0]
@@ -428,7 +441,7 @@ def _conv_forward(x, w, b, g: _Geom, keep_cols: bool = True):
     kk = g.kh * g.kw
     if not g.nlast and not (kk == 1 and g.sh == g.sw == 1 and not g.padded):
         return _conv_forward_fused(x, w, b, g, keep_cols)
-    cols = _im2col(x, g)
+    cols = _im2col(x, g, xt if g.nlast else None)
     wm = _weight_matrix(w, g)
     L = g.oh * g.ow
     y = xp.empty((n, g.cout, g.oh, g.ow), x.dtype)
@@ -712,7 +725,8 @@ def _conv_grad_input(gy, w, g: _Geom, gt=None):
     n = gy.shape[0]
     f = _flipped_geom(g, n)
     if f is not None:
-        return _conv_forward(gy, _flipped_weight(w, g), None, f, keep_cols=False)[0]
+        # the batch-last dy the weight gradient made, if any, saves a transpose
+        return _conv_forward(gy, _flipped_weight(w, g), None, f, False, gt)[0]
     G = g.groups
     wm = _weight_matrix(w, g)
     wt = wm.transpose(0, 2, 1)
