@@ -32,8 +32,11 @@ kernel) where that is cheaper; otherwise a col2im adds strided slices, one per
 kernel tap. With ``tapegrad.set_num_threads(n)`` the copies, the per-sample
 GEMMs and col2im are split across n threads (NumPy releases the GIL); each
 element is computed by the same operations whatever n, so results do not
-depend on it. ``_reference_conv2d`` is a loop-free einsum convolution used by
-the tests.
+depend on it as long as BLAS itself runs single-threaded (a multi-threaded
+OpenBLAS rounds a GEMM differently when it threads it than when it does not,
+and may decide differently for calls made from several threads at once; each
+thread setting is still reproducible run to run). ``_reference_conv2d`` is a
+loop-free einsum convolution used by the tests.
 """
 
 from __future__ import annotations
