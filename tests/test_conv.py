@@ -436,6 +436,17 @@ def test_float32_kept():
     assert y.dtype == x.grad.dtype == conv.weight.grad.dtype == tapegrad.float32
 
 
+def test_no_batch_threads_beside_a_threaded_blas(monkeypatch):
+    tapegrad.set_num_threads(2)
+    try:
+        monkeypatch.setattr(CV, "get_blas_threads", lambda: 2)
+        assert CV._batch_threads() == 1
+        monkeypatch.setattr(CV, "get_blas_threads", lambda: 1)
+        assert CV._batch_threads() == 2
+    finally:
+        tapegrad.set_num_threads(1)
+
+
 @pytest.mark.parametrize("mode", ["nlast", "major", "flat-rebuilt"])
 def test_two_threads_identical(mode, monkeypatch):
     if mode == "flat-rebuilt":
@@ -443,6 +454,7 @@ def test_two_threads_identical(mode, monkeypatch):
         monkeypatch.setattr(CV, "_WGRAD_CHUNK_ELEMS", 8 * 8 * 9 * 5)  # several outer chunks
     else:
         monkeypatch.setattr(CV, "_NLAST_MAX_PIXELS", 10**9 if mode == "nlast" else -1)
+    monkeypatch.setattr(CV, "get_blas_threads", lambda: 1)  # split even beside a threaded BLAS
     x, w, b = _randn(16, 8, 12, 12), _randn(16, 8, 3, 3), _randn(16)
     outs = []
     for n in (1, 2):

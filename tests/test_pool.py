@@ -11,6 +11,7 @@ from conftest import assert_same, assert_same_error, compare, to_numpy
 
 import tapegrad
 from tapegrad.autograd import gradcheck
+from tapegrad.ops import conv as CV
 from tapegrad.ops import pool as P
 
 R = np.random.default_rng(7)
@@ -309,7 +310,8 @@ def test_gradcheck(fn):
         lambda F, a: F.avg_pool2d(a, 2),
     ],
 )
-def test_two_threads_identical(fn):
+def test_two_threads_identical(fn, monkeypatch):
+    monkeypatch.setattr(CV, "get_blas_threads", lambda: 1)  # split even beside a threaded BLAS
     x = _ties(16, 8, 24, 24) + _randn(16, 8, 24, 24) * 0.5
     outs, grads = [], []
     for n in (1, 2):

@@ -50,7 +50,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..backend import array_module
-from ..backend.blas import single_threaded_blas
+from ..backend.blas import get_blas_threads
 
 if TYPE_CHECKING:
     from .._tensor import Tensor
@@ -90,6 +90,19 @@ def _num_threads() -> int:
     return sys.modules["tapegrad"].get_num_threads()
 
 
+def _batch_threads() -> int:
+    """Threads for splitting a batch: 1 when BLAS already runs several threads.
+
+    A multi-threaded OpenBLAS keeps its idle threads spinning for a while after each
+    call, so batch threads of our own would compete with them for the cores: measured on
+    2 cores, 2 batch threads beside a 2-thread BLAS were slower than either alone.
+    """
+    nt = _num_threads()
+    if nt > 1 and (get_blas_threads() or 1) > 1:
+        return 1
+    return nt
+
+
 def _executor_for(workers: int) -> ThreadPoolExecutor:
     if _executor[0] is None or _executor[1] < workers:
         _executor[0] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tapegrad")
@@ -104,17 +117,16 @@ def _parallel_for(fn, n: int, work: int) -> None:
     (elements touched) is large enough to pay for it, else ``fn(0, n)`` runs
     once. ``fn`` must write disjoint outputs for disjoint ranges.
     """
-    nt = min(_num_threads(), n)
+    nt = min(_batch_threads(), n)
     if nt < 2 or work < _PARALLEL_MIN_ELEMS:
         fn(0, n)
         return
     ex = _executor_for(nt - 1)
     bounds = [n * i // nt for i in range(nt + 1)]
-    with single_threaded_blas():  # our threads already fill the cores: no nested BLAS threads
-        futures = [ex.submit(fn, bounds[i], bounds[i + 1]) for i in range(1, nt)]
-        fn(bounds[0], bounds[1])
-        for f in futures:
-            f.result()
+    futures = [ex.submit(fn, bounds[i], bounds[i + 1]) for i in range(1, nt)]
+    fn(bounds[0], bounds[1])
+    for f in futures:
+        f.result()
 
 
 def _map_batch(fn, *arrays):
@@ -125,7 +137,7 @@ def _map_batch(fn, *arrays):
     Use it only where every output element is computed by the same operations
     whatever the chunking, so that any thread count gives identical numbers.
     """
-    nt = _num_threads()
+    nt = _batch_threads()
     n = arrays[0].shape[0] if arrays[0].ndim else 0
     if nt < 2 or n < 2 or arrays[0].size < _PARALLEL_MIN_ELEMS:
         return fn(*arrays)
@@ -133,9 +145,8 @@ def _map_batch(fn, *arrays):
     ex = _executor_for(nt - 1)
     bounds = [n * i // nt for i in range(nt + 1)]
     parts = [tuple(a[bounds[i] : bounds[i + 1]] for a in arrays) for i in range(nt)]
-    with single_threaded_blas():
-        futures = [ex.submit(fn, *p) for p in parts[1:]]
-        results = [fn(*parts[0])] + [f.result() for f in futures]
+    futures = [ex.submit(fn, *p) for p in parts[1:]]
+    results = [fn(*parts[0])] + [f.result() for f in futures]
     first = results[0]
     xp = array_module(arrays[0])
     if isinstance(first, tuple):
