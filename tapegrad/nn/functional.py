@@ -737,6 +737,16 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return _dropout_impl(input, p, training, inplace, feature=False, alpha=False)
 
 
+def _feature_dropout(input, p, training, inplace, batched: bool):
+    """Channel dropout; an unbatched input gets a batch dimension for the mask's shape."""
+    if not batched:
+        input = input.unsqueeze_(0) if inplace else input.unsqueeze(0)
+    out = _dropout_impl(input, p, training, inplace, feature=True, alpha=False)
+    if not batched:
+        out = out.squeeze_(0) if inplace else out.squeeze(0)
+    return out
+
+
 def dropout1d(
     input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
 ) -> Tensor:
@@ -748,13 +758,7 @@ def dropout1d(
             "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, "
             "a channel dimension, and an optional batch dimension (i.e. 2D or 3D inputs)."
         )
-    batched = input.ndim == 3
-    if not batched:
-        input = input.unsqueeze_(0) if inplace else input.unsqueeze(0)
-    out = _dropout_impl(input, p, training, inplace, feature=True, alpha=False)
-    if not batched:
-        out = out.squeeze_(0) if inplace else out.squeeze(0)
-    return out
+    return _feature_dropout(input, p, training, inplace, batched=input.ndim == 3)
 
 
 def dropout2d(
@@ -799,13 +803,7 @@ def dropout3d(
             "an optional batch dimension (i.e. 4D or 5D inputs).",
             stacklevel=2,
         )
-    batched = nd == 5
-    if not batched:
-        input = input.unsqueeze_(0) if inplace else input.unsqueeze(0)
-    out = _dropout_impl(input, p, training, inplace, feature=True, alpha=False)
-    if not batched:
-        out = out.squeeze_(0) if inplace else out.squeeze(0)
-    return out
+    return _feature_dropout(input, p, training, inplace, batched=nd == 5)
 
 
 def alpha_dropout(
