@@ -218,8 +218,7 @@ def _train_once(args, data: dict, seed: int, lr: float) -> dict:
         callbacks.append(train.ModelCheckpoint(checkpoint_path, metadata=metadata))
     if args.history:
         callbacks.append(train.HistoryLogger(args.history))
-    if not args.no_progress:
-        callbacks.append(train.ProgressBar())
+    callbacks.append(train.ProgressBar(bar=not args.no_progress))
 
     _say(
         args,
@@ -456,7 +455,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", help="continue the run saved in this checkpoint")
     t.add_argument("--plot", metavar="PATH", help="save training curves (and errors) as PNG")
     t.add_argument("--history", metavar="PATH", help="log per-epoch metrics (.csv or .json)")
-    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar, one line per epoch")
     t.add_argument(
         "--threads", type=int, metavar="N",
         help="threads for batch-parallel ops (tapegrad.set_num_threads; same numbers for any N)",

@@ -250,6 +250,20 @@ def test_progress_bar_falls_back_without_tqdm(monkeypatch):
     assert bar.file.getvalue().startswith("epoch 1/1  loss ")
 
 
+def test_progress_bar_off_keeps_one_line_per_epoch():
+    pytest.importorskip("tqdm")
+    x, y = blobs()
+    model = make_mlp()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    out = io.StringIO()
+    bar = ProgressBar(file=out, use_tqdm=True, bar=False)
+    fit(model, nn.CrossEntropyLoss(), opt, loader(x, y), epochs=2, callbacks=[bar])
+    text = out.getvalue()
+    assert "\r" not in text and "batch/s" not in text
+    lines = text.splitlines()
+    assert [line[:10] for line in lines] == ["epoch 1/2 ", "epoch 2/2 "]
+
+
 # ----------------------------------------------------------------------------------------
 # Checkpoints and resume
 

@@ -330,12 +330,14 @@ def _format_logs(logs: dict) -> str:
 class ProgressBar(Callback):
     """A progress bar over each epoch's batches with the running loss, and one summary
     line per epoch. Uses ``tqdm`` when installed; otherwise a plain text bar on a
-    terminal (only the summary lines when the output is not a terminal)."""
+    terminal (only the summary lines when the output is not a terminal, or with
+    ``bar=False``)."""
 
     order = 80
 
-    def __init__(self, file=None, use_tqdm: bool | None = None) -> None:
+    def __init__(self, file=None, use_tqdm: bool | None = None, bar: bool = True) -> None:
         self.file = file
+        self.bar = bar
         if use_tqdm is None:
             try:
                 import tqdm  # noqa: F401
@@ -364,7 +366,7 @@ class ProgressBar(Callback):
         except TypeError:  # an iterable without a length: no total to show
             self._total = None
         total = self._total
-        if self.use_tqdm:
+        if self.use_tqdm and self.bar:
             from tqdm.auto import tqdm
 
             self._bar = tqdm(
@@ -386,7 +388,7 @@ class ProgressBar(Callback):
         if self._bar is not None:
             self._bar.update(1)
             self._bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-        elif self._stream.isatty():
+        elif self.bar and self._stream.isatty():
             done = state.batch / self._total if self._total else 0.0
             bar = "#" * int(30 * done) + "." * (30 - int(30 * done))
             print(
@@ -401,7 +403,7 @@ class ProgressBar(Callback):
         if self._bar is not None:
             self._bar.close()
             self._bar = None
-        elif self._stream.isatty():
+        elif self.bar and self._stream.isatty():
             print("\r\033[K", end="", file=self._stream)
         print(line, file=self._stream, flush=True)
 
