@@ -23,6 +23,13 @@ class _LazyConvXdMixin(LazyModuleMixin):
 
     _spatial = 2
 
+    def _uninitialized(self, out_channels: int, bias: bool, device, dtype) -> None:
+        """Replace the placeholder parameters of the 0-channel base with uninitialised ones."""
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
+        self.out_channels = out_channels
+        if bias:
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
+
     def reset_parameters(self) -> None:
         """PyTorch's default initialisation once the shapes are known."""
         if not self.has_uninitialized_params() and self.in_channels != 0:
@@ -76,10 +83,7 @@ class LazyConv1d(_LazyConvXdMixin, Conv1d):
             0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode,
             device=device, dtype=dtype,
         )  # fmt: skip
-        self.weight = UninitializedParameter(device=device, dtype=dtype)
-        self.out_channels = out_channels
-        if bias:
-            self.bias = UninitializedParameter(device=device, dtype=dtype)
+        self._uninitialized(out_channels, bias, device, dtype)
 
 
 class LazyConv2d(_LazyConvXdMixin, Conv2d):
@@ -105,10 +109,7 @@ class LazyConv2d(_LazyConvXdMixin, Conv2d):
             0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode,
             device=device, dtype=dtype,
         )  # fmt: skip
-        self.weight = UninitializedParameter(device=device, dtype=dtype)
-        self.out_channels = out_channels
-        if bias:
-            self.bias = UninitializedParameter(device=device, dtype=dtype)
+        self._uninitialized(out_channels, bias, device, dtype)
 
 
 class LazyConv3d(_LazyConvXdMixin, Conv3d):
@@ -134,10 +135,7 @@ class LazyConv3d(_LazyConvXdMixin, Conv3d):
             0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode,
             device=device, dtype=dtype,
         )  # fmt: skip
-        self.weight = UninitializedParameter(device=device, dtype=dtype)
-        self.out_channels = out_channels
-        if bias:
-            self.bias = UninitializedParameter(device=device, dtype=dtype)
+        self._uninitialized(out_channels, bias, device, dtype)
 
 
 class LazyConvTranspose1d(_LazyConvXdMixin, ConvTranspose1d):
@@ -165,10 +163,7 @@ class LazyConvTranspose1d(_LazyConvXdMixin, ConvTranspose1d):
             0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation,
             padding_mode, device=device, dtype=dtype,
         )  # fmt: skip
-        self.weight = UninitializedParameter(device=device, dtype=dtype)
-        self.out_channels = out_channels
-        if bias:
-            self.bias = UninitializedParameter(device=device, dtype=dtype)
+        self._uninitialized(out_channels, bias, device, dtype)
 
 
 class LazyConvTranspose2d(_LazyConvXdMixin, ConvTranspose2d):
@@ -196,10 +191,7 @@ class LazyConvTranspose2d(_LazyConvXdMixin, ConvTranspose2d):
             0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation,
             padding_mode, device=device, dtype=dtype,
         )  # fmt: skip
-        self.weight = UninitializedParameter(device=device, dtype=dtype)
-        self.out_channels = out_channels
-        if bias:
-            self.bias = UninitializedParameter(device=device, dtype=dtype)
+        self._uninitialized(out_channels, bias, device, dtype)
 
 
 class LazyConvTranspose3d(_LazyConvXdMixin, ConvTranspose3d):
@@ -227,7 +219,4 @@ class LazyConvTranspose3d(_LazyConvXdMixin, ConvTranspose3d):
             0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation,
             padding_mode, device=device, dtype=dtype,
         )  # fmt: skip
-        self.weight = UninitializedParameter(device=device, dtype=dtype)
-        self.out_channels = out_channels
-        if bias:
-            self.bias = UninitializedParameter(device=device, dtype=dtype)
+        self._uninitialized(out_channels, bias, device, dtype)
