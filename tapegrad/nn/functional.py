@@ -1404,17 +1404,22 @@ def _nearest_index(n_in: int, n_out: int, scale, exact: bool) -> np.ndarray:
     return np.minimum(src, n_in - 1)
 
 
-def _cubic_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corners: bool):
-    """Keys' cubic convolution (A = -0.75) along one axis, edges clamped, as PyTorch."""
+def _source_coords(x: Tensor, n_in: int, n_out: int, scale, align_corners: bool):
+    """(dtype, source coordinate of each output position) along one axis, as PyTorch's
+    interpolation computes them (half-pixel centres unless ``align_corners``)."""
     dt = x._data.dtype if x._data.dtype.kind == "f" else np.dtype(np.float32)
     dst = np.arange(n_out).astype(dt)
     if align_corners:
         s = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
-        src = dst * np.asarray(s, dtype=dt)
-    else:
-        s = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
-        # unlike linear, cubic does not clamp negative source coordinates
-        src = (dst + np.asarray(0.5, dt)) * np.asarray(s, dt) - np.asarray(0.5, dt)
+        return dt, dst * np.asarray(s, dtype=dt)
+    s = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+    return dt, (dst + np.asarray(0.5, dt)) * np.asarray(s, dt) - np.asarray(0.5, dt)
+
+
+def _cubic_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corners: bool):
+    """Keys' cubic convolution (A = -0.75) along one axis, edges clamped, as PyTorch."""
+    # unlike linear, cubic does not clamp negative source coordinates
+    dt, src = _source_coords(x, n_in, n_out, scale, align_corners)
     base = np.floor(src)
     t = (src - base).astype(dt)
     a = np.asarray(-0.75, dt)
@@ -1437,14 +1442,8 @@ def _cubic_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corne
 
 
 def _linear_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corners: bool):
-    dt = x._data.dtype if x._data.dtype.kind == "f" else np.dtype(np.float32)
-    dst = np.arange(n_out).astype(dt)
-    if align_corners:
-        s = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
-        src = dst * np.asarray(s, dtype=dt)
-    else:
-        s = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
-        src = (dst + np.asarray(0.5, dt)) * np.asarray(s, dt) - np.asarray(0.5, dt)
+    dt, src = _source_coords(x, n_in, n_out, scale, align_corners)
+    if not align_corners:
         src = np.maximum(src, np.asarray(0, dt))
     i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
     i1 = np.minimum(i0 + 1, n_in - 1)
