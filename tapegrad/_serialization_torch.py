@@ -23,6 +23,7 @@ import math
 import os
 import pickle
 import secrets
+import types
 import warnings
 from collections.abc import Callable
 from typing import IO, Any
@@ -30,7 +31,7 @@ from typing import IO, Any
 import numpy as np
 
 from . import _device, _dtype
-from ._serialization_unpickler import UnpicklingError, weights_only_unpickle
+from ._serialization_unpickler import weights_only_unpickle
 from ._serialization_zip import Archive
 
 # The data.pkl of a real checkpoint is small (a few hundred bytes per tensor); anything
@@ -97,6 +98,15 @@ class _Pickler(pickle._Pickler):  # the Python pickler: its GLOBAL writing can b
         self.keys: dict[int, str] = {}  # id(array) -> storage key
         self.keep: list[Any] = []
 
+    def save_global(self, obj, name=None) -> None:
+        qualname = name or getattr(obj, "__qualname__", "")
+        if "<locals>" in qualname:  # the C pickler's (and so PyTorch's) error
+            raise AttributeError(f"Can't pickle local object {qualname!r}")
+        super().save_global(obj, name)
+
+    dispatch[type] = save_global
+    dispatch[types.FunctionType] = save_global
+
     def save_torch_name(self, obj: _TorchName) -> None:
         self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode("utf-8"))
         self.memoize(obj)
@@ -124,6 +134,9 @@ class _Pickler(pickle._Pickler):  # the Python pickler: its GLOBAL writing can b
             return (_TorchName.of("torch", "device"), args)
         if type(obj) is Size:
             return (_TorchName.of("torch", "Size"), (tuple(obj),))
+        if type(obj) is np.ndarray and not _is_c_native(obj):
+            # Loaded arrays are C-contiguous and native-endian, whatever was saved.
+            return obj.astype(obj.dtype.newbyteorder("="), order="C").__reduce_ex__(self.proto)
         return NotImplemented
 
     def reduce_tensor(self, t):
@@ -132,7 +145,7 @@ class _Pickler(pickle._Pickler):  # the Python pickler: its GLOBAL writing can b
         if not isinstance(data, np.ndarray):  # a CuPy array: copy it to the host
             location = str(t.device)
             data = data.get()
-        arr = np.ascontiguousarray(data).astype(data.dtype.newbyteorder("<"), copy=False)
+        arr = data.astype(data.dtype.newbyteorder("<"), order="C", copy=False)
         if arr.dtype.newbyteorder("=") not in _STORAGE_OF:
             raise TypeError(f"save() cannot save a tensor of dtype {arr.dtype}")
         key = str(len(self.storages))
@@ -260,15 +273,22 @@ def _bfloat16_to_float32(bits: np.ndarray) -> np.ndarray:
 def _codecs_encode(text, encoding="utf-8"):
     # Protocol-2 pickles spell ``bytes`` as _codecs.encode(str, 'latin1'): allow just that.
     if type(text) is not str or encoding not in ("latin1", "latin-1"):
-        raise UnpicklingError("_codecs.encode is only allowed for latin1 bytes")
+        raise ValueError("_codecs.encode is only allowed for latin1 bytes")
     return text.encode("latin1")
+
+
+def _empty_bytes(*args):
+    # Protocol-2 pickles spell b"" as bytes(); bytes(n) would allocate n bytes: refused.
+    if args:
+        raise ValueError("bytes() is only allowed without arguments")
+    return b""
 
 
 def _np_reconstruct(cls, shape, dtype):
     # numpy pickles an array as an empty one plus BUILD with the real shape and bytes
     # (checked by _build_ndarray); a non-empty shape here would allocate on demand.
     if cls is not np.ndarray or type(shape) is not tuple or math.prod(shape) != 0:
-        raise UnpicklingError("bad NumPy array reconstruction")
+        raise ValueError("bad NumPy array reconstruction")
     return np.ndarray.__new__(np.ndarray, shape, _np_dtype(dtype))
 
 
@@ -278,28 +298,28 @@ def _np_dtype(spec, align=False, copy=False):
     if isinstance(spec, bytes):
         spec = spec.decode("ascii")
     if not isinstance(spec, (str, np.dtype)) or (isinstance(spec, str) and len(spec) > 8):
-        raise UnpicklingError(f"bad NumPy dtype {spec!r:.40}")
+        raise ValueError(f"bad NumPy dtype {spec!r:.40}")
     dt = np.dtype(spec, bool(align), True)
     if dt.kind not in NUMERIC_KINDS or dt.fields is not None or dt.subdtype is not None:
-        raise UnpicklingError(f"NumPy dtype {dt} is not allowed in this file")
+        raise ValueError(f"NumPy dtype {dt} is not allowed in this file")
     return dt
 
 
 def _build_dtype(dt: np.dtype, state) -> None:
     if not (isinstance(state, tuple) and 8 <= len(state) <= 9):
-        raise UnpicklingError("bad NumPy dtype state")
+        raise ValueError("bad NumPy dtype state")
     version, byteorder, subarray, names, fields = state[:5]
     if byteorder not in ("<", ">", "|", "=") or (subarray, names, fields) != (None, None, None):
-        raise UnpicklingError("bad NumPy dtype state")
+        raise ValueError("bad NumPy dtype state")
     kind, size = dt.kind, dt.itemsize
     dt.__setstate__(state)
     if dt.kind != kind or dt.itemsize != size or dt.fields is not None:
-        raise UnpicklingError("bad NumPy dtype state")
+        raise ValueError("bad NumPy dtype state")
 
 
 def _build_ndarray(arr: np.ndarray, state) -> None:
     if not (isinstance(state, tuple) and len(state) == 5):
-        raise UnpicklingError("bad NumPy array state")
+        raise ValueError("bad NumPy array state")
     _version, shape, dtype, fortran, raw = state
     if (
         type(shape) is not tuple
@@ -310,29 +330,29 @@ def _build_ndarray(arr: np.ndarray, state) -> None:
         or type(raw) not in (bytes, bytearray)
         or len(raw) != math.prod(shape) * dtype.itemsize
     ):
-        raise UnpicklingError("bad NumPy array state")
+        raise ValueError("bad NumPy array state")
     arr.__setstate__(state)
 
 
 def _np_scalar(dtype, data):
     if not isinstance(dtype, np.dtype) or dtype.kind not in NUMERIC_KINDS or dtype.itemsize > 16:
-        raise UnpicklingError("bad NumPy scalar")
+        raise ValueError("bad NumPy scalar")
     if isinstance(data, str):
         data = data.encode("latin1")
     if not isinstance(data, bytes) or len(data) != dtype.itemsize:
-        raise UnpicklingError("bad NumPy scalar data")
+        raise ValueError("bad NumPy scalar data")
     return np.frombuffer(data, dtype=dtype)[0].copy()
 
 
 def _np_frombuffer(buf, dtype, shape, order):
     # protocol 5 path of ndarray.__reduce_ex__
     if not isinstance(dtype, np.dtype) or dtype.kind not in NUMERIC_KINDS or dtype.fields:
-        raise UnpicklingError("bad NumPy array dtype")
+        raise ValueError("bad NumPy array dtype")
     if type(buf) not in (bytes, bytearray) or type(shape) is not tuple:
-        raise UnpicklingError("bad NumPy array data")
+        raise ValueError("bad NumPy array data")
     count = math.prod(shape)
     if len(buf) != count * dtype.itemsize:
-        raise UnpicklingError("NumPy array data does not match its shape")
+        raise ValueError("NumPy array data does not match its shape")
     arr = np.frombuffer(buf, dtype=dtype, count=count).copy() if count else np.empty(0, dtype)
     return arr.reshape(shape, order="F" if order == "F" else "C")
 
@@ -343,6 +363,7 @@ NUMPY_GLOBALS: dict[str, Any] = {
     "numpy.ndarray": np.ndarray,
     "numpy.dtype": _np_dtype,
     "_codecs.encode": _codecs_encode,
+    "builtins.bytes": _empty_bytes,
 }
 for _core in ("numpy.core", "numpy._core"):
     NUMPY_GLOBALS[f"{_core}.multiarray._reconstruct"] = _np_reconstruct
@@ -362,13 +383,13 @@ def _torch_size(dims=()):
 
     dims = tuple(dims)
     if not all(type(d) is int for d in dims):
-        raise UnpicklingError(f"bad torch.Size {dims!r:.80}")
+        raise ValueError(f"bad torch.Size {dims!r:.80}")
     return Size(dims)
 
 
 def _torch_device(kind, index=None):
     if type(kind) is not str or not (index is None or type(index) is int):
-        raise UnpicklingError(f"bad torch.device({kind!r:.40}, {index!r:.40})")
+        raise ValueError(f"bad torch.device({kind!r:.40}, {index!r:.40})")
     return _device.device(kind, index)
 
 
@@ -386,22 +407,22 @@ class Loader:
 
     def rebuild_tensor(self, storage, storage_offset, size, stride):
         if not isinstance(storage, _Storage):
-            raise UnpicklingError("a tensor's storage is not a storage")
+            raise ValueError("a tensor's storage is not a storage")
         for name, value in (("offset", [storage_offset]), ("size", size), ("stride", stride)):
             if not isinstance(value, (tuple, list)) or not all(
                 type(v) is int and v >= 0 for v in value
             ):
-                raise UnpicklingError(f"bad tensor {name}: {value!r:.80}")
+                raise ValueError(f"bad tensor {name}: {value!r:.80}")
         size, stride = tuple(size), tuple(stride)
         if len(size) != len(stride):
-            raise UnpicklingError(f"tensor size {size} and stride {stride} differ in length")
+            raise ValueError(f"tensor size {size} and stride {stride} differ in length")
         flat = storage.array
         if math.prod(size) == 0:
             arr = np.empty(size, flat.dtype)
         else:
             last = storage_offset + sum((n - 1) * s for n, s in zip(size, stride))
             if last >= flat.size:
-                raise UnpicklingError(
+                raise ValueError(
                     f"tensor of size {size}, stride {stride} and offset {storage_offset} "
                     f"does not fit in its storage of {flat.size} elements"
                 )
@@ -438,7 +459,7 @@ class Loader:
         from .nn.parameter import Parameter
 
         if type(data) is not Tensor:
-            raise UnpicklingError("a Parameter's data is not a tensor")
+            raise ValueError("a Parameter's data is not a tensor")
         return Parameter(data, requires_grad=bool(requires_grad))
 
     def rebuild_from_type_v2(self, func, new_type, args, state):
@@ -446,12 +467,12 @@ class Loader:
         from .nn.parameter import Parameter
 
         if func not in (self.rebuild_tensor_v2, self.rebuild_tensor) or type(args) is not tuple:
-            raise UnpicklingError("unsupported tensor rebuild function")
+            raise ValueError("unsupported tensor rebuild function")
         t = func(*args)
         if new_type is _PARAMETER or new_type is Parameter:
             return Parameter(t, requires_grad=t.requires_grad)
         if new_type is not _TENSOR and new_type is not Tensor:
-            raise UnpicklingError("unsupported tensor subclass")
+            raise ValueError("unsupported tensor subclass")
         return t
 
     def new_object(self, cls, args):
@@ -463,18 +484,18 @@ class Loader:
 
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
-            raise UnpicklingError(f"unsupported persistent id {pid!r:.80}")
+            raise ValueError(f"unsupported persistent id {pid!r:.80}")
         _, storage_type, key, location, numel = pid
         if not isinstance(storage_type, StorageType):
-            raise UnpicklingError("a storage's type is not a known storage class")
+            raise ValueError("a storage's type is not a known storage class")
         if type(key) is not str or not key.isalnum() or type(numel) is not int or numel < 0:
-            raise UnpicklingError(f"bad storage record {pid!r:.80}")
+            raise ValueError(f"bad storage record {pid!r:.80}")
         if type(location) is not str:
-            raise UnpicklingError(f"bad storage location {location!r:.40}")
+            raise ValueError(f"bad storage location {location!r:.40}")
         if key in self.storages:
             stored = self.storages[key]
             if stored.array.dtype != storage_type.np_dtype or stored.array.size != numel:
-                raise UnpicklingError(f"storage {key} is used with two types or sizes")
+                raise ValueError(f"storage {key} is used with two types or sizes")
             return stored
         order = "<" if self.byteorder == "little" else ">"
         dtype = storage_type.np_dtype.newbyteorder(order)
@@ -546,6 +567,10 @@ class Loader:
         return obj
 
 
+def _is_c_native(arr: np.ndarray) -> bool:
+    return arr.flags.c_contiguous and arr.dtype.isnative
+
+
 def _is_plain_tensor(x) -> bool:
     from ._tensor import Tensor
 
@@ -564,10 +589,10 @@ class _FullUnpickler(pickle.Unpickler):
         return self.loader.persistent_load(pid)
 
     def find_class(self, module: str, name: str):
-        full = f"{module}.{name}"
-        if full in self.table and not isinstance(self.table[full], _TensorMarker):
-            return self.table[full]
         if module == "torch" or module.startswith("torch."):
+            found = self.table.get(f"{module}.{name}")
+            if found is not None and not isinstance(found, _TensorMarker):
+                return found
             return _tapegrad_counterpart(module, name)
         return super().find_class(module, name)
 
@@ -588,14 +613,10 @@ def _tapegrad_counterpart(module: str, name: str):
         for part in name.split("."):
             obj = getattr(obj, part)
     except (ImportError, AttributeError):
-        raise UnpicklingError(
+        raise ValueError(
             f"the checkpoint needs {module}.{name}, which tapegrad does not provide"
         ) from None
     return obj
-
-
-def is_weights_only_refusal(e: BaseException) -> bool:
-    return isinstance(e, UnpicklingError) and "was not an allowed global" in str(e)
 
 
 def nested_error_types() -> tuple[type[BaseException], ...]:
