@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import platform
 import sys
 import time
@@ -479,6 +480,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _resume_hint(args) -> str:
+    """What to tell a user who pressed Ctrl-C: --resume only if there is a file to resume."""
+    path = getattr(args, "checkpoint", None) or getattr(args, "resume", None)
+    if not path:
+        return ""
+    if os.path.isfile(path):
+        return f"; continue with the same command and --resume {path}"
+    return f"; no checkpoint was written to {path} yet (one is saved after each epoch)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tapegrad`` command."""
     parser = _parser()
@@ -496,11 +507,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except KeyboardInterrupt:
         # Checkpoints are written atomically: the last complete epoch's file is intact.
-        resume = getattr(args, "checkpoint", None) or getattr(args, "resume", None)
-        hint = f"; continue with the same command and --resume {resume}" if resume else ""
-        print(f"\ntapegrad {args.command}: interrupted{hint}", file=sys.stderr)
+        print(f"\ntapegrad {args.command}: interrupted{_resume_hint(args)}", file=sys.stderr)
         return 130
-    except (RuntimeError, ValueError) as e:
+    except (RuntimeError, ValueError, OSError, pickle.UnpicklingError) as e:
+        # pickle.UnpicklingError / OSError: a hostile or unreadable dataset file.
         # Missing datasets and bad combinations: the message says what to do.
         if os.environ.get("TAPEGRAD_DEBUG"):
             raise

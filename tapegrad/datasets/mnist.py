@@ -157,6 +157,15 @@ class MNIST(_utils.VisionDataset):
                 f"{label_file} holds {len(labels)} labels; one of them is corrupt or from "
                 "another dataset"
             )
+        # Checked here, naming the file, rather than as an index error mid-training.
+        num_classes = len(self.classes)
+        if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
+            bad = labels[(labels < 0) | (labels >= num_classes)]
+            raise RuntimeError(
+                f"{type(self).__name__}: {label_file} holds label {int(bad[0])} "
+                f"({len(bad)} labels out of range): labels should be in [0, {num_classes}); "
+                "the file is corrupt or from another dataset"
+            )
         return images, labels
 
     def download(self) -> None:
