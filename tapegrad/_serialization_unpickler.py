@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import _compat_pickle
 import collections
+import gc
 import pickle
 import struct
 import threading
@@ -194,7 +195,7 @@ class _Interpreter:
         new_object: Callable[[Any, tuple], Any] | None,
         user_globals: bool,
     ):
-        self.data = memoryview(data)
+        self.data = bytes(data)
         self.pos = 0
         self.what = what
         self.allowed = dict(allowed)
@@ -221,7 +222,7 @@ class _Interpreter:
     def refuse(self, message: str) -> UnpicklingError:
         return UnpicklingError(self.what, message, refused=True)
 
-    def read(self, n: int) -> memoryview:
+    def read(self, n: int) -> bytes:
         end = self.pos + n
         if n < 0 or end > len(self.data):
             raise self.fail("the pickle is truncated")
@@ -230,11 +231,11 @@ class _Interpreter:
         return out
 
     def readline(self) -> bytes:
-        end = bytes(self.data[self.pos : self.pos + 4096]).find(b"\n")
+        end = self.data.find(b"\n", self.pos, self.pos + 4096)
         if end < 0:
             raise self.fail("the pickle is truncated or corrupt (unterminated line)")
-        line = bytes(self.data[self.pos : self.pos + end])
-        self.pos += end + 1
+        line = self.data[self.pos : end]
+        self.pos = end + 1
         return line
 
     def charge(self, nbytes: int) -> None:
@@ -281,216 +282,304 @@ class _Interpreter:
     def text(self, raw) -> str:
         return str(raw, "utf-8", "surrogatepass")
 
-    def old_string(self, raw):
+    def old_string(self, raw: bytes):
         # Python 2 ``str``: bytes, decoded as the caller asked (CIFAR uses latin1).
-        raw = bytes(raw)
         return raw if self.encoding == "bytes" else raw.decode(self.encoding, "strict")
 
-    # -- the loop --------------------------------------------------------------------
+    # -- the loop: one method per opcode, found in _DISPATCH ---------------------------
 
-    def run(self):  # noqa: C901 - one branch per opcode, as in pickle.py
+    def run(self):
         self.stack, self.metastack = [], []
-        read, memo, unpack = self.read, self.memo, struct.unpack
+        data, dispatch = self.data, _DISPATCH
         while True:
-            stack = self.stack  # MARK and pop_mark swap the list
-            push = stack.append
-            op = read(1)[0]
-            if op == pickle.PROTO[0]:
-                proto = read(1)[0]
-                if proto > pickle.HIGHEST_PROTOCOL:
-                    raise self.fail(f"unsupported pickle protocol {proto}")
-            elif op == pickle.FRAME[0]:
-                read(8)
-            elif op == pickle.STOP[0]:
-                if len(stack) != 1 or self.metastack:
-                    raise self.fail("the pickle is corrupt (stack not empty at STOP)")
-                return stack.pop()
-            # -- globals and calls ---------------------------------------------------
-            elif op == pickle.GLOBAL[0]:
-                module = self.readline().decode("utf-8")
-                name = self.readline().decode("utf-8")
-                push(self.lookup(module, name))
-            elif op == pickle.STACK_GLOBAL[0]:
-                name, module = stack.pop(), stack.pop()
-                if type(module) is not str or type(name) is not str:
-                    raise self.fail("STACK_GLOBAL needs two strings")
-                push(self.lookup(module, name))
-            elif op == pickle.REDUCE[0]:
-                args = stack.pop()
-                func = stack[-1]
-                if type(args) is not tuple:
-                    raise self.fail("REDUCE arguments are not a tuple")
-                self.check_callable(func)
-                obj = func(*args)
-                # The caller's callables return fresh objects (their contract), and so do
-                # classes: BUILD may fill those in. A user's function may return anything.
-                fresh = isinstance(func, type) or id(func) in self.own_ids
-                stack[-1] = self.new(obj) if fresh else obj
-            elif op == pickle.NEWOBJ[0] or op == pickle.NEWOBJ_EX[0]:
-                kwargs = stack.pop() if op == pickle.NEWOBJ_EX[0] else {}
-                args = stack.pop()
-                cls = stack.pop()
-                if type(args) is not tuple or type(kwargs) is not dict:
-                    raise self.fail("NEWOBJ arguments are malformed")
-                self.check_callable(cls)
-                if self.new_object is not None and (obj := self.new_object(cls, args)) is not None:
-                    push(self.new(obj))
-                elif isinstance(cls, type):
-                    push(self.new(cls.__new__(cls, *args, **kwargs)))
-                else:
-                    raise self.refuse(
-                        "Can only create new object for nn.Parameter or classes allowlisted "
-                        f"via `add_safe_globals` but got {cls!r:.100}"
-                    )
-            elif op == pickle.BUILD[0]:
-                state = stack.pop()
-                self.build(stack[-1], state)
-            elif op == pickle.BINPERSID[0] or op == pickle.PERSID[0]:
-                pid = stack.pop() if op == pickle.BINPERSID[0] else self.readline().decode("ascii")
-                if self.persistent_load is None:
-                    raise self.fail("unsupported persistent id encountered")
-                push(self.persistent_load(pid))
-            # -- containers -----------------------------------------------------------
-            elif op == pickle.MARK[0]:
-                self.metastack.append(stack)
-                self.stack = []
-            elif op == pickle.EMPTY_TUPLE[0]:
-                push(())
-            elif op == pickle.TUPLE[0]:
-                items = self.pop_mark()
-                self.charge(8 * len(items))
-                self.stack.append(tuple(items))
-            elif op == pickle.TUPLE1[0]:
-                stack[-1] = (stack[-1],)
-                self.charge(64)
-            elif op == pickle.TUPLE2[0]:
-                stack[-2:] = [(stack[-2], stack[-1])]
-                self.charge(64)
-            elif op == pickle.TUPLE3[0]:
-                stack[-3:] = [(stack[-3], stack[-2], stack[-1])]
-                self.charge(64)
-            elif op == pickle.EMPTY_LIST[0]:
-                push(self.new([]))
-            elif op == pickle.LIST[0]:
-                items = self.pop_mark()
-                self.charge(8 * len(items))
-                self.stack.append(self.new(items))
-            elif op == pickle.EMPTY_DICT[0]:
-                push(self.new({}))
-            elif op == pickle.DICT[0]:
-                items = self.pop_mark()
-                self.charge(16 * len(items))
-                d = self.new({})
-                self.set_items(d, items, "DICT")
-                self.stack.append(d)
-            elif op == pickle.EMPTY_SET[0]:
-                push(self.new(set()))
-            elif op == pickle.FROZENSET[0]:
-                items = self.pop_mark()
-                self.charge(16 * len(items))
-                self.stack.append(frozenset(items))
-            elif op == pickle.APPEND[0]:
-                item = stack.pop()
-                self.target(stack[-1], list, "append to").append(item)
-                self.charge(8)
-            elif op == pickle.APPENDS[0]:
-                items = self.pop_mark()
-                self.target(self.stack[-1], list, "extend").extend(items)
-                self.charge(8 * len(items))
-            elif op == pickle.SETITEM[0]:
-                value, key = stack.pop(), stack.pop()
-                self.set_items(stack[-1], [key, value], "SETITEM")
-            elif op == pickle.SETITEMS[0]:
-                items = self.pop_mark()
-                self.set_items(self.stack[-1], items, "SETITEMS")
-            elif op == pickle.ADDITEMS[0]:
-                items = self.pop_mark()
-                self.target(self.stack[-1], set, "add to").update(items)
-                self.charge(16 * len(items))
-            # -- stack and memo --------------------------------------------------------
-            elif op == pickle.POP[0]:
-                if stack:
-                    stack.pop()
-                else:
-                    self.pop_mark()
-            elif op == pickle.POP_MARK[0]:
-                self.pop_mark()
-            elif op == pickle.DUP[0]:
-                push(stack[-1])
-            elif op == pickle.PUT[0]:
-                memo[self.index(self.readline())] = stack[-1]
-                self.charge(64)
-            elif op == pickle.BINPUT[0]:
-                memo[read(1)[0]] = stack[-1]
-                self.charge(64)
-            elif op == pickle.LONG_BINPUT[0]:
-                memo[unpack("<I", read(4))[0]] = stack[-1]
-                self.charge(64)
-            elif op == pickle.MEMOIZE[0]:
-                memo[len(memo)] = stack[-1]
-                self.charge(64)
-            elif op == pickle.GET[0]:
-                push(self.memo_get(self.index(self.readline())))
-            elif op == pickle.BINGET[0]:
-                push(self.memo_get(read(1)[0]))
-            elif op == pickle.LONG_BINGET[0]:
-                push(self.memo_get(unpack("<I", read(4))[0]))
-            # -- scalars ---------------------------------------------------------------
-            elif op == pickle.NONE[0]:
-                push(None)
-            elif op == pickle.NEWTRUE[0]:
-                push(True)
-            elif op == pickle.NEWFALSE[0]:
-                push(False)
-            elif op == pickle.BININT[0]:
-                push(unpack("<i", read(4))[0])
-            elif op == pickle.BININT1[0]:
-                push(read(1)[0])
-            elif op == pickle.BININT2[0]:
-                push(unpack("<H", read(2))[0])
-            elif op == pickle.LONG1[0] or op == pickle.LONG4[0]:
-                n = read(1)[0] if op == pickle.LONG1[0] else unpack("<i", read(4))[0]
-                push(int.from_bytes(read(n), "little", signed=True))
-                self.charge(32 + n)
-            elif op == pickle.INT[0] or op == pickle.LONG[0]:
-                line = self.readline()
-                if line in (b"00", b"01"):
-                    push(line == b"01")
-                else:
-                    push(int(line.rstrip(b"L")))
-                self.charge(32 + len(line))
-            elif op == pickle.BINFLOAT[0]:
-                push(unpack(">d", read(8))[0])
-                self.charge(24)
-            elif op == pickle.FLOAT[0]:
-                push(float(self.readline()))
-                self.charge(24)
-            # -- strings and bytes -----------------------------------------------------
-            elif op in _STRINGS:
-                size_fmt, kind = _STRINGS[op]
-                n = read(1)[0] if size_fmt is None else unpack(size_fmt, read(struct.calcsize(size_fmt)))[0]
-                raw = read(n)
-                self.charge(64 + n)
-                if kind == "str":
-                    push(self.text(raw))
-                elif kind == "bytes":
-                    push(bytes(raw))
-                elif kind == "bytearray":
-                    push(self.new(bytearray(raw)))
-                else:
-                    push(self.old_string(raw))
-            elif op == pickle.UNICODE[0]:
-                line = self.readline()
-                self.charge(64 + len(line))
-                push(line.decode("raw-unicode-escape"))
-            elif op == pickle.STRING[0]:
-                line = self.readline()
-                if len(line) < 2 or line[0] != line[-1] or line[:1] not in (b"'", b'"'):
-                    raise self.fail("the pickle is corrupt (bad STRING)")
-                self.charge(64 + len(line))
-                push(self.old_string(_escape_decode(line[1:-1])))
-            else:
+            try:
+                op = data[self.pos]
+            except IndexError:
+                raise self.fail("the pickle is truncated (no STOP)") from None
+            self.pos += 1
+            handler = dispatch.get(op)
+            if handler is None:
                 raise self.fail(f"Unsupported operand {op}")
+            if handler(self):
+                return self.result
+
+    def op_proto(self):
+        if self.read(1)[0] > pickle.HIGHEST_PROTOCOL:
+            raise self.fail("unsupported pickle protocol")
+
+    def op_frame(self):
+        self.read(8)
+
+    def op_stop(self):
+        if len(self.stack) != 1 or self.metastack:
+            raise self.fail("the pickle is corrupt (stack not empty at STOP)")
+        self.result = self.stack.pop()
+        return True
+
+    # -- globals and calls
+
+    def op_global(self):
+        module = self.readline().decode("utf-8")
+        name = self.readline().decode("utf-8")
+        self.stack.append(self.lookup(module, name))
+
+    def op_stack_global(self):
+        name, module = self.stack.pop(), self.stack.pop()
+        if type(module) is not str or type(name) is not str:
+            raise self.fail("STACK_GLOBAL needs two strings")
+        self.stack.append(self.lookup(module, name))
+
+    def op_reduce(self):
+        stack = self.stack
+        args = stack.pop()
+        func = stack[-1]
+        if type(args) is not tuple:
+            raise self.fail("REDUCE arguments are not a tuple")
+        self.check_callable(func)
+        obj = func(*args)
+        # The caller's callables return fresh objects (their contract), and so do
+        # classes: BUILD may fill those in. A user's function may return anything.
+        fresh = isinstance(func, type) or id(func) in self.own_ids
+        stack[-1] = self.new(obj) if fresh else obj
+
+    def op_newobj(self, kwargs=None):
+        stack = self.stack
+        args = stack.pop()
+        cls = stack.pop()
+        if type(args) is not tuple or (kwargs is not None and type(kwargs) is not dict):
+            raise self.fail("NEWOBJ arguments are malformed")
+        self.check_callable(cls)
+        if self.new_object is not None and (obj := self.new_object(cls, args)) is not None:
+            stack.append(self.new(obj))
+        elif isinstance(cls, type):
+            stack.append(self.new(cls.__new__(cls, *args, **(kwargs or {}))))
+        else:
+            raise self.refuse(
+                "Can only create new object for nn.Parameter or classes allowlisted "
+                f"via `add_safe_globals` but got {cls!r:.100}"
+            )
+
+    def op_newobj_ex(self):
+        self.op_newobj(self.stack.pop())
+
+    def op_build(self):
+        state = self.stack.pop()
+        self.build(self.stack[-1], state)
+
+    def op_binpersid(self):
+        self.persist(self.stack.pop())
+
+    def op_persid(self):
+        self.persist(self.readline().decode("ascii"))
+
+    def persist(self, pid):
+        if self.persistent_load is None:
+            raise self.fail("unsupported persistent id encountered")
+        self.stack.append(self.persistent_load(pid))
+
+    # -- containers
+
+    def op_mark(self):
+        self.metastack.append(self.stack)
+        self.stack = []
+
+    def op_empty_tuple(self):
+        self.stack.append(())
+
+    def op_tuple(self):
+        items = self.pop_mark()
+        self.charge(8 * len(items))
+        self.stack.append(tuple(items))
+
+    def op_tuple1(self):
+        self.stack[-1] = (self.stack[-1],)
+        self.charge(64)
+
+    def op_tuple2(self):
+        stack = self.stack
+        stack[-2:] = [(stack[-2], stack[-1])]
+        self.charge(64)
+
+    def op_tuple3(self):
+        stack = self.stack
+        stack[-3:] = [(stack[-3], stack[-2], stack[-1])]
+        self.charge(64)
+
+    def op_empty_list(self):
+        self.stack.append(self.new([]))
+
+    def op_list(self):
+        items = self.pop_mark()
+        self.charge(8 * len(items))
+        self.stack.append(self.new(items))
+
+    def op_empty_dict(self):
+        self.stack.append(self.new({}))
+
+    def op_dict(self):
+        items = self.pop_mark()
+        d = self.new({})
+        self.set_items(d, items, "DICT")
+        self.stack.append(d)
+
+    def op_empty_set(self):
+        self.stack.append(self.new(set()))
+
+    def op_frozenset(self):
+        items = self.pop_mark()
+        self.charge(16 * len(items))
+        self.stack.append(frozenset(items))
+
+    def op_append(self):
+        item = self.stack.pop()
+        self.target(self.stack[-1], list, "append to").append(item)
+        self.charge(8)
+
+    def op_appends(self):
+        items = self.pop_mark()
+        self.target(self.stack[-1], list, "extend").extend(items)
+        self.charge(8 * len(items))
+
+    def op_setitem(self):
+        value, key = self.stack.pop(), self.stack.pop()
+        self.set_items(self.stack[-1], [key, value], "SETITEM")
+
+    def op_setitems(self):
+        items = self.pop_mark()
+        self.set_items(self.stack[-1], items, "SETITEMS")
+
+    def op_additems(self):
+        items = self.pop_mark()
+        self.target(self.stack[-1], set, "add to").update(items)
+        self.charge(16 * len(items))
+
+    # -- stack and memo
+
+    def op_pop(self):
+        if self.stack:
+            self.stack.pop()
+        else:
+            self.pop_mark()
+
+    def op_pop_mark(self):
+        self.pop_mark()
+
+    def op_dup(self):
+        self.stack.append(self.stack[-1])
+
+    def memoize(self, i: int):
+        self.memo[i] = self.stack[-1]
+        self.charge(64)
+
+    def op_put(self):
+        self.memoize(self.index(self.readline()))
+
+    def op_binput(self):
+        self.memoize(self.read(1)[0])
+
+    def op_long_binput(self):
+        self.memoize(struct.unpack("<I", self.read(4))[0])
+
+    def op_memoize(self):
+        self.memoize(len(self.memo))
+
+    def op_get(self):
+        self.stack.append(self.memo_get(self.index(self.readline())))
+
+    def op_binget(self):
+        self.stack.append(self.memo_get(self.read(1)[0]))
+
+    def op_long_binget(self):
+        self.stack.append(self.memo_get(struct.unpack("<I", self.read(4))[0]))
+
+    # -- scalars
+
+    def op_none(self):
+        self.stack.append(None)
+
+    def op_newtrue(self):
+        self.stack.append(True)
+
+    def op_newfalse(self):
+        self.stack.append(False)
+
+    def op_binint(self):
+        self.stack.append(struct.unpack("<i", self.read(4))[0])
+
+    def op_binint1(self):
+        self.stack.append(self.read(1)[0])
+
+    def op_binint2(self):
+        self.stack.append(struct.unpack("<H", self.read(2))[0])
+
+    def op_long1(self):
+        self.long(self.read(1)[0])
+
+    def op_long4(self):
+        self.long(struct.unpack("<i", self.read(4))[0])
+
+    def long(self, n: int):
+        self.charge(32 + n)
+        self.stack.append(int.from_bytes(self.read(n), "little", signed=True))
+
+    def op_int(self):
+        line = self.readline()
+        self.charge(32 + len(line))
+        self.stack.append(line == b"01" if line in (b"00", b"01") else int(line.rstrip(b"L")))
+
+    def op_binfloat(self):
+        self.stack.append(struct.unpack(">d", self.read(8))[0])
+        self.charge(24)
+
+    def op_float(self):
+        self.stack.append(float(self.readline()))
+        self.charge(24)
+
+    # -- strings and bytes
+
+    def sized(self, fmt: str | None) -> bytes:
+        n = self.read(1)[0] if fmt is None else struct.unpack(fmt, self.read(struct.calcsize(fmt)))[0]
+        self.charge(64 + n)
+        return self.read(n)
+
+    def op_short_binunicode(self):
+        self.stack.append(self.text(self.sized(None)))
+
+    def op_binunicode(self):
+        self.stack.append(self.text(self.sized("<I")))
+
+    def op_binunicode8(self):
+        self.stack.append(self.text(self.sized("<Q")))
+
+    def op_short_binbytes(self):
+        self.stack.append(self.sized(None))
+
+    def op_binbytes(self):
+        self.stack.append(self.sized("<I"))
+
+    def op_binbytes8(self):
+        self.stack.append(self.sized("<Q"))
+
+    def op_bytearray8(self):
+        self.stack.append(self.new(bytearray(self.sized("<Q"))))
+
+    def op_short_binstring(self):
+        self.stack.append(self.old_string(self.sized(None)))
+
+    def op_binstring(self):
+        self.stack.append(self.old_string(self.sized("<i")))
+
+    def op_unicode(self):
+        line = self.readline()
+        self.charge(64 + len(line))
+        self.stack.append(line.decode("raw-unicode-escape"))
+
+    def op_string(self):
+        line = self.readline()
+        if len(line) < 2 or line[0] != line[-1] or line[:1] not in (b"'", b'"'):
+            raise self.fail("the pickle is corrupt (bad STRING)")
+        self.charge(64 + len(line))
+        self.stack.append(self.old_string(_escape_decode(line[1:-1])))
 
     def index(self, line: bytes) -> int:
         i = int(line)
@@ -549,6 +638,17 @@ class _Interpreter:
             )
 
 
+
+def _dispatch() -> dict[int, Callable[[_Interpreter], Any]]:
+    table = {}
+    for name in dir(_Interpreter):
+        if name.startswith("op_"):
+            table[getattr(pickle, name[3:].upper())[0]] = getattr(_Interpreter, name)
+    # Protocol 0/1 spellings that share a handler.
+    table[pickle.LONG[0]] = _Interpreter.op_int
+    return table
+
+
 def _set_attributes(inst, state, slots) -> None:
     if state:
         if not isinstance(state, dict) or not all(type(k) is str for k in state):
@@ -569,18 +669,7 @@ def _escape_decode(raw: bytes) -> bytes:
 
 _DICT_TYPES = (dict, collections.OrderedDict, collections.Counter)
 
-# opcode -> (struct format of the length, or None for one byte; what it makes)
-_STRINGS: dict[int, tuple[str | None, str]] = {
-    pickle.SHORT_BINUNICODE[0]: (None, "str"),
-    pickle.BINUNICODE[0]: ("<I", "str"),
-    pickle.BINUNICODE8[0]: ("<Q", "str"),
-    pickle.SHORT_BINBYTES[0]: (None, "bytes"),
-    pickle.BINBYTES[0]: ("<I", "bytes"),
-    pickle.BINBYTES8[0]: ("<Q", "bytes"),
-    pickle.BYTEARRAY8[0]: ("<Q", "bytearray"),
-    pickle.SHORT_BINSTRING[0]: (None, "string"),
-    pickle.BINSTRING[0]: ("<i", "string"),
-}
+_DISPATCH = _dispatch()
 
 # What a malformed stream can raise from inside the interpreter or an allowed callable.
 _MALFORMED = (
@@ -628,6 +717,10 @@ def weights_only_unpickle(
         new_object=new_object,
         user_globals=user_globals,
     )
+    # The load creates many containers and frees none: the cyclic garbage collector
+    # would rescan them all again and again (quadratic time), so it waits until the end.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         return interp.run()
     except UnpicklingError as e:
@@ -637,6 +730,9 @@ def weights_only_unpickle(
     except _MALFORMED as e:
         detail = str(e) if isinstance(e, pickle.UnpicklingError) else f"{type(e).__name__}: {e}"
         raise UnpicklingError(what, f"the pickle is truncated or corrupt: {detail}") from None
+    finally:
+        if gc_was_enabled:
+            gc.enable()
 
 
 def globals_in_pickle(data: bytes, what: str) -> list[str]:

@@ -424,9 +424,11 @@ def _load_stream(fp: IO[bytes], name: str, place, weights_only: bool, encoding: 
             if weights_only and e.refused:
                 raise UnpicklingError(name, _weights_only_message(e.detail), True) from None
             raise
+        except (RecursionError, NotImplementedError) as e:  # RuntimeErrors not naming the file
+            raise archive.corrupt(f"{type(e).__name__}: {e}") from None
         except RuntimeError:
             raise
-        except (*ZIP_ERRORS, json.JSONDecodeError, RecursionError, MemoryError, TypeError) as e:
+        except (*ZIP_ERRORS, json.JSONDecodeError, MemoryError, TypeError) as e:
             raise archive.corrupt(f"{type(e).__name__}: {e}") from None
 
 
