@@ -31,7 +31,7 @@ from typing import IO, Any
 import numpy as np
 
 from . import _device, _dtype
-from ._serialization_unpickler import weights_only_unpickle
+from ._serialization_unpickler import UnpicklingError, weights_only_unpickle
 from ._serialization_zip import Archive
 
 # The data.pkl of a real checkpoint is small (a few hundred bytes per tensor); anything
@@ -593,11 +593,11 @@ class _FullUnpickler(pickle.Unpickler):
             found = self.table.get(f"{module}.{name}")
             if found is not None and not isinstance(found, _TensorMarker):
                 return found
-            return _tapegrad_counterpart(module, name)
+            return _tapegrad_counterpart(module, name, self.loader.archive.name)
         return super().find_class(module, name)
 
 
-def _tapegrad_counterpart(module: str, name: str):
+def _tapegrad_counterpart(module: str, name: str, what: str):
     """tapegrad's object for PyTorch's ``module.name`` (``torch.nn.modules.linear.Linear``)."""
     import tapegrad
 
@@ -613,8 +613,8 @@ def _tapegrad_counterpart(module: str, name: str):
         for part in name.split("."):
             obj = getattr(obj, part)
     except (ImportError, AttributeError):
-        raise ValueError(
-            f"the checkpoint needs {module}.{name}, which tapegrad does not provide"
+        raise UnpicklingError(
+            what, f"the checkpoint needs {module}.{name}, which tapegrad does not provide"
         ) from None
     return obj
 
