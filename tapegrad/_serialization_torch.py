@@ -20,7 +20,6 @@ import collections
 import importlib
 import io
 import math
-import os
 import pickle
 import secrets
 import types
@@ -92,11 +91,10 @@ class _Pickler(pickle._Pickler):  # the Python pickler: its GLOBAL writing can b
 
     dispatch = dict(pickle._Pickler.dispatch)
 
-    def __init__(self, file, protocol: int, storages: list[np.ndarray], locations: list[str]):
+    def __init__(self, file, protocol: int, storages: list[np.ndarray]):
         super().__init__(file, protocol)
-        self.storages, self.locations = storages, locations
-        self.keys: dict[int, str] = {}  # id(array) -> storage key
-        self.keep: list[Any] = []
+        self.storages = storages  # one per tensor, written as data/<index>
+        self.keep: list[Any] = []  # objects made while pickling stay alive: ids stay unique
 
     def save_global(self, obj, name=None) -> None:
         qualname = name or getattr(obj, "__qualname__", "")
@@ -108,7 +106,7 @@ class _Pickler(pickle._Pickler):  # the Python pickler: its GLOBAL writing can b
     dispatch[types.FunctionType] = save_global
 
     def save_torch_name(self, obj: _TorchName) -> None:
-        self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode("utf-8"))
+        self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode())
         self.memoize(obj)
 
     dispatch[_TorchName] = save_torch_name
@@ -198,25 +196,18 @@ def write(obj: Any, fp: IO[bytes], protocol: int, archive_name: str) -> None:
 
     storages: list[np.ndarray] = []
     pkl = io.BytesIO()
-    _Pickler(pkl, protocol, storages, []).dump(obj)
+    _Pickler(pkl, protocol, storages).dump(obj)
     prefix = archive_name + "/"
     with zipfile.ZipFile(fp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         zf.writestr(prefix + "data.pkl", pkl.getvalue())
         zf.writestr(prefix + ".format_version", "1")
         zf.writestr(prefix + "byteorder", "little")
         for key, arr in enumerate(storages):
-            with zf.open(f"{prefix}data/{key}", "w", force_zip64=arr.nbytes >= 1 << 31) as w:
+            big = arr.nbytes >= zipfile.ZIP64_LIMIT
+            with zf.open(f"{prefix}data/{key}", "w", force_zip64=big) as w:
                 w.write(memoryview(arr.reshape(-1).view(np.uint8)))
         zf.writestr(prefix + "version", "3\n")
         zf.writestr(prefix + ".data/serialization_id", secrets.token_hex(20))
-
-
-def archive_name_for(path: str | None) -> str:
-    """PyTorch names the archive's folder after the file (``ckpt.pt`` -> ``ckpt``)."""
-    if not path:
-        return "archive"
-    stem = os.path.splitext(os.path.basename(path))[0]
-    return stem if stem and stem.isidentifier() else "archive"
 
 
 # ----------------------------------------------------------------------------------------
@@ -396,9 +387,8 @@ def _torch_device(kind, index=None):
 class Loader:
     """Reads one ``torch.save`` archive (``<prefix>data.pkl`` plus ``<prefix>data/<key>``)."""
 
-    def __init__(self, archive: Archive, prefix: str, map_location, place: Callable):
-        self.archive, self.prefix = archive, prefix
-        self.map_location, self.place = map_location, place
+    def __init__(self, archive: Archive | None, prefix: str, place: Callable | None):
+        self.archive, self.prefix, self.place = archive, prefix, place
         self.storages: dict[str, _Storage] = {}
         self.byteorder = "little"
         self.bfloat16 = False
@@ -635,4 +625,3 @@ def nested_error_types() -> tuple[type[BaseException], ...]:
         UnicodeError,
         ImportError,
     )
-

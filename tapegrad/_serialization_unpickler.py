@@ -200,10 +200,7 @@ class _Interpreter:
         self.what = what
         self.allowed = dict(allowed)
         self.user = user_allowed_globals() if user_globals else {}
-        self.own_ids = {id(v) for v in self.allowed.values()}
-        self.callable_ids = self.own_ids | {
-            id(v) for v in self.user.values()
-        }
+        self.callable_ids = {id(v) for v in (*self.allowed.values(), *self.user.values())}
         self.user_types = {v for v in self.user.values() if isinstance(v, type)}
         self.persistent_load = persistent_load
         self.encoding = encoding
@@ -336,11 +333,10 @@ class _Interpreter:
         if type(args) is not tuple:
             raise self.fail("REDUCE arguments are not a tuple")
         self.check_callable(func)
-        obj = func(*args)
-        # The caller's callables return fresh objects (their contract), and so do
-        # classes: BUILD may fill those in. A user's function may return anything.
-        fresh = isinstance(func, type) or id(func) in self.own_ids
-        stack[-1] = self.new(obj) if fresh else obj
+        # The allow-listed callables return fresh objects (or immutable ones, which no
+        # opcode can change), so BUILD and SETITEM may fill in what they return; what a
+        # user-added function returns is the user's trust.
+        stack[-1] = self.new(func(*args))
 
     def op_newobj(self, kwargs=None):
         stack = self.stack
@@ -538,7 +534,11 @@ class _Interpreter:
     # -- strings and bytes
 
     def sized(self, fmt: str | None) -> bytes:
-        n = self.read(1)[0] if fmt is None else struct.unpack(fmt, self.read(struct.calcsize(fmt)))[0]
+        n = (
+            self.read(1)[0]
+            if fmt is None
+            else struct.unpack(fmt, self.read(struct.calcsize(fmt)))[0]
+        )
         self.charge(64 + n)
         return self.read(n)
 
@@ -636,7 +636,6 @@ class _Interpreter:
                 "Can only build Tensor, Parameter, OrderedDict or types allowlisted via "
                 f"`add_safe_globals`, but got {kind}"
             )
-
 
 
 def _dispatch() -> dict[int, Callable[[_Interpreter], Any]]:
@@ -755,4 +754,3 @@ def globals_in_pickle(data: bytes, what: str) -> list[str]:
     except (ValueError, TypeError) as e:
         raise UnpicklingError(what, f"the pickle is truncated or corrupt: {e}") from None
     return list(dict.fromkeys(found))
-

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import base64
 import collections
-import errno
 import io
 import json
 import math
@@ -294,11 +293,9 @@ def _clean_stale_temporaries(folder: str, base: str) -> None:
             continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
+        except OSError:  # a live writer holds it (or it cannot be locked: leave it)
             os.close(fd)
-            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                continue
-            continue  # a live writer holds it
+            continue
         try:
             if os.stat(stale).st_ino == os.fstat(fd).st_ino:
                 os.unlink(stale)
@@ -436,7 +433,7 @@ def _load_archive(archive: Archive, place, weights_only: bool, encoding: str) ->
     if _LEGACY_META in archive:
         return _LegacyReader(archive, place).load()
     prefix = _torch_prefix(archive)
-    loader = _torch_format.Loader(archive, prefix, None, place)
+    loader = _torch_format.Loader(archive, prefix, place)
     if weights_only:
         return loader.load(True, encoding)
     try:
@@ -491,7 +488,7 @@ def get_unsafe_globals_in_checkpoint(f: FileLike) -> list[str]:
                 return []
             prefix = _torch_prefix(archive)
             data = archive.read(prefix + "data.pkl", _torch_format.MAX_PICKLE_BYTES)
-            safe = set(_torch_format.Loader(archive, prefix, None, None).allowed())
+            safe = set(_torch_format.Loader(archive, prefix, None).allowed())
             safe |= set(user_allowed_globals())
             return [g for g in globals_in_pickle(data, str(name)) if g not in safe]
     finally:

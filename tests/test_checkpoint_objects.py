@@ -249,7 +249,9 @@ def test_pytorch_reads_every_tapegrad_tensor_kind(tmp_path):
     for key, value in obj.items():
         if isinstance(value, tg.Tensor):
             t = out[key]
-            assert str(t.dtype) == f"torch.{value.dtype.name}" and tuple(t.shape) == tuple(value.shape)
+            assert str(t.dtype) == f"torch.{value.dtype.name}" and tuple(t.shape) == tuple(
+                value.shape
+            )
             np.testing.assert_array_equal(t.detach().numpy(), value.detach().numpy())
     assert out["grad"].requires_grad and out["again"] is out["grad"]
     assert isinstance(out["param"], torch.nn.Parameter) and out["param"].requires_grad

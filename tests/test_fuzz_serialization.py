@@ -24,12 +24,11 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from test_hardening import HOSTILE_PICKLES, PROTO, torch_zip
 
 import tapegrad as tg
 from tapegrad import serialization as S
 from tapegrad.datasets import CIFAR10, mnist
-
-from test_hardening import HOSTILE_PICKLES, PROTO, torch_zip
 
 MUTATIONS_PER_FILE = 80
 PEAK_BYTES = 64 << 20
@@ -45,8 +44,10 @@ def _mutants(data: bytes, rng: np.random.Generator, n: int):
             continue
         pos = int(rng.integers(0, len(data)))
         out = bytearray(data)
-        out[pos] = out[pos] ^ (1 << int(rng.integers(0, 8))) if kind == "bitflip" else int(
-            rng.integers(0, 256)
+        out[pos] = (
+            out[pos] ^ (1 << int(rng.integers(0, 8)))
+            if kind == "bitflip"
+            else int(rng.integers(0, 256))
         )
         yield kind, bytes(out)
 
@@ -140,7 +141,7 @@ def test_fuzz_checkpoints(tmp_path, monkeypatch):
                 path = tmp_path / f"{fmt}-mutant.pt"
                 path.write_bytes(mutant)
                 _check_checkpoint(path, original, tally, f"{fmt} {kind}")
-        for name, body in HOSTILE_PICKLES.items():
+        for body in HOSTILE_PICKLES.values():
             path = torch_zip(tmp_path / "hostile.pt", PROTO + body + b".")
             with pytest.raises(RuntimeError, match="hostile.pt"):
                 S.load(path)
@@ -192,7 +193,7 @@ def test_fuzz_dataset_files(tmp_path, monkeypatch):
                 path = tmp_path / f"file{suffix}"
                 path.write_bytes(mutant)
                 _check_dataset_file(load, path, tally, f"{label} {kind}", 10)
-        for name, body in HOSTILE_PICKLES.items():
+        for body in HOSTILE_PICKLES.values():
             path = tmp_path / "hostile_batch"
             path.write_bytes(PROTO + body + b".")
             with pytest.raises(RuntimeError, match="hostile_batch"):

@@ -47,13 +47,13 @@ HOSTILE_PICKLES = {
     # BUILD {"np": dtype('i4')} on tapegrad's float32: every later ones() would be int32.
     "build float32": glob("torch", "float32") + b"}" + text("np") + I4_DTYPE + b"sb",
     # the same through the slot-state form of BUILD (None, {...})
-    "build float32 slots": glob("torch", "float32")
-    + b"N}"
-    + text("np")
-    + I4_DTYPE
-    + b"s\x86b",
+    "build float32 slots": glob("torch", "float32") + b"N}" + text("np") + I4_DTYPE + b"s\x86b",
     # BUILD on the FloatStorage stand-in: later PyTorch checkpoints would load as int32.
-    "build FloatStorage": glob("torch", "FloatStorage") + b"}" + text("np_dtype") + I4_DTYPE + b"sb",
+    "build FloatStorage": glob("torch", "FloatStorage")
+    + b"}"
+    + text("np_dtype")
+    + I4_DTYPE
+    + b"sb",
     # replace the defaults of a rebuild helper
     "build __defaults__": glob("torch._utils", "_rebuild_tensor_v2")
     + b"}"
@@ -214,7 +214,9 @@ def npy_header(shape, descr="<f4"):
     import io
 
     buf = io.BytesIO()
-    np.lib.format.write_array_header_1_0(buf, {"descr": descr, "fortran_order": False, "shape": shape})
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": descr, "fortran_order": False, "shape": shape}
+    )
     return buf.getvalue()
 
 
@@ -240,13 +242,21 @@ def bomb_torch_storage(path):
 def bomb_torch_pickle(path):
     with zipfile.ZipFile(path, "w") as zf:
         # a valid pickle of one long string: "X" len + 80 MB of "a", then STOP
-        write_deflated(zf, "archive/data.pkl", PROTO + b"X" + struct.pack("<I", BOMB_BYTES), BOMB_BYTES + 7, b"a")
+        write_deflated(
+            zf,
+            "archive/data.pkl",
+            PROTO + b"X" + struct.pack("<I", BOMB_BYTES),
+            BOMB_BYTES + 7,
+            b"a",
+        )
 
 
 def bomb_old_npy(path):
     node = '{"type":"ndarray","data":"tensors/0.npy"}'
     with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("checkpoint.json", '{"format":"tapegrad.save","version":1,"object":' + node + "}")
+        zf.writestr(
+            "checkpoint.json", '{"format":"tapegrad.save","version":1,"object":' + node + "}"
+        )
         head = npy_header((BOMB_BYTES // 4,))
         write_deflated(zf, "tensors/0.npy", head, BOMB_BYTES + len(head))
 
@@ -257,7 +267,9 @@ def bomb_old_json(path):
         write_deflated(zf, "checkpoint.json", head, BOMB_BYTES, b" ")
 
 
-@pytest.mark.parametrize("make", [bomb_torch_storage, bomb_torch_pickle, bomb_old_npy, bomb_old_json])
+@pytest.mark.parametrize(
+    "make", [bomb_torch_storage, bomb_torch_pickle, bomb_old_npy, bomb_old_json]
+)
 def test_zip_bombs_are_refused_before_inflating(tmp_path, make):
     path = tmp_path / "bomb.pt"
     make(path)
