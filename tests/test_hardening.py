@@ -489,6 +489,38 @@ def _hostile_cifar(root: Path) -> None:
     (base / "test_batch").write_bytes(PROTO + HOSTILE_PICKLES["os.system"] + b".")
 
 
+class _Zeros:
+    """A file object of ``n`` zero bytes, read in chunks (nothing held in memory)."""
+
+    def __init__(self, n):
+        self.left = n
+
+    def read(self, size=-1):
+        size = self.left if size < 0 else min(size, self.left)
+        self.left -= size
+        return bytes(size)
+
+
+def test_a_cifar_tar_gz_bomb_is_refused_before_reading(tmp_path, isolated):
+    import tarfile
+
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    info = tarfile.TarInfo("cifar-10-batches-py/data_batch_1")
+    info.size = 100 << 20
+    with tarfile.open(archive, "w:gz") as tf:
+        tf.addfile(info, _Zeros(info.size))
+    assert archive.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(RuntimeError, match="cifar-10-python.tar.gz.*bomb"):
+            CIFAR10(tmp_path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # tarfile inflates one 32 kB read at a time (about 32 MB of zeros at most), not 100 MB.
+    assert peak < 48 << 20
+
+
 def test_the_cli_reports_a_hostile_cifar_file_in_one_line(tmp_path, isolated, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("TAPEGRAD_DEBUG", raising=False)

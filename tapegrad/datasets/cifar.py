@@ -139,6 +139,9 @@ class CIFAR10(_utils.VisionDataset):
         # for every member. Only the expected names are read, so nothing is written to disk.
         wanted = {f"{self.base_folder}/{name}": name for name in names}
         files: dict[str, tuple[bytes, str]] = {}
+        # Photos barely compress: what the members may inflate to, all together, is bounded
+        # by the archive's size, so a small gzip bomb is refused before it is read.
+        budget = 2 * os.path.getsize(archive) + (64 << 20)
         try:
             with tarfile.open(archive, "r|gz") as tf:
                 for member in tf:
@@ -147,6 +150,12 @@ class CIFAR10(_utils.VisionDataset):
                         continue
                     if not member.isfile():
                         raise RuntimeError(f"{archive}: {member.name} is not a regular file")
+                    budget -= member.size
+                    if budget < 0:
+                        raise RuntimeError(
+                            f"{archive}: {member.name} declares {member.size} bytes, far more "
+                            "than the archive can hold (a decompression bomb?)"
+                        )
                     files[name] = (tf.extractfile(member).read(), f"{archive}:{member.name}")
         except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
             raise RuntimeError(f"{archive} is truncated or corrupt: {e}") from e
