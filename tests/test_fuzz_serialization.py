@@ -18,13 +18,12 @@ import gzip
 import io
 import json
 import pickle
-import tracemalloc
 import zipfile
 from collections import Counter
 
 import numpy as np
 import pytest
-from test_hardening import HOSTILE_PICKLES, PROTO, torch_zip
+from hostile_files import HOSTILE_PICKLES, PROTO, peak_memory, torch_zip
 
 import tapegrad as tg
 from tapegrad import serialization as S
@@ -131,8 +130,7 @@ def test_fuzz_checkpoints(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     rng = np.random.default_rng(20261201)
     tally: Counter = Counter()
-    tracemalloc.start()
-    try:
+    with peak_memory() as peak:
         for fmt, data in _checkpoints().items():
             good = tmp_path / f"{fmt}.pt"
             good.write_bytes(data)
@@ -146,12 +144,9 @@ def test_fuzz_checkpoints(tmp_path, monkeypatch):
             with pytest.raises(RuntimeError, match="hostile.pt"):
                 S.load(path)
             tally["hostile pickle: refused"] += 1
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
     print(dict(sorted(tally.items())))
     assert not (tmp_path / "MARKER").exists()
-    assert peak < PEAK_BYTES
+    assert peak.bytes < PEAK_BYTES
     assert sum(tally.values()) >= 3 * MUTATIONS_PER_FILE
 
 
@@ -185,8 +180,7 @@ def test_fuzz_dataset_files(tmp_path, monkeypatch):
         "idx.gz labels": (gzip.compress(_idx(labels)), lambda p: (images, _mnist_labels(p))),
         "cifar batch": (pickle.dumps(cifar, protocol=2), _cifar_batch),
     }
-    tracemalloc.start()
-    try:
+    with peak_memory() as peak:
         for label, (data, load) in files.items():
             suffix = ".gz" if label.endswith(".gz labels") else ""
             for kind, mutant in _mutants(data, rng, MUTATIONS_PER_FILE // 2):
@@ -199,12 +193,9 @@ def test_fuzz_dataset_files(tmp_path, monkeypatch):
             with pytest.raises(RuntimeError, match="hostile_batch"):
                 _cifar_batch(path)
             tally["hostile cifar pickle: refused"] += 1
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
     print(dict(sorted(tally.items())))
     assert not (tmp_path / "MARKER").exists()
-    assert peak < PEAK_BYTES
+    assert peak.bytes < PEAK_BYTES
 
 
 def _mnist_labels(path):

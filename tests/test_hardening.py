@@ -11,12 +11,12 @@ import struct
 import subprocess
 import sys
 import time
-import tracemalloc
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hostile_files import HOSTILE_PICKLES, PROTO, glob, peak_memory, text, torch_zip
 
 import tapegrad as tg
 from tapegrad import cli
@@ -24,64 +24,6 @@ from tapegrad import serialization as S
 from tapegrad.datasets import CIFAR10, MNIST, _utils
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-# ---------------------------------------------------------------------------------------
-# Hand-written pickles
-
-
-def glob(module: str, name: str) -> bytes:
-    return b"c" + f"{module}\n{name}\n".encode()
-
-
-def text(s: str) -> bytes:
-    raw = s.encode()
-    return b"X" + struct.pack("<I", len(raw)) + raw
-
-
-PROTO = b"\x80\x02"
-I4_DTYPE = glob("numpy", "dtype") + text("i4") + b"\x85R"  # numpy.dtype('i4')
-
-# Each pickle tries to change an object that exists before the load.
-HOSTILE_PICKLES = {
-    # BUILD {"np": dtype('i4')} on tapegrad's float32: every later ones() would be int32.
-    "build float32": glob("torch", "float32") + b"}" + text("np") + I4_DTYPE + b"sb",
-    # the same through the slot-state form of BUILD (None, {...})
-    "build float32 slots": glob("torch", "float32") + b"N}" + text("np") + I4_DTYPE + b"s\x86b",
-    # BUILD on the FloatStorage stand-in: later PyTorch checkpoints would load as int32.
-    "build FloatStorage": glob("torch", "FloatStorage")
-    + b"}"
-    + text("np_dtype")
-    + I4_DTYPE
-    + b"sb",
-    # replace the defaults of a rebuild helper
-    "build __defaults__": glob("torch._utils", "_rebuild_tensor_v2")
-    + b"}"
-    + text("__defaults__")
-    + b"\x88\x85sb",
-    # SETITEM / APPEND / ADDITEMS on objects the load did not create
-    "setitem on a class": glob("collections", "OrderedDict") + text("k") + b"Ns",
-    "append to a function": glob("torch", "Size") + b"Na",
-    "setitems on a global": glob("torch", "device") + b"(" + text("k") + b"Nu",
-    "build ndarray class": glob("numpy", "ndarray") + b"}" + text("x") + b"Nsb",
-    # code execution and blocked modules
-    "os.system": glob("os", "system") + text("touch MARKER") + b"\x85R",
-    "posix.system": glob("posix", "system") + text("touch MARKER") + b"\x85R",
-    "builtins.exec": glob("builtins", "exec") + text("open('MARKER','w')") + b"\x85R",
-    "getattr": glob("builtins", "getattr") + glob("torch", "float32") + text("np") + b"\x86R",
-    "copyreg": glob("copy_reg", "_reconstructor") + b"(" + glob("builtins", "object") + b"NNtR",
-    "bytes bomb": glob("builtins", "bytes") + b"J\x00\x00\x00\x40\x85R",
-}
-
-
-def torch_zip(path, pickled: bytes, storages=()):
-    with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("archive/data.pkl", pickled)
-        zf.writestr("archive/byteorder", "little")
-        zf.writestr("archive/version", "3\n")
-        for key, data in storages:
-            zf.writestr(f"archive/data/{key}", data)
-    return path
 
 
 def assert_process_untouched():
@@ -161,14 +103,10 @@ def test_numpy_arrays_in_checkpoints_are_checked(tmp_path):
 def test_object_bomb_is_refused_with_bounded_memory(tmp_path):
     # EMPTY_LIST opcodes: one byte of file, ~100 bytes of objects each.
     path = torch_zip(tmp_path / "bomb.pt", PROTO + b"]" * 600_000 + b".")
-    tracemalloc.start()
-    try:
+    with peak_memory() as peak:
         with pytest.raises(RuntimeError, match="memory bomb"):
             S.load(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < 100 << 20
+    assert peak.bytes < 100 << 20
 
 
 @pytest.mark.parametrize("weights_only", [True, False])
@@ -274,14 +212,10 @@ def test_zip_bombs_are_refused_before_inflating(tmp_path, make):
     path = tmp_path / "bomb.pt"
     make(path)
     assert path.stat().st_size < 1 << 20
-    tracemalloc.start()
-    try:
+    with peak_memory() as peak:
         with pytest.raises(RuntimeError, match="bomb.pt"):
             S.load(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < 16 << 20
+    assert peak.bytes < 16 << 20
 
 
 def test_a_compressed_checkpoint_within_bounds_still_loads(tmp_path):
@@ -510,15 +444,11 @@ def test_a_cifar_tar_gz_bomb_is_refused_before_reading(tmp_path, isolated):
     with tarfile.open(archive, "w:gz") as tf:
         tf.addfile(info, _Zeros(info.size))
     assert archive.stat().st_size < 1 << 20
-    tracemalloc.start()
-    try:
+    with peak_memory() as peak:
         with pytest.raises(RuntimeError, match="cifar-10-python.tar.gz.*bomb"):
             CIFAR10(tmp_path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
     # tarfile inflates one 32 kB read at a time (about 32 MB of zeros at most), not 100 MB.
-    assert peak < 48 << 20
+    assert peak.bytes < 48 << 20
 
 
 def test_the_cli_reports_a_hostile_cifar_file_in_one_line(tmp_path, isolated, capsys, monkeypatch):

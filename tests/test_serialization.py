@@ -6,11 +6,11 @@ import json
 import math
 import os
 import pickle
-import tracemalloc
 import zipfile
 
 import numpy as np
 import pytest
+from hostile_files import peak_memory, torch_zip
 
 from tapegrad import serialization as S
 
@@ -354,14 +354,10 @@ def test_huge_declared_shape_is_refused_without_allocating(tmp_path):
         {"format": "tapegrad.save", "version": 1, "object": node},
         {"tensors/0.npy": _npy_header((10**6, 10**6)) + b"\x00" * 64},
     )
-    tracemalloc.start()
-    try:
+    with peak_memory() as peak:
         with pytest.raises(RuntimeError, match="declares shape"):
             S.load(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < 10 << 20
+    assert peak.bytes < 10 << 20
 
 
 @pytest.mark.parametrize(
@@ -421,20 +417,11 @@ class _Payload:
         return (os.mkdir, (self.target,))
 
 
-def _torch_style_zip(path, pickled, storages=()):
-    with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("archive/data.pkl", pickled)
-        zf.writestr("archive/byteorder", "little")
-        zf.writestr("archive/version", "3\n")
-        for key, data in storages:
-            zf.writestr(f"archive/data/{key}", data)
-
-
 @pytest.mark.parametrize("wrap", [lambda p: p, lambda p: collections.OrderedDict(w=[1, p])])
 def test_malicious_pickle_is_refused_and_not_executed(tmp_path, wrap):
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.pt"
-    _torch_style_zip(path, pickle.dumps(wrap(_Payload(marker)), protocol=2))
+    torch_zip(path, pickle.dumps(wrap(_Payload(marker)), protocol=2))
     with pytest.raises(pickle.UnpicklingError, match=r"mkdir"):
         S.load(path)
     assert not marker.exists()
@@ -454,7 +441,7 @@ def test_malicious_pickle_is_refused_and_not_executed(tmp_path, wrap):
 )
 def test_forbidden_globals_are_named(tmp_path, target):
     path = tmp_path / "evil.pt"
-    _torch_style_zip(path, b"\x80\x02c" + target.replace(" ", "\n").encode() + b"\n)R.")
+    torch_zip(path, b"\x80\x02c" + target.replace(" ", "\n").encode() + b"\n)R.")
     with pytest.raises(pickle.UnpicklingError) as info:
         S.load(path)
     assert target.replace(" ", ".").removeprefix("builtins.") in str(info.value)
@@ -465,14 +452,10 @@ def test_pickle_memo_bomb_allocates_nothing(tmp_path):
     # A 10-byte pickle whose memo index would make the C unpickler allocate gigabytes;
     # the weights-only memo is a dict, so it is just index 0x7FFFFFF0.
     path = tmp_path / "bomb.pt"
-    _torch_style_zip(path, b"\x80\x02Nr" + (0x7FFFFFF0).to_bytes(4, "little") + b".")
-    tracemalloc.start()
-    try:
+    torch_zip(path, b"\x80\x02Nr" + (0x7FFFFFF0).to_bytes(4, "little") + b".")
+    with peak_memory() as peak:
         assert S.load(path) is None
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < 10 << 20
+    assert peak.bytes < 10 << 20
 
 
 def test_storage_smaller_than_the_tensor_is_refused(tmp_path):
@@ -483,10 +466,10 @@ def test_storage_smaller_than_the_tensor_is_refused(tmp_path):
         b"\x85K\x01\x85\x89ccollections\nOrderedDict\n)RtR."
     )
     path = tmp_path / "short.pt"
-    _torch_style_zip(path, pickled, [("0", np.zeros(4, np.float32).tobytes())])
+    torch_zip(path, pickled, [("0", np.zeros(4, np.float32).tobytes())])
     with pytest.raises(RuntimeError, match="does not fit"):
         S.load(path)
-    _torch_style_zip(path, pickled, [("0", b"\x00" * 5)])  # 5 bytes: not 4 floats
+    torch_zip(path, pickled, [("0", b"\x00" * 5)])  # 5 bytes: not 4 floats
     with pytest.raises(RuntimeError, match="corrupt"):
         S.load(path)
 
