@@ -123,9 +123,68 @@ def gradcheck(
     return True
 
 
-def gradgradcheck(func, inputs, grad_outputs=None, **kwargs) -> bool:
-    """Second-order checks need create_graph, which tapegrad does not support yet."""
-    raise NotImplementedError(
-        "gradgradcheck needs create_graph=True (higher-order gradients), which tapegrad does "
-        "not support yet"
+def gradgradcheck(
+    func,
+    inputs,
+    grad_outputs=None,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    gen_non_contig_grad_outputs: bool = False,
+    raise_exception: bool = True,
+    nondet_tol: float = 0.0,
+    check_undefined_grad: bool = True,
+    check_grad_dtypes: bool = False,
+    check_batched_grad: bool = False,
+    check_fwd_over_rev: bool = False,
+    check_rev_over_rev: bool = True,
+    fast_mode: bool = False,
+    masked: bool = False,
+) -> bool:
+    """Check second derivatives by finite differences of the gradient (``gradgradcheck``).
+
+    The gradient of ``func`` with respect to its inputs, taken with ``create_graph=True``
+    under random upstream gradients (which themselves require grad), is a function of
+    the inputs and of those upstream gradients; ``gradcheck`` then checks its Jacobian.
+    """
+    from .._tensor import Tensor
+    from . import grad as autograd_grad
+
+    if isinstance(inputs, Tensor):
+        inputs = (inputs,)
+    inputs = tuple(inputs)
+    outputs = _tensor_outputs(func(*inputs))
+    diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    diff_outputs = [o for o in outputs if o.requires_grad]
+    if grad_outputs is None:
+        rng = np.random.default_rng(0)
+        grad_outputs = []
+        for o in diff_outputs:
+            a = rng.standard_normal(o._data.shape).astype(o._data.dtype)
+            if gen_non_contig_grad_outputs and a.ndim >= 1:
+                a = np.repeat(a[..., None], 2, axis=-1)[..., 0]
+            grad_outputs.append(Tensor._make(a).requires_grad_(True))
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    grad_outputs = tuple(grad_outputs)
+    n_in = len(inputs)
+
+    def new_func(*args):
+        xs, gos = args[:n_in], args[n_in:]
+        outs = [o for o in _tensor_outputs(func(*xs)) if o.requires_grad]
+        diff_in = [xs[i] for i in diff]
+        grads = autograd_grad(outs, diff_in, gos, create_graph=True, allow_unused=True)
+        return tuple(g for g in grads if g is not None)
+
+    return gradcheck(
+        new_func,
+        inputs + grad_outputs,
+        eps=eps,
+        atol=atol,
+        rtol=rtol,
+        raise_exception=raise_exception,
+        nondet_tol=nondet_tol,
+        check_undefined_grad=check_undefined_grad,
+        fast_mode=fast_mode,
     )
