@@ -761,9 +761,7 @@ def once_differentiable(fn):
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
         wrapped = tuple(
-            None
-            if o is None
-            else DelayedError.apply(_Tensor._make(o._data).requires_grad_(True))
+            None if o is None else DelayedError.apply(_Tensor._make(o._data).requires_grad_(True))
             for o in outs
         )
         return wrapped[0] if single else wrapped

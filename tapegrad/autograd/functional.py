@@ -172,12 +172,6 @@ def _fill_in_zeros(grads, refs, strict: bool, create_graph: bool, stage: str):
     return tuple(res)
 
 
-def _single_element_v_error(what: str) -> RuntimeError:
-    return RuntimeError(
-        f"The vector v can only be None if the {what} is a single Tensor with a single element."
-    )
-
-
 def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """``(func(inputs), v^T J)``: a vector-Jacobian product (``torch.autograd.functional.vjp``).
 
@@ -196,7 +190,10 @@ def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
             v = _grad_preprocess(v, create_graph, need_graph=False)
             _validate_v(v, outputs, is_outputs_tuple)
         elif len(outputs) != 1 or outputs[0].nelement() != 1:
-            raise _single_element_v_error("user-provided function returns")
+            raise RuntimeError(
+                "The vector v can only be None if the user-provided function returns a single "
+                "Tensor with a single element."
+            )
     with set_grad_enabled(True if create_graph else is_grad_enabled()):
         grad_res = _autograd_grad(outputs, inputs, v, create_graph=create_graph)
         res = _fill_in_zeros(grad_res, inputs, strict, create_graph, "back")
@@ -263,7 +260,8 @@ def jacobian(
     from ..ops.shape import stack
 
     if strategy not in ("forward-mode", "reverse-mode"):
-        raise ValueError(
+        # PyTorch checks this with an assert
+        raise AssertionError(
             'Expected strategy to be either "forward-mode" or "reverse-mode". Hint: If your '
             'function has more outputs than inputs, "forward-mode" tends to be more '
             'performant. Otherwise, prefer to use "reverse-mode".'
@@ -336,7 +334,7 @@ def hessian(
     Jacobian of its gradient, taken with ``create_graph=True``."""
     is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "hessian")
     if outer_jacobian_strategy not in ("forward-mode", "reverse-mode"):
-        raise ValueError('Expected strategy to be either "forward-mode" or "reverse-mode".')
+        raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode".')
 
     def ensure_single_output_function(*inp):
         out = func(*inp)

@@ -275,10 +275,13 @@ def gradgradcheck(
     n_in = len(inputs)
 
     def new_func(*args):
+        from .grad_mode import enable_grad
+
         xs, gos = args[:n_in], args[n_in:]
-        outs = [o for o in _tensor_outputs(func(*xs)) if o.requires_grad]
-        diff_in = [xs[i] for i in diff]
-        grads = autograd_grad(outs, diff_in, gos, create_graph=True, allow_unused=True)
+        with enable_grad():  # the numerical Jacobian evaluates this under no_grad
+            outs = [o for o in _tensor_outputs(func(*xs)) if o.requires_grad]
+            diff_in = [xs[i] for i in diff]
+            grads = autograd_grad(outs, diff_in, gos, create_graph=True, allow_unused=True)
         return tuple(g for g in grads if g is not None)
 
     return gradcheck(
