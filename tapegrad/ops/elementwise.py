@@ -218,7 +218,7 @@ class Pow(Function):
         na, nb = ctx.needs_input_grad
         xp = ctx.xp
         ga = gb = None
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with xp.errstate(divide="ignore", invalid="ignore"):
             if na:
                 # b * a**(b-1), with 0 where b == 0 (PyTorch's convention).
                 ga = g * xp.where(b == 0, 0, b * xp.power(a, b - 1))
@@ -258,7 +258,7 @@ class PowScalar(Function):
             return g * (a + a)
         if e == 1:
             return g
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with xp.errstate(divide="ignore", invalid="ignore"):
             return g * (e * xp.power(a, xp.asarray(e - 1, a.dtype)))
 
 
@@ -947,7 +947,7 @@ class Xlogy(Function):
         x, y = ctx.saved_tensors
         nx, ny = ctx.needs_input_grad
         xp = ctx.xp
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with xp.errstate(divide="ignore", invalid="ignore"):
             gx = g * xp.where(x != 0, xp.log(y), xp.zeros((), y.dtype)) if nx else None
             gy = g * x / y if ny else None
         return gx, gy
@@ -1248,7 +1248,7 @@ class Sinc(Function):
         # NaN in PyTorch too
         xpi = x * math.pi
         sq = x * x * math.pi
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with xp.errstate(divide="ignore", invalid="ignore"):
             out = g * (xpi * xp.cos(xpi) - xp.sin(xpi)) / sq
         return xp.where(sq == 0, xp.zeros((), g.dtype), out)
 

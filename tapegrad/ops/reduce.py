@@ -250,7 +250,7 @@ class Var(Function):
         else:
             scale = 2.0
         gexp = _expand_grad(xp, g, ctx.shape, ctx.dims, ctx.keepdim)
-        return gexp * diff * xp.asarray(scale / ctx.denom if ctx.denom else np.inf, diff.dtype)
+        return gexp * diff * xp.asarray(scale / ctx.denom if ctx.denom else math.inf, diff.dtype)
 
 
 class Std(Var):
@@ -346,7 +346,7 @@ class VectorNorm(Function):
         ye = _expand_grad(xp, y, ctx.shape, ctx.dims, ctx.keepdim)
         ge = _expand_grad(xp, g, ctx.shape, ctx.dims, ctx.keepdim)
         if p == 2:
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with xp.errstate(divide="ignore", invalid="ignore"):
                 return xp.where(ye == 0, 0, ge * x / ye)
         if p == 1:
             return ge * xp.sign(x)
@@ -356,7 +356,7 @@ class VectorNorm(Function):
             return ge * xp.sign(x) * mask / cnt
         if p == 0:
             return xp.zeros_like(x)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with xp.errstate(divide="ignore", invalid="ignore"):
             r = ge * xp.sign(x) * xp.power(xp.abs(x), p - 1) / xp.power(ye, p - 1)
             return xp.where(ye == 0, 0, r)
 
