@@ -370,6 +370,15 @@ class Where(Function):
         )
 
 
+def _clamp_inside(x, lo, hi):
+    """Where clamp passes x through: PyTorch's clamp_backward mask (False for NaN)."""
+    if lo is None:
+        return x <= hi
+    if hi is None:
+        return x >= lo
+    return (x >= lo) & (x <= hi)
+
+
 class Clamp(Function):
     backward_name = "ClampBackward1"  # PyTorch's clamp(Tensor, Scalar?, Scalar?)
 
@@ -387,15 +396,8 @@ class Clamp(Function):
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        lo, hi = ctx.lo, ctx.hi
-        # PyTorch's clamp_backward: where(x >= lo & x <= hi, g, 0) (NaN inputs get 0)
-        if lo is None:
-            inside = x <= hi
-        elif hi is None:
-            inside = x >= lo
-        else:
-            inside = (x >= lo) & (x <= hi)
-        return ctx.xp.where(inside, g, ctx.xp.zeros((), g.dtype))
+        xp = ctx.xp
+        return xp.where(_clamp_inside(x, ctx.lo, ctx.hi), g, xp.zeros((), g.dtype))
 
 
 class ClampTensor(Function):
@@ -419,13 +421,7 @@ class ClampTensor(Function):
         # PyTorch's clamp_backward and clamp_backward_min_max: with lo > hi the output is
         # hi everywhere, so only hi gets a gradient
         if nx:
-            if lo is None:
-                inside = x <= hi
-            elif hi is None:
-                inside = x >= lo
-            else:
-                inside = (x >= lo) & (x <= hi)
-            gx = xp.where(inside, g, zero)
+            gx = xp.where(_clamp_inside(x, lo, hi), g, zero)
         if nlo:
             below = x < lo
             glo = xp.where(below if hi is None else below & (lo < hi), g, zero)
