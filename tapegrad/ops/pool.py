@@ -208,6 +208,16 @@ def _max_pool_backward(gy, idx, g: _Win, in_shape):
     return _scatter_taps(xp, lambda t: xp.where(idx == t, gy, zero), lead, g, gy.dtype)
 
 
+def _max_pool_gather(x, idx, g: _Win):
+    """``x``'s value at the tap ``idx`` of each window (lead..., out...)."""
+    xp = array_module(x)
+    xpd = _pad(x, g, 0)
+    out = xp.zeros(idx.shape, x.dtype)
+    for t, sl in enumerate(g.tap_slices()):
+        xp.copyto(out, xpd[sl], where=idx == t)
+    return out
+
+
 def _flat_indices(idx, g: _Win):
     """PyTorch's indices (flat position in each unpadded input plane) from tap indices."""
     xp = array_module(idx)
@@ -297,12 +307,42 @@ class _MaxPoolNd(Function):
         return y
 
     def backward(ctx, gy, gidx=None):
-        g = ctx.geom
+        (idx,) = ctx.saved_tensors
+        return ctx.op(MaxPoolScatter, gy, idx, geom=ctx.geom, in_shape=ctx.in_shape)
+
+
+class MaxPoolScatter(Function):
+    """Max pooling's backward kernel: ``gy`` routed to each window's argmax tap ``idx``.
+
+    Linear in ``gy``; its derivative gathers the upstream gradient at the same
+    taps (``MaxPoolGather``), so max pooling is differentiable to any order.
+    """
+
+    def forward(ctx, gy, idx, geom=None, in_shape=None):
+        ctx.geom = geom
+        if ctx._recording:
+            ctx.save_for_backward(idx)
         return _map_batch(
-            lambda a, i: _max_pool_backward(a, i, g, a.shape[:1] + ctx.in_shape[1:]),
-            gy,
-            ctx.saved_tensors[0],
+            lambda a, i: _max_pool_backward(a, i, geom, a.shape[:1] + in_shape[1:]), gy, idx
         )
+
+    def backward(ctx, g):
+        (idx,) = ctx.saved_tensors
+        return ctx.op(MaxPoolGather, g, idx, geom=ctx.geom), None
+
+
+class MaxPoolGather(Function):
+    """The value of ``x`` at each window's tap ``idx`` (the adjoint of ``MaxPoolScatter``)."""
+
+    def forward(ctx, x, idx, geom=None):
+        ctx.geom, ctx.in_shape = geom, x.shape
+        if ctx._recording:
+            ctx.save_for_backward(idx)
+        return _max_pool_gather(x, idx, geom)
+
+    def backward(ctx, g):
+        (idx,) = ctx.saved_tensors
+        return ctx.op(MaxPoolScatter, g, idx, geom=ctx.geom, in_shape=ctx.in_shape), None
 
 
 class MaxPool2DWithIndices(_MaxPoolNd):
@@ -343,10 +383,30 @@ class _AvgPoolNd(Function):
 
     def backward(ctx, gy):
         ctx.saved_tensors  # noqa: B018  (raises once the graph is freed)
-        g, div = ctx.geom, ctx.divisor
-        return _map_batch(
-            lambda a: _avg_pool_backward(a, g, div, a.shape[:1] + ctx.in_shape[1:]), gy
+        return ctx.op(
+            AvgPoolSpread,
+            gy,
+            geom=ctx.geom,
+            divisor=ctx.divisor,
+            in_shape=ctx.in_shape,
+            pool=type(ctx),
         )
+
+
+class AvgPoolSpread(Function):
+    """Average pooling's backward kernel: ``gy / divisor`` spread over each window.
+
+    Linear in ``gy``; its derivative is the average pooling ``pool`` itself.
+    """
+
+    def forward(ctx, gy, geom=None, divisor=None, in_shape=None, pool=None):
+        ctx.geom, ctx.divisor, ctx.pool = geom, divisor, pool
+        return _map_batch(
+            lambda a: _avg_pool_backward(a, geom, divisor, a.shape[:1] + in_shape[1:]), gy
+        )
+
+    def backward(ctx, g):
+        return ctx.op(ctx.pool, g, geom=ctx.geom, divisor=ctx.divisor)
 
 
 class AvgPool2D(_AvgPoolNd):
@@ -375,14 +435,13 @@ def _adaptive_matrix(n: int, o: int, dtype):
     return (inside / (end - start)[:, None]).astype(dtype)
 
 
-def _apply_dims(a, mats):
+def _apply_dims(xp, a, mats):
     """Contract the last len(mats) dims of ``a`` with one matrix each (m @ along that dim)."""
-    xp = array_module(a)
     nd = len(mats)
     for j, m in enumerate(mats):
         axis = a.ndim - nd + j
         if axis == a.ndim - 1:
-            a = xp.matmul(a, m.T)
+            a = xp.matmul(a, xp.transpose(m))
         else:
             a = xp.moveaxis(xp.matmul(m, xp.moveaxis(a, axis, -2)), -2, axis)
     return xp.ascontiguousarray(a)
@@ -395,10 +454,11 @@ class _AdaptiveAvgPoolNd(Function):
         nd = len(out_size)
         mats = [_adaptive_matrix(n, o, x.dtype) for n, o in zip(x.shape[-nd:], out_size)]
         ctx.save_for_backward(*mats)
-        return _apply_dims(x, mats)
+        return _apply_dims(array_module(x), x, mats)
 
     def backward(ctx, gy):
-        return _apply_dims(gy, [m.T for m in ctx.saved_tensors])
+        xp = ctx.xp
+        return _apply_dims(xp, gy, [xp.transpose(m) for m in ctx.saved_tensors])
 
 
 class AdaptiveAvgPool2D(_AdaptiveAvgPoolNd):
@@ -448,7 +508,8 @@ class _AdaptiveMaxPoolNd(Function):
         return best.reshape(out_shape), indices.reshape(out_shape)
 
     def backward(ctx, gy, gidx=None):
-        return _scatter_add(gy, ctx.saved_tensors[0], ctx.in_shape)
+        (indices,) = ctx.saved_tensors
+        return ctx.op(PlaneScatterAdd, gy, indices, shape=ctx.in_shape)
 
 
 class AdaptiveMaxPool2D(_AdaptiveMaxPoolNd):
@@ -466,6 +527,41 @@ def _scatter_add(g, indices, shape):
     out = xp.zeros((rows, math.prod(shape) // max(rows, 1)), g.dtype)
     np.add.at(out, (xp.arange(rows)[:, None], indices.reshape(rows, -1)), g.reshape(rows, -1))
     return out.reshape(shape)
+
+
+class PlaneScatterAdd(Function):
+    """``g`` added at flat plane positions ``indices`` (rows, P) into zeros of ``shape``.
+
+    The backward kernel of adaptive max pooling; its derivative is ``PlaneGather``.
+    """
+
+    def forward(ctx, g, indices, shape=None):
+        ctx.in_shape = g.shape
+        if ctx._recording:
+            ctx.save_for_backward(indices)
+        return _scatter_add(g, indices, shape)
+
+    def backward(ctx, gg):
+        (indices,) = ctx.saved_tensors
+        return ctx.op(PlaneGather, gg, indices, shape=ctx.in_shape), None
+
+
+class PlaneGather(Function):
+    """The values of ``a`` at flat plane positions ``indices`` (rows, P), as ``shape``.
+
+    Max-unpooling's backward kernel; its derivative is ``PlaneScatterAdd``.
+    """
+
+    def forward(ctx, a, indices, shape=None):
+        ctx.in_shape = a.shape
+        if ctx._recording:
+            ctx.save_for_backward(indices)
+        rows = indices.shape[0]
+        return a.reshape(rows, -1)[array_module(a).arange(rows)[:, None], indices].reshape(shape)
+
+    def backward(ctx, g):
+        (indices,) = ctx.saved_tensors
+        return ctx.op(PlaneScatterAdd, g, indices, shape=ctx.in_shape), None
 
 
 class _MaxUnpoolNd(Function):
@@ -492,10 +588,8 @@ class _MaxUnpoolNd(Function):
     def backward(ctx, gy):
         gx = None
         if ctx.needs_input_grad[0]:
-            idx = ctx.saved_tensors[0]
-            rows = idx.shape[0]
-            gx = gy.reshape(rows, -1)[array_module(gy).arange(rows)[:, None], idx]
-            gx = gx.reshape(ctx._in_meta[0][0])
+            (idx,) = ctx.saved_tensors
+            gx = ctx.op(PlaneGather, gy, idx, shape=ctx._in_meta[0][0])
         return gx, None
 
 
