@@ -2,7 +2,7 @@
 
 Each case runs ``grad(out, inputs, u, create_graph=True)`` then ``grad(sum(g * v), ...)``
 in both libraries on the same float64 data with the same random ``u`` and ``v`` (the
-registry's ``_double_backward``), on contiguous and on transposed (non-contiguous)
+registry's ``_double_backward``); convolutions also on transposed (non-contiguous)
 inputs. Ops that are linear in their input (pooling, unfold, fold) are squared, so that
 the first gradient depends on the input and the second one runs the backward of the
 backward kernel (the gather of max pooling's scatter, the pooling of average pooling's
@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import torch
 from test_ops import Op, _check_double_backward, sample
+from test_seed_cnn_parity import seed_sequential
 
 import tapegrad
 
@@ -207,13 +208,23 @@ POOL_CASES = [
 ]
 
 
-@pytest.mark.parametrize("op", CONV_CASES + POOL_CASES, ids=lambda o: o.name)
-def test_double_backward_matches_pytorch(op):
+def _arrays(op):
     rng = np.random.default_rng(0)
-    arrays = [sample(s, op.domain, rng, "float64") for s in op.shapes[0]]
+    return [sample(s, op.domain, rng, "float64") for s in op.shapes[0]]
+
+
+@pytest.mark.parametrize("op", CONV_CASES, ids=lambda o: o.name)
+def test_conv_double_backward_matches_pytorch(op):
+    """Contiguous inputs, then transposed views (strided x, w and upstream gradients)."""
+    arrays = _arrays(op)
     assert not _check_double_backward(op, arrays, seed=0)
     base = [np.ascontiguousarray(np.swapaxes(a, -1, -2)) if a.ndim >= 2 else a for a in arrays]
     _check_double_backward(op, base, seed=1, transpose=True)
+
+
+@pytest.mark.parametrize("op", POOL_CASES, ids=lambda o: o.name)
+def test_pool_double_backward_matches_pytorch(op):
+    assert not _check_double_backward(op, _arrays(op), seed=0)
 
 
 # gradgradcheck: finite differences of the gradient, on inputs small enough to be quick
@@ -343,22 +354,6 @@ def test_module_double_backward(name, make, shape):
 # the seed CNN: Hessian-vector product of its loss
 
 
-def _seed_cnn_torch():
-    nn = torch.nn
-    return nn.Sequential(
-        nn.Conv2d(1, 32, 5),
-        nn.MaxPool2d(3),
-        nn.ReLU(),
-        nn.Conv2d(32, 64, 5),
-        nn.MaxPool2d(2),
-        nn.ReLU(),
-        nn.Flatten(),
-        nn.Linear(256, 200),
-        nn.ReLU(),
-        nn.Linear(200, 10),
-    )
-
-
 def _loss_hvp(L, model, x, y, vs):
     """(gradient, H @ v) of the cross-entropy loss w.r.t. the model's parameters."""
     params = list(model.parameters())
@@ -374,7 +369,7 @@ def test_seed_cnn_hessian_vector_product():
     from tapegrad.models import seed_cnn
 
     torch.manual_seed(0)
-    t_model = _seed_cnn_torch().double()
+    t_model = seed_sequential(torch).double()
     g_model = seed_cnn().double()
     with tapegrad.no_grad():
         for p, q in zip(g_model.parameters(), t_model.parameters()):

@@ -37,6 +37,14 @@ OpenBLAS rounds a GEMM differently when it threads it than when it does not,
 and may decide differently for calls made from several threads at once; each
 thread setting is still reproducible run to run). ``_reference_conv2d`` is a
 loop-free einsum convolution used by the tests.
+
+Higher-order gradients: a convolution is bilinear in (x, w), and its three
+products -- the convolution, the transposed convolution (its input gradient)
+and the weight gradient (``ConvolutionWeightGrad``) -- are each other's
+derivatives. Every backward is these kernels called through ``ctx.op``: raw
+and as fast as before in an ordinary backward, recorded under
+``create_graph``, so gradients are differentiable to any order. ``Im2Col``
+and ``Col2Im`` are each other's adjoints in the same way.
 """
 
 from __future__ import annotations

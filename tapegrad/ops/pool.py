@@ -17,6 +17,14 @@ With ``tapegrad.set_num_threads(2)`` the batch is split across threads (NumPy
 releases the GIL in its kernels); every element is computed by the same
 operations either way, so the results are identical.
 
+Each backward kernel is a Function of its own, run through ``ctx.op``, whose
+backward is the adjoint kernel: max pooling's scatter (``MaxPoolScatter``) and
+the gather at the same taps (``MaxPoolGather``), average pooling's spread
+(``AvgPoolSpread``) and the average pooling itself, the flat-index scatter-add
+and gather of adaptive max pooling and max-unpooling (``PlaneScatterAdd``,
+``PlaneGather``). Gradients are therefore differentiable to any order
+(``create_graph=True``) while an ordinary backward runs the same raw kernels.
+
 1-D pooling runs as 2-D pooling over a unit height, as PyTorch does (hence
 its ``SqueezeBackward1`` grad_fn). ``_reference_max_pool``/``_reference_avg_pool``
 are direct loops used by the tests.
