@@ -274,6 +274,28 @@ def test_third_order_convolution():
         np.testing.assert_allclose(g.numpy(), t.numpy(), rtol=1e-9, atol=1e-9)
 
 
+THIRD_ORDER_POOLS = {
+    "max_pool2d": lambda F, x: F.max_pool2d(x, 3, 2, 1),
+    "avg_pool2d": lambda F, x: F.avg_pool2d(x, 3, 2, 1, count_include_pad=False),
+    "adaptive_max_pool2d": lambda F, x: F.adaptive_max_pool2d(x, (4, 3)),
+    "unfold": lambda F, x: F.unfold(x, 2, stride=2, padding=1),
+}
+
+
+@pytest.mark.parametrize("name", list(THIRD_ORDER_POOLS))
+def test_third_order_pooling(name):
+    """Scatter and gather kernels are each other's derivatives, to any order."""
+    a = np.random.default_rng(5).standard_normal((2, 2, 6, 6))
+    results = []
+    for L in (torch, tapegrad):
+        x = L.tensor(a, requires_grad=True)
+        y = THIRD_ORDER_POOLS[name](_F(L), x)
+        (g1,) = L.autograd.grad((y * y * y).sum(), x, create_graph=True)
+        (g2,) = L.autograd.grad((g1 * g1 * g1).sum(), x, create_graph=True)
+        results.append(L.autograd.grad((g2 * g2).sum(), x)[0].numpy())
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-9, atol=1e-9)
+
+
 # ---------------------------------------------------------------------------
 # modules: every padding_mode, transposed convolutions
 
