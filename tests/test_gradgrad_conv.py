@@ -296,6 +296,33 @@ def test_third_order_pooling(name):
     np.testing.assert_allclose(results[1], results[0], rtol=1e-9, atol=1e-9)
 
 
+GRAD_FN_CASES = {
+    "conv2d": lambda F, x: F.conv2d(x, x.new_ones((3, 2, 3, 3))),
+    "conv_transpose2d": lambda F, x: F.conv_transpose2d(x, x.new_ones((2, 3, 3, 3))),
+    "max_pool2d": lambda F, x: F.max_pool2d(x, 2),
+    "max_pool3d": lambda F, x: F.max_pool3d(x, 2),
+    "avg_pool2d": lambda F, x: F.avg_pool2d(x, 2),
+    "adaptive_avg_pool2d": lambda F, x: F.adaptive_avg_pool2d(x, (2, 3)),
+    "adaptive_avg_pool2d_even": lambda F, x: F.adaptive_avg_pool2d(x, 2),
+    "adaptive_max_pool2d": lambda F, x: F.adaptive_max_pool2d(x, 3),
+    "unfold": lambda F, x: F.unfold(x, 2),
+}
+
+
+@pytest.mark.parametrize("name", list(GRAD_FN_CASES))
+def test_gradient_grad_fn_names(name):
+    """A gradient taken with create_graph has PyTorch's grad_fn name."""
+    a = np.random.default_rng(0).standard_normal((2, 2, 4, 4))
+    names = []
+    for L in (torch, tapegrad):
+        x = L.tensor(a, requires_grad=True)
+        y = GRAD_FN_CASES[name](_F(L), x)
+        u = L.ones(tuple(y.shape), dtype=y.dtype, requires_grad=True)
+        (g,) = L.autograd.grad(y, x, u, create_graph=True)
+        names.append(type(g.grad_fn).__name__ if L is torch else g.grad_fn.name())
+    assert names[1] == names[0]
+
+
 # ---------------------------------------------------------------------------
 # modules: every padding_mode, transposed convolutions
 

@@ -841,14 +841,21 @@ class Convolution(Function):
                 gw = ctx.op(ConvolutionWeightGrad, x, gy, geom=g, nd=nd, scratch=scratch)
             if nx:
                 gx = ctx.op(
-                    Convolution, gy, w, None, geom=g, transposed=True, nd=nd, scratch=scratch
+                    ConvolutionInputGrad,
+                    gy,
+                    w,
+                    None,
+                    geom=g,
+                    transposed=True,
+                    nd=nd,
+                    scratch=scratch,
                 )
             return gx, gw, gb
         # transposed: y = conv^T(x); dx = conv(dy), dw the weight gradient of the direct
         # convolution of dy whose output gradient is x (it reuses the columns of dy)
         if nx:
             gx = ctx.op(
-                Convolution,
+                ConvolutionInputGrad,
                 gy,
                 w,
                 None,
@@ -860,6 +867,12 @@ class Convolution(Function):
         if nw:
             gw = ctx.op(ConvolutionWeightGrad, gy, x, geom=g, nd=nd, scratch=scratch)
         return gx, gw, gb
+
+
+class ConvolutionInputGrad(Convolution):
+    """A convolution computing another one's input gradient, named as PyTorch names it."""
+
+    backward_name = "ConvolutionBackwardBackward0"
 
 
 class ConvolutionWeightGrad(Function):

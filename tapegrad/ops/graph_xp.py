@@ -487,11 +487,3 @@ class linalg:  # noqa: N801 - mirrors ``numpy.linalg``
     @staticmethod
     def pinv(a):
         return _tg.linalg.pinv(asarray(a))
-
-
-# ---------------------------------------------------------------------------
-# xp-conv: added for the convolution and pooling backward formulas
-
-
-def ascontiguousarray(a):
-    return asarray(a).contiguous()

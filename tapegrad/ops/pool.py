@@ -20,7 +20,8 @@ operations either way, so the results are identical.
 Each backward kernel is a Function of its own, run through ``ctx.op``, whose
 backward is the adjoint kernel: max pooling's scatter (``MaxPoolScatter``) and
 the gather at the same taps (``MaxPoolGather``), average pooling's spread
-(``AvgPoolSpread``) and the average pooling itself, the flat-index scatter-add
+(``AvgPoolSpread``) and the average pooling itself, adaptive average pooling's
+matrix products (``AdaptiveAvgSpread``) and the pooling, the flat-index scatter-add
 and gather of adaptive max pooling and max-unpooling (``PlaneScatterAdd``,
 ``PlaneGather``). Gradients are therefore differentiable to any order
 (``create_graph=True``) while an ordinary backward runs the same raw kernels.
@@ -297,6 +298,14 @@ def _avg_pool_backward(gy, g: _Win, divisor, in_shape):
 # the primitives
 
 
+def _twice(op) -> str:
+    """The grad_fn name PyTorch gives the backward of ``op``'s backward.
+
+    ``MaxPool2DWithIndicesBackward0`` -> ``MaxPool2DWithIndicesBackwardBackward0``.
+    """
+    return op.backward_name[:-1] + "Backward0"
+
+
 class _MaxPoolNd(Function):
     """Max pooling over the last ``g.nd`` dims, saving the argmax tap for backward."""
 
@@ -316,7 +325,8 @@ class _MaxPoolNd(Function):
 
     def backward(ctx, gy, gidx=None):
         (idx,) = ctx.saved_tensors
-        return ctx.op(MaxPoolScatter, gy, idx, geom=ctx.geom, in_shape=ctx.in_shape)
+        kernel = _renamed(MaxPoolScatter, _twice(type(ctx)))
+        return ctx.op(kernel, gy, idx, geom=ctx.geom, in_shape=ctx.in_shape)
 
 
 class MaxPoolScatter(Function):
@@ -392,7 +402,7 @@ class _AvgPoolNd(Function):
     def backward(ctx, gy):
         ctx.saved_tensors  # noqa: B018  (raises once the graph is freed)
         return ctx.op(
-            AvgPoolSpread,
+            _renamed(AvgPoolSpread, _twice(type(ctx))),
             gy,
             geom=ctx.geom,
             divisor=ctx.divisor,
@@ -443,13 +453,14 @@ def _adaptive_matrix(n: int, o: int, dtype):
     return (inside / (end - start)[:, None]).astype(dtype)
 
 
-def _apply_dims(xp, a, mats):
+def _apply_dims(a, mats):
     """Contract the last len(mats) dims of ``a`` with one matrix each (m @ along that dim)."""
+    xp = array_module(a)
     nd = len(mats)
     for j, m in enumerate(mats):
         axis = a.ndim - nd + j
         if axis == a.ndim - 1:
-            a = xp.matmul(a, xp.transpose(m))
+            a = xp.matmul(a, m.T)
         else:
             a = xp.moveaxis(xp.matmul(m, xp.moveaxis(a, axis, -2)), -2, axis)
     return xp.ascontiguousarray(a)
@@ -462,11 +473,28 @@ class _AdaptiveAvgPoolNd(Function):
         nd = len(out_size)
         mats = [_adaptive_matrix(n, o, x.dtype) for n, o in zip(x.shape[-nd:], out_size)]
         ctx.save_for_backward(*mats)
-        return _apply_dims(array_module(x), x, mats)
+        ctx.out_size = tuple(out_size)
+        return _apply_dims(x, mats)
 
     def backward(ctx, gy):
-        xp = ctx.xp
-        return _apply_dims(xp, gy, [xp.transpose(m) for m in ctx.saved_tensors])
+        ctx.saved_tensors  # noqa: B018  (raises once the graph is freed)
+        kernel = _renamed(AdaptiveAvgSpread, _twice(type(ctx)))
+        # the saved matrices are constants: handed to the kernel raw
+        return ctx.op(kernel, gy, mats=ctx._saved, out_size=ctx.out_size, pool=type(ctx))
+
+
+class AdaptiveAvgSpread(Function):
+    """Adaptive average pooling's backward kernel: ``gy`` times each averaging matrix.
+
+    Linear in ``gy``; its derivative is the adaptive average pooling ``pool``.
+    """
+
+    def forward(ctx, gy, mats=(), out_size=None, pool=None):
+        ctx.out_size, ctx.pool = out_size, pool
+        return _apply_dims(gy, [m.T for m in mats])
+
+    def backward(ctx, g):
+        return ctx.op(ctx.pool, g, out_size=ctx.out_size)
 
 
 class AdaptiveAvgPool2D(_AdaptiveAvgPoolNd):
@@ -517,7 +545,8 @@ class _AdaptiveMaxPoolNd(Function):
 
     def backward(ctx, gy, gidx=None):
         (indices,) = ctx.saved_tensors
-        return ctx.op(PlaneScatterAdd, gy, indices, shape=ctx.in_shape)
+        kernel = _renamed(PlaneScatterAdd, _twice(type(ctx)))
+        return ctx.op(kernel, gy, indices, shape=ctx.in_shape)
 
 
 class AdaptiveMaxPool2D(_AdaptiveMaxPoolNd):
@@ -1023,18 +1052,20 @@ def _adaptive_avg(fname, nd, input, output_size):
         g = _Win(size, k, k, (0,) * nd, (1,) * nd, sizes)
         cls = AvgPool2D if nd == 2 else AvgPool3D
         divisor = input._data.dtype.type(math.prod(k))
-        return _rename(cls, _ADAPTIVE_AVG[nd]).apply(input, geom=g, divisor=divisor)
+        fast = _renamed(cls, _ADAPTIVE_AVG[nd].backward_name)
+        return fast.apply(input, geom=g, divisor=divisor)
     return _ADAPTIVE_AVG[nd].apply(input, out_size=sizes)
 
 
 _RENAMED: dict = {}
 
 
-def _rename(cls, like):
-    """``cls`` under ``like``'s grad_fn name (a fast path that PyTorch reports as ``like``)."""
-    key = (cls, like)
+def _renamed(cls, backward_name: str):
+    """``cls`` under another grad_fn name: a fast path that PyTorch reports as another op,
+    or a backward kernel named as PyTorch names that op's double backward."""
+    key = (cls, backward_name)
     if key not in _RENAMED:
-        _RENAMED[key] = type(cls.__name__, (cls,), {"backward_name": like.backward_name})
+        _RENAMED[key] = type(cls.__name__, (cls,), {"backward_name": backward_name})
     return _RENAMED[key]
 
 
