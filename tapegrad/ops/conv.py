@@ -817,7 +817,7 @@ class Convolution(Function):
             if need is not None:
                 ctx.save_for_backward(x, w, cols if need[1] else None)
             return _from4(y, nd)
-        y = _conv_grad_input(x4, w4, g, None if scratch is None else scratch.get("gt"))
+        y = _conv_grad_input(x4, w4, g, _shared_grad_t(scratch, x4, g))
         if b is not None:
             y += b.reshape(-1, 1, 1)
         if need is not None:
@@ -833,26 +833,13 @@ class Convolution(Function):
         gx = gw = gb = None
         if nb:
             gb = xp.sum(gy, axis=(0, 2, 3) if nd == 2 else (0, 2))
-        scratch: dict = {}
-        if not ctx.transposed:
-            if nw:
-                # the forward's columns (raw: constants, whatever the namespace)
-                scratch["cols"] = ctx._saved[2]
-                gw = ctx.op(ConvolutionWeightGrad, x, gy, geom=g, nd=nd, scratch=scratch)
-            if nx:
-                gx = ctx.op(
-                    ConvolutionInputGrad,
-                    gy,
-                    w,
-                    None,
-                    geom=g,
-                    transposed=True,
-                    nd=nd,
-                    scratch=scratch,
-                )
-            return gx, gw, gb
-        # transposed: y = conv^T(x); dx = conv(dy), dw the weight gradient of the direct
-        # convolution of dy whose output gradient is x (it reuses the columns of dy)
+        # direct: dx = conv^T(dy, w), dw = W(x, dy); transposed (y = conv^T(x)): dx =
+        # conv(dy, w), dw = W(dy, x), W the weight gradient of the direct convolution
+        # (its input side, its output side's gradient)
+        t = ctx.transposed
+        # raw intermediates the two products share: the forward's columns (constants
+        # whatever the namespace) or those of dy made by dx's convolution, dy batch-last
+        scratch = {"cols": ctx._saved[2]} if nw and not t else {}
         if nx:
             gx = ctx.op(
                 ConvolutionInputGrad,
@@ -860,13 +847,24 @@ class Convolution(Function):
                 w,
                 None,
                 geom=g,
-                transposed=False,
+                transposed=not t,
                 nd=nd,
                 scratch=scratch if nw else None,
             )
         if nw:
-            gw = ctx.op(ConvolutionWeightGrad, gy, x, geom=g, nd=nd, scratch=scratch)
+            a, b = (gy, x) if t else (x, gy)
+            gw = ctx.op(ConvolutionWeightGrad, a, b, geom=g, nd=nd, scratch=scratch)
         return gx, gw, gb
+
+
+def _shared_grad_t(scratch, gy, g: _Geom):
+    """``_grad_t(gy, g)`` for the batch-last layout, made once per backward in ``scratch``."""
+    if scratch is None or not g.nlast:
+        return None
+    gt = scratch.get("gt")
+    if gt is None:
+        gt = scratch["gt"] = _grad_t(gy, g)
+    return gt
 
 
 class ConvolutionInputGrad(Convolution):
@@ -893,13 +891,8 @@ class ConvolutionWeightGrad(Function):
         if ctx._recording:
             ctx.save_for_backward(a, b)
         a4, b4 = _to4(a, nd), _to4(b, nd)
-        cols = gt = None
-        if scratch is not None:
-            cols = scratch.get("cols")
-            if g.nlast:
-                gt = scratch.get("gt")
-                if gt is None:
-                    gt = scratch["gt"] = _grad_t(b4, g)
+        cols = None if scratch is None else scratch.get("cols")
+        gt = _shared_grad_t(scratch, b4, g)
         return _from4(_conv_grad_weight(b4, cols, g, gt, a4), nd)
 
     def backward(ctx, gw):
