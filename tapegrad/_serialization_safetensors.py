@@ -118,9 +118,7 @@ def _check_header(header: Any, name: str, data_size: int) -> None:
         raise _corrupt(name, "the safetensors header is not a JSON object")
     for key, entry in header.items():
         if key == "__metadata__":
-            if not isinstance(entry, dict) or not all(
-                isinstance(v, str) for v in entry.values()
-            ):
+            if not isinstance(entry, dict) or not all(isinstance(v, str) for v in entry.values()):
                 raise _corrupt(name, "__metadata__ must map strings to strings")
             continue
         if not isinstance(entry, dict):

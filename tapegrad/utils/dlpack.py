@@ -100,7 +100,9 @@ def to_dlpack(tensor) -> Any:
     from .._tensor import Tensor
 
     if not isinstance(tensor, Tensor):
-        raise TypeError(f"to_dlpack(): argument 'tensor' must be Tensor, not {type(tensor).__name__}")
+        raise TypeError(
+            f"_to_dlpack(): argument 'data' (position 1) must be Tensor, not {type(tensor).__name__}"
+        )
     return tensor._data.__dlpack__()
 
 
