@@ -93,8 +93,9 @@ def write(obj: Any, fp: IO[bytes]) -> None:
                 f"{type(value).__name__}: a .safetensors file holds only tensors; save other "
                 "values to a .pt file"
             )
-        # The package writes nbytes from the data pointer: the array must be dense.
-        arr = np.ascontiguousarray(np.asarray(value.detach()))
+        # The package writes nbytes from the data pointer: the array must be dense
+        # (np.require, not ascontiguousarray, which would make a 0-d tensor 1-d).
+        arr = np.require(np.asarray(value.detach()), requirements="C")
         if arr.dtype not in _DTYPES.values():
             raise TypeError(
                 f"tensor {key!r} has dtype {value.dtype}, which the safetensors format cannot "
