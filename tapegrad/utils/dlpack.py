@@ -18,6 +18,7 @@ Example::
 
 from __future__ import annotations
 
+import ctypes
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,32 @@ def _is_capsule(obj: Any) -> bool:
     return type(obj).__name__ == "PyCapsule"
 
 
+def _is_legacy_capsule(capsule: Any) -> bool:
+    """An unconsumed pre-1.0 capsule (``"dltensor"``), as ``to_dlpack`` functions make."""
+    is_valid = ctypes.pythonapi.PyCapsule_IsValid
+    is_valid.restype, is_valid.argtypes = ctypes.c_int, [ctypes.py_object, ctypes.c_char_p]
+    return bool(is_valid(capsule, b"dltensor"))
+
+
+class _WritableAlias:
+    """The memory of a read-only array, offered writable through ``__array_interface__``.
+
+    NumPy imports pre-1.0 capsules read-only because that version of DLPack cannot say
+    whether memory is writable; PyTorch treats them as writable, and so does tapegrad.
+    The alias keeps the imported array (which owns the capsule's memory) alive.
+    """
+
+    def __init__(self, arr: np.ndarray):
+        self.owner = arr
+        self.__array_interface__ = {
+            "data": (arr.ctypes.data, False),
+            "shape": arr.shape,
+            "strides": arr.strides,
+            "typestr": arr.dtype.str,
+            "version": 3,
+        }
+
+
 def from_dlpack(ext_tensor: Any, *, device=None, copy: bool | None = None):
     """A tensor sharing memory with ``ext_tensor`` (``torch.from_dlpack``).
 
@@ -74,7 +101,11 @@ def from_dlpack(ext_tensor: Any, *, device=None, copy: bool | None = None):
             arr = np.from_dlpack(ext_tensor, copy=copy)
         result = _wrap(arr)
     elif _is_capsule(ext_tensor):
-        result = _wrap(np.from_dlpack(_Capsule(ext_tensor), copy=copy))
+        legacy = _is_legacy_capsule(ext_tensor)
+        arr = np.from_dlpack(_Capsule(ext_tensor), copy=copy)
+        if legacy and not arr.flags.writeable:
+            arr = np.asarray(_WritableAlias(arr))
+        result = _wrap(arr)
     else:
         raise RuntimeError(
             "from_dlpack received an invalid capsule. Note that DLTensor capsules can be "
