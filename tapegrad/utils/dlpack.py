@@ -132,7 +132,8 @@ def to_dlpack(tensor) -> Any:
 
     if not isinstance(tensor, Tensor):
         raise TypeError(
-            f"_to_dlpack(): argument 'data' (position 1) must be Tensor, not {type(tensor).__name__}"
+            "_to_dlpack(): argument 'data' (position 1) must be Tensor, not "
+            f"{type(tensor).__name__}"
         )
     return tensor._data.__dlpack__()
 
