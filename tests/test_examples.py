@@ -226,3 +226,14 @@ def test_synthetic_digits_are_learnable():
     flat = x.view(600, -1)
     pred = knn_predict(flat[:500], y[:500], flat[500:], 1)
     assert (pred != y[500:]).float().mean().item() < 0.4
+
+
+def test_a_plain_run_leaves_the_committed_figures_alone(tmp_path, capsys, monkeypatch):
+    committed = EXAMPLES / "figures" / "linear_regression.png"
+    before = committed.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["linear_regression.py", "--fast"])
+    runpy.run_path(str(EXAMPLES / "linear_regression.py"), run_name="__main__")
+    capsys.readouterr()
+    assert_png(tmp_path / "runs" / "figures" / "linear_regression.png")
+    assert committed.read_bytes() == before
