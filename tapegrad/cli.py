@@ -141,13 +141,7 @@ def _open_dataset(name: str, root: str, train: bool, download: bool, strict: boo
     except DatasetNotFoundError as e:
         if not download:
             where = ", ".join(str(d) for d in e.searched)
-            probe = _probe(cls, root, train)
-            every_file = probe._missing_in(Path(os.devnull))  # what an empty place lacks
-            for folder in e.searched:  # a folder with some of the files: say what it lacks
-                missing = probe._missing_in(folder) if folder.is_dir() else []
-                if 0 < len(missing) < len(every_file):
-                    where += f" ({folder} lacks {', '.join(missing)})"
-                    break
+            where += _partial_folder(_probe(cls, root, train), e.searched)
             how = f"add --download to fetch it into {root}"
             if getattr(cls, "apt_package", None):
                 how += f", or install it: apt-get install -y {cls.apt_package}"
@@ -164,6 +158,16 @@ def _open_dataset(name: str, root: str, train: bool, download: bool, strict: boo
             f"could not download {name} into {root} ({failures}); check the network, or "
             "put its files in a folder and give it as --data-dir DIR"
         ) from e
+
+
+def _partial_folder(probe, searched: list[Path]) -> str:
+    """`` (FOLDER lacks FILES)`` for the first folder with some but not all of the files."""
+    every_file = probe._missing_in(Path(os.devnull))  # what a place without files lacks
+    for folder in searched:
+        missing = probe._missing_in(folder) if folder.is_dir() else every_file
+        if 0 < len(missing) < len(every_file):
+            return f" ({folder} lacks {', '.join(missing)})"
+    return ""
 
 
 def _is_inside(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
@@ -619,7 +623,7 @@ def _model_help() -> str:
     for name, (size, which) in MODEL_IMAGE_SIZES.items():
         sized.setdefault((size, which), []).append(name)
     needs = "; ".join(
-        f"{', '.join(names)} need {size}×{size} images ({which})"
+        f"{', '.join(names)} need{'s' if len(names) == 1 else ''} {size}×{size} images ({which})"
         for (size, which), names in sized.items()
     )
     return f"one of {', '.join(MODELS)}; {needs}; the others take any size"

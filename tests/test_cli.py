@@ -363,7 +363,7 @@ def test_help_texts_describe_evaluate_download_and_image_sizes(capsys):
         if argv[0] == "evaluate":
             assert "Load a checkpoint written by `tapegrad train --checkpoint FILE`" in text
         else:
-            assert "seed-cnn need 28×28 images" in text
+            assert "seed-cnn needs 28×28 images" in text
             assert "alexnet, vgg11, vgg11-bn, vgg16, vgg16-bn need 32×32 images (CIFAR)" in text
 
 
