@@ -600,12 +600,16 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _data_options(p: argparse.ArgumentParser) -> None:
+def _data_dir_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data-dir", metavar="DIR",
-        help=f"read the dataset from DIR only (default: ./{DEFAULT_DATA_DIR}, then "
+        help=f"read the datasets from DIR only (default: ./{DEFAULT_DATA_DIR}, then "
         "$TAPEGRAD_DATA, then /usr/share/datasets)",
     )  # fmt: skip
+
+
+def _data_options(p: argparse.ArgumentParser) -> None:
+    _data_dir_option(p)
     p.add_argument(
         "--download", action="store_true",
         help=f"download the dataset into the data folder (./{DEFAULT_DATA_DIR} or --data-dir) "
@@ -715,11 +719,7 @@ def _add_info(commands) -> None:
         description="Print the versions, which optional extras are installed and where "
         "each dataset is found.",
     )  # fmt: skip
-    i.add_argument(
-        "--data-dir", metavar="DIR",
-        help=f"look for the datasets in DIR only (default: ./{DEFAULT_DATA_DIR}, then "
-        "$TAPEGRAD_DATA, then /usr/share/datasets)",
-    )  # fmt: skip
+    _data_dir_option(i)
     i.set_defaults(func=cmd_info, parser=i)
 
 
