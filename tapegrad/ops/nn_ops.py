@@ -901,3 +901,44 @@ class IndexPadBackward(Function):
 
     def backward(ctx, gg):
         return ctx.op(IndexPad, gg, index=ctx.state)
+
+
+# ---------------------------------------------------------------------------
+# composites that PyTorch computes with a fused kernel of no double backward
+
+
+class OnceDifferentiable(Function):
+    """The identity on ``x``, put in front of a loss that tapegrad composes from
+    differentiable ops where PyTorch runs a fused kernel without a double backward
+    (``multi_margin_loss``...): under ``create_graph`` the gradient passing through is
+    recorded, and differentiating it raises PyTorch's error for ``aten::<name>``.
+
+    The output shares ``x``'s memory; it is only ever consumed inside the loss.
+    """
+
+    backward_name = "OnceDifferentiableBackward0"
+
+    def forward(ctx, x, name=""):
+        ctx.name = name
+        ctx.save_for_backward(x)
+        return x.view()
+
+    def backward(ctx, g):
+        if ctx.xp is np:
+            return g
+        (x,) = ctx.saved_tensors
+        return ctx.op(NotDifferentiable, g, x, name=ctx.name)
+
+
+class NotDifferentiable(Function):
+    """``g`` unchanged, tied to ``x``'s graph so that it requires grad whenever ``x`` does
+    (as PyTorch's gradient does); its derivative raises PyTorch's error."""
+
+    backward_name = "NotImplemented"
+
+    def forward(ctx, g, x, name=""):
+        ctx.name = name
+        return g.view()
+
+    def backward(ctx, gg):
+        raise RuntimeError(f"derivative for aten::{ctx.name} is not implemented")
