@@ -73,11 +73,15 @@ LAYERS = [
         lambda rng: [],
         lambda L, m: L.tanh(m(_t(L, [[0, 1], [1, 3], [1, 2]]))),
     ),
+    # PyTorch's double backward does not rescale by frequency (its first backward's scaling
+    # is not a derivative): tapegrad follows it, so finite differences of the gradient
+    # disagree, in PyTorch's gradgradcheck too.
     _case(
         "Embedding_scale_grad_by_freq",
         lambda L: L.nn.Embedding(5, 3, scale_grad_by_freq=True),
         lambda rng: [],
         lambda L, m: L.tanh(m(_t(L, [[0, 1], [1, 3], [1, 2]]))),
+        gradgradcheck=False,
     ),
     _case(
         "ZeroPad2d",
@@ -170,9 +174,7 @@ NORMS = [
     _case("BatchNorm2d_eval", _eval_bn("BatchNorm2d", 2), [(3, 2, 2, 2)]),
     _case("LayerNorm", lambda L: L.nn.LayerNorm(3), [(2, 3)]),
     _case("LayerNorm_2d", lambda L: L.nn.LayerNorm((2, 3)), [(2, 2, 3)]),
-    _case(
-        "LayerNorm_noaffine", lambda L: L.nn.LayerNorm(4, elementwise_affine=False), [(2, 4)]
-    ),
+    _case("LayerNorm_noaffine", lambda L: L.nn.LayerNorm(4, elementwise_affine=False), [(2, 4)]),
     _case("GroupNorm", lambda L: L.nn.GroupNorm(2, 4), [(2, 4, 3)]),
     _case("InstanceNorm2d", lambda L: L.nn.InstanceNorm2d(2), [(2, 2, 2, 3)]),
     _case("InstanceNorm2d_affine", lambda L: L.nn.InstanceNorm2d(2, affine=True), [(2, 2, 2, 3)]),
@@ -230,9 +232,10 @@ RECURRENT = [
 
 
 def _loss(name, make, inputs, call=None):
-    """One case per reduction; ``make(L, reduction)`` builds the loss module."""
+    """One case per reduction; ``make(L, reduction)`` builds the loss module. The
+    reductions are linear, so gradgradcheck runs on 'none' only (the parity test on all)."""
     return [
-        _case(f"{name}_{r}", lambda L, r=r: make(L, r), inputs, call)
+        _case(f"{name}_{r}", lambda L, r=r: make(L, r), inputs, call, gradgradcheck=r == "none")
         for r in ("none", "mean", "sum")
     ]
 
@@ -262,7 +265,9 @@ LOSSES = [
         [(2, 3, 2, 2)],
         _with(np.array([[[0, 2], [1, 1]], [[2, 0], [0, 1]]])),
     ),
-    *_loss("CrossEntropyLoss", lambda L, r: L.nn.CrossEntropyLoss(reduction=r), [(3, 4)], _with(T3)),
+    *_loss(
+        "CrossEntropyLoss", lambda L, r: L.nn.CrossEntropyLoss(reduction=r), [(3, 4)], _with(T3)
+    ),
     *_loss(
         "CrossEntropyLoss_weight",
         lambda L, r: L.nn.CrossEntropyLoss(_t(L, W4), reduction=r),
@@ -330,7 +335,11 @@ LOSSES = [
     *_loss(
         "GaussianNLLLoss",
         lambda L, r: L.nn.GaussianNLLLoss(full=True, reduction=r),
-        lambda rng: [rng.standard_normal((3, 4)), rng.standard_normal((3, 4)), rng.uniform(0.5, 2, (3, 4))],
+        lambda rng: [
+            rng.standard_normal((3, 4)),
+            rng.standard_normal((3, 4)),
+            rng.uniform(0.5, 2, (3, 4)),
+        ],
     ),
     *_loss(
         "HingeEmbeddingLoss",
@@ -344,9 +353,7 @@ LOSSES = [
         [(3, 4)],
         _with(np.array([[3, 0, -1, 1], [0, 1, 2, 3], [1, -1, 0, 0]])),
     ),
-    *_loss(
-        "SmoothL1Loss", lambda L, r: L.nn.SmoothL1Loss(reduction=r, beta=0.5), [(3, 4), (3, 4)]
-    ),
+    *_loss("SmoothL1Loss", lambda L, r: L.nn.SmoothL1Loss(reduction=r, beta=0.5), [(3, 4), (3, 4)]),
     *_loss("HuberLoss", lambda L, r: L.nn.HuberLoss(reduction=r, delta=0.7), [(3, 4), (3, 4)]),
     *_loss("SoftMarginLoss", lambda L, r: L.nn.SoftMarginLoss(reduction=r), [(3, 4)], _with(SIGNS)),
     *_loss(
@@ -485,9 +492,7 @@ def test_double_backward_matches_torch(case):
         )
 
 
-@pytest.mark.parametrize(
-    "case", [c for c in CASES if c.gradgradcheck], ids=lambda c: c.name
-)
+@pytest.mark.parametrize("case", [c for c in CASES if c.gradgradcheck], ids=lambda c: c.name)
 def test_gradgradcheck(case):
     """tapegrad's second derivatives agree with finite differences of its gradient: with
     respect to the inputs, or to the parameters for a layer without float inputs."""

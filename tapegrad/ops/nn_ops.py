@@ -520,11 +520,7 @@ class Normalize(Function):
             rstd = 1 / xp.sqrt(xp.mean(xc * xc, axis=axes, keepdims=True) + ctx.eps)
             xhat = xc * rstd
         off = g.ndim - (0 if w is None else w.ndim)
-        if (
-            xp is np
-            and nx
-            and (w is None or all(w.shape[i - off] == 1 for i in axes if i >= off))
-        ):
+        if xp is np and nx and (w is None or all(w.shape[i - off] == 1 for i in axes if i >= off)):
             # The weight is constant along the normalised axes (batch and instance norm):
             # gx = w * rstd * (g - mean(g) - xhat * mean(g * xhat)). The two sums are one
             # pass each and also give gw and gb when those share the statistics' shape.
