@@ -396,6 +396,14 @@ class Optimizer:
     # helpers for subclasses
 
     @staticmethod
+    def _grad_mode(group: dict):
+        """Grad mode for a group's update: on with ``differentiable=True``, so the step is
+        recorded in the graph (PyTorch's ``_use_grad_for_differentiable``)."""
+        import contextlib
+
+        return grad_mode.enable_grad() if group.get("differentiable") else contextlib.nullcontext()
+
+    @staticmethod
     def _closure_loss(closure: Callable[[], Any] | None):
         """Evaluate the closure with gradients recorded, as PyTorch's ``step`` does."""
         if closure is None:
