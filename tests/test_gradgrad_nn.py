@@ -51,6 +51,7 @@ def _t(L, a):
 
 
 W4 = np.array([0.5, 2.0, 1.0, 1.5])
+W4R = W4[::-1].copy()
 T3 = np.array([1, 0, 3])
 SIGNS = np.array([[1.0, -1.0, -1.0, 1.0], [-1.0, 1.0, 1.0, 1.0], [1.0, 1.0, -1.0, -1.0]])
 
@@ -147,8 +148,8 @@ ACTIVATIONS = [
     ("Softmax2d", lambda L: L.nn.Softmax2d()),
     ("LogSoftmax", lambda L: L.nn.LogSoftmax(1)),
 ]
-# (3, 4, 2): 4 channels for PReLU and Softmax2d, an even dim 1 for GLU
-LAYERS += [_case(n, b, lambda rng: [2 * rng.standard_normal((3, 4, 2))]) for n, b in ACTIVATIONS]
+# (2, 4, 1): 4 channels for PReLU, an even dim 1 for GLU, 3-d for Softmax2d
+LAYERS += [_case(n, b, lambda rng: [2 * rng.standard_normal((2, 4, 1))]) for n, b in ACTIVATIONS]
 INPLACE = [
     ("ELU_inplace", lambda L: L.nn.ELU(0.7, inplace=True)),
     ("SELU_inplace", lambda L: L.nn.SELU(inplace=True)),
@@ -159,7 +160,7 @@ INPLACE = [
     ("Hardswish_inplace", lambda L: L.nn.Hardswish(inplace=True)),
 ]
 LAYERS += [
-    _case(n, b, lambda rng: [2 * rng.standard_normal((3, 4))], lambda L, m, x: m(x.clone()))
+    _case(n, b, lambda rng: [2 * rng.standard_normal((2, 3))], lambda L, m, x: m(x.clone()))
     for n, b in INPLACE
 ]
 
@@ -332,7 +333,7 @@ LOSSES = [
     ),
     *_loss(
         "BCEWithLogitsLoss",
-        lambda L, r: L.nn.BCEWithLogitsLoss(_t(L, W4), pos_weight=_t(L, W4[::-1].copy()), reduction=r),
+        lambda L, r: L.nn.BCEWithLogitsLoss(_t(L, W4), pos_weight=_t(L, W4R), reduction=r),
         lambda rng: [rng.standard_normal((3, 4)), rng.uniform(0, 1, (3, 4))],
     ),
     *_loss(
@@ -536,3 +537,69 @@ def test_gradgradcheck(case):
     if torch_raises:
         pytest.skip("PyTorch has no double backward here (checked by the parity test)")
     assert tapegrad.autograd.gradgradcheck(f, wrt, eps=1e-6, atol=1e-5, rtol=1e-4)
+
+
+# ---------------------------------------------------------------------------
+# third order: the backward formulas' own graphs are differentiable again
+
+
+def _F(L):
+    return L.nn.functional
+
+
+THIRD = [
+    ("linear", lambda L, x, w: L.tanh(_F(L).linear(x, w)), [(2, 3), (4, 3)]),
+    ("gelu", lambda L, x: _F(L).gelu(x), [(2, 3)]),
+    ("gelu_tanh", lambda L, x: _F(L).gelu(x, approximate="tanh"), [(2, 3)]),
+    ("silu", lambda L, x: _F(L).silu(x), [(2, 3)]),
+    ("mish", lambda L, x: _F(L).mish(x), [(2, 3)]),
+    ("softplus", lambda L, x: _F(L).softplus(x, 2.0), [(2, 3)]),
+    ("elu", lambda L, x: _F(L).elu(x, 0.7), [(2, 3)]),
+    ("logsigmoid", lambda L, x: _F(L).logsigmoid(x), [(2, 3)]),
+    ("layer_norm", lambda L, x, w: _F(L).layer_norm(x, (3,), w), [(2, 3), (3,)]),
+    ("batch_norm", lambda L, x: _F(L).batch_norm(x, None, None, training=True), [(3, 2)]),
+    (
+        "cross_entropy",
+        lambda L, x: _F(L).cross_entropy(
+            x, _t(L, T3), _t(L, W4), ignore_index=0, label_smoothing=0.2
+        ),
+        [(3, 4)],
+    ),
+    (
+        "cross_entropy_probs",
+        lambda L, x, p: _F(L).cross_entropy(x, p, reduction="sum"),
+        [(3, 4), (3, 4)],
+    ),
+    (
+        "binary_cross_entropy",
+        lambda L, x: _F(L).binary_cross_entropy(L.sigmoid(x), _t(L, (SIGNS > 0) * 0.8)),
+        [(3, 4)],
+    ),
+    (
+        "embedding",
+        lambda L, w: L.tanh(_F(L).embedding(_t(L, [[0, 1], [1, 3]]), w, padding_idx=3)),
+        [(4, 2)],
+    ),
+    ("pad_reflect", lambda L, x: L.tanh(_F(L).pad(x, (2, 1), mode="reflect")), [(2, 4)]),
+    ("pad_constant", lambda L, x: L.tanh(_F(L).pad(x, (2, -1), value=0.5)), [(2, 4)]),
+]
+
+
+def _third_order(L, fn, arrays):
+    rng = np.random.default_rng(5)
+    xs = [L.tensor(a, requires_grad=True) for a in arrays]
+    out = fn(L, *xs)
+    grads = L.autograd.grad(out, xs, L.tensor(rng.standard_normal(tuple(out.shape))), True, True)
+    for last in (False, True):
+        total = sum((g * L.tensor(rng.standard_normal(tuple(g.shape)))).sum() for g in grads)
+        grads = L.autograd.grad(total, xs, create_graph=not last, allow_unused=True)
+        grads = [L.zeros_like(x) if g is None else g for g, x in zip(grads, xs)]
+    return [g.detach().numpy() for g in grads]
+
+
+@pytest.mark.parametrize("name, fn, shapes", THIRD, ids=[t[0] for t in THIRD])
+def test_third_order_matches_torch(name, fn, shapes):
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s) for s in shapes]
+    for t, g in zip(_third_order(torch, fn, arrays), _third_order(tapegrad, fn, arrays)):
+        np.testing.assert_allclose(g, t, rtol=1e-6, atol=1e-8)
