@@ -10,6 +10,7 @@ checks tapegrad's second derivatives against finite differences of its gradient.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -465,12 +466,9 @@ def _double_backward(L, case, arrays, state, seed=0):
     m = _module(L, case, state)
     xs = [L.tensor(a, requires_grad=True) for a in arrays]
     wrt = xs + [p for _, p in m.named_parameters()]
-    if L is torch:
-        # PyTorch's fused CPU attention kernels have no double backward, its math path has:
-        # which one runs is a kernel choice, not semantics, so compare with the math path.
-        with sdpa_kernel(SDPBackend.MATH):
-            outs = [o for o in _flat(case.call(L, m, *xs)) if o.requires_grad]
-    else:
+    # PyTorch's fused CPU attention kernels have no double backward, its math path has:
+    # which one runs is a kernel choice, not semantics, so compare with the math path.
+    with sdpa_kernel(SDPBackend.MATH) if L is torch else contextlib.nullcontext():
         outs = [o for o in _flat(case.call(L, m, *xs)) if o.requires_grad]
     rng = np.random.default_rng(seed)
     us = [L.tensor(rng.standard_normal(tuple(o.shape))) for o in outs]
