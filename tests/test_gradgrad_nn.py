@@ -516,7 +516,15 @@ def test_double_backward_matches_torch(case):
         )
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.gradgradcheck], ids=lambda c: c.name)
+# PyTorch has no double backward for these (the parity test checks that tapegrad raises too)
+NO_DOUBLE_BACKWARD = ("Hardsigmoid", "MultiMarginLoss", "MultiLabelMarginLoss", "CTCLoss")
+
+
+@pytest.mark.parametrize(
+    "case",
+    [c for c in CASES if c.gradgradcheck and not c.name.startswith(NO_DOUBLE_BACKWARD)],
+    ids=lambda c: c.name,
+)
 def test_gradgradcheck(case):
     """tapegrad's second derivatives agree with finite differences of its gradient: with
     respect to the inputs, or to the parameters for a layer without float inputs."""
@@ -528,12 +536,6 @@ def test_gradgradcheck(case):
     def f(*args):
         return tuple(o for o in _flat(case.call(tapegrad, m, *xs)) if o.requires_grad)
 
-    try:
-        torch_raises = isinstance(_double_backward(torch, case, arrays, _state(case))[1], Exception)
-    except RuntimeError:
-        torch_raises = True
-    if torch_raises:
-        pytest.skip("PyTorch has no double backward here (checked by the parity test)")
     assert tapegrad.autograd.gradgradcheck(f, wrt, eps=1e-6, atol=1e-5, rtol=1e-4)
 
 
