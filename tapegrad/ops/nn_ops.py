@@ -501,43 +501,49 @@ class Normalize(Function):
             y = xhat + b
         else:
             y = xhat.copy()
+        mean = mean.astype(x.dtype)
         ctx.axes, ctx.eps = axes, eps
-        # x itself too: under create_graph the statistics are rebuilt from it in the graph.
-        ctx.save_for_backward(xhat, rstd, w, x)
+        # x rather than xhat (as PyTorch): the backward rebuilds x - mean in one pass, and
+        # under create_graph the statistics themselves, in the graph, from x.
+        ctx.save_for_backward(x, mean, rstd, w)
         ctx.b_shape = None if b is None else b.shape
-        return y, mean.astype(x.dtype), var.astype(x.dtype)
+        return y, mean, var.astype(x.dtype)
 
     def backward(ctx, g, _gm=None, _gv=None):
-        xhat, rstd, w, x = ctx.saved_tensors
+        x, mean, rstd, w = ctx.saved_tensors
         xp = ctx.xp
         nx, nw, nb = ctx.needs_input_grad
         axes = ctx.axes
         gx = gw = gb = None
         if xp is not np:
-            # Under create_graph the saved xhat and rstd are constants: rebuild them from x
-            # in the graph, then take the general formula below.
-            xc = x - xp.mean(x, axis=axes, keepdims=True)
+            # Under create_graph the saved statistics are constants: rebuild them from x in
+            # the graph, then take the general formula below.
+            mean = xp.mean(x, axis=axes, keepdims=True)
+            xc = x - mean
             rstd = 1 / xp.sqrt(xp.mean(xc * xc, axis=axes, keepdims=True) + ctx.eps)
-            xhat = xc * rstd
+        else:
+            xc = x - mean
         off = g.ndim - (0 if w is None else w.ndim)
         if xp is np and nx and (w is None or all(w.shape[i - off] == 1 for i in axes if i >= off)):
             # The weight is constant along the normalised axes (batch and instance norm):
-            # gx = w * rstd * (g - mean(g) - xhat * mean(g * xhat)). The two sums are one
-            # pass each and also give gw and gb when those share the statistics' shape.
+            # gx = w * rstd * (g - mean(g) - xhat * mean(g * xhat)), xhat = xc * rstd. The
+            # two sums are one pass each and also give gw and gb.
             kshape = rstd.shape
             n = g.size // max(rstd.size, 1) if g.size else 1
             sg = _sum_prod(g, None, kshape)
-            sgx = _sum_prod(g, xhat, kshape)
+            sgx = _sum_prod(g, xc, kshape) * rstd  # sum(g * xhat)
             if nw:
-                gw = sgx.reshape(w.shape) if w.shape == kshape else _sum_prod(g, xhat, w.shape)
+                gw = sgx.reshape(w.shape) if w.shape == kshape else sum_to(sgx, w.shape)
             if nb:
                 b_shape = ctx.b_shape
-                gb = sg.reshape(b_shape) if b_shape == kshape else _sum_prod(g, None, b_shape)
+                gb = sg.reshape(b_shape) if b_shape == kshape else sum_to(sg, b_shape)
             a = rstd if w is None else rstd * w
             gx = g * a
-            gx -= xhat * (a * (sgx / n))
+            xc *= rstd * (a * (sgx / n))  # xhat * (a * mean(g * xhat)), in the temporary
+            gx -= xc
             gx -= a * (sg / n)
             return gx, gw, gb
+        xhat = xc * rstd
         if nw:
             gw = sum_to(g * xhat, tuple(w.shape), xp)
         if nb:
