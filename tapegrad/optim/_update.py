@@ -96,6 +96,39 @@ class ArrayUpdate:
     def clone(a):
         return a.copy()
 
+    @staticmethod
+    def rdiv(s, a):
+        """``s / a`` for a number ``s``."""
+        return np.divide(s, a)
+
+    @staticmethod
+    def raw(a):
+        """The values, for the rule's non-differentiable decisions (signs, masks)."""
+        return a
+
+    @staticmethod
+    def clamp_(a, lo, hi):
+        a.clip(lo, hi, out=a)
+        return a
+
+    @staticmethod
+    def mul_mask_(a, factor):
+        """``a *= factor`` for a constant array ``factor``."""
+        a *= factor
+        return a
+
+    @staticmethod
+    def constant(a, like):
+        """A constant array in the rule's representation."""
+        return a
+
+    @staticmethod
+    def sqrt_plus(a, eps):
+        """``a.sqrt().add_(eps)``, in one new array."""
+        t = array_module(a).sqrt(a)
+        t += eps
+        return t
+
     # in place ------------------------------------------------------------
 
     @staticmethod
@@ -210,6 +243,23 @@ class TensorUpdate:
     sqrt = staticmethod(lambda a: a.sqrt())
     abs = staticmethod(lambda a: a.abs())
     clone = staticmethod(lambda a: a.clone())
+    rdiv = staticmethod(lambda s, a: s / a)
+    raw = staticmethod(lambda a: a._data)
+
+    @staticmethod
+    def clamp_(a, lo, hi):
+        return a.clamp_(lo, hi)
+
+    @staticmethod
+    def mul_mask_(a, factor):
+        return a.mul_(Tensor._make(factor))
+
+    @staticmethod
+    def constant(a, like):
+        return Tensor._make(a)
+
+    # out of place: sqrt saved its output for backward
+    sqrt_plus = staticmethod(lambda a, eps: a.sqrt() + eps)
 
     @staticmethod
     def add(a, b, alpha=1):
@@ -282,4 +332,3 @@ def l2_grad(u, d, g, maximize: bool, weight_decay: float):
     if weight_decay != 0:
         g = u.add(g, d, alpha=weight_decay)
     return g
-

@@ -13,17 +13,6 @@ from .optimizer import Optimizer, _bump, _step_tensor, _zeros_like
 __all__ = ["Adam"]
 
 
-def _lerp_(a, end, weight: float, tmp) -> None:
-    """``a.lerp_(end, weight)`` in place, using ``tmp`` as scratch, with PyTorch's two forms."""
-    np.subtract(end, a, out=tmp)
-    if abs(weight) < 0.5:
-        tmp *= weight
-        a += tmp
-    else:
-        tmp *= 1 - weight
-        np.subtract(end, tmp, out=a)
-
-
 class Adam(Optimizer):
     """Adam: adaptive moment estimation (``torch.optim.Adam``).
 
