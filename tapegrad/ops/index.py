@@ -660,9 +660,7 @@ class Unfold(Function):
         return win[sl]
 
     def backward(ctx, g):
-        return ctx.op(
-            UnfoldBackward, g, shape=ctx.shape, dim=ctx.dim, size=ctx.size, step=ctx.step
-        )
+        return ctx.op(UnfoldBackward, g, shape=ctx.shape, dim=ctx.dim, size=ctx.size, step=ctx.step)
 
 
 class UnfoldBackward(Function):

@@ -501,10 +501,8 @@ class Det(Function):
             return (g * d)[..., None, None] * AiT
         except (np.linalg.LinAlgError, LinAlgError):
             if xp is not np:
-                raise RuntimeError(
-                    "the second derivative of det at a singular matrix is not implemented in "
-                    "tapegrad"
-                ) from None
+                # singular: the cofactor matrix, a polynomial in A and so differentiable
+                return g[..., None, None] * _cofactors(A, xp)
             # singular: the adjugate via SVD keeps the gradient finite
             u, s, vt = np.linalg.svd(A)
             n = s.shape[-1]
@@ -512,6 +510,19 @@ class Det(Function):
             sign = np.linalg.det(u) * np.linalg.det(vt)
             adjT = np.matmul(u * (prods * sign[..., None])[..., None, :], vt)
             return g[..., None, None] * adjT
+
+
+def _cofactors(A, xp):
+    """The cofactor matrix (the transposed adjugate) of tensors ``A``, from their minors."""
+    n = A.shape[-1]
+    if n == 1:
+        return xp.ones_like(A)
+    rest = [[k for k in range(n) if k != i] for i in range(n)]
+    rows = [
+        xp.stack([(-1) ** (i + j) * det(A[..., rest[i], :][..., rest[j]]) for j in range(n)], -1)
+        for i in range(n)
+    ]
+    return xp.stack(rows, -2)
 
 
 def det(A, *, out=None):
