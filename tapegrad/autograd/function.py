@@ -579,7 +579,7 @@ class _UserNode(Node):
         for g, (shape, dt) in zip(grads, self._out_meta):
             if g is None and ctx.materialize_grads:
                 g = _np.zeros(shape, dtype=dt)
-            gts.append(None if g is None or isinstance(g, Tensor) else Tensor._make(g))
+            gts.append(g if g is None or isinstance(g, Tensor) else Tensor._make(g))
         if create_graph:
             # the user's backward is tensor code: recorded as is, with saved outputs
             # wired back to this node so that it is differentiable in them
@@ -722,3 +722,48 @@ def _user_saved_tensors(ctx):
 
 
 FunctionCtx.saved_tensors = property(_user_saved_tensors)
+
+
+_ONCE_MSG = "trying to differentiate twice a function that was marked with @once_differentiable"
+
+
+class DelayedError(Function):
+    """The node behind a ``@once_differentiable`` backward's outputs: differentiating
+    through it raises PyTorch's error (``torch._C._functions.DelayedError``)."""
+
+    backward_name = "DelayedError"
+
+    def forward(ctx, x):
+        return x
+
+    def backward(ctx, g):
+        raise RuntimeError(_ONCE_MSG)
+
+
+def once_differentiable(fn):
+    """Mark a custom Function's ``backward`` as not differentiable itself
+    (``torch.autograd.function.once_differentiable``).
+
+    The backward runs without recording; when its gradients would be differentiated
+    again (``create_graph=True``), the second backward raises a RuntimeError instead of
+    silently returning wrong higher-order derivatives.
+    """
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        with grad_mode.no_grad():
+            outputs = fn(ctx, *args)
+        if not grad_mode.is_grad_enabled():
+            return outputs
+        if not any(isinstance(a, _Tensor) and a.requires_grad for a in args):
+            return outputs
+        single = not isinstance(outputs, tuple)
+        outs = (outputs,) if single else outputs
+        wrapped = tuple(
+            None if o is None else DelayedError.apply(_Tensor._make(o._data).requires_grad_(True))
+            for o in outs
+        )
+        return wrapped[0] if single else wrapped
+
+    return wrapper
