@@ -1,4 +1,4 @@
-"""Double (and triple) backward through in-place ops on views, against PyTorch.
+"""Double (and triple) backward through in-place ops on views and index kernels, vs PyTorch.
 
 An in-place op on a view rewrites its base's history (``CopySlices``) and the view's
 (``ViewOfBase``); under ``create_graph`` both backwards are recorded, so gradients of
@@ -138,3 +138,22 @@ def test_hessian_through_setitem():
     t = torch.autograd.functional.hessian(loss(torch), torch.tensor(y)).numpy()
     np.testing.assert_allclose(_hessian(tapegrad, loss(tapegrad), y), t, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(_hessian(torch, loss(torch), y), t, rtol=1e-9, atol=1e-12)
+
+
+def _index_kernels(L, x, y):
+    # each backward here is a kernel Function whose own backward is the forward op
+    # (SliceBackward, IndexBackward, UnfoldBackward, DiagonalBackward)
+    idx = L.tensor([[0, 2, 1, 0], [1, 1, 0, 2], [2, 0, 0, 1]])
+    a = x.sin().gather(0, idx) * y
+    b = a.unfold(1, 2, 1).sin().sum(-1)
+    c = L.index_select(b, 0, L.tensor([2, 0, 2])) * b[:, 1:2].cos()
+    d = L.diagonal(c[:, :3].sin() * x[:, :3]).sum()
+    return c.tanh() * d
+
+
+def test_third_order_index_kernels():
+    case = Op("index_kernels", _index_kernels, [((3, 4), (3, 4))])
+    arrays = _arrays(case, 3)
+    assert not _check_double_backward(case, arrays, seed=3)
+    for t, g in zip(_third_order(torch, case, arrays), _third_order(tapegrad, case, arrays)):
+        np.testing.assert_allclose(g, t, rtol=1e-6, atol=1e-8)
