@@ -458,8 +458,9 @@ def test_maml_inner_outer_step():
 
 def _logistic_data():
     rng = np.random.default_rng(2)
-    X = rng.standard_normal((40, 3))
-    y = (X @ np.array([1.0, -2.0, 0.5]) + 0.3 * rng.standard_normal(40) > 0).astype(float)
+    X = rng.standard_normal((100, 3))
+    # noisy labels: not separable, so the maximum-likelihood weights are finite
+    y = (X @ np.array([1.0, -2.0, 0.5]) + 1.5 * rng.standard_normal(100) > 0).astype(float)
     return X, y
 
 
