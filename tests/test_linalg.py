@@ -401,3 +401,17 @@ def test_third_order_inv_and_det():
 
     t, g = both(run)
     assert_same(t, g, rtol=1e-8, atol=1e-10)
+
+
+def test_cdist_double_backward_like_pytorch():
+    """cdist's kernel is once differentiable in PyTorch; its matrix-product path (p=2, more
+    than 25 rows) is not a kernel and differentiates twice."""
+    from test_ops import Op, _check_double_backward
+
+    rng = np.random.default_rng(13)
+    small = [rng.standard_normal((3, 4)), rng.standard_normal((5, 4))]
+    for p in (2.0, 1.0):
+        op = Op("cdist", lambda L, a, b, p=p: L.cdist(a, b, p=p), [])
+        assert _check_double_backward(op, small, seed=0)  # both raise NotImplementedError
+    big = [rng.standard_normal((30, 3)), rng.standard_normal((4, 3))]
+    assert not _check_double_backward(Op("cdist_mm", lambda L, a, b: L.cdist(a, b), []), big, 0)

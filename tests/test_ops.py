@@ -605,6 +605,8 @@ def test_op_gradgrad(op):
                 np.ascontiguousarray(np.swapaxes(a, -1, -2)) if a.ndim >= 2 else a for a in arrays
             ]
             _check_double_backward(op, base, seed=k, transpose=True)
+    if unsupported:
+        return  # no second derivative in PyTorch: tapegrad raised the same error
     rng = np.random.default_rng(3)
     shapes = op.shapes[0]
     if op.domain in ("spd", "wellcond") and len(shapes) == 2:

@@ -1014,8 +1014,45 @@ def cdist(x1, x2, p: float = 2.0, compute_mode=None):
         raise RuntimeError(
             f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}"
         )
+    mm = compute_mode == "use_mm_for_euclid_dist" or (
+        compute_mode in (None, "use_mm_for_euclid_dist_if_necessary")
+        and (x1.shape[-2] > 25 or x2.shape[-2] > 25)
+    )
+    if p != 2 or not mm:
+        # PyTorch's cdist kernel (all but its matrix-product path) is once differentiable
+        x1, x2 = _CdistGate.apply(x1), _CdistGate.apply(x2)
     d = x1.unsqueeze(-2) - x2.unsqueeze(-3)
     return vector_norm(d, p, -1)
+
+
+class _CdistGate(Function):
+    """Identity on an input of ``cdist``; a gradient taken through it with create_graph
+    raises PyTorch's error when differentiated again (``_cdist_backward`` has no derivative).
+    """
+
+    backward_name = "CdistBackward0"
+
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x
+
+    def backward(ctx, g):
+        if ctx.xp is np:
+            return g
+        (x,) = ctx.saved_tensors
+        return _CdistBackwardBackward.apply(g, x)
+
+
+class _CdistBackwardBackward(Function):
+    """The gradient of a ``cdist`` input under create_graph: not differentiable (PyTorch's)."""
+
+    backward_name = "CdistBackwardBackward0"
+
+    def forward(ctx, g, x):
+        return g
+
+    def backward(ctx, gg):
+        raise NotImplementedError("the derivative for '_cdist_backward' is not implemented.")
 
 
 def vander(x, N=None, increasing: bool = False):
