@@ -205,3 +205,14 @@ def test_imported_memory_outlives_the_producer():
     pt = torch.from_dlpack(tapegrad.arange(3.0) + 1)
     gc.collect()
     assert pt.tolist() == [1.0, 2.0, 3.0]
+
+
+def test_device_and_copy_arguments():
+    a = np.arange(3.0)
+    same = tapegrad.from_dlpack(a, device="cpu")
+    assert same.device == tapegrad.device("cpu") and same.data_ptr() == a.ctypes.data
+    t = tapegrad.arange(3.0)
+    copied = np.from_dlpack(t, copy=True)
+    copied[0] = 5.0
+    assert t[0].item() == 0.0
+    assert torch.from_dlpack(t, copy=True).data_ptr() != t.data_ptr()

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import struct
+import sys
 
 import numpy as np
 import pytest
@@ -260,3 +261,13 @@ def test_every_truncation_of_a_valid_file(tmp_path):
     for cut in range(9, len(raw)):
         with pytest.raises(RuntimeError, match="truncated or corrupt"):
             tapegrad.load(io.BytesIO(raw[:cut]))
+
+
+def test_missing_package_names_the_extra(tmp_path, monkeypatch):
+    path = str(tmp_path / "w.safetensors")
+    tapegrad.save({"w": tapegrad.ones(1)}, path)
+    monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
+    with pytest.raises(ModuleNotFoundError, match=r"tapegrad\[safetensors\]"):
+        tapegrad.load(path)
+    with pytest.raises(ModuleNotFoundError, match=r"tapegrad\[safetensors\]"):
+        tapegrad.save({"w": tapegrad.ones(1)}, str(tmp_path / "x.safetensors"))
