@@ -3,6 +3,7 @@
     tapegrad train --model seed-cnn --dataset fashion-mnist --epochs 10
     tapegrad evaluate --checkpoint run.pt
     tapegrad info
+    tapegrad run SCRIPT [ARGS...]     (an unchanged PyTorch program, on tapegrad)
 
 ``train`` is the course's recipe (seed 004): inputs normalised by the training set's
 mean and standard deviation, SGD with lr 0.1 and batches of 100, cross-entropy, then
@@ -24,7 +25,7 @@ import numpy as np
 
 import tapegrad
 
-from . import datasets, models, nn, optim, train
+from . import _torch_shim, datasets, models, nn, optim, train
 from .utils.data import DataLoader, Subset, TensorDataset
 
 __all__ = ["main", "build_model", "load_data"]
@@ -473,6 +474,15 @@ def _parser() -> argparse.ArgumentParser:
     data_options(e)
     e.set_defaults(func=cmd_evaluate)
 
+    r = commands.add_parser(
+        "run", help="run an unchanged PyTorch program on tapegrad",
+        description="Run SCRIPT as `python SCRIPT ARGS...` would, with every torch and "
+        "torchvision import served by tapegrad (the real PyTorch is never loaded).",
+    )  # fmt: skip
+    r.add_argument("script", metavar="SCRIPT", help="the Python program")
+    r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="its arguments")
+    r.set_defaults(func=lambda args: _torch_shim.run_script(args.script, args.args))
+
     i = commands.add_parser("info", help="versions, optional extras and datasets found")
     i.add_argument("--data-dir", default="data")
     i.set_defaults(func=cmd_info)
@@ -481,6 +491,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tapegrad`` command."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if len(argv) >= 2 and argv[0] == "run" and not argv[1].startswith("-"):
+        # Everything after SCRIPT belongs to the program, options included.
+        return _torch_shim.run_script(argv[1], argv[2:])
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
