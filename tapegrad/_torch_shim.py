@@ -197,7 +197,7 @@ def run_script(script: str, args: list[str]) -> int:
     # directory of the `tapegrad` launcher.
     sys.path[0:1] = [os.path.dirname(os.path.abspath(script))]
     try:
-        runpy.run_path(script, run_name="__main__")
+        runpy.run_path(os.path.abspath(script), run_name="__main__")
     except SystemExit:
         raise
     except Exception as exc:

@@ -33,10 +33,12 @@ def _convert_one(i):
         return bool(i), True
     if isinstance(i, (int, np.integer)):
         return int(i), False
-    if isinstance(i, (list, tuple)):
+    if isinstance(i, (list, tuple, range)):
+        # A sequence becomes an index tensor, as torch.tensor(i) would: its tensors (of
+        # any size) are stacked with the ints around them.
         a = (
-            np.array([x.item() if isinstance(x, Tensor) else x for x in i])
-            if i
+            np.array([x._data if isinstance(x, Tensor) else x for x in i])
+            if len(i)
             else np.array([], np.int64)
         )
         if a.dtype == object:
@@ -52,9 +54,21 @@ def _convert_one(i):
     )
 
 
+def _sequence_as_tuple(idx) -> bool:
+    # PyTorch's (and NumPy's) heuristic: a short non-tuple sequence holding a tensor, a
+    # sequence, a slice, ``...`` or ``None`` is read as a tuple of indices, so
+    # ``x[[rows, cols]]`` is ``x[rows, cols]`` while ``x[[0, 2]]`` picks two rows.
+    if not isinstance(idx, (list, range)) or len(idx) >= 32:
+        return False
+    return any(
+        isinstance(i, (U.Tensor, list, tuple, range, slice, np.ndarray)) or i is None or i is ...
+        for i in idx
+    )
+
+
 def convert_index(idx):
     """A NumPy index and whether it is advanced (makes a copy)."""
-    if not isinstance(idx, tuple) or isinstance(idx, U.Tensor):
+    if isinstance(idx, U.Tensor) or not (isinstance(idx, tuple) or _sequence_as_tuple(idx)):
         idx = (idx,)
     out = []
     adv = False
