@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from .. import nn
 from .._tensor import Tensor
+from . import _weights
+from ._weights import VGG11_BN_Weights, VGG11_Weights, VGG16_BN_Weights, VGG16_Weights
 
 # Output channels of each 3×3 convolution; "M" is a 2×2 max pooling.
 CONFIGS: dict[str, list[int | str]] = {
@@ -90,10 +92,20 @@ def vgg11(
     batch_norm: bool = False,
     cifar: bool = False,
     in_channels: int = 3,
+    *,
+    weights: VGG11_Weights | VGG11_BN_Weights | str | None = None,
+    progress: bool = True,
     **kwargs,
 ) -> VGG:
-    """VGG-11 (``torchvision.models.vgg11``; ``batch_norm=True`` is ``vgg11_bn``)."""
-    return _vgg("vgg11", batch_norm, num_classes, cifar, in_channels, **kwargs)
+    """VGG-11 (``torchvision.models.vgg11``; ``batch_norm=True`` is ``vgg11_bn``);
+    ``weights=VGG11_Weights.DEFAULT`` loads PyTorch's ImageNet weights."""
+    kwargs["num_classes"] = num_classes
+    enum = VGG11_BN_Weights if batch_norm else VGG11_Weights
+    chosen = _weights.resolve(enum, weights, kwargs)
+    if chosen is not None and cifar:
+        raise ValueError("pretrained ImageNet weights need the ImageNet layout: cifar=False")
+    model = _vgg("vgg11", batch_norm, kwargs.pop("num_classes"), cifar, in_channels, **kwargs)
+    return _weights.load(model, chosen, progress)
 
 
 def vgg16(
@@ -101,10 +113,20 @@ def vgg16(
     batch_norm: bool = False,
     cifar: bool = False,
     in_channels: int = 3,
+    *,
+    weights: VGG16_Weights | VGG16_BN_Weights | str | None = None,
+    progress: bool = True,
     **kwargs,
 ) -> VGG:
-    """VGG-16 (``torchvision.models.vgg16``; ``batch_norm=True`` is ``vgg16_bn``)."""
-    return _vgg("vgg16", batch_norm, num_classes, cifar, in_channels, **kwargs)
+    """VGG-16 (``torchvision.models.vgg16``; ``batch_norm=True`` is ``vgg16_bn``);
+    ``weights=VGG16_Weights.DEFAULT`` loads PyTorch's ImageNet weights."""
+    kwargs["num_classes"] = num_classes
+    enum = VGG16_BN_Weights if batch_norm else VGG16_Weights
+    chosen = _weights.resolve(enum, weights, kwargs)
+    if chosen is not None and cifar:
+        raise ValueError("pretrained ImageNet weights need the ImageNet layout: cifar=False")
+    model = _vgg("vgg16", batch_norm, kwargs.pop("num_classes"), cifar, in_channels, **kwargs)
+    return _weights.load(model, chosen, progress)
 
 
 def vgg11_bn(num_classes: int = 1000, **kwargs) -> VGG:
