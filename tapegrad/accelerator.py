@@ -33,9 +33,16 @@ def device_count() -> int:
 
 def current_device_index() -> int:
     """The current accelerator's index (``torch.accelerator.current_device_index``)."""
+    _require()
     return cuda.current_device()
+
+
+def _require() -> None:
+    if not is_available():
+        raise RuntimeError("Cannot access accelerator device when none is available.")
 
 
 def synchronize(device=None) -> None:
     """Wait for the accelerator's queued work (``torch.accelerator.synchronize``)."""
+    _require()
     cuda.synchronize(device)

@@ -73,10 +73,9 @@ def get_device_name(device=None) -> str:
 
 
 def synchronize(device=None) -> None:
-    """Wait for the GPU's queued work (``torch.cuda.synchronize``); nothing to wait for
-    without a GPU."""
-    if is_available():
-        backend.get_cupy().cuda.Device().synchronize()
+    """Wait for the GPU's queued work (``torch.cuda.synchronize``); without a GPU,
+    PyTorch's "not compiled with CUDA" ``AssertionError``."""
+    backend.get_cupy().cuda.Device().synchronize()
 
 
 def empty_cache() -> None:

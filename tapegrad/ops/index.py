@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import _dtype as D
@@ -66,9 +68,19 @@ def _sequence_as_tuple(idx) -> bool:
     )
 
 
+_SEQUENCE_WARNING = (
+    "Using a non-tuple sequence for multidimensional indexing is deprecated and will be "
+    "changed in pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this will "
+    "be interpreted as tensor index, x[torch.tensor(seq)], which will result either in an "
+    "error or a different result"
+)
+
+
 def convert_index(idx):
     """A NumPy index and whether it is advanced (makes a copy)."""
-    if isinstance(idx, U.Tensor) or not (isinstance(idx, tuple) or _sequence_as_tuple(idx)):
+    if _sequence_as_tuple(idx):
+        warnings.warn(_SEQUENCE_WARNING, UserWarning, stacklevel=3)
+    elif isinstance(idx, U.Tensor) or not isinstance(idx, tuple):
         idx = (idx,)
     out = []
     adv = False
