@@ -482,6 +482,7 @@ from . import (  # noqa: E402
     accelerator,
     backends,
     cuda,
+    func,
     hub,
     jit,
     models,
