@@ -7,6 +7,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import warnings as _warnings
+
 import numpy as _np
 
 from . import _dtype, _torch_guard, backend
@@ -473,6 +475,31 @@ def set_default_device(device) -> None:
         )
 
 
+_matmul_precision = ["highest"]
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """Record the float32 matmul precision (``torch.set_float32_matmul_precision``).
+
+    tapegrad's float32 products are NumPy's BLAS in full float32 ("highest") whatever is
+    set; the value is kept so that :func:`get_float32_matmul_precision` returns it.
+    """
+    if precision not in ("highest", "high", "medium"):
+        _warnings.warn(
+            f"{precision} is not one of 'highest', 'high', or 'medium'; the current "
+            "setFloat32MatmulPrecision call has no effect.",
+            UserWarning,
+            stacklevel=2,
+        )
+        return
+    _matmul_precision[0] = precision
+
+
+def get_float32_matmul_precision() -> str:
+    """The float32 matmul precision last set (``torch.get_float32_matmul_precision``)."""
+    return _matmul_precision[0]
+
+
 def get_default_device() -> device:
     """The device new tensors are created on (``torch.get_default_device``)."""
     return device("cpu")
@@ -481,6 +508,7 @@ def get_default_device() -> device:
 from . import (  # noqa: E402
     accelerator,
     backends,
+    cpu,
     cuda,
     func,
     hub,
@@ -489,8 +517,10 @@ from . import (  # noqa: E402
     nn,
     onnx,
     optim,
+    random,
     train,
     utils,
+    version,
 )
 from .nn.functional import cosine_similarity, pairwise_distance  # noqa: E402
 from .ops.elementwise import heaviside, ldexp, logaddexp2, logit, sinc  # noqa: E402

@@ -278,3 +278,21 @@ def test_range_assignment_one_hot():
 def test_negative_zero_prints_as_pytorch(values):
     assert repr(tapegrad.tensor(values)) == repr(torch.tensor(values))
     assert repr(tapegrad.tensor(values[0])) == repr(torch.tensor(values[0]))
+
+
+def test_version_cpu_random_and_matmul_precision():
+    assert tapegrad.version.cuda is None and torch.version.cuda is None
+    assert tapegrad.version.__version__ == tapegrad.__version__
+    for lib in (torch, tapegrad):
+        assert lib.cpu.is_available() and lib.cpu.device_count() == 1
+        assert lib.get_float32_matmul_precision() == "highest"
+        lib.set_float32_matmul_precision("high")
+        assert lib.get_float32_matmul_precision() == "high"
+        with pytest.warns(UserWarning, match="is not one of 'highest', 'high', or 'medium'"):
+            lib.set_float32_matmul_precision("bogus")
+        lib.set_float32_matmul_precision("highest")
+    tapegrad.random.manual_seed(3)
+    torch.random.manual_seed(3)
+    with tapegrad.random.fork_rng(), torch.random.fork_rng():
+        assert tapegrad.rand(2).tolist() == torch.rand(2).tolist()
+    assert tapegrad.rand(2).tolist() == torch.rand(2).tolist()  # the state was restored
