@@ -5,9 +5,12 @@ import importlib
 import os
 import sys
 
-from tapegrad._torch_shim import install
-
-install()
+try:
+    from tapegrad._torch_shim import install
+except ImportError:  # another Python, without tapegrad (or NumPy): leave it alone
+    pass
+else:
+    install()
 
 _here = os.path.dirname(os.path.abspath(__file__))
 _path = sys.path[:]
