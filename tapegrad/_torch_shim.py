@@ -23,7 +23,7 @@ import sys
 import traceback
 from types import ModuleType
 
-__all__ = ["install", "uninstall", "installed", "run_script", "pytorch_name"]
+__all__ = ["install", "uninstall", "installed", "run_module", "run_script", "pytorch_name"]
 
 # PyTorch module -> tapegrad module. The longest matching prefix wins, and what follows it
 # is kept: torch.nn.functional -> tapegrad.nn.functional.
@@ -181,6 +181,24 @@ def _user_traceback(exc: BaseException):
     return tb
 
 
+def _run(main, path0: str) -> int:
+    # What `python` does around a program: its path entry first (replacing the directory
+    # of the `tapegrad` launcher), an uncaught exception printed and exit status 1.
+    install()
+    _inherit()
+    sys.path[0:1] = [path0]
+    try:
+        main()
+    except SystemExit:
+        raise
+    except Exception as exc:
+        _explain(exc)
+        sys.stdout.flush()
+        traceback.print_exception(type(exc), exc, _user_traceback(exc), file=sys.stderr)
+        return 1
+    return 0
+
+
 def run_script(script: str, args: list[str]) -> int:
     """Run ``script`` with ``args`` as ``python script args...`` would, on tapegrad.
 
@@ -190,19 +208,12 @@ def run_script(script: str, args: list[str]) -> int:
     if not os.path.exists(script):
         print(f"tapegrad run: can't open file {script!r}: no such file", file=sys.stderr)
         return 2
-    install()
-    _inherit()
     sys.argv = [script, *args]
-    # `python SCRIPT` puts the script's directory first on the path, replacing the
-    # directory of the `tapegrad` launcher.
-    sys.path[0:1] = [os.path.dirname(os.path.abspath(script))]
-    try:
-        runpy.run_path(os.path.abspath(script), run_name="__main__")
-    except SystemExit:
-        raise
-    except Exception as exc:
-        _explain(exc)
-        sys.stdout.flush()
-        traceback.print_exception(type(exc), exc, _user_traceback(exc), file=sys.stderr)
-        return 1
-    return 0
+    path = os.path.abspath(script)
+    return _run(lambda: runpy.run_path(path, run_name="__main__"), os.path.dirname(path))
+
+
+def run_module(module: str, args: list[str]) -> int:
+    """Run ``module`` as ``python -m module args...`` would, on tapegrad."""
+    sys.argv = [module, *args]  # runpy puts the module's file name here, as python does
+    return _run(lambda: runpy.run_module(module, run_name="__main__", alter_sys=True), os.getcwd())

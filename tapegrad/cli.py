@@ -4,6 +4,7 @@
     tapegrad evaluate --checkpoint run.pt
     tapegrad info
     tapegrad run SCRIPT [ARGS...]     (an unchanged PyTorch program, on tapegrad)
+    tapegrad run -m MODULE [ARGS...]
 
 ``train`` is the course's recipe (seed 004): inputs normalised by the training set's
 mean and standard deviation, SGD with lr 0.1 and batches of 100, cross-entropy, then
@@ -479,7 +480,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Run SCRIPT as `python SCRIPT ARGS...` would, with every torch and "
         "torchvision import served by tapegrad (the real PyTorch is never loaded).",
     )  # fmt: skip
-    r.add_argument("script", metavar="SCRIPT", help="the Python program")
+    r.add_argument(
+        "script", metavar="SCRIPT", help="the Python program (or -m MODULE, as with python -m)"
+    )
     r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="its arguments")
     r.set_defaults(func=lambda args: _torch_shim.run_script(args.script, args.args))
 
@@ -495,6 +498,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(argv) >= 2 and argv[0] == "run" and not argv[1].startswith("-"):
         # Everything after SCRIPT belongs to the program, options included.
         return _torch_shim.run_script(argv[1], argv[2:])
+    if len(argv) >= 3 and argv[0] == "run" and argv[1] == "-m":
+        return _torch_shim.run_module(argv[2], argv[3:])
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -102,6 +102,22 @@ sys.exit(int(sys.argv[-1]))
     ]
 
 
+def test_run_module(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "tool.py").write_text(
+        "import sys, os, torch\nprint(os.path.basename(sys.argv[0]), sys.argv[1:], __name__, "
+        "torch.__name__)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = subprocess.run(
+        [sys.executable, "-m", "tapegrad", "run", "-m", "pkg.tool", "--x", "1"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "tool.py ['--x', '1'] __main__ tapegrad\n"
+
+
 def test_console_entry_point_and_exit_zero(tmp_path):
     result = _run(tmp_path, "import torch\nprint(torch.tensor([1.0, -0.0]))\n", module=False)
     assert result.returncode == 0, result.stderr
