@@ -79,12 +79,18 @@ class VGG(nn.Module):
 
 
 def _vgg(
-    cfg: str, batch_norm: bool, num_classes: int, cifar: bool, in_channels: int, **kwargs
-) -> VGG:
+    cfg: str, batch_norm: bool, num_classes: int, cifar: bool, in_channels: int,
+    weights, progress: bool, enums: tuple[type, type], **kwargs,
+) -> VGG:  # fmt: skip
+    # enums: the weights of the plain and the batch-normalised variant.
+    kwargs["num_classes"] = num_classes
+    chosen = _weights.resolve(enums[batch_norm], weights, kwargs)
+    if chosen is not None and cifar:
+        raise ValueError("pretrained ImageNet weights need the ImageNet layout: cifar=False")
     if cifar:
         kwargs = {"pool_size": 1, "hidden": 512, **kwargs}
     features = make_layers(CONFIGS[cfg], batch_norm=batch_norm, in_channels=in_channels)
-    return VGG(features, num_classes=num_classes, **kwargs)
+    return _weights.load(VGG(features, **kwargs), chosen, progress)
 
 
 def vgg11(
@@ -99,13 +105,9 @@ def vgg11(
 ) -> VGG:
     """VGG-11 (``torchvision.models.vgg11``; ``batch_norm=True`` is ``vgg11_bn``);
     ``weights=VGG11_Weights.DEFAULT`` loads PyTorch's ImageNet weights."""
-    kwargs["num_classes"] = num_classes
-    enum = VGG11_BN_Weights if batch_norm else VGG11_Weights
-    chosen = _weights.resolve(enum, weights, kwargs)
-    if chosen is not None and cifar:
-        raise ValueError("pretrained ImageNet weights need the ImageNet layout: cifar=False")
-    model = _vgg("vgg11", batch_norm, kwargs.pop("num_classes"), cifar, in_channels, **kwargs)
-    return _weights.load(model, chosen, progress)
+    enums = (VGG11_Weights, VGG11_BN_Weights)
+    return _vgg("vgg11", batch_norm, num_classes, cifar, in_channels, weights, progress, enums,
+                **kwargs)  # fmt: skip
 
 
 def vgg16(
@@ -120,13 +122,9 @@ def vgg16(
 ) -> VGG:
     """VGG-16 (``torchvision.models.vgg16``; ``batch_norm=True`` is ``vgg16_bn``);
     ``weights=VGG16_Weights.DEFAULT`` loads PyTorch's ImageNet weights."""
-    kwargs["num_classes"] = num_classes
-    enum = VGG16_BN_Weights if batch_norm else VGG16_Weights
-    chosen = _weights.resolve(enum, weights, kwargs)
-    if chosen is not None and cifar:
-        raise ValueError("pretrained ImageNet weights need the ImageNet layout: cifar=False")
-    model = _vgg("vgg16", batch_norm, kwargs.pop("num_classes"), cifar, in_channels, **kwargs)
-    return _weights.load(model, chosen, progress)
+    enums = (VGG16_Weights, VGG16_BN_Weights)
+    return _vgg("vgg16", batch_norm, num_classes, cifar, in_channels, weights, progress, enums,
+                **kwargs)  # fmt: skip
 
 
 def vgg11_bn(num_classes: int = 1000, **kwargs) -> VGG:

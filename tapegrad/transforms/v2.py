@@ -10,35 +10,11 @@ from __future__ import annotations
 
 import tapegrad
 
-from .transforms import (
-    CenterCrop,
-    Compose,
-    GaussianNoise,
-    Lambda,
-    Normalize,
-    Pad,
-    PILToTensor,
-    RandomCrop,
-    RandomHorizontalFlip,
-    RandomVerticalFlip,
-    ToTensor,
-)
+from . import transforms as _v1
+from .transforms import *  # noqa: F403  (v2 keeps the v1 names)
+from .transforms import PILToTensor
 
-__all__ = [
-    "CenterCrop",
-    "Compose",
-    "GaussianNoise",
-    "Lambda",
-    "Normalize",
-    "PILToTensor",
-    "Pad",
-    "RandomCrop",
-    "RandomHorizontalFlip",
-    "RandomVerticalFlip",
-    "ToDtype",
-    "ToImage",
-    "ToTensor",
-]
+__all__ = [*_v1.__all__, "ToDtype", "ToImage"]
 
 
 class ToImage(PILToTensor):
