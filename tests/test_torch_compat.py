@@ -296,3 +296,59 @@ def test_version_cpu_random_and_matmul_precision():
     with tapegrad.random.fork_rng(), torch.random.fork_rng():
         assert tapegrad.rand(2).tolist() == torch.rand(2).tolist()
     assert tapegrad.rand(2).tolist() == torch.rand(2).tolist()  # the state was restored
+
+
+WARNING_CASES = {
+    "copy_construct": lambda L: L.tensor(L.ones(2)),
+    "new_tensor": lambda L: L.ones(2).new_tensor(L.ones(2)),
+    "upsample": lambda L: L.nn.functional.upsample(L.ones(1, 1, 2, 2), scale_factor=2),
+    "T_2d": lambda L: L.ones(2, 3).T,
+    "nested_seq_first": lambda L: L.nn.TransformerEncoder(L.nn.TransformerEncoderLayer(4, 2, 8), 1),
+    "nested_odd_heads": lambda L: L.nn.TransformerEncoder(
+        L.nn.TransformerEncoderLayer(3, 1, 8, batch_first=True), 1
+    ),
+    "nested_tanh": lambda L: L.nn.TransformerEncoder(
+        L.nn.TransformerEncoderLayer(4, 2, 8, batch_first=True, activation=L.tanh), 1
+    ),
+    "nested_ok": lambda L: L.nn.TransformerEncoder(
+        L.nn.TransformerEncoderLayer(4, 2, 8, batch_first=True, activation="gelu"), 1
+    ),
+    "nested_off": lambda L: L.nn.TransformerEncoder(
+        L.nn.TransformerEncoderLayer(4, 2, 8), 1, enable_nested_tensor=False
+    ),
+}
+
+
+def _warnings_of(fn) -> list[str]:
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fn()
+    # PyTorch's C++ warnings end with where they were raised in its sources.
+    return [str(w.message).split(" (Triggered internally")[0] for w in caught]
+
+
+def test_transpose_property_warns_once_per_process_as_pytorch():
+    code = "import {0} as L\nL.ones(3).T\nL.ones(2, 3, 4).T\nL.ones(()).T\nL.ones(()).T\n"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    outs = [
+        subprocess.run(
+            [sys.executable, "-W", "always", "-c", code.format(lib)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        ).stderr  # fmt: skip
+        for lib in ("torch", "tapegrad")
+    ]
+    for out in outs:
+        assert out.count("The use of `x.T` on tensors of dimension other than 2") == 1
+        assert out.count("Tensor.T is deprecated on 0-D tensors") == 1
+
+
+@pytest.mark.parametrize("case", sorted(WARNING_CASES))
+def test_warns_as_pytorch(case):
+    assert _warnings_of(lambda: WARNING_CASES[case](tapegrad)) == _warnings_of(
+        lambda: WARNING_CASES[case](torch)
+    )
