@@ -498,11 +498,24 @@ class AccumulateGrad(Node):
             grad = sum_to(grad, var._data.shape, graph_xp)
         if grad._data.dtype != var._data.dtype:
             grad = grad.to(var.dtype)
+        if grad.requires_grad:
+            import warnings
+
+            warnings.warn(_CYCLE_MSG, UserWarning, stacklevel=2)
         # PyTorch keeps the very tensor it was given when it does not need a copy
         var._grad = grad if var._grad is None else var._grad + grad
         if var._post_acc_hooks:
             for hook in list(var._post_acc_hooks.values()):
                 hook(var)
+
+
+_CYCLE_MSG = (
+    "Using backward() with create_graph=True will create a reference cycle between the "
+    "parameter and its gradient which can cause a memory leak. We recommend using "
+    "autograd.grad when creating the graph to avoid this. If you have to use this function, "
+    "make sure to reset the .grad fields of your parameters to None after use to break the "
+    "cycle and avoid the leak."
+)
 
 
 class _RefProbe:
