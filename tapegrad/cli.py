@@ -3,6 +3,8 @@
     tapegrad train --model seed-cnn --dataset fashion-mnist --epochs 10
     tapegrad evaluate --checkpoint run.pt
     tapegrad info
+    tapegrad run SCRIPT [ARGS...]     (an unchanged PyTorch program, on tapegrad)
+    tapegrad run -m MODULE [ARGS...]
 
 ``train`` is the course's recipe (seed 004): inputs normalised by the training set's
 mean and standard deviation, SGD with lr 0.1 and batches of 100, cross-entropy, then
@@ -27,7 +29,7 @@ import numpy as np
 
 import tapegrad
 
-from . import datasets, models, nn, optim, train
+from . import _torch_shim, datasets, models, nn, optim, train
 from .datasets._utils import DatasetNotFoundError, DownloadError
 from .utils.data import DataLoader, Subset, TensorDataset
 
@@ -714,6 +716,21 @@ def _add_evaluate(commands) -> None:
     e.set_defaults(func=cmd_evaluate, parser=e)
 
 
+def _add_run(commands) -> None:
+    # `main` runs `tapegrad run SCRIPT ...` itself (the program's options are its own);
+    # this parser serves `tapegrad run --help` and a missing SCRIPT.
+    r = commands.add_parser(
+        "run", help="run an unchanged PyTorch program on tapegrad",
+        description="Run SCRIPT as `python SCRIPT ARGS...` would, with every torch and "
+        "torchvision import served by tapegrad (the real PyTorch is never loaded).",
+    )  # fmt: skip
+    r.add_argument(
+        "script", metavar="SCRIPT", help="the Python program (or -m MODULE, as with python -m)"
+    )
+    r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="its arguments")
+    r.set_defaults(func=lambda args: _torch_shim.run_script(args.script, args.args), parser=r)
+
+
 def _add_info(commands) -> None:
     i = commands.add_parser(
         "info", help="versions, optional extras and datasets found",
@@ -725,7 +742,7 @@ def _add_info(commands) -> None:
 
 
 # The subcommands, in the order `tapegrad --help` lists them; each adds its own parser.
-SUBCOMMANDS = (_add_train, _add_evaluate, _add_info)
+SUBCOMMANDS = (_add_train, _add_evaluate, _add_run, _add_info)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -753,6 +770,12 @@ def _resume_hint(args) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tapegrad`` command."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if len(argv) >= 2 and argv[0] == "run" and not argv[1].startswith("-"):
+        # Everything after SCRIPT belongs to the program, options included.
+        return _torch_shim.run_script(argv[1], argv[2:])
+    if len(argv) >= 3 and argv[0] == "run" and argv[1] == "-m":
+        return _torch_shim.run_module(argv[2], argv[3:])
     parser = _parser()
     args, extras = parser.parse_known_args(argv)
     if extras:
