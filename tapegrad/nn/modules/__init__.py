@@ -140,6 +140,7 @@ from .transformer import (
     TransformerEncoder,
     TransformerEncoderLayer,
 )
+from .sync_batchnorm import SyncBatchNorm
 from .upsampling import (
     ChannelShuffle,
     PixelShuffle,
