@@ -25,6 +25,8 @@ import numpy as np
 import tapegrad
 
 from . import datasets, models, nn, optim, train
+from .distributed import launch
+from .train.distributed import is_main_process
 from .utils.data import DataLoader, Subset, TensorDataset
 
 __all__ = ["main", "build_model", "load_data"]
@@ -136,6 +138,8 @@ def _loader(ds, batch_size: int, shuffle: bool = False, seed: int = 0) -> DataLo
 
 def _say(args, *parts) -> None:
     # With --json, stdout carries only the JSON line; the rest goes to stderr.
+    if not is_main_process():
+        return
     print(*parts, file=sys.stderr if args.json else sys.stdout, flush=True)
 
 
@@ -188,9 +192,15 @@ def _train_once(args, data: dict, seed: int, lr: float) -> dict:
     train_loader = _loader(train_set, args.batch_size, shuffle=True, seed=seed)
     test_loader = _loader(data["test"], 1000)
     n_test = len(data["test"])
+    if launch.world_size() > 1:  # under mpiexec: shard the data, wrap the model in DDP
+        train_loader, val_loader, test_loader = launch.shard_loaders(
+            train_set, val_loader, test_loader, args.batch_size, seed
+        )
 
     tapegrad.manual_seed(seed)
     model = build_model(args.model, data["in_channels"], len(data["classes"]), data["image_size"])
+    if launch.world_size() > 1:
+        model = nn.parallel.DistributedDataParallel(model)
     opt_class = OPTIMIZERS[args.optimizer][0]
     kwargs = {"lr": lr, "weight_decay": args.weight_decay}
     if args.optimizer in ("sgd", "rmsprop"):
@@ -235,7 +245,7 @@ def _train_once(args, data: dict, seed: int, lr: float) -> dict:
     train_seconds = time.perf_counter() - start
 
     scores = train.evaluate(model, test_loader, ["loss", "error"], loss_fn)
-    if args.plot:
+    if args.plot and is_main_process():
         _plots(args.plot, history, model, test_loader, data["classes"])
         _say(args, f"plots: {args.plot}, {_misclassified_path(args.plot)}")
     if checkpoint_path:
@@ -282,6 +292,7 @@ def cmd_train(args) -> int:
     lr = OPTIMIZERS[args.optimizer][1] if args.lr is None else args.lr
     if args.threads is not None:
         tapegrad.set_num_threads(args.threads)
+    launch.init_if_launched(args.batch_size)
     data = _prepare_data(args)
 
     if args.runs == 1:
@@ -298,7 +309,7 @@ def cmd_train(args) -> int:
         result = {**runs[0], **summary.as_dict(), "test_error": summary.median}
         result["train_seconds"] = round(sum(r["train_seconds"] for r in runs), 3)
         del result["seed"]
-    if args.json:
+    if args.json and is_main_process():
         print(json.dumps(result), flush=True)
     return 0
 
@@ -457,6 +468,12 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--history", metavar="PATH", help="log per-epoch metrics (.csv or .json)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar, one line per epoch")
     t.add_argument(
+        "--nproc", type=int, metavar="N",
+        help="data-parallel training on N processes, started with the venv's mpiexec "
+        "(--batch-size is the global batch; on a cluster run `mpiexec ... tapegrad train` "
+        "instead)",
+    )  # fmt: skip
+    t.add_argument(
         "--threads", type=int, metavar="N",
         help="threads for batch-parallel ops (tapegrad.set_num_threads; same numbers for any N)",
     )  # fmt: skip
@@ -486,12 +503,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    for name in ("epochs", "batch_size", "limit", "runs", "threads"):
+    for name in ("epochs", "batch_size", "limit", "runs", "threads", "nproc"):
         value = getattr(args, name, None)
         if value is not None and value < (0 if name == "epochs" else 1):
             parser.error(f"--{name.replace('_', '-')} must be positive, got {value}")
     if not 0 <= getattr(args, "val_fraction", 0) < 1:
         parser.error(f"--val-fraction must be in [0, 1), got {args.val_fraction}")
+    if getattr(args, "nproc", None) and launch.world_size() == 1 and not launch.launched():
+        # Start N copies of this command under mpiexec and wait for them.
+        return launch.run(args.nproc, launch.without_nproc(sys.argv[1:] if argv is None else argv))
     try:
         return args.func(args)
     except KeyboardInterrupt:
@@ -505,6 +525,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("TAPEGRAD_DEBUG"):
             raise
         print(f"tapegrad {args.command}: {e}", file=sys.stderr)
+        launch.fail(1, f"tapegrad {args.command}: {e}")
         return 1
 
 

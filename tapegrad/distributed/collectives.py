@@ -220,9 +220,16 @@ def _write(t: Tensor, values: np.ndarray) -> None:
     t._version_counter.v += 1
 
 
+_DTYPES = {
+    np.dtype(t).num: np.dtype(t)
+    for t in ("bool", "int8", "uint8", "int16", "int32", "int64", "float16", "float32",
+              "float64", "complex64", "complex128")
+}  # fmt: skip
+
+
 def _describe(sig: np.ndarray) -> str:
     ndim = int(sig[2])
-    dtype = np.dtype(np.sctypeDict[int(sig[1])]) if int(sig[1]) in np.sctypeDict else "?"
+    dtype = _DTYPES.get(int(sig[1]), "?")
     shape = [int(s) for s in sig[3 : 3 + ndim]] if ndim <= 8 else f"{ndim} dims"
     return f"{dtype} {shape}"
 
@@ -730,7 +737,7 @@ def irecv(
             out = np.empty(tensor._data.shape, dtype=tensor._data.dtype)
         else:  # take the message anyway, so that the channel stays in step
             count = int(np.prod(header[2 : 2 + header[1]])) if 0 < header[1] <= 8 else 0
-            out = np.empty(count, dtype=np.sctypeDict.get(int(header[0]), np.uint8))
+            out = np.empty(count, dtype=_DTYPES.get(int(header[0]), np.dtype(np.uint8)))
         _blocking(g, "recv", lambda: g.comm.Recv(out, sender, tag=tag))
         if not same:
             raise RuntimeError(

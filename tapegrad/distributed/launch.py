@@ -47,3 +47,76 @@ def run(nproc: int, argv: Sequence[str], module: str = "tapegrad.cli") -> int:
         return subprocess.call(mpiexec_command(nproc, argv, module), env=env)
     except KeyboardInterrupt:
         return 130
+
+
+def launched() -> bool:
+    """Whether this process was started by an MPI launcher (mpiexec, mpirun, srun)."""
+    from .process_group import launched_by_mpi
+
+    return launched_by_mpi() is not None
+
+
+def world_size() -> int:
+    """The default group's size once initialised, else 1."""
+    from .process_group import _state
+
+    return 1 if _state.world is None else _state.world.size()
+
+
+def without_nproc(argv: Sequence[str]) -> list[str]:
+    """``argv`` without ``--nproc N`` / ``--nproc=N`` (what each rank runs)."""
+    out: list[str] = []
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--nproc":
+            skip = True
+        elif not a.startswith("--nproc="):
+            out.append(a)
+    return out
+
+
+def init_if_launched(global_batch: int) -> None:
+    """Join the job when started by mpiexec with several ranks (the command's path)."""
+    from .process_group import init_process_group, is_initialized, launched_by_mpi
+
+    info = launched_by_mpi()
+    if info is None or info["world_size"] <= 1 or is_initialized():
+        return
+    init_process_group("mpi")
+    if global_batch % info["world_size"]:
+        raise ValueError(
+            f"--batch-size {global_batch} is the global batch, split over the processes: it "
+            f"must be divisible by their number ({info['world_size']})"
+        )
+
+
+def shard_loaders(train_set, val_loader, test_loader, global_batch: int, seed: int):
+    """This rank's loaders: training batches of ``global_batch / world`` drawn by a
+    ``DistributedSampler`` (seeded as the single-process shuffle), and every
+    world-th sample of the validation and test sets (no padding: the summed metrics
+    count each sample once)."""
+    from ..utils.data import DataLoader, Subset
+    from ..utils.data.distributed import DistributedSampler
+    from .process_group import get_rank, get_world_size
+
+    rank, size = get_rank(), get_world_size()
+    sampler = DistributedSampler(train_set, size, rank, shuffle=True, seed=seed)
+    train = DataLoader(train_set, batch_size=global_batch // size, sampler=sampler)
+
+    def shard(loader):
+        if loader is None:
+            return None
+        ds = loader.dataset
+        return DataLoader(Subset(ds, range(rank, len(ds), size)), batch_size=loader.batch_size)
+
+    return train, shard(val_loader), shard(test_loader)
+
+
+def fail(code: int, message: str) -> None:
+    """A rank of a distributed run ends with an error: end the other ranks too."""
+    from .faults import failed_rank_exit
+
+    if world_size() > 1:
+        failed_rank_exit(code, message)
