@@ -311,6 +311,7 @@ def cmd_train(args) -> int:
         del result["seed"]
     if args.json and is_main_process():
         print(json.dumps(result), flush=True)
+    launch.record_finish(launch.rank())
     return 0
 
 

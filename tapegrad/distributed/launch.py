@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 
 from . import _mpi
@@ -37,17 +38,61 @@ def run(nproc: int, argv: Sequence[str], module: str = "tapegrad.cli") -> int:
     """Run ``python -m module argv...`` on ``nproc`` processes; their exit code.
 
     Each rank gets one BLAS / batch thread (``OMP_NUM_THREADS=1`` unless set), as the
-    ranks share the machine's cores.
+    ranks share the machine's cores. When a rank dies, ``mpiexec`` ends the others; the
+    message then names the rank (``mpiexec`` itself names only its process id).
     """
     env = dict(os.environ)
     for key in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(key, "1")
     env.setdefault("TAPEGRAD_NUM_THREADS", "1")
-    try:
-        return subprocess.call(mpiexec_command(nproc, argv, module), env=env)
-    except KeyboardInterrupt:
-        return 130
+    with tempfile.TemporaryDirectory(prefix="tapegrad-launch-") as folder:
+        env[PID_DIR_ENV] = folder
+        try:
+            code = subprocess.call(mpiexec_command(nproc, argv, module), env=env)
+        except KeyboardInterrupt:
+            return 130
+        if code:
+            _name_failed_rank(folder, code)
+    return code
 
+
+def _name_failed_rank(folder: str, code: int) -> None:
+    # Each rank wrote rank-R.pid at start; a rank whose process is gone and that did
+    # not finish cleanly (no rank-R.done) is the one that failed first.
+    failed = []
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".pid"):
+            rank = name[len("rank-") : -len(".pid")]
+            if not os.path.exists(os.path.join(folder, f"rank-{rank}.done")):
+                with open(os.path.join(folder, name)) as f:
+                    failed.append((rank, f.read().strip()))
+    # mpiexec reports a rank killed by signal N as exit code N.
+    what = f"exit code {code}"
+    ranks = ", ".join(f"rank {r} (pid {p})" for r, p in failed) or "a rank"
+    print(
+        f"tapegrad: the distributed run failed ({what}); ranks not finished: {ranks}. "
+        "Checkpoints are written atomically: continue with --resume CHECKPOINT.",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+PID_DIR_ENV = "TAPEGRAD_LAUNCH_DIR"
+
+
+def record_start(rank: int) -> None:
+    """Under ``run``: note this rank's process id (to name a rank that dies)."""
+    folder = os.environ.get(PID_DIR_ENV)
+    if folder and os.path.isdir(folder):
+        with open(os.path.join(folder, f"rank-{rank}.pid"), "w") as f:
+            f.write(str(os.getpid()))
+
+
+def record_finish(rank: int) -> None:
+    """Under ``run``: this rank finished without error."""
+    folder = os.environ.get(PID_DIR_ENV)
+    if folder and os.path.isdir(folder):
+        open(os.path.join(folder, f"rank-{rank}.done"), "w").close()
 
 def launched() -> bool:
     """Whether this process was started by an MPI launcher (mpiexec, mpirun, srun)."""
@@ -85,6 +130,7 @@ def init_if_launched(global_batch: int) -> None:
     if info is None or info["world_size"] <= 1 or is_initialized():
         return
     init_process_group("mpi")
+    record_start(info["rank"])
     if global_batch % info["world_size"]:
         raise ValueError(
             f"--batch-size {global_batch} is the global batch, split over the processes: it "
@@ -120,3 +166,10 @@ def fail(code: int, message: str) -> None:
 
     if world_size() > 1:
         failed_rank_exit(code, message)
+
+
+def rank() -> int:
+    """This process's rank in the default group once initialised, else 0."""
+    from .process_group import _state
+
+    return 0 if _state.world is None else _state.world.rank()

@@ -151,8 +151,10 @@ class SyncBatchNorm(_BatchNorm):
 
         if not dist.is_available() or not dist.is_initialized():
             return None
-        group = self.process_group
-        if dist.get_world_size(group) <= 1:
+        from ...distributed.process_group import _group
+
+        group = _group(self.process_group)
+        if group is None or group.size() <= 1:
             return None
         return group
 
