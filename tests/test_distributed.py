@@ -108,7 +108,9 @@ def test_distributed_sampler_shards_equal_pytorchs(n, replicas, drop_last):
 
 
 def test_distributed_sampler_bad_rank():
-    with pytest.raises(ValueError, match=r"Invalid rank 2, rank should be in the interval \[0, 1\]"):
+    with pytest.raises(
+        ValueError, match=r"Invalid rank 2, rank should be in the interval \[0, 1\]"
+    ):
         DistributedSampler(range(4), num_replicas=2, rank=2)
 
 
@@ -116,9 +118,15 @@ def test_data_parallel_on_cpu_runs_the_module_like_pytorch():
     torch.manual_seed(0)
     ref = torch.nn.Linear(3, 2)
     ours = nn.Linear(3, 2)
-    ours.load_state_dict({k: tapegrad.tensor(v.detach().numpy()) for k, v in ref.state_dict().items()})
+    ours.load_state_dict(
+        {k: tapegrad.tensor(v.detach().numpy()) for k, v in ref.state_dict().items()}
+    )
     theirs_dp, ours_dp = torch.nn.DataParallel(ref), nn.DataParallel(ours)
-    assert list(ours_dp.state_dict()) == list(theirs_dp.state_dict()) == ["module.weight", "module.bias"]
+    assert (
+        list(ours_dp.state_dict())
+        == list(theirs_dp.state_dict())
+        == ["module.weight", "module.bias"]
+    )
     assert ours_dp.module is ours and ours_dp.device_ids == theirs_dp.device_ids == []
     x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
     np.testing.assert_allclose(
@@ -145,7 +153,9 @@ def test_convert_sync_batchnorm_shares_parameters():
     model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Sequential(nn.BatchNorm1d(4)))
     bn = model[1]
     converted = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    assert isinstance(converted[1], nn.SyncBatchNorm) and isinstance(converted[2][0], nn.SyncBatchNorm)
+    assert isinstance(converted[1], nn.SyncBatchNorm) and isinstance(
+        converted[2][0], nn.SyncBatchNorm
+    )
     assert converted[1].weight is bn.weight and converted[1].running_mean is bn.running_mean
     assert list(converted.state_dict()) == list(model.state_dict())
 
@@ -248,8 +258,9 @@ def test_train_command_nproc_2_matches_one_process(tmp_path):
     assert abs(one - two) <= 0.15, (one, two)
     # the checkpoint of the 2-process run evaluates in one process
     r = subprocess.run(
-        [sys.executable, "-m", "tapegrad.cli", "evaluate", "--checkpoint", str(tmp_path / "run2.pt"),
-         "--data-dir", str(tmp_path / "data"), "--no-download", "--json"],
+        [sys.executable, "-m", "tapegrad.cli", "evaluate",
+         "--checkpoint", str(tmp_path / "run2.pt"), "--data-dir", str(tmp_path / "data"),
+         "--no-download", "--json"],
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr

@@ -64,7 +64,7 @@ class RedOpType(enum.IntEnum):
 
 
 class ReduceOp:
-    """How ``all_reduce`` and friends combine the ranks' tensors (``torch.distributed.ReduceOp``)."""
+    """How ``all_reduce`` and friends combine tensors (``torch.distributed.ReduceOp``)."""
 
     SUM = RedOpType.SUM
     AVG = RedOpType.AVG
@@ -201,8 +201,8 @@ def _check_tensor(t: Any, param: str, name: str) -> None:
 def _check_list(ts: Any, param: str, name: str) -> None:
     if not isinstance(ts, (list, tuple)) or not all(isinstance(t, Tensor) for t in ts):
         raise TypeError(
-            f"Invalid function argument. Expected parameter `{param}` of type List[tapegrad.Tensor] "
-            f"but got {type(ts)} instead (in {name})."
+            f"Invalid function argument. Expected parameter `{param}` of type "
+            f"List[tapegrad.Tensor] but got {type(ts)} instead (in {name})."
         )
 
 
@@ -267,9 +267,7 @@ def _agree(g: ProcessGroup, name: str, t: Tensor | None, check_shape: bool = Tru
     cols = slice(1, None) if check_shape else slice(1, 2)
     if len(rows) and (rows[:, cols] != rows[0, cols]).any():
         listing = ", ".join(
-            f"rank {g.ranks[i]} {_describe(row)}"
-            for i, row in enumerate(everyone)
-            if row[1] != -1
+            f"rank {g.ranks[i]} {_describe(row)}" for i, row in enumerate(everyone) if row[1] != -1
         )
         what = "shape and dtype" if check_shape else "dtype"
         raise RuntimeError(
@@ -313,7 +311,10 @@ def _skip(g: ProcessGroup | None, async_op: bool) -> Work | None:
 
 
 def all_reduce(
-    tensor: Tensor, op: Any = ReduceOp.SUM, group: ProcessGroup | None = None, async_op: bool = False
+    tensor: Tensor,
+    op: Any = ReduceOp.SUM,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
 ) -> Work | None:
     """Reduce ``tensor`` over all ranks, in place on every rank (``torch.distributed.all_reduce``).
 
@@ -345,7 +346,7 @@ def reduce(
     group: ProcessGroup | None = None,
     async_op: bool = False,
 ) -> Work | None:
-    """Reduce ``tensor`` over all ranks into rank ``dst``'s tensor (``torch.distributed.reduce``)."""
+    """Reduce ``tensor`` over all ranks into rank ``dst``'s (``torch.distributed.reduce``)."""
     _check_tensor(tensor, "tensor", "reduce")
     g = _group(group)
     if g is None:
@@ -464,7 +465,7 @@ def gather(
     group: ProcessGroup | None = None,
     async_op: bool = False,
 ) -> Work | None:
-    """Every rank's ``tensor`` into ``gather_list`` on rank ``dst`` (``torch.distributed.gather``)."""
+    """Every rank's ``tensor`` into ``gather_list`` on ``dst`` (``torch.distributed.gather``)."""
     _check_tensor(tensor, "tensor", "gather")
     g = _group(group)
     if g is None:
@@ -482,9 +483,7 @@ def gather(
             )
         _check_outputs(gather_list, tensor, g, "gather")
     elif gather_list:
-        raise ValueError(
-            "Argument ``gather_list`` must NOT be specified on non-destination ranks."
-        )
+        raise ValueError("Argument ``gather_list`` must NOT be specified on non-destination ranks.")
     _agree(g, "gather", tensor)
     src = _buffer(tensor)
     out = np.empty((g.size(),) + src.shape, dtype=src.dtype) if me == root else None
@@ -505,7 +504,7 @@ def scatter(
     group: ProcessGroup | None = None,
     async_op: bool = False,
 ) -> Work | None:
-    """Rank ``src``'s ``scatter_list[i]`` into rank i's ``tensor`` (``torch.distributed.scatter``)."""
+    """Rank ``src``'s ``scatter_list[i]`` into rank i's ``tensor`` (``dist.scatter``)."""
     _check_tensor(tensor, "tensor", "scatter")
     g = _group(group)
     if g is None:
@@ -691,9 +690,7 @@ def _peer(g: ProcessGroup, rank: int, name: str, role: str) -> int:
 _HEADER = 10
 
 
-def isend(
-    tensor: Tensor, dst: int, group: ProcessGroup | None = None, tag: int = 0
-) -> Work | None:
+def isend(tensor: Tensor, dst: int, group: ProcessGroup | None = None, tag: int = 0) -> Work | None:
     """Send ``tensor`` to rank ``dst`` without waiting (``torch.distributed.isend``)."""
     _check_tensor(tensor, "tensor", "isend")
     g = _group(group)
@@ -701,7 +698,7 @@ def isend(
         return None
     peer = _peer(g, dst, "isend", "destination")
     buf = _buffer(tensor).copy()
-    header = _signature("p2p", tensor)[1:_HEADER + 1].copy()
+    header = _signature("p2p", tensor)[1 : _HEADER + 1].copy()
     reqs = [g.comm.Isend(header, peer, tag=tag), g.comm.Isend(buf, peer, tag=tag)]
     return Work(reqs, None, f"isend to rank {dst}", [tensor])
 
@@ -782,9 +779,7 @@ def broadcast_object_list(
     if g is None:
         return
     root = _root(g, src, "broadcast_object_list")
-    objs = _blocking(
-        g, "broadcast_object_list", lambda: g.comm.bcast(list(object_list), root=root)
-    )
+    objs = _blocking(g, "broadcast_object_list", lambda: g.comm.bcast(list(object_list), root=root))
     if len(objs) != len(object_list):
         raise RuntimeError(
             f"broadcast_object_list: rank {src} sent {len(objs)} objects but this rank's list "
@@ -840,7 +835,9 @@ def scatter_object_list(
     if g is None:
         return
     if not isinstance(scatter_object_output_list, list) or len(scatter_object_output_list) < 1:
-        raise ValueError("Expected argument scatter_object_output_list to be a list of size at least 1.")
+        raise ValueError(
+            "Expected argument scatter_object_output_list to be a list of size at least 1."
+        )
     root = _root(g, src, "scatter_object_list")
     items = scatter_object_input_list if g.rank() == root else None
     if items is not None and len(items) != g.size():

@@ -94,6 +94,7 @@ def record_finish(rank: int) -> None:
     if folder and os.path.isdir(folder):
         open(os.path.join(folder, f"rank-{rank}.done"), "w").close()
 
+
 def launched() -> bool:
     """Whether this process was started by an MPI launcher (mpiexec, mpirun, srun)."""
     from .process_group import launched_by_mpi

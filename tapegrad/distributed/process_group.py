@@ -187,7 +187,9 @@ def init_process_group(
         raise ValueError("trying to initialize the default process group twice!")
     name = Backend(backend or "mpi")
     seconds = _seconds(timeout)
-    if init_method not in (None, "env://") and not str(init_method).startswith(("tcp://", "file://")):
+    if init_method not in (None, "env://") and not str(init_method).startswith(
+        ("tcp://", "file://")
+    ):
         raise ValueError(f"init_method {init_method!r}: expected 'env://', tcp:// or file://")
     MPI = _mpi.mpi()
     comm = MPI.COMM_WORLD.Dup()
@@ -286,7 +288,7 @@ def get_process_group_ranks(group: ProcessGroup) -> list[int]:
 
 
 def get_global_rank(group: ProcessGroup, group_rank: int) -> int:
-    """The global rank of ``group``'s rank ``group_rank`` (``torch.distributed.get_global_rank``)."""
+    """The global rank of ``group``'s rank ``group_rank`` (``dist.get_global_rank``)."""
     g = _group(group)
     if g is None or not 0 <= group_rank < len(g.ranks):
         raise ValueError(f"Group rank {group_rank} is not part of group {group}")

@@ -43,7 +43,7 @@ def run(optimizer: str, batchnorm: bool, accumulate: int) -> None:
     opt, ref_opt = make(model.parameters()), make(reference.parameters())
     g = torch.Generator().manual_seed(7)
     loss_fn = nn.CrossEntropyLoss()
-    for step in range(4):
+    for _ in range(4):
         ref_opt.zero_grad()
         opt.zero_grad()
         for micro in range(accumulate):

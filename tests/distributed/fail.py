@@ -12,6 +12,6 @@ dist.init_process_group("mpi", timeout=datetime.timedelta(seconds=1))
 rank = dist.get_rank()
 if rank == 1:
     if sys.argv[1] == "raise":
-        1 / 0
+        raise ZeroDivisionError("division by zero")
     time.sleep(30)
 dist.all_reduce(torch.ones(2))

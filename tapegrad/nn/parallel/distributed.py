@@ -351,15 +351,18 @@ class DistributedDataParallel(Module):
     def _launch(self, bucket: _Bucket) -> None:
         MPI = _mpi()
         buf = bucket.buffer
+        # Scale by 1 / world_size while copying into the bucket, then sum over the ranks:
+        # PyTorch's Reducer does the same (same rounding; half precision stays in range).
+        scale = 1.0 / self._world
         for i, start, stop in zip(bucket.indices, bucket.offsets[:-1], bucket.offsets[1:]):
             grad = self._params[i].grad
             if grad is None:
                 buf[start:stop] = 0
+            elif self._world > 1:
+                np.multiply(grad._data.reshape(-1), scale, out=buf[start:stop], casting="unsafe")
             else:
                 buf[start:stop] = grad._data.reshape(-1)
         if self._world > 1:
-            # Divide first, then sum (PyTorch's order: it keeps half precision in range).
-            np.divide(buf, self._world, out=buf, casting="unsafe")
             bucket.request = self._comm.Iallreduce(MPI.IN_PLACE, buf, MPI.SUM)
 
     def _finalize(self) -> None:
@@ -417,4 +420,3 @@ class _Hook:
         ddp = self.owner()
         if ddp is not None:
             ddp._mark_ready(self.index)
-
