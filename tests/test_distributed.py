@@ -265,3 +265,30 @@ def test_train_command_nproc_2_matches_one_process(tmp_path):
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout.splitlines()[-1])["error"] == pytest.approx(two)
+
+
+def test_bench_projection_and_table():
+    """bench/distributed.py's projection and Markdown (no timing asserted)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import distributed as bench
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    one = {"step_s": {100: 0.030, 50: 0.017, 25: 0.0105, 12: 0.0071}}
+    two = {"grad_bytes": 400_000, "allreduce_small_s": 10e-6, "allreduce_grads_s": 210e-6}
+    rows = bench.project(one, two, steps=600)
+    fit, table = rows[0]["fit"], rows[1:]
+    assert fit["a_s"] == pytest.approx(0.004, abs=1e-3) and fit["bandwidth"] > 0
+    assert [r["P"] for r in table] == [1, 2, 4, 8, 16, 32, 64]
+    assert table[0]["local_efficiency"] == pytest.approx(1.0)
+    eff = [r["local_efficiency"] for r in table]
+    assert eff == sorted(eff, reverse=True)  # the fixed cost per step: efficiency falls
+    result = {
+        "workload": "cnn_epoch", "nproc": 2, "tapegrad_mpi_times": [9.0], "torch_times": [10.0],
+        "tapegrad_1proc_times": [17.0], "ratio": 0.9, "target": 0.85, "met": False,
+        "efficiency": 0.94, "efficiency_met": True, "data": "random", "projection": rows, **two,
+    }  # fmt: skip
+    info = {"date": "now", "cpu": "cpu", "machine": "m", "load_avg": 1.0, "tapegrad": "0",
+            "torch": "2", "numpy": "2"}  # fmt: skip
+    text = bench.markdown({"info": info, "quick": True, "reps": 1, "results": [result]})
+    assert "| cnn_epoch | 2 |" in text and "**missed**" in text and "| 64 |" in text

@@ -8,7 +8,6 @@ import numpy as np
 
 from ... import autograd
 from ..._tensor import Tensor
-from .. import functional as F
 from .batchnorm import _BatchNorm
 from .module import Module
 
@@ -126,24 +125,18 @@ class SyncBatchNorm(_BatchNorm):
     def forward(self, input):
         self._check_input_dim(input)
         self._check_non_zero_input_channels(input)
+        group = self._sync_group() if self.training else None
+        if group is None:  # evaluation, or nobody to synchronise with: plain batch norm
+            return super().forward(input)
         factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
+        if self.track_running_stats:
             self.num_batches_tracked.add_(1)
             if self.momentum is None:
                 factor = 1.0 / float(self.num_batches_tracked)
-        bn_training = self.training or (self.running_mean is None and self.running_var is None)
-        use_buffers = not self.training or self.track_running_stats
-        running_mean = self.running_mean if use_buffers else None
-        running_var = self.running_var if use_buffers else None
-        group = self._sync_group() if bn_training and self.training else None
-        if group is None:
-            return F.batch_norm(
-                input, running_mean, running_var, self.weight, self.bias, bn_training,
-                factor, self.eps,
-            )  # fmt: skip
         return _SyncBatchNormFunction.apply(
-            input, self.weight, self.bias, running_mean, running_var, self.eps, factor, group
-        )
+            input, self.weight, self.bias, self.running_mean, self.running_var, self.eps,
+            factor, group,
+        )  # fmt: skip
 
     def _sync_group(self):
         """The group to synchronise over, or None when there is nothing to synchronise."""
