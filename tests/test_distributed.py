@@ -292,3 +292,64 @@ def test_bench_projection_and_table():
             "torch": "2", "numpy": "2"}  # fmt: skip
     text = bench.markdown({"info": info, "quick": True, "reps": 1, "results": [result]})
     assert "| cnn_epoch | 2 |" in text and "**missed**" in text and "| 64 |" in text
+
+
+def _rank_pids(pattern: str, rank: int) -> list[int]:
+    """Process ids of the MPI rank ``rank`` whose command line contains ``pattern``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        if pattern in cmd and f"PMI_RANK={rank}".encode() in env:
+            found.append(int(entry))
+    return found
+
+
+@needs_mpi
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="finds the rank's process in /proc")
+def test_train_command_killed_rank_is_named_and_resume_works(tmp_path):
+    from test_cli import write_split
+
+    raw = tmp_path / "data" / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    write_split(raw, "train", 200, seed=0)
+    write_split(raw, "t10k", 40, seed=1)
+    env = mpi_env()
+    env["TAPEGRAD_DATA"] = str(tmp_path / "nowhere")
+    ckpt = tmp_path / "run.pt"
+    args = [
+        sys.executable, "-m", "tapegrad.cli", "train", "--epochs", "200", "--data-dir",
+        str(tmp_path / "data"), "--no-download", "--batch-size", "20", "--no-progress",
+        "--checkpoint", str(ckpt), "--seed", "11",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        args + ["--nproc", "2"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not ckpt.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        assert ckpt.exists(), "no checkpoint written"
+        pids = _rank_pids("--seed 11", 1)
+        assert len(pids) == 1, pids
+        os.kill(pids[0], 9)  # rank 1 dies in the middle of an epoch
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0
+    assert f"rank 1 (pid {pids[0]}) stopped first" in err, err
+    epoch = tapegrad.load(ckpt)["epoch"]
+    assert epoch >= 1
+    # the last checkpoint continues, here on one process
+    resume = [a if a != "200" else str(epoch + 1) for a in args] + ["--resume", str(ckpt)]
+    r = subprocess.run(resume, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert tapegrad.load(ckpt)["epoch"] == epoch + 1

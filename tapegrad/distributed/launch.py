@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 
 from . import _mpi
@@ -48,30 +50,67 @@ def run(nproc: int, argv: Sequence[str], module: str = "tapegrad.cli") -> int:
     with tempfile.TemporaryDirectory(prefix="tapegrad-launch-") as folder:
         env[PID_DIR_ENV] = folder
         try:
-            code = subprocess.call(mpiexec_command(nproc, argv, module), env=env)
+            code, dead = _run_forwarding(mpiexec_command(nproc, argv, module), env)
         except KeyboardInterrupt:
             return 130
         if code:
-            _name_failed_rank(folder, code)
+            _name_failed_rank(folder, code, dead)
     return code
 
 
-def _name_failed_rank(folder: str, code: int) -> None:
-    # Each rank wrote rank-R.pid at start; a rank whose process is gone and that did
-    # not finish cleanly (no rank-R.done) is the one that failed first.
-    failed = []
+def _run_forwarding(cmd: list[str], env: dict) -> tuple[int, set[str]]:
+    """Run ``cmd``, copying its output through as it comes, and collect the process ids
+    that mpiexec reports as terminated badly ("PID 123 RUNNING AT host")."""
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    dead: set[str] = set()
+
+    def pump(src, dst) -> None:
+        tail = b""
+        while chunk := os.read(src.fileno(), 65536):
+            if hasattr(dst, "buffer"):
+                dst.buffer.write(chunk)
+            else:  # a text stream without bytes (e.g. captured by a test)
+                dst.write(chunk.decode(errors="replace"))
+            dst.flush()
+            tail = (tail + chunk)[-4096:]
+            dead.update(m.decode() for m in re.findall(rb"PID (\d+) RUNNING AT", tail))
+
+    threads = [
+        threading.Thread(target=pump, args=(proc.stdout, sys.stdout), daemon=True),
+        threading.Thread(target=pump, args=(proc.stderr, sys.stderr), daemon=True),
+    ]
+    for t in threads:
+        t.start()
+    try:
+        code = proc.wait()
+    finally:
+        for t in threads:
+            t.join(timeout=5)
+    return code, dead
+
+
+def _name_failed_rank(folder: str, code: int, dead: set[str]) -> None:
+    # Each rank wrote rank-R.pid at start: the rank whose process mpiexec reported as
+    # terminated is the one that failed (mpiexec then ended the others); without such a
+    # report, the ranks that did not finish cleanly (no rank-R.done).
+    started = {}
     for name in sorted(os.listdir(folder)):
         if name.endswith(".pid"):
-            rank = name[len("rank-") : -len(".pid")]
-            if not os.path.exists(os.path.join(folder, f"rank-{rank}.done")):
-                with open(os.path.join(folder, name)) as f:
-                    failed.append((rank, f.read().strip()))
+            with open(os.path.join(folder, name)) as f:
+                started[name[len("rank-") : -len(".pid")]] = f.read().strip()
+    failed = [(r, p) for r, p in started.items() if p in dead]
+    if not failed:
+        failed = [
+            (r, p)
+            for r, p in started.items()
+            if not os.path.exists(os.path.join(folder, f"rank-{r}.done"))
+        ]
     # mpiexec reports a rank killed by signal N as exit code N.
-    what = f"exit code {code}"
     ranks = ", ".join(f"rank {r} (pid {p})" for r, p in failed) or "a rank"
     print(
-        f"tapegrad: the distributed run failed ({what}); ranks not finished: {ranks}. "
-        "Checkpoints are written atomically: continue with --resume CHECKPOINT.",
+        f"tapegrad: the distributed run failed (exit code {code}): {ranks} stopped first "
+        "and mpiexec ended the others. Checkpoints are written atomically: continue with "
+        "--resume CHECKPOINT.",
         file=sys.stderr,
         flush=True,
     )
