@@ -250,15 +250,6 @@ def _twice(L):
     y.backward()
 
 
-def test_create_graph_raises_not_implemented():
-    x = tapegrad.ones(2, requires_grad=True)
-    y = (x * x).sum()
-    with pytest.raises(NotImplementedError, match="create_graph"):
-        y.backward(create_graph=True)
-    with pytest.raises(NotImplementedError, match="create_graph"):
-        tapegrad.autograd.grad(y, x, create_graph=True)
-
-
 def test_diamond_graph_and_shared_inputs():
     def fn(L):
         x = L.tensor([[0.5, -1.0], [2.0, 0.25]], requires_grad=True)

@@ -226,3 +226,17 @@ def test_synthetic_digits_are_learnable():
     flat = x.view(600, -1)
     pred = knn_predict(flat[:500], y[:500], flat[500:], 1)
     assert (pred != y[500:]).float().mean().item() < 0.4
+
+
+def test_hessian_learning_rate(tmp_path, capsys, monkeypatch):
+    _, s = run_example("hessian_learning_rate", tmp_path, capsys, monkeypatch)
+    lam = s["lambda_max"]
+    assert lam > 0
+    # power iteration settles: the last Rayleigh quotients agree
+    p = s["power_iterations"]
+    assert abs(p[-1] - p[-2]) <= 0.05 * abs(p[-1])
+    # learning rates are relative to 1/lambda_max; the best one is below 2/lambda_max
+    assert s["best_learning_rate"] * lam < 2.0 + 1e-9
+    losses = dict(zip([round(r * lam, 3) for r in s["learning_rates"]], s["losses"]))
+    assert losses[1.0] is not None and losses[1.0] < s["initial_loss"]
+    assert_png(tmp_path / "hessian_learning_rate.png")

@@ -460,6 +460,92 @@ def test_op_gradcheck(op):
     assert tapegrad.autograd.gradcheck(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-4)
 
 
+def _double_backward(L, op, arrays, seed, transpose=False):
+    """First and second derivatives of ``op`` under random upstream vectors.
+
+    ``grad(out, xs, u, create_graph=True)``, then ``grad(sum(g * v), xs)``: the same
+    random ``u`` and ``v`` for both libraries. Returns ``(grads, grad_grads)`` with
+    None where a gradient is undefined, or the exception type PyTorch-style ops raise.
+    """
+    xs = [L.tensor(a, requires_grad=True) for a in arrays]
+    views = [x.transpose(-1, -2) if transpose and x.ndim >= 2 else x for x in xs]
+    out = op.fn(L, *views)
+    outs = list(out) if isinstance(out, (list, tuple)) else [out]
+    outs = [o for o in outs if isinstance(o, L.Tensor) and o.requires_grad]
+    rng = np.random.default_rng(seed)
+    us = [L.tensor(rng.standard_normal(tuple(o.shape))) for o in outs]
+    gs = L.autograd.grad(outs, xs, us, create_graph=True, allow_unused=True)
+    vs = [None if g is None else L.tensor(rng.standard_normal(tuple(g.shape))) for g in gs]
+    terms = [(g * v).sum() for g, v in zip(gs, vs) if g is not None and g.requires_grad]
+    if not terms:
+        return gs, [None] * len(xs)
+    try:
+        ggs = L.autograd.grad(sum(terms), xs, allow_unused=True)
+    except RuntimeError as e:
+        return gs, type(e)
+    return gs, ggs
+
+
+def _check_double_backward(op, arrays, seed, transpose=False):
+    t_gs, t_ggs = _double_backward(torch, op, arrays, seed, transpose)
+    g_gs, g_ggs = _double_backward(tapegrad, op, arrays, seed, transpose)
+    if isinstance(t_ggs, type):
+        assert g_ggs is t_ggs, f"{op.name}: PyTorch raises {t_ggs.__name__}, tapegrad gave {g_ggs}"
+        return True
+    assert not isinstance(g_ggs, type), f"{op.name}: tapegrad raised {g_ggs}, PyTorch did not"
+    for k, (ta, ga, a) in enumerate(zip(t_ggs, g_ggs, arrays)):
+        t = np.zeros(a.shape) if ta is None else ta.detach().numpy()
+        g = np.zeros(a.shape) if ga is None else ga.detach().numpy()
+        np.testing.assert_allclose(g, t, rtol=1e-6, atol=1e-8, err_msg=f"{op.name}: d2/dx{k}")
+    for ta, ga in zip(t_gs, g_gs):
+        if ta is not None and ga is not None:
+            np.testing.assert_allclose(
+                ga.detach().numpy(), ta.detach().numpy(), rtol=1e-6, atol=1e-8
+            )
+    return False
+
+
+GRADGRAD_OPS = [o for o in OPS if o.grad and o.gradcheck and o.domain not in ("int", "bool")]
+
+
+@pytest.mark.parametrize("op", GRADGRAD_OPS, ids=lambda o: o.name)
+def test_op_gradgrad(op):
+    """Double backward matches PyTorch's (every sample, and transposed inputs) and
+    passes gradgradcheck in float64 (unless PyTorch itself has no double backward)."""
+    unsupported = False
+    for k, shapes in enumerate(op.shapes):
+        rng = np.random.default_rng(k)
+        if op.domain in ("spd", "wellcond") and len(shapes) == 2:
+            arrays = [
+                sample(shapes[0], op.domain, rng, "float64"),
+                sample(shapes[1], "real", rng, "float64"),
+            ]
+        else:
+            arrays = [sample(s, op.domain, rng, "float64") for s in shapes]
+        unsupported |= _check_double_backward(op, arrays, seed=k)
+        if k == 0 and op.noncontig and op.domain not in ("spd", "wellcond"):
+            base = [
+                np.ascontiguousarray(np.swapaxes(a, -1, -2)) if a.ndim >= 2 else a for a in arrays
+            ]
+            _check_double_backward(op, base, seed=k, transpose=True)
+    rng = np.random.default_rng(3)
+    shapes = op.shapes[0]
+    if op.domain in ("spd", "wellcond") and len(shapes) == 2:
+        arrays = [
+            sample(shapes[0], op.domain, rng, "float64"),
+            sample(shapes[1], "real", rng, "float64"),
+        ]
+    else:
+        arrays = [sample(s, op.domain, rng, "float64") for s in shapes]
+    inputs = [tapegrad.tensor(a, requires_grad=True) for a in arrays]
+
+    def f(*xs):
+        out = op.fn(tapegrad, *xs)
+        return tuple(out) if isinstance(out, list) else out
+
+    assert tapegrad.autograd.gradgradcheck(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-4)
+
+
 # ---------------------------------------------------------------------------
 # broadcasting shapes drawn by hypothesis
 

@@ -18,7 +18,7 @@ def _as_list(x):
     return [x]
 
 
-def _root_grads(tensors, grad_tensors, who):
+def _root_grads(tensors, grad_tensors, who, create_graph=False):
     import numpy as np
 
     from .._tensor import Tensor
@@ -41,7 +41,8 @@ def _root_grads(tensors, grad_tensors, who):
                 raise RuntimeError(
                     f"grad can be implicitly created only for real scalar outputs but got {t.dtype}"
                 )
-            out.append(np.ones(t._data.shape, dtype=t._data.dtype))
+            ones = np.ones(t._data.shape, dtype=t._data.dtype)
+            out.append(Tensor._make(ones) if create_graph else ones)
         else:
             if not isinstance(g, Tensor):
                 from ..ops.creation import tensor
@@ -52,7 +53,11 @@ def _root_grads(tensors, grad_tensors, who):
                     f"Mismatch in shape: grad_output[0] has a shape of {g.shape} and output[0] "
                     f"has a shape of {t.shape}."
                 )
-            out.append(g._data.astype(t._data.dtype, copy=False))
+            if create_graph:
+                # the given gradient may itself require grad (double-vjp tricks)
+                out.append(g if g.dtype is t.dtype else g.to(t.dtype))
+            else:
+                out.append(g._data.astype(t._data.dtype, copy=False))
     return out
 
 
@@ -70,37 +75,46 @@ def backward(
     grad_variables=None,
     inputs=None,
 ) -> None:
-    """Accumulate gradients of ``tensors`` into the graph's leaves (``torch.autograd.backward``)."""
-    if create_graph:
-        raise NotImplementedError(
-            "create_graph=True (higher-order gradients) is not supported by tapegrad yet; "
-            "compute second derivatives by finite differences or with PyTorch"
-        )
+    """Accumulate gradients of ``tensors`` into the graph's leaves (``torch.autograd.backward``).
+
+    With ``create_graph=True`` the backward pass is itself recorded: the leaves'
+    ``.grad`` carry a ``grad_fn`` and can be differentiated again. ``retain_graph``
+    defaults to ``create_graph``, as in PyTorch.
+    """
+    from .._tensor import Tensor
+
     tensors = _as_list(tensors)
     if grad_tensors is None:
         grad_tensors = grad_variables
-    grads = _root_grads(tensors, grad_tensors, "backward")
-    retain = bool(retain_graph)
+    create_graph = bool(create_graph)
+    grads = _root_grads(tensors, grad_tensors, "backward", create_graph)
+    retain = create_graph if retain_graph is None else bool(retain_graph)
     if inputs is not None:
         inputs = _as_list(inputs)
+        if not inputs:
+            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
         for t in inputs:
             if not t._requires_grad:
                 raise RuntimeError("One of the differentiated Tensors does not require grad")
         results = run_backward(
-            _edges(tensors), grads, retain, inputs=_edges(inputs), allow_unused=True
+            _edges(tensors),
+            grads,
+            retain,
+            inputs=_edges(inputs),
+            allow_unused=True,
+            create_graph=create_graph,
         )
         for t, g in zip(inputs, results):
-            if g is not None:
-                if t.grad_fn is None:
-                    t._accumulator().accumulate(g)
-                else:
-                    from .._tensor import Tensor
-
-                    t._grad = (
-                        Tensor._make(g.copy()) if t._grad is None else t._grad + Tensor._make(g)
-                    )
+            if g is None:
+                continue
+            if t.grad_fn is None:
+                t._accumulator().accumulate(g)
+            elif create_graph:
+                t._grad = g if t._grad is None else t._grad + g
+            else:
+                t._grad = Tensor._make(g.copy()) if t._grad is None else t._grad + Tensor._make(g)
         return
-    run_backward(_edges(tensors), grads, retain)
+    run_backward(_edges(tensors), grads, retain, create_graph=create_graph)
 
 
 def grad(
@@ -114,15 +128,21 @@ def grad(
     is_grads_batched=False,
     materialize_grads=False,
 ):
-    """Gradients of ``outputs`` with respect to ``inputs`` (``torch.autograd.grad``)."""
+    """Gradients of ``outputs`` with respect to ``inputs`` (``torch.autograd.grad``).
+
+    With ``create_graph=True`` the returned gradients are recorded in the graph and
+    can be differentiated again (Hessian-vector products, gradient penalties).
+    """
     import numpy as np
 
     from .._tensor import Tensor
 
-    if create_graph:
+    if is_grads_batched:
         raise NotImplementedError(
-            "create_graph=True (higher-order gradients) is not supported by tapegrad yet"
+            "autograd.grad(is_grads_batched=True) needs vmap, which tapegrad does not "
+            "provide; loop over the batch of grad_outputs instead"
         )
+    create_graph = bool(create_graph)
     outputs = _as_list(outputs)
     inputs = _as_list(inputs)
     for t in inputs:
@@ -130,11 +150,22 @@ def grad(
             raise TypeError(f"grad(): inputs must be Tensors, got {type(t).__name__}")
         if not t._requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-    grads = _root_grads(outputs, grad_outputs, "grad")
+    if materialize_grads and allow_unused is False:
+        raise ValueError(
+            "Expected allow_unused to be True or not passed when materialize_grads=True, "
+            "but got: allow_unused=False."
+        )
+    grads = _root_grads(outputs, grad_outputs, "grad", create_graph)
     if allow_unused is None:
         allow_unused = materialize_grads
+    retain = create_graph if retain_graph is None else bool(retain_graph)
     res = run_backward(
-        _edges(outputs), grads, bool(retain_graph), inputs=_edges(inputs), allow_unused=allow_unused
+        _edges(outputs),
+        grads,
+        retain,
+        inputs=_edges(inputs),
+        allow_unused=allow_unused,
+        create_graph=create_graph,
     )
     out = []
     for t, g in zip(inputs, res):
@@ -142,6 +173,14 @@ def grad(
             out.append(
                 Tensor._make(np.zeros(t._data.shape, t._data.dtype)) if materialize_grads else None
             )
+            continue
+        if create_graph:
+            if tuple(g.shape) != t._data.shape:
+                from ..ops import graph_xp
+                from .engine import sum_to
+
+                g = sum_to(g, t._data.shape, graph_xp)
+            out.append(g if g.dtype is t.dtype else g.to(t.dtype))
             continue
         if g.shape != t._data.shape:
             from .engine import sum_to

@@ -8,21 +8,22 @@ from . import function as F
 from . import grad_mode
 
 
-def sum_to(grad, shape):
+def sum_to(grad, shape, xp=np):
     """Sum a broadcast gradient back down to ``shape`` (the engine's un-broadcast)."""
-    if grad.shape == shape:
+    gshape = tuple(grad.shape)
+    if gshape == shape:
         return grad
-    nd = grad.ndim - len(shape)
+    nd = len(gshape) - len(shape)
+    if nd < 0:
+        return xp.reshape(grad, shape)
     axes = list(range(nd))
     for i, s in enumerate(shape):
-        if s == 1 and grad.shape[nd + i] != 1:
+        if s == 1 and gshape[nd + i] != 1:
             axes.append(nd + i)
     if axes:
-        grad = grad.sum(axis=tuple(axes), keepdims=True)
-    if nd:
-        grad = grad.reshape(shape)
-    elif grad.shape != shape:
-        grad = grad.reshape(shape)
+        grad = xp.sum(grad, axis=tuple(axes), keepdims=True)
+    if tuple(grad.shape) != shape:
+        grad = xp.reshape(grad, shape)
     return grad
 
 
@@ -76,26 +77,36 @@ def _needed(roots, targets, seen):
     return needed
 
 
-def _call_pre_hooks(node, buf):
+def _to_tensor(g):
+    """A gradient as hooks see it: a tensor (arrays are wrapped, graph tensors pass)."""
+    return None if g is None or isinstance(g, F._Tensor) else F._Tensor._make(g)
+
+
+def _from_hook(res, create_graph):
+    """A hook's returned tensor back in the engine's representation."""
+    if res is None or create_graph:
+        return res
+    return res._data
+
+
+def _call_pre_hooks(node, buf, create_graph=False):
     hooks = node._pre_hooks
     if hooks:
-        Tensor = F._Tensor
         for nr, fns in hooks.items():
             g = buf[nr]
             if g is None:
                 continue
             for fn in list(fns.values()):
-                res = fn(Tensor._make(g))
+                res = fn(g if create_graph else _to_tensor(g))
                 if res is not None:
-                    g = res._data
+                    g = _from_hook(res, create_graph)
             buf[nr] = g
     node_hooks = node._node_pre_hooks
     if node_hooks:
-        Tensor = F._Tensor
         for fn in list(node_hooks):
-            res = fn(tuple(None if g is None else Tensor._make(g) for g in buf))
+            res = fn(tuple(g if create_graph else _to_tensor(g) for g in buf))
             if res is not None:
-                buf[:] = [None if r is None else r._data for r in res]
+                buf[:] = [_from_hook(r, create_graph) for r in res]
     retains = node._retains
     if retains:
         Tensor = F._Tensor
@@ -104,19 +115,27 @@ def _call_pre_hooks(node, buf):
             g = buf[nr]
             if t is None or g is None:
                 continue
-            if t._grad is None:
+            if create_graph:
+                t._grad = g if t._grad is None else t._grad + g
+            elif t._grad is None:
                 t._grad = Tensor._make(g.copy())
             else:
                 t._grad = Tensor._make(t._grad._data + g)
 
 
-def run_backward(roots, grads, retain_graph=False, inputs=None, allow_unused=False):
+def run_backward(
+    roots, grads, retain_graph=False, inputs=None, allow_unused=False, create_graph=False
+):
     """Propagate ``grads`` from the ``roots`` edges back through the graph.
 
     ``roots`` is a list of ``(node, output_nr)`` edges. Without ``inputs``,
     leaves accumulate into ``.grad``; with ``inputs`` (a list of edges), the
     gradients reaching those edges are returned instead and no ``.grad`` is
     touched (``torch.autograd.grad``).
+
+    Gradients are raw arrays, or, with ``create_graph``, tensors: then grad mode
+    stays on and every backward formula runs on the graph namespace, so the
+    gradients are themselves recorded and can be differentiated again.
     """
     root_nodes = [n for n, _ in roots]
     deps, seen = _graph(root_nodes)
@@ -144,7 +163,7 @@ def run_backward(roots, grads, retain_graph=False, inputs=None, allow_unused=Fal
     AccumulateGrad = F.AccumulateGrad
     ndarray = np.ndarray
     prev_mode = grad_mode._enabled.enabled
-    grad_mode._enabled.enabled = False
+    grad_mode._enabled.enabled = create_graph
     try:
         while ready:
             node = ready.pop()
@@ -152,7 +171,7 @@ def run_backward(roots, grads, retain_graph=False, inputs=None, allow_unused=Fal
             if buf is None:
                 buf = [None] * node.num_outputs
             if node._pre_hooks or node._retains or node._node_pre_hooks:
-                _call_pre_hooks(node, buf)
+                _call_pre_hooks(node, buf, create_graph)
             if capture is not None and node in capture:
                 for i, nr in capture[node]:
                     results[i] = buf[nr]
@@ -166,16 +185,16 @@ def run_backward(roots, grads, retain_graph=False, inputs=None, allow_unused=Fal
             else:
                 has_grad = any(g is not None for g in buf)
             if has_grad and (needed is None or node in needed):
-                in_grads = node._apply_backward(buf)
+                in_grads = (
+                    node._apply_backward(buf, create_graph)
+                    if create_graph
+                    else (node._apply_backward(buf))
+                )
                 executed.append(node)
                 post = node._post_hooks
                 if post:
-                    Tensor = F._Tensor
                     for fn in post:
-                        fn(
-                            tuple(None if g is None else Tensor._make(g) for g in in_grads),
-                            tuple(None if g is None else Tensor._make(g) for g in buf),
-                        )
+                        fn(tuple(map(_to_tensor, in_grads)), tuple(map(_to_tensor, buf)))
                 meta = node._in_meta
                 n_in = len(in_grads)
                 for i, (nxt, nr) in enumerate(nexts):
@@ -184,7 +203,10 @@ def run_backward(roots, grads, retain_graph=False, inputs=None, allow_unused=Fal
                     g = in_grads[i] if i < n_in else None
                     if g is not None and (needed is None or nxt in needed):
                         m = meta[i]
-                        if m is not None:
+                        if create_graph:
+                            if m is not None:
+                                g = _fit_tensor(g, m, node, i)
+                        elif m is not None:
                             if type(g) is not ndarray or g.shape != m[0]:
                                 g = _fit(g, m[0], node, i)
                             dt = g.dtype
@@ -225,6 +247,30 @@ def run_backward(roots, grads, retain_graph=False, inputs=None, allow_unused=Fal
                 )
         return results
     return None
+
+
+def _fit_tensor(g, meta, node, i):
+    """``_fit`` and the dtype cast for a gradient that is a graph tensor."""
+    shape, dt = meta
+    if tuple(g.shape) != shape:
+        try:
+            g = sum_to(g, shape, _tensor_xp())
+        except (ValueError, RuntimeError):
+            raise RuntimeError(
+                f"Function {node.name()} returned an invalid gradient at index {i} - got "
+                f"{list(g.shape)} but expected shape compatible with {list(shape)}"
+            ) from None
+    if g._data.dtype != dt:
+        from .._dtype import from_numpy_dtype
+
+        g = g.to(from_numpy_dtype(dt))
+    return g
+
+
+def _tensor_xp():
+    from ..ops import graph_xp
+
+    return graph_xp
 
 
 def _fit(g, shape, node, i):

@@ -13,6 +13,7 @@ import re
 import sys
 import weakref
 
+from ..backend import numpy as _np
 from . import grad_mode
 
 _FREED_MSG = (
@@ -44,6 +45,11 @@ class Node:
         "__dict__",
     )
     num_outputs = 1
+    non_differentiable: tuple = ()
+    # The array namespace backward formulas compute with: the backend's array module for
+    # an ordinary backward, the graph namespace (differentiable tapegrad ops) while the
+    # engine runs this node under create_graph.
+    xp = _np
     # Hooks registered on the node itself live in its __dict__; these defaults let the
     # engine read them as plain attributes.
     _node_pre_hooks = None
@@ -80,24 +86,68 @@ class Node:
 
     @property
     def saved_tensors(self) -> tuple:
-        """The arrays given to ``save_for_backward``, checked for in-place changes."""
+        """The arrays given to ``save_for_backward``, checked for in-place changes.
+
+        Under ``create_graph`` (``self.xp`` is the graph namespace) they come back as
+        tensors wired into the graph: a saved input hangs off the node that produced
+        it, a saved output off this node, so the backward formula is differentiable
+        in them. Anything else that was saved is a constant.
+        """
         if self._freed:
             raise RuntimeError(_FREED_MSG)
         versions = self._saved_versions
         if versions:
-            for _idx, counter, expected, shape, dt, owner, nr in versions:
+            for _idx, counter, expected, shape, dt, owner, nr, _src in versions:
                 if counter.v != expected:
                     owner = self if owner is None else owner
                     raise RuntimeError(_modified_msg(counter.v, expected, shape, dt, owner, nr))
+        if self.xp is not _np:
+            return self._saved_as_tensors()
         return self._saved
+
+    def _saved_as_tensors(self) -> tuple:
+        src = {v[0]: v[7] for v in self._saved_versions or ()}
+        out = []
+        for idx, a in enumerate(self._saved):
+            if a is None:
+                out.append(None)
+                continue
+            s = src.get(idx)
+            if s is None:
+                out.append(_Tensor._make(a))
+            elif s >= 0:
+                out.append(_connected(a, *self.next_functions[s]))
+            elif a.dtype.kind in "fc" and -s - 1 not in self.non_differentiable:
+                out.append(_connected(a, self, -s - 1))
+            else:
+                out.append(_Tensor._make(a))
+        return tuple(out)
 
     def _release(self) -> None:
         if self._saved is not None or self._saved_versions:
             self._saved = None
             self._freed = True
 
-    def _apply_backward(self, grads):
+    def _apply_backward(self, grads, create_graph=False):
         raise NotImplementedError
+
+
+def _connected(array, node, nr):
+    """A tensor holding ``array`` whose gradient flows into ``(node, nr)``.
+
+    ``node`` None makes a constant; an ``AccumulateGrad`` makes a leaf that shares the
+    original leaf's accumulator, so gradients reach the original ``.grad``/inputs.
+    """
+    t = _Tensor._make(array)
+    if node is None:
+        return t
+    t._requires_grad = True
+    if type(node) is AccumulateGrad:
+        t._acc_ref = weakref.ref(node)
+    else:
+        t.grad_fn = node
+        t._output_nr = nr
+    return t
 
 
 _HINT = (
@@ -196,16 +246,58 @@ class Function(Node):
     def backward(ctx, *grads):
         raise RuntimeError(f"the derivative for '{ctx.backward_name}' is not implemented.")
 
-    def _apply_backward(self, grads):
+    def _apply_backward(self, grads, create_graph=False):
+        if create_graph:
+            return self._apply_backward_graph(grads)
         if self.num_outputs > 1 and any(g is None for g in grads):
-            import numpy as np
-
             grads = [
-                np.zeros(shape, dtype) if g is None else g
+                _np.zeros(shape, dtype) if g is None else g
                 for g, (shape, dtype) in zip(grads, self._out_meta)
             ]
         res = self.backward(*grads)
         return res if type(res) is tuple or type(res) is list else (res,)
+
+    def _apply_backward_graph(self, grads):
+        """Run the backward formula on tensors, recording it (``create_graph=True``)."""
+        from ..ops import graph_xp
+
+        if self.num_outputs > 1 and any(g is None for g in grads):
+            grads = [
+                graph_xp.zeros(shape, dtype) if g is None else g
+                for g, (shape, dtype) in zip(grads, self._out_meta)
+            ]
+        self.xp = graph_xp
+        try:
+            res = self.backward(*grads)
+        finally:
+            del self.xp
+        res = res if type(res) is tuple or type(res) is list else (res,)
+        for r in res:
+            if r is not None and not isinstance(r, _Tensor):
+                raise RuntimeError(
+                    f"the derivative for '{self.backward_name}' is not implemented for "
+                    "create_graph=True: its backward returned a raw array"
+                )
+        return res
+
+    def op(self, fn_cls, *args, **attrs):
+        """Run the primitive ``fn_cls`` inside a backward formula.
+
+        In an ordinary backward this is its forward kernel on raw arrays (no node is
+        recorded); under ``create_graph`` it is ``fn_cls.apply`` on tensors, so the
+        kernel's own backward makes the gradient differentiable again. This is how a
+        kernel-style backward (a convolution's weight gradient, a pooling's scatter)
+        is written once for both.
+        """
+        if self.xp is _np:
+            sub = fn_cls.__new__(fn_cls)
+            sub._recording = False
+            sub._saved = None
+            sub.needs_input_grad = tuple(a is not None for a in args)
+            return sub.forward(*args, **attrs)
+        from ..ops import graph_xp
+
+        return fn_cls.apply(*[None if a is None else graph_xp.asarray(a) for a in args], **attrs)
 
     @classmethod
     def apply(cls, *inputs, **attrs):
@@ -310,22 +402,27 @@ def _edge(t):
 
 
 def _versions_of(ctx, saved, inputs, outputs):
+    """For each saved array that is an input's or an output's data: its version record.
+
+    The last field says where it came from, for ``create_graph``: input ``i`` as ``i``,
+    output ``k`` as ``-k - 1``.
+    """
     versions = []
     for idx, a in enumerate(saved):
         if a is None:
             continue
-        for t in inputs:
+        for i, t in enumerate(inputs):
             if t is not None and t._data is a:
                 vc = t._version_counter
                 owner = weakref.ref(t)
-                versions.append((idx, vc, vc.v, a.shape, a.dtype, owner, t._output_nr))
+                versions.append((idx, vc, vc.v, a.shape, a.dtype, owner, t._output_nr, i))
                 break
         else:
-            for t in outputs:
+            for k, t in enumerate(outputs):
                 if t._data is a:
                     vc = t._version_counter
                     # None stands for the saving node itself (no reference cycle)
-                    versions.append((idx, vc, vc.v, a.shape, a.dtype, None, t._output_nr))
+                    versions.append((idx, vc, vc.v, a.shape, a.dtype, None, k, -k - 1))
                     break
     return versions
 
@@ -353,6 +450,8 @@ class AccumulateGrad(Node):
 
     def accumulate(self, grad) -> None:
         """Run the leaf's hooks, then add ``grad`` into ``variable.grad``."""
+        if isinstance(grad, _Tensor):
+            return self._accumulate_graph(grad)
         var = self.variable
         replaced = False
         if var._hooks:
@@ -383,6 +482,40 @@ class AccumulateGrad(Node):
         if var._post_acc_hooks:
             for hook in list(var._post_acc_hooks.values()):
                 hook(var)
+
+    def _accumulate_graph(self, grad) -> None:
+        """``create_graph``: ``.grad`` becomes (or is summed out of place with) a graph tensor."""
+        var = self.variable
+        if var._hooks:
+            for hook in list(var._hooks.values()):
+                res = hook(grad)
+                if res is not None:
+                    grad = res
+        if tuple(grad.shape) != var._data.shape:
+            from ..ops import graph_xp
+            from .engine import sum_to
+
+            grad = sum_to(grad, var._data.shape, graph_xp)
+        if grad._data.dtype != var._data.dtype:
+            grad = grad.to(var.dtype)
+        if grad.requires_grad:
+            import warnings
+
+            warnings.warn(_CYCLE_MSG, UserWarning, stacklevel=2)
+        # PyTorch keeps the very tensor it was given when it does not need a copy
+        var._grad = grad if var._grad is None else var._grad + grad
+        if var._post_acc_hooks:
+            for hook in list(var._post_acc_hooks.values()):
+                hook(var)
+
+
+_CYCLE_MSG = (
+    "Using backward() with create_graph=True will create a reference cycle between the "
+    "parameter and its gradient which can cause a memory leak. We recommend using "
+    "autograd.grad when creating the graph to avoid this. If you have to use this function, "
+    "make sure to reset the .grad fields of your parameters to None after use to break the "
+    "cycle and avoid the leak."
+)
 
 
 class _RefProbe:
@@ -429,6 +562,8 @@ class FunctionCtx:
 class _UserNode(Node):
     """The graph node of a user-defined ``autograd.Function`` call."""
 
+    _graph = False  # True while its backward runs under create_graph
+
     def __init__(self, fn_cls, ctx, n_out):
         self._fn_cls = fn_cls
         self._ctx = ctx
@@ -448,7 +583,7 @@ class _UserNode(Node):
         self._saved_tensor_objs = ()
         self._freed = True
 
-    def _apply_backward(self, grads):
+    def _apply_backward(self, grads, create_graph=False):
         ctx = self._ctx
         if self._freed:
             raise RuntimeError(_FREED_MSG)
@@ -456,12 +591,19 @@ class _UserNode(Node):
         gts = []
         for g, (shape, dt) in zip(grads, self._out_meta):
             if g is None and ctx.materialize_grads:
-                import numpy as np
-
-                g = np.zeros(shape, dtype=dt)
-            gts.append(None if g is None else Tensor._make(g))
-        with grad_mode.no_grad():
-            res = self._fn_cls.backward(ctx, *gts)
+                g = _np.zeros(shape, dtype=dt)
+            gts.append(g if g is None or isinstance(g, Tensor) else Tensor._make(g))
+        if create_graph:
+            # the user's backward is tensor code: recorded as is, with saved outputs
+            # wired back to this node so that it is differentiable in them
+            self._graph = True
+            try:
+                res = self._fn_cls.backward(ctx, *gts)
+            finally:
+                self._graph = False
+        else:
+            with grad_mode.no_grad():
+                res = self._fn_cls.backward(ctx, *gts)
         if not isinstance(res, tuple):
             res = (res,)
         n_in = len(self.next_functions)
@@ -475,7 +617,7 @@ class _UserNode(Node):
             if not need or r is None:
                 out.append(None)
             elif isinstance(r, Tensor):
-                out.append(r._data)
+                out.append(r if create_graph else r._data)
             else:
                 raise TypeError(
                     f"function {self.name()} returned a gradient of type {type(r).__name__}, "
@@ -582,7 +724,59 @@ def _user_saved_tensors(ctx):
             owner = weakref.ref(s) if nr is None else node
             msg = _modified_msg(counter.v, expected, s.shape, s._data.dtype, owner, nr or 0)
             raise RuntimeError(msg)
+    if node._graph:
+        # saved outputs are kept detached (no cycle); under create_graph they hang off
+        # the node again, so the backward is differentiable in them
+        return tuple(
+            _connected(s._data, node, ver[2]) if ver is not None and ver[2] is not None else s
+            for s, ver in zip(node._saved_tensor_objs, node._saved_tensor_versions)
+        )
     return node._saved_tensor_objs
 
 
 FunctionCtx.saved_tensors = property(_user_saved_tensors)
+
+
+_ONCE_MSG = "trying to differentiate twice a function that was marked with @once_differentiable"
+
+
+class DelayedError(Function):
+    """The node behind a ``@once_differentiable`` backward's outputs: differentiating
+    through it raises PyTorch's error (``torch._C._functions.DelayedError``)."""
+
+    backward_name = "DelayedError"
+
+    def forward(ctx, x):
+        return x
+
+    def backward(ctx, g):
+        raise RuntimeError(_ONCE_MSG)
+
+
+def once_differentiable(fn):
+    """Mark a custom Function's ``backward`` as not differentiable itself
+    (``torch.autograd.function.once_differentiable``).
+
+    The backward runs without recording; when its gradients would be differentiated
+    again (``create_graph=True``), the second backward raises a RuntimeError instead of
+    silently returning wrong higher-order derivatives.
+    """
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        with grad_mode.no_grad():
+            outputs = fn(ctx, *args)
+        if not grad_mode.is_grad_enabled():
+            return outputs
+        if not any(isinstance(a, _Tensor) and a.requires_grad for a in args):
+            return outputs
+        single = not isinstance(outputs, tuple)
+        outs = (outputs,) if single else outputs
+        wrapped = tuple(
+            None if o is None else DelayedError.apply(_Tensor._make(o._data).requires_grad_(True))
+            for o in outs
+        )
+        return wrapped[0] if single else wrapped
+
+    return wrapper

@@ -418,8 +418,8 @@ class ClampTensor(Function):
 def _unary(name, fwd, bwd, uses="x", pyname=None):
     """Make a unary Function class from a forward and a backward formula.
 
-    ``bwd(g, x, y)`` gets the upstream gradient, the input and the output; only
-    the one named by ``uses`` ('x', 'y' or 'xy') is kept for backward.
+    ``bwd(xp, g, x, y)`` gets the array namespace, the upstream gradient, the input and
+    the output; only the one named by ``uses`` ('x', 'y' or 'xy') is kept for backward.
     """
 
     def forward(ctx, x):
@@ -434,13 +434,14 @@ def _unary(name, fwd, bwd, uses="x", pyname=None):
 
     def backward(ctx, g):
         saved = ctx.saved_tensors if uses else ()
+        xp = ctx.xp
         if uses == "x":
-            return bwd(g, saved[0], None)
+            return bwd(xp, g, saved[0], None)
         if uses == "y":
-            return bwd(g, None, saved[0])
+            return bwd(xp, g, None, saved[0])
         if uses == "xy":
-            return bwd(g, saved[0], saved[1])
-        return bwd(g, None, None)
+            return bwd(xp, g, saved[0], saved[1])
+        return bwd(xp, g, None, None)
 
     return type(name, (Function,), {"forward": forward, "backward": backward, "__doc__": pyname})
 
@@ -517,8 +518,8 @@ def _poly(t, coeffs):
     return r
 
 
-def _zero_grad(g, x, y):
-    return np.zeros_like(g)
+def _zero_grad(xp, g, x, y):
+    return xp.zeros_like(g)
 
 
 def _quiet(f):
@@ -531,51 +532,55 @@ def _quiet(f):
     return g
 
 
-Neg = _unary("Neg", np.negative, lambda g, x, y: -g, uses=None)
-Abs = _unary("Abs", np.abs, lambda g, x, y: g * np.sign(x))
+Neg = _unary("Neg", np.negative, lambda xp, g, x, y: -g, uses=None)
+Abs = _unary("Abs", np.abs, lambda xp, g, x, y: g * xp.sign(x))
 Sign = _unary("Sign", np.sign, _zero_grad, uses=None)
-Exp = _unary("Exp", np.exp, lambda g, x, y: g * y, uses="y")
-Exp2 = _unary("Exp2", np.exp2, lambda g, x, y: g * y * np.asarray(math.log(2), y.dtype), uses="y")
-Expm1 = _unary("Expm1", np.expm1, lambda g, x, y: g * (y + 1), uses="y")
-Log = _unary("Log", _quiet(np.log), lambda g, x, y: g / x)
-Log2 = _unary("Log2", _quiet(np.log2), lambda g, x, y: g / (x * np.asarray(math.log(2), x.dtype)))
+Exp = _unary("Exp", np.exp, lambda xp, g, x, y: g * y, uses="y")
+Exp2 = _unary(
+    "Exp2", np.exp2, lambda xp, g, x, y: g * y * xp.asarray(math.log(2), y.dtype), uses="y"
+)
+Expm1 = _unary("Expm1", np.expm1, lambda xp, g, x, y: g * (y + 1), uses="y")
+Log = _unary("Log", _quiet(np.log), lambda xp, g, x, y: g / x)
+Log2 = _unary(
+    "Log2", _quiet(np.log2), lambda xp, g, x, y: g / (x * xp.asarray(math.log(2), x.dtype))
+)
 Log10 = _unary(
-    "Log10", _quiet(np.log10), lambda g, x, y: g / (x * np.asarray(math.log(10), x.dtype))
+    "Log10", _quiet(np.log10), lambda xp, g, x, y: g / (x * xp.asarray(math.log(10), x.dtype))
 )
-Log1p = _unary("Log1p", _quiet(np.log1p), lambda g, x, y: g / (x + 1))
-Sqrt = _unary("Sqrt", _quiet(np.sqrt), lambda g, x, y: g / (2 * y), uses="y")
+Log1p = _unary("Log1p", _quiet(np.log1p), lambda xp, g, x, y: g / (x + 1))
+Sqrt = _unary("Sqrt", _quiet(np.sqrt), lambda xp, g, x, y: g / (2 * y), uses="y")
 Rsqrt = _unary(
-    "Rsqrt", _quiet(lambda x: 1 / np.sqrt(x)), lambda g, x, y: -0.5 * g * y * y * y, uses="y"
+    "Rsqrt", _quiet(lambda x: 1 / np.sqrt(x)), lambda xp, g, x, y: -0.5 * g * y * y * y, uses="y"
 )
-Square = _unary("Square", np.square, lambda g, x, y: 2 * g * x)
+Square = _unary("Square", np.square, lambda xp, g, x, y: 2 * g * x)
 Square.backward_name = "PowBackward0"  # PyTorch computes square as pow(x, 2)
-Reciprocal = _unary("Reciprocal", _quiet(np.reciprocal), lambda g, x, y: -g * y * y, uses="y")
-Sin = _unary("Sin", np.sin, lambda g, x, y: g * np.cos(x))
-Cos = _unary("Cos", np.cos, lambda g, x, y: -g * np.sin(x))
-Tan = _unary("Tan", np.tan, lambda g, x, y: g * (1 + y * y), uses="y")
-Asin = _unary("Asin", _quiet(np.arcsin), lambda g, x, y: g / np.sqrt(1 - x * x))
-Acos = _unary("Acos", _quiet(np.arccos), lambda g, x, y: -g / np.sqrt(1 - x * x))
-Atan = _unary("Atan", np.arctan, lambda g, x, y: g / (1 + x * x))
-Sinh = _unary("Sinh", np.sinh, lambda g, x, y: g * np.cosh(x))
-Cosh = _unary("Cosh", np.cosh, lambda g, x, y: g * np.sinh(x))
-Tanh = _unary("Tanh", np.tanh, lambda g, x, y: g * (1 - y * y), uses="y")
-Asinh = _unary("Asinh", np.arcsinh, lambda g, x, y: g / np.sqrt(x * x + 1))
-Acosh = _unary("Acosh", _quiet(np.arccosh), lambda g, x, y: g / np.sqrt(x * x - 1))
-Atanh = _unary("Atanh", _quiet(np.arctanh), lambda g, x, y: g / (1 - x * x))
-Sigmoid = _unary("Sigmoid", _sigmoid, lambda g, x, y: g * y * (1 - y), uses="y")
+Reciprocal = _unary("Reciprocal", _quiet(np.reciprocal), lambda xp, g, x, y: -g * y * y, uses="y")
+Sin = _unary("Sin", np.sin, lambda xp, g, x, y: g * xp.cos(x))
+Cos = _unary("Cos", np.cos, lambda xp, g, x, y: -g * xp.sin(x))
+Tan = _unary("Tan", np.tan, lambda xp, g, x, y: g * (1 + y * y), uses="y")
+Asin = _unary("Asin", _quiet(np.arcsin), lambda xp, g, x, y: g / xp.sqrt(1 - x * x))
+Acos = _unary("Acos", _quiet(np.arccos), lambda xp, g, x, y: -g / xp.sqrt(1 - x * x))
+Atan = _unary("Atan", np.arctan, lambda xp, g, x, y: g / (1 + x * x))
+Sinh = _unary("Sinh", np.sinh, lambda xp, g, x, y: g * xp.cosh(x))
+Cosh = _unary("Cosh", np.cosh, lambda xp, g, x, y: g * xp.sinh(x))
+Tanh = _unary("Tanh", np.tanh, lambda xp, g, x, y: g * (1 - y * y), uses="y")
+Asinh = _unary("Asinh", np.arcsinh, lambda xp, g, x, y: g / xp.sqrt(x * x + 1))
+Acosh = _unary("Acosh", _quiet(np.arccosh), lambda xp, g, x, y: g / xp.sqrt(x * x - 1))
+Atanh = _unary("Atanh", _quiet(np.arctanh), lambda xp, g, x, y: g / (1 - x * x))
+Sigmoid = _unary("Sigmoid", _sigmoid, lambda xp, g, x, y: g * y * (1 - y), uses="y")
 Relu = _unary(
     "Relu",
     lambda x: np.maximum(x, np.zeros((), x.dtype)),
-    lambda g, x, y: g * (y > 0),
+    lambda xp, g, x, y: g * (y > 0),
     uses="y",
 )
-Erf = _unary("Erf", _erf, lambda g, x, y: g * (2 / _SQRT_PI) * np.exp(-x * x))
-Erfc = _unary("Erfc", _erfc, lambda g, x, y: -g * (2 / _SQRT_PI) * np.exp(-x * x))
-Erfinv = _unary("Erfinv", _erfinv, lambda g, x, y: g * (_SQRT_PI / 2) * np.exp(y * y), uses="y")
+Erf = _unary("Erf", _erf, lambda xp, g, x, y: g * (2 / _SQRT_PI) * xp.exp(-x * x))
+Erfc = _unary("Erfc", _erfc, lambda xp, g, x, y: -g * (2 / _SQRT_PI) * xp.exp(-x * x))
+Erfinv = _unary("Erfinv", _erfinv, lambda xp, g, x, y: g * (_SQRT_PI / 2) * xp.exp(y * y), uses="y")
 Floor = _unary("Floor", np.floor, _zero_grad, uses=None)
 Ceil = _unary("Ceil", np.ceil, _zero_grad, uses=None)
 Trunc = _unary("Trunc", np.trunc, _zero_grad, uses=None)
-Frac = _unary("Frac", lambda x: x - np.trunc(x), lambda g, x, y: g, uses=None)
+Frac = _unary("Frac", lambda x: x - np.trunc(x), lambda xp, g, x, y: g, uses=None)
 Round = _unary("Round", np.round, _zero_grad, uses=None)
 
 

@@ -36,11 +36,11 @@ class return_types:  # noqa: N801 - mirrors torch.return_types
     aminmax = _rt("aminmax", ("min", "max"))
 
 
-def _expand_grad(g, shape, dims, keepdim):
+def _expand_grad(xp, g, shape, dims, keepdim):
     """Broadcast a reduced gradient back over the reduced dims (read-only view)."""
     if not keepdim and dims:
-        g = np.expand_dims(g, dims)
-    return np.broadcast_to(g, shape)
+        g = xp.expand_dims(g, dims)
+    return xp.broadcast_to(g, shape)
 
 
 def _dims(dim, ndim):
@@ -59,7 +59,7 @@ class Sum(Function):
         return np.asarray(np.sum(x, axis=dims, keepdims=keepdim, dtype=dtype))
 
     def backward(ctx, g):
-        return _expand_grad(g, ctx.shape, ctx.dims, ctx.keepdim)
+        return _expand_grad(ctx.xp, g, ctx.shape, ctx.dims, ctx.keepdim)
 
 
 class Mean(Function):
@@ -72,7 +72,7 @@ class Mean(Function):
         return np.asarray(np.mean(x, axis=dims, keepdims=keepdim))
 
     def backward(ctx, g):
-        return _expand_grad(g / ctx.n if ctx.n else g, ctx.shape, ctx.dims, ctx.keepdim)
+        return _expand_grad(ctx.xp, g / ctx.n if ctx.n else g, ctx.shape, ctx.dims, ctx.keepdim)
 
 
 class SumDim(Sum):
@@ -240,7 +240,7 @@ class Var(Function):
             scale = 1.0
         else:
             scale = 2.0
-        gexp = _expand_grad(g, ctx.shape, ctx.dims, ctx.keepdim)
+        gexp = _expand_grad(ctx.xp, g, ctx.shape, ctx.dims, ctx.keepdim)
         return gexp * diff * np.asarray(scale / ctx.denom if ctx.denom else np.inf, diff.dtype)
 
 
@@ -333,8 +333,8 @@ class VectorNorm(Function):
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         p = ctx.ord
-        ye = _expand_grad(y, ctx.shape, ctx.dims, ctx.keepdim)
-        ge = _expand_grad(g, ctx.shape, ctx.dims, ctx.keepdim)
+        ye = _expand_grad(ctx.xp, y, ctx.shape, ctx.dims, ctx.keepdim)
+        ge = _expand_grad(ctx.xp, g, ctx.shape, ctx.dims, ctx.keepdim)
         if p == 2:
             with np.errstate(divide="ignore", invalid="ignore"):
                 return np.where(ye == 0, 0, ge * x / ye)
@@ -402,8 +402,8 @@ class AmaxAmin(Function):
 
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        ye = _expand_grad(y, ctx.shape, ctx.dims, ctx.keepdim)
-        ge = _expand_grad(g, ctx.shape, ctx.dims, ctx.keepdim)
+        ye = _expand_grad(ctx.xp, y, ctx.shape, ctx.dims, ctx.keepdim)
+        ge = _expand_grad(ctx.xp, g, ctx.shape, ctx.dims, ctx.keepdim)
         mask = x == ye
         cnt = np.sum(mask, axis=ctx.dims, keepdims=True)
         return ge * mask / cnt
@@ -572,8 +572,8 @@ class LogSumExp(Function):
 
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        ye = _expand_grad(y, ctx.shape, ctx.dims, ctx.keepdim)
-        return _expand_grad(g, ctx.shape, ctx.dims, ctx.keepdim) * np.exp(x - ye)
+        ye = _expand_grad(ctx.xp, y, ctx.shape, ctx.dims, ctx.keepdim)
+        return _expand_grad(ctx.xp, g, ctx.shape, ctx.dims, ctx.keepdim) * np.exp(x - ye)
 
 
 def logsumexp(input, dim, keepdim: bool = False):

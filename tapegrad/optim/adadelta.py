@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
-from ..backend import array_module
-from .optimizer import Optimizer, _bump, _l2_grad, _real, _step_tensor, _zeros_like
+from ._update import l2_grad, update_ops
+from .optimizer import Optimizer, _bump, _step_tensor, _zeros_like
 
 __all__ = ["Adadelta"]
 
@@ -64,44 +62,32 @@ class Adadelta(Optimizer):
         """Perform one update of every parameter that has a gradient (``Adadelta.step``)."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr = float(group["lr"])
-            rho = group["rho"]
-            eps = group["eps"]
-            weight_decay = group["weight_decay"]
-            maximize = group["maximize"]
-            for p in group["params"]:
-                if p._grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _step_tensor()
-                    state["square_avg"] = _zeros_like(p)
-                    state["acc_delta"] = _zeros_like(p)
-                d, g = _real(p._data), _real(p._grad._data)
-                xp = array_module(d)
-                _bump(state["step"])
-                g = _l2_grad(d, g, maximize, weight_decay)
-                square_avg = _real(state["square_avg"]._data)
-                acc_delta = _real(state["acc_delta"]._data)
-                # square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)
-                std = np.multiply(g, 1 - rho)
-                std *= g
-                square_avg *= rho
-                square_avg += std
-                np.add(square_avg, eps, out=std)
-                xp.sqrt(std, out=std)
-                delta = np.add(acc_delta, eps)
-                xp.sqrt(delta, out=delta)
-                delta /= std
-                delta *= g
-                # acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
-                np.multiply(delta, 1 - rho, out=std)
-                std *= delta
-                acc_delta *= rho
-                acc_delta += std
-                delta *= lr
-                d -= delta
-                state["square_avg"]._version_counter.v += 1
-                state["acc_delta"]._version_counter.v += 1
-                p._version_counter.v += 1
+            with self._grad_mode(group):
+                self._update_group(group)
         return loss
+
+    def _update_group(self, group: dict) -> None:
+        u = update_ops(group)
+        lr = float(group["lr"])
+        rho = group["rho"]
+        eps = group["eps"]
+        for p in group["params"]:
+            if p._grad is None:
+                continue
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = _step_tensor()
+                state["square_avg"] = _zeros_like(p)
+                state["acc_delta"] = _zeros_like(p)
+            d = u.param(p)
+            _bump(state["step"])
+            g = l2_grad(u, d, u.grad(p), group["maximize"], group["weight_decay"])
+            square_avg = u.state(state["square_avg"])
+            acc_delta = u.state(state["acc_delta"])
+            u.addcmul_(u.mul_(square_avg, rho), g, g, value=1 - rho)
+            std = u.sqrt_(u.add(square_avg, eps))
+            delta = u.sqrt_(u.add(acc_delta, eps))
+            delta = u.mul_(u.div_(delta, std), g)
+            u.addcmul_(u.mul_(acc_delta, rho), delta, delta, value=1 - rho)
+            u.add_(d, delta, alpha=-lr)
+            u.touch(state["square_avg"], state["acc_delta"], p)

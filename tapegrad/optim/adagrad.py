@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
-from ..backend import array_module
-from .optimizer import Optimizer, _bump, _l2_grad, _real, _step_tensor, _zeros_like
+from ._update import l2_grad, update_ops
+from .optimizer import Optimizer, _bump, _step_tensor, _zeros_like
 
 __all__ = ["Adagrad"]
 
@@ -76,31 +74,27 @@ class Adagrad(Optimizer):
         """Perform one update of every parameter that has a gradient (``Adagrad.step``)."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr = float(group["lr"])
-            lr_decay = group["lr_decay"]
-            weight_decay = group["weight_decay"]
-            eps = group["eps"]
-            maximize = group["maximize"]
-            for p in group["params"]:
-                if p._grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:  # a parameter added later through add_param_group
-                    state["step"] = _step_tensor()
-                    state["sum"] = _zeros_like(p, group["initial_accumulator_value"])
-                d, g = _real(p._data), _real(p._grad._data)
-                step = _bump(state["step"])
-                g = _l2_grad(d, g, maximize, weight_decay)
-                clr = lr / (1 + (step - 1) * lr_decay)
-                state_sum = _real(state["sum"]._data)
-                tmp = np.multiply(g, g)
-                state_sum += tmp
-                state["sum"]._version_counter.v += 1
-                array_module(d).sqrt(state_sum, out=tmp)
-                tmp += eps
-                # param.addcdiv_(grad, std, value=-clr)
-                np.divide(g, tmp, out=tmp)
-                tmp *= -clr
-                d += tmp
-                p._version_counter.v += 1
+            with self._grad_mode(group):
+                self._update_group(group)
         return loss
+
+    def _update_group(self, group: dict) -> None:
+        u = update_ops(group)
+        lr = float(group["lr"])
+        lr_decay = group["lr_decay"]
+        eps = group["eps"]
+        for p in group["params"]:
+            if p._grad is None:
+                continue
+            state = self.state[p]
+            if len(state) == 0:  # a parameter added later through add_param_group
+                state["step"] = _step_tensor()
+                state["sum"] = _zeros_like(p, group["initial_accumulator_value"])
+            d = u.param(p)
+            step = _bump(state["step"])
+            g = l2_grad(u, d, u.grad(p), group["maximize"], group["weight_decay"])
+            clr = lr / (1 + (step - 1) * lr_decay)
+            state_sum = u.addcmul_(u.state(state["sum"]), g, g)
+            u.touch(state["sum"])
+            u.addcdiv_(d, g, u.sqrt_plus(state_sum, eps), value=-clr)
+            u.touch(p)

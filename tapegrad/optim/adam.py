@@ -7,21 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import array_module
-from .optimizer import Optimizer, _bump, _real, _step_tensor, _zeros_like
+from ._update import update_ops
+from .optimizer import Optimizer, _bump, _step_tensor, _zeros_like
 
 __all__ = ["Adam"]
-
-
-def _lerp_(a, end, weight: float, tmp) -> None:
-    """``a.lerp_(end, weight)`` in place, using ``tmp`` as scratch, with PyTorch's two forms."""
-    np.subtract(end, a, out=tmp)
-    if abs(weight) < 0.5:
-        tmp *= weight
-        a += tmp
-    else:
-        tmp *= 1 - weight
-        np.subtract(end, tmp, out=a)
 
 
 class Adam(Optimizer):
@@ -86,61 +75,59 @@ class Adam(Optimizer):
         """Perform one update of every parameter that has a gradient (``Adam.step``)."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr = float(group["lr"])
-            beta1, beta2 = (float(b) for b in group["betas"])
-            eps = group["eps"]
-            weight_decay = group["weight_decay"]
-            amsgrad = group["amsgrad"]
-            maximize = group["maximize"]
-            decoupled = group["decoupled_weight_decay"]
-            for p in group["params"]:
-                if p._grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _step_tensor()
-                    state["exp_avg"] = _zeros_like(p)
-                    state["exp_avg_sq"] = _zeros_like(p)
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = _zeros_like(p)
-                d, g = _real(p._data), _real(p._grad._data)
-                step = _bump(state["step"])
-                if maximize:
-                    g = np.negative(g)
-                if weight_decay != 0:
-                    if decoupled:
-                        d *= 1 - lr * weight_decay
-                    else:
-                        t = np.multiply(d, weight_decay)
-                        g = np.add(g, t, out=t)
-                exp_avg = _real(state["exp_avg"]._data)
-                exp_avg_sq = _real(state["exp_avg_sq"]._data)
-                tmp = np.empty_like(d)
-                _lerp_(exp_avg, g, 1 - beta1, tmp)
-                # addcmul_(g, g, value=1 - beta2): (value * g) * g, as PyTorch orders it
-                exp_avg_sq *= beta2
-                np.multiply(g, 1 - beta2, out=tmp)
-                tmp *= g
-                exp_avg_sq += tmp
-
-                bias_correction1 = 1 - beta1**step
-                bias_correction2 = 1 - beta2**step
-                step_size = lr / bias_correction1
-                bias_correction2_sqrt = bias_correction2**0.5
-                if amsgrad:
-                    max_sq = _real(state["max_exp_avg_sq"]._data)
-                    np.maximum(max_sq, exp_avg_sq, out=max_sq)
-                    state["max_exp_avg_sq"]._version_counter.v += 1
-                    array_module(d).sqrt(max_sq, out=tmp)
-                else:
-                    array_module(d).sqrt(exp_avg_sq, out=tmp)
-                tmp /= bias_correction2_sqrt
-                tmp += eps
-                # param.addcdiv_(exp_avg, denom, value=-step_size)
-                np.divide(exp_avg, tmp, out=tmp)
-                tmp *= -step_size
-                d += tmp
-                state["exp_avg"]._version_counter.v += 1
-                state["exp_avg_sq"]._version_counter.v += 1
-                p._version_counter.v += 1
+            with self._grad_mode(group):
+                self._update_group(group)
         return loss
+
+    def _update_group(self, group: dict) -> None:
+        u = update_ops(group)
+        lr = float(group["lr"])
+        beta1, beta2 = (float(b) for b in group["betas"])
+        eps = group["eps"]
+        weight_decay = group["weight_decay"]
+        amsgrad = group["amsgrad"]
+        for p in group["params"]:
+            if p._grad is None:
+                continue
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = _step_tensor()
+                state["exp_avg"] = _zeros_like(p)
+                state["exp_avg_sq"] = _zeros_like(p)
+                if amsgrad:
+                    state["max_exp_avg_sq"] = _zeros_like(p)
+            d = u.param(p)
+            step = _bump(state["step"])
+            g = u.grad(p)
+            if group["maximize"]:
+                g = u.neg(g)
+            if weight_decay != 0:
+                if group["decoupled_weight_decay"]:
+                    u.mul_(d, 1 - lr * weight_decay)
+                else:
+                    g = u.add(g, d, alpha=weight_decay)
+            exp_avg, exp_avg_sq = u.state(state["exp_avg"]), u.state(state["exp_avg_sq"])
+            u.lerp_(exp_avg, g, 1 - beta1)
+            u.addcmul_(u.mul_(exp_avg_sq, beta2), g, g, value=1 - beta2)
+            if amsgrad:
+                max_sq = u.maximum_(u.state(state["max_exp_avg_sq"]), exp_avg_sq)
+                u.touch(state["max_exp_avg_sq"])
+                denom = u.sqrt(max_sq)
+            else:
+                denom = u.sqrt(exp_avg_sq)
+            if u.differentiable:
+                # PyTorch's differentiable branch computes the bias corrections from the
+                # float32 step tensor, in float32, and folds the step size into denom
+                f32 = np.float32
+                step_size_neg = -(f32(lr) / (f32(1) - f32(beta1) ** f32(step)))
+                bc2_sqrt = np.sqrt(f32(1) - f32(beta2) ** f32(step))
+                denom = u.add_(
+                    u.div(denom, float(bc2_sqrt * step_size_neg)), float(f32(eps) / step_size_neg)
+                )
+                u.addcdiv_(d, exp_avg, denom)
+            else:
+                step_size = lr / (1 - beta1**step)
+                bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+                denom = u.add_(u.div(denom, bias_correction2_sqrt), eps)
+                u.addcdiv_(d, exp_avg, denom, value=-step_size)
+            u.touch(state["exp_avg"], state["exp_avg_sq"], p)

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
-from .adam import _lerp_
-from .optimizer import Optimizer, _bump, _l2_grad, _real, _step_tensor, _zeros_like
+from ._update import l2_grad, update_ops
+from .optimizer import Optimizer, _bump, _step_tensor, _zeros_like
 
 __all__ = ["Adamax"]
 
@@ -54,37 +52,32 @@ class Adamax(Optimizer):
         """Perform one update of every parameter that has a gradient (``Adamax.step``)."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr = float(group["lr"])
-            beta1, beta2 = group["betas"]
-            eps = group["eps"]
-            for p in group["params"]:
-                if p._grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _step_tensor()
-                    state["exp_avg"] = _zeros_like(p)
-                    state["exp_inf"] = _zeros_like(p)
-                d, g = _real(p._data), _real(p._grad._data)
-                step = _bump(state["step"])
-                g = _l2_grad(d, g, group["maximize"], group["weight_decay"])
-                exp_avg = _real(state["exp_avg"]._data)
-                exp_inf = _real(state["exp_inf"]._data)
-                tmp = np.empty_like(d)
-                _lerp_(exp_avg, g, 1 - beta1, tmp)
-                exp_inf *= beta2
-                np.abs(g, out=tmp)
-                tmp += eps
-                np.maximum(exp_inf, tmp, out=exp_inf)
-                clr = lr / (1 - beta1**step)
-                # param.addcdiv_(exp_avg, exp_inf, value=-clr)
-                np.divide(exp_avg, exp_inf, out=tmp)
-                tmp *= -clr
-                d += tmp
-                state["exp_avg"]._version_counter.v += 1
-                state["exp_inf"]._version_counter.v += 1
-                p._version_counter.v += 1
+            with self._grad_mode(group):
+                self._update_group(group)
         return loss
+
+    def _update_group(self, group: dict) -> None:
+        u = update_ops(group)
+        lr = float(group["lr"])
+        beta1, beta2 = group["betas"]
+        eps = group["eps"]
+        for p in group["params"]:
+            if p._grad is None:
+                continue
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = _step_tensor()
+                state["exp_avg"] = _zeros_like(p)
+                state["exp_inf"] = _zeros_like(p)
+            d = u.param(p)
+            step = _bump(state["step"])
+            g = l2_grad(u, d, u.grad(p), group["maximize"], group["weight_decay"])
+            exp_avg = u.lerp_(u.state(state["exp_avg"]), g, 1 - beta1)
+            exp_inf = u.mul_(u.state(state["exp_inf"]), beta2)
+            exp_inf = u.maximum_(exp_inf, u.add_(u.abs(g), eps))
+            clr = lr / (1 - beta1**step)
+            u.addcdiv_(d, exp_avg, exp_inf, value=-clr)
+            u.touch(state["exp_avg"], state["exp_inf"], p)
 
 
 def _check_adam_args(lr, betas, eps, weight_decay) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
-from .optimizer import Optimizer, _bump, _l2_grad, _real, _step_tensor, _zeros_like
+from ._update import l2_grad, update_ops
+from .optimizer import Optimizer, _bump, _step_tensor, _zeros_like
 
 __all__ = ["ASGD"]
 
@@ -58,36 +57,37 @@ class ASGD(Optimizer):
         """Perform one update of every parameter that has a gradient (``ASGD.step``)."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr = float(group["lr"])
-            lambd, alpha, t0 = group["lambd"], group["alpha"], group["t0"]
-            for p in group["params"]:
-                if p._grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _step_tensor()
-                    state["eta"] = _step_tensor(lr)
-                    state["mu"] = _step_tensor(1.0)
-                    state["ax"] = _zeros_like(p)
-                d, g = _real(p._data), _real(p._grad._data)
-                ax = _real(state["ax"]._data)
-                step = _bump(state["step"])
-                g = _l2_grad(d, g, group["maximize"], group["weight_decay"])
-                # eta and mu are float32 scalars in PyTorch; their rounded values are used.
-                eta = float(state["eta"]._data)
-                d *= 1 - lambd * eta
-                d -= np.multiply(g, eta)
-                mu = state["mu"]._data
-                if float(mu) != 1:
-                    # ax.add_(param.sub(ax).mul_(mu))
-                    t = np.subtract(d, ax)
-                    t *= mu
-                    ax += t
-                else:
-                    np.copyto(ax, d)
-                state["eta"]._data[...] = lr / ((1 + lambd * lr * step) ** alpha)
-                state["mu"]._data[...] = 1 / max(1, step - t0)
-                for key in ("eta", "mu", "ax"):
-                    state[key]._version_counter.v += 1
-                p._version_counter.v += 1
+            with self._grad_mode(group):
+                self._update_group(group)
         return loss
+
+    def _update_group(self, group: dict) -> None:
+        u = update_ops(group)
+        lr = float(group["lr"])
+        lambd, alpha, t0 = group["lambd"], group["alpha"], group["t0"]
+        for p in group["params"]:
+            if p._grad is None:
+                continue
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = _step_tensor()
+                state["eta"] = _step_tensor(lr)
+                state["mu"] = _step_tensor(1.0)
+                state["ax"] = _zeros_like(p)
+            d = u.param(p)
+            ax = u.state(state["ax"])
+            step = _bump(state["step"])
+            g = l2_grad(u, d, u.grad(p), group["maximize"], group["weight_decay"])
+            # eta and mu are float32 scalars in PyTorch; their rounded values are used.
+            eta = float(state["eta"]._data)
+            u.mul_(d, 1 - lambd * eta)
+            u.add_(d, g, alpha=-eta)
+            mu = float(state["mu"]._data)
+            if mu != 1:
+                # ax.add_(param.sub(ax).mul_(mu))
+                u.add_(ax, u.mul_(u.sub(d, ax), mu))
+            else:
+                u.copy_(ax, d)
+            state["eta"]._data[...] = lr / ((1 + lambd * lr * step) ** alpha)
+            state["mu"]._data[...] = 1 / max(1, step - t0)
+            u.touch(state["eta"], state["mu"], state["ax"], p)

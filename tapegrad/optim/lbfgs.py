@@ -15,7 +15,8 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ..backend import array_module
-from .optimizer import Optimizer, _real
+from ._update import _real
+from .optimizer import Optimizer
 
 __all__ = ["LBFGS"]
 

@@ -5,12 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
-from ..backend import array_module
-from .adam import _lerp_
+from ._update import update_ops
 from .adamax import _check_adam_args
-from .optimizer import Optimizer, _bump, _real, _step_tensor, _zeros_like
+from .optimizer import Optimizer, _bump, _step_tensor, _zeros_like
 
 __all__ = ["NAdam"]
 
@@ -63,58 +60,49 @@ class NAdam(Optimizer):
         """Perform one update of every parameter that has a gradient (``NAdam.step``)."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr = float(group["lr"])
-            beta1, beta2 = group["betas"]
-            eps = group["eps"]
-            weight_decay = group["weight_decay"]
-            momentum_decay = group["momentum_decay"]
-            for p in group["params"]:
-                if p._grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _step_tensor()
-                    state["mu_product"] = _step_tensor(1.0)
-                    state["exp_avg"] = _zeros_like(p)
-                    state["exp_avg_sq"] = _zeros_like(p)
-                d, g = _real(p._data), _real(p._grad._data)
-                step = _bump(state["step"])
-                if group["maximize"]:
-                    g = np.negative(g)
-                bias_correction2 = 1 - beta2**step
-                if weight_decay != 0:
-                    if group["decoupled_weight_decay"]:
-                        d *= 1 - lr * weight_decay
-                    else:
-                        t = np.multiply(d, weight_decay)
-                        g = np.add(g, t, out=t)
-                mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
-                mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
-                # The product of the momenta is a float32 tensor in PyTorch: round it alike.
-                mu_product_t = state["mu_product"]
-                mu_product_t._data *= mu
-                mu_product_t._version_counter.v += 1
-                mu_product = float(mu_product_t._data)
-                mu_product_next = mu_product * mu_next
-                exp_avg = _real(state["exp_avg"]._data)
-                exp_avg_sq = _real(state["exp_avg_sq"]._data)
-                tmp = np.empty_like(d)
-                _lerp_(exp_avg, g, 1 - beta1, tmp)
-                exp_avg_sq *= beta2
-                np.multiply(g, 1 - beta2, out=tmp)
-                tmp *= g
-                exp_avg_sq += tmp
-                denom = np.divide(exp_avg_sq, bias_correction2)
-                array_module(d).sqrt(denom, out=denom)
-                denom += eps
-                # param.addcdiv_(grad, denom, value=...) then (exp_avg, denom, value=...)
-                np.divide(g, denom, out=tmp)
-                tmp *= -lr * (1.0 - mu) / (1.0 - mu_product)
-                d += tmp
-                np.divide(exp_avg, denom, out=tmp)
-                tmp *= (-lr * mu_next) / (1.0 - mu_product_next)
-                d += tmp
-                state["exp_avg"]._version_counter.v += 1
-                state["exp_avg_sq"]._version_counter.v += 1
-                p._version_counter.v += 1
+            with self._grad_mode(group):
+                self._update_group(group)
         return loss
+
+    def _update_group(self, group: dict) -> None:
+        u = update_ops(group)
+        lr = float(group["lr"])
+        beta1, beta2 = group["betas"]
+        eps = group["eps"]
+        weight_decay = group["weight_decay"]
+        momentum_decay = group["momentum_decay"]
+        for p in group["params"]:
+            if p._grad is None:
+                continue
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = _step_tensor()
+                state["mu_product"] = _step_tensor(1.0)
+                state["exp_avg"] = _zeros_like(p)
+                state["exp_avg_sq"] = _zeros_like(p)
+            d = u.param(p)
+            step = _bump(state["step"])
+            g = u.grad(p)
+            if group["maximize"]:
+                g = u.neg(g)
+            bias_correction2 = 1 - beta2**step
+            if weight_decay != 0:
+                if group["decoupled_weight_decay"]:
+                    u.mul_(d, 1 - lr * weight_decay)
+                else:
+                    g = u.add(g, d, alpha=weight_decay)
+            mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+            mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
+            # The product of the momenta is a float32 tensor in PyTorch: round it alike.
+            mu_product_t = state["mu_product"]
+            mu_product_t._data *= mu
+            mu_product_t._version_counter.v += 1
+            mu_product = float(mu_product_t._data)
+            mu_product_next = mu_product * mu_next
+            exp_avg = u.lerp_(u.state(state["exp_avg"]), g, 1 - beta1)
+            exp_avg_sq = u.state(state["exp_avg_sq"])
+            u.addcmul_(u.mul_(exp_avg_sq, beta2), g, g, value=1 - beta2)
+            denom = u.sqrt_plus(u.div(exp_avg_sq, bias_correction2), eps)
+            u.addcdiv_(d, g, denom, value=-lr * (1.0 - mu) / (1.0 - mu_product))
+            u.addcdiv_(d, exp_avg, denom, value=(-lr * mu_next) / (1.0 - mu_product_next))
+            u.touch(state["exp_avg"], state["exp_avg_sq"], p)

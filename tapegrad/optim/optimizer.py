@@ -396,6 +396,14 @@ class Optimizer:
     # helpers for subclasses
 
     @staticmethod
+    def _grad_mode(group: dict):
+        """Grad mode for a group's update: on with ``differentiable=True``, so the step is
+        recorded in the graph (PyTorch's ``_use_grad_for_differentiable``)."""
+        import contextlib
+
+        return grad_mode.enable_grad() if group.get("differentiable") else contextlib.nullcontext()
+
+    @staticmethod
     def _closure_loss(closure: Callable[[], Any] | None):
         """Evaluate the closure with gradients recorded, as PyTorch's ``step`` does."""
         if closure is None:
@@ -420,21 +428,3 @@ def _zeros_like(p: Tensor, fill: float = 0.0) -> Tensor:
     """A state buffer shaped like ``p``, on its device, filled with ``fill``."""
     xp = array_module(p._data)
     return Tensor._make(xp.full(p._data.shape, fill, dtype=p._data.dtype))
-
-
-def _real(a):
-    """A complex array viewed as real pairs, as PyTorch's ``view_as_real`` in the optimizers."""
-    return a.view(a.real.dtype) if a.dtype.kind == "c" else a
-
-
-def _l2_grad(d, g, maximize: bool, weight_decay: float):
-    """The gradient to follow: negated to maximize, plus the L2 term ``weight_decay * d``.
-
-    Returns ``g`` itself when nothing changes, else a new array (``g`` is never written).
-    """
-    if maximize:
-        g = np.negative(g)
-    if weight_decay != 0:
-        t = np.multiply(d, weight_decay)
-        g = np.add(g, t, out=t)
-    return g

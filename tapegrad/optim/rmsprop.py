@@ -5,11 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
-from ..backend import array_module
-from .adam import _lerp_
-from .optimizer import Optimizer, _bump, _l2_grad, _real, _step_tensor, _zeros_like
+from ._update import l2_grad, update_ops
+from .optimizer import Optimizer, _bump, _step_tensor, _zeros_like
 
 __all__ = ["RMSprop"]
 
@@ -72,55 +69,46 @@ class RMSprop(Optimizer):
         """Perform one update of every parameter that has a gradient (``RMSprop.step``)."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr = float(group["lr"])
-            alpha = group["alpha"]
-            eps = group["eps"]
-            weight_decay = group["weight_decay"]
-            momentum = group["momentum"]
-            centered = group["centered"]
-            maximize = group["maximize"]
-            for p in group["params"]:
-                if p._grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _step_tensor()
-                    state["square_avg"] = _zeros_like(p)
-                    if momentum > 0:
-                        state["momentum_buffer"] = _zeros_like(p)
-                    if centered:
-                        state["grad_avg"] = _zeros_like(p)
-                d, g = _real(p._data), _real(p._grad._data)
-                _bump(state["step"])
-                g = _l2_grad(d, g, maximize, weight_decay)
-                square_avg = _real(state["square_avg"]._data)
-                # square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
-                avg = np.multiply(g, 1 - alpha)
-                avg *= g
-                square_avg *= alpha
-                square_avg += avg
-                state["square_avg"]._version_counter.v += 1
-                if centered:
-                    grad_avg = _real(state["grad_avg"]._data)
-                    _lerp_(grad_avg, g, 1 - alpha, avg)
-                    state["grad_avg"]._version_counter.v += 1
-                    # square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
-                    np.multiply(grad_avg, grad_avg, out=avg)
-                    np.subtract(square_avg, avg, out=avg)
-                    array_module(d).sqrt(avg, out=avg)
-                else:
-                    array_module(d).sqrt(square_avg, out=avg)
-                avg += eps
-                if momentum > 0:
-                    buf = _real(state["momentum_buffer"]._data)
-                    buf *= momentum
-                    np.divide(g, avg, out=avg)
-                    buf += avg
-                    state["momentum_buffer"]._version_counter.v += 1
-                    np.multiply(buf, lr, out=avg)
-                else:
-                    np.divide(g, avg, out=avg)
-                    avg *= lr
-                d -= avg
-                p._version_counter.v += 1
+            with self._grad_mode(group):
+                self._update_group(group)
         return loss
+
+    def _update_group(self, group: dict) -> None:
+        u = update_ops(group)
+        lr = float(group["lr"])
+        alpha = group["alpha"]
+        eps = group["eps"]
+        momentum = group["momentum"]
+        centered = group["centered"]
+        for p in group["params"]:
+            if p._grad is None:
+                continue
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = _step_tensor()
+                state["square_avg"] = _zeros_like(p)
+                if momentum > 0:
+                    state["momentum_buffer"] = _zeros_like(p)
+                if centered:
+                    state["grad_avg"] = _zeros_like(p)
+            d = u.param(p)
+            _bump(state["step"])
+            g = l2_grad(u, d, u.grad(p), group["maximize"], group["weight_decay"])
+            square_avg = u.state(state["square_avg"])
+            u.addcmul_(u.mul_(square_avg, alpha), g, g, value=1 - alpha)
+            u.touch(state["square_avg"])
+            if centered:
+                grad_avg = u.lerp_(u.state(state["grad_avg"]), g, 1 - alpha)
+                u.touch(state["grad_avg"])
+                # square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
+                avg = u.sqrt_plus(u.sub(square_avg, u.mul(grad_avg, grad_avg)), eps)
+            else:
+                avg = u.sqrt_plus(square_avg, eps)
+            if momentum > 0:
+                buf = u.state(state["momentum_buffer"])
+                u.addcdiv_(u.mul_(buf, momentum), g, avg)
+                u.touch(state["momentum_buffer"])
+                u.add_(d, buf, alpha=-lr)
+            else:
+                u.addcdiv_(d, g, avg, value=-lr)
+            u.touch(p)

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, _bump, _real, _step_tensor, _zeros_like
+from ._update import update_ops
+from .optimizer import Optimizer, _bump, _step_tensor, _zeros_like
 
 __all__ = ["Rprop"]
 
@@ -55,41 +56,45 @@ class Rprop(Optimizer):
         """Perform one update of every parameter that has a gradient (``Rprop.step``)."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            etaminus, etaplus = group["etas"]
-            step_size_min, step_size_max = group["step_sizes"]
-            for p in group["params"]:
-                if p._grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    lr = float(group["lr"])
-                    state["step"] = _step_tensor()
-                    state["prev"] = _zeros_like(p)
-                    state["step_size"] = _zeros_like(p, complex(lr, lr) if p.is_complex() else lr)
-                d, g = _real(p._data), _real(p._grad._data)
-                _bump(state["step"])
-                prev = _real(state["prev"]._data)
-                step_size = _real(state["step_size"]._data)
-                if group["maximize"]:
-                    g = np.negative(g)
-                # torch.sign(nan) is 0, so a NaN product counts as "no sign change" (factor 1);
-                # the comparisons below give that without NumPy's NaN-propagating sign.
-                prod = np.multiply(g, prev)
-                positive, negative = prod > 0, prod < 0
-                factor = prod
-                factor.fill(1)
-                factor[positive] = etaplus
-                factor[negative] = etaminus
-                step_size *= factor
-                step_size.clip(step_size_min, step_size_max, out=step_size)
-                # Where the sign flipped, this step is skipped and the flip forgotten.
-                np.copyto(prev, g)
-                prev[negative] = 0
-                # param.addcmul_(grad.sign(), step_size, value=-1), with sign(nan) = 0
-                move = np.subtract(prev > 0, prev < 0, dtype=d.dtype)
-                move *= step_size
-                d -= move
-                state["prev"]._version_counter.v += 1
-                state["step_size"]._version_counter.v += 1
-                p._version_counter.v += 1
+            with self._grad_mode(group):
+                self._update_group(group)
         return loss
+
+    def _update_group(self, group: dict) -> None:
+        u = update_ops(group)
+        etaminus, etaplus = group["etas"]
+        step_size_min, step_size_max = group["step_sizes"]
+        for p in group["params"]:
+            if p._grad is None:
+                continue
+            state = self.state[p]
+            if len(state) == 0:
+                lr = float(group["lr"])
+                state["step"] = _step_tensor()
+                state["prev"] = _zeros_like(p)
+                state["step_size"] = _zeros_like(p, complex(lr, lr) if p.is_complex() else lr)
+            d = u.param(p)
+            g = u.grad(p)
+            _bump(state["step"])
+            prev = u.state(state["prev"])
+            step_size = u.state(state["step_size"])
+            if group["maximize"]:
+                g = u.neg(g)
+            # The signs decide constants (no gradient flows through a sign). torch.sign(nan)
+            # is 0, so a NaN product counts as "no sign change" (factor 1); the comparisons
+            # below give that without NumPy's NaN-propagating sign.
+            gv = u.raw(g)
+            prod = np.multiply(gv, u.raw(prev))
+            positive, negative = prod > 0, prod < 0
+            factor = np.ones_like(prod)
+            factor[positive] = etaplus
+            factor[negative] = etaminus
+            u.clamp_(u.mul_mask_(step_size, factor), step_size_min, step_size_max)
+            # Where the sign flipped, this step is skipped and the flip forgotten.
+            g = u.mul_mask_(u.clone(g), (~negative).astype(prod.dtype))
+            gv = u.raw(g)
+            sign = np.subtract(gv > 0, gv < 0, dtype=gv.dtype)
+            # param.addcmul_(grad.sign(), step_size, value=-1), with sign(nan) = 0
+            u.addcmul_(d, u.constant(sign, d), step_size, value=-1)
+            u.copy_(prev, g)
+            u.touch(state["prev"], state["step_size"], p)

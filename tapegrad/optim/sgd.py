@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
-from .._tensor import Tensor
+from ._update import l2_grad, update_ops
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -67,44 +65,32 @@ class SGD(Optimizer):
         """Perform one update of every parameter that has a gradient (``SGD.step``)."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr = float(group["lr"])
-            momentum = group["momentum"]
-            dampening = group["dampening"]
-            weight_decay = group["weight_decay"]
-            nesterov = group["nesterov"]
-            maximize = group["maximize"]
-            for p in group["params"]:
-                if p._grad is None:
-                    continue
-                d, g = p._data, p._grad._data
-                owned = False  # whether g is a temporary this step may overwrite
-                if weight_decay != 0:
-                    t = np.multiply(d, weight_decay)
-                    g = np.subtract(t, g, out=t) if maximize else np.add(t, g, out=t)
-                    owned = True
-                elif maximize:
-                    g, owned = np.negative(g), True
-                if momentum != 0:
-                    state = self.state[p]
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        buf = Tensor._make(g.copy())
-                        state["momentum_buffer"] = buf
-                    else:
-                        b = buf._data
-                        b *= momentum
-                        # dampening 0 is the common case: add without a temporary
-                        b += g if dampening == 0 else g * (1 - dampening)
-                        buf._version_counter.v += 1
-                    if nesterov:
-                        t = np.multiply(buf._data, momentum)
-                        g, owned = np.add(g, t, out=t), True
-                    else:
-                        g, owned = buf._data, False
-                if owned:
-                    g *= -lr
-                    d += g
-                else:
-                    d += np.multiply(g, -lr)
-                p._version_counter.v += 1
+            with self._grad_mode(group):
+                self._update_group(group)
         return loss
+
+    def _update_group(self, group: dict) -> None:
+        u = update_ops(group)
+        lr = float(group["lr"])
+        momentum = group["momentum"]
+        dampening = group["dampening"]
+        nesterov = group["nesterov"]
+        for p in group["params"]:
+            if p._grad is None:
+                continue
+            d = u.param(p)
+            g = l2_grad(u, d, u.grad(p), group["maximize"], group["weight_decay"])
+            if momentum != 0:
+                state = self.state[p]
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = u.new_state(g, p)
+                    state["momentum_buffer"] = buf
+                else:
+                    b = u.state(buf)
+                    u.mul_(b, momentum)
+                    u.add_(b, g, alpha=1 - dampening)
+                    u.touch(buf)
+                g = u.add(g, u.state(buf), alpha=momentum) if nesterov else u.state(buf)
+            u.add_(d, g, alpha=-lr)
+            u.touch(p)
