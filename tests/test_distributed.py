@@ -353,3 +353,25 @@ def test_train_command_killed_rank_is_named_and_resume_works(tmp_path):
     r = subprocess.run(resume, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert tapegrad.load(ckpt)["epoch"] == epoch + 1
+
+
+@needs_mpi
+def test_a_pytorch_ddp_script_gives_pytorchs_numbers(tmp_path):
+    """The same DDP script: PyTorch under torchrun (gloo), tapegrad under mpiexec."""
+    env = mpi_env()
+    env["LIB"] = "torch"
+    theirs = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         str(WORKERS / "torch_style.py"), str(tmp_path / "torch.pt")],
+        env=env, capture_output=True, text=True, timeout=180, cwd=tmp_path,
+    )  # fmt: skip
+    if theirs.returncode != 0:
+        pytest.skip(f"PyTorch's torchrun could not run here: {theirs.stderr[-500:]}")
+    ours = mpiexec("torch_style.py", tmp_path / "tapegrad.pt")
+    assert ours.returncode == 0, ours.stderr
+    losses = [line for line in ours.stdout.splitlines() if line.startswith("epoch")]
+    assert losses == [line for line in theirs.stdout.splitlines() if line.startswith("epoch")]
+    want, got = torch.load(tmp_path / "torch.pt"), tapegrad.load(tmp_path / "tapegrad.pt")
+    assert list(got) == list(want)
+    for k in want:
+        np.testing.assert_allclose(got[k].numpy(), want[k].numpy(), rtol=1e-5, atol=1e-6)

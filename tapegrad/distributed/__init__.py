@@ -21,6 +21,7 @@ import os as _os
 
 from . import launch
 from .collectives import (
+    P2POp,
     RedOpType,
     ReduceOp,
     Work,
@@ -31,6 +32,7 @@ from .collectives import (
     all_to_all,
     all_to_all_single,
     barrier,
+    batch_isend_irecv,
     broadcast,
     broadcast_object_list,
     gather,
@@ -71,6 +73,7 @@ group = GroupMember
 __all__ = [
     "Backend",
     "GroupMember",
+    "P2POp",
     "ProcessGroup",
     "RedOpType",
     "ReduceOp",
@@ -83,6 +86,7 @@ __all__ = [
     "all_to_all",
     "all_to_all_single",
     "barrier",
+    "batch_isend_irecv",
     "broadcast",
     "broadcast_object_list",
     "default_pg_timeout",

@@ -42,6 +42,8 @@ __all__ = [
     "recv",
     "isend",
     "irecv",
+    "P2POp",
+    "batch_isend_irecv",
     "barrier",
     "broadcast_object_list",
     "all_gather_object",
@@ -758,6 +760,39 @@ def recv(
         return -1
     work.wait()
     return work._source_rank()
+
+
+class P2POp:
+    """A point-to-point operation for ``batch_isend_irecv`` (``torch.distributed.P2POp``):
+    ``op`` is ``isend`` or ``irecv``."""
+
+    def __init__(
+        self, op: Callable, tensor: Tensor, peer: int, group: ProcessGroup | None = None,
+        tag: int = 0,
+    ) -> None:  # fmt: skip
+        if op not in (isend, irecv):
+            raise ValueError(
+                "Invalid ``op``. Expected ``op`` to be of type ``torch.distributed.isend`` or "
+                "``torch.distributed.irecv``."
+            )
+        _check_tensor(tensor, "tensor", "P2POp")
+        self.op, self.tensor, self.peer, self.group, self.tag = op, tensor, peer, group, tag
+
+
+def batch_isend_irecv(p2p_op_list: list[P2POp]) -> list[Work]:
+    """Start every send and receive of ``p2p_op_list``; one ``Work`` each
+    (``torch.distributed.batch_isend_irecv``). Sends start first, so that ranks that
+    exchange tensors both ways do not wait on each other."""
+    if not p2p_op_list or not all(isinstance(p, P2POp) for p in p2p_op_list):
+        raise ValueError("Invalid ``p2p_op_list``. Each op is expected to to be of type P2POp.")
+    works: dict[int, Work | None] = {}
+    for i, p in enumerate(p2p_op_list):
+        if p.op is isend:
+            works[i] = isend(p.tensor, p.peer, p.group, p.tag)
+    for i, p in enumerate(p2p_op_list):
+        if p.op is irecv:
+            works[i] = irecv(p.tensor, p.peer, p.group, p.tag)
+    return [works[i] for i in range(len(p2p_op_list)) if works[i] is not None]
 
 
 def barrier(

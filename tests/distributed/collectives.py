@@ -115,6 +115,14 @@ for dtype in ("float32", "float64", "int64"):
             w.wait()
             check(got, (xs[0] * 2).astype(dtype))
 
+# batch_isend_irecv: both ranks send and receive at once
+peer = 1 - rank
+mine, theirs = torch.full((3,), float(rank)), torch.zeros(3)
+ops = [dist.P2POp(dist.isend, mine, peer), dist.P2POp(dist.irecv, theirs, peer)]
+for work in dist.batch_isend_irecv(ops):
+    work.wait()
+check(theirs, np.full(3, float(peer), np.float32))
+
 # objects and groups
 objs = [None, None]
 dist.all_gather_object(objs, {"rank": rank})
