@@ -375,3 +375,12 @@ def test_a_pytorch_ddp_script_gives_pytorchs_numbers(tmp_path):
     assert list(got) == list(want)
     for k in want:
         np.testing.assert_allclose(got[k].numpy(), want[k].numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_missing_mpi_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "mpi4py", None)
+    monkeypatch.setitem(sys.modules, "mpi4py.MPI", None)
+    assert not dist.is_available()
+    with pytest.raises(RuntimeError, match=r"tapegrad\[distributed\]"):
+        dist.init_process_group("mpi")
+    assert not dist.is_initialized()

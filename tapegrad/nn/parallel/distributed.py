@@ -104,7 +104,9 @@ class DistributedDataParallel(Module):
     accumulation); ``broadcast_buffers`` copies rank 0's buffers (batch-norm running
     statistics) before each forward; ``find_unused_parameters`` allows parameters that
     a forward pass does not use. ``.module`` is the wrapped model, and ``state_dict``
-    keys carry the ``module.`` prefix, as in PyTorch::
+    keys carry the ``module.`` prefix, as in PyTorch. ``gradient_as_bucket_view`` and
+    ``static_graph`` are accepted and change nothing in the results (they only save
+    memory or work in PyTorch); communication hooks and ``join()`` are not provided::
 
         dist.init_process_group("mpi")
         model = DistributedDataParallel(Net())
