@@ -233,7 +233,7 @@ def measure(workload: str, nproc: int, quick: bool, reps: int) -> dict:
         r = run_mpi(workload, nproc, quick)
         acc["mpi"].append(r["seconds"])
         acc["mpi_cpu"].append(r["cpu_seconds"])
-        extra = {k: v for k, v in r.items() if k not in ("seconds", "cpu_seconds")}
+        extra.update({k: v for k, v in r.items() if k not in ("seconds", "cpu_seconds")})
         one = run_mpi(workload, 1, quick, profile=(i == 0))
         acc["one"].append(one["seconds"])
         acc["one_cpu"].append(one["cpu_seconds"])
