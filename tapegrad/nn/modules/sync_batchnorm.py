@@ -110,8 +110,12 @@ class SyncBatchNorm(_BatchNorm):
         process_group=None,
         device=None,
         dtype=None,
+        *,
+        bias: bool = True,
     ) -> None:
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+        super().__init__(
+            num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias
+        )
         self.process_group = process_group
 
     def _check_input_dim(self, input) -> None:
@@ -159,7 +163,7 @@ class SyncBatchNorm(_BatchNorm):
         if isinstance(module, _BatchNorm):
             output = cls(
                 module.num_features, module.eps, module.momentum, module.affine,
-                module.track_running_stats, process_group,
+                module.track_running_stats, process_group, bias=module.bias is not None,
             )  # fmt: skip
             if module.affine:
                 output.weight = module.weight

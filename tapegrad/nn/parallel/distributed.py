@@ -22,6 +22,7 @@ How the averaging overlaps the backward pass (PyTorch's Reducer, over MPI):
 from __future__ import annotations
 
 import contextlib
+import warnings
 import weakref
 import zlib
 from collections.abc import Iterator
@@ -101,7 +102,7 @@ class DistributedDataParallel(Module):
     gradients over the ranks (in buckets of ``bucket_cap_mb``, reduced with
     non-blocking MPI while backward goes on), so that after ``optimizer.step()`` every
     replica holds the same weights. ``no_sync()`` skips the averaging (gradient
-    accumulation); ``broadcast_buffers`` copies rank 0's buffers (batch-norm running
+    accumulation); ``forward_sync_buffers`` copies rank 0's buffers (batch-norm running
     statistics) before each forward; ``find_unused_parameters`` allows parameters that
     a forward pass does not use. ``.module`` is the wrapped model, and ``state_dict``
     keys carry the ``module.`` prefix, as in PyTorch. ``gradient_as_bucket_view`` and
@@ -120,7 +121,8 @@ class DistributedDataParallel(Module):
         device_ids: Any = None,
         output_device: Any = None,
         dim: int = 0,
-        broadcast_buffers: bool = True,
+        broadcast_buffers: bool | None = None,
+        init_sync: bool = True,
         process_group: Any = None,
         bucket_cap_mb: float | None = None,
         find_unused_parameters: bool = False,
@@ -132,6 +134,9 @@ class DistributedDataParallel(Module):
         mixed_precision: Any = None,
         device_mesh: Any = None,
         skip_all_reduce_unused_params: bool = False,
+        bucket_cap_mb_list: list[float] | None = None,
+        batched_grad_copy: bool = False,
+        forward_sync_buffers: bool | None = None,
     ) -> None:
         from ... import distributed as dist
         from ...distributed.process_group import _group
@@ -159,7 +164,20 @@ class DistributedDataParallel(Module):
         self.device_ids = None
         self.output_device = None
         self.dim = dim
-        self.broadcast_buffers = broadcast_buffers
+        if broadcast_buffers is not None:
+            warnings.warn(
+                "`broadcast_buffers` is deprecated. Use `forward_sync_buffers` instead"
+                + (" (its value is ignored when `forward_sync_buffers` is provided)."
+                   if forward_sync_buffers is not None else "."),
+                FutureWarning,
+                stacklevel=2,
+            )  # fmt: skip
+        if forward_sync_buffers is not None:
+            self.forward_sync_buffers = forward_sync_buffers
+            init_sync_buffers = True
+        else:
+            self.forward_sync_buffers = True if broadcast_buffers is None else broadcast_buffers
+            init_sync_buffers = self.forward_sync_buffers
         self.find_unused_parameters = find_unused_parameters
         self.gradient_as_bucket_view = gradient_as_bucket_view
         self.static_graph = static_graph
@@ -167,6 +185,8 @@ class DistributedDataParallel(Module):
         self.require_forward_param_sync = True
         self.process_group = group
         self.bucket_bytes_cap = int((bucket_cap_mb or _DEFAULT_BUCKET_MB) * 1024 * 1024)
+        # Caps of the successive buckets (the last one repeats), as PyTorch's list.
+        self._bucket_caps = [int(mb * 1024 * 1024) for mb in bucket_cap_mb_list or ()]
         self.parameters_to_ignore = ignore
         # A communicator of its own: gradient reductions in flight never interleave with
         # the user's collectives (or SyncBatchNorm's) on the group's communicator.
@@ -180,8 +200,10 @@ class DistributedDataParallel(Module):
         self._buffers_list = [
             b for n, b in module.named_buffers() if n not in ignore and b is not None
         ]
-        self._verify_same_model(named)
-        self._sync_module_states([p for _, p in named] + self._buffers_list)
+        if init_sync:
+            self._verify_same_model(named)
+            states = [p for _, p in named] + (self._buffers_list if init_sync_buffers else [])
+            self._sync_module_states(states)
         self._buckets = self._build_buckets()
         self._bucket_of = {}
         for b, bucket in enumerate(self._buckets):
@@ -256,7 +278,10 @@ class DistributedDataParallel(Module):
             key = d.dtype.str
             current.setdefault(key, []).append(i)
             sizes[key] = sizes.get(key, 0) + d.nbytes
-            cap = _FIRST_BUCKET_BYTES if not buckets else self.bucket_bytes_cap
+            if self._bucket_caps:
+                cap = self._bucket_caps[min(len(buckets), len(self._bucket_caps) - 1)]
+            else:
+                cap = _FIRST_BUCKET_BYTES if not buckets else self.bucket_bytes_cap
             if sizes[key] >= cap:
                 buckets.append(_Bucket(current.pop(key), self._params))
                 sizes[key] = 0
@@ -271,7 +296,7 @@ class DistributedDataParallel(Module):
         if sync and self._started:
             unready = [n for n, r in zip(self._names, self._ready) if not r]
             raise RuntimeError(_UNFINISHED.format(rank=self._rank, names=", ".join(unready)))
-        if self.require_forward_param_sync and self.broadcast_buffers and self._buffers_list:
+        if self.require_forward_param_sync and self.forward_sync_buffers and self._buffers_list:
             if self._world > 1:
                 self._broadcast_from_rank0(
                     self._buffers_list, "DistributedDataParallel (broadcast of buffers)"
@@ -284,6 +309,11 @@ class DistributedDataParallel(Module):
             self.require_forward_param_sync = False
             self._armed = False
         return output
+
+    @property
+    def broadcast_buffers(self) -> bool:
+        """Whether rank 0's buffers are copied to every rank before each forward."""
+        return self.forward_sync_buffers
 
     def _prepare_for_backward(self, output: Any) -> None:
         self._armed = True
