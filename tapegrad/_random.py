@@ -10,6 +10,8 @@ import time
 
 import numpy as np
 
+from ._alloc import check_allocation
+
 
 class Generator:
     """A CPU random generator (``torch.Generator``)."""
@@ -67,6 +69,7 @@ class Generator:
     # distributions ------------------------------------------------------------
 
     def uniform(self, shape, low, high, dtype) -> np.ndarray:
+        check_allocation(shape, dtype)  # PyTorch's error for an impossible size
         n = int(np.prod(shape))
         # PyTorch casts from/to to the dtype and computes u * (to - from) + from with a
         # fused multiply-add; for float32 the float64 product is exact, so one rounding.
@@ -84,6 +87,7 @@ class Generator:
         numbers match bit for bit. Smaller tensors draw double pairs, one value at a
         time, caching the sine for the next call like ``at::normal_distribution``.
         """
+        check_allocation(shape, dtype)  # PyTorch's error for an impossible size
         n = int(np.prod(shape))
         dtype = np.dtype(dtype)
         if n < 16 or scalar:
@@ -120,6 +124,7 @@ class Generator:
         return float(r * np.cos(theta))
 
     def randint(self, low, high, shape, dtype) -> np.ndarray:
+        check_allocation(shape, dtype)  # PyTorch's error for an impossible size
         n = int(np.prod(shape))
         span = int(high) - int(low)
         if span <= 0:
@@ -143,6 +148,7 @@ class Generator:
         return self.randint(low, high, shape, dtype)
 
     def randperm(self, n: int, dtype) -> np.ndarray:
+        check_allocation((n,), np.int64)
         perm = np.arange(n, dtype=np.int64)
         if n > 1:
             r = self._u64(n - 1) if n >= 2**32 else self._u32(n - 1).astype(np.uint64)

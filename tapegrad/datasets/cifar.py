@@ -111,6 +111,22 @@ class CIFAR10(_utils.VisionDataset):
                 return "tar", folder / self.filename
         return None
 
+    def _find_folder(self) -> Path | None:
+        """The extracted batches' folder or the archive this split is read from."""
+        source = self._find_source()
+        return None if source is None else source[1]
+
+    def _missing_in(self, folder: Path) -> list[str]:
+        """What ``folder`` lacks for this split: nothing if it holds the archive, else the
+        batches missing from ``folder/<base_folder>``."""
+        if (folder / self.filename).is_file():
+            return []
+        return [
+            f"{self.base_folder}/{name}"
+            for name in self._needed_files()
+            if not (folder / self.base_folder / name).is_file()
+        ]
+
     def _check_integrity(self) -> bool:
         """Whether the data can be found (torchvision's name; it also checks MD5 sums)."""
         return self._find_source() is not None
@@ -139,6 +155,9 @@ class CIFAR10(_utils.VisionDataset):
         # for every member. Only the expected names are read, so nothing is written to disk.
         wanted = {f"{self.base_folder}/{name}": name for name in names}
         files: dict[str, tuple[bytes, str]] = {}
+        # Photos barely compress: what the members may inflate to, all together, is bounded
+        # by the archive's size, so a small gzip bomb is refused before it is read.
+        budget = 2 * os.path.getsize(archive) + (64 << 20)
         try:
             with tarfile.open(archive, "r|gz") as tf:
                 for member in tf:
@@ -147,6 +166,12 @@ class CIFAR10(_utils.VisionDataset):
                         continue
                     if not member.isfile():
                         raise RuntimeError(f"{archive}: {member.name} is not a regular file")
+                    budget -= member.size
+                    if budget < 0:
+                        raise RuntimeError(
+                            f"{archive}: {member.name} declares {member.size} bytes, far more "
+                            "than the archive can hold (a decompression bomb?)"
+                        )
                     files[name] = (tf.extractfile(member).read(), f"{archive}:{member.name}")
         except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
             raise RuntimeError(f"{archive} is truncated or corrupt: {e}") from e

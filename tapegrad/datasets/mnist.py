@@ -111,10 +111,15 @@ class MNIST(_utils.VisionDataset):
         return None
 
     def _find_folder(self) -> Path | None:
+        """The first searched folder that holds this split's files."""
         for folder in self._search_dirs():
-            if all(self._file_in(folder, base) for base in self._split_files()):
+            if not self._missing_in(folder):
                 return folder
         return None
+
+    def _missing_in(self, folder: Path) -> list[str]:
+        """The files of this split that ``folder`` lacks (plain or ``.gz``)."""
+        return [f"{base}[.gz]" for base in self._split_files() if not self._file_in(folder, base)]
 
     def _check_exists(self) -> bool:
         """Whether the files of this split can be found (torchvision's ``_check_exists``)."""
@@ -156,6 +161,15 @@ class MNIST(_utils.VisionDataset):
                 f"{type(self).__name__}: {image_file} holds {len(images)} images but "
                 f"{label_file} holds {len(labels)} labels; one of them is corrupt or from "
                 "another dataset"
+            )
+        # Checked here, naming the file, rather than as an index error mid-training.
+        num_classes = len(self.classes)
+        if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
+            bad = labels[(labels < 0) | (labels >= num_classes)]
+            raise RuntimeError(
+                f"{type(self).__name__}: {label_file} holds label {int(bad[0])} "
+                f"({len(bad)} labels out of range): labels should be in [0, {num_classes}); "
+                "the file is corrupt or from another dataset"
             )
         return images, labels
 

@@ -37,6 +37,14 @@ OpenBLAS rounds a GEMM differently when it threads it than when it does not,
 and may decide differently for calls made from several threads at once; each
 thread setting is still reproducible run to run). ``_reference_conv2d`` is a
 loop-free einsum convolution used by the tests.
+
+Higher-order gradients: a convolution is bilinear in (x, w), and its three
+products -- the convolution, the transposed convolution (its input gradient)
+and the weight gradient (``ConvolutionWeightGrad``) -- are each other's
+derivatives. Every backward is these kernels called through ``ctx.op``: raw
+and as fast as before in an ordinary backward, recorded under
+``create_graph``, so gradients are differentiable to any order. ``Im2Col``
+and ``Col2Im`` are each other's adjoints in the same way.
 """
 
 from __future__ import annotations
@@ -779,22 +787,37 @@ class Convolution(Function):
 
     ``geom`` describes the direct convolution; for ``transposed=True`` its
     input side is this op's output (the roles of x and y swap).
+
+    The convolution is bilinear in (x, w), and its three products are each
+    other's derivatives: the input gradient of a direct convolution is the
+    transposed convolution of dy with w (and vice versa), the weight gradient
+    is ``ConvolutionWeightGrad``. The backward runs them through ``ctx.op``, so
+    that under ``create_graph`` it is differentiable again, to any order.
+
+    ``scratch`` (a dict, from a backward only) shares raw intermediates of
+    the same values between the two products of one backward: the batch-last
+    dy (``"gt"``) and the columns of the direct input side (``"cols"``).
     """
 
     backward_name = "ConvolutionBackward0"
 
-    def forward(ctx, x, w, b=None, geom=None, transposed=False, nd=2):
+    def forward(ctx, x, w, b=None, geom=None, transposed=False, nd=2, scratch=None):
         g = geom
         ctx.geom, ctx.transposed, ctx.nd = g, transposed, nd
-        need = getattr(ctx, "needs_input_grad", None)
+        # _recording is False when called through ctx.op in an ordinary backward: then
+        # nothing is saved, and columns are kept only for the caller's weight gradient
+        need = ctx.needs_input_grad if ctx._recording else None
         x4, w4 = _to4(x, nd), _to4(w, nd)
         if not transposed:
-            keep = need is not None and need[1] and _keep_cols(g, x4.shape[0])
+            want = scratch is not None or (need is not None and need[1])
+            keep = want and _keep_cols(g, x4.shape[0])
             y, cols = _conv_forward(x4, w4, b, g, keep_cols=keep)
+            if scratch is not None:
+                scratch["cols"] = cols
             if need is not None:
                 ctx.save_for_backward(x, w, cols if need[1] else None)
             return _from4(y, nd)
-        y = _conv_grad_input(x4, w4, g)
+        y = _conv_grad_input(x4, w4, g, _shared_grad_t(scratch, x4, g))
         if b is not None:
             y += b.reshape(-1, 1, 1)
         if need is not None:
@@ -802,32 +825,86 @@ class Convolution(Function):
         return _from4(y, nd)
 
     def backward(ctx, gy):
+        xp = ctx.xp
         g, nd = ctx.geom, ctx.nd
         saved = ctx.saved_tensors
         x, w = saved[0], saved[1]
         nx, nw, nb = ctx.needs_input_grad
-        gy4 = _to4(gy, nd)
-        w4 = _to4(w, nd)
         gx = gw = gb = None
         if nb:
-            gb = gy4.sum(axis=(0, 2, 3))
-        if not ctx.transposed:
-            gt = _grad_t(gy4, g) if g.nlast and (nx or nw) else None
-            if nw:
-                gw = _from4(_conv_grad_weight(gy4, saved[2], g, gt, _to4(x, nd)), nd)
-            if nx:
-                gx = _from4(_conv_grad_input(gy4, w4, g, gt), nd)
-            return gx, gw, gb
-        # transposed: y = conv^T(x); dx = conv(dy), dw from cols of dy against x
-        if nx or nw:
-            gx4, cols = _conv_forward(
-                gy4, w4, None, g, keep_cols=nw and _keep_cols(g, gy4.shape[0])
+            gb = xp.sum(gy, axis=(0, 2, 3) if nd == 2 else (0, 2))
+        # direct: dx = conv^T(dy, w), dw = W(x, dy); transposed (y = conv^T(x)): dx =
+        # conv(dy, w), dw = W(dy, x), W the weight gradient of the direct convolution
+        # (its input side, its output side's gradient)
+        t = ctx.transposed
+        # raw intermediates the two products share: the forward's columns (constants
+        # whatever the namespace) or those of dy made by dx's convolution, dy batch-last
+        scratch = {"cols": ctx._saved[2]} if nw and not t else {}
+        if nx:
+            gx = ctx.op(
+                ConvolutionInputGrad,
+                gy,
+                w,
+                None,
+                geom=g,
+                transposed=not t,
+                nd=nd,
+                scratch=scratch if nw else None,
             )
-            if nx:
-                gx = _from4(gx4, nd)
-            if nw:
-                gw = _from4(_conv_grad_weight(_to4(x, nd), cols, g, x=gy4), nd)
+        if nw:
+            a, b = (gy, x) if t else (x, gy)
+            gw = ctx.op(ConvolutionWeightGrad, a, b, geom=g, nd=nd, scratch=scratch)
         return gx, gw, gb
+
+
+def _shared_grad_t(scratch, gy, g: _Geom):
+    """``_grad_t(gy, g)`` for the batch-last layout, made once per backward in ``scratch``."""
+    if scratch is None or not g.nlast:
+        return None
+    gt = scratch.get("gt")
+    if gt is None:
+        gt = scratch["gt"] = _grad_t(gy, g)
+    return gt
+
+
+class ConvolutionInputGrad(Convolution):
+    """A convolution computing another one's input gradient, named as PyTorch names it."""
+
+    backward_name = "ConvolutionBackwardBackward0"
+
+
+class ConvolutionWeightGrad(Function):
+    """The weight gradient of the direct convolution ``geom``, a bilinear kernel.
+
+    ``a`` is the convolution's input side (N, C, H, W), ``b`` the gradient of
+    its output side (N, Cout, oh, ow). Its derivatives are convolutions with
+    the upstream gradient ``G`` (shaped like the weight): d/da is the
+    transposed convolution of ``b`` with ``G``, d/db the direct convolution
+    of ``a`` with ``G``.
+    """
+
+    backward_name = "ConvolutionBackwardBackward0"
+
+    def forward(ctx, a, b, geom=None, nd=2, scratch=None):
+        g = geom
+        ctx.geom, ctx.nd = g, nd
+        if ctx._recording:
+            ctx.save_for_backward(a, b)
+        a4, b4 = _to4(a, nd), _to4(b, nd)
+        cols = None if scratch is None else scratch.get("cols")
+        gt = _shared_grad_t(scratch, b4, g)
+        return _from4(_conv_grad_weight(b4, cols, g, gt, a4), nd)
+
+    def backward(ctx, gw):
+        g, nd = ctx.geom, ctx.nd
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        ga = gb = None
+        if na:
+            ga = ctx.op(Convolution, b, gw, None, geom=g, transposed=True, nd=nd)
+        if nb:
+            gb = ctx.op(Convolution, a, gw, None, geom=g, transposed=False, nd=nd)
+        return ga, gb
 
 
 # ---------------------------------------------------------------------------
@@ -1293,7 +1370,7 @@ class Im2Col(Function):
         return cols.copy() if cols.base is not None else cols
 
     def backward(ctx, g):
-        return _col2im(g, ctx.geom, g.shape[0])
+        return ctx.op(Col2Im, g, geom=ctx.geom)
 
 
 class Col2Im(Function):
@@ -1306,7 +1383,7 @@ class Col2Im(Function):
         return _col2im(cols, geom, cols.shape[0])
 
     def backward(ctx, g):
-        return array_module(g).ascontiguousarray(_im2col(g, ctx.geom))
+        return ctx.op(Im2Col, g, geom=ctx.geom)
 
 
 def _fold_geom(c, h, w, kernel, dilation, padding, stride):

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import _device
 from .. import _dtype as D
+from .._alloc import allocating
 from . import _util as U
 
 
@@ -144,20 +145,23 @@ def empty(
     memory_format=None,
 ):
     """An uninitialised tensor (``torch.empty``); tapegrad fills it with zeros."""
-    shape = U.check_size(U.size_args(size))
-    return _finish(np.zeros(shape, dtype=_dt(dtype)), requires_grad, device)
+    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     """A tensor of zeros (``torch.zeros``)."""
-    shape = U.check_size(U.size_args(size))
-    return _finish(np.zeros(shape, dtype=_dt(dtype)), requires_grad, device)
+    shape, dt = U.check_size(U.size_args(size)), _dt(dtype)
+    with allocating(shape, dt):
+        arr = np.zeros(shape, dtype=dt)
+    return _finish(arr, requires_grad, device)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     """A tensor of ones (``torch.ones``)."""
-    shape = U.check_size(U.size_args(size))
-    return _finish(np.ones(shape, dtype=_dt(dtype)), requires_grad, device)
+    shape, dt = U.check_size(U.size_args(size)), _dt(dtype)
+    with allocating(shape, dt):
+        arr = np.ones(shape, dtype=dt)
+    return _finish(arr, requires_grad, device)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
@@ -172,7 +176,8 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
     if isinstance(fill_value, U.Tensor):
         fill_value = fill_value.item()
     try:
-        arr = np.full(shape, fill_value, dtype=_dt(dtype))
+        with allocating(shape, _dt(dtype)):
+            arr = np.full(shape, fill_value, dtype=_dt(dtype))
     except OverflowError:
         raise U.overflow_error(D._NP_TO_DTYPE[np.dtype(_dt(dtype))]) from None
     return _finish(arr, requires_grad, device)
@@ -222,7 +227,9 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, la
     """The identity matrix (``torch.eye``)."""
     if n < 0 or (m is not None and m < 0):
         raise RuntimeError(f"n must be greater or equal to 0, got {n if n < 0 else m}")
-    return _finish(np.eye(n, m, dtype=_dt(dtype)), requires_grad, device)
+    with allocating((n, n if m is None else m), _dt(dtype)):
+        arr = np.eye(n, m, dtype=_dt(dtype))
+    return _finish(arr, requires_grad, device)
 
 
 def _is_float(*vals) -> bool:
@@ -247,11 +254,12 @@ def arange(
         dtype = D.get_default_dtype() if _is_float(start, end, step) else D.int64
     dt = D.to_dtype(dtype)
     n = max(0, math.ceil((end - start) / step))
-    if dt.is_floating_point:
-        # PyTorch computes start + i * step in double precision, then casts.
-        arr = (start + np.arange(n, dtype=np.float64) * step).astype(dt.np)
-    else:
-        arr = (start + np.arange(n, dtype=np.int64) * step).astype(dt.np)
+    with allocating((n,), dt.np):
+        if dt.is_floating_point:
+            # PyTorch computes start + i * step in double precision, then casts.
+            arr = (start + np.arange(n, dtype=np.float64) * step).astype(dt.np)
+        else:
+            arr = (start + np.arange(n, dtype=np.int64) * step).astype(dt.np)
     if out is not None:
         from .shape import copy_into_out
 

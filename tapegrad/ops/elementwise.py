@@ -158,7 +158,8 @@ class Div(Function):
 
 class _NoGradBinary(Function):
     def backward(ctx, g):
-        return tuple(np.zeros_like(g) if n else None for n in ctx.needs_input_grad)
+        xp = ctx.xp
+        return tuple(xp.zeros_like(g) if n else None for n in ctx.needs_input_grad)
 
 
 class DivRounded(_NoGradBinary):
@@ -187,7 +188,7 @@ class Remainder(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
-        return (g if na else None), (-g * np.floor(a / b) if nb else None)
+        return (g if na else None), (-g * ctx.xp.floor(a / b) if nb else None)
 
 
 class Fmod(Function):
@@ -200,7 +201,7 @@ class Fmod(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
-        return (g if na else None), (-g * np.trunc(a / b) if nb else None)
+        return (g if na else None), (-g * ctx.xp.trunc(a / b) if nb else None)
 
 
 class Pow(Function):
@@ -208,20 +209,21 @@ class Pow(Function):
         if a.dtype.kind in "iu" and np.any(b < 0):
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         with np.errstate(divide="ignore", invalid="ignore"):
-            y = np.power(a, b)
+            y = np.asarray(np.power(a, b))  # an array even for 0-dim inputs: saved as the output
         ctx.save_for_backward(a, b, y)
         return y
 
     def backward(ctx, g):
         a, b, y = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
+        xp = ctx.xp
         ga = gb = None
-        if na:
-            # b * a**(b-1), with 0 where b == 0 (PyTorch's convention).
-            ga = g * np.where(b == 0, 0, b * np.power(a, b - 1))
-        if nb:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                gb = g * np.where((a == 0) & (b >= 0), 0, y * np.log(a))
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            if na:
+                # b * a**(b-1), with 0 where b == 0 (PyTorch's convention).
+                ga = g * xp.where(b == 0, 0, b * xp.power(a, b - 1))
+            if nb:
+                gb = g * xp.where((a == 0) & (b >= 0), 0, y * xp.log(a))
         return ga, gb
 
 
@@ -249,13 +251,15 @@ class PowScalar(Function):
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
         e = ctx.e
+        xp = ctx.xp
         if e == 0:
-            return np.zeros_like(g)
+            return xp.zeros_like(g)
         if e == 2:
             return g * (a + a)
         if e == 1:
             return g
-        return g * (e * np.power(a, np.asarray(e - 1, dtype=a.dtype)))
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return g * (e * xp.power(a, xp.asarray(e - 1, a.dtype)))
 
 
 class Maximum(Function):
@@ -266,9 +270,10 @@ class Maximum(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
-        half = np.where(a == b, g / 2, g)
-        return (np.where(a < b, 0, half) if na else None), (
-            np.where(a > b, 0, half) if nb else None
+        xp = ctx.xp
+        half = xp.where(a == b, g / 2, g)
+        return (xp.where(a < b, 0, half) if na else None), (
+            xp.where(a > b, 0, half) if nb else None
         )
 
 
@@ -280,9 +285,10 @@ class Minimum(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
-        half = np.where(a == b, g / 2, g)
-        return (np.where(a > b, 0, half) if na else None), (
-            np.where(a < b, 0, half) if nb else None
+        xp = ctx.xp
+        half = xp.where(a == b, g / 2, g)
+        return (xp.where(a > b, 0, half) if na else None), (
+            xp.where(a < b, 0, half) if nb else None
         )
 
 
@@ -300,7 +306,7 @@ class Atan2(Function):
 
 class Hypot(Function):
     def forward(ctx, a, b):
-        y = np.hypot(a, b)
+        y = np.asarray(np.hypot(a, b))  # saved as the output: an array even for 0-dim
         ctx.save_for_backward(a, b, y)
         return y
 
@@ -312,14 +318,15 @@ class Hypot(Function):
 
 class LogAddExp(Function):
     def forward(ctx, a, b):
-        y = np.logaddexp(a, b)
+        y = np.asarray(np.logaddexp(a, b))  # saved as the output: an array even for 0-dim
         ctx.save_for_backward(a, b, y)
         return y
 
     def backward(ctx, g):
         a, b, y = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
-        return (g * np.exp(a - y) if na else None), (g * np.exp(b - y) if nb else None)
+        xp = ctx.xp
+        return (g * xp.exp(a - y) if na else None), (g * xp.exp(b - y) if nb else None)
 
 
 class Lerp(Function):
@@ -354,12 +361,22 @@ class Where(Function):
     def backward(ctx, g):
         (cond,) = ctx.saved_tensors
         _, na, nb = ctx.needs_input_grad
-        zero = np.zeros((), g.dtype)
+        xp = ctx.xp
+        zero = xp.zeros((), g.dtype)
         return (
             None,
-            (np.where(cond, g, zero) if na else None),
-            (np.where(cond, zero, g) if nb else None),
+            (xp.where(cond, g, zero) if na else None),
+            (xp.where(cond, zero, g) if nb else None),
         )
+
+
+def _clamp_inside(x, lo, hi):
+    """Where clamp passes x through: PyTorch's clamp_backward mask (False for NaN)."""
+    if lo is None:
+        return x <= hi
+    if hi is None:
+        return x >= lo
+    return (x >= lo) & (x <= hi)
 
 
 class Clamp(Function):
@@ -379,12 +396,8 @@ class Clamp(Function):
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        mask = np.ones(x.shape, dtype=bool)
-        if ctx.lo is not None:
-            mask &= x >= ctx.lo
-        if ctx.hi is not None:
-            mask &= x <= ctx.hi
-        return g * mask
+        xp = ctx.xp
+        return xp.where(_clamp_inside(x, ctx.lo, ctx.hi), g, xp.zeros((), g.dtype))
 
 
 class ClampTensor(Function):
@@ -402,12 +415,19 @@ class ClampTensor(Function):
     def backward(ctx, g):
         x, lo, hi = ctx.saved_tensors
         nx, nlo, nhi = ctx.needs_input_grad
-        in_lo = np.ones(x.shape, bool) if lo is None else x >= lo
-        in_hi = np.ones(x.shape, bool) if hi is None else x <= hi
-        zero = np.zeros((), g.dtype)
-        gx = np.where(in_lo & in_hi, g, zero) if nx else None
-        glo = np.where(~in_lo, g, zero) if nlo else None
-        ghi = np.where(~in_hi & in_lo, g, zero) if nhi else None
+        xp = ctx.xp
+        zero = xp.zeros((), g.dtype)
+        gx = glo = ghi = None
+        # PyTorch's clamp_backward and clamp_backward_min_max: with lo > hi the output is
+        # hi everywhere, so only hi gets a gradient
+        if nx:
+            gx = xp.where(_clamp_inside(x, lo, hi), g, zero)
+        if nlo:
+            below = x < lo
+            glo = xp.where(below if hi is None else below & (lo < hi), g, zero)
+        if nhi:
+            above = x > hi
+            ghi = xp.where(above if lo is None else above | (hi < lo), g, zero)
         return gx, glo, ghi
 
 
@@ -426,10 +446,15 @@ def _unary(name, fwd, bwd, uses="x", pyname=None):
         y = fwd(x)
         if uses == "x":
             ctx.save_for_backward(x)
-        elif uses == "y":
-            ctx.save_for_backward(y)
-        elif uses == "xy":
-            ctx.save_for_backward(x, y)
+        elif uses:
+            # a ufunc on a 0-dim array gives a scalar; the saved output must be the very
+            # array the output tensor holds (create_graph connects it to this node)
+            if type(y) is not np.ndarray:
+                y = np.asarray(y)
+            if uses == "y":
+                ctx.save_for_backward(y)
+            else:
+                ctx.save_for_backward(x, y)
         return y
 
     def backward(ctx, g):
@@ -591,7 +616,7 @@ class RoundDecimals(Function):
         return np.round(x, decimals)
 
     def backward(ctx, g):
-        return np.zeros_like(g)
+        return ctx.xp.zeros_like(g)
 
 
 # ---------------------------------------------------------------------------
@@ -844,9 +869,10 @@ class Fmax(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
-        to_a = (a >= b) | np.isnan(b)
-        zero = np.zeros((), g.dtype)
-        return (np.where(to_a, g, zero) if na else None), (np.where(to_a, zero, g) if nb else None)
+        xp = ctx.xp
+        to_a = (a >= b) | xp.isnan(b)
+        zero = xp.zeros((), g.dtype)
+        return (xp.where(to_a, g, zero) if na else None), (xp.where(to_a, zero, g) if nb else None)
 
 
 class Fmin(Function):
@@ -859,9 +885,10 @@ class Fmin(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
-        to_a = (a <= b) | np.isnan(b)
-        zero = np.zeros((), g.dtype)
-        return (np.where(to_a, g, zero) if na else None), (np.where(to_a, zero, g) if nb else None)
+        xp = ctx.xp
+        to_a = (a <= b) | xp.isnan(b)
+        zero = xp.zeros((), g.dtype)
+        return (xp.where(to_a, g, zero) if na else None), (xp.where(to_a, zero, g) if nb else None)
 
 
 def fmax(input, other, *, out=None):
@@ -915,8 +942,9 @@ class Xlogy(Function):
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         nx, ny = ctx.needs_input_grad
-        with np.errstate(divide="ignore", invalid="ignore"):
-            gx = g * np.where(x != 0, np.log(y), np.zeros((), y.dtype)) if nx else None
+        xp = ctx.xp
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            gx = g * xp.where(x != 0, xp.log(y), xp.zeros((), y.dtype)) if nx else None
             gy = g * x / y if ny else None
         return gx, gy
 
@@ -948,16 +976,19 @@ def rad2deg(input, *, out=None):
 
 class Copysign(Function):
     def forward(ctx, x, y):
-        out = np.copysign(x, y)
+        out = np.asarray(np.copysign(x, y))
         ctx.save_for_backward(x, out)
         return out
 
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         nx, ny = ctx.needs_input_grad
+        xp = ctx.xp
         # d/dx is sign(x) * sign(out), 0 at x == 0; the sign source gets a zero gradient
-        gx = g * np.where(x == 0, 0, np.sign(x) * np.sign(out)).astype(g.dtype) if nx else None
-        return gx, (np.zeros_like(g) if ny else None)
+        gx = None
+        if nx:
+            gx = g * xp.where(x == 0, xp.zeros((), x.dtype), xp.sign(x) * xp.sign(out))
+        return gx, (xp.zeros_like(g) if ny else None)
 
 
 def copysign(input, other, *, out=None):
@@ -1199,13 +1230,29 @@ def logit(input, eps=None):
     return (x / (1 - x)).log()
 
 
+class Sinc(Function):
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        # pi in the input's precision, as PyTorch's kernel multiplies
+        px = np.where(x == 0, np.ones((), x.dtype), x) * np.asarray(math.pi, x.dtype)
+        return np.where(x == 0, np.ones((), x.dtype), np.sin(px) / px)
+
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        xp = ctx.xp
+        # PyTorch's sinc_backward, 0/0 at x == 0 included: its second derivative there is
+        # NaN in PyTorch too
+        xpi = x * math.pi
+        sq = x * x * math.pi
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            out = g * (xpi * xp.cos(xpi) - xp.sin(xpi)) / sq
+        return xp.where(sq == 0, xp.zeros((), g.dtype), out)
+
+
 def sinc(input):
     """sin(pi x) / (pi x), 1 at 0 (``torch.sinc``)."""
     x = input if input.dtype.is_floating_point else input.to(D.get_default_dtype())
-    zero = eq(x, 0)
-    # a safe denominator keeps the unused branch (and its gradient) finite at 0
-    px = where(zero, 1.0, x) * math.pi
-    return where(zero, 1.0, px.sin() / px)
+    return Sinc.apply(x)
 
 
 def heaviside(input, values):

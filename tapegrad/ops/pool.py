@@ -17,6 +17,15 @@ With ``tapegrad.set_num_threads(2)`` the batch is split across threads (NumPy
 releases the GIL in its kernels); every element is computed by the same
 operations either way, so the results are identical.
 
+Each backward kernel is a Function of its own, run through ``ctx.op``, whose
+backward is the adjoint kernel: max pooling's scatter (``MaxPoolScatter``) and
+the gather at the same taps (``MaxPoolGather``), average pooling's spread
+(``AvgPoolSpread``) and the average pooling itself, adaptive average pooling's
+matrix products (``AdaptiveAvgSpread``) and the pooling, the flat-index scatter-add
+and gather of adaptive max pooling and max-unpooling (``PlaneScatterAdd``,
+``PlaneGather``). Gradients are therefore differentiable to any order
+(``create_graph=True``) while an ordinary backward runs the same raw kernels.
+
 1-D pooling runs as 2-D pooling over a unit height, as PyTorch does (hence
 its ``SqueezeBackward1`` grad_fn). ``_reference_max_pool``/``_reference_avg_pool``
 are direct loops used by the tests.
@@ -208,6 +217,16 @@ def _max_pool_backward(gy, idx, g: _Win, in_shape):
     return _scatter_taps(xp, lambda t: xp.where(idx == t, gy, zero), lead, g, gy.dtype)
 
 
+def _max_pool_gather(x, idx, g: _Win):
+    """``x``'s value at the tap ``idx`` of each window (lead..., out...)."""
+    xp = array_module(x)
+    xpd = _pad(x, g, 0)
+    out = xp.zeros(idx.shape, x.dtype)
+    for t, sl in enumerate(g.tap_slices()):
+        xp.copyto(out, xpd[sl], where=idx == t)
+    return out
+
+
 def _flat_indices(idx, g: _Win):
     """PyTorch's indices (flat position in each unpadded input plane) from tap indices."""
     xp = array_module(idx)
@@ -279,6 +298,14 @@ def _avg_pool_backward(gy, g: _Win, divisor, in_shape):
 # the primitives
 
 
+def _twice(op) -> str:
+    """The grad_fn name PyTorch gives the backward of ``op``'s backward.
+
+    ``MaxPool2DWithIndicesBackward0`` -> ``MaxPool2DWithIndicesBackwardBackward0``.
+    """
+    return op.backward_name[:-1] + "Backward0"
+
+
 class _MaxPoolNd(Function):
     """Max pooling over the last ``g.nd`` dims, saving the argmax tap for backward."""
 
@@ -297,12 +324,43 @@ class _MaxPoolNd(Function):
         return y
 
     def backward(ctx, gy, gidx=None):
-        g = ctx.geom
+        (idx,) = ctx.saved_tensors
+        kernel = _renamed(MaxPoolScatter, _twice(type(ctx)))
+        return ctx.op(kernel, gy, idx, geom=ctx.geom, in_shape=ctx.in_shape)
+
+
+class MaxPoolScatter(Function):
+    """Max pooling's backward kernel: ``gy`` routed to each window's argmax tap ``idx``.
+
+    Linear in ``gy``; its derivative gathers the upstream gradient at the same
+    taps (``MaxPoolGather``), so max pooling is differentiable to any order.
+    """
+
+    def forward(ctx, gy, idx, geom=None, in_shape=None):
+        ctx.geom = geom
+        if ctx._recording:
+            ctx.save_for_backward(idx)
         return _map_batch(
-            lambda a, i: _max_pool_backward(a, i, g, a.shape[:1] + ctx.in_shape[1:]),
-            gy,
-            ctx.saved_tensors[0],
+            lambda a, i: _max_pool_backward(a, i, geom, a.shape[:1] + in_shape[1:]), gy, idx
         )
+
+    def backward(ctx, g):
+        (idx,) = ctx.saved_tensors
+        return ctx.op(MaxPoolGather, g, idx, geom=ctx.geom), None
+
+
+class MaxPoolGather(Function):
+    """The value of ``x`` at each window's tap ``idx`` (the adjoint of ``MaxPoolScatter``)."""
+
+    def forward(ctx, x, idx, geom=None):
+        ctx.geom, ctx.in_shape = geom, x.shape
+        if ctx._recording:
+            ctx.save_for_backward(idx)
+        return _max_pool_gather(x, idx, geom)
+
+    def backward(ctx, g):
+        (idx,) = ctx.saved_tensors
+        return ctx.op(MaxPoolScatter, g, idx, geom=ctx.geom, in_shape=ctx.in_shape), None
 
 
 class MaxPool2DWithIndices(_MaxPoolNd):
@@ -343,10 +401,30 @@ class _AvgPoolNd(Function):
 
     def backward(ctx, gy):
         ctx.saved_tensors  # noqa: B018  (raises once the graph is freed)
-        g, div = ctx.geom, ctx.divisor
-        return _map_batch(
-            lambda a: _avg_pool_backward(a, g, div, a.shape[:1] + ctx.in_shape[1:]), gy
+        return ctx.op(
+            _renamed(AvgPoolSpread, _twice(type(ctx))),
+            gy,
+            geom=ctx.geom,
+            divisor=ctx.divisor,
+            in_shape=ctx.in_shape,
+            pool=type(ctx),
         )
+
+
+class AvgPoolSpread(Function):
+    """Average pooling's backward kernel: ``gy / divisor`` spread over each window.
+
+    Linear in ``gy``; its derivative is the average pooling ``pool`` itself.
+    """
+
+    def forward(ctx, gy, geom=None, divisor=None, in_shape=None, pool=None):
+        ctx.geom, ctx.divisor, ctx.pool = geom, divisor, pool
+        return _map_batch(
+            lambda a: _avg_pool_backward(a, geom, divisor, a.shape[:1] + in_shape[1:]), gy
+        )
+
+    def backward(ctx, g):
+        return ctx.op(ctx.pool, g, geom=ctx.geom, divisor=ctx.divisor)
 
 
 class AvgPool2D(_AvgPoolNd):
@@ -395,10 +473,28 @@ class _AdaptiveAvgPoolNd(Function):
         nd = len(out_size)
         mats = [_adaptive_matrix(n, o, x.dtype) for n, o in zip(x.shape[-nd:], out_size)]
         ctx.save_for_backward(*mats)
+        ctx.out_size = tuple(out_size)
         return _apply_dims(x, mats)
 
     def backward(ctx, gy):
-        return _apply_dims(gy, [m.T for m in ctx.saved_tensors])
+        ctx.saved_tensors  # noqa: B018  (raises once the graph is freed)
+        kernel = _renamed(AdaptiveAvgSpread, _twice(type(ctx)))
+        # the saved matrices are constants: handed to the kernel raw
+        return ctx.op(kernel, gy, mats=ctx._saved, out_size=ctx.out_size, pool=type(ctx))
+
+
+class AdaptiveAvgSpread(Function):
+    """Adaptive average pooling's backward kernel: ``gy`` times each averaging matrix.
+
+    Linear in ``gy``; its derivative is the adaptive average pooling ``pool``.
+    """
+
+    def forward(ctx, gy, mats=(), out_size=None, pool=None):
+        ctx.out_size, ctx.pool = out_size, pool
+        return _apply_dims(gy, [m.T for m in mats])
+
+    def backward(ctx, g):
+        return ctx.op(ctx.pool, g, out_size=ctx.out_size)
 
 
 class AdaptiveAvgPool2D(_AdaptiveAvgPoolNd):
@@ -448,7 +544,9 @@ class _AdaptiveMaxPoolNd(Function):
         return best.reshape(out_shape), indices.reshape(out_shape)
 
     def backward(ctx, gy, gidx=None):
-        return _scatter_add(gy, ctx.saved_tensors[0], ctx.in_shape)
+        (indices,) = ctx.saved_tensors
+        kernel = _renamed(PlaneScatterAdd, _twice(type(ctx)))
+        return ctx.op(kernel, gy, indices, shape=ctx.in_shape)
 
 
 class AdaptiveMaxPool2D(_AdaptiveMaxPoolNd):
@@ -466,6 +564,41 @@ def _scatter_add(g, indices, shape):
     out = xp.zeros((rows, math.prod(shape) // max(rows, 1)), g.dtype)
     np.add.at(out, (xp.arange(rows)[:, None], indices.reshape(rows, -1)), g.reshape(rows, -1))
     return out.reshape(shape)
+
+
+class PlaneScatterAdd(Function):
+    """``g`` added at flat plane positions ``indices`` (rows, P) into zeros of ``shape``.
+
+    The backward kernel of adaptive max pooling; its derivative is ``PlaneGather``.
+    """
+
+    def forward(ctx, g, indices, shape=None):
+        ctx.in_shape = g.shape
+        if ctx._recording:
+            ctx.save_for_backward(indices)
+        return _scatter_add(g, indices, shape)
+
+    def backward(ctx, gg):
+        (indices,) = ctx.saved_tensors
+        return ctx.op(PlaneGather, gg, indices, shape=ctx.in_shape), None
+
+
+class PlaneGather(Function):
+    """The values of ``a`` at flat plane positions ``indices`` (rows, P), as ``shape``.
+
+    Max-unpooling's backward kernel; its derivative is ``PlaneScatterAdd``.
+    """
+
+    def forward(ctx, a, indices, shape=None):
+        ctx.in_shape = a.shape
+        if ctx._recording:
+            ctx.save_for_backward(indices)
+        rows = indices.shape[0]
+        return a.reshape(rows, -1)[array_module(a).arange(rows)[:, None], indices].reshape(shape)
+
+    def backward(ctx, g):
+        (indices,) = ctx.saved_tensors
+        return ctx.op(PlaneScatterAdd, g, indices, shape=ctx.in_shape), None
 
 
 class _MaxUnpoolNd(Function):
@@ -492,10 +625,8 @@ class _MaxUnpoolNd(Function):
     def backward(ctx, gy):
         gx = None
         if ctx.needs_input_grad[0]:
-            idx = ctx.saved_tensors[0]
-            rows = idx.shape[0]
-            gx = gy.reshape(rows, -1)[array_module(gy).arange(rows)[:, None], idx]
-            gx = gx.reshape(ctx._in_meta[0][0])
+            (idx,) = ctx.saved_tensors
+            gx = ctx.op(PlaneGather, gy, idx, shape=ctx._in_meta[0][0])
         return gx, None
 
 
@@ -921,18 +1052,20 @@ def _adaptive_avg(fname, nd, input, output_size):
         g = _Win(size, k, k, (0,) * nd, (1,) * nd, sizes)
         cls = AvgPool2D if nd == 2 else AvgPool3D
         divisor = input._data.dtype.type(math.prod(k))
-        return _rename(cls, _ADAPTIVE_AVG[nd]).apply(input, geom=g, divisor=divisor)
+        fast = _renamed(cls, _ADAPTIVE_AVG[nd].backward_name)
+        return fast.apply(input, geom=g, divisor=divisor)
     return _ADAPTIVE_AVG[nd].apply(input, out_size=sizes)
 
 
 _RENAMED: dict = {}
 
 
-def _rename(cls, like):
-    """``cls`` under ``like``'s grad_fn name (a fast path that PyTorch reports as ``like``)."""
-    key = (cls, like)
+def _renamed(cls, backward_name: str):
+    """``cls`` under another grad_fn name: a fast path that PyTorch reports as another op,
+    or a backward kernel named as PyTorch names that op's double backward."""
+    key = (cls, backward_name)
     if key not in _RENAMED:
-        _RENAMED[key] = type(cls.__name__, (cls,), {"backward_name": like.backward_name})
+        _RENAMED[key] = type(cls.__name__, (cls,), {"backward_name": backward_name})
     return _RENAMED[key]
 
 

@@ -150,37 +150,40 @@ def _long(dt) -> str:
     }[dt.name]
 
 
-def _exclusive_prod(x, axis):
-    """prod of all other entries along ``axis``, robust to zeros."""
-    left = np.cumprod(
-        np.concatenate([np.ones_like(np.take(x, [0], axis)), x], axis=axis), axis=axis
-    )
-    left = np.delete(left, -1, axis=axis)
-    rx = np.flip(x, axis)
-    right = np.cumprod(
-        np.concatenate([np.ones_like(np.take(rx, [0], axis)), rx], axis=axis), axis=axis
-    )
-    right = np.flip(np.delete(right, -1, axis=axis), axis)
+def _exclusive_prod(xp, x, axis):
+    """prod of all other entries along ``axis``, robust to zeros (PyTorch's
+    prod_safe_zeros_backward: exclusive cumulative products from both ends)."""
+    n = x.shape[axis]
+    head = (slice(None),) * axis
+    ones = xp.ones(x.shape[:axis] + (1,) + x.shape[axis + 1 :], x.dtype)
+    left = xp.cumprod(xp.concatenate([ones, x[head + (slice(0, n - 1),)]], axis=axis), axis=axis)
+    rest = xp.flip(x[head + (slice(1, n),)], axis)
+    right = xp.flip(xp.cumprod(xp.concatenate([ones, rest], axis=axis), axis=axis), axis)
     return left * right
 
 
 class Prod(Function):
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
-        ctx.save_for_backward(x)
-        return np.asarray(np.prod(x, axis=dim, keepdims=keepdim))
+        y = np.asarray(np.prod(x, axis=dim, keepdims=keepdim))
+        ctx.save_for_backward(x, y)
+        return y
 
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+        x, y = ctx.saved_tensors
+        xp = ctx.xp
+        if x.ndim == 0:
+            return g
+        dims = tuple(range(x.ndim)) if ctx.dim is None else (ctx.dim,)
+        gexp = _expand_grad(xp, g, ctx.shape, dims, ctx.keepdim)
+        if xp.size(x) == 0:
+            return xp.zeros(ctx.shape, g.dtype)
+        if not xp.any(x == 0):
+            # PyTorch's prod_backward without zeros: grad * result / input
+            return gexp * (_expand_grad(xp, y, ctx.shape, dims, ctx.keepdim) / x)
         if ctx.dim is None:
-            flat = x.reshape(-1)
-            return (
-                (g * _exclusive_prod(flat, 0)).reshape(ctx.shape)
-                if flat.size
-                else np.zeros(ctx.shape, g.dtype)
-            )
-        gexp = g if ctx.keepdim else np.expand_dims(g, ctx.dim)
-        return gexp * _exclusive_prod(x, ctx.dim)
+            return gexp * _exclusive_prod(xp, x.reshape(-1), 0).reshape(ctx.shape)
+        return gexp * _exclusive_prod(xp, x, ctx.dim)
 
 
 class ProdDim(Prod):
@@ -229,19 +232,25 @@ class Var(Function):
             take_sqrt,
         )
         ctx.shape = x.shape
-        ctx.save_for_backward(diff, y)
+        if type(y) is not np.ndarray:
+            y = np.asarray(y)  # sqrt of a 0-dim array is a scalar; the saved output is an array
+        # diff is kept for the fast first-order backward; create_graph recomputes it from x
+        ctx.save_for_backward(x, diff, y)
         return y
 
     def backward(ctx, g):
-        diff, y = ctx.saved_tensors
+        x, diff, y = ctx.saved_tensors
+        xp = ctx.xp
+        if xp is not np:
+            diff = x - xp.mean(x, axis=ctx.dims, keepdims=True)
         if ctx.sqrt:
             g = g / (y + (y == 0))
-            g = np.where(y == 0, 0, g)
+            g = xp.where(y == 0, 0, g)
             scale = 1.0
         else:
             scale = 2.0
-        gexp = _expand_grad(ctx.xp, g, ctx.shape, ctx.dims, ctx.keepdim)
-        return gexp * diff * np.asarray(scale / ctx.denom if ctx.denom else np.inf, diff.dtype)
+        gexp = _expand_grad(xp, g, ctx.shape, ctx.dims, ctx.keepdim)
+        return gexp * diff * xp.asarray(scale / ctx.denom if ctx.denom else math.inf, diff.dtype)
 
 
 class Std(Var):
@@ -333,22 +342,23 @@ class VectorNorm(Function):
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         p = ctx.ord
-        ye = _expand_grad(ctx.xp, y, ctx.shape, ctx.dims, ctx.keepdim)
-        ge = _expand_grad(ctx.xp, g, ctx.shape, ctx.dims, ctx.keepdim)
+        xp = ctx.xp
+        ye = _expand_grad(xp, y, ctx.shape, ctx.dims, ctx.keepdim)
+        ge = _expand_grad(xp, g, ctx.shape, ctx.dims, ctx.keepdim)
         if p == 2:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return np.where(ye == 0, 0, ge * x / ye)
+            with xp.errstate(divide="ignore", invalid="ignore"):
+                return xp.where(ye == 0, 0, ge * x / ye)
         if p == 1:
-            return ge * np.sign(x)
+            return ge * xp.sign(x)
         if p in (math.inf, -math.inf):
-            mask = np.abs(x) == ye
-            cnt = np.sum(mask, axis=ctx.dims, keepdims=True)
-            return ge * np.sign(x) * mask / cnt
+            mask = xp.abs(x) == ye
+            cnt = xp.sum(mask, axis=ctx.dims, keepdims=True)
+            return ge * xp.sign(x) * mask / cnt
         if p == 0:
-            return np.zeros_like(x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = ge * np.sign(x) * np.power(np.abs(x), p - 1) / np.power(ye, p - 1)
-        return np.where(ye == 0, 0, r)
+            return xp.zeros_like(x)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            r = ge * xp.sign(x) * xp.power(xp.abs(x), p - 1) / xp.power(ye, p - 1)
+            return xp.where(ye == 0, 0, r)
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
@@ -402,10 +412,11 @@ class AmaxAmin(Function):
 
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        ye = _expand_grad(ctx.xp, y, ctx.shape, ctx.dims, ctx.keepdim)
-        ge = _expand_grad(ctx.xp, g, ctx.shape, ctx.dims, ctx.keepdim)
+        xp = ctx.xp
+        ye = _expand_grad(xp, y, ctx.shape, ctx.dims, ctx.keepdim)
+        ge = _expand_grad(xp, g, ctx.shape, ctx.dims, ctx.keepdim)
         mask = x == ye
-        cnt = np.sum(mask, axis=ctx.dims, keepdims=True)
+        cnt = xp.sum(mask, axis=ctx.dims, keepdims=True)
         return ge * mask / cnt
 
 
@@ -455,11 +466,12 @@ class MaxDim(Function):
         (idx,) = ctx.saved_tensors
         if len(ctx.shape) == 0:
             return g
-        z = np.zeros(ctx.shape, g.dtype)
+        xp = ctx.xp
+        z = xp.zeros(ctx.shape, g.dtype)
         if not ctx.keepdim:
-            idx = np.expand_dims(idx, ctx.dim)
-            g = np.expand_dims(g, ctx.dim)
-        np.put_along_axis(z, idx, g, axis=ctx.dim)
+            idx = xp.expand_dims(idx, ctx.dim)
+            g = xp.expand_dims(g, ctx.dim)
+        xp.put_along_axis(z, idx, g, axis=ctx.dim)
         return z
 
 
@@ -566,14 +578,16 @@ class LogSumExp(Function):
         m = np.where(np.isfinite(m), m, 0)
         s = np.log(np.sum(np.exp(x - m), axis=dims, keepdims=True)) + m
         y = s if keepdim else np.squeeze(s, axis=dims) if dims else s.reshape(())
+        y = np.asarray(y, dtype=x.dtype)  # the very array the output holds (saved below)
         ctx.dims, ctx.keepdim, ctx.shape = dims, keepdim, x.shape
         ctx.save_for_backward(x, y)
-        return np.asarray(y, dtype=x.dtype)
+        return y
 
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        ye = _expand_grad(ctx.xp, y, ctx.shape, ctx.dims, ctx.keepdim)
-        return _expand_grad(ctx.xp, g, ctx.shape, ctx.dims, ctx.keepdim) * np.exp(x - ye)
+        xp = ctx.xp
+        ye = _expand_grad(xp, y, ctx.shape, ctx.dims, ctx.keepdim)
+        return _expand_grad(xp, g, ctx.shape, ctx.dims, ctx.keepdim) * xp.exp(x - ye)
 
 
 def logsumexp(input, dim, keepdim: bool = False):
@@ -593,7 +607,7 @@ class Softmax(Function):
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
         gy = g * y
-        return gy - y * np.sum(gy, axis=ctx.dim, keepdims=True)
+        return gy - y * ctx.xp.sum(gy, axis=ctx.dim, keepdims=True)
 
 
 class LogSoftmax(Function):
@@ -608,7 +622,8 @@ class LogSoftmax(Function):
 
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return g - np.exp(y) * np.sum(g, axis=ctx.dim, keepdims=True)
+        xp = ctx.xp
+        return g - xp.exp(y) * xp.sum(g, axis=ctx.dim, keepdims=True)
 
 
 def _softmax_dim(dim, ndim, name):
@@ -663,7 +678,8 @@ class Cumsum(Function):
         return np.cumsum(x, axis=dim, dtype=x.dtype)
 
     def backward(ctx, g):
-        return np.flip(np.cumsum(np.flip(g, ctx.dim), axis=ctx.dim), ctx.dim)
+        xp, d = ctx.xp, ctx.dim
+        return xp.flip(xp.cumsum(xp.flip(g, d), axis=d), d)
 
 
 class Cumprod(Function):
@@ -676,19 +692,21 @@ class Cumprod(Function):
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         d = ctx.dim
-        if not np.any(x == 0):
-            return np.flip(np.cumsum(np.flip(g * y, d), axis=d), d) / x
-        # With zeros: dy_j/dx_i = prod_{k<=j, k!=i} x_k, computed for each i.
+        xp = ctx.xp
+        if not xp.any(x == 0):
+            return xp.flip(xp.cumsum(xp.flip(g * y, d), axis=d), d) / x
+        # With zeros: dy_j/dx_i = prod_{k<=j, k!=i} x_k, computed for each i (a polynomial
+        # in x, so differentiating it again gives the second derivative, as PyTorch's
+        # O(n^2) formula under grad mode does).
         n = x.shape[d]
-        xm = np.moveaxis(x, d, 0)
-        gm = np.moveaxis(g, d, 0)
-        out = np.zeros_like(xm)
+        xm = xp.moveaxis(x, d, 0)
+        gm = xp.moveaxis(g, d, 0)
+        one = xp.ones((1,) + tuple(xm.shape[1:]), x.dtype)
+        out = []
         for i in range(n):
-            xi = xm.copy()
-            xi[i] = 1
-            cp = np.cumprod(xi, axis=0)
-            out[i] = np.sum(gm[i:] * cp[i:], axis=0)
-        return np.moveaxis(out, 0, d)
+            cp = xp.cumprod(xp.concatenate([xm[:i], one, xm[i + 1 :]], axis=0), axis=0)
+            out.append(xp.sum(gm[i:] * cp[i:], axis=0))
+        return xp.moveaxis(xp.stack(out, axis=0), 0, d)
 
 
 def cumsum(input, dim, *, dtype=None, out=None):

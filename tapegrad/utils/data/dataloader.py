@@ -151,6 +151,62 @@ def _start_worker(worker_id: int, num_workers: int, base_seed: int, loader) -> N
         loader.worker_init_fn(worker_id)
 
 
+class _DaemonPool:
+    """A fixed set of daemon worker threads running submitted calls in order.
+
+    Unlike ``concurrent.futures.ThreadPoolExecutor``, whose threads the interpreter joins
+    at exit, these never keep the process alive: a worker stuck in a dataset's
+    ``__getitem__`` (after a ``timeout``, say) does not stop the program from ending, as
+    PyTorch's worker processes do not. ``shutdown`` never waits for a worker.
+    """
+
+    def __init__(self, num_workers: int, initializer: Callable[[], None]) -> None:
+        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self._num_workers = num_workers
+        self._stopped = False
+        for _ in range(num_workers):
+            threading.Thread(
+                target=_daemon_worker,
+                args=(self._tasks, initializer),
+                name="tapegrad-dataloader",
+                daemon=True,
+            ).start()
+
+    def submit(self, fn: Callable, *args) -> concurrent.futures.Future:
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        self._tasks.put((future, fn, args))
+        return future
+
+    def shutdown(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        # One stop signal per thread, queued behind the work already submitted; the
+        # calls not yet started were cancelled by the caller, so they are skipped.
+        for _ in range(self._num_workers):
+            self._tasks.put(None)
+
+
+def _daemon_worker(tasks: queue.SimpleQueue, initializer: Callable[[], None]) -> None:
+    # A module-level function holding no reference to the iterator, so that an iterator
+    # dropped mid-epoch is collected and its __del__ stops the pool.
+    initializer()
+    while True:
+        item = tasks.get()
+        if item is None:
+            return
+        future, fn, args = item
+        if not future.set_running_or_notify_cancel():
+            continue
+        try:
+            result = fn(*args)
+        except BaseException as e:  # delivered to the consumer with the batch
+            future.set_exception(e)
+        else:
+            future.set_result(result)
+        del future, fn, args, item
+
+
 class _DataLoaderIter:
     """One pass over a DataLoader (PyTorch's ``_BaseDataLoaderIter`` and subclasses)."""
 
@@ -178,7 +234,7 @@ class _DataLoaderIter:
         self._num_yielded = 0
         self._num_fetched = 0  # batches handed to a fetcher so far: the next batch's number
         self._fetcher = None
-        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pool: _DaemonPool | None = None
         self._pending: collections.deque = collections.deque()
         self._queue: queue.Queue | None = None
         self._stop = threading.Event()
@@ -218,9 +274,7 @@ class _DataLoaderIter:
 
         self._task = task
         self._fetcher = self._make_fetcher()  # stateless for map-style data: shared
-        self._pool = concurrent.futures.ThreadPoolExecutor(
-            num_workers, thread_name_prefix="tapegrad-dataloader", initializer=init
-        )
+        self._pool = _DaemonPool(num_workers, init)
         self._max_pending = max(1, loader.prefetch_factor * num_workers)
         self._fill_pool()
 
@@ -344,7 +398,7 @@ class _DataLoaderIter:
             for future in self._pending:
                 future.cancel()
             self._pending.clear()
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown()
             self._pool = None
 
     def __del__(self) -> None:
