@@ -239,7 +239,7 @@ def test_train_command_nproc_2_matches_one_process(tmp_path):
     args = [
         "train", "--model", "seed-cnn", "--dataset", "fashion-mnist", "--epochs", "1",
         "--data-dir", str(tmp_path / "data"), "--batch-size", "20", "--lr", "0.05",
-        "--no-download", "--json", "--no-progress",
+        "--json", "--no-progress",
     ]  # fmt: skip
     results = {}
     for nproc in (1, 2):
@@ -260,7 +260,7 @@ def test_train_command_nproc_2_matches_one_process(tmp_path):
     r = subprocess.run(
         [sys.executable, "-m", "tapegrad.cli", "evaluate",
          "--checkpoint", str(tmp_path / "run2.pt"), "--data-dir", str(tmp_path / "data"),
-         "--no-download", "--json"],
+         "--json"],
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
@@ -326,7 +326,7 @@ def test_train_command_killed_rank_is_named_and_resume_works(tmp_path):
     ckpt = tmp_path / "run.pt"
     args = [
         sys.executable, "-m", "tapegrad.cli", "train", "--epochs", "200", "--data-dir",
-        str(tmp_path / "data"), "--no-download", "--batch-size", "20", "--no-progress",
+        str(tmp_path / "data"), "--batch-size", "20", "--no-progress",
         "--checkpoint", str(ckpt), "--seed", "11",
     ]  # fmt: skip
     proc = subprocess.Popen(
