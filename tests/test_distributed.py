@@ -50,6 +50,20 @@ def mpiexec(script: str, *args, n: int = 2, timeout: float = 120) -> subprocess.
     )  # fmt: skip
 
 
+def fashion_files(tmp_path: Path, n_test: int) -> dict:
+    """200 training and ``n_test`` test images in Fashion-MNIST's format under
+    ``tmp_path/data`` (as tests/test_cli.py writes them); the environment to run in."""
+    from test_cli import write_split
+
+    raw = tmp_path / "data" / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    write_split(raw, "train", 200, seed=0)
+    write_split(raw, "t10k", n_test, seed=1)
+    env = mpi_env()
+    env["TAPEGRAD_DATA"] = str(tmp_path / "nowhere")  # only these files
+    return env
+
+
 # ---------------------------------------------------------------------------------------
 # In one process: errors, samplers, wrappers.
 
@@ -228,14 +242,7 @@ def test_killed_rank_ends_the_job_and_resume_matches_an_uninterrupted_run(tmp_pa
 
 @needs_mpi
 def test_train_command_nproc_2_matches_one_process(tmp_path):
-    from test_cli import write_split
-
-    raw = tmp_path / "data" / "FashionMNIST" / "raw"
-    raw.mkdir(parents=True)
-    write_split(raw, "train", 200, seed=0)
-    write_split(raw, "t10k", 100, seed=1)
-    env = mpi_env()
-    env["TAPEGRAD_DATA"] = str(tmp_path / "nowhere")
+    env = fashion_files(tmp_path, n_test=100)
     args = [
         "train", "--model", "seed-cnn", "--dataset", "fashion-mnist", "--epochs", "1",
         "--data-dir", str(tmp_path / "data"), "--batch-size", "20", "--lr", "0.05",
@@ -315,14 +322,7 @@ def _rank_pids(pattern: str, rank: int) -> list[int]:
 @needs_mpi
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="finds the rank's process in /proc")
 def test_train_command_killed_rank_is_named_and_resume_works(tmp_path):
-    from test_cli import write_split
-
-    raw = tmp_path / "data" / "FashionMNIST" / "raw"
-    raw.mkdir(parents=True)
-    write_split(raw, "train", 200, seed=0)
-    write_split(raw, "t10k", 40, seed=1)
-    env = mpi_env()
-    env["TAPEGRAD_DATA"] = str(tmp_path / "nowhere")
+    env = fashion_files(tmp_path, n_test=40)
     ckpt = tmp_path / "run.pt"
     args = [
         sys.executable, "-m", "tapegrad.cli", "train", "--epochs", "200", "--data-dir",
