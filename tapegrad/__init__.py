@@ -502,3 +502,4 @@ from .ops.reduce import (  # noqa: E402
 )
 from .ops.shape import block_diag, combinations, dsplit, hsplit, vsplit  # noqa: E402
 from .serialization import load, save  # noqa: E402
+from .utils.dlpack import from_dlpack  # noqa: E402
