@@ -510,6 +510,7 @@ from . import (  # noqa: E402
     backends,
     cpu,
     cuda,
+    distributed,
     func,
     hub,
     jit,

@@ -31,6 +31,8 @@ import tapegrad
 
 from . import _torch_shim, datasets, models, nn, optim, train
 from .datasets._utils import DatasetNotFoundError, DownloadError
+from .distributed import launch
+from .train.distributed import is_main_process
 from .utils.data import DataLoader, Subset, TensorDataset
 
 __all__ = ["main", "build_model", "load_data", "CommandError"]
@@ -214,6 +216,8 @@ def _loader(ds, batch_size: int, shuffle: bool = False, seed: int = 0) -> DataLo
 
 def _say(args, *parts) -> None:
     # With --json, stdout carries only the JSON line; the rest goes to stderr.
+    if not is_main_process():
+        return
     print(*parts, file=sys.stderr if args.json else sys.stdout, flush=True)
 
 
@@ -304,9 +308,15 @@ def _train_once(args, data: dict, seed: int, lr: float) -> dict:
     train_loader = _loader(train_set, args.batch_size, shuffle=True, seed=seed)
     test_loader = _loader(data["test"], 1000)
     n_test = len(data["test"])
+    if launch.world_size() > 1:  # under mpiexec: shard the data, wrap the model in DDP
+        train_loader, val_loader, test_loader = launch.shard_loaders(
+            train_set, val_loader, test_loader, args.batch_size, seed
+        )
 
     tapegrad.manual_seed(seed)
     model = build_model(args.model, data["in_channels"], len(data["classes"]), data["image_size"])
+    if launch.world_size() > 1:
+        model = nn.parallel.DistributedDataParallel(model)
     opt_class = OPTIMIZERS[args.optimizer][0]
     kwargs = {"lr": lr, "weight_decay": args.weight_decay}
     if args.optimizer in ("sgd", "rmsprop"):
@@ -354,7 +364,7 @@ def _train_once(args, data: dict, seed: int, lr: float) -> dict:
             _say(args, _early_stopping_report(callback, len(history)))
 
     scores = train.evaluate(model, test_loader, ["loss", "error"], loss_fn)
-    if args.plot:
+    if args.plot and is_main_process():
         _plots(args.plot, history, model, test_loader, data["classes"])
         _say(args, f"plots: {args.plot}, {_misclassified_path(args.plot)}")
     if checkpoint_path:
@@ -421,6 +431,7 @@ def cmd_train(args) -> int:
     lr = OPTIMIZERS[args.optimizer][1] if args.lr is None else args.lr
     if args.threads is not None:
         tapegrad.set_num_threads(args.threads)
+    launch.init_if_launched(args.batch_size)
     data = _prepare_data(args)
 
     if args.runs == 1:
@@ -437,8 +448,9 @@ def cmd_train(args) -> int:
         result = {**runs[0], **summary.as_dict(), "test_error": summary.median}
         result["train_seconds"] = round(sum(r["train_seconds"] for r in runs), 3)
         del result["seed"]
-    if args.json:
+    if args.json and is_main_process():
         print(json.dumps(result), flush=True)
+    launch.record_finish(launch.rank())
     return 0
 
 
@@ -694,6 +706,12 @@ def _add_train(commands) -> None:
     t.add_argument("--history", metavar="FILE", help="log per-epoch metrics (.csv or .json)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar, one line per epoch")
     t.add_argument(
+        "--nproc", type=_int_at_least(1), metavar="N",
+        help="data-parallel training on N processes, started with the venv's mpiexec "
+        "(--batch-size is the global batch; on a cluster run `mpiexec ... tapegrad train` "
+        "instead)",
+    )  # fmt: skip
+    t.add_argument(
         "--threads", type=_int_at_least(1), metavar="N",
         help="threads for batch-parallel ops (tapegrad.set_num_threads; same numbers for any N)",
     )  # fmt: skip
@@ -784,6 +802,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if getattr(args, "nproc", None) and launch.world_size() == 1 and not launch.launched():
+        # Start N copies of this command under mpiexec and wait for them.
+        return launch.run(args.nproc, launch.without_nproc(sys.argv[1:] if argv is None else argv))
     try:
         return args.func(args)
     except KeyboardInterrupt:
@@ -797,6 +818,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         message = " ".join(str(e).split())  # one line, whatever the exception held
         print(f"tapegrad {args.command}: {message}", file=sys.stderr)
+        launch.fail(1, f"tapegrad {args.command}: {message}")
         return 1
 
 
