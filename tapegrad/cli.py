@@ -534,7 +534,13 @@ def _dataset_location(cls, root: str, train: bool = True) -> str | None:
 
 
 # The optional extras of pyproject.toml that add features, and the module each installs.
-EXTRAS = {"plot": "matplotlib", "progress": "tqdm"}
+EXTRAS = {
+    "plot": "matplotlib",
+    "progress": "tqdm",
+    "vision": "PIL",
+    "safetensors": "safetensors",
+    "distributed": "mpi4py",
+}
 
 
 def cmd_info(args) -> int:
