@@ -487,7 +487,7 @@ class backends:  # noqa: N801
             return False
 
 
-from . import func, models, nn, optim, train, utils  # noqa: E402
+from . import func, models, nn, optim, testing, train, utils  # noqa: E402
 from .nn.functional import cosine_similarity, pairwise_distance  # noqa: E402
 from .ops.elementwise import heaviside, ldexp, logaddexp2, logit, sinc  # noqa: E402
 from .ops.index import isin, unravel_index  # noqa: E402
