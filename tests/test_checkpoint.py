@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 import torch.utils.checkpoint
+from conftest import assert_same_error
 
 import tapegrad
 import tapegrad.utils.checkpoint as tg_checkpoint
@@ -173,14 +174,8 @@ def test_warnings_match_torch(call):
     ],
 )
 def test_errors_match_torch(call):
-    def outcome(L):
-        try:
-            call(L)
-        except Exception as err:  # the type is what is compared
-            return type(err).__name__, str(err)
-        return None
-
-    assert outcome(tapegrad) == outcome(torch) != None  # noqa: E711
+    t_err, g_err = assert_same_error(call)
+    assert str(g_err) == str(t_err)
 
 
 def test_reentrant_output_without_grad_input_does_not_require_grad():

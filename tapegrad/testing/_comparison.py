@@ -145,7 +145,8 @@ def _tensor_mismatch_msg(a: np.ndarray, e: np.ndarray, matches: np.ndarray, *, r
             abs_f = abs_diff
         rel_diff = abs_f / denom
         rel_diff[m] = 0
-    i_abs, i_rel = _argmax_nan_first(abs_diff), _argmax_nan_first(rel_diff)
+    # like torch.max, np.argmax reports the first NaN where there is one
+    i_abs, i_rel = int(np.argmax(abs_diff)), int(np.argmax(rel_diff))
     return _mismatch_msg(
         default_identifier="Tensor-likes",
         identifier=None,
@@ -157,11 +158,6 @@ def _tensor_mismatch_msg(a: np.ndarray, e: np.ndarray, matches: np.ndarray, *, r
         rel_diff_idx=tuple(int(i) for i in np.unravel_index(i_rel, matches.shape)),
         rtol=rtol,
     )
-
-
-def _argmax_nan_first(x: np.ndarray) -> int:
-    # torch.max propagates NaN and reports its position; np.argmax does the same
-    return int(np.argmax(x))
 
 
 def _isclose(a: np.ndarray, e: np.ndarray, rtol: float, atol: float, equal_nan: bool):
