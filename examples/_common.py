@@ -15,7 +15,9 @@ ROOT = EXAMPLES.parent
 if (ROOT / "tapegrad" / "__init__.py").is_file() and str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-DEFAULT_OUT = EXAMPLES / "figures"
+# Figures of a plain run go to ./runs/figures (ignored by git): the committed ones in
+# examples/figures/ are only rewritten on purpose, with --out examples/figures.
+DEFAULT_OUT = Path("runs") / "figures"
 
 
 def make_parser(description: str, data: bool = False) -> argparse.ArgumentParser:

@@ -13,22 +13,33 @@ be read as an example of it.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import pickle
 import platform
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 
 import tapegrad
 
 from . import datasets, models, nn, optim, train
+from .datasets._utils import DatasetNotFoundError, DownloadError
 from .utils.data import DataLoader, Subset, TensorDataset
 
-__all__ = ["main", "build_model", "load_data"]
+__all__ = ["main", "build_model", "load_data", "CommandError"]
+
+# Where datasets are looked for (and downloaded to) when --data-dir is not given.
+DEFAULT_DATA_DIR = "data"
+
+
+class CommandError(Exception):
+    """A mistake the user can fix: ``tapegrad`` prints it as one line and exits with 1."""
+
 
 DATASETS = {
     "mnist": datasets.MNIST,
@@ -39,35 +50,27 @@ DATASETS = {
 }
 
 
-def _needs_32(name: str, builder: Callable) -> Callable:
-    def build(channels: int, classes: int, size: int) -> nn.Module:
-        if size != 32:
-            raise ValueError(f"--model {name} needs 32×32 images (CIFAR), got {size}×{size}")
-        return builder(channels, classes, size)
-
-    return build
-
-
-def _seed_cnn(channels: int, classes: int, size: int) -> nn.Module:
-    if size != 28:
-        raise ValueError(f"--model seed-cnn needs 28×28 images (MNIST), got {size}×{size}")
-    return models.seed_cnn(channels, classes)
-
+# Models built for one input size: name -> (height = width, the datasets that have it).
+# The others adapt to the images (the MLP and LeNet-5 to their size, ResNets pool globally).
+MODEL_IMAGE_SIZES = {
+    "seed-cnn": (28, "MNIST, Fashion-MNIST, KMNIST"),
+    "alexnet": (32, "CIFAR"),
+    "vgg11": (32, "CIFAR"),
+    "vgg11-bn": (32, "CIFAR"),
+    "vgg16": (32, "CIFAR"),
+    "vgg16-bn": (32, "CIFAR"),
+}
 
 # name -> builder(in_channels, num_classes, image_size)
 MODELS: dict[str, Callable[[int, int, int], nn.Module]] = {
     "mlp": lambda c, n, s: models.MLP(c * s * s, (256,), n),
     "lenet5": lambda c, n, s: models.lenet5(c, n, s),
-    "seed-cnn": _seed_cnn,
-    "alexnet": _needs_32("alexnet", lambda c, n, s: models.alexnet(n, in_channels=c)),
-    "vgg11": _needs_32("vgg11", lambda c, n, s: models.vgg11(n, cifar=True, in_channels=c)),
-    "vgg11-bn": _needs_32(
-        "vgg11-bn", lambda c, n, s: models.vgg11_bn(n, cifar=True, in_channels=c)
-    ),
-    "vgg16": _needs_32("vgg16", lambda c, n, s: models.vgg16(n, cifar=True, in_channels=c)),
-    "vgg16-bn": _needs_32(
-        "vgg16-bn", lambda c, n, s: models.vgg16_bn(n, cifar=True, in_channels=c)
-    ),
+    "seed-cnn": lambda c, n, s: models.seed_cnn(c, n),
+    "alexnet": lambda c, n, s: models.alexnet(n, in_channels=c),
+    "vgg11": lambda c, n, s: models.vgg11(n, cifar=True, in_channels=c),
+    "vgg11-bn": lambda c, n, s: models.vgg11_bn(n, cifar=True, in_channels=c),
+    "vgg16": lambda c, n, s: models.vgg16(n, cifar=True, in_channels=c),
+    "vgg16-bn": lambda c, n, s: models.vgg16_bn(n, cifar=True, in_channels=c),
     "resnet18": lambda c, n, s: models.resnet18(n, in_channels=c),
     "resnet20": lambda c, n, s: models.resnet20(n, in_channels=c),
     "resnet56": lambda c, n, s: models.resnet56(n, in_channels=c),
@@ -87,24 +90,35 @@ def build_model(name: str, in_channels: int, num_classes: int, image_size: int) 
     """A model of the zoo by its command-line name, for the dataset's image shape."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
+    if name in MODEL_IMAGE_SIZES:
+        size, which = MODEL_IMAGE_SIZES[name]
+        if image_size != size:
+            raise ValueError(
+                f"--model {name} needs {size}×{size} images ({which}), got "
+                f"{image_size}×{image_size}; choose another --model or --dataset"
+            )
     return MODELS[name](in_channels, num_classes, image_size)
 
 
 def load_data(
-    name: str, root: str, train: bool, download: bool = False, limit: int | None = None
+    name: str,
+    root: str,
+    train: bool,
+    download: bool = False,
+    limit: int | None = None,
+    strict: bool = False,
 ) -> tuple[tapegrad.Tensor, tapegrad.Tensor, list[str]]:
     """``(images, targets, class names)`` of a dataset split: images as float32 in
     [0, 1] of shape (N, C, H, W), targets as int64; the first ``limit`` samples only.
-    With ``download``, a dataset found nowhere is downloaded into ``root``."""
+
+    The files are looked for in ``root``, then ``$TAPEGRAD_DATA`` and the system dataset
+    folders; with ``strict``, in ``root`` only. With ``download``, a dataset found nowhere
+    is downloaded into ``root``. The folder used is printed (on stderr)."""
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
-    try:
-        ds = DATASETS[name](root, train=train)
-    except RuntimeError as e:
-        if not download or "not found" not in str(e):
-            raise
-        print(f"{name} not found locally: downloading it into {root}", file=sys.stderr)
-        ds = DATASETS[name](root, train=train, download=True)
+    ds = _open_dataset(name, root, train, download, strict)
+    split = "training" if train else "test"
+    print(f"{name} {split} set: {_dataset_location(DATASETS[name], root, train)}", file=sys.stderr)
     # MNIST's .data is a tensor, CIFAR's a NumPy array (as in torchvision).
     data = np.asarray(ds.data.numpy() if isinstance(ds.data, tapegrad.Tensor) else ds.data)[:limit]
     targets = ds.targets if isinstance(ds.targets, tapegrad.Tensor) else np.asarray(ds.targets)
@@ -114,6 +128,67 @@ def load_data(
     images = tapegrad.from_numpy(np.ascontiguousarray(images, dtype=np.float32) / 255.0)
     labels = tapegrad.from_numpy(targets[:limit].astype(np.int64))
     return images, labels, list(ds.classes)
+
+
+def _open_dataset(name: str, root: str, train: bool, download: bool, strict: bool):
+    # The datasets' errors speak Python (download=True); these speak the command's options.
+    cls = DATASETS[name]
+    split = "training" if train else "test"
+    folder = _dataset_location(cls, root, train)
+    if folder is not None and strict and not _is_inside(folder, root):
+        raise CommandError(_not_in_data_dir(cls, name, root, train, folder))
+    try:
+        return cls(root, train=train)
+    except DatasetNotFoundError as e:
+        if not download:
+            where = ", ".join(str(d) for d in e.searched)
+            where += _partial_folder(_probe(cls, root, train), e.searched)
+            how = f"add --download to fetch it into {root}"
+            if getattr(cls, "apt_package", None):
+                how += f", or install it: apt-get install -y {cls.apt_package}"
+            raise CommandError(
+                f"{name} {split} set not found: looked for {e.wanted} in {where}; {how}, "
+                "or point --data-dir at the folder that has its files"
+            ) from e
+    print(f"{name} not found locally: downloading it into {root}", file=sys.stderr)
+    try:
+        return cls(root, train=train, download=True)
+    except DownloadError as e:
+        failures = "; ".join(f"{url}: {error}" for url, error in e.failures)
+        raise CommandError(
+            f"could not download {name} into {root} ({failures}); check the network, or "
+            "put its files in a folder and give it as --data-dir DIR"
+        ) from e
+
+
+def _partial_folder(probe, searched: list[Path]) -> str:
+    """`` (FOLDER lacks FILES)`` for the first folder with some but not all of the files."""
+    every_file = probe._missing_in(Path(os.devnull))  # what a place without files lacks
+    for folder in searched:
+        missing = probe._missing_in(folder) if folder.is_dir() else every_file
+        if 0 < len(missing) < len(every_file):
+            return f" ({folder} lacks {', '.join(missing)})"
+    return ""
+
+
+def _is_inside(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
+    path, folder = Path(path).resolve(), Path(folder).resolve()
+    return path == folder or folder in path.parents
+
+
+def _not_in_data_dir(cls, name: str, root: str, train: bool, found: str) -> str:
+    """--data-dir was given but lacks the files (found elsewhere): say what is missing."""
+    probe = _probe(cls, root, train)
+    candidates = [d for d in probe._search_dirs() if _is_inside(d, root)]
+    existing = [d for d in candidates if d.is_dir()] or candidates
+    closest = min(existing, key=lambda d: len(probe._missing_in(d)))
+    split = "training" if train else "test"
+    return (
+        f"--data-dir {root} has no {name} {split} set: {closest} lacks "
+        f"{', '.join(probe._missing_in(closest))} (also looked in "
+        f"{', '.join(str(d) for d in candidates if d != closest) or 'nothing else'}); "
+        f"{name} was found in {found}: leave out --data-dir to use it"
+    )
 
 
 def _normalisation(images: tapegrad.Tensor) -> tuple[list[float], list[float]]:
@@ -151,20 +226,58 @@ def _final_weights(checkpoint: dict) -> dict:
 def _check_resume(args, metadata: dict) -> None:
     for key in ("model", "dataset"):
         if metadata.get(key) != getattr(args, key):
-            raise SystemExit(
-                f"tapegrad train: --resume {args.resume} was trained with --{key} "
-                f"{metadata.get(key)}, not {getattr(args, key)}"
+            raise CommandError(
+                f"--resume {args.resume} was trained with --{key} {metadata.get(key)}, "
+                f"not {getattr(args, key)}; resume with --{key} {metadata.get(key)}"
             )
+
+
+def _read_checkpoint(option: str, path: str):
+    """``tapegrad.load(path)``, with one-line errors naming the option."""
+    if os.path.isdir(path):
+        raise CommandError(
+            f"{option} {path} is a folder; give the checkpoint file written by "
+            "`tapegrad train --checkpoint FILE`"
+        )
+    if not os.path.exists(path):
+        raise CommandError(
+            f"{option} {path}: no such file; write one with `tapegrad train --checkpoint {path}`"
+        )
+    try:
+        return tapegrad.load(path)
+    except (RuntimeError, ValueError, OSError, EOFError) as e:
+        raise CommandError(f"{option} {path} cannot be read: {e}") from e
+
+
+def _check_output(option: str, path: str | None) -> None:
+    """Outputs go into existing folders: a typo in a path must not create folders."""
+    if path is None:
+        return
+    if os.path.isdir(path):
+        raise CommandError(f"{option} {path} is a folder; give a file name in it")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise CommandError(
+            f"{option} {path}: the folder {folder} does not exist; create it first "
+            "or choose a path in an existing folder"
+        )
+
+
+def _data_root(args) -> tuple[str, bool]:
+    """The dataset folder, and whether it is the only place to look (--data-dir given)."""
+    if args.data_dir is None:
+        return DEFAULT_DATA_DIR, False
+    return args.data_dir, True
 
 
 def _prepare_data(args) -> dict:
     """The normalised training and test sets, loaded once for all runs."""
-    images, targets, classes = load_data(
-        args.dataset, args.data_dir, True, args.download, args.limit
-    )
-    test_images, test_targets, _ = load_data(
-        args.dataset, args.data_dir, False, args.download, args.limit
-    )
+    root, strict = _data_root(args)
+    splits = [
+        load_data(args.dataset, root, split, args.download, args.limit, strict)
+        for split in (True, False)
+    ]
+    (images, targets, classes), (test_images, test_targets, _) = splits
     mean, std = _normalisation(images)
     return {
         "train": TensorDataset(_normalise(images, mean, std), targets),
@@ -234,6 +347,9 @@ def _train_once(args, data: dict, seed: int, lr: float) -> dict:
         callbacks=callbacks, resume=args.resume,
     )  # fmt: skip
     train_seconds = time.perf_counter() - start
+    for callback in callbacks:
+        if isinstance(callback, train.EarlyStopping):
+            _say(args, _early_stopping_report(callback, len(history)))
 
     scores = train.evaluate(model, test_loader, ["loss", "error"], loss_fn)
     if args.plot:
@@ -268,6 +384,23 @@ def _train_once(args, data: dict, seed: int, lr: float) -> dict:
     return result
 
 
+def _early_stopping_report(stopper: train.EarlyStopping, epochs: int) -> str:
+    """When early stopping stopped, and which epoch's weights the model now has."""
+    if stopper.best_weights is None:  # no epoch was validated (e.g. resumed at the end)
+        return "early stopping: no validated epoch; the model keeps its last weights"
+    if stopper.stopped_epoch:
+        what = (
+            f"stopped after epoch {stopper.stopped_epoch} ({stopper.monitor} had not "
+            f"improved for {stopper.patience} epochs)"
+        )
+    else:
+        what = f"did not stop before the last epoch ({epochs})"
+    return (
+        f"early stopping: {what}; kept the weights of epoch {stopper.best_epoch}, "
+        f"the lowest {stopper.monitor} ({stopper.best:.4f})"
+    )
+
+
 def cmd_train(args) -> int:
     """``tapegrad train``: train a model of the zoo and report its test error; with
     ``--runs N``, N runs over seeds reported as worst / median / best test error."""
@@ -275,11 +408,14 @@ def cmd_train(args) -> int:
         args.val_fraction = 0.1
         _say(args, "--early-stopping needs a validation split: using --val-fraction 0.1")
     if args.runs > 1 and (args.checkpoint or args.resume):
-        raise ValueError("--runs trains several models: it cannot be combined with checkpoints")
+        raise CommandError(
+            "--runs trains several models: it cannot be combined with --checkpoint or --resume"
+        )
+    for option in ("plot", "history", "checkpoint"):
+        _check_output(f"--{option}", getattr(args, option))
     if args.resume:
-        if not os.path.exists(args.resume):
-            raise SystemExit(f"tapegrad train: --resume {args.resume}: no such file")
-        _check_resume(args, tapegrad.load(args.resume).get("metadata", {}))
+        checkpoint = _read_checkpoint("--resume", args.resume)
+        _check_resume(args, checkpoint.get("metadata", {}) if isinstance(checkpoint, dict) else {})
     lr = OPTIMIZERS[args.optimizer][1] if args.lr is None else args.lr
     if args.threads is not None:
         tapegrad.set_num_threads(args.threads)
@@ -320,17 +456,18 @@ def _plots(path: str, history, model, test_loader, classes) -> None:
 
 def cmd_evaluate(args) -> int:
     """``tapegrad evaluate``: the test error of a checkpoint written by ``train``."""
-    checkpoint = tapegrad.load(args.checkpoint)
+    checkpoint = _read_checkpoint("--checkpoint", args.checkpoint)
     meta = checkpoint.get("metadata") if isinstance(checkpoint, dict) else None
     if not meta:
-        raise SystemExit(
-            f"tapegrad evaluate: {args.checkpoint} has no metadata; evaluate checkpoints "
-            "written by `tapegrad train --checkpoint PATH`"
+        raise CommandError(
+            f"{args.checkpoint} has no metadata; evaluate checkpoints written by "
+            "`tapegrad train --checkpoint FILE`"
         )
     model = build_model(meta["model"], meta["in_channels"], meta["num_classes"], meta["image_size"])
     model.load_state_dict(_final_weights(checkpoint))
+    root, strict = _data_root(args)
     images, targets, classes = load_data(
-        meta["dataset"], args.data_dir, args.train_split, args.download, args.limit
+        meta["dataset"], root, args.train_split, args.download, args.limit, strict
     )
     images = _normalise(images, meta["mean"], meta["std"])
     metrics = ["loss", "error", train.ConfusionMatrix(meta["num_classes"])]
@@ -342,9 +479,9 @@ def cmd_evaluate(args) -> int:
     split = "training" if args.train_split else "test"
     _say(args, f"{meta['model']} on {meta['dataset']} ({split} set, {len(targets)} images)")
     if args.confusion:
-        _say(args, "confusion matrix (rows: true class, columns: predicted):")
-        for name, row in zip(classes, scores["confusion_matrix"].tolist()):
-            _say(args, f"  {name[:14]:>14} " + " ".join(f"{v:5d}" for v in row))
+        _say(args, "confusion matrix (rows: true class, columns: predicted class):")
+        for line in _confusion_lines(scores["confusion_matrix"].tolist(), classes):
+            _say(args, line)
     top5 = f", top-5 error {100 * scores['top5_error']:.2f}%" if "top5_error" in scores else ""
     _say(args, f"{split} error {100 * scores['error']:.2f}%{top5}, loss {scores['loss']:.4f}")
     if args.json:
@@ -355,16 +492,35 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def _dataset_location(cls, root: str) -> str | None:
-    # The datasets' own search (root, $TAPEGRAD_DATA, system folders), without reading.
+def _confusion_lines(matrix: list[list[int]], classes: Sequence[str]) -> list[str]:
+    """The matrix with numbered columns; rows say which class each number is."""
+    width = max(5, len(str(max(max(row) for row in matrix))) + 1)
+    lines = [" " * 20 + "".join(f"{k:>{width}}" for k in range(len(matrix)))]
+    for k, (name, row) in enumerate(zip(classes, matrix)):
+        lines.append(f"  {k:>2} {name[:14]:<14} " + "".join(f"{v:>{width}}" for v in row))
+    return lines
+
+
+def _probe(cls, root: str, train: bool):
+    # A dataset object that knows where it would look, without reading any file.
     probe = cls.__new__(cls)
     datasets._utils.VisionDataset.__init__(probe, root)
-    probe.train = True
+    probe.train = train
+    return probe
+
+
+def _dataset_location(cls, root: str, train: bool = True) -> str | None:
+    """Where the dataset's own search (root, $TAPEGRAD_DATA, system folders) finds the
+    split's files, without reading them; ``None`` where it finds nothing."""
     try:
-        folder = probe._find_folder()
-    except (AttributeError, OSError):
+        folder = _probe(cls, root, train)._find_folder()
+    except OSError:
         return None
     return None if folder is None else str(folder)
+
+
+# The optional extras of pyproject.toml that add features, and the module each installs.
+EXTRAS = {"plot": "matplotlib", "progress": "tqdm"}
 
 
 def cmd_info(args) -> int:
@@ -373,14 +529,19 @@ def cmd_info(args) -> int:
 
     print(f"tapegrad {tapegrad.__version__}  (python {platform.python_version()}, ", end="")
     print(f"numpy {np.__version__}, {platform.system()} {platform.machine()})")
-    for extra, module in (("plot", "matplotlib"), ("progress", "tqdm"), ("gpu", "cupy")):
+    for extra, module in EXTRAS.items():
         found = importlib.util.find_spec(module) is not None
-        print(f"  {module:<11} {'installed' if found else 'missing'} (tapegrad[{extra}])")
+        how = "installed" if found else f"missing: pip install 'tapegrad[{extra}]'"
+        print(f"  {module:<11} {how}")
     print(f"  threads     {tapegrad.get_num_threads()} of {os.cpu_count()} CPUs")
-    print(f"datasets (searched in {args.data_dir!r}, $TAPEGRAD_DATA, /usr/share/datasets):")
+    root, strict = _data_root(args)
+    where = f"{root!r} only" if strict else f"{root!r}, $TAPEGRAD_DATA, /usr/share/datasets"
+    print(f"datasets (searched in {where}):")
     for name, cls in DATASETS.items():
-        where = _dataset_location(cls, args.data_dir)
-        print(f"  {name:<14} {where or 'not found'}")
+        found = _dataset_location(cls, root)
+        if found is not None and strict and not _is_inside(found, root):
+            found = None
+        print(f"  {name:<14} {found or 'not found'}")
     print("models: " + ", ".join(MODELS))
     return 0
 
@@ -393,43 +554,110 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="tapegrad",
-        description="Train and evaluate tapegrad's model zoo on standard image datasets.",
-        epilog="example: tapegrad train --model seed-cnn --dataset fashion-mnist --epochs 10",
+def _did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with "did you mean" for misspelt commands, choices and options."""
+
+    def _check_value(self, action, value):
+        # argparse's own check of `choices` (commands, --model, ...), plus a suggestion.
+        if action.choices is not None and value not in action.choices:
+            raise argparse.ArgumentError(
+                action,
+                f"invalid choice: {value!r}{_did_you_mean(value, action.choices)} "
+                f"(choose from {', '.join(action.choices)})",
+            )
+
+    def unrecognized(self, extras: list[str]) -> None:
+        """Exit with this (sub)command's usage, naming the unknown arguments."""
+        options = [o for a in self._actions for o in a.option_strings]
+        hint = "".join(_did_you_mean(e.split("=")[0], options) for e in extras if e[:1] == "-")
+        self.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+
+
+def _int_at_least(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    return parse
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
+    return value
+
+
+def _data_dir_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data-dir", metavar="DIR",
+        help=f"read the datasets from DIR only (default: ./{DEFAULT_DATA_DIR}, then "
+        "$TAPEGRAD_DATA, then /usr/share/datasets)",
+    )  # fmt: skip
+
+
+def _data_options(p: argparse.ArgumentParser) -> None:
+    _data_dir_option(p)
+    p.add_argument(
+        "--download", action="store_true",
+        help=f"download the dataset into the data folder (./{DEFAULT_DATA_DIR} or --data-dir) "
+        "when it is found nowhere",
+    )  # fmt: skip
+    p.add_argument(
+        "--limit", type=_int_at_least(1), metavar="N",
+        help="use only the first N images of each split",
+    )  # fmt: skip
+    p.add_argument("--json", action="store_true", help="end with one JSON line of results")
+
+
+def _model_help() -> str:
+    sized = {}
+    for name, (size, which) in MODEL_IMAGE_SIZES.items():
+        sized.setdefault((size, which), []).append(name)
+    needs = "; ".join(
+        f"{', '.join(names)} need{'s' if len(names) == 1 else ''} {size}×{size} images ({which})"
+        for (size, which), names in sized.items()
     )
-    parser.add_argument("--version", action="version", version=f"tapegrad {tapegrad.__version__}")
-    commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+    return f"one of {', '.join(MODELS)}; {needs}; the others take any size"
 
-    def data_options(p):
-        p.add_argument("--data-dir", default="data", help="dataset root")
-        p.add_argument(
-            "--download", action=argparse.BooleanOptionalAction, default=True,
-            help="download the dataset into --data-dir when it is not found",
-        )  # fmt: skip
-        p.add_argument("--limit", type=int, help="use only the first N images of each split")
-        p.add_argument("--json", action="store_true", help="end with one JSON line of results")
 
+def _add_train(commands) -> None:
     t = commands.add_parser(
         "train", help="train a model and print its test error",
         formatter_class=_HelpFormatter,
         description="Train a model of the zoo (the seed's recipe by default) and print its "
         "test error.",
     )  # fmt: skip
-    t.add_argument(
-        "--model", default="seed-cnn", choices=list(MODELS), metavar="NAME",
-        help="one of " + ", ".join(MODELS),
-    )  # fmt: skip
+    t.add_argument("--model", default="seed-cnn", choices=list(MODELS), metavar="NAME",
+                   help=_model_help())  # fmt: skip
     t.add_argument(
         "--dataset", default="fashion-mnist", choices=list(DATASETS), metavar="NAME",
         help="one of " + ", ".join(DATASETS),
     )  # fmt: skip
-    t.add_argument("--epochs", type=int, default=10, help="passes over the training set")
+    t.add_argument(
+        "--epochs", type=_int_at_least(1), default=10, metavar="N",
+        help="passes over the training set",
+    )  # fmt: skip
     t.add_argument(
         "--lr", type=float, help="learning rate (default: 0.1 for sgd, 1e-2 adagrad, else 1e-3)"
     )
-    t.add_argument("--batch-size", type=int, default=100, help="images per SGD step")
+    t.add_argument(
+        "--batch-size", type=_int_at_least(1), default=100, metavar="N",
+        help="images per SGD step",
+    )  # fmt: skip
     t.add_argument(
         "--optimizer", default="sgd", choices=list(OPTIMIZERS), metavar="NAME",
         help="one of " + ", ".join(OPTIMIZERS),
@@ -441,42 +669,75 @@ def _parser() -> argparse.ArgumentParser:
         help="seeds the initial weights, the validation split and the shuffling",
     )  # fmt: skip
     t.add_argument(
-        "--runs", type=int, default=1, metavar="N",
+        "--runs", type=_int_at_least(1), default=1, metavar="N",
         help="train N times (seeds SEED..SEED+N-1) and report worst/median/best test error",
     )  # fmt: skip
     t.add_argument(
-        "--val-fraction", type=float, default=0.0,
+        "--val-fraction", type=_fraction, default=0.0,
         help="hold out this fraction of the training set for validation",
     )  # fmt: skip
     t.add_argument(
-        "--early-stopping", type=int, nargs="?", const=3, metavar="PATIENCE",
-        help="stop when the validation loss has not improved for PATIENCE (3) epochs",
+        "--early-stopping", type=_int_at_least(0), nargs="?", const=3, metavar="PATIENCE",
+        help="stop when the validation loss has not improved for PATIENCE (3) epochs, then "
+        "keep the weights of the best epoch",
     )  # fmt: skip
-    t.add_argument("--checkpoint", help="save a resumable checkpoint here after each epoch")
-    t.add_argument("--resume", help="continue the run saved in this checkpoint")
-    t.add_argument("--plot", metavar="PATH", help="save training curves (and errors) as PNG")
-    t.add_argument("--history", metavar="PATH", help="log per-epoch metrics (.csv or .json)")
+    t.add_argument(
+        "--checkpoint", metavar="FILE", help="save a resumable checkpoint here after each epoch"
+    )
+    t.add_argument("--resume", metavar="FILE", help="continue the run saved in this checkpoint")
+    t.add_argument(
+        "--plot", metavar="FILE",
+        help="save training curves (and misclassified images) as PNG; the folder must exist",
+    )  # fmt: skip
+    t.add_argument("--history", metavar="FILE", help="log per-epoch metrics (.csv or .json)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar, one line per epoch")
     t.add_argument(
-        "--threads", type=int, metavar="N",
+        "--threads", type=_int_at_least(1), metavar="N",
         help="threads for batch-parallel ops (tapegrad.set_num_threads; same numbers for any N)",
     )  # fmt: skip
-    data_options(t)
-    t.set_defaults(func=cmd_train)
+    _data_options(t)
+    t.set_defaults(func=cmd_train, parser=t)
 
+
+def _add_evaluate(commands) -> None:
     e = commands.add_parser(
         "evaluate", help="test error of a checkpoint from `train`",
         formatter_class=_HelpFormatter,
+        description="Load a checkpoint written by `tapegrad train --checkpoint FILE` (with "
+        "the weights the run ended with, early stopping's best if it was on) and print its "
+        "error, top-5 error and loss on the test set of the dataset it was trained on.",
     )  # fmt: skip
-    e.add_argument("--checkpoint", required=True)
+    e.add_argument("--checkpoint", required=True, metavar="FILE", help="the checkpoint file")
     e.add_argument("--train-split", action="store_true", help="evaluate on the training set")
     e.add_argument("--confusion", action="store_true", help="print the confusion matrix")
-    data_options(e)
-    e.set_defaults(func=cmd_evaluate)
+    _data_options(e)
+    e.set_defaults(func=cmd_evaluate, parser=e)
 
-    i = commands.add_parser("info", help="versions, optional extras and datasets found")
-    i.add_argument("--data-dir", default="data")
-    i.set_defaults(func=cmd_info)
+
+def _add_info(commands) -> None:
+    i = commands.add_parser(
+        "info", help="versions, optional extras and datasets found",
+        description="Print the versions, which optional extras are installed and where "
+        "each dataset is found.",
+    )  # fmt: skip
+    _data_dir_option(i)
+    i.set_defaults(func=cmd_info, parser=i)
+
+
+# The subcommands, in the order `tapegrad --help` lists them; each adds its own parser.
+SUBCOMMANDS = (_add_train, _add_evaluate, _add_info)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="tapegrad",
+        description="Train and evaluate tapegrad's model zoo on standard image datasets.",
+        epilog="example: tapegrad train --model seed-cnn --dataset fashion-mnist --epochs 10",
+    )
+    parser.add_argument("--version", action="version", version=f"tapegrad {tapegrad.__version__}")
+    commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+    for add in SUBCOMMANDS:
+        add(commands)
     return parser
 
 
@@ -493,28 +754,26 @@ def _resume_hint(args) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tapegrad`` command."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        # The subcommand's usage, not the top-level one, for an option it does not know.
+        getattr(args, "parser", parser).unrecognized(extras)
     if args.command is None:
         parser.print_help()
         return 2
-    for name in ("epochs", "batch_size", "limit", "runs", "threads"):
-        value = getattr(args, name, None)
-        if value is not None and value < (0 if name == "epochs" else 1):
-            parser.error(f"--{name.replace('_', '-')} must be positive, got {value}")
-    if not 0 <= getattr(args, "val_fraction", 0) < 1:
-        parser.error(f"--val-fraction must be in [0, 1), got {args.val_fraction}")
     try:
         return args.func(args)
     except KeyboardInterrupt:
         # Checkpoints are written atomically: the last complete epoch's file is intact.
         print(f"\ntapegrad {args.command}: interrupted{_resume_hint(args)}", file=sys.stderr)
         return 130
-    except (RuntimeError, ValueError, OSError, pickle.UnpicklingError) as e:
-        # pickle.UnpicklingError / OSError: a hostile or unreadable dataset file.
-        # Missing datasets and bad combinations: the message says what to do.
+    except (CommandError, RuntimeError, ValueError, OSError, pickle.UnpicklingError) as e:
+        # Missing files, bad combinations, hostile or unreadable dataset files: one line
+        # that says what to do.
         if os.environ.get("TAPEGRAD_DEBUG"):
             raise
-        print(f"tapegrad {args.command}: {e}", file=sys.stderr)
+        message = " ".join(str(e).split())  # one line, whatever the exception held
+        print(f"tapegrad {args.command}: {message}", file=sys.stderr)
         return 1
 
 

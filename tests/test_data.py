@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import gc
 import threading
+import time
 import warnings
 
 import numpy as np
@@ -544,16 +545,23 @@ def test_errors_in_workers_reach_the_caller():
 
 
 def test_timeouts():
-    class Slow(tgd.Dataset):
+    # The worker blocks until the test releases it, after the timeout has fired: no race
+    # between the timeout and a sleep of the dataset.
+    release = threading.Event()
+
+    class Blocked(tgd.Dataset):
         def __getitem__(self, i):
-            threading.Event().wait(1.0)
+            release.wait(60)
             return i
 
         def __len__(self):
             return 2
 
-    with pytest.raises(RuntimeError, match="DataLoader timed out after 0.05 seconds"):
-        next(iter(tgd.DataLoader(Slow(), num_workers=1, timeout=0.05)))
+    try:
+        with pytest.raises(RuntimeError, match="DataLoader timed out after 0.05 seconds"):
+            next(iter(tgd.DataLoader(Blocked(), num_workers=1, timeout=0.05)))
+    finally:
+        release.set()
     for D in (tud, tgd):
         with pytest.raises(AssertionError):
             iter(D.DataLoader([1, 2], timeout=1.0))
@@ -567,9 +575,9 @@ def test_abandoned_iterators_stop_their_threads():
         next(it)
         del it
         gc.collect()
-    for _ in range(100):
-        if threading.active_count() <= before:
-            break
+    # Threads end asynchronously: poll (up to 30 s on a loaded machine), then check.
+    deadline = time.monotonic() + 30
+    while threading.active_count() > before and time.monotonic() < deadline:
         threading.Event().wait(0.02)
     assert threading.active_count() <= before
 

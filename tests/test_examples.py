@@ -228,6 +228,17 @@ def test_synthetic_digits_are_learnable():
     assert (pred != y[500:]).float().mean().item() < 0.4
 
 
+def test_a_plain_run_leaves_the_committed_figures_alone(tmp_path, capsys, monkeypatch):
+    committed = EXAMPLES / "figures" / "linear_regression.png"
+    before = committed.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["linear_regression.py", "--fast"])
+    runpy.run_path(str(EXAMPLES / "linear_regression.py"), run_name="__main__")
+    capsys.readouterr()
+    assert_png(tmp_path / "runs" / "figures" / "linear_regression.png")
+    assert committed.read_bytes() == before
+
+
 def test_hessian_learning_rate(tmp_path, capsys, monkeypatch):
     _, s = run_example("hessian_learning_rate", tmp_path, capsys, monkeypatch)
     lam = s["lambda_max"]

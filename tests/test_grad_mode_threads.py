@@ -15,16 +15,17 @@ def _flags_seen_by_worker(lib):
         with lib.no_grad():
             seen["worker"] = lib.is_grad_enabled()
             entered.set()
-            release.wait(5)
+            seen["released"] = release.wait(60)
 
     t = threading.Thread(target=worker)
     t.start()
-    entered.wait(5)
+    assert entered.wait(60), "the worker thread never entered no_grad"
     x = lib.ones(2, requires_grad=True)
     seen["main"] = lib.is_grad_enabled()
     seen["main_records"] = (x * 2).requires_grad
     release.set()
     t.join()
+    assert seen.pop("released"), "the worker thread was not released in time"
     return seen
 
 

@@ -197,17 +197,27 @@ def test_linalg_error_parity(k):
     assert_same_error(LINALG_ERRORS[k])
 
 
-def test_unsupported_backward_is_clear():
+def test_svd_singular_values_backward_equals_pytorch():
     x = tapegrad.randn(4, 3, dtype=tapegrad.float64, requires_grad=True)
-    U, S, Vh = tapegrad.linalg.svd(x, full_matrices=False)
-    try:
-        S.sum().backward()
-    except RuntimeError as e:
-        assert "svd" in str(e).lower() and "not" in str(e)
-    else:
-        ref = torch.tensor(x.detach().numpy(), requires_grad=True)
-        torch.linalg.svd(ref, full_matrices=False).S.sum().backward()
-        np.testing.assert_allclose(x.grad.numpy(), ref.grad.numpy(), rtol=1e-6)
+    tapegrad.linalg.svd(x, full_matrices=False).S.sum().backward()
+    ref = torch.tensor(x.detach().numpy(), requires_grad=True)
+    torch.linalg.svd(ref, full_matrices=False).S.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), ref.grad.numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "name,fn",
+    [
+        ("linalg_svd", lambda x: tapegrad.linalg.svd(x, full_matrices=False).U),
+        ("linalg_qr", lambda x: tapegrad.linalg.qr(x).Q),
+    ],
+)
+def test_unsupported_backward_is_clear(name, fn):
+    # The singular vectors' and QR's derivatives are not implemented: backward must say so.
+    x = tapegrad.randn(4, 3, dtype=tapegrad.float64, requires_grad=True)
+    with pytest.raises(RuntimeError, match=f"derivative for '{name}' is not implemented"):
+        fn(x).sum().backward()
+    assert x.grad is None
 
 
 # ---------------------------------------------------------------------------
@@ -305,3 +315,113 @@ def test_gradcheck_linalg_extras():
     assert gc(lambda a: [tapegrad.linalg.norm(a, "nuc"), tapegrad.linalg.norm(a, 2)], (A,))
     assert gc(lambda a, b: tapegrad.cdist(a, b), (A[:, :2].detach().requires_grad_(), B))
     assert gc(lambda a: [tapegrad.cov(a.t()), tapegrad.corrcoef(a.t())], (A,))
+
+
+# ---------------------------------------------------------------------------
+# second derivatives (create_graph=True) against PyTorch's double backward
+
+
+def _sym(x):
+    return (x + x.mT) / 2
+
+
+DOUBLE_BACKWARD = [
+    ("svdvals_wide", lambda L, a: L.linalg.svdvals(a), [(3, 4)], "real"),
+    ("svdvals_tall_batched", lambda L, a: L.linalg.svd(a).S, [(2, 5, 3)], "real"),
+    ("lstsq", lambda L, a, b: L.linalg.lstsq(a, b).solution, [(5, 3), (5, 2)], "real"),
+    ("lstsq_vec", lambda L, a, b: L.linalg.lstsq(a, b).solution, [(5, 3), (5,)], "real"),
+    ("det_batched", lambda L, a: L.linalg.det(a), [(2, 3, 3)], "wellcond"),
+    ("slogdet_batched", lambda L, a: L.linalg.slogdet(a).logabsdet, [(2, 3, 3)], "wellcond"),
+    ("inv_batched", lambda L, a: L.linalg.inv(a) @ a.sin(), [(2, 3, 3)], "wellcond"),
+    ("solve_vec", lambda L, a, b: L.linalg.solve(a, b), [(3, 3), (3,)], "wellcond"),
+    ("solve_right", lambda L, a, b: L.linalg.solve(a, b, left=False), [(3, 3), (2, 3)], "wellcond"),
+    (
+        "eigh_both",
+        lambda L, a: [L.linalg.eigh(_sym(a)).eigenvalues, _eigh_squares(L, a)],
+        [(3, 3)],
+        "spd",
+    ),
+    (
+        "einsum_diag",
+        lambda L, a: L.einsum("bii->bi", a) * L.einsum("...ij->...", a)[:, None],
+        [(2, 3, 3)],
+        "real",
+    ),
+    (
+        "einsum_ellipsis",
+        lambda L, a, b: L.einsum("...ij,...jk->...ik", a, b),
+        [(2, 3, 4), (4, 2)],
+        "real",
+    ),
+    ("einsum_three", lambda L, a, b: L.einsum("ij,jk,ki->i", a, b, a.mT), [(3, 4), (4, 4)], "real"),
+    ("matrix_power", lambda L, a: L.linalg.matrix_power(a, -2), [(3, 3)], "wellcond"),
+]
+
+
+def _eigh_squares(L, a):
+    # the eigenvectors' signs are arbitrary: their squares are not
+    return L.linalg.eigh(_sym(a)).eigenvectors ** 2
+
+
+@pytest.mark.parametrize(
+    "name,fn,shapes,domain", DOUBLE_BACKWARD, ids=[c[0] for c in DOUBLE_BACKWARD]
+)
+def test_double_backward(name, fn, shapes, domain):
+    from test_ops import Op, _check_double_backward, sample
+
+    rng = np.random.default_rng(11)
+    arrays = [sample(s, domain if k == 0 else "real", rng, "float64") for k, s in enumerate(shapes)]
+    assert not _check_double_backward(Op(name, fn, [shapes]), arrays, seed=0)
+    xs = [tapegrad.tensor(a, requires_grad=True) for a in arrays]
+
+    def f(*inputs):
+        out = fn(tapegrad, *inputs)
+        return tuple(out) if isinstance(out, list) else out
+
+    assert tapegrad.autograd.gradgradcheck(f, xs, eps=1e-6, atol=1e-5, rtol=1e-4)
+
+
+def _det_grad_grad(L, a):
+    x = L.tensor(a, dtype=L.float64, requires_grad=True)
+    (g,) = L.autograd.grad(L.linalg.det(x), x, create_graph=True)
+    w = L.arange(x.numel(), dtype=L.float64).reshape(x.shape)
+    (h,) = L.autograd.grad((g * w).sum(), x)
+    return [g, h]
+
+
+def test_det_double_backward_at_singular_matrices():
+    """At a singular matrix the gradient of det is the cofactor matrix, still differentiable."""
+    a = [[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [0.0, 1.0, 1.0]]
+    t, g = both(lambda L: _det_grad_grad(L, a))
+    assert_same(t, g, rtol=1e-9, atol=1e-9)
+    # rank 0: det = ad - bc has the constant Hessian [[d, -c], [-b, a]] applied to w, where
+    # PyTorch's SVD-based formula gives NaN
+    g, h = _det_grad_grad(tapegrad, [[0.0, 0.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(h.numpy(), [[3.0, -2.0], [-1.0, 0.0]])
+
+
+def test_third_order_inv_and_det():
+    def run(L):
+        x = L.tensor(_mat(np.random.default_rng(12), 3, 3), requires_grad=True)
+        y = L.linalg.det(x) * L.linalg.inv(x).sum()
+        (g,) = L.autograd.grad(y, x, create_graph=True)
+        (h,) = L.autograd.grad(g.sin().sum(), x, create_graph=True)
+        (k,) = L.autograd.grad((h * h).sum(), x)
+        return k
+
+    t, g = both(run)
+    assert_same(t, g, rtol=1e-8, atol=1e-10)
+
+
+def test_cdist_double_backward_like_pytorch():
+    """cdist's kernel is once differentiable in PyTorch; its matrix-product path (p=2, more
+    than 25 rows) is not a kernel and differentiates twice."""
+    from test_ops import Op, _check_double_backward
+
+    rng = np.random.default_rng(13)
+    small = [rng.standard_normal((3, 4)), rng.standard_normal((5, 4))]
+    for p in (2.0, 1.0):
+        op = Op("cdist", lambda L, a, b, p=p: L.cdist(a, b, p=p), [])
+        assert _check_double_backward(op, small, seed=0)  # both raise NotImplementedError
+    big = [rng.standard_normal((30, 3)), rng.standard_normal((4, 3))]
+    assert not _check_double_backward(Op("cdist_mm", lambda L, a, b: L.cdist(a, b), []), big, 0)

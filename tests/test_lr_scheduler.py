@@ -51,6 +51,8 @@ SCHEDULES = {
     "ExponentialLR": lambda S, o: S.ExponentialLR(o, gamma=0.93),
     "CosineAnnealingLR": lambda S, o: S.CosineAnnealingLR(o, T_max=10, eta_min=0.001),
     "CosineAnnealingLR-long": lambda S, o: S.CosineAnnealingLR(o, T_max=50),
+    # past T_max the recursive form restarts every 2 * T_max epochs: six restarts in 40
+    "CosineAnnealingLR-restarts": lambda S, o: S.CosineAnnealingLR(o, T_max=3, eta_min=0.02),
     "LambdaLR": lambda S, o: S.LambdaLR(o, lr_lambda=lambda e: 0.95**e + 0.01 * e),
     "LambdaLR-list": lambda S, o: S.LambdaLR(o, lr_lambda=[lambda e: 1 / (e + 1), lambda e: 0.9]),
     "MultiplicativeLR": lambda S, o: S.MultiplicativeLR(o, lr_lambda=lambda e: 0.97),

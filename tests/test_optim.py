@@ -113,18 +113,31 @@ CONFIGS = [
 ]
 
 
+def _run(lib, name, opts, group_opts, dtype):
+    """Parameters and optimizer after STEPS steps of one configuration, in ``dtype``."""
+    params = _params(lib, [a.astype(dtype) for a in _init_arrays()])
+    batches = [(x.astype(dtype), y.astype(dtype)) for x, y in _batches()]
+    opt = getattr(lib.optim, name)(_groups(params, group_opts), **opts)
+    _train(lib, opt, params, batches)
+    return params, opt
+
+
 @pytest.mark.parametrize(
     "name,opts,group_opts", CONFIGS, ids=[f"{c[0]}-{i}" for i, c in enumerate(CONFIGS)]
 )
 def test_optimizer_parity(name, opts, group_opts):
-    arrays, batches = _init_arrays(), _batches()
-    pt = _params(torch, arrays)
-    pg = _params(tg, arrays)
-    opt_t = getattr(torch.optim, name)(_groups(pt, group_opts), **opts)
-    opt_g = getattr(tg.optim, name)(_groups(pg, group_opts), **opts)
-    _train(torch, opt_t, pt, batches)
-    _train(tg, opt_g, pg, batches)
-    _assert_params_close(pg, pt)
+    # The exact comparison is made in float64, where PyTorch's result does not depend on
+    # the CPU code path it picks (AVX2 or AVX-512 kernels round float32 differently).
+    pt, opt_t = _run(torch, name, opts, group_opts, np.float64)
+    pg, opt_g = _run(tg, name, opts, group_opts, np.float64)
+    _assert_params_close(pg, pt, rtol=1e-9, atol=1e-12)
+    # float32 is tapegrad's default: its 50 steps stay within float32 rounding of the
+    # float64 trajectory. Rounding (6e-8 per operation) is amplified by the steps that
+    # divide by a running root mean square (RMSprop with momentum and a small eps reaches
+    # 7e-5), so 5e-4 relative: a wrong formula is caught above, at 1e-9.
+    p32, _ = _run(tg, name, opts, group_opts, np.float32)
+    assert all(p.dtype == tg.float32 for p in p32)
+    _assert_params_close(p32, pt, rtol=5e-4, atol=5e-5)
     # The state has PyTorch's keys and values.
     sd_t, sd_g = opt_t.state_dict(), opt_g.state_dict()
     assert sd_g["param_groups"] == [{k: v for k, v in g.items()} for g in sd_t["param_groups"]]
@@ -135,7 +148,7 @@ def test_optimizer_parity(name, opts, group_opts):
             got = sd_g["state"][idx][key]
             assert isinstance(got, tg.Tensor)
             assert str(got.dtype) == str(value.dtype)
-            np.testing.assert_allclose(got.numpy(), value.numpy(), rtol=1e-4, atol=1e-6)
+            np.testing.assert_allclose(got.numpy(), value.numpy(), rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -464,31 +477,38 @@ def test_resume_from_a_pytorch_checkpoint_file(tmp_path):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_lbfgs_parity(opts, dtype):
     # L-BFGS amplifies float32 rounding (40 iterations, curvature pairs from differences of
-    # nearly equal gradients), so the exact comparison is made in float64.
-    arrays = [a.astype(dtype) for a in _init_arrays(9)]
-    x, y = (a.astype(dtype) for a in _batches(1, seed=10)[0])
-    pt, pg = _params(torch, arrays), _params(tg, arrays)
-    opt_t, opt_g = torch.optim.LBFGS(pt, **opts), tg.optim.LBFGS(pg, **opts)
-    losses = []
-    for lib, opt, params in ((torch, opt_t, pt), (tg, opt_g, pg)):
+    # nearly equal gradients), and PyTorch's float32 result depends on its CPU code path,
+    # so both libraries are compared in float64; tapegrad's float32 run is compared with
+    # that float64 reference where float32 allows it (see below).
+    def run(lib, dt):
+        params = _params(lib, [a.astype(dt) for a in _init_arrays(9)])
+        x, y = (a.astype(dt) for a in _batches(1, seed=10)[0])
+        opt = lib.optim.LBFGS(params, **opts)
 
-        def closure(lib=lib, opt=opt, params=params):
+        def closure():
             opt.zero_grad()
             loss = _loss(lib, params, x, y)
             loss.backward()
             return loss
 
-        losses.append([opt.step(closure).item() for _ in range(4)])
-    assert losses[1][-1] < losses[1][0]
+        return params, opt, [opt.step(closure).item() for _ in range(4)]
+
+    pt, opt_t, ref = run(torch, np.float64)
+    pg, opt_g, losses = run(tg, dtype)
+    assert losses[-1] < losses[0]
+    assert all(p.dtype == getattr(tg, np.dtype(dtype).name) for p in pg)
     st, sg = opt_t.state[pt[0]], opt_g.state[pg[0]]
-    assert st["func_evals"] == sg["func_evals"] and st["n_iter"] == sg["n_iter"]
     assert set(st) == set(sg)
     if dtype == np.float64:
-        np.testing.assert_allclose(losses[1], losses[0], rtol=1e-10)
+        assert st["func_evals"] == sg["func_evals"] and st["n_iter"] == sg["n_iter"]
+        np.testing.assert_allclose(losses, ref, rtol=1e-10)
         _assert_params_close(pg, pt, rtol=1e-9, atol=1e-10)
     else:
-        np.testing.assert_allclose(losses[1], losses[0], rtol=1e-4)
-        _assert_params_close(pg, pt, rtol=1e-2, atol=5e-3)
+        # Near a minimum the loss is insensitive (to first order) to where in the flat
+        # directions the iterate lands, so float32 losses stay within 3e-5 of float64's,
+        # while the parameters themselves can move by 1e-2 along those directions
+        # (history_size=4 with strong Wolfe): only the losses are compared.
+        np.testing.assert_allclose(losses, ref, rtol=1e-4)
 
 
 def test_lbfgs_state_dict_round_trip_and_errors():

@@ -167,13 +167,25 @@ def search_dirs(root: str, subdirs: Iterable[str], system_names: Iterable[str]) 
     return unique
 
 
+class DatasetNotFoundError(RuntimeError):
+    """torchvision's "Dataset not found" ``RuntimeError``, saying where we looked.
+
+    ``dataset`` (class name), ``wanted`` (the files, in words), ``searched`` (the folders,
+    in order) and ``how`` (how to get the files, in Python terms) are kept as attributes
+    so that the ``tapegrad`` command can say the same in its own terms."""
+
+    def __init__(self, dataset: str, wanted: str, searched: list[Path], how: str) -> None:
+        self.dataset, self.wanted, self.searched, self.how = dataset, wanted, searched, how
+        folders = "\n".join(f"  {d}" for d in searched)
+        super().__init__(
+            "Dataset not found. You can use download=True to download it.\n"
+            f"{dataset} looked for {wanted} in:\n{folders}\n{how}"
+        )
+
+
 def not_found_error(dataset: str, wanted: str, searched: list[Path], how: str) -> RuntimeError:
     """torchvision's "Dataset not found" RuntimeError, saying where we looked."""
-    folders = "\n".join(f"  {d}" for d in searched)
-    return RuntimeError(
-        "Dataset not found. You can use download=True to download it.\n"
-        f"{dataset} looked for {wanted} in:\n{folders}\n{how}"
-    )
+    return DatasetNotFoundError(dataset, wanted, searched, how)
 
 
 # ----------------------------------------------------------------------------------------
@@ -202,11 +214,12 @@ def download_url(
     (``OSError``, ``urllib.error.URLError``) through; nothing is left behind either way.
     """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    created = _make_folders(folder)
     dest = folder / filename
     tmp = _temp_path(folder, filename)
     # Some mirrors refuse urllib's default User-Agent.
     request = urllib.request.Request(url, headers={"User-Agent": "tapegrad"})
+    done = False
     try:
         digest = hashlib.md5(usedforsecurity=False)
         with urlopen(request, timeout=timeout) as response, open(tmp, "wb") as out:
@@ -220,27 +233,60 @@ def download_url(
                 f"checksum mismatch for {url}: MD5 {digest.hexdigest()}, expected {md5}"
             )
         os.replace(tmp, dest)
+        done = True
     finally:
         tmp.unlink(missing_ok=True)
+        if not done:
+            _remove_empty(created)
     return dest
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """``mkdir -p folder``; returns the folders it created, deepest first."""
+    created = []
+    path = folder.absolute()
+    while not path.exists():
+        created.append(path)
+        path = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    return created
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    # A failed download leaves nothing behind, not even the folders made for it.
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (something else was put there meanwhile): keep it
+            return
+
+
+class DownloadError(RuntimeError):
+    """No mirror gave the file; ``failures`` holds ``(url, error)`` for each one tried."""
+
+    def __init__(self, message: str, failures: list[tuple[str, Exception]]) -> None:
+        super().__init__(message)
+        self.failures = failures
 
 
 def download_from_mirrors(
     mirrors: Iterable[str], filename: str, folder: str | os.PathLike, md5: str, help_text: str
 ) -> Path:
-    """Try each mirror in turn; ``RuntimeError`` listing every failure if none works."""
-    errors = []
+    """Try each mirror in turn; :class:`DownloadError` (a ``RuntimeError``) listing every
+    failure if none works."""
+    failures: list[tuple[str, Exception]] = []
     for mirror in mirrors:
         url = mirror + filename
         print(f"Downloading {url}", file=sys.stderr)
         try:
             return download_url(url, folder, filename, md5)
         except (OSError, RuntimeError, ValueError) as e:  # URLError is an OSError
-            errors.append(f"  {url}: {e}")
-    raise RuntimeError(
+            failures.append((url, e))
+    raise DownloadError(
         f"Could not download {filename} from any mirror (is there a network connection?):\n"
-        + "\n".join(errors)
-        + f"\n{help_text}"
+        + "\n".join(f"  {url}: {e}" for url, e in failures)
+        + f"\n{help_text}",
+        failures,
     )
 
 

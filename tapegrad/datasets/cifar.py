@@ -111,6 +111,22 @@ class CIFAR10(_utils.VisionDataset):
                 return "tar", folder / self.filename
         return None
 
+    def _find_folder(self) -> Path | None:
+        """The extracted batches' folder or the archive this split is read from."""
+        source = self._find_source()
+        return None if source is None else source[1]
+
+    def _missing_in(self, folder: Path) -> list[str]:
+        """What ``folder`` lacks for this split: nothing if it holds the archive, else the
+        batches missing from ``folder/<base_folder>``."""
+        if (folder / self.filename).is_file():
+            return []
+        return [
+            f"{self.base_folder}/{name}"
+            for name in self._needed_files()
+            if not (folder / self.base_folder / name).is_file()
+        ]
+
     def _check_integrity(self) -> bool:
         """Whether the data can be found (torchvision's name; it also checks MD5 sums)."""
         return self._find_source() is not None

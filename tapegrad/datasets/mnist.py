@@ -111,10 +111,15 @@ class MNIST(_utils.VisionDataset):
         return None
 
     def _find_folder(self) -> Path | None:
+        """The first searched folder that holds this split's files."""
         for folder in self._search_dirs():
-            if all(self._file_in(folder, base) for base in self._split_files()):
+            if not self._missing_in(folder):
                 return folder
         return None
+
+    def _missing_in(self, folder: Path) -> list[str]:
+        """The files of this split that ``folder`` lacks (plain or ``.gz``)."""
+        return [f"{base}[.gz]" for base in self._split_files() if not self._file_in(folder, base)]
 
     def _check_exists(self) -> bool:
         """Whether the files of this split can be found (torchvision's ``_check_exists``)."""

@@ -1954,6 +1954,8 @@ def multi_margin_loss(
         raise RuntimeError(f"inconsistent target size, expected {n} but got {list(target.shape)}")
     if t.size and (t.min() < 0 or t.max() >= c):
         raise RuntimeError("target out of range")
+    # PyTorch's fused kernel has no double backward: differentiating the gradient raises
+    x = N.OnceDifferentiable.apply(x, name="multi_margin_loss_backward")
     tt = Tensor._make(t[:, None])
     picked = I.gather(x, 1, tt)
     z = E.clamp_min(margin - picked + x, 0)
@@ -1990,6 +1992,8 @@ def multilabel_margin_loss(
     is_target = np.zeros((n, c), dtype=bool)
     rows = np.repeat(np.arange(n), c)[slot.reshape(-1)]
     is_target[rows, safe[slot]] = True
+    # PyTorch's fused kernel has no double backward: differentiating the gradient raises
+    x = N.OnceDifferentiable.apply(x, name="multilabel_margin_loss_backward")
     xt = I.gather(x, 1, Tensor._make(safe))
     z = E.clamp_min(1 - xt.unsqueeze(2) + x.unsqueeze(1), 0)
     mask = (slot[:, :, None] & ~is_target[:, None, :]).astype(x._data.dtype)

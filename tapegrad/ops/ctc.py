@@ -80,7 +80,20 @@ class CtcLoss(Function):
 
     def backward(ctx, g):
         (lp,) = ctx.saved_tensors
-        labels, il, tl, valid, skip, em, alpha, nll, inf, zero_inf = ctx.state
+        return ctx.op(CtcLossBackward, g, lp, state=ctx.state)
+
+
+class CtcLossBackward(Function):
+    """The gradient of ``CtcLoss`` (``torch._ctc_loss_backward``) as a primitive.
+
+    PyTorch has no derivative for it: under ``create_graph`` the gradient is recorded,
+    and differentiating it again raises PyTorch's error.
+    """
+
+    backward_name = "CtcLossBackwardBackward0"
+
+    def forward(ctx, g, lp, state=()):
+        labels, il, tl, valid, skip, em, alpha, nll, inf, zero_inf = state
         t_max, n, c = lp.shape
         b = np.arange(n)
         beta = np.full(alpha.shape, _NEG)
@@ -110,3 +123,6 @@ class CtcLoss(Function):
         if zero_inf:
             grad[:, inf, :] = 0.0
         return grad.astype(lp.dtype)
+
+    def backward(ctx, gg):
+        raise RuntimeError("derivative for aten::_ctc_loss_backward is not implemented")

@@ -487,3 +487,11 @@ class linalg:  # noqa: N801 - mirrors ``numpy.linalg``
     @staticmethod
     def pinv(a):
         return _tg.linalg.pinv(asarray(a))
+
+
+# ---------------------------------------------------------------------------
+# xp-nn: special functions the activation backwards use (not in NumPy's namespace,
+# so an ordinary backward keeps its own NumPy formula for them).
+
+sigmoid = _unary(_tg.sigmoid)
+erf = _unary(_tg.erf)

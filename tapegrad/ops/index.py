@@ -86,13 +86,26 @@ class Slice(Function):
         ctx.idx, ctx.shape = idx, x.shape
         return x[idx]
 
-    def view_fn(ctx, a):
-        return a[ctx.idx]
+    def view_fn(ctx, a, xp=np):
+        return a[ctx.idx]  # basic indexing: the same on arrays and on tensors
 
     def backward(ctx, g):
-        z = np.zeros(ctx.shape, g.dtype)
-        z[ctx.idx] = g
+        return ctx.op(SliceBackward, g, idx=ctx.idx, shape=ctx.shape)
+
+
+class SliceBackward(Function):
+    """The gradient of a basic index: ``g`` written into zeros of the input's shape."""
+
+    backward_name = "SliceBackwardBackward0"
+
+    def forward(ctx, g, idx=(), shape=()):
+        ctx.idx = idx
+        z = np.zeros(shape, g.dtype)
+        z[idx] = g
         return z
+
+    def backward(ctx, gg):
+        return ctx.op(Slice, gg, idx=ctx.idx)
 
 
 class Select(Slice):
@@ -126,12 +139,28 @@ class Index(Function):
         return x[idx]
 
     def backward(ctx, g):
-        z = np.zeros(ctx.shape, g.dtype)
-        if ctx.unique:
-            z[ctx.idx] = g
+        return ctx.op(IndexBackward, g, idx=ctx.idx, shape=ctx.shape, unique=ctx.unique)
+
+
+class IndexBackward(Function):
+    """The gradient of ``x[idx]``: ``g`` added into zeros of the input's shape at ``idx``.
+
+    ``unique`` says that no position repeats, so a plain write does.
+    """
+
+    backward_name = "IndexBackwardBackward0"
+
+    def forward(ctx, g, idx=(), shape=(), unique=False):
+        ctx.idx, ctx.unique = idx, unique
+        z = np.zeros(shape, g.dtype)
+        if unique:
+            z[idx] = g
         else:
-            np.add.at(z, ctx.idx, g)
+            np.add.at(z, idx, g)
         return z
+
+    def backward(ctx, gg):
+        return ctx.op(Index, gg, idx=ctx.idx, unique=ctx.unique)
 
 
 def _unique_adv(idx) -> bool:
@@ -211,14 +240,15 @@ class IndexPut(Function):
         nx, nv = ctx.needs_input_grad
         gx = gv = None
         if nx:
-            if ctx.accumulate:
-                gx = g
-            else:
-                gx = g.copy()
-                gx[ctx.idx] = 0
+            gx = g if ctx.accumulate else _zero_at(ctx, g, ctx.idx)
         if nv:
-            gv = g[ctx.idx]
+            gv = ctx.op(Index, g, idx=ctx.idx, unique=_unique_adv(ctx.idx))
         return gx, gv
+
+
+def _zero_at(ctx, g, idx):
+    """``g`` with zeros written at ``idx`` (a copy): the gradient of an overwritten input."""
+    return ctx.op(IndexPut, g, ctx.xp.zeros((), g.dtype), idx=idx)
 
 
 class IndexPutBasic(IndexPut):
@@ -306,9 +336,8 @@ class IndexSelect(Function):
         return np.take(x, idx, axis=dim)
 
     def backward(ctx, g):
-        z = np.zeros(ctx.shape, g.dtype)
-        np.add.at(z, (slice(None),) * ctx.dim + (ctx.idx,), g)
-        return z
+        idx = (slice(None),) * ctx.dim + (ctx.idx,)
+        return ctx.op(IndexBackward, g, idx=idx, shape=ctx.shape)
 
 
 def index_select(input, dim: int, index):
@@ -358,9 +387,7 @@ class Gather(Function):
         return x[ctx.full]
 
     def backward(ctx, g):
-        z = np.zeros(ctx.shape, g.dtype)
-        np.add.at(z, ctx.full, g)
-        return z
+        return ctx.op(IndexBackward, g, idx=ctx.full, shape=ctx.shape)
 
 
 def gather(input, dim: int, index, *, sparse_grad=False):
@@ -417,15 +444,13 @@ class Scatter(Function):
                 f"the derivative of scatter with reduce='{ctx.reduce}' is not implemented"
             )
         if nx:
-            gx = g
-            if ctx.reduce is None:
-                gx = g.copy()
-                gx[ctx.full] = 0
+            gx = g if ctx.reduce is not None else _zero_at(ctx, g, ctx.full)
         if ns:
-            z = np.zeros(ctx.src_shape, g.dtype)
-            part = g[ctx.full]
-            z[tuple(slice(0, s) for s in part.shape)] = part
-            gs = z
+            gs = ctx.op(Index, g, idx=ctx.full)
+            if tuple(gs.shape) != ctx.src_shape:
+                # src larger than index: its unused entries get zeros
+                idx = tuple(slice(0, s) for s in gs.shape)
+                gs = ctx.op(SliceBackward, gs, idx=idx, shape=ctx.src_shape)
         return gx, gs
 
 
@@ -532,11 +557,12 @@ class MaskedFill(Function):
         return np.where(mask, value, x)
 
     def backward(ctx, g):
+        xp = ctx.xp
         (mask,) = ctx.saved_tensors
         nx, nv = ctx.needs_input_grad
-        zero = np.zeros((), g.dtype)
-        gx = np.where(mask, zero, g) if nx else None
-        gv = np.where(mask, g, zero).sum() if nv else None
+        zero = xp.zeros((), g.dtype)
+        gx = xp.where(mask, zero, g) if nx else None
+        gv = xp.sum(xp.where(mask, g, zero)) if nv else None
         return gx, gv
 
 
@@ -634,12 +660,25 @@ class Unfold(Function):
         return win[sl]
 
     def backward(ctx, g):
-        z = np.zeros(ctx.shape, g.dtype)
-        d, step, n = ctx.dim, ctx.step, ctx.n
-        for k in range(ctx.size):
-            sl = (slice(None),) * d + (slice(k, k + step * (n - 1) + 1, step),)
+        return ctx.op(UnfoldBackward, g, shape=ctx.shape, dim=ctx.dim, size=ctx.size, step=ctx.step)
+
+
+class UnfoldBackward(Function):
+    """The gradient of ``unfold``: each window's values added back where they came from."""
+
+    backward_name = "UnfoldBackwardBackward0"
+
+    def forward(ctx, g, shape=(), dim=0, size=1, step=1):
+        ctx.dim, ctx.size, ctx.step = dim, size, step
+        z = np.zeros(shape, g.dtype)
+        n = g.shape[dim]
+        for k in range(size):
+            sl = (slice(None),) * dim + (slice(k, k + step * (n - 1) + 1, step),)
             z[sl] += g[..., k]
         return z
+
+    def backward(ctx, gg):
+        return ctx.op(Unfold, gg, dim=ctx.dim, size=ctx.size, step=ctx.step)
 
 
 def _take_windows(input, dim, size, step):

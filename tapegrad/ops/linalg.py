@@ -9,10 +9,11 @@ import numpy as np
 from .. import _dtype as D
 from ..autograd.function import Function
 from . import _util as U
+from .index import IndexBackward
 
 
-def _mT(a):
-    return np.swapaxes(a, -1, -2)
+def _mT(a, xp=np):
+    return xp.swapaxes(a, -1, -2)
 
 
 class Matmul(Function):
@@ -27,6 +28,7 @@ class Matmul(Function):
         return np.matmul(a, b)
 
     def backward(ctx, g):
+        xp = ctx.xp
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
         ga = gb = None
@@ -36,7 +38,7 @@ class Matmul(Function):
         if a_nd == 1:
             # (k,) @ (..., k, n) -> (..., n)
             if na:
-                ga = np.matmul(g[..., None, :], _mT(b))[..., 0, :]
+                ga = xp.matmul(g[..., None, :], _mT(b, xp))[..., 0, :]
             if nb:
                 gb = a[:, None] * g[..., None, :]
             return ga, gb
@@ -45,12 +47,12 @@ class Matmul(Function):
             if na:
                 ga = g[..., :, None] * b
             if nb:
-                gb = np.matmul(_mT(a), g[..., :, None])[..., 0]
+                gb = xp.matmul(_mT(a, xp), g[..., :, None])[..., 0]
             return ga, gb
         if na:
-            ga = np.matmul(g, _mT(b))
+            ga = xp.matmul(g, _mT(b, xp))
         if nb:
-            gb = np.matmul(_mT(a), g)
+            gb = xp.matmul(_mT(a, xp), g)
         return ga, gb
 
 
@@ -362,6 +364,7 @@ class Einsum(Function):
         return np.asarray(np.einsum(",".join(ins) + "->" + out, *ops, optimize=len(ops) > 2))
 
     def backward(ctx, g):
+        xp = ctx.xp
         ops = ctx.saved_tensors
         grads = []
         for i, (s, need) in enumerate(zip(ctx.ins, ctx.needs_input_grad)):
@@ -373,23 +376,23 @@ class Einsum(Function):
             uniq = "".join(dict.fromkeys(s))
             target = "".join(c for c in uniq if c in avail)
             spec = ",".join([ctx.out] + [o for o, _ in others]) + "->" + target
-            part = np.einsum(spec, g, *[a for _, a in others], optimize=len(others) > 1)
+            part = xp.einsum(spec, g, *[a for _, a in others], optimize=len(others) > 1)
             sizes = {c: ops[i].shape[k] for k, c in enumerate(s)}
             # letters summed out inside this operand alone: broadcast back
-            full = np.broadcast_to(
-                np.expand_dims(part, tuple(k for k, c in enumerate(uniq) if c not in target))
+            full = xp.broadcast_to(
+                xp.expand_dims(part, tuple(k for k, c in enumerate(uniq) if c not in target))
                 if len(target) < len(uniq)
                 else part,
                 tuple(sizes[c] for c in uniq),
             )
             if len(uniq) == len(s):
-                grads.append(np.transpose(full, [uniq.index(c) for c in s]) if uniq != s else full)
+                perm = tuple(uniq.index(c) for c in s)
+                grads.append(xp.transpose(full, perm) if uniq != s else full)
                 continue
             # repeated letters: put the values on the corresponding diagonals
-            z = np.zeros(ops[i].shape, g.dtype)
-            grids = np.indices(full.shape, sparse=True)
-            z[tuple(grids[uniq.index(c)] for c in s)] = full
-            grads.append(z)
+            grids = np.indices(tuple(full.shape), sparse=True)
+            idx = tuple(grids[uniq.index(c)] for c in s)
+            grads.append(ctx.op(IndexBackward, full, idx=idx, shape=ops[i].shape, unique=True))
         return tuple(grads)
 
 
@@ -470,9 +473,10 @@ class Inv(Function):
         return Ai
 
     def backward(ctx, g):
+        xp = ctx.xp
         (Ai,) = ctx.saved_tensors
-        AiT = _mT(Ai)
-        return -np.matmul(AiT, np.matmul(g, AiT))
+        AiT = _mT(Ai, xp)
+        return -xp.matmul(AiT, xp.matmul(g, AiT))
 
 
 def inv(A, *, out=None):
@@ -490,11 +494,15 @@ class Det(Function):
         return d
 
     def backward(ctx, g):
+        xp = ctx.xp
         A, d = ctx.saved_tensors
         try:
-            AiT = _mT(np.linalg.inv(A))
+            AiT = _mT(xp.linalg.inv(A), xp)
             return (g * d)[..., None, None] * AiT
-        except np.linalg.LinAlgError:
+        except (np.linalg.LinAlgError, LinAlgError):
+            if xp is not np:
+                # singular: the cofactor matrix, a polynomial in A and so differentiable
+                return g[..., None, None] * _cofactors(A, xp)
             # singular: the adjugate via SVD keeps the gradient finite
             u, s, vt = np.linalg.svd(A)
             n = s.shape[-1]
@@ -502,6 +510,19 @@ class Det(Function):
             sign = np.linalg.det(u) * np.linalg.det(vt)
             adjT = np.matmul(u * (prods * sign[..., None])[..., None, :], vt)
             return g[..., None, None] * adjT
+
+
+def _cofactors(A, xp):
+    """The cofactor matrix (the transposed adjugate) of tensors ``A``, from their minors."""
+    n = A.shape[-1]
+    if n == 1:
+        return xp.ones_like(A)
+    rest = [[k for k in range(n) if k != i] for i in range(n)]
+    rows = [
+        xp.stack([(-1) ** (i + j) * det(A[..., rest[i], :][..., rest[j]]) for j in range(n)], -1)
+        for i in range(n)
+    ]
+    return xp.stack(rows, -2)
 
 
 def det(A, *, out=None):
@@ -521,8 +542,9 @@ class Slogdet(Function):
         return np.asarray(s, A.dtype), np.asarray(l, A.dtype)
 
     def backward(ctx, gs, gl):
+        xp = ctx.xp
         (A,) = ctx.saved_tensors
-        return gl[..., None, None] * _mT(np.linalg.inv(A))
+        return gl[..., None, None] * _mT(xp.linalg.inv(A), xp)
 
 
 def slogdet(A):
@@ -552,12 +574,13 @@ class Solve(Function):
         return X
 
     def backward(ctx, g):
+        xp = ctx.xp
         A, X = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
         gv = g[..., None] if ctx.vec else g
-        gB = np.linalg.solve(_mT(A), gv)
+        gB = xp.linalg.solve(_mT(A, xp), gv)
         Xv = X[..., None] if ctx.vec else X
-        gA = -np.matmul(gB, _mT(Xv)) if na else None
+        gA = -xp.matmul(gB, _mT(Xv, xp)) if na else None
         return gA, (gB[..., 0] if ctx.vec else gB) if nb else None
 
 
@@ -587,18 +610,21 @@ class Eigh(Function):
 
     def forward(ctx, A, uplo="L"):
         L, V = np.linalg.eigh(A, UPLO=uplo)
+        L, V = L.astype(A.dtype, copy=False), V.astype(A.dtype, copy=False)
+        # the outputs themselves, so that create_graph differentiates through them
         ctx.save_for_backward(L, V)
-        return L.astype(A.dtype), V.astype(A.dtype)
+        return L, V
 
     def backward(ctx, gL, gV):
+        xp = ctx.xp
         L, V = ctx.saved_tensors
-        VhgV = np.matmul(_mT(V), gV)
-        E = L[..., None, :] - L[..., :, None]
-        idx = np.arange(L.shape[-1])
-        E[..., idx, idx] = 1
-        inner = 0.5 * (VhgV - _mT(VhgV)) / E
-        inner[..., idx, idx] = gL
-        return np.matmul(V, np.matmul(inner, _mT(V)))
+        VhgV = xp.matmul(_mT(V, xp), gV)
+        n = L.shape[-1]
+        eye = np.eye(n, dtype=bool)
+        # off the diagonal: the antisymmetric part over the eigenvalue gaps
+        E = xp.where(eye, 1, L[..., None, :] - L[..., :, None])
+        inner = xp.where(eye, gL[..., None, :], 0.5 * (VhgV - _mT(VhgV, xp)) / E)
+        return xp.matmul(V, xp.matmul(inner, _mT(V, xp)))
 
 
 def eigh(A, UPLO: str = "L"):
@@ -721,10 +747,23 @@ class SvdVals(Function):
     def forward(ctx, a):
         u, s, vh = np.linalg.svd(a, full_matrices=False)
         ctx.u, ctx.vh = u, vh
+        ctx.save_for_backward(a)
         return s.astype(a.dtype, copy=False)
 
     def backward(ctx, g):
-        return (ctx.u * g[..., None, :]) @ ctx.vh
+        xp = ctx.xp
+        if xp is np:
+            return (ctx.u * g[..., None, :]) @ ctx.vh
+        # Under create_graph U and V must be functions of A. With A A^T = U S^2 U^T
+        # (m <= n), U diag(g) Vh = U diag(g / s) U^T A: the eigenvectors' signs
+        # cancel, and eigh is differentiable (its eigenvalues come ascending).
+        (a,) = ctx.saved_tensors
+        wide = a.shape[-2] <= a.shape[-1]
+        gram = xp.matmul(a, _mT(a, xp)) if wide else xp.matmul(_mT(a, xp), a)
+        lam, vec = ctx.op(Eigh, gram)
+        w = xp.flip(g, -1) / xp.sqrt(lam)
+        proj = xp.matmul(vec * w[..., None, :], _mT(vec, xp))
+        return xp.matmul(proj, a) if wide else xp.matmul(a, proj)
 
 
 def svdvals(A):
@@ -908,16 +947,16 @@ class LstsqSolution(Function):
     backward_name = "LinalgLstsqBackward0"
 
     def forward(ctx, a, b, x=None):
-        ctx.save_for_backward(a, b)
-        ctx.x = x
+        # x is the output array itself: under create_graph it hangs off this node
+        ctx.save_for_backward(a, b, x)
         return x
 
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        x = ctx.x
-        z = np.linalg.solve(_mT(a) @ a, g)
+        xp = ctx.xp
+        a, b, x = ctx.saved_tensors
+        z = xp.linalg.solve(_mT(a, xp) @ a, g)
         na, nb = ctx.needs_input_grad
-        ga = (b - a @ x) @ _mT(z) - a @ z @ _mT(x) if na else None
+        ga = (b - a @ x) @ _mT(z, xp) - a @ z @ _mT(x, xp) if na else None
         gb = a @ z if nb else None
         return ga, gb
 
@@ -975,8 +1014,45 @@ def cdist(x1, x2, p: float = 2.0, compute_mode=None):
         raise RuntimeError(
             f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}"
         )
+    mm = compute_mode == "use_mm_for_euclid_dist" or (
+        compute_mode in (None, "use_mm_for_euclid_dist_if_necessary")
+        and (x1.shape[-2] > 25 or x2.shape[-2] > 25)
+    )
+    if p != 2 or not mm:
+        # PyTorch's cdist kernel (all but its matrix-product path) is once differentiable
+        x1, x2 = _CdistGate.apply(x1), _CdistGate.apply(x2)
     d = x1.unsqueeze(-2) - x2.unsqueeze(-3)
     return vector_norm(d, p, -1)
+
+
+class _CdistGate(Function):
+    """Identity on an input of ``cdist``; a gradient taken through it with create_graph
+    raises PyTorch's error when differentiated again (``_cdist_backward`` has no derivative).
+    """
+
+    backward_name = "CdistBackward0"
+
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x
+
+    def backward(ctx, g):
+        if ctx.xp is np:
+            return g
+        (x,) = ctx.saved_tensors
+        return _CdistBackwardBackward.apply(g, x)
+
+
+class _CdistBackwardBackward(Function):
+    """The gradient of a ``cdist`` input under create_graph: not differentiable (PyTorch's)."""
+
+    backward_name = "CdistBackwardBackward0"
+
+    def forward(ctx, g, x):
+        return g
+
+    def backward(ctx, gg):
+        raise NotImplementedError("the derivative for '_cdist_backward' is not implemented.")
 
 
 def vander(x, N=None, increasing: bool = False):

@@ -119,7 +119,8 @@ def erf(x):
 
 
 def _scalar(v, dt):
-    return np.asarray(v, dtype=dt)
+    """``v`` as a 0-d array of dtype ``dt`` (a NumPy dtype, or a tensor's under create_graph)."""
+    return np.asarray(v, dtype=getattr(dt, "np", dt))
 
 
 # ---------------------------------------------------------------------------
@@ -144,7 +145,7 @@ class Linear(Function):
 
     def backward(ctx, g):
         x, w = ctx.saved_tensors
-        xp = array_module(g)
+        xp = ctx.xp
         nx, nw, nb = ctx.needs_input_grad
         g2 = g.reshape(-1, w.shape[0]) if g.ndim != 2 else g
         gx = gw = gb = None
@@ -156,7 +157,7 @@ class Linear(Function):
             x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
             gw = xp.matmul(g2.T, x2)
         if nb:
-            gb = g2.sum(axis=0)
+            gb = xp.sum(g2, axis=0)
         return gx, gw, gb
 
 
@@ -203,7 +204,7 @@ class LeakyRelu(Function):
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        xp = array_module(g)
+        xp = ctx.xp
         return xp.where(x > 0, g, g * _scalar(ctx.slope, g.dtype))
 
 
@@ -217,11 +218,11 @@ class Prelu(Function):
 
     def backward(ctx, g):
         x, w = ctx.saved_tensors
-        xp = array_module(g)
+        xp = ctx.xp
         nx, nw = ctx.needs_input_grad
         pos = x > 0
         gx = xp.where(pos, g, g * w) if nx else None
-        gw = sum_to(xp.where(pos, 0, g * x), w.shape) if nw else None
+        gw = sum_to(xp.where(pos, 0, g * x), tuple(w.shape), xp) if nw else None
         return gx, gw
 
 
@@ -238,7 +239,7 @@ class Elu(Function):
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        xp = array_module(g)
+        xp = ctx.xp
         alpha, scale, input_scale = ctx.args
         dt = g.dtype
         neg = g * (
@@ -271,7 +272,7 @@ class Gelu(Function):
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        xp = array_module(g)
+        xp = ctx.xp
         dt = x.dtype
         if ctx.approximate == "tanh":
             x2 = x * x
@@ -286,20 +287,22 @@ class Gelu(Function):
                 * (1 + _scalar(3 * _GELU_KAPPA, dt) * x2)
             )
             return g * (_scalar(0.5, dt) * right + d_right)
-        cdf = ctx.cdf
+        # Under create_graph the saved cdf is a constant: rebuild it from x in the graph.
+        cdf = ctx.cdf if xp is np else 0.5 * (1 + xp.erf(x * _SQRT1_2))
         pdf = _scalar(_GELU_ALPHA, dt) * xp.exp(_scalar(-0.5, dt) * x * x)
         return g * (cdf + x * pdf)
 
 
-def _sigmoid(x):
-    xp = array_module(x)
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+def _sigmoid(x, xp=np):
+    """1 / (1 + exp(-x)) without overflow; ``xp`` is a backward's array namespace."""
+    if xp is not np:
+        return xp.sigmoid(x)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
-def _softplus(x):
-    """log(1 + exp(x)) without overflow."""
-    xp = array_module(x)
+def _softplus(x, xp=np):
+    """log(1 + exp(x)) without overflow (its derivative is exact at 0 too: 1/2)."""
     return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
 
 
@@ -312,7 +315,7 @@ class Silu(Function):
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        s = _sigmoid(x)
+        s = _sigmoid(x, ctx.xp)
         return g * s * (1 + x * (1 - s))
 
 
@@ -326,9 +329,9 @@ class Mish(Function):
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        xp = array_module(g)
-        t = xp.tanh(_softplus(x))
-        return g * (t + x * _sigmoid(x) * (1 - t * t))
+        xp = ctx.xp
+        t = xp.tanh(_softplus(x, xp))
+        return g * (t + x * _sigmoid(x, xp) * (1 - t * t))
 
 
 class Softplus(Function):
@@ -344,7 +347,7 @@ class Softplus(Function):
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        xp = array_module(g)
+        xp = ctx.xp
         bx = x * _scalar(ctx.beta, x.dtype)
         z = xp.exp(xp.minimum(bx, ctx.threshold))
         return xp.where(bx > ctx.threshold, g, g * z / (z + 1))
@@ -360,8 +363,19 @@ class Hardsigmoid(Function):
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
+        return ctx.op(HardsigmoidBackward, g, x)
+
+
+class HardsigmoidBackward(Function):
+    """The gradient of ``hardsigmoid`` as a primitive: PyTorch has no derivative for it,
+    so differentiating it (after ``create_graph=True``) raises PyTorch's error."""
+
+    def forward(ctx, g, x):
         # PyTorch multiplies by the float constant 1.0f / 6.0f, even for doubles.
         return g * ((x > -3) & (x < 3)) * _scalar(np.float32(1.0 / 6.0), g.dtype)
+
+    def backward(ctx, gg):
+        raise RuntimeError("derivative for aten::hardsigmoid_backward is not implemented")
 
 
 class Hardswish(Function):
@@ -374,9 +388,9 @@ class Hardswish(Function):
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        xp = array_module(g)
+        xp = ctx.xp
         mid = g * (x / _scalar(3, x.dtype) + _scalar(0.5, x.dtype))
-        return xp.where(x < -3, 0, xp.where(x <= 3, mid, g)).astype(g.dtype, copy=False)
+        return xp.astype(xp.where(x < -3, 0, xp.where(x <= 3, mid, g)), g.dtype, copy=False)
 
 
 class LogSigmoid(Function):
@@ -389,7 +403,7 @@ class LogSigmoid(Function):
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * _sigmoid(-x)
+        return g * _sigmoid(-x, ctx.xp)
 
 
 class Softshrink(Function):
@@ -487,40 +501,53 @@ class Normalize(Function):
             y = xhat + b
         else:
             y = xhat.copy()
-        ctx.axes = axes
-        ctx.save_for_backward(xhat, rstd, w)
+        mean = mean.astype(x.dtype)
+        ctx.axes, ctx.eps = axes, eps
+        # x rather than xhat (as PyTorch): the backward rebuilds x - mean in one pass, and
+        # under create_graph the statistics themselves, in the graph, from x.
+        ctx.save_for_backward(x, mean, rstd, w)
         ctx.b_shape = None if b is None else b.shape
-        return y, mean.astype(x.dtype), var.astype(x.dtype)
+        return y, mean, var.astype(x.dtype)
 
     def backward(ctx, g, _gm=None, _gv=None):
-        xhat, rstd, w = ctx.saved_tensors
-        xp = array_module(g)
+        x, mean, rstd, w = ctx.saved_tensors
+        xp = ctx.xp
         nx, nw, nb = ctx.needs_input_grad
         axes = ctx.axes
         gx = gw = gb = None
+        if xp is not np:
+            # Under create_graph the saved statistics are constants: rebuild them from x in
+            # the graph, then take the general formula below.
+            mean = xp.mean(x, axis=axes, keepdims=True)
+            xc = x - mean
+            rstd = 1 / xp.sqrt(xp.mean(xc * xc, axis=axes, keepdims=True) + ctx.eps)
+        else:
+            xc = x - mean
         off = g.ndim - (0 if w is None else w.ndim)
-        if nx and (w is None or all(w.shape[i - off] == 1 for i in axes if i >= off)):
+        if xp is np and nx and (w is None or all(w.shape[i - off] == 1 for i in axes if i >= off)):
             # The weight is constant along the normalised axes (batch and instance norm):
-            # gx = w * rstd * (g - mean(g) - xhat * mean(g * xhat)). The two sums are one
-            # pass each and also give gw and gb when those share the statistics' shape.
+            # gx = w * rstd * (g - mean(g) - xhat * mean(g * xhat)), xhat = xc * rstd. The
+            # two sums are one pass each and also give gw and gb.
             kshape = rstd.shape
             n = g.size // max(rstd.size, 1) if g.size else 1
             sg = _sum_prod(g, None, kshape)
-            sgx = _sum_prod(g, xhat, kshape)
+            sgx = _sum_prod(g, xc, kshape) * rstd  # sum(g * xhat)
             if nw:
-                gw = sgx.reshape(w.shape) if w.shape == kshape else _sum_prod(g, xhat, w.shape)
+                gw = sgx.reshape(w.shape) if w.shape == kshape else sum_to(sgx, w.shape)
             if nb:
                 b_shape = ctx.b_shape
-                gb = sg.reshape(b_shape) if b_shape == kshape else _sum_prod(g, None, b_shape)
+                gb = sg.reshape(b_shape) if b_shape == kshape else sum_to(sg, b_shape)
             a = rstd if w is None else rstd * w
             gx = g * a
-            gx -= xhat * (a * (sgx / n))
+            xc *= rstd * (a * (sgx / n))  # xhat * (a * mean(g * xhat)), in the temporary
+            gx -= xc
             gx -= a * (sg / n)
             return gx, gw, gb
+        xhat = xc * rstd
         if nw:
-            gw = sum_to(g * xhat, w.shape)
+            gw = sum_to(g * xhat, tuple(w.shape), xp)
         if nb:
-            gb = sum_to(g, ctx.b_shape)
+            gb = sum_to(g, ctx.b_shape, xp)
         if nx:
             gxhat = g * w if w is not None else g
             m1 = xp.mean(gxhat, axis=axes, keepdims=True)
@@ -533,12 +560,15 @@ class Normalize(Function):
 # losses over classes (dim 1 is the class dim)
 
 
-def _log_softmax(x, axis=1):
-    xp = array_module(x)
+def _log_softmax(x, axis=1, xp=np):
+    """log_softmax over ``axis``, shifted by the max; ``xp`` is a backward's namespace."""
     m = xp.max(x, axis=axis, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0)
     s = x - m
-    s -= xp.log(xp.sum(xp.exp(s), axis=axis, keepdims=True))
+    lse = xp.log(xp.sum(xp.exp(s), axis=axis, keepdims=True))
+    if xp is not np:
+        return s - lse
+    s -= lse  # in place: no second full-size temporary
     return s
 
 
@@ -584,26 +614,26 @@ class NllLoss(Function):
 
     def backward(ctx, g):
         safe, valid, wt, denom, reduction, shape = ctx.state
-        xp = array_module(g)
+        xp = ctx.xp
         if not ctx.needs_input_grad[0]:
             return None, None
-        coef = _loss_coef(g, reduction, denom, wt.dtype)
+        coef = _loss_coef(xp, g, reduction, denom, wt.dtype)
         # Ignored targets get exactly zero, even when every target is ignored (coef = g/0).
         with np.errstate(invalid="ignore"):
-            gt = xp.where(valid, -(wt * coef), 0).astype(g.dtype, copy=False)
+            gt = xp.astype(xp.where(valid, -(wt * coef), 0), g.dtype, copy=False)
         gx = xp.zeros(shape, dtype=g.dtype)
         xp.put_along_axis(gx, safe[:, None], gt[:, None], axis=1)
         return gx, None
 
 
-def _loss_coef(g, reduction, denom, dt):
+def _loss_coef(xp, g, reduction, denom, dt):
     """The upstream gradient of each per-element loss term."""
     if reduction == "none":
         return g
     if reduction == "sum":
         return g
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (g / np.asarray(denom, dtype=dt)).astype(dt)
+        return xp.astype(g / _scalar(denom, dt), dt)
 
 
 class CrossEntropy(Function):
@@ -628,33 +658,39 @@ class CrossEntropy(Function):
                 smoothing / n_classes, x.dtype
             )
         denom = wt.sum(dtype=_acc_dtype(x.dtype))
-        ctx.save_for_backward(logp, w)
-        ctx.state = (safe, valid, wt, denom, reduction, smoothing)
+        w_all = float(n_classes) if w is None else w.sum(dtype=_acc_dtype(x.dtype))
+        # x itself too: under create_graph logp is rebuilt from it in the graph.
+        ctx.save_for_backward(logp, w, x)
+        ctx.state = (safe, valid, wt, denom, reduction, smoothing, w_all)
         return _reduce_weighted(loss, reduction, denom)
 
     def backward(ctx, g):
-        logp, w = ctx.saved_tensors
-        safe, valid, wt, denom, reduction, ls = ctx.state
-        xp = array_module(g)
+        logp, w, x = ctx.saved_tensors
+        safe, valid, wt, denom, reduction, ls, w_all = ctx.state
+        xp = ctx.xp
         if not ctx.needs_input_grad[0]:
             return None, None
+        if xp is not np:
+            logp = _log_softmax(x, xp=xp)
         dt = logp.dtype
         c = logp.shape[1]
         p = xp.exp(logp)
         if ls > 0:
-            w_all = float(c) if w is None else w.sum(dtype=_acc_dtype(dt))
             scale = wt * _scalar(1 - ls, dt) + valid * _scalar(ls / c * w_all, dt)
         else:
             scale = wt
-        gx = p
-        gx *= scale[:, None]
+        if xp is np:
+            gx = p
+            gx *= scale[:, None]  # in place: p is a temporary
+        else:
+            gx = p * scale[:, None]  # exp saved p for its own backward: no in-place
         hit = xp.take_along_axis(gx, safe[:, None], axis=1)
         off = (wt if ls == 0 else wt * _scalar(1 - ls, dt))[:, None]
         xp.put_along_axis(gx, safe[:, None], hit - off, axis=1)
         if ls > 0:
             wc = _scalar(ls / c, dt) if w is None else _class_view(w, gx.ndim) * _scalar(ls / c, dt)
             gx -= wc * valid[:, None]
-        coef = _loss_coef(g, reduction, denom, dt)
+        coef = _loss_coef(xp, g, reduction, denom, dt)
         with np.errstate(invalid="ignore"):
             gx *= coef[:, None] if reduction == "none" else coef
         if reduction == "mean" and not valid.all():
@@ -678,20 +714,27 @@ class CrossEntropyProbs(Function):
         wt = t if w is None else t * _class_view(w, x.ndim)
         loss = -(logp * wt).sum(axis=1)
         denom = x.size / n_classes if x.size else math.nan
-        ctx.save_for_backward(logp, wt, w)
+        # x and the target too: under create_graph logp and wt are rebuilt from them.
+        ctx.save_for_backward(logp, wt, w, x, target)
         ctx.state = (reduction, denom, smoothing)
         return _reduce_weighted(loss, reduction, denom)
 
     def backward(ctx, g):
-        logp, wt, w = ctx.saved_tensors
+        logp, wt, w, x, t = ctx.saved_tensors
         reduction, denom, ls = ctx.state
-        xp = array_module(g)
+        xp = ctx.xp
         nx, nt, _ = ctx.needs_input_grad
-        coef = _loss_coef(g, reduction, denom, logp.dtype)
+        if xp is not np:
+            logp = _log_softmax(x, xp=xp)
+            n_classes = logp.shape[1]
+            if ls > 0:
+                t = t * _scalar(1 - ls, t.dtype) + _scalar(ls / n_classes, t.dtype)
+            wt = t if w is None else t * _class_view(w, logp.ndim)
+        coef = _loss_coef(xp, g, reduction, denom, logp.dtype)
         coef = coef[:, None] if reduction == "none" else coef
         gx = gt = None
         if nx:
-            gx = xp.exp(logp) * wt.sum(axis=1, keepdims=True) - wt
+            gx = xp.exp(logp) * xp.sum(wt, axis=1, keepdims=True) - wt
             gx *= coef
         if nt:
             gt = -logp if w is None else -logp * _class_view(w, logp.ndim)
@@ -717,7 +760,7 @@ class BinaryCrossEntropy(Function):
 
     def backward(ctx, g):
         x, t, w = ctx.saved_tensors
-        xp = array_module(g)
+        xp = ctx.xp
         nx, nt, _ = ctx.needs_input_grad
         gw = g if w is None else g * w
         gx = gt = None
@@ -745,18 +788,45 @@ class Embedding(Function):
 
     def backward(ctx, g):
         indices, padding_idx, by_freq, shape = ctx.state
+        return ctx.op(
+            EmbeddingDenseBackward,
+            g,
+            indices=indices,
+            padding_idx=padding_idx,
+            scale_grad_by_freq=by_freq,
+            num_weights=shape[0],
+        )
+
+
+class EmbeddingDenseBackward(Function):
+    """The weight gradient of ``embedding``: rows of ``g`` summed into their indices' rows
+    (``torch.embedding_dense_backward``), as a primitive so that it is differentiable."""
+
+    backward_name = "EmbeddingDenseBackwardBackward0"
+
+    def forward(ctx, g, indices=None, padding_idx=None, scale_grad_by_freq=False, num_weights=0):
         xp = array_module(g)
         flat = indices.reshape(-1)
-        rows = g.reshape(-1, shape[1])
-        if by_freq:
-            counts = xp.bincount(flat, minlength=shape[0])
+        rows = g.reshape(-1, g.shape[-1])
+        if scale_grad_by_freq:
+            counts = xp.bincount(flat, minlength=num_weights)
             rows = rows / counts[flat][:, None].astype(g.dtype)
         if padding_idx is not None:
             keep = flat != padding_idx
             flat, rows = flat[keep], rows[keep]
-        gw = xp.zeros(shape, dtype=g.dtype)
+        gw = xp.zeros((num_weights, g.shape[-1]), dtype=g.dtype)
         xp.add.at(gw, flat, rows)
+        ctx.state = (indices, padding_idx)
         return gw
+
+    def backward(ctx, gg):
+        # PyTorch's embedding_dense_double_backward: the rows of gg picked by the indices,
+        # zero at padding_idx, and no frequency scaling (the first backward applied it).
+        indices, padding_idx = ctx.state
+        rows = ctx.op(Embedding, gg, indices=indices)
+        if padding_idx is not None:
+            rows = rows * (indices != padding_idx)[..., None]
+        return rows
 
 
 class ConstantPad(Function):
@@ -782,12 +852,10 @@ class ConstantPad(Function):
         return y
 
     def backward(ctx, g):
-        shape, pads = ctx.state
-        xp = array_module(g)
-        gx = xp.zeros(shape, dtype=g.dtype)
-        src, dst = _pad_slices(shape, pads)
-        gx[src] = g[dst]
-        return gx
+        # The adjoint of padding is the opposite padding (cropping what was added, zeros
+        # where the forward cropped), itself a ConstantPad: differentiable to any order.
+        _, pads = ctx.state
+        return ctx.op(ConstantPad, g, pads=tuple((-a, -b) for a, b in pads), value=0.0)
 
 
 def _pad_slices(shape, pads):
@@ -814,10 +882,65 @@ class IndexPad(Function):
 
     def backward(ctx, g):
         shape, index = ctx.state
+        return ctx.op(IndexPadBackward, g, shape=shape, index=index)
+
+
+class IndexPadBackward(Function):
+    """The input gradient of ``IndexPad``: each gathered element's gradient added back to
+    its source (``reflection_pad*_backward``), as a primitive whose backward is IndexPad."""
+
+    backward_name = "ReflectionPadBackwardBackward0"
+
+    def forward(ctx, g, shape=(), index=()):
         xp = array_module(g)
         for dim, idx in reversed(index):
             moved = xp.moveaxis(g, dim, 0)
             acc = xp.zeros((shape[dim],) + moved.shape[1:], dtype=g.dtype)
             xp.add.at(acc, idx, moved)
             g = xp.moveaxis(acc, 0, dim)
+        ctx.state = index
         return g
+
+    def backward(ctx, gg):
+        return ctx.op(IndexPad, gg, index=ctx.state)
+
+
+# ---------------------------------------------------------------------------
+# composites that PyTorch computes with a fused kernel of no double backward
+
+
+class OnceDifferentiable(Function):
+    """The identity on ``x``, put in front of a loss that tapegrad composes from
+    differentiable ops where PyTorch runs a fused kernel without a double backward
+    (``multi_margin_loss``...): under ``create_graph`` the gradient passing through is
+    recorded, and differentiating it raises PyTorch's error for ``aten::<name>``.
+
+    The output shares ``x``'s memory; it is only ever consumed inside the loss.
+    """
+
+    backward_name = "OnceDifferentiableBackward0"
+
+    def forward(ctx, x, name=""):
+        ctx.name = name
+        ctx.save_for_backward(x)
+        return x.view()
+
+    def backward(ctx, g):
+        if ctx.xp is np:
+            return g
+        (x,) = ctx.saved_tensors
+        return ctx.op(NotDifferentiable, g, x, name=ctx.name)
+
+
+class NotDifferentiable(Function):
+    """``g`` unchanged, tied to ``x``'s graph so that it requires grad whenever ``x`` does
+    (as PyTorch's gradient does); its derivative raises PyTorch's error."""
+
+    backward_name = "NotImplemented"
+
+    def forward(ctx, g, x, name=""):
+        ctx.name = name
+        return g.view()
+
+    def backward(ctx, gg):
+        raise RuntimeError(f"derivative for aten::{ctx.name} is not implemented")

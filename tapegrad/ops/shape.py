@@ -13,6 +13,7 @@ import numpy as np
 from .. import _dtype as D
 from ..autograd.function import Function
 from . import _util as U
+from .index import IndexBackward, SliceBackward
 
 # ---------------------------------------------------------------------------
 # casts and copies
@@ -91,7 +92,7 @@ class CopyFrom(Function):
 
     def backward(ctx, g):
         nd, ns = ctx.needs_input_grad
-        return (np.zeros_like(g) if nd else None), (g if ns else None)
+        return (ctx.xp.zeros_like(g) if nd else None), (g if ns else None)
 
 
 # ---------------------------------------------------------------------------
@@ -114,7 +115,7 @@ class View(Function):
             ) from None
         return v
 
-    def view_fn(ctx, a):
+    def view_fn(ctx, a, xp=np):
         return a.reshape(ctx.shape)
 
     def backward(ctx, g):
@@ -242,11 +243,11 @@ class Transpose(Function):
         ctx.d0, ctx.d1 = d0, d1
         return np.swapaxes(x, d0, d1)
 
-    def view_fn(ctx, a):
-        return np.swapaxes(a, ctx.d0, ctx.d1)
+    def view_fn(ctx, a, xp=np):
+        return xp.swapaxes(a, ctx.d0, ctx.d1)
 
     def backward(ctx, g):
-        return np.swapaxes(g, ctx.d0, ctx.d1)
+        return ctx.xp.swapaxes(g, ctx.d0, ctx.d1)
 
 
 class T(Transpose):
@@ -285,11 +286,11 @@ class Permute(Function):
         ctx.dims = dims
         return np.transpose(x, dims)
 
-    def view_fn(ctx, a):
-        return np.transpose(a, ctx.dims)
+    def view_fn(ctx, a, xp=np):
+        return xp.transpose(a, ctx.dims)
 
     def backward(ctx, g):
-        return np.transpose(g, np.argsort(ctx.dims))
+        return ctx.xp.transpose(g, tuple(np.argsort(ctx.dims)))
 
 
 def permute(input, *dims):
@@ -335,8 +336,8 @@ class Expand(Function):
         ctx.shape = shape
         return np.broadcast_to(x, shape)
 
-    def view_fn(ctx, a):
-        return np.broadcast_to(a, ctx.shape)
+    def view_fn(ctx, a, xp=np):
+        return xp.broadcast_to(a, ctx.shape)
 
     def backward(ctx, g):
         return g  # the engine sums it back to the input's shape
@@ -456,15 +457,30 @@ class Diagonal(Function):
         ctx.shape = x.shape
         return _writable_diagonal(x, offset, d1, d2)
 
-    def view_fn(ctx, a):
-        return _writable_diagonal(a, *ctx.args)
+    def view_fn(ctx, a, xp=np):
+        return _writable_diagonal(a, *ctx.args) if xp is np else xp.diagonal(a, *ctx.args)
 
     def backward(ctx, g):
-        z = np.zeros(ctx.shape, g.dtype)
-        d = np.diagonal(z, *ctx.args)
+        offset, d1, d2 = ctx.args
+        return ctx.op(DiagonalBackward, g, shape=ctx.shape, offset=offset, d1=d1, d2=d2)
+
+
+class DiagonalBackward(Function):
+    """The gradient of ``diagonal``: ``g`` on the diagonal of zeros (``diagonal_scatter``)."""
+
+    backward_name = "DiagonalBackwardBackward0"
+
+    def forward(ctx, g, shape=(), offset=0, d1=0, d2=1):
+        ctx.args = (offset, d1, d2)
+        z = np.zeros(shape, g.dtype)
+        d = np.diagonal(z, offset, d1, d2)
         d.setflags(write=True)
         d[...] = g
         return z
+
+    def backward(ctx, gg):
+        offset, d1, d2 = ctx.args
+        return ctx.op(Diagonal, gg, offset=offset, d1=d1, d2=d2)
 
 
 def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
@@ -484,7 +500,8 @@ class DiagEmbed(Function):
         return out
 
     def backward(ctx, g):
-        return np.diagonal(g, ctx.offset, -2, -1).copy()
+        nd = g.ndim
+        return ctx.op(Diagonal, g, offset=ctx.offset, d1=nd - 2, d2=nd - 1)
 
 
 def diag_embed(input, offset: int = 0, dim1: int = -2, dim2: int = -1):
@@ -516,7 +533,7 @@ class Cat(Function):
 
     def backward(ctx, g):
         idx = np.cumsum(ctx.sizes)[:-1]
-        parts = np.split(g, idx, axis=ctx.dim)
+        parts = ctx.xp.split(g, idx, axis=ctx.dim)
         return tuple(p if n else None for p, n in zip(parts, ctx.needs_input_grad))
 
 
@@ -559,7 +576,7 @@ class Stack(Function):
         return np.stack(xs, axis=dim)
 
     def backward(ctx, g):
-        parts = np.moveaxis(g, ctx.dim, 0)
+        parts = ctx.xp.moveaxis(g, ctx.dim, 0)
         return tuple(parts[i] if n else None for i, n in enumerate(ctx.needs_input_grad))
 
 
@@ -636,7 +653,7 @@ class SplitWithSizes(Function):
         return tuple(np.split(x, idx, axis=dim))
 
     def backward(ctx, *gs):
-        return np.concatenate(gs, axis=ctx.dim)
+        return ctx.xp.concatenate(gs, axis=ctx.dim)
 
 
 def split(tensor, split_size_or_sections, dim: int = 0):
@@ -710,7 +727,7 @@ class Unbind(Function):
         return tuple(np.moveaxis(x, dim, 0))
 
     def backward(ctx, *gs):
-        return np.stack(gs, axis=ctx.dim)
+        return ctx.xp.stack(gs, axis=ctx.dim)
 
 
 def unbind(input, dim: int = 0):
@@ -728,7 +745,7 @@ class Flip(Function):
         return np.flip(x, dims).copy()
 
     def backward(ctx, g):
-        return np.flip(g, ctx.dims)
+        return ctx.xp.flip(g, ctx.dims)
 
 
 def flip(input, dims):
@@ -751,7 +768,7 @@ class Roll(Function):
         return np.roll(x, shifts, dims)
 
     def backward(ctx, g):
-        return np.roll(g, tuple(-s for s in ctx.shifts), ctx.dims)
+        return ctx.xp.roll(g, tuple(-s for s in ctx.shifts), ctx.dims)
 
 
 def roll(input, shifts, dims=None):
@@ -788,7 +805,7 @@ class Repeat(Function):
         shp = []
         for r, s in zip(ctx.reps, ctx.shape):
             shp += [r, s]
-        g = g.reshape(shp).sum(axis=tuple(range(0, len(shp), 2)))
+        g = ctx.xp.sum(g.reshape(shp), axis=tuple(range(0, len(shp), 2)))
         return g.reshape(ctx.in_shape)
 
 
@@ -820,11 +837,10 @@ class RepeatInterleave(Function):
         if np.ndim(r) == 0:
             shp = list(g.shape)
             shp[ctx.dim : ctx.dim + 1] = [ctx.n, int(r)]
-            return g.reshape(shp).sum(axis=ctx.dim + 1)
-        idx = np.repeat(np.arange(ctx.n), r)
-        out = np.zeros(g.shape[: ctx.dim] + (ctx.n,) + g.shape[ctx.dim + 1 :], g.dtype)
-        np.add.at(out, (slice(None),) * ctx.dim + (idx,), g)
-        return out
+            return ctx.xp.sum(g.reshape(shp), axis=ctx.dim + 1)
+        idx = (slice(None),) * ctx.dim + (np.repeat(np.arange(ctx.n), r),)
+        shape = tuple(g.shape[: ctx.dim]) + (ctx.n,) + tuple(g.shape[ctx.dim + 1 :])
+        return ctx.op(IndexBackward, g, idx=idx, shape=shape)
 
 
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
@@ -845,7 +861,8 @@ class Tril(Function):
         return np.triu(x, k) if upper else np.tril(x, k)
 
     def backward(ctx, g):
-        return np.triu(g, ctx.k) if ctx.upper else np.tril(g, ctx.k)
+        xp = ctx.xp
+        return xp.triu(g, ctx.k) if ctx.upper else xp.tril(g, ctx.k)
 
 
 class Triu(Tril):
@@ -875,13 +892,11 @@ class Narrow(Function):
         ctx.shape = x.shape
         return x[ctx.idx]
 
-    def view_fn(ctx, a):
-        return a[ctx.idx]
+    def view_fn(ctx, a, xp=np):
+        return a[ctx.idx]  # basic indexing: the same on arrays and on tensors
 
     def backward(ctx, g):
-        z = np.zeros(ctx.shape, g.dtype)
-        z[ctx.idx] = g
-        return z
+        return ctx.op(SliceBackward, g, idx=ctx.idx, shape=ctx.shape)
 
 
 def narrow(input, dim: int, start, length: int):
@@ -910,9 +925,10 @@ def unfold(input, dimension: int, size: int, step: int):
 # in-place on views: CopySlices
 
 
-def _replay(chain, a):
+def _replay(chain, a, xp=np):
+    """The view ops of ``chain`` applied to ``a`` (an array, or a tensor under ``xp``)."""
     for ctx in chain:
-        a = ctx.view_fn(a)
+        a = ctx.view_fn(a, xp)
     return a
 
 
@@ -922,13 +938,16 @@ class CopySlices(Function):
     backward_name = "CopySlices"
 
     def backward(ctx, g):
+        # Under create_graph the same writes go through tensor views, so they are
+        # recorded (by a CopySlices of their own) and differentiable again.
+        xp = ctx.xp
         nb, nv = ctx.needs_input_grad
         gb = gv = None
         if nb:
-            gb = g.copy()
-            _replay(ctx.chain, gb)[...] = 0
+            gb = xp.copy(g)
+            _replay(ctx.chain, gb, xp)[...] = 0
         if nv:
-            gv = _replay(ctx.chain, g)
+            gv = _replay(ctx.chain, g, xp)
         return gb, gv
 
     @staticmethod
@@ -956,8 +975,9 @@ class ViewOfBase(Function):
     backward_name = "AsStridedBackward0"
 
     def backward(ctx, g):
-        z = np.zeros(ctx.base_shape, g.dtype)
-        _replay(ctx.chain, z)[...] = g
+        xp = ctx.xp
+        z = xp.zeros(ctx.base_shape, g.dtype)
+        _replay(ctx.chain, z, xp)[...] = g
         return z
 
     @staticmethod
