@@ -129,6 +129,20 @@ def test_non_reentrant_kwargs_and_autograd_grad():
         np.testing.assert_allclose(tg.numpy(), tt.numpy(), rtol=1e-12)
 
 
+def test_non_reentrant_captured_non_leaf():
+    # the function closes over a tensor of the outer graph that is not an argument
+    def fn(L):
+        x = L.tensor([1.0, 2.0, 3.0], dtype=L.float64, requires_grad=True)
+        h = L.tensor([0.5, -1.0, 2.0], dtype=L.float64, requires_grad=True)
+        a = (x * 2).sin()
+        y = _ckpt(L).checkpoint(lambda t: (t * a).exp(), h, use_reentrant=False)
+        ((a * a).sum() + y.sum()).backward()
+        return x.grad, h.grad
+
+    for tg, tt in zip(fn(tapegrad), fn(torch)):
+        np.testing.assert_allclose(tg.numpy(), tt.numpy(), rtol=1e-12)
+
+
 def test_non_reentrant_double_backward():
     def fn(L):
         x = L.tensor([0.3, -0.7, 1.1], dtype=L.float64, requires_grad=True)

@@ -182,8 +182,18 @@ class _NonReentrantCheckpoint(Function):
         wrt += list(leaves)
         got = (None,) * len(wrt)
         if with_grad and wrt:
+            # retain_graph: a tensor the function captures from the outer graph (not an
+            # argument) makes this pass run through outer nodes that the outer backward
+            # still needs; the recomputed graph itself dies with this frame anyway
             with enable_grad():
-                got = _grad(with_grad, wrt, their_grads, create_graph=create, allow_unused=True)
+                got = _grad(
+                    with_grad,
+                    wrt,
+                    their_grads,
+                    retain_graph=True,
+                    create_graph=create,
+                    allow_unused=True,
+                )
         arg_grads, it = [], iter(got[:n_wrt_args])
         for t in detached:
             needs = isinstance(t, Tensor) and t.requires_grad
