@@ -115,7 +115,9 @@ OPTIONS = [
 ]
 
 
-@pytest.mark.parametrize(("name", "kwargs"), OPTIONS, ids=[f"{n}-{k}" for n, k in OPTIONS])
+@pytest.mark.parametrize(
+    ("name", "kwargs"), OPTIONS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(OPTIONS)]
+)
 def test_options_match_torch(name, kwargs):
     make = CASES[name]
     assert _outcome(tapegrad, make, **kwargs) == _outcome(torch, make, **kwargs)
