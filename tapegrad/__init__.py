@@ -7,9 +7,15 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import warnings as _warnings
+
 import numpy as _np
 
-from . import _dtype
+from . import _dtype, _torch_guard, backend
+
+# Warn when the real PyTorch gets imported next to tapegrad (``import torch.nn`` after
+# ``import tapegrad as torch``); see _torch_guard.
+_torch_guard.install()
 
 # PyTorch computes inf/nan silently; NumPy would warn on every 0 * inf or log(0).
 _np.seterr(all="ignore")
@@ -451,43 +457,73 @@ def compile(model=None, **kwargs):  # noqa: A001
     return model if model is not None else (lambda m: m)
 
 
-class cuda:  # noqa: N801 - mirrors the torch.cuda module for the common queries
-    """``torch.cuda`` queries: available when CuPy sees an NVIDIA GPU."""
+def set_default_device(device) -> None:
+    """Set the device new tensors are created on (``torch.set_default_device``).
 
-    @staticmethod
-    def is_available() -> bool:
-        from .backend import cupy_available
+    tapegrad creates tensors on the CPU; ``'cpu'`` and ``None`` are accepted, and a GPU
+    device raises as PyTorch does without one (with CuPy and a GPU, move tensors with
+    ``.to(device)`` instead).
+    """
+    from ._device import to_device
 
-        return cupy_available()
-
-    @staticmethod
-    def device_count() -> int:
-        return 1 if cuda.is_available() else 0
-
-    @staticmethod
-    def manual_seed(seed: int) -> None:  # noqa: F811
-        manual_seed(seed)
-
-    manual_seed_all = manual_seed
-
-    @staticmethod
-    def synchronize() -> None:
-        return None
+    d = to_device(device)
+    if d.type != "cpu":
+        backend.get_cupy()  # PyTorch's "not compiled with CUDA" error without a GPU
+        raise NotImplementedError(
+            f"set_default_device({str(d)!r}): tapegrad creates tensors on the CPU; "
+            "move them with .to(device)"
+        )
 
 
-class backends:  # noqa: N801
-    class cudnn:  # noqa: N801
-        deterministic = True
-        benchmark = False
-        enabled = False
-
-    class mps:  # noqa: N801
-        @staticmethod
-        def is_available() -> bool:
-            return False
+_matmul_precision = ["highest"]
 
 
-from . import func, models, nn, optim, testing, train, utils  # noqa: E402
+def set_float32_matmul_precision(precision: str) -> None:
+    """Record the float32 matmul precision (``torch.set_float32_matmul_precision``).
+
+    tapegrad's float32 products are NumPy's BLAS in full float32 ("highest") whatever is
+    set; the value is kept so that :func:`get_float32_matmul_precision` returns it.
+    """
+    if precision not in ("highest", "high", "medium"):
+        _warnings.warn(
+            f"{precision} is not one of 'highest', 'high', or 'medium'; the current "
+            "setFloat32MatmulPrecision call has no effect.",
+            UserWarning,
+            stacklevel=2,
+        )
+        return
+    _matmul_precision[0] = precision
+
+
+def get_float32_matmul_precision() -> str:
+    """The float32 matmul precision last set (``torch.get_float32_matmul_precision``)."""
+    return _matmul_precision[0]
+
+
+def get_default_device() -> device:
+    """The device new tensors are created on (``torch.get_default_device``)."""
+    return device("cpu")
+
+
+from . import (  # noqa: E402
+    accelerator,
+    backends,
+    cpu,
+    cuda,
+    distributed,
+    func,
+    hub,
+    jit,
+    models,
+    nn,
+    onnx,
+    optim,
+    random,
+    testing,
+    train,
+    utils,
+    version,
+)
 from .nn.functional import cosine_similarity, pairwise_distance  # noqa: E402
 from .ops.elementwise import heaviside, ldexp, logaddexp2, logit, sinc  # noqa: E402
 from .ops.index import isin, unravel_index  # noqa: E402
@@ -502,3 +538,4 @@ from .ops.reduce import (  # noqa: E402
 )
 from .ops.shape import block_diag, combinations, dsplit, hsplit, vsplit  # noqa: E402
 from .serialization import load, save  # noqa: E402
+from .utils.dlpack import from_dlpack  # noqa: E402

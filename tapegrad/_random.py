@@ -6,7 +6,7 @@ init_genrand) and uniform floats use PyTorch's 24/53-bit transforms.
 
 from __future__ import annotations
 
-import time
+import os
 
 import numpy as np
 
@@ -29,7 +29,8 @@ class Generator:
         return self
 
     def seed(self) -> int:
-        s = time.time_ns() & 0xFFFFFFFFFFFF
+        """Seed from the OS's entropy (``torch.Generator.seed``): 64 random bits."""
+        s = int.from_bytes(os.urandom(8), "little")
         self.manual_seed(s)
         return s
 
@@ -278,6 +279,9 @@ def _box_muller16(u: np.ndarray, f64: bool) -> np.ndarray:
 
 
 default_generator = Generator()
+# PyTorch seeds its default generator from the OS at start-up: each process draws other
+# numbers until manual_seed (new Generator objects keep the fixed default seed).
+default_generator.seed()
 
 
 def manual_seed(seed: int) -> Generator:

@@ -328,6 +328,16 @@ class Tensor:
         a = self._data if type(self._data) is np.ndarray else self._data.get()
         return a if dtype is None else a.astype(dtype, copy=False)
 
+    def __dlpack__(self, *, stream=-1, max_version=None, dl_device=None, copy=None):
+        """A DLPack capsule sharing this tensor's memory (``Tensor.__dlpack__``)."""
+        from .utils import dlpack
+
+        return dlpack.export(self, stream, max_version, dl_device, copy)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        """``(device type, index)`` in DLPack's codes (``Tensor.__dlpack_device__``)."""
+        return self._data.__dlpack_device__()
+
     def __float__(self) -> float:
         if self._data.size != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -301,7 +302,29 @@ for _name, _fn in _METHODS.items():
 
 # -- properties --------------------------------------------------------------
 
-Tensor.T = property(lambda self: S.permute(self, *reversed(range(self.ndim))))
+
+# PyTorch warns once per process about each deprecated use of .T.
+_T_WARNED = {"0-d": False, "n-d": False}
+
+
+def _T(self):
+    kind = "0-d" if self.ndim == 0 else None if self.ndim == 2 else "n-d"
+    if kind is not None and not _T_WARNED[kind]:
+        _T_WARNED[kind] = True
+        warnings.warn(
+            "Tensor.T is deprecated on 0-D tensors. This function is the identity in these cases."
+            if kind == "0-d"
+            else "The use of `x.T` on tensors of dimension other than 2 to reverse their shape "
+            "is deprecated and it will throw an error in a future release. Consider `x.mT` to "
+            "transpose batches of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` "
+            "to reverse the dimensions of a tensor.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return S.permute(self, *reversed(range(self.ndim)))
+
+
+Tensor.T = property(_T)
 
 
 def _mT(self):
@@ -705,6 +728,10 @@ def _new(kind):
 def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
     from .ops import creation as C
 
+    if isinstance(data, Tensor):
+        warnings.warn(C._COPY_CONSTRUCT.format("tensor.new_tensor"), UserWarning, stacklevel=2)
+        data = data.detach()  # copied below, without the warning of torch.tensor
+        return C.tensor(data.numpy(), dtype=dtype or data.dtype, requires_grad=requires_grad)
     return C.tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
 

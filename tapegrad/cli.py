@@ -3,6 +3,8 @@
     tapegrad train --model seed-cnn --dataset fashion-mnist --epochs 10
     tapegrad evaluate --checkpoint run.pt
     tapegrad info
+    tapegrad run SCRIPT [ARGS...]     (an unchanged PyTorch program, on tapegrad)
+    tapegrad run -m MODULE [ARGS...]
 
 ``train`` is the course's recipe (seed 004): inputs normalised by the training set's
 mean and standard deviation, SGD with lr 0.1 and batches of 100, cross-entropy, then
@@ -27,8 +29,10 @@ import numpy as np
 
 import tapegrad
 
-from . import datasets, models, nn, optim, train
+from . import _torch_shim, datasets, models, nn, optim, train
 from .datasets._utils import DatasetNotFoundError, DownloadError
+from .distributed import launch
+from .train.distributed import is_main_process
 from .utils.data import DataLoader, Subset, TensorDataset
 
 __all__ = ["main", "build_model", "load_data", "CommandError"]
@@ -212,6 +216,8 @@ def _loader(ds, batch_size: int, shuffle: bool = False, seed: int = 0) -> DataLo
 
 def _say(args, *parts) -> None:
     # With --json, stdout carries only the JSON line; the rest goes to stderr.
+    if not is_main_process():
+        return
     print(*parts, file=sys.stderr if args.json else sys.stdout, flush=True)
 
 
@@ -302,9 +308,15 @@ def _train_once(args, data: dict, seed: int, lr: float) -> dict:
     train_loader = _loader(train_set, args.batch_size, shuffle=True, seed=seed)
     test_loader = _loader(data["test"], 1000)
     n_test = len(data["test"])
+    if launch.world_size() > 1:  # under mpiexec: shard the data, wrap the model in DDP
+        train_loader, val_loader, test_loader = launch.shard_loaders(
+            train_set, val_loader, test_loader, args.batch_size, seed
+        )
 
     tapegrad.manual_seed(seed)
     model = build_model(args.model, data["in_channels"], len(data["classes"]), data["image_size"])
+    if launch.world_size() > 1:
+        model = nn.parallel.DistributedDataParallel(model)
     opt_class = OPTIMIZERS[args.optimizer][0]
     kwargs = {"lr": lr, "weight_decay": args.weight_decay}
     if args.optimizer in ("sgd", "rmsprop"):
@@ -352,7 +364,7 @@ def _train_once(args, data: dict, seed: int, lr: float) -> dict:
             _say(args, _early_stopping_report(callback, len(history)))
 
     scores = train.evaluate(model, test_loader, ["loss", "error"], loss_fn)
-    if args.plot:
+    if args.plot and is_main_process():
         _plots(args.plot, history, model, test_loader, data["classes"])
         _say(args, f"plots: {args.plot}, {_misclassified_path(args.plot)}")
     if checkpoint_path:
@@ -419,6 +431,7 @@ def cmd_train(args) -> int:
     lr = OPTIMIZERS[args.optimizer][1] if args.lr is None else args.lr
     if args.threads is not None:
         tapegrad.set_num_threads(args.threads)
+    launch.init_if_launched(args.batch_size)
     data = _prepare_data(args)
 
     if args.runs == 1:
@@ -435,8 +448,9 @@ def cmd_train(args) -> int:
         result = {**runs[0], **summary.as_dict(), "test_error": summary.median}
         result["train_seconds"] = round(sum(r["train_seconds"] for r in runs), 3)
         del result["seed"]
-    if args.json:
+    if args.json and is_main_process():
         print(json.dumps(result), flush=True)
+    launch.record_finish(launch.rank())
     return 0
 
 
@@ -692,6 +706,12 @@ def _add_train(commands) -> None:
     t.add_argument("--history", metavar="FILE", help="log per-epoch metrics (.csv or .json)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar, one line per epoch")
     t.add_argument(
+        "--nproc", type=_int_at_least(1), metavar="N",
+        help="data-parallel training on N processes, started with the venv's mpiexec "
+        "(--batch-size is the global batch; on a cluster run `mpiexec ... tapegrad train` "
+        "instead)",
+    )  # fmt: skip
+    t.add_argument(
         "--threads", type=_int_at_least(1), metavar="N",
         help="threads for batch-parallel ops (tapegrad.set_num_threads; same numbers for any N)",
     )  # fmt: skip
@@ -714,6 +734,21 @@ def _add_evaluate(commands) -> None:
     e.set_defaults(func=cmd_evaluate, parser=e)
 
 
+def _add_run(commands) -> None:
+    # `main` runs `tapegrad run SCRIPT ...` itself (the program's options are its own);
+    # this parser serves `tapegrad run --help` and a missing SCRIPT.
+    r = commands.add_parser(
+        "run", help="run an unchanged PyTorch program on tapegrad",
+        description="Run SCRIPT as `python SCRIPT ARGS...` would, with every torch and "
+        "torchvision import served by tapegrad (the real PyTorch is never loaded).",
+    )  # fmt: skip
+    r.add_argument(
+        "script", metavar="SCRIPT", help="the Python program (or -m MODULE, as with python -m)"
+    )
+    r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="its arguments")
+    r.set_defaults(func=lambda args: _torch_shim.run_script(args.script, args.args), parser=r)
+
+
 def _add_info(commands) -> None:
     i = commands.add_parser(
         "info", help="versions, optional extras and datasets found",
@@ -725,7 +760,7 @@ def _add_info(commands) -> None:
 
 
 # The subcommands, in the order `tapegrad --help` lists them; each adds its own parser.
-SUBCOMMANDS = (_add_train, _add_evaluate, _add_info)
+SUBCOMMANDS = (_add_train, _add_evaluate, _add_run, _add_info)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -753,6 +788,12 @@ def _resume_hint(args) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tapegrad`` command."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if len(argv) >= 2 and argv[0] == "run" and not argv[1].startswith("-"):
+        # Everything after SCRIPT belongs to the program, options included.
+        return _torch_shim.run_script(argv[1], argv[2:])
+    if len(argv) >= 3 and argv[0] == "run" and argv[1] == "-m":
+        return _torch_shim.run_module(argv[2], argv[3:])
     parser = _parser()
     args, extras = parser.parse_known_args(argv)
     if extras:
@@ -761,6 +802,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if getattr(args, "nproc", None) and launch.world_size() == 1 and not launch.launched():
+        # Start N copies of this command under mpiexec and wait for them.
+        return launch.run(args.nproc, launch.without_nproc(sys.argv[1:] if argv is None else argv))
     try:
         return args.func(args)
     except KeyboardInterrupt:
@@ -774,6 +818,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         message = " ".join(str(e).split())  # one line, whatever the exception held
         print(f"tapegrad {args.command}: {message}", file=sys.stderr)
+        launch.fail(1, f"tapegrad {args.command}: {message}")
         return 1
 
 

@@ -46,6 +46,7 @@ from typing import IO, Any
 import numpy as np
 
 from . import _device, _dtype
+from . import _serialization_safetensors as _safetensors
 from . import _serialization_torch as _torch_format
 from ._serialization_torch import NUMPY_BUILDERS, NUMPY_GLOBALS
 from ._serialization_unpickler import (
@@ -186,6 +187,11 @@ def save(
     tapegrad reads PyTorch's). Tensors keep dtype, shape and ``requires_grad``; one
     tensor saved twice loads back as one object.
 
+    A path ending in ``.safetensors`` (or a file object whose ``name`` does) gets the
+    safetensors format instead, which holds only a ``{str: Tensor}`` dict such as a
+    ``state_dict()`` and is read by Hugging Face's ``safetensors`` and every framework
+    (needs ``tapegrad[safetensors]``; ``pickle_protocol`` does not apply to it).
+
     Writing to a path is atomic: the data goes to a temporary file in the same folder,
     which replaces the destination only once complete, so a crash never leaves a
     half-written checkpoint; temporaries left by a killed save are removed by the next
@@ -202,8 +208,16 @@ def save(
             f"{pickle_protocol!r}"
         )
 
-    def write(fp: IO[bytes]) -> None:
-        _torch_format.write(obj, fp, pickle_protocol, "archive")
+    target = os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "")
+    if isinstance(target, str) and target.endswith(".safetensors"):
+
+        def write(fp: IO[bytes]) -> None:
+            _safetensors.write(obj, fp)
+
+    else:
+
+        def write(fp: IO[bytes]) -> None:
+            _torch_format.write(obj, fp, pickle_protocol, "archive")
 
     if isinstance(f, (str, os.PathLike)):
         _atomic_write(os.fspath(f), write)
@@ -334,6 +348,9 @@ def load(
 ) -> Any:
     """Load an object saved by ``save`` or by PyTorch's ``torch.save`` (mirrors ``torch.load``).
 
+    Safetensors files (told apart by their content, not their name) load as a
+    ``{name: tensor}`` dict with the dtypes they were written with, whoever wrote them.
+
     Tensors come back as fresh leaves with the dtype, shape and ``requires_grad`` they
     were saved with, on the device they were saved on unless ``map_location`` says
     otherwise: a device or string (``'cpu'``), a dict mapping saved locations to new
@@ -392,6 +409,9 @@ def _resolve_weights_only(weights_only: bool | None, pickle_module) -> bool:
 
 def _format_of(head: bytes) -> str:
     """Which reader a file needs, from its first bytes: the one place formats are told apart."""
+    # First: a safetensors header length can begin with b"PK" or b"\x80".
+    if _safetensors.is_safetensors(head):
+        return "safetensors"
     if head.startswith(b"PK"):
         return "zip"
     if head[:1] == b"\x80" or head[257:262] == b"ustar":
@@ -412,6 +432,8 @@ def _load_stream(fp: IO[bytes], name: str, place, weights_only: bool, encoding: 
             "tapegrad cannot read safely. Re-save it with a recent PyTorch: "
             "torch.save(torch.load(path), path)."
         )
+    if kind == "safetensors":
+        return _safetensors.load(fp, name, place)
     if kind != "zip":
         raise RuntimeError(f"{name} is not a checkpoint written by tapegrad.save or torch.save")
     with Archive(fp, name) as archive:

@@ -645,6 +645,18 @@ class UserFunction:
                 return g * y
     """
 
+    # The class of this Function's graph nodes, named like PyTorch's ("ExpBackward"),
+    # so that type(y.grad_fn).__name__ reads as it does in PyTorch.
+    _backward_cls: type = _UserNode
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._backward_cls = type(
+            cls.__name__ + "Backward",
+            (_UserNode,),
+            {"__module__": cls.__module__, "__qualname__": cls.__qualname__ + "Backward"},
+        )
+
     @staticmethod
     def forward(ctx, *args, **kwargs):
         raise NotImplementedError(
@@ -670,7 +682,7 @@ class UserFunction:
         outs = (out,) if single else out
         if not record:
             return out
-        node = _UserNode(cls, ctx, len(outs))
+        node = cls._backward_cls(cls, ctx, len(outs))
         node.next_functions = tuple(
             _edge(a) if isinstance(a, Tensor) and a._requires_grad else (None, 0) for a in args
         )

@@ -10,6 +10,16 @@ Example::
     >>> net = models.resnet18(num_classes=10)
 """
 
+from ._weights import (
+    AlexNet_Weights,
+    ResNet18_Weights,
+    VGG11_BN_Weights,
+    VGG11_Weights,
+    VGG16_BN_Weights,
+    VGG16_Weights,
+    WeightsEnum,
+    get_weight,
+)
 from .alexnet import AlexNet, alexnet
 from .lenet import LeNet5, lenet5
 from .mlp import MLP, mlp
@@ -26,6 +36,14 @@ from .seed_cnn import SeedCNN, seed_cnn
 from .vgg import VGG, vgg11, vgg11_bn, vgg16, vgg16_bn
 
 __all__ = [
+    "AlexNet_Weights",
+    "ResNet18_Weights",
+    "VGG11_BN_Weights",
+    "VGG11_Weights",
+    "VGG16_BN_Weights",
+    "VGG16_Weights",
+    "WeightsEnum",
+    "get_weight",
     "MLP",
     "LeNet5",
     "SeedCNN",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import nn
 from .._tensor import Tensor
+from ._weights import AlexNet_Weights
 
 
 class AlexNet(nn.Module):
@@ -55,6 +56,16 @@ class AlexNet(nn.Module):
         return self.classifier(x.flatten(1))
 
 
-def alexnet(num_classes: int = 10, **kwargs) -> AlexNet:
-    """The CIFAR-sized ``AlexNet`` (``torchvision.models.alexnet``'s layout)."""
+def alexnet(
+    num_classes: int = 10, *, weights: AlexNet_Weights | str | None = None,
+    progress: bool = True, **kwargs,
+) -> AlexNet:  # fmt: skip
+    """The CIFAR-sized ``AlexNet`` (``torchvision.models.alexnet``'s layout). Its layers are
+    smaller than torchvision's ImageNet AlexNet, so ``weights`` cannot be loaded into it:
+    asking for them raises ``ValueError``."""
+    if weights is not None or kwargs.pop("pretrained", False):
+        raise ValueError(
+            "tapegrad's alexnet is the CIFAR-sized variant: torchvision's ImageNet weights "
+            f"({weights}) do not fit it; use weights=None"
+        )
     return AlexNet(num_classes=num_classes, **kwargs)

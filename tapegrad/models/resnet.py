@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from .. import nn
 from .._tensor import Tensor
 from ..nn import functional as F
+from . import _weights
+from ._weights import ResNet18_Weights
 
 
 def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
@@ -196,9 +198,20 @@ class CifarResNet(_ResNetBase):
         return self.fc(self.avgpool(x).flatten(1))
 
 
-def resnet18(num_classes: int = 1000, in_channels: int = 3) -> ResNet:
-    """ResNet-18 (``torchvision.models.resnet18``)."""
-    return ResNet(BasicBlock, [2, 2, 2, 2], num_classes=num_classes, in_channels=in_channels)
+def resnet18(
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    *,
+    weights: ResNet18_Weights | str | None = None,
+    progress: bool = True,
+    **kwargs,
+) -> ResNet:
+    """ResNet-18 (``torchvision.models.resnet18``); ``weights=ResNet18_Weights.DEFAULT``
+    loads PyTorch's ImageNet weights (from the hub cache, or downloaded there)."""
+    kwargs["num_classes"] = num_classes
+    chosen = _weights.resolve(ResNet18_Weights, weights, kwargs)
+    model = ResNet(BasicBlock, [2, 2, 2, 2], in_channels=in_channels, **kwargs)
+    return _weights.load(model, chosen, progress)
 
 
 def _cifar_resnet(depth: int, bottleneck: bool, **kwargs) -> CifarResNet:

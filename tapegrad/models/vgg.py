@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from .. import nn
 from .._tensor import Tensor
+from . import _weights
+from ._weights import VGG11_BN_Weights, VGG11_Weights, VGG16_BN_Weights, VGG16_Weights
 
 # Output channels of each 3×3 convolution; "M" is a 2×2 max pooling.
 CONFIGS: dict[str, list[int | str]] = {
@@ -77,12 +79,18 @@ class VGG(nn.Module):
 
 
 def _vgg(
-    cfg: str, batch_norm: bool, num_classes: int, cifar: bool, in_channels: int, **kwargs
-) -> VGG:
+    cfg: str, batch_norm: bool, num_classes: int, cifar: bool, in_channels: int,
+    weights, progress: bool, enums: tuple[type, type], **kwargs,
+) -> VGG:  # fmt: skip
+    # enums: the weights of the plain and the batch-normalised variant.
+    kwargs["num_classes"] = num_classes
+    chosen = _weights.resolve(enums[batch_norm], weights, kwargs)
+    if chosen is not None and cifar:
+        raise ValueError("pretrained ImageNet weights need the ImageNet layout: cifar=False")
     if cifar:
         kwargs = {"pool_size": 1, "hidden": 512, **kwargs}
     features = make_layers(CONFIGS[cfg], batch_norm=batch_norm, in_channels=in_channels)
-    return VGG(features, num_classes=num_classes, **kwargs)
+    return _weights.load(VGG(features, **kwargs), chosen, progress)
 
 
 def vgg11(
@@ -90,10 +98,16 @@ def vgg11(
     batch_norm: bool = False,
     cifar: bool = False,
     in_channels: int = 3,
+    *,
+    weights: VGG11_Weights | VGG11_BN_Weights | str | None = None,
+    progress: bool = True,
     **kwargs,
 ) -> VGG:
-    """VGG-11 (``torchvision.models.vgg11``; ``batch_norm=True`` is ``vgg11_bn``)."""
-    return _vgg("vgg11", batch_norm, num_classes, cifar, in_channels, **kwargs)
+    """VGG-11 (``torchvision.models.vgg11``; ``batch_norm=True`` is ``vgg11_bn``);
+    ``weights=VGG11_Weights.DEFAULT`` loads PyTorch's ImageNet weights."""
+    enums = (VGG11_Weights, VGG11_BN_Weights)
+    return _vgg("vgg11", batch_norm, num_classes, cifar, in_channels, weights, progress, enums,
+                **kwargs)  # fmt: skip
 
 
 def vgg16(
@@ -101,10 +115,16 @@ def vgg16(
     batch_norm: bool = False,
     cifar: bool = False,
     in_channels: int = 3,
+    *,
+    weights: VGG16_Weights | VGG16_BN_Weights | str | None = None,
+    progress: bool = True,
     **kwargs,
 ) -> VGG:
-    """VGG-16 (``torchvision.models.vgg16``; ``batch_norm=True`` is ``vgg16_bn``)."""
-    return _vgg("vgg16", batch_norm, num_classes, cifar, in_channels, **kwargs)
+    """VGG-16 (``torchvision.models.vgg16``; ``batch_norm=True`` is ``vgg16_bn``);
+    ``weights=VGG16_Weights.DEFAULT`` loads PyTorch's ImageNet weights."""
+    enums = (VGG16_Weights, VGG16_BN_Weights)
+    return _vgg("vgg16", batch_norm, num_classes, cifar, in_channels, weights, progress, enums,
+                **kwargs)  # fmt: skip
 
 
 def vgg11_bn(num_classes: int = 1000, **kwargs) -> VGG:

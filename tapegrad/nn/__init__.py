@@ -3,8 +3,9 @@
 
 import importlib as _importlib
 
-from . import functional, init
+from . import functional, init, parallel
 from .modules import *
+from .parallel import DataParallel
 from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 
 # Not ``from . import utils``: the star import above may already bind ``utils`` to

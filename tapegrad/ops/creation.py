@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -88,8 +89,16 @@ def _default_from(arr: np.ndarray, from_numpy_like: bool) -> np.ndarray:
     raise TypeError(f"can't convert data of type {arr.dtype} to a tensor")
 
 
+_COPY_CONSTRUCT = (
+    "To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() "
+    "or sourceTensor.detach().clone().requires_grad_(True), rather than {}(sourceTensor)."
+)
+
+
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of ``data`` (``torch.tensor``)."""
+    if isinstance(data, U.Tensor):
+        warnings.warn(_COPY_CONSTRUCT.format("torch.tensor"), UserWarning, stacklevel=2)
     arr, exact = _infer(data)
     if dtype is not None:
         arr = np.array(arr, dtype=D.to_dtype(dtype).np, copy=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import _dtype as D
@@ -33,10 +35,12 @@ def _convert_one(i):
         return bool(i), True
     if isinstance(i, (int, np.integer)):
         return int(i), False
-    if isinstance(i, (list, tuple)):
+    if isinstance(i, (list, tuple, range)):
+        # A sequence becomes an index tensor, as torch.tensor(i) would: its tensors (of
+        # any size) are stacked with the ints around them.
         a = (
-            np.array([x.item() if isinstance(x, Tensor) else x for x in i])
-            if i
+            np.array([x._data if isinstance(x, Tensor) else x for x in i])
+            if len(i)
             else np.array([], np.int64)
         )
         if a.dtype == object:
@@ -52,9 +56,31 @@ def _convert_one(i):
     )
 
 
+def _sequence_as_tuple(idx) -> bool:
+    # PyTorch's (and NumPy's) heuristic: a short non-tuple sequence holding a tensor, a
+    # sequence, a slice, ``...`` or ``None`` is read as a tuple of indices, so
+    # ``x[[rows, cols]]`` is ``x[rows, cols]`` while ``x[[0, 2]]`` picks two rows.
+    if not isinstance(idx, (list, range)) or len(idx) >= 32:
+        return False
+    return any(
+        isinstance(i, (U.Tensor, list, tuple, range, slice, np.ndarray)) or i is None or i is ...
+        for i in idx
+    )
+
+
+_SEQUENCE_WARNING = (
+    "Using a non-tuple sequence for multidimensional indexing is deprecated and will be "
+    "changed in pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this will "
+    "be interpreted as tensor index, x[torch.tensor(seq)], which will result either in an "
+    "error or a different result"
+)
+
+
 def convert_index(idx):
     """A NumPy index and whether it is advanced (makes a copy)."""
-    if not isinstance(idx, tuple) or isinstance(idx, U.Tensor):
+    if _sequence_as_tuple(idx):
+        warnings.warn(_SEQUENCE_WARNING, UserWarning, stacklevel=3)
+    elif isinstance(idx, U.Tensor) or not isinstance(idx, tuple):
         idx = (idx,)
     out = []
     adv = False

@@ -20,6 +20,7 @@ from typing import Any
 
 import tapegrad
 
+from .distributed import is_main_process, strip_module_prefix, unwrap
 from .loop import TrainState, checkpoint_state
 
 __all__ = [
@@ -85,7 +86,7 @@ def _monitored(state: TrainState, monitor: str) -> float:
 
 
 def _copy_state_dict(model) -> dict:
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+    return {k: v.detach().clone() for k, v in unwrap(model).state_dict().items()}
 
 
 class EarlyStopping(Callback):
@@ -127,7 +128,7 @@ class EarlyStopping(Callback):
         if self.wait >= self.patience:
             state.stop_training = True
             self.stopped_epoch = state.epoch
-            if self.verbose:
+            if self.verbose and is_main_process():
                 print(
                     f"early stopping at epoch {state.epoch}: {self.monitor} has not improved "
                     f"since epoch {self.best_epoch} ({self.best:.4g})",
@@ -136,7 +137,7 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, state: TrainState) -> None:
         if self.restore_best_weights and self.best_weights is not None:
-            state.model.load_state_dict(self.best_weights)
+            unwrap(state.model).load_state_dict(strip_module_prefix(self.best_weights))
 
     def state_dict(self) -> dict:
         out = {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
@@ -199,9 +200,11 @@ class ModelCheckpoint(Callback):
                 self.best = value
             if self.save_best_only and not improved:
                 return
+        if not is_main_process():
+            return  # one writer: rank 0 (every rank holds the same weights)
         path = self.path.format(**state.logs)
         if self.weights_only:
-            obj = state.model.state_dict()
+            obj = unwrap(state.model).state_dict()
         else:
             obj = checkpoint_state(state)
             if self.metadata is not None:
@@ -299,6 +302,8 @@ class HistoryLogger(Callback):
         self.format = fmt
 
     def on_epoch_end(self, state: TrainState) -> None:
+        if not is_main_process():
+            return
         rows = [{k: _plain(v) for k, v in e.items()} for e in state.history]
         if self.format == "json":
             text = json.dumps(rows, indent=1) + "\n"
@@ -331,7 +336,7 @@ class ProgressBar(Callback):
     """A progress bar over each epoch's batches with the running loss, and one summary
     line per epoch. Uses ``tqdm`` when installed; otherwise a plain text bar on a
     terminal (only the summary lines when the output is not a terminal, or with
-    ``bar=False``)."""
+    ``bar=False``). In a distributed job only rank 0 reports."""
 
     order = 80
 
@@ -360,6 +365,8 @@ class ProgressBar(Callback):
         return f"epoch {state.epoch + 1:>{width}}/{state.epochs}"
 
     def on_epoch_begin(self, state: TrainState) -> None:
+        if not is_main_process():
+            return  # rank 0 reports for the job
         self._loss_sum, self._seen, self._last_draw = 0.0, 0, 0.0
         try:
             self._total = len(state.train_data)
@@ -375,6 +382,8 @@ class ProgressBar(Callback):
             )  # fmt: skip
 
     def on_batch_end(self, state: TrainState) -> None:
+        if not is_main_process():
+            return  # rank 0 reports for the job
         size = state.batch_logs.get("size", 1)
         self._loss_sum += state.batch_logs["loss"] * size
         self._seen += size
@@ -398,6 +407,8 @@ class ProgressBar(Callback):
             )  # fmt: skip
 
     def on_epoch_end(self, state: TrainState) -> None:
+        if not is_main_process():
+            return  # rank 0 reports for the job
         width = len(str(state.epochs))
         line = f"epoch {state.epoch:>{width}}/{state.epochs}  {_format_logs(state.logs)}"
         if self._bar is not None:

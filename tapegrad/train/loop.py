@@ -28,6 +28,7 @@ import tapegrad
 
 from .. import nn
 from .._tensor import Tensor
+from .distributed import reduce_metrics, set_sampler_epoch, strip_module_prefix, unwrap, world
 from .metrics import Metric, get_metric
 
 __all__ = [
@@ -145,6 +146,7 @@ def train_epoch(state: TrainState) -> dict:
     model, optimizer, loss_fn = state.model, state.optimizer, state.loss_fn
     trackers = _metric_list(state.metrics)
     state.num_batches = _length(state.train_data)
+    set_sampler_epoch(state.train_data, state.epoch)
     model.train()
     for i, batch in enumerate(state.train_data):
         inputs, targets = _split_batch(batch)
@@ -163,6 +165,7 @@ def train_epoch(state: TrainState) -> dict:
         state.batch_logs = {"loss": value, "size": len(targets)}
         for cb in state.callbacks:
             cb.on_batch_end(state)
+    reduce_metrics(trackers)
     return _compute(trackers)
 
 
@@ -183,6 +186,7 @@ def evaluate(
     """The metrics of ``model`` over ``data`` (batches of ``(inputs, targets)``), in eval
     mode and without gradients. Default metrics: ``loss`` (when ``loss_fn`` is given)
     and ``error``. Returns ``{name: value}``, e.g. ``{"loss": 0.31, "error": 0.112}``.
+    In a distributed job every rank calls it on its shard; the metrics cover all shards.
     """
     if metrics is None:
         metrics = ("loss", "error") if loss_fn is not None else ("error",)
@@ -203,6 +207,7 @@ def evaluate(
                     m.update(outputs, targets, loss)
     finally:
         model.train(was_training)
+    reduce_metrics(trackers)
     return _compute(trackers)
 
 
@@ -259,13 +264,16 @@ def checkpoint_state(state: TrainState) -> dict:
     }
     return {
         "epoch": state.epoch,
-        "model": state.model.state_dict(),
+        # The unwrapped model's weights: the file loads with or without DDP, on any
+        # number of processes.
+        "model": unwrap(state.model).state_dict(),
         "optimizer": state.optimizer.state_dict(),
         "callbacks": {k: v for k, v in callbacks.items() if v},
         "history": state.history.epochs,
         "stop_training": state.stop_training,
         "rng_state": tapegrad.get_rng_state(),
         "loader_rng_states": [g.get_state() for g in _generators(state.train_data)],
+        "world_size": world()[1],
     }
 
 
@@ -279,7 +287,7 @@ def restore_checkpoint(state: TrainState, checkpoint: dict | str | os.PathLike) 
             f"not a training checkpoint: missing {sorted(missing)} (a bare state dict "
             "loads with model.load_state_dict(tapegrad.load(path)))"
         )
-    state.model.load_state_dict(checkpoint["model"])
+    unwrap(state.model).load_state_dict(strip_module_prefix(checkpoint["model"]))
     state.optimizer.load_state_dict(checkpoint["optimizer"])
     saved = checkpoint.get("callbacks", {})
     for key, cb in zip(_callback_keys(state.callbacks), state.callbacks):
@@ -292,6 +300,11 @@ def restore_checkpoint(state: TrainState, checkpoint: dict | str | os.PathLike) 
         tapegrad.set_rng_state(checkpoint["rng_state"])
     generators = _generators(state.train_data)
     saved_states = checkpoint.get("loader_rng_states", [])
+    if checkpoint.get("world_size", 1) != world()[1]:
+        # Resumed on another number of processes: the data is sharded differently, so the
+        # loader's order cannot continue where it stopped; the rest (weights, optimizer,
+        # schedules, epoch) does.
+        return
     if len(saved_states) != len(generators):
         raise ValueError(
             f"the checkpoint holds {len(saved_states)} data-loader generator states but "
@@ -329,6 +342,12 @@ def fit(
     choices. ``resume`` is a checkpoint written by ``ModelCheckpoint`` (or its path):
     training continues after its epoch, with its random states, so the final weights
     are those of an uninterrupted run. ``progress=True`` adds a ``ProgressBar``.
+
+    Distributed (under ``mpiexec``, with ``model`` a ``DistributedDataParallel`` and
+    ``train_data`` sharded by a ``DistributedSampler``): every rank calls ``fit``; the
+    sampler's epoch is set each epoch, metrics are summed over the ranks, and only
+    rank 0 prints, logs and writes checkpoints (of the unwrapped model, so they load
+    on any number of processes).
     """
     from .callbacks import LRSchedulerCallback, ProgressBar
 

@@ -1,5 +1,6 @@
 """Datasets, samplers and the DataLoader (mirrors ``torch.utils.data``)."""
 
+from . import distributed
 from ._collate import collate, default_collate, default_collate_fn_map, default_convert
 from .dataloader import DataLoader, WorkerInfo, get_worker_info, sample_generator
 from .dataset import (
@@ -41,6 +42,7 @@ __all__ = [
     "default_collate",
     "default_collate_fn_map",
     "default_convert",
+    "distributed",
     "get_worker_info",
     "random_split",
     "sample_generator",

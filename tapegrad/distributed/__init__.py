@@ -1,0 +1,136 @@
+"""Data-parallel communication over MPI (mirrors ``torch.distributed``).
+
+Run one script on N processes with ``mpiexec -n N python train.py`` (on one machine, or
+on several with ``mpiexec -f hostfile``); each process calls
+``init_process_group()`` and then uses the collectives::
+
+    import tapegrad as torch
+    import tapegrad.distributed as dist
+
+    dist.init_process_group("mpi")      # rank and world size come from mpiexec
+    t = torch.ones(3) * dist.get_rank()
+    dist.all_reduce(t)                  # every rank: sum of all ranks' tensors
+
+Needs the ``distributed`` extra (mpi4py and MPICH): ``pip install "tapegrad[distributed]"``.
+Under an MPI launcher, importing this package also sets the variables a
+``torchrun``-launched script reads (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``,
+``LOCAL_WORLD_SIZE``) when they are not set, so such scripts run unchanged.
+"""
+
+import os as _os
+
+from . import launch
+from .collectives import (
+    P2POp,
+    RedOpType,
+    ReduceOp,
+    Work,
+    all_gather,
+    all_gather_into_tensor,
+    all_gather_object,
+    all_reduce,
+    all_to_all,
+    all_to_all_single,
+    barrier,
+    batch_isend_irecv,
+    broadcast,
+    broadcast_object_list,
+    gather,
+    gather_object,
+    irecv,
+    isend,
+    recv,
+    reduce,
+    reduce_scatter,
+    reduce_scatter_tensor,
+    scatter,
+    scatter_object_list,
+    send,
+)
+from .faults import abort
+from .process_group import (
+    Backend,
+    GroupMember,
+    ProcessGroup,
+    default_pg_timeout,
+    destroy_process_group,
+    get_backend,
+    get_global_rank,
+    get_group_rank,
+    get_process_group_ranks,
+    get_rank,
+    get_world_size,
+    init_process_group,
+    is_available,
+    is_initialized,
+    is_mpi_available,
+    launched_by_mpi,
+    new_group,
+)
+
+group = GroupMember
+
+__all__ = [
+    "Backend",
+    "GroupMember",
+    "P2POp",
+    "ProcessGroup",
+    "RedOpType",
+    "ReduceOp",
+    "Work",
+    "abort",
+    "all_gather",
+    "all_gather_into_tensor",
+    "all_gather_object",
+    "all_reduce",
+    "all_to_all",
+    "all_to_all_single",
+    "barrier",
+    "batch_isend_irecv",
+    "broadcast",
+    "broadcast_object_list",
+    "default_pg_timeout",
+    "destroy_process_group",
+    "gather",
+    "gather_object",
+    "get_backend",
+    "get_global_rank",
+    "get_group_rank",
+    "get_process_group_ranks",
+    "get_rank",
+    "get_world_size",
+    "group",
+    "init_process_group",
+    "irecv",
+    "is_available",
+    "is_initialized",
+    "is_mpi_available",
+    "isend",
+    "launch",
+    "launched_by_mpi",
+    "new_group",
+    "recv",
+    "reduce",
+    "reduce_scatter",
+    "reduce_scatter_tensor",
+    "scatter",
+    "scatter_object_list",
+    "send",
+]
+
+
+def _export_launcher_env() -> None:
+    info = launched_by_mpi()
+    if info is None:
+        return
+    for key, value in (
+        ("RANK", info["rank"]),
+        ("WORLD_SIZE", info["world_size"]),
+        ("LOCAL_RANK", info["local_rank"]),
+        ("LOCAL_WORLD_SIZE", info["local_world_size"]),
+    ):
+        if value >= 0 and (key != "WORLD_SIZE" or value > 0):
+            _os.environ.setdefault(key, str(value))
+
+
+_export_launcher_env()
