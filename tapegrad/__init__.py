@@ -519,6 +519,7 @@ from . import (  # noqa: E402
     onnx,
     optim,
     random,
+    testing,
     train,
     utils,
     version,

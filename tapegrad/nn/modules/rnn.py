@@ -1,6 +1,7 @@
 """Recurrent layers (``torch.nn.modules.rnn``): RNN, LSTM (with projections), GRU over
 whole sequences, and their single-step cells, with PyTorch's parameter names, shapes,
-initialisation and gate equations."""
+initialisation and gate equations; the whole-sequence layers also take a
+``PackedSequence``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ...ops import shape as S
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -195,7 +197,91 @@ class RNNBase(Module):
             )
         return batched
 
+    def _initial_state(self, hx, batch: int, dtype) -> tuple:
+        """(h0, c0) checked against the expected shapes; zeros when ``hx`` is None."""
+        dirs = 2 if self.bidirectional else 1
+        real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
+        lstm = self.mode == "LSTM"
+        h_shape = (self.num_layers * dirs, batch, real_hidden)
+        c_shape = (self.num_layers * dirs, batch, self.hidden_size)
+        if hx is None:
+            h0 = C.zeros(h_shape, dtype=dtype)
+            return h0, (C.zeros(c_shape, dtype=dtype) if lstm else None)
+        if lstm:
+            h0, c0 = hx
+            for t, shape in ((h0, h_shape), (c0, c_shape)):
+                if tuple(t.shape) != shape:
+                    raise RuntimeError(f"Expected hidden size {shape}, got {list(t.shape)}")
+            return h0, c0
+        if tuple(hx.shape) != h_shape:
+            raise RuntimeError(f"Expected hidden size {h_shape}, got {list(hx.shape)}")
+        return hx, None
+
+    def _forward_packed(self, packed, hx):
+        """Run over a ``PackedSequence``: at step ``t`` only the ``batch_sizes[t]``
+        sequences still present are updated, so each final state is the one at that
+        sequence's own length (and, in reverse, each sequence starts from ``h0``)."""
+        data, batch_sizes = packed.data, packed.batch_sizes
+        sizes = [int(b) for b in batch_sizes.tolist()]
+        if data.size(-1) != self.input_size:
+            raise RuntimeError(
+                f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got "
+                f"{data.size(-1)}"
+            )
+        if hx is not None and packed.sorted_indices is not None:
+            # the caller's batch order -> the packed (longest first) order
+            idx = packed.sorted_indices
+            hx = (
+                tuple(h.index_select(1, idx) for h in hx)
+                if isinstance(hx, tuple)
+                else (hx.index_select(1, idx))
+            )
+        lstm = self.mode == "LSTM"
+        dirs = 2 if self.bidirectional else 1
+        h0, c0 = self._initial_state(hx, sizes[0], data.dtype)
+        steps_in = S.split(data, sizes, 0)
+        h_n, c_n = [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(dirs):
+                k = layer * dirs + d
+                h, c = h0[k], (c0[k] if lstm else None)
+                weights = self._weights(layer, d)
+                order = range(len(sizes) - 1, -1, -1) if d == 1 else range(len(sizes))
+                seq = [None] * len(sizes)
+                for t in order:
+                    b = sizes[t]
+                    state = (h[:b], c[:b]) if lstm else h[:b]
+                    state = self._step(steps_in[t], state, weights)
+                    new_h = state[0] if lstm else state
+                    seq[t] = new_h
+                    # sequences already finished (or, in reverse, not yet started) keep theirs
+                    h = new_h if b == h.shape[0] else S.cat([new_h, h[b:]], 0)
+                    if lstm:
+                        c = state[1] if b == c.shape[0] else S.cat([state[1], c[b:]], 0)
+                outs.append(seq)
+                h_n.append(h)
+                if lstm:
+                    c_n.append(c)
+            steps_out = outs[0] if dirs == 1 else [S.cat([a, b], 1) for a, b in zip(*outs)]
+            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
+                # PyTorch drops out the packed data of the layer as one tensor
+                dropped = F.dropout(S.cat(steps_out, 0), self.dropout, True)
+                steps_out = S.split(dropped, sizes, 0)
+            steps_in = steps_out
+        h_n = S.stack(h_n, 0)
+        c_n = S.stack(c_n, 0) if lstm else None
+        if packed.unsorted_indices is not None:
+            h_n = h_n.index_select(1, packed.unsorted_indices)
+            c_n = c_n.index_select(1, packed.unsorted_indices) if lstm else None
+        output = PackedSequence(
+            S.cat(list(steps_in), 0), batch_sizes, packed.sorted_indices, packed.unsorted_indices
+        )
+        return output, ((h_n, c_n) if lstm else h_n)
+
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         batched = self._check_input(input, hx)
         if not batched:
             input = input.unsqueeze(1)
@@ -205,22 +291,8 @@ class RNNBase(Module):
             input = input.transpose(0, 1)
         steps, batch = input.shape[0], input.shape[1]
         dirs = 2 if self.bidirectional else 1
-        real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
         lstm = self.mode == "LSTM"
-        h_shape = (self.num_layers * dirs, batch, real_hidden)
-        c_shape = (self.num_layers * dirs, batch, self.hidden_size)
-        if hx is None:
-            h0 = C.zeros(h_shape, dtype=input.dtype)
-            c0 = C.zeros(c_shape, dtype=input.dtype) if lstm else None
-        elif lstm:
-            h0, c0 = hx
-            for t, shape in ((h0, h_shape), (c0, c_shape)):
-                if tuple(t.shape) != shape:
-                    raise RuntimeError(f"Expected hidden size {shape}, got {list(t.shape)}")
-        else:
-            h0, c0 = hx, None
-            if tuple(h0.shape) != h_shape:
-                raise RuntimeError(f"Expected hidden size {h_shape}, got {list(h0.shape)}")
+        h0, c0 = self._initial_state(hx, batch, input.dtype)
         layer_input = input
         h_n, c_n = [], []
         for layer in range(self.num_layers):

@@ -1,6 +1,7 @@
-"""Utilities for training (``torch.nn.utils``): gradient clipping and parameter vectors."""
+"""Utilities for training (``torch.nn.utils``): gradient clipping, parameter vectors and
+sequence packing (``rnn``)."""
 
-from . import clip_grad, convert_parameters
+from . import clip_grad, convert_parameters, rnn
 from .clip_grad import (
     clip_grad_norm,
     clip_grad_norm_,
@@ -17,5 +18,6 @@ __all__ = [
     "clip_grads_with_norm_",
     "get_total_norm",
     "parameters_to_vector",
+    "rnn",
     "vector_to_parameters",
 ]
