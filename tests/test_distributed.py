@@ -204,11 +204,10 @@ def test_ddp_equals_one_process_on_the_whole_batch():
 
 @needs_mpi
 def test_a_raising_rank_ends_the_job_naming_it():
-    start = time.monotonic()
+    # bounded: mpiexec's subprocess times out (120 s) if the job does not end by itself
     r = mpiexec("fail.py", "raise")
     assert r.returncode != 0
     assert "rank 1 of 2 failed with ZeroDivisionError" in r.stderr, r.stderr
-    assert time.monotonic() - start < 60
 
 
 @needs_mpi
@@ -222,9 +221,8 @@ def test_the_watchdog_ends_a_rank_left_waiting():
 def test_killed_rank_ends_the_job_and_resume_matches_an_uninterrupted_run(tmp_path):
     full = mpiexec("train_fault.py", tmp_path / "a.pt", tmp_path / "full.npz", 3)
     assert full.returncode == 0, full.stderr
-    start = time.monotonic()
     killed = mpiexec("train_fault.py", tmp_path / "b.pt", tmp_path / "x.npz", 3, "kill")
-    assert killed.returncode != 0 and time.monotonic() - start < 60
+    assert killed.returncode != 0  # and within mpiexec()'s timeout
     assert "finished" not in killed.stdout
     checkpoint = tapegrad.load(tmp_path / "b.pt")  # written after epoch 1, still loadable
     assert checkpoint["epoch"] == 1 and checkpoint["world_size"] == 2
