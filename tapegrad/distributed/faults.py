@@ -1,8 +1,8 @@
 """A failing rank ends the whole job instead of leaving the others waiting.
 
 MPI collectives wait for every rank; if one rank raises and exits, the others would
-wait forever. Under a job of several ranks, an uncaught exception prints its traceback,
-then a line naming the rank, and calls ``MPI_Abort``, which makes ``mpiexec`` end every
+wait forever. Under a job of several ranks, an uncaught exception prints a line naming
+the rank, then its traceback, and calls ``MPI_Abort``, which makes ``mpiexec`` end every
 rank with a non-zero exit code. Checkpoints are written atomically, so the last one
 stays loadable.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 from . import _mpi
 
@@ -18,13 +19,17 @@ _previous_hook = None
 _where: tuple[int, int] = (0, 1)
 
 
-def abort(message: str, code: int = 1) -> None:
+def abort(message: str | None, code: int = 1) -> None:
     """Print ``message`` and end every rank of the job with exit code ``code``."""
-    print(message, file=sys.stderr, flush=True)
+    if message is not None:
+        print(message, file=sys.stderr, flush=True)
     try:
         sys.stdout.flush()
     except (OSError, ValueError):
         pass
+    # MPI_Abort tears the job down at once, and mpiexec may drop output it has not
+    # forwarded yet: give it a moment to pass on what this rank just wrote.
+    time.sleep(0.5)
     try:
         _mpi.mpi().COMM_WORLD.Abort(code)
     finally:
@@ -33,15 +38,20 @@ def abort(message: str, code: int = 1) -> None:
 
 
 def _hook(exc_type, exc, tb) -> None:
-    (_previous_hook or sys.__excepthook__)(exc_type, exc, tb)
     if issubclass(exc_type, KeyboardInterrupt):
+        (_previous_hook or sys.__excepthook__)(exc_type, exc, tb)
         # mpiexec forwards Ctrl-C to every rank: each stops on its own.
         os._exit(130)
     rank, size = _where
-    abort(
+    # The line naming the rank first, so that it is out before the (longer) traceback.
+    print(
         f"tapegrad.distributed: rank {rank} of {size} failed with {exc_type.__name__}: {exc}; "
-        "aborting the job"
+        "aborting the job",
+        file=sys.stderr,
+        flush=True,
     )
+    (_previous_hook or sys.__excepthook__)(exc_type, exc, tb)
+    abort(None)
 
 
 def install(rank: int, size: int) -> None:
