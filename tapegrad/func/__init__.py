@@ -65,6 +65,25 @@ def _finish(tree, keep_graph: bool):
     )
 
 
+def _grads_or_zeros(outputs, cotangents, inputs, retain_graph=None) -> list:
+    """``autograd.grad`` (with ``create_graph``) of the outputs that require grad, under
+    their cotangents; zeros where an input is not reached."""
+    from ..ops.creation import zeros_like
+
+    pairs = [(o, c) for o, c in zip(outputs, cotangents) if o.requires_grad]
+    gs = [None] * len(inputs)
+    if pairs:
+        gs = _autograd_grad(
+            [o for o, _ in pairs],
+            list(inputs),
+            [c for _, c in pairs],
+            retain_graph=retain_graph,
+            create_graph=True,
+            allow_unused=True,
+        )
+    return [zeros_like(x) if g is None else g for g, x in zip(gs, inputs)]
+
+
 def _check_argnums(argnums, nargs: int, who: str):
     nums = argnums if isinstance(argnums, tuple) else (argnums,)
     if not nums:
@@ -184,21 +203,9 @@ def vjp(func, *primals, has_aux: bool = False):
                     f"Mismatch in shape: grad_output[0] has a shape of {c.shape} and "
                     f"output[0] has a shape of {o.shape}."
                 )
-        pairs = [(o, c) for o, c in zip(outs, cots) if o.requires_grad]
         cg = keep or _nested(cotangents) if create_graph is None else create_graph
         with enable_grad():
-            if pairs:
-                gs = _autograd_grad(
-                    [o for o, _ in pairs],
-                    inputs,
-                    [c for _, c in pairs],
-                    retain_graph=retain_graph,
-                    create_graph=True,
-                    allow_unused=True,
-                )
-            else:
-                gs = [None] * len(inputs)
-        gs = [zeros_like(x) if g is None else g for g, x in zip(gs, inputs)]
+            gs = _grads_or_zeros(outs, cots, inputs, retain_graph=retain_graph)
         it = iter(gs)
         res = tuple(
             _tree_map(lambda t: next(it) if isinstance(t, Tensor) else t, p) for p in tracked
@@ -243,18 +250,7 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
         grads = vjp_fn(cot, create_graph=True)
         gflat = [g for g in _leaves(grads)]
         tflat = _leaves(tangents)
-        pairs = [(g, t) for g, t in zip(gflat, tflat) if g.requires_grad]
-        if pairs:
-            res = _autograd_grad(
-                [g for g, _ in pairs],
-                us,
-                [t for _, t in pairs],
-                create_graph=True,
-                allow_unused=True,
-            )
-        else:
-            res = [None] * len(us)
-        res = [zeros_like(o) if r is None else r for r, o in zip(res, outs)]
+        res = _grads_or_zeros(gflat, tflat, us)
         it = iter(res)
         jv = _tree_map(lambda t: next(it), out)
     # out from vjp is detached when not nested; keep structure
