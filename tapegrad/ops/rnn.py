@@ -58,6 +58,15 @@ def _order(steps: int, reverse: bool):
     return range(steps - 1, -1, -1) if reverse else range(steps)
 
 
+def _previous_states(out: np.ndarray, h0: np.ndarray, order) -> np.ndarray:
+    """The state each step started from (h0, then the outputs one step behind), for the
+    weight gradient's single GEMM."""
+    h_prev = np.empty_like(out)
+    for k, t in enumerate(order):
+        h_prev[t] = out[order[k - 1]] if k > 0 else h0
+    return h_prev
+
+
 def _sigmoid_(a: np.ndarray) -> np.ndarray:
     """In place: a <- 1 / (1 + exp(-a)). exp may overflow to inf, giving exactly 0."""
     np.negative(a, out=a)
@@ -178,9 +187,7 @@ class LSTMSequence(_Recurrence):
             d[:, 2 * H : 3 * H] *= 1 - g * g
             dh = d @ w_hh
         # the weight gradient of every step in one GEMM: sum_t dgates_t^T h_{t-1}
-        h_prev = np.empty_like(out)
-        for k, t in enumerate(order):
-            h_prev[t] = out[order[k - 1]] if k > 0 else h0
+        h_prev = _previous_states(out, h0, order)
         na = ctx.needs_input_grad
         dw = dgates.reshape(-1, G).T @ h_prev.reshape(-1, H) if na[3] else None
         return (dgates if na[0] else None, dh if na[1] else None, dc if na[2] else None, dw)
@@ -259,9 +266,7 @@ class GRUSequence(_Recurrence):
             dhh[:, : 2 * H] = dx[:, : 2 * H]
             dh = dh * z
             dh += dhh @ w_hh
-        h_prev = np.empty_like(out)
-        for k, t in enumerate(order):
-            h_prev[t] = out[order[k - 1]] if k > 0 else h0
+        h_prev = _previous_states(out, h0, order)
         na = ctx.needs_input_grad
         dw = dhg.reshape(-1, G).T @ h_prev.reshape(-1, H) if na[2] else None
         db = dhg.reshape(-1, G).sum(0) if b_hh is not None and na[3] else None
@@ -314,9 +319,7 @@ class RNNSequence(_Recurrence):
             else:
                 np.multiply(dh, 1 - y * y, out=d)
             dh = d @ w_hh
-        h_prev = np.empty_like(out)
-        for k, t in enumerate(order):
-            h_prev[t] = out[order[k - 1]] if k > 0 else h0
+        h_prev = _previous_states(out, h0, order)
         na = ctx.needs_input_grad
         dw = dpre.reshape(-1, H).T @ h_prev.reshape(-1, H) if na[2] else None
         return (dpre if na[0] else None, dh if na[1] else None, dw)
