@@ -395,26 +395,69 @@ def is_tensor(obj) -> bool:
 
 
 def is_floating_point(input) -> bool:
+    """Whether ``input``'s dtype is a floating-point type (``torch.is_floating_point``).
+
+    Args:
+        input: A tensor.
+    """
     return input.dtype.is_floating_point
 
 
 def is_complex(input) -> bool:
+    """Whether ``input``'s dtype is a complex type (``torch.is_complex``).
+
+    Args:
+        input: A tensor.
+    """
     return input.dtype.is_complex
 
 
 def numel(input) -> int:
+    """The number of elements of ``input`` (``torch.numel``).
+
+    Args:
+        input: A tensor.
+    """
     return input.numel()
 
 
 def result_type(tensor1, tensor2):
+    """The dtype an operation on the two arguments gives (``torch.result_type``).
+
+    Args:
+        tensor1: A tensor or a Python number.
+        tensor2: A tensor or a Python number.
+
+    Returns:
+        The promoted dtype, by PyTorch's rules (a Python number does not raise a
+        tensor's category's precision: ``int8`` tensor and ``1`` give ``int8``).
+    """
     return _dtype.result_type(tensor1, tensor2)
 
 
 def can_cast(from_, to) -> bool:
+    """Whether casting ``from_`` to ``to`` is allowed by type promotion (``torch.can_cast``).
+
+    Args:
+        from_: The dtype cast from.
+        to: The dtype cast to.
+
+    Returns:
+        ``False`` where the cast goes down a category (float to integer, complex to
+        float, integer to bool), else ``True``.
+    """
     return from_.category <= to.category
 
 
 def is_nonzero(input) -> bool:
+    """Whether the single element of ``input`` is not zero (``torch.is_nonzero``).
+
+    Args:
+        input: A tensor with one element.
+
+    Raises:
+        RuntimeError: If ``input`` has more than one element.
+    """
     if input.numel() != 1:
         raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
     return bool(input.item() != 0)
@@ -426,6 +469,11 @@ def lstsq(B, A):
 
 
 def set_default_tensor_type(t) -> None:  # noqa: F811
+    """Set the default floating-point dtype by tensor type (``torch.set_default_tensor_type``).
+
+    Args:
+        t: A tensor type or its name: ``DoubleTensor`` sets float64, any other float32.
+    """
     set_default_dtype(float64 if "Double" in str(t) else float32)
 
 
@@ -434,6 +482,8 @@ def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None
 
 
 def are_deterministic_algorithms_enabled() -> bool:
+    """Whether ops are deterministic: always ``True`` in tapegrad
+    (``torch.are_deterministic_algorithms_enabled``)."""
     return True
 
 

@@ -59,31 +59,67 @@ class WeightsEnum(Enum):
 
 
 class ResNet18_Weights(WeightsEnum):  # noqa: N801 - torchvision's name
+    """Pretrained ResNet-18 weights (``torchvision.models.ResNet18_Weights``).
+
+    ``IMAGENET1K_V1`` (also ``DEFAULT``): PyTorch's ImageNet weights, 1000 classes, read
+    from ``~/.cache/torch/hub`` or downloaded there by ``get_state_dict()``.
+    """
+
     IMAGENET1K_V1 = Weights(_URL + "resnet18-f37072fd.pth", {"num_classes": 1000})
     DEFAULT = IMAGENET1K_V1
 
 
 class VGG11_Weights(WeightsEnum):  # noqa: N801
+    """Pretrained VGG-11 weights (``torchvision.models.VGG11_Weights``).
+
+    ``IMAGENET1K_V1`` (also ``DEFAULT``): PyTorch's ImageNet weights, 1000 classes, read
+    from ``~/.cache/torch/hub`` or downloaded there by ``get_state_dict()``.
+    """
+
     IMAGENET1K_V1 = Weights(_URL + "vgg11-8a719046.pth", {"num_classes": 1000})
     DEFAULT = IMAGENET1K_V1
 
 
 class VGG11_BN_Weights(WeightsEnum):  # noqa: N801
+    """Pretrained VGG-11 (batch norm) weights (``torchvision.models.VGG11_BN_Weights``).
+
+    ``IMAGENET1K_V1`` (also ``DEFAULT``): PyTorch's ImageNet weights, 1000 classes, read
+    from ``~/.cache/torch/hub`` or downloaded there by ``get_state_dict()``.
+    """
+
     IMAGENET1K_V1 = Weights(_URL + "vgg11_bn-6002323d.pth", {"num_classes": 1000})
     DEFAULT = IMAGENET1K_V1
 
 
 class VGG16_Weights(WeightsEnum):  # noqa: N801
+    """Pretrained VGG-16 weights (``torchvision.models.VGG16_Weights``).
+
+    ``IMAGENET1K_V1`` (also ``DEFAULT``): PyTorch's ImageNet weights, 1000 classes, read
+    from ``~/.cache/torch/hub`` or downloaded there by ``get_state_dict()``.
+    """
+
     IMAGENET1K_V1 = Weights(_URL + "vgg16-397923af.pth", {"num_classes": 1000})
     DEFAULT = IMAGENET1K_V1
 
 
 class VGG16_BN_Weights(WeightsEnum):  # noqa: N801
+    """Pretrained VGG-16 (batch norm) weights (``torchvision.models.VGG16_BN_Weights``).
+
+    ``IMAGENET1K_V1`` (also ``DEFAULT``): PyTorch's ImageNet weights, 1000 classes, read
+    from ``~/.cache/torch/hub`` or downloaded there by ``get_state_dict()``.
+    """
+
     IMAGENET1K_V1 = Weights(_URL + "vgg16_bn-6c64b313.pth", {"num_classes": 1000})
     DEFAULT = IMAGENET1K_V1
 
 
 class AlexNet_Weights(WeightsEnum):  # noqa: N801
+    """Pretrained AlexNet weights (``torchvision.models.AlexNet_Weights``).
+
+    ``IMAGENET1K_V1`` (also ``DEFAULT``): PyTorch's ImageNet weights, 1000 classes, read
+    from ``~/.cache/torch/hub`` or downloaded there by ``get_state_dict()``.
+    """
+
     IMAGENET1K_V1 = Weights(_URL + "alexnet-owt-7be5be79.pth", {"num_classes": 1000})
     DEFAULT = IMAGENET1K_V1
 

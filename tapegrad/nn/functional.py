@@ -268,6 +268,17 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
 
 
 def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """In-place ``threshold`` (``F.threshold_``): ``input`` where above ``threshold``, else
+    ``value``.
+
+    Args:
+        input: The tensor to modify.
+        threshold: The value to compare with.
+        value: What replaces the elements not greater than ``threshold``.
+
+    Returns:
+        ``input``, modified.
+    """
     return _act(N.Threshold, input, True, threshold=threshold, value=value)
 
 
@@ -282,6 +293,16 @@ def hardtanh(
 
 
 def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """In-place ``hardtanh`` (``F.hardtanh_``): clamp ``input`` to ``[min_val, max_val]``.
+
+    Args:
+        input: The tensor to modify.
+        min_val: The lower end of the range.
+        max_val: The upper end of the range.
+
+    Returns:
+        ``input``, modified.
+    """
     return hardtanh(input, min_val, max_val, inplace=True)
 
 
@@ -298,20 +319,57 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 
 
 def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place ``elu`` (``F.elu_``).
+
+    Args:
+        input: The tensor to modify (floating point).
+        alpha: The scale of the negative part, ``alpha * (exp(x) - 1)``.
+
+    Returns:
+        ``input``, modified.
+    """
     return elu(input, alpha, inplace=True)
 
 
 def selu_(input: Tensor) -> Tensor:
+    """In-place ``selu`` (``F.selu_``).
+
+    Args:
+        input: The tensor to modify (floating point).
+
+    Returns:
+        ``input``, modified.
+    """
     return selu(input, inplace=True)
 
 
 def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place ``celu`` (``F.celu_``).
+
+    Args:
+        input: The tensor to modify (floating point).
+        alpha: The ``alpha`` of ``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``.
+
+    Returns:
+        ``input``, modified.
+    """
     return celu(input, alpha, inplace=True)
 
 
 def rrelu_(
     input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False
 ) -> Tensor:
+    """In-place ``rrelu`` (``F.rrelu_``).
+
+    Args:
+        input: The tensor to modify (floating point).
+        lower: The lower bound of the random negative slope.
+        upper: The upper bound of the random negative slope.
+        training: Draw a slope per element (training) or use ``(lower + upper) / 2``.
+
+    Returns:
+        ``input``, modified.
+    """
     return rrelu(input, lower, upper, training, inplace=True)
 
 
@@ -340,6 +398,15 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 
 
 def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """In-place ``leaky_relu`` (``F.leaky_relu_``).
+
+    Args:
+        input: The tensor to modify.
+        negative_slope: The slope for negative inputs.
+
+    Returns:
+        ``input``, modified.
+    """
     return leaky_relu(input, negative_slope, inplace=True)
 
 
