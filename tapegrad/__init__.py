@@ -532,7 +532,7 @@ def set_float32_matmul_precision(precision: str) -> None:
     """Record the float32 matmul precision (``torch.set_float32_matmul_precision``).
 
     tapegrad's float32 products are NumPy's BLAS in full float32 ("highest") whatever is
-    set; the value is kept so that :func:`get_float32_matmul_precision` returns it.
+    set; the value is kept so that ``get_float32_matmul_precision`` returns it.
     """
     if precision not in ("highest", "high", "medium"):
         _warnings.warn(

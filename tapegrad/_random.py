@@ -293,7 +293,7 @@ def seed() -> int:
     """Seed the default generator from the OS's entropy (``torch.seed``).
 
     Returns:
-        The 64-bit seed used, which :func:`initial_seed` returns from now on.
+        The 64-bit seed used, which ``initial_seed`` returns from now on.
     """
     return default_generator.seed()
 
@@ -311,7 +311,7 @@ def get_rng_state():
     """The state of the default generator (``torch.get_rng_state``).
 
     Returns:
-        A ``uint8`` tensor; :func:`set_rng_state` with it makes the generator draw the
+        A ``uint8`` tensor; ``set_rng_state`` with it makes the generator draw the
         same numbers again.
     """
     from ._tensor import Tensor
@@ -323,6 +323,6 @@ def set_rng_state(state) -> None:
     """Restore the default generator's state (``torch.set_rng_state``).
 
     Args:
-        state: A ``uint8`` tensor (or array) returned by :func:`get_rng_state`.
+        state: A ``uint8`` tensor (or array) returned by ``get_rng_state``.
     """
     default_generator.set_state(state.numpy() if hasattr(state, "numpy") else state)

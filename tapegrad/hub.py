@@ -1,9 +1,9 @@
 """Pretrained weights and model repositories (mirrors ``torch.hub``), offline-first.
 
-:func:`load_state_dict_from_url` reads the file from the hub cache (``get_dir()/checkpoints``,
+``load_state_dict_from_url`` reads the file from the hub cache (``get_dir()/checkpoints``,
 the place PyTorch uses, so weights PyTorch downloaded are found) and downloads it there
 only when it is missing; without a network the error says where to put the file.
-:func:`load` runs a repository's ``hubconf.py`` from a local directory
+``load`` runs a repository's ``hubconf.py`` from a local directory
 (``source="local"``) or from the hub cache; tapegrad never fetches code.
 """
 

@@ -1,6 +1,6 @@
 """TorchScript entry points (mirrors ``torch.jit``), run eagerly.
 
-tapegrad has no compiler: :func:`script` and :func:`trace` return the module or function
+tapegrad has no compiler: ``script`` and ``trace`` return the module or function
 they are given, unchanged, so a program that scripts or traces its model computes the
 same numbers in plain Python. What needs a compiled artefact (``save``, ``load``)
 raises ``NotImplementedError``.

@@ -7,9 +7,9 @@ tensor. Any picklable object can be saved: a ``state_dict()``, a whole model or
 optimizer, dicts of them.
 
 ``load`` follows PyTorch 2.6+'s safety model. ``weights_only=True`` (the default) reads
-the pickle with an interpreter of tapegrad's own (:mod:`tapegrad._serialization_unpickler`)
+the pickle with an interpreter of tapegrad's own (``tapegrad._serialization_unpickler``)
 that builds only tensors, containers, numbers, strings, dtypes, devices, plain NumPy
-arrays and what :func:`add_safe_globals` allows; it runs no code from the file, changes
+arrays and what ``add_safe_globals`` allows; it runs no code from the file, changes
 nothing that existed before the load, and bounds memory by what the file declares.
 Anything else is refused with PyTorch's ``pickle.UnpicklingError`` and hint.
 ``weights_only=False`` is the user's explicit choice to unpickle anything, code
@@ -20,7 +20,7 @@ Checkpoints written by tapegrad 0.x (``checkpoint.json`` plus ``.npy`` entries) 
 Every corrupt, truncated or hostile file raises ``RuntimeError`` naming the file (a
 refusal is also a ``pickle.UnpicklingError``, as in PyTorch).
 
-Example::
+Example:
 
     >>> import tapegrad as torch
     >>> torch.save({"epoch": 3, "model": model.state_dict()}, "ckpt.pt")
@@ -359,7 +359,7 @@ def load(
 
     ``weights_only=True`` (the default, as in PyTorch 2.6+) loads tensors, containers,
     numbers, strings, dtypes, devices, plain NumPy arrays and what
-    :func:`add_safe_globals` allows, and refuses anything else with PyTorch's
+    ``add_safe_globals`` allows, and refuses anything else with PyTorch's
     ``pickle.UnpicklingError``; no code from the file runs and nothing outside the
     loaded object changes. ``weights_only=False`` unpickles anything, which can run
     arbitrary code: only for files you trust. Raises ``FileNotFoundError`` for a missing
@@ -526,7 +526,7 @@ def restricted_unpickle(data: bytes, allowed: Mapping[str, Any], what: str, *, e
     """Unpickle ``data`` building only the globals in ``allowed`` (``"module.name" -> obj``).
 
     Plain NumPy arrays are rebuilt with checked state. Anything else raises
-    :class:`UnpicklingError` (a ``pickle.UnpicklingError`` and a ``RuntimeError``)
+    ``UnpicklingError`` (a ``pickle.UnpicklingError`` and a ``RuntimeError``)
     naming ``what`` (the file); a malformed stream raises the same.
     """
     return weights_only_unpickle(

@@ -159,3 +159,10 @@ def test_examples_page_shows_every_committed_figure():
     for png in figures:
         assert f"](examples/figures/{png})" in text, f"{png} is on no example's row"
     assert "<!-- example-figures -->" in (DOCS / "examples.md").read_text()
+
+
+def test_tensor_page_lists_the_attached_methods():
+    rows = dict(_hook("tensor_methods").attached_methods())
+    for name in ("add", "add_", "sum", "view", "reshape", "matmul", "backward"):
+        assert name in rows or name in _hook("tensor_methods")._defined_in_source(), name
+    assert "Elementwise abs" in rows["abs"]

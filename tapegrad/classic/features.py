@@ -25,7 +25,7 @@ def random_product_pairs(
     nb_features: int, nb_products: int, generator: torch.Generator | None = None
 ) -> Tensor:
     """``nb_products`` pairs ``(i, j)`` of feature indices drawn uniformly at random, an
-    int64 tensor of shape (nb_products, 2), for :func:`random_product_features`."""
+    int64 tensor of shape (nb_products, 2), for ``random_product_features``."""
     if nb_features < 1 or nb_products < 0:
         raise ValueError(
             f"need nb_features >= 1 and nb_products >= 0, got {nb_features} and {nb_products}"
@@ -37,10 +37,10 @@ def random_product_features(x: Tensor, pairs: Tensor) -> Tensor:
     """The features of seed 004's perceptron on MNIST's "8 vs the others": the
     original features of ``x`` (N, D), "supplemented with the products of pairs of
     features taken at random", one column ``x[:, i] * x[:, j]`` per row ``(i, j)`` of
-    ``pairs`` (see :func:`random_product_pairs`). Use the same ``pairs`` for the
+    ``pairs`` (see ``random_product_pairs``). Use the same ``pairs`` for the
     training and the test set.
 
-    Example::
+    Example:
 
         >>> pairs = random_product_pairs(784, 1000)
         >>> train_phi = random_product_features(train_x, pairs)   # (N, 1784)

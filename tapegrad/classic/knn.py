@@ -61,7 +61,7 @@ def knn_predict(train_x: Tensor, train_y: Tensor, test_x: Tensor, k: int) -> Ten
     ``k`` training points closest to each test point, ties between labels going to the
     smallest label. With ``k = 1`` the training error is zero.
 
-    Example::
+    Example:
 
         >>> knn_predict(train_x, train_y, test_x, k=11)   # int64 labels, shape (M,)
     """
@@ -70,9 +70,9 @@ def knn_predict(train_x: Tensor, train_y: Tensor, test_x: Tensor, k: int) -> Ten
 
 
 class KNN:
-    """A K-nearest-neighbours classifier object around :func:`knn_predict`.
+    """A K-nearest-neighbours classifier object around ``knn_predict``.
 
-    Example::
+    Example:
 
         >>> model = KNN(k=51).fit(train_x, train_y)
         >>> error = (model.predict(test_x) != test_y).float().mean()

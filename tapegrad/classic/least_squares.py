@@ -16,7 +16,7 @@ def least_squares(X: Tensor, y: Tensor, ridge: float = 0.0) -> Tensor:
 
     ``X`` is (N, D); ``y`` is (N,) or (N, K); the result is (D,) or (D, K) accordingly.
 
-    Example (the blood pressure regression: a column of ages and a column of ones)::
+    Example (the blood pressure regression: a column of ages and a column of ones):
 
         >>> X = torch.stack([age, torch.ones_like(age)], 1)
         >>> a, b = least_squares(X, pressure).tolist()
@@ -45,7 +45,7 @@ def polynomial_features(x: Tensor, degree: int) -> Tensor:
     """The (N, degree + 1) matrix whose column ``d`` is ``x ** d``: the map
     ``x -> (1, x, x^2, ..., x^D)`` of seed 004.
 
-    Example::
+    Example:
 
         >>> polynomial_features(torch.tensor([2.0, 3.0]), 2)
         tensor([[1., 2., 4.],

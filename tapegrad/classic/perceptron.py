@@ -35,7 +35,7 @@ class Perceptron:
     radius ``R`` there are at most ``4 R^2 / gamma^2`` updates, so the last entry of
     ``mistakes`` is then 0.
 
-    Example::
+    Example:
 
         >>> p = Perceptron().fit(x, y, epochs=100)     # y in {-1, 1}
         >>> p.mistakes                                  # e.g. [7, 3, 1, 0]

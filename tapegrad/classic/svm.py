@@ -20,7 +20,7 @@ class LinearSVM:
     The step size is ``lr / sqrt(t)`` at step ``t`` (``decay=True``, which makes
     subgradient descent converge) or the constant ``lr``.
 
-    Example::
+    Example:
 
         >>> svm = LinearSVM(lam=1e-3).fit(x, y, steps=500)
         >>> svm.predict(x), svm.support_vectors(x, y)

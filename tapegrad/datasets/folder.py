@@ -97,7 +97,7 @@ def pil_loader(path: str):
 
 
 def default_loader(path: str):
-    """torchvision's default image loader: :func:`pil_loader`."""
+    """torchvision's default image loader: ``pil_loader``."""
     return pil_loader(path)
 
 

@@ -34,7 +34,7 @@ class MNIST(_utils.VisionDataset):
     and ``/usr/share/datasets/mnist``. ``download=True`` fetches them from the mirrors
     torchvision uses into ``root/MNIST/raw``, checking their MD5 sums.
 
-    Example::
+    Example:
 
         >>> train = MNIST("data", train=True, download=True)
         >>> img, label = train[0]      # uint8 tensor (28, 28), int
@@ -242,7 +242,7 @@ class FashionMNIST(MNIST):
     """Zalando's Fashion-MNIST: 28×28 grey images of 10 kinds of clothing, 60,000 for
     training and 10,000 for test (mirrors ``torchvision.datasets.FashionMNIST``).
 
-    Same files, layout and items as :class:`MNIST`. Besides ``root`` and
+    Same files, layout and items as ``MNIST``. Besides ``root`` and
     ``$TAPEGRAD_DATA``, the files are found in ``/usr/share/datasets/fashion-mnist``,
     where Debian's package installs them (``apt-get install -y dataset-fashion-mnist``).
     """
@@ -272,7 +272,7 @@ class FashionMNIST(MNIST):
 
 class KMNIST(MNIST):
     """Kuzushiji-MNIST: 28×28 images of 10 cursive Japanese characters
-    (mirrors ``torchvision.datasets.KMNIST``). Same files, layout and items as :class:`MNIST`.
+    (mirrors ``torchvision.datasets.KMNIST``). Same files, layout and items as ``MNIST``.
     """
 
     mirrors = ["http://codh.rois.ac.jp/kmnist/dataset/kmnist/"]

@@ -13,7 +13,7 @@ class MLP(nn.Sequential):
 
     The layers are numbered as in an ``nn.Sequential`` (``0`` is the ``Flatten``).
 
-    Example::
+    Example:
 
         >>> net = MLP(784, [256, 128], 10)      # 784 -> 256 -> 128 -> 10
     """

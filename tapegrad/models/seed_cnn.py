@@ -6,7 +6,7 @@ from .. import nn
 
 
 class SeedCNN(nn.Sequential):
-    """The seed's MNIST CNN, an ``nn.Sequential`` of 28×28 images to 10 logits::
+    """The seed's MNIST CNN, an ``nn.Sequential`` of 28×28 images to 10 logits:
 
         Conv2d(1, 32, 5), MaxPool2d(3), ReLU,
         Conv2d(32, 64, 5), MaxPool2d(2), ReLU,

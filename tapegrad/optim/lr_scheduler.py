@@ -119,7 +119,7 @@ class LRScheduler:
         return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore the attributes saved by :meth:`state_dict` (``load_state_dict``)."""
+        """Restore the attributes saved by ``state_dict`` (``load_state_dict``)."""
         self.__dict__.update(state_dict)
 
     def get_last_lr(self) -> list:

@@ -256,7 +256,7 @@ class Optimizer:
         return value
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Load a state from :meth:`state_dict` (``Optimizer.load_state_dict``)."""
+        """Load a state from ``state_dict`` (``Optimizer.load_state_dict``)."""
         state_dict = state_dict.copy()
         for pre_hook in self._optimizer_load_state_dict_pre_hooks.values():
             result = pre_hook(self, state_dict)

@@ -1,7 +1,7 @@
 """Composable image and target transforms (mirrors ``torchvision.transforms``).
 
 Random transforms draw from the generator of the batch a DataLoader is fetching
-(:func:`tapegrad.utils.data.sample_generator`), so that augmentation is reproducible
+(``tapegrad.utils.data.sample_generator``), so that augmentation is reproducible
 whatever the number of workers; outside a DataLoader they use the global generator,
 drawing the numbers torchvision draws (``torch.randint(0, n, (1,))``, ``torch.rand(1)``).
 """
@@ -42,7 +42,7 @@ def _rand() -> float:
 
 
 class Compose:
-    """Apply transforms one after another (``torchvision.transforms.Compose``)::
+    """Apply transforms one after another (``torchvision.transforms.Compose``):
 
     >>> t = Compose([ToTensor(), Normalize((0.5,), (0.5,))])
     """
@@ -211,7 +211,7 @@ class CenterCrop:
 class RandomCrop:
     """A random ``size`` region of an image, after optional ``padding``; with
     ``pad_if_needed`` a smaller image is padded up to ``size``
-    (``torchvision.transforms.RandomCrop``)::
+    (``torchvision.transforms.RandomCrop``):
 
         >>> RandomCrop(32, padding=4)   # the CIFAR augmentation
     """

@@ -1,5 +1,5 @@
 """torchvision's second transforms API (mirrors ``torchvision.transforms.v2``) for the
-transforms tapegrad has, plus v2's ``ToImage`` and ``ToDtype``::
+transforms tapegrad has, plus v2's ``ToImage`` and ``ToDtype``:
 
     >>> from tapegrad.transforms import v2
     >>> t = v2.Compose([v2.ToImage(), v2.ToDtype(tapegrad.float32, scale=True),

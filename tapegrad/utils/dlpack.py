@@ -6,7 +6,7 @@ and ``torch.from_dlpack(t)`` do the reverse through ``Tensor.__dlpack__``. Write
 one are seen through the other. The protocol work is NumPy's (or CuPy's, for GPU
 tensors): tapegrad only checks PyTorch's rules (no export of tensors that require grad).
 
-Example::
+Example:
 
     >>> import numpy as np, tapegrad as torch
     >>> a = np.arange(4.0)

@@ -155,7 +155,7 @@ def save_image(
     format: str | None = None,
     **kwargs,
 ) -> None:
-    """Save a tensor image, a batch (as a :func:`make_grid` grid; ``nrow``, ``padding``,
+    """Save a tensor image, a batch (as a ``make_grid`` grid; ``nrow``, ``padding``,
     ``normalize``... are passed on) or a list of images as a PNG file
     (``torchvision.utils.save_image``). Values are expected in [0, 1]."""
     if format is not None and format.lower() != "png":

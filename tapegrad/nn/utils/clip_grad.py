@@ -109,7 +109,7 @@ def clip_grad_norm(
     error_if_nonfinite: bool = False,
     foreach: bool | None = None,
 ) -> Tensor:
-    """Deprecated alias of :func:`clip_grad_norm_` (``torch.nn.utils.clip_grad_norm``)."""
+    """Deprecated alias of ``clip_grad_norm_`` (``torch.nn.utils.clip_grad_norm``)."""
     warnings.warn(
         "`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
         "`torch.nn.utils.clip_grad_norm_`.",

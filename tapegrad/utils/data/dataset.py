@@ -57,7 +57,7 @@ def _index_array(indices) -> np.ndarray:
 
 class TensorDataset(Dataset[tuple]):
     """Samples are the rows of tensors that share their first dimension
-    (``torch.utils.data.TensorDataset``)::
+    (``torch.utils.data.TensorDataset``):
 
         >>> ds = TensorDataset(tapegrad.zeros(5, 3), tapegrad.arange(5))
         >>> x, y = ds[2]
@@ -222,7 +222,7 @@ def random_split(
 ) -> list[Subset[T]]:
     """Split ``dataset`` at random into non-overlapping subsets of the given lengths, or of
     the given fractions of its length (``torch.utils.data.random_split``); the same
-    ``generator`` seed gives the same split as PyTorch::
+    ``generator`` seed gives the same split as PyTorch:
 
         >>> train, val = random_split(range(10), [0.8, 0.2], tapegrad.Generator().manual_seed(42))
     """

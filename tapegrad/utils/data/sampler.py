@@ -155,7 +155,7 @@ class WeightedRandomSampler(Sampler[int]):
 
 class BatchSampler(Sampler[list[int]]):
     """Groups the indices of ``sampler`` into lists of ``batch_size``, dropping a short last
-    one if ``drop_last`` (``torch.utils.data.BatchSampler``)::
+    one if ``drop_last`` (``torch.utils.data.BatchSampler``):
 
         >>> list(BatchSampler(SequentialSampler(range(10)), batch_size=3, drop_last=False))
         [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
