@@ -196,6 +196,17 @@ def save(
     which replaces the destination only once complete, so a crash never leaves a
     half-written checkpoint; temporaries left by a killed save are removed by the next
     save to the same path. ``pickle_module`` is accepted for compatibility and ignored.
+
+    Args:
+        obj: What to save.
+        f: A path (``str`` or ``os.PathLike``) or a binary file object open for writing.
+        pickle_module: Accepted for PyTorch's signature and ignored.
+        pickle_protocol: The pickle protocol of the zip format's data record (2 to
+            ``pickle.HIGHEST_PROTOCOL``).
+
+    Raises:
+        ValueError: For ``_use_new_zipfile_serialization=False`` (PyTorch's legacy format)
+            or a ``pickle_protocol`` out of range.
     """
     if not _use_new_zipfile_serialization:
         raise ValueError(
@@ -366,6 +377,26 @@ def load(
     file and ``RuntimeError`` naming the file for one that is corrupt, truncated or not a
     checkpoint. ``mmap`` is accepted and ignored (tensors are read into memory);
     ``encoding`` is honoured for Python 2 strings.
+
+    Args:
+        f: A path or a binary file object open for reading.
+        map_location: Where tensors go: a device or string, a dict of saved location to
+            new location, or a callable ``fn(tensor, location)``.
+        pickle_module: Given, it makes ``weights_only`` default to ``False`` (as in
+            PyTorch) and is otherwise unused.
+        weights_only: Load only tensors, containers and other plain data (default), or
+            unpickle anything (``False``: for trusted files only).
+        mmap: Accepted and ignored (tensors are read into memory).
+        **pickle_load_args: ``encoding`` (for Python 2 strings); the rest is ignored.
+
+    Returns:
+        The saved object.
+
+    Raises:
+        FileNotFoundError: If the path does not exist.
+        RuntimeError: If the file is corrupt, truncated or not a checkpoint.
+        pickle.UnpicklingError: If ``weights_only`` and the file holds something else than
+            plain data.
     """
     weights_only = _resolve_weights_only(weights_only, pickle_module)
     encoding = pickle_load_args.pop("encoding", "utf-8")
