@@ -422,6 +422,27 @@ class DataLoader:
 
         >>> loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True)
         >>> for xb, yb in loader: ...
+
+    Args:
+        dataset: A map-style dataset (``__getitem__`` and ``__len__``) or an
+            ``IterableDataset``.
+        batch_size: Samples per batch; ``None`` yields the samples one by one, uncollated.
+        shuffle: Reshuffle the indices every epoch (a ``RandomSampler``).
+        sampler: The order of the indices (excludes ``shuffle``).
+        batch_sampler: Yields lists of indices, one per batch (excludes ``batch_size``,
+            ``shuffle``, ``sampler`` and ``drop_last``).
+        num_workers: Background threads fetching batches (0: in the calling thread).
+        collate_fn: Merges a list of samples into a batch (default ``default_collate``).
+        pin_memory: Accepted; no effect (warns, as PyTorch does without an accelerator).
+        drop_last: Drop the last batch if it is smaller than ``batch_size``.
+        timeout: Seconds to wait for a batch from the workers (0: forever).
+        worker_init_fn: Called with the worker id in each worker thread as it starts.
+        multiprocessing_context: Accepted; no effect (workers are threads).
+        generator: The generator of the random sampler (and of the per-batch seeds).
+        prefetch_factor: Batches fetched ahead by each worker.
+        persistent_workers: Accepted; no effect.
+        pin_memory_device: Accepted; no effect.
+        in_order: Accepted; batches are always yielded in order.
     """
 
     _initialized = False
