@@ -75,6 +75,35 @@ def documented_modules(docs: Path = DOCS) -> list[types.ModuleType]:
     return modules
 
 
+_PROMPT = re.compile(r"^(>>>|\.\.\.)( |$)")
+
+
+def fence_doctests(text: str) -> str:
+    """Put the unindented doctest lines (``>>> code``, ``... more``, and the output lines
+    that follow them) of a docstring in a ``pycon`` code fence.
+
+    Markdown would read ``>>>`` as nested block quotes; pydoc and Sphinx show these
+    lines as code, and so does the site. Indented ones (Google ``Examples:`` sections,
+    code blocks) are code already and stay as they are.
+    """
+    out: list[str] = []
+    in_block = False
+    for line in text.split("\n"):
+        if _PROMPT.match(line) or (in_block and line.strip() and not line[0].isspace()):
+            if not in_block:
+                out.append("```pycon")
+                in_block = True
+            out.append(line)
+            continue
+        if in_block:
+            out.append("```")
+            in_block = False
+        out.append(line)
+    if in_block:
+        out.append("```")
+    return "\n".join(out)
+
+
 class PublicNames(Extension):
     """Griffe extension: on the documented modules, show exactly :func:`public_names`.
 
@@ -86,6 +115,8 @@ class PublicNames(Extension):
         if pkg.name != "tapegrad":
             return
         from griffe import Alias
+
+        _fence_all(pkg, set())
 
         for module in documented_modules():
             path = module.__name__.removeprefix("tapegrad").lstrip(".")
@@ -108,3 +139,15 @@ class PublicNames(Extension):
                     member.public = True
                 elif member.is_alias or hasattr(module, "__all__"):
                     member.public = False
+
+
+def _fence_all(obj, seen: set) -> None:
+    """Apply :func:`fence_doctests` to the docstrings of ``obj`` and of its members."""
+    if obj.path in seen:
+        return
+    seen.add(obj.path)
+    if obj.docstring is not None and ">>>" in obj.docstring.value:
+        obj.docstring.value = fence_doctests(obj.docstring.value)
+    for member in obj.members.values():
+        if not member.is_alias:
+            _fence_all(member, seen)
