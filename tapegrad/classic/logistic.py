@@ -37,6 +37,13 @@ class LogisticRegression:
         >>> model = LogisticRegression(2, lr=0.1)
         >>> model.fit(x, y, steps=100)
         >>> model.predict(x)        # in {-1, 1}
+
+    Args:
+        in_features: Number of features D.
+        lr: Step size.
+        reduction: ``'sum'`` or ``'mean'`` of the loss over the samples.
+        use_autograd: Take the gradient from autograd instead of the hand-written formula.
+        dtype: dtype of the parameters (default: the default dtype).
     """
 
     def __init__(

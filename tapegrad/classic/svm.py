@@ -24,6 +24,12 @@ class LinearSVM:
 
         >>> svm = LinearSVM(lam=1e-3).fit(x, y, steps=500)
         >>> svm.predict(x), svm.support_vectors(x, y)
+
+    Args:
+        lam: Weight of the quadratic penalty.
+        lr: Step size.
+        decay: Decay the step as ``lr / sqrt(t)`` (else constant).
+        C: If given, the penalty in the usual ``C`` form (``lam = 1 / (2 C N)``).
     """
 
     def __init__(

@@ -125,7 +125,17 @@ class AlexNet_Weights(WeightsEnum):  # noqa: N801
 
 
 def get_weight(name: str) -> WeightsEnum:
-    """The enum member named ``"ResNet18_Weights.DEFAULT"`` (``torchvision.models.get_weight``)."""
+    """The enum member named ``"ResNet18_Weights.DEFAULT"`` (``torchvision.models.get_weight``).
+
+    Args:
+        name: ``'EnumName.MEMBER'``, e.g. ``'ResNet18_Weights.DEFAULT'``.
+
+    Returns:
+        The ``WeightsEnum`` member.
+
+    Raises:
+        ValueError: For an unknown name.
+    """
     enum_name, _, member = name.partition(".")
     enums = {e.__name__: e for e in WeightsEnum.__subclasses__()}
     if enum_name not in enums or member not in enums[enum_name].__members__:

@@ -14,6 +14,10 @@ class SeedCNN(nn.Sequential):
 
     The lecture trains it with SGD (lr 0.1, batch 100) for 10 epochs on inputs
     normalised by the training set's mean and standard deviation.
+
+    Args:
+        in_channels: Channels of the input images.
+        num_classes: Number of output classes (logits).
     """
 
     def __init__(self, in_channels: int = 1, num_classes: int = 10) -> None:
@@ -32,5 +36,13 @@ class SeedCNN(nn.Sequential):
 
 
 def seed_cnn(in_channels: int = 1, num_classes: int = 10) -> SeedCNN:
-    """The seed MNIST CNN (28×28 inputs)."""
+    """The seed MNIST CNN (28×28 inputs).
+
+    Args:
+        in_channels: Channels of the input images.
+        num_classes: Number of output classes (logits).
+
+    Returns:
+        A ``SeedCNN``.
+    """
     return SeedCNN(in_channels, num_classes)
