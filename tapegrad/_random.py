@@ -14,7 +14,11 @@ from ._alloc import check_allocation
 
 
 class Generator:
-    """A CPU random generator (``torch.Generator``)."""
+    """A CPU random generator (``torch.Generator``).
+
+    Args:
+        device: The device it is for (recorded; the numbers are drawn on the CPU).
+    """
 
     def __init__(self, device="cpu"):
         self.device = device

@@ -529,7 +529,14 @@ def _weights_only_message(detail: str) -> str:
 
 def get_unsafe_globals_in_checkpoint(f: FileLike) -> list[str]:
     """The globals in a checkpoint that a weights-only load would refuse, found without
-    running its pickle (``torch.serialization.get_unsafe_globals_in_checkpoint``)."""
+    running its pickle (``torch.serialization.get_unsafe_globals_in_checkpoint``).
+
+    Args:
+        f: A path or a binary file object.
+
+    Returns:
+        The ``module.name`` of each refused global.
+    """
     name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "<file>")
     fp = open(name, "rb") if isinstance(f, (str, os.PathLike)) else f
     try:
