@@ -390,7 +390,11 @@ bool = bool
 
 
 def is_tensor(obj) -> bool:
-    """Whether ``obj`` is a tapegrad tensor (``torch.is_tensor``)."""
+    """Whether ``obj`` is a tapegrad tensor (``torch.is_tensor``).
+
+    Args:
+        obj: Any object.
+    """
     return isinstance(obj, Tensor)
 
 
@@ -464,7 +468,15 @@ def is_nonzero(input) -> bool:
 
 
 def lstsq(B, A):
-    """The old ``torch.lstsq(B, A)``, an alias of ``gels``."""
+    """The old ``torch.lstsq(B, A)``, an alias of ``gels``.
+
+    Args:
+        B: The right-hand sides (M, K).
+        A: The matrix (M, N).
+
+    Returns:
+        ``(X, QR)`` as ``gels`` returns them (the first N rows of X are the solution).
+    """
     return gels(B, A)
 
 
@@ -478,7 +490,13 @@ def set_default_tensor_type(t) -> None:  # noqa: F811
 
 
 def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:  # noqa: F811
-    """tapegrad's CPU ops are deterministic already."""
+    """tapegrad's CPU ops are deterministic already.
+
+    Args:
+        mode: Whether to require deterministic algorithms (tapegrad's are deterministic either
+            way).
+        warn_only: Accepted for PyTorch's signature.
+    """
 
 
 def are_deterministic_algorithms_enabled() -> bool:
@@ -496,14 +514,29 @@ def get_num_threads() -> int:
 
 
 def set_num_threads(n: int) -> None:
-    """Set the thread count for batch-parallel work (``torch.set_num_threads``)."""
+    """Set the thread count for batch-parallel work (``torch.set_num_threads``).
+
+    Args:
+        n: The number of threads (at least 1).
+
+    Raises:
+        RuntimeError: If ``n`` is less than 1.
+    """
     if n < 1:
         raise RuntimeError("set_num_threads expects a positive integer")
     _num_threads[0] = n
 
 
 def compile(model=None, **kwargs):  # noqa: A001
-    """No compilation in tapegrad: returns the model unchanged (``torch.compile``)."""
+    """No compilation in tapegrad: returns the model unchanged (``torch.compile``).
+
+    Args:
+        model: The model or function (or nothing, to use ``compile`` as a decorator).
+        **kwargs: Accepted for PyTorch's signature (``mode``, ``fullgraph``, ``backend``, ...).
+
+    Returns:
+        ``model`` (or a decorator returning its argument).
+    """
     return model if model is not None else (lambda m: m)
 
 
@@ -513,6 +546,13 @@ def set_default_device(device) -> None:
     tapegrad creates tensors on the CPU; ``'cpu'`` and ``None`` are accepted, and a GPU
     device raises as PyTorch does without one (with CuPy and a GPU, move tensors with
     ``.to(device)`` instead).
+
+    Args:
+        device: ``'cpu'`` or ``None``.
+
+    Raises:
+        NotImplementedError: For a GPU device when CuPy is available; without it, PyTorch's
+            error for a build without CUDA.
     """
     from ._device import to_device
 
@@ -533,6 +573,9 @@ def set_float32_matmul_precision(precision: str) -> None:
 
     tapegrad's float32 products are NumPy's BLAS in full float32 ("highest") whatever is
     set; the value is kept so that ``get_float32_matmul_precision`` returns it.
+
+    Args:
+        precision: ``'highest'``, ``'high'`` or ``'medium'``.
     """
     if precision not in ("highest", "high", "medium"):
         _warnings.warn(
