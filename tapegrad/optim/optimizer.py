@@ -90,6 +90,10 @@ class Optimizer:
 
     ``params`` is an iterable of tensors, of ``(name, tensor)`` pairs, or of dicts that each
     define a parameter group with its own options (e.g. per-layer learning rates).
+
+    Args:
+        params: Tensors, ``(name, tensor)`` pairs, or dicts defining parameter groups.
+        defaults: The options (``lr``, ...) of the groups that do not set them.
     """
 
     def __init_subclass__(cls, **kwargs) -> None:
