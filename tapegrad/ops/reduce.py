@@ -598,16 +598,22 @@ def logsumexp(input, dim, keepdim: bool = False):
 
 class Softmax(Function):
     def forward(ctx, x, dim=-1):
-        e = np.exp(x - np.max(x, axis=dim, keepdims=True))
-        y = e / np.sum(e, axis=dim, keepdims=True)
+        # one new array, exponentiated and normalised in place
+        y = np.subtract(x, np.max(x, axis=dim, keepdims=True))
+        np.exp(y, out=y)
+        y /= np.sum(y, axis=dim, keepdims=True)
         ctx.dim = dim
         ctx.save_for_backward(y)
         return y
 
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
+        xp = ctx.xp
         gy = g * y
-        return gy - y * ctx.xp.sum(gy, axis=ctx.dim, keepdims=True)
+        if xp is np:
+            gy -= y * np.sum(gy, axis=ctx.dim, keepdims=True)
+            return gy
+        return gy - y * xp.sum(gy, axis=ctx.dim, keepdims=True)
 
 
 class LogSoftmax(Function):
