@@ -498,13 +498,13 @@ def gather(input, dim: int, index, *, sparse_grad=False):
     Args:
         input: the source tensor.
         dim: the dim to index along.
-        index: an integer tensor with ``input``'s number of dims and sizes no larger than ``input``'s
-            in the other dims; the result has its shape.
+        index: an integer tensor with ``input``'s number of dims and sizes no larger than
+            ``input``'s in the other dims; the result has its shape.
         sparse_grad: accepted for PyTorch's signature; the gradient is always dense.
 
     Raises:
-        RuntimeError: ``index`` is not an integer tensor, its dims or sizes do not fit ``input``, or an index is
-            out of range.
+        RuntimeError: ``index`` is not an integer tensor, its dims or sizes do not fit
+            ``input``, or an index is out of range.
     """
     d = U.canon_dim(dim, input.ndim)
     _check_gather(input, d, index, "gather")
@@ -628,8 +628,8 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
             there.
 
     Raises:
-        RuntimeError: dtypes differ, ``index`` is not an integer tensor or its sizes do not fit, or ``reduce``
-            is unknown.
+        RuntimeError: dtypes differ, ``index`` is not an integer tensor or its sizes do not fit,
+            or ``reduce`` is unknown.
     """
     x, s, kw = _scatter(input, dim, index, src, value, reduce)
     return (Scatter if isinstance(src, U.Tensor) else ScatterValue).apply(x, s, **kw)
