@@ -567,7 +567,7 @@ def meshgrid(*tensors, indexing: str | None = None):
 
     Returns:
         A tuple of expanded views, one per tensor, all of shape ``(len(t0), len(t1), ...)`` (first
-            two swapped for ``"xy"``).
+        two swapped for ``"xy"``).
     """
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])

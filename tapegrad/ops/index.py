@@ -84,8 +84,8 @@ def convert_index(idx):
             of these.
 
     Returns:
-        ``(numpy_index, advanced)``: the index as a tuple NumPy understands, and whether it holds an
-            integer or boolean array (advanced indexing, which copies).
+        A pair ``(numpy_index, advanced)``, the index as a tuple NumPy understands and whether it
+        holds an integer or boolean array (advanced indexing, which copies).
     """
     if _sequence_as_tuple(idx):
         warnings.warn(_SEQUENCE_WARNING, UserWarning, stacklevel=3)
