@@ -1158,7 +1158,7 @@ def conv2d(
 ) -> Tensor:
     """2-D convolution over (N, C, H, W) or (C, H, W) (``torch.nn.functional.conv2d``).
 
-    ``padding`` is an int, a pair, ``'valid'`` or ``'same'``::
+    ``padding`` is an int, a pair, ``'valid'`` or ``'same'``:
 
         y = conv2d(x, w, b, stride=1, padding="same")
 

@@ -1,7 +1,7 @@
 """``fit`` and ``evaluate``: the training loop of the course, with callbacks.
 
 The loop is written with the public API only, so it reads like the seed's code and a
-user can copy it to write their own::
+user can copy it to write their own:
 
     for inputs, targets in train_data:
         optimizer.zero_grad()
@@ -9,7 +9,7 @@ user can copy it to write their own::
         loss.backward()
         optimizer.step()
 
-Example::
+Example:
 
     >>> history = fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
     ...               train_loader, val_loader, epochs=10, callbacks=[EarlyStopping()])
