@@ -144,10 +144,14 @@ class SliceBackward(Function):
 
 
 class Select(Slice):
+    """``Slice`` by one integer, ``torch.select`` (grad_fn ``SelectBackward0``)."""
+
     backward_name = "SelectBackward0"
 
 
 class SliceUnsqueeze(Slice):
+    """``Slice`` that only adds size-1 dims (``x[None]``) (grad_fn ``UnsqueezeBackward0``)."""
+
     backward_name = "UnsqueezeBackward0"
 
 
@@ -273,6 +277,9 @@ def getitem(self, idx):
 
 
 class IndexPut(Function):
+    """The autograd node of ``index_put`` and of ``x[idx] = v`` with advanced indices (grad_fn
+    ``IndexPutBackward0``)."""
+
     def forward(ctx, x, v, idx=(), accumulate=False):
         ctx.idx = idx
         out = x.copy()
@@ -421,6 +428,8 @@ def _check_index(index, name="index"):
 
 
 class IndexSelect(Function):
+    """The autograd node of ``torch.index_select`` (grad_fn ``IndexSelectBackward0``)."""
+
     def forward(ctx, x, idx=None, dim=0):
         ctx.idx, ctx.dim, ctx.shape = idx, dim, x.shape
         return np.take(x, idx, axis=dim)
@@ -483,6 +492,8 @@ def _check_gather(input, dim, index, name):
 
 
 class Gather(Function):
+    """The autograd node of ``torch.gather`` (grad_fn ``GatherBackward0``)."""
+
     def forward(ctx, x, idx=None, dim=0):
         ctx.full = _full_index(idx, dim)
         ctx.shape = x.shape
@@ -538,6 +549,9 @@ def take_along_dim(input, indices, dim=None):
 
 
 class Scatter(Function):
+    """The autograd node of ``torch.scatter`` with a ``src`` tensor, and the base of scatter-like
+    ops (grad_fn ``ScatterBackward0``)."""
+
     def forward(ctx, x, src, idx=None, dim=0, reduce=None):
         full = _full_index(idx, dim)
         ctx.full = full
@@ -604,14 +618,20 @@ def _scatter(input, dim, index, src=None, value=None, reduce=None, name="scatter
 
 
 class ScatterValue(Scatter):
+    """``torch.scatter`` with a scalar ``value`` (grad_fn ``ScatterBackward1``)."""
+
     backward_name = "ScatterBackward1"  # scatter(Tensor, int, Tensor, Scalar)
 
 
 class ScatterAdd(Scatter):
+    """The autograd node of ``torch.scatter_add`` (grad_fn ``ScatterAddBackward0``)."""
+
     backward_name = "ScatterAddBackward0"
 
 
 class IndexAdd(Scatter):
+    """The autograd node of ``torch.index_add`` (grad_fn ``IndexAddBackward0``)."""
+
     backward_name = "IndexAddBackward0"
 
 
@@ -745,6 +765,8 @@ def index_fill(input, dim, index, value):
 
 
 class MaskedFill(Function):
+    """The autograd node of ``torch.masked_fill`` (grad_fn ``MaskedFillBackward0``)."""
+
     def forward(ctx, x, value, mask=None):
         ctx.save_for_backward(mask)
         return np.where(mask, value, x)
@@ -892,6 +914,8 @@ def take(input, index):
 
 
 class Unfold(Function):
+    """The autograd node of ``Tensor.unfold``: windows as a view (grad_fn ``UnfoldBackward0``)."""
+
     backward_name = "UnfoldBackward0"
 
     def forward(ctx, x, dim=0, size=1, step=1):

@@ -17,6 +17,8 @@ def _mT(a, xp=np):
 
 
 class Matmul(Function):
+    """The autograd node of a product of two matrices, ``torch.mm`` (grad_fn ``MmBackward0``)."""
+
     backward_name = "MmBackward0"
 
     def forward(ctx, a, b):
@@ -57,18 +59,27 @@ class Matmul(Function):
 
 
 class MatmulBatched(Matmul):
+    """``Matmul`` of batches of matrices, ``torch.bmm`` (grad_fn ``BmmBackward0``)."""
+
     backward_name = "BmmBackward0"
 
 
 class MatmulGeneric(Matmul):
+    """``Matmul`` with broadcast batch dims or 1-D operands, ``torch.matmul`` (grad_fn
+    ``UnsafeViewBackward0``, as in PyTorch)."""
+
     backward_name = "UnsafeViewBackward0"
 
 
 class Mv(Matmul):
+    """``Matmul`` of a matrix and a vector, ``torch.mv`` (grad_fn ``MvBackward0``)."""
+
     backward_name = "MvBackward0"
 
 
 class Dot(Matmul):
+    """``Matmul`` of two vectors, ``torch.dot`` (grad_fn ``DotBackward0``)."""
+
     backward_name = "DotBackward0"
 
 
@@ -513,6 +524,8 @@ def _expand_ellipsis(spec: str, operands) -> tuple[list[str], str]:
 
 
 class Einsum(Function):
+    """The autograd node of ``torch.einsum``: the gradient of each operand is another einsum."""
+
     def forward(ctx, *ops, ins=(), out=""):
         ctx.ins, ctx.out = ins, out
         ctx.save_for_backward(*ops)
@@ -631,6 +644,8 @@ def _singular_error(name, msg):
 
 
 class Inv(Function):
+    """The autograd node of ``torch.linalg.inv`` (grad_fn ``LinalgInvExBackward0``)."""
+
     backward_name = "LinalgInvExBackward0"
 
     def forward(ctx, A):
@@ -661,6 +676,8 @@ def inv(A, *, out=None):
 
 
 class Det(Function):
+    """The autograd node of ``torch.linalg.det`` (grad_fn ``LinalgDetBackward0``)."""
+
     backward_name = "LinalgDetBackward0"
 
     def forward(ctx, A):
@@ -715,6 +732,9 @@ def det(A, *, out=None):
 
 
 class Slogdet(Function):
+    """The autograd node of ``torch.linalg.slogdet``: sign and log-absolute-determinant (grad_fn
+    ``LinalgSlogdetBackward0``)."""
+
     backward_name = "LinalgSlogdetBackward0"
     # The sign requires grad like PyTorch's; for real inputs its gradient is zero.
     num_outputs = 2
@@ -761,6 +781,8 @@ def logdet(A):
 
 
 class Solve(Function):
+    """The autograd node of ``torch.linalg.solve`` (grad_fn ``LinalgSolveExBackward0``)."""
+
     backward_name = "LinalgSolveExBackward0"
 
     def forward(ctx, A, B, vec=False):
@@ -815,6 +837,9 @@ def solve(A, B, *, left=True, out=None):
 
 
 class Eigh(Function):
+    """The autograd node of ``torch.linalg.eigh``: eigenvalues and eigenvectors (grad_fn
+    ``LinalgEighBackward0``)."""
+
     backward_name = "LinalgEighBackward0"
     num_outputs = 2
 
@@ -1531,6 +1556,8 @@ def _expm(a: np.ndarray) -> np.ndarray:
 
 
 class MatrixExp(Function):
+    """The autograd node of ``torch.linalg.matrix_exp`` (grad_fn ``LinalgMatrixExpBackward0``)."""
+
     backward_name = "LinalgMatrixExpBackward0"
 
     def forward(ctx, A):

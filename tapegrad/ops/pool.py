@@ -498,10 +498,16 @@ class AdaptiveAvgSpread(Function):
 
 
 class AdaptiveAvgPool2D(_AdaptiveAvgPoolNd):
+    """The autograd node of ``F.adaptive_avg_pool2d`` when the windows differ in size (grad_fn
+    ``AdaptiveAvgPool2DBackward0``)."""
+
     backward_name = "AdaptiveAvgPool2DBackward0"
 
 
 class AdaptiveAvgPool3D(_AdaptiveAvgPoolNd):
+    """The autograd node of ``F.adaptive_avg_pool3d`` when the windows differ in size (grad_fn
+    ``AdaptiveAvgPool3DBackward0``)."""
+
     backward_name = "AdaptiveAvgPool3DBackward0"
 
 
@@ -550,10 +556,16 @@ class _AdaptiveMaxPoolNd(Function):
 
 
 class AdaptiveMaxPool2D(_AdaptiveMaxPoolNd):
+    """The autograd node of ``F.adaptive_max_pool2d``: values and indices (grad_fn
+    ``AdaptiveMaxPool2DBackward0``)."""
+
     backward_name = "AdaptiveMaxPool2DBackward0"
 
 
 class AdaptiveMaxPool3D(_AdaptiveMaxPoolNd):
+    """The autograd node of ``F.adaptive_max_pool3d``: values and indices (grad_fn
+    ``AdaptiveMaxPool3DBackward0``)."""
+
     backward_name = "AdaptiveMaxPool3DBackward0"
 
 
@@ -631,10 +643,14 @@ class _MaxUnpoolNd(Function):
 
 
 class MaxUnpool2D(_MaxUnpoolNd):
+    """The autograd node of ``F.max_unpool2d`` (grad_fn ``MaxUnpool2DBackward0``)."""
+
     backward_name = "MaxUnpool2DBackward0"
 
 
 class MaxUnpool3D(_MaxUnpoolNd):
+    """The autograd node of ``F.max_unpool3d`` (grad_fn ``MaxUnpool3DBackward0``)."""
+
     backward_name = "MaxUnpool3DBackward0"
 
 

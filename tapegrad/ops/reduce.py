@@ -58,6 +58,9 @@ def _dims(dim, ndim):
 
 
 class Sum(Function):
+    """The autograd node of ``torch.sum`` over all dims (grad_fn ``SumBackward0``): the gradient
+    broadcast back."""
+
     def forward(ctx, x, dims=(), keepdim=False, dtype=None):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         return np.asarray(np.sum(x, axis=dims, keepdims=keepdim, dtype=dtype))
@@ -67,6 +70,8 @@ class Sum(Function):
 
 
 class Mean(Function):
+    """The autograd node of ``torch.mean`` over all dims (grad_fn ``MeanBackward0``)."""
+
     def forward(ctx, x, dims=(), keepdim=False):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         n = 1
@@ -80,10 +85,14 @@ class Mean(Function):
 
 
 class SumDim(Sum):
+    """``Sum`` over given dims (grad_fn ``SumBackward1``)."""
+
     backward_name = "SumBackward1"  # PyTorch's sum.dim_IntList
 
 
 class MeanDim(Mean):
+    """``Mean`` over given dims (grad_fn ``MeanBackward1``)."""
+
     backward_name = "MeanBackward1"
 
 
@@ -203,6 +212,8 @@ def _exclusive_prod(xp, x, axis):
 
 
 class Prod(Function):
+    """The autograd node of ``torch.prod`` over all elements (grad_fn ``ProdBackward0``)."""
+
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
         y = np.asarray(np.prod(x, axis=dim, keepdims=keepdim))
@@ -227,6 +238,8 @@ class Prod(Function):
 
 
 class ProdDim(Prod):
+    """``Prod`` along one dim (grad_fn ``ProdBackward1``)."""
+
     backward_name = "ProdBackward1"
 
 
@@ -252,6 +265,8 @@ def prod(input, dim=None, keepdim: bool = False, *, dtype=None):
 
 
 class Var(Function):
+    """The autograd node of ``torch.var`` (and, with ``take_sqrt``, of ``torch.std``)."""
+
     def forward(ctx, x, dims=(), correction=1, keepdim=False, take_sqrt=False):
         n = 1
         for d in dims:
@@ -301,6 +316,8 @@ class Var(Function):
 
 
 class Std(Var):
+    """The autograd node of ``torch.std``: ``Var`` with the square root taken."""
+
     pass
 
 
@@ -407,6 +424,8 @@ def _need_float(t, name):
 
 
 class VectorNorm(Function):
+    """The autograd node of ``torch.linalg.vector_norm`` (grad_fn ``LinalgVectorNormBackward0``)."""
+
     backward_name = "LinalgVectorNormBackward0"
 
     def forward(ctx, x, ord=2.0, dims=(), keepdim=False):
@@ -508,6 +527,9 @@ def dist(input, other, p=2):
 
 
 class AmaxAmin(Function):
+    """The shared node of ``amax``/``amin`` and the full ``max``/``min``: ties share the gradient
+    equally."""
+
     def forward(ctx, x, dims=(), keepdim=False, is_max=True):
         if x.size == 0:
             name = "max" if is_max else "min"
@@ -535,18 +557,26 @@ class AmaxAmin(Function):
 
 
 class Amax(AmaxAmin):
+    """The autograd node of ``torch.amax`` (grad_fn ``AmaxBackward0``)."""
+
     pass
 
 
 class Amin(AmaxAmin):
+    """The autograd node of ``torch.amin`` (grad_fn ``AminBackward0``)."""
+
     pass
 
 
 class MaxBackwardFull(AmaxAmin):
+    """The autograd node of ``torch.max(input)`` without a dim (grad_fn ``MaxBackward1``)."""
+
     backward_name = "MaxBackward1"
 
 
 class MinBackwardFull(AmaxAmin):
+    """The autograd node of ``torch.min(input)`` without a dim (grad_fn ``MinBackward1``)."""
+
     backward_name = "MinBackward1"
 
 
@@ -590,6 +620,9 @@ class MaxDim(Function):
 
 
 class MinDim(MaxDim):
+    """The autograd node of ``torch.min`` along a dim: values and indices (grad_fn
+    ``MinBackward0``)."""
+
     backward_name = "MinBackward0"
 
 
@@ -749,6 +782,8 @@ def argmin(input, dim=None, keepdim: bool = False):
 
 
 class LogSumExp(Function):
+    """The autograd node of ``torch.logsumexp`` (grad_fn ``LogsumexpBackward0``)."""
+
     backward_name = "LogsumexpBackward0"
 
     def forward(ctx, x, dims=(), keepdim=False):
@@ -781,6 +816,8 @@ def logsumexp(input, dim, keepdim: bool = False):
 
 
 class Softmax(Function):
+    """The autograd node of ``torch.softmax`` along ``dim`` (grad_fn ``SoftmaxBackward0``)."""
+
     def forward(ctx, x, dim=-1):
         e = np.exp(x - np.max(x, axis=dim, keepdims=True))
         y = e / np.sum(e, axis=dim, keepdims=True)
@@ -795,6 +832,9 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    """The autograd node of ``torch.log_softmax`` along ``dim`` (grad_fn
+    ``LogSoftmaxBackward0``)."""
+
     def forward(ctx, x, dim=-1):
         m = np.max(x, axis=dim, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
@@ -877,6 +917,8 @@ def log_softmax(input, dim=None, dtype=None, *, _stacklevel=3):
 
 
 class Cumsum(Function):
+    """The autograd node of ``torch.cumsum`` (grad_fn ``CumsumBackward0``)."""
+
     def forward(ctx, x, dim=0):
         ctx.dim = dim
         return np.cumsum(x, axis=dim, dtype=x.dtype)
@@ -887,6 +929,8 @@ class Cumsum(Function):
 
 
 class Cumprod(Function):
+    """The autograd node of ``torch.cumprod`` (grad_fn ``CumprodBackward0``)."""
+
     def forward(ctx, x, dim=0):
         ctx.dim = dim
         y = np.cumprod(x, axis=dim, dtype=x.dtype)

@@ -20,6 +20,9 @@ from .index import IndexBackward, SliceBackward
 
 
 class ToCopy(Function):
+    """The autograd node of a dtype conversion, ``Tensor.to(dtype)`` (grad_fn
+    ``ToCopyBackward0``)."""
+
     backward_name = "ToCopyBackward0"
 
     def forward(ctx, x, dtype=None):
@@ -30,6 +33,8 @@ class ToCopy(Function):
 
 
 class ToDevice(Function):
+    """The autograd node of a device move, ``Tensor.to(device)`` (grad_fn ``ToCopyBackward0``)."""
+
     backward_name = "ToCopyBackward0"
 
     def forward(ctx, x, xp=None):
@@ -47,6 +52,8 @@ class ToDevice(Function):
 
 
 class Clone(Function):
+    """The autograd node of ``torch.clone`` (grad_fn ``CloneBackward0``)."""
+
     def forward(ctx, x):
         return x.copy()
 
@@ -123,6 +130,8 @@ class CopyFrom(Function):
 
 
 class View(Function):
+    """The autograd node of ``Tensor.view``: a view with a new shape (grad_fn ``ViewBackward0``)."""
+
     is_view = True
 
     def forward(ctx, x, shape=()):
@@ -146,6 +155,8 @@ class View(Function):
 
 
 class Reshape(View):
+    """The autograd node of ``torch.reshape`` when it can view (grad_fn ``ViewBackward0``)."""
+
     backward_name = "ViewBackward0"
 
     def forward(ctx, x, shape=()):
@@ -155,6 +166,8 @@ class Reshape(View):
 
 
 class UnsafeView(View):
+    """A reshape of a fresh result, named as PyTorch names it (grad_fn ``UnsafeViewBackward0``)."""
+
     backward_name = "UnsafeViewBackward0"
     is_view = False
 
@@ -309,6 +322,8 @@ def unflatten(input, dim: int, sizes):
 
 
 class Transpose(Function):
+    """The autograd node of ``torch.transpose`` (grad_fn ``TransposeBackward0``)."""
+
     is_view = True
 
     def forward(ctx, x, d0=0, d1=1):
@@ -323,6 +338,8 @@ class Transpose(Function):
 
 
 class T(Transpose):
+    """The autograd node of ``torch.t`` (grad_fn ``TBackward0``)."""
+
     backward_name = "TBackward0"
 
 
@@ -365,6 +382,8 @@ def t(input):
 
 
 class Permute(Function):
+    """The autograd node of ``torch.permute`` (grad_fn ``PermuteBackward0``)."""
+
     is_view = True
 
     def forward(ctx, x, dims=()):
@@ -435,6 +454,9 @@ def adjoint(input):
 
 
 class Expand(Function):
+    """The autograd node of ``Tensor.expand``: the gradient summed over the broadcast dims
+    (grad_fn ``ExpandBackward0``)."""
+
     is_view = True
 
     def forward(ctx, x, shape=()):
@@ -544,18 +566,26 @@ def broadcast_shapes(*shapes):
 
 
 class Squeeze(View):
+    """The autograd node of ``torch.squeeze`` of every size-1 dim (grad_fn ``SqueezeBackward0``)."""
+
     backward_name = "SqueezeBackward0"
 
 
 class SqueezeDim(View):
+    """The autograd node of ``torch.squeeze`` of one dim (grad_fn ``SqueezeBackward1``)."""
+
     backward_name = "SqueezeBackward1"
 
 
 class SqueezeDims(View):
+    """The autograd node of ``torch.squeeze`` of a tuple of dims (grad_fn ``SqueezeBackward2``)."""
+
     backward_name = "SqueezeBackward2"
 
 
 class Unsqueeze(View):
+    """The autograd node of ``torch.unsqueeze`` (grad_fn ``UnsqueezeBackward0``)."""
+
     backward_name = "UnsqueezeBackward0"
 
 
@@ -607,6 +637,8 @@ def _writable_diagonal(x, offset, d1, d2):
 
 
 class Diagonal(Function):
+    """The autograd node of ``torch.diagonal``, a view (grad_fn ``DiagonalBackward0``)."""
+
     is_view = True
 
     def forward(ctx, x, offset=0, d1=0, d2=1):
@@ -657,6 +689,9 @@ def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
 
 
 class DiagEmbed(Function):
+    """The autograd node of ``torch.diag_embed`` on the last two dims (grad_fn
+    ``DiagEmbedBackward0``)."""
+
     def forward(ctx, x, offset=0):
         ctx.offset = offset
         n = x.shape[-1] + abs(offset)
@@ -716,6 +751,8 @@ def diagflat(input, offset: int = 0):
 
 
 class Cat(Function):
+    """The autograd node of ``torch.cat`` (grad_fn ``CatBackward0``)."""
+
     def forward(ctx, *xs, dim=0):
         ctx.dim = dim
         ctx.sizes = [x.shape[dim] for x in xs]
@@ -773,6 +810,8 @@ concat = concatenate = cat
 
 
 class Stack(Function):
+    """The autograd node of ``torch.stack`` (grad_fn ``StackBackward0``)."""
+
     def forward(ctx, *xs, dim=0):
         ctx.dim = dim
         return np.stack(xs, axis=dim)
@@ -890,6 +929,9 @@ def atleast_3d(t):
 
 
 class SplitWithSizes(Function):
+    """The autograd node of ``torch.split``: one output view per chunk (grad_fn
+    ``SplitWithSizesBackward0`` or ``SplitBackward0``)."""
+
     backward_name = "SplitWithSizesBackward0"
     is_view = True
 
@@ -1015,6 +1057,9 @@ def tensor_split(input, indices_or_sections, dim: int = 0):
 
 
 class Unbind(Function):
+    """The autograd node of ``torch.unbind``: one output view per slice (grad_fn
+    ``UnbindBackward0``)."""
+
     is_view = True
 
     def forward(ctx, x, dim=0):
@@ -1043,6 +1088,8 @@ def unbind(input, dim: int = 0):
 
 
 class Flip(Function):
+    """The autograd node of ``torch.flip`` (grad_fn ``FlipBackward0``)."""
+
     def forward(ctx, x, dims=()):
         ctx.dims = dims
         return np.flip(x, dims).copy()
@@ -1081,6 +1128,8 @@ def flipud(input):
 
 
 class Roll(Function):
+    """The autograd node of ``torch.roll`` (grad_fn ``RollBackward0``)."""
+
     def forward(ctx, x, shifts=(), dims=None):
         ctx.shifts, ctx.dims = shifts, dims
         return np.roll(x, shifts, dims)
@@ -1126,6 +1175,9 @@ def rot90(input, k: int = 1, dims=(0, 1)):
 
 
 class Repeat(Function):
+    """The autograd node of ``Tensor.repeat``: the gradient summed over the tiles (grad_fn
+    ``RepeatBackward0``)."""
+
     def forward(ctx, x, reps=()):
         ctx.reps = reps
         ctx.in_shape = x.shape
@@ -1178,6 +1230,8 @@ def tile(input, dims):
 
 
 class RepeatInterleave(Function):
+    """The autograd node of ``torch.repeat_interleave`` (grad_fn ``RepeatInterleaveBackward0``)."""
+
     def forward(ctx, x, repeats=1, dim=0):
         ctx.repeats, ctx.dim, ctx.n = repeats, dim, x.shape[dim]
         return np.repeat(x, repeats, axis=dim)
@@ -1216,6 +1270,8 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
 
 
 class Tril(Function):
+    """The autograd node of ``torch.tril`` (grad_fn ``TrilBackward0``)."""
+
     def forward(ctx, x, k=0, upper=False):
         ctx.k, ctx.upper = k, upper
         return np.triu(x, k) if upper else np.tril(x, k)
@@ -1226,6 +1282,8 @@ class Tril(Function):
 
 
 class Triu(Tril):
+    """The autograd node of ``torch.triu`` (grad_fn ``TriuBackward0``)."""
+
     pass
 
 
@@ -1260,6 +1318,8 @@ def triu(input, diagonal: int = 0):
 
 
 class Narrow(Function):
+    """The autograd node of ``torch.narrow``, a view (grad_fn ``SliceBackward0``, as in PyTorch)."""
+
     backward_name = "SliceBackward0"
     is_view = True
 
