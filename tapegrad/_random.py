@@ -15,7 +15,11 @@ from ._alloc import check_allocation
 
 
 class Generator:
-    """A CPU random generator (``torch.Generator``)."""
+    """A CPU random generator (``torch.Generator``).
+
+    Args:
+        device: The device it is for (recorded; the numbers are drawn on the CPU).
+    """
 
     def __init__(self, device="cpu"):
         self.device = device
@@ -305,18 +309,39 @@ def manual_seed(seed: int) -> Generator:
 
 
 def seed() -> int:
+    """Seed the default generator from the OS's entropy (``torch.seed``).
+
+    Returns:
+        The 64-bit seed used, which ``initial_seed`` returns from now on.
+    """
     return default_generator.seed()
 
 
 def initial_seed() -> int:
+    """The seed the default generator was last seeded with (``torch.initial_seed``).
+
+    Returns:
+        The value given to the last ``manual_seed`` (or drawn by the last ``seed``).
+    """
     return default_generator.initial_seed()
 
 
 def get_rng_state():
+    """The state of the default generator (``torch.get_rng_state``).
+
+    Returns:
+        A ``uint8`` tensor; ``set_rng_state`` with it makes the generator draw the
+        same numbers again.
+    """
     from ._tensor import Tensor
 
     return Tensor._make(default_generator.get_state())
 
 
 def set_rng_state(state) -> None:
+    """Restore the default generator's state (``torch.set_rng_state``).
+
+    Args:
+        state: A ``uint8`` tensor (or array) returned by ``get_rng_state``.
+    """
     default_generator.set_state(state.numpy() if hasattr(state, "numpy") else state)
