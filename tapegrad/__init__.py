@@ -523,6 +523,7 @@ from . import (  # noqa: E402
     nn,
     onnx,
     optim,
+    profiler,
     random,
     testing,
     train,

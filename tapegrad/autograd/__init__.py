@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import anomaly_mode, functional, grad_mode
+from . import anomaly_mode, functional, grad_mode, profiler
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .engine import run_backward
 from .function import FunctionCtx
@@ -221,6 +221,7 @@ __all__ = [
     "inference_mode",
     "grad_mode",
     "anomaly_mode",
+    "profiler",
     "detect_anomaly",
     "set_detect_anomaly",
 ]

@@ -111,7 +111,7 @@ def observe_apply(cls, inputs, attrs):
         st.pass_next = False
         return NotImplemented
     col = collector
-    ev = col.begin_op(cls, inputs) if col is not None else None
+    ev = col.begin_op(cls, inputs, attrs) if col is not None else None
     st.pass_next = True
     try:
         out = cls.apply(*inputs, **attrs)
@@ -119,8 +119,8 @@ def observe_apply(cls, inputs, attrs):
         st.pass_next = False
         if ev is not None:
             col.end(ev)
-    if ev is not None and col.profile_memory:
-        col.allocated(ev, out)
+    if ev is not None:
+        col.end_op(ev, inputs, out)
     if anomaly:
         _tag(out)
     return out

@@ -1,0 +1,90 @@
+"""PyTorch's event names for tapegrad's primitives ("aten::mm" for ``Matmul``).
+
+A primitive's name is its class name in snake case under ``aten::`` where that is
+PyTorch's operator (``LeakyRelu`` -> ``aten::leaky_relu``, ``AvgPool2D`` ->
+``aten::avg_pool2d``); the table below covers the classes whose name says something
+else. Private helper classes (leading underscore) keep their tapegrad name.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ATEN = {
+    "Linear": "aten::linear",
+    "Matmul": "aten::mm",
+    "MatmulBatched": "aten::bmm",
+    "MatmulGeneric": "aten::matmul",
+    "T": "aten::t",
+    "Reshape": "aten::reshape",
+    "UnsafeView": "aten::_unsafe_view",
+    "ViewOfBase": "aten::as_strided",
+    "Narrow": "aten::narrow",
+    "SliceUnsqueeze": "aten::unsqueeze",
+    "Squeeze1": "aten::squeeze",
+    "SqueezeDim": "aten::squeeze",
+    "SqueezeDims": "aten::squeeze",
+    "SumDim": "aten::sum",
+    "MeanDim": "aten::mean",
+    "ProdDim": "aten::prod",
+    "MaxDim": "aten::max",
+    "MinDim": "aten::min",
+    "MaxBackwardFull": "aten::max",
+    "MinBackwardFull": "aten::min",
+    "AmaxAmin": "aten::aminmax",
+    "PowScalar": "aten::pow",
+    "PowScalarBase": "aten::pow",
+    "Clamp": "aten::clamp",
+    "ClampTensor": "aten::clamp",
+    "DivRounded": "aten::div",
+    "LerpTensor": "aten::lerp",
+    "ScatterValue": "aten::scatter",
+    "RoundDecimals": "aten::round",
+    "LogAddExp": "aten::logaddexp",
+    "LogSumExp": "aten::logsumexp",
+    "ToCopy": "aten::to",
+    "ToDevice": "aten::to",
+    "CopyFrom": "aten::copy_",
+    "IndexPutBasic": "aten::index_put_",
+    "IndexPut": "aten::index_put_",
+    "IndexPad": "aten::reflection_pad",
+    "ConstantPad": "aten::constant_pad_nd",
+    "CrossEntropy": "aten::cross_entropy_loss",
+    "CrossEntropyProbs": "aten::cross_entropy_loss",
+    "NllLoss": "aten::nll_loss_nd",
+    "Normalize": "aten::native_batch_norm",
+    "Inv": "aten::linalg_inv",
+    "Det": "aten::linalg_det",
+    "Slogdet": "aten::linalg_slogdet",
+    "Solve": "aten::linalg_solve",
+    "Eigh": "aten::linalg_eigh",
+    "SvdVals": "aten::linalg_svdvals",
+    "LstsqSolution": "aten::linalg_lstsq",
+    "VectorNorm": "aten::linalg_vector_norm",
+    "MaxPool2DWithIndicesPair": "aten::max_pool2d_with_indices",
+    "MaxPool3DWithIndicesPair": "aten::max_pool3d_with_indices",
+}
+
+_cache: dict = {}
+
+
+def op_name(cls, attrs) -> str:
+    """The profiler event name of one call of the primitive ``cls``."""
+    name = _cache.get(cls)
+    if name is None:
+        name = _cache[cls] = _class_name(cls)
+    if name == "aten::convolution":
+        # the convolution primitive serves every rank; PyTorch's event names the rank
+        kind = "conv_transpose" if attrs.get("transposed") else "conv"
+        return f"aten::{kind}{attrs.get('nd', 2)}d"
+    return name
+
+
+def _class_name(cls) -> str:
+    n = cls.__name__
+    if n in _ATEN:
+        return _ATEN[n]
+    if n.startswith("_") or not hasattr(cls, "backward_name"):
+        return n  # a private helper, or a custom autograd.Function: its own name
+    n = re.sub(r"([123])D", r"\1d", n)
+    return "aten::" + re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", n).lower()
