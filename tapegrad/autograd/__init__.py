@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import anomaly_mode, functional, grad_mode, profiler
+from . import anomaly_mode, functional, grad_mode, profiler, profiler_util
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .engine import run_backward
 from .function import FunctionCtx
@@ -222,6 +222,7 @@ __all__ = [
     "grad_mode",
     "anomaly_mode",
     "profiler",
+    "profiler_util",
     "detect_anomaly",
     "set_detect_anomaly",
 ]
