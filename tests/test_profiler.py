@@ -354,3 +354,17 @@ def test_profiler_and_anomaly_mode_together():
             assert "traceback_" in y.grad_fn.metadata
     assert "SqrtBackward0" in {e.name for e in prof.events()}
     assert not tapegrad.is_anomaly_enabled()
+
+
+def test_memory_profiling_keeps_nothing_alive_after_exit():
+    import gc
+    import weakref
+
+    a = tapegrad.ones(100)
+    with tapegrad.profiler.profile(profile_memory=True) as prof:
+        kept = a * 2  # outlives the profiler
+    events = weakref.ref(prof.profiler._function_events)
+    del prof
+    gc.collect()
+    assert events() is None
+    assert kept.tolist()[0] == 2.0

@@ -56,6 +56,7 @@ class Collector:
         self._origin_ns = time.perf_counter_ns()
         self._total_allocated = 0
         self._active = False
+        self._finalizers: list = []
 
     # Installation ------------------------------------------------------------------------
 
@@ -76,6 +77,10 @@ class Collector:
             _observe.collector = None
             _observe.refresh()
         self._active = False
+        # arrays that outlive the profiler must not keep it (and its events) alive
+        for f in self._finalizers:
+            f.detach()
+        self._finalizers = []
         now = self._now()
         for e in self.events:
             if e.time_range.end == 0.0:
@@ -159,7 +164,7 @@ class Collector:
                 continue
             n = a.nbytes
             self._record(n, (ev,))
-            weakref.finalize(a, self._freed, n)
+            self._finalizers.append(weakref.finalize(a, self._freed, n))
 
     def _freed(self, nbytes: int) -> None:
         if self._active:

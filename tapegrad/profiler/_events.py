@@ -73,14 +73,17 @@ class _Formatted:
 
     @property
     def cpu_time_str(self) -> str:
+        """``cpu_time`` as the table prints it ("12.345us")."""
         return format_time(self.cpu_time)
 
     @property
     def cpu_time_total_str(self) -> str:
+        """``cpu_time_total`` as the table prints it."""
         return format_time(self.cpu_time_total)
 
     @property
     def self_cpu_time_total_str(self) -> str:
+        """``self_cpu_time_total`` as the table prints it."""
         return format_time(self.self_cpu_time_total)
 
     # tapegrad records no device: these are PyTorch's values on a CPU-only build
@@ -97,6 +100,7 @@ class _Formatted:
 
     @property
     def device_time(self) -> float:
+        """Average device time per call: always 0 (tapegrad records no device)."""
         return 0.0
 
 
