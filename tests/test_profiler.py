@@ -368,3 +368,43 @@ def test_memory_profiling_keeps_nothing_alive_after_exit():
     gc.collect()
     assert events() is None
     assert kept.tolist()[0] == 2.0
+
+
+def test_custom_function_events_match_torch():
+    names = {}
+    for lib in LIBS:
+
+        class Double(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 2
+
+        x = lib.ones(2, requires_grad=True)
+        with lib.profiler.profile() as prof:
+            Double.apply(x).sum().backward()
+        events = prof.events()
+        names[lib] = (
+            Counter(e.name for e in events if e.name in ("Double", "DoubleBackward")),
+            _tree(events, "Double"),
+            "aten::mul" in _tree(events, "DoubleBackward"),
+        )
+    assert names[tapegrad] == names[torch]
+
+
+def test_export_stacks_folds_the_python_stack(tmp_path):
+    def work(x):
+        return x.exp().sum()  # STACK-WORK
+
+    x = tapegrad.ones(200_000)  # big enough that exp's self time is over 1 us
+    with tapegrad.profiler.profile(with_stack=True) as prof:
+        work(x)
+    path = tmp_path / "stacks.txt"
+    prof.export_stacks(str(path), "self_cpu_time_total")
+    lines = path.read_text().splitlines()
+    assert lines and all(re.fullmatch(r"\S+ \d+", ln) for ln in lines)
+    exp_line = next(ln for ln in lines if "work" in ln.split(";")[-1])
+    assert "test_profiler.py(" in exp_line and "STACK" not in exp_line

@@ -357,6 +357,26 @@ class EventList(list):
         total.key = "Total"
         return total
 
+    def export_stacks(self, path: str, metric: str = "self_cpu_time_total") -> None:
+        """Write the stacks of the events in the folded format flame graph tools read.
+
+        One line per event recorded with a stack (``with_stack=True``) whose ``metric``
+        is positive: the frames outermost first, joined by ``;``, then the metric's
+        integer value (``EventList.export_stacks``).
+
+        Args:
+            path: The file to write.
+            metric: An event attribute, e.g. ``"self_cpu_time_total"``.
+        """
+        attr = metric.replace("cuda", "device").replace("xpu", "device")
+        clean = str.maketrans(" ;\t\n", "____")
+        with open(path, "w") as f:
+            for e in self:
+                value = int(getattr(e, attr))
+                if e.stack and value > 0:
+                    frames = ";".join(s.translate(clean) for s in reversed(e.stack))
+                    f.write(f"{frames} {value}\n")
+
     def export_chrome_trace(self, path: str) -> None:
         """Write the events as a Chrome trace (JSON), readable by Perfetto and chrome://tracing.
 

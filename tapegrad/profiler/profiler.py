@@ -448,6 +448,15 @@ class profile:
         else:
             events.export_chrome_trace(path)
 
+    def export_stacks(self, path: str, metric: str = "self_cpu_time_total") -> None:
+        """Write the ops' stacks for flame graphs (needs ``with_stack=True``).
+
+        Args:
+            path: The file to write (folded stacks: ``frame;frame;... value`` per line).
+            metric: ``"self_cpu_time_total"`` (default) or another event attribute.
+        """
+        self._results().function_events.export_stacks(path, metric)
+
     def add_metadata(self, key: str, value: str) -> None:
         """Add a string entry to the exported trace's top level."""
         self._metadata[key] = value
