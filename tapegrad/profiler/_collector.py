@@ -16,11 +16,10 @@ Temporaries inside a kernel are not seen.
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 import time
 import weakref
-
-import numpy as np
 
 from ..autograd import _observe
 from ._events import FunctionEvent
@@ -159,8 +158,11 @@ class Collector:
         """Count the arrays in ``out`` that own their memory as allocated by ``ev``."""
         outs = out if type(out) is tuple or type(out) is list else (out,)
         for o in outs:
-            a = getattr(o, "_data", o)
-            if type(a) is not np.ndarray or a.base is not None or a.nbytes == 0:
+            a = getattr(o, "_data", None)
+            if a is None:
+                a = o  # a backward's raw gradient array
+            # an array that views another owns no memory of its own
+            if getattr(a, "base", True) is not None or not getattr(a, "nbytes", 0):
                 continue
             n = a.nbytes
             self._record(n, (ev,))
@@ -196,17 +198,17 @@ def _flops(name: str, shapes, out) -> int:
     if name in ("aten::mm", "aten::matmul", "aten::bmm") and len(shapes) >= 2:
         a, b = shapes[0], shapes[1]
         if len(a) >= 2 and len(b) >= 2:
-            return 2 * int(np.prod(out_shape)) * a[-1]
+            return 2 * math.prod(out_shape) * a[-1]
     if name in ("aten::linear", "aten::addmm") and len(shapes) >= 2:
         x, w = shapes[0], shapes[1]
         if x and len(w) == 2:
-            return 2 * int(np.prod(x[:-1])) * w[0] * w[1]
+            return 2 * math.prod(x[:-1]) * w[0] * w[1]
     if name.startswith("aten::conv") and len(shapes) >= 2 and out_shape:
         w = shapes[1]
         if name.startswith("aten::conv_transpose"):
             # each input element is spread over the kernel into Cout/groups channels
-            return 2 * int(np.prod(shapes[0])) * int(np.prod(w[1:]))
-        return 2 * int(np.prod(out_shape)) * int(np.prod(w[1:]))
+            return 2 * math.prod(shapes[0]) * math.prod(w[1:])
+        return 2 * math.prod(out_shape) * math.prod(w[1:])
     if name in ("aten::add", "aten::mul") and out_shape is not None:
-        return int(np.prod(out_shape))
+        return math.prod(out_shape)
     return 0
