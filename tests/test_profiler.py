@@ -241,6 +241,15 @@ def test_chrome_trace_is_valid_json_with_the_events(tmp_path):
     mm = next(e for e in spans if e["name"] == "aten::mm")
     assert block["ts"] <= mm["ts"] and mm["ts"] + mm["dur"] <= block["ts"] + block["dur"] + 1e-3
     assert mm["args"]["Input Dims"] == [[2, 2], [2, 2]]
+    # the forward mm and its backward node share a sequence number, joined by a flow arrow
+    back = next(e for e in spans if e["name"] == "MmBackward0")
+    assert back["args"]["Sequence number"] == mm["args"]["Sequence number"]
+    flows = {
+        e["ph"]: e
+        for e in doc["traceEvents"]
+        if e.get("cat") == "fwdbwd" and e["id"] == mm["args"]["Sequence number"]
+    }
+    assert flows["s"]["ts"] == mm["ts"] and flows["f"]["ts"] == back["ts"]
     assert any(e["ph"] == "i" and e["name"] == "[memory]" for e in doc["traceEvents"])
 
 

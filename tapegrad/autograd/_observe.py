@@ -193,8 +193,9 @@ class _Backward:
         outer = inner = None
         if col is not None:
             name = node.name()
-            outer = col.begin("autograd::engine::evaluate_function: " + name, seq=node)
-            inner = col.begin(name, seq=node, shapes=buf)
+            seq = col.sequence_nr(node)
+            outer = col.begin("autograd::engine::evaluate_function: " + name, seq=seq)
+            inner = col.begin(name, seq=seq, shapes=buf)
         if anomaly:
             _state.node = node
         try:

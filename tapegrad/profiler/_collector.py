@@ -25,6 +25,8 @@ from ..autograd import _observe
 from ._events import FunctionEvent
 from ._names import op_name
 
+_sessions = itertools.count()
+
 
 class Collector:
     """Records :class:`FunctionEvent` objects while it is installed.
@@ -51,6 +53,8 @@ class Collector:
         self.events: list[FunctionEvent] = []
         self.memory_records: list = []
         self._ids = itertools.count(1)
+        self._seqs = itertools.count(0)
+        self.session = next(_sessions)  # tells this profiler's node numbers from older ones
         self._open = threading.local()
         self._origin_ns = time.perf_counter_ns()
         self._total_allocated = 0
@@ -99,7 +103,7 @@ class Collector:
     def begin(
         self,
         name: str,
-        seq=None,
+        seq: int = -1,
         shapes=None,
         annotation: bool = False,
         trace_name: str | None = None,
@@ -119,6 +123,7 @@ class Collector:
             0.0,
             input_shapes=input_shapes,
             stack=stack,
+            sequence_nr=seq,
             is_user_annotation=annotation,
             trace_name=trace_name,
             category="user_annotation" if annotation else "cpu_op",
@@ -146,11 +151,26 @@ class Collector:
             st.remove(ev)
 
     def end_op(self, ev: FunctionEvent, inputs, out) -> None:
-        """After a primitive returned ``out``: its memory and FLOPs."""
+        """After a primitive returned ``out``: its graph node's sequence number, memory, FLOPs.
+
+        The node keeps the number, so that its backward's events carry it too and the
+        trace can draw the arrow from the forward op to its backward (PyTorch's
+        ``sequence_nr`` and "fwdbwd" flows).
+        """
+        t = out[0] if type(out) is tuple and out else out
+        node = getattr(t, "grad_fn", None)
+        if node is not None and "_profiler_seq" not in node.__dict__:
+            ev.sequence_nr = next(self._seqs)
+            node.__dict__["_profiler_seq"] = (self.session, ev.sequence_nr)
         if self.profile_memory:
             self.allocated(ev, out)
         if self.with_flops:
             ev.flops = _flops(ev.name, ev.input_shapes, out)
+
+    def sequence_nr(self, node) -> int:
+        """The sequence number this profiler gave ``node``'s forward op, else -1."""
+        tag = node.__dict__.get("_profiler_seq")
+        return tag[1] if tag is not None and tag[0] == self.session else -1
 
     # Memory ------------------------------------------------------------------------------
 

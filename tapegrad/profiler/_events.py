@@ -410,6 +410,27 @@ def write_chrome_trace(events, path: str, metadata: dict, memory_records=()) -> 
                 "args": args,
             }
         )
+    # arrows from each forward op to the backward node it recorded ("fwdbwd" flows)
+    forward = {}
+    for e in events:
+        if e.sequence_nr < 0 or e.name.startswith("autograd::engine::"):
+            continue
+        first = forward.setdefault(e.sequence_nr, e)
+        if first is e:
+            continue
+        for ph, ev in (("s", first), ("f", e)):
+            flow = {
+                "ph": ph,
+                "id": e.sequence_nr,
+                "pid": pid,
+                "tid": ev.thread,
+                "ts": round(ev.time_range.start, 3),
+                "cat": "fwdbwd",
+                "name": "fwdbwd",
+            }
+            if ph == "f":
+                flow["bp"] = "e"
+            trace.append(flow)
     for ts, tid, nbytes, total in memory_records:
         trace.append(
             {

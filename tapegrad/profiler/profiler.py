@@ -412,16 +412,10 @@ class profile:
         group_by_stack_n: int = 0,
         group_by_overload_name: bool = False,
     ) -> EventList:
-        """The events summed by name (``profile.key_averages``).
+        """The last window's events summed by name (``profile.key_averages``).
 
-        Args:
-            group_by_input_shape: Group by (name, input shapes); needs ``record_shapes``.
-            group_by_stack_n: Also group by the innermost ``n`` stack entries
-                (needs ``with_stack``).
-            group_by_overload_name: Accepted; tapegrad's events have no overload names.
-
-        Returns:
-            An :class:`EventList` of averages, whose ``table()`` prints PyTorch's table.
+        The arguments are those of ``torch.autograd.profiler.profile.key_averages``;
+        ``table()`` on the result prints PyTorch's table.
         """
         return self._results().key_averages(
             group_by_input_shape, group_by_stack_n, group_by_overload_name
