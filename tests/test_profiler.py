@@ -417,3 +417,22 @@ def test_export_stacks_folds_the_python_stack(tmp_path):
     assert lines and all(re.fullmatch(r"\S+ \d+", ln) for ln in lines)
     exp_line = next(ln for ln in lines if "work" in ln.split(";")[-1])
     assert "test_profiler.py(" in exp_line and "STACK" not in exp_line
+
+
+def test_legacy_use_cuda_warns_like_torch():
+    seen = {}
+    for lib in LIBS:
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            with lib.autograd.profiler.profile(use_cuda=True) as prof:
+                lib.ones(2).exp()
+        seen[lib] = [
+            (w.category.__name__, str(w.message))
+            for w in rec
+            if "real PyTorch" not in str(w.message)
+        ]
+        assert "aten::exp" in prof.table()
+    assert seen[tapegrad] == seen[torch]
+    with tapegrad.autograd.profiler.profile(enabled=False) as prof:
+        tapegrad.ones(2).exp()
+    assert prof is None and F._apply_observer is None
