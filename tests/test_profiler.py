@@ -436,3 +436,34 @@ def test_legacy_use_cuda_warns_like_torch():
     with tapegrad.autograd.profiler.profile(enabled=False) as prof:
         tapegrad.ones(2).exp()
     assert prof is None and F._apply_observer is None
+
+
+def test_cnn_forward_op_names_match_torch():
+    counts = {}
+    for lib in LIBS:
+        lib.manual_seed(0)
+        nn = lib.nn
+        net = nn.Sequential(
+            nn.Conv2d(1, 4, 3, padding=1),
+            nn.BatchNorm2d(4),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(4 * 4 * 4, 10),
+            nn.LogSoftmax(dim=1),
+        )
+        x = lib.ones(2, 1, 8, 8)
+        with lib.profiler.profile() as prof:
+            with lib.profiler.record_function("forward"):
+                net(x)
+        top = next(e for e in prof.events() if e.name == "forward")
+        counts[lib] = Counter(c.name for c in top.cpu_children)
+    names = [
+        "aten::conv2d",
+        "aten::batch_norm",
+        "aten::relu",
+        "aten::max_pool2d",
+        "aten::linear",
+        "aten::log_softmax",
+    ]
+    assert [counts[tapegrad][n] for n in names] == [counts[torch][n] for n in names] == [1] * 6

@@ -52,7 +52,10 @@ _ATEN = {
     "CrossEntropy": "aten::cross_entropy_loss",
     "CrossEntropyProbs": "aten::cross_entropy_loss",
     "NllLoss": "aten::nll_loss_nd",
-    "Normalize": "aten::native_batch_norm",
+    # one kernel for batch, instance, layer and group norm: named in op_name by its axes
+    "Normalize": "Normalize",
+    "MaxPool2DWithIndices": "aten::max_pool2d",
+    "MaxPool3DWithIndices": "aten::max_pool3d",
     "Inv": "aten::linalg_inv",
     "Det": "aten::linalg_det",
     "Slogdet": "aten::linalg_slogdet",
@@ -73,6 +76,10 @@ def op_name(cls, attrs) -> str:
     name = _cache.get(cls)
     if name is None:
         name = _cache[cls] = _class_name(cls)
+    if name == "Normalize" and 0 in attrs.get("axes", ()):
+        # the one normalisation kernel serves batch, instance, layer and group norm; only
+        # batch norm (statistics over the batch axis) is told apart by its arguments
+        return "aten::batch_norm"
     if name == "aten::convolution":
         # the convolution primitive serves every rank; PyTorch's event names the rank
         kind = "conv_transpose" if attrs.get("transposed") else "conv"
