@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 import json
 import os
-import socket
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -164,6 +163,8 @@ def tensorboard_trace_handler(
             except Exception as e:
                 raise RuntimeError("Can't create directory: " + dir_name) from e
         if not worker_name:
+            import socket
+
             worker_name = f"{socket.gethostname()}_{os.getpid()}"
         file_name = f"{worker_name}.{time.time_ns()}.pt.trace.json"
         if use_gzip:
