@@ -467,3 +467,18 @@ def test_cnn_forward_op_names_match_torch():
         "aten::log_softmax",
     ]
     assert [counts[tapegrad][n] for n in names] == [counts[torch][n] for n in names] == [1] * 6
+
+
+def test_custom_function_named_like_a_primitive_keeps_its_name():
+    class Linear(tapegrad.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x + 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    with tapegrad.profiler.profile() as prof:
+        Linear.apply(tapegrad.ones(2))
+    assert [e.name for e in prof.events()][0] == "Linear"

@@ -103,8 +103,8 @@ class profile:
             return None
         if self.entered:
             raise RuntimeError("Profiler context manager is not reentrant")
-        self.entered = True
         self._start()
+        self.entered = True
         return self
 
     def _start(self) -> None:

@@ -89,9 +89,11 @@ def op_name(cls, attrs) -> str:
 
 def _class_name(cls) -> str:
     n = cls.__name__
+    if not hasattr(cls, "backward_name"):
+        return n  # a custom autograd.Function: its own name, as in PyTorch
     if n in _ATEN:
         return _ATEN[n]
-    if n.startswith("_") or not hasattr(cls, "backward_name"):
-        return n  # a private helper, or a custom autograd.Function: its own name
+    if n.startswith("_"):
+        return n  # a private helper
     n = re.sub(r"([123])D", r"\1d", n)
     return "aten::" + re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", n).lower()
