@@ -3,7 +3,9 @@
 A primitive's name is its class name in snake case under ``aten::`` where that is
 PyTorch's operator (``LeakyRelu`` -> ``aten::leaky_relu``, ``AvgPool2D`` ->
 ``aten::avg_pool2d``); the table below covers the classes whose name says something
-else. Private helper classes (leading underscore) keep their tapegrad name.
+else. Private helper classes (leading underscore), tapegrad's own kernel pieces and
+names with an acronym (``LSTMSequence``) keep their tapegrad name, as do custom
+``autograd.Function`` classes (PyTorch names those by class too).
 """
 
 from __future__ import annotations
@@ -47,13 +49,12 @@ _ATEN = {
     "CopyFrom": "aten::copy_",
     "IndexPutBasic": "aten::index_put_",
     "IndexPut": "aten::index_put_",
-    "IndexPad": "aten::reflection_pad",
+    "Im2Col": "aten::im2col",
+    "Col2Im": "aten::col2im",
     "ConstantPad": "aten::constant_pad_nd",
     "CrossEntropy": "aten::cross_entropy_loss",
     "CrossEntropyProbs": "aten::cross_entropy_loss",
     "NllLoss": "aten::nll_loss_nd",
-    # one kernel for batch, instance, layer and group norm: named in op_name by its axes
-    "Normalize": "Normalize",
     "MaxPool2DWithIndices": "aten::max_pool2d",
     "MaxPool3DWithIndices": "aten::max_pool3d",
     "Inv": "aten::linalg_inv",
@@ -66,6 +67,27 @@ _ATEN = {
     "VectorNorm": "aten::linalg_vector_norm",
     "MaxPool2DWithIndicesPair": "aten::max_pool2d_with_indices",
     "MaxPool3DWithIndicesPair": "aten::max_pool3d_with_indices",
+}
+
+# tapegrad's own kernel pieces, with no PyTorch operator of that meaning: their own name.
+# (Normalize serves batch, instance, layer and group norm: op_name names batch norm.)
+_OWN_NAME = {
+    "AdaptiveAvgSpread",
+    "AvgPoolSpread",
+    "ConvolutionInputGrad",
+    "ConvolutionWeightGrad",
+    "CopySlices",
+    "DelayedError",
+    "IndexBackward",
+    "IndexPad",
+    "IndexPadBackward",
+    "MaxPoolGather",
+    "MaxPoolScatter",
+    "Normalize",
+    "NotDifferentiable",
+    "OnceDifferentiable",
+    "PlaneGather",
+    "PlaneScatterAdd",
 }
 
 _cache: dict = {}
@@ -93,7 +115,9 @@ def _class_name(cls) -> str:
         return n  # a custom autograd.Function: its own name, as in PyTorch
     if n in _ATEN:
         return _ATEN[n]
-    if n.startswith("_"):
-        return n  # a private helper
+    if n.startswith("_") or n in _OWN_NAME:
+        return n  # a private helper or a kernel piece
     n = re.sub(r"([123])D", r"\1d", n)
+    if re.search(r"[A-Z]{2}", n):
+        return cls.__name__  # an acronym (LSTMSequence): no aten spelling to derive
     return "aten::" + re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", n).lower()
