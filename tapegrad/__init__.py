@@ -524,6 +524,7 @@ from . import (  # noqa: E402
     utils,
     version,
 )
+from .func import vmap  # noqa: E402  (torch.vmap is torch.func.vmap)
 from .nn.functional import cosine_similarity, pairwise_distance  # noqa: E402
 from .ops.elementwise import heaviside, ldexp, logaddexp2, logit, sinc  # noqa: E402
 from .ops.index import isin, unravel_index  # noqa: E402

@@ -12,6 +12,9 @@ import numpy as np
 
 from ._alloc import check_allocation
 
+# Set by torch.func.vmap while it runs: called before every draw (randomness modes).
+_draw_hook = None
+
 
 class Generator:
     """A CPU random generator (``torch.Generator``)."""
@@ -55,6 +58,8 @@ class Generator:
     # raw streams -------------------------------------------------------------
 
     def _u32(self, n: int) -> np.ndarray:
+        if _draw_hook is not None:
+            _draw_hook()  # torch.func.vmap's randomness check
         return self._bg.random_raw(n).astype(np.uint32) if n else np.zeros(0, np.uint32)
 
     def _u64(self, n: int) -> np.ndarray:

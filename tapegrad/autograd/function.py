@@ -26,6 +26,10 @@ _FREED_MSG = (
 
 _Tensor = None  # set by tapegrad._tensor to break the import cycle
 
+# Set by torch.func.vmap while it runs: ``_vmap_hook(cls, inputs, attrs)`` runs an op on
+# batched tensors (its batching rule), or returns NotImplemented when none is batched.
+_vmap_hook = None
+
 
 class Node:
     """A recorded operation in the autograd graph (``torch.autograd.graph.Node``)."""
@@ -302,6 +306,10 @@ class Function(Node):
     @classmethod
     def apply(cls, *inputs, **attrs):
         """Run forward on the inputs' arrays and record the node if needed."""
+        if _vmap_hook is not None:
+            res = _vmap_hook(cls, inputs, attrs)
+            if res is not NotImplemented:
+                return res
         ctx = cls.__new__(cls)
         ctx.next_functions = None
         ctx._saved = None
@@ -672,6 +680,8 @@ class UserFunction:
     @classmethod
     def apply(cls, *args, **kwargs):
         Tensor = _Tensor
+        if _vmap_hook is not None:
+            _vmap_hook(cls, args, kwargs)  # batched inputs: vmap reruns per sample
         ctx = FunctionCtx()
         tensor_args = [a for a in args if isinstance(a, Tensor)]
         record = grad_mode._enabled.enabled and any(t._requires_grad for t in tensor_args)

@@ -1,11 +1,12 @@
 """Function transforms over tensors (``torch.func``): ``grad``, ``grad_and_value``,
-``vjp``, ``jvp``, ``jacrev``, ``hessian`` and ``functional_call``.
+``vjp``, ``jvp``, ``jacrev``, ``jacfwd``, ``hessian``, ``functional_call`` and ``vmap``.
 
 They are built on tapegrad's tape: each transform runs the function on inputs that
 require grad and differentiates with ``create_graph=True``, so transforms nest
 (``grad(grad(f))`` is the second derivative). Results are detached unless an
-enclosing transform (or the caller) is differentiating through them. ``vmap`` is not
-available: it raises NotImplementedError saying so.
+enclosing transform (or the caller) is differentiating through them. ``vmap`` batches
+primitives through batching rules (``_batched.py``, ``_vmap.py``); a differentiating
+transform called inside a vmapped function runs once per sample.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import functools
 from .._tensor import Tensor
 from ..autograd import grad as _autograd_grad
 from ..autograd.grad_mode import enable_grad
+from ._batched import check_transform
+from ._vmap import vmap
 
 __all__ = [
     "grad",
@@ -23,6 +26,7 @@ __all__ = [
     "vjp",
     "jvp",
     "jacrev",
+    "jacfwd",
     "hessian",
     "functional_call",
     "vmap",
@@ -102,6 +106,7 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         nums = _check_argnums(argnums, len(args), "grad_and_value(f)(*args)")
+        check_transform("grad")
         keep = _nested(args)
         with enable_grad():
             args = list(args)
@@ -167,6 +172,7 @@ def grad(func, argnums=0, has_aux: bool = False):
 def vjp(func, *primals, has_aux: bool = False):
     """``(func(*primals), vjp_fn)`` (``torch.func.vjp``); ``vjp_fn(cotangents)`` returns one
     gradient per primal, as a tuple."""
+    check_transform("vjp")
     keep = _nested(primals)
     with enable_grad():
         tracked = tuple(_tree_map(_track, p) for p in primals)
@@ -222,6 +228,7 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
     """``(func(*primals), J @ tangents)`` (``torch.func.jvp``), by the double-backward trick."""
     from ..ops.creation import zeros_like
 
+    check_transform("jvp")
     if not isinstance(primals, tuple):
         raise RuntimeError(
             "jvp(f, primals, tangents): Expected primals to be a tuple. E.g. it should be "
@@ -272,6 +279,7 @@ def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None, _prealloc
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         nums = _check_argnums(argnums, len(args), "jacrev(f)(*args)")
+        check_transform("jacrev")
         keep = _nested(args)
         with enable_grad():
             args = list(args)
@@ -401,13 +409,3 @@ def functional_call(
         args = (args,)
     with _swapped(module, tensors, strict):
         return module(*args, **(kwargs or {}))
-
-
-def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
-    """``torch.func.vmap`` is not available in tapegrad: this raises NotImplementedError
-    (loop over the batch dimension and ``stack`` the results instead)."""
-    raise NotImplementedError(
-        "tapegrad.func.vmap is not available: tapegrad has no batching transform. Loop over "
-        "the batch dimension and stack the results (for per-sample gradients, call "
-        "tapegrad.func.grad once per sample)."
-    )
