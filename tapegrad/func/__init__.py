@@ -330,6 +330,102 @@ def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None, _prealloc
     return wrapper
 
 
+def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error"):
+    """The Jacobian by forward mode, as a function (``torch.func.jacfwd``).
+
+    One Jacobian-vector product (``jvp``) per input element, against the basis vectors;
+    the result has ``jacrev``'s structure: for each output, entries of shape
+    ``output.shape + input.shape`` (a tuple over inputs when ``argnums`` is a tuple).
+
+    Args:
+        func: the function to differentiate.
+        argnums: which positional argument(s) to differentiate with respect to.
+        has_aux: ``func`` returns ``(output, aux)``; ``aux`` is returned as is.
+        randomness: as in ``vmap``, for random operations in ``func`` (which runs once per
+            input element): "error" raises, "same" replays the same numbers for every
+            element, "different" lets each draw its own.
+
+    Returns:
+        A function returning the Jacobian (and ``aux`` when ``has_aux``).
+
+    Raises:
+        RuntimeError: bad ``argnums`` or ``randomness``; a random operation in "error" mode.
+    """
+    from .. import _random
+    from ..ops.creation import eye, zeros
+    from ..ops.shape import stack
+    from ._batched import pop_level, push_level
+    from ._vmap import _RANDOMNESS
+
+    if randomness not in _RANDOMNESS:
+        raise RuntimeError(
+            "Only allowed values for randomness are 'error', 'different', or 'same'. Got "
+            f"{randomness}"
+        )
+
+    @functools.wraps(func)
+    def wrapper(*args):
+        nums = _check_argnums(argnums, len(args), "jacfwd(f)(*args)")
+        check_transform("jacfwd")
+        diff = tuple(args[n] for n in nums)
+        flat_in = [t for d in diff for t in _leaves(d)]
+
+        def partial(*primals):
+            full = list(args)
+            for n, p in zip(nums, primals):
+                full[n] = p
+            return func(*full)
+
+        # a level that batches nothing: it applies the randomness mode to the columns
+        level = push_level(sum(x.numel() for x in flat_in), randomness)
+        level.active = False
+        gen = _random.default_generator
+        state = gen.get_state() if randomness == "same" else None
+        try:
+            columns = [[] for _ in flat_in]
+            out = aux = None
+            for k, x in enumerate(flat_in):
+                basis = eye(x.numel(), dtype=x.dtype)
+                for j in range(x.numel()):
+                    if state is not None:
+                        gen.set_state(state)
+                    tans = [
+                        basis[j].reshape(tuple(x.shape)) if i == k else t.detach() * 0
+                        for i, t in enumerate(flat_in)
+                    ]
+                    it = iter(tans)
+                    tangents = tuple(_tree_map(lambda _: next(it), d) for d in diff)
+                    res = jvp(partial, diff, tangents, has_aux=has_aux)
+                    out, jv = res[0], res[1]
+                    aux = res[2] if has_aux else None
+                    columns[k].append(_leaves(jv))
+            if out is None:  # no input elements: the outputs' shapes still come from func
+                res = func(*args)
+                out, aux = res if has_aux else (res, None)
+        finally:
+            pop_level(level)
+        outs = _leaves(out)
+
+        def jac_of(oi, o):
+            per_in = []
+            for k, x in enumerate(flat_in):
+                shape = tuple(o.shape) + tuple(x.shape)
+                if columns[k]:
+                    j = stack([col[oi] for col in columns[k]], -1).reshape(shape)
+                else:
+                    j = zeros(shape, dtype=o.dtype)
+                per_in.append(j)
+            it = iter(per_in)
+            structured = tuple(_tree_map(lambda _: next(it), d) for d in diff)
+            return structured if isinstance(argnums, tuple) else structured[0]
+
+        counter = iter(range(len(outs)))
+        jac = _tree_map(lambda o: jac_of(next(counter), o), out)
+        return (jac, aux) if has_aux else jac
+
+    return wrapper
+
+
 def hessian(func, argnums=0):
     """The Hessian of a scalar function, as a function (``torch.func.hessian``):
     the Jacobian of the gradient, both by reverse mode here."""

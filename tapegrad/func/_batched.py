@@ -202,6 +202,10 @@ class BatchedTensor(Tensor):
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         _raise_for(self._lvl, "backward inside vmap")
 
+    @property
+    def device(self):
+        return self._value.device
+
     def detach(self) -> Tensor:
         return make_batched(self._value.detach(), self._lvl)
 

@@ -116,9 +116,9 @@ def expand(cls, inputs, attrs, lvl):
 
 
 def _advanced_adjacent(idx) -> bool:
-    pos = [
-        i for i, e in enumerate(idx) if not (e is None or e is Ellipsis or isinstance(e, slice))
-    ]
+    if not any(hasattr(e, "ndim") for e in idx):
+        return True  # basic indexing: ints drop their dims in place
+    pos = [i for i, e in enumerate(idx) if not (e is None or e is Ellipsis or isinstance(e, slice))]
     return not pos or pos[-1] - pos[0] + 1 == len(pos)
 
 

@@ -54,6 +54,8 @@ def _unflatten(spec, leaves):
             return None
         if kind is dict:
             return {k: build(c) for k, c in children}
+        if hasattr(kind, "_fields"):  # a named tuple (torch.return_types.max, ...)
+            return kind(*[build(c) for c in children])
         return kind(build(c) for c in children)
 
     return build(spec)
@@ -68,8 +70,10 @@ def _spec_str(spec) -> str:
     if kind is dict:
         return "{" + ", ".join(f"{k!r}: {_spec_str(c)}" for k, c in children) + "}"
     inner = ", ".join(_spec_str(c) for c in children)
-    return f"({inner},)" if kind is tuple and len(children) == 1 else (
-        f"({inner})" if kind is tuple else f"[{inner}]"
+    return (
+        f"({inner},)"
+        if kind is tuple and len(children) == 1
+        else (f"({inner})" if kind is tuple else f"[{inner}]")
     )
 
 
@@ -87,7 +91,7 @@ def _n_leaves(spec) -> int:
 def _broadcast_flatten(dims, spec):
     """``dims`` (an int/None, or a tree of them matching a prefix of ``spec``) as one
     entry per leaf; None when the structures do not match."""
-    if dims is None or isinstance(dims, int):
+    if not isinstance(dims, (tuple, list, dict)):
         return [dims] * _n_leaves(spec)
     kind, children = spec
     if kind in (tuple, list) and type(dims) is kind and len(dims) == len(children):
@@ -348,9 +352,18 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
         batch_size, flat_dims, flat_args, spec = _process_inputs(func, in_dims, args)
         if chunk_size is not None:
             return _chunked(
-                func, chunk_size, batch_size, flat_dims, flat_args, spec, out_dims, randomness,
+                func,
+                chunk_size,
+                batch_size,
+                flat_dims,
+                flat_args,
+                spec,
+                out_dims,
+                randomness,
                 kwargs,
             )
-        return _flat_vmap(func, batch_size, flat_dims, flat_args, spec, out_dims, randomness, kwargs)
+        return _flat_vmap(
+            func, batch_size, flat_dims, flat_args, spec, out_dims, randomness, kwargs
+        )
 
     return wrapped
