@@ -92,6 +92,26 @@ RULES = {
         (0, None),
     ),
     "unbind": (lambda L, x: x.unbind(1)[1] * 3, [(4, 2, 3)], 0),
+    "layer_norm": (
+        lambda L, x, w, b: L.nn.functional.layer_norm(x, (3,), w, b),
+        [(4, 2, 3), (3,), (3,)],
+        (0, None, None),
+    ),
+    "group_norm": (
+        lambda L, x: L.nn.functional.group_norm(x, 2, eps=1e-3),
+        [(3, 2, 4, 5)],
+        0,
+    ),
+    "batch_norm_eval": (
+        lambda L, x, m, v: L.nn.functional.batch_norm(x, m, v.exp(), training=False),
+        [(3, 2, 4, 5), (4,), (4,)],
+        (0, None, None),
+    ),
+    "ensemble_linear": (
+        lambda L, x, w, b: L.nn.functional.linear(x, w, b),
+        [(5, 3), (4, 2, 3), (4, 2)],
+        (None, 0, 0),
+    ),
     "mse_loss": (
         lambda L, x, y: L.nn.functional.mse_loss(x, y),
         [(4, 3), (4, 3)],
@@ -223,14 +243,14 @@ def test_nested_vmap_with_whole_function_fallback():
 def test_chunk_size_gives_the_same_result():
     a = _data(7, 3)
     for cs in (1, 2, 3, 7, 10):
-        compare(lambda L, x: L.vmap(lambda u: u.softmax(0) * u, chunk_size=cs)(x), [a])
+        compare(lambda L, x, cs=cs: L.vmap(lambda u: u.softmax(0) * u, chunk_size=cs)(x), [a])
 
 
 def test_chunked_randomness_same_restores_state_per_chunk():
     for lib in (torch, tapegrad):
         lib.manual_seed(3)
         x = lib.zeros(6, 4)
-        out = lib.vmap(lambda u: u + lib.rand(4), randomness="same", chunk_size=4)(x)
+        out = lib.vmap(lambda u, lib=lib: u + lib.rand(4), randomness="same", chunk_size=4)(x)
         assert (out == out[0]).all()
 
 
@@ -272,7 +292,7 @@ def test_randomness_error_mode(fn):
     [
         (lambda L, x: x + L.rand(4), (3, 4)),
         (lambda L, x: x + L.randn(16), (3, 16)),
-        (lambda L, x: L.bernoulli((x * 0 + 0.3)), (3, 5)),
+        (lambda L, x: L.bernoulli(x * 0 + 0.3), (3, 5)),
         (lambda L, x: L.nn.functional.dropout(x + 1, 0.5), (3, 5)),
     ],
 )
@@ -280,7 +300,7 @@ def test_randomness_different_matches_pytorch_stream(draw, shape):
     outs = []
     for L in (torch, tapegrad):
         L.manual_seed(11)
-        outs.append(L.vmap(lambda u: draw(L, u), randomness="different")(L.zeros(*shape)))
+        outs.append(L.vmap(lambda u, L=L: draw(L, u), randomness="different")(L.zeros(*shape)))
     assert_same(outs[0], outs[1])
     rows = outs[1].numpy()
     assert not np.all(rows == rows[0])  # the samples differ
@@ -291,7 +311,7 @@ def test_randomness_same_matches_pytorch_stream():
     for L in (torch, tapegrad):
         L.manual_seed(5)
         x = L.arange(3.0).reshape(3, 1)
-        outs.append(L.vmap(lambda u: u + L.randn(4), randomness="same")(x))
+        outs.append(L.vmap(lambda u, L=L: u + L.randn(4), randomness="same")(x))
         after = L.rand(2)  # the generator moved on by one draw of 4
         outs.append(after)
     assert_same(outs[0], outs[2])
@@ -418,7 +438,8 @@ def test_errors_match_pytorch():
     _err(
         lambda L, a: L.vmap(lambda u, v: u + v)(L.tensor(a), L.tensor(a).T),
         x,
-        match="vmap: Expected all tensors to have the same size in the mapped dimension, got sizes [3, 4]",
+        match="vmap: Expected all tensors to have the same size in the mapped dimension, got "
+        "sizes [3, 4]",
     )
     _err(
         lambda L, a: L.vmap(lambda u: u, in_dims=[0])(L.tensor(a)),

@@ -394,7 +394,7 @@ def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error")
                         for i, t in enumerate(flat_in)
                     ]
                     it = iter(tans)
-                    tangents = tuple(_tree_map(lambda _: next(it), d) for d in diff)
+                    tangents = tuple(_tree_map(lambda _, it=it: next(it), d) for d in diff)
                     res = jvp(partial, diff, tangents, has_aux=has_aux)
                     out, jv = res[0], res[1]
                     aux = res[2] if has_aux else None

@@ -178,10 +178,22 @@ def matmul(cls, inputs, attrs, lvl):
 
 
 def linear(cls, inputs, attrs, lvl):
-    if not _only_first_batched(inputs, lvl):
+    x, w, *b = inputs
+    if _only_first_batched(inputs, lvl):
+        return _wrap(cls.apply(x._value, w, *b, **attrs), lvl)
+    # batched weights (model ensembles): the same product written with batched ops
+    out = x @ w.transpose(-1, -2)
+    return out + b[0] if b and b[0] is not None else out
+
+
+def normalize(cls, inputs, attrs, lvl):
+    # batch/layer/group norm's primitive: w and b are shaped against the logical input,
+    # so they broadcast against the physical one from the right
+    if not _only_first_batched(inputs, lvl) or inputs[0].dim() == 0:
         return NotImplemented
     x, *rest = inputs
-    return _wrap(cls.apply(x._value, *rest, **attrs), lvl)
+    new = dict(attrs, axes=tuple(_shift(d) for d in attrs.get("axes", ())))
+    return _wrap(cls.apply(x._value, *rest, **new), lvl)
 
 
 _ELEMENTWISE = (
@@ -257,6 +269,7 @@ _RULES.update(
         I.Index: slice_,
         L.Matmul: matmul,
         N.Linear: linear,
+        N.Normalize: normalize,
     }
 )
 _CACHE: dict = {}
