@@ -541,3 +541,24 @@ def test_in_place_on_batched_tensor_and_captured_state():
 
 def test_alias_and_func_vmap_are_one():
     assert tapegrad.vmap is tapegrad.func.vmap
+
+
+def test_autograd_grad_inside_vmap_gives_per_sample_gradients():
+    w = tapegrad.tensor(_data(3), requires_grad=True)
+    xs = tapegrad.tensor(_data(4, 3, seed=1))
+
+    def f(x):
+        return tapegrad.autograd.grad(((x * w).sin()).sum(), w)[0]
+
+    with pytest.warns(UserWarning, match=FALLBACK):
+        out = tapegrad.vmap(f)(xs)
+    expected = np.cos(xs.numpy() * w.detach().numpy()) * xs.numpy()
+    np.testing.assert_allclose(out.numpy(), expected, atol=1e-12)
+
+
+def test_gradient_through_a_loop_fallback_reaches_the_input():
+    def run(L, x):
+        return L.vmap(lambda u: L.nn.functional.max_pool1d(u.unsqueeze(0), 2).squeeze(0))(x)
+
+    with pytest.warns(UserWarning, match=FALLBACK):
+        compare(run, [_data(3, 6)])

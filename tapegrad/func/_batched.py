@@ -189,6 +189,31 @@ class BatchedTensor(Tensor):
         _raise_for(self._lvl, "an in-place operation on a batched tensor")
 
     @property
+    def _requires_grad(self) -> bool:
+        # read by autograd's entry points and in-place paths, which need per-sample runs
+        if self._value.requires_grad:
+            _raise_for(self._lvl, "autograd inside vmap")
+        return False
+
+    @_requires_grad.setter
+    def _requires_grad(self, value: bool) -> None:
+        if value:
+            _raise_for(self._lvl, "requires_grad_ on a batched tensor")
+
+    @property
+    def grad_fn(self):
+        # the graph is recorded on the physical tensors; differentiating a batched tensor
+        # inside the vmap (autograd.grad, backward) means per-sample gradients: rerun
+        if self._value.requires_grad:
+            _raise_for(self._lvl, "autograd inside vmap")
+        return None
+
+    @grad_fn.setter
+    def grad_fn(self, value) -> None:
+        if value is not None:
+            _raise_for(self._lvl, "an in-place operation on a batched tensor")
+
+    @property
     def requires_grad(self) -> bool:
         return self._value.requires_grad
 
@@ -205,6 +230,9 @@ class BatchedTensor(Tensor):
     @property
     def device(self):
         return self._value.device
+
+    def numpy(self, *, force: bool = False):
+        _raise_for(self._lvl, "Tensor.numpy() of a batched tensor")
 
     def detach(self) -> Tensor:
         return make_batched(self._value.detach(), self._lvl)
