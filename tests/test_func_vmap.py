@@ -122,15 +122,19 @@ RULES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(RULES))
-def test_batching_rules_match_pytorch(name):
-    fn, shapes, in_dims = RULES[name]
-    arrays = [_data(*s, seed=i) for i, s in enumerate(shapes)]
+def _case(table, name):
+    """``(run, arrays)`` for ``compare``: the table's function vmapped by each library."""
+    fn, shapes, in_dims = table[name]
 
     def run(L, *xs):
         return L.vmap(lambda *a: fn(L, *a), in_dims=in_dims)(*xs)
 
-    _no_fallback(compare, run, arrays)
+    return run, [_data(*s, seed=i) for i, s in enumerate(shapes)]
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_batching_rules_match_pytorch(name):
+    _no_fallback(compare, *_case(RULES, name))
 
 
 FALLBACKS = {
@@ -153,14 +157,8 @@ FALLBACKS = {
 
 @pytest.mark.parametrize("name", sorted(FALLBACKS))
 def test_fallbacks_match_pytorch_and_warn(name):
-    fn, shapes, in_dims = FALLBACKS[name]
-    arrays = [_data(*s, seed=i) for i, s in enumerate(shapes)]
-
-    def run(L, *xs):
-        return L.vmap(lambda *a: fn(L, *a), in_dims=in_dims)(*xs)
-
     with pytest.warns(UserWarning, match=FALLBACK):
-        compare(run, arrays)
+        compare(*_case(FALLBACKS, name))
 
 
 def test_cross_entropy_per_sample_targets():

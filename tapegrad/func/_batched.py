@@ -28,7 +28,7 @@ from __future__ import annotations
 import warnings
 
 from .. import _random
-from .._tensor import Tensor, _Version
+from .._tensor import Tensor
 from ..autograd import function as _function
 
 _PERF_MSG = (
@@ -185,8 +185,9 @@ class BatchedTensor(Tensor):
 
     @_data.setter
     def _data(self, value):
-        # an in-place change of a batched tensor's storage: rerun per sample
-        _raise_for(self._lvl, "an in-place operation on a batched tensor")
+        if value is not self._meta:
+            # an in-place change of a batched tensor's storage: rerun per sample
+            _raise_for(self._lvl, "an in-place operation on a batched tensor")
 
     @property
     def _requires_grad(self) -> bool:
@@ -269,11 +270,7 @@ def make_batched(value: Tensor, lvl: int) -> BatchedTensor:
     t._value = value
     t._lvl = lvl
     t._meta = _Meta(tuple(value.shape)[1:], value._data.dtype, lvl)
-    t._requires_grad = False
-    t.grad_fn = None
-    t._output_nr = 0
-    t._grad = None
-    t._version_counter = _Version()
+    Tensor.__init_from__(t, t._meta)
     return t
 
 
