@@ -114,6 +114,11 @@ RULES = {
         [(5, 3), (4, 2, 3), (4, 2)],
         (None, 0, 0),
     ),
+    "where_comparisons": (
+        lambda L, x, y: L.where((x > 0) & (y <= x), x, y * 0.1) + L.logical_not(x < y),
+        [(4, 3), (3,)],
+        (0, None),
+    ),
     "mse_loss": (
         lambda L, x, y: L.nn.functional.mse_loss(x, y),
         [(4, 3), (4, 3)],
@@ -149,8 +154,7 @@ FALLBACKS = {
         [(4, 3, 3)],
         0,
     ),
-    # per-sample Python (comparisons on raw arrays): the whole-function loop
-    "where_mask": (lambda L, x: L.where(x > 0, x, x * 0.1), [(4, 3)], 0),
+    # per-sample Python (a mask read as a raw array): the whole-function loop
     "masked_fill": (lambda L, x: x.masked_fill(x < 0, 0.0) + x.clamp(-0.5, 0.5), [(4, 3)], 0),
 }
 
@@ -234,7 +238,7 @@ def test_nested_vmap_outer_product():
 
 def test_nested_vmap_with_whole_function_fallback():
     def run(L, x):
-        return L.vmap(L.vmap(lambda u: L.where(u > 0, u, -u) * 2))(x)
+        return L.vmap(L.vmap(lambda u: u.masked_fill(u > 0, 1.0) * 2))(x)
 
     with pytest.warns(UserWarning, match=FALLBACK):
         compare(run, [_data(3, 4, 2)])
@@ -508,18 +512,18 @@ def test_errors_match_pytorch():
         match="It looks like you're calling .item() on a Tensor",
     )
     _err(
-        lambda L, a: L.vmap(lambda u: u * 2 if u.sum() else u)(L.tensor(a)),
+        lambda L, a: L.vmap(lambda u: u * 2 if u.sum() > 0 else u)(L.tensor(a)),
         x,
         match="data-dependent control flow",
     )
 
 
-def test_comparison_then_control_flow_runs_per_sample():
-    # a documented difference: PyTorch raises (data-dependent control flow); tapegrad's
-    # comparisons read values, so the function runs sample by sample and the branch works
+def test_values_read_then_control_flow_runs_per_sample():
+    # a documented difference: PyTorch raises (data-dependent control flow); here reading
+    # the values (tolist) makes the function run sample by sample, so the branch works
     x = tapegrad.tensor(_data(3, 4))
     with pytest.warns(UserWarning, match=FALLBACK):
-        out = tapegrad.vmap(lambda u: u * 2 if u.sum() > 0 else u)(x)
+        out = tapegrad.vmap(lambda u: u * 2 if sum(u.tolist()) > 0 else u)(x)
     expected = [r * 2 if r.sum() > 0 else r for r in x.numpy()]
     np.testing.assert_allclose(out.numpy(), np.stack(expected))
 
