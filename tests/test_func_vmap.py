@@ -91,6 +91,15 @@ RULES = {
         [(4, 2, 3), (2, 3)],
         (0, None),
     ),
+    "split_flip_tril_diagonal": (
+        lambda L, x: (
+            L.cat(x.split([1, 2], dim=1), 1).flip((0, -1)).tril(-1).triu(-2)
+            + x.chunk(2, dim=0)[0].diagonal(0, 0, 1).sum()
+            + L.diagonal(x, 1, -1, 0).sum()
+        ),
+        [(4, 3, 3)],
+        0,
+    ),
     "unbind": (lambda L, x: x.unbind(1)[1] * 3, [(4, 2, 3)], 0),
     "layer_norm": (
         lambda L, x, w, b: L.nn.functional.layer_norm(x, (3,), w, b),

@@ -132,6 +132,28 @@ def slice_(cls, inputs, attrs, lvl):
     return _wrap(cls.apply(x._value, **new), lvl)
 
 
+def flip(cls, inputs, attrs, lvl):
+    (x,) = inputs
+    if x.dim() == 0:
+        return NotImplemented
+    new = dict(attrs, dims=tuple(_shift(d) for d in attrs.get("dims", ())))
+    return _wrap(cls.apply(x._value, **new), lvl)
+
+
+def diagonal(cls, inputs, attrs, lvl):
+    (x,) = inputs
+    new = dict(attrs, d1=_shift(attrs.get("d1", 0)), d2=_shift(attrs.get("d2", 1)))
+    return _wrap(cls.apply(x._value, **new), lvl)
+
+
+def last_two_dims(cls, inputs, attrs, lvl):
+    # works on the last two dims (tril/triu): the batch is one more leading dim
+    (x,) = inputs
+    if x.dim() < 2:
+        return NotImplemented
+    return _wrap(cls.apply(x._value, **attrs), lvl)
+
+
 def cat(cls, inputs, attrs, lvl):
     batch = _batch_size(inputs, lvl)
     k = inputs[0].dim()
@@ -259,6 +281,10 @@ _RULES.update(
         R.MaxDim: one_dim,
         S.Unbind: unbind,
         S.Narrow: one_dim,
+        S.SplitWithSizes: one_dim,
+        S.Flip: flip,
+        S.Diagonal: diagonal,
+        S.Tril: last_two_dims,
         S.View: view,
         S.Transpose: transpose,
         S.Permute: permute,
