@@ -573,3 +573,18 @@ def test_gradient_through_a_loop_fallback_reaches_the_input():
 
     with pytest.warns(UserWarning, match=FALLBACK):
         compare(run, [_data(3, 6)])
+
+
+def test_random_draws_in_another_thread_are_not_inside_the_vmap():
+    import threading
+
+    drawn = []
+
+    def f(u):
+        t = threading.Thread(target=lambda: drawn.append(tapegrad.rand(2)))
+        t.start()
+        t.join()
+        return u * 2
+
+    tapegrad.vmap(f)(tapegrad.ones(3, 2))
+    assert len(drawn) == 1 and tuple(drawn[0].shape) == (2,)

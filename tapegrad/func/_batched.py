@@ -25,6 +25,7 @@ exactly correct. A batched tensor's ``_data`` is therefore a ``_Meta``: it answe
 
 from __future__ import annotations
 
+import threading
 import warnings
 
 from .. import _random
@@ -69,30 +70,47 @@ class _Level:
         self.active = True
 
 
-# The running vmaps, outermost first; ``_levels[i].index == i + 1`` (PyTorch's lvl).
-_levels: list[_Level] = []
+class _ThreadLevels(threading.local):
+    def __init__(self):
+        self.levels: list[_Level] = []
+
+
+# The running vmaps of this thread, outermost first; ``levels[i].index == i + 1``
+# (PyTorch's lvl). Per thread: a DataLoader thread drawing random numbers while the main
+# thread runs a vmap is not inside it.
+_state = _ThreadLevels()
+_hook_lock = threading.Lock()
+_running = 0  # vmap levels over all threads: the hooks are installed while it is > 0
 
 
 def push_level(batch_size: int, randomness: str) -> _Level:
     """Start a vmap level and install the dispatch hooks."""
-    level = _Level(len(_levels) + 1, batch_size, randomness)
-    _levels.append(level)
-    _function._vmap_hook = dispatch
-    _random._draw_hook = _on_random_draw
+    global _running
+    levels = _state.levels
+    level = _Level(len(levels) + 1, batch_size, randomness)
+    levels.append(level)
+    with _hook_lock:
+        _running += 1
+        _function._vmap_hook = dispatch
+        _random._draw_hook = _on_random_draw
     return level
 
 
 def pop_level(level: _Level) -> None:
     """End the innermost vmap level; the hooks go when the last one ends."""
-    assert _levels and _levels[-1] is level
-    _levels.pop()
-    if not _levels:
-        _function._vmap_hook = None
-        _random._draw_hook = None
+    global _running
+    levels = _state.levels
+    assert levels and levels[-1] is level
+    levels.pop()
+    with _hook_lock:
+        _running -= 1
+        if not _running:
+            _function._vmap_hook = None
+            _random._draw_hook = None
 
 
 def _outermost_active() -> _Level | None:
-    for lv in _levels:
+    for lv in _state.levels:
         if lv.active:
             return lv
     return None
@@ -108,7 +126,7 @@ def check_transform(name: str) -> None:
 def _on_random_draw() -> None:
     # A random draw inside vmap: an error in "error" mode (also while a level loops),
     # otherwise the function runs per sample, where "same" replays one stream per sample.
-    if any(lv.randomness == "error" for lv in _levels):
+    if any(lv.randomness == "error" for lv in _state.levels):
         raise RuntimeError(_RANDOM_ERROR)
     lv = _outermost_active()
     if lv is not None:
@@ -120,7 +138,8 @@ def _values_needed(self, *args, **kwargs):
 
 
 def _raise_for(index: int, reason: str):
-    if index > len(_levels) or not _levels[index - 1].active:
+    levels = _state.levels
+    if index > len(levels) or not levels[index - 1].active:
         raise RuntimeError(
             "vmap: a batched tensor was used outside of the vmap that created it (was it "
             "stored in a global or an attribute?)"
@@ -287,7 +306,8 @@ def dispatch(cls, inputs, attrs):
             lvl = t._lvl
     if not lvl:
         return NotImplemented
-    level = _levels[lvl - 1] if lvl <= len(_levels) else None
+    levels = _state.levels
+    level = levels[lvl - 1] if lvl <= len(levels) else None
     if level is None or not level.active:
         _raise_for(lvl, "")
     if not isinstance(cls, type) or not issubclass(cls, _function.Function):
