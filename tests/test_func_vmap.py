@@ -588,3 +588,39 @@ def test_random_draws_in_another_thread_are_not_inside_the_vmap():
 
     tapegrad.vmap(f)(tapegrad.ones(3, 2))
     assert len(drawn) == 1 and tuple(drawn[0].shape) == (2,)
+
+
+def test_per_sample_gradients_are_batched_without_a_loop():
+    # grad inside vmap differentiates per-sample copies of the parameters in one batched
+    # backward: no per-sample rerun for a model and loss made of ops with batching rules
+    tm, gm = _mlp_pair()
+    x, y = _data(6, 3), _data(6, 2, seed=1)
+    res = []
+    for L, m in ((torch, tm), (tapegrad, gm)):
+        params = {k: v.detach() for k, v in m.named_parameters()}
+
+        def loss(p, xi, yi, L=L, m=m):
+            out = L.func.functional_call(m, p, (xi,))
+            return L.nn.functional.mse_loss(out, yi), out.sum()
+
+        vg = L.func.vmap(L.func.grad_and_value(loss, has_aux=True), in_dims=(None, 0, 0))
+        res.append(_no_fallback(vg, params, L.tensor(x), L.tensor(y)))
+    (tg_, (tv, ta)), (gg, (gv, ga)) = res
+    for k in tg_:
+        assert_same(tg_[k], gg[k], where=k)
+    assert_same(tv, gv)
+    assert_same(ta, ga)
+
+
+def test_vmap_of_grad_nests_with_grad_and_with_itself():
+    def run(L, x, w):
+        def f(v, u):
+            return ((u * v).sin() * v).sum()
+
+        g2 = L.func.grad(lambda v, u: L.func.grad(f)(v, u).sum())
+        second = L.vmap(g2, in_dims=(None, 0))(w, x)
+        outer = L.func.grad(lambda v: L.vmap(L.func.grad(f), in_dims=(None, 0))(v, x).sum())(w)
+        wrt_batched = L.vmap(L.func.grad(f, argnums=1), in_dims=(None, 0))(w, x)
+        return second, outer, wrt_batched
+
+    compare(run, [_data(4, 3), _data(3, seed=1)], grad=False)

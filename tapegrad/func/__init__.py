@@ -17,7 +17,7 @@ import functools
 from .._tensor import Tensor
 from ..autograd import grad as _autograd_grad
 from ..autograd.grad_mode import enable_grad
-from ._batched import check_transform
+from ._batched import check_transform, grad_level, is_batched_at, make_batched, per_sample_physical
 from ._vmap import vmap
 
 __all__ = [
@@ -88,6 +88,28 @@ def _grads_or_zeros(outputs, cotangents, inputs, retain_graph=None) -> list:
     return [zeros_like(x) if g is None else g for g, x in zip(gs, inputs)]
 
 
+def _track_batched(x, level):
+    """``_track`` inside a vmap: the input as per-sample copies (batched), so that one
+    backward of the batched output gives every sample's gradient."""
+    if not isinstance(x, Tensor):
+        return x
+    return make_batched(_track(per_sample_physical(x, level)), level.index)
+
+
+def _batched_grads(out, inputs, level) -> list:
+    """Per-sample gradients of a batched scalar: the samples are independent in the
+    physical computation, so the gradient of their sum holds each sample's own."""
+    from ..ops.creation import ones_like
+
+    if not (is_batched_at(out, level.index) and out.requires_grad):
+        return [None] * len(inputs)  # the output does not depend on the inputs
+    phys = out._value
+    gs = _autograd_grad(
+        phys, [t._value for t in inputs], ones_like(phys), create_graph=True, allow_unused=True
+    )
+    return [None if g is None else make_batched(g, level.index) for g in gs]
+
+
 def _check_argnums(argnums, nargs: int, who: str):
     nums = argnums if isinstance(argnums, tuple) else (argnums,)
     if not nums:
@@ -106,12 +128,15 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         nums = _check_argnums(argnums, len(args), "grad_and_value(f)(*args)")
-        check_transform("grad")
+        level = grad_level("grad")
         keep = _nested(args)
         with enable_grad():
             args = list(args)
             for n in nums:
-                args[n] = _tree_map(_track, args[n])
+                args[n] = _tree_map(
+                    _track if level is None else functools.partial(_track_batched, level=level),
+                    args[n],
+                )
             out = func(*args, **kwargs)
             aux = None
             if has_aux:
@@ -135,7 +160,9 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
             diff = [args[n] for n in nums]
             flat = [_leaves(d) for d in diff]
             inputs = [t for f in flat for t in f if isinstance(t, Tensor)]
-            if out.requires_grad:
+            if level is not None:
+                gs = _batched_grads(out, inputs, level)
+            elif out.requires_grad:
                 gs = list(_autograd_grad(out, inputs, create_graph=True, allow_unused=True))
             else:
                 gs = [None] * len(inputs)

@@ -123,6 +123,26 @@ def check_transform(name: str) -> None:
         raise VmapFallback(lv.index, f"torch.func.{name} inside vmap")
 
 
+def grad_level(name: str) -> _Level | None:
+    """For ``grad`` called now: None outside vmap, the vmap level when exactly one is
+    active (``grad`` then differentiates per-sample copies of its inputs, batched), and
+    a per-sample rerun (VmapFallback) under nested active vmaps."""
+    active = [lv for lv in _state.levels if lv.active]
+    if not active:
+        return None
+    if len(active) > 1:
+        raise VmapFallback(active[0].index, f"torch.func.{name} inside nested vmaps")
+    return active[0]
+
+
+def per_sample_physical(t: Tensor, level: _Level) -> Tensor:
+    """``t``'s physical tensor at ``level``: an unbatched tensor expanded to one copy per
+    sample, so that each sample's gradient lands in its own row."""
+    if is_batched_at(t, level.index):
+        return t._value
+    return t.unsqueeze(0).expand(level.batch_size, *t.shape)
+
+
 def _on_random_draw() -> None:
     # A random draw inside vmap: an error in "error" mode (also while a level loops),
     # otherwise the function runs per sample, where "same" replays one stream per sample.
