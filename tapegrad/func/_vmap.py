@@ -311,9 +311,10 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
     ``f`` every batched input looks like one sample. Primitives with a batching rule run
     once on the whole batch (elementwise math, reductions, softmax, matmul/linear, views,
     indexing, cat/stack); other primitives run per sample with PyTorch's "There is a
-    performance drop" warning; and a function that needs per-sample Python (reading
-    values, in-place changes of a batched tensor, random draws, a ``grad``/``vjp``/
-    ``jacrev``/... inside) is rerun sample by sample as a whole, with the same warning.
+    performance drop" warning; ``grad`` inside is batched too (one backward for all
+    samples); and a function that needs per-sample Python (reading values, in-place
+    changes of a batched tensor, random draws, a ``vjp``/``jvp``/``jacrev``/``jacfwd``
+    inside) is rerun sample by sample as a whole, with the same warning.
     In that loop a function's side effects (printing, in-place changes of captured
     tensors) happen once per sample instead of once.
 
