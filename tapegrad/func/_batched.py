@@ -17,9 +17,9 @@ What the primitives cannot see is covered by a second, whole-function fallback: 
 code that reads a batched tensor's values directly (``x._data`` in an op written on raw
 arrays, ``x.tolist()``), a tensor modified in place, a random draw, autograd on a
 batched tensor, or a ``torch.func`` transform other than a single-level ``grad`` (which
-``grad_level`` batches) called inside the vmapped function. Each raises ``VmapFallback`` for its level;
-``vmap`` catches it and reruns the function once per sample (``_vmap.py``), which is
-exactly correct. A batched tensor's ``_data`` is therefore a ``_Meta``: it answers
+``grad_level`` batches) called inside the vmapped function. Each raises
+``VmapFallback`` for its level; ``vmap`` catches it and reruns the function once per
+sample (``_vmap.py``), which is exactly correct. A batched tensor's ``_data`` is therefore a ``_Meta``: it answers
 ``shape``/``dtype``/``ndim``/``size`` with the logical values and raises
 ``VmapFallback`` for anything that needs the numbers.
 """
