@@ -19,9 +19,9 @@ arrays, ``x.tolist()``), a tensor modified in place, a random draw, autograd on 
 batched tensor, or a ``torch.func`` transform other than a single-level ``grad`` (which
 ``grad_level`` batches) called inside the vmapped function. Each raises
 ``VmapFallback`` for its level; ``vmap`` catches it and reruns the function once per
-sample (``_vmap.py``), which is exactly correct. A batched tensor's ``_data`` is therefore a ``_Meta``: it answers
-``shape``/``dtype``/``ndim``/``size`` with the logical values and raises
-``VmapFallback`` for anything that needs the numbers.
+sample (``_vmap.py``), which is exactly correct. A batched tensor's ``_data`` is
+therefore a ``_Meta``: it answers ``shape``/``dtype``/``ndim``/``size`` with the
+logical values and raises ``VmapFallback`` for anything that needs the numbers.
 """
 
 from __future__ import annotations
