@@ -334,6 +334,15 @@ from .ops.reduce import (  # noqa: E402
     var,
     var_mean,
 )
+from .ops.random_gamma import (  # noqa: E402
+    _dirichlet_grad,
+    _sample_dirichlet,
+    _standard_gamma,
+    _standard_gamma_grad,
+    binomial,
+)
+from .ops.special import digamma, lgamma, mvlgamma, polygamma  # noqa: E402
+from .ops.triangular import cholesky_inverse  # noqa: E402
 from .ops.shape import (  # noqa: E402
     adjoint,
     atleast_1d,
@@ -539,3 +548,4 @@ from .ops.reduce import (  # noqa: E402
 from .ops.shape import block_diag, combinations, dsplit, hsplit, vsplit  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .utils.dlpack import from_dlpack  # noqa: E402
+from . import distributions, special  # noqa: E402  (torch.distributions, torch.special)
