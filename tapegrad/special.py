@@ -48,7 +48,7 @@ def multigammaln(input, p: int, *, out=None):
     """The multivariate log-gamma function (``torch.special.multigammaln``).
 
     Args:
-        input: A floating tensor, every element greater than ``(p - 1) / 2``.
+        input: A tensor.
         p: The dimension, at least 1.
         out: Optional output tensor.
 

@@ -38,34 +38,94 @@ def _tril(n, batch=()):
 
 # name -> (constructor(lib, *params), params, a value in the support)
 CASES = {
-    "Normal": (lambda D, m, s: D.Normal(m, s), [R.normal(size=(2, 3)), _pos(2, 3)], R.normal(size=(2, 3))),
-    "Bernoulli_probs": (lambda D, p: D.Bernoulli(probs=p), [_prob(4)], np.array([0.0, 1.0, 1.0, 0.0])),
-    "Bernoulli_logits": (lambda D, l: D.Bernoulli(logits=l), [R.normal(size=(4,))], np.array([0.0, 1.0, 1.0, 0.0])),
-    "Categorical_probs": (lambda D, p: D.Categorical(probs=p), [_simplex(3, 4)], np.array([0.0, 3.0, 1.0])),
-    "Categorical_logits": (lambda D, l: D.Categorical(logits=l), [R.normal(size=(3, 4))], np.array([2.0, 0.0, 1.0])),
-    "OneHotCategorical": (lambda D, p: D.OneHotCategorical(probs=p), [_simplex(2, 3)], np.eye(3)[[0, 2]]),
+    "Normal": (
+        lambda D, m, s: D.Normal(m, s),
+        [R.normal(size=(2, 3)), _pos(2, 3)],
+        R.normal(size=(2, 3)),
+    ),
+    "Bernoulli_probs": (
+        lambda D, p: D.Bernoulli(probs=p),
+        [_prob(4)],
+        np.array([0.0, 1.0, 1.0, 0.0]),
+    ),
+    "Bernoulli_logits": (
+        lambda D, l: D.Bernoulli(logits=l),
+        [R.normal(size=(4,))],
+        np.array([0.0, 1.0, 1.0, 0.0]),
+    ),
+    "Categorical_probs": (
+        lambda D, p: D.Categorical(probs=p),
+        [_simplex(3, 4)],
+        np.array([0.0, 3.0, 1.0]),
+    ),
+    "Categorical_logits": (
+        lambda D, l: D.Categorical(logits=l),
+        [R.normal(size=(3, 4))],
+        np.array([2.0, 0.0, 1.0]),
+    ),
+    "OneHotCategorical": (
+        lambda D, p: D.OneHotCategorical(probs=p),
+        [_simplex(2, 3)],
+        np.eye(3)[[0, 2]],
+    ),
     "Uniform": (lambda D, a, b: D.Uniform(a, a + b), [R.normal(size=(3,)), _pos(3)], None),
     "Beta": (lambda D, a, b: D.Beta(a, b), [_pos(3), _pos(3)], _prob(3)),
     "Gamma": (lambda D, a, b: D.Gamma(a, b), [_pos(3), _pos(3)], _pos(3)),
     "Dirichlet": (lambda D, c: D.Dirichlet(c), [_pos(2, 3)], _simplex(2, 3)),
     "Exponential": (lambda D, r: D.Exponential(r), [_pos(3)], _pos(3)),
-    "Laplace": (lambda D, m, s: D.Laplace(m, s), [R.normal(size=(3,)), _pos(3)], R.normal(size=(3,))),
+    "Laplace": (
+        lambda D, m, s: D.Laplace(m, s),
+        [R.normal(size=(3,)), _pos(3)],
+        R.normal(size=(3,)),
+    ),
     "Poisson": (lambda D, r: D.Poisson(r), [_pos(3)], np.array([0.0, 2.0, 5.0])),
     "Binomial": (lambda D, p: D.Binomial(10, probs=p), [_prob(3)], np.array([0.0, 4.0, 10.0])),
-    "Binomial_logits": (lambda D, l: D.Binomial(7, logits=l), [R.normal(size=(3,))], np.array([1.0, 4.0, 7.0])),
-    "MVN_cov": (lambda D, m, c: D.MultivariateNormal(m, covariance_matrix=c), [R.normal(size=(2, 3)), _spd(3)], R.normal(size=(2, 3))),
-    "MVN_prec": (lambda D, m, c: D.MultivariateNormal(m, precision_matrix=c), [R.normal(size=(3,)), _spd(3)], R.normal(size=(3,))),
-    "MVN_tril": (lambda D, m, c: D.MultivariateNormal(m, scale_tril=c), [R.normal(size=(3,)), _tril(3, (2,))], R.normal(size=(2, 3))),
-    "Independent": (lambda D, m, s: D.Independent(D.Normal(m, s), 1), [R.normal(size=(2, 3)), _pos(2, 3)], R.normal(size=(2, 3))),
+    "Binomial_logits": (
+        lambda D, l: D.Binomial(7, logits=l),
+        [R.normal(size=(3,))],
+        np.array([1.0, 4.0, 7.0]),
+    ),
+    "MVN_cov": (
+        lambda D, m, c: D.MultivariateNormal(m, covariance_matrix=c),
+        [R.normal(size=(2, 3)), _spd(3)],
+        R.normal(size=(2, 3)),
+    ),
+    "MVN_prec": (
+        lambda D, m, c: D.MultivariateNormal(m, precision_matrix=c),
+        [R.normal(size=(3,)), _spd(3)],
+        R.normal(size=(3,)),
+    ),
+    "MVN_tril": (
+        lambda D, m, c: D.MultivariateNormal(m, scale_tril=c),
+        [R.normal(size=(3,)), _tril(3, (2,))],
+        R.normal(size=(2, 3)),
+    ),
+    "Independent": (
+        lambda D, m, s: D.Independent(D.Normal(m, s), 1),
+        [R.normal(size=(2, 3)), _pos(2, 3)],
+        R.normal(size=(2, 3)),
+    ),
     "LogNormal": (lambda D, m, s: D.LogNormal(m, s), [R.normal(size=(3,)), _pos(3)], _pos(3)),
     "Chi2": (lambda D, k: D.Chi2(k), [_pos(3)], _pos(3)),
-    "StudentT": (lambda D, df, m, s: D.StudentT(df, m, s), [_pos(3, lo=2.5, hi=5), R.normal(size=(3,)), _pos(3)], R.normal(size=(3,))),
+    "StudentT": (
+        lambda D, df, m, s: D.StudentT(df, m, s),
+        [_pos(3, lo=2.5, hi=5), R.normal(size=(3,)), _pos(3)],
+        R.normal(size=(3,)),
+    ),
     "Cauchy": (lambda D, m, s: D.Cauchy(m, s), [R.normal(size=(3,)), _pos(3)], R.normal(size=(3,))),
     "Geometric": (lambda D, p: D.Geometric(p), [_prob(3)], np.array([0.0, 3.0, 1.0])),
     "Gumbel": (lambda D, m, s: D.Gumbel(m, s), [R.normal(size=(3,)), _pos(3)], R.normal(size=(3,))),
     "HalfNormal": (lambda D, s: D.HalfNormal(s), [_pos(3)], _pos(3)),
-    "RelaxedBernoulli": (lambda D, t, p: D.RelaxedBernoulli(t, probs=p), [_pos(1), _prob(3)], _prob(3)),
-    "LogisticNormal": (lambda D, m, s: D.LogisticNormal(m, s), [R.normal(size=(3,)), _pos(3)], _simplex(4)),
+    "RelaxedBernoulli": (
+        lambda D, t, p: D.RelaxedBernoulli(t, probs=p),
+        [_pos(1), _prob(3)],
+        _prob(3),
+    ),
+    "LogisticNormal": (
+        lambda D, m, s: D.LogisticNormal(m, s),
+        [R.normal(size=(3,)), _pos(3)],
+        _simplex(4),
+    ),
     "Transformed": (
         lambda D, m, s: D.TransformedDistribution(
             D.Normal(m, s), [D.transforms.AffineTransform(1.0, 2.0), D.transforms.ExpTransform()]
@@ -123,15 +183,31 @@ def test_moments(name, attr):
 # ---------------------------------------------------------------------------
 # cdf / icdf
 
-CDF_CASES = ["Normal", "Uniform", "Exponential", "Laplace", "Cauchy", "Gumbel", "HalfNormal",
-             "LogNormal", "Transformed", "Geometric"]
+CDF_CASES = [
+    "Normal",
+    "Uniform",
+    "Exponential",
+    "Laplace",
+    "Cauchy",
+    "Gumbel",
+    "HalfNormal",
+    "LogNormal",
+    "Transformed",
+    "Geometric",
+]
 
 
 @pytest.mark.parametrize("name", CDF_CASES)
 def test_cdf(name):
     if not _defined(name, "cdf", CASES[name][2]):
         with pytest.raises(NotImplementedError):
-            _call(name, tapegrad, "cdf", *[tapegrad.tensor(p) for p in CASES[name][1]], value=CASES[name][2])
+            _call(
+                name,
+                tapegrad,
+                "cdf",
+                *[tapegrad.tensor(p) for p in CASES[name][1]],
+                value=CASES[name][2],
+            )
         return
     compare(lambda lib, *p: _call(name, lib, "cdf", *p, value=CASES[name][2]), CASES[name][1])
 
@@ -182,8 +258,17 @@ def test_repr(name):
     dg = ctor(tapegrad.distributions, *[tapegrad.tensor(p) for p in params])
     assert repr(dg) == repr(dt)
     scalar = [p.reshape(-1)[:1].reshape(()) for p in params]
-    if name in ("Categorical_probs", "Categorical_logits", "OneHotCategorical", "Dirichlet",
-                "MVN_cov", "MVN_prec", "MVN_tril", "Independent", "LogisticNormal"):
+    if name in (
+        "Categorical_probs",
+        "Categorical_logits",
+        "OneHotCategorical",
+        "Dirichlet",
+        "MVN_cov",
+        "MVN_prec",
+        "MVN_tril",
+        "Independent",
+        "LogisticNormal",
+    ):
         return
     dt = ctor(torch.distributions, *[torch.tensor(p) for p in scalar])
     dg = ctor(tapegrad.distributions, *[tapegrad.tensor(p) for p in scalar])
@@ -197,23 +282,51 @@ ENUM = ["Bernoulli_probs", "Categorical_logits", "OneHotCategorical", "Binomial"
 @pytest.mark.parametrize("expand", [True, False])
 def test_enumerate_support(name, expand):
     ctor, params, _ = CASES[name]
-    compare(lambda lib, *p: ctor(lib.distributions, *p).enumerate_support(expand), params, grad=False)
+    compare(
+        lambda lib, *p: ctor(lib.distributions, *p).enumerate_support(expand), params, grad=False
+    )
 
 
 # ---------------------------------------------------------------------------
 # sampling: PyTorch's streams where tapegrad reproduces them, statistics elsewhere
 
 SAME_STREAM = [
-    "Normal", "Bernoulli_probs", "Bernoulli_logits", "Categorical_probs", "Categorical_logits",
-    "OneHotCategorical", "Uniform", "Exponential", "Laplace", "MVN_cov", "MVN_prec", "MVN_tril",
-    "Independent", "LogNormal", "Cauchy", "Geometric", "Gumbel", "HalfNormal", "RelaxedBernoulli",
-    "LogisticNormal", "Transformed",
+    "Normal",
+    "Bernoulli_probs",
+    "Bernoulli_logits",
+    "Categorical_probs",
+    "Categorical_logits",
+    "OneHotCategorical",
+    "Uniform",
+    "Exponential",
+    "Laplace",
+    "MVN_cov",
+    "MVN_prec",
+    "MVN_tril",
+    "Independent",
+    "LogNormal",
+    "Cauchy",
+    "Geometric",
+    "Gumbel",
+    "HalfNormal",
+    "RelaxedBernoulli",
+    "LogisticNormal",
+    "Transformed",
 ]
 # bit-for-bit; the others go through log/exp/matmul, where NumPy and PyTorch may round
 # the last bit differently
-BITWISE = {"Normal", "Bernoulli_probs", "Bernoulli_logits", "Categorical_probs",
-           "Categorical_logits", "OneHotCategorical", "Uniform", "Exponential", "Independent",
-           "Geometric"}
+BITWISE = {
+    "Normal",
+    "Bernoulli_probs",
+    "Bernoulli_logits",
+    "Categorical_probs",
+    "Categorical_logits",
+    "OneHotCategorical",
+    "Uniform",
+    "Exponential",
+    "Independent",
+    "Geometric",
+}
 
 
 @pytest.mark.parametrize("name", SAME_STREAM)
@@ -224,17 +337,34 @@ def test_seeded_samples_match_pytorch(name, dtype, shape):
     torch.manual_seed(7)
     a = ctor(torch.distributions, *[torch.tensor(p.astype(dtype)) for p in params]).sample(shape)
     tapegrad.manual_seed(7)
-    b = ctor(tapegrad.distributions, *[tapegrad.tensor(p.astype(dtype)) for p in params]).sample(shape)
+    b = ctor(tapegrad.distributions, *[tapegrad.tensor(p.astype(dtype)) for p in params]).sample(
+        shape
+    )
     if name in BITWISE:
         assert str(b.dtype) == str(a.dtype)
         np.testing.assert_array_equal(to_numpy(b), to_numpy(a))
     else:
-        assert_same(a, b, rtol=1e-12 if dtype == "float64" else 2e-6, atol=1e-12 if dtype == "float64" else 1e-6)
+        assert_same(
+            a,
+            b,
+            rtol=1e-12 if dtype == "float64" else 2e-6,
+            atol=1e-12 if dtype == "float64" else 1e-6,
+        )
 
 
-RSAMPLE_SAME_STREAM = [n for n in SAME_STREAM if n not in (
-    "Bernoulli_probs", "Bernoulli_logits", "Categorical_probs", "Categorical_logits",
-    "OneHotCategorical", "Geometric")]
+RSAMPLE_SAME_STREAM = [
+    n
+    for n in SAME_STREAM
+    if n
+    not in (
+        "Bernoulli_probs",
+        "Bernoulli_logits",
+        "Categorical_probs",
+        "Categorical_logits",
+        "OneHotCategorical",
+        "Geometric",
+    )
+]
 
 
 @pytest.mark.parametrize("name", RSAMPLE_SAME_STREAM)
@@ -253,7 +383,9 @@ STATS = {
     "Beta": (lambda D: D.Beta(torch_or(D, [0.4, 2.0, 12.0]), torch_or(D, [0.7, 3.0, 9.0]))),
     "Dirichlet": (lambda D: D.Dirichlet(torch_or(D, [0.5, 2.0, 7.0]))),
     "Poisson": (lambda D: D.Poisson(torch_or(D, [0.5, 4.0, 30.0]))),
-    "Binomial": (lambda D: D.Binomial(torch_or(D, [5.0, 20.0, 100.0]), torch_or(D, [0.3, 0.5, 0.9]))),
+    "Binomial": (
+        lambda D: D.Binomial(torch_or(D, [5.0, 20.0, 100.0]), torch_or(D, [0.3, 0.5, 0.9]))
+    ),
     "Chi2": (lambda D: D.Chi2(torch_or(D, [1.0, 3.0, 10.0]))),
     "StudentT": (lambda D: D.StudentT(torch_or(D, [5.0, 8.0, 30.0]))),
 }
@@ -291,8 +423,12 @@ def test_standard_gamma_grad_matches_pytorch():
     a = tapegrad._standard_gamma_grad(tapegrad.tensor(alpha), tapegrad.tensor(x))
     b = torch._standard_gamma_grad(torch.tensor(alpha), torch.tensor(x))
     assert_same(b, a, rtol=1e-10, atol=1e-12)
-    a32 = tapegrad._standard_gamma_grad(tapegrad.tensor(alpha, dtype=tapegrad.float32), tapegrad.tensor(x, dtype=tapegrad.float32))
-    b32 = torch._standard_gamma_grad(torch.tensor(alpha, dtype=torch.float32), torch.tensor(x, dtype=torch.float32))
+    a32 = tapegrad._standard_gamma_grad(
+        tapegrad.tensor(alpha, dtype=tapegrad.float32), tapegrad.tensor(x, dtype=tapegrad.float32)
+    )
+    b32 = torch._standard_gamma_grad(
+        torch.tensor(alpha, dtype=torch.float32), torch.tensor(x, dtype=torch.float32)
+    )
     assert_same(b32, a32, rtol=1e-4, atol=1e-6)
 
 
@@ -328,7 +464,9 @@ def test_dirichlet_beta_rsample_gradient(kind):
         c = tapegrad.tensor(conc, requires_grad=True)
         x = tapegrad.distributions.Dirichlet(c).rsample()
         x.backward(tapegrad.tensor(up))
-        expected = _Dirichlet_backward(torch.tensor(to_numpy(x)), torch.tensor(conc), torch.tensor(up))
+        expected = _Dirichlet_backward(
+            torch.tensor(to_numpy(x)), torch.tensor(conc), torch.tensor(up)
+        )
         np.testing.assert_allclose(to_numpy(c.grad), expected.numpy(), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(to_numpy(x).sum(-1), 1.0)
         return
@@ -347,5 +485,366 @@ def test_gradient_kernels_have_no_derivative():
     a = tapegrad.tensor([2.0], requires_grad=True)
     x = tapegrad._standard_gamma(a)
     (g,) = tapegrad.autograd.grad(x.sum(), a, create_graph=True)
-    with pytest.raises(RuntimeError, match="the derivative for '_standard_gamma_grad' is not implemented"):
+    with pytest.raises(
+        RuntimeError, match="the derivative for '_standard_gamma_grad' is not implemented"
+    ):
         g.sum().backward()
+
+
+# ---------------------------------------------------------------------------
+# argument validation
+
+BAD_ARGS = [
+    lambda D, lib: D.Normal(lib.tensor([0.0, 1.0]), lib.tensor([1.0, -1.0])),
+    lambda D, lib: D.Normal(0.0, 0.0),
+    lambda D, lib: D.Bernoulli(probs=lib.tensor([0.2, 1.5])),
+    lambda D, lib: D.Categorical(probs=lib.tensor([[0.2, -0.1, 0.9]])),
+    lambda D, lib: D.Uniform(lib.tensor(1.0), lib.tensor(0.5)),
+    lambda D, lib: D.Gamma(lib.tensor([-1.0]), lib.tensor([1.0])),
+    lambda D, lib: D.Beta(lib.tensor([1.0]), lib.tensor([0.0])),
+    lambda D, lib: D.Dirichlet(lib.tensor([1.0, -2.0])),
+    lambda D, lib: D.Exponential(lib.tensor([-2.0])),
+    lambda D, lib: D.Poisson(lib.tensor([-2.0])),
+    lambda D, lib: D.Binomial(lib.tensor([3.5]), probs=lib.tensor([0.5])),
+    lambda D, lib: D.MultivariateNormal(
+        lib.zeros(2), covariance_matrix=lib.tensor([[1.0, 2.0], [2.0, 1.0]])
+    ),
+    lambda D, lib: D.MultivariateNormal(
+        lib.zeros(2), scale_tril=lib.tensor([[1.0, 0.0], [2.0, -1.0]])
+    ),
+    lambda D, lib: D.Laplace(0.0, -1.0),
+]
+
+
+@pytest.mark.parametrize("i", range(len(BAD_ARGS)))
+def test_invalid_parameters_raise_pytorchs_value_error(i):
+    with pytest.raises(ValueError) as et:
+        BAD_ARGS[i](torch.distributions, torch)
+    with pytest.raises(ValueError) as eg:
+        BAD_ARGS[i](tapegrad.distributions, tapegrad)
+    assert str(eg.value) == str(et.value)
+    if i != 11:  # an indefinite covariance has no Cholesky factor, checked or not
+        BAD_ARGS[i](_NoValidate(tapegrad), tapegrad)  # validate_args=False: no check
+
+
+class _NoValidate:
+    """The distributions module with validate_args=False on every constructor."""
+
+    def __init__(self, lib):
+        self.lib = lib
+
+    def __getattr__(self, name):
+        cls = getattr(self.lib.distributions, name)
+        return lambda *a, **k: cls(*a, validate_args=False, **k)
+
+
+BAD_VALUES = [
+    (lambda D, lib: D.Normal(0.0, 1.0), lambda lib: lib.tensor(float("nan"))),
+    (lambda D, lib: D.Bernoulli(probs=lib.tensor(0.3)), lambda lib: lib.tensor(0.5)),
+    (lambda D, lib: D.Categorical(logits=lib.zeros(3)), lambda lib: lib.tensor(3)),
+    (lambda D, lib: D.Uniform(0.0, 1.0), lambda lib: lib.tensor(1.5)),
+    (lambda D, lib: D.Gamma(1.0, 1.0), lambda lib: lib.tensor([-1.0])),
+    (lambda D, lib: D.Dirichlet(lib.ones(3)), lambda lib: lib.tensor([0.5, 0.6, 0.1])),
+    (lambda D, lib: D.Poisson(lib.tensor(2.0)), lambda lib: lib.tensor(1.5)),
+    (lambda D, lib: D.Beta(lib.tensor(2.0), lib.tensor(2.0)), lambda lib: lib.tensor(1.5)),
+]
+
+
+@pytest.mark.parametrize("i", range(len(BAD_VALUES)))
+def test_log_prob_outside_support_raises(i):
+    make, value = BAD_VALUES[i]
+    with pytest.raises(ValueError) as et:
+        make(torch.distributions, torch).log_prob(value(torch))
+    with pytest.raises(ValueError) as eg:
+        make(tapegrad.distributions, tapegrad).log_prob(value(tapegrad))
+    assert str(eg.value) == str(et.value)
+
+
+def test_validate_sample_shape_and_type_errors():
+    for lib in (torch, tapegrad):
+        d = lib.distributions.Normal(lib.zeros(3), lib.ones(3))
+        with pytest.raises(ValueError, match="must be a Tensor"):
+            d.log_prob(0.5)
+    msgs = []
+    for lib in (torch, tapegrad):
+        d = lib.distributions.Normal(lib.zeros(3), lib.ones(3))
+        with pytest.raises(ValueError) as e:
+            d.log_prob(lib.zeros(2))
+        msgs.append(str(e.value))
+        d = lib.distributions.MultivariateNormal(lib.zeros(3), lib.eye(3))
+        with pytest.raises(ValueError) as e:
+            d.log_prob(lib.zeros(2))
+        msgs.append(str(e.value))
+    assert msgs[:2] == msgs[2:]
+
+
+def test_set_default_validate_args():
+    D = tapegrad.distributions
+    try:
+        D.Distribution.set_default_validate_args(False)
+        d = D.Normal(0.0, -1.0)  # no check
+        assert d.scale.item() == -1.0
+        D.Normal(0.0, 1.0).log_prob(tapegrad.tensor(float("nan")))
+    finally:
+        D.Distribution.set_default_validate_args(True)
+    with pytest.raises(ValueError):
+        D.Normal(0.0, -1.0)
+    with pytest.raises(ValueError):
+        D.Distribution.set_default_validate_args("yes")
+    assert D.Normal(0.0, -1.0, validate_args=False).scale.item() == -1.0
+
+
+# ---------------------------------------------------------------------------
+# KL divergence
+
+KL_PAIRS = [
+    ("Normal", "Normal"),
+    ("Bernoulli_probs", "Bernoulli_logits"),
+    ("Categorical_probs", "Categorical_logits"),
+    ("OneHotCategorical", "OneHotCategorical"),
+    ("Uniform", "Uniform"),
+    ("Beta", "Beta"),
+    ("Gamma", "Gamma"),
+    ("Dirichlet", "Dirichlet"),
+    ("Exponential", "Exponential"),
+    ("Laplace", "Laplace"),
+    ("Poisson", "Poisson"),
+    ("Binomial", "Binomial"),
+    ("MVN_cov", "MVN_tril"),
+    ("MVN_prec", "MVN_cov"),
+    ("Independent", "Independent"),
+    ("Geometric", "Geometric"),
+    ("Gumbel", "Gumbel"),
+    ("HalfNormal", "HalfNormal"),
+    ("LogNormal", "LogNormal"),
+    ("Chi2", "Chi2"),
+    ("Exponential", "Gamma"),
+    ("Gamma", "Exponential"),
+    ("Normal", "Gumbel"),
+    ("Laplace", "Normal"),
+    ("Uniform", "Normal"),
+    ("Uniform", "Gamma"),
+    ("Uniform", "Beta"),
+    ("Exponential", "Normal"),
+    ("Gamma", "Normal"),
+    ("Beta", "Normal"),
+    ("Beta", "Uniform"),
+    ("Normal", "Laplace"),
+    ("Cauchy", "Cauchy"),
+]
+
+
+def _second(name):
+    """Other parameters of the same family (fresh draws, same shapes)."""
+    g = np.random.default_rng(hash(name) % 2**32)
+    out = []
+    for p in CASES[name][1]:
+        if (
+            name.startswith(("Categorical", "OneHot", "Dirichlet"))
+            and p.ndim
+            and np.allclose(p.sum(-1), 1)
+        ):
+            q = g.uniform(0.1, 1.0, p.shape)
+            out.append(q / q.sum(-1, keepdims=True))
+        elif name.startswith("MVN") and p.ndim >= 2:
+            out.append(_spd(3, p.shape[:-2]) if "tril" not in name else _tril(3, p.shape[:-2]))
+        elif (
+            np.all(p > 0)
+            and np.all(p < 1)
+            and name.startswith(("Bernoulli", "Binomial", "Geometric"))
+        ):
+            out.append(g.uniform(0.1, 0.9, p.shape))
+        elif np.all(p > 0):
+            out.append(p * g.uniform(0.5, 1.5, p.shape))
+        else:
+            out.append(p + g.normal(size=p.shape))
+    return out
+
+
+@pytest.mark.parametrize("pq", KL_PAIRS, ids=lambda pq: f"{pq[0]}-{pq[1]}")
+def test_kl_divergence(pq):
+    p_name, q_name = pq
+    p_params = CASES[p_name][1]
+    q_params = _second(q_name) if p_name == q_name else CASES[q_name][1]
+    n = len(p_params)
+
+    def fn(lib, *params):
+        p = CASES[p_name][0](lib.distributions, *params[:n])
+        q = CASES[q_name][0](lib.distributions, *params[n:])
+        return lib.distributions.kl_divergence(p, q)
+
+    compare(
+        fn, list(p_params) + list(q_params), rtol=1e-8, atol=1e-10, grad_rtol=1e-7, grad_atol=1e-9
+    )
+
+
+def test_kl_not_implemented_and_register_kl():
+    D = tapegrad.distributions
+    p, q = D.Poisson(tapegrad.tensor(1.0)), D.Normal(0.0, 1.0)
+    with pytest.raises(NotImplementedError) as eg:
+        D.kl_divergence(p, q)
+    with pytest.raises(NotImplementedError) as et:
+        torch.distributions.kl_divergence(
+            torch.distributions.Poisson(torch.tensor(1.0)), torch.distributions.Normal(0.0, 1.0)
+        )
+    assert str(eg.value) == str(et.value)
+
+    class MyPoisson(D.Poisson):
+        pass
+
+    @D.register_kl(MyPoisson, D.Normal)
+    def _kl(p, q):
+        return tapegrad.tensor(42.0)
+
+    assert D.kl_divergence(MyPoisson(tapegrad.tensor(1.0)), q).item() == 42.0
+    with pytest.raises(NotImplementedError):
+        D.kl_divergence(p, q)
+
+
+def test_kl_infinite_where_supports_differ():
+    D = tapegrad.distributions
+    kl = D.kl_divergence(D.Normal(0.0, 1.0), D.Uniform(-1.0, 1.0))
+    kt = torch.distributions.kl_divergence(
+        torch.distributions.Normal(0.0, 1.0), torch.distributions.Uniform(-1.0, 1.0)
+    )
+    assert kl.item() == kt.item() == math.inf
+
+
+# ---------------------------------------------------------------------------
+# transforms
+
+TRANSFORMS = {
+    "Exp": (lambda T: T.ExpTransform(), R.normal(size=(2, 3))),
+    "Affine": (lambda T: T.AffineTransform(0.5, -2.0), R.normal(size=(2, 3))),
+    "Affine_event": (lambda T: T.AffineTransform(0.5, 3.0, event_dim=1), R.normal(size=(2, 3))),
+    "Sigmoid": (lambda T: T.SigmoidTransform(), R.normal(size=(2, 3))),
+    "Tanh": (lambda T: T.TanhTransform(), R.normal(size=(2, 3))),
+    "Softmax": (lambda T: T.SoftmaxTransform(), R.normal(size=(2, 3))),
+    "Power": (lambda T: T.PowerTransform(2.5), _pos(2, 3)),
+    "Abs": (lambda T: T.AbsTransform(), R.normal(size=(2, 3))),
+    "Softplus": (lambda T: T.SoftplusTransform(), R.normal(size=(2, 3))),
+    "StickBreaking": (lambda T: T.StickBreakingTransform(), R.normal(size=(2, 3))),
+    "LowerCholesky": (lambda T: T.LowerCholeskyTransform(), R.normal(size=(2, 3, 3))),
+    "CorrCholesky": (lambda T: T.CorrCholeskyTransform(), R.normal(size=(2, 3))),
+    "Compose": (
+        lambda T: T.ComposeTransform([T.AffineTransform(1.0, 2.0), T.ExpTransform()]),
+        R.normal(size=(2, 3)),
+    ),
+    "Inverse": (lambda T: T.ExpTransform().inv, _pos(2, 3)),
+    "Reshape": (lambda T: T.ReshapeTransform((6,), (2, 3)), R.normal(size=(4, 6))),
+    "Independent": (lambda T: T.IndependentTransform(T.ExpTransform(), 1), R.normal(size=(2, 3))),
+    "Cat": (
+        lambda T: T.CatTransform(
+            [T.ExpTransform(), T.AffineTransform(0.0, 3.0)], dim=1, lengths=[1, 2]
+        ),
+        R.normal(size=(2, 3)),
+    ),
+    "Stack": (
+        lambda T: T.StackTransform([T.ExpTransform(), T.SigmoidTransform()], dim=0),
+        R.normal(size=(2, 3)),
+    ),
+}
+
+
+def _attr_or_error(obj, attr):
+    try:
+        v = getattr(obj, attr)
+    except Exception as e:  # noqa: BLE001 - the error itself is compared
+        return type(e).__name__, str(e)
+    return v.item() if hasattr(v, "item") else v
+
+
+@pytest.mark.parametrize("name", TRANSFORMS)
+def test_transform(name):
+    make, x = TRANSFORMS[name]
+    compare(lambda lib, x: make(lib.distributions.transforms)(x), [x])
+    t_t, t_g = make(torch.distributions.transforms), make(tapegrad.distributions.transforms)
+    y = to_numpy(t_t(torch.tensor(x)))
+    compare(
+        lambda lib, y: make(lib.distributions.transforms).inv(y),
+        [y],
+        rtol=1e-7,
+        atol=1e-9,
+        grad_rtol=1e-6,
+        grad_atol=1e-8,
+    )
+
+    def ladj(lib, x):
+        t = make(lib.distributions.transforms)
+        return t.log_abs_det_jacobian(x, t(x))
+
+    try:
+        ladj(torch, torch.tensor(x))
+    except NotImplementedError:
+        with pytest.raises(NotImplementedError):
+            ladj(tapegrad, tapegrad.tensor(x))
+    else:
+        compare(ladj, [x], rtol=1e-8, atol=1e-10)
+    assert repr(t_g) == repr(t_t)
+    assert repr(t_g.domain) == repr(t_t.domain)
+    assert repr(t_g.codomain) == repr(t_t.codomain)
+    assert t_g.bijective == t_t.bijective
+    assert t_g.inv.inv is t_g
+    for attr in ("event_dim", "sign"):
+        assert _attr_or_error(t_g, attr) == _attr_or_error(t_t, attr)
+    assert tuple(t_g.forward_shape((5,) + x.shape)) == tuple(t_t.forward_shape((5,) + x.shape))
+
+
+def test_transform_equality_and_cache():
+    T = tapegrad.distributions.transforms
+    assert T.ExpTransform() == T.ExpTransform()
+    assert T.ExpTransform() != T.SigmoidTransform()
+    t = T.ExpTransform(cache_size=1)
+    x = tapegrad.tensor([0.5])
+    y = t(x)
+    assert t.inv(y) is x
+    with pytest.raises(ValueError, match="cache_size must be 0 or 1"):
+        T.ExpTransform(cache_size=2)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "positive",
+        "unit_interval",
+        "simplex",
+        "real_vector",
+        "lower_cholesky",
+        "positive_definite",
+        "corr_cholesky",
+        "interval",
+    ],
+)
+@pytest.mark.parametrize("registry", ["biject_to", "transform_to"])
+def test_constraint_registry(name, registry):
+    def fn(lib, x):
+        C = lib.distributions.constraints
+        c = C.interval(-1.0, 2.0) if name == "interval" else getattr(C, name)
+        t = getattr(lib.distributions, registry)(c)
+        return t(x)
+
+    shape = (3, 3) if name in ("lower_cholesky", "positive_definite") else (3,)
+    if name in ("lower_cholesky", "positive_definite", "corr_cholesky"):
+        try:
+            getattr(torch.distributions, registry)(getattr(torch.distributions.constraints, name))
+        except NotImplementedError:
+            with pytest.raises(NotImplementedError):
+                getattr(tapegrad.distributions, registry)(
+                    getattr(tapegrad.distributions.constraints, name)
+                )
+            return
+    compare(fn, [R.normal(size=shape)], rtol=1e-9, atol=1e-10)
+
+
+def test_exponential_family_entropy_by_autograd():
+    """ExponentialFamily.entropy differentiates the log-normalizer (Bregman divergence)."""
+    p = tapegrad.distributions.Poisson(tapegrad.tensor(3.0))
+    with pytest.raises(NotImplementedError):
+        p.entropy()
+    # Gamma's own entropy vs the generic ExponentialFamily formula
+    g = tapegrad.distributions.Gamma(
+        tapegrad.tensor([2.0, 3.0], dtype=tapegrad.float64),
+        tapegrad.tensor([1.5, 0.5], dtype=tapegrad.float64),
+    )
+    generic = tapegrad.distributions.ExponentialFamily.entropy(g)
+    np.testing.assert_allclose(to_numpy(generic), to_numpy(g.entropy()), rtol=1e-10)

@@ -1,20 +1,18 @@
-
-
-import tapegrad
 from math import nan
 
+import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints
 from tapegrad.distributions.exp_family import ExponentialFamily
 from tapegrad.distributions.utils import (
+    Number,
+    _Number,
     broadcast_all,
     lazy_property,
     logits_to_probs,
     probs_to_logits,
 )
 from tapegrad.nn.functional import binary_cross_entropy_with_logits
-from tapegrad.distributions.utils import _Number, Number
-
 
 __all__ = ["Bernoulli"]
 
@@ -53,9 +51,7 @@ class Bernoulli(ExponentialFamily):
         validate_args: bool | None = None,
     ) -> None:
         if (probs is None) == (logits is None):
-            raise ValueError(
-                "Either `probs` or `logits` must be specified, but not both."
-            )
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
         if probs is not None:
             is_scalar = isinstance(probs, _Number)
             # pyrefly: ignore [read-only]
@@ -112,7 +108,7 @@ class Bernoulli(ExponentialFamily):
     def param_shape(self) -> tapegrad.Size:
         return self._param.size()
 
-    def sample(self, sample_shape=tapegrad.Size()):
+    def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         with tapegrad.no_grad():
             return tapegrad.bernoulli(self.probs.expand(shape))
@@ -124,9 +120,7 @@ class Bernoulli(ExponentialFamily):
         return -binary_cross_entropy_with_logits(logits, value, reduction="none")
 
     def entropy(self):
-        return binary_cross_entropy_with_logits(
-            self.logits, self.probs, reduction="none"
-        )
+        return binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
 
     def enumerate_support(self, expand=True):
         values = tapegrad.arange(2, dtype=self._param.dtype, device=self._param.device)

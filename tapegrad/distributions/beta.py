@@ -1,13 +1,9 @@
-
-
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints
 from tapegrad.distributions.dirichlet import Dirichlet
 from tapegrad.distributions.exp_family import ExponentialFamily
-from tapegrad.distributions.utils import broadcast_all
-from tapegrad.distributions.utils import _Number, _size
-
+from tapegrad.distributions.utils import _Number, _size, broadcast_all
 
 __all__ = ["Beta"]
 
@@ -49,15 +45,9 @@ class Beta(ExponentialFamily):
                 [float(concentration1), float(concentration0)]
             )
         else:
-            concentration1, concentration0 = broadcast_all(
-                concentration1, concentration0
-            )
-            concentration1_concentration0 = tapegrad.stack(
-                [concentration1, concentration0], -1
-            )
-        self._dirichlet = Dirichlet(
-            concentration1_concentration0, validate_args=validate_args
-        )
+            concentration1, concentration0 = broadcast_all(concentration1, concentration0)
+            concentration1_concentration0 = tapegrad.stack([concentration1, concentration0], -1)
+        self._dirichlet = Dirichlet(concentration1_concentration0, validate_args=validate_args)
         super().__init__(self._dirichlet._batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):

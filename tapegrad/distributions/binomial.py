@@ -1,5 +1,3 @@
-
-
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints
@@ -10,7 +8,6 @@ from tapegrad.distributions.utils import (
     logits_to_probs,
     probs_to_logits,
 )
-
 
 __all__ = ["Binomial"]
 
@@ -60,9 +57,7 @@ class Binomial(Distribution):
         validate_args: bool | None = None,
     ) -> None:
         if (probs is None) == (logits is None):
-            raise ValueError(
-                "Either `probs` or `logits` must be specified, but not both."
-            )
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
         if probs is not None:
             (
                 self.total_count,
@@ -127,12 +122,10 @@ class Binomial(Distribution):
     def param_shape(self) -> tapegrad.Size:
         return self._param.size()
 
-    def sample(self, sample_shape=tapegrad.Size()):
+    def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         with tapegrad.no_grad():
-            return tapegrad.binomial(
-                self.total_count.expand(shape), self.probs.expand(shape)
-            )
+            return tapegrad.binomial(self.total_count.expand(shape), self.probs.expand(shape))
 
     def log_prob(self, value):
         if self._validate_args:
@@ -150,16 +143,12 @@ class Binomial(Distribution):
             + self.total_count * tapegrad.log1p(tapegrad.exp(-tapegrad.abs(self.logits)))
             - log_factorial_n
         )
-        return (
-            value * self.logits - log_factorial_k - log_factorial_nmk - normalize_term
-        )
+        return value * self.logits - log_factorial_k - log_factorial_nmk - normalize_term
 
     def entropy(self):
         total_count = int(self.total_count.max())
         if not self.total_count.min() == total_count:
-            raise NotImplementedError(
-                "Inhomogeneous total count not supported by `entropy`."
-            )
+            raise NotImplementedError("Inhomogeneous total count not supported by `entropy`.")
 
         log_prob = self.log_prob(self.enumerate_support(False))
         return -(tapegrad.exp(log_prob) * log_prob).sum(0)

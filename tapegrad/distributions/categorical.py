@@ -1,13 +1,10 @@
-
-
-import tapegrad
 from math import nan
 
+import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints
 from tapegrad.distributions.distribution import Distribution
 from tapegrad.distributions.utils import lazy_property, logits_to_probs, probs_to_logits
-
 
 __all__ = ["Categorical"]
 
@@ -62,9 +59,7 @@ class Categorical(Distribution):
         validate_args: bool | None = None,
     ) -> None:
         if (probs is None) == (logits is None):
-            raise ValueError(
-                "Either `probs` or `logits` must be specified, but not both."
-            )
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
         if probs is not None:
             if probs.dim() < 1:
                 raise ValueError("`probs` parameter must be at least one-dimensional.")
@@ -80,9 +75,7 @@ class Categorical(Distribution):
             self.logits = logits - logits.logsumexp(dim=-1, keepdim=True)
         self._param = self.probs if probs is not None else self.logits
         self._num_events = self._param.size()[-1]
-        batch_shape = (
-            self._param.size()[:-1] if self._param.ndimension() > 1 else tapegrad.Size()
-        )
+        batch_shape = self._param.size()[:-1] if self._param.ndimension() > 1 else tapegrad.Size()
         # pyrefly: ignore [bad-argument-type]
         super().__init__(batch_shape, validate_args=validate_args)
 
@@ -140,7 +133,7 @@ class Categorical(Distribution):
             device=self.probs.device,
         )
 
-    def sample(self, sample_shape=tapegrad.Size()):
+    def sample(self, sample_shape=()):
         if not isinstance(sample_shape, tapegrad.Size):
             sample_shape = tapegrad.Size(sample_shape)
         probs_2d = self.probs.reshape(-1, self._num_events)

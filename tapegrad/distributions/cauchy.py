@@ -1,15 +1,11 @@
-
 import math
-
-import tapegrad
 from math import inf, nan
 
+import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints
 from tapegrad.distributions.distribution import Distribution
-from tapegrad.distributions.utils import broadcast_all
-from tapegrad.distributions.utils import _Number, _size
-
+from tapegrad.distributions.utils import _Number, _size, broadcast_all
 
 __all__ = ["Cauchy"]
 
@@ -75,7 +71,7 @@ class Cauchy(Distribution):
             self._extended_shape(), inf, dtype=self.loc.dtype, device=self.loc.device
         )
 
-    def rsample(self, sample_shape: _size = tapegrad.Size()) -> Tensor:
+    def rsample(self, sample_shape: _size = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
         eps = tapegrad.empty(shape, dtype=self.loc.dtype).cauchy_()
         return self.loc + eps * self.scale
@@ -84,9 +80,7 @@ class Cauchy(Distribution):
         if self._validate_args:
             self._validate_sample(value)
         return (
-            -math.log(math.pi)
-            - self.scale.log()
-            - (((value - self.loc) / self.scale) ** 2).log1p()
+            -math.log(math.pi) - self.scale.log() - (((value - self.loc) / self.scale) ** 2).log1p()
         )
 
     def cdf(self, value):

@@ -1,9 +1,6 @@
-
-
 from tapegrad import Tensor
 from tapegrad.distributions import constraints
 from tapegrad.distributions.gamma import Gamma
-
 
 __all__ = ["Chi2"]
 

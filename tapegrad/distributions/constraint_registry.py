@@ -1,4 +1,3 @@
-
 r"""
 PyTorch provides two global :class:`ConstraintRegistry` objects that link
 :class:`~tapegrad.distributions.constraints.Constraint` objects to
@@ -69,7 +68,6 @@ object.
 from tapegrad.distributions import constraints, transforms
 from tapegrad.distributions.utils import _Number
 
-
 __all__ = [
     "ConstraintRegistry",
     "biject_to",
@@ -111,11 +109,10 @@ class ConstraintRegistry:
         if isinstance(constraint, constraints.Constraint):
             constraint = type(constraint)
 
-        if not isinstance(constraint, type) or not issubclass(
-            constraint, constraints.Constraint
-        ):
+        if not isinstance(constraint, type) or not issubclass(constraint, constraints.Constraint):
             raise TypeError(
-                f"Expected constraint to be either a Constraint subclass or instance, but got {constraint}"
+                "Expected constraint to be either a Constraint subclass or instance, but "
+                f"got {constraint}"
             )
 
         self._registry[constraint] = factory
@@ -168,17 +165,13 @@ def _transform_to_real(constraint):
 @biject_to.register(constraints.independent)
 def _biject_to_independent(constraint):
     base_transform = biject_to(constraint.base_constraint)
-    return transforms.IndependentTransform(
-        base_transform, constraint.reinterpreted_batch_ndims
-    )
+    return transforms.IndependentTransform(base_transform, constraint.reinterpreted_batch_ndims)
 
 
 @transform_to.register(constraints.independent)
 def _transform_to_independent(constraint):
     base_transform = transform_to(constraint.base_constraint)
-    return transforms.IndependentTransform(
-        base_transform, constraint.reinterpreted_batch_ndims
-    )
+    return transforms.IndependentTransform(base_transform, constraint.reinterpreted_batch_ndims)
 
 
 @biject_to.register(constraints.positive)
@@ -219,12 +212,8 @@ def _transform_to_less_than(constraint):
 @transform_to.register(constraints.half_open_interval)
 def _transform_to_interval(constraint):
     # Handle the special case of the unit interval.
-    lower_is_0 = (
-        isinstance(constraint.lower_bound, _Number) and constraint.lower_bound == 0
-    )
-    upper_is_1 = (
-        isinstance(constraint.upper_bound, _Number) and constraint.upper_bound == 1
-    )
+    lower_is_0 = isinstance(constraint.lower_bound, _Number) and constraint.lower_bound == 0
+    upper_is_1 = isinstance(constraint.upper_bound, _Number) and constraint.upper_bound == 1
     if lower_is_0 and upper_is_1:
         return transforms.SigmoidTransform()
 
@@ -279,13 +268,9 @@ def _transform_to_cat(constraint):
 
 @biject_to.register(constraints.stack)
 def _biject_to_stack(constraint):
-    return transforms.StackTransform(
-        [biject_to(c) for c in constraint.cseq], constraint.dim
-    )
+    return transforms.StackTransform([biject_to(c) for c in constraint.cseq], constraint.dim)
 
 
 @transform_to.register(constraints.stack)
 def _transform_to_stack(constraint):
-    return transforms.StackTransform(
-        [transform_to(c) for c in constraint.cseq], constraint.dim
-    )
+    return transforms.StackTransform([transform_to(c) for c in constraint.cseq], constraint.dim)

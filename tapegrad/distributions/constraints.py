@@ -1,9 +1,3 @@
-
-
-from collections.abc import Callable
-from typing import Any
-
-
 r"""
 The following constraints are implemented:
 
@@ -38,8 +32,10 @@ The following constraints are implemented:
 - ``constraints.unit_interval``
 """
 
-import tapegrad
+from collections.abc import Callable
+from typing import Any
 
+import tapegrad
 
 __all__ = [
     "Constraint",
@@ -223,9 +219,7 @@ class _DependentProperty(property, _Dependent):
             @constraints.dependent_property(is_discrete=True, event_dim=1)
             def support(self): ...
         """
-        return _DependentProperty(
-            fn, is_discrete=self._is_discrete, event_dim=self._event_dim
-        )
+        return _DependentProperty(fn, is_discrete=self._is_discrete, event_dim=self._event_dim)
 
 
 class _IndependentConstraint(Constraint):
@@ -242,7 +236,8 @@ class _IndependentConstraint(Constraint):
             )
         if not isinstance(reinterpreted_batch_ndims, int):
             raise AssertionError(
-                f"reinterpreted_batch_ndims must be an int, got {type(reinterpreted_batch_ndims).__name__}"
+                "reinterpreted_batch_ndims must be an int, got "
+                f"{type(reinterpreted_batch_ndims).__name__}"
             )
         if reinterpreted_batch_ndims < 0:
             raise AssertionError(
@@ -264,9 +259,7 @@ class _IndependentConstraint(Constraint):
         result = self.base_constraint.check(value)
         if result.dim() < self.reinterpreted_batch_ndims:
             expected = self.base_constraint.event_dim + self.reinterpreted_batch_ndims
-            raise ValueError(
-                f"Expected value.dim() >= {expected} but got {value.dim()}"
-            )
+            raise ValueError(f"Expected value.dim() >= {expected} but got {value.dim()}")
         result = result.reshape(
             result.shape[: result.dim() - self.reinterpreted_batch_ndims] + (-1,)
         )
@@ -274,7 +267,8 @@ class _IndependentConstraint(Constraint):
         return result
 
     def __repr__(self):
-        return f"{self.__class__.__name__[1:]}({repr(self.base_constraint)}, {self.reinterpreted_batch_ndims})"
+        name = self.__class__.__name__[1:]
+        return f"{name}({repr(self.base_constraint)}, {self.reinterpreted_batch_ndims})"
 
 
 class MixtureSameFamilyConstraint(Constraint):
@@ -314,9 +308,7 @@ class MixtureSameFamilyConstraint(Constraint):
         unsqueezed_value = value.unsqueeze(-1 - self.event_dim)
         result = self.base_constraint.check(unsqueezed_value)
         if value.dim() < self.event_dim:
-            raise ValueError(
-                f"Expected value.dim() >= {self.event_dim} but got {value.dim()}"
-            )
+            raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.dim()}")
         num_dim_to_keep = value.dim() - self.event_dim
         result = result.reshape(result.shape[:num_dim_to_keep] + (-1,))
         result = result.all(-1)
@@ -364,15 +356,11 @@ class _IntegerInterval(Constraint):
         super().__init__()
 
     def check(self, value):
-        return (
-            (value % 1 == 0) & (self.lower_bound <= value) & (value <= self.upper_bound)
-        )
+        return (value % 1 == 0) & (self.lower_bound <= value) & (value <= self.upper_bound)
 
     def __repr__(self):
         fmt_string = self.__class__.__name__[1:]
-        fmt_string += (
-            f"(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
-        )
+        fmt_string += f"(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
         return fmt_string
 
 
@@ -494,9 +482,7 @@ class _Interval(Constraint):
 
     def __repr__(self):
         fmt_string = self.__class__.__name__[1:]
-        fmt_string += (
-            f"(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
-        )
+        fmt_string += f"(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
         return fmt_string
 
 
@@ -515,9 +501,7 @@ class _HalfOpenInterval(Constraint):
 
     def __repr__(self):
         fmt_string = self.__class__.__name__[1:]
-        fmt_string += (
-            f"(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
-        )
+        fmt_string += f"(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
         return fmt_string
 
 
@@ -573,9 +557,7 @@ class _LowerCholesky(Constraint):
 
     def check(self, value):
         value_tril = value.tril()
-        lower_triangular = (
-            (value_tril == value).view(value.shape[:-2] + (-1,)).min(-1)[0]
-        )
+        lower_triangular = (value_tril == value).view(value.shape[:-2] + (-1,)).min(-1)[0]
 
         positive_diagonal = (value.diagonal(dim1=-2, dim2=-1) > 0).min(-1)[0]
         return lower_triangular & positive_diagonal
@@ -740,9 +722,7 @@ class _Stack(Constraint):
                 f"dim {self.dim} out of range for value with {value.dim()} dimensions"
             )
         vs = [value.select(self.dim, i) for i in range(value.size(self.dim))]
-        return tapegrad.stack(
-            [constr.check(v) for v, constr in zip(vs, self.cseq)], self.dim
-        )
+        return tapegrad.stack([constr.check(v) for v, constr in zip(vs, self.cseq)], self.dim)
 
 
 # Public interface.

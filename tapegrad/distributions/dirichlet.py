@@ -1,5 +1,3 @@
-
-
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.autograd import Function
@@ -7,7 +5,6 @@ from tapegrad.autograd.function import once_differentiable
 from tapegrad.distributions import constraints
 from tapegrad.distributions.exp_family import ExponentialFamily
 from tapegrad.distributions.utils import _size
-
 
 __all__ = ["Dirichlet"]
 
@@ -52,9 +49,7 @@ class Dirichlet(ExponentialFamily):
     """
 
     # pyrefly: ignore [bad-override]
-    arg_constraints = {
-        "concentration": constraints.independent(constraints.positive, 1)
-    }
+    arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
     has_rsample = True
 
@@ -64,9 +59,7 @@ class Dirichlet(ExponentialFamily):
         validate_args: bool | None = None,
     ) -> None:
         if concentration.dim() < 1:
-            raise ValueError(
-                "`concentration` parameter must be at least one-dimensional."
-            )
+            raise ValueError("`concentration` parameter must be at least one-dimensional.")
         self.concentration = concentration
         batch_shape, event_shape = concentration.shape[:-1], concentration.shape[-1:]
         # pyrefly: ignore [bad-argument-type]
@@ -76,9 +69,7 @@ class Dirichlet(ExponentialFamily):
         new = self._get_checked_instance(Dirichlet, _instance)
         batch_shape = tapegrad.Size(batch_shape)
         new.concentration = self.concentration.expand(batch_shape + self.event_shape)
-        super(Dirichlet, new).__init__(
-            batch_shape, self.event_shape, validate_args=False
-        )
+        super(Dirichlet, new).__init__(batch_shape, self.event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
 
@@ -113,11 +104,7 @@ class Dirichlet(ExponentialFamily):
     @property
     def variance(self) -> Tensor:
         con0 = self.concentration.sum(-1, True)
-        return (
-            self.concentration
-            * (con0 - self.concentration)
-            / (con0.pow(2) * (con0 + 1))
-        )
+        return self.concentration * (con0 - self.concentration) / (con0.pow(2) * (con0 + 1))
 
     def entropy(self):
         k = self.concentration.size(-1)

@@ -1,15 +1,15 @@
-
 import warnings
+
 from typing_extensions import deprecated
 
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints
-from tapegrad.distributions.utils import lazy_property
-from tapegrad.distributions.utils import _size
-
+from tapegrad.distributions.utils import _size, lazy_property
 
 __all__ = ["Distribution"]
+
+_EMPTY_SIZE = tapegrad.Size()  # an immutable default
 
 
 class Distribution:
@@ -45,8 +45,8 @@ class Distribution:
 
     def __init__(
         self,
-        batch_shape: tapegrad.Size = tapegrad.Size(),
-        event_shape: tapegrad.Size = tapegrad.Size(),
+        batch_shape: tapegrad.Size = _EMPTY_SIZE,
+        event_shape: tapegrad.Size = _EMPTY_SIZE,
         validate_args: bool | None = None,
     ) -> None:
         self._batch_shape = batch_shape
@@ -164,7 +164,7 @@ class Distribution:
         """
         return self.variance.sqrt()
 
-    def sample(self, sample_shape: _size = tapegrad.Size()) -> Tensor:
+    def sample(self, sample_shape: _size = ()) -> Tensor:
         """
         Generates a sample_shape shaped sample or sample_shape shaped batch of
         samples if the distribution parameters are batched.
@@ -172,7 +172,7 @@ class Distribution:
         with tapegrad.no_grad():
             return self.rsample(sample_shape)
 
-    def rsample(self, sample_shape: _size = tapegrad.Size()) -> Tensor:
+    def rsample(self, sample_shape: _size = ()) -> Tensor:
         """
         Generates a sample_shape shaped reparameterized sample or sample_shape
         shaped batch of reparameterized samples if the distribution parameters
@@ -263,7 +263,7 @@ class Distribution:
         """
         return tapegrad.exp(self.entropy())
 
-    def _extended_shape(self, sample_shape: _size = tapegrad.Size()) -> tapegrad.Size:
+    def _extended_shape(self, sample_shape: _size = ()) -> tapegrad.Size:
         """
         Returns the size of the sample returned by the distribution, given
         a `sample_shape`. Note, that the batch and event shapes of a distribution
@@ -297,7 +297,8 @@ class Distribution:
         event_dim_start = len(value.size()) - len(self._event_shape)
         if value.size()[event_dim_start:] != self._event_shape:
             raise ValueError(
-                f"The right-most size of value must match event_shape: {value.size()} vs {self._event_shape}."
+                f"The right-most size of value must match event_shape: {value.size()} vs "
+                f"{self._event_shape}."
             )
 
         actual_shape = value.size()
@@ -305,7 +306,8 @@ class Distribution:
         for i, j in zip(reversed(actual_shape), reversed(expected_shape)):
             if i != 1 and j != 1 and i != j:
                 raise ValueError(
-                    f"Value is not broadcastable with batch_shape+event_shape: {actual_shape} vs {expected_shape}."
+                    "Value is not broadcastable with batch_shape+event_shape: "
+                    f"{actual_shape} vs {expected_shape}."
                 )
         try:
             support = self.support
@@ -332,7 +334,8 @@ class Distribution:
     def _get_checked_instance(self, cls, _instance=None):
         if _instance is None and type(self).__init__ != cls.__init__:
             raise NotImplementedError(
-                f"Subclass {self.__class__.__name__} of {cls.__name__} that defines a custom __init__ method "
+                f"Subclass {self.__class__.__name__} of {cls.__name__} that defines a custom "
+                "__init__ method "
                 "must also define a custom .expand() method."
             )
         return self.__new__(type(self)) if _instance is None else _instance
@@ -341,7 +344,8 @@ class Distribution:
         param_names = [k for k in self.arg_constraints if k in self.__dict__]
         args_string = ", ".join(
             [
-                f"{p}: {self.__dict__[p] if self.__dict__[p].numel() == 1 else self.__dict__[p].size()}"
+                f"{p}: "
+                f"{self.__dict__[p] if self.__dict__[p].numel() == 1 else self.__dict__[p].size()}"
                 for p in param_names
             ]
         )

@@ -1,9 +1,6 @@
-
-
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions.distribution import Distribution
-
 
 __all__ = ["ExponentialFamily"]
 
@@ -17,15 +14,19 @@ class ExponentialFamily(Distribution):
 
         p_{F}(x; \theta) = \exp(\langle t(x), \theta\rangle - F(\theta) + k(x))
 
-    where :math:`\theta` denotes the natural parameters, :math:`t(x)` denotes the sufficient statistic,
-    :math:`F(\theta)` is the log normalizer function for a given family and :math:`k(x)` is the carrier
+    where :math:`\theta` denotes the natural parameters, :math:`t(x)` denotes the sufficient
+    statistic,
+    :math:`F(\theta)` is the log normalizer function for a given family and :math:`k(x)` is the
+    carrier
     measure.
 
     Note:
-        This class is an intermediary between the `Distribution` class and distributions which belong
+        This class is an intermediary between the `Distribution` class and distributions which
+        belong
         to an exponential family mainly to check the correctness of the `.entropy()` and analytic KL
         divergence methods. We use this class to compute the entropy and KL divergence using the AD
-        framework and Bregman divergences (courtesy of: Frank Nielsen and Richard Nock, Entropies and
+        framework and Bregman divergences (courtesy of: Frank Nielsen and Richard Nock,
+        Entropies and
         Cross-entropies of Exponential Families).
     """
 

@@ -1,12 +1,8 @@
-
-
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints
 from tapegrad.distributions.exp_family import ExponentialFamily
-from tapegrad.distributions.utils import broadcast_all
-from tapegrad.distributions.utils import _Number, _size
-
+from tapegrad.distributions.utils import _Number, _size, broadcast_all
 
 __all__ = ["Exponential"]
 
@@ -65,7 +61,7 @@ class Exponential(ExponentialFamily):
         new._validate_args = self._validate_args
         return new
 
-    def rsample(self, sample_shape: _size = tapegrad.Size()) -> Tensor:
+    def rsample(self, sample_shape: _size = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
         return tapegrad.empty(shape, dtype=self.rate.dtype).exponential_() / self.rate
 

@@ -1,12 +1,8 @@
-
-
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints
 from tapegrad.distributions.exp_family import ExponentialFamily
-from tapegrad.distributions.utils import broadcast_all
-from tapegrad.distributions.utils import _Number, _size
-
+from tapegrad.distributions.utils import _Number, _size, broadcast_all
 
 __all__ = ["Gamma"]
 
@@ -76,11 +72,9 @@ class Gamma(ExponentialFamily):
         new._validate_args = self._validate_args
         return new
 
-    def rsample(self, sample_shape: _size = tapegrad.Size()) -> Tensor:
+    def rsample(self, sample_shape: _size = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
-        value = _standard_gamma(self.concentration.expand(shape)) / self.rate.expand(
-            shape
-        )
+        value = _standard_gamma(self.concentration.expand(shape)) / self.rate.expand(shape)
         value.detach().clamp_(
             min=tapegrad.finfo(value.dtype).tiny
         )  # do not record in autograd graph

@@ -1,18 +1,16 @@
-
-
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints
 from tapegrad.distributions.distribution import Distribution
 from tapegrad.distributions.utils import (
+    Number,
+    _Number,
     broadcast_all,
     lazy_property,
     logits_to_probs,
     probs_to_logits,
 )
 from tapegrad.nn.functional import binary_cross_entropy_with_logits
-from tapegrad.distributions.utils import _Number, Number
-
 
 __all__ = ["Geometric"]
 
@@ -27,9 +25,11 @@ class Geometric(Distribution):
         P(X=k) = (1-p)^{k} p, k = 0, 1, ...
 
     .. note::
-        :func:`tapegrad.distributions.geometric.Geometric` :math:`(k+1)`-th trial is the first success
+        :func:`tapegrad.distributions.geometric.Geometric` :math:`(k+1)`-th trial is the first
+        success
         hence draws samples in :math:`\{0, 1, \ldots\}`, whereas
-        :func:`tapegrad.Tensor.geometric_` `k`-th trial is the first success hence draws samples in :math:`\{1, 2, \ldots\}`.
+        :func:`tapegrad.Tensor.geometric_` `k`-th trial is the first success hence draws
+        samples in :math:`\{1, 2, \ldots\}`.
 
     Example::
 
@@ -54,9 +54,7 @@ class Geometric(Distribution):
         validate_args: bool | None = None,
     ) -> None:
         if (probs is None) == (logits is None):
-            raise ValueError(
-                "Either `probs` or `logits` must be specified, but not both."
-            )
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
         if probs is not None:
             # pyrefly: ignore [read-only]
             (self.probs,) = broadcast_all(probs)
@@ -117,7 +115,7 @@ class Geometric(Distribution):
     def probs(self) -> Tensor:
         return logits_to_probs(self.logits, is_binary=True)
 
-    def sample(self, sample_shape=tapegrad.Size()):
+    def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         tiny = tapegrad.finfo(self.probs.dtype).tiny
         with tapegrad.no_grad():
@@ -134,6 +132,5 @@ class Geometric(Distribution):
 
     def entropy(self):
         return (
-            binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
-            / self.probs
+            binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none") / self.probs
         )

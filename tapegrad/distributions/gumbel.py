@@ -1,4 +1,3 @@
-
 import math
 
 import tapegrad
@@ -7,9 +6,7 @@ from tapegrad.distributions import constraints
 from tapegrad.distributions.transformed_distribution import TransformedDistribution
 from tapegrad.distributions.transforms import AffineTransform, ExpTransform
 from tapegrad.distributions.uniform import Uniform
-from tapegrad.distributions.utils import broadcast_all, euler_constant
-from tapegrad.distributions.utils import _Number
-
+from tapegrad.distributions.utils import _Number, broadcast_all, euler_constant
 
 __all__ = ["Gumbel"]
 

@@ -1,15 +1,12 @@
-
 import math
-
-import tapegrad
 from math import inf
 
+import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints
 from tapegrad.distributions.normal import Normal
 from tapegrad.distributions.transformed_distribution import TransformedDistribution
 from tapegrad.distributions.transforms import AbsTransform
-
 
 __all__ = ["HalfNormal"]
 

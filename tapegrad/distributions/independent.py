@@ -1,13 +1,10 @@
-
 from typing import Generic, TypeVar
 
 import tapegrad
 from tapegrad import Size, Tensor
 from tapegrad.distributions import constraints
 from tapegrad.distributions.distribution import Distribution
-from tapegrad.distributions.utils import _sum_rightmost
-from tapegrad.distributions.utils import _size
-
+from tapegrad.distributions.utils import _size, _sum_rightmost
 
 __all__ = ["Independent"]
 
@@ -75,9 +72,7 @@ class Independent(Distribution, Generic[D]):
             batch_shape + self.event_shape[: self.reinterpreted_batch_ndims]
         )
         new.reinterpreted_batch_ndims = self.reinterpreted_batch_ndims
-        super(Independent, new).__init__(
-            batch_shape, self.event_shape, validate_args=False
-        )
+        super(Independent, new).__init__(batch_shape, self.event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
 
@@ -111,10 +106,10 @@ class Independent(Distribution, Generic[D]):
     def variance(self) -> Tensor:
         return self.base_dist.variance
 
-    def sample(self, sample_shape=tapegrad.Size()) -> Tensor:
+    def sample(self, sample_shape=()) -> Tensor:
         return self.base_dist.sample(sample_shape)
 
-    def rsample(self, sample_shape: _size = tapegrad.Size()) -> Tensor:
+    def rsample(self, sample_shape: _size = ()) -> Tensor:
         return self.base_dist.rsample(sample_shape)
 
     def log_prob(self, value):
@@ -127,13 +122,8 @@ class Independent(Distribution, Generic[D]):
 
     def enumerate_support(self, expand=True):
         if self.reinterpreted_batch_ndims > 0:
-            raise NotImplementedError(
-                "Enumeration over cartesian product is not implemented"
-            )
+            raise NotImplementedError("Enumeration over cartesian product is not implemented")
         return self.base_dist.enumerate_support(expand=expand)
 
     def __repr__(self):
-        return (
-            self.__class__.__name__
-            + f"({self.base_dist}, {self.reinterpreted_batch_ndims})"
-        )
+        return self.__class__.__name__ + f"({self.base_dist}, {self.reinterpreted_batch_ndims})"

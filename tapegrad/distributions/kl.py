@@ -1,12 +1,10 @@
-
 import math
 import warnings
 from collections.abc import Callable
 from functools import total_ordering
-
-import tapegrad
 from math import inf
 
+import tapegrad
 from tapegrad import Tensor
 
 from .bernoulli import Bernoulli
@@ -24,14 +22,14 @@ from .gumbel import Gumbel
 from .half_normal import HalfNormal
 from .independent import Independent
 from .laplace import Laplace
-from .multivariate_normal import _batch_mahalanobis, MultivariateNormal
+from .multivariate_normal import MultivariateNormal, _batch_mahalanobis
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .poisson import Poisson
 from .transformed_distribution import TransformedDistribution
 from .uniform import Uniform
-from .utils import _sum_rightmost, euler_constant as _euler_gamma
-
+from .utils import _sum_rightmost
+from .utils import euler_constant as _euler_gamma
 
 _KL_REGISTRY: dict[
     tuple[type, type], Callable
@@ -70,13 +68,9 @@ def register_kl(type_p, type_q):
         type_q (type): A subclass of :class:`~tapegrad.distributions.Distribution`.
     """
     if not isinstance(type_p, type) and issubclass(type_p, Distribution):
-        raise TypeError(
-            f"Expected type_p to be a Distribution subclass but got {type_p}"
-        )
+        raise TypeError(f"Expected type_p to be a Distribution subclass but got {type_p}")
     if not isinstance(type_q, type) and issubclass(type_q, Distribution):
-        raise TypeError(
-            f"Expected type_q to be a Distribution subclass but got {type_q}"
-        )
+        raise TypeError(f"Expected type_q to be a Distribution subclass but got {type_q}")
 
     def decorator(fun):
         _KL_REGISTRY[type_p, type_q] = fun
@@ -149,7 +143,8 @@ def _x_log_x(tensor):
 
 def _batch_trace_XXT(bmat):
     """
-    Utility function for calculating the trace of XX^{T} with X having arbitrary trailing batch dimensions
+    Utility function for calculating the trace of XX^{T} with X having arbitrary
+    trailing batch dimensions
     """
     n = bmat.size(-1)
     m = bmat.size(-2)
@@ -183,7 +178,8 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
         _KL_MEMOIZE[type(p), type(q)] = fun
     if fun is NotImplemented:
         raise NotImplementedError(
-            f"No KL(p || q) is implemented for p type {p.__class__.__name__} and q type {q.__class__.__name__}"
+            f"No KL(p || q) is implemented for p type {p.__class__.__name__} and q type "
+            f"{q.__class__.__name__}"
         )
     return fun(p, q)
 
@@ -198,8 +194,7 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
 @register_kl(Bernoulli, Bernoulli)
 def _kl_bernoulli_bernoulli(p, q):
     t1 = p.probs * (
-        tapegrad.nn.functional.softplus(-q.logits)
-        - tapegrad.nn.functional.softplus(-p.logits)
+        tapegrad.nn.functional.softplus(-q.logits) - tapegrad.nn.functional.softplus(-p.logits)
     )
     t1[q.probs == 0] = inf
     t1[p.probs == 0] = 0
@@ -231,9 +226,7 @@ def _kl_binomial_binomial(p, q):
         raise NotImplementedError(
             "KL between Binomials where q.total_count > p.total_count is not implemented"
         )
-    kl = p.total_count * (
-        p.probs * (p.logits - q.logits) + (-p.probs).log1p() - (-q.probs).log1p()
-    )
+    kl = p.total_count * (p.probs * (p.logits - q.logits) + (-p.probs).log1p() - (-q.probs).log1p())
     inf_idxs = p.total_count > q.total_count
     kl[inf_idxs] = _infinite_like(kl[inf_idxs])
     return kl
@@ -245,8 +238,6 @@ def _kl_categorical_categorical(p, q):
     t[(q.probs == 0).expand_as(t)] = inf
     t[(p.probs == 0).expand_as(t)] = 0
     return t.sum(-1)
-
-
 
 
 @register_kl(Dirichlet, Dirichlet)
@@ -327,12 +318,6 @@ def _kl_laplace_laplace(p, q):
     return t1 + t2 + t3 - 1
 
 
-
-
-
-
-
-
 @register_kl(MultivariateNormal, MultivariateNormal)
 def _kl_multivariatenormal_multivariatenormal(p, q):
     # From https://en.wikipedia.org/wiki/Multivariate_normal_distribution#Kullback%E2%80%93Leibler_divergence
@@ -370,8 +355,6 @@ def _kl_onehotcategorical_onehotcategorical(p, q):
     return _kl_categorical_categorical(p._categorical, q._categorical)
 
 
-
-
 @register_kl(Poisson, Poisson)
 def _kl_poisson_poisson(p, q):
     return p.rate * (p.rate.log() - q.rate.log()) - (p.rate - q.rate)
@@ -397,10 +380,6 @@ def _kl_uniform_uniform(p, q):
 @register_kl(Bernoulli, Poisson)
 def _kl_bernoulli_poisson(p, q):
     return -p.entropy() - (p.probs * q.rate.log() - q.rate)
-
-
-
-
 
 
 @register_kl(Beta, Exponential)
@@ -432,10 +411,7 @@ def _kl_beta_normal(p, q):
     var_normal = q.scale.pow(2)
     t1 = -p.entropy()
     t2 = 0.5 * (var_normal * 2 * math.pi).log()
-    t3 = (
-        E_beta * (1 - E_beta) / (p.concentration1 + p.concentration0 + 1)
-        + E_beta.pow(2)
-    ) * 0.5
+    t3 = (E_beta * (1 - E_beta) / (p.concentration1 + p.concentration0 + 1) + E_beta.pow(2)) * 0.5
     t4 = q.loc * E_beta
     t5 = q.loc.pow(2) * 0.5
     return t1 + t2 + (t3 - t4 + t5) / var_normal
@@ -451,16 +427,8 @@ def _kl_beta_uniform(p, q):
 # Note that the KL between a ContinuousBernoulli and Beta has no closed form
 
 
-
-
-
-
 # Note that the KL between a ContinuousBernoulli and Gamma has no closed form
 # TODO: Add ContinuousBernoulli-Laplace KL Divergence
-
-
-
-
 
 
 @register_kl(Exponential, Beta)
@@ -474,11 +442,7 @@ def _kl_exponential_gamma(p, q):
     ratio = q.rate / p.rate
     t1 = -q.concentration * tapegrad.log(ratio)
     return (
-        t1
-        + ratio
-        + q.concentration.lgamma()
-        + q.concentration * _euler_gamma
-        - (1 + _euler_gamma)
+        t1 + ratio + q.concentration.lgamma() + q.concentration * _euler_gamma - (1 + _euler_gamma)
     )
 
 
@@ -528,8 +492,7 @@ def _kl_gamma_gumbel(p, q):
     )
     t2 = beta_scale_prod.log() + p.concentration / beta_scale_prod
     t3 = (
-        tapegrad.exp(loc_scale_ratio)
-        * (1 + beta_scale_prod.reciprocal()).pow(-p.concentration)
+        tapegrad.exp(loc_scale_ratio) * (1 + beta_scale_prod.reciprocal()).pow(-p.concentration)
         - loc_scale_ratio
     )
     return t1 + t2 + t3
@@ -550,11 +513,7 @@ def _kl_gamma_normal(p, q):
     t2 = 0.5 * (p.concentration.pow(2) + p.concentration) / beta_sqr
     t3 = q.loc * p.concentration / p.rate
     t4 = 0.5 * q.loc.pow(2)
-    return (
-        t1
-        + (p.concentration - 1) * p.concentration.digamma()
-        + (t2 - t3 + t4) / var_normal
-    )
+    return t1 + (p.concentration - 1) * p.concentration.digamma() + (t2 - t3 + t4) / var_normal
 
 
 @register_kl(Gumbel, Beta)
@@ -621,22 +580,12 @@ def _kl_normal_laplace(p, q):
     scale_ratio = p.scale / q.scale
     loc_diff_scale_ratio = loc_diff / p.scale
     t1 = tapegrad.log(scale_ratio)
-    t2 = (
-        math.sqrt(2 / math.pi) * p.scale * tapegrad.exp(-0.5 * loc_diff_scale_ratio.pow(2))
-    )
+    t2 = math.sqrt(2 / math.pi) * p.scale * tapegrad.exp(-0.5 * loc_diff_scale_ratio.pow(2))
     t3 = loc_diff * tapegrad.erf(math.sqrt(0.5) * loc_diff_scale_ratio)
     return -t1 + (t2 + t3) / q.scale - (0.5 * (1 + math.log(0.5 * math.pi)))
 
 
-
-
-
-
-
-
 # TODO: Add Pareto-Laplace KL Divergence
-
-
 
 
 @register_kl(Poisson, Bernoulli)
@@ -649,11 +598,7 @@ def _kl_poisson_infinity(p, q):
 def _kl_uniform_beta(p, q):
     common_term = p.high - p.low
     t1 = tapegrad.log(common_term)
-    t2 = (
-        (q.concentration1 - 1)
-        * (_x_log_x(p.high) - _x_log_x(p.low) - common_term)
-        / common_term
-    )
+    t2 = (q.concentration1 - 1) * (_x_log_x(p.high) - _x_log_x(p.low) - common_term) / common_term
     t3 = (
         (q.concentration0 - 1)
         * (_x_log_x(1 - p.high) - _x_log_x(1 - p.low) + common_term)
@@ -669,8 +614,6 @@ def _kl_uniform_beta(p, q):
     return result
 
 
-
-
 @register_kl(Uniform, Exponential)
 def _kl_uniform_exponetial(p, q):
     result = q.rate * (p.high + p.low) / 2 - ((p.high - p.low) * q.rate).log()
@@ -683,11 +626,7 @@ def _kl_uniform_gamma(p, q):
     common_term = p.high - p.low
     t1 = common_term.log()
     t2 = q.concentration.lgamma() - q.concentration * q.rate.log()
-    t3 = (
-        (1 - q.concentration)
-        * (_x_log_x(p.high) - _x_log_x(p.low) - common_term)
-        / common_term
-    )
+    t3 = (1 - q.concentration) * (_x_log_x(p.high) - _x_log_x(p.low) - common_term) / common_term
     t4 = q.rate * (p.high + p.low) / 2
     result = -t1 + t2 + t3 + t4
     result[p.low < q.support.lower_bound] = inf
@@ -716,8 +655,6 @@ def _kl_uniform_normal(p, q):
     return t1 + 0.5 * (t2 + t3) / q.scale.pow(2)
 
 
-
-
 @register_kl(Independent, Independent)
 def _kl_independent_independent(p, q):
     if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
@@ -736,14 +673,11 @@ def _kl_cauchy_cauchy(p, q):
 
 def _add_kl_info():
     """Appends a list of implemented KL functions to the doc for kl_divergence."""
-    rows = [
-        "KL divergence is currently implemented for the following distribution pairs:"
-    ]
-    for p, q in sorted(
-        _KL_REGISTRY, key=lambda p_q: (p_q[0].__name__, p_q[1].__name__)
-    ):
+    rows = ["KL divergence is currently implemented for the following distribution pairs:"]
+    for p, q in sorted(_KL_REGISTRY, key=lambda p_q: (p_q[0].__name__, p_q[1].__name__)):
         rows.append(
-            f"* :class:`~tapegrad.distributions.{p.__name__}` and :class:`~tapegrad.distributions.{q.__name__}`"
+            f"* :class:`~tapegrad.distributions.{p.__name__}` and "
+            f":class:`~tapegrad.distributions.{q.__name__}`"
         )
     kl_info = "\n\t".join(rows)
     if kl_divergence.__doc__:

@@ -1,11 +1,8 @@
-
-
 from tapegrad import Tensor
 from tapegrad.distributions import constraints
 from tapegrad.distributions.normal import Normal
 from tapegrad.distributions.transformed_distribution import TransformedDistribution
 from tapegrad.distributions.transforms import ExpTransform
-
 
 __all__ = ["LogNormal"]
 

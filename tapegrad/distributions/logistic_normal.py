@@ -1,11 +1,8 @@
-
-
 from tapegrad import Tensor
-from tapegrad.distributions import constraints, Independent
+from tapegrad.distributions import Independent, constraints
 from tapegrad.distributions.normal import Normal
 from tapegrad.distributions.transformed_distribution import TransformedDistribution
 from tapegrad.distributions.transforms import StickBreakingTransform
-
 
 __all__ = ["LogisticNormal"]
 
@@ -50,9 +47,7 @@ class LogisticNormal(TransformedDistribution):
         base_dist = Normal(loc, scale, validate_args=validate_args)
         if not base_dist.batch_shape:
             base_dist = base_dist.expand([1])
-        super().__init__(
-            base_dist, StickBreakingTransform(), validate_args=validate_args
-        )
+        super().__init__(base_dist, StickBreakingTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(LogisticNormal, _instance)

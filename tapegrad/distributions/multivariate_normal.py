@@ -1,13 +1,10 @@
-
 import math
 
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints
 from tapegrad.distributions.distribution import Distribution
-from tapegrad.distributions.utils import _standard_normal, lazy_property
-from tapegrad.distributions.utils import _size
-
+from tapegrad.distributions.utils import _size, _standard_normal, lazy_property
 
 __all__ = ["MultivariateNormal"]
 
@@ -146,7 +143,8 @@ class MultivariateNormal(Distribution):
             precision_matrix is not None
         ) != 1:
             raise ValueError(
-                "Exactly one of covariance_matrix or precision_matrix or scale_tril may be specified."
+                "Exactly one of covariance_matrix or precision_matrix or scale_tril may be "
+                "specified."
             )
 
         if scale_tril is not None:
@@ -164,9 +162,7 @@ class MultivariateNormal(Distribution):
                     "covariance_matrix must be at least two-dimensional, "
                     "with optional leading batch dimensions"
                 )
-            batch_shape = tapegrad.broadcast_shapes(
-                covariance_matrix.shape[:-2], loc.shape[:-1]
-            )
+            batch_shape = tapegrad.broadcast_shapes(covariance_matrix.shape[:-2], loc.shape[:-1])
             # pyrefly: ignore [read-only]
             self.covariance_matrix = covariance_matrix.expand(batch_shape + (-1, -1))
         else:
@@ -177,9 +173,7 @@ class MultivariateNormal(Distribution):
                     "precision_matrix must be at least two-dimensional, "
                     "with optional leading batch dimensions"
                 )
-            batch_shape = tapegrad.broadcast_shapes(
-                precision_matrix.shape[:-2], loc.shape[:-1]
-            )
+            batch_shape = tapegrad.broadcast_shapes(precision_matrix.shape[:-2], loc.shape[:-1])
             # pyrefly: ignore [read-only]
             self.precision_matrix = precision_matrix.expand(batch_shape + (-1, -1))
         self.loc = loc.expand(batch_shape + (-1,))
@@ -208,9 +202,7 @@ class MultivariateNormal(Distribution):
             new.scale_tril = self.scale_tril.expand(cov_shape)
         if "precision_matrix" in self.__dict__:
             new.precision_matrix = self.precision_matrix.expand(cov_shape)
-        super(MultivariateNormal, new).__init__(
-            batch_shape, self.event_shape, validate_args=False
-        )
+        super(MultivariateNormal, new).__init__(batch_shape, self.event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
 
@@ -248,7 +240,7 @@ class MultivariateNormal(Distribution):
             .expand(self._batch_shape + self._event_shape)
         )
 
-    def rsample(self, sample_shape: _size = tapegrad.Size()) -> Tensor:
+    def rsample(self, sample_shape: _size = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
         eps = _standard_normal(shape, dtype=self.loc.dtype, device=self.loc.device)
         return self.loc + _batch_mv(self._unbroadcasted_scale_tril, eps)
@@ -258,15 +250,11 @@ class MultivariateNormal(Distribution):
             self._validate_sample(value)
         diff = value - self.loc
         M = _batch_mahalanobis(self._unbroadcasted_scale_tril, diff)
-        half_log_det = (
-            self._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
-        )
+        half_log_det = self._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
         return -0.5 * (self._event_shape[0] * math.log(2 * math.pi) + M) - half_log_det
 
     def entropy(self):
-        half_log_det = (
-            self._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
-        )
+        half_log_det = self._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
         H = 0.5 * self._event_shape[0] * (1.0 + math.log(2 * math.pi)) + half_log_det
         if len(self._batch_shape) == 0:
             return H

@@ -1,13 +1,10 @@
-
 import math
 
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints
 from tapegrad.distributions.exp_family import ExponentialFamily
-from tapegrad.distributions.utils import _standard_normal, broadcast_all
-from tapegrad.distributions.utils import _Number, _size
-
+from tapegrad.distributions.utils import _Number, _size, _standard_normal, broadcast_all
 
 __all__ = ["Normal"]
 
@@ -74,12 +71,12 @@ class Normal(ExponentialFamily):
         new._validate_args = self._validate_args
         return new
 
-    def sample(self, sample_shape=tapegrad.Size()):
+    def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         with tapegrad.no_grad():
             return tapegrad.normal(self.loc.expand(shape), self.scale.expand(shape))
 
-    def rsample(self, sample_shape: _size = tapegrad.Size()) -> Tensor:
+    def rsample(self, sample_shape: _size = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
         eps = _standard_normal(shape, dtype=self.loc.dtype, device=self.loc.device)
         return self.loc + eps * self.scale
@@ -89,23 +86,13 @@ class Normal(ExponentialFamily):
             self._validate_sample(value)
         # compute the variance
         var = self.scale**2
-        log_scale = (
-            math.log(self.scale)
-            if isinstance(self.scale, _Number)
-            else self.scale.log()
-        )
-        return (
-            -((value - self.loc) ** 2) / (2 * var)
-            - log_scale
-            - math.log(math.sqrt(2 * math.pi))
-        )
+        log_scale = math.log(self.scale) if isinstance(self.scale, _Number) else self.scale.log()
+        return -((value - self.loc) ** 2) / (2 * var) - log_scale - math.log(math.sqrt(2 * math.pi))
 
     def cdf(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        return 0.5 * (
-            1 + tapegrad.erf((value - self.loc) * self.scale.reciprocal() / math.sqrt(2))
-        )
+        return 0.5 * (1 + tapegrad.erf((value - self.loc) * self.scale.reciprocal() / math.sqrt(2)))
 
     def icdf(self, value):
         return self.loc + self.scale * tapegrad.erfinv(2 * value - 1) * math.sqrt(2)

@@ -1,12 +1,8 @@
-
-
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints
 from tapegrad.distributions.exp_family import ExponentialFamily
-from tapegrad.distributions.utils import broadcast_all
-from tapegrad.distributions.utils import _Number, Number
-
+from tapegrad.distributions.utils import Number, _Number, broadcast_all
 
 __all__ = ["Poisson"]
 
@@ -67,7 +63,7 @@ class Poisson(ExponentialFamily):
         new._validate_args = self._validate_args
         return new
 
-    def sample(self, sample_shape=tapegrad.Size()):
+    def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         with tapegrad.no_grad():
             return tapegrad.poisson(self.rate.expand(shape))

@@ -1,5 +1,3 @@
-
-
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints
@@ -7,14 +5,15 @@ from tapegrad.distributions.distribution import Distribution
 from tapegrad.distributions.transformed_distribution import TransformedDistribution
 from tapegrad.distributions.transforms import SigmoidTransform
 from tapegrad.distributions.utils import (
+    Number,
+    _Number,
+    _size,
     broadcast_all,
     clamp_probs,
     lazy_property,
     logits_to_probs,
     probs_to_logits,
 )
-from tapegrad.distributions.utils import _Number, _size, Number
-
 
 __all__ = ["LogitRelaxedBernoulli", "RelaxedBernoulli"]
 
@@ -52,9 +51,7 @@ class LogitRelaxedBernoulli(Distribution):
     ) -> None:
         self.temperature = temperature
         if (probs is None) == (logits is None):
-            raise ValueError(
-                "Either `probs` or `logits` must be specified, but not both."
-            )
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
         if probs is not None:
             is_scalar = isinstance(probs, _Number)
             # pyrefly: ignore [read-only]
@@ -98,12 +95,10 @@ class LogitRelaxedBernoulli(Distribution):
     def param_shape(self) -> tapegrad.Size:
         return self._param.size()
 
-    def rsample(self, sample_shape: _size = tapegrad.Size()) -> Tensor:
+    def rsample(self, sample_shape: _size = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
         probs = clamp_probs(self.probs.expand(shape))
-        uniforms = clamp_probs(
-            tapegrad.rand(shape, dtype=probs.dtype, device=probs.device)
-        )
+        uniforms = clamp_probs(tapegrad.rand(shape, dtype=probs.dtype, device=probs.device))
         return (
             uniforms.log() - (-uniforms).log1p() + probs.log() - (-probs).log1p()
         ) / self.temperature

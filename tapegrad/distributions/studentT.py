@@ -1,15 +1,11 @@
-
 import math
-
-import tapegrad
 from math import inf, nan
 
+import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import Chi2, constraints
 from tapegrad.distributions.distribution import Distribution
-from tapegrad.distributions.utils import _standard_normal, broadcast_all
-from tapegrad.distributions.utils import _size
-
+from tapegrad.distributions.utils import _size, _standard_normal, broadcast_all
 
 __all__ = ["StudentT"]
 
@@ -55,9 +51,7 @@ class StudentT(Distribution):
     def variance(self) -> Tensor:
         m = self.df.clone()
         m[self.df > 2] = (
-            self.scale[self.df > 2].pow(2)
-            * self.df[self.df > 2]
-            / (self.df[self.df > 2] - 2)
+            self.scale[self.df > 2].pow(2) * self.df[self.df > 2] / (self.df[self.df > 2] - 2)
         )
         m[(self.df <= 2) & (self.df > 1)] = inf
         m[self.df <= 1] = nan
@@ -86,9 +80,10 @@ class StudentT(Distribution):
         new._validate_args = self._validate_args
         return new
 
-    def rsample(self, sample_shape: _size = tapegrad.Size()) -> Tensor:
+    def rsample(self, sample_shape: _size = ()) -> Tensor:
         # NOTE: This does not agree with scipy implementation as much as other distributions.
-        # (see https://github.com/fritzo/notebooks/blob/master/debug-student-t.ipynb). Using DoubleTensor
+        # (see https://github.com/fritzo/notebooks/blob/master/debug-student-t.ipynb). Using
+        # DoubleTensor
         # parameters seems to help.
 
         #   X ~ Normal(0, 1)
@@ -115,9 +110,7 @@ class StudentT(Distribution):
 
     def entropy(self):
         lbeta = (
-            tapegrad.lgamma(0.5 * self.df)
-            + math.lgamma(0.5)
-            - tapegrad.lgamma(0.5 * (self.df + 1))
+            tapegrad.lgamma(0.5 * self.df) + math.lgamma(0.5) - tapegrad.lgamma(0.5 * (self.df + 1))
         )
         return (
             self.scale.log()

@@ -1,14 +1,10 @@
-
-
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints
 from tapegrad.distributions.distribution import Distribution
 from tapegrad.distributions.independent import Independent
 from tapegrad.distributions.transforms import ComposeTransform, Transform
-from tapegrad.distributions.utils import _sum_rightmost
-from tapegrad.distributions.utils import _size
-
+from tapegrad.distributions.utils import _size, _sum_rightmost
 
 __all__ = ["TransformedDistribution"]
 
@@ -61,14 +57,10 @@ class TransformedDistribution(Distribution):
             ]
         elif isinstance(transforms, list):
             if not all(isinstance(t, Transform) for t in transforms):
-                raise ValueError(
-                    "transforms must be a Transform or a list of Transforms"
-                )
+                raise ValueError("transforms must be a Transform or a list of Transforms")
             self.transforms = transforms
         else:
-            raise ValueError(
-                f"transforms must be a Transform or list, but was {transforms}"
-            )
+            raise ValueError(f"transforms must be a Transform or list, but was {transforms}")
 
         # Reshape base_distribution according to transforms.
         base_shape = base_distribution.batch_shape + base_distribution.event_shape
@@ -76,26 +68,21 @@ class TransformedDistribution(Distribution):
         transform = ComposeTransform(self.transforms)
         if len(base_shape) < transform.domain.event_dim:
             raise ValueError(
-                f"base_distribution needs to have shape with size at least {transform.domain.event_dim}, but got {base_shape}."
+                "base_distribution needs to have shape with size at least "
+                f"{transform.domain.event_dim}, but got {base_shape}."
             )
         forward_shape = transform.forward_shape(base_shape)
         expanded_base_shape = transform.inverse_shape(forward_shape)
         if base_shape != expanded_base_shape:
-            base_batch_shape = expanded_base_shape[
-                : len(expanded_base_shape) - base_event_dim
-            ]
+            base_batch_shape = expanded_base_shape[: len(expanded_base_shape) - base_event_dim]
             base_distribution = base_distribution.expand(base_batch_shape)
         reinterpreted_batch_ndims = transform.domain.event_dim - base_event_dim
         if reinterpreted_batch_ndims > 0:
-            base_distribution = Independent(
-                base_distribution, reinterpreted_batch_ndims
-            )
+            base_distribution = Independent(base_distribution, reinterpreted_batch_ndims)
         self.base_dist = base_distribution
 
         # Compute shapes.
-        transform_change_in_event_dim = (
-            transform.codomain.event_dim - transform.domain.event_dim
-        )
+        transform_change_in_event_dim = transform.codomain.event_dim - transform.domain.event_dim
         event_dim = max(
             transform.codomain.event_dim,  # the transform is coupled
             base_event_dim + transform_change_in_event_dim,  # the base dist is coupled
@@ -131,16 +118,14 @@ class TransformedDistribution(Distribution):
             return self.base_dist.support
         support = self.transforms[-1].codomain
         if len(self.event_shape) > support.event_dim:
-            support = constraints.independent(
-                support, len(self.event_shape) - support.event_dim
-            )
+            support = constraints.independent(support, len(self.event_shape) - support.event_dim)
         return support
 
     @property
     def has_rsample(self) -> bool:  # type: ignore[override]
         return self.base_dist.has_rsample
 
-    def sample(self, sample_shape=tapegrad.Size()):
+    def sample(self, sample_shape=()):
         """
         Generates a sample_shape shaped sample or sample_shape shaped batch of
         samples if the distribution parameters are batched. Samples first from
@@ -153,7 +138,7 @@ class TransformedDistribution(Distribution):
                 x = transform(x)
             return x
 
-    def rsample(self, sample_shape: _size = tapegrad.Size()) -> Tensor:
+    def rsample(self, sample_shape: _size = ()) -> Tensor:
         """
         Generates a sample_shape shaped reparameterized sample or sample_shape
         shaped batch of reparameterized samples if the distribution parameters

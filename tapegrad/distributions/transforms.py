@@ -1,4 +1,3 @@
-
 import functools
 import math
 import operator
@@ -10,6 +9,7 @@ from tapegrad import Tensor
 from tapegrad.distributions import constraints
 from tapegrad.distributions.distribution import Distribution
 from tapegrad.distributions.utils import (
+    _Number,
     _sum_rightmost,
     broadcast_all,
     lazy_property,
@@ -17,8 +17,6 @@ from tapegrad.distributions.utils import (
     vec_to_tril_matrix,
 )
 from tapegrad.nn.functional import pad, softplus
-from tapegrad.distributions.utils import _Number
-
 
 __all__ = [
     "AbsTransform",
@@ -387,9 +385,7 @@ class ComposeTransform(Transform):
         event_dim = self.domain.event_dim
         for part, x, y in zip(self.parts, xs[:-1], xs[1:]):
             terms.append(
-                _sum_rightmost(
-                    part.log_abs_det_jacobian(x, y), event_dim - part.domain.event_dim
-                )
+                _sum_rightmost(part.log_abs_det_jacobian(x, y), event_dim - part.domain.event_dim)
             )
             event_dim += part.codomain.event_dim - part.domain.event_dim
         return functools.reduce(operator.add, terms)
@@ -448,16 +444,12 @@ class IndependentTransform(Transform):
     @constraints.dependent_property(is_discrete=False)
     # pyrefly: ignore [bad-override]
     def domain(self):
-        return constraints.independent(
-            self.base_transform.domain, self.reinterpreted_batch_ndims
-        )
+        return constraints.independent(self.base_transform.domain, self.reinterpreted_batch_ndims)
 
     @constraints.dependent_property(is_discrete=False)
     # pyrefly: ignore [bad-override]
     def codomain(self):
-        return constraints.independent(
-            self.base_transform.codomain, self.reinterpreted_batch_ndims
-        )
+        return constraints.independent(self.base_transform.codomain, self.reinterpreted_batch_ndims)
 
     @property
     def bijective(self) -> bool:  # type: ignore[override]
@@ -483,7 +475,8 @@ class IndependentTransform(Transform):
         return result
 
     def __repr__(self):
-        return f"{self.__class__.__name__}({repr(self.base_transform)}, {self.reinterpreted_batch_ndims})"
+        name = self.__class__.__name__
+        return f"{name}({repr(self.base_transform)}, {self.reinterpreted_batch_ndims})"
 
     def forward_shape(self, shape):
         return self.base_transform.forward_shape(shape)
@@ -552,9 +545,7 @@ class ReshapeTransform(Transform):
             raise ValueError("Too few dimensions on input")
         cut = len(shape) - len(self.in_shape)
         if shape[cut:] != self.in_shape:
-            raise ValueError(
-                f"Shape mismatch: expected {shape[cut:]} but got {self.in_shape}"
-            )
+            raise ValueError(f"Shape mismatch: expected {shape[cut:]} but got {self.in_shape}")
         return shape[:cut] + self.out_shape
 
     def inverse_shape(self, shape):
@@ -562,9 +553,7 @@ class ReshapeTransform(Transform):
             raise ValueError("Too few dimensions on input")
         cut = len(shape) - len(self.out_shape)
         if shape[cut:] != self.out_shape:
-            raise ValueError(
-                f"Shape mismatch: expected {shape[cut:]} but got {self.out_shape}"
-            )
+            raise ValueError(f"Shape mismatch: expected {shape[cut:]} but got {self.out_shape}")
         return shape[:cut] + self.in_shape
 
 
@@ -723,7 +712,8 @@ class TanhTransform(Transform):
         return x.tanh()
 
     def _inverse(self, y):
-        # We do not clamp to the boundary here as it may degrade the performance of certain algorithms.
+        # We do not clamp to the boundary here as it may degrade the performance of certain
+        # algorithms.
         # one should use `cache_size=1` instead
         return tapegrad.atanh(y)
 
@@ -796,9 +786,7 @@ class AffineTransform(Transform):
     def with_cache(self, cache_size=1):
         if self._cache_size == cache_size:
             return self
-        return AffineTransform(
-            self.loc, self.scale, self.event_dim, cache_size=cache_size
-        )
+        return AffineTransform(self.loc, self.scale, self.event_dim, cache_size=cache_size)
 
     def __eq__(self, other):
         if not isinstance(other, AffineTransform):
@@ -1161,17 +1149,13 @@ class CatTransform(Transform):
 
     def log_abs_det_jacobian(self, x, y):
         if not (-x.dim() <= self.dim < x.dim()):
-            raise AssertionError(
-                f"dim {self.dim} out of range for x with {x.dim()} dimensions"
-            )
+            raise AssertionError(f"dim {self.dim} out of range for x with {x.dim()} dimensions")
         if x.size(self.dim) != self.length:
             raise AssertionError(
                 f"x.size({self.dim}) = {x.size(self.dim)} must equal length {self.length}"
             )
         if not (-y.dim() <= self.dim < y.dim()):
-            raise AssertionError(
-                f"dim {self.dim} out of range for y with {y.dim()} dimensions"
-            )
+            raise AssertionError(f"dim {self.dim} out of range for y with {y.dim()} dimensions")
         if y.size(self.dim) != self.length:
             raise AssertionError(
                 f"y.size({self.dim}) = {y.size(self.dim)} must equal length {self.length}"
@@ -1203,16 +1187,12 @@ class CatTransform(Transform):
     @constraints.dependent_property
     # pyrefly: ignore [bad-override]
     def domain(self):
-        return constraints.cat(
-            [t.domain for t in self.transforms], self.dim, self.lengths
-        )
+        return constraints.cat([t.domain for t in self.transforms], self.dim, self.lengths)
 
     @constraints.dependent_property
     # pyrefly: ignore [bad-override]
     def codomain(self):
-        return constraints.cat(
-            [t.codomain for t in self.transforms], self.dim, self.lengths
-        )
+        return constraints.cat([t.codomain for t in self.transforms], self.dim, self.lengths)
 
 
 class StackTransform(Transform):
@@ -1230,9 +1210,7 @@ class StackTransform(Transform):
 
     transforms: list[Transform]
 
-    def __init__(
-        self, tseq: Sequence[Transform], dim: int = 0, cache_size: int = 0
-    ) -> None:
+    def __init__(self, tseq: Sequence[Transform], dim: int = 0, cache_size: int = 0) -> None:
         if not all(isinstance(t, Transform) for t in tseq):
             raise AssertionError("All elements of tseq must be Transform instances")
         if cache_size:
@@ -1256,7 +1234,8 @@ class StackTransform(Transform):
             )
         if x.size(self.dim) != len(self.transforms):
             raise AssertionError(
-                f"x.size({self.dim}) = {x.size(self.dim)} must equal len(transforms) {len(self.transforms)}"
+                f"x.size({self.dim}) = {x.size(self.dim)} must equal len(transforms) "
+                f"{len(self.transforms)}"
             )
         yslices = []
         for xslice, trans in zip(self._slice(x), self.transforms):
@@ -1270,7 +1249,8 @@ class StackTransform(Transform):
             )
         if y.size(self.dim) != len(self.transforms):
             raise AssertionError(
-                f"y.size({self.dim}) = {y.size(self.dim)} must equal len(transforms) {len(self.transforms)}"
+                f"y.size({self.dim}) = {y.size(self.dim)} must equal len(transforms) "
+                f"{len(self.transforms)}"
             )
         xslices = []
         for yslice, trans in zip(self._slice(y), self.transforms):
@@ -1279,20 +1259,18 @@ class StackTransform(Transform):
 
     def log_abs_det_jacobian(self, x, y):
         if not (-x.dim() <= self.dim < x.dim()):
-            raise AssertionError(
-                f"dim {self.dim} out of range for x with {x.dim()} dimensions"
-            )
+            raise AssertionError(f"dim {self.dim} out of range for x with {x.dim()} dimensions")
         if x.size(self.dim) != len(self.transforms):
             raise AssertionError(
-                f"x.size({self.dim}) = {x.size(self.dim)} must equal len(transforms) {len(self.transforms)}"
+                f"x.size({self.dim}) = {x.size(self.dim)} must equal len(transforms) "
+                f"{len(self.transforms)}"
             )
         if not (-y.dim() <= self.dim < y.dim()):
-            raise AssertionError(
-                f"dim {self.dim} out of range for y with {y.dim()} dimensions"
-            )
+            raise AssertionError(f"dim {self.dim} out of range for y with {y.dim()} dimensions")
         if y.size(self.dim) != len(self.transforms):
             raise AssertionError(
-                f"y.size({self.dim}) = {y.size(self.dim)} must equal len(transforms) {len(self.transforms)}"
+                f"y.size({self.dim}) = {y.size(self.dim)} must equal len(transforms) "
+                f"{len(self.transforms)}"
             )
         logdetjacs = []
         yslices = self._slice(y)

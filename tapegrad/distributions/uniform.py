@@ -1,14 +1,10 @@
-
-
-import tapegrad
 from math import nan
 
+import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints
 from tapegrad.distributions.distribution import Distribution
-from tapegrad.distributions.utils import broadcast_all
-from tapegrad.distributions.utils import _Number, _size
-
+from tapegrad.distributions.utils import _Number, _size, broadcast_all
 
 __all__ = ["Uniform"]
 
@@ -84,7 +80,7 @@ class Uniform(Distribution):
     def support(self):
         return constraints.interval(self.low, self.high)
 
-    def rsample(self, sample_shape: _size = tapegrad.Size()) -> Tensor:
+    def rsample(self, sample_shape: _size = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
         rand = tapegrad.rand(shape, dtype=self.low.dtype, device=self.low.device)
         return self.low + rand * (self.high - self.low)

@@ -5,16 +5,16 @@ from __future__ import annotations
 import numbers
 from collections.abc import Callable, Sequence
 from functools import update_wrapper
-from typing import Any, Final, Generic, TypeVar, Union, overload
+from typing import Any, Final, Generic, TypeVar, overload
 
 import tapegrad
 import tapegrad.nn.functional as F
 from tapegrad import Tensor
 
 # torch.types' aliases, for the signatures below and in the distributions
-_size = Union[tapegrad.Size, list[int], tuple[int, ...]]
+_size = tapegrad.Size | list[int] | tuple[int, ...]
 _Number = (int, float, bool)
-Number = Union[int, float, bool]
+Number = int | float | bool
 
 
 euler_constant: Final[float] = 0.57721566490153286060  # Euler Mascheroni Constant
@@ -60,9 +60,7 @@ def broadcast_all(*values: Tensor | Number) -> tuple[Tensor, ...]:
             if isinstance(value, tapegrad.Tensor):
                 options = dict(dtype=value.dtype, device=value.device)
                 break
-        new_values = [
-            v if isinstance(v, Tensor) else tapegrad.tensor(v, **options) for v in values
-        ]
+        new_values = [v if isinstance(v, Tensor) else tapegrad.tensor(v, **options) for v in values]
         return tapegrad.broadcast_tensors(*new_values)
     return tapegrad.broadcast_tensors(*values)
 
@@ -156,14 +154,14 @@ class lazy_property(Generic[T, R]):
     @overload
     def __get__(
         self, instance: None, obj_type: Any = None
-    ) -> "_lazy_property_and_property[T, R]": ...
+    ) -> _lazy_property_and_property[T, R]: ...
 
     @overload
     def __get__(self, instance: T, obj_type: Any = None) -> R: ...
 
     def __get__(
         self, instance: T | None, obj_type: Any = None
-    ) -> "R | _lazy_property_and_property[T, R]":
+    ) -> R | _lazy_property_and_property[T, R]:
         if instance is None:
             return _lazy_property_and_property(self.wrapped)
         with tapegrad.enable_grad():
@@ -189,7 +187,7 @@ def tril_matrix_to_vec(mat: Tensor, diag: int = 0) -> Tensor:
     which comprises of lower triangular elements from the matrix in row order.
     """
     n = mat.shape[-1]
-    if (diag < -n or diag >= n):
+    if diag < -n or diag >= n:
         raise ValueError(f"diag ({diag}) provided is outside [{-n}, {n - 1}].")
     arange = tapegrad.arange(n, device=mat.device)
     tril_mask = arange < arange.view(-1, 1) + (diag + 1)
@@ -208,7 +206,7 @@ def vec_to_tril_matrix(vec: Tensor, diag: int = 0) -> Tensor:
         + ((1 + 2 * diag) ** 2 + 8 * vec.shape[-1] + 4 * abs(diag) * (diag + 1)) ** 0.5
     ) / 2
     eps = tapegrad.finfo(vec.dtype).eps
-    if (round(n) - n > eps):
+    if round(n) - n > eps:
         raise ValueError(
             f"The size of last dimension is {vec.shape[-1]} which cannot be expressed as "
             + "the lower triangular part of a square D x D matrix."

@@ -247,8 +247,12 @@ def _dirichlet_grad64(x, alpha, total):
         for i in range(3):
             for j in range(3):
                 ua = pow_u[i] * pow_a[j]
-                p = p + ua * (c[0, i, j, 0] + b * (c[0, i, j, 1] + b * (c[0, i, j, 2] + b * c[0, i, j, 3])))
-                q = q + ua * (c[1, i, j, 0] + b * (c[1, i, j, 1] + b * (c[1, i, j, 2] + b * c[1, i, j, 3])))
+                p = p + ua * (
+                    c[0, i, j, 0] + b * (c[0, i, j, 1] + b * (c[0, i, j, 2] + b * c[0, i, j, 3]))
+                )
+                q = q + ua * (
+                    c[1, i, j, 0] + b * (c[1, i, j, 1] + b * (c[1, i, j, 2] + b * c[1, i, j, 3]))
+                )
         approx = x * (_digamma64(total) - _digamma64(alpha)) / beta
         rational = p / q * approx
     return np.select(
@@ -301,11 +305,11 @@ class StandardGamma(Function):
 
 def _check_float(t, name):
     if not U.is_tensor(t):
-        raise TypeError(f"{name}(): argument 'self' (position 1) must be Tensor, not {type(t).__name__}")
-    if not t.dtype.is_floating_point:
-        raise NotImplementedError(
-            f"\"{name}\" not implemented for '{_dtype_name(t)}'"
+        raise TypeError(
+            f"{name}(): argument 'self' (position 1) must be Tensor, not {type(t).__name__}"
         )
+    if not t.dtype.is_floating_point:
+        raise NotImplementedError(f"\"{name}\" not implemented for '{_dtype_name(t)}'")
 
 
 def _dtype_name(t) -> str:

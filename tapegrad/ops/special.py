@@ -249,7 +249,9 @@ def _xp_polygamma(ctx, n, x):
 
 def _float_input(input):
     if not U.is_tensor(input):
-        raise TypeError(f"expected Tensor as element 0 in argument 0, but got {type(input).__name__}")
+        raise TypeError(
+            f"expected Tensor as element 0 in argument 0, but got {type(input).__name__}"
+        )
     return input if input.dtype.is_floating_point else input.to(U.float_dtype_of(input))
 
 
@@ -316,7 +318,8 @@ def mvlgamma(input, p: int, *, out=None):
     ``log Gamma_p(x) = p (p - 1) / 4 log(pi) + sum_{i=0}^{p-1} lgamma(x - i / 2)``.
 
     Args:
-        input: A floating tensor, every element greater than ``(p - 1) / 2``.
+        input: A tensor; elements not above ``(p - 1) / 2`` give ``inf`` (as in PyTorch,
+            which no longer checks them).
         p: The dimension, at least 1.
         out: Optional output tensor.
 
@@ -324,20 +327,57 @@ def mvlgamma(input, p: int, *, out=None):
         The elementwise multivariate log-gamma.
 
     Raises:
-        RuntimeError: for ``p < 1`` or an element not above ``(p - 1) / 2``, with
-            PyTorch's messages.
+        RuntimeError: for ``p < 1``, with PyTorch's message.
     """
     if p < 1:
         raise RuntimeError("p has to be greater than or equal to 1")
     x = _float_input(input)
-    if not bool(np.all(x._data > (p - 1) / 2)):
-        raise RuntimeError(f"All elements must be greater than (p-1)/2")
     from .reduce import sum as _sum
     from .shape import unsqueeze
 
     steps = U.Tensor._make(-np.arange(p, dtype=x._data.dtype) / 2)
     terms = Lgamma.apply(unsqueeze(x, -1) + steps)
     return _out(_sum(terms, -1) + p * (p - 1) / 4 * math.log(math.pi), out)
+
+
+class Xlog1py(Function):
+    """``x * log1p(y)``, 0 where x is 0 (unless y is nan); PyTorch's derivatives."""
+
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where((x == 0) & ~np.isnan(y), np.zeros((), x.dtype), x * np.log1p(y))
+
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        nx, ny = ctx.needs_input_grad
+        xp = ctx.xp
+        zero = xp.zeros((), g.dtype)
+        gx = gy = None
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            if nx:
+                # xlog1py(grad, y), masked where x == 0 and y <= -1
+                gx = xp.where((g == 0) & ~xp.isnan(y), zero, g * xp.log1p(y))
+                gx = xp.where((x == 0) & (y <= -1), zero, gx)
+            if ny:
+                gy = g * x / (y + 1)
+        return gx, gy
+
+
+class Entr(Function):
+    """``-x log x`` (0 at 0, -inf below); backward ``-(1 + log x)``."""
+
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = np.where(x > 0, -x * np.log(x), np.where(x == 0, 0, -np.inf))
+        return np.where(np.isnan(x), x, y).astype(x.dtype)
+
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        xp = ctx.xp
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return -g * (xp.log(x) + 1)
 
 
 def xlog1py(input, other, *, out=None):
@@ -351,11 +391,10 @@ def xlog1py(input, other, *, out=None):
     Returns:
         The broadcast product; ``nan`` where ``other`` is ``nan``.
     """
-    from .elementwise import isnan, log1p, mul, where
+    from .elementwise import _binary
 
     a, b = _tensors(input, other)
-    res = where((a == 0) & ~isnan(b), U.Tensor._make(np.zeros((), a._data.dtype)), mul(a, log1p(b)))
-    return _out(res, out)
+    return _out(_binary(Xlog1py, a, b), out)
 
 
 def _tensors(a, b):
@@ -380,11 +419,4 @@ def entr(input, *, out=None):
     Returns:
         ``-x log(x)`` for ``x > 0``, 0 at 0 and ``-inf`` for ``x < 0``.
     """
-    from .elementwise import log, where
-
-    x = _float_input(input)
-    dt = x._data.dtype
-    inner = where(x > 0, x, U.Tensor._make(np.ones((), dt)))
-    res = where(x > 0, -x * log(inner), U.Tensor._make(np.zeros((), dt)))
-    res = where(x < 0, U.Tensor._make(np.asarray(-np.inf, dt)), res)
-    return _out(res, out)
+    return _out(Entr.apply(_float_input(input)), out)

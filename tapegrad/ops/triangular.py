@@ -1,4 +1,5 @@
-"""Triangular factors and solves: the Cholesky derivative, ``solve_triangular``, ``cholesky_inverse``.
+"""Triangular factors and solves: the Cholesky derivative, ``solve_triangular``,
+``cholesky_inverse``.
 
 NumPy has no triangular solver; the forward is LAPACK's general solve through
 ``np.linalg.solve`` (exact for a triangular system up to rounding). The backward is
@@ -57,7 +58,9 @@ class SolveTriangular(Function):
         return gA, gB if nB else None
 
 
-def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: bool = False, out=None):
+def solve_triangular(
+    A, B, *, upper: bool, left: bool = True, unitriangular: bool = False, out=None
+):
     """Solve a triangular system (``torch.linalg.solve_triangular``).
 
     Args:
@@ -72,7 +75,7 @@ def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: boo
         The solution ``X``, batch dims broadcast.
 
     Raises:
-        RuntimeError: for non-square ``A``, mismatched sizes or dtypes, with PyTorch's messages.
+        RuntimeError: for non-square ``A`` or mismatched sizes, with PyTorch's messages.
     """
     from .shape import broadcast_to, transpose, tril, triu
 
@@ -86,11 +89,8 @@ def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: boo
             "linalg.solve_triangular: A must be batches of square matrices, but they are "
             f"{A.shape[-2]} by {A.shape[-1]} matrices"
         )
-    if A.dtype is not B.dtype:
-        raise RuntimeError(
-            f"linalg.solve_triangular: Expected A and B to have the same dtype, but found A of "
-            f"type {A.dtype.name.capitalize()} and B of type {B.dtype.name.capitalize()} instead"
-        )
+    if A.dtype is not B.dtype:  # PyTorch computes (and returns) in A's dtype
+        B = B.to(A.dtype)
     if not left:
         X = solve_triangular(
             transpose(A, -1, -2), transpose(B, -1, -2), upper=not upper, unitriangular=unitriangular
@@ -98,8 +98,8 @@ def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: boo
         return _out(transpose(X, -1, -2), out)
     if B.shape[-2] != A.shape[-1]:
         raise RuntimeError(
-            f"Incompatible matrix sizes for linalg.solve_triangular: each A matrix is "
-            f"{A.shape[-2]} by {A.shape[-1]} but each b matrix is {B.shape[-2]} by {B.shape[-1]}"
+            "linalg.solve_triangular: Incompatible shapes of A and B for the equation AX = B "
+            f"({A.shape[-2]}x{A.shape[-1]} and {B.shape[-2]}x{B.shape[-1]})"
         )
     tri = triu(A) if upper else tril(A)
     if unitriangular:
@@ -123,20 +123,15 @@ def cholesky_inverse(L, upper: bool = False, *, out=None):
         out: Optional output tensor.
 
     Returns:
-        The symmetric inverse, differentiable with respect to ``L``.
+        The symmetric inverse, differentiable with respect to all of ``L`` as in PyTorch.
     """
-    from .creation import eye
-    from .linalg import matmul
+    from .linalg import inv, matmul
     from .shape import transpose
 
-    n = L.shape[-1]
-    Id = eye(n, dtype=L.dtype)
-    if upper:
-        # (U^T U)^{-1} = U^{-1} U^{-T}
-        Uinv = solve_triangular(L, Id, upper=True)
-        return _out(matmul(Uinv, transpose(Uinv, -1, -2)), out)
-    Linv = solve_triangular(L, Id, upper=False)
-    return _out(matmul(transpose(Linv, -1, -2), Linv), out)
+    # PyTorch differentiates (L L^T)^{-1} with respect to the whole of L (its backward
+    # does not restrict the gradient to the triangle), which is what this composite does
+    Lt = transpose(L, -1, -2)
+    return _out(inv(matmul(Lt, L) if upper else matmul(L, Lt)), out)
 
 
 def _out(res, out):
