@@ -133,10 +133,69 @@ CASES = {
         [R.normal(size=(3,)), _pos(3)],
         _pos(3),
     ),
+    "ContinuousBernoulli": (
+        lambda D, p: D.ContinuousBernoulli(probs=p),
+        [np.array([0.2, 0.4995, 0.9])],
+        np.array([0.1, 0.3, 0.95]),
+    ),
+    "FisherSnedecor": (
+        lambda D, a, b: D.FisherSnedecor(a, b),
+        [_pos(3, lo=1, hi=5), _pos(3, lo=5, hi=9)],
+        _pos(3),
+    ),
+    # float32: PyTorch's GeneralizedPareto.log_prob fails for float64 parameters
+    "GeneralizedPareto": (
+        lambda D, m, s, c: D.GeneralizedPareto(m, s, c),
+        [
+            R.normal(size=(3,)).astype(np.float32),
+            _pos(3).astype(np.float32),
+            np.array([0.2, -0.1, 0.0], np.float32),
+        ],
+        None,
+    ),
+    "HalfCauchy": (lambda D, s: D.HalfCauchy(s), [_pos(3)], _pos(3)),
+    "InverseGamma": (lambda D, a, b: D.InverseGamma(a, b), [_pos(3), _pos(3)], _pos(3)),
+    "Kumaraswamy": (lambda D, a, b: D.Kumaraswamy(a, b), [_pos(3), _pos(3)], _prob(3)),
+    "LowRankMVN": (
+        lambda D, m, w, d: D.LowRankMultivariateNormal(m, w, d),
+        [R.normal(size=(2, 3)), R.normal(size=(3, 2)), _pos(3)],
+        R.normal(size=(2, 3)),
+    ),
+    "MixtureSameFamily": (
+        lambda D, p, m, s: D.MixtureSameFamily(D.Categorical(probs=p), D.Normal(m, s)),
+        [_simplex(2, 3), R.normal(size=(2, 3)), _pos(2, 3)],
+        R.normal(size=(2,)),
+    ),
+    "Multinomial": (
+        lambda D, p: D.Multinomial(5, probs=p),
+        [_simplex(2, 3)],
+        np.array([[1.0, 2.0, 2.0], [5.0, 0.0, 0.0]]),
+    ),
+    "NegativeBinomial": (
+        lambda D, n, p: D.NegativeBinomial(n, probs=p),
+        [_pos(3), _prob(3)],
+        np.array([0.0, 3.0, 7.0]),
+    ),
+    "Pareto": (lambda D, s, a: D.Pareto(s, a), [_pos(3), _pos(3, lo=2.5, hi=5)], None),
+    "RelaxedOneHotCategorical": (
+        lambda D, t, p: D.RelaxedOneHotCategorical(t, probs=p),
+        [_pos(1), _simplex(2, 3)],
+        _simplex(2, 3),
+    ),
+    "VonMises": (
+        lambda D, m, c: D.VonMises(m, c),
+        [R.normal(size=(3,)), _pos(3)],
+        R.normal(size=(3,)),
+    ),
+    "Weibull": (lambda D, s, c: D.Weibull(s, c), [_pos(3), _pos(3)], _pos(3)),
 }
 for _k, (_c, _p, _v) in list(CASES.items()):
     if _k == "Uniform":
         CASES[_k] = (_c, _p, _p[0] + 0.5 * _p[1])
+    if _k == "GeneralizedPareto":
+        CASES[_k] = (_c, _p, (_p[0] + _pos(3)).astype(np.float32))
+    if _k == "Pareto":
+        CASES[_k] = (_c, _p, _p[0] * (1 + _pos(3)))
 
 
 def _value(name, lib):
@@ -268,8 +327,12 @@ def test_repr(name):
         "MVN_tril",
         "Independent",
         "LogisticNormal",
+        "LowRankMVN",
+        "MixtureSameFamily",
+        "Multinomial",
+        "RelaxedOneHotCategorical",
     ):
-        return
+        return  # no scalar version
     dt = ctor(torch.distributions, *[torch.tensor(p) for p in scalar])
     dg = ctor(tapegrad.distributions, *[tapegrad.tensor(p) for p in scalar])
     assert repr(dg) == repr(dt)
@@ -312,6 +375,17 @@ SAME_STREAM = [
     "RelaxedBernoulli",
     "LogisticNormal",
     "Transformed",
+    "ContinuousBernoulli",
+    "GeneralizedPareto",
+    "HalfCauchy",
+    "Kumaraswamy",
+    "LowRankMVN",
+    "MixtureSameFamily",
+    "Multinomial",
+    "Pareto",
+    "RelaxedOneHotCategorical",
+    "VonMises",
+    "Weibull",
 ]
 # bit-for-bit; the others go through log/exp/matmul, where NumPy and PyTorch may round
 # the last bit differently
@@ -326,6 +400,8 @@ BITWISE = {
     "Exponential",
     "Independent",
     "Geometric",
+    "Multinomial",
+    "MixtureSameFamily",
 }
 
 
@@ -352,19 +428,12 @@ def test_seeded_samples_match_pytorch(name, dtype, shape):
         )
 
 
-RSAMPLE_SAME_STREAM = [
-    n
-    for n in SAME_STREAM
-    if n
-    not in (
-        "Bernoulli_probs",
-        "Bernoulli_logits",
-        "Categorical_probs",
-        "Categorical_logits",
-        "OneHotCategorical",
-        "Geometric",
-    )
-]
+def _has_rsample(name):
+    ctor, params, _ = CASES[name]
+    return ctor(torch.distributions, *[torch.tensor(p) for p in params]).has_rsample
+
+
+RSAMPLE_SAME_STREAM = [n for n in SAME_STREAM if _has_rsample(n)]
 
 
 @pytest.mark.parametrize("name", RSAMPLE_SAME_STREAM)
@@ -375,7 +444,10 @@ def test_rsample_values_and_gradients(name):
         lib.manual_seed(11)
         return ctor(lib.distributions, *p).rsample((4,))
 
-    compare(fn, params, rtol=1e-10, atol=1e-10, grad_rtol=1e-8, grad_atol=1e-10)
+    if params[0].dtype == np.float32:
+        compare(fn, params)
+    else:
+        compare(fn, params, rtol=1e-10, atol=1e-10, grad_rtol=1e-8, grad_atol=1e-10)
 
 
 STATS = {
@@ -388,6 +460,15 @@ STATS = {
     ),
     "Chi2": (lambda D: D.Chi2(torch_or(D, [1.0, 3.0, 10.0]))),
     "StudentT": (lambda D: D.StudentT(torch_or(D, [5.0, 8.0, 30.0]))),
+    "FisherSnedecor": (
+        lambda D: D.FisherSnedecor(torch_or(D, [5.0, 8.0, 30.0]), torch_or(D, [12.0, 15.0, 20.0]))
+    ),
+    "InverseGamma": (
+        lambda D: D.InverseGamma(torch_or(D, [5.0, 8.0, 30.0]), torch_or(D, [1.0, 2.0, 3.0]))
+    ),
+    "NegativeBinomial": (
+        lambda D: D.NegativeBinomial(torch_or(D, [3.0, 10.0, 0.5]), torch_or(D, [0.2, 0.5, 0.7]))
+    ),
 }
 
 
@@ -631,6 +712,18 @@ KL_PAIRS = [
     ("Beta", "Uniform"),
     ("Normal", "Laplace"),
     ("Cauchy", "Cauchy"),
+    ("Pareto", "Pareto"),
+    ("LowRankMVN", "LowRankMVN"),
+    ("LowRankMVN", "MVN_cov"),
+    ("MVN_cov", "LowRankMVN"),
+    ("ContinuousBernoulli", "ContinuousBernoulli"),
+    ("Beta", "ContinuousBernoulli"),
+    ("ContinuousBernoulli", "Normal"),
+    ("ContinuousBernoulli", "Exponential"),
+    ("Pareto", "Exponential"),
+    ("Pareto", "Gamma"),
+    ("Uniform", "Pareto"),
+    ("Gumbel", "Normal"),
 ]
 
 
