@@ -18,7 +18,8 @@ __all__ = ["Bernoulli"]
 
 
 class Bernoulli(ExponentialFamily):
-    r"""
+    r"""Bernoulli (``torch.distributions.Bernoulli``).
+
     Creates a Bernoulli distribution parameterized by :attr:`probs`
     or :attr:`logits` (but not both).
 

@@ -9,7 +9,8 @@ __all__ = ["Beta"]
 
 
 class Beta(ExponentialFamily):
-    r"""
+    r"""Beta (``torch.distributions.Beta``).
+
     Beta distribution parameterized by :attr:`concentration1` and :attr:`concentration0`.
 
     Example::

@@ -18,7 +18,8 @@ def _clamp_by_zero(x):
 
 
 class Binomial(Distribution):
-    r"""
+    r"""Binomial (``torch.distributions.Binomial``).
+
     Creates a Binomial distribution parameterized by :attr:`total_count` and
     either :attr:`probs` or :attr:`logits` (but not both). :attr:`total_count` must be
     broadcastable with :attr:`probs`/:attr:`logits`.

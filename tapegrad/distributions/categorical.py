@@ -10,7 +10,8 @@ __all__ = ["Categorical"]
 
 
 class Categorical(Distribution):
-    r"""
+    r"""Categorical (``torch.distributions.Categorical``).
+
     Creates a categorical distribution parameterized by either :attr:`probs` or
     :attr:`logits` (but not both).
 

@@ -11,7 +11,8 @@ __all__ = ["Cauchy"]
 
 
 class Cauchy(Distribution):
-    r"""
+    r"""Cauchy (``torch.distributions.Cauchy``).
+
     Samples from a Cauchy (Lorentz) distribution. The distribution of the ratio of
     independent normally distributed random variables with means `0` follows a
     Cauchy distribution.

@@ -6,7 +6,8 @@ __all__ = ["Chi2"]
 
 
 class Chi2(Gamma):
-    r"""
+    r"""Chi2 (``torch.distributions.Chi2``).
+
     Creates a Chi-squared distribution parameterized by shape parameter :attr:`df`.
     This is exactly equivalent to ``Gamma(alpha=0.5*df, beta=0.5)``
 

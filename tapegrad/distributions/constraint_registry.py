@@ -76,7 +76,8 @@ __all__ = [
 
 
 class ConstraintRegistry:
-    """
+    """ConstraintRegistry (``torch.distributions.constraint_registry.ConstraintRegistry``).
+
     Registry to link constraints to transforms.
     """
 

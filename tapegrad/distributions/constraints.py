@@ -74,7 +74,8 @@ __all__ = [
 
 
 class Constraint:
-    """
+    """Constraint (``torch.distributions.constraints.Constraint``).
+
     Abstract base class for constraints.
 
     A constraint object represents a region over which a variable is valid,
@@ -150,7 +151,8 @@ class _Dependent(Constraint):
 
 
 def is_dependent(constraint):
-    """
+    """Whether a constraint is dependent (``torch.distributions.constraints.is_dependent``).
+
     Checks if ``constraint`` is a ``_Dependent`` object.
 
     Args:
@@ -272,7 +274,8 @@ class _IndependentConstraint(Constraint):
 
 
 class MixtureSameFamilyConstraint(Constraint):
-    """
+    """The mixture constraint (``torch.distributions.constraints.MixtureSameFamilyConstraint``).
+
     Constraint for the :class:`~tapegrad.distributions.MixtureSameFamily`
     distribution that adds back the rightmost batch dimension before
     performing the validity check with the component distribution

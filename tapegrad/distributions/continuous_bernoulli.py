@@ -20,7 +20,8 @@ __all__ = ["ContinuousBernoulli"]
 
 
 class ContinuousBernoulli(ExponentialFamily):
-    r"""
+    r"""ContinuousBernoulli (``torch.distributions.ContinuousBernoulli``).
+
     Creates a continuous Bernoulli distribution parameterized by :attr:`probs`
     or :attr:`logits` (but not both).
 

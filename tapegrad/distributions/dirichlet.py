@@ -33,7 +33,8 @@ class _Dirichlet(Function):
 
 
 class Dirichlet(ExponentialFamily):
-    r"""
+    r"""Dirichlet (``torch.distributions.Dirichlet``).
+
     Creates a Dirichlet distribution parameterized by concentration :attr:`concentration`.
 
     Example::

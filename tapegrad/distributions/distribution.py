@@ -13,7 +13,8 @@ _EMPTY_SIZE = tapegrad.Size()  # an immutable default
 
 
 class Distribution:
-    r"""
+    r"""Distribution (``torch.distributions.Distribution``).
+
     Distribution is the abstract base class for probability distributions.
 
     Args:
@@ -28,8 +29,7 @@ class Distribution:
 
     @staticmethod
     def set_default_validate_args(value: bool) -> None:
-        """
-        Sets whether validation is enabled or disabled.
+        """Turn argument validation on or off (``Distribution.set_default_validate_args``).
 
         The default behavior mimics Python's ``assert`` statement: validation
         is on by default, but is disabled if Python is run in optimized mode
@@ -38,6 +38,9 @@ class Distribution:
 
         Args:
             value (bool): Whether to enable validation.
+
+        Raises:
+            ValueError: if ``value`` is not a bool.
         """
         if value not in [True, False]:
             raise ValueError
@@ -165,18 +168,29 @@ class Distribution:
         return self.variance.sqrt()
 
     def sample(self, sample_shape: _size = ()) -> Tensor:
-        """
-        Generates a sample_shape shaped sample or sample_shape shaped batch of
-        samples if the distribution parameters are batched.
+        """Draw samples without gradient (``Distribution.sample``).
+
+        Args:
+            sample_shape: The leading shape of the samples.
+
+        Returns:
+            A tensor of shape ``sample_shape + batch_shape + event_shape``.
         """
         with tapegrad.no_grad():
             return self.rsample(sample_shape)
 
     def rsample(self, sample_shape: _size = ()) -> Tensor:
-        """
-        Generates a sample_shape shaped reparameterized sample or sample_shape
-        shaped batch of reparameterized samples if the distribution parameters
-        are batched.
+        """Draw reparameterised (differentiable) samples (``Distribution.rsample``).
+
+        Args:
+            sample_shape: The leading shape of the samples.
+
+        Returns:
+            A tensor of shape ``sample_shape + batch_shape + event_shape``.
+
+        Raises:
+            NotImplementedError: where the distribution has no reparameterised sampler
+                (``has_rsample`` is False).
         """
         raise NotImplementedError
 
@@ -192,32 +206,46 @@ class Distribution:
         return self.sample(tapegrad.Size((n,)))
 
     def log_prob(self, value: Tensor) -> Tensor:
-        """
-        Returns the log of the probability density/mass function evaluated at
-        `value`.
+        """Log of the probability density/mass function at ``value`` (``Distribution.log_prob``).
 
         Args:
-            value (Tensor):
+            value: A tensor whose rightmost dims match ``event_shape`` and whose others
+                broadcast with ``batch_shape``.
+
+        Returns:
+            The log densities, of the broadcast batch shape.
+
+        Raises:
+            ValueError: with validation on, for a value of the wrong shape or outside
+                the support (PyTorch's messages).
         """
         raise NotImplementedError
 
     def cdf(self, value: Tensor) -> Tensor:
-        """
-        Returns the cumulative density/mass function evaluated at
-        `value`.
+        """The cumulative distribution function at ``value`` (``Distribution.cdf``).
 
         Args:
-            value (Tensor):
+            value: A tensor broadcastable with ``batch_shape``.
+
+        Returns:
+            ``P(X <= value)``.
+
+        Raises:
+            NotImplementedError: where PyTorch defines no CDF for the distribution.
         """
         raise NotImplementedError
 
     def icdf(self, value: Tensor) -> Tensor:
-        """
-        Returns the inverse cumulative density/mass function evaluated at
-        `value`.
+        """The inverse CDF (quantile function) at ``value`` (``Distribution.icdf``).
 
         Args:
-            value (Tensor):
+            value: Probabilities in [0, 1], broadcastable with ``batch_shape``.
+
+        Returns:
+            The quantiles.
+
+        Raises:
+            NotImplementedError: where PyTorch defines no inverse CDF for the distribution.
         """
         raise NotImplementedError
 

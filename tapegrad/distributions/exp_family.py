@@ -6,7 +6,8 @@ __all__ = ["ExponentialFamily"]
 
 
 class ExponentialFamily(Distribution):
-    r"""
+    r"""ExponentialFamily (``torch.distributions.ExponentialFamily``).
+
     ExponentialFamily is the abstract base class for probability distributions belonging to an
     exponential family, whose probability mass/density function has the form is defined below
 

@@ -8,7 +8,8 @@ __all__ = ["Exponential"]
 
 
 class Exponential(ExponentialFamily):
-    r"""
+    r"""Exponential (``torch.distributions.Exponential``).
+
     Creates a Exponential distribution parameterized by :attr:`rate`.
 
     Example::

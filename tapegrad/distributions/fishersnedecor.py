@@ -11,7 +11,8 @@ __all__ = ["FisherSnedecor"]
 
 
 class FisherSnedecor(Distribution):
-    r"""
+    r"""FisherSnedecor (``torch.distributions.FisherSnedecor``).
+
     Creates a Fisher-Snedecor distribution parameterized by :attr:`df1` and :attr:`df2`.
 
     Example::

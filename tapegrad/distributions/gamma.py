@@ -12,7 +12,8 @@ def _standard_gamma(concentration):
 
 
 class Gamma(ExponentialFamily):
-    r"""
+    r"""Gamma (``torch.distributions.Gamma``).
+
     Creates a Gamma distribution parameterized by shape :attr:`concentration` and :attr:`rate`.
 
     Example::

@@ -10,7 +10,8 @@ __all__ = ["GeneralizedPareto"]
 
 
 class GeneralizedPareto(Distribution):
-    r"""
+    r"""GeneralizedPareto (``torch.distributions.GeneralizedPareto``).
+
     Creates a Generalized Pareto distribution parameterized by :attr:`loc`, :attr:`scale`, and
     :attr:`concentration`.
 

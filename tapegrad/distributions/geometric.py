@@ -16,7 +16,8 @@ __all__ = ["Geometric"]
 
 
 class Geometric(Distribution):
-    r"""
+    r"""Geometric (``torch.distributions.Geometric``).
+
     Creates a Geometric distribution parameterized by :attr:`probs`,
     where :attr:`probs` is the probability of success of Bernoulli trials.
 

@@ -12,7 +12,8 @@ __all__ = ["Gumbel"]
 
 
 class Gumbel(TransformedDistribution):
-    r"""
+    r"""Gumbel (``torch.distributions.Gumbel``).
+
     Samples from a Gumbel Distribution.
 
     Examples::

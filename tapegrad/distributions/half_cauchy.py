@@ -12,7 +12,8 @@ __all__ = ["HalfCauchy"]
 
 
 class HalfCauchy(TransformedDistribution):
-    r"""
+    r"""HalfCauchy (``torch.distributions.HalfCauchy``).
+
     Creates a half-Cauchy distribution parameterized by `scale` where::
 
         X ~ Cauchy(0, scale)

@@ -12,7 +12,8 @@ __all__ = ["HalfNormal"]
 
 
 class HalfNormal(TransformedDistribution):
-    r"""
+    r"""HalfNormal (``torch.distributions.HalfNormal``).
+
     Creates a half-normal distribution parameterized by `scale` where::
 
         X ~ Normal(0, scale)

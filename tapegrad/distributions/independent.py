@@ -13,7 +13,8 @@ D = TypeVar("D", bound=Distribution)
 
 
 class Independent(Distribution, Generic[D]):
-    r"""
+    r"""Independent (``torch.distributions.Independent``).
+
     Reinterprets some of the batch dims of a distribution as event dims.
 
     This is mainly useful for changing the shape of the result of

@@ -11,7 +11,8 @@ __all__ = ["InverseGamma"]
 
 
 class InverseGamma(TransformedDistribution):
-    r"""
+    r"""InverseGamma (``torch.distributions.InverseGamma``).
+
     Creates an inverse gamma distribution parameterized by :attr:`concentration` and :attr:`rate`
     where::
 

@@ -49,7 +49,8 @@ __all__ = ["register_kl", "kl_divergence"]
 
 
 def register_kl(type_p, type_q):
-    """
+    """Register a pairwise KL function (``torch.distributions.kl.register_kl``).
+
     Decorator to register a pairwise function with :meth:`kl_divergence`.
     Usage::
 
@@ -160,7 +161,8 @@ def _batch_trace_XXT(bmat):
 
 
 def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
-    r"""
+    r"""KL divergence between two distributions (``torch.distributions.kl.kl_divergence``).
+
     Compute Kullback-Leibler divergence :math:`KL(p \| q)` between two distributions.
 
     .. math::

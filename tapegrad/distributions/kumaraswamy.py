@@ -21,7 +21,8 @@ def _moments(a, b, n):
 
 
 class Kumaraswamy(TransformedDistribution):
-    r"""
+    r"""Kumaraswamy (``torch.distributions.Kumaraswamy``).
+
     Samples from a Kumaraswamy distribution.
 
     Example::

@@ -8,7 +8,8 @@ __all__ = ["Laplace"]
 
 
 class Laplace(Distribution):
-    r"""
+    r"""Laplace (``torch.distributions.Laplace``).
+
     Creates a Laplace distribution parameterized by :attr:`loc` and :attr:`scale`.
 
     Example::

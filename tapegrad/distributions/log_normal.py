@@ -8,7 +8,8 @@ __all__ = ["LogNormal"]
 
 
 class LogNormal(TransformedDistribution):
-    r"""
+    r"""LogNormal (``torch.distributions.LogNormal``).
+
     Creates a log-normal distribution parameterized by
     :attr:`loc` and :attr:`scale` where::
 

@@ -47,7 +47,8 @@ def _batch_lowrank_mahalanobis(W, D, x, capacitance_tril):
 
 
 class LowRankMultivariateNormal(Distribution):
-    r"""
+    r"""LowRankMultivariateNormal (``torch.distributions.LowRankMultivariateNormal``).
+
     Creates a multivariate normal distribution with covariance matrix having a low-rank form
     parameterized by :attr:`cov_factor` and :attr:`cov_diag`::
 

@@ -8,7 +8,8 @@ __all__ = ["MixtureSameFamily"]
 
 
 class MixtureSameFamily(Distribution):
-    r"""
+    r"""MixtureSameFamily (``torch.distributions.MixtureSameFamily``).
+
     The `MixtureSameFamily` distribution implements a (batch of) mixture
     distribution where all components are from different parameterizations of
     the same distribution type. It is parameterized by a `Categorical`

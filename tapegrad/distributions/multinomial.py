@@ -11,7 +11,8 @@ __all__ = ["Multinomial"]
 
 
 class Multinomial(Distribution):
-    r"""
+    r"""Multinomial (``torch.distributions.Multinomial``).
+
     Creates a Multinomial distribution parameterized by :attr:`total_count` and
     either :attr:`probs` or :attr:`logits` (but not both). The innermost dimension of
     :attr:`probs` indexes over categories. All other dimensions index over batches.

@@ -83,7 +83,8 @@ def _precision_to_scale_tril(P):
 
 
 class MultivariateNormal(Distribution):
-    r"""
+    r"""MultivariateNormal (``torch.distributions.MultivariateNormal``).
+
     Creates a multivariate normal (also called Gaussian) distribution
     parameterized by a mean vector and a covariance matrix.
 

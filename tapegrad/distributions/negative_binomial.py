@@ -15,7 +15,8 @@ __all__ = ["NegativeBinomial"]
 
 
 class NegativeBinomial(Distribution):
-    r"""
+    r"""NegativeBinomial (``torch.distributions.NegativeBinomial``).
+
     Creates a Negative Binomial distribution, i.e. distribution
     of the number of successful independent and identical Bernoulli trials
     before :attr:`total_count` failures are achieved. The probability

@@ -10,7 +10,8 @@ __all__ = ["Normal"]
 
 
 class Normal(ExponentialFamily):
-    r"""
+    r"""Normal (``torch.distributions.Normal``).
+
     Creates a normal (also called Gaussian) distribution parameterized by
     :attr:`loc` and :attr:`scale`.
 

@@ -9,7 +9,8 @@ __all__ = ["OneHotCategorical", "OneHotCategoricalStraightThrough"]
 
 
 class OneHotCategorical(Distribution):
-    r"""
+    r"""OneHotCategorical (``torch.distributions.OneHotCategorical``).
+
     Creates a one-hot categorical distribution parameterized by :attr:`probs` or
     :attr:`logits`.
 
@@ -119,7 +120,8 @@ class OneHotCategorical(Distribution):
 
 
 class OneHotCategoricalStraightThrough(OneHotCategorical):
-    r"""
+    r"""OneHotCategoricalStraightThrough (``torch.distributions.OneHotCategoricalStraightThrough``).
+
     Creates a reparameterizable :class:`OneHotCategorical` distribution based on the straight-
     through gradient estimator from [1].
 

@@ -11,7 +11,8 @@ __all__ = ["Pareto"]
 
 
 class Pareto(TransformedDistribution):
-    r"""
+    r"""Pareto (``torch.distributions.Pareto``).
+
     Samples from a Pareto Type 1 distribution.
 
     Example::

@@ -8,7 +8,8 @@ __all__ = ["Poisson"]
 
 
 class Poisson(ExponentialFamily):
-    r"""
+    r"""Poisson (``torch.distributions.Poisson``).
+
     Creates a Poisson distribution parameterized by :attr:`rate`, the rate parameter.
 
     Samples are nonnegative integers, with a pmf given by

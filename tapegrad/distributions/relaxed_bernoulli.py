@@ -19,7 +19,8 @@ __all__ = ["LogitRelaxedBernoulli", "RelaxedBernoulli"]
 
 
 class LogitRelaxedBernoulli(Distribution):
-    r"""
+    r"""LogitRelaxedBernoulli (``torch.distributions.LogitRelaxedBernoulli``).
+
     Creates a LogitRelaxedBernoulli distribution parameterized by :attr:`probs`
     or :attr:`logits` (but not both), which is the logit of a RelaxedBernoulli
     distribution.
@@ -112,7 +113,8 @@ class LogitRelaxedBernoulli(Distribution):
 
 
 class RelaxedBernoulli(TransformedDistribution):
-    r"""
+    r"""RelaxedBernoulli (``torch.distributions.RelaxedBernoulli``).
+
     Creates a RelaxedBernoulli distribution, parametrized by
     :attr:`temperature`, and either :attr:`probs` or :attr:`logits`
     (but not both). This is a relaxed version of the `Bernoulli` distribution,

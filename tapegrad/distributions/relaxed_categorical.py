@@ -11,7 +11,8 @@ __all__ = ["ExpRelaxedCategorical", "RelaxedOneHotCategorical"]
 
 
 class ExpRelaxedCategorical(Distribution):
-    r"""
+    r"""ExpRelaxedCategorical (``torch.distributions.ExpRelaxedCategorical``).
+
     Creates a ExpRelaxedCategorical parameterized by
     :attr:`temperature`, and either :attr:`probs` or :attr:`logits` (but not both).
     Returns the log of a point in the simplex. Based on the interface to
@@ -101,7 +102,8 @@ class ExpRelaxedCategorical(Distribution):
 
 
 class RelaxedOneHotCategorical(TransformedDistribution):
-    r"""
+    r"""RelaxedOneHotCategorical (``torch.distributions.RelaxedOneHotCategorical``).
+
     Creates a RelaxedOneHotCategorical distribution parametrized by
     :attr:`temperature`, and either :attr:`probs` or :attr:`logits`.
     This is a relaxed version of the :class:`OneHotCategorical` distribution, so

@@ -11,7 +11,8 @@ __all__ = ["StudentT"]
 
 
 class StudentT(Distribution):
-    r"""
+    r"""StudentT (``torch.distributions.StudentT``).
+
     Creates a Student's t-distribution parameterized by degree of
     freedom :attr:`df`, mean :attr:`loc` and scale :attr:`scale`.
 

@@ -10,7 +10,8 @@ __all__ = ["TransformedDistribution"]
 
 
 class TransformedDistribution(Distribution):
-    r"""
+    r"""TransformedDistribution (``torch.distributions.TransformedDistribution``).
+
     Extension of the Distribution class, which applies a sequence of Transforms
     to a base distribution.  Let f be the composition of transforms applied::
 

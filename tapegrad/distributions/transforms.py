@@ -43,7 +43,8 @@ __all__ = [
 
 
 class Transform:
-    """
+    """Transform (``torch.distributions.transforms.Transform``).
+
     Abstract class for invertible transformations with computable log
     det jacobians. They are primarily used in
     :class:`tapegrad.distributions.TransformedDistribution`.
@@ -282,7 +283,8 @@ class _InverseTransform(Transform):
 
 
 class ComposeTransform(Transform):
-    """
+    """ComposeTransform (``torch.distributions.transforms.ComposeTransform``).
+
     Composes multiple transforms in a chain.
     The transforms being composed are responsible for caching.
 
@@ -411,7 +413,8 @@ identity_transform = ComposeTransform([])
 
 
 class IndependentTransform(Transform):
-    """
+    """IndependentTransform (``torch.distributions.transforms.IndependentTransform``).
+
     Wrapper around another transform to treat
     ``reinterpreted_batch_ndims``-many extra of the right most dimensions as
     dependent. This has no effect on the forward or backward transforms, but
@@ -486,7 +489,8 @@ class IndependentTransform(Transform):
 
 
 class ReshapeTransform(Transform):
-    """
+    """ReshapeTransform (``torch.distributions.transforms.ReshapeTransform``).
+
     Unit Jacobian transform to reshape the rightmost part of a tensor.
 
     Note that ``in_shape`` and ``out_shape`` must have the same number of
@@ -558,7 +562,8 @@ class ReshapeTransform(Transform):
 
 
 class ExpTransform(Transform):
-    r"""
+    r"""ExpTransform (``torch.distributions.transforms.ExpTransform``).
+
     Transform via the mapping :math:`y = \exp(x)`.
     """
 
@@ -581,7 +586,8 @@ class ExpTransform(Transform):
 
 
 class PowerTransform(Transform):
-    r"""
+    r"""PowerTransform (``torch.distributions.transforms.PowerTransform``).
+
     Transform via the mapping :math:`y = x^{\text{exponent}}`.
     """
 
@@ -629,7 +635,8 @@ def _clipped_sigmoid(x):
 
 
 class SigmoidTransform(Transform):
-    r"""
+    r"""SigmoidTransform (``torch.distributions.transforms.SigmoidTransform``).
+
     Transform via the mapping :math:`y = \frac{1}{1 + \exp(-x)}` and :math:`x = \text{logit}(y)`.
     """
 
@@ -654,7 +661,8 @@ class SigmoidTransform(Transform):
 
 
 class SoftplusTransform(Transform):
-    r"""
+    r"""SoftplusTransform (``torch.distributions.transforms.SoftplusTransform``).
+
     Transform via the mapping :math:`\text{Softplus}(x) = \log(1 + \exp(x))`.
     The implementation reverts to the linear function when :math:`x > 20`.
     """
@@ -678,7 +686,8 @@ class SoftplusTransform(Transform):
 
 
 class TanhTransform(Transform):
-    r"""
+    r"""TanhTransform (``torch.distributions.transforms.TanhTransform``).
+
     Transform via the mapping :math:`y = \tanh(x)`.
 
     It is equivalent to
@@ -724,7 +733,9 @@ class TanhTransform(Transform):
 
 
 class AbsTransform(Transform):
-    r"""Transform via the mapping :math:`y = |x|`."""
+    r"""AbsTransform (``torch.distributions.transforms.AbsTransform``).
+
+    Transform via the mapping :math:`y = |x|`."""
 
     domain = constraints.real
     codomain = constraints.positive
@@ -740,7 +751,8 @@ class AbsTransform(Transform):
 
 
 class AffineTransform(Transform):
-    r"""
+    r"""AffineTransform (``torch.distributions.transforms.AffineTransform``).
+
     Transform via the pointwise affine mapping :math:`y = \text{loc} + \text{scale} \times x`.
 
     Args:
@@ -845,7 +857,8 @@ class AffineTransform(Transform):
 
 
 class CorrCholeskyTransform(Transform):
-    r"""
+    r"""CorrCholeskyTransform (``torch.distributions.transforms.CorrCholeskyTransform``).
+
     Transforms an unconstrained real vector :math:`x` with length :math:`D*(D-1)/2` into the
     Cholesky factor of a D-dimension correlation matrix. This Cholesky factor is a lower
     triangular matrix with positive diagonals and unit Euclidean norm for each row.
@@ -928,7 +941,8 @@ class CorrCholeskyTransform(Transform):
 
 
 class SoftmaxTransform(Transform):
-    r"""
+    r"""SoftmaxTransform (``torch.distributions.transforms.SoftmaxTransform``).
+
     Transform from unconstrained space to the simplex via :math:`y = \exp(x)` then
     normalizing.
 
@@ -964,7 +978,8 @@ class SoftmaxTransform(Transform):
 
 
 class StickBreakingTransform(Transform):
-    """
+    """StickBreakingTransform (``torch.distributions.transforms.StickBreakingTransform``).
+
     Transform from unconstrained space to the simplex of one additional
     dimension via a stick-breaking process.
 
@@ -1020,7 +1035,8 @@ class StickBreakingTransform(Transform):
 
 
 class LowerCholeskyTransform(Transform):
-    """
+    """LowerCholeskyTransform (``torch.distributions.transforms.LowerCholeskyTransform``).
+
     Transform from unconstrained matrices to lower-triangular matrices with
     nonnegative diagonal entries.
 
@@ -1042,7 +1058,8 @@ class LowerCholeskyTransform(Transform):
 
 
 class PositiveDefiniteTransform(Transform):
-    """
+    """PositiveDefiniteTransform (``torch.distributions.transforms.PositiveDefiniteTransform``).
+
     Transform from unconstrained matrices to positive-definite matrices.
     """
 
@@ -1062,7 +1079,8 @@ class PositiveDefiniteTransform(Transform):
 
 
 class CatTransform(Transform):
-    """
+    """CatTransform (``torch.distributions.transforms.CatTransform``).
+
     Transform functor that applies a sequence of transforms `tseq`
     component-wise to each submatrix at `dim`, of length `lengths[dim]`,
     in a way compatible with :func:`tapegrad.cat`.
@@ -1196,7 +1214,8 @@ class CatTransform(Transform):
 
 
 class StackTransform(Transform):
-    """
+    """StackTransform (``torch.distributions.transforms.StackTransform``).
+
     Transform functor that applies a sequence of transforms `tseq`
     component-wise to each submatrix at `dim`
     in a way compatible with :func:`tapegrad.stack`.
@@ -1295,7 +1314,8 @@ class StackTransform(Transform):
 
 
 class CumulativeDistributionTransform(Transform):
-    """
+    """A CDF transform (``torch.distributions.transforms.CumulativeDistributionTransform``).
+
     Transform via the cumulative distribution function of a probability distribution.
 
     Args:

@@ -10,7 +10,8 @@ __all__ = ["Uniform"]
 
 
 class Uniform(Distribution):
-    r"""
+    r"""Uniform (``torch.distributions.Uniform``).
+
     Generates uniformly distributed random samples from the half-open interval
     ``[low, high)``.
 

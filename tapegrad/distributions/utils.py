@@ -33,7 +33,8 @@ __all__ = [
 # FIXME: Use (*values: *Ts) -> tuple[Tensor for T in Ts] if Mapping-Type is ever added.
 #   See https://github.com/python/typing/issues/1216#issuecomment-2126153831
 def broadcast_all(*values: Tensor | Number) -> tuple[Tensor, ...]:
-    r"""
+    r"""Broadcast tensors and numbers together (``torch.distributions.utils.broadcast_all``).
+
     Given a list of values (possibly containing numbers), returns a list where each
     value is broadcasted based on the following rules:
 
@@ -85,7 +86,8 @@ def _sum_rightmost(value: Tensor, dim: int) -> Tensor:
 
 
 def logits_to_probs(logits: Tensor, is_binary: bool = False) -> Tensor:
-    r"""
+    r"""Logits to probabilities (``torch.distributions.utils.logits_to_probs``).
+
     Converts a tensor of logits into probabilities. Note that for the
     binary case, each value denotes log odds, whereas for the
     multi-dimensional case, the values along the last dimension denote
@@ -97,7 +99,9 @@ def logits_to_probs(logits: Tensor, is_binary: bool = False) -> Tensor:
 
 
 def clamp_probs(probs: Tensor) -> Tensor:
-    """Clamps the probabilities to be in the open interval `(0, 1)`.
+    """Clamp probabilities into (0, 1) (``torch.distributions.utils.clamp_probs``).
+
+    Clamps the probabilities to be in the open interval `(0, 1)`.
 
     The probabilities would be clamped between `eps` and `1 - eps`,
     and `eps` would be the smallest representable positive number for the input data type.
@@ -123,7 +127,8 @@ def clamp_probs(probs: Tensor) -> Tensor:
 
 
 def probs_to_logits(probs: Tensor, is_binary: bool = False) -> Tensor:
-    r"""
+    r"""Probabilities to logits (``torch.distributions.utils.probs_to_logits``).
+
     Converts a tensor of probabilities into logits. For the binary case,
     this denotes the probability of occurrence of the event indexed by `1`.
     For the multi-dimensional case, the values along the last dimension
@@ -140,7 +145,8 @@ R = TypeVar("R", covariant=True)
 
 
 class lazy_property(Generic[T, R]):
-    r"""
+    r"""lazy_property (``torch.distributions.utils.lazy_property``).
+
     Used as a decorator for lazy loading of class attributes. This uses a
     non-data descriptor that calls the wrapped method to compute the property on
     first call; thereafter replacing the wrapped method into an instance
@@ -182,7 +188,8 @@ class _lazy_property_and_property(lazy_property[T, R], property):
 
 
 def tril_matrix_to_vec(mat: Tensor, diag: int = 0) -> Tensor:
-    r"""
+    r"""Lower triangles of matrices as vectors (``torch.distributions.utils.tril_matrix_to_vec``).
+
     Convert a `D x D` matrix or a batch of matrices into a (batched) vector
     which comprises of lower triangular elements from the matrix in row order.
     """
@@ -196,7 +203,8 @@ def tril_matrix_to_vec(mat: Tensor, diag: int = 0) -> Tensor:
 
 
 def vec_to_tril_matrix(vec: Tensor, diag: int = 0) -> Tensor:
-    r"""
+    r"""Vectors to lower-triangular matrices (``torch.distributions.utils.vec_to_tril_matrix``).
+
     Convert a vector or a batch of vectors into a batched `D x D`
     lower triangular matrix containing elements from the vector in row order.
     """

@@ -105,7 +105,8 @@ def _rejection_sample(loc, concentration, proposal_r, x):
 
 
 class VonMises(Distribution):
-    """
+    """VonMises (``torch.distributions.VonMises``).
+
     A circular von Mises distribution.
 
     This implementation uses polar coordinates. The ``loc`` and ``value`` args

@@ -11,7 +11,8 @@ __all__ = ["Weibull"]
 
 
 class Weibull(TransformedDistribution):
-    r"""
+    r"""Weibull (``torch.distributions.Weibull``).
+
     Samples from a two-parameter Weibull distribution.
 
     Example:
