@@ -22,6 +22,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from . import _util as U
+from .elementwise import _to_out as _out
 
 # ---------------------------------------------------------------------------
 # kernels on float64 arrays
@@ -253,14 +254,6 @@ def _float_input(input):
             f"expected Tensor as element 0 in argument 0, but got {type(input).__name__}"
         )
     return input if input.dtype.is_floating_point else input.to(U.float_dtype_of(input))
-
-
-def _out(res, out):
-    if out is None:
-        return res
-    from .shape import copy_into_out
-
-    return copy_into_out(out, res)
 
 
 def lgamma(input, *, out=None):

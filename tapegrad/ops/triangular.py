@@ -13,6 +13,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from . import _util as U
+from .elementwise import _to_out as _out
 
 
 class Cholesky(Function):
@@ -132,11 +133,3 @@ def cholesky_inverse(L, upper: bool = False, *, out=None):
     # does not restrict the gradient to the triangle), which is what this composite does
     Lt = transpose(L, -1, -2)
     return _out(inv(matmul(Lt, L) if upper else matmul(L, Lt)), out)
-
-
-def _out(res, out):
-    if out is None:
-        return res
-    from .shape import copy_into_out
-
-    return copy_into_out(out, res)
