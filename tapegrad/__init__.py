@@ -523,6 +523,7 @@ from . import (  # noqa: E402
     cpu,
     cuda,
     distributed,
+    distributions,
     func,
     hub,
     jit,
@@ -531,6 +532,7 @@ from . import (  # noqa: E402
     onnx,
     optim,
     random,
+    special,
     testing,
     train,
     utils,
@@ -553,4 +555,3 @@ from .ops.reduce import (  # noqa: E402
 from .ops.shape import block_diag, combinations, dsplit, hsplit, vsplit  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .utils.dlpack import from_dlpack  # noqa: E402
-from . import distributions, special  # noqa: E402  (torch.distributions, torch.special)
