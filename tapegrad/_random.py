@@ -6,6 +6,7 @@ init_genrand) and uniform floats use PyTorch's 24/53-bit transforms.
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -14,7 +15,11 @@ from ._alloc import check_allocation
 
 
 class Generator:
-    """A CPU random generator (``torch.Generator``)."""
+    """A CPU random generator (``torch.Generator``).
+
+    Args:
+        device: The device it is for (recorded; the numbers are drawn on the CPU).
+    """
 
     def __init__(self, device="cpu"):
         self.device = device
@@ -167,6 +172,20 @@ class Generator:
         u = self._unit(p.size, ft).astype(ft).reshape(p.shape)
         return (u < p).astype(dtype)
 
+    def bernoulli_scalar(self, shape, p: float, dtype) -> np.ndarray:
+        """Bernoulli(``p``) for a Python ``p`` (dropout's masks): the double uniforms of
+        :meth:`bernoulli`, compared as integers. A uniform is its 53 random bits times
+        2**-53, so ``u < p`` exactly when those bits are below ``ceil(p * 2**53)`` (exact:
+        scaling a double by a power of two). This skips the float conversion and several
+        full passes over the draws: dropout on large activations is dominated by them."""
+        n = int(np.prod(shape))
+        raw = self._bg.random_raw(2 * n).reshape(n, 2) if n else np.zeros((0, 2), np.uint64)
+        bits = raw[:, 0] & np.uint64((1 << 21) - 1)  # the high word keeps 21 of its bits
+        bits <<= np.uint64(32)
+        bits |= raw[:, 1]
+        threshold = min(max(math.ceil(float(p) * 2.0**53), 0), 1 << 53)
+        return (bits < np.uint64(threshold)).astype(dtype).reshape(shape)
+
     def exponential(self, shape, lambd, dtype) -> np.ndarray:
         u = self._unit(int(np.prod(shape)), np.float64)
         return (-np.log1p(-u) / lambd).astype(dtype).reshape(shape)
@@ -290,18 +309,39 @@ def manual_seed(seed: int) -> Generator:
 
 
 def seed() -> int:
+    """Seed the default generator from the OS's entropy (``torch.seed``).
+
+    Returns:
+        The 64-bit seed used, which ``initial_seed`` returns from now on.
+    """
     return default_generator.seed()
 
 
 def initial_seed() -> int:
+    """The seed the default generator was last seeded with (``torch.initial_seed``).
+
+    Returns:
+        The value given to the last ``manual_seed`` (or drawn by the last ``seed``).
+    """
     return default_generator.initial_seed()
 
 
 def get_rng_state():
+    """The state of the default generator (``torch.get_rng_state``).
+
+    Returns:
+        A ``uint8`` tensor; ``set_rng_state`` with it makes the generator draw the
+        same numbers again.
+    """
     from ._tensor import Tensor
 
     return Tensor._make(default_generator.get_state())
 
 
 def set_rng_state(state) -> None:
+    """Restore the default generator's state (``torch.set_rng_state``).
+
+    Args:
+        state: A ``uint8`` tensor (or array) returned by ``get_rng_state``.
+    """
     default_generator.set_state(state.numpy() if hasattr(state, "numpy") else state)
