@@ -1,3 +1,5 @@
+"""The Bernoulli distribution (``torch.distributions.bernoulli``)."""
+
 from math import nan
 
 import tapegrad

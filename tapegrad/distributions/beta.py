@@ -1,3 +1,5 @@
+"""The Beta distribution (``torch.distributions.beta``)."""
+
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints

@@ -1,3 +1,5 @@
+"""The Binomial distribution (``torch.distributions.binomial``)."""
+
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints

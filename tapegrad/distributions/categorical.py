@@ -1,3 +1,5 @@
+"""The Categorical distribution (``torch.distributions.categorical``)."""
+
 from math import nan
 
 import tapegrad

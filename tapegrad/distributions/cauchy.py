@@ -1,3 +1,5 @@
+"""The Cauchy distribution (``torch.distributions.cauchy``)."""
+
 import math
 from math import inf, nan
 

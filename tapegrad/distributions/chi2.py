@@ -1,3 +1,5 @@
+"""The Chi2 distribution (``torch.distributions.chi2``)."""
+
 from tapegrad import Tensor
 from tapegrad.distributions import constraints
 from tapegrad.distributions.gamma import Gamma

@@ -1,3 +1,5 @@
+"""The ContinuousBernoulli distribution (``torch.distributions.continuous_bernoulli``)."""
+
 import math
 
 import tapegrad

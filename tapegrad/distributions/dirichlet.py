@@ -1,3 +1,5 @@
+"""The Dirichlet distribution (``torch.distributions.dirichlet``)."""
+
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.autograd import Function

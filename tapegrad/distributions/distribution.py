@@ -1,3 +1,5 @@
+"""The ``Distribution`` base class (``torch.distributions.distribution``)."""
+
 import warnings
 
 from typing_extensions import deprecated

@@ -1,3 +1,5 @@
+"""The ``ExponentialFamily`` base class (``torch.distributions.exp_family``)."""
+
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions.distribution import Distribution

@@ -1,3 +1,5 @@
+"""The Exponential distribution (``torch.distributions.exponential``)."""
+
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints

@@ -1,3 +1,5 @@
+"""The FisherSnedecor distribution (``torch.distributions.fishersnedecor``)."""
+
 from math import nan
 
 import tapegrad

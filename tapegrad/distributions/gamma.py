@@ -1,3 +1,5 @@
+"""The Gamma distribution (``torch.distributions.gamma``)."""
+
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints

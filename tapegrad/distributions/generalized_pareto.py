@@ -1,3 +1,5 @@
+"""The GeneralizedPareto distribution (``torch.distributions.generalized_pareto``)."""
+
 import math
 from math import inf, nan
 from numbers import Number, Real

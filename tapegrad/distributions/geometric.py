@@ -1,3 +1,5 @@
+"""The Geometric distribution (``torch.distributions.geometric``)."""
+
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints

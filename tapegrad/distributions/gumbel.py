@@ -1,3 +1,5 @@
+"""The Gumbel distribution (``torch.distributions.gumbel``)."""
+
 import math
 
 import tapegrad

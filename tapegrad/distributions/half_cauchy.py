@@ -1,3 +1,5 @@
+"""The HalfCauchy distribution (``torch.distributions.half_cauchy``)."""
+
 import math
 from math import inf
 

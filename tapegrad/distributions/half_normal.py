@@ -1,3 +1,5 @@
+"""The HalfNormal distribution (``torch.distributions.half_normal``)."""
+
 import math
 from math import inf
 

@@ -1,3 +1,5 @@
+"""Batch dims reinterpreted as event dims (``torch.distributions.independent``)."""
+
 from typing import Generic, TypeVar
 
 import tapegrad

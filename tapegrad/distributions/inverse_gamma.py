@@ -1,3 +1,5 @@
+"""The InverseGamma distribution (``torch.distributions.inverse_gamma``)."""
+
 from math import inf
 
 import tapegrad

@@ -1,3 +1,5 @@
+"""Kullback-Leibler divergences and their registry (``torch.distributions.kl``)."""
+
 import math
 import warnings
 from collections.abc import Callable

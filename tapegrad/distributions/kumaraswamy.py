@@ -1,3 +1,5 @@
+"""The Kumaraswamy distribution (``torch.distributions.kumaraswamy``)."""
+
 from math import nan
 
 import tapegrad

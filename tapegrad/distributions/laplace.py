@@ -1,3 +1,5 @@
+"""The Laplace distribution (``torch.distributions.laplace``)."""
+
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints

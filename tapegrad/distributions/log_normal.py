@@ -1,3 +1,5 @@
+"""The LogNormal distribution (``torch.distributions.log_normal``)."""
+
 from tapegrad import Tensor
 from tapegrad.distributions import constraints
 from tapegrad.distributions.normal import Normal

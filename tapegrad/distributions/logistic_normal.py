@@ -1,3 +1,5 @@
+"""The LogisticNormal distribution (``torch.distributions.logistic_normal``)."""
+
 from tapegrad import Tensor
 from tapegrad.distributions import Independent, constraints
 from tapegrad.distributions.normal import Normal

@@ -1,3 +1,5 @@
+"""The low-rank multivariate normal (``torch.distributions.lowrank_multivariate_normal``)."""
+
 import math
 
 import tapegrad

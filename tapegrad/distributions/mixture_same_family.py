@@ -1,3 +1,5 @@
+"""Mixtures of one family (``torch.distributions.mixture_same_family``)."""
+
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import Categorical, constraints

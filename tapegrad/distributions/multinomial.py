@@ -1,3 +1,5 @@
+"""The Multinomial distribution (``torch.distributions.multinomial``)."""
+
 from math import inf
 
 import tapegrad

@@ -1,3 +1,5 @@
+"""The MultivariateNormal distribution (``torch.distributions.multivariate_normal``)."""
+
 import math
 
 import tapegrad

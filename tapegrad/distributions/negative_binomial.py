@@ -1,3 +1,5 @@
+"""The NegativeBinomial distribution (``torch.distributions.negative_binomial``)."""
+
 import tapegrad
 import tapegrad.nn.functional as F
 from tapegrad import Tensor

@@ -1,3 +1,5 @@
+"""The Normal distribution (``torch.distributions.normal``)."""
+
 import math
 
 import tapegrad

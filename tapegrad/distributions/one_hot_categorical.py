@@ -1,3 +1,5 @@
+"""One-hot categorical distributions (``torch.distributions.one_hot_categorical``)."""
+
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints

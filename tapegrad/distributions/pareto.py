@@ -1,3 +1,5 @@
+"""The Pareto distribution (``torch.distributions.pareto``)."""
+
 from typing import Optional
 
 from tapegrad import Tensor

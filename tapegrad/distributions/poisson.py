@@ -1,3 +1,5 @@
+"""The Poisson distribution (``torch.distributions.poisson``)."""
+
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints

@@ -1,3 +1,5 @@
+"""Relaxed Bernoulli distributions (``torch.distributions.relaxed_bernoulli``)."""
+
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints

@@ -1,3 +1,5 @@
+"""Relaxed categorical distributions (``torch.distributions.relaxed_categorical``)."""
+
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints

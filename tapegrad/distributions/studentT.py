@@ -1,3 +1,5 @@
+"""The StudentT distribution (``torch.distributions.studentT``)."""
+
 import math
 from math import inf, nan
 

@@ -1,3 +1,5 @@
+"""Distributions of transformed variables (``torch.distributions.transformed_distribution``)."""
+
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints

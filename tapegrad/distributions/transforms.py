@@ -1,3 +1,5 @@
+"""Invertible transforms with log-Jacobians (``torch.distributions.transforms``)."""
+
 import functools
 import math
 import operator

@@ -1,3 +1,5 @@
+"""The Uniform distribution (``torch.distributions.uniform``)."""
+
 from math import nan
 
 import tapegrad

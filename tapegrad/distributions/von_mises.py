@@ -1,3 +1,5 @@
+"""The VonMises distribution (``torch.distributions.von_mises``)."""
+
 import math
 
 import tapegrad

@@ -1,3 +1,5 @@
+"""The Weibull distribution (``torch.distributions.weibull``)."""
+
 import tapegrad
 from tapegrad import Tensor
 from tapegrad.distributions import constraints
