@@ -156,13 +156,13 @@ def is_dependent(constraint):
     Checks if ``constraint`` is a ``_Dependent`` object.
 
     Args:
-        constraint : A ``Constraint`` object.
+        constraint: A ``Constraint`` object.
 
     Returns:
         ``bool``: True if ``constraint`` can be refined to the type ``_Dependent``, False otherwise.
 
     Examples:
-        >>> import torch
+        >>> import tapegrad
         >>> from tapegrad.distributions import Bernoulli
         >>> from tapegrad.distributions.constraints import is_dependent
 

@@ -291,7 +291,7 @@ class ComposeTransform(Transform):
     The transforms being composed are responsible for caching.
 
     Args:
-        parts (list of :class:`Transform`): A list of transforms to compose.
+        parts (list[Transform]): A list of transforms to compose.
         cache_size (int): Size of cache. If zero, no caching is done. If one,
             the latest single value is cached. Only 0 and 1 are supported.
     """
@@ -424,7 +424,7 @@ class IndependentTransform(Transform):
     in :meth:`log_abs_det_jacobian`.
 
     Args:
-        base_transform (:class:`Transform`): A base transform.
+        base_transform (Transform): A base transform.
         reinterpreted_batch_ndims (int): The number of extra rightmost
             dimensions to treat as dependent.
     """
