@@ -82,6 +82,11 @@ from ._random import (  # noqa: E402
 )
 from ._tensor_str import set_printoptions  # noqa: E402
 from .autograd import enable_grad, inference_mode, no_grad, set_grad_enabled  # noqa: E402
+from .autograd.anomaly_mode import (  # noqa: E402
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_anomaly_enabled,
+)
 from .autograd.grad_mode import is_grad_enabled  # noqa: E402
 from .ops.creation import (  # noqa: E402
     arange,
@@ -624,6 +629,7 @@ from . import (  # noqa: E402
     nn,
     onnx,
     optim,
+    profiler,
     random,
     special,
     testing,
