@@ -185,7 +185,7 @@ def empty(
         dtype: the dtype; by default the default floating dtype.
         device: the device to put the tensor on.
         requires_grad: record operations on the tensor for autograd.
-        out: accepted for PyTorch's signature and ignored.
+        out: the tensor to write the result into (resized; a factory makes its dtype).
         layout: accepted for PyTorch's signature (only strided tensors exist).
         pin_memory: accepted for PyTorch's signature; no effect on the CPU.
         memory_format: accepted for PyTorch's signature; the tensor is C-contiguous.
@@ -201,7 +201,7 @@ def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=
         dtype: the dtype; by default the default floating dtype.
         device: the device to put the tensor on.
         requires_grad: record operations on the tensor for autograd.
-        out: accepted for PyTorch's signature and ignored.
+        out: the tensor to write the result into (resized; a factory makes its dtype).
         layout: accepted for PyTorch's signature (only strided tensors exist).
     """
     shape, dt = U.check_size(U.size_args(size)), _dt(dtype)
@@ -218,7 +218,7 @@ def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=N
         dtype: the dtype; by default the default floating dtype.
         device: the device to put the tensor on.
         requires_grad: record operations on the tensor for autograd.
-        out: accepted for PyTorch's signature and ignored.
+        out: the tensor to write the result into (resized; a factory makes its dtype).
         layout: accepted for PyTorch's signature (only strided tensors exist).
     """
     shape, dt = U.check_size(U.size_args(size)), _dt(dtype)
@@ -237,7 +237,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
             dtype or complex).
         device: the device to put the tensor on.
         requires_grad: record operations on the tensor for autograd.
-        out: accepted for PyTorch's signature and ignored.
+        out: the tensor to write the result into (resized; a factory makes its dtype).
         layout: accepted for PyTorch's signature (only strided tensors exist).
 
     Raises:
@@ -273,12 +273,15 @@ def empty_like(
     Args:
         input: the tensor whose shape (and dtype) the result takes.
         dtype: the dtype, instead of ``input``'s.
-        device: accepted for PyTorch's signature; the tensor is made on the CPU.
+        device: the device to put the tensor on; by default ``input``'s.
         requires_grad: record operations on the tensor for autograd.
         layout: accepted for PyTorch's signature (only strided tensors exist).
         memory_format: accepted for PyTorch's signature; the tensor is C-contiguous.
     """
-    return zeros(tuple(input.shape), dtype=_like(input, dtype), requires_grad=requires_grad)
+    return zeros(
+        tuple(input.shape), dtype=_like(input, dtype), device=device or input.device,
+        requires_grad=requires_grad,
+    )  # fmt: skip
 
 
 def zeros_like(
@@ -289,12 +292,15 @@ def zeros_like(
     Args:
         input: the tensor whose shape (and dtype) the result takes.
         dtype: the dtype, instead of ``input``'s.
-        device: accepted for PyTorch's signature; the tensor is made on the CPU.
+        device: the device to put the tensor on; by default ``input``'s.
         requires_grad: record operations on the tensor for autograd.
         layout: accepted for PyTorch's signature (only strided tensors exist).
         memory_format: accepted for PyTorch's signature; the tensor is C-contiguous.
     """
-    return zeros(tuple(input.shape), dtype=_like(input, dtype), requires_grad=requires_grad)
+    return zeros(
+        tuple(input.shape), dtype=_like(input, dtype), device=device or input.device,
+        requires_grad=requires_grad,
+    )  # fmt: skip
 
 
 def ones_like(
@@ -305,12 +311,15 @@ def ones_like(
     Args:
         input: the tensor whose shape (and dtype) the result takes.
         dtype: the dtype, instead of ``input``'s.
-        device: accepted for PyTorch's signature; the tensor is made on the CPU.
+        device: the device to put the tensor on; by default ``input``'s.
         requires_grad: record operations on the tensor for autograd.
         layout: accepted for PyTorch's signature (only strided tensors exist).
         memory_format: accepted for PyTorch's signature; the tensor is C-contiguous.
     """
-    return ones(tuple(input.shape), dtype=_like(input, dtype), requires_grad=requires_grad)
+    return ones(
+        tuple(input.shape), dtype=_like(input, dtype), device=device or input.device,
+        requires_grad=requires_grad,
+    )  # fmt: skip
 
 
 def full_like(
@@ -329,14 +338,15 @@ def full_like(
         input: the tensor whose shape (and dtype) the result takes.
         fill_value: the value of every element.
         dtype: the dtype, instead of ``input``'s.
-        device: accepted for PyTorch's signature; the tensor is made on the CPU.
+        device: the device to put the tensor on; by default ``input``'s.
         requires_grad: record operations on the tensor for autograd.
         layout: accepted for PyTorch's signature (only strided tensors exist).
         memory_format: accepted for PyTorch's signature; the tensor is C-contiguous.
     """
     return full(
-        tuple(input.shape), fill_value, dtype=_like(input, dtype), requires_grad=requires_grad
-    )
+        tuple(input.shape), fill_value, dtype=_like(input, dtype), device=device or input.device,
+        requires_grad=requires_grad,
+    )  # fmt: skip
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
@@ -348,7 +358,7 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, la
         dtype: the dtype; by default the default floating dtype.
         device: the device to put the tensor on.
         requires_grad: record operations on the tensor for autograd.
-        out: accepted for PyTorch's signature and ignored.
+        out: the tensor to write the result into (resized; a factory makes its dtype).
         layout: accepted for PyTorch's signature (only strided tensors exist).
 
     Raises:
@@ -440,7 +450,7 @@ def linspace(
         dtype: the dtype; by default the default floating dtype.
         device: the device to put the tensor on.
         requires_grad: record operations on the tensor for autograd.
-        out: accepted for PyTorch's signature and ignored.
+        out: the tensor to write the result into (resized; a factory makes its dtype).
         layout: accepted for PyTorch's signature (only strided tensors exist).
 
     Raises:

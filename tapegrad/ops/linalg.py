@@ -316,7 +316,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
         mat2: an (m, p) matrix.
         beta: the factor of ``input``.
         alpha: the factor of the product.
-        out: accepted for PyTorch's signature and ignored.
+        out: the tensor to write the result into.
     """
     p = mm(mat1, mat2)
     res = (input if beta == 1 else input * beta) + (p if alpha == 1 else p * alpha)
@@ -665,7 +665,7 @@ def inv(A, *, out=None):
 
     Args:
         A: a floating-point (batch of) square matrix.
-        out: accepted for PyTorch's signature and ignored.
+        out: the tensor to write the result into.
 
     Raises:
         RuntimeError: ``A`` is not a batch of square floating-point matrices.
@@ -722,7 +722,7 @@ def det(A, *, out=None):
 
     Args:
         A: a floating-point (batch of) square matrix.
-        out: accepted for PyTorch's signature and ignored.
+        out: the tensor to write the result into.
 
     Raises:
         RuntimeError: ``A`` is not a batch of square floating-point matrices.
@@ -812,7 +812,7 @@ def solve(A, B, *, left=True, out=None):
         B: the right-hand side, of ``A``'s dtype: (n,) or a batch of vectors of shape
             ``A.shape[:-1]``, or (n, k) matrices.
         left: solve ``A X = B``; ``False`` solves ``X A = B``.
-        out: accepted for PyTorch's signature and ignored.
+        out: the tensor to write the result into.
 
     Raises:
         RuntimeError: ``A`` is not square, the dtypes differ or the shapes do not fit.
