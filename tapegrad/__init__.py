@@ -621,6 +621,7 @@ from . import (  # noqa: E402
     cpu,
     cuda,
     distributed,
+    distributions,
     func,
     hub,
     jit,
