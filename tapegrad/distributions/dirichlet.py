@@ -8,6 +8,30 @@ from . import constraints
 from .exp_family import _ExponentialFamily
 
 
+class _DirichletSample(_tg.autograd.Function):
+    """A Dirichlet draw with the implicit reparameterisation gradient.
+
+    ``_dirichlet_grad`` gives ``k_i``, the rate at which coordinate ``i`` moves with
+    ``alpha_i`` (its Beta marginal's CDF held fixed) divided by ``1 - x_i``; the other
+    coordinates make room in proportion to their size, so the Jacobian is
+    ``dx_j / dalpha_i = k_i (delta_ij - x_j)`` and the vector-Jacobian product is
+    ``k_i (g_i - sum_j x_j g_j)``.
+    """
+
+    @staticmethod
+    def forward(ctx, concentration):
+        x = _tg._sample_dirichlet(concentration)
+        ctx.save_for_backward(x, concentration)
+        return x
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, concentration = ctx.saved_tensors
+        total = concentration.sum(-1, keepdim=True).expand_as(concentration)
+        rate = _tg._dirichlet_grad(x, concentration, total)
+        return rate * (grad_output - (x * grad_output).sum(-1, keepdim=True))
+
+
 class Dirichlet(_ExponentialFamily):
     """The Dirichlet distribution over the probability simplex, with concentrations
     ``concentration`` (shape ``batch_shape + (K,)``).
@@ -54,7 +78,7 @@ class Dirichlet(_ExponentialFamily):
         """Normalised gamma draws (``torch._sample_dirichlet``), differentiable in the
         concentrations."""
         shape = tuple(self._extended_shape(sample_shape))
-        return _tg._sample_dirichlet(self.concentration.expand(shape))
+        return _DirichletSample.apply(self.concentration.expand(shape))
 
     def log_prob(self, value):
         """``sum((a - 1) log x) + lgamma(sum a) - sum(lgamma(a))``."""
