@@ -111,8 +111,8 @@ def test_values_shapes_and_gradients(name):
     t_lp, g_lp = t_dist.log_prob(t_value), g_dist.log_prob(g_value)
     _close(g_lp, t_lp)
     for attr in ("mean", "variance", "stddev", "mode"):
-        t_v = _try(lambda: getattr(t_dist, attr))
-        g_v = _try(lambda: getattr(g_dist, attr))
+        t_v = _try(lambda attr=attr: getattr(t_dist, attr))
+        g_v = _try(lambda attr=attr: getattr(g_dist, attr))
         if t_v is NotImplementedError:
             assert g_v is NotImplementedError, attr
         else:
@@ -216,7 +216,7 @@ def test_cdf_icdf(name):
 
 
 def test_scalar_parameters_and_default_dtype():
-    for lib, D in _libs():
+    for _lib, D in _libs():
         d = D.Normal(0.0, 1.0)
         assert str(d.loc.dtype).endswith("float32") and tuple(d.batch_shape) == ()
     assert repr(GD.Bernoulli(0.3)) == repr(TD.Bernoulli(0.3))
@@ -248,7 +248,7 @@ def test_supports_and_constraints_repr():
         (lambda D: D.Dirichlet(D_ones(D, 3)).support),
     ]
     for f in pairs:
-        assert repr(f(GD)) == repr(f(TD)).replace("torch.", "torch."), repr(f(TD))
+        assert repr(f(GD)) == repr(f(TD))
 
 
 def D_zeros(D, n):
@@ -304,7 +304,6 @@ def test_validation_errors_match_pytorch(i):
 
 
 def test_validate_args_switch():
-    bad = (lambda D, L: D.Normal(0.0, -1.0))
     try:
         GD.Distribution.set_default_validate_args(False)
         GD.Normal(0.0, -1.0)
@@ -312,7 +311,7 @@ def test_validate_args_switch():
     finally:
         GD.Distribution.set_default_validate_args(True)
     with pytest.raises(ValueError):
-        bad(GD, tapegrad)
+        GD.Normal(0.0, -1.0)
     GD.Normal(0.0, -1.0, validate_args=False)
     with pytest.raises(ValueError):
         GD.Distribution.set_default_validate_args(3)
@@ -362,12 +361,15 @@ def test_kl_independent_and_infinite_cases():
     for lib, D in _libs():
         p = D.Independent(D.Normal(lib.tensor(REAL), lib.tensor(POS)), 1)
         q = D.Independent(D.Normal(lib.tensor(POS2), lib.tensor(POS)), 1)
-        u = D.kl_divergence(D.Uniform(lib.tensor(0.0), lib.tensor(2.0)),
-                            D.Uniform(lib.tensor([0.5, -1.0]), lib.tensor([3.0, 3.0])))
-        c = D.kl_divergence(D.Categorical(lib.tensor([0.5, 0.5, 0.0])),
-                            D.Categorical(lib.tensor([0.0, 0.5, 0.5])))
+        u = D.kl_divergence(
+            D.Uniform(lib.tensor(0.0), lib.tensor(2.0)),
+            D.Uniform(lib.tensor([0.5, -1.0]), lib.tensor([3.0, 3.0])),
+        )
+        c = D.kl_divergence(
+            D.Categorical(lib.tensor([0.5, 0.5, 0.0])), D.Categorical(lib.tensor([0.0, 0.5, 0.5]))
+        )
         for_both.append((D.kl_divergence(p, q), u, c))
-    for t_v, g_v in zip(*for_both[::-1][::-1]):
+    for t_v, g_v in zip(*for_both):
         _close(g_v, t_v)
 
 
@@ -395,7 +397,9 @@ def test_transforms():
             back = t.inv(y)
             ladj = t.log_abs_det_jacobian(xs, y)
             grad = torch.autograd.grad if lib is torch else tapegrad.autograd.grad
-            out.append((y, back, ladj, t.inv.log_abs_det_jacobian(y, xs), grad((y + ladj).sum(), xs)[0]))
+            out.append(
+                (y, back, ladj, t.inv.log_abs_det_jacobian(y, xs), grad((y + ladj).sum(), xs)[0])
+            )
             assert repr(t) == repr(getattr(TD.transforms, name)(*args))
         for t_v, g_v in zip(*out):
             _close(g_v, t_v, rtol=1e-8, atol=1e-10)
@@ -411,4 +415,5 @@ def test_enumerate_support():
         for expand in (True, False):
             t_v = build(torch, TD).enumerate_support(expand)
             g_v = build(tapegrad, GD).enumerate_support(expand)
-            _close(g_v, t_v), name
+            _close(g_v, t_v, atol=0, rtol=0)
+            assert str(g_v.dtype) == str(t_v.dtype), name

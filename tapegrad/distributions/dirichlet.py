@@ -85,11 +85,7 @@ class Dirichlet(_ExponentialFamily):
         if self._validate_args:
             self._validate_sample(value)
         c = self.concentration
-        return (
-            _tg.xlogy(c - 1.0, value).sum(-1)
-            + _tg.lgamma(c.sum(-1))
-            - _tg.lgamma(c).sum(-1)
-        )
+        return _tg.xlogy(c - 1.0, value).sum(-1) + _tg.lgamma(c.sum(-1)) - _tg.lgamma(c).sum(-1)
 
     def entropy(self):
         """The entropy of the Dirichlet distribution in nats."""

@@ -196,9 +196,9 @@ def _kl_mvn_mvn(p, q):
     ratio = _tg.linalg.solve_triangular(l_q_full, l_p.expand(batch + (n, n)), upper=False)
     diff = (q.loc - p.loc).expand(batch + (n,)).unsqueeze(-1)
     maha = _tg.linalg.solve_triangular(l_q_full, diff, upper=False)
-    half_log_det = (
-        l_q.diagonal(dim1=-2, dim2=-1).log().sum(-1) - l_p.diagonal(dim1=-2, dim2=-1).log().sum(-1)
-    )
+    half_log_det = l_q.diagonal(dim1=-2, dim2=-1).log().sum(-1) - l_p.diagonal(
+        dim1=-2, dim2=-1
+    ).log().sum(-1)
     trace = ratio.pow(2).flatten(-2).sum(-1)
     return half_log_det + 0.5 * (trace + maha.pow(2).flatten(-2).sum(-1) - n)
 

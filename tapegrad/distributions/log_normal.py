@@ -54,4 +54,3 @@ class LogNormal(TransformedDistribution):
     def entropy(self):
         """The normal entropy plus ``loc``."""
         return self.base_dist.entropy() + self.loc
-

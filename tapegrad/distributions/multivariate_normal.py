@@ -78,9 +78,7 @@ class MultivariateNormal(Distribution):
         elif covariance_matrix is not None:
             self._unbroadcasted_scale_tril = _tg.linalg.cholesky(covariance_matrix)
         else:
-            self._unbroadcasted_scale_tril = _tg.linalg.cholesky(
-                _tg.linalg.inv(precision_matrix)
-            )
+            self._unbroadcasted_scale_tril = _tg.linalg.cholesky(_tg.linalg.inv(precision_matrix))
 
     def _full(self, matrix):
         return matrix.expand(tuple(self._batch_shape) + tuple(self._event_shape) * 2)

@@ -65,7 +65,11 @@ class Normal(_ExponentialFamily):
         if self._validate_args:
             self._validate_sample(value)
         var = self.scale**2
-        return -((value - self.loc) ** 2) / (2 * var) - self.scale.log() - math.log(math.sqrt(2 * math.pi))
+        return (
+            -((value - self.loc) ** 2) / (2 * var)
+            - self.scale.log()
+            - math.log(math.sqrt(2 * math.pi))
+        )
 
     def cdf(self, value):
         """``P(X <= value)`` through the error function."""
