@@ -417,3 +417,46 @@ def test_enumerate_support():
             g_v = build(tapegrad, GD).enumerate_support(expand)
             _close(g_v, t_v, atol=0, rtol=0)
             assert str(g_v.dtype) == str(t_v.dtype), name
+
+
+MISC = [
+    lambda L, D: D.Dirichlet(L.tensor([[0.5, 0.7, 0.2], [0.5, 2.0, 0.3]])).mode,
+    lambda L, D: D.Categorical(L.ones(2, 3)).sample((2, 2)).shape,
+    lambda L, D: D.Normal(0.0, 1.0).sample().dtype,
+    lambda L, D: D.Normal(0.0, 1.0).log_prob(L.tensor(0.5, dtype=L.float64)).dtype,
+    lambda L, D: D.Normal(0.0, 1.0).perplexity(),
+    lambda L, D: D.Binomial(L.tensor([5.0, 5.0]), L.tensor([0.3, 0.5])).entropy(),
+    lambda L, D: D.Binomial(L.tensor([5.0, 4.0]), L.tensor([0.3, 0.5])).entropy(),
+    lambda L, D: D.Independent(D.Normal(L.zeros(2, 3), 1.0), 1).expand((4, 2)).batch_shape,
+    lambda L, D: D.MultivariateNormal(L.zeros(2, 3), L.eye(3)).expand((4, 2)).covariance_matrix,
+    lambda L, D: D.MultivariateNormal(L.zeros(3), precision_matrix=2 * L.eye(3)).covariance_matrix,
+    lambda L, D: D.Beta(L.tensor([1.0, 2.0]), 3.0).expand((4, 2)).mean,
+    lambda L, D: D.OneHotCategorical(L.ones(3)).expand((2,)).sample().shape,
+    lambda L, D: D.TransformedDistribution(
+        D.Normal(L.zeros(3), 1.0),
+        D.transforms.AffineTransform(L.zeros(3), 2 * L.ones(3), event_dim=1),
+    ).log_prob(L.ones(3)),
+    lambda L, D: D.TransformedDistribution(D.Normal(0.0, 1.0), 3),
+    lambda L, D: D.Categorical(L.tensor([-1.0, 2.0])),
+    lambda L, D: D.Bernoulli(logits=L.tensor([0.3, -2.0])).probs,
+]
+
+
+@pytest.mark.parametrize("i", range(len(MISC)))
+def test_misc_against_pytorch(i):
+    out = []
+    for lib, D in _libs():
+        try:
+            out.append(MISC[i](lib, D))
+        except Exception as e:  # the same exception is part of the behaviour compared
+            out.append((type(e), str(e)))
+    t_v, g_v = out
+    if isinstance(t_v, torch.Tensor):
+        _close(g_v, t_v, rtol=1e-6, atol=1e-7)
+    else:
+        assert str(g_v) == str(t_v)
+
+
+def test_sample_n_warns():
+    with pytest.warns(FutureWarning, match="sample_n"):
+        assert tuple(GD.Normal(0.0, 1.0).sample_n(3).shape) == (3,)

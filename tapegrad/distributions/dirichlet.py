@@ -59,12 +59,14 @@ class Dirichlet(_ExponentialFamily):
 
     @property
     def mode(self):
-        """``(a - 1) / (sum(a) - K)`` clamped at 0; where every concentration is below 1 the
-        density peaks at the vertex of the largest one."""
+        """``(a - 1) / (sum(a) - K)`` clamped at 0. Where every concentration is below 1
+        the density is unbounded at every vertex; like PyTorch, the first vertex is
+        reported."""
         c = self.concentration
         interior = (c - 1).clamp(min=0)
         interior = interior / interior.sum(-1, keepdim=True)
-        vertex = _tg.nn.functional.one_hot(c.argmax(-1), c.shape[-1]).to(c.dtype)
+        vertex = _tg.zeros_like(c)
+        vertex[..., 0] = 1
         return _tg.where((c < 1).all(-1, keepdim=True), vertex, interior)
 
     @property

@@ -31,9 +31,7 @@ class TransformedDistribution(Distribution):
         elif not (
             isinstance(transforms, list) and all(isinstance(t, Transform) for t in transforms)
         ):
-            raise ValueError(
-                f"transforms must be a Transform or a list of Transforms, but was {transforms}"
-            )
+            raise ValueError(f"transforms must be a Transform or list, but was {transforms}")
         self.transforms = list(transforms)
         base_event_dim = len(base_distribution.event_shape)
         event_dim = max([base_event_dim] + [t.event_dim for t in self.transforms])
