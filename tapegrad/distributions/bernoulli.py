@@ -14,7 +14,22 @@ def _one_of(probs, logits):
         raise ValueError("Either `probs` or `logits` must be specified, but not both.")
 
 
-class Bernoulli(_ExponentialFamily):
+class _BinaryParameters:
+    """The success probability given as ``probs`` or as log-odds ``logits``, the other
+    derived on first use (Bernoulli, Binomial)."""
+
+    @lazy_property
+    def logits(self):
+        """The log-odds of success, derived from ``probs`` when those were given."""
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self):
+        """The success probability, derived from ``logits`` when those were given."""
+        return logits_to_probs(self.logits, is_binary=True)
+
+
+class Bernoulli(_BinaryParameters, _ExponentialFamily):
     """A coin flip: 1 with probability ``probs`` (or ``sigmoid(logits)``), else 0.
 
     Args:
@@ -36,16 +51,6 @@ class Bernoulli(_ExponentialFamily):
             (self.logits,) = broadcast_all(logits)
             param = self.logits
         super().__init__(param.shape, validate_args=validate_args)
-
-    @lazy_property
-    def logits(self):
-        """The log-odds, derived from ``probs`` when those were given."""
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        """The probability of 1, derived from ``logits`` when those were given."""
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def param_shape(self) -> _tg.Size:

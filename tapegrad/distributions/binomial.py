@@ -5,12 +5,12 @@ from __future__ import annotations
 import tapegrad as _tg
 
 from . import constraints
-from .bernoulli import _one_of
+from .bernoulli import _BinaryParameters, _one_of
 from .exp_family import _ExponentialFamily
-from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import broadcast_all
 
 
-class Binomial(_ExponentialFamily):
+class Binomial(_BinaryParameters, _ExponentialFamily):
     """The number of successes in ``total_count`` independent trials of probability
     ``probs`` (or ``sigmoid(logits)``).
 
@@ -39,16 +39,6 @@ class Binomial(_ExponentialFamily):
             self.total_count = self.total_count.to(self.logits.dtype)
             param = self.logits
         super().__init__(param.shape, validate_args=validate_args)
-
-    @lazy_property
-    def logits(self):
-        """The log-odds of success, derived from ``probs`` when those were given."""
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        """The success probability, derived from ``logits`` when those were given."""
-        return logits_to_probs(self.logits, is_binary=True)
 
     @constraints.dependent_property
     def support(self):

@@ -6,12 +6,10 @@ import math
 
 import tapegrad as _tg
 
-from . import constraints
-from .distribution import Distribution
-from .utils import broadcast_all
+from .location_scale import _LocationScale
 
 
-class Laplace(Distribution):
+class Laplace(_LocationScale):
     """The Laplace (double exponential) distribution, density
     ``exp(-|x - loc| / scale) / (2 * scale)``.
 
@@ -20,24 +18,6 @@ class Laplace(Distribution):
         scale: the scale, positive.
         validate_args: see :class:`Distribution`.
     """
-
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args: bool | None = None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
-
-    @property
-    def mean(self):
-        """``loc``."""
-        return self.loc
-
-    @property
-    def mode(self):
-        """``loc``."""
-        return self.loc
 
     @property
     def stddev(self):

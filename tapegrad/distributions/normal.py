@@ -6,12 +6,11 @@ import math
 
 import tapegrad as _tg
 
-from . import constraints
 from .exp_family import _ExponentialFamily
-from .utils import broadcast_all
+from .location_scale import _LocationScale
 
 
-class Normal(_ExponentialFamily):
+class Normal(_LocationScale, _ExponentialFamily):
     """The normal (Gaussian) distribution with mean ``loc`` and standard deviation ``scale``.
 
     Args:
@@ -19,24 +18,6 @@ class Normal(_ExponentialFamily):
         scale: the standard deviation (positive).
         validate_args: see :class:`Distribution`.
     """
-
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args: bool | None = None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
-
-    @property
-    def mean(self):
-        """The mean, ``loc``."""
-        return self.loc
-
-    @property
-    def mode(self):
-        """The mode, ``loc``."""
-        return self.loc
 
     @property
     def stddev(self):
