@@ -88,7 +88,6 @@ from .ops.creation import (  # noqa: E402
     as_tensor,
     asarray,
     cartesian_prod,
-    complex,
     empty,
     empty_like,
     eye,
@@ -100,7 +99,6 @@ from .ops.creation import (  # noqa: E402
     meshgrid,
     ones,
     ones_like,
-    polar,
     scalar_tensor,
     tensor,
     tril_indices,
@@ -109,6 +107,19 @@ from .ops.creation import (  # noqa: E402
     zeros_like,
 )
 from .ops.creation import range_ as range  # noqa: E402
+from .ops.complex import (  # noqa: E402
+    angle,
+    complex,
+    conj,
+    conj_physical,
+    imag,
+    is_conj,
+    polar,
+    real,
+    resolve_conj,
+    view_as_complex,
+    view_as_real,
+)
 from .ops.elementwise import (  # noqa: E402
     abs,
     absolute,
@@ -511,6 +522,7 @@ from . import (  # noqa: E402
     cpu,
     cuda,
     distributed,
+    fft,
     func,
     hub,
     jit,

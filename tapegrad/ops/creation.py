@@ -341,14 +341,6 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
     return _finish(np.asarray(s, dtype=_dt(dtype)), requires_grad, device)
 
 
-def complex(real, imag):  # noqa: A001
-    return U.Tensor._make(real._data + 1j * imag._data)
-
-
-def polar(abs, angle):  # noqa: A002
-    return U.Tensor._make(abs._data * np.exp(1j * angle._data))
-
-
 def meshgrid(*tensors, indexing: str | None = None):
     """Coordinate grids (``torch.meshgrid``); indexing 'ij' (default) or 'xy'."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):

@@ -138,7 +138,13 @@ class Mul(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
-        return (g * b if na else None), (g * a if nb else None)
+        xp = ctx.xp
+        return (g * _cj(xp, b) if na else None), (g * _cj(xp, a) if nb else None)
+
+
+def _cj(xp, a):
+    """``a`` as it enters a gradient: conjugated when complex (PyTorch's convention)."""
+    return xp.conj(a) if a is not None and xp.iscomplexobj(a) else a
 
 
 class Div(Function):
@@ -151,8 +157,10 @@ class Div(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
+        xp = ctx.xp
+        b = _cj(xp, b)
         ga = g / b if na else None
-        gb = -g * a / (b * b) if nb else None
+        gb = -g * _cj(xp, a) / (b * b) if nb else None
         return ga, gb
 
 
@@ -458,6 +466,14 @@ def _unary(name, fwd, bwd, uses="x", pyname=None):
         return y
 
     def backward(ctx, g):
+        xp = ctx.xp
+        if xp.iscomplexobj(g):
+            # a complex result: the formulas are holomorphic derivatives f'(z), and
+            # PyTorch's gradient is g * conj(f'(z)) = conj(conj(g) * f'(z))
+            return xp.conj(_backward(ctx, xp.conj(g)))
+        return _backward(ctx, g)
+
+    def _backward(ctx, g):
         saved = ctx.saved_tensors if uses else ()
         xp = ctx.xp
         if uses == "x":
@@ -792,7 +808,7 @@ def div(input, other, *, rounding_mode=None, out=None):
     """input / other (``torch.div``): true division, or 'floor'/'trunc' rounding."""
     dt = _promote(input, other)
     if rounding_mode is None:
-        fdt = dt if dt.is_floating_point else D.get_default_dtype()
+        fdt = dt if dt.is_floating_point or dt.is_complex else D.get_default_dtype()
         return _to_out(_binary(Div, input, other, dt=fdt), out)
     if rounding_mode not in ("floor", "trunc"):
         raise ValueError(
