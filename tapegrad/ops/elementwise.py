@@ -229,9 +229,9 @@ class Pow(Function):
         with xp.errstate(divide="ignore", invalid="ignore"):
             if na:
                 # b * a**(b-1), with 0 where b == 0 (PyTorch's convention).
-                ga = g * xp.where(b == 0, 0, b * xp.power(a, b - 1))
+                ga = g * _cj(xp, xp.where(b == 0, 0, b * xp.power(a, b - 1)))
             if nb:
-                gb = g * xp.where((a == 0) & (b >= 0), 0, y * xp.log(a))
+                gb = g * _cj(xp, xp.where((a == 0) & (b >= 0), 0, y * xp.log(a)))
         return ga, gb
 
 
@@ -263,11 +263,11 @@ class PowScalar(Function):
         if e == 0:
             return xp.zeros_like(g)
         if e == 2:
-            return g * (a + a)
+            return g * _cj(xp, a + a)
         if e == 1:
             return g
         with xp.errstate(divide="ignore", invalid="ignore"):
-            return g * (e * xp.power(a, xp.asarray(e - 1, a.dtype)))
+            return g * _cj(xp, e * xp.power(a, xp.asarray(e - 1, a.dtype)))
 
 
 class Maximum(Function):
@@ -574,7 +574,16 @@ def _quiet(f):
 
 
 Neg = _unary("Neg", np.negative, lambda xp, g, x, y: -g, uses=None)
-Abs = _unary("Abs", np.abs, lambda xp, g, x, y: g * xp.sign(x))
+def _abs_grad(xp, g, x, y):
+    if xp.iscomplexobj(x):
+        # sgn(z) = z / |z| spelled out, so that it is differentiable again
+        m = xp.abs(x)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return g * xp.where(m == 0, xp.zeros((), x.dtype), x / m)
+    return g * xp.sign(x)
+
+
+Abs = _unary("Abs", np.abs, _abs_grad)
 Sign = _unary("Sign", np.sign, _zero_grad, uses=None)
 Exp = _unary("Exp", np.exp, lambda xp, g, x, y: g * y, uses="y")
 Exp2 = _unary(
