@@ -83,6 +83,19 @@ from ._random import (  # noqa: E402
 from ._tensor_str import set_printoptions  # noqa: E402
 from .autograd import enable_grad, inference_mode, no_grad, set_grad_enabled  # noqa: E402
 from .autograd.grad_mode import is_grad_enabled  # noqa: E402
+from .ops.complex import (  # noqa: E402
+    angle,
+    complex,
+    conj,
+    conj_physical,
+    imag,
+    is_conj,
+    polar,
+    real,
+    resolve_conj,
+    view_as_complex,
+    view_as_real,
+)
 from .ops.creation import (  # noqa: E402
     arange,
     as_tensor,
@@ -107,19 +120,6 @@ from .ops.creation import (  # noqa: E402
     zeros_like,
 )
 from .ops.creation import range_ as range  # noqa: E402
-from .ops.complex import (  # noqa: E402
-    angle,
-    complex,
-    conj,
-    conj_physical,
-    imag,
-    is_conj,
-    polar,
-    real,
-    resolve_conj,
-    view_as_complex,
-    view_as_real,
-)
 from .ops.elementwise import (  # noqa: E402
     abs,
     absolute,

@@ -151,7 +151,7 @@ def rfft(
 def ihfft(
     input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None, *, out=None
 ) -> Tensor:
-    """The inverse of ``hfft``: a one-sided inverse transform of a real signal (``torch.fft.ihfft``).
+    """The inverse of ``hfft``, a one-sided inverse transform of real input (``torch.fft.ihfft``).
 
     Args:
         input: A real tensor; integers are promoted to the default float dtype.
@@ -339,8 +339,7 @@ def _r2c_nd(fname, input, s, dim, norm, out, forward):
         raise RuntimeError(f"{fname} must transform at least one axis")
     if input.dtype.is_complex:
         raise RuntimeError(
-            "Only supports floating-point dtypes, but found: "
-            f"{F.scalar_type_name(input.dtype)}"
+            f"Only supports floating-point dtypes, but found: {F.scalar_type_name(input.dtype)}"
         )
     x = F.promote(input)
     if forward:

@@ -35,6 +35,9 @@ class Real(Function):
     def forward(ctx, x):
         return x.real
 
+    def view_fn(ctx, a, xp=np):
+        return xp.real(a)
+
     def backward(ctx, g):
         return g  # the engine casts the real gradient to the complex input's dtype
 
@@ -47,6 +50,9 @@ class Imag(Function):
     def forward(ctx, x):
         ctx.cdt = x.dtype
         return x.imag
+
+    def view_fn(ctx, a, xp=np):
+        return xp.imag(a)
 
     def backward(ctx, g):
         xp = ctx.xp
@@ -90,6 +96,9 @@ class ViewAsReal(Function):
     def forward(ctx, x):
         return x[..., np.newaxis].view(_REAL_OF[x.dtype])
 
+    def view_fn(ctx, a, xp=np):
+        return ViewAsReal.forward(ctx, a) if xp is np else view_as_real(a)
+
     def backward(ctx, g):
         return ctx.op(ViewAsComplex, g)
 
@@ -103,6 +112,9 @@ class ViewAsComplex(Function):
         if x.strides[-1] != x.itemsize or any(s % (2 * x.itemsize) for s in x.strides[:-1]):
             x = np.ascontiguousarray(x)  # a gradient (the public function checks user input)
         return x.view(_COMPLEX_OF[x.dtype])[..., 0]
+
+    def view_fn(ctx, a, xp=np):
+        return ViewAsComplex.forward(ctx, a) if xp is np else view_as_complex(a)
 
     def backward(ctx, g):
         return ctx.op(ViewAsReal, g)

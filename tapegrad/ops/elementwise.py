@@ -574,6 +574,8 @@ def _quiet(f):
 
 
 Neg = _unary("Neg", np.negative, lambda xp, g, x, y: -g, uses=None)
+
+
 def _abs_grad(xp, g, x, y):
     if xp.iscomplexobj(x):
         # sgn(z) = z / |z| spelled out, so that it is differentiable again

@@ -169,7 +169,7 @@ def resize(x, dims, sizes):
 
 
 def shape_and_dims(x, s, dim):
-    """The transform sizes and dims of an n-dim transform (``canonicalize_fft_shape_and_dim_args``)."""
+    """Transform sizes and dims of an n-dim transform (``canonicalize_fft_shape_and_dim_args``)."""
     nd = x.ndim
     dims = None
     if dim is not None:
@@ -234,7 +234,7 @@ def c2r(x, dims, last_size, norm, forward):
 
 
 def c2r_shape_and_dims(fname, x, s, dim):
-    """Sizes, dims and output length of irfftn/hfftn (``canonicalize_fft_c2r_shape_and_dim_args``)."""
+    """Sizes, dims and output length for irfftn/hfftn (canonicalize_fft_c2r_shape_and_dim_args)."""
     sizes, dims = shape_and_dims(x, s, dim)
     if not sizes:
         raise RuntimeError(f"{fname} must transform at least one axis")
@@ -256,8 +256,7 @@ def check_out(fname, out, want_complex: bool) -> None:
         )
     if not want_complex and not out.dtype.is_floating_point:
         raise RuntimeError(
-            f"{fname} expects a floating point output tensor, but got "
-            f"{scalar_type_name(out.dtype)}"
+            f"{fname} expects a floating point output tensor, but got {scalar_type_name(out.dtype)}"
         )
 
 
@@ -279,7 +278,9 @@ def frequencies(n: int, d: float, dtype, device, requires_grad: bool, onesided: 
         # 0, 1, ..., ceil(n/2) - 1, -floor(n/2), ..., -1 (computed in the output dtype)
         k = np.arange(n, dtype=dt.np)
         k[(n + 1) // 2 :] -= n
-    res = (k * np.asarray(1.0 / (n * d), dtype=dt.np)) if n else k
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # n == 0: rfftfreq gives [nan] (0 * inf), as PyTorch's does
+        res = k * np.asarray(np.divide(1.0, n * d), dtype=dt.np)
     return tensor(res, dtype=dt, device=device, requires_grad=requires_grad)
 
 
@@ -289,10 +290,9 @@ def shift(x, dim, inverse: bool):
 
     dims = list(range(x.ndim)) if dim is None else ([dim] if isinstance(dim, int) else list(dim))
     if not dims:
-        return x.clone()
+        raise RuntimeError("`shifts` required")  # torch.roll's error for a 0-d input
     shifts = []
     for d in dims:
         n = x.shape[wrap_dim(int(d), x.ndim)]
         shifts.append((n + 1) // 2 if inverse else n // 2)
     return roll(x, shifts, dims)
-
