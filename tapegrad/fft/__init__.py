@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from .._tensor import Tensor
 from ..ops import fft as F
-from ..ops.shape import copy_into_out
+from ..ops.elementwise import _to_out
 
 __all__ = [
     "fft",
@@ -52,10 +52,6 @@ _Dims = int | Sequence[int] | None
 _Sizes = int | Sequence[int] | None
 
 
-def _finish(res: Tensor, out: Tensor | None) -> Tensor:
-    return res if out is None else copy_into_out(out, res)
-
-
 # ---------------------------------------------------------------------------
 # one-dimensional
 
@@ -66,7 +62,7 @@ def _c2c_1d(fname, input, n, dim, norm, out, forward):
     d = F.wrap_dim(dim, x.ndim)
     n = x.shape[d] if n is None else n
     F.check_n(n)
-    return _finish(F.c2c_or_r2c(x, [d], [n], norm, forward), out)
+    return _to_out(F.c2c_or_r2c(x, [d], [n], norm, forward), out)
 
 
 def fft(
@@ -120,7 +116,7 @@ def _r2c_1d(fname, input, n, dim, norm, out, forward):
     d = F.wrap_dim(dim, x.ndim)
     n = x.shape[d] if n is None else n
     F.check_n(n)
-    return _finish(F.r2c(x, [d], [n], norm, forward), out)
+    return _to_out(F.r2c(x, [d], [n], norm, forward), out)
 
 
 def rfft(
@@ -178,7 +174,7 @@ def _c2r_1d(fname, input, n, dim, norm, out, forward):
     F.check_n(last)
     if n is not None:
         x = F.resize(x, [d], [last // 2 + 1])
-    return _finish(F.c2r(x, [d], last, norm, forward), out)
+    return _to_out(F.c2r(x, [d], last, norm, forward), out)
 
 
 def irfft(
@@ -234,7 +230,7 @@ def _c2c_nd(fname, input, s, dim, norm, out, forward):
     F.check_out(fname, out, want_complex=True)
     sizes, dims = F.shape_and_dims(input, s, dim)
     x = F.promote(input, require_complex=True)
-    return _finish(F.c2c_or_r2c(x, dims, sizes, norm, forward), out)
+    return _to_out(F.c2c_or_r2c(x, dims, sizes, norm, forward), out)
 
 
 def fftn(
@@ -343,12 +339,12 @@ def _r2c_nd(fname, input, s, dim, norm, out, forward):
         )
     x = F.promote(input)
     if forward:
-        return _finish(F.r2c(x, dims, sizes, norm, True), out)
+        return _to_out(F.r2c(x, dims, sizes, norm, True), out)
     # ihfftn: the one-sided inverse over the last dim, then the full inverse over the others
     y = F.r2c(x, dims[-1:], sizes[-1:], norm, False)
     if len(dims) > 1:
         y = F.c2c_or_r2c(y, dims[:-1], sizes[:-1], norm, False)
-    return _finish(y, out)
+    return _to_out(y, out)
 
 
 def rfftn(
@@ -451,8 +447,8 @@ def _c2r_nd(fname, input, s, dim, norm, out, forward):
     if forward and len(dims) > 1:
         # hfftn: the full forward transform over all but the last dim, then hfft
         x = F.c2c_or_r2c(x, dims[:-1], sizes[:-1], norm, True)
-        return _finish(F.c2r(x, dims[-1:], last, norm, True), out)
-    return _finish(F.c2r(x, dims, last, norm, forward), out)
+        return _to_out(F.c2r(x, dims[-1:], last, norm, True), out)
+    return _to_out(F.c2r(x, dims, last, norm, forward), out)
 
 
 def irfftn(
@@ -582,9 +578,7 @@ def fftfreq(
     Raises:
         RuntimeError: An integer dtype, or ``n < 0``.
     """
-    if out is not None and dtype is None:
-        dtype = out.dtype
-    return _finish(F.frequencies(n, d, dtype, device, requires_grad, onesided=False), out)
+    return F.frequencies(n, d, out, dtype, device, requires_grad, onesided=False)
 
 
 def rfftfreq(
@@ -616,9 +610,7 @@ def rfftfreq(
     Raises:
         RuntimeError: An integer dtype, or ``n < 0``.
     """
-    if out is not None and dtype is None:
-        dtype = out.dtype
-    return _finish(F.frequencies(n, d, dtype, device, requires_grad, onesided=True), out)
+    return F.frequencies(n, d, out, dtype, device, requires_grad, onesided=True)
 
 
 def fftshift(input: Tensor, dim: _Dims = None) -> Tensor:

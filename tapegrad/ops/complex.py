@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _dtype as D
 from ..autograd.function import Function, _type_name
+from .elementwise import _to_out
 
 _REAL_OF = {np.dtype(np.complex64): np.float32, np.dtype(np.complex128): np.float64}
 _COMPLEX_OF = {np.dtype(np.float32): np.complex64, np.dtype(np.float64): np.complex128}
@@ -206,11 +207,7 @@ def conj_physical(input, *, out=None):
         ``input`` with the sign of its imaginary part flipped.
     """
     res = Conj.apply(input) if input.dtype.is_complex else input
-    if out is None:
-        return res
-    from .shape import copy_into_out
-
-    return copy_into_out(out, res)
+    return _to_out(res, out)
 
 
 def conj(input):
@@ -253,11 +250,7 @@ def angle(input, *, out=None):
     if not (x.dtype.is_floating_point or x.dtype.is_complex):
         x = x.to(D.get_default_dtype())
     res = Angle.apply(x)
-    if out is None:
-        return res
-    from .shape import copy_into_out
-
-    return copy_into_out(out, res)
+    return _to_out(res, out)
 
 
 def view_as_real(input):
@@ -335,11 +328,7 @@ def complex(real, imag, *, out=None):  # noqa: A001 - mirrors torch.complex
     """
     _check_parts(real, imag)
     res = Complex.apply(real, imag)
-    if out is None:
-        return res
-    from .shape import copy_into_out
-
-    return copy_into_out(out, res)
+    return _to_out(res, out)
 
 
 def polar(abs, angle, *, out=None):  # noqa: A002 - mirrors torch.polar
@@ -358,8 +347,4 @@ def polar(abs, angle, *, out=None):  # noqa: A002 - mirrors torch.polar
     """
     _check_parts(abs, angle)
     res = Polar.apply(abs, angle)
-    if out is None:
-        return res
-    from .shape import copy_into_out
-
-    return copy_into_out(out, res)
+    return _to_out(res, out)

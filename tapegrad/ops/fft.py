@@ -20,6 +20,7 @@ import numpy as np
 from .. import _dtype as D
 from ..autograd.function import Function
 from .complex import complex_dtype_of, conj, scalar_type_name
+from .elementwise import _to_out
 
 # numpy.fft's norm string that applies ``scale`` in each direction
 _NP_NORM = {
@@ -260,11 +261,13 @@ def check_out(fname, out, want_complex: bool) -> None:
         )
 
 
-def frequencies(n: int, d: float, dtype, device, requires_grad: bool, onesided: bool):
-    """The sample frequencies of fftfreq/rfftfreq."""
+def frequencies(n: int, d: float, out, dtype, device, requires_grad: bool, onesided: bool):
+    """The sample frequencies of fftfreq/rfftfreq (in ``out``'s dtype when it is given)."""
     from .creation import tensor
 
-    dt = D.get_default_dtype() if dtype is None else D.to_dtype(dtype)
+    if dtype is None:
+        dtype = D.get_default_dtype() if out is None else out.dtype
+    dt = D.to_dtype(dtype)
     name = "rfftfreq" if onesided else "fftfreq"
     if not dt.is_floating_point and not dt.is_complex:
         raise RuntimeError(f"{name} requires a floating point or complex dtype")
@@ -281,7 +284,7 @@ def frequencies(n: int, d: float, dtype, device, requires_grad: bool, onesided: 
     with np.errstate(divide="ignore", invalid="ignore"):
         # n == 0: rfftfreq gives [nan] (0 * inf), as PyTorch's does
         res = k * np.asarray(np.divide(1.0, n * d), dtype=dt.np)
-    return tensor(res, dtype=dt, device=device, requires_grad=requires_grad)
+    return _to_out(tensor(res, dtype=dt, device=device, requires_grad=requires_grad), out)
 
 
 def shift(x, dim, inverse: bool):
