@@ -338,8 +338,9 @@ def _mT(self):
 
 
 Tensor.mT = property(_mT)
-Tensor.H = property(lambda self: S.t(self))
-Tensor.mH = property(lambda self: S.transpose(self, -2, -1))
+# the conjugate transposes (the conjugate is the tensor itself when real)
+Tensor.H = property(lambda self: CX.conj(S.t(self)))
+Tensor.mH = property(lambda self: CX.conj(S.transpose(self, -2, -1)))
 
 
 # the real and imaginary parts are views of a complex tensor's storage, as in PyTorch

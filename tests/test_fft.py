@@ -365,6 +365,41 @@ def test_spectral_filter_and_complex_constructors():
     check_grads(lambda L, x, w: L.fft.fft(x) * w, [a, b])  # real times complex
 
 
+_W = _data("complex128", (4, 2), seed=2)
+
+COMPLEX_OPS = {
+    "matmul": lambda L, a: a @ L.tensor(_W),
+    "mm": lambda L, a: L.mm(a, L.tensor(_W)),
+    "einsum": lambda L, a: L.einsum("ij,jk->ik", a, L.tensor(_W)),
+    "mH": lambda L, a: a.mH @ a,
+    "T": lambda L, a: a.T @ a,
+    "mean": lambda L, a: a.mean(1),
+    "cumsum": lambda L, a: a.cumsum(1),
+    "sqrt": lambda L, a: a.sqrt(),
+    "log": lambda L, a: a.log(),
+    "sin": lambda L, a: a.sin(),
+    "tanh": lambda L, a: a.tanh(),
+    "reciprocal": lambda L, a: a.reciprocal(),
+    "square": lambda L, a: a.square(),
+    "pow": lambda L, a: a**3,
+    "pow tensor": lambda L, a: a ** (a * 0.5),
+    "scalar pow": lambda L, a: 2**a,
+    "sub": lambda L, a: 1 - a,
+    "index": lambda L, a: a[1:, ::2] * a[:2, 1::2],
+    "cat": lambda L, a: L.cat([a, a * 1j]),
+    "where": lambda L, a: L.where(a.real > 0, a, a * 2),
+    "to complex64": lambda L, a: a.to(L.complex64).abs(),
+    "real to complex": lambda L, a: a.real.to(L.complex128) * (1 + 2j),
+    "phase": lambda L, a: L.exp(1j * a.real),
+}
+
+
+@pytest.mark.parametrize("op", list(COMPLEX_OPS))
+def test_complex_autograd_of_common_ops(op):
+    tol = 1e-5 if op == "to complex64" else 1e-8  # float32 rounding in that one
+    check_grads(COMPLEX_OPS[op], [_data("complex128", (3, 4))], tol=tol)
+
+
 def test_complex_parts_and_views():
     z = tapegrad.tensor([1 + 2j, 3 - 4j])
     assert z.real._data.base is not None and z.imag._data.base is not None

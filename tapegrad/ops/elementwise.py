@@ -139,12 +139,7 @@ class Mul(Function):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
         xp = ctx.xp
-        return (g * _cj(xp, b) if na else None), (g * _cj(xp, a) if nb else None)
-
-
-def _cj(xp, a):
-    """``a`` as it enters a gradient: conjugated when complex (PyTorch's convention)."""
-    return xp.conj(a) if a is not None and xp.iscomplexobj(a) else a
+        return (g * U.cj(xp, b) if na else None), (g * U.cj(xp, a) if nb else None)
 
 
 class Div(Function):
@@ -158,9 +153,9 @@ class Div(Function):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
         xp = ctx.xp
-        b = _cj(xp, b)
+        b = U.cj(xp, b)
         ga = g / b if na else None
-        gb = -g * _cj(xp, a) / (b * b) if nb else None
+        gb = -g * U.cj(xp, a) / (b * b) if nb else None
         return ga, gb
 
 
@@ -229,9 +224,9 @@ class Pow(Function):
         with xp.errstate(divide="ignore", invalid="ignore"):
             if na:
                 # b * a**(b-1), with 0 where b == 0 (PyTorch's convention).
-                ga = g * _cj(xp, xp.where(b == 0, 0, b * xp.power(a, b - 1)))
+                ga = g * U.cj(xp, xp.where(b == 0, 0, b * xp.power(a, b - 1)))
             if nb:
-                gb = g * _cj(xp, xp.where((a == 0) & (b >= 0), 0, y * xp.log(a)))
+                gb = g * U.cj(xp, xp.where((a == 0) & (b >= 0), 0, y * xp.log(a)))
         return ga, gb
 
 
@@ -263,11 +258,11 @@ class PowScalar(Function):
         if e == 0:
             return xp.zeros_like(g)
         if e == 2:
-            return g * _cj(xp, a + a)
+            return g * U.cj(xp, a + a)
         if e == 1:
             return g
         with xp.errstate(divide="ignore", invalid="ignore"):
-            return g * _cj(xp, e * xp.power(a, xp.asarray(e - 1, a.dtype)))
+            return g * U.cj(xp, e * xp.power(a, xp.asarray(e - 1, a.dtype)))
 
 
 class Maximum(Function):
