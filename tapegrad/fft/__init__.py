@@ -66,7 +66,12 @@ def _c2c_1d(fname, input, n, dim, norm, out, forward):
 
 
 def fft(
-    input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None, *, out=None
+    input: Tensor,
+    n: int | None = None,
+    dim: int = -1,
+    norm: str | None = None,
+    *,
+    out: Tensor | None = None,
 ) -> Tensor:
     """The one-dimensional discrete Fourier transform (``torch.fft.fft``).
 
@@ -88,7 +93,12 @@ def fft(
 
 
 def ifft(
-    input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None, *, out=None
+    input: Tensor,
+    n: int | None = None,
+    dim: int = -1,
+    norm: str | None = None,
+    *,
+    out: Tensor | None = None,
 ) -> Tensor:
     """The one-dimensional inverse discrete Fourier transform (``torch.fft.ifft``).
 
@@ -120,7 +130,12 @@ def _r2c_1d(fname, input, n, dim, norm, out, forward):
 
 
 def rfft(
-    input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None, *, out=None
+    input: Tensor,
+    n: int | None = None,
+    dim: int = -1,
+    norm: str | None = None,
+    *,
+    out: Tensor | None = None,
 ) -> Tensor:
     """The one-dimensional Fourier transform of a real signal (``torch.fft.rfft``).
 
@@ -145,7 +160,12 @@ def rfft(
 
 
 def ihfft(
-    input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None, *, out=None
+    input: Tensor,
+    n: int | None = None,
+    dim: int = -1,
+    norm: str | None = None,
+    *,
+    out: Tensor | None = None,
 ) -> Tensor:
     """The inverse of ``hfft``, a one-sided inverse transform of real input (``torch.fft.ihfft``).
 
@@ -178,7 +198,12 @@ def _c2r_1d(fname, input, n, dim, norm, out, forward):
 
 
 def irfft(
-    input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None, *, out=None
+    input: Tensor,
+    n: int | None = None,
+    dim: int = -1,
+    norm: str | None = None,
+    *,
+    out: Tensor | None = None,
 ) -> Tensor:
     """The inverse of ``rfft``: a real signal from its one-sided spectrum (``torch.fft.irfft``).
 
@@ -201,7 +226,12 @@ def irfft(
 
 
 def hfft(
-    input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None, *, out=None
+    input: Tensor,
+    n: int | None = None,
+    dim: int = -1,
+    norm: str | None = None,
+    *,
+    out: Tensor | None = None,
 ) -> Tensor:
     """The transform of a Hermitian-symmetric signal given by its first half (``torch.fft.hfft``).
 
@@ -234,7 +264,12 @@ def _c2c_nd(fname, input, s, dim, norm, out, forward):
 
 
 def fftn(
-    input: Tensor, s: _Sizes = None, dim: _Dims = None, norm: str | None = None, *, out=None
+    input: Tensor,
+    s: _Sizes = None,
+    dim: _Dims = None,
+    norm: str | None = None,
+    *,
+    out: Tensor | None = None,
 ) -> Tensor:
     """The N-dimensional discrete Fourier transform (``torch.fft.fftn``).
 
@@ -258,7 +293,12 @@ def fftn(
 
 
 def ifftn(
-    input: Tensor, s: _Sizes = None, dim: _Dims = None, norm: str | None = None, *, out=None
+    input: Tensor,
+    s: _Sizes = None,
+    dim: _Dims = None,
+    norm: str | None = None,
+    *,
+    out: Tensor | None = None,
 ) -> Tensor:
     """The N-dimensional inverse discrete Fourier transform (``torch.fft.ifftn``).
 
@@ -286,7 +326,7 @@ def fft2(
     dim: _Dims = (-2, -1),
     norm: str | None = None,
     *,
-    out=None,
+    out: Tensor | None = None,
 ) -> Tensor:
     """The two-dimensional discrete Fourier transform (``torch.fft.fft2``): ``fftn`` over ``dim``.
 
@@ -309,7 +349,7 @@ def ifft2(
     dim: _Dims = (-2, -1),
     norm: str | None = None,
     *,
-    out=None,
+    out: Tensor | None = None,
 ) -> Tensor:
     """The two-dimensional inverse discrete Fourier transform (``torch.fft.ifft2``).
 
@@ -348,7 +388,12 @@ def _r2c_nd(fname, input, s, dim, norm, out, forward):
 
 
 def rfftn(
-    input: Tensor, s: _Sizes = None, dim: _Dims = None, norm: str | None = None, *, out=None
+    input: Tensor,
+    s: _Sizes = None,
+    dim: _Dims = None,
+    norm: str | None = None,
+    *,
+    out: Tensor | None = None,
 ) -> Tensor:
     """The N-dimensional Fourier transform of a real signal (``torch.fft.rfftn``).
 
@@ -378,7 +423,7 @@ def rfft2(
     dim: _Dims = (-2, -1),
     norm: str | None = None,
     *,
-    out=None,
+    out: Tensor | None = None,
 ) -> Tensor:
     """The two-dimensional Fourier transform of a real signal (``torch.fft.rfft2``).
 
@@ -396,7 +441,12 @@ def rfft2(
 
 
 def ihfftn(
-    input: Tensor, s: _Sizes = None, dim: _Dims = None, norm: str | None = None, *, out=None
+    input: Tensor,
+    s: _Sizes = None,
+    dim: _Dims = None,
+    norm: str | None = None,
+    *,
+    out: Tensor | None = None,
 ) -> Tensor:
     """The inverse of ``hfftn`` for a real signal (``torch.fft.ihfftn``).
 
@@ -423,7 +473,7 @@ def ihfft2(
     dim: _Dims = (-2, -1),
     norm: str | None = None,
     *,
-    out=None,
+    out: Tensor | None = None,
 ) -> Tensor:
     """The two-dimensional inverse of ``hfft2`` for a real signal (``torch.fft.ihfft2``).
 
@@ -452,7 +502,12 @@ def _c2r_nd(fname, input, s, dim, norm, out, forward):
 
 
 def irfftn(
-    input: Tensor, s: _Sizes = None, dim: _Dims = None, norm: str | None = None, *, out=None
+    input: Tensor,
+    s: _Sizes = None,
+    dim: _Dims = None,
+    norm: str | None = None,
+    *,
+    out: Tensor | None = None,
 ) -> Tensor:
     """The inverse of ``rfftn`` (``torch.fft.irfftn``).
 
@@ -481,7 +536,7 @@ def irfft2(
     dim: _Dims = (-2, -1),
     norm: str | None = None,
     *,
-    out=None,
+    out: Tensor | None = None,
 ) -> Tensor:
     """The inverse of ``rfft2`` (``torch.fft.irfft2``).
 
@@ -499,7 +554,12 @@ def irfft2(
 
 
 def hfftn(
-    input: Tensor, s: _Sizes = None, dim: _Dims = None, norm: str | None = None, *, out=None
+    input: Tensor,
+    s: _Sizes = None,
+    dim: _Dims = None,
+    norm: str | None = None,
+    *,
+    out: Tensor | None = None,
 ) -> Tensor:
     """The N-dimensional transform of a Hermitian-symmetric signal (``torch.fft.hfftn``).
 
@@ -528,7 +588,7 @@ def hfft2(
     dim: _Dims = (-2, -1),
     norm: str | None = None,
     *,
-    out=None,
+    out: Tensor | None = None,
 ) -> Tensor:
     """The two-dimensional transform of a Hermitian-symmetric signal (``torch.fft.hfft2``).
 
@@ -553,7 +613,7 @@ def fftfreq(
     n: int,
     d: float = 1.0,
     *,
-    out=None,
+    out: Tensor | None = None,
     dtype=None,
     layout=None,
     device=None,
@@ -585,7 +645,7 @@ def rfftfreq(
     n: int,
     d: float = 1.0,
     *,
-    out=None,
+    out: Tensor | None = None,
     dtype=None,
     layout=None,
     device=None,

@@ -8,11 +8,16 @@ result receives the real part of its gradient; the engine takes it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .. import _dtype as D
 from ..autograd.function import Function, _type_name
 from .elementwise import _to_out
+
+if TYPE_CHECKING:
+    from .._tensor import Tensor
 
 _REAL_OF = {np.dtype(np.complex64): np.float32, np.dtype(np.complex128): np.float64}
 _COMPLEX_OF = {np.dtype(np.float32): np.complex64, np.dtype(np.float64): np.complex128}
@@ -167,7 +172,7 @@ class Polar(Function):
 # public functions
 
 
-def real(input):
+def real(input: Tensor) -> Tensor:
     """The real part of a tensor, as a view (``torch.real``); real tensors pass unchanged.
 
     Args:
@@ -179,7 +184,7 @@ def real(input):
     return Real.apply(input) if input.dtype.is_complex else input
 
 
-def imag(input):
+def imag(input: Tensor) -> Tensor:
     """The imaginary part of a complex tensor, as a view (``torch.imag``).
 
     Args:
@@ -196,7 +201,7 @@ def imag(input):
     return Imag.apply(input)
 
 
-def conj_physical(input, *, out=None):
+def conj_physical(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The complex conjugate, computed into new memory (``torch.conj_physical``).
 
     Args:
@@ -210,7 +215,7 @@ def conj_physical(input, *, out=None):
     return _to_out(res, out)
 
 
-def conj(input):
+def conj(input: Tensor) -> Tensor:
     """The complex conjugate (``torch.conj``).
 
     PyTorch returns a lazy view with the conjugate bit set; tapegrad computes the
@@ -225,17 +230,17 @@ def conj(input):
     return Conj.apply(input) if input.dtype.is_complex else input
 
 
-def resolve_conj(input):
+def resolve_conj(input: Tensor) -> Tensor:
     """``input`` with its conjugation materialised (``torch.resolve_conj``): itself here."""
     return input
 
 
-def is_conj(input) -> bool:
+def is_conj(input: Tensor) -> bool:
     """Whether ``input`` is a lazily conjugated view (``torch.is_conj``): never in tapegrad."""
     return False
 
 
-def angle(input, *, out=None):
+def angle(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The element-wise argument in radians (``torch.angle``).
 
     Args:
@@ -253,7 +258,7 @@ def angle(input, *, out=None):
     return _to_out(res, out)
 
 
-def view_as_real(input):
+def view_as_real(input: Tensor) -> Tensor:
     """A complex tensor as a real one with a last dimension of size 2 (``torch.view_as_real``).
 
     Args:
@@ -270,7 +275,7 @@ def view_as_real(input):
     return ViewAsReal.apply(input)
 
 
-def view_as_complex(input):
+def view_as_complex(input: Tensor) -> Tensor:
     """A real tensor with a last dimension of 2 seen as complex (``torch.view_as_complex``).
 
     Args:
@@ -312,7 +317,7 @@ def _check_parts(a, b) -> None:
         )
 
 
-def complex(real, imag, *, out=None):  # noqa: A001 - mirrors torch.complex
+def complex(real: Tensor, imag: Tensor, *, out: Tensor | None = None) -> Tensor:  # noqa: A001 - mirrors torch.complex
     """A complex tensor from its real and imaginary parts (``torch.complex``).
 
     Args:
@@ -331,7 +336,7 @@ def complex(real, imag, *, out=None):  # noqa: A001 - mirrors torch.complex
     return _to_out(res, out)
 
 
-def polar(abs, angle, *, out=None):  # noqa: A002 - mirrors torch.polar
+def polar(abs: Tensor, angle: Tensor, *, out: Tensor | None = None) -> Tensor:  # noqa: A002 - mirrors torch.polar
     """A complex tensor from magnitude and phase, ``abs * exp(i angle)`` (``torch.polar``).
 
     Args:
