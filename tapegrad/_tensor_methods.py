@@ -281,6 +281,8 @@ _METHODS = {
             "det",
             "logdet",
             "slogdet",
+            "matrix_exp",
+            "geqrf",
             "inverse",
             "pinverse",
             "cholesky",
@@ -288,6 +290,7 @@ _METHODS = {
         if hasattr(L, n)
     },
     "inverse": L.inv,
+    "orgqr": L.householder_product,
     "pinverse": L.pinv,
     "cholesky": L.cholesky,
     "svd": L.old_svd,
