@@ -391,6 +391,7 @@ COMPLEX_OPS = {
     "to complex64": lambda L, a: a.to(L.complex64).abs(),
     "real to complex": lambda L, a: a.real.to(L.complex128) * (1 + 2j),
     "phase": lambda L, a: L.exp(1j * a.real),
+    "sgn": lambda L, a: a.sgn() * L.sgn(a * 2j),
 }
 
 

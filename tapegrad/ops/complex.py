@@ -94,6 +94,26 @@ class Angle(Function):
         return xp.where(x == 0, xp.zeros((), x.dtype), gz)
 
 
+class Sgn(Function):
+    """``z / |z|`` (0 at 0) of a complex tensor (``torch.sgn``)."""
+
+    def forward(ctx, x):
+        m = np.abs(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = np.where(m == 0, np.zeros((), x.dtype), x / m)
+        ctx.save_for_backward(x, y)
+        return y
+
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        xp = ctx.xp
+        # d(z/|z|) = (dz - s Re(conj(s) dz)) / |z|: PyTorch's sgn_backward
+        m = xp.abs(x)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            gz = (g - y * xp.real(xp.conj(y) * g)) / m
+        return xp.where(m == 0, xp.zeros((), x.dtype), gz)
+
+
 class ViewAsReal(Function):
     """A complex tensor seen as real pairs in a new last dimension (``torch.view_as_real``)."""
 

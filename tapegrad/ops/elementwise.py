@@ -980,7 +980,11 @@ def xlogy(input, other, *, out=None):
 
 
 def sgn(input, *, out=None):
-    """The sign (``torch.sgn``; equal to ``sign`` for real tensors)."""
+    """The sign (``torch.sgn``): ``z / |z|`` for complex tensors, ``sign`` for real ones."""
+    if input.dtype.is_complex:
+        from .complex import Sgn
+
+        return _to_out(Sgn.apply(input), out)
     return _to_out(input.sign(), out)
 
 
