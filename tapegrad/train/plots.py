@@ -129,16 +129,12 @@ def plot_images(
     return _save(fig, path)
 
 
-def plot_misclassified(
-    model: nn.Module,
-    data,
-    path: str | os.PathLike,
-    class_names: Sequence[str] | None = None,
-    max_images: int = 32,
-    ncols: int = 8,
-) -> str:
-    """A grid of the first ``max_images`` examples of ``data`` that ``model`` gets
-    wrong, each titled "true → predicted"."""
+def misclassified(
+    model: nn.Module, data, max_images: int
+) -> tuple[list[Tensor], list[int], list[int]]:
+    """The first ``max_images`` examples of ``data`` (batches of ``(inputs, targets)``)
+    that ``model`` gets wrong, run in eval mode without gradients: their inputs, true
+    classes and predicted classes."""
     images, labels, predictions = [], [], []
     was_training = model.training
     model.eval()
@@ -155,6 +151,20 @@ def plot_misclassified(
                     break
     finally:
         model.train(was_training)
+    return images, labels, predictions
+
+
+def plot_misclassified(
+    model: nn.Module,
+    data,
+    path: str | os.PathLike,
+    class_names: Sequence[str] | None = None,
+    max_images: int = 32,
+    ncols: int = 8,
+) -> str:
+    """A grid of the first ``max_images`` examples of ``data`` that ``model`` gets
+    wrong, each titled "true → predicted"."""
+    images, labels, predictions = misclassified(model, data, max_images)
     if not images:
         raise ValueError("the model classifies every example correctly: nothing to plot")
     title = f"misclassified examples (true → predicted), first {len(images)}"

@@ -1,0 +1,265 @@
+"""A module's graph for TensorBoard's graph plugin, from a tapegrad forward pass
+(what ``torch.utils.tensorboard._pytorch_graph.graph`` builds from a JIT trace).
+
+The forward runs once, in eval mode, with the floating-point inputs made leaves that
+require grad, so every operation that depends on them or on a parameter is recorded in
+the autograd graph. Forward hooks on every submodule say which module each recorded
+node belongs to: when a module returns, the nodes behind its outputs that no module
+has claimed yet are its own (inner modules return first and claim theirs); when a
+module is called, the nodes behind its inputs that are still unclaimed were made by
+the caller. Nodes are then named by module path as PyTorch names them
+(``Net/Sequential[features]/Conv2d[0]/Convolution``), parameters are nodes of their
+module (``Net/Linear[fc]/weight``), inputs are ``input/<argument name>`` and outputs
+``output/output.<i>``; every edge carries the shape of the tensor it holds.
+
+Only what autograd records is shown: integer inputs (token indices, say) and values
+computed from constants alone appear without edges.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from typing import Any
+
+from tensorboard.compat.proto.attr_value_pb2 import AttrValue
+from tensorboard.compat.proto.config_pb2 import RunMetadata
+from tensorboard.compat.proto.graph_pb2 import GraphDef
+from tensorboard.compat.proto.node_def_pb2 import NodeDef
+from tensorboard.compat.proto.step_stats_pb2 import DeviceStepStats, StepStats
+from tensorboard.compat.proto.tensor_shape_pb2 import TensorShapeProto
+from tensorboard.compat.proto.versions_pb2 import VersionDef
+
+import tapegrad
+from tapegrad.autograd.function import AccumulateGrad
+
+__all__ = ["graph"]
+
+
+def _tensors(obj: Any) -> Iterator[tapegrad.Tensor]:
+    """The tensors in a (nested) tuple, list or dict, in order."""
+    if isinstance(obj, tapegrad.Tensor):
+        yield obj
+    elif isinstance(obj, (list, tuple)):
+        for item in obj:
+            yield from _tensors(item)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            yield from _tensors(item)
+
+
+def _op_name(node: Any) -> str:
+    # A user-defined autograd.Function's node is named after the Function.
+    return getattr(node, "_fn_cls", type(node)).__name__
+
+
+class _Recorder:
+    """Which module scope made each node of the autograd graph."""
+
+    def __init__(self, root_scope: str) -> None:
+        self.root_scope = root_scope
+        self.owner: dict[int, str] = {}
+        self.nodes: dict[int, Any] = {}  # keeps the nodes alive and gives them by id
+        self.stack: list[str] = []
+
+    def claim(self, tensors: Any, scope: str) -> None:
+        """Give ``scope`` every unclaimed node behind ``tensors`` (iteratively: graphs
+        can be deeper than Python's recursion limit)."""
+        todo = [t.grad_fn for t in _tensors(tensors) if t.grad_fn is not None]
+        while todo:
+            node = todo.pop()
+            if id(node) in self.owner:
+                continue  # claimed, and so is everything behind it
+            self.owner[id(node)] = scope
+            self.nodes[id(node)] = node
+            todo.extend(
+                fn
+                for fn, _ in node.next_functions or ()
+                if fn is not None and not isinstance(fn, AccumulateGrad)
+            )
+
+    def pre_hook(self, scope: str):
+        def hook(module, args):
+            self.claim(args, self.stack[-1] if self.stack else self.root_scope)
+            self.stack.append(scope)
+
+        return hook
+
+    def post_hook(self, scope: str):
+        def hook(module, args, output):
+            self.claim(output, scope)
+            self.stack.pop()
+
+        return hook
+
+
+def _execution_order(nodes: dict[int, Any]) -> list:
+    """The nodes with every producer before its consumers (an iterative depth-first
+    post-order over the edges), so names number operations in the order they ran."""
+    order: list = []
+    done: set[int] = set()
+    for start in nodes.values():
+        stack = [(start, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if id(node) in done:
+                continue
+            if expanded:
+                done.add(id(node))
+                order.append(node)
+                continue
+            stack.append((node, True))
+            for fn, _ in reversed(node.next_functions or ()):
+                if fn is not None and id(fn) in nodes and id(fn) not in done:
+                    stack.append((fn, False))
+    return order
+
+
+def _scopes(model: Any) -> dict[str, str]:
+    """Module path to scope name: ``"features.0"`` -> ``"Net/Sequential[features]/Conv2d[0]"``."""
+    root = type(model).__name__
+    scopes = {"": root}
+    for path, module in model.named_modules():
+        if path:
+            parent = path.rpartition(".")[0]
+            scopes[path] = f"{scopes[parent]}/{type(module).__name__}[{path.rpartition('.')[2]}]"
+    return scopes
+
+
+def _input_names(model: Any, count: int) -> list[str]:
+    # The forward's argument names, as PyTorch's trace shows them ("input/x").
+    try:
+        params = list(inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    names = []
+    for p in params:
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            names.append(p.name)
+    names += [f"input.{i}" for i in range(len(names), count)]
+    return names[:count]
+
+
+def _shape_attr(shapes: list) -> dict[str, AttrValue]:
+    attr = {"attr": AttrValue(s=b"")}
+    if shapes and all(s is not None for s in shapes):
+        protos = [TensorShapeProto(dim=[TensorShapeProto.Dim(size=d) for d in s]) for s in shapes]
+        attr["_output_shapes"] = AttrValue(list=AttrValue.ListValue(shape=protos))
+    return attr
+
+
+def graph(model: Any, args: Any) -> tuple[GraphDef, RunMetadata]:
+    """The ``GraphDef`` of ``model`` run on ``args`` (a tensor or a tuple/list of them),
+    and the (empty) run metadata PyTorch logs with it.
+
+    Raises:
+        TypeError: ``model`` is not a ``tapegrad.nn.Module``.
+    """
+    if not isinstance(model, tapegrad.nn.Module):
+        raise TypeError(f"add_graph expects a tapegrad.nn.Module, got {type(model).__name__}")
+    if args is None:
+        args = ()
+    elif not isinstance(args, (tuple, list)):
+        args = (args,)
+    # Fresh leaves that require grad, so that operations on the inputs are recorded too.
+    inputs = tuple(
+        a.detach().requires_grad_(True)
+        if isinstance(a, tapegrad.Tensor) and a.is_floating_point()
+        else a
+        for a in args
+    )
+    scopes = _scopes(model)
+    recorder = _Recorder(scopes[""])
+    handles = []
+    for path, module in model.named_modules():
+        handles.append(module.register_forward_pre_hook(recorder.pre_hook(scopes[path])))
+        handles.append(module.register_forward_hook(recorder.post_hook(scopes[path])))
+    was_training = model.training
+    model.train(False)
+    try:
+        with tapegrad.enable_grad():
+            output = model(*inputs)
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    outputs = list(_tensors(output))
+    recorder.claim(outputs, scopes[""])
+
+    # Names of the leaves: the inputs, then the parameters (in their module's scope).
+    leaf_names: dict[int, tuple[str, str, tuple]] = {}  # id(tensor) -> (name, op, shape)
+    tensor_inputs = [(n, a) for n, a in zip(_input_names(model, len(args)), inputs)]
+    for name, a in tensor_inputs:
+        if isinstance(a, tapegrad.Tensor):
+            leaf_names[id(a)] = (f"input/{name}", "IO Node", tuple(a.shape))
+    for path, p in model.named_parameters():
+        module_path, _, attr = path.rpartition(".")
+        leaf_names.setdefault(id(p), (f"{scopes[module_path]}/{attr}", "Parameter", tuple(p.shape)))
+
+    nodes = _execution_order(recorder.nodes)
+    names: dict[int, str] = {}
+    counters: dict[str, int] = {}
+    for node in nodes:
+        base = f"{recorder.owner[id(node)]}/{_op_name(node)}"
+        k = counters.get(base, 0)
+        counters[base] = k + 1
+        names[id(node)] = base if k == 0 else f"{base}_{k}"
+
+    # Shapes of each node's outputs: what its consumers saw as inputs.
+    out_shapes: dict[int, dict[int, tuple]] = {}
+    for node in nodes:
+        meta = getattr(node, "_in_meta", None) or ()
+        for (fn, nr), m in zip(node.next_functions or (), meta):
+            if fn is not None and m is not None:
+                out_shapes.setdefault(id(fn), {})[nr] = tuple(m[0])
+    for t in outputs:
+        if t.grad_fn is not None:
+            out_shapes.setdefault(id(t.grad_fn), {})[t._output_nr] = tuple(t.shape)
+
+    defs: list[NodeDef] = []
+    used_leaves: dict[int, str] = {}
+    extra = 0
+
+    def ref(fn: Any, nr: int) -> str:
+        nonlocal extra
+        if isinstance(fn, AccumulateGrad):
+            var = fn.variable
+            if id(var) not in used_leaves:
+                if id(var) in leaf_names:
+                    name, op, shape = leaf_names[id(var)]
+                else:  # a tensor requiring grad that is neither an input nor a parameter
+                    name, op, shape = f"{scopes['']}/Leaf_{extra}", "Leaf", tuple(var.shape)
+                    extra += 1
+                used_leaves[id(var)] = name
+                defs.append(NodeDef(name=name, op=op, attr=_shape_attr([shape])))
+            return used_leaves[id(var)]
+        name = names[id(fn)]
+        return name if nr == 0 else f"{name}:{nr}"
+
+    for name, a in tensor_inputs:  # every input is shown, connected or not
+        if isinstance(a, tapegrad.Tensor) and a.requires_grad:
+            ref(a._accumulator(), 0)
+        elif isinstance(a, tapegrad.Tensor):
+            shape = _shape_attr([tuple(a.shape)])
+            defs.append(NodeDef(name=f"input/{name}", op="IO Node", attr=shape))
+    for node in nodes:
+        inputs_of = [ref(fn, nr) for fn, nr in node.next_functions or () if fn is not None]
+        count = getattr(node, "num_outputs", 1)
+        found = out_shapes.get(id(node), {})
+        shapes = [found.get(i) for i in range(count)]
+        attr = _shape_attr(shapes)
+        defs.append(NodeDef(name=names[id(node)], op=_op_name(node), input=inputs_of, attr=attr))
+    for i, t in enumerate(outputs):
+        source = [ref(t.grad_fn, t._output_nr)] if t.grad_fn is not None else []
+        if not source and id(t) in used_leaves:
+            source = [used_leaves[id(t)]]
+        defs.append(
+            NodeDef(
+                name=f"output/output.{i + 1}",
+                op="IO Node",
+                input=source,
+                attr=_shape_attr([tuple(t.shape)]),
+            )  # fmt: skip
+        )
+    stats = RunMetadata(step_stats=StepStats(dev_stats=[DeviceStepStats(device="/device:CPU:0")]))
+    return GraphDef(node=defs, versions=VersionDef(producer=22)), stats

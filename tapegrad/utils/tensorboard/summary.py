@@ -1,0 +1,437 @@
+"""The ``Summary`` protocol buffers ``SummaryWriter`` writes, built with TensorBoard's own
+protobuf classes (mirrors ``torch.utils.tensorboard.summary``).
+
+Each function returns a ``tensorboard.compat.proto.summary_pb2.Summary`` laid out as
+PyTorch lays it out (tags, plugin names, plugin data), so TensorBoard's plugins show
+tapegrad's logs exactly as they show PyTorch's.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from google.protobuf import struct_pb2
+from tensorboard.compat.proto.summary_pb2 import HistogramProto, Summary, SummaryMetadata
+from tensorboard.compat.proto.tensor_pb2 import TensorProto
+from tensorboard.compat.proto.tensor_shape_pb2 import TensorShapeProto
+
+import tapegrad
+
+from ._convert import convert_to_HWC, make_np
+
+__all__ = [
+    "scalar",
+    "histogram",
+    "histogram_raw",
+    "make_histogram",
+    "image",
+    "make_image",
+    "text",
+    "hparams",
+    "pr_curve",
+    "pr_curve_raw",
+    "compute_curve",
+    "custom_scalars",
+]
+
+
+def scalar(
+    name: str, tensor: Any, new_style: bool = False, double_precision: bool = False
+) -> Summary:
+    """A ``Summary`` holding one scalar (``torch.utils.tensorboard.summary.scalar``).
+
+    Args:
+        name: the tag, the series name in TensorBoard.
+        tensor: a number, or a tensor or array with one element.
+        new_style: store it in the ``tensor`` field with the ``scalars`` plugin's
+            metadata instead of ``simple_value`` (faster for TensorBoard to load).
+        double_precision: with ``new_style``, store a float64 instead of a float32.
+
+    Returns:
+        The summary.
+
+    Raises:
+        AssertionError: the value has more than one element (PyTorch's type).
+    """
+    arr = make_np(tensor).squeeze()
+    if arr.ndim != 0:
+        raise AssertionError(
+            f"Tensor should contain one element (0 dimensions). Was given size: {arr.size} "
+            f"and {arr.ndim} dimensions."
+        )
+    value = float(arr)
+    if not new_style:
+        return Summary(value=[Summary.Value(tag=name, simple_value=value)])
+    if double_precision:
+        proto = TensorProto(double_val=[value], dtype="DT_DOUBLE")
+    else:
+        proto = TensorProto(float_val=[value], dtype="DT_FLOAT")
+    smd = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name="scalars"))
+    return Summary(value=[Summary.Value(tag=name, tensor=proto, metadata=smd)])
+
+
+def _float_list(values: Any) -> list[float]:
+    if isinstance(values, tapegrad.Tensor):
+        values = make_np(values)
+    return np.asarray(values, dtype=np.float64).reshape(-1).tolist()
+
+
+def histogram_raw(
+    name: str,
+    min: float,  # noqa: A002 -- PyTorch's argument names
+    max: float,  # noqa: A002
+    num: int,
+    sum: float,  # noqa: A002
+    sum_squares: float,
+    bucket_limits: Sequence[float],
+    bucket_counts: Sequence[float],
+) -> Summary:
+    """A ``Summary`` holding a histogram given by its statistics and buckets
+    (``torch.utils.tensorboard.summary.histogram_raw``); ``bucket_limits[i]`` is the
+    upper edge of the bucket holding ``bucket_counts[i]`` values."""
+    hist = HistogramProto(
+        min=min,
+        max=max,
+        num=num,
+        sum=sum,
+        sum_squares=sum_squares,
+        bucket_limit=_float_list(bucket_limits),
+        bucket=_float_list(bucket_counts),
+    )
+    return Summary(value=[Summary.Value(tag=name, histo=hist)])
+
+
+def histogram(name: str, values: Any, bins: Any, max_bins: int | None = None) -> Summary:
+    """A ``Summary`` holding the histogram of ``values``
+    (``torch.utils.tensorboard.summary.histogram``).
+
+    Args:
+        name: the tag.
+        values: a tensor or array of any shape.
+        bins: bucket edges, a count or a NumPy method name, as ``numpy.histogram`` takes.
+        max_bins: merge neighbouring buckets so that at most about this many remain.
+    """
+    hist = make_histogram(make_np(values).astype(float), bins, max_bins)
+    return Summary(value=[Summary.Value(tag=name, histo=hist)])
+
+
+def make_histogram(values: np.ndarray, bins: Any, max_bins: int | None = None) -> HistogramProto:
+    """The ``HistogramProto`` of ``values`` (PyTorch's ``make_histogram``, after
+    TensorFlow's ``histogram.cc``): empty buckets at both ends are dropped, keeping one
+    empty bucket below the first non-empty one so that TensorBoard sees its lower edge.
+
+    Raises:
+        ValueError: ``values`` is empty, or no value falls in any bucket.
+    """
+    if values.size == 0:
+        raise ValueError("The input has no element.")
+    values = values.reshape(-1)
+    counts, limits = np.histogram(values, bins=bins)
+    num_bins = len(counts)
+    if max_bins is not None and num_bins > max_bins:
+        # Sum groups of `step` neighbouring buckets (the last group padded with zeros).
+        step = num_bins // max_bins
+        if num_bins % step:
+            counts = np.pad(counts, (0, step - num_bins % step))
+        counts = counts.reshape(-1, step).sum(axis=-1)
+        limits = np.concatenate([limits[:-1:step], limits[-1:]])
+    nonzero = np.flatnonzero(counts)
+    if nonzero.size == 0:
+        raise ValueError(
+            "The histogram is empty: no value falls inside the bins (values from "
+            f"{values.min()} to {values.max()}, bins from {limits[0]} to {limits[-1]})"
+        )
+    first, last = int(nonzero[0]), int(nonzero[-1])
+    if first > 0:
+        counts = counts[first - 1 : last + 1]
+    else:
+        counts = np.concatenate([[0], counts[: last + 1]])
+    limits = limits[first : last + 2]
+    return HistogramProto(
+        min=values.min(),
+        max=values.max(),
+        num=len(values),
+        sum=values.sum(),
+        sum_squares=values.dot(values),
+        bucket_limit=limits.tolist(),
+        bucket=counts.tolist(),
+    )
+
+
+def _scale_factor(array: np.ndarray) -> int:
+    # uint8 images are already in [0, 255]; anything else is taken to be in [0, 1].
+    return 1 if array.dtype == np.uint8 else 255
+
+
+def image(tag: str, tensor: Any, rescale: float = 1, dataformats: str = "NCHW") -> Summary:
+    """A ``Summary`` holding one PNG image (``torch.utils.tensorboard.summary.image``).
+
+    Args:
+        tag: the tag.
+        tensor: uint8 values in [0, 255], or floats in [0, 1] (scaled by 255); values
+            outside are clipped.
+        rescale: resize factor applied before encoding.
+        dataformats: the layout of ``tensor``: ``"CHW"``, ``"HWC"``, ``"HW"``, ``"NCHW"``
+            (a batch, shown as a grid of 8 columns), ...
+    """
+    arr = convert_to_HWC(make_np(tensor), dataformats)
+    scale = _scale_factor(arr)
+    arr = (arr.astype(np.float32) * scale).clip(0, 255).astype(np.uint8)
+    return Summary(value=[Summary.Value(tag=tag, image=make_image(arr, rescale=rescale))])
+
+
+def make_image(tensor: np.ndarray, rescale: float = 1) -> Summary.Image:
+    """A ``Summary.Image``: a uint8 (H, W, C) array encoded as PNG with Pillow (PyTorch's
+    ``make_image``); ``rescale`` resizes it with Lanczos filtering first."""
+    from PIL import Image
+
+    height, width, channels = tensor.shape
+    picture = Image.fromarray(tensor)
+    size = (int(width * rescale), int(height * rescale))
+    if size != picture.size:
+        picture = picture.resize(size, Image.Resampling.LANCZOS)
+    with io.BytesIO() as out:
+        picture.save(out, format="PNG")
+        encoded = out.getvalue()
+    return Summary.Image(
+        height=height, width=width, colorspace=channels, encoded_image_string=encoded
+    )
+
+
+def text(tag: str, text: str) -> Summary:
+    """A ``Summary`` for TensorBoard's text plugin, tagged ``tag + "/text_summary"``
+    (``torch.utils.tensorboard.summary.text``); the text may be Markdown."""
+    from tensorboard.plugins.text.plugin_data_pb2 import TextPluginData
+
+    plugin_data = SummaryMetadata.PluginData(
+        plugin_name="text", content=TextPluginData(version=0).SerializeToString()
+    )
+    proto = TensorProto(
+        dtype="DT_STRING",
+        string_val=[text.encode("utf_8")],
+        tensor_shape=TensorShapeProto(dim=[TensorShapeProto.Dim(size=1)]),
+    )
+    value = Summary.Value(
+        tag=tag + "/text_summary", metadata=SummaryMetadata(plugin_data=plugin_data), tensor=proto
+    )
+    return Summary(value=[value])
+
+
+def _hparams_summary(tag: str, **content) -> Summary:
+    from tensorboard.plugins.hparams.metadata import PLUGIN_DATA_VERSION, PLUGIN_NAME
+    from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
+
+    data = HParamsPluginData(version=PLUGIN_DATA_VERSION, **content)
+    smd = SummaryMetadata(
+        plugin_data=SummaryMetadata.PluginData(
+            plugin_name=PLUGIN_NAME, content=data.SerializeToString()
+        )
+    )
+    return Summary(value=[Summary.Value(tag=tag, metadata=smd)])
+
+
+def _domain(values: list, field: str) -> struct_pb2.ListValue:
+    return struct_pb2.ListValue(values=[struct_pb2.Value(**{field: v}) for v in values])
+
+
+def hparams(
+    hparam_dict: dict, metric_dict: dict, hparam_domain_discrete: dict | None = None
+) -> tuple[Summary, Summary, Summary]:
+    """The three summaries of TensorBoard's hparams plugin: the experiment (names of the
+    hyperparameters and metrics), the session start (the values) and the session end
+    (``torch.utils.tensorboard.summary.hparams``).
+
+    Args:
+        hparam_dict: hyperparameter name to value: a number, a bool (stored as a number,
+            as PyTorch does), a string, a one-element tensor, or None (left out).
+        metric_dict: metric name to value; only the names are stored here.
+        hparam_domain_discrete: hyperparameter name to the list of values it can take.
+
+    Returns:
+        ``(experiment, session_start_info, session_end_info)``.
+
+    Raises:
+        TypeError: an argument is not a dict, or a domain is not a list of values of the
+            hyperparameter's type.
+        ValueError: a hyperparameter of another type.
+    """
+    from tensorboard.plugins.hparams.api_pb2 import (
+        DataType,
+        Experiment,
+        HParamInfo,
+        MetricInfo,
+        MetricName,
+        Status,
+    )
+    from tensorboard.plugins.hparams.metadata import (
+        EXPERIMENT_TAG,
+        SESSION_END_INFO_TAG,
+        SESSION_START_INFO_TAG,
+    )
+    from tensorboard.plugins.hparams.plugin_data_pb2 import SessionEndInfo, SessionStartInfo
+
+    if not isinstance(hparam_dict, dict):
+        raise TypeError("parameter: hparam_dict should be a dictionary, nothing logged.")
+    if not isinstance(metric_dict, dict):
+        raise TypeError("parameter: metric_dict should be a dictionary, nothing logged.")
+    domains = hparam_domain_discrete or {}
+    if not isinstance(domains, dict):
+        raise TypeError("parameter: hparam_domain_discrete should be a dictionary, nothing logged.")
+    for k, v in domains.items():
+        if (
+            k not in hparam_dict
+            or not isinstance(v, list)
+            or not all(isinstance(d, type(hparam_dict[k])) for d in v)
+        ):
+            raise TypeError(
+                f"parameter: hparam_domain_discrete[{k}] should be a list of same type as "
+                f"hparam_dict[{k}]."
+            )
+    infos = []
+    start = SessionStartInfo()
+    for k, v in hparam_dict.items():
+        if v is None:
+            continue
+        if isinstance(v, (int, float)):  # bool included, as in PyTorch
+            start.hparams[k].number_value = v
+            domain = _domain(domains[k], "number_value") if k in domains else None
+            infos.append(
+                HParamInfo(name=k, type=DataType.Value("DATA_TYPE_FLOAT64"), domain_discrete=domain)
+            )
+        elif isinstance(v, str):
+            start.hparams[k].string_value = v
+            domain = _domain(domains[k], "string_value") if k in domains else None
+            infos.append(
+                HParamInfo(name=k, type=DataType.Value("DATA_TYPE_STRING"), domain_discrete=domain)
+            )
+        elif isinstance(v, tapegrad.Tensor):
+            start.hparams[k].number_value = make_np(v).reshape(-1)[0]
+            infos.append(HParamInfo(name=k, type=DataType.Value("DATA_TYPE_FLOAT64")))
+        else:
+            raise ValueError(
+                f"value should be one of int, float, str, bool, or tapegrad.Tensor; "
+                f"hparam_dict[{k!r}] is a {type(v).__name__}"
+            )
+    metrics = [MetricInfo(name=MetricName(tag=k)) for k in metric_dict]
+    experiment = Experiment(hparam_infos=infos, metric_infos=metrics)
+    end = SessionEndInfo(status=Status.Value("STATUS_SUCCESS"))
+    return (
+        _hparams_summary(EXPERIMENT_TAG, experiment=experiment),
+        _hparams_summary(SESSION_START_INFO_TAG, session_start_info=start),
+        _hparams_summary(SESSION_END_INFO_TAG, session_end_info=end),
+    )
+
+
+def compute_curve(
+    labels: np.ndarray, predictions: np.ndarray, num_thresholds: int, weights: Any = None
+) -> np.ndarray:
+    """The (6, num_thresholds) array of true/false positive/negative counts, precision and
+    recall at ``num_thresholds`` evenly spaced thresholds (PyTorch's ``compute_curve``)."""
+    minimum_count = 1e-7  # keeps precision and recall finite where nothing is predicted
+    if weights is None:
+        weights = 1.0
+    buckets = np.int32(np.floor(predictions * (num_thresholds - 1)))
+    positive = labels.astype(np.float64)
+    span = (0, num_thresholds - 1)
+    tp_buckets, _ = np.histogram(
+        buckets, bins=num_thresholds, range=span, weights=positive * weights
+    )
+    fp_buckets, _ = np.histogram(
+        buckets, bins=num_thresholds, range=span, weights=(1.0 - positive) * weights
+    )
+    # Counts at or above each threshold: reversed cumulative sums.
+    tp = np.cumsum(tp_buckets[::-1])[::-1]
+    fp = np.cumsum(fp_buckets[::-1])[::-1]
+    tn = fp[0] - fp
+    fn = tp[0] - tp
+    precision = tp / np.maximum(minimum_count, tp + fp)
+    recall = tp / np.maximum(minimum_count, tp + fn)
+    return np.stack((tp, fp, tn, fn, precision, recall))
+
+
+def _pr_summary(tag: str, data: np.ndarray, num_thresholds: int) -> Summary:
+    from tensorboard.plugins.pr_curve.plugin_data_pb2 import PrCurvePluginData
+
+    content = PrCurvePluginData(version=0, num_thresholds=num_thresholds).SerializeToString()
+    smd = SummaryMetadata(
+        plugin_data=SummaryMetadata.PluginData(plugin_name="pr_curves", content=content)
+    )
+    proto = TensorProto(
+        dtype="DT_FLOAT",
+        float_val=data.reshape(-1).tolist(),
+        tensor_shape=TensorShapeProto(dim=[TensorShapeProto.Dim(size=s) for s in data.shape]),
+    )
+    return Summary(value=[Summary.Value(tag=tag, metadata=smd, tensor=proto)])
+
+
+def pr_curve(
+    tag: str, labels: Any, predictions: Any, num_thresholds: int = 127, weights: Any = None
+) -> Summary:
+    """A ``Summary`` for TensorBoard's PR-curve plugin from binary ``labels`` and
+    ``predictions`` in [0, 1] (``torch.utils.tensorboard.summary.pr_curve``); at most 127
+    thresholds, as in PyTorch."""
+    num_thresholds = min(num_thresholds, 127)
+    data = compute_curve(make_np(labels), make_np(predictions), num_thresholds, weights)
+    return _pr_summary(tag, data, num_thresholds)
+
+
+def pr_curve_raw(
+    tag: str,
+    tp: Any,
+    fp: Any,
+    tn: Any,
+    fn: Any,
+    precision: Any,
+    recall: Any,
+    num_thresholds: int = 127,
+    weights: Any = None,
+) -> Summary:
+    """A ``Summary`` for the PR-curve plugin from counts already computed
+    (``torch.utils.tensorboard.summary.pr_curve_raw``)."""
+    num_thresholds = min(num_thresholds, 127)
+    data = np.stack([make_np(v) for v in (tp, fp, tn, fn, precision, recall)])
+    return _pr_summary(tag, data, num_thresholds)
+
+
+def custom_scalars(layout: dict) -> Summary:
+    """The layout ``Summary`` of TensorBoard's custom-scalars plugin
+    (``torch.utils.tensorboard.summary.custom_scalars``).
+
+    Args:
+        layout: ``{category: {chart title: ["Multiline" or "Margin", [tags]]}}``; a
+            margin chart takes three tags (value, lower, upper).
+
+    Raises:
+        AssertionError: a margin chart without exactly three tags (PyTorch's type).
+    """
+    from tensorboard.plugins.custom_scalar import layout_pb2
+
+    categories = []
+    for title, charts in layout.items():
+        protos = []
+        for chart_name, (kind, tags) in charts.items():
+            if kind == "Margin":
+                if len(tags) != 3:
+                    raise AssertionError(
+                        f"a Margin chart takes 3 tags (value, lower, upper), got {len(tags)}"
+                    )
+                series = layout_pb2.MarginChartContent.Series(
+                    value=tags[0], lower=tags[1], upper=tags[2]
+                )
+                margin = layout_pb2.MarginChartContent(series=[series])
+                protos.append(layout_pb2.Chart(title=chart_name, margin=margin))
+            else:
+                multiline = layout_pb2.MultilineChartContent(tag=tags)
+                protos.append(layout_pb2.Chart(title=chart_name, multiline=multiline))
+        categories.append(layout_pb2.Category(title=title, chart=protos))
+    smd = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name="custom_scalars"))
+    proto = TensorProto(
+        dtype="DT_STRING",
+        string_val=[layout_pb2.Layout(category=categories).SerializeToString()],
+        tensor_shape=TensorShapeProto(),
+    )
+    value = Summary.Value(tag="custom_scalars__config__", tensor=proto, metadata=smd)
+    return Summary(value=[value])
