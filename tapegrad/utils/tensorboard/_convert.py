@@ -29,7 +29,7 @@ def make_np(x) -> np.ndarray:
         return np.array([x])
     if isinstance(x, tapegrad.Tensor):
         arr = x.detach().cpu().numpy()
-        if x.dtype == tapegrad.bfloat16:
+        if arr.dtype.name == "bfloat16":  # ml_dtypes' bfloat16, where tapegrad has it
             arr = arr.astype(np.float32)
         return arr
     raise NotImplementedError(f"Got {type(x)}, but numpy array or tapegrad tensor are expected.")
