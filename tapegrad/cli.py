@@ -553,6 +553,7 @@ EXTRAS = {
     "vision": "PIL",
     "safetensors": "safetensors",
     "distributed": "mpi4py",
+    "tensorboard": "tensorboard",
 }
 
 
