@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import importlib
 import json
 import os
 import pickle
@@ -434,8 +435,8 @@ def cmd_train(args) -> int:
     for option in ("plot", "history", "checkpoint"):
         _check_output(f"--{option}", getattr(args, option))
     if args.tensorboard:
-        try:
-            import tapegrad.utils.tensorboard  # noqa: F401
+        try:  # before loading data and training: say now that the package is missing
+            importlib.import_module("tapegrad.utils.tensorboard")
         except ImportError as e:
             raise CommandError(f"--tensorboard: {e}") from None
     if args.resume:

@@ -557,3 +557,16 @@ def test_cli_train_tensorboard(tmp_path, monkeypatch, capsys):
     assert grid.shape[0] % 28 == 0 and grid.shape[1] % 28 == 0
     table = ea.Tensors("misclassified/text_summary")[0].tensor_proto.string_val[0].decode()
     assert "T-shirt/top" in table or "Trouser" in table or "Ankle boot" in table
+
+
+def test_cli_says_when_tensorboard_is_missing(tmp_path, monkeypatch, capsys):
+    from tapegrad import cli
+
+    for name in list(sys.modules):
+        if name.startswith("tapegrad.utils.tensorboard"):
+            monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "tensorboard", None)
+    code = cli.main(["train", "--data-dir", str(tmp_path), "--tensorboard", str(tmp_path / "tb")])
+    err = capsys.readouterr().err
+    assert code == 1 and 'pip install "tapegrad[tensorboard]"' in err
+    assert not (tmp_path / "tb").exists()
