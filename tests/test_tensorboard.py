@@ -98,6 +98,18 @@ def log_everything(lib, writer_cls, logdir) -> None:
         w.add_images("batch", T(BATCH), 0)
         w.add_images("batch_nhwc", T(BATCH.transpose(0, 2, 3, 1).copy()), 0, dataformats="NHWC")
         w.add_text("notes", "**bold** and ünïcode", 3)
+        w.add_tensor("t_f32", T(WEIGHTS[:2, :3]), 0)
+        w.add_tensor("t_f64", T(IMG_HW), 0)
+        w.add_tensor("t_i64", T(LABELS.astype(np.int64)), 0)
+        w.add_tensor("t_bool", T(LABELS > 0), 0)
+        w.add_audio("sound", T(np.sin(np.arange(100) / 5.0)[None]), 0, sample_rate=8000)
+        boxes = T(np.array([[1.0, 1.0, 5.0, 4.0], [0.0, 2.0, 3.0, 5.0]]))
+        w.add_image_with_boxes("boxes", T(IMG_CHW), boxes, 0, labels=["cat", "dog"])
+        w.add_image_with_boxes("boxes_hwc", T(IMG_HWC_U8), boxes[:1], 1, dataformats="HWC")
+        w.add_mesh(
+            "mesh", T(WEIGHTS[:3, :3][None]), colors=T(IMG_HWC_U8[:1, :3]),
+            faces=T(np.array([[[0, 1, 2]]], dtype=np.int32)), config_dict={"camera": {"fov": 75}},
+        )  # fmt: skip
         w.add_pr_curve("pr", T(LABELS), T(PROBS), 0)
         w.add_pr_curve("pr_weighted", LABELS, PROBS, 1, num_thresholds=200, weights=0.5)
         w.add_custom_scalars(
@@ -162,8 +174,37 @@ def test_event_accumulator_reads_scalars_histograms_images_text(tmp_path):
     meta = ea.SummaryMetadata("notes/text_summary")
     assert meta.plugin_data.plugin_name == "text"
     assert ea.SummaryMetadata("pr").plugin_data.plugin_name == "pr_curves"
+    sound = ea.Audio("sound")[0]
+    assert (sound.sample_rate, sound.length_frames, sound.content_type) == (8000, 100, "audio/wav")
+    boxed = decode_png(ea.Images("boxes")[0].encoded_image_string)
+    assert ((boxed == [255, 0, 0]).all(-1)).sum() > 10  # red box edges drawn
+    assert ea.SummaryMetadata("mesh_VERTEX").plugin_data.plugin_name == "mesh"
     pr = ea.Tensors("pr")[0].tensor_proto
     assert [d.size for d in pr.tensor_shape.dim] == [6, 127]
+
+
+def test_add_tensor_reads_back_through_tensorboards_make_ndarray(tmp_path):
+    from tensorboard.util.tensor_util import make_ndarray
+
+    values = {
+        "f16": np.array([[0.5, -2.25], [1e-3, 6e4]], dtype=np.float16),
+        "u8": np.array([0, 7, 255], dtype=np.uint8),
+        "i32": np.array([[-3, 4]], dtype=np.int32),
+        "c64": np.array([1 + 2j, -0.5j], dtype=np.complex64),
+        "f64": np.array(np.pi),
+    }
+    with SummaryWriter(tmp_path) as w:
+        for name, arr in values.items():
+            w.add_tensor(name, tapegrad.from_numpy(arr), 5)
+        with pytest.raises(ValueError, match="unsupported tensor dtype"):
+            w.add_tensor("u16", np.zeros(2, np.uint16))
+    ea = accumulate(tmp_path)
+    for name, arr in values.items():
+        event = ea.Tensors(name)[0]
+        back = make_ndarray(event.tensor_proto)
+        assert event.step == 5 and back.dtype == arr.dtype and back.shape == arr.shape, name
+        np.testing.assert_array_equal(back, arr)
+    assert ea.SummaryMetadata("f16").plugin_data.plugin_name == "tensor"
 
 
 def test_hparams_sub_run_holds_the_plugin_data(tmp_path):
@@ -570,3 +611,31 @@ def test_cli_says_when_tensorboard_is_missing(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert code == 1 and 'pip install "tapegrad[tensorboard]"' in err
     assert not (tmp_path / "tb").exists()
+
+
+def test_a_pytorch_program_logs_through_tapegrad_run(tmp_path):
+    import subprocess
+
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import sys\n"
+        "import torch\n"
+        "from torch.utils.tensorboard import SummaryWriter\n"
+        "model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())\n"
+        "with SummaryWriter(sys.argv[1]) as writer:\n"
+        "    writer.add_graph(model, torch.randn(2, 4))\n"
+        "    for step in range(3):\n"
+        "        writer.add_scalar('loss', 1.0 / (step + 1), step)\n"
+        "    writer.add_histogram('w', model[0].weight, 0)\n"
+        "print(type(writer).__module__)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "tapegrad", "run", str(script), str(tmp_path / "tb")],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "tapegrad.utils.tensorboard.writer"
+    ea = accumulate(tmp_path / "tb")
+    assert [e.value for e in ea.Scalars("loss")] == [1.0, 0.5, pytest.approx(1 / 3)]
+    assert ea.Tags()["graph"] and ea.Tags()["histograms"] == ["w"]

@@ -79,8 +79,8 @@ class _Recorder:
             )
 
     def pre_hook(self, scope: str):
-        def hook(module, args):
-            self.claim(args, self.stack[-1] if self.stack else self.root_scope)
+        def hook(module, args, kwargs):
+            self.claim((args, kwargs), self.stack[-1] if self.stack else self.root_scope)
             self.stack.append(scope)
 
         return hook
@@ -172,7 +172,9 @@ def graph(model: Any, args: Any) -> tuple[GraphDef, RunMetadata]:
     recorder = _Recorder(scopes[""])
     handles = []
     for path, module in model.named_modules():
-        handles.append(module.register_forward_pre_hook(recorder.pre_hook(scopes[path])))
+        handles.append(
+            module.register_forward_pre_hook(recorder.pre_hook(scopes[path]), with_kwargs=True)
+        )
         handles.append(module.register_forward_hook(recorder.post_hook(scopes[path])))
     was_training = model.training
     model.train(False)

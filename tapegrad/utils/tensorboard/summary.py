@@ -9,6 +9,8 @@ tapegrad's logs exactly as they show PyTorch's.
 from __future__ import annotations
 
 import io
+import json
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,6 +37,11 @@ __all__ = [
     "pr_curve_raw",
     "compute_curve",
     "custom_scalars",
+    "tensor_proto",
+    "audio",
+    "image_boxes",
+    "draw_boxes",
+    "mesh",
 ]
 
 
@@ -183,13 +190,21 @@ def image(tag: str, tensor: Any, rescale: float = 1, dataformats: str = "NCHW") 
     return Summary(value=[Summary.Value(tag=tag, image=make_image(arr, rescale=rescale))])
 
 
-def make_image(tensor: np.ndarray, rescale: float = 1) -> Summary.Image:
+def make_image(
+    tensor: np.ndarray,
+    rescale: float = 1,
+    boxes: np.ndarray | None = None,
+    labels: Sequence[str] | None = None,
+) -> Summary.Image:
     """A ``Summary.Image``: a uint8 (H, W, C) array encoded as PNG with Pillow (PyTorch's
-    ``make_image``); ``rescale`` resizes it with Lanczos filtering first."""
+    ``make_image``), with ``boxes`` drawn on it; ``rescale`` resizes it with Lanczos
+    filtering first."""
     from PIL import Image
 
     height, width, channels = tensor.shape
     picture = Image.fromarray(tensor)
+    if boxes is not None:
+        picture = draw_boxes(picture, boxes, labels=labels)
     size = (int(width * rescale), int(height * rescale))
     if size != picture.size:
         picture = picture.resize(size, Image.Resampling.LANCZOS)
@@ -435,3 +450,184 @@ def custom_scalars(layout: dict) -> Summary:
     )
     value = Summary.Value(tag="custom_scalars__config__", tensor=proto, metadata=smd)
     return Summary(value=[value])
+
+
+def _half_bits(a: np.ndarray) -> list[int]:
+    # half_val holds each 16-bit float's bit pattern, which is how TensorBoard reads it.
+    return a.reshape(-1).view(np.uint16).tolist()
+
+
+def _complex_parts(a: np.ndarray) -> list[float]:
+    return np.stack([a.real, a.imag], -1).reshape(-1).tolist()
+
+
+def _flat_list(a: np.ndarray) -> list:
+    return a.reshape(-1).tolist()
+
+
+# NumPy dtype name -> (TensorProto dtype, field, conversion). uint8 goes to int_val and
+# float16 to half_val as bit patterns: what TensorBoard's make_ndarray reads back.
+_TENSOR_TYPES = {
+    "float16": ("DT_HALF", "half_val", _half_bits),
+    "bfloat16": ("DT_BFLOAT16", "half_val", _half_bits),
+    "float32": ("DT_FLOAT", "float_val", _flat_list),
+    "float64": ("DT_DOUBLE", "double_val", _flat_list),
+    "int8": ("DT_INT8", "int_val", _flat_list),
+    "uint8": ("DT_UINT8", "int_val", _flat_list),
+    "int16": ("DT_INT16", "int_val", _flat_list),
+    "int32": ("DT_INT32", "int_val", _flat_list),
+    "int64": ("DT_INT64", "int64_val", _flat_list),
+    "bool": ("DT_BOOL", "bool_val", _flat_list),
+    "complex64": ("DT_COMPLEX64", "scomplex_val", _complex_parts),
+    "complex128": ("DT_COMPLEX128", "dcomplex_val", _complex_parts),
+}
+
+
+def tensor_proto(tag: str, tensor: Any) -> Summary:
+    """A ``Summary`` holding a whole tensor for TensorBoard's tensor data
+    (``torch.utils.tensorboard.summary.tensor_proto``).
+
+    Raises:
+        ValueError: a tensor of 2 GB or more (protocol buffers' limit), or of a dtype
+            TensorBoard has no field for.
+    """
+    arr = tensor.detach().cpu().numpy() if isinstance(tensor, tapegrad.Tensor) else tensor
+    arr = np.asarray(arr)
+    if arr.nbytes >= 1 << 31:
+        raise ValueError("tensor is bigger than protocol buffer's hard limit of 2GB in size")
+    if arr.dtype.name not in _TENSOR_TYPES:
+        raise ValueError(f"{tag} has unsupported tensor dtype {arr.dtype}")
+    dtype, field, convert = _TENSOR_TYPES[arr.dtype.name]
+    shape = TensorShapeProto(dim=[TensorShapeProto.Dim(size=d) for d in arr.shape])
+    proto = TensorProto(dtype=dtype, tensor_shape=shape, **{field: convert(arr)})
+    smd = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name="tensor"))
+    return Summary(value=[Summary.Value(tag=tag, metadata=smd, tensor=proto)])
+
+
+def audio(tag: str, tensor: Any, sample_rate: int = 44100) -> Summary:
+    """A ``Summary`` holding a mono 16-bit WAV clip of samples in [-1, 1]
+    (``torch.utils.tensorboard.summary.audio``); louder samples are clipped, with a
+    warning.
+
+    Raises:
+        AssertionError: the samples are not one-dimensional once squeezed (PyTorch's type).
+    """
+    import wave
+
+    array = make_np(tensor).squeeze()
+    if abs(array).max() > 1:
+        warnings.warn("audio amplitude out of range, auto clipped.", stacklevel=3)
+        array = array.clip(-1, 1)
+    if array.ndim != 1:
+        raise AssertionError(f"input tensor should be 1 dimensional, got shape {array.shape}")
+    array = (array * np.iinfo(np.int16).max).astype("<i2")
+    with io.BytesIO() as out:
+        with wave.open(out, "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(sample_rate)
+            wav.writeframes(array.data)
+        encoded = out.getvalue()
+    clip = Summary.Audio(
+        sample_rate=sample_rate,
+        num_channels=1,
+        length_frames=array.shape[-1],
+        encoded_audio_string=encoded,
+        content_type="audio/wav",
+    )
+    return Summary(value=[Summary.Value(tag=tag, audio=clip)])
+
+
+def _draw_box(picture, xmin, ymin, xmax, ymax, label, color="black", thickness=2):
+    # One rectangle, and its label on a filled band at the bottom, as PyTorch draws them.
+    from PIL import ImageDraw, ImageFont
+
+    font = ImageFont.load_default()
+    draw = ImageDraw.Draw(picture)
+    left, right, top, bottom = xmin, xmax, ymin, ymax
+    corners = [(left, top), (left, bottom), (right, bottom), (right, top), (left, top)]
+    draw.line(corners, width=thickness, fill=color)
+    if label:
+        x0, y0, x1, y1 = font.getbbox(label)
+        width, height = x1 - x0, y1 - y0
+        margin = np.ceil(0.05 * height)
+        band = [(left, bottom - height - 2 * margin), (left + width, bottom)]
+        draw.rectangle(band, fill=color)
+        draw.text((left + margin, bottom - height - margin), label, fill="black", font=font)
+    return picture
+
+
+def draw_boxes(picture, boxes: np.ndarray, labels: Sequence[str] | None = None):
+    """Draw red (xmin, ymin, xmax, ymax) boxes, with optional labels, on a PIL image
+    (``torch.utils.tensorboard.summary.draw_boxes``)."""
+    for i in range(boxes.shape[0]):
+        label = None if labels is None else labels[i]
+        picture = _draw_box(picture, *boxes[i, :4], label, color="Red")
+    return picture
+
+
+def image_boxes(
+    tag: str,
+    tensor_image: Any,
+    tensor_boxes: Any,
+    rescale: float = 1,
+    dataformats: str = "CHW",
+    labels: Sequence[str] | None = None,
+) -> Summary:
+    """A ``Summary`` holding an image with boxes drawn on it
+    (``torch.utils.tensorboard.summary.image_boxes``); boxes are (N, 4) rows of
+    (xmin, ymin, xmax, ymax) in pixels."""
+    arr = convert_to_HWC(make_np(tensor_image), dataformats)
+    arr = (arr.astype(np.float32) * _scale_factor(arr)).clip(0, 255).astype(np.uint8)
+    boxes = make_np(tensor_boxes)
+    picture = make_image(arr, rescale=rescale, boxes=boxes, labels=labels)
+    return Summary(value=[Summary.Value(tag=tag, image=picture)])
+
+
+def _mesh_value(name, display_name, description, tensor, content_type, components, config):
+    from tensorboard.plugins.mesh import metadata
+
+    arr = (
+        make_np(tensor) if isinstance(tensor, (tapegrad.Tensor, np.ndarray)) else np.asarray(tensor)
+    )
+    smd = metadata.create_summary_metadata(
+        name, display_name, content_type, components, arr.shape, description,
+        json_config=config,
+    )  # fmt: skip
+    proto = TensorProto(
+        dtype="DT_FLOAT",
+        float_val=arr.reshape(-1).tolist(),
+        tensor_shape=TensorShapeProto(dim=[TensorShapeProto.Dim(size=d) for d in arr.shape[:3]]),
+    )
+    tag = metadata.get_instance_name(name, content_type)
+    return Summary.Value(tag=tag, tensor=proto, metadata=smd)
+
+
+def mesh(
+    tag: str,
+    vertices: Any,
+    colors: Any,
+    faces: Any,
+    config_dict: dict | None,
+    display_name: str | None = None,
+    description: str | None = None,
+) -> Summary:
+    """A ``Summary`` for TensorBoard's mesh plugin: (B, N, 3) vertices, optional (B, N, 3)
+    colors and (B, F, 3) faces (``torch.utils.tensorboard.summary.mesh``); ``config_dict``
+    holds three.js settings (camera, lights, material)."""
+    from tensorboard.plugins.mesh import metadata
+    from tensorboard.plugins.mesh.plugin_data_pb2 import MeshPluginData
+
+    config = "{}" if config_dict is None else json.dumps(config_dict, sort_keys=True)
+    parts = [
+        (vertices, MeshPluginData.VERTEX),
+        (faces, MeshPluginData.FACE),
+        (colors, MeshPluginData.COLOR),
+    ]
+    parts = [(t, kind) for t, kind in parts if t is not None]
+    components = metadata.get_components_bitmask([kind for _, kind in parts])
+    values = [
+        _mesh_value(tag, display_name, description, t, kind, components, config)
+        for t, kind in parts
+    ]
+    return Summary(value=values)

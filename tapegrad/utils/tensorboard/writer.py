@@ -20,14 +20,18 @@ from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
 from ._convert import figure_to_image, make_np
 from .summary import (
+    audio,
     custom_scalars,
     histogram,
     histogram_raw,
     hparams,
     image,
+    image_boxes,
+    mesh,
     pr_curve,
     pr_curve_raw,
     scalar,
+    tensor_proto,
     text,
 )
 
@@ -268,6 +272,24 @@ class SummaryWriter:
                 self.all_writers[fw_tag] = fw
             fw.add_summary(scalar(main_tag, scalar_value), global_step, walltime)
 
+    def add_tensor(
+        self,
+        tag: str,
+        tensor: Any,
+        global_step: int | None = None,
+        walltime: float | None = None,
+    ) -> None:
+        """Add a whole tensor, read back with its dtype and shape
+        (``SummaryWriter.add_tensor``).
+
+        Args:
+            tag: the tag.
+            tensor: a tensor (or array) of a float, int, bool or complex dtype.
+            global_step: the step.
+            walltime: seconds since the epoch to record instead of now.
+        """
+        self._get_file_writer().add_summary(tensor_proto(tag, tensor), global_step, walltime)
+
     def add_histogram(
         self,
         tag: str,
@@ -363,6 +385,40 @@ class SummaryWriter:
         summary = image(tag, img_tensor, dataformats=dataformats)
         self._get_file_writer().add_summary(summary, global_step, walltime)
 
+    def add_image_with_boxes(
+        self,
+        tag: str,
+        img_tensor: Any,
+        box_tensor: Any,
+        global_step: int | None = None,
+        walltime: float | None = None,
+        rescale: float = 1,
+        dataformats: str = "CHW",
+        labels: list[str] | str | None = None,
+    ) -> None:
+        """Add an image with bounding boxes drawn on it
+        (``SummaryWriter.add_image_with_boxes``).
+
+        Args:
+            tag: the tag.
+            img_tensor: the image, as for ``add_image``.
+            box_tensor: (N, 4) boxes, rows of (xmin, ymin, xmax, ymax) in pixels.
+            global_step: the step.
+            walltime: seconds since the epoch to record instead of now.
+            rescale: resize factor of the image.
+            dataformats: the image's layout, ``"CHW"`` by default.
+            labels: one label per box (ignored, as in PyTorch, if the count differs).
+        """
+        if labels is not None:
+            if isinstance(labels, str):
+                labels = [labels]
+            if len(labels) != box_tensor.shape[0]:
+                labels = None
+        summary = image_boxes(
+            tag, img_tensor, box_tensor, rescale=rescale, dataformats=dataformats, labels=labels
+        )
+        self._get_file_writer().add_summary(summary, global_step, walltime)
+
     def add_figure(
         self,
         tag: str,
@@ -386,6 +442,26 @@ class SummaryWriter:
             tag, figure_to_image(figure, close), global_step, walltime, dataformats=formats
         )
 
+    def add_audio(
+        self,
+        tag: str,
+        snd_tensor: Any,
+        global_step: int | None = None,
+        sample_rate: int = 44100,
+        walltime: float | None = None,
+    ) -> None:
+        """Add a mono audio clip, stored as 16-bit WAV (``SummaryWriter.add_audio``).
+
+        Args:
+            tag: the tag.
+            snd_tensor: (1, L) or (L,) samples in [-1, 1] (louder ones are clipped).
+            global_step: the step.
+            sample_rate: samples per second.
+            walltime: seconds since the epoch to record instead of now.
+        """
+        summary = audio(tag, snd_tensor, sample_rate=sample_rate)
+        self._get_file_writer().add_summary(summary, global_step, walltime)
+
     def add_text(
         self,
         tag: str,
@@ -397,7 +473,13 @@ class SummaryWriter:
         it is stored under the tag ``tag + "/text_summary"``."""
         self._get_file_writer().add_summary(text(tag, text_string), global_step, walltime)
 
-    def add_graph(self, model: Any, input_to_model: Any = None, verbose: bool = False) -> None:
+    def add_graph(
+        self,
+        model: Any,
+        input_to_model: Any = None,
+        verbose: bool = False,
+        use_strict_trace: bool = True,
+    ) -> None:
         """Add the graph of ``model`` run on ``input_to_model`` (``SummaryWriter.add_graph``).
 
         The forward runs once in eval mode; the graph is what tapegrad's autograd records,
@@ -408,6 +490,8 @@ class SummaryWriter:
             model: a ``tapegrad.nn.Module``.
             input_to_model: a tensor or a tuple/list of tensors to call it with.
             verbose: print the nodes (name, operation, inputs).
+            use_strict_trace: accepted for PyTorch's signature; tapegrad records the
+                forward as it runs, so lists and dicts of tensors are followed either way.
         """
         from ._graph import graph
 
@@ -572,6 +656,31 @@ class SummaryWriter:
         if len(tags) != 3:
             raise AssertionError(f"Expected 3 tags, got {len(tags)}.")
         self.add_custom_scalars({category: {title: ["Margin", tags]}})
+
+    def add_mesh(
+        self,
+        tag: str,
+        vertices: Any,
+        colors: Any = None,
+        faces: Any = None,
+        config_dict: dict | None = None,
+        global_step: int | None = None,
+        walltime: float | None = None,
+    ) -> None:
+        """Add a 3-D mesh or point cloud for TensorBoard's mesh plugin
+        (``SummaryWriter.add_mesh``).
+
+        Args:
+            tag: the tag.
+            vertices: (B, N, 3) coordinates.
+            colors: (B, N, 3) colours, uint8 in [0, 255] or floats in [0, 1].
+            faces: (B, F, 3) vertex indices of triangles.
+            config_dict: three.js settings (camera, lights, material).
+            global_step: the step.
+            walltime: seconds since the epoch to record instead of now.
+        """
+        summary = mesh(tag, vertices, colors, faces, config_dict)
+        self._get_file_writer().add_summary(summary, global_step, walltime)
 
     def flush(self) -> None:
         """Write pending events of every event file to disk (``SummaryWriter.flush``)."""
