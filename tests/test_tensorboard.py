@@ -5,6 +5,7 @@ callback and ``tapegrad train --tensorboard``."""
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import socket
@@ -564,8 +565,9 @@ def idx(arr: np.ndarray) -> bytes:
     return header + arr.astype(np.uint8).tobytes()
 
 
-def test_cli_train_tensorboard(tmp_path, monkeypatch, capsys):
-    from tapegrad import cli
+def fashion_dir(tmp_path, monkeypatch) -> str:
+    """Tiny Fashion-MNIST-format files; the test images are noise, so some are
+    misclassified. Only these files are searched."""
     from tapegrad.datasets import _utils
 
     monkeypatch.delenv(_utils.DATA_ENV, raising=False)
@@ -576,16 +578,27 @@ def test_cli_train_tensorboard(tmp_path, monkeypatch, capsys):
     for prefix, n in (("train", 40), ("t10k", 20)):
         labels = np.arange(n) % 10
         images = rng.integers(0, 60, (n, 28, 28))
-        if prefix == "train":  # the test images are noise: some are misclassified
+        if prefix == "train":
             images[np.arange(n), 2 * labels + 3, 5:20] = 255
         (raw / f"{prefix}-images-idx3-ubyte").write_bytes(idx(images))
         (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(idx(labels))
-    logdir = tmp_path / "tb"
-    code = cli.main([
+    return str(tmp_path / "data")
+
+
+def train_args(data_dir, logdir) -> list[str]:
+    return [
         "train", "--model", "mlp", "--dataset", "fashion-mnist", "--epochs", "2",
-        "--data-dir", str(tmp_path / "data"), "--batch-size", "20", "--seed", "1",
+        "--data-dir", data_dir, "--batch-size", "20", "--seed", "1",
         "--val-fraction", "0.25", "--no-progress", "--tensorboard", str(logdir),
-    ])  # fmt: skip
+    ]  # fmt: skip
+
+
+def test_cli_train_tensorboard(tmp_path, monkeypatch, capsys):
+    from tapegrad import cli
+
+    data_dir = fashion_dir(tmp_path, monkeypatch)
+    logdir = tmp_path / "tb"
+    code = cli.main(train_args(data_dir, logdir))
     err = capsys.readouterr().err
     assert code == 0, err
     ea = accumulate(logdir)
@@ -598,6 +611,27 @@ def test_cli_train_tensorboard(tmp_path, monkeypatch, capsys):
     assert grid.shape[0] % 28 == 0 and grid.shape[1] % 28 == 0
     table = ea.Tensors("misclassified/text_summary")[0].tensor_proto.string_val[0].decode()
     assert "T-shirt/top" in table or "Trouser" in table or "Ankle boot" in table
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("mpi4py") is None,
+    reason='mpi4py is not installed: pip install -e ".[distributed]" to run the MPI tests',
+)
+def test_cli_tensorboard_on_two_processes_writes_from_rank_zero(tmp_path, monkeypatch):
+    import subprocess
+
+    data_dir = fashion_dir(tmp_path, monkeypatch)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", TAPEGRAD_NUM_THREADS="1")
+    env["TAPEGRAD_DATA"] = str(tmp_path / "nowhere")
+    logdir = tmp_path / "tb"
+    cmd = [sys.executable, "-m", "tapegrad.cli", *train_args(data_dir, logdir), "--nproc", "2"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert len([f for f in os.listdir(logdir) if f.startswith("events")]) == 1  # rank 0 only
+    ea = accumulate(logdir)
+    assert [e.step for e in ea.Scalars("error/val")] == [1, 2]
+    assert ea.Tags()["images"] == ["misclassified"]
 
 
 def test_cli_says_when_tensorboard_is_missing(tmp_path, monkeypatch, capsys):
