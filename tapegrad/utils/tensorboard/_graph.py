@@ -19,7 +19,6 @@ computed from constants alone appear without edges.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
 from typing import Any
 
 from tensorboard.compat.proto.attr_value_pb2 import AttrValue
@@ -33,19 +32,10 @@ from tensorboard.compat.proto.versions_pb2 import VersionDef
 import tapegrad
 from tapegrad.autograd.function import AccumulateGrad
 
+# The tensors in a (nested) tuple, list or dict, in order: DDP walks outputs the same way.
+from tapegrad.nn.parallel.distributed import _output_tensors as _tensors
+
 __all__ = ["graph"]
-
-
-def _tensors(obj: Any) -> Iterator[tapegrad.Tensor]:
-    """The tensors in a (nested) tuple, list or dict, in order."""
-    if isinstance(obj, tapegrad.Tensor):
-        yield obj
-    elif isinstance(obj, (list, tuple)):
-        for item in obj:
-            yield from _tensors(item)
-    elif isinstance(obj, dict):
-        for item in obj.values():
-            yield from _tensors(item)
 
 
 def _op_name(node: Any) -> str:
