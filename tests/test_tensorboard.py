@@ -546,6 +546,30 @@ def test_fit_callback_logs_metrics_lr_histograms_and_misclassified(tmp_path):
     assert callback.writer is None  # closed
 
 
+def test_resumed_fit_replaces_the_epochs_it_repeats(tmp_path):
+    from tapegrad import optim, train
+
+    xs, ys = tiny_images(12, 0)
+    data = [(xs[:6], ys[:6]), (xs[6:], ys[6:])]
+
+    def run(epochs, resume=None):
+        tapegrad.manual_seed(0)
+        model = nn.Sequential(nn.Flatten(), nn.Linear(36, 3))
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        callbacks = [
+            train.ModelCheckpoint(str(tmp_path / "ckpt-{epoch}.pt")),
+            train.TensorBoard(tmp_path / "tb", histograms=False),
+        ]
+        loss = nn.CrossEntropyLoss()
+        return train.fit(model, loss, opt, data, epochs=epochs, callbacks=callbacks, resume=resume)
+
+    run(3)  # as if it crashed after logging epoch 3 but only epoch 1's checkpoint counted
+    history = run(3, resume=tmp_path / "ckpt-1.pt")
+    got = [(e.step, e.value) for e in accumulate(tmp_path / "tb").Scalars("loss/train")]
+    assert [step for step, _ in got] == [1, 2, 3]
+    assert [v for _, v in got[1:]] == [pytest.approx(v, rel=1e-6) for v in history["loss"][1:]]
+
+
 def test_callback_writes_nothing_off_rank_zero(tmp_path, monkeypatch):
     from tapegrad import optim, train
     from tapegrad.train import callbacks
