@@ -3,6 +3,8 @@ shows (mirrors ``torch.utils.tensorboard._convert_np`` and ``_utils``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 import tapegrad
@@ -10,7 +12,7 @@ import tapegrad
 __all__ = ["make_np", "convert_to_HWC", "make_grid", "figure_to_image"]
 
 
-def make_np(x) -> np.ndarray:
+def make_np(x: Any) -> np.ndarray:
     """A NumPy array of a tensor, an array or a Python number (PyTorch's ``make_np``).
 
     Args:
