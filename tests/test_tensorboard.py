@@ -208,6 +208,31 @@ def test_add_tensor_reads_back_through_tensorboards_make_ndarray(tmp_path):
     assert ea.SummaryMetadata("f16").plugin_data.plugin_name == "tensor"
 
 
+def test_add_video_is_an_animated_gif_laid_out_as_pytorch(tmp_path):
+    from torch.utils.tensorboard._utils import _prepare_video
+
+    rng = np.random.default_rng(2)
+    clips = rng.choice([0.0, 0.5, 1.0], (3, 2, 3, 4, 5)).astype(np.float32)  # 3 clips
+    grey = rng.integers(0, 256, (1, 3, 1, 4, 4)).astype(np.uint8)
+    with SummaryWriter(tmp_path) as w:
+        w.add_video("clips", tapegrad.from_numpy(clips), 1, fps=10)
+        w.add_video("grey", tapegrad.from_numpy(grey), 2)
+    ea = accumulate(tmp_path)
+    for tag, arr, frames in (("clips", clips, 2), ("grey", grey, 3)):
+        event = ea.Images(tag)[0]
+        expected = (_prepare_video(arr) * 255).clip(0, 255).astype(np.uint8)
+        assert (event.height, event.width) == expected.shape[1:3]
+        gif = Image.open(io.BytesIO(event.encoded_image_string))
+        assert gif.format == "GIF" and gif.n_frames == frames
+        for i in range(frames):
+            gif.seek(i)
+            got = np.asarray(gif.convert("RGB"))
+            np.testing.assert_array_equal(got, np.broadcast_to(expected[i], got.shape))
+    assert (
+        Image.open(io.BytesIO(ea.Images("clips")[0].encoded_image_string)).info["duration"] == 100
+    )
+
+
 def test_hparams_sub_run_holds_the_plugin_data(tmp_path):
     with SummaryWriter(tmp_path) as w:
         w.add_hparams({"lr": 0.01, "opt": "adam", "bn": False}, {"hp/acc": 0.9}, run_name="r1")

@@ -9,7 +9,7 @@ import numpy as np
 
 import tapegrad
 
-__all__ = ["make_np", "convert_to_HWC", "make_grid", "figure_to_image"]
+__all__ = ["make_np", "convert_to_HWC", "make_grid", "figure_to_image", "prepare_video"]
 
 
 def make_np(x: Any) -> np.ndarray:
@@ -115,3 +115,19 @@ def figure_to_image(figures, close: bool = True) -> np.ndarray:
     if isinstance(figures, list):
         return np.stack([render(f) for f in figures])
     return render(figures)
+
+
+def prepare_video(video: np.ndarray) -> np.ndarray:
+    """(B, T, C, H, W) clips as (T, H', W', C) frames, the B clips of each frame laid out
+    in a grid (PyTorch's ``_prepare_video``): B is padded with black clips to a power of
+    two, in 2**floor(log2(B) / 2) rows; uint8 values become floats in [0, 1]."""
+    b, t, c, h, w = video.shape
+    if video.dtype == np.uint8:
+        video = np.float32(video) / 255.0
+    if b & (b - 1):  # not a power of two
+        extra = 2 ** b.bit_length() - b
+        video = np.concatenate([video, np.zeros((extra, t, c, h, w))], axis=0)
+    n_rows = 2 ** ((b.bit_length() - 1) // 2)
+    n_cols = video.shape[0] // n_rows
+    video = video.reshape(n_rows, n_cols, t, c, h, w).transpose(2, 0, 4, 1, 5, 3)
+    return video.reshape(t, n_rows * h, n_cols * w, c)

@@ -22,7 +22,7 @@ from tensorboard.compat.proto.tensor_shape_pb2 import TensorShapeProto
 
 import tapegrad
 
-from ._convert import convert_to_HWC, make_np
+from ._convert import convert_to_HWC, make_np, prepare_video
 
 __all__ = [
     "scalar",
@@ -42,6 +42,8 @@ __all__ = [
     "image_boxes",
     "draw_boxes",
     "mesh",
+    "video",
+    "make_video",
 ]
 
 
@@ -631,3 +633,37 @@ def mesh(
         for t, kind in parts
     ]
     return Summary(value=values)
+
+
+def video(tag: str, tensor: Any, fps: float = 4) -> Summary:
+    """A ``Summary`` holding a clip as an animated GIF, shown by TensorBoard's image tab
+    (``torch.utils.tensorboard.summary.video``).
+
+    Args:
+        tag: the tag.
+        tensor: (B, T, C, H, W) clips, uint8 in [0, 255] or floats in [0, 1]; the B clips
+            play side by side in a grid.
+        fps: frames per second.
+    """
+    frames = prepare_video(make_np(tensor))
+    frames = (frames.astype(np.float32) * _scale_factor(frames)).clip(0, 255).astype(np.uint8)
+    return Summary(value=[Summary.Value(tag=tag, image=make_video(frames, fps))])
+
+
+def make_video(tensor: np.ndarray, fps: float) -> Summary.Image:
+    """A ``Summary.Image`` holding uint8 (T, H, W, C) frames as a looping animated GIF,
+    written with Pillow (PyTorch writes it with moviepy)."""
+    from PIL import Image
+
+    t, h, w, c = tensor.shape
+    if c == 1:
+        frames = [Image.fromarray(np.ascontiguousarray(f[:, :, 0])) for f in tensor]
+    else:  # GIF has no alpha channel: RGBA is shown as RGB
+        frames = [Image.fromarray(np.ascontiguousarray(f[:, :, :3])) for f in tensor]
+    with io.BytesIO() as out:
+        frames[0].save(
+            out, format="GIF", save_all=True, append_images=frames[1:],
+            duration=1000.0 / fps, loop=0,
+        )  # fmt: skip
+        encoded = out.getvalue()
+    return Summary.Image(height=h, width=w, colorspace=c, encoded_image_string=encoded)

@@ -33,6 +33,7 @@ from .summary import (
     scalar,
     tensor_proto,
     text,
+    video,
 )
 
 if TYPE_CHECKING:
@@ -441,6 +442,28 @@ class SummaryWriter:
         self.add_image(
             tag, figure_to_image(figure, close), global_step, walltime, dataformats=formats
         )
+
+    def add_video(
+        self,
+        tag: str,
+        vid_tensor: Any,
+        global_step: int | None = None,
+        fps: float = 4,
+        walltime: float | None = None,
+    ) -> None:
+        """Add a video, stored as an animated GIF (``SummaryWriter.add_video``); written
+        with Pillow, where PyTorch needs moviepy.
+
+        Args:
+            tag: the tag.
+            vid_tensor: (N, T, C, H, W) clips, uint8 in [0, 255] or floats in [0, 1]; the
+                N clips play side by side in a grid.
+            global_step: the step.
+            fps: frames per second.
+            walltime: seconds since the epoch to record instead of now.
+        """
+        summary = video(tag, vid_tensor, fps)
+        self._get_file_writer().add_summary(summary, global_step, walltime)
 
     def add_audio(
         self,
