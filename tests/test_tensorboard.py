@@ -404,6 +404,29 @@ def test_add_graph_nested_modules_kwargs_integer_inputs_and_deep_graphs(tmp_path
         build(lambda x: x, image)
 
 
+def test_add_onnx_graph_matches_pytorch(tmp_path, capsys):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["xt"], perm=[1, 0]),
+        helper.make_node("Relu", ["xt"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 2])],
+    )  # fmt: skip
+    path = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(graph), str(path))
+    with torch_tb.SummaryWriter(str(tmp_path / "torch")) as w:
+        w.add_onnx_graph(str(path))
+    with SummaryWriter(tmp_path / "tg") as w:
+        w.add_onnx_graph(path)
+    assert runs(tmp_path / "tg") == runs(tmp_path / "torch")
+    nodes = {n.name: n for n in accumulate(tmp_path / "tg").Graph().node}
+    assert nodes["xt"].op == "Transpose" and nodes["xt"].attr["parameters"].s == b"perm = [1, 0] = 7"
+
+
 def test_add_embedding_files_match_pytorch(tmp_path):
     mat = RNG.standard_normal((5, 3)).astype(np.float32)
     imgs = RNG.random((5, 1, 4, 4)).astype(np.float32)

@@ -88,6 +88,10 @@ class FileWriter:
         trm = TaggedRunMetadata(tag="step1", run_metadata=stepstats.SerializeToString())
         self.add_event(Event(tagged_run_metadata=trm), None, walltime)
 
+    def add_onnx_graph(self, graph: Any, walltime: float | None = None) -> None:
+        """Write a ``GraphDef`` made from an ONNX model (``FileWriter.add_onnx_graph``)."""
+        self.add_event(Event(graph_def=graph.SerializeToString()), None, walltime)
+
     def flush(self) -> None:
         """Write pending events to disk (``FileWriter.flush``)."""
         self.event_writer.flush()
@@ -523,6 +527,20 @@ class SummaryWriter:
             for node in graph_def.node:
                 print(f"{node.name} = {node.op}({', '.join(node.input)})")
         self._get_file_writer().add_graph((graph_def, stepstats))
+
+    def add_onnx_graph(self, prototxt: str | os.PathLike) -> None:
+        """Add the graph of an ONNX model file (``SummaryWriter.add_onnx_graph``), e.g. one
+        written by ``tapegrad.onnx.export``; needs the ``onnx`` package.
+
+        Args:
+            prototxt: the path of the ``.onnx`` file.
+
+        Raises:
+            ImportError: the ``onnx`` package is not installed.
+        """
+        from ._onnx_graph import load_onnx_graph
+
+        self._get_file_writer().add_onnx_graph(load_onnx_graph(prototxt))
 
     def add_embedding(
         self,
