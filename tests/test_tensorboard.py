@@ -404,7 +404,7 @@ def test_add_graph_nested_modules_kwargs_integer_inputs_and_deep_graphs(tmp_path
         build(lambda x: x, image)
 
 
-def test_add_onnx_graph_matches_pytorch(tmp_path, capsys):
+def test_add_onnx_graph_matches_pytorch(tmp_path):
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper
 
