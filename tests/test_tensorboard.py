@@ -402,6 +402,14 @@ def test_add_graph_nested_modules_kwargs_integer_inputs_and_deep_graphs(tmp_path
                for n in names)  # fmt: skip
     with pytest.raises(TypeError, match="nn.Module"):
         build(lambda x: x, image)
+    # a parametrized weight: its computation sits in the parametrization's scope
+    from tapegrad.nn.utils import parametrizations
+
+    linear = parametrizations.weight_norm(nn.Linear(3, 2))
+    names = {n.name: n for n in build(linear, tapegrad.randn(4, 3))[0].node}
+    scope = "ParametrizedLinear/ModuleDict[parametrizations]/ParametrizationList[weight]"
+    assert names[f"{scope}/original0"].op == "Parameter"
+    assert any(n.startswith(f"{scope}/_WeightNorm[0]/") for n in names)
 
 
 def test_add_onnx_graph_matches_pytorch(tmp_path):
@@ -424,7 +432,8 @@ def test_add_onnx_graph_matches_pytorch(tmp_path):
         w.add_onnx_graph(path)
     assert runs(tmp_path / "tg") == runs(tmp_path / "torch")
     nodes = {n.name: n for n in accumulate(tmp_path / "tg").Graph().node}
-    assert nodes["xt"].op == "Transpose" and nodes["xt"].attr["parameters"].s == b"perm = [1, 0] = 7"
+    assert nodes["xt"].op == "Transpose"
+    assert nodes["xt"].attr["parameters"].s == b"perm = [1, 0] = 7"  # value, then type INTS
 
 
 def test_add_embedding_files_match_pytorch(tmp_path):

@@ -186,7 +186,9 @@ def graph(model: Any, args: Any) -> tuple[GraphDef, RunMetadata]:
             leaf_names[id(a)] = (f"input/{name}", "IO Node", tuple(a.shape))
     for path, p in model.named_parameters():
         module_path, _, attr = path.rpartition(".")
-        leaf_names.setdefault(id(p), (f"{scopes[module_path]}/{attr}", "Parameter", tuple(p.shape)))
+        leaf_names.setdefault(
+            id(p), (f"{scopes.get(module_path, scopes[''])}/{attr}", "Parameter", tuple(p.shape))
+        )
 
     nodes = _execution_order(recorder.nodes)
     names: dict[int, str] = {}
