@@ -402,6 +402,19 @@ def test_add_graph_nested_modules_kwargs_integer_inputs_and_deep_graphs(tmp_path
                for n in names)  # fmt: skip
     with pytest.raises(TypeError, match="nn.Module"):
         build(lambda x: x, image)
+
+    # an input returned as it is, and a tensor requiring grad that is not a parameter
+    class Odd(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.scale = tapegrad.ones(3, requires_grad=True)
+
+        def forward(self, x):
+            return x, x * self.scale
+
+    odd = {n.name: n for n in build(Odd(), tapegrad.randn(3))[0].node}
+    assert list(odd["output/output.1"].input) == ["input/x"]
+    assert odd["Odd/Leaf_1"].op == "Leaf" and "Odd/Leaf_1" in odd["Odd/Mul"].input
     # a parametrized weight: its computation sits in the parametrization's scope
     from tapegrad.nn.utils import parametrizations
 

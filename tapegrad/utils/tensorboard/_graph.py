@@ -138,6 +138,56 @@ def _shape_attr(shapes: list) -> dict[str, AttrValue]:
     return attr
 
 
+def _run(model: Any, inputs: tuple, scopes: dict[str, str]) -> tuple[list, _Recorder]:
+    """Call ``model`` once in eval mode with hooks on every module; its output tensors,
+    and which scope made each node behind them."""
+    recorder = _Recorder(scopes[""])
+    handles = []
+    for path, module in model.named_modules():
+        pre = recorder.pre_hook(scopes[path])
+        handles.append(module.register_forward_pre_hook(pre, with_kwargs=True))
+        handles.append(module.register_forward_hook(recorder.post_hook(scopes[path])))
+    was_training = model.training
+    model.train(False)
+    try:
+        with tapegrad.enable_grad():
+            output = model(*inputs)
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    outputs = list(_tensors(output))
+    recorder.claim(outputs, scopes[""])
+    return outputs, recorder
+
+
+def _node_names(nodes: list, owner: dict[int, str]) -> dict[int, str]:
+    # "<scope>/<Op>", then "<scope>/<Op>_1", ... in the order the operations ran.
+    names: dict[int, str] = {}
+    counters: dict[str, int] = {}
+    for node in nodes:
+        base = f"{owner[id(node)]}/{_op_name(node)}"
+        k = counters.get(base, 0)
+        counters[base] = k + 1
+        names[id(node)] = base if k == 0 else f"{base}_{k}"
+    return names
+
+
+def _output_shapes(nodes: list, outputs: list) -> dict[int, dict[int, tuple]]:
+    """Shape of output ``nr`` of each node: what its consumers recorded of their inputs
+    (and, for the model's outputs, the tensors themselves)."""
+    shapes: dict[int, dict[int, tuple]] = {}
+    for node in nodes:
+        meta = getattr(node, "_in_meta", None) or ()
+        for (fn, nr), m in zip(node.next_functions or (), meta):
+            if fn is not None and m is not None:
+                shapes.setdefault(id(fn), {})[nr] = tuple(m[0])
+    for t in outputs:
+        if t.grad_fn is not None:
+            shapes.setdefault(id(t.grad_fn), {})[t._output_nr] = tuple(t.shape)
+    return shapes
+
+
 def graph(model: Any, args: Any) -> tuple[GraphDef, RunMetadata]:
     """The ``GraphDef`` of ``model`` run on ``args`` (a tensor or a tuple/list of them),
     and the (empty) run metadata PyTorch logs with it.
@@ -159,101 +209,58 @@ def graph(model: Any, args: Any) -> tuple[GraphDef, RunMetadata]:
         for a in args
     )
     scopes = _scopes(model)
-    recorder = _Recorder(scopes[""])
-    handles = []
-    for path, module in model.named_modules():
-        handles.append(
-            module.register_forward_pre_hook(recorder.pre_hook(scopes[path]), with_kwargs=True)
-        )
-        handles.append(module.register_forward_hook(recorder.post_hook(scopes[path])))
-    was_training = model.training
-    model.train(False)
-    try:
-        with tapegrad.enable_grad():
-            output = model(*inputs)
-    finally:
-        model.train(was_training)
-        for h in handles:
-            h.remove()
-    outputs = list(_tensors(output))
-    recorder.claim(outputs, scopes[""])
+    outputs, recorder = _run(model, inputs, scopes)
+    nodes = _execution_order(recorder.nodes)
+    names = _node_names(nodes, recorder.owner)
+    out_shapes = _output_shapes(nodes, outputs)
 
-    # Names of the leaves: the inputs, then the parameters (in their module's scope).
+    # The leaves: the inputs, and the parameters in their module's scope.
     leaf_names: dict[int, tuple[str, str, tuple]] = {}  # id(tensor) -> (name, op, shape)
-    tensor_inputs = [(n, a) for n, a in zip(_input_names(model, len(args)), inputs)]
+    tensor_inputs = [
+        (name, a)
+        for name, a in zip(_input_names(model, len(args)), inputs)
+        if isinstance(a, tapegrad.Tensor)
+    ]
     for name, a in tensor_inputs:
-        if isinstance(a, tapegrad.Tensor):
-            leaf_names[id(a)] = (f"input/{name}", "IO Node", tuple(a.shape))
+        leaf_names[id(a)] = (f"input/{name}", "IO Node", tuple(a.shape))
     for path, p in model.named_parameters():
         module_path, _, attr = path.rpartition(".")
-        leaf_names.setdefault(
-            id(p), (f"{scopes.get(module_path, scopes[''])}/{attr}", "Parameter", tuple(p.shape))
-        )
-
-    nodes = _execution_order(recorder.nodes)
-    names: dict[int, str] = {}
-    counters: dict[str, int] = {}
-    for node in nodes:
-        base = f"{recorder.owner[id(node)]}/{_op_name(node)}"
-        k = counters.get(base, 0)
-        counters[base] = k + 1
-        names[id(node)] = base if k == 0 else f"{base}_{k}"
-
-    # Shapes of each node's outputs: what its consumers saw as inputs.
-    out_shapes: dict[int, dict[int, tuple]] = {}
-    for node in nodes:
-        meta = getattr(node, "_in_meta", None) or ()
-        for (fn, nr), m in zip(node.next_functions or (), meta):
-            if fn is not None and m is not None:
-                out_shapes.setdefault(id(fn), {})[nr] = tuple(m[0])
-    for t in outputs:
-        if t.grad_fn is not None:
-            out_shapes.setdefault(id(t.grad_fn), {})[t._output_nr] = tuple(t.shape)
+        scope = scopes.get(module_path, scopes[""])
+        leaf_names.setdefault(id(p), (f"{scope}/{attr}", "Parameter", tuple(p.shape)))
 
     defs: list[NodeDef] = []
     used_leaves: dict[int, str] = {}
-    extra = 0
 
     def ref(fn: Any, nr: int) -> str:
-        nonlocal extra
-        if isinstance(fn, AccumulateGrad):
-            var = fn.variable
-            if id(var) not in used_leaves:
-                if id(var) in leaf_names:
-                    name, op, shape = leaf_names[id(var)]
-                else:  # a tensor requiring grad that is neither an input nor a parameter
-                    name, op, shape = f"{scopes['']}/Leaf_{extra}", "Leaf", tuple(var.shape)
-                    extra += 1
-                used_leaves[id(var)] = name
-                defs.append(NodeDef(name=name, op=op, attr=_shape_attr([shape])))
-            return used_leaves[id(var)]
-        name = names[id(fn)]
-        return name if nr == 0 else f"{name}:{nr}"
+        """The name an edge from output ``nr`` of ``fn`` points at (adding leaf nodes)."""
+        if not isinstance(fn, AccumulateGrad):
+            return names[id(fn)] if nr == 0 else f"{names[id(fn)]}:{nr}"
+        var = fn.variable
+        if id(var) not in used_leaves:
+            # A tensor requiring grad that is neither an input nor a parameter: a "Leaf".
+            default = (f"{scopes['']}/Leaf_{len(used_leaves)}", "Leaf", tuple(var.shape))
+            name, op, shape = leaf_names.get(id(var), default)
+            used_leaves[id(var)] = name
+            defs.append(NodeDef(name=name, op=op, attr=_shape_attr([shape])))
+        return used_leaves[id(var)]
 
     for name, a in tensor_inputs:  # every input is shown, connected or not
-        if isinstance(a, tapegrad.Tensor) and a.requires_grad:
+        if a.requires_grad:
             ref(a._accumulator(), 0)
-        elif isinstance(a, tapegrad.Tensor):
+        else:  # integer inputs: autograd records no edge from them
             shape = _shape_attr([tuple(a.shape)])
             defs.append(NodeDef(name=f"input/{name}", op="IO Node", attr=shape))
     for node in nodes:
         inputs_of = [ref(fn, nr) for fn, nr in node.next_functions or () if fn is not None]
-        count = getattr(node, "num_outputs", 1)
         found = out_shapes.get(id(node), {})
-        shapes = [found.get(i) for i in range(count)]
-        attr = _shape_attr(shapes)
+        attr = _shape_attr([found.get(i) for i in range(getattr(node, "num_outputs", 1))])
         defs.append(NodeDef(name=names[id(node)], op=_op_name(node), input=inputs_of, attr=attr))
     for i, t in enumerate(outputs):
-        source = [ref(t.grad_fn, t._output_nr)] if t.grad_fn is not None else []
-        if not source and id(t) in used_leaves:
-            source = [used_leaves[id(t)]]
-        defs.append(
-            NodeDef(
-                name=f"output/output.{i + 1}",
-                op="IO Node",
-                input=source,
-                attr=_shape_attr([tuple(t.shape)]),
-            )  # fmt: skip
-        )
+        if t.grad_fn is not None:
+            source = [ref(t.grad_fn, t._output_nr)]
+        else:  # an input returned as it is, or a value autograd did not record
+            source = [used_leaves[id(t)]] if id(t) in used_leaves else []
+        shape = _shape_attr([tuple(t.shape)])
+        defs.append(NodeDef(name=f"output/output.{i + 1}", op="IO Node", input=source, attr=shape))
     stats = RunMetadata(step_stats=StepStats(dev_stats=[DeviceStepStats(device="/device:CPU:0")]))
     return GraphDef(node=defs, versions=VersionDef(producer=22)), stats
