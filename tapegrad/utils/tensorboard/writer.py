@@ -66,7 +66,9 @@ class FileWriter:
         """The folder the event file is in (``FileWriter.get_logdir``)."""
         return self.event_writer.get_logdir()
 
-    def add_event(self, event: Event, step: int | None = None, walltime: float | None = None):
+    def add_event(
+        self, event: Event, step: int | None = None, walltime: float | None = None
+    ) -> None:
         """Write an ``Event``, stamped with ``walltime`` (default: now) and ``step``
         (``FileWriter.add_event``)."""
         event.wall_time = time.time() if walltime is None else walltime
@@ -268,7 +270,7 @@ class SummaryWriter:
         """
         walltime = time.time() if walltime is None else walltime
         fw_logdir = self._get_file_writer().get_logdir()
-        assert self.all_writers is not None
+        assert self.all_writers is not None  # opened by _get_file_writer
         for tag, scalar_value in tag_scalar_dict.items():
             fw_tag = fw_logdir + "/" + main_tag.replace("/", "_") + "_" + tag
             fw = self.all_writers.get(fw_tag)
