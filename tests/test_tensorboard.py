@@ -60,6 +60,17 @@ def runs(root) -> dict[str, list]:
     return found
 
 
+def date_back(logdir) -> None:
+    """Rename the run's event files to time 0. TensorBoard reads a run's files in name
+    order (time in seconds, host, pid, then a process-wide counter, so "…10" sorts before
+    "…9"): files written later in the same second must not depend on that counter."""
+    for name in os.listdir(logdir):
+        if name.startswith("events.out.tfevents."):
+            parts = name.split(".")
+            parts[3] = "0" * len(parts[3])
+            os.rename(os.path.join(logdir, name), os.path.join(logdir, ".".join(parts)))
+
+
 def decode_png(encoded: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(encoded)))
 
@@ -515,6 +526,7 @@ def test_log_dir_default_purge_step_close_and_reopen(tmp_path, monkeypatch):
     w.add_scalar("x", 1.0, 0)
     w.close()
     w.close()  # a second close does nothing
+    date_back(logdir)
     w.add_scalar("x", 2.0, 1)  # reopens: a new event file in the same folder
     w.flush()
     w.close()
@@ -524,6 +536,7 @@ def test_log_dir_default_purge_step_close_and_reopen(tmp_path, monkeypatch):
     with SummaryWriter("purged") as w:
         for step in range(5):
             w.add_scalar("y", step, step)
+    date_back("purged")
     with SummaryWriter("purged", purge_step=2) as w:  # restarted at step 2
         w.add_scalar("y", 20.0, 2)
     assert [(e.step, e.value) for e in accumulate("purged").Scalars("y")] == [
@@ -634,12 +647,7 @@ def test_resumed_fit_replaces_the_epochs_it_repeats(tmp_path):
         return train.fit(model, loss, opt, data, epochs=epochs, callbacks=callbacks, resume=resume)
 
     run(3)  # as if it crashed after logging epoch 3 but only epoch 1's checkpoint counted
-    # TensorBoard reads a run's files in name order (time in seconds, host, pid, a counter):
-    # date this one back, as a crash and a restart would be seconds apart.
-    for name in os.listdir(tmp_path / "tb"):
-        parts = name.split(".")
-        parts[3] = "0" * len(parts[3])
-        os.rename(tmp_path / "tb" / name, tmp_path / "tb" / ".".join(parts))
+    date_back(tmp_path / "tb")  # a crash and a restart are seconds apart
     history = run(3, resume=tmp_path / "ckpt-1.pt")
     got = [(e.step, e.value) for e in accumulate(tmp_path / "tb").Scalars("loss/train")]
     assert [step for step, _ in got] == [1, 2, 3]
