@@ -82,6 +82,11 @@ from ._random import (  # noqa: E402
 )
 from ._tensor_str import set_printoptions  # noqa: E402
 from .autograd import enable_grad, inference_mode, no_grad, set_grad_enabled  # noqa: E402
+from .autograd.anomaly_mode import (  # noqa: E402
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_anomaly_enabled,
+)
 from .autograd.grad_mode import is_grad_enabled  # noqa: E402
 from .ops.creation import (  # noqa: E402
     arange,
@@ -614,6 +619,7 @@ from . import (  # noqa: E402
     nn,
     onnx,
     optim,
+    profiler,
     random,
     testing,
     train,
@@ -621,6 +627,7 @@ from . import (  # noqa: E402
     version,
 )
 from ._torch_nn_ops import *  # noqa: E402  (torch.conv2d, torch.max_pool2d, torch.dropout...)
+from .func import vmap  # noqa: E402  (torch.vmap is torch.func.vmap)
 from .nn.functional import cosine_similarity, pairwise_distance  # noqa: E402
 from .nn.utils.parametrizations import _weight_norm, norm_except_dim  # noqa: E402
 from .ops.elementwise import heaviside, ldexp, logaddexp2, logit, sinc  # noqa: E402
