@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import importlib
 import json
 import os
 import pickle
@@ -344,6 +345,14 @@ def _train_once(args, data: dict, seed: int, lr: float) -> dict:
         callbacks.append(train.ModelCheckpoint(checkpoint_path, metadata=metadata))
     if args.history:
         callbacks.append(train.HistoryLogger(args.history))
+    if args.tensorboard:
+        # One TensorBoard run per seed, side by side, when --runs trains several models.
+        log_dir = args.tensorboard
+        if args.runs > 1:
+            log_dir = os.path.join(log_dir, f"seed{seed}")
+        callbacks.append(
+            train.TensorBoard(log_dir, test_data=test_loader, class_names=data["classes"])
+        )
     callbacks.append(train.ProgressBar(bar=not args.no_progress))
 
     _say(
@@ -425,6 +434,11 @@ def cmd_train(args) -> int:
         )
     for option in ("plot", "history", "checkpoint"):
         _check_output(f"--{option}", getattr(args, option))
+    if args.tensorboard:
+        try:  # before loading data and training: say now that the package is missing
+            importlib.import_module("tapegrad.utils.tensorboard")
+        except ImportError as e:
+            raise CommandError(f"--tensorboard: {e}") from None
     if args.resume:
         checkpoint = _read_checkpoint("--resume", args.resume)
         _check_resume(args, checkpoint.get("metadata", {}) if isinstance(checkpoint, dict) else {})
@@ -540,6 +554,7 @@ EXTRAS = {
     "vision": "PIL",
     "safetensors": "safetensors",
     "distributed": "mpi4py",
+    "tensorboard": "tensorboard",
 }
 
 
@@ -710,6 +725,11 @@ def _add_train(commands) -> None:
         help="save training curves (and misclassified images) as PNG; the folder must exist",
     )  # fmt: skip
     t.add_argument("--history", metavar="FILE", help="log per-epoch metrics (.csv or .json)")
+    t.add_argument(
+        "--tensorboard", metavar="DIR",
+        help="log losses, errors, learning rate, weight histograms and misclassified test "
+        "images for TensorBoard in this folder (view: tensorboard --logdir DIR)",
+    )  # fmt: skip
     t.add_argument("--no-progress", action="store_true", help="no progress bar, one line per epoch")
     t.add_argument(
         "--nproc", type=_int_at_least(1), metavar="N",
