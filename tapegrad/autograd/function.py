@@ -25,6 +25,9 @@ _FREED_MSG = (
 )
 
 _Tensor = None  # set by tapegrad._tensor to break the import cycle
+# Set by tapegrad.onnx while it records a forward pass: called with (cls, inputs, attrs),
+# it returns the op's result, or None to let apply run as usual.
+_trace_hook = None
 
 
 class Node:
@@ -302,6 +305,8 @@ class Function(Node):
     @classmethod
     def apply(cls, *inputs, **attrs):
         """Run forward on the inputs' arrays and record the node if needed."""
+        if _trace_hook is not None and (traced := _trace_hook(cls, inputs, attrs)) is not None:
+            return traced
         ctx = cls.__new__(cls)
         ctx.next_functions = None
         ctx._saved = None

@@ -1,0 +1,205 @@
+"""Recording one forward pass for export: the primitive ops and the whole modules it runs.
+
+While a :class:`Tracer` is active, ``Function.apply`` hands every primitive call on the
+tracing thread to :meth:`Tracer.on_apply` (one module-global check in ``apply``; nothing
+else changes in normal execution), and the modules that have a converter of their own
+(recurrent layers, embeddings) run with their ``forward`` wrapped so that they are
+recorded as one node and their inner ops are not. The result is a list of :class:`Node`
+in execution order, which the converters turn into ONNX nodes.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd import function as _function
+from ..autograd import grad_mode
+from .errors import UnsupportedOperatorError
+
+
+class Node:
+    """One recorded call: a primitive ``Function`` (``kind == "op"``) or a module.
+
+    ``args``/``kwargs`` are the call's arguments (for an op: the input tensors and the
+    attributes), with tensors modified in place before the call replaced by the tensor
+    that computed their current value; ``inputs``/``outputs`` are the flat tensor lists.
+    ``b`` is the same node of the second trace (see ``export``), or ``None``.
+    """
+
+    __slots__ = ("kind", "target", "args", "kwargs", "inputs", "outputs", "result", "b")
+
+    def __init__(self, kind, target, args, kwargs, result):
+        self.kind = kind
+        self.target = target
+        self.args = args
+        self.kwargs = kwargs
+        self.inputs = flatten_tensors((args, kwargs))
+        self.result = result
+        self.outputs = flatten_tensors(result)
+        self.b: Node | None = None
+
+    @property
+    def name(self) -> str:
+        """The op's name as the error messages show it (``aten::softmax``-like)."""
+        if self.kind == "op":
+            return f"tapegrad::{self.target.__name__}"
+        return f"nn.{type(self.target).__name__}"
+
+
+def flatten_tensors(obj) -> list:
+    """The tensors in a nest of tuples, lists and dicts, in order."""
+    out: list = []
+    stack = [obj]
+    while stack:
+        o = stack.pop()
+        if isinstance(o, Tensor):
+            out.append(o)
+        elif isinstance(o, (tuple, list)):
+            stack.extend(reversed(o))
+        elif isinstance(o, dict):
+            stack.extend(reversed(list(o.values())))
+    return out
+
+
+def _map_tensors(obj, fn):
+    if isinstance(obj, Tensor):
+        return fn(obj)
+    if isinstance(obj, tuple):
+        return tuple(_map_tensors(o, fn) for o in obj)
+    if isinstance(obj, list):
+        return [_map_tensors(o, fn) for o in obj]
+    if isinstance(obj, dict):
+        return {k: _map_tensors(v, fn) for k, v in obj.items()}
+    return obj
+
+
+class Tracer:
+    """Records the ops and converter-backed modules of forward passes on this thread.
+
+    Args:
+        model: the module being exported; its submodules for which ``module_filter``
+            is true are recorded whole.
+        module_filter: says whether a module has a converter of its own.
+        opset: the target opset (for error messages).
+    """
+
+    def __init__(self, model, module_filter, opset: int) -> None:
+        self.model = model
+        self.module_filter = module_filter
+        self.opset = opset
+        self.nodes: list[Node] = []
+        self._depth = 0
+        self._tid = threading.get_ident()
+        # id(tensor) -> the version it had when the trace last saw it
+        self._versions: dict[int, int] = {}
+        # id(tensor) -> the tensor holding its current value (after an in-place write)
+        self._alias: dict[int, Tensor] = {}
+        # id(array) -> the produced tensor holding that array (for detach() and raw attrs)
+        self.arrays: dict[int, Tensor] = {}
+        self._keep: list = []  # every recorded object stays alive: ids stay unique
+
+    # -- recording ---------------------------------------------------------
+
+    def run(self, args: tuple, kwargs: dict):
+        """Run ``model(*args, **kwargs)`` once, recording it; returns its output."""
+        for t in flatten_tensors((args, kwargs)):
+            self._see(t)
+            self.arrays[id(t._data)] = t
+        patched = []
+        for m in self.model.modules():
+            if "forward" not in m.__dict__ and self.module_filter(m):
+                m.__dict__["forward"] = self._wrap_module(m)
+                patched.append(m)
+        prev = _function._trace_hook
+        _function._trace_hook = self.on_apply
+        try:
+            with grad_mode.no_grad():
+                out = self.model(*args, **kwargs)
+        finally:
+            _function._trace_hook = prev
+            for m in patched:
+                del m.__dict__["forward"]
+        self._keep.append(out)
+        return _map_tensors(out, self._current)
+
+    def on_apply(self, cls, inputs, attrs):
+        """The ``Function.apply`` hook: run the op and record it (``None`` = not traced)."""
+        if self._depth or threading.get_ident() != self._tid:
+            return None
+        inputs = tuple(None if t is None else self._current(t) for t in inputs)
+        self._depth += 1
+        try:
+            out = cls.apply(*inputs, **attrs)
+        finally:
+            self._depth -= 1
+        self._record(Node("op", cls, inputs, attrs, out))
+        return out
+
+    def _wrap_module(self, module):
+        forward = type(module).forward.__get__(module)
+
+        def traced_forward(*args, **kwargs):
+            if self._depth:
+                return forward(*args, **kwargs)
+            args = _map_tensors(args, self._current)
+            kwargs = _map_tensors(kwargs, self._current)
+            self._depth += 1
+            try:
+                out = forward(*args, **kwargs)
+            finally:
+                self._depth -= 1
+            self._record(Node("module", module, args, kwargs, out))
+            return out
+
+        return traced_forward
+
+    def _record(self, node: Node) -> None:
+        self.nodes.append(node)
+        self._keep.append(node)
+        for t in node.outputs:
+            self._versions[id(t)] = t._version_counter.v
+            self.arrays.setdefault(id(t._data), t)
+
+    def _see(self, t: Tensor) -> None:
+        self._versions.setdefault(id(t), t._version_counter.v)
+        self._keep.append(t)
+
+    def _current(self, t: Tensor) -> Tensor:
+        """``t``, or the tensor that computed its value if it was written in place."""
+        key = id(t)
+        alias = self._alias.get(key)
+        seen = self._versions.get(key)
+        if seen is None:
+            self._see(t)
+            # a tensor that shares a traced tensor's array (detach(), .data) is that tensor
+            src = self.arrays.get(id(t._data))
+            if src is not None and src is not t and src.shape == t.shape:
+                self._alias[key] = src
+                return src
+            return t
+        if t._version_counter.v == seen:
+            return t if alias is None else alias
+        # written in place since last seen: find the op whose result was copied into it
+        for node in reversed(self.nodes[-16:]):
+            for o in node.outputs:
+                if (
+                    o is not t
+                    and o.shape == t.shape
+                    and o._data.dtype == t._data.dtype
+                    and not np.shares_memory(o._data, t._data)
+                    and np.array_equal(o._data, t._data, equal_nan=o._data.dtype.kind in "fc")
+                ):
+                    self._alias[key] = o
+                    self._versions[key] = t._version_counter.v
+                    return o
+        raise UnsupportedOperatorError(
+            "aten::copy_",
+            self.opset,
+            None,
+            "a tensor of shape "
+            f"{list(t.shape)} was modified in place through a view or by an operation the "
+            "exporter cannot trace; write the forward without in-place writes into views",
+        )
