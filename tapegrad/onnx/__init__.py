@@ -13,10 +13,11 @@ file runs in ONNX Runtime and any other ONNX consumer::
 from __future__ import annotations
 
 from . import errors
-from ._export import TrainingMode, export, is_in_onnx_export
+from ._export import DEFAULT_OPSET, TrainingMode, export, is_in_onnx_export
 from .errors import OnnxExporterError, UnsupportedOperatorError
 
 __all__ = [
+    "DEFAULT_OPSET",
     "OnnxExporterError",
     "TrainingMode",
     "UnsupportedOperatorError",

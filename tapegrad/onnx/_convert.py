@@ -103,10 +103,46 @@ def _retensor(obj, it):
     return obj
 
 
+def _second_trace(model, filt, opset, args, kw, names_in, in_spec):
+    """Trace again with every dynamic axis lengthened: by its own amount per symbol, or,
+    when the model rejects that (axes it ties together, such as an LSTM's input batch and
+    its initial state's), by one amount per example size."""
+    in_tensors = flatten_tensors((args, kw))
+    axes_of = [(nm, t, in_spec.get(nm, {})) for nm, t in zip(names_in, in_tensors)]
+    symbols = sorted({s for ax in in_spec.values() for s in ax.values()})
+    sizes = sorted({t.shape[ax] for _, t, axes in axes_of for ax in axes})
+    by_symbol = {s: i + 1 for i, s in enumerate(symbols)}
+    by_size = {n: i + 1 for i, n in enumerate(sizes)}
+    error = None
+    for delta in (lambda t, ax, s: by_symbol[s], lambda t, ax, s: by_size[t.shape[ax]]):
+        new_ts = [
+            _resized(t, {ax % t.ndim: t.shape[ax] + delta(t, ax, s) for ax, s in axes.items()})
+            for _, t, axes in axes_of
+        ]
+        args_b, kw_b = _retensor((args, kw), iter(new_ts))
+        trace_b = Tracer(model, filt, opset)
+        try:
+            return trace_b, trace_b.run(args_b, kw_b), new_ts
+        except Exception as e:  # the model's own error on inputs of other sizes
+            error = e
+    raise OnnxExporterError(
+        "with dynamic_axes the model runs a second time with longer dynamic axes to find the "
+        f"sizes that follow them, and that run failed: {error}"
+    ) from error
+
+
+def _same_call(a, b) -> bool:
+    # some ops make their Function class per call (split's, with its number of outputs)
+    if a.kind == "op":
+        same = a.target is b.target or a.target.__qualname__ == b.target.__qualname__
+    else:
+        same = a.target is b.target
+    return same and len(a.inputs) == len(b.inputs) and len(a.outputs) == len(b.outputs)
+
+
 def _align(trace_a, trace_b):
-    if len(trace_a.nodes) != len(trace_b.nodes) or any(
-        (a.target is not b.target) or len(a.inputs) != len(b.inputs)
-        for a, b in zip(trace_a.nodes, trace_b.nodes)
+    if len(trace_a.nodes) != len(trace_b.nodes) or not all(
+        _same_call(a, b) for a, b in zip(trace_a.nodes, trace_b.nodes)
     ):
         raise OnnxExporterError(
             "the model runs different operations for other sizes of its dynamic axes "
@@ -124,6 +160,7 @@ def build(model, args, kw, opset, input_names, output_names, dynamic_axes,
     filt = lambda m: module_converter(m, opset) is not None  # noqa: E731
     trace = Tracer(model, filt, opset)
     out = trace.run(args, kw)
+    in_tensors = trace.inputs
     outs = flatten_tensors(out)
     names_out = list(output_names or [])
     if len(names_out) > len(outs):
@@ -137,26 +174,11 @@ def build(model, args, kw, opset, input_names, output_names, dynamic_axes,
     trace_b = outs_b = None
     in_spec = {nm: ax for nm, ax in spec.items() if nm in names_in}
     if in_spec:
-        symbols = sorted({s for ax in in_spec.values() for s in ax.values()})
-        delta = {s: i + 1 for i, s in enumerate(symbols)}
-        new_ts = []
         for nm, t in zip(names_in, in_tensors):
-            axes = in_spec.get(nm, {})
-            for ax in axes:
+            for ax in in_spec.get(nm, {}):
                 if not -t.ndim <= ax < t.ndim:
                     raise ValueError(f"dynamic axis {ax} of input {nm} is out of range")
-            new_ts.append(
-                _resized(t, {ax % t.ndim: t.shape[ax] + delta[s] for ax, s in axes.items()})
-            )
-        args_b, kw_b = _retensor((args, kw), iter(new_ts))
-        trace_b = Tracer(model, filt, opset)
-        try:
-            out_b = trace_b.run(args_b, kw_b)
-        except Exception as e:
-            raise OnnxExporterError(
-                "with dynamic_axes the model runs a second time with longer dynamic axes to "
-                f"find the sizes that follow them, and that run failed: {e}"
-            ) from e
+        trace_b, out_b, new_ts = _second_trace(model, filt, opset, args, kw, names_in, in_spec)
         _align(trace, trace_b)
         outs_b = flatten_tensors(out_b)
     else:

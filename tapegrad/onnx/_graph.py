@@ -100,7 +100,7 @@ class Graph:
             if hit is not None:
                 return hit
         name = self.fresh(hint)
-        self.initializers[name] = np.ascontiguousarray(array)
+        self.initializers[name] = np.array(array, order="C")
         if key is not None:
             self._cache[key] = name
         return name
@@ -129,7 +129,7 @@ class Graph:
         if key in self.params:
             name = self.params[key]
             if self.export_params:
-                self.initializers[name] = np.ascontiguousarray(tensor._data)
+                self.initializers[name] = np.array(tensor._data, order="C")
             else:
                 self.param_inputs.append(
                     helper.make_tensor_value_info(

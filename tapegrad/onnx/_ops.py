@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from onnx import numpy_helper as onnx_numpy_helper
 
 from ..ops import conv as _conv
 from ..ops import elementwise as E
@@ -609,6 +610,12 @@ def _index_array(g, n, arr, key):
     arr_b = _attr_b(n, key)
     if isinstance(arr_b, tuple):
         arr_b = None
+    if arr_b is not None and arr_b.shape != arr.shape and arr.size and arr_b.size:
+        flat_a, flat_b = arr.reshape(-1), arr_b.reshape(-1)
+        if (flat_a == flat_a[0]).all() and (flat_b == flat_a[0]).all():
+            # a constant fill whose shape follows the dynamic axes (torch.zeros(x.size(0)))
+            value = onnx_numpy_helper.from_array(flat_a[:1].astype(np.int64))
+            return g.op("ConstantOfShape", g.shape_vec(arr.shape, arr_b.shape), value=value)
     if arr_b is not None and (arr_b.shape != arr.shape or not np.array_equal(arr_b, arr)):
         _unsupported(
             g,
@@ -804,6 +811,19 @@ def _constant_pad(g, n):
     pads = [a for a, _ in pairs] + [b for _, b in pairs]
     value = g.scalar(n.kwargs.get("value", 0.0), _dtype(n))
     return g.op("Pad", _x(g, n), g.ints(pads), value, mode="constant")
+
+
+@_register(N.IndexPad)
+def _index_pad(g, n):
+    # reflect/replicate/circular padding: a gather along each padded dim
+    index_b = dict(_attr_b(n, "index"))
+    y = _x(g, n)
+    for dim, idx in n.kwargs["index"]:
+        other = index_b.get(dim)
+        if other is None or not np.array_equal(other, idx):
+            _unsupported(g, n, "padding along a dynamic axis in reflect/replicate/circular mode")
+        y = g.op("Gather", y, g.const(np.asarray(idx, dtype=np.int64)), axis=dim)
+    return y
 
 
 # -- convolution and pooling --------------------------------------------------------------------

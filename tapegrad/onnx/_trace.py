@@ -99,15 +99,36 @@ class Tracer:
         self._alias: dict[int, Tensor] = {}
         # id(array) -> the produced tensor holding that array (for detach() and raw attrs)
         self.arrays: dict[int, Tensor] = {}
+        # (id(grad_fn), output_nr) -> the produced tensor: an in-place op's snapshot of a
+        # tensor carries its history, and so names the tensor it copies
+        self._by_node: dict[tuple[int, int], Tensor] = {}
+        self.inputs: list[Tensor] = []
         self._keep: list = []  # every recorded object stays alive: ids stay unique
 
     # -- recording ---------------------------------------------------------
 
     def run(self, args: tuple, kwargs: dict):
-        """Run ``model(*args, **kwargs)`` once, recording it; returns its output."""
-        for t in flatten_tensors((args, kwargs)):
+        """Run ``model(*args, **kwargs)`` once, recording it; returns its output.
+
+        The run records autograd history: in-place ops then go through the recorded path,
+        which the trace follows (an in-place op's fast path on tensors that need no
+        gradient writes arrays directly and could not be seen). Floating inputs are
+        replaced by copies that require grad (``self.inputs`` holds them, in order).
+        """
+        self.inputs = []
+
+        def as_input(t: Tensor) -> Tensor:
+            if t._data.dtype.kind in "fc":
+                leaf = Tensor._make(t._data.copy()).requires_grad_(True)
+                with grad_mode.enable_grad():
+                    t = leaf.clone()  # not a leaf: in-place ops on it stay legal
+                self._by_node[(id(t.grad_fn), t._output_nr)] = t
+            self.inputs.append(t)
             self._see(t)
             self.arrays[id(t._data)] = t
+            return t
+
+        args, kwargs = _map_tensors((args, kwargs), as_input)
         patched = []
         for m in self.model.modules():
             if "forward" not in m.__dict__ and self.module_filter(m):
@@ -116,7 +137,7 @@ class Tracer:
         prev = _function._trace_hook
         _function._trace_hook = self.on_apply
         try:
-            with grad_mode.no_grad():
+            with grad_mode.enable_grad():
                 out = self.model(*args, **kwargs)
         finally:
             _function._trace_hook = prev
@@ -162,6 +183,8 @@ class Tracer:
         for t in node.outputs:
             self._versions[id(t)] = t._version_counter.v
             self.arrays.setdefault(id(t._data), t)
+            if t.grad_fn is not None:
+                self._by_node.setdefault((id(t.grad_fn), t._output_nr), t)
 
     def _see(self, t: Tensor) -> None:
         self._versions.setdefault(id(t), t._version_counter.v)
@@ -174,8 +197,13 @@ class Tracer:
         seen = self._versions.get(key)
         if seen is None:
             self._see(t)
-            # a tensor that shares a traced tensor's array (detach(), .data) is that tensor
-            src = self.arrays.get(id(t._data))
+            # a tensor that shares a traced tensor's array (detach(), .data), or that carries
+            # its history (an in-place op's snapshot), is that tensor
+            src = None
+            if t.grad_fn is not None:
+                src = self._by_node.get((id(t.grad_fn), t._output_nr))
+            if src is None:
+                src = self.arrays.get(id(t._data))
             if src is not None and src is not t and src.shape == t.shape:
                 self._alias[key] = src
                 return src
@@ -183,6 +211,12 @@ class Tracer:
         if t._version_counter.v == seen:
             return t if alias is None else alias
         # written in place since last seen: find the op whose result was copied into it
+        if t.grad_fn is not None:
+            src = self._by_node.get((id(t.grad_fn), t._output_nr))
+            if src is not None and src is not t:
+                self._alias[key] = src
+                self._versions[key] = t._version_counter.v
+                return src
         for node in reversed(self.nodes[-16:]):
             for o in node.outputs:
                 if (
