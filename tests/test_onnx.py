@@ -299,7 +299,7 @@ class _Ops(nn.Module):
         v = z.var(dim=1) + z.std(dim=2, unbiased=False).mean(dim=1, keepdim=True)
         u = torch.stack([t, t.exp().log1p(), torch.clamp(t, -0.5, 0.5)], dim=-1)  # (B, 3, 3)
         w = F.softmax(u, dim=-1) + F.log_softmax(u, dim=1) + u.pow(2) - 1 / (u.abs() + 1)
-        w = torch.where(w > 0, w, w * 0.1) if False else torch.maximum(w, torch.tanh(w))
+        w = torch.maximum(w, torch.tanh(w)) - torch.minimum(w, t.unsqueeze(1))
         out = torch.cat(
             [
                 s.flatten(1),
@@ -474,7 +474,7 @@ def test_is_in_onnx_export():
             return x + 1
 
     _export_bytes(M(), torch.randn(2))
-    assert seen == [True] and not torch.onnx.is_in_onnx_export()
+    assert seen and all(seen) and not torch.onnx.is_in_onnx_export()
 
 
 def test_unsupported_op_is_named():
@@ -501,6 +501,8 @@ def test_untraceable_value_is_an_error_not_a_baked_constant():
 
     with pytest.raises(torch.onnx.errors.UnsupportedOperatorError, match="cannot trace"):
         _export_bytes(M(), torch.randn(2, 3), input_names=["x"], dynamic_axes={"x": [0]})
+    with pytest.raises(torch.onnx.errors.UnsupportedOperatorError, match="cannot trace"):
+        _export_bytes(M(), torch.randn(2, 3))  # checked without dynamic axes too
 
 
 def test_bad_opset_and_training_mode():

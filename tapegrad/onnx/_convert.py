@@ -82,13 +82,15 @@ def _dynamic_spec(dynamic_axes, names_in, names_out) -> dict[str, dict[int, str]
 
 
 def _resized(t: Tensor, axes: dict[int, int]) -> Tensor:
-    """A copy of ``t`` with the given axes lengthened, cycling through its own values."""
+    """Another input like ``t``: the given axes lengthened (cycling through its values)
+    and floating values in reverse order, so that values computed from the input
+    outside the trace differ between the two runs. Integer values (indices) are kept."""
     a = t._data
     for ax, new in axes.items():
         a = np.take(a, np.arange(new) % max(a.shape[ax], 1), axis=ax)
-    out = Tensor._make(np.ascontiguousarray(a))
-    out.requires_grad_(t.requires_grad)
-    return out
+    if a.dtype.kind in "fc" and a.ndim:
+        a = a.reshape(-1)[::-1].reshape(a.shape)
+    return Tensor._make(np.array(a, order="C"))
 
 
 def _retensor(obj, it):
@@ -104,9 +106,9 @@ def _retensor(obj, it):
 
 
 def _second_trace(model, filt, opset, args, kw, names_in, in_spec):
-    """Trace again with every dynamic axis lengthened: by its own amount per symbol, or,
-    when the model rejects that (axes it ties together, such as an LSTM's input batch and
-    its initial state's), by one amount per example size."""
+    """Trace again on other input values, with every dynamic axis lengthened: by its own
+    amount per symbol, or, when the model rejects that (axes it ties together, such as an
+    LSTM's input batch and its initial state's), by one amount per example size."""
     in_tensors = flatten_tensors((args, kw))
     axes_of = [(nm, t, in_spec.get(nm, {})) for nm, t in zip(names_in, in_tensors)]
     symbols = sorted({s for ax in in_spec.values() for s in ax.values()})
@@ -173,16 +175,24 @@ def build(model, args, kw, opset, input_names, output_names, dynamic_axes,
 
     trace_b = outs_b = None
     in_spec = {nm: ax for nm, ax in spec.items() if nm in names_in}
-    if in_spec:
-        for nm, t in zip(names_in, in_tensors):
-            for ax in in_spec.get(nm, {}):
-                if not -t.ndim <= ax < t.ndim:
-                    raise ValueError(f"dynamic axis {ax} of input {nm} is out of range")
+    for nm, t in zip(names_in, in_tensors):
+        for ax in in_spec.get(nm, {}):
+            if not -t.ndim <= ax < t.ndim:
+                raise ValueError(f"dynamic axis {ax} of input {nm} is out of range")
+    new_ts = in_tensors
+    try:
         trace_b, out_b, new_ts = _second_trace(model, filt, opset, args, kw, names_in, in_spec)
         _align(trace, trace_b)
         outs_b = flatten_tensors(out_b)
-    else:
+    except OnnxExporterError:
+        if in_spec:
+            raise
+        # without dynamic axes the second run only checks for values computed outside
+        # the trace; a model that branches on its input values cannot be checked
+        trace_b = outs_b = None
         new_ts = in_tensors
+        for node in trace.nodes:
+            node.b = None
 
     params: dict[int, str] = {}
     for name, t in model.state_dict(keep_vars=True).items():
