@@ -469,17 +469,24 @@ def _plots(path: str, history, model, test_loader, classes) -> None:
         pass
 
 
-def cmd_evaluate(args) -> int:
-    """``tapegrad evaluate``: the test error of a checkpoint written by ``train``."""
-    checkpoint = _read_checkpoint("--checkpoint", args.checkpoint)
+def _checkpoint_model(option: str, path: str, verb: str) -> tuple[nn.Module, dict, dict]:
+    """The model of a checkpoint written by ``train``, with the weights the run ended with;
+    also the checkpoint and its metadata."""
+    checkpoint = _read_checkpoint(option, path)
     meta = checkpoint.get("metadata") if isinstance(checkpoint, dict) else None
     if not meta:
         raise CommandError(
-            f"{args.checkpoint} has no metadata; evaluate checkpoints written by "
+            f"{path} has no metadata; {verb} checkpoints written by "
             "`tapegrad train --checkpoint FILE`"
         )
     model = build_model(meta["model"], meta["in_channels"], meta["num_classes"], meta["image_size"])
     model.load_state_dict(_final_weights(checkpoint))
+    return model, checkpoint, meta
+
+
+def cmd_evaluate(args) -> int:
+    """``tapegrad evaluate``: the test error of a checkpoint written by ``train``."""
+    model, checkpoint, meta = _checkpoint_model("--checkpoint", args.checkpoint, "evaluate")
     root, strict = _data_root(args)
     images, targets, classes = load_data(
         meta["dataset"], root, args.train_split, args.download, args.limit, strict
@@ -509,16 +516,8 @@ def cmd_evaluate(args) -> int:
 
 def cmd_export(args) -> int:
     """``tapegrad export``: a checkpoint written by ``train`` as an ONNX model file."""
-    checkpoint = _read_checkpoint("CHECKPOINT", args.checkpoint)
-    meta = checkpoint.get("metadata") if isinstance(checkpoint, dict) else None
-    if not meta:
-        raise CommandError(
-            f"{args.checkpoint} has no metadata; export checkpoints written by "
-            "`tapegrad train --checkpoint FILE`"
-        )
     _check_output("OUTPUT", args.output)
-    model = build_model(meta["model"], meta["in_channels"], meta["num_classes"], meta["image_size"])
-    model.load_state_dict(_final_weights(checkpoint))
+    model, _, meta = _checkpoint_model("CHECKPOINT", args.checkpoint, "export")
     size = meta["image_size"]
     example = tapegrad.zeros(args.batch_size, meta["in_channels"], size, size)
     dynamic = {"input": {0: "batch"}, "output": {0: "batch"}} if args.batch_dynamic else None

@@ -20,7 +20,7 @@ from .._tensor import Tensor
 from ._graph import Graph, onnx_dtype
 from ._modules import module_converter
 from ._ops import converter_for
-from ._trace import Tracer, flatten_tensors
+from ._trace import Tracer, flatten_tensors, map_tensors
 from .errors import OnnxExporterError, OnnxExporterWarning, UnsupportedOperatorError
 
 
@@ -93,16 +93,10 @@ def _resized(t: Tensor, axes: dict[int, int]) -> Tensor:
     return Tensor._make(np.array(a, order="C"))
 
 
-def _retensor(obj, it):
-    if isinstance(obj, Tensor):
-        return next(it)
-    if isinstance(obj, tuple):
-        return tuple(_retensor(o, it) for o in obj)
-    if isinstance(obj, list):
-        return [_retensor(o, it) for o in obj]
-    if isinstance(obj, dict):
-        return {k: _retensor(v, it) for k, v in obj.items()}
-    return obj
+def _replace_tensors(obj, tensors):
+    """``obj`` with its tensors replaced, in order, by ``tensors``."""
+    it = iter(tensors)
+    return map_tensors(obj, lambda _: next(it))
 
 
 def _second_trace(model, filt, opset, args, kw, names_in, in_spec):
@@ -121,7 +115,7 @@ def _second_trace(model, filt, opset, args, kw, names_in, in_spec):
             _resized(t, {ax % t.ndim: t.shape[ax] + delta(t, ax, s) for ax, s in axes.items()})
             for _, t, axes in axes_of
         ]
-        args_b, kw_b = _retensor((args, kw), iter(new_ts))
+        args_b, kw_b = _replace_tensors((args, kw), new_ts)
         trace_b = Tracer(model, filt, opset)
         try:
             return trace_b, trace_b.run(args_b, kw_b), new_ts

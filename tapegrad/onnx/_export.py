@@ -9,7 +9,8 @@ from __future__ import annotations
 import enum
 import io
 import os
-import tempfile
+
+from ..serialization import _atomic_write
 
 DEFAULT_OPSET = 20  # PyTorch 2.13's default for the TorchScript exporter
 MIN_OPSET = 14
@@ -127,17 +128,11 @@ def export(
         print(helper.printable_graph(proto.graph))
     data = proto.SerializeToString()
     if isinstance(f, (str, os.PathLike)):
-        path = os.fspath(f)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-    elif isinstance(f, io.TextIOBase):
-        raise TypeError("torch.onnx.export: f must be a path or a binary file object")
+        # the same atomic write as tapegrad.save: a temporary file, then a rename
+        _atomic_write(os.fspath(f), lambda fp: fp.write(data))
+    elif isinstance(f, io.TextIOBase) or not hasattr(f, "write"):
+        raise TypeError(
+            f"torch.onnx.export: f must be a path or a binary file object, got {type(f).__name__}"
+        )
     else:
         f.write(data)

@@ -64,15 +64,16 @@ def flatten_tensors(obj) -> list:
     return out
 
 
-def _map_tensors(obj, fn):
+def map_tensors(obj, fn):
+    """``obj`` (a nest of tuples, lists and dicts) with each tensor ``t`` replaced by ``fn(t)``."""
     if isinstance(obj, Tensor):
         return fn(obj)
     if isinstance(obj, tuple):
-        return tuple(_map_tensors(o, fn) for o in obj)
+        return tuple(map_tensors(o, fn) for o in obj)
     if isinstance(obj, list):
-        return [_map_tensors(o, fn) for o in obj]
+        return [map_tensors(o, fn) for o in obj]
     if isinstance(obj, dict):
-        return {k: _map_tensors(v, fn) for k, v in obj.items()}
+        return {k: map_tensors(v, fn) for k, v in obj.items()}
     return obj
 
 
@@ -128,7 +129,7 @@ class Tracer:
             self.arrays[id(t._data)] = t
             return t
 
-        args, kwargs = _map_tensors((args, kwargs), as_input)
+        args, kwargs = map_tensors((args, kwargs), as_input)
         patched = []
         for m in self.model.modules():
             if "forward" not in m.__dict__ and self.module_filter(m):
@@ -144,7 +145,7 @@ class Tracer:
             for m in patched:
                 del m.__dict__["forward"]
         self._keep.append(out)
-        return _map_tensors(out, self._current)
+        return map_tensors(out, self._current)
 
     def on_apply(self, cls, inputs, attrs):
         """The ``Function.apply`` hook: run the op and record it (``None`` = not traced)."""
@@ -165,8 +166,8 @@ class Tracer:
         def traced_forward(*args, **kwargs):
             if self._depth:
                 return forward(*args, **kwargs)
-            args = _map_tensors(args, self._current)
-            kwargs = _map_tensors(kwargs, self._current)
+            args = map_tensors(args, self._current)
+            kwargs = map_tensors(kwargs, self._current)
             self._depth += 1
             try:
                 out = forward(*args, **kwargs)
