@@ -505,6 +505,20 @@ def test_untraceable_value_is_an_error_not_a_baked_constant():
         _export_bytes(M(), torch.randn(2, 3))  # checked without dynamic axes too
 
 
+def test_untraceable_output_is_an_error():
+    class M(nn.Module):
+        def forward(self, x):
+            return x.argmax(1)
+
+    with pytest.raises(torch.onnx.errors.UnsupportedOperatorError, match="output"):
+        _export_bytes(M(), torch.randn(3, 4))
+
+
+def test_verbose_and_no_constant_folding(capsys):
+    check(_Ops(), *two((2, 3, 4), (3, 3, 4)), verbose=True, do_constant_folding=False)
+    assert "MatMul" in capsys.readouterr().out
+
+
 def test_bad_opset_and_training_mode():
     with pytest.raises(ValueError, match="Unsupported ONNX opset version: 9"):
         _export_bytes(nn.ReLU(), torch.randn(2), opset_version=9)

@@ -256,6 +256,17 @@ def build(model, args, kw, opset, input_names, output_names, dynamic_axes,
     graph_outputs = []
     out_spec = {nm: ax for nm, ax in spec.items() if nm in names_out}
     for i, (nm, t) in enumerate(zip(names_out, outs)):
+        if id(t) not in g.values and id(t) not in params and outs_b is not None:
+            tb = outs_b[i]
+            if tb.shape != t.shape or not np.array_equal(tb._data, t._data, equal_nan=True):
+                raise UnsupportedOperatorError(
+                    f"output {nm}",
+                    opset,
+                    None,
+                    "it was computed from the input by an operation the exporter cannot trace "
+                    "(e.g. argmax, a comparison, or a NumPy round trip)",
+                )
+            g.const_b[id(t)] = tb
         g.op("Identity", g.v(t), out_names=[nm])
         sb = tuple(outs_b[i].shape) if outs_b is not None else tuple(t.shape)
         sym = out_spec.get(nm, {})

@@ -95,7 +95,7 @@ def export(
     """
     try:
         import onnx
-        from onnx import helper
+        import onnx.printer
 
         from ._convert import build
     except ModuleNotFoundError as e:
@@ -125,7 +125,7 @@ def export(
             m.training = mode
     onnx.checker.check_model(proto)
     if verbose:
-        print(helper.printable_graph(proto.graph))
+        print(onnx.printer.to_text(proto.graph))
     data = proto.SerializeToString()
     if isinstance(f, (str, os.PathLike)):
         # the same atomic write as tapegrad.save: a temporary file, then a rename
