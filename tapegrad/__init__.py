@@ -256,11 +256,13 @@ from .ops.linalg import (  # noqa: E402  # noqa: E402
     dot,
     einsum,
     gels,
+    geqrf,
     ger,
     inner,
     kron,
     logdet,
     matmul,
+    matrix_exp,
     mm,
     mv,
     outer,
@@ -269,6 +271,7 @@ from .ops.linalg import (  # noqa: E402  # noqa: E402
     trace,
     vdot,
 )
+from .ops.linalg import householder_product as orgqr
 from .ops.linalg import inv as inverse
 from .ops.linalg import lstsq as _lstsq  # noqa: E402
 from .ops.linalg import old_eig as eig  # noqa: E402
@@ -525,6 +528,7 @@ from . import (  # noqa: E402
     version,
 )
 from .nn.functional import cosine_similarity, pairwise_distance  # noqa: E402
+from .nn.utils.parametrizations import _weight_norm, norm_except_dim  # noqa: E402
 from .ops.elementwise import heaviside, ldexp, logaddexp2, logit, sinc  # noqa: E402
 from .ops.index import isin, unravel_index  # noqa: E402
 from .ops.linalg import cdist, chain_matmul, vander  # noqa: E402
