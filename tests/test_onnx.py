@@ -144,6 +144,22 @@ def test_resnet18_imagenet_stem():
         (lambda: nn.Flatten(2), (2, 3, 4, 5)),
         (lambda: nn.Unflatten(1, (2, 6)), (2, 12)),
         (lambda: nn.Identity(), (2, 3)),
+        (lambda: nn.Conv3d(2, 4, 3, stride=2, padding=1), (2, 2, 5, 6, 7)),
+        (lambda: nn.ConvTranspose3d(2, 3, 2, stride=2), (2, 2, 3, 3, 3)),
+        (lambda: nn.MaxPool3d(2), (2, 2, 4, 4, 4)),
+        (lambda: nn.AvgPool3d(2, padding=1), (2, 2, 4, 4, 4)),
+        (lambda: nn.BatchNorm3d(2), (2, 2, 3, 3, 3)),
+        (lambda: nn.InstanceNorm2d(3, affine=True), (2, 3, 4, 4)),
+        (lambda: nn.LocalResponseNorm(3), (2, 5, 3, 3)),
+        (lambda: nn.RMSNorm(5), (2, 3, 5)),
+        (lambda: nn.Conv2d(3, 4, 3, padding=1, padding_mode="circular"), (2, 3, 5, 5)),
+        (lambda: nn.Conv2d(3, 4, 3, padding=1, padding_mode="replicate"), (2, 3, 5, 5)),
+        (lambda: nn.ZeroPad2d((1, 2, 0, 1)), (2, 3, 4, 4)),
+        (lambda: nn.ReflectionPad1d(2), (2, 3, 5)),
+        (lambda: nn.Upsample(scale_factor=2, mode="bilinear"), (2, 3, 4, 5)),
+        (lambda: nn.Upsample(size=(7, 9)), (2, 3, 4, 5)),
+        (lambda: nn.PixelShuffle(2), (2, 8, 3, 3)),
+        (lambda: nn.LPPool2d(2, 2), (2, 3, 4, 4)),
     ],
 )  # fmt: skip
 def test_layers(layer, shape):
@@ -320,6 +336,18 @@ class _Ops(nn.Module):
 
 def test_tensor_ops_in_forward():
     check(_Ops(), *two((2, 3, 4), (5, 3, 4)))
+
+
+def test_dynamic_image_size():
+    model = models.resnet20()
+    check(model, (randn(1, 3, 32, 32),), (randn(2, 3, 40, 36),), dyn={0: [0, 2, 3]})
+
+
+def test_parametrized_weights():
+    model = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 2))
+    nn.utils.parametrizations.weight_norm(model[0])
+    nn.utils.parametrizations.orthogonal(model[2])
+    check(model, *two((2, 4), (5, 4)))
 
 
 def test_view_from_size_works_for_other_batch_sizes():

@@ -232,21 +232,21 @@ def build(model, args, kw, opset, input_names, output_names, dynamic_axes,
                     )
                 g.const_b[key] = tb
 
+    live = {id(t) for t in in_tensors}  # values that depend on the graph inputs
     for node in trace.nodes:
+        static = not any(id(t) in live for t in node.inputs)
+        if not static:
+            live.update(id(t) for t in node.outputs)
         if fold and node.kind == "op" and _foldable(g, node, produced):
             continue
-        if node.kind == "op":
-            conv = converter_for(node.target)
-            if conv is None:
-                raise UnsupportedOperatorError(
-                    node.name, opset, None, "tapegrad's exporter has no ONNX conversion for it"
-                )
-        else:
-            conv = module_converter(node.target, opset)
-        res = conv(g, node)
-        res = res if isinstance(res, list) else [res]
-        if len(res) != len(node.outputs):
-            res = (res + [None] * len(node.outputs))[: len(node.outputs)]
+        try:
+            res = _convert(g, node, opset)
+        except UnsupportedOperatorError:
+            if not (fold and static and _static_shapes(node)):
+                raise
+            # an op on parameters only (a parametrization's weight): computed here, as
+            # PyTorch's constant folding does, its result becomes an initializer
+            continue
         for t, nm in zip(node.outputs, res):
             if nm is None:
                 g.unavailable[id(t)] = node.name
@@ -293,6 +293,30 @@ def build(model, args, kw, opset, input_names, output_names, dynamic_axes,
 
     proto.producer_version = __version__
     return proto
+
+
+def _convert(g: Graph, node, opset: int) -> list:
+    """The ONNX names of a node's outputs; nothing is added to ``g`` when it fails."""
+    if node.kind == "op":
+        conv = converter_for(node.target)
+        if conv is None:
+            raise UnsupportedOperatorError(
+                node.name, opset, None, "tapegrad's exporter has no ONNX conversion for it"
+            )
+    else:
+        conv = module_converter(node.target, opset)
+    mark = g.mark()
+    try:
+        res = conv(g, node)
+    except UnsupportedOperatorError:
+        g.rollback(mark)
+        raise
+    res = res if isinstance(res, list) else [res]
+    return (res + [None] * len(node.outputs))[: len(node.outputs)]
+
+
+def _static_shapes(node) -> bool:
+    return node.b is None or all(a.shape == b.shape for a, b in zip(node.outputs, node.b.outputs))
 
 
 def _sym(in_spec, e):

@@ -83,6 +83,21 @@ class Graph:
         )
         return out_names[0] if outputs == 1 else list(out_names)
 
+    def mark(self) -> tuple:
+        """The graph's current extent, for :meth:`rollback`."""
+        state = (dict(self.values), dict(self._cache), set(self._names))
+        return len(self.nodes), len(self.param_inputs), list(self.initializers), state
+
+    def rollback(self, mark: tuple) -> None:
+        """Drop what was added since ``mark`` (a converter that gave up half way)."""
+        n_nodes, n_params, inits, (values, cache, names) = mark
+        del self.nodes[n_nodes:]
+        del self.param_inputs[n_params:]
+        for name in list(self.initializers):
+            if name not in inits:
+                del self.initializers[name]
+        self.values, self._cache, self._names = values, cache, names
+
     def set(self, tensor, name: str) -> None:
         """Record that ``tensor``'s value is the ONNX value ``name``."""
         self.values[id(tensor)] = name
