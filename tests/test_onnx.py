@@ -339,8 +339,16 @@ def test_tensor_ops_in_forward():
 
 
 def test_dynamic_image_size():
-    model = models.resnet20()
-    check(model, (randn(1, 3, 32, 32),), (randn(2, 3, 40, 36),), dyn={0: [0, 2, 3]})
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+        nn.MaxPool2d(2, ceil_mode=True), nn.MaxPool2d(3, 2, padding=1), nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(), nn.Linear(4, 2),
+    )  # fmt: skip
+    check(model, (randn(1, 3, 12, 10),), (randn(2, 3, 17, 9),), dyn={0: [0, 2, 3]})
+    model[-3], model[-1] = nn.AdaptiveAvgPool2d(2), nn.Linear(16, 2)  # window follows the size
+    with pytest.raises(torch.onnx.errors.OnnxExporterError, match="dynamic axes"):
+        _export_bytes(model, randn(1, 3, 32, 32), input_names=["x"],
+                      dynamic_axes={"x": [0, 2, 3]})  # fmt: skip
 
 
 def test_parametrized_weights():
@@ -356,7 +364,7 @@ def test_view_from_size_works_for_other_batch_sizes():
             n, c = x.size(0), x.size(1)
             y = x.view(n, c, -1).mean(-1)
             z = x.reshape(n * c, -1)  # a product of a dynamic size
-            return y, z.view(n, c, -1).sum(-1) + torch.zeros(n, c)
+            return y, z.view(n, c, -1).sum(-1) + torch.zeros(n, c), x.var(0), x.std(dim=(0, 2))
 
     check(M(), (randn(2, 3, 4, 4),), (randn(5, 3, 4, 4),))
 

@@ -496,6 +496,7 @@ def _flip(g, n):
 @_register(S.Repeat)
 def _repeat(g, n):
     reps = list(n.kwargs["reps"])
+    _same_across_traces(g, n, "repeat counts", reps, list(_attr_b(n, "reps")))
     x = _x(g, n)
     extra = len(reps) - n.args[0].ndim
     if extra > 0:
@@ -829,51 +830,102 @@ def _index_pad(g, n):
 # -- convolution and pooling --------------------------------------------------------------------
 
 
+def _conv_attrs(kw):
+    geo, nd = kw["geom"], kw.get("nd", 2)
+    if nd == 2:
+        kernel, strides = [geo.kh, geo.kw], [geo.sh, geo.sw]
+        pads, dil = [geo.pt, geo.pl, geo.pb, geo.pr], [geo.dh, geo.dw]
+        sizes_in, sizes_out = [geo.oh, geo.ow], [geo.h, geo.w]
+    else:
+        kernel, strides, pads, dil = [geo.kw], [geo.sw], [geo.pl, geo.pr], [geo.dw]
+        sizes_in, sizes_out = [geo.ow], [geo.w]
+    attrs = dict(kernel_shape=kernel, strides=strides, pads=pads, dilations=dil, group=geo.groups)
+    if kw.get("transposed", False):
+        # the transposed convolution's input side is the direct one's output (oh, ow)
+        attrs["output_padding"] = [
+            o - (s * (i - 1) + d * (k - 1) + 1 - pads[j] - pads[j + nd])
+            for j, (i, o, s, d, k) in enumerate(zip(sizes_in, sizes_out, strides, dil, kernel))
+        ]
+    return attrs
+
+
+def _same_geometry(g, n, attrs_of, what):
+    """``attrs_of(node)`` for this node, checked to be the same in the second trace."""
+    attrs = attrs_of(n)
+    if n.b is not None and attrs_of(n.b) != attrs:
+        _unsupported(g, n, f"its {what} changes with the dynamic axes")
+    return attrs
+
+
 @_register(_conv.Convolution)
 def _convolution(g, n):
     if n.target is not _conv.Convolution:
         _unsupported(g, n, "convolution gradients are not exported")
+    if n.kwargs.get("nd", 2) not in (1, 2):
+        _unsupported(g, n, f"{n.kwargs.get('nd')}-d convolutions are not exported")
     xt, wt, bt = n.args
-    geo = n.kwargs["geom"]
-    nd = n.kwargs.get("nd", 2)
-    if nd == 2:
-        kernel, strides = [geo.kh, geo.kw], [geo.sh, geo.sw]
-        pads, dil = [geo.pt, geo.pl, geo.pb, geo.pr], [geo.dh, geo.dw]
-    elif nd == 1:
-        kernel, strides, pads, dil = [geo.kw], [geo.sw], [geo.pl, geo.pr], [geo.dw]
-    else:
-        _unsupported(g, n, f"{nd}-d convolutions are not exported")
+    attrs = _same_geometry(g, n, lambda node: _conv_attrs(node.kwargs), "output padding")
     ins = [g.v(xt), g.v(wt), None if bt is None else g.v(bt)]
-    common = dict(kernel_shape=kernel, strides=strides, pads=pads, dilations=dil, group=geo.groups)
-    if not n.kwargs.get("transposed", False):
-        return g.op("Conv", *ins, **common)
-    # the transposed convolution's input side is the direct one's output (oh, ow)
-    if nd == 2:
-        sizes_in, sizes_out = [geo.oh, geo.ow], [geo.h, geo.w]
-    else:
-        sizes_in, sizes_out = [geo.ow], [geo.w]
-    out_pad = [
-        o - (s * (i - 1) + d * (k - 1) + 1 - pads[j] - pads[j + nd])
-        for j, (i, o, s, d, k) in enumerate(zip(sizes_in, sizes_out, strides, dil, kernel))
-    ]
-    return g.op("ConvTranspose", *ins, output_padding=out_pad, **common)
+    op_type = "ConvTranspose" if n.kwargs.get("transposed", False) else "Conv"
+    return g.op(op_type, *ins, **attrs)
 
 
-def _pool_attrs(geo):
+def _pool_attrs(node):
+    geo = node.kwargs["geom"]
     return dict(kernel_shape=list(geo.k), strides=list(geo.s), pads=list(geo.p) + list(geo.hi))
+
+
+def _pool_out(n, k, s, p, d, ceil):
+    """PyTorch's pooled size (a last window starting in the right padding is dropped)."""
+    span = n + 2 * p - d * (k - 1) - 1
+    o = (-(-span // s) if ceil else span // s) + 1
+    if ceil and (o - 1) * s >= n + p:
+        o -= 1
+    return o
+
+
+def _symmetric_pool_attrs(n):
+    """Pads ``p`` on both sides and the ceil mode that give PyTorch's pooled sizes in both
+    traces (the explicit end padding varies with a dynamic image size), or ``None``."""
+    for ceil in (0, 1):
+        if all(
+            o == _pool_out(size, k, s, p, d, ceil)
+            for node in (n, n.b)
+            for size, k, s, p, d, o in zip(*_win(node))
+        ):
+            geo = n.kwargs["geom"]
+            return dict(
+                kernel_shape=list(geo.k), strides=list(geo.s), pads=list(geo.p) * 2, ceil_mode=ceil
+            )
+    return None
+
+
+def _win(node):
+    geo = node.kwargs["geom"]
+    return geo.size, geo.k, geo.s, geo.p, geo.d, geo.out
 
 
 @_register(P._MaxPoolNd)
 def _max_pool(g, n):
     if n.kwargs.get("with_indices"):
         _unsupported(g, n, "max pooling with return_indices=True is not exported")
-    geo = n.kwargs["geom"]
-    return g.op("MaxPool", _x(g, n), dilations=list(geo.d), **_pool_attrs(geo))
+    attrs = _pool_attrs(n)
+    if n.b is not None and _pool_attrs(n.b) != attrs:
+        attrs = _symmetric_pool_attrs(n)
+        if attrs is None:
+            _unsupported(g, n, "its windows change with the dynamic axes")
+    return g.op("MaxPool", _x(g, n), dilations=list(n.kwargs["geom"].d), **attrs)
+
+
+def _avg_attrs(node):
+    div = np.asarray(node.kwargs.get("divisor"))
+    return _pool_attrs(node), div.shape, div.tobytes()
 
 
 @_register(P._AvgPoolNd)
 def _avg_pool(g, n):
     geo = n.kwargs["geom"]
+    _same_geometry(g, n, _avg_attrs, "pooling window (adaptive pooling, or ceil_mode or padding)")
     x = _x(g, n)
     if any(geo.p) or any(geo.hi):
         nd = len(geo.k)
@@ -888,6 +940,11 @@ def _avg_pool(g, n):
     return g.op("Mul", y, g.const((k / div.astype(np.float64)).astype(_dtype(n))))
 
 
+def _adaptive_kernel(node):
+    out = tuple(node.kwargs["out_size"])
+    return [s // o for s, o in zip(node.args[0].shape[-len(out) :], out)]
+
+
 @_register(P._AdaptiveMaxPoolNd)
 def _adaptive_max(g, n):
     out = tuple(n.kwargs["out_size"])
@@ -895,7 +952,7 @@ def _adaptive_max(g, n):
     if all(o == 1 for o in out):
         return [g.op("GlobalMaxPool", _x(g, n)), None]
     if all(s % o == 0 for s, o in zip(size, out)):
-        k = [s // o for s, o in zip(size, out)]
+        k = _same_geometry(g, n, _adaptive_kernel, "adaptive pooling window")
         return [g.op("MaxPool", _x(g, n), kernel_shape=k, strides=k), None]
     _unsupported(
         g,
