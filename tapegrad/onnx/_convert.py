@@ -149,9 +149,9 @@ def _align(trace_a, trace_b):
 
 
 def build(model, args, kw, opset, input_names, output_names, dynamic_axes,
-           export_params, keep_init, fold):  # fmt: skip
+          export_params, keep_init, fold):  # fmt: skip
+    """The ONNX ``ModelProto`` of ``model`` run on ``args`` (see ``export``)."""
     args, kw = _split_args(args, kw)
-    in_tensors = flatten_tensors((args, kw))
     names_in = _input_names(model, args, kw, input_names)
     filt = lambda m: module_converter(m, opset) is not None  # noqa: E731
     trace = Tracer(model, filt, opset)

@@ -9,8 +9,13 @@ from __future__ import annotations
 import enum
 import io
 import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..serialization import _atomic_write
+
+if TYPE_CHECKING:
+    from ..nn import Module
 
 DEFAULT_OPSET = 20  # PyTorch 2.13's default for the TorchScript exporter
 MIN_OPSET = 14
@@ -44,19 +49,19 @@ def _opset(opset_version) -> int:
 
 
 def export(
-    model,
-    args=(),
-    f=None,
+    model: Module,
+    args: Any = (),
+    f: str | os.PathLike | BinaryIO | None = None,
     *,
-    kwargs: dict | None = None,
+    kwargs: dict[str, Any] | None = None,
     verbose: bool | None = None,
-    input_names=None,
-    output_names=None,
+    input_names: Sequence[str] | None = None,
+    output_names: Sequence[str] | None = None,
     opset_version: int | None = None,
     dynamo: bool = False,
     export_params: bool = True,
     keep_initializers_as_inputs: bool = False,
-    dynamic_axes=None,
+    dynamic_axes: Mapping[str, Mapping[int, str] | Sequence[int]] | None = None,
     training: TrainingMode = TrainingMode.EVAL,
     do_constant_folding: bool = True,
     **unused,
