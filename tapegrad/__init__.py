@@ -527,6 +527,7 @@ from . import (  # noqa: E402
     utils,
     version,
 )
+from ._torch_nn_ops import *  # noqa: E402  (torch.conv2d, torch.max_pool2d, torch.dropout...)
 from .nn.functional import cosine_similarity, pairwise_distance  # noqa: E402
 from .nn.utils.parametrizations import _weight_norm, norm_except_dim  # noqa: E402
 from .ops.elementwise import heaviside, ldexp, logaddexp2, logit, sinc  # noqa: E402

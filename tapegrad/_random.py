@@ -6,6 +6,7 @@ init_genrand) and uniform floats use PyTorch's 24/53-bit transforms.
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -166,6 +167,20 @@ class Generator:
         p = p.astype(ft)
         u = self._unit(p.size, ft).astype(ft).reshape(p.shape)
         return (u < p).astype(dtype)
+
+    def bernoulli_scalar(self, shape, p: float, dtype) -> np.ndarray:
+        """Bernoulli(``p``) for a Python ``p`` (dropout's masks): the double uniforms of
+        :meth:`bernoulli`, compared as integers. A uniform is its 53 random bits times
+        2**-53, so ``u < p`` exactly when those bits are below ``ceil(p * 2**53)`` (exact:
+        scaling a double by a power of two). This skips the float conversion and several
+        full passes over the draws: dropout on large activations is dominated by them."""
+        n = int(np.prod(shape))
+        raw = self._bg.random_raw(2 * n).reshape(n, 2) if n else np.zeros((0, 2), np.uint64)
+        bits = raw[:, 0] & np.uint64((1 << 21) - 1)  # the high word keeps 21 of its bits
+        bits <<= np.uint64(32)
+        bits |= raw[:, 1]
+        threshold = min(max(math.ceil(float(p) * 2.0**53), 0), 1 << 53)
+        return (bits < np.uint64(threshold)).astype(dtype).reshape(shape)
 
     def exponential(self, shape, lambd, dtype) -> np.ndarray:
         u = self._unit(int(np.prod(shape)), np.float64)

@@ -604,14 +604,27 @@ def multi_head_attention_forward(
             "module method `generate_square_subsequent_mask` to create this mask."
         )
     head_dim = embed_dim // num_heads
-    if use_separate_proj_weight:
-        w_q, w_k, w_v = q_proj_weight, k_proj_weight, v_proj_weight
+    if not use_separate_proj_weight and key is value:
+        # PyTorch's packed in-projection: one GEMM for q, k and v in self-attention, one
+        # for k and v in encoder-decoder attention (fewer, larger products; same numbers)
+        if query is key:
+            q, k, v = S.chunk(linear(query, in_proj_weight, in_proj_bias), 3, -1)
+        else:
+            w_q, w_kv = S.split(in_proj_weight, [embed_dim, 2 * embed_dim])
+            b_q = b_kv = None
+            if in_proj_bias is not None:
+                b_q, b_kv = S.split(in_proj_bias, [embed_dim, 2 * embed_dim])
+            q = linear(query, w_q, b_q)
+            k, v = S.chunk(linear(key, w_kv, b_kv), 2, -1)
     else:
-        w_q, w_k, w_v = S.chunk(in_proj_weight, 3)
-    b_q = b_k = b_v = None
-    if in_proj_bias is not None:
-        b_q, b_k, b_v = S.chunk(in_proj_bias, 3)
-    q, k, v = linear(query, w_q, b_q), linear(key, w_k, b_k), linear(value, w_v, b_v)
+        if use_separate_proj_weight:
+            w_q, w_k, w_v = q_proj_weight, k_proj_weight, v_proj_weight
+        else:
+            w_q, w_k, w_v = S.chunk(in_proj_weight, 3)
+        b_q = b_k = b_v = None
+        if in_proj_bias is not None:
+            b_q, b_k, b_v = S.chunk(in_proj_bias, 3)
+        q, k, v = linear(query, w_q, b_q), linear(key, w_k, b_k), linear(value, w_v, b_v)
     attn_mask = _float_mask(attn_mask, q.dtype)
     if attn_mask is not None and attn_mask.ndim == 2:
         if tuple(attn_mask.shape) != (tgt_len, src_len):

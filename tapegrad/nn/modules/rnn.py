@@ -10,6 +10,7 @@ import numbers
 import warnings
 
 from ...ops import creation as C
+from ...ops import rnn as R
 from ...ops import shape as S
 from .. import functional as F
 from .. import init
@@ -177,6 +178,23 @@ class RNNBase(Module):
             return _gru_cell(x, state, w_ih, w_hh, b_ih, b_hh)
         return _rnn_cell(x, state, w_ih, w_hh, b_ih, b_hh, self.mode == "RNN_RELU")
 
+    def _sequence(self, x, h0, c0, weights, reverse: bool):
+        """One layer and direction over the whole sequence ``x`` (T, B, input): the input
+        projection of every step in one GEMM, then the recurrence as one fused node
+        (``tapegrad.ops.rnn``). Returns ``(outputs, h_T, c_T or None)``."""
+        w_ih, w_hh, b_ih, b_hh, _ = weights
+        xg = F.linear(x, w_ih, b_ih)
+        if self.mode == "GRU":
+            out, h = R.gru_sequence(xg, h0, w_hh, b_hh, reverse=reverse)
+            return out, h, None
+        if b_hh is not None:
+            # LSTM and Elman add both biases before any nonlinearity: fold b_hh in once
+            xg = xg + b_hh
+        if self.mode == "LSTM":
+            return R.lstm_sequence(xg, h0, c0, w_hh, reverse=reverse)
+        out, h = R.rnn_sequence(xg, h0, w_hh, relu=self.mode == "RNN_RELU", reverse=reverse)
+        return out, h, None
+
     def _check_input(self, input, hx) -> tuple:
         name = {"LSTM": "LSTM", "GRU": "GRU"}.get(self.mode, "RNN")
         if input.dim() not in (2, 3):
@@ -299,8 +317,17 @@ class RNNBase(Module):
             outs = []
             for d in range(dirs):
                 k = layer * dirs + d
-                state = (h0[k], c0[k]) if lstm else h0[k]
                 weights = self._weights(layer, d)
+                if self.proj_size == 0:
+                    out, h, c = self._sequence(
+                        layer_input, h0[k], c0[k] if lstm else None, weights, d == 1
+                    )
+                    outs.append(out)
+                    h_n.append(h)
+                    if lstm:
+                        c_n.append(c)
+                    continue
+                state = (h0[k], c0[k]) if lstm else h0[k]
                 order = range(steps - 1, -1, -1) if d == 1 else range(steps)
                 seq = [None] * steps
                 for t in order:

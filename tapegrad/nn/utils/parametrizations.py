@@ -142,6 +142,13 @@ class _SpectralNorm(Module):
         return value
 
 
+def _output_channel_dim(module: Module) -> int:
+    """The dimension of a weight's output channels: 1 for transposed convolutions, else 0."""
+    from ..modules.conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
+
+    return 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d)) else 0
+
+
 def spectral_norm(
     module: Module,
     name: str = "weight",
@@ -165,14 +172,11 @@ def spectral_norm(
     Raises:
         ValueError: the module has no tensor ``name``.
     """
-    from ..modules.conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
-
     weight = getattr(module, name, None)
     if not isinstance(weight, Tensor):
         raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
     if dim is None:
-        transposed = (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d)
-        dim = 1 if isinstance(module, transposed) else 0
+        dim = _output_channel_dim(module)
     parametrize.register_parametrization(
         module, name, _SpectralNorm(weight, n_power_iterations, dim, eps)
     )

@@ -265,15 +265,8 @@ class RandomUnstructured(BasePruningMethod):
         self.amount = amount
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        tensor_size = t.nelement()
-        nparams_toprune = _compute_nparams_toprune(self.amount, tensor_size)
-        _validate_pruning_amount(nparams_toprune, tensor_size)
-        mask = default_mask.clone()
-        if nparams_toprune != 0:
-            prob = random.rand_like(t)
-            topk = reduce.topk(prob.view(-1), k=nparams_toprune)
-            mask.view(-1)[topk.indices] = 0
-        return mask
+        # the entries with the largest of fresh uniform draws (PyTorch's stream)
+        return _unstructured_mask(t, default_mask, self.amount, random.rand_like, largest=True)
 
     @classmethod
     def apply(cls, module: Module, name: str, amount):  # type: ignore[override]
@@ -295,14 +288,7 @@ class L1Unstructured(BasePruningMethod):
         self.amount = amount
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        tensor_size = t.nelement()
-        nparams_toprune = _compute_nparams_toprune(self.amount, tensor_size)
-        _validate_pruning_amount(nparams_toprune, tensor_size)
-        mask = default_mask.clone()
-        if nparams_toprune != 0:
-            topk = reduce.topk(t.abs().reshape(-1), k=nparams_toprune, largest=False)
-            mask.view(-1)[topk.indices] = 0
-        return mask
+        return _unstructured_mask(t, default_mask, self.amount, Tensor.abs, largest=False)
 
     @classmethod
     def apply(cls, module: Module, name: str, amount, importance_scores=None):  # type: ignore[override]
@@ -614,6 +600,19 @@ def _compute_norm(t: Tensor, n, dim: int) -> Tensor:
         dim = dims[dim]
     dims.remove(dim)
     return reduce.norm(t, p=n, dim=dims)
+
+
+def _unstructured_mask(t: Tensor, default_mask: Tensor, amount, score, largest: bool) -> Tensor:
+    """``default_mask`` with the ``amount`` entries of ``t`` ranked first by ``score(t)``
+    (largest or smallest) set to zero."""
+    tensor_size = t.nelement()
+    nparams_toprune = _compute_nparams_toprune(amount, tensor_size)
+    _validate_pruning_amount(nparams_toprune, tensor_size)
+    mask = default_mask.clone()
+    if nparams_toprune != 0:
+        topk = reduce.topk(score(t).reshape(-1), k=nparams_toprune, largest=largest)
+        mask.view(-1)[topk.indices] = 0
+    return mask
 
 
 def _channel_mask(t: Tensor, dim: int, channels) -> Tensor:

@@ -10,6 +10,7 @@ from ...ops import linalg
 from .. import functional as F
 from ..modules.module import Module
 from ..parameter import Parameter
+from .parametrizations import _output_channel_dim
 
 __all__ = ["SpectralNorm", "remove_spectral_norm", "spectral_norm"]
 
@@ -117,11 +118,8 @@ def spectral_norm(
     Returns:
         The module.
     """
-    from ..modules.conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
-
     if dim is None:
-        transposed = (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d)
-        dim = 1 if isinstance(module, transposed) else 0
+        dim = _output_channel_dim(module)
     SpectralNorm.apply(module, name, n_power_iterations, dim, eps)
     return module
 
