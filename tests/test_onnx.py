@@ -4,10 +4,14 @@ and runs in ONNX Runtime on two batch sizes (dynamic axes), matching tapegrad's 
 from __future__ import annotations
 
 import io
+import json
 import math
 
 import numpy as np
 import pytest
+
+# the tiny Fashion-MNIST files that test_cli trains on (a fixture)
+from test_cli import data_dir  # noqa: F401
 
 import tapegrad as torch
 from tapegrad import models, nn
@@ -620,3 +624,22 @@ def test_cli_export_of_a_checkpoint(tmp_path, capsys):
 
     assert cli.main(["export", str(tmp_path / "nope.pt"), str(out)]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+def test_cli_export_after_a_tiny_train_run(data_dir, tmp_path, capsys):  # noqa: F811
+    from tapegrad import cli
+
+    ckpt, out = tmp_path / "run.pt", tmp_path / "net.onnx"
+    args = ["train", "--model", "lenet5", "--dataset", "fashion-mnist", "--epochs", "1",
+            "--data-dir", data_dir, "--batch-size", "40", "--checkpoint", str(ckpt),
+            "--no-progress"]  # fmt: skip
+    assert cli.main(args) == 0
+    assert cli.main(["export", str(ckpt), str(out), "--json"]) == 0
+    meta = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert meta["model"] == "lenet5" and meta["output"] == str(out)
+    model = models.lenet5()
+    model.load_state_dict(torch.load(ckpt)["model"])
+    model.eval()
+    x = torch.randn(5, 1, 28, 28)
+    got = _session(out.read_bytes()).run(None, {"input": x.numpy()})[0]
+    np.testing.assert_allclose(got, model(x).detach().numpy(), rtol=RTOL, atol=ATOL)
