@@ -17,6 +17,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd import function as _function
 from ..autograd import grad_mode
+from ..func import _leaves, _tree_map
 from .errors import UnsupportedOperatorError
 
 
@@ -51,30 +52,12 @@ class Node:
 
 def flatten_tensors(obj) -> list:
     """The tensors in a nest of tuples, lists and dicts, in order."""
-    out: list = []
-    stack = [obj]
-    while stack:
-        o = stack.pop()
-        if isinstance(o, Tensor):
-            out.append(o)
-        elif isinstance(o, (tuple, list)):
-            stack.extend(reversed(o))
-        elif isinstance(o, dict):
-            stack.extend(reversed(list(o.values())))
-    return out
+    return [t for t in _leaves(obj) if isinstance(t, Tensor)]
 
 
 def map_tensors(obj, fn):
     """``obj`` (a nest of tuples, lists and dicts) with each tensor ``t`` replaced by ``fn(t)``."""
-    if isinstance(obj, Tensor):
-        return fn(obj)
-    if isinstance(obj, tuple):
-        return tuple(map_tensors(o, fn) for o in obj)
-    if isinstance(obj, list):
-        return [map_tensors(o, fn) for o in obj]
-    if isinstance(obj, dict):
-        return {k: map_tensors(v, fn) for k, v in obj.items()}
-    return obj
+    return _tree_map(lambda o: fn(o) if isinstance(o, Tensor) else o, obj)
 
 
 class Tracer:
