@@ -582,12 +582,31 @@ def test_missing_onnx_says_how_to_install(monkeypatch):
         torch.onnx.export(nn.ReLU(), torch.randn(2), io.BytesIO())
 
 
+def test_custom_function_and_profiler_during_export():
+    class Double(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    class M(nn.Module):
+        def forward(self, x):
+            return Double.apply(x).relu()
+
+    with torch.profiler.profile() as prof:
+        check(M(), *two((2, 3), (4, 3)))
+    assert "aten::relu" in {e.key for e in prof.key_averages()}  # the profiler saw the ops
+
+
 def test_normal_execution_is_not_traced():
     from tapegrad.autograd import function
 
-    assert function._trace_hook is None
+    assert function._apply_observer is None
     _export_bytes(nn.ReLU(), torch.randn(2))
-    assert function._trace_hook is None
+    assert function._apply_observer is None
     assert "forward" not in nn.LSTM(2, 2).__dict__
 
 

@@ -25,9 +25,11 @@ _FREED_MSG = (
 )
 
 _Tensor = None  # set by tapegrad._tensor to break the import cycle
-# Set by tapegrad.onnx while it records a forward pass: called with (cls, inputs, attrs),
-# it returns the op's result, or None to let apply run as usual.
-_trace_hook = None
+
+# Watchers of every primitive call and every backward node, installed by ``_observe`` while
+# anomaly mode or the profiler is on; None otherwise, so the hot path pays one global read.
+_apply_observer = None
+_backward_observer = None
 
 
 class Node:
@@ -157,6 +159,11 @@ _HINT = (
     "Hint: enable anomaly detection to find the operation that failed to compute its "
     "gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False)."
 )
+# PyTorch's hint when anomaly mode is on (its warning has just shown the forward traceback)
+_ANOMALY_HINT = (
+    "Hint: the backtrace further above shows the operation that failed to compute its "
+    "gradient. The variable in question was changed in there or anywhere later. Good luck!"
+)
 
 
 def _modified_msg(version, expected, shape, dt, owner, nr) -> str:
@@ -179,8 +186,14 @@ def _modified_msg(version, expected, shape, dt, owner, nr) -> str:
     return (
         "one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: [{_type_name(dt)} {list(shape)}]{which} is at version {version}; expected "
-        f"version {expected} instead. {_HINT}"
+        f"version {expected} instead. {_ANOMALY_HINT if _anomaly_on() else _HINT}"
     )
+
+
+def _anomaly_on() -> bool:
+    from .anomaly_mode import is_anomaly_enabled
+
+    return is_anomaly_enabled()
 
 
 def _type_name(np_dtype) -> str:
@@ -305,8 +318,10 @@ class Function(Node):
     @classmethod
     def apply(cls, *inputs, **attrs):
         """Run forward on the inputs' arrays and record the node if needed."""
-        if _trace_hook is not None and (traced := _trace_hook(cls, inputs, attrs)) is not None:
-            return traced
+        if _apply_observer is not None:
+            out = _apply_observer(cls, inputs, attrs)
+            if out is not NotImplemented:
+                return out
         ctx = cls.__new__(cls)
         ctx.next_functions = None
         ctx._saved = None
@@ -676,6 +691,10 @@ class UserFunction:
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        if _apply_observer is not None:
+            out = _apply_observer(cls, args, kwargs)
+            if out is not NotImplemented:
+                return out
         Tensor = _Tensor
         ctx = FunctionCtx()
         tensor_args = [a for a in args if isinstance(a, Tensor)]

@@ -1,11 +1,11 @@
 """Recording one forward pass for export: the primitive ops and the whole modules it runs.
 
 While a :class:`Tracer` is active, ``Function.apply`` hands every primitive call on the
-tracing thread to :meth:`Tracer.on_apply` (one module-global check in ``apply``; nothing
-else changes in normal execution), and the modules that have a converter of their own
-(recurrent layers, embeddings) run with their ``forward`` wrapped so that they are
-recorded as one node and their inner ops are not. The result is a list of :class:`Node`
-in execution order, which the converters turn into ONNX nodes.
+tracing thread to :meth:`Tracer.on_apply` (through ``apply``'s observer slot, the one
+module-global check that normal execution pays anyway), and the modules that have a
+converter of their own (recurrent layers, embeddings) run with their ``forward`` wrapped
+so that they are recorded as one node and their inner ops are not. The result is a list
+of :class:`Node` in execution order, which the converters turn into ONNX nodes.
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ class Tracer:
         self._by_node: dict[tuple[int, int], Tensor] = {}
         self.inputs: list[Tensor] = []
         self._keep: list = []  # every recorded object stays alive: ids stay unique
+        self._prev = None  # the observer installed before this tracer (the profiler's)
 
     # -- recording ---------------------------------------------------------
 
@@ -118,22 +119,34 @@ class Tracer:
             if "forward" not in m.__dict__ and self.module_filter(m):
                 m.__dict__["forward"] = self._wrap_module(m)
                 patched.append(m)
-        prev = _function._trace_hook
-        _function._trace_hook = self.on_apply
+        # the tracer watches Function.apply through the observer slot that anomaly mode and
+        # the profiler use; a profiler already watching keeps seeing every op through it
+        self._prev = _function._apply_observer
+        _function._apply_observer = self.on_apply
         try:
             with grad_mode.enable_grad():
                 out = self.model(*args, **kwargs)
         finally:
-            _function._trace_hook = prev
+            _function._apply_observer = self._prev
             for m in patched:
                 del m.__dict__["forward"]
         self._keep.append(out)
         return map_tensors(out, self._current)
 
     def on_apply(self, cls, inputs, attrs):
-        """The ``Function.apply`` hook: run the op and record it (``None`` = not traced)."""
-        if self._depth or threading.get_ident() != self._tid:
-            return None
+        """The ``Function.apply`` observer: run a primitive op and record it.
+
+        Returns ``NotImplemented`` (run ``apply`` as usual, after the previous observer)
+        for calls it does not record: its own re-entry, ops inside a module recorded
+        whole, other threads, and custom ``autograd.Function``s (their ops are recorded).
+        """
+        if (
+            self._depth
+            or threading.get_ident() != self._tid
+            or not issubclass(cls, _function.Function)
+        ):
+            prev = self._prev
+            return NotImplemented if prev is None else prev(cls, inputs, attrs)
         inputs = tuple(None if t is None else self._current(t) for t in inputs)
         self._depth += 1
         try:

@@ -50,7 +50,23 @@ def _gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):
 
 class RNNBase(Module):
     """Shared parameters and the layer/direction loop of RNN, LSTM and GRU
-    (``nn.RNNBase``)."""
+    (``nn.RNNBase``).
+
+    Args:
+        mode: ``'RNN_TANH'``, ``'RNN_RELU'``, ``'LSTM'`` or ``'GRU'``.
+        input_size: Features of the input.
+        hidden_size: Features of the hidden state.
+        num_layers: Stacked recurrent layers.
+        bias: Learn the biases ``b_ih`` and ``b_hh``.
+        batch_first: Inputs and outputs are (batch, sequence, feature) instead of (sequence,
+            batch, feature).
+        dropout: Dropout probability on the outputs of each layer but the last.
+        bidirectional: Add a backward direction, its outputs concatenated with the forward
+            one's.
+        proj_size: If positive, project the hidden state to this size (LSTM with projections).
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self,
@@ -352,7 +368,22 @@ class RNNBase(Module):
 
 
 class RNN(RNNBase):
-    """Elman RNN, h' = tanh or relu(x W_ih^T + b_ih + h W_hh^T + b_hh) (``nn.RNN``)."""
+    """Elman RNN, h' = tanh or relu(x W_ih^T + b_ih + h W_hh^T + b_hh) (``nn.RNN``).
+
+    Args:
+        input_size: Features of the input.
+        hidden_size: Features of the hidden state.
+        num_layers: Stacked recurrent layers.
+        nonlinearity: ``'tanh'`` or ``'relu'``.
+        bias: Learn the biases ``b_ih`` and ``b_hh``.
+        batch_first: Inputs and outputs are (batch, sequence, feature) instead of (sequence,
+            batch, feature).
+        dropout: Dropout probability on the outputs of each layer but the last.
+        bidirectional: Add a backward direction, its outputs concatenated with the forward
+            one's.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self,
@@ -384,7 +415,22 @@ class RNN(RNNBase):
 
 class LSTM(RNNBase):
     """Long short-term memory, optionally with projections (``nn.LSTM``); returns
-    ``output, (h_n, c_n)``."""
+    ``output, (h_n, c_n)``.
+
+    Args:
+        input_size: Features of the input.
+        hidden_size: Features of the hidden state.
+        num_layers: Stacked recurrent layers.
+        bias: Learn the biases ``b_ih`` and ``b_hh``.
+        batch_first: Inputs and outputs are (batch, sequence, feature) instead of (sequence,
+            batch, feature).
+        dropout: Dropout probability on the outputs of each layer but the last.
+        bidirectional: Add a backward direction, its outputs concatenated with the forward
+            one's.
+        proj_size: If positive, project the hidden state to this size (LSTM with projections).
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self,
@@ -406,7 +452,21 @@ class LSTM(RNNBase):
 
 
 class GRU(RNNBase):
-    """Gated recurrent unit (``nn.GRU``)."""
+    """Gated recurrent unit (``nn.GRU``).
+
+    Args:
+        input_size: Features of the input.
+        hidden_size: Features of the hidden state.
+        num_layers: Stacked recurrent layers.
+        bias: Learn the biases ``b_ih`` and ``b_hh``.
+        batch_first: Inputs and outputs are (batch, sequence, feature) instead of (sequence,
+            batch, feature).
+        dropout: Dropout probability on the outputs of each layer but the last.
+        bidirectional: Add a backward direction, its outputs concatenated with the forward
+            one's.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self,
@@ -427,7 +487,16 @@ class GRU(RNNBase):
 
 
 class RNNCellBase(Module):
-    """Parameters of a single recurrent step (``nn.RNNCellBase``)."""
+    """Parameters of a single recurrent step (``nn.RNNCellBase``).
+
+    Args:
+        input_size: Features of the input.
+        hidden_size: Features of the hidden state.
+        bias: Learn the biases ``b_ih`` and ``b_hh``.
+        num_chunks: Gates stacked in the weights (1, 3 or 4).
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self, input_size: int, hidden_size: int, bias: bool, num_chunks: int, device=None,
@@ -485,7 +554,16 @@ class RNNCellBase(Module):
 
 
 class RNNCell(RNNCellBase):
-    """One Elman RNN step (``nn.RNNCell``)."""
+    """One Elman RNN step (``nn.RNNCell``).
+
+    Args:
+        input_size: Features of the input.
+        hidden_size: Features of the hidden state.
+        bias: Learn the biases ``b_ih`` and ``b_hh``.
+        nonlinearity: ``'tanh'`` or ``'relu'``.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
@@ -505,7 +583,15 @@ class RNNCell(RNNCellBase):
 
 
 class LSTMCell(RNNCellBase):
-    """One LSTM step (``nn.LSTMCell``); returns ``(h', c')``."""
+    """One LSTM step (``nn.LSTMCell``); returns ``(h', c')``.
+
+    Args:
+        input_size: Features of the input.
+        hidden_size: Features of the hidden state.
+        bias: Learn the biases ``b_ih`` and ``b_hh``.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None
@@ -521,7 +607,15 @@ class LSTMCell(RNNCellBase):
 
 
 class GRUCell(RNNCellBase):
-    """One GRU step (``nn.GRUCell``)."""
+    """One GRU step (``nn.GRUCell``).
+
+    Args:
+        input_size: Features of the input.
+        hidden_size: Features of the hidden state.
+        bias: Learn the biases ``b_ih`` and ``b_hh``.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None
