@@ -627,6 +627,7 @@ from . import (  # noqa: E402
     version,
 )
 from ._torch_nn_ops import *  # noqa: E402  (torch.conv2d, torch.max_pool2d, torch.dropout...)
+from .func import vmap  # noqa: E402  (torch.vmap is torch.func.vmap)
 from .nn.functional import cosine_similarity, pairwise_distance  # noqa: E402
 from .nn.utils.parametrizations import _weight_norm, norm_except_dim  # noqa: E402
 from .ops.elementwise import heaviside, ldexp, logaddexp2, logit, sinc  # noqa: E402

@@ -13,6 +13,9 @@ import numpy as np
 
 from ._alloc import check_allocation
 
+# Set by torch.func.vmap while it runs: called before every draw (randomness modes).
+_draw_hook = None
+
 
 class Generator:
     """A CPU random generator (``torch.Generator``).
@@ -64,6 +67,8 @@ class Generator:
     # raw streams -------------------------------------------------------------
 
     def _u32(self, n: int) -> np.ndarray:
+        if _draw_hook is not None:
+            _draw_hook()  # torch.func.vmap's randomness check
         if not n:
             return np.zeros(0, np.uint32)
         return self._np_gen.integers(0, 1 << 32, size=n, dtype=np.uint32)
