@@ -401,6 +401,19 @@ def test_functional_conv_pool_and_pad():
     check(M(), *two((2, 3, 9, 9), (3, 3, 9, 9)))
 
 
+def test_comparisons_and_masks():
+    class M(nn.Module):
+        def forward(self, x, m):
+            y = torch.where(x > 0, x, x * 0.1) + x.masked_fill(x <= -0.5, 2.0)
+            keep = (x != 0) & m.logical_not() | (x >= 1.0)
+            return y, keep, (x == x).logical_xor(m), y * keep
+
+    def args(b):
+        return randn(b, 4), torch.rand(b, 4) > 0.5
+
+    check(M(), args(2), args(5))
+
+
 def test_in_place_ops_are_followed():
     class M(nn.Module):
         def forward(self, x):
@@ -536,13 +549,14 @@ def test_adaptive_pool_that_does_not_divide_is_an_error():
 def test_untraceable_value_is_an_error_not_a_baked_constant():
     class M(nn.Module):
         def forward(self, x):
-            mask = x > 0  # comparisons are not recorded: their result would become a constant
-            return x.masked_fill(mask, 0.0)
+            idx = x.argmax(1)  # not recorded: the index would become a constant
+            return x[:, idx]
 
+    x = torch.arange(30.0).reshape(6, 5) % 7  # rows with their maxima in different columns
     with pytest.raises(torch.onnx.errors.UnsupportedOperatorError, match="cannot trace"):
-        _export_bytes(M(), torch.randn(2, 3), input_names=["x"], dynamic_axes={"x": [0]})
+        _export_bytes(M(), x, input_names=["x"], dynamic_axes={"x": [0]})
     with pytest.raises(torch.onnx.errors.UnsupportedOperatorError, match="cannot trace"):
-        _export_bytes(M(), torch.randn(2, 3))  # checked without dynamic axes too
+        _export_bytes(M(), x)  # checked without dynamic axes too
 
 
 def test_untraceable_output_is_an_error():

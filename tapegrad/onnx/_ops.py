@@ -285,6 +285,41 @@ CONVERTERS[E.Trunc] = lambda g, n: _trunc(g, _x(g, n))
 CONVERTERS[E.Frac] = lambda g, n: g.op("Sub", _x(g, n), _trunc(g, _x(g, n)))
 
 
+_LOGIC = {
+    np.equal: "Equal",
+    np.less: "Less",
+    np.less_equal: "LessOrEqual",
+    np.greater: "Greater",
+    np.greater_equal: "GreaterOrEqual",
+    np.logical_and: "And",
+    np.logical_or: "Or",
+    np.logical_xor: "Xor",
+}
+_BOOL_ONLY = {np.bitwise_and: "And", np.bitwise_or: "Or", np.bitwise_xor: "Xor"}
+
+
+@_register(E.Logic)
+def _logic(g, n):
+    ufunc = n.kwargs.get("ufunc")
+    a_t, b_t = n.args
+    logical = ufunc in (np.logical_and, np.logical_or, np.logical_xor, np.logical_not)
+
+    def operand(t):
+        x = g.v(t)
+        return g.cast(x, np.bool_) if logical and t._data.dtype != np.bool_ else x
+
+    if ufunc is np.not_equal:
+        return g.op("Not", g.op("Equal", g.v(a_t), g.v(b_t)))
+    if ufunc is np.logical_not or (ufunc is np.invert and a_t._data.dtype == np.bool_):
+        return g.op("Not", operand(a_t) if logical else g.v(a_t))
+    op_type = _LOGIC.get(ufunc)
+    if op_type is None and a_t._data.dtype == np.bool_:
+        op_type = _BOOL_ONLY.get(ufunc)
+    if op_type is None or b_t is None:
+        _unsupported(g, n, f"the elementwise {getattr(ufunc, '__name__', ufunc)} of these dtypes")
+    return g.op(op_type, operand(a_t), operand(b_t))
+
+
 # -- activations -------------------------------------------------------------------
 
 
@@ -603,14 +638,15 @@ def _basic_index(g, n):
     return y if (axes or picks or inserts) else g.op("Identity", y)
 
 
-def _index_array(g, n, arr, key):
-    """The ONNX value of an index array attribute: a traced tensor's data, or a constant."""
+def _index_array(g, n, arr, key, pos=None):
+    """The ONNX value of an index array attribute (``kwargs[key]``, or its item ``pos``):
+    a traced tensor's data, or a constant."""
     src = g.tensor_of_array(arr)
     if src is not None:
         return g.v(src)
     arr_b = _attr_b(n, key)
-    if isinstance(arr_b, tuple):
-        arr_b = None
+    if pos is not None:
+        arr_b = arr_b[pos] if isinstance(arr_b, tuple) and len(arr_b) > pos else None
     if arr_b is not None and arr_b.shape != arr.shape and arr.size and arr_b.size:
         flat_a, flat_b = arr.reshape(-1), arr_b.reshape(-1)
         if (flat_a == flat_a[0]).all() and (flat_b == flat_a[0]).all():
@@ -641,7 +677,7 @@ def _adv_index(g, n):
         _unsupported(g, n, "only indexing with one integer tensor along one dim is exported")
     k, arr = arrays[0]
     # negative indices count from the end in PyTorch, and in Gather too
-    ind = _index_array(g, n, arr, "idx")
+    ind = _index_array(g, n, arr, "idx", pos=k)
     return g.op("Gather", _x(g, n), ind, axis=k)
 
 
