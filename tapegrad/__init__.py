@@ -271,6 +271,7 @@ from .ops.linalg import (  # noqa: E402  # noqa: E402
     mm,
     mv,
     outer,
+    pinverse,  # noqa: E402
     slogdet,
     tensordot,
     trace,
@@ -281,7 +282,6 @@ from .ops.linalg import inv as inverse
 from .ops.linalg import lstsq as _lstsq  # noqa: E402
 from .ops.linalg import old_eig as eig  # noqa: E402
 from .ops.linalg import old_svd as svd  # noqa: E402
-from .ops.linalg import pinv as pinverse
 from .ops.random import (  # noqa: E402
     bernoulli,
     multinomial,

@@ -290,7 +290,7 @@ _METHODS = {
     },
     "inverse": L.inv,
     "orgqr": L.householder_product,
-    "pinverse": L.pinv,
+    "pinverse": L.pinverse,
     "cholesky": L.cholesky,
     "svd": L.old_svd,
     "lstsq": L.lstsq,

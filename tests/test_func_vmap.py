@@ -16,6 +16,28 @@ import tapegrad
 FALLBACK = "There is a performance drop"
 
 
+@pytest.fixture(autouse=True)
+def _fallback_warnings():
+    # off by default, as in PyTorch; these tests check when they are given
+    from tapegrad.func import _batched
+
+    _batched.display_vmap_fallback_warnings(True)
+    yield
+    _batched.display_vmap_fallback_warnings(False)
+
+
+def test_fallback_warnings_are_off_by_default():
+    from tapegrad.func import _batched
+
+    _batched.display_vmap_fallback_warnings(False)
+    assert not _batched.are_vmap_fallback_warnings_enabled()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tapegrad.vmap(lambda x: tapegrad.nn.functional.conv1d(x, tapegrad.ones(1, 1, 2)))(
+            tapegrad.ones(3, 1, 1, 4)
+        )
+
+
 def _data(*shape, seed=0):
     return np.random.default_rng(seed + len(shape)).standard_normal(shape)
 

@@ -37,6 +37,32 @@ _PERF_MSG = (
     "There is a performance drop because we have not yet implemented the batching rule for "
     "{}. Please file us an issue on GitHub so that we can prioritize its implementation."
 )
+# PyTorch shows the fallback warning only after
+# torch._C._debug_only_display_vmap_fallback_warnings(True); so does tapegrad, through
+# display_vmap_fallback_warnings below.
+_show_fallback_warnings = False
+
+
+def display_vmap_fallback_warnings(enabled: bool) -> None:
+    """Show (or hide, the default, as in PyTorch) the "performance drop" warning that vmap
+    gives when it runs an op or a function once per sample
+    (``torch._C._debug_only_display_vmap_fallback_warnings``)."""
+    global _show_fallback_warnings
+    _show_fallback_warnings = bool(enabled)
+
+
+def are_vmap_fallback_warnings_enabled() -> bool:
+    """Whether the vmap fallback warning is shown
+    (``torch._C._debug_only_are_vmap_fallback_warnings_enabled``)."""
+    return _show_fallback_warnings
+
+
+def warn_fallback(what: str, stacklevel: int) -> None:
+    """The "performance drop" warning for ``what``, when enabled."""
+    if _show_fallback_warnings:
+        warnings.warn(_PERF_MSG.format(what), UserWarning, stacklevel=stacklevel + 1)
+
+
 _RANDOM_ERROR = (
     "vmap: called random operation while in randomness error mode. Please either use the "
     "'same' or 'different' randomness flags on vmap or perform the randomness operation out "
@@ -348,7 +374,7 @@ def _loop(cls, inputs, attrs, level: _Level):
     """The per-primitive fallback: the primitive once per sample, results stacked."""
     from ..ops.shape import stack
 
-    warnings.warn(_PERF_MSG.format(f"tapegrad::{cls.__name__}"), UserWarning, stacklevel=4)
+    warn_fallback(f"tapegrad::{cls.__name__}", stacklevel=4)
     lvl = level.index
     if level.batch_size == 0:
         raise VmapFallback(lvl, f"{cls.__name__} on an empty batch")

@@ -7,7 +7,6 @@ sample-by-sample loop when the batched execution asks for it.
 from __future__ import annotations
 
 import functools
-import warnings
 
 from .. import _random
 from .._tensor import Tensor
@@ -277,7 +276,7 @@ def _flat_vmap(func, batch_size, flat_dims, flat_args, spec, out_dims, randomnes
                 raise
             reason = e.reason
         level.active = False
-        warnings.warn(B._PERF_MSG.format(reason), UserWarning, stacklevel=4)
+        B.warn_fallback(reason, stacklevel=4)
         return _loop(func, batch_size, flat_dims, flat_args, spec, out_dims, randomness, kwargs)
     finally:
         B.pop_level(level)

@@ -1420,22 +1420,32 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
         input: the tensor.
         return_inverse: also return, for each element, the index of its run (shaped like ``input``).
         return_counts: also return each run's length.
-        dim: accepted for PyTorch's signature; ``input`` is always flattened.
+        dim: collapse runs of equal slices along this dim instead (``None``: flatten).
 
     Returns:
         The values, or a tuple ``(values, inverse?, counts?)`` with the requested extras.
     """
-    a = input._data.reshape(-1)
-    if a.size == 0:
-        return U.Tensor._make(a.copy())
-    keep = np.concatenate([[True], a[1:] != a[:-1]])
-    vals = a[keep]
+    if dim is None:
+        a = input._data.reshape(-1)
+        if a.size == 0:
+            return U.Tensor._make(a.copy())
+        keep = np.concatenate([[True], a[1:] != a[:-1]])
+        vals = a[keep]
+        inv_shape = input.shape
+    else:
+        d = U.canon_dim(dim, input.ndim)
+        moved = np.moveaxis(input._data, d, 0)
+        rows = moved.reshape(moved.shape[0], -1)
+        keep = np.ones(rows.shape[0], bool)
+        keep[1:] = (rows[1:] != rows[:-1]).any(axis=1)
+        vals = np.ascontiguousarray(np.moveaxis(moved[keep], 0, d))
+        inv_shape = (rows.shape[0],)
     out = [U.Tensor._make(vals)]
     if return_inverse:
-        out.append(U.Tensor._make((np.cumsum(keep) - 1).reshape(input.shape).astype(np.int64)))
+        out.append(U.Tensor._make((np.cumsum(keep) - 1).reshape(inv_shape).astype(np.int64)))
     if return_counts:
         starts = np.nonzero(keep)[0]
-        out.append(U.Tensor._make(np.diff(np.append(starts, a.size)).astype(np.int64)))
+        out.append(U.Tensor._make(np.diff(np.append(starts, keep.size)).astype(np.int64)))
     return out[0] if len(out) == 1 else tuple(out)
 
 
