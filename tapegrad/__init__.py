@@ -295,6 +295,13 @@ from .ops.random import (  # noqa: E402
     randn_like,
     randperm,
 )
+from .ops.random_gamma import (  # noqa: E402
+    _dirichlet_grad,
+    _sample_dirichlet,
+    _standard_gamma,
+    _standard_gamma_grad,
+    binomial,
+)
 from .ops.reduce import (  # noqa: E402
     all,
     amax,
@@ -392,6 +399,8 @@ from .ops.shape import (  # noqa: E402
     unsqueeze,
     vstack,
 )
+from .ops.special import digamma, lgamma, mvlgamma, polygamma  # noqa: E402
+from .ops.triangular import cholesky_inverse  # noqa: E402
 
 uint8 = uint8
 bool = bool
@@ -621,6 +630,7 @@ from . import (  # noqa: E402
     optim,
     profiler,
     random,
+    special,
     testing,
     train,
     utils,

@@ -222,7 +222,7 @@ class Generator:
         out = np.empty((p.shape[0], num_samples), np.int64)
         for r, row in enumerate(p):
             w = row / row.sum()
-            if replacement:
+            if replacement and num_samples > 1:  # one sample: the exponential trick, as PyTorch
                 u = self._unit(num_samples, np.float64)
                 out[r] = np.searchsorted(np.cumsum(w), u, side="right").clip(0, len(w) - 1)
             else:

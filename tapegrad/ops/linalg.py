@@ -1098,7 +1098,9 @@ def cholesky(A, *, upper: bool = False):
     """
     _square(A, "cholesky")
     try:
-        L = _no_grad_linalg("linalg_cholesky", np.linalg.cholesky, A)
+        from .triangular import Cholesky
+
+        L = Cholesky.apply(A)
     except np.linalg.LinAlgError:
         raise LinAlgError(
             "linalg.cholesky: The factorization could not be completed because the input is not "

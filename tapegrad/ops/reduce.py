@@ -737,7 +737,7 @@ def aminmax(input, *, dim=None, keepdim=False):
 
 def _arg(input, dim, keepdim, fn, name):
     a = input._data
-    if a.size == 0:
+    if a.size == 0 and (dim is None or a.shape[U.canon_dim(dim, a.ndim)] == 0):
         raise IndexError(
             f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
         )

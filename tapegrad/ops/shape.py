@@ -1411,7 +1411,9 @@ class CopySlices(Function):
         nb, nv = ctx.needs_input_grad
         gb = gv = None
         if nb:
-            gb = xp.copy(g)
+            # a C-ordered copy: NumPy's copy keeps a transposed g's layout, and replaying a
+            # reshape on that would write the zeros into a temporary copy, not into gb
+            gb = np.array(g, order="C") if xp is np else xp.copy(g)
             _replay(ctx.chain, gb, xp)[...] = 0
         if nv:
             gv = _replay(ctx.chain, g, xp)
