@@ -282,6 +282,7 @@ from .ops.linalg import (  # noqa: E402  # noqa: E402
     mm,
     mv,
     outer,
+    pinverse,  # noqa: E402
     slogdet,
     tensordot,
     trace,
@@ -292,7 +293,6 @@ from .ops.linalg import inv as inverse
 from .ops.linalg import lstsq as _lstsq  # noqa: E402
 from .ops.linalg import old_eig as eig  # noqa: E402
 from .ops.linalg import old_svd as svd  # noqa: E402
-from .ops.linalg import pinv as pinverse
 from .ops.random import (  # noqa: E402
     bernoulli,
     multinomial,
@@ -305,6 +305,13 @@ from .ops.random import (  # noqa: E402
     randn,
     randn_like,
     randperm,
+)
+from .ops.random_gamma import (  # noqa: E402
+    _dirichlet_grad,
+    _sample_dirichlet,
+    _standard_gamma,
+    _standard_gamma_grad,
+    binomial,
 )
 from .ops.reduce import (  # noqa: E402
     all,
@@ -403,6 +410,8 @@ from .ops.shape import (  # noqa: E402
     unsqueeze,
     vstack,
 )
+from .ops.special import digamma, lgamma, mvlgamma, polygamma  # noqa: E402
+from .ops.triangular import cholesky_inverse  # noqa: E402
 
 uint8 = uint8
 bool = bool
@@ -633,12 +642,14 @@ from . import (  # noqa: E402
     optim,
     profiler,
     random,
+    special,
     testing,
     train,
     utils,
     version,
 )
 from ._torch_nn_ops import *  # noqa: E402  (torch.conv2d, torch.max_pool2d, torch.dropout...)
+from .func import vmap  # noqa: E402  (torch.vmap is torch.func.vmap)
 from .nn.functional import cosine_similarity, pairwise_distance  # noqa: E402
 from .nn.utils.parametrizations import _weight_norm, norm_except_dim  # noqa: E402
 from .ops.elementwise import heaviside, ldexp, logaddexp2, logit, sinc  # noqa: E402

@@ -30,6 +30,9 @@ _Tensor = None  # set by tapegrad._tensor to break the import cycle
 # anomaly mode or the profiler is on; None otherwise, so the hot path pays one global read.
 _apply_observer = None
 _backward_observer = None
+# Set by torch.func.vmap while it runs: ``_vmap_hook(cls, inputs, attrs)`` runs an op on
+# batched tensors (its batching rule), or returns NotImplemented when none is batched.
+_vmap_hook = None
 
 
 class Node:
@@ -325,6 +328,10 @@ class Function(Node):
             out = _apply_observer(cls, inputs, attrs)
             if out is not NotImplemented:
                 return out
+        if _vmap_hook is not None:
+            res = _vmap_hook(cls, inputs, attrs)
+            if res is not NotImplemented:
+                return res
         ctx = cls.__new__(cls)
         ctx.next_functions = None
         ctx._saved = None
@@ -699,6 +706,8 @@ class UserFunction:
             if out is not NotImplemented:
                 return out
         Tensor = _Tensor
+        if _vmap_hook is not None:
+            _vmap_hook(cls, args, kwargs)  # batched inputs: vmap reruns per sample
         ctx = FunctionCtx()
         tensor_args = [a for a in args if isinstance(a, Tensor)]
         record = grad_mode._enabled.enabled and any(t._requires_grad for t in tensor_args)

@@ -1099,7 +1099,9 @@ def cholesky(A, *, upper: bool = False):
     """
     _square(A, "cholesky")
     try:
-        L = _no_grad_linalg("linalg_cholesky", np.linalg.cholesky, A)
+        from .triangular import Cholesky
+
+        L = Cholesky.apply(A)
     except np.linalg.LinAlgError:
         raise LinAlgError(
             "linalg.cholesky: The factorization could not be completed because the input is not "
@@ -1108,22 +1110,106 @@ def cholesky(A, *, upper: bool = False):
     return L.mT if upper else L
 
 
+def _tolerances(A, atol, rtol, name):
+    """PyTorch's rules for the cut-off of pinv and matrix_rank: ``max(atol, rtol * s_max)``;
+    with neither given, rtol is eps * max(m, n); with only ``atol`` > 0 given, rtol is 0.
+    Tensors broadcast against the batch."""
+
+    def arr(v):
+        if v is None:
+            return None
+        return v._data.astype(np.float64) if isinstance(v, U.Tensor) else np.float64(v)
+
+    atol, rtol = arr(atol), arr(rtol)
+    if rtol is None:
+        if atol is not None and np.any(atol > 0):
+            rtol = np.float64(0.0)
+        else:
+            rtol = np.finfo(A._data.dtype).eps * max(A.shape[-2], A.shape[-1])
+    if atol is None:
+        atol = np.float64(0.0)
+    return atol, rtol
+
+
+class Pinv(Function):
+    """The Moore-Penrose pseudo-inverse by SVD (or eigh for Hermitian ``A``)."""
+
+    backward_name = "LinalgPinvBackward0"
+
+    def forward(ctx, A, atol=None, rtol=None, hermitian=False):
+        if hermitian:
+            w, V = np.linalg.eigh(A)
+            s = np.abs(w)
+        else:
+            u, s, vh = np.linalg.svd(A, full_matrices=False)
+        smax = s.max(axis=-1, keepdims=True) if s.shape[-1] else np.zeros(s.shape[:-1] + (1,))
+        tol = np.maximum(np.asarray(atol)[..., None], np.asarray(rtol)[..., None] * smax)
+        keep = s > tol
+        with np.errstate(divide="ignore"):
+            if hermitian:
+                inv = np.where(keep, 1.0 / np.where(keep, w, 1), 0).astype(A.dtype)
+                P = (V * inv[..., None, :]) @ np.conj(_mT(V))
+            else:
+                inv = np.where(keep, 1.0 / np.where(keep, s, 1), 0).astype(s.dtype)
+                P = (np.conj(_mT(vh)) * inv[..., None, :]) @ np.conj(_mT(u))
+        P = P.astype(A.dtype, copy=False)
+        ctx.cplx = np.iscomplexobj(A)
+        ctx.save_for_backward(A, P)
+        return P
+
+    def backward(ctx, grad):
+        # PyTorch's pinv_backward, products arranged for the smaller dimension
+        xp = ctx.xp
+        A, P = ctx.saved_tensors
+
+        def mH(x):
+            return _mT(x, xp).conj() if ctx.cplx else _mT(x, xp)
+
+        m, n = A.shape[-2], A.shape[-1]
+        Ph, gh = mH(P), mH(grad)
+        mm = xp.matmul
+        if m <= n:
+            K = mm(gh, P)
+            KPh = mm(K, Ph)
+            return -mH(mm(P, K)) + KPh - mm(mm(A, P), KPh) + mm(mm(Ph, P), gh - mm(K, A))
+        K = mm(P, gh)
+        PhK = mm(Ph, K)
+        return -mH(mm(K, P)) + mm(mm(gh - mm(A, K), P), Ph) + PhK - mm(mm(PhK, P), A)
+
+
 def pinv(A, *, atol=None, rtol=None, hermitian=False):
-    """Pseudo-inverse (``torch.linalg.pinv``), by NumPy's SVD-based ``pinv``.
+    """Pseudo-inverse (``torch.linalg.pinv``): SVD with singular values at or below
+    ``max(atol, rtol * s_max)`` treated as zero; differentiable (PyTorch's formula).
 
     Args:
         A: a (batch of) (m, n) matrix.
-        atol: accepted for PyTorch's signature; only ``rtol`` sets the cut-off.
-        rtol: singular values below ``rtol`` times the largest are treated as zero (default 1e-15).
-        hermitian: ``A`` is symmetric (Hermitian), which allows a faster method.
+        atol: the absolute cut-off (a number or a tensor broadcasting against the batch).
+        rtol: the relative cut-off; by default ``eps * max(m, n)``, or 0 when only ``atol``
+            is given and positive.
+        hermitian: ``A`` is symmetric (Hermitian): use its eigendecomposition.
 
     Returns:
-        The (n, m) pseudo-inverse; no gradient (a gradient reaching it raises).
+        The (n, m) pseudo-inverse.
     """
-    rc = 1e-15 if rtol is None else rtol
-    return _no_grad_linalg(
-        "linalg_pinv", lambda a: np.linalg.pinv(a, rcond=rc, hermitian=hermitian), A
-    )
+    if A.ndim < 2:
+        raise RuntimeError("linalg.pinv(A): The input tensor A must have at least 2 dimensions.")
+    if not (A.dtype.is_floating_point or A.dtype.is_complex):
+        raise RuntimeError(
+            "linalg.pinv(A): Expected a floating point or complex tensor as input. Got "
+            f"{_cname(A.dtype).title()}"
+        )
+    a, r = _tolerances(A, atol, rtol, "pinv")
+    return Pinv.apply(A, atol=a, rtol=r, hermitian=hermitian)
+
+
+def pinverse(input, rcond: float = 1e-15):
+    """The pseudo-inverse with a relative cut-off ``rcond`` (``torch.pinverse``).
+
+    Args:
+        input: a (batch of) (m, n) matrix.
+        rcond: singular values at or below ``rcond`` times the largest count as zero.
+    """
+    return pinv(input, rtol=rcond)
 
 
 def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, tol=None):
@@ -1132,16 +1218,23 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, tol=None):
 
     Args:
         A: a (batch of) matrix.
-        atol: the absolute tolerance; ``None`` uses NumPy's default, ``S.max() * max(m, n) * eps``.
-        rtol: accepted for PyTorch's signature; not used.
+        atol: the absolute tolerance.
+        rtol: the relative tolerance (times the largest singular value); by default
+            ``eps * max(m, n)``, or 0 when only ``atol`` is given and positive.
         hermitian: ``A`` is symmetric (Hermitian), which allows a faster method.
         tol: the old name of ``atol``; wins over it.
 
     Returns:
         An int64 tensor.
     """
-    r = np.linalg.matrix_rank(A._data, tol=tol if tol is not None else atol, hermitian=hermitian)
-    return U.Tensor._make(np.asarray(r, dtype=np.int64))
+    if tol is not None:
+        atol, rtol = tol, 0.0
+    a, r = _tolerances(A, atol, rtol, "matrix_rank")
+    d = A._data
+    s = np.abs(np.linalg.eigvalsh(d)) if hermitian else np.linalg.svd(d, compute_uv=False)
+    smax = s.max(axis=-1, keepdims=True) if s.shape[-1] else np.zeros(s.shape[:-1] + (1,))
+    tol_ = np.maximum(np.asarray(a)[..., None], np.asarray(r)[..., None] * smax)
+    return U.Tensor._make(np.asarray((s > tol_).sum(axis=-1), dtype=np.int64))
 
 
 def matrix_power(A, n: int):

@@ -34,6 +34,7 @@ class return_types:  # noqa: N801 - mirrors torch.return_types
     topk = _rt("topk")
     kthvalue = _rt("kthvalue")
     median = _rt("median")
+    nanmedian = _rt("nanmedian")
     mode = _rt("mode")
     cummax = _rt("cummax")
     cummin = _rt("cummin")
@@ -174,8 +175,10 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
         input: the floating-point tensor to average.
         dim: a dim or tuple of dims to reduce; ``None`` reduces all of them.
         keepdim: keep the reduced dims with size 1.
-        dtype: accepted for PyTorch's signature; the result has ``input``'s dtype.
+        dtype: the dtype to compute and return in; by default ``input``'s.
     """
+    if dtype is not None:
+        input = input.to(dtype)
     mask = ~np.isnan(input._data)
     cnt = U.Tensor._make(
         np.asarray(mask.sum(axis=_dims(dim, input.ndim), keepdims=keepdim)).astype(
@@ -734,7 +737,7 @@ def aminmax(input, *, dim=None, keepdim=False):
 
 def _arg(input, dim, keepdim, fn, name):
     a = input._data
-    if a.size == 0:
+    if a.size == 0 and (dim is None or a.shape[U.canon_dim(dim, a.ndim)] == 0):
         raise IndexError(
             f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
         )
@@ -1228,8 +1231,42 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
     return return_types.kthvalue(vals, U.Tensor._make(idx))
 
 
+def _median(input, dim, keepdim: bool, skip_nan: bool, rt):
+    """The lower median along ``dim`` and its index; a NaN wins (``median``) or is skipped
+    (``nanmedian``: the median of the other entries, NaN where all are NaN)."""
+    if dim is None:
+        return _median(input.reshape(-1), 0, False, skip_nan, rt).values
+    d = U.canon_dim(dim, input.ndim)
+    n = input.shape[d] if input.ndim else 1
+    if n == 0:
+        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
+    s = sort(input, d, stable=True)  # NaNs sort last, in their original order
+    a = input._data if input.ndim else input._data.reshape(1)
+    if a.dtype.kind in "fc":
+        nans = np.isnan(a).sum(axis=d if input.ndim else 0, keepdims=True)
+    else:
+        nans = np.zeros((1,) * builtins.max(input.ndim, 1), np.int64)
+    if skip_nan:
+        pos = np.maximum((n - nans - 1) // 2, 0)  # all NaN: position 0, a NaN
+    else:
+        pos = np.where(nans > 0, n - nans, (n - 1) // 2)  # the first NaN, else the median
+    sidx = s.indices._data if input.ndim else s.indices._data.reshape(1)
+    shape = list(sidx.shape)
+    shape[d if input.ndim else 0] = 1
+    idx = np.take_along_axis(sidx, np.broadcast_to(pos, shape).astype(np.int64), axis=d)
+    if not input.ndim:
+        idx = idx.reshape(())
+        return rt(input.clone(), U.Tensor._make(idx))
+    vals = _gather_values(input, idx, d)
+    if not keepdim:
+        idx = np.squeeze(idx, d)
+        vals = vals.squeeze(d)
+    return rt(vals, U.Tensor._make(idx))
+
+
 def median(input, dim=None, keepdim: bool = False):
-    """The lower median; with ``dim``, (values, indices) (``torch.median``).
+    """The lower median; with ``dim``, (values, indices) (``torch.median``). A NaN makes
+    the median NaN (its index is the first NaN's), as in PyTorch.
 
     Args:
         input: the tensor.
@@ -1239,20 +1276,13 @@ def median(input, dim=None, keepdim: bool = False):
     Returns:
         A tensor, or with ``dim`` a ``(values, indices)`` named tuple.
     """
-    if dim is None:
-        flat = input.reshape(-1)
-        n = flat.shape[0]
-        if n == 0:
-            return U.Tensor._make(np.asarray(np.nan, input._data.dtype))
-        return kthvalue(flat, (n + 1) // 2, 0).values
-    d = U.canon_dim(dim, input.ndim)
-    n = input.shape[d]
-    r = kthvalue(input, (n + 1) // 2, d, keepdim)
-    return return_types.median(r.values, r.indices)
+    if dim is None and input.numel() == 0:
+        return U.Tensor._make(np.asarray(np.nan, input._data.dtype))
+    return _median(input, dim, keepdim, False, return_types.median)
 
 
 def nanmedian(input, dim=None, keepdim=False):
-    """The lower median (``torch.nanmedian``); computed by ``median``, whose sort puts NaNs last.
+    """The lower median of the non-NaN entries (``torch.nanmedian``); NaN where all are NaN.
 
     Args:
         input: the tensor.
@@ -1262,7 +1292,9 @@ def nanmedian(input, dim=None, keepdim=False):
     Returns:
         A tensor, or with ``dim`` a ``(values, indices)`` named tuple.
     """
-    return median(input, dim, keepdim)
+    if dim is None and input.numel() == 0:
+        return U.Tensor._make(np.asarray(np.nan, input._data.dtype))
+    return _median(input, dim, keepdim, True, return_types.nanmedian)
 
 
 def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
@@ -1388,22 +1420,32 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
         input: the tensor.
         return_inverse: also return, for each element, the index of its run (shaped like ``input``).
         return_counts: also return each run's length.
-        dim: accepted for PyTorch's signature; ``input`` is always flattened.
+        dim: collapse runs of equal slices along this dim instead (``None``: flatten).
 
     Returns:
         The values, or a tuple ``(values, inverse?, counts?)`` with the requested extras.
     """
-    a = input._data.reshape(-1)
-    if a.size == 0:
-        return U.Tensor._make(a.copy())
-    keep = np.concatenate([[True], a[1:] != a[:-1]])
-    vals = a[keep]
+    if dim is None:
+        a = input._data.reshape(-1)
+        if a.size == 0:
+            return U.Tensor._make(a.copy())
+        keep = np.concatenate([[True], a[1:] != a[:-1]])
+        vals = a[keep]
+        inv_shape = input.shape
+    else:
+        d = U.canon_dim(dim, input.ndim)
+        moved = np.moveaxis(input._data, d, 0)
+        rows = moved.reshape(moved.shape[0], -1)
+        keep = np.ones(rows.shape[0], bool)
+        keep[1:] = (rows[1:] != rows[:-1]).any(axis=1)
+        vals = np.ascontiguousarray(np.moveaxis(moved[keep], 0, d))
+        inv_shape = (rows.shape[0],)
     out = [U.Tensor._make(vals)]
     if return_inverse:
-        out.append(U.Tensor._make((np.cumsum(keep) - 1).reshape(input.shape).astype(np.int64)))
+        out.append(U.Tensor._make((np.cumsum(keep) - 1).reshape(inv_shape).astype(np.int64)))
     if return_counts:
         starts = np.nonzero(keep)[0]
-        out.append(U.Tensor._make(np.diff(np.append(starts, a.size)).astype(np.int64)))
+        out.append(U.Tensor._make(np.diff(np.append(starts, keep.size)).astype(np.int64)))
     return out[0] if len(out) == 1 else tuple(out)
 
 

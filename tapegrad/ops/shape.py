@@ -712,10 +712,20 @@ def diag_embed(input, offset: int = 0, dim1: int = -2, dim2: int = -1):
     Args:
         input: the diagonals, along the last dim.
         offset: which diagonal to fill: 0 the main one, > 0 above it, < 0 below it.
-        dim1: accepted for PyTorch's signature; the matrices always take the last two dims.
-        dim2: accepted for PyTorch's signature; see ``dim1``.
+        dim1: the result's dim holding the rows of each matrix.
+        dim2: the result's dim holding the columns.
+
+    Raises:
+        RuntimeError: ``dim1`` and ``dim2`` are the same dim.
     """
-    return DiagEmbed.apply(input, offset=offset)
+    nd = input.ndim + 1
+    d1, d2 = U.canon_dim(dim1, nd), U.canon_dim(dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    out = DiagEmbed.apply(input, offset=offset)
+    if (d1, d2) == (nd - 2, nd - 1):
+        return out
+    return movedim(out, (nd - 2, nd - 1), (d1, d2))
 
 
 def diag(input, diagonal: int = 0):
@@ -1401,7 +1411,9 @@ class CopySlices(Function):
         nb, nv = ctx.needs_input_grad
         gb = gv = None
         if nb:
-            gb = xp.copy(g)
+            # a C-ordered copy: NumPy's copy keeps a transposed g's layout, and replaying a
+            # reshape on that would write the zeros into a temporary copy, not into gb
+            gb = np.array(g, order="C") if xp is np else xp.copy(g)
             _replay(ctx.chain, gb, xp)[...] = 0
         if nv:
             gv = _replay(ctx.chain, g, xp)
