@@ -539,3 +539,4 @@ from .ops.reduce import (  # noqa: E402
 from .ops.shape import block_diag, combinations, dsplit, hsplit, vsplit  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .utils.dlpack import from_dlpack  # noqa: E402
+from ._dtype import bfloat16  # noqa: E402

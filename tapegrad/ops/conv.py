@@ -58,6 +58,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..backend import array_module
+from . import _util as U
 from ..backend.blas import get_blas_threads
 
 if TYPE_CHECKING:
@@ -801,6 +802,7 @@ class Convolution(Function):
 
     backward_name = "ConvolutionBackward0"
 
+    @U.float32_compute
     def forward(ctx, x, w, b=None, geom=None, transposed=False, nd=2, scratch=None):
         g = geom
         ctx.geom, ctx.transposed, ctx.nd = g, transposed, nd
@@ -824,6 +826,7 @@ class Convolution(Function):
             ctx.save_for_backward(x, w)
         return _from4(y, nd)
 
+    @U.float32_compute
     def backward(ctx, gy):
         xp = ctx.xp
         g, nd = ctx.geom, ctx.nd

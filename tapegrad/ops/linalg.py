@@ -19,6 +19,7 @@ def _mT(a, xp=np):
 class Matmul(Function):
     backward_name = "MmBackward0"
 
+    @U.float32_compute
     def forward(ctx, a, b):
         ctx.nd = (a.ndim, b.ndim)
         if ctx._recording:
@@ -27,6 +28,7 @@ class Matmul(Function):
             ctx.save_for_backward(a if nb else None, b if na else None)
         return np.matmul(a, b)
 
+    @U.float32_compute
     def backward(ctx, g):
         xp = ctx.xp
         a, b = ctx.saved_tensors
@@ -358,6 +360,7 @@ def _expand_ellipsis(spec: str, operands) -> tuple[list[str], str]:
 
 
 class Einsum(Function):
+    @U.float32_compute
     def forward(ctx, *ops, ins=(), out=""):
         ctx.ins, ctx.out = ins, out
         ctx.save_for_backward(*ops)

@@ -54,6 +54,7 @@ def _dims(dim, ndim):
 
 
 class Sum(Function):
+    @U.float32_compute
     def forward(ctx, x, dims=(), keepdim=False, dtype=None):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         return np.asarray(np.sum(x, axis=dims, keepdims=keepdim, dtype=dtype))
@@ -63,6 +64,7 @@ class Sum(Function):
 
 
 class Mean(Function):
+    @U.float32_compute
     def forward(ctx, x, dims=(), keepdim=False):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         n = 1
@@ -163,6 +165,7 @@ def _exclusive_prod(xp, x, axis):
 
 
 class Prod(Function):
+    @U.float32_compute
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
         y = np.asarray(np.prod(x, axis=dim, keepdims=keepdim))
@@ -205,6 +208,7 @@ def prod(input, dim=None, keepdim: bool = False, *, dtype=None):
 
 
 class Var(Function):
+    @U.float32_compute
     def forward(ctx, x, dims=(), correction=1, keepdim=False, take_sqrt=False):
         n = 1
         for d in dims:
@@ -320,6 +324,7 @@ def _need_float(t, name):
 class VectorNorm(Function):
     backward_name = "LinalgVectorNormBackward0"
 
+    @U.float32_compute
     def forward(ctx, x, ord=2.0, dims=(), keepdim=False):
         a = np.abs(x)
         if ord == 2:
@@ -573,6 +578,7 @@ def argmin(input, dim=None, keepdim: bool = False):
 class LogSumExp(Function):
     backward_name = "LogsumexpBackward0"
 
+    @U.float32_compute
     def forward(ctx, x, dims=(), keepdim=False):
         m = np.max(x, axis=dims, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
         m = np.where(np.isfinite(m), m, 0)
@@ -597,6 +603,7 @@ def logsumexp(input, dim, keepdim: bool = False):
 
 
 class Softmax(Function):
+    @U.float32_compute
     def forward(ctx, x, dim=-1):
         e = np.exp(x - np.max(x, axis=dim, keepdims=True))
         y = e / np.sum(e, axis=dim, keepdims=True)
@@ -604,6 +611,7 @@ class Softmax(Function):
         ctx.save_for_backward(y)
         return y
 
+    @U.float32_compute
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
         gy = g * y
@@ -611,6 +619,7 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    @U.float32_compute
     def forward(ctx, x, dim=-1):
         m = np.max(x, axis=dim, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
@@ -620,6 +629,7 @@ class LogSoftmax(Function):
         ctx.save_for_backward(y)
         return y
 
+    @U.float32_compute
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
         xp = ctx.xp
@@ -673,6 +683,7 @@ def log_softmax(input, dim=None, dtype=None, *, _stacklevel=3):
 
 
 class Cumsum(Function):
+    @U.float32_compute
     def forward(ctx, x, dim=0):
         ctx.dim = dim
         return np.cumsum(x, axis=dim, dtype=x.dtype)
