@@ -507,6 +507,7 @@ def get_default_device() -> device:
 
 from . import (  # noqa: E402
     accelerator,
+    amp,
     backends,
     cpu,
     cuda,
@@ -524,6 +525,21 @@ from . import (  # noqa: E402
     utils,
     version,
 )
+from ._dtype import bfloat16  # noqa: E402
+from .amp.autocast_mode import (  # noqa: E402
+    autocast,
+    autocast_decrement_nesting,
+    autocast_increment_nesting,
+    clear_autocast_cache,
+    get_autocast_cpu_dtype,
+    get_autocast_dtype,
+    is_autocast_cache_enabled,
+    is_autocast_cpu_enabled,
+    is_autocast_enabled,
+    set_autocast_cache_enabled,
+    set_autocast_dtype,
+    set_autocast_enabled,
+)
 from .nn.functional import cosine_similarity, pairwise_distance  # noqa: E402
 from .ops.elementwise import heaviside, ldexp, logaddexp2, logit, sinc  # noqa: E402
 from .ops.index import isin, unravel_index  # noqa: E402
@@ -539,4 +555,3 @@ from .ops.reduce import (  # noqa: E402
 from .ops.shape import block_diag, combinations, dsplit, hsplit, vsplit  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .utils.dlpack import from_dlpack  # noqa: E402
-from ._dtype import bfloat16  # noqa: E402

@@ -70,7 +70,6 @@ complex64 = dtype("complex64", np.complex64, 9)
 complex128 = dtype("complex128", np.complex128, 10)
 
 
-
 class _BFloat16(dtype):
     """``torch.bfloat16``: stored as ``ml_dtypes.bfloat16`` (the ``bfloat16`` extra).
 
@@ -88,8 +87,7 @@ class _BFloat16(dtype):
             arr_dtype = object.__getattribute__(self, "np")
             if arr_dtype is None:
                 raise ImportError(
-                    "bfloat16 tensors need the ml_dtypes package: "
-                    'pip install "tapegrad[bfloat16]"'
+                    'bfloat16 tensors need the ml_dtypes package: pip install "tapegrad[bfloat16]"'
                 )
             return arr_dtype
         return object.__getattribute__(self, name)

@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor
+from ..amp import autocast_mode as _ac
 from ..autograd.grad_mode import no_grad
 from ..ops import creation as C
 from ..ops import elementwise as E
@@ -167,6 +168,8 @@ def _warn_size(input, target) -> None:
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight.T + bias as one matrix product (``F.linear``)."""
+    if _ac.state.active:
+        return _ac.autocast_call("linear", linear, input, weight, bias)
     if input.dtype is not weight.dtype or (bias is not None and bias.dtype is not weight.dtype):
         raise RuntimeError(
             f"mat1 and mat2 must have the same dtype, but got {_short(input.dtype)} and "
@@ -236,6 +239,11 @@ def _no_bool(input: Tensor, what: str, name: str) -> None:
 
 
 def _same_param_dtype(input: Tensor, *params: Tensor | None) -> None:
+    if input.dtype in D.LOW_PRECISION and all(p is None or p.dtype is D.float32 for p in params):
+        # PyTorch's CPU norms take float16/bfloat16 input with float32 parameters (what
+        # autocast makes: a bfloat16 activation into a float32 LayerNorm) and return the
+        # input's dtype
+        return
     for p in params:
         if p is not None and p.dtype is not input.dtype:
             raise RuntimeError(
@@ -345,6 +353,8 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """x if x > 0 else weight[c] * x, one weight per channel (``F.prelu``)."""
+    if _ac.state.active:
+        return _ac.autocast_call("prelu", prelu, input, weight)
     n = weight.numel()
     if input.ndim == 0:
         w = weight.reshape(())
@@ -518,6 +528,19 @@ def scaled_dot_product_attention(
 ) -> Tensor:
     """softmax(q k^T * scale + mask) v over the last two dims
     (``F.scaled_dot_product_attention``); fully masked rows give zeros, as PyTorch's CPU kernel."""
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "scaled_dot_product_attention",
+            scaled_dot_product_attention,
+            query,
+            key,
+            value,
+            attn_mask,
+            dropout_p,
+            is_causal,
+            scale,
+            enable_gqa,
+        )
     if is_causal and attn_mask is not None:
         raise RuntimeError(
             "_scaled_dot_product_attention: Explicit attn_mask should not be set when "
@@ -1580,6 +1603,10 @@ def mse_loss(
     weight: Tensor | None = None,
 ) -> Tensor:
     """Mean squared error (``F.mse_loss``)."""
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "mse_loss", mse_loss, input, target, size_average, reduce, reduction, weight
+        )
     _warn_size(input, target)
     _float_only(input, "mse_cpu")
     reduction = _resolve(size_average, reduce, reduction)
@@ -1597,6 +1624,10 @@ def l1_loss(
     weight: Tensor | None = None,
 ) -> Tensor:
     """Mean absolute error (``F.l1_loss``)."""
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "l1_loss", l1_loss, input, target, size_average, reduce, reduction, weight
+        )
     _warn_size(input, target)
     reduction = _resolve(size_average, reduce, reduction)
     a, b = S.broadcast_tensors(input, target)
@@ -1617,6 +1648,10 @@ def smooth_l1_loss(
     beta: float = 1.0,
 ) -> Tensor:
     """Quadratic below beta, linear above (``F.smooth_l1_loss``)."""
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "smooth_l1_loss", smooth_l1_loss, input, target, size_average, reduce, reduction, beta
+        )
     _warn_size(input, target)
     reduction = _resolve(size_average, reduce, reduction)
     if beta < 0:
@@ -1636,6 +1671,8 @@ def huber_loss(
     weight: Tensor | None = None,
 ) -> Tensor:
     """delta * smooth_l1(beta=delta) (``F.huber_loss``)."""
+    if _ac.state.active:
+        return _ac.autocast_call("huber_loss", huber_loss, input, target, reduction, delta, weight)
     _warn_size(input, target)
     _Reduction.get_enum(reduction)
     if delta <= 0:
@@ -1665,6 +1702,10 @@ def kl_div(
     log_target: bool = False,
 ) -> Tensor:
     """KL(target || exp(input)) with input as log-probabilities (``F.kl_div``)."""
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "kl_div", kl_div, input, target, size_average, reduce, reduction, log_target
+        )
     if not input.dtype.is_floating_point and not target.dtype.is_floating_point:
         raise RuntimeError("kl_div: Integral inputs not supported.")
     if size_average is not None or reduce is not None:
@@ -1702,6 +1743,19 @@ def poisson_nll_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """Negative log-likelihood of a Poisson target (``F.poisson_nll_loss``)."""
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "poisson_nll_loss",
+            poisson_nll_loss,
+            input,
+            target,
+            log_input,
+            full,
+            size_average,
+            eps,
+            reduce,
+            reduction,
+        )
     reduction = _resolve(size_average, reduce, reduction)
     if log_input:
         loss = E.exp(input) - target * input
@@ -1807,6 +1861,18 @@ def nll_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """Negative log-likelihood of class indices given log-probabilities (``F.nll_loss``)."""
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "nll_loss",
+            nll_loss,
+            input,
+            target,
+            weight,
+            size_average,
+            ignore_index,
+            reduce,
+            reduction,
+        )
     reduction = _resolve(size_average, reduce, reduction)
     x, t, squeeze = _class_index_args(input, target, weight, ignore_index)
     out = N.NllLoss.apply(x, weight, target=t, ignore_index=ignore_index, reduction=reduction)
@@ -1824,6 +1890,19 @@ def cross_entropy(
     label_smoothing: float = 0.0,
 ) -> Tensor:
     """log_softmax + nll over dim 1, class indices or probabilities (``F.cross_entropy``)."""
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "cross_entropy_loss",
+            cross_entropy,
+            input,
+            target,
+            weight,
+            size_average,
+            ignore_index,
+            reduce,
+            reduction,
+            label_smoothing,
+        )
     reduction = _resolve(size_average, reduce, reduction)
     if not input.dtype.is_floating_point:
         raise RuntimeError(
@@ -1874,6 +1953,17 @@ def binary_cross_entropy(
     reduction: str = "mean",
 ) -> Tensor:
     """Binary cross-entropy of probabilities, logs clamped at -100 (``F.binary_cross_entropy``)."""
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "binary_cross_entropy",
+            binary_cross_entropy,
+            input,
+            target,
+            weight,
+            size_average,
+            reduce,
+            reduction,
+        )
     reduction = _resolve(size_average, reduce, reduction)
     if target.shape != input.shape:
         raise ValueError(
@@ -1907,6 +1997,18 @@ def binary_cross_entropy_with_logits(
     pos_weight: Tensor | None = None,
 ) -> Tensor:
     """Sigmoid + binary cross-entropy fused stably (``F.binary_cross_entropy_with_logits``)."""
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "binary_cross_entropy_with_logits",
+            binary_cross_entropy_with_logits,
+            input,
+            target,
+            weight,
+            size_average,
+            reduce,
+            reduction,
+            pos_weight,
+        )
     reduction = _resolve(size_average, reduce, reduction)
     if target.shape != input.shape:
         raise ValueError(
@@ -1938,6 +2040,19 @@ def multi_margin_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """Multi-class hinge loss (``F.multi_margin_loss``)."""
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "multi_margin_loss",
+            multi_margin_loss,
+            input,
+            target,
+            p,
+            margin,
+            weight,
+            size_average,
+            reduce,
+            reduction,
+        )
     reduction = _resolve(size_average, reduce, reduction)
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
@@ -1979,6 +2094,16 @@ def multilabel_margin_loss(
     input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean"
 ) -> Tensor:
     """Multi-label hinge loss; targets end at the first -1 (``F.multilabel_margin_loss``)."""
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "multilabel_margin_loss",
+            multilabel_margin_loss,
+            input,
+            target,
+            size_average,
+            reduce,
+            reduction,
+        )
     reduction = _resolve(size_average, reduce, reduction)
     one_d = input.ndim <= 1
     x = input.reshape(1, -1) if one_d else input
@@ -2037,6 +2162,17 @@ def hinge_embedding_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """x where y = 1, max(0, margin - x) where y = -1 (``F.hinge_embedding_loss``)."""
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "hinge_embedding_loss",
+            hinge_embedding_loss,
+            input,
+            target,
+            margin,
+            size_average,
+            reduce,
+            reduction,
+        )
     reduction = _resolve(size_average, reduce, reduction)
     zeros = C.zeros_like(input)
     margin_clamp = E.clamp_min(margin - input, 0)
@@ -2049,6 +2185,10 @@ def soft_margin_loss(
     input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean"
 ) -> Tensor:
     """log(1 + exp(-y x)), stable (``F.soft_margin_loss``)."""
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "soft_margin_loss", soft_margin_loss, input, target, size_average, reduce, reduction
+        )
     reduction = _resolve(size_average, reduce, reduction)
     if not (input.dtype.is_floating_point or target.dtype.is_floating_point):
         raise RuntimeError(
@@ -2067,6 +2207,18 @@ def margin_ranking_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """max(0, -y (x1 - x2) + margin) (``F.margin_ranking_loss``)."""
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "margin_ranking_loss",
+            margin_ranking_loss,
+            input1,
+            input2,
+            target,
+            margin,
+            size_average,
+            reduce,
+            reduction,
+        )
     reduction = _resolve(size_average, reduce, reduction)
     if input1.ndim != input2.ndim or input1.ndim != target.ndim:
         raise RuntimeError(
@@ -2087,6 +2239,18 @@ def cosine_embedding_loss(
 ) -> Tensor:
     """1 - cos(x1, x2) where y = 1, max(0, cos - margin) where y = -1
     (``F.cosine_embedding_loss``)."""
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "cosine_embedding_loss",
+            cosine_embedding_loss,
+            input1,
+            input2,
+            target,
+            margin,
+            size_average,
+            reduce,
+            reduction,
+        )
     reduction = _resolve(size_average, reduce, reduction)
     tdim = target.ndim
     if tdim > 1:
@@ -2132,6 +2296,18 @@ def ctc_loss(
 ) -> Tensor:
     """Connectionist temporal classification loss of (T, N, C) log-probabilities
     (``F.ctc_loss``); targets padded (N, S) or concatenated (sum(target_lengths),)."""
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "ctc_loss",
+            ctc_loss,
+            log_probs,
+            targets,
+            input_lengths,
+            target_lengths,
+            blank,
+            reduction,
+            zero_infinity,
+        )
     from ..ops.ctc import CtcLoss
 
     _Reduction.get_enum(reduction)
@@ -2209,6 +2385,21 @@ def triplet_margin_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """max(0, d(a, p) - d(a, n) + margin) (``F.triplet_margin_loss``)."""
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "triplet_margin_loss",
+            triplet_margin_loss,
+            anchor,
+            positive,
+            negative,
+            margin,
+            p,
+            eps,
+            swap,
+            size_average,
+            reduce,
+            reduction,
+        )
     reduction = _resolve(size_average, reduce, reduction)
     if margin <= 0:
         raise ValueError(f"margin must be greater than 0, got {margin}")

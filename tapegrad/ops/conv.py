@@ -56,10 +56,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..amp import autocast_mode as _ac
 from ..autograd.function import Function
 from ..backend import array_module
-from . import _util as U
 from ..backend.blas import get_blas_threads
+from . import _util as U
 
 if TYPE_CHECKING:
     from .._tensor import Tensor
@@ -1135,6 +1136,10 @@ def conv1d(
     input: Tensor, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1
 ) -> Tensor:
     """1-D convolution over (N, C, L) or (C, L) (``torch.nn.functional.conv1d``)."""
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "conv1d", conv1d, input, weight, bias, stride, padding, dilation, groups
+        )
     return _convnd("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
@@ -1147,6 +1152,10 @@ def conv2d(
 
         y = conv2d(x, w, b, stride=1, padding="same")
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "conv2d", conv2d, input, weight, bias, stride, padding, dilation, groups
+        )
     return _convnd("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
@@ -1158,6 +1167,10 @@ def conv3d(
     Built from 2-D convolutions (one per kernel depth tap), so its grad_fn is
     that of the composition, not ``ConvolutionBackward0``.
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "conv3d", conv3d, input, weight, bias, stride, padding, dilation, groups
+        )
     return _convnd("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
 
 
@@ -1254,6 +1267,19 @@ def conv_transpose1d(
 
     ``weight`` is (C_in, C_out / groups, k).
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "conv_transpose1d",
+            conv_transpose1d,
+            input,
+            weight,
+            bias,
+            stride,
+            padding,
+            output_padding,
+            groups,
+            dilation,
+        )
     return _conv_transposend(
         "conv_transpose1d",
         1,
@@ -1283,6 +1309,19 @@ def conv_transpose2d(
     ``weight`` is (C_in, C_out / groups, kh, kw); the output has
     ``(H - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1`` rows.
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "conv_transpose2d",
+            conv_transpose2d,
+            input,
+            weight,
+            bias,
+            stride,
+            padding,
+            output_padding,
+            groups,
+            dilation,
+        )
     return _conv_transposend(
         "conv_transpose2d",
         2,
@@ -1312,6 +1351,19 @@ def conv_transpose3d(
     ``weight`` is (C_in, C_out / groups, kd, kh, kw); built from 2-D
     transposed convolutions, one per kernel depth tap.
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "conv_transpose3d",
+            conv_transpose3d,
+            input,
+            weight,
+            bias,
+            stride,
+            padding,
+            output_padding,
+            groups,
+            dilation,
+        )
     return _conv_transposend(
         "conv_transpose3d",
         3,

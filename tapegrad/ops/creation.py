@@ -11,6 +11,7 @@ import numpy as np
 from .. import _device
 from .. import _dtype as D
 from .._alloc import allocating
+from ..amp import autocast_mode as _ac
 from . import _util as U
 
 
@@ -346,6 +347,8 @@ def complex(real, imag):  # noqa: A001
 
 
 def polar(abs, angle):  # noqa: A002
+    if _ac.state.active:
+        return _ac.autocast_call("polar", polar, abs, angle)
     return U.Tensor._make(abs._data * np.exp(1j * angle._data))
 
 

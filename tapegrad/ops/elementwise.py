@@ -590,7 +590,10 @@ Log10 = _unary(
 Log1p = _unary("Log1p", _quiet(np.log1p), lambda xp, g, x, y: g / (x + 1))
 Sqrt = _unary("Sqrt", _quiet(np.sqrt), lambda xp, g, x, y: g / (2 * y), uses="y")
 Rsqrt = _unary(
-    "Rsqrt", U.in_float32(_quiet(lambda x: 1 / np.sqrt(x))), lambda xp, g, x, y: -0.5 * g * y * y * y, uses="y"
+    "Rsqrt",
+    U.in_float32(_quiet(lambda x: 1 / np.sqrt(x))),
+    lambda xp, g, x, y: -0.5 * g * y * y * y,
+    uses="y",
 )
 Square = _unary("Square", np.square, lambda xp, g, x, y: 2 * g * x)
 Square.backward_name = "PowBackward0"  # PyTorch computes square as pow(x, 2)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as D
+from ..amp import autocast_mode as _ac
 from ..autograd.function import Function
 from . import _util as U
 from .index import IndexBackward
@@ -98,6 +99,8 @@ def _cname(dt):
 
 def matmul(input, other, *, out=None):
     """Matrix product with NumPy's broadcasting rules (``torch.matmul``, ``@``)."""
+    if _ac.state.active:
+        return _ac.autocast_call("matmul", matmul, input, other, out=out)
     a, b = input, other
     if not isinstance(b, U.Tensor) or not isinstance(a, U.Tensor):
         raise TypeError(
@@ -151,6 +154,8 @@ def matmul(input, other, *, out=None):
 
 def mm(input, mat2, *, out=None):
     """Product of two matrices (``torch.mm``)."""
+    if _ac.state.active:
+        return _ac.autocast_call("mm", mm, input, mat2, out=out)
     if input.ndim != 2:
         raise RuntimeError("self must be a matrix")
     if mat2.ndim != 2:
@@ -177,6 +182,8 @@ def mv(input, vec, *, out=None):
 
 def bmm(input, mat2, *, out=None):
     """Batched matrix product of 3-D tensors (``torch.bmm``)."""
+    if _ac.state.active:
+        return _ac.autocast_call("bmm", bmm, input, mat2, out=out)
     if input.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
     if mat2.ndim != 3:
@@ -229,6 +236,8 @@ ger = outer
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * (mat1 @ mat2) (``torch.addmm``)."""
+    if _ac.state.active:
+        return _ac.autocast_call("addmm", addmm, input, mat1, mat2, beta=beta, alpha=alpha, out=out)
     p = mm(mat1, mat2)
     res = (input if beta == 1 else input * beta) + (p if alpha == 1 else p * alpha)
     return res
@@ -240,11 +249,15 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
 
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    if _ac.state.active:
+        return _ac.autocast_call("baddbmm", baddbmm, input, batch1, batch2, beta=beta, alpha=alpha)
     p = bmm(batch1, batch2)
     return (input if beta == 1 else input * beta) + (p if alpha == 1 else p * alpha)
 
 
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    if _ac.state.active:
+        return _ac.autocast_call("addbmm", addbmm, input, batch1, batch2, beta=beta, alpha=alpha)
     p = bmm(batch1, batch2).sum(0)
     return (input if beta == 1 else input * beta) + (p if alpha == 1 else p * alpha)
 
@@ -314,6 +327,8 @@ def cross(input, other, dim=None):
 
 def trace(input):
     """Sum of the diagonal (``torch.trace``)."""
+    if _ac.state.active:
+        return _ac.autocast_call("trace", trace, input)
     if input.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
     from .shape import diagonal
@@ -484,6 +499,8 @@ class Inv(Function):
 
 def inv(A, *, out=None):
     """Matrix inverse (``torch.linalg.inv``, ``torch.inverse``)."""
+    if _ac.state.active:
+        return _ac.autocast_call("linalg_inv", inv, A, out=out)
     _square(A, "inv")
     return Inv.apply(A)
 
@@ -589,6 +606,8 @@ class Solve(Function):
 
 def solve(A, B, *, left=True, out=None):
     """Solve A X = B (``torch.linalg.solve``)."""
+    if _ac.state.active:
+        return _ac.autocast_call("linalg_solve", solve, A, B, left=left, out=out)
     _square(A, "solve")
     if A.dtype is not B.dtype:
         raise RuntimeError(
@@ -632,12 +651,16 @@ class Eigh(Function):
 
 def eigh(A, UPLO: str = "L"):
     """Eigen-decomposition of a symmetric matrix (``torch.linalg.eigh``)."""
+    if _ac.state.active:
+        return _ac.autocast_call("linalg_eigh", eigh, A, UPLO)
     _square(A, "eigh")
     L, V = Eigh.apply(A, uplo=UPLO)
     return _eigh_rt(L, V)
 
 
 def eigvalsh(A, UPLO: str = "L"):
+    if _ac.state.active:
+        return _ac.autocast_call("linalg_eigvalsh", eigvalsh, A, UPLO)
     return eigh(A, UPLO).eigenvalues
 
 
@@ -719,6 +742,8 @@ def _slogdet_rt(s, l):
 
 def eig(A):
     """Eigen-decomposition of a general matrix, complex results (``torch.linalg.eig``)."""
+    if _ac.state.active:
+        return _ac.autocast_call("linalg_eig", eig, A)
     _square(A, "eig")
     cdt = np.complex64 if A._data.dtype == np.float32 else np.complex128
     w, v = _no_grad_linalg("linalg_eig", lambda a: tuple(np.linalg.eig(a)), A)
@@ -726,11 +751,15 @@ def eig(A):
 
 
 def eigvals(A):
+    if _ac.state.active:
+        return _ac.autocast_call("linalg_eigvals", eigvals, A)
     return eig(A).eigenvalues
 
 
 def svd(A, full_matrices: bool = True, *, driver=None):
     """Singular value decomposition A = U diag(S) Vh (``torch.linalg.svd``)."""
+    if _ac.state.active:
+        return _ac.autocast_call("linalg_svd", svd, A, full_matrices, driver=driver)
     if A.ndim < 2:
         raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
     u, s, vh = _no_grad_linalg(
@@ -771,6 +800,8 @@ class SvdVals(Function):
 
 def svdvals(A):
     """Singular values, differentiable (``torch.linalg.svdvals``)."""
+    if _ac.state.active:
+        return _ac.autocast_call("linalg_svdvals", svdvals, A)
     if A.ndim < 2:
         raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
     return SvdVals.apply(A)
@@ -778,6 +809,8 @@ def svdvals(A):
 
 def qr(A, mode: str = "reduced"):
     """QR decomposition (``torch.linalg.qr``), mode 'reduced', 'complete' or 'r'."""
+    if _ac.state.active:
+        return _ac.autocast_call("linalg_qr", qr, A, mode)
     if A.ndim < 2:
         raise RuntimeError("linalg.qr: The input tensor A must have at least 2 dimensions.")
     if mode == "r":
@@ -789,6 +822,8 @@ def qr(A, mode: str = "reduced"):
 
 def cholesky(A, *, upper: bool = False):
     """Cholesky factor (``torch.linalg.cholesky``)."""
+    if _ac.state.active:
+        return _ac.autocast_call("linalg_cholesky", cholesky, A, upper=upper)
     _square(A, "cholesky")
     try:
         L = _no_grad_linalg("linalg_cholesky", np.linalg.cholesky, A)
@@ -802,6 +837,8 @@ def cholesky(A, *, upper: bool = False):
 
 def pinv(A, *, atol=None, rtol=None, hermitian=False):
     """Pseudo-inverse (``torch.linalg.pinv``); differentiable through SVD-free composition."""
+    if _ac.state.active:
+        return _ac.autocast_call("pinverse", pinv, A, atol=atol, rtol=rtol, hermitian=hermitian)
     rc = 1e-15 if rtol is None else rtol
     return _no_grad_linalg(
         "linalg_pinv", lambda a: np.linalg.pinv(a, rcond=rc, hermitian=hermitian), A
@@ -809,6 +846,16 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
 
 
 def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, tol=None):
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "linalg_matrix_rank",
+            matrix_rank,
+            A,
+            atol=atol,
+            rtol=rtol,
+            hermitian=hermitian,
+            tol=tol,
+        )
     r = np.linalg.matrix_rank(A._data, tol=tol if tol is not None else atol, hermitian=hermitian)
     return U.Tensor._make(np.asarray(r, dtype=np.int64))
 
@@ -885,6 +932,8 @@ def lstsq(A, B, rcond=None, *, driver=None):
     Returns (solution, residuals, rank, singular_values) like PyTorch's default
     CPU driver 'gelsy': residuals are given when A is tall and full rank.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("linalg_lstsq", lstsq, A, B, rcond, driver=driver)
     if A.ndim < 2:
         raise RuntimeError("torch.linalg.lstsq: input must have at least 2 dimensions.")
     if A.dtype is not B.dtype:
@@ -1005,6 +1054,8 @@ def old_eig(input, eigenvectors: bool = False):
 
 def cdist(x1, x2, p: float = 2.0, compute_mode=None):
     """Pairwise p-norm distances between the rows of x1 and x2 (``torch.cdist``)."""
+    if _ac.state.active:
+        return _ac.autocast_call("cdist", cdist, x1, x2, p, compute_mode)
     from .reduce import vector_norm
 
     if x1.ndim < 2 or x2.ndim < 2:

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..amp import autocast_mode as _ac
 from ..autograd.function import Function
 from ..backend import array_module
 from .conv import _map_batch, _Squeeze1, _type_name
@@ -878,6 +879,18 @@ def max_pool3d(
     return_indices: bool = False,
 ):
     """3-D max pooling over (N, C, D, H, W) or (C, D, H, W) (``F.max_pool3d``)."""
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "max_pool3d",
+            max_pool3d,
+            input,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            ceil_mode,
+            return_indices,
+        )
     return _max_poolnd(
         "max_pool3d", 3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
     )
@@ -959,6 +972,18 @@ def avg_pool3d(
     divisor_override=None,
 ) -> Tensor:
     """3-D average pooling over (N, C, D, H, W) or (C, D, H, W) (``F.avg_pool3d``)."""
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "avg_pool3d",
+            avg_pool3d,
+            input,
+            kernel_size,
+            stride,
+            padding,
+            ceil_mode,
+            count_include_pad,
+            divisor_override,
+        )
     return _avg_poolnd(
         "avg_pool3d",
         3,
@@ -1088,6 +1113,8 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
 
 def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
     """3-D adaptive average pooling (``torch.nn.functional.adaptive_avg_pool3d``)."""
+    if _ac.state.active:
+        return _ac.autocast_call("adaptive_avg_pool3d", adaptive_avg_pool3d, input, output_size)
     return _adaptive_avg("adaptive_avg_pool3d", 3, input, output_size)
 
 
@@ -1115,6 +1142,10 @@ def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False
 
 def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False):
     """3-D adaptive max pooling (``torch.nn.functional.adaptive_max_pool3d``)."""
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "adaptive_max_pool3d", adaptive_max_pool3d, input, output_size, return_indices
+        )
     return _adaptive_max("adaptive_max_pool3d", 3, input, output_size, return_indices)
 
 
@@ -1194,6 +1225,10 @@ def max_unpool2d(
     Places each value at its index in a zero output plane of
     ``(H - 1) * stride - 2 * padding + kernel_size`` rows (or ``output_size``).
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "max_unpool2d", max_unpool2d, input, indices, kernel_size, stride, padding, output_size
+        )
     return _max_unpoolnd(
         "max_unpool2d", 2, MaxUnpool2D, input, indices, kernel_size, stride, padding, output_size
     )
@@ -1203,6 +1238,10 @@ def max_unpool3d(
     input: Tensor, indices, kernel_size, stride=None, padding=0, output_size=None
 ) -> Tensor:
     """Partial inverse of max_pool3d (``torch.nn.functional.max_unpool3d``)."""
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "max_unpool3d", max_unpool3d, input, indices, kernel_size, stride, padding, output_size
+        )
     return _max_unpoolnd(
         "max_unpool3d", 3, MaxUnpool3D, input, indices, kernel_size, stride, padding, output_size
     )

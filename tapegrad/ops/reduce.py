@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from .. import _dtype as D
+from ..amp import autocast_mode as _ac
 from ..autograd.function import Function
 from . import _util as U
 
@@ -195,6 +196,8 @@ class ProdDim(Prod):
 
 def prod(input, dim=None, keepdim: bool = False, *, dtype=None):
     """Product over one dim or all (``torch.prod``)."""
+    if _ac.state.active:
+        return _ac.autocast_call("prod", prod, input, dim, keepdim, dtype=dtype)
     dt = _sum_dtype(input, dtype)
     x = input if input.dtype is dt else input.to(dt)
     d = None if dim is None else U.canon_dim(dim, x.ndim)
@@ -887,6 +890,10 @@ def nanmedian(input, dim=None, keepdim=False):
 
 
 def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "quantile", quantile, input, q, dim, keepdim, interpolation=interpolation
+        )
     qa = q._data if isinstance(q, U.Tensor) else np.asarray(q)
     x = input if dim is not None else input.reshape(-1)
     d = 0 if dim is None else U.canon_dim(dim, x.ndim)
