@@ -51,7 +51,7 @@ def assert_bit_equal(t, g, where: str = "") -> None:
     np.testing.assert_array_equal(bits(g), bits(t), err_msg=where)
 
 
-def assert_within_ulp(t, g, where: str = "", min_equal: float = 0.99) -> None:
+def assert_within_ulp(t, g, where: str = "", min_equal: float = 0.95) -> None:
     """At most one ulp of the low dtype apart, and nearly all bit-equal.
 
     For ops whose float32 value is not correctly rounded (exp, tanh, a sum's order):
@@ -376,7 +376,7 @@ def test_matmul_and_conv_accumulate_in_float32(dt):
 def test_autograd_gradients_are_bfloat16():
     x = A[:50]
     t, g = pair(x, "bfloat16", True)
-    for lib, v in ((torch, t), (tapegrad, g)):
+    for v in (t, g):
         y = (v * 3 + 1).tanh().sigmoid() * v
         y.sum().backward()
     assert g.grad.dtype is tapegrad.bfloat16
