@@ -10,6 +10,12 @@ dtypes, as PyTorch's fall-through does.
 - ``FP32``: floating inputs (other than float64) are cast to float32.
 - ``PROMOTE``: inputs are cast to the widest floating type among them (float32 if any
   input is float32, else the autocast dtype); float64 inputs are left alone.
+- ``NATIVE``: not cast, and autocast stays off while the op runs: ops PyTorch runs as
+  one kernel that tapegrad composes from listed ops (``mv`` calls ``matmul`` here).
+
+PyTorch's composite ops decompose into listed ones before autocast sees them; where
+tapegrad's op is a primitive of its own, it is listed here with the policy its
+PyTorch decomposition ends in (``einsum`` contracts with ``bmm``).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 LOWER = "lower_precision_fp"
 FP32 = "fp32"
 PROMOTE = "promote"
+NATIVE = "native"
 
 _LOWER_OPS = (
     "conv1d",
@@ -35,6 +42,8 @@ _LOWER_OPS = (
     "conv_transpose3d",
     "prelu",
     "scaled_dot_product_attention",
+    # a composite in PyTorch that contracts with bmm (tapegrad's own primitive)
+    "einsum",
 )
 
 _FP32_OPS = (
@@ -128,8 +137,11 @@ _FP32_OPS = (
 
 _PROMOTE_OPS = ("stack", "cat", "index_copy")
 
+_NATIVE_OPS = ("mv", "bilinear")
+
 POLICY: dict[str, str] = {
     **dict.fromkeys(_LOWER_OPS, LOWER),
     **dict.fromkeys(_FP32_OPS, FP32),
     **dict.fromkeys(_PROMOTE_OPS, PROMOTE),
+    **dict.fromkeys(_NATIVE_OPS, NATIVE),
 }

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .. import _dtype as D
-from ._policy import FP32, LOWER, POLICY
+from ._policy import FP32, LOWER, NATIVE, POLICY
 
 __all__ = [
     "autocast",
@@ -400,6 +400,11 @@ def autocast_call(op: str, fn: Callable[..., Any], *args, **kwargs):
 
         def cast(t):
             return _cast(t, D.float32, False) if _eligible(t, enabled) else t
+
+    elif policy == NATIVE:
+
+        def cast(t):
+            return t
 
     else:
         inputs = (args, tuple(v for k, v in kwargs.items() if k != "out"))

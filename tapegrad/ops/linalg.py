@@ -165,6 +165,8 @@ def mm(input, mat2, *, out=None):
 
 def mv(input, vec, *, out=None):
     """Matrix-vector product (``torch.mv``)."""
+    if _ac.state.active:
+        return _ac.autocast_call("mv", mv, input, vec, out=out)
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(
             f"vector + matrix @ vector expected, got {input.ndim}, {vec.ndim}"
@@ -418,6 +420,8 @@ def einsum(equation: str, *operands):
     """Einstein summation (``torch.einsum``), with ``...`` and implicit output."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
+    if _ac.state.active and len(operands) > 1:  # PyTorch contracts with (autocast) bmm
+        return _ac.autocast_call("einsum", einsum, equation, *operands)
     ins, out = _expand_ellipsis(equation, operands)
     for s, op in zip(ins, operands):
         if len(s) != op.ndim:
