@@ -134,8 +134,11 @@ def same_dtype_error(op: str, a, b):
     return RuntimeError(f"{op}: expected both inputs to have the same dtype, but got {a} and {b}")
 
 
-# NumPy dtypes of the reduced-precision floats (float16, and bfloat16 when ml_dtypes is there)
-_LOW_PRECISION_NP = tuple(d.np for d in D.LOW_PRECISION if d is not D.bfloat16 or D._ml_dtypes)
+# NumPy dtypes of the reduced-precision floats (float16, and bfloat16 when ml_dtypes is
+# there); a frozenset, as a hashed lookup is the cheapest test on the float32 hot path
+_LOW_PRECISION_NP = frozenset(
+    d.np for d in D.LOW_PRECISION if d is not D.bfloat16 or D._ml_dtypes is not None
+)
 
 
 def float32_compute(method):
@@ -150,12 +153,10 @@ def float32_compute(method):
     is_forward = method.__name__ == "forward"
 
     def wrapper(ctx, *arrays, **attrs):
-        low = None
-        for a in arrays:
-            if type(a) is np.ndarray and a.dtype in _LOW_PRECISION_NP:
-                low = a.dtype
-                break
-        if low is None:
+        # the ops wrapped take their first array in the op's dtype (the others match,
+        # or are float32 parameters of a mixed-dtype norm)
+        low = getattr(arrays[0], "dtype", None)
+        if low not in _LOW_PRECISION_NP or type(arrays[0]) is not np.ndarray:
             return method(ctx, *arrays, **attrs)
         up = [
             a.astype(np.float32) if type(a) is np.ndarray and a.dtype in _LOW_PRECISION_NP else a
@@ -188,3 +189,14 @@ def in_float32(kernel):
         return kernel(x)
 
     return wrapper
+
+
+def float32_grad(g):
+    """A float16/bfloat16 gradient array as float32 for a backward formula's products.
+
+    The saved arrays then promote to float32 as well, and the engine rounds each
+    input's gradient to its dtype once, as PyTorch's kernels do.
+    """
+    if type(g) is np.ndarray and g.dtype in _LOW_PRECISION_NP:
+        return g.astype(np.float32)
+    return g

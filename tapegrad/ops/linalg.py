@@ -20,18 +20,19 @@ def _mT(a, xp=np):
 class Matmul(Function):
     backward_name = "MmBackward0"
 
-    @U.float32_compute
     def forward(ctx, a, b):
         ctx.nd = (a.ndim, b.ndim)
         if ctx._recording:
             # grad of a needs b and grad of b needs a: keep only those (as PyTorch does)
             na, nb = ctx.needs_input_grad
             ctx.save_for_backward(a if nb else None, b if na else None)
+        if a.dtype in U._LOW_PRECISION_NP:  # accumulate in float32 (BLAS), round once
+            return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(a.dtype)
         return np.matmul(a, b)
 
-    @U.float32_compute
     def backward(ctx, g):
         xp = ctx.xp
+        g = U.float32_grad(g)
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
         ga = gb = None

@@ -133,20 +133,23 @@ class Linear(Function):
 
     backward_name = "AddmmBackward0"
 
-    @U.float32_compute
     def forward(ctx, x, w, b=None):
         xp = array_module(x, w)
+        ctx.save_for_backward(x, w)
+        low = x.dtype if x.dtype in U._LOW_PRECISION_NP else None
+        if low is not None:  # accumulate in float32 (BLAS), round once
+            x, w = x.astype(np.float32), w.astype(np.float32)
+            b = None if b is None else b.astype(np.float32)
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
         y = xp.matmul(x2, w.T)
         if b is not None:
             y += b
-        ctx.save_for_backward(x, w)
         if x.ndim != 2:
             y = y.reshape(*x.shape[:-1], w.shape[0])
-        return y
+        return y if low is None else y.astype(low)
 
-    @U.float32_compute
     def backward(ctx, g):
+        g = U.float32_grad(g)
         x, w = ctx.saved_tensors
         xp = ctx.xp
         nx, nw, nb = ctx.needs_input_grad

@@ -55,9 +55,12 @@ def _dims(dim, ndim):
 
 
 class Sum(Function):
-    @U.float32_compute
     def forward(ctx, x, dims=(), keepdim=False, dtype=None):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
+        if x.dtype in U._LOW_PRECISION_NP:  # accumulate in float32, round once
+            return np.asarray(np.sum(x, axis=dims, keepdims=keepdim, dtype=np.float32)).astype(
+                x.dtype
+            )
         return np.asarray(np.sum(x, axis=dims, keepdims=keepdim, dtype=dtype))
 
     def backward(ctx, g):
@@ -65,13 +68,15 @@ class Sum(Function):
 
 
 class Mean(Function):
-    @U.float32_compute
     def forward(ctx, x, dims=(), keepdim=False):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         n = 1
         for d in dims:
             n *= x.shape[d]
         ctx.n = n
+        if x.dtype in U._LOW_PRECISION_NP:  # accumulate in float32, round once
+            m = np.mean(x, axis=dims, keepdims=keepdim, dtype=np.float32)
+            return np.asarray(m).astype(x.dtype)
         return np.asarray(np.mean(x, axis=dims, keepdims=keepdim))
 
     def backward(ctx, g):
@@ -606,34 +611,38 @@ def logsumexp(input, dim, keepdim: bool = False):
 
 
 class Softmax(Function):
-    @U.float32_compute
     def forward(ctx, x, dim=-1):
+        low = x.dtype if x.dtype in U._LOW_PRECISION_NP else None
+        if low is not None:  # computed in float32 and rounded once (y kept in float32)
+            x = x.astype(np.float32)
         e = np.exp(x - np.max(x, axis=dim, keepdims=True))
         y = e / np.sum(e, axis=dim, keepdims=True)
         ctx.dim = dim
         ctx.save_for_backward(y)
-        return y
+        return y if low is None else y.astype(low)
 
-    @U.float32_compute
     def backward(ctx, g):
+        g = U.float32_grad(g)
         (y,) = ctx.saved_tensors
         gy = g * y
         return gy - y * ctx.xp.sum(gy, axis=ctx.dim, keepdims=True)
 
 
 class LogSoftmax(Function):
-    @U.float32_compute
     def forward(ctx, x, dim=-1):
+        low = x.dtype if x.dtype in U._LOW_PRECISION_NP else None
+        if low is not None:  # computed in float32 and rounded once (y kept in float32)
+            x = x.astype(np.float32)
         m = np.max(x, axis=dim, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
         s = x - m
         y = s - np.log(np.sum(np.exp(s), axis=dim, keepdims=True))
         ctx.dim = dim
         ctx.save_for_backward(y)
-        return y
+        return y if low is None else y.astype(low)
 
-    @U.float32_compute
     def backward(ctx, g):
+        g = U.float32_grad(g)
         (y,) = ctx.saved_tensors
         xp = ctx.xp
         return g - xp.exp(y) * xp.sum(g, axis=ctx.dim, keepdims=True)
