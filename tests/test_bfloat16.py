@@ -459,3 +459,58 @@ def test_import_without_ml_dtypes():
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_bfloat16_model_trains_like_torch():
+    torch.manual_seed(0)
+    tm = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3),
+        torch.nn.BatchNorm2d(4),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.AvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(36, 10),
+    )
+    gm = tapegrad.nn.Sequential(
+        tapegrad.nn.Conv2d(1, 4, 3),
+        tapegrad.nn.BatchNorm2d(4),
+        tapegrad.nn.ReLU(),
+        tapegrad.nn.MaxPool2d(2),
+        tapegrad.nn.AvgPool2d(1),
+        tapegrad.nn.Flatten(),
+        tapegrad.nn.Linear(36, 10),
+    )
+    gm.load_state_dict({k: tapegrad.tensor(v.numpy()) for k, v in tm.state_dict().items()})
+    tm.bfloat16()
+    assert gm.bfloat16() is gm and gm[0].weight.dtype is tapegrad.bfloat16
+    x = RNG.standard_normal((8, 1, 8, 8)).astype(np.float32)
+    y = RNG.integers(0, 10, 8)
+    opts = {
+        torch: torch.optim.Adam(tm.parameters(), lr=1e-2),
+        tapegrad: tapegrad.optim.Adam(gm.parameters(), lr=1e-2),
+    }
+    for _ in range(4):
+        losses = {}
+        for lib, m in ((torch, tm), (tapegrad, gm)):
+            opts[lib].zero_grad()
+            out = m(lib.tensor(x, dtype=lib.bfloat16))
+            loss = lib.nn.functional.cross_entropy(out, lib.tensor(y))
+            loss.backward()
+            opts[lib].step()
+            losses[lib] = loss
+        assert losses[tapegrad].dtype is tapegrad.bfloat16
+        assert gm[0].weight.grad.dtype is tapegrad.bfloat16
+        assert losses[tapegrad].item() == pytest.approx(losses[torch].item(), rel=0.03)
+
+
+def test_interpolate_and_assert_close_take_bfloat16():
+    t, g = pair(np.arange(6.0, dtype=np.float32).reshape(1, 1, 6), "bfloat16")
+    for mode in ("linear", "nearest"):
+        a = torch.nn.functional.interpolate(t, scale_factor=1.5, mode=mode)
+        b = tapegrad.nn.functional.interpolate(g, scale_factor=1.5, mode=mode)
+        assert str(b.dtype) == str(a.dtype)
+        np.testing.assert_allclose(bits(b), bits(a), rtol=2**-7)
+    tapegrad.testing.assert_close(g, g * 1.01)  # bfloat16's default rtol is 1.6e-2
+    with pytest.raises(AssertionError, match="Tensor-likes are not close"):
+        tapegrad.testing.assert_close(g + 1, g * 1.1 + 1)

@@ -1443,6 +1443,8 @@ def _source_coords(x: Tensor, n_in: int, n_out: int, scale, align_corners: bool)
 
 def _cubic_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corners: bool):
     """Keys' cubic convolution (A = -0.75) along one axis, edges clamped, as PyTorch."""
+    if x.dtype is D.bfloat16:  # computed in float32 (PyTorch's opmath), rounded once
+        return _cubic_along(x.float(), axis, n_in, n_out, scale, align_corners).to(x.dtype)
     # unlike linear, cubic does not clamp negative source coordinates
     dt, src = _source_coords(x, n_in, n_out, scale, align_corners)
     base = np.floor(src)
@@ -1467,6 +1469,8 @@ def _cubic_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corne
 
 
 def _linear_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corners: bool):
+    if x.dtype is D.bfloat16:  # computed in float32 (PyTorch's opmath), rounded once
+        return _linear_along(x.float(), axis, n_in, n_out, scale, align_corners).to(x.dtype)
     dt, src = _source_coords(x, n_in, n_out, scale, align_corners)
     if not align_corners:
         src = np.maximum(src, np.asarray(0, dt))

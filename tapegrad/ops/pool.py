@@ -132,8 +132,13 @@ def _crop(a, g: _Win):
     return array_module(a).ascontiguousarray(a[g.inner()])
 
 
+def _is_float(dt) -> bool:
+    # kind "V" is ml_dtypes' bfloat16, which NumPy does not class as floating
+    return np.issubdtype(dt, np.floating) or dt.kind == "V"
+
+
 def _min_value(dt):
-    if np.issubdtype(dt, np.floating):
+    if _is_float(dt):
         return -np.inf
     return np.iinfo(dt).min
 
@@ -165,7 +170,7 @@ def _first_max(w, axis):
         eq = eq * weights
     idx = eq.max(axis=axis)
     np.subtract(tdt(K), idx, out=idx)
-    if np.issubdtype(w.dtype, np.floating):
+    if _is_float(w.dtype):
         nan = xp.isnan(best)
         if nan.any():
             # PyTorch's kernels take ``val > max || isnan(val)``: the last NaN wins.
@@ -202,7 +207,7 @@ def _max_pool_backward(gy, idx, g: _Win, in_shape):
     xp = array_module(gy)
     K = g.taps
     lead = in_shape[: -g.nd]
-    finite = not np.issubdtype(gy.dtype, np.floating) or bool(xp.isfinite(gy).all())
+    finite = not _is_float(gy.dtype) or bool(xp.isfinite(gy).all())
     if g.disjoint:
         # taps shaped like the window view's kernel axes, so no reshape (copy) of the view
         taps = xp.arange(K, dtype=idx.dtype).reshape(tuple(g.k) + (1,) * idx.ndim)
@@ -902,7 +907,7 @@ def max_pool3d(
 
 def _avg_poolnd(fname, nd, cls, input, kernel_size, stride, padding, ceil_mode, cip, div):
     dt = input._data.dtype
-    if not np.issubdtype(dt, np.floating) and dt != np.int64:
+    if not _is_float(dt) and dt != np.int64:
         raise NotImplementedError(f"\"{fname}\" not implemented for '{_type_name(dt)}'")
     if div is not None and div == 0:
         raise RuntimeError("divisor must be not zero")
