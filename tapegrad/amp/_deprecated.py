@@ -22,81 +22,78 @@ def _warn(device: str, what: str) -> None:
     )
 
 
-class CPUAutocast(_autocast):
-    """``torch.cpu.amp.autocast``: deprecated ``torch.autocast("cpu", ...)``.
+class _DeviceAutocast(_autocast):
+    """``torch.<device>.amp.autocast``: deprecated ``torch.autocast(<device>, ...)``.
 
     Args:
         enabled: Whether casting is on in the region.
-        dtype: The lower-precision dtype (bfloat16 by default).
+        dtype: The lower-precision dtype; ``None`` takes the device's PyTorch default.
         cache_enabled: Whether casts of parameters are cached.
     """
 
+    _device = "cpu"
+    _default_dtype = D.bfloat16
+
     def __init__(
-        self, enabled: bool = True, dtype: D.dtype = D.bfloat16, cache_enabled: bool = True
+        self, enabled: bool = True, dtype: D.dtype | None = None, cache_enabled: bool = True
     ):
-        _warn("cpu", "autocast")
-        super().__init__("cpu", enabled=enabled, dtype=dtype, cache_enabled=cache_enabled)
-
-
-class CUDAAutocast(_autocast):
-    """``torch.cuda.amp.autocast``: deprecated ``torch.autocast("cuda", ...)``.
-
-    Args:
-        enabled: Whether casting is on in the region.
-        dtype: The lower-precision dtype (float16 by default).
-        cache_enabled: Whether casts of parameters are cached.
-    """
-
-    def __init__(
-        self, enabled: bool = True, dtype: D.dtype = D.float16, cache_enabled: bool = True
-    ):
-        _warn("cuda", "autocast")
-        super().__init__("cuda", enabled=enabled, dtype=dtype, cache_enabled=cache_enabled)
-
-
-class CPUGradScaler(_GradScaler):
-    """``torch.cpu.amp.GradScaler``: deprecated ``torch.amp.GradScaler("cpu", ...)``.
-
-    Args:
-        init_scale: The first scale factor.
-        growth_factor: The growth factor (> 1).
-        backoff_factor: The backoff factor (< 1).
-        growth_interval: Clean steps between growths.
-        enabled: Whether the scaler scales.
-    """
-
-    def __init__(
-        self,
-        init_scale: float = 2.0**16,
-        growth_factor: float = 2.0,
-        backoff_factor: float = 0.5,
-        growth_interval: int = 2000,
-        enabled: bool = True,
-    ) -> None:
-        _warn("cpu", "GradScaler")
-        super().__init__("cpu", init_scale, growth_factor, backoff_factor, growth_interval, enabled)
-
-
-class CUDAGradScaler(_GradScaler):
-    """``torch.cuda.amp.GradScaler``: deprecated ``torch.amp.GradScaler("cuda", ...)``.
-
-    Args:
-        init_scale: The first scale factor.
-        growth_factor: The growth factor (> 1).
-        backoff_factor: The backoff factor (< 1).
-        growth_interval: Clean steps between growths.
-        enabled: Whether the scaler scales.
-    """
-
-    def __init__(
-        self,
-        init_scale: float = 2.0**16,
-        growth_factor: float = 2.0,
-        backoff_factor: float = 0.5,
-        growth_interval: int = 2000,
-        enabled: bool = True,
-    ) -> None:
-        _warn("cuda", "GradScaler")
+        _warn(self._device, "autocast")
         super().__init__(
-            "cuda", init_scale, growth_factor, backoff_factor, growth_interval, enabled
+            self._device,
+            enabled=enabled,
+            dtype=self._default_dtype if dtype is None else dtype,
+            cache_enabled=cache_enabled,
         )
+
+
+class CPUAutocast(_DeviceAutocast):
+    """``torch.cpu.amp.autocast`` (deprecated): bfloat16 by default."""
+
+    _device = "cpu"
+    _default_dtype = D.bfloat16
+
+
+class CUDAAutocast(_DeviceAutocast):
+    """``torch.cuda.amp.autocast`` (deprecated): float16 by default."""
+
+    _device = "cuda"
+    _default_dtype = D.float16
+
+
+class _DeviceGradScaler(_GradScaler):
+    """``torch.<device>.amp.GradScaler``: deprecated ``torch.amp.GradScaler(<device>, ...)``.
+
+    Args:
+        init_scale: The first scale factor.
+        growth_factor: The growth factor (> 1).
+        backoff_factor: The backoff factor (< 1).
+        growth_interval: Clean steps between growths.
+        enabled: Whether the scaler scales.
+    """
+
+    _for_device = "cpu"
+
+    def __init__(
+        self,
+        init_scale: float = 2.0**16,
+        growth_factor: float = 2.0,
+        backoff_factor: float = 0.5,
+        growth_interval: int = 2000,
+        enabled: bool = True,
+    ) -> None:
+        _warn(self._for_device, "GradScaler")
+        super().__init__(
+            self._for_device, init_scale, growth_factor, backoff_factor, growth_interval, enabled
+        )
+
+
+class CPUGradScaler(_DeviceGradScaler):
+    """``torch.cpu.amp.GradScaler`` (deprecated)."""
+
+    _for_device = "cpu"
+
+
+class CUDAGradScaler(_DeviceGradScaler):
+    """``torch.cuda.amp.GradScaler`` (deprecated)."""
+
+    _for_device = "cuda"
