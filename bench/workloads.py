@@ -251,6 +251,106 @@ def cnn_hvp(lib, quick):
     return run
 
 
+def _language_model(lib, cell, quick):
+    """A 2-layer word-level language model: embedding 64, recurrent hidden 256, vocabulary
+    1,000, sequences of 35 and batches of 32, trained by truncated BPTT with SGD and
+    clip_grad_norm_ (the PyTorch word_language_model example's loop)."""
+    nn = lib.nn
+    vocab, emb, hid, seq, batch = 1000, 64, 256, 35, 32
+    lib.manual_seed(0)
+
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.Embedding(vocab, emb)
+            self.rnn = getattr(nn, cell)(emb, hid, num_layers=2)
+            self.decoder = nn.Linear(hid, vocab)
+
+        def forward(self, x):
+            out, _ = self.rnn(self.encoder(x))
+            return self.decoder(out).view(-1, vocab)
+
+    model = LM()
+    rng = np.random.default_rng(0)
+    steps = 2 if quick else 8
+    data = lib.from_numpy(rng.integers(0, vocab, (steps, seq + 1, batch)).astype(np.int64))
+    crit = nn.CrossEntropyLoss()
+    opt = lib.optim.SGD(model.parameters(), lr=0.5)
+
+    def run():
+        model.train()
+        for i in range(steps):
+            x, y = data[i, :-1], data[i, 1:]
+            opt.zero_grad()
+            loss = crit(model(x), y.reshape(-1))
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+            opt.step()
+        return float(loss)
+
+    return run
+
+
+def lstm_lm(lib, quick):
+    """2-layer LSTM language model (embed 64, hidden 256, seq 35, batch 32), 8 SGD steps."""
+    return _language_model(lib, "LSTM", quick)
+
+
+def gru_lm(lib, quick):
+    """2-layer GRU language model (embed 64, hidden 256, seq 35, batch 32), 8 SGD steps."""
+    return _language_model(lib, "GRU", quick)
+
+
+def rnn_lm(lib, quick):
+    """2-layer tanh RNN language model (embed 64, hidden 256, seq 35, batch 32), 8 steps."""
+    return _language_model(lib, "RNN", quick)
+
+
+def transformer_train(lib, quick):
+    """2-layer TransformerEncoder (d_model 128, 4 heads, ff 512) on sequences of 64 in
+    batches of 32, a linear head and cross-entropy per token, 5 Adam steps."""
+    nn = lib.nn
+    lib.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(128, 4, 512, dropout=0.1)
+    model = nn.Sequential()
+    model.add_module("encoder", nn.TransformerEncoder(layer, 2, enable_nested_tensor=False))
+    model.add_module("head", nn.Linear(128, 10))
+    rng = np.random.default_rng(0)
+    x = lib.from_numpy(rng.standard_normal((64, 32, 128)).astype(np.float32))
+    y = lib.from_numpy(rng.integers(0, 10, 64 * 32).astype(np.int64))
+    crit = nn.CrossEntropyLoss()
+    opt = lib.optim.Adam(model.parameters(), lr=1e-3)
+    steps = 2 if quick else 5
+
+    def run():
+        model.train()
+        for _ in range(steps):
+            opt.zero_grad()
+            loss = crit(model(x).view(-1, 10), y)
+            loss.backward()
+            opt.step()
+        return float(loss)
+
+    return run
+
+
+def mha_inference(lib, quick):
+    """MultiheadAttention (embed 128, 4 heads) self-attention over 64 tokens, batch 32,
+    20 forward passes under no_grad."""
+    lib.manual_seed(0)
+    mha = lib.nn.MultiheadAttention(128, 4).eval()
+    x = lib.from_numpy(np.random.default_rng(0).standard_normal((64, 32, 128)).astype(np.float32))
+    reps = 5 if quick else 20
+
+    def run():
+        with lib.no_grad():
+            for _ in range(reps):
+                out, _ = mha(x, x, x)
+        return float(out.sum())
+
+    return run
+
+
 WORKLOADS = {
     "cnn_epoch": cnn_epoch,
     "mlp_epoch": mlp_epoch,
@@ -261,6 +361,11 @@ WORKLOADS = {
     "adam_1m": adam_steps,
     "autograd_chain": autograd_chain,
     "cnn_hvp": cnn_hvp,
+    "lstm_lm": lstm_lm,
+    "gru_lm": gru_lm,
+    "rnn_lm": rnn_lm,
+    "transformer_train": transformer_train,
+    "mha_inference": mha_inference,
 }
 
 # (workload, threads) -> target ratio of medians tapegrad / torch (issue 5)
@@ -273,6 +378,12 @@ TARGETS = {
     ("autograd_chain", 1): 2.0,
     ("cnn_epoch", 2): 1.5,
     ("cnn_hvp", 1): 2.0,  # issue 9
+    # issue 13
+    ("lstm_lm", 1): 1.25,
+    ("gru_lm", 1): 1.25,
+    ("rnn_lm", 1): 1.25,
+    ("transformer_train", 1): 1.15,
+    ("mha_inference", 1): 1.15,
 }
 
 # (workload, threads) -> target ratio of peak RSS tapegrad / torch (issue 5)

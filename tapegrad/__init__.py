@@ -256,11 +256,13 @@ from .ops.linalg import (  # noqa: E402  # noqa: E402
     dot,
     einsum,
     gels,
+    geqrf,
     ger,
     inner,
     kron,
     logdet,
     matmul,
+    matrix_exp,
     mm,
     mv,
     outer,
@@ -269,6 +271,7 @@ from .ops.linalg import (  # noqa: E402  # noqa: E402
     trace,
     vdot,
 )
+from .ops.linalg import householder_product as orgqr
 from .ops.linalg import inv as inverse
 from .ops.linalg import lstsq as _lstsq  # noqa: E402
 from .ops.linalg import old_eig as eig  # noqa: E402
@@ -390,50 +393,118 @@ bool = bool
 
 
 def is_tensor(obj) -> bool:
-    """Whether ``obj`` is a tapegrad tensor (``torch.is_tensor``)."""
+    """Whether ``obj`` is a tapegrad tensor (``torch.is_tensor``).
+
+    Args:
+        obj: Any object.
+    """
     return isinstance(obj, Tensor)
 
 
 def is_floating_point(input) -> bool:
+    """Whether ``input``'s dtype is a floating-point type (``torch.is_floating_point``).
+
+    Args:
+        input: A tensor.
+    """
     return input.dtype.is_floating_point
 
 
 def is_complex(input) -> bool:
+    """Whether ``input``'s dtype is a complex type (``torch.is_complex``).
+
+    Args:
+        input: A tensor.
+    """
     return input.dtype.is_complex
 
 
 def numel(input) -> int:
+    """The number of elements of ``input`` (``torch.numel``).
+
+    Args:
+        input: A tensor.
+    """
     return input.numel()
 
 
 def result_type(tensor1, tensor2):
+    """The dtype an operation on the two arguments gives (``torch.result_type``).
+
+    Args:
+        tensor1: A tensor or a Python number.
+        tensor2: A tensor or a Python number.
+
+    Returns:
+        The promoted dtype, by PyTorch's rules (a Python number does not raise a
+        tensor's category's precision: ``int8`` tensor and ``1`` give ``int8``).
+    """
     return _dtype.result_type(tensor1, tensor2)
 
 
 def can_cast(from_, to) -> bool:
+    """Whether casting ``from_`` to ``to`` is allowed by type promotion (``torch.can_cast``).
+
+    Args:
+        from_: The dtype cast from.
+        to: The dtype cast to.
+
+    Returns:
+        ``False`` where the cast goes down a category (float to integer, complex to
+        float, integer to bool), else ``True``.
+    """
     return from_.category <= to.category
 
 
 def is_nonzero(input) -> bool:
+    """Whether the single element of ``input`` is not zero (``torch.is_nonzero``).
+
+    Args:
+        input: A tensor with one element.
+
+    Raises:
+        RuntimeError: If ``input`` has more than one element.
+    """
     if input.numel() != 1:
         raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
     return bool(input.item() != 0)
 
 
 def lstsq(B, A):
-    """The old ``torch.lstsq(B, A)``, an alias of ``gels``."""
+    """The old ``torch.lstsq(B, A)``, an alias of ``gels``.
+
+    Args:
+        B: The right-hand sides (M, K).
+        A: The matrix (M, N).
+
+    Returns:
+        ``(X, QR)`` as ``gels`` returns them (the first N rows of X are the solution).
+    """
     return gels(B, A)
 
 
 def set_default_tensor_type(t) -> None:  # noqa: F811
+    """Set the default floating-point dtype by tensor type (``torch.set_default_tensor_type``).
+
+    Args:
+        t: A tensor type or its name: ``DoubleTensor`` sets float64, any other float32.
+    """
     set_default_dtype(float64 if "Double" in str(t) else float32)
 
 
 def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:  # noqa: F811
-    """tapegrad's CPU ops are deterministic already."""
+    """tapegrad's CPU ops are deterministic already.
+
+    Args:
+        mode: Whether to require deterministic algorithms (tapegrad's are deterministic either
+            way).
+        warn_only: Accepted for PyTorch's signature.
+    """
 
 
 def are_deterministic_algorithms_enabled() -> bool:
+    """Whether ops are deterministic: always ``True`` in tapegrad
+    (``torch.are_deterministic_algorithms_enabled``)."""
     return True
 
 
@@ -446,14 +517,29 @@ def get_num_threads() -> int:
 
 
 def set_num_threads(n: int) -> None:
-    """Set the thread count for batch-parallel work (``torch.set_num_threads``)."""
+    """Set the thread count for batch-parallel work (``torch.set_num_threads``).
+
+    Args:
+        n: The number of threads (at least 1).
+
+    Raises:
+        RuntimeError: If ``n`` is less than 1.
+    """
     if n < 1:
         raise RuntimeError("set_num_threads expects a positive integer")
     _num_threads[0] = n
 
 
 def compile(model=None, **kwargs):  # noqa: A001
-    """No compilation in tapegrad: returns the model unchanged (``torch.compile``)."""
+    """No compilation in tapegrad: returns the model unchanged (``torch.compile``).
+
+    Args:
+        model: The model or function (or nothing, to use ``compile`` as a decorator).
+        **kwargs: Accepted for PyTorch's signature (``mode``, ``fullgraph``, ``backend``, ...).
+
+    Returns:
+        ``model`` (or a decorator returning its argument).
+    """
     return model if model is not None else (lambda m: m)
 
 
@@ -463,6 +549,13 @@ def set_default_device(device) -> None:
     tapegrad creates tensors on the CPU; ``'cpu'`` and ``None`` are accepted, and a GPU
     device raises as PyTorch does without one (with CuPy and a GPU, move tensors with
     ``.to(device)`` instead).
+
+    Args:
+        device: ``'cpu'`` or ``None``.
+
+    Raises:
+        NotImplementedError: For a GPU device when CuPy is available; without it, PyTorch's
+            error for a build without CUDA.
     """
     from ._device import to_device
 
@@ -482,7 +575,10 @@ def set_float32_matmul_precision(precision: str) -> None:
     """Record the float32 matmul precision (``torch.set_float32_matmul_precision``).
 
     tapegrad's float32 products are NumPy's BLAS in full float32 ("highest") whatever is
-    set; the value is kept so that :func:`get_float32_matmul_precision` returns it.
+    set; the value is kept so that ``get_float32_matmul_precision`` returns it.
+
+    Args:
+        precision: ``'highest'``, ``'high'`` or ``'medium'``.
     """
     if precision not in ("highest", "high", "medium"):
         _warnings.warn(
@@ -526,6 +622,7 @@ from . import (  # noqa: E402
     version,
 )
 from ._dtype import bfloat16  # noqa: E402
+from ._torch_nn_ops import *  # noqa: E402  (torch.conv2d, torch.max_pool2d, torch.dropout...)
 from .amp.autocast_mode import (  # noqa: E402
     autocast,
     autocast_decrement_nesting,
@@ -541,6 +638,7 @@ from .amp.autocast_mode import (  # noqa: E402
     set_autocast_enabled,
 )
 from .nn.functional import cosine_similarity, pairwise_distance  # noqa: E402
+from .nn.utils.parametrizations import _weight_norm, norm_except_dim  # noqa: E402
 from .ops.elementwise import heaviside, ldexp, logaddexp2, logit, sinc  # noqa: E402
 from .ops.index import isin, unravel_index  # noqa: E402
 from .ops.linalg import cdist, chain_matmul, vander  # noqa: E402

@@ -6,6 +6,7 @@ init_genrand) and uniform floats use PyTorch's 24/53-bit transforms.
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -14,7 +15,11 @@ from ._alloc import check_allocation
 
 
 class Generator:
-    """A CPU random generator (``torch.Generator``)."""
+    """A CPU random generator (``torch.Generator``).
+
+    Args:
+        device: The device it is for (recorded; the numbers are drawn on the CPU).
+    """
 
     def __init__(self, device="cpu"):
         self.device = device
@@ -25,6 +30,10 @@ class Generator:
         self._seed = seed
         self._bg = np.random.MT19937()
         self._bg._legacy_seeding(seed & 0xFFFFFFFF)
+        # NumPy's Generator over the same bit generator: its full-range uint32 integers are
+        # the raw 32-bit outputs in order (no masking or rejection), written as uint32
+        # without random_raw's uint64 array and conversion.
+        self._np_gen = np.random.Generator(self._bg)
         self._next_normal = None  # the cached second value of a Box-Muller pair
         return self
 
@@ -55,7 +64,9 @@ class Generator:
     # raw streams -------------------------------------------------------------
 
     def _u32(self, n: int) -> np.ndarray:
-        return self._bg.random_raw(n).astype(np.uint32) if n else np.zeros(0, np.uint32)
+        if not n:
+            return np.zeros(0, np.uint32)
+        return self._np_gen.integers(0, 1 << 32, size=n, dtype=np.uint32)
 
     def _u64(self, n: int) -> np.ndarray:
         r = self._u32(2 * n).astype(np.uint64).reshape(n, 2)
@@ -166,6 +177,25 @@ class Generator:
         p = p.astype(ft)
         u = self._unit(p.size, ft).astype(ft).reshape(p.shape)
         return (u < p).astype(dtype)
+
+    def bernoulli_scalar(self, shape, p: float, dtype) -> np.ndarray:
+        """Bernoulli(``p``) for a Python ``p`` (dropout's masks): the double uniforms of
+        :meth:`bernoulli`, compared as integers. A uniform is its 53 random bits times
+        2**-53 (21 bits of the first 32-bit draw, then all of the second), so ``u < p``
+        exactly when those bits are below ``T = ceil(p * 2**53)`` (exact: scaling a double
+        by a power of two). Compared as (high, low) words: the high 21 bits decide unless
+        they equal T's, which happens once in 2**21 draws. No float conversion and no
+        64-bit array: dropout on large activations is dominated by this."""
+        n = int(np.prod(shape))
+        draws = self._u32(2 * n)
+        threshold = min(max(math.ceil(float(p) * 2.0**53), 0), 1 << 53)
+        t_hi, t_lo = np.uint32(threshold >> 32), np.uint32(threshold & 0xFFFFFFFF)
+        hi = draws[0::2] & np.uint32((1 << 21) - 1)
+        keep = hi < t_hi
+        ties = np.flatnonzero(hi == t_hi)
+        if ties.size:
+            keep[ties] = draws[1::2][ties] < t_lo
+        return keep.astype(dtype).reshape(shape)
 
     def exponential(self, shape, lambd, dtype) -> np.ndarray:
         u = self._unit(int(np.prod(shape)), np.float64)
@@ -290,18 +320,39 @@ def manual_seed(seed: int) -> Generator:
 
 
 def seed() -> int:
+    """Seed the default generator from the OS's entropy (``torch.seed``).
+
+    Returns:
+        The 64-bit seed used, which ``initial_seed`` returns from now on.
+    """
     return default_generator.seed()
 
 
 def initial_seed() -> int:
+    """The seed the default generator was last seeded with (``torch.initial_seed``).
+
+    Returns:
+        The value given to the last ``manual_seed`` (or drawn by the last ``seed``).
+    """
     return default_generator.initial_seed()
 
 
 def get_rng_state():
+    """The state of the default generator (``torch.get_rng_state``).
+
+    Returns:
+        A ``uint8`` tensor; ``set_rng_state`` with it makes the generator draw the
+        same numbers again.
+    """
     from ._tensor import Tensor
 
     return Tensor._make(default_generator.get_state())
 
 
 def set_rng_state(state) -> None:
+    """Restore the default generator's state (``torch.set_rng_state``).
+
+    Args:
+        state: A ``uint8`` tensor (or array) returned by ``get_rng_state``.
+    """
     default_generator.set_state(state.numpy() if hasattr(state, "numpy") else state)

@@ -86,6 +86,9 @@ def add_safe_globals(safe_globals: list[Callable | tuple[Callable, str]]) -> Non
     An entry is a class or function, found under ``f"{obj.__module__}.{obj.__qualname__}"``,
     or a pair ``(obj, "module.name")`` for an object pickled under another name. Only add
     what you trust: its constructor and ``__setstate__`` run on data from the file.
+
+    Args:
+        safe_globals: Classes and functions, or ``(obj, "module.name")`` pairs.
     """
     for entry in safe_globals:
         _check_entry(entry)
@@ -96,7 +99,11 @@ def add_safe_globals(safe_globals: list[Callable | tuple[Callable, str]]) -> Non
 
 
 def get_safe_globals() -> list[Callable | tuple[Callable, str]]:
-    """The globals added by :func:`add_safe_globals` (``torch.serialization.get_safe_globals``)."""
+    """The globals added by :func:`add_safe_globals` (``torch.serialization.get_safe_globals``).
+
+    Returns:
+        The allowed globals.
+    """
     with _safe_lock:
         return list(_safe_globals)
 
@@ -110,10 +117,13 @@ def clear_safe_globals() -> None:
 
 class safe_globals:  # noqa: N801 - mirrors torch.serialization.safe_globals
     """Context manager allowing globals in ``weights_only`` loads inside its block
-    (``torch.serialization.safe_globals``)::
+    (``torch.serialization.safe_globals``):
 
         with tapegrad.serialization.safe_globals([MyConfig]):
             obj = tapegrad.load("ckpt.pt")
+
+    Args:
+        safe_globals: Classes and functions, or ``(obj, "module.name")`` pairs.
     """
 
     def __init__(self, safe_globals: list[Callable | tuple[Callable, str]]):

@@ -280,6 +280,8 @@ _METHODS = {
             "det",
             "logdet",
             "slogdet",
+            "matrix_exp",
+            "geqrf",
             "inverse",
             "pinverse",
             "cholesky",
@@ -287,6 +289,7 @@ _METHODS = {
         if hasattr(L, n)
     },
     "inverse": L.inv,
+    "orgqr": L.householder_product,
     "pinverse": L.pinv,
     "cholesky": L.cholesky,
     "svd": L.old_svd,

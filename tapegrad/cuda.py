@@ -53,7 +53,11 @@ def current_device() -> int:
 
 
 def set_device(device) -> None:
-    """Make ``device`` the current CUDA device (``torch.cuda.set_device``)."""
+    """Make ``device`` the current CUDA device (``torch.cuda.set_device``).
+
+    Args:
+        device: A device or its index.
+    """
     index = device if isinstance(device, int) else (device_index(device) or 0)
     backend.get_cupy().cuda.runtime.setDevice(index)
 
@@ -65,7 +69,14 @@ def device_index(device) -> int | None:
 
 
 def get_device_name(device=None) -> str:
-    """The name of a CUDA device (``torch.cuda.get_device_name``)."""
+    """The name of a CUDA device (``torch.cuda.get_device_name``).
+
+    Args:
+        device: A device, its index or its name (default: the current device).
+
+    Returns:
+        The GPU's name.
+    """
     cupy = backend.get_cupy()
     index = current_device() if device is None else (device_index(device) or 0)
     name = cupy.cuda.runtime.getDeviceProperties(index)["name"]
@@ -74,7 +85,11 @@ def get_device_name(device=None) -> str:
 
 def synchronize(device=None) -> None:
     """Wait for the GPU's queued work (``torch.cuda.synchronize``); without a GPU,
-    PyTorch's "not compiled with CUDA" ``AssertionError``."""
+    PyTorch's "not compiled with CUDA" ``AssertionError``.
+
+    Args:
+        device: A device, its index or its name (default: the current device).
+    """
     backend.get_cupy().cuda.Device().synchronize()
 
 
@@ -85,14 +100,28 @@ def empty_cache() -> None:
 
 
 def memory_allocated(device=None) -> int:
-    """Bytes held by tensors on the GPU (``torch.cuda.memory_allocated``); 0 without one."""
+    """Bytes held by tensors on the GPU (``torch.cuda.memory_allocated``); 0 without one.
+
+    Args:
+        device: A device, its index or its name (default: the current device).
+
+    Returns:
+        A number of bytes.
+    """
     if not is_available():
         return 0
     return int(backend.get_cupy().get_default_memory_pool().used_bytes())
 
 
 def memory_reserved(device=None) -> int:
-    """Bytes reserved by the allocator (``torch.cuda.memory_reserved``); 0 without a GPU."""
+    """Bytes reserved by the allocator (``torch.cuda.memory_reserved``); 0 without a GPU.
+
+    Args:
+        device: A device, its index or its name (default: the current device).
+
+    Returns:
+        A number of bytes.
+    """
     if not is_available():
         return 0
     return int(backend.get_cupy().get_default_memory_pool().total_bytes())
@@ -100,16 +129,31 @@ def memory_reserved(device=None) -> int:
 
 def max_memory_allocated(device=None) -> int:
     """Peak bytes held by tensors (``torch.cuda.max_memory_allocated``): tapegrad does not
-    track the peak, so this is the current value (0 without a GPU)."""
+    track the peak, so this is the current value (0 without a GPU).
+
+    Args:
+        device: A device, its index or its name (default: the current device).
+
+    Returns:
+        A number of bytes.
+    """
     return memory_allocated(device)
 
 
 def reset_peak_memory_stats(device=None) -> None:
-    """Reset the peak counters (``torch.cuda.reset_peak_memory_stats``); nothing is kept."""
+    """Reset the peak counters (``torch.cuda.reset_peak_memory_stats``); nothing is kept.
+
+    Args:
+        device: A device, its index or its name (default: the current device).
+    """
 
 
 def manual_seed(seed: int) -> None:
-    """Seed the generator (``torch.cuda.manual_seed``): tapegrad has one, the CPU's."""
+    """Seed the generator (``torch.cuda.manual_seed``): tapegrad has one, the CPU's.
+
+    Args:
+        seed: The seed.
+    """
     from ._random import manual_seed as _manual_seed
 
     _manual_seed(seed)

@@ -1,9 +1,9 @@
 """Pretrained weights and model repositories (mirrors ``torch.hub``), offline-first.
 
-:func:`load_state_dict_from_url` reads the file from the hub cache (``get_dir()/checkpoints``,
+``load_state_dict_from_url`` reads the file from the hub cache (``get_dir()/checkpoints``,
 the place PyTorch uses, so weights PyTorch downloaded are found) and downloads it there
 only when it is missing; without a network the error says where to put the file.
-:func:`load` runs a repository's ``hubconf.py`` from a local directory
+``load`` runs a repository's ``hubconf.py`` from a local directory
 (``source="local"``) or from the hub cache; tapegrad never fetches code.
 """
 
@@ -36,7 +36,11 @@ _HASH_PREFIX = re.compile(r"-([a-f0-9]*)\.")
 
 def get_dir() -> str:
     """The hub cache directory (``torch.hub.get_dir``): ``$TORCH_HOME/hub``, by default
-    ``~/.cache/torch/hub``, shared with PyTorch."""
+    ``~/.cache/torch/hub``, shared with PyTorch.
+
+    Returns:
+        The hub cache directory.
+    """
     if _hub_dir is not None:
         return _hub_dir
     cache = os.environ.get("XDG_CACHE_HOME", os.path.join("~", ".cache"))
@@ -45,7 +49,11 @@ def get_dir() -> str:
 
 
 def set_dir(d: str | os.PathLike) -> None:
-    """Use ``d`` as the hub cache directory (``torch.hub.set_dir``)."""
+    """Use ``d`` as the hub cache directory (``torch.hub.set_dir``).
+
+    Args:
+        d: The new hub directory.
+    """
     global _hub_dir
     _hub_dir = os.path.expanduser(os.fspath(d))
 
@@ -55,7 +63,17 @@ def download_url_to_file(
 ) -> None:
     """Download ``url`` to ``dst`` (``torch.hub.download_url_to_file``), atomically; with
     ``hash_prefix``, the file's SHA-256 must start with it. A network failure raises
-    ``RuntimeError`` saying where to put the file by hand."""
+    ``RuntimeError`` saying where to put the file by hand.
+
+    Args:
+        url: The file's URL.
+        dst: Where to write it.
+        hash_prefix: If given, the start of the file's SHA-256 (hex).
+        progress: Show a progress bar.
+
+    Raises:
+        RuntimeError: If the download fails or the hash does not match.
+    """
     dst = os.path.expanduser(dst)
     folder = os.path.dirname(os.path.abspath(dst))
     os.makedirs(folder, exist_ok=True)
@@ -92,7 +110,21 @@ def load_state_dict_from_url(
     weights_only: bool = True,
 ) -> dict[str, Any]:
     """The state dict at ``url``, from the hub cache or downloaded into it
-    (``torch.hub.load_state_dict_from_url``)."""
+    (``torch.hub.load_state_dict_from_url``).
+
+    Args:
+        url: The file's URL.
+        model_dir: The cache directory (default: ``get_dir()/checkpoints``).
+        map_location: As for ``tapegrad.load``.
+        progress: Show a progress bar.
+        check_hash: Check the file's SHA-256 against the hash prefix in its name
+            (``name-<hash>.ext``).
+        file_name: The name to save the file under (default: the URL's).
+        weights_only: As for ``tapegrad.load``.
+
+    Returns:
+        The loaded object (usually a state dict).
+    """
     from .serialization import load as _load
 
     model_dir = model_dir or os.path.join(get_dir(), "checkpoints")
@@ -141,7 +173,20 @@ def list(  # noqa: A001 - mirrors torch.hub.list
     github: str, force_reload: bool = False, skip_validation: bool = False,
     trust_repo=None, verbose: bool = True, source: str = "github",
 ) -> list[str]:  # fmt: skip
-    """The entry points of a repository's ``hubconf.py`` (``torch.hub.list``)."""
+    """The entry points of a repository's ``hubconf.py`` (``torch.hub.list``).
+
+    Args:
+        github: ``owner/repo[:ref]``, found in the hub cache, or a directory with
+            ``source='local'``.
+        force_reload: Accepted for PyTorch's signature (nothing is downloaded).
+        skip_validation: Accepted for PyTorch's signature.
+        trust_repo: Accepted for PyTorch's signature (tapegrad runs only code already on disk).
+        verbose: Accepted for PyTorch's signature.
+        source: ``'github'`` (the hub cache) or ``'local'`` (a directory).
+
+    Returns:
+        The names of the entry points.
+    """
     module = _hubconf(github, source)
     return [n for n in dir(module) if callable(getattr(module, n)) and not n.startswith("_")]
 
@@ -150,7 +195,20 @@ def help(  # noqa: A001 - mirrors torch.hub.help
     github: str, model: str, force_reload: bool = False, skip_validation: bool = False,
     trust_repo=None, source: str = "github",
 ) -> str | None:  # fmt: skip
-    """The docstring of an entry point (``torch.hub.help``)."""
+    """The docstring of an entry point (``torch.hub.help``).
+
+    Args:
+        github: ``owner/repo[:ref]``, found in the hub cache, or a directory with
+            ``source='local'``.
+        model: The entry point's name.
+        force_reload: Accepted for PyTorch's signature (nothing is downloaded).
+        skip_validation: Accepted for PyTorch's signature.
+        trust_repo: Accepted for PyTorch's signature (tapegrad runs only code already on disk).
+        source: ``'github'`` (the hub cache) or ``'local'`` (a directory).
+
+    Returns:
+        The entry point's docstring.
+    """
     return getattr(_hubconf(github, source), model).__doc__
 
 
@@ -160,7 +218,23 @@ def load(
     **kwargs,
 ) -> Any:  # fmt: skip
     """Call the entry point ``model`` of a repository's ``hubconf.py`` (``torch.hub.load``)
-    from a local directory or the hub cache; tapegrad never downloads code."""
+    from a local directory or the hub cache; tapegrad never downloads code.
+
+    Args:
+        repo_or_dir: ``owner/repo[:ref]`` in the hub cache, or a directory with
+            ``source='local'``.
+        model: The entry point's name.
+        *args: Positional arguments of the entry point.
+        source: ``'github'`` (the hub cache) or ``'local'`` (a directory).
+        trust_repo: Accepted for PyTorch's signature (tapegrad runs only code already on disk).
+        force_reload: Accepted for PyTorch's signature (nothing is downloaded).
+        verbose: Accepted for PyTorch's signature.
+        skip_validation: Accepted for PyTorch's signature.
+        **kwargs: Keyword arguments of the entry point.
+
+    Returns:
+        What the entry point returns.
+    """
     module = _hubconf(repo_or_dir, source)
     entry = getattr(module, model, None)
     if not callable(entry):

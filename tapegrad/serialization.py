@@ -7,9 +7,9 @@ tensor. Any picklable object can be saved: a ``state_dict()``, a whole model or
 optimizer, dicts of them.
 
 ``load`` follows PyTorch 2.6+'s safety model. ``weights_only=True`` (the default) reads
-the pickle with an interpreter of tapegrad's own (:mod:`tapegrad._serialization_unpickler`)
+the pickle with an interpreter of tapegrad's own (``tapegrad._serialization_unpickler``)
 that builds only tensors, containers, numbers, strings, dtypes, devices, plain NumPy
-arrays and what :func:`add_safe_globals` allows; it runs no code from the file, changes
+arrays and what ``add_safe_globals`` allows; it runs no code from the file, changes
 nothing that existed before the load, and bounds memory by what the file declares.
 Anything else is refused with PyTorch's ``pickle.UnpicklingError`` and hint.
 ``weights_only=False`` is the user's explicit choice to unpickle anything, code
@@ -20,7 +20,7 @@ Checkpoints written by tapegrad 0.x (``checkpoint.json`` plus ``.npy`` entries) 
 Every corrupt, truncated or hostile file raises ``RuntimeError`` naming the file (a
 refusal is also a ``pickle.UnpicklingError``, as in PyTorch).
 
-Example::
+Example:
 
     >>> import tapegrad as torch
     >>> torch.save({"epoch": 3, "model": model.state_dict()}, "ckpt.pt")
@@ -196,6 +196,17 @@ def save(
     which replaces the destination only once complete, so a crash never leaves a
     half-written checkpoint; temporaries left by a killed save are removed by the next
     save to the same path. ``pickle_module`` is accepted for compatibility and ignored.
+
+    Args:
+        obj: What to save.
+        f: A path (``str`` or ``os.PathLike``) or a binary file object open for writing.
+        pickle_module: Accepted for PyTorch's signature and ignored.
+        pickle_protocol: The pickle protocol of the zip format's data record (2 to
+            ``pickle.HIGHEST_PROTOCOL``).
+
+    Raises:
+        ValueError: For ``_use_new_zipfile_serialization=False`` (PyTorch's legacy format)
+            or a ``pickle_protocol`` out of range.
     """
     if not _use_new_zipfile_serialization:
         raise ValueError(
@@ -359,13 +370,33 @@ def load(
 
     ``weights_only=True`` (the default, as in PyTorch 2.6+) loads tensors, containers,
     numbers, strings, dtypes, devices, plain NumPy arrays and what
-    :func:`add_safe_globals` allows, and refuses anything else with PyTorch's
+    ``add_safe_globals`` allows, and refuses anything else with PyTorch's
     ``pickle.UnpicklingError``; no code from the file runs and nothing outside the
     loaded object changes. ``weights_only=False`` unpickles anything, which can run
     arbitrary code: only for files you trust. Raises ``FileNotFoundError`` for a missing
     file and ``RuntimeError`` naming the file for one that is corrupt, truncated or not a
     checkpoint. ``mmap`` is accepted and ignored (tensors are read into memory);
     ``encoding`` is honoured for Python 2 strings.
+
+    Args:
+        f: A path or a binary file object open for reading.
+        map_location: Where tensors go: a device or string, a dict of saved location to
+            new location, or a callable ``fn(tensor, location)``.
+        pickle_module: Given, it makes ``weights_only`` default to ``False`` (as in
+            PyTorch) and is otherwise unused.
+        weights_only: Load only tensors, containers and other plain data (default), or
+            unpickle anything (``False``: for trusted files only).
+        mmap: Accepted and ignored (tensors are read into memory).
+        **pickle_load_args: ``encoding`` (for Python 2 strings); the rest is ignored.
+
+    Returns:
+        The saved object.
+
+    Raises:
+        FileNotFoundError: If the path does not exist.
+        RuntimeError: If the file is corrupt, truncated or not a checkpoint.
+        pickle.UnpicklingError: If ``weights_only`` and the file holds something else than
+            plain data.
     """
     weights_only = _resolve_weights_only(weights_only, pickle_module)
     encoding = pickle_load_args.pop("encoding", "utf-8")
@@ -498,7 +529,14 @@ def _weights_only_message(detail: str) -> str:
 
 def get_unsafe_globals_in_checkpoint(f: FileLike) -> list[str]:
     """The globals in a checkpoint that a weights-only load would refuse, found without
-    running its pickle (``torch.serialization.get_unsafe_globals_in_checkpoint``)."""
+    running its pickle (``torch.serialization.get_unsafe_globals_in_checkpoint``).
+
+    Args:
+        f: A path or a binary file object.
+
+    Returns:
+        The ``module.name`` of each refused global.
+    """
     name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "<file>")
     fp = open(name, "rb") if isinstance(f, (str, os.PathLike)) else f
     try:
@@ -526,7 +564,7 @@ def restricted_unpickle(data: bytes, allowed: Mapping[str, Any], what: str, *, e
     """Unpickle ``data`` building only the globals in ``allowed`` (``"module.name" -> obj``).
 
     Plain NumPy arrays are rebuilt with checked state. Anything else raises
-    :class:`UnpicklingError` (a ``pickle.UnpicklingError`` and a ``RuntimeError``)
+    ``UnpicklingError`` (a ``pickle.UnpicklingError`` and a ``RuntimeError``)
     naming ``what`` (the file); a malformed stream raises the same.
     """
     return weights_only_unpickle(

@@ -8,7 +8,7 @@ regression trained by gradient descent, and the linear SVM with the hinge loss.
 Each one is short and readable on purpose: it is the method as it is written on the
 slides, vectorised where the slides' loops would only be slow.
 
-Example::
+Example:
 
     >>> import tapegrad as torch
     >>> from tapegrad.classic import fit_polynomial, polynomial_features

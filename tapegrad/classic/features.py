@@ -15,6 +15,12 @@ def xor_features(x: Tensor) -> Tensor:
     e.g. ``x_u + x_v - 2 x_u x_v = 0.5``, so a perceptron learns xor.
 
     ``x`` is (N, 2); the result is (N, 3).
+
+    Args:
+        x: Points (N, 2).
+
+    Returns:
+        (N, 3).
     """
     if x.dim() != 2 or x.shape[1] != 2:
         raise ValueError(f"xor_features expects points of shape (N, 2), got {tuple(x.shape)}")
@@ -25,7 +31,16 @@ def random_product_pairs(
     nb_features: int, nb_products: int, generator: torch.Generator | None = None
 ) -> Tensor:
     """``nb_products`` pairs ``(i, j)`` of feature indices drawn uniformly at random, an
-    int64 tensor of shape (nb_products, 2), for :func:`random_product_features`."""
+    int64 tensor of shape (nb_products, 2), for ``random_product_features``.
+
+    Args:
+        nb_features: Number of features D to draw indices from.
+        nb_products: Number of pairs.
+        generator: The generator to draw from.
+
+    Returns:
+        (nb_products, 2) int64.
+    """
     if nb_features < 1 or nb_products < 0:
         raise ValueError(
             f"need nb_features >= 1 and nb_products >= 0, got {nb_features} and {nb_products}"
@@ -37,13 +52,20 @@ def random_product_features(x: Tensor, pairs: Tensor) -> Tensor:
     """The features of seed 004's perceptron on MNIST's "8 vs the others": the
     original features of ``x`` (N, D), "supplemented with the products of pairs of
     features taken at random", one column ``x[:, i] * x[:, j]`` per row ``(i, j)`` of
-    ``pairs`` (see :func:`random_product_pairs`). Use the same ``pairs`` for the
+    ``pairs`` (see ``random_product_pairs``). Use the same ``pairs`` for the
     training and the test set.
 
-    Example::
+    Example:
 
         >>> pairs = random_product_pairs(784, 1000)
         >>> train_phi = random_product_features(train_x, pairs)   # (N, 1784)
+
+    Args:
+        x: Inputs (N, D).
+        pairs: Index pairs (P, 2), from ``random_product_pairs``.
+
+    Returns:
+        (N, D + P): the inputs and the products.
     """
     if x.dim() != 2:
         raise ValueError(f"random_product_features expects x of shape (N, D), got {tuple(x.shape)}")

@@ -9,7 +9,15 @@ from tapegrad import Tensor
 def pairwise_sq_distances(a: Tensor, b: Tensor) -> Tensor:
     """The (N, M) matrix of squared Euclidean distances between the rows of ``a`` (N, D)
     and of ``b`` (M, D), as ``|a|^2 - 2 a.b + |b|^2`` so that the work is one matrix
-    product. Clamped at 0, which rounding can cross for nearly equal points."""
+    product. Clamped at 0, which rounding can cross for nearly equal points.
+
+    Args:
+        a: Points (N, D).
+        b: Points (M, D).
+
+    Returns:
+        (N, M) squared distances.
+    """
     aa = (a * a).sum(1, keepdim=True)
     bb = (b * b).sum(1).unsqueeze(0)
     return (aa - 2 * (a @ b.t()) + bb).clamp(min=0)
@@ -26,7 +34,19 @@ def knn_votes(
     """For each test point, how many of its ``k`` nearest training points are of each
     class: an int64 tensor (M, num_classes). Neighbours at equal distance are taken in
     the order of the training set. The test set is processed ``chunk_size`` rows at a
-    time so that the distance matrix stays small."""
+    time so that the distance matrix stays small.
+
+    Args:
+        train_x: Training inputs (N, D).
+        train_y: Training labels (N,), int64.
+        test_x: Test inputs (M, D).
+        k: Number of neighbours.
+        num_classes: Number of classes (default: the largest label plus one).
+        chunk_size: Test rows processed at a time.
+
+    Returns:
+        Votes (M, num_classes), int64.
+    """
     if train_x.dim() != 2 or test_x.dim() != 2 or train_x.shape[1] != test_x.shape[1]:
         raise ValueError(
             "knn expects train_x (N, D) and test_x (M, D) with the same D, got "
@@ -61,21 +81,33 @@ def knn_predict(train_x: Tensor, train_y: Tensor, test_x: Tensor, k: int) -> Ten
     ``k`` training points closest to each test point, ties between labels going to the
     smallest label. With ``k = 1`` the training error is zero.
 
-    Example::
+    Example:
 
         >>> knn_predict(train_x, train_y, test_x, k=11)   # int64 labels, shape (M,)
+
+    Args:
+        train_x: Training inputs (N, D).
+        train_y: Training labels (N,), int64.
+        test_x: Test inputs (M, D).
+        k: Number of neighbours.
+
+    Returns:
+        Predicted labels (M,), int64.
     """
     # argmax returns the first maximum, which is the smallest label among tied ones.
     return knn_votes(train_x, train_y, test_x, k).argmax(1)
 
 
 class KNN:
-    """A K-nearest-neighbours classifier object around :func:`knn_predict`.
+    """A K-nearest-neighbours classifier object around ``knn_predict``.
 
-    Example::
+    Example:
 
         >>> model = KNN(k=51).fit(train_x, train_y)
         >>> error = (model.predict(test_x) != test_y).float().mean()
+
+    Args:
+        k: Number of neighbours.
     """
 
     def __init__(self, k: int = 1) -> None:

@@ -22,21 +22,28 @@ class LogisticRegression:
 
     minimised by plain gradient descent ``w <- w - eta dL/dw``, ``b <- b - eta dL/db``.
 
-    The gradient is written by hand as on the slides (:meth:`gradient`)::
+    The gradient is written by hand as on the slides (``gradient``):
 
         u = y * sigmoid(-y * (x.mv(w) + b))
         dL/dw = -(x * u.view(-1, 1)).sum(0),   dL/db = -u.sum()
 
-    or obtained from autograd on :meth:`loss` (:meth:`autograd_gradient`); the two agree
-    and ``use_autograd`` picks which one :meth:`step` uses. As on the slides, ``w``
+    or obtained from autograd on ``loss`` (``autograd_gradient``); the two agree
+    and ``use_autograd`` picks which one ``step`` uses. As on the slides, ``w``
     starts from a standard normal draw (``torch.randn``: seed it for reproducibility) and
     ``b`` from 0. ``reduction="mean"`` divides the loss and gradients by N.
 
-    Example::
+    Example:
 
         >>> model = LogisticRegression(2, lr=0.1)
         >>> model.fit(x, y, steps=100)
         >>> model.predict(x)        # in {-1, 1}
+
+    Args:
+        in_features: Number of features D.
+        lr: Step size.
+        reduction: ``'sum'`` or ``'mean'`` of the loss over the samples.
+        use_autograd: Take the gradient from autograd instead of the hand-written formula.
+        dtype: dtype of the parameters (default: the default dtype).
     """
 
     def __init__(
@@ -99,7 +106,7 @@ class LogisticRegression:
         return dw, db
 
     def autograd_gradient(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        """``(dL/dw, dL/db)`` by back-propagation through :meth:`loss`."""
+        """``(dL/dw, dL/db)`` by back-propagation through ``loss``."""
         with torch.enable_grad():
             w = self.weight.detach().clone().requires_grad_(True)
             b = self.bias.detach().clone().requires_grad_(True)

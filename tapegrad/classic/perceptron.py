@@ -35,11 +35,14 @@ class Perceptron:
     radius ``R`` there are at most ``4 R^2 / gamma^2`` updates, so the last entry of
     ``mistakes`` is then 0.
 
-    Example::
+    Example:
 
         >>> p = Perceptron().fit(x, y, epochs=100)     # y in {-1, 1}
         >>> p.mistakes                                  # e.g. [7, 3, 1, 0]
         >>> p.predict(x)
+
+    Args:
+        bias: Learn a bias ``b`` (else ``b = 0``).
     """
 
     def __init__(self, bias: bool = True) -> None:
@@ -103,5 +106,14 @@ class Perceptron:
 
 def train_perceptron(x: Tensor, y: Tensor, nb_epochs_max: int) -> Tensor:
     """The seed's ``train_perceptron(x, y, nb_epochs_max)``: the weight vector ``w``
-    (without bias: add a constant column to ``x`` for one)."""
+    (without bias: add a constant column to ``x`` for one).
+
+    Args:
+        x: Inputs (N, D).
+        y: Labels (N,) in {-1, 1}.
+        nb_epochs_max: Most passes over the data.
+
+    Returns:
+        The weights (D,).
+    """
     return Perceptron(bias=False).fit(x, y, nb_epochs_max).weight

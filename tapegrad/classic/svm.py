@@ -20,10 +20,16 @@ class LinearSVM:
     The step size is ``lr / sqrt(t)`` at step ``t`` (``decay=True``, which makes
     subgradient descent converge) or the constant ``lr``.
 
-    Example::
+    Example:
 
         >>> svm = LinearSVM(lam=1e-3).fit(x, y, steps=500)
         >>> svm.predict(x), svm.support_vectors(x, y)
+
+    Args:
+        lam: Weight of the quadratic penalty.
+        lr: Step size.
+        decay: Decay the step as ``lr / sqrt(t)`` (else constant).
+        C: If given, the penalty in the usual ``C`` form (``lam = 1 / (2 C N)``).
     """
 
     def __init__(

@@ -69,6 +69,11 @@ class VisionDataset(_DatasetBase):
 
     Holds ``root``, ``transform`` (applied to the image) and ``target_transform``
     (applied to the label), and prints like torchvision's datasets.
+
+    Args:
+        root: The folder holding the dataset (or where ``download`` puts it).
+        transform: Applied to each image.
+        target_transform: Applied to each label.
     """
 
     def __init__(

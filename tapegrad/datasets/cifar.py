@@ -41,10 +41,17 @@ class CIFAR10(_utils.VisionDataset):
     ``download=True`` fetches the archive from the URL torchvision uses into ``root``,
     checks its MD5 sum and extracts it there.
 
-    Example::
+    Example:
 
         >>> train = CIFAR10("data", train=True, download=True)
         >>> img, label = train[0]      # uint8 tensor (3, 32, 32), int
+
+    Args:
+        root: The folder holding the dataset (or where ``download`` puts it).
+        train: The training split (else the test split).
+        transform: Applied to each image.
+        target_transform: Applied to each label.
+        download: Download the files into ``root`` when they are not found.
     """
 
     base_folder = "cifar-10-batches-py"
@@ -282,8 +289,15 @@ class CIFAR10(_utils.VisionDataset):
 
 class CIFAR100(CIFAR10):
     """CIFAR-100: 32×32 colour images in 100 classes, 50,000 for training and 10,000 for
-    test (mirrors ``torchvision.datasets.CIFAR100``). Same items as :class:`CIFAR10`; the
+    test (mirrors ``torchvision.datasets.CIFAR100``). Same items as ``CIFAR10``; the
     targets are the 100 fine labels, read from ``cifar-100-python/``.
+
+    Args:
+        root: The folder holding the dataset (or where ``download`` puts it).
+        train: The training split (else the test split).
+        transform: Applied to each image.
+        target_transform: Applied to each label.
+        download: Download the files into ``root`` when they are not found.
     """
 
     base_folder = "cifar-100-python"

@@ -19,6 +19,14 @@ class FakeData(VisionDataset):
     ``i + random_offset`` (its state is restored afterwards), so the same index gives the
     same image and label as torchvision's. The image is the raw ``uint8`` (C, H, W) tensor
     (torchvision gives the same pixels as a PIL image); the label is an ``int``.
+
+    Args:
+        size: Number of images.
+        image_size: (C, H, W) of each image.
+        num_classes: Number of classes.
+        transform: Applied to each image.
+        target_transform: Applied to each label.
+        random_offset: Added to the index to seed each item's draw.
     """
 
     def __init__(

@@ -97,7 +97,7 @@ def pil_loader(path: str):
 
 
 def default_loader(path: str):
-    """torchvision's default image loader: :func:`pil_loader`."""
+    """torchvision's default image loader: ``pil_loader``."""
     return pil_loader(path)
 
 
@@ -106,6 +106,15 @@ class DatasetFolder(VisionDataset):
 
     ``classes``, ``class_to_idx``, ``samples`` (path, class index) and ``targets`` as in
     torchvision; an item is ``(loader(path), class_index)`` after the transforms.
+
+    Args:
+        root: The folder holding the dataset (or where ``download`` puts it).
+        loader: Reads a file into a sample.
+        extensions: File extensions that count as samples.
+        transform: Applied to each image.
+        target_transform: Applied to each label.
+        is_valid_file: Decides which files count (instead of ``extensions``).
+        allow_empty: Accept classes without any file.
     """
 
     def __init__(
@@ -146,7 +155,16 @@ class DatasetFolder(VisionDataset):
 
 class ImageFolder(DatasetFolder):
     """Images in ``root/<class>/*.png|jpg|...`` (``torchvision.datasets.ImageFolder``),
-    read as RGB PIL images by ``loader`` (Pillow)."""
+    read as RGB PIL images by ``loader`` (Pillow).
+
+    Args:
+        root: The folder holding the dataset (or where ``download`` puts it).
+        transform: Applied to each image.
+        target_transform: Applied to each label.
+        loader: Reads a file into a sample.
+        is_valid_file: Decides which files count (instead of ``extensions``).
+        allow_empty: Accept classes without any file.
+    """
 
     def __init__(
         self,

@@ -34,10 +34,17 @@ class MNIST(_utils.VisionDataset):
     and ``/usr/share/datasets/mnist``. ``download=True`` fetches them from the mirrors
     torchvision uses into ``root/MNIST/raw``, checking their MD5 sums.
 
-    Example::
+    Example:
 
         >>> train = MNIST("data", train=True, download=True)
         >>> img, label = train[0]      # uint8 tensor (28, 28), int
+
+    Args:
+        root: The folder holding the dataset (or where ``download`` puts it).
+        train: The training split (else the test split).
+        transform: Applied to each image.
+        target_transform: Applied to each label.
+        download: Download the files into ``root`` when they are not found.
     """
 
     mirrors = [
@@ -242,9 +249,16 @@ class FashionMNIST(MNIST):
     """Zalando's Fashion-MNIST: 28×28 grey images of 10 kinds of clothing, 60,000 for
     training and 10,000 for test (mirrors ``torchvision.datasets.FashionMNIST``).
 
-    Same files, layout and items as :class:`MNIST`. Besides ``root`` and
+    Same files, layout and items as ``MNIST``. Besides ``root`` and
     ``$TAPEGRAD_DATA``, the files are found in ``/usr/share/datasets/fashion-mnist``,
     where Debian's package installs them (``apt-get install -y dataset-fashion-mnist``).
+
+    Args:
+        root: The folder holding the dataset (or where ``download`` puts it).
+        train: The training split (else the test split).
+        transform: Applied to each image.
+        target_transform: Applied to each label.
+        download: Download the files into ``root`` when they are not found.
     """
 
     mirrors = ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"]
@@ -272,7 +286,14 @@ class FashionMNIST(MNIST):
 
 class KMNIST(MNIST):
     """Kuzushiji-MNIST: 28×28 images of 10 cursive Japanese characters
-    (mirrors ``torchvision.datasets.KMNIST``). Same files, layout and items as :class:`MNIST`.
+    (mirrors ``torchvision.datasets.KMNIST``). Same files, layout and items as ``MNIST``.
+
+    Args:
+        root: The folder holding the dataset (or where ``download`` puts it).
+        train: The training split (else the test split).
+        transform: Applied to each image.
+        target_transform: Applied to each label.
+        download: Download the files into ``root`` when they are not found.
     """
 
     mirrors = ["http://codh.rois.ac.jp/kmnist/dataset/kmnist/"]

@@ -2,7 +2,7 @@
 
 Run one script on N processes with ``mpiexec -n N python train.py`` (on one machine, or
 on several with ``mpiexec -f hostfile``); each process calls
-``init_process_group()`` and then uses the collectives::
+``init_process_group()`` and then uses the collectives:
 
     import tapegrad as torch
     import tapegrad.distributed as dist

@@ -322,6 +322,16 @@ def all_reduce(
 
     >>> t = tapegrad.tensor([float(dist.get_rank())])
     >>> dist.all_reduce(t)            # every rank now holds 0 + 1 + ... + (world_size - 1)
+
+    Args:
+        tensor: The tensor, modified in place where the operation writes.
+        op: How values are combined: a ``ReduceOp`` (``SUM``, ``PRODUCT``, ``MIN``, ``MAX``,
+            ``AVG``, ``BAND``, ``BOR``, ``BXOR``).
+        group: The process group (default: the whole job).
+        async_op: Return a ``Work`` handle at once instead of waiting for the communication.
+
+    Returns:
+        A ``Work`` handle if ``async_op``, else ``None``.
     """
     _check_tensor(tensor, "tensor", "all_reduce")
     g = _group(group)
@@ -348,7 +358,19 @@ def reduce(
     group: ProcessGroup | None = None,
     async_op: bool = False,
 ) -> Work | None:
-    """Reduce ``tensor`` over all ranks into rank ``dst``'s (``torch.distributed.reduce``)."""
+    """Reduce ``tensor`` over all ranks into rank ``dst``'s (``torch.distributed.reduce``).
+
+    Args:
+        tensor: The tensor, modified in place where the operation writes.
+        dst: The rank that receives.
+        op: How values are combined: a ``ReduceOp`` (``SUM``, ``PRODUCT``, ``MIN``, ``MAX``,
+            ``AVG``, ``BAND``, ``BOR``, ``BXOR``).
+        group: The process group (default: the whole job).
+        async_op: Return a ``Work`` handle at once instead of waiting for the communication.
+
+    Returns:
+        A ``Work`` handle if ``async_op``, else ``None``.
+    """
     _check_tensor(tensor, "tensor", "reduce")
     g = _group(group)
     if g is None:
@@ -376,7 +398,17 @@ def reduce(
 def broadcast(
     tensor: Tensor, src: int = 0, group: ProcessGroup | None = None, async_op: bool = False
 ) -> Work | None:
-    """Copy rank ``src``'s ``tensor`` into every rank's (``torch.distributed.broadcast``)."""
+    """Copy rank ``src``'s ``tensor`` into every rank's (``torch.distributed.broadcast``).
+
+    Args:
+        tensor: The tensor, modified in place where the operation writes.
+        src: The rank that sends.
+        group: The process group (default: the whole job).
+        async_op: Return a ``Work`` handle at once instead of waiting for the communication.
+
+    Returns:
+        A ``Work`` handle if ``async_op``, else ``None``.
+    """
     _check_tensor(tensor, "tensor", "broadcast")
     g = _group(group)
     if g is None:
@@ -409,7 +441,17 @@ def all_gather(
     async_op: bool = False,
 ) -> Work | None:
     """Every rank's ``tensor`` into ``tensor_list[rank]``, on every rank
-    (``torch.distributed.all_gather``)."""
+    (``torch.distributed.all_gather``).
+
+    Args:
+        tensor_list: One tensor per rank, receiving each rank's ``tensor``.
+        tensor: This rank's contribution.
+        group: The process group (default: the whole job).
+        async_op: Return a ``Work`` handle at once instead of waiting for the communication.
+
+    Returns:
+        A ``Work`` handle if ``async_op``, else ``None``.
+    """
     _check_list(tensor_list, "tensor_list", "all_gather")
     _check_tensor(tensor, "tensor", "all_gather")
     g = _group(group)
@@ -435,7 +477,17 @@ def all_gather_into_tensor(
     async_op: bool = False,
 ) -> Work | None:
     """Every rank's ``input_tensor`` concatenated (or stacked) into ``output_tensor``
-    (``torch.distributed.all_gather_into_tensor``)."""
+    (``torch.distributed.all_gather_into_tensor``).
+
+    Args:
+        output_tensor: Receives the ranks' inputs concatenated along dim 0 (or stacked).
+        input_tensor: This rank's contribution.
+        group: The process group (default: the whole job).
+        async_op: Return a ``Work`` handle at once instead of waiting for the communication.
+
+    Returns:
+        A ``Work`` handle if ``async_op``, else ``None``.
+    """
     _check_tensor(output_tensor, "output_tensor", "all_gather_into_tensor")
     _check_tensor(input_tensor, "input_tensor", "all_gather_into_tensor")
     g = _group(group)
@@ -467,7 +519,18 @@ def gather(
     group: ProcessGroup | None = None,
     async_op: bool = False,
 ) -> Work | None:
-    """Every rank's ``tensor`` into ``gather_list`` on ``dst`` (``torch.distributed.gather``)."""
+    """Every rank's ``tensor`` into ``gather_list`` on ``dst`` (``torch.distributed.gather``).
+
+    Args:
+        tensor: The tensor, modified in place where the operation writes.
+        gather_list: On ``dst``: one tensor per rank, receiving each rank's ``tensor``.
+        dst: The rank that receives.
+        group: The process group (default: the whole job).
+        async_op: Return a ``Work`` handle at once instead of waiting for the communication.
+
+    Returns:
+        A ``Work`` handle if ``async_op``, else ``None``.
+    """
     _check_tensor(tensor, "tensor", "gather")
     g = _group(group)
     if g is None:
@@ -506,7 +569,18 @@ def scatter(
     group: ProcessGroup | None = None,
     async_op: bool = False,
 ) -> Work | None:
-    """Rank ``src``'s ``scatter_list[i]`` into rank i's ``tensor`` (``dist.scatter``)."""
+    """Rank ``src``'s ``scatter_list[i]`` into rank i's ``tensor`` (``dist.scatter``).
+
+    Args:
+        tensor: Receives this rank's part.
+        scatter_list: On ``src``: one tensor per rank.
+        src: The rank that sends.
+        group: The process group (default: the whole job).
+        async_op: Return a ``Work`` handle at once instead of waiting for the communication.
+
+    Returns:
+        A ``Work`` handle if ``async_op``, else ``None``.
+    """
     _check_tensor(tensor, "tensor", "scatter")
     g = _group(group)
     if g is None:
@@ -538,7 +612,19 @@ def reduce_scatter(
     async_op: bool = False,
 ) -> Work | None:
     """Reduce ``input_list[i]`` over all ranks into rank i's ``output``
-    (``torch.distributed.reduce_scatter``)."""
+    (``torch.distributed.reduce_scatter``).
+
+    Args:
+        output: Receives the result.
+        input_list: One tensor per rank: ``input_list[i]`` is reduced into rank i's ``output``.
+        op: How values are combined: a ``ReduceOp`` (``SUM``, ``PRODUCT``, ``MIN``, ``MAX``,
+            ``AVG``, ``BAND``, ``BOR``, ``BXOR``).
+        group: The process group (default: the whole job).
+        async_op: Return a ``Work`` handle at once instead of waiting for the communication.
+
+    Returns:
+        A ``Work`` handle if ``async_op``, else ``None``.
+    """
     _check_tensor(output, "output", "reduce_scatter")
     _check_list(input_list, "input_list", "reduce_scatter")
     g = _group(group)
@@ -567,7 +653,19 @@ def reduce_scatter_tensor(
     async_op: bool = False,
 ) -> Work | None:
     """``input`` split into world-size chunks along dim 0; chunk i reduced over all ranks
-    into rank i's ``output`` (``torch.distributed.reduce_scatter_tensor``)."""
+    into rank i's ``output`` (``torch.distributed.reduce_scatter_tensor``).
+
+    Args:
+        output: Receives the result.
+        input: This rank's input.
+        op: How values are combined: a ``ReduceOp`` (``SUM``, ``PRODUCT``, ``MIN``, ``MAX``,
+            ``AVG``, ``BAND``, ``BOR``, ``BXOR``).
+        group: The process group (default: the whole job).
+        async_op: Return a ``Work`` handle at once instead of waiting for the communication.
+
+    Returns:
+        A ``Work`` handle if ``async_op``, else ``None``.
+    """
     _check_tensor(output, "output", "reduce_scatter_tensor")
     _check_tensor(input, "input", "reduce_scatter_tensor")
     g = _group(group)
@@ -590,7 +688,17 @@ def all_to_all(
     async_op: bool = False,
 ) -> Work | None:
     """Rank i's ``input_tensor_list[j]`` into rank j's ``output_tensor_list[i]``
-    (``torch.distributed.all_to_all``)."""
+    (``torch.distributed.all_to_all``).
+
+    Args:
+        output_tensor_list: Receives one tensor from each rank.
+        input_tensor_list: One tensor to send to each rank.
+        group: The process group (default: the whole job).
+        async_op: Return a ``Work`` handle at once instead of waiting for the communication.
+
+    Returns:
+        A ``Work`` handle if ``async_op``, else ``None``.
+    """
     _check_list(output_tensor_list, "output_tensor_list", "all_to_all")
     _check_list(input_tensor_list, "input_tensor_list", "all_to_all")
     g = _group(group)
@@ -648,7 +756,19 @@ def all_to_all_single(
     async_op: bool = False,
 ) -> Work | None:
     """``input`` split along dim 0, chunk j sent to rank j; received chunks concatenated
-    into ``output`` (``torch.distributed.all_to_all_single``)."""
+    into ``output`` (``torch.distributed.all_to_all_single``).
+
+    Args:
+        output: Receives the result.
+        input: This rank's input.
+        output_split_sizes: Rows received from each rank (default: equal).
+        input_split_sizes: Rows sent to each rank (default: equal).
+        group: The process group (default: the whole job).
+        async_op: Return a ``Work`` handle at once instead of waiting for the communication.
+
+    Returns:
+        A ``Work`` handle if ``async_op``, else ``None``.
+    """
     _check_tensor(output, "output", "all_to_all_single")
     _check_tensor(input, "input", "all_to_all_single")
     g = _group(group)
@@ -693,7 +813,17 @@ _HEADER = 10
 
 
 def isend(tensor: Tensor, dst: int, group: ProcessGroup | None = None, tag: int = 0) -> Work | None:
-    """Send ``tensor`` to rank ``dst`` without waiting (``torch.distributed.isend``)."""
+    """Send ``tensor`` to rank ``dst`` without waiting (``torch.distributed.isend``).
+
+    Args:
+        tensor: The tensor to send.
+        dst: The rank that receives.
+        group: The process group (default: the whole job).
+        tag: Matches sends with receives.
+
+    Returns:
+        A ``Work`` handle.
+    """
     _check_tensor(tensor, "tensor", "isend")
     g = _group(group)
     if g is None:
@@ -706,7 +836,14 @@ def isend(tensor: Tensor, dst: int, group: ProcessGroup | None = None, tag: int 
 
 
 def send(tensor: Tensor, dst: int, group: ProcessGroup | None = None, tag: int = 0) -> None:
-    """Send ``tensor`` to rank ``dst`` (``torch.distributed.send``)."""
+    """Send ``tensor`` to rank ``dst`` (``torch.distributed.send``).
+
+    Args:
+        tensor: The tensor to send.
+        dst: The rank that receives.
+        group: The process group (default: the whole job).
+        tag: Matches sends with receives.
+    """
     isend(tensor, dst, group, tag).wait()
 
 
@@ -714,7 +851,17 @@ def irecv(
     tensor: Tensor, src: int | None = None, group: ProcessGroup | None = None, tag: int = 0
 ) -> Work | None:
     """Receive into ``tensor`` from rank ``src`` (any rank when None) without waiting
-    (``torch.distributed.irecv``)."""
+    (``torch.distributed.irecv``).
+
+    Args:
+        tensor: The tensor to receive into.
+        src: The sending rank (``None``: any).
+        group: The process group (default: the whole job).
+        tag: Matches sends with receives.
+
+    Returns:
+        A ``Work`` handle.
+    """
     _check_tensor(tensor, "tensor", "irecv")
     g = _group(group)
     if g is None:
@@ -754,7 +901,17 @@ def recv(
     tensor: Tensor, src: int | None = None, group: ProcessGroup | None = None, tag: int = 0
 ) -> int:
     """Receive into ``tensor`` from rank ``src`` (any rank when None); returns the sender's
-    rank (``torch.distributed.recv``)."""
+    rank (``torch.distributed.recv``).
+
+    Args:
+        tensor: The tensor to receive into.
+        src: The sending rank (``None``: any).
+        group: The process group (default: the whole job).
+        tag: Matches sends with receives.
+
+    Returns:
+        The rank the tensor came from.
+    """
     work = irecv(tensor, src, group, tag)
     if work is None:
         return -1
@@ -764,7 +921,15 @@ def recv(
 
 class P2POp:
     """A point-to-point operation for ``batch_isend_irecv`` (``torch.distributed.P2POp``):
-    ``op`` is ``isend`` or ``irecv``."""
+    ``op`` is ``isend`` or ``irecv``.
+
+    Args:
+        op: ``isend`` or ``irecv``.
+        tensor: The tensor to send or to receive into.
+        peer: The other rank.
+        group: The process group (default: the whole job).
+        tag: Matches sends with receives.
+    """
 
     def __init__(
         self, op: Callable, tensor: Tensor, peer: int, group: ProcessGroup | None = None,
@@ -782,7 +947,14 @@ class P2POp:
 def batch_isend_irecv(p2p_op_list: list[P2POp]) -> list[Work]:
     """Start every send and receive of ``p2p_op_list``; one ``Work`` each
     (``torch.distributed.batch_isend_irecv``). Sends start first, so that ranks that
-    exchange tensors both ways do not wait on each other."""
+    exchange tensors both ways do not wait on each other.
+
+    Args:
+        p2p_op_list: The ``P2POp`` operations to start.
+
+    Returns:
+        One ``Work`` handle per operation.
+    """
     if not p2p_op_list or not all(isinstance(p, P2POp) for p in p2p_op_list):
         raise ValueError("Invalid ``p2p_op_list``. Each op is expected to to be of type P2POp.")
     works: dict[int, Work | None] = {}
@@ -798,7 +970,16 @@ def batch_isend_irecv(p2p_op_list: list[P2POp]) -> list[Work]:
 def barrier(
     group: ProcessGroup | None = None, async_op: bool = False, device_ids: Any = None
 ) -> Work | None:
-    """Wait until every rank of ``group`` has reached this call (``torch.distributed.barrier``)."""
+    """Wait until every rank of ``group`` has reached this call (``torch.distributed.barrier``).
+
+    Args:
+        group: The process group (default: the whole job).
+        async_op: Return a ``Work`` handle at once instead of waiting for the communication.
+        device_ids: Accepted for PyTorch's signature (no GPUs).
+
+    Returns:
+        A ``Work`` handle if ``async_op``, else ``None``.
+    """
     g = _group(group)
     if g is None:
         return None
@@ -809,7 +990,14 @@ def broadcast_object_list(
     object_list: list, src: int = 0, group: ProcessGroup | None = None, device: Any = None
 ) -> None:
     """Rank ``src``'s picklable objects into every rank's ``object_list``, in place
-    (``torch.distributed.broadcast_object_list``)."""
+    (``torch.distributed.broadcast_object_list``).
+
+    Args:
+        object_list: The objects: read on ``src``, replaced on the other ranks.
+        src: The rank that sends.
+        group: The process group (default: the whole job).
+        device: Accepted for PyTorch's signature.
+    """
     g = _group(group)
     if g is None:
         return
@@ -825,7 +1013,13 @@ def broadcast_object_list(
 
 def all_gather_object(object_list: list, obj: Any, group: ProcessGroup | None = None) -> None:
     """Every rank's picklable ``obj`` into ``object_list[rank]``, on every rank
-    (``torch.distributed.all_gather_object``)."""
+    (``torch.distributed.all_gather_object``).
+
+    Args:
+        object_list: One slot per rank, receiving the objects.
+        obj: This rank's picklable object.
+        group: The process group (default: the whole job).
+    """
     g = _group(group)
     if g is None:
         return
@@ -844,7 +1038,14 @@ def gather_object(
     group: ProcessGroup | None = None,
 ) -> None:
     """Every rank's picklable ``obj`` into ``object_gather_list`` on rank ``dst``
-    (``torch.distributed.gather_object``)."""
+    (``torch.distributed.gather_object``).
+
+    Args:
+        obj: This rank's picklable object.
+        object_gather_list: On ``dst``: one slot per rank, receiving the objects.
+        dst: The rank that receives.
+        group: The process group (default: the whole job).
+    """
     g = _group(group)
     if g is None:
         return
@@ -865,7 +1066,14 @@ def scatter_object_list(
     group: ProcessGroup | None = None,
 ) -> None:
     """Rank ``src``'s ``scatter_object_input_list[i]`` into rank i's
-    ``scatter_object_output_list[0]`` (``torch.distributed.scatter_object_list``)."""
+    ``scatter_object_output_list[0]`` (``torch.distributed.scatter_object_list``).
+
+    Args:
+        scatter_object_output_list: A list whose first element receives this rank's object.
+        scatter_object_input_list: On ``src``: one picklable object per rank.
+        src: The rank that sends.
+        group: The process group (default: the whole job).
+    """
     g = _group(group)
     if g is None:
         return

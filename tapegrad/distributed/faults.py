@@ -20,7 +20,12 @@ _where: tuple[int, int] = (0, 1)
 
 
 def abort(message: str | None, code: int = 1) -> None:
-    """Print ``message`` and end every rank of the job with exit code ``code``."""
+    """Print ``message`` and end every rank of the job with exit code ``code``.
+
+    Args:
+        message: What to print before ending the job (``None``: nothing).
+        code: The exit code of every rank.
+    """
     if message is not None:
         print(message, file=sys.stderr, flush=True)
     try:

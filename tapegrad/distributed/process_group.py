@@ -182,6 +182,19 @@ def init_process_group(
     agree with MPI. ``timeout`` bounds every collective: a rank stuck longer (another
     rank died or skipped a collective) aborts the whole job. A process started without
     ``mpiexec`` is a job of one rank.
+
+    Args:
+        backend: ``'mpi'`` (or ``'gloo'``, run over MPI too; default ``'mpi'``).
+        init_method: ``None`` or ``'env://'`` (the launcher's environment), or a ``tcp://`` /
+            ``file://`` URL, accepted for PyTorch's scripts (MPI connects the ranks).
+        timeout: How long a rank may wait in a collective before the job is aborted (default 30
+            minutes, ``TAPEGRAD_DIST_TIMEOUT``).
+        world_size: If given, must equal the number of MPI processes.
+        rank: If given, must equal this process's MPI rank.
+        store: Accepted for PyTorch's signature.
+        group_name: Accepted for PyTorch's signature.
+        pg_options: Accepted for PyTorch's signature.
+        device_id: Accepted for PyTorch's signature.
     """
     if _state.world is not None:
         raise ValueError("trying to initialize the default process group twice!")
@@ -242,7 +255,11 @@ def watchdog() -> Watchdog | None:
 
 
 def destroy_process_group(group: ProcessGroup | None = None) -> None:
-    """Leave ``group``, or every group when None (``torch.distributed.destroy_process_group``)."""
+    """Leave ``group``, or every group when None (``torch.distributed.destroy_process_group``).
+
+    Args:
+        group: The group to leave (default: all of them).
+    """
     if _state.world is None:
         raise ValueError(_NOT_INIT)
     if group is None or group is _state.world:
@@ -262,19 +279,37 @@ def destroy_process_group(group: ProcessGroup | None = None) -> None:
 
 
 def get_rank(group: ProcessGroup | None = None) -> int:
-    """This process's rank in ``group`` (-1 if not a member) (``torch.distributed.get_rank``)."""
+    """This process's rank in ``group`` (-1 if not a member) (``torch.distributed.get_rank``).
+
+    Args:
+        group: The process group (default: the whole job).
+
+    Returns:
+        The rank.
+    """
     g = _group(group)
     return -1 if g is None else g.rank()
 
 
 def get_world_size(group: ProcessGroup | None = None) -> int:
-    """Number of ranks in ``group`` (-1 if not a member) (``torch.distributed.get_world_size``)."""
+    """Number of ranks in ``group`` (-1 if not a member) (``torch.distributed.get_world_size``).
+
+    Args:
+        group: The process group (default: the whole job).
+
+    Returns:
+        The number of ranks.
+    """
     g = _group(group)
     return -1 if g is None else g.size()
 
 
 def get_backend(group: ProcessGroup | None = None) -> str:
-    """The group's backend name (``torch.distributed.get_backend``)."""
+    """The group's backend name (``torch.distributed.get_backend``).
+
+    Args:
+        group: The process group (default: the whole job).
+    """
     g = _group(group)
     if g is None:
         raise ValueError("Invalid process group specified")
@@ -282,13 +317,22 @@ def get_backend(group: ProcessGroup | None = None) -> str:
 
 
 def get_process_group_ranks(group: ProcessGroup) -> list[int]:
-    """The global ranks of ``group``'s members (``torch.distributed.get_process_group_ranks``)."""
+    """The global ranks of ``group``'s members (``torch.distributed.get_process_group_ranks``).
+
+    Args:
+        group: A process group.
+    """
     g = _group(group)
     return [] if g is None else list(g.ranks)
 
 
 def get_global_rank(group: ProcessGroup, group_rank: int) -> int:
-    """The global rank of ``group``'s rank ``group_rank`` (``dist.get_global_rank``)."""
+    """The global rank of ``group``'s rank ``group_rank`` (``dist.get_global_rank``).
+
+    Args:
+        group: A process group.
+        group_rank: A rank within ``group``.
+    """
     g = _group(group)
     if g is None or not 0 <= group_rank < len(g.ranks):
         raise ValueError(f"Group rank {group_rank} is not part of group {group}")
@@ -296,7 +340,12 @@ def get_global_rank(group: ProcessGroup, group_rank: int) -> int:
 
 
 def get_group_rank(group: ProcessGroup, global_rank: int) -> int:
-    """``group``'s rank of global rank ``global_rank`` (``torch.distributed.get_group_rank``)."""
+    """``group``'s rank of global rank ``global_rank`` (``torch.distributed.get_group_rank``).
+
+    Args:
+        group: A process group.
+        global_rank: A rank of the whole job.
+    """
     g = _group(group)
     if g is None or global_rank not in g.ranks:
         raise ValueError(f"Global rank {global_rank} is not part of group {group}")
@@ -314,7 +363,21 @@ def new_group(
 ) -> ProcessGroup | _NonMember:
     """A group of some ranks (``torch.distributed.new_group``). Every rank of the job
     must call it, with the same ``ranks``; ranks outside get
-    ``GroupMember.NON_GROUP_MEMBER``."""
+    ``GroupMember.NON_GROUP_MEMBER``.
+
+    Args:
+        ranks: The global ranks of the members (default: all).
+        timeout: How long a rank may wait in a collective before the job is aborted (default 30
+            minutes, ``TAPEGRAD_DIST_TIMEOUT``).
+        backend: As for ``init_process_group``.
+        pg_options: Accepted for PyTorch's signature.
+        use_local_synchronization: Accepted for PyTorch's signature.
+        group_desc: Accepted for PyTorch's signature.
+        device_id: Accepted for PyTorch's signature.
+
+    Returns:
+        The new group (a non-member marker on the ranks not in it).
+    """
     world = _default()
     size = world.size()
     members = sorted(range(size) if ranks is None else {int(r) for r in ranks})

@@ -4,7 +4,7 @@ Parameter names follow torchvision's (``features``/``classifier`` for AlexNet an
 ``conv1``, ``bn1``, ``layer1``..``layer4``, ``fc`` for ResNet), so a state dict saved by
 PyTorch for the same architecture loads with ``load_state_dict``.
 
-Example::
+Example:
 
     >>> from tapegrad import models
     >>> net = models.resnet18(num_classes=10)

@@ -59,37 +59,83 @@ class WeightsEnum(Enum):
 
 
 class ResNet18_Weights(WeightsEnum):  # noqa: N801 - torchvision's name
+    """Pretrained ResNet-18 weights (``torchvision.models.ResNet18_Weights``).
+
+    ``IMAGENET1K_V1`` (also ``DEFAULT``): PyTorch's ImageNet weights, 1000 classes, read
+    from ``~/.cache/torch/hub`` or downloaded there by ``get_state_dict()``.
+    """
+
     IMAGENET1K_V1 = Weights(_URL + "resnet18-f37072fd.pth", {"num_classes": 1000})
     DEFAULT = IMAGENET1K_V1
 
 
 class VGG11_Weights(WeightsEnum):  # noqa: N801
+    """Pretrained VGG-11 weights (``torchvision.models.VGG11_Weights``).
+
+    ``IMAGENET1K_V1`` (also ``DEFAULT``): PyTorch's ImageNet weights, 1000 classes, read
+    from ``~/.cache/torch/hub`` or downloaded there by ``get_state_dict()``.
+    """
+
     IMAGENET1K_V1 = Weights(_URL + "vgg11-8a719046.pth", {"num_classes": 1000})
     DEFAULT = IMAGENET1K_V1
 
 
 class VGG11_BN_Weights(WeightsEnum):  # noqa: N801
+    """Pretrained VGG-11 (batch norm) weights (``torchvision.models.VGG11_BN_Weights``).
+
+    ``IMAGENET1K_V1`` (also ``DEFAULT``): PyTorch's ImageNet weights, 1000 classes, read
+    from ``~/.cache/torch/hub`` or downloaded there by ``get_state_dict()``.
+    """
+
     IMAGENET1K_V1 = Weights(_URL + "vgg11_bn-6002323d.pth", {"num_classes": 1000})
     DEFAULT = IMAGENET1K_V1
 
 
 class VGG16_Weights(WeightsEnum):  # noqa: N801
+    """Pretrained VGG-16 weights (``torchvision.models.VGG16_Weights``).
+
+    ``IMAGENET1K_V1`` (also ``DEFAULT``): PyTorch's ImageNet weights, 1000 classes, read
+    from ``~/.cache/torch/hub`` or downloaded there by ``get_state_dict()``.
+    """
+
     IMAGENET1K_V1 = Weights(_URL + "vgg16-397923af.pth", {"num_classes": 1000})
     DEFAULT = IMAGENET1K_V1
 
 
 class VGG16_BN_Weights(WeightsEnum):  # noqa: N801
+    """Pretrained VGG-16 (batch norm) weights (``torchvision.models.VGG16_BN_Weights``).
+
+    ``IMAGENET1K_V1`` (also ``DEFAULT``): PyTorch's ImageNet weights, 1000 classes, read
+    from ``~/.cache/torch/hub`` or downloaded there by ``get_state_dict()``.
+    """
+
     IMAGENET1K_V1 = Weights(_URL + "vgg16_bn-6c64b313.pth", {"num_classes": 1000})
     DEFAULT = IMAGENET1K_V1
 
 
 class AlexNet_Weights(WeightsEnum):  # noqa: N801
+    """Pretrained AlexNet weights (``torchvision.models.AlexNet_Weights``).
+
+    ``IMAGENET1K_V1`` (also ``DEFAULT``): PyTorch's ImageNet weights, 1000 classes, read
+    from ``~/.cache/torch/hub`` or downloaded there by ``get_state_dict()``.
+    """
+
     IMAGENET1K_V1 = Weights(_URL + "alexnet-owt-7be5be79.pth", {"num_classes": 1000})
     DEFAULT = IMAGENET1K_V1
 
 
 def get_weight(name: str) -> WeightsEnum:
-    """The enum member named ``"ResNet18_Weights.DEFAULT"`` (``torchvision.models.get_weight``)."""
+    """The enum member named ``"ResNet18_Weights.DEFAULT"`` (``torchvision.models.get_weight``).
+
+    Args:
+        name: ``'EnumName.MEMBER'``, e.g. ``'ResNet18_Weights.DEFAULT'``.
+
+    Returns:
+        The ``WeightsEnum`` member.
+
+    Raises:
+        ValueError: For an unknown name.
+    """
     enum_name, _, member = name.partition(".")
     enums = {e.__name__: e for e in WeightsEnum.__subclasses__()}
     if enum_name not in enums or member not in enums[enum_name].__members__:

@@ -15,6 +15,12 @@ class AlexNet(nn.Module):
     ``AlexNet``; the 11×11 stride-4 stem and the 3×3 stride-2 poolings, which would
     shrink a 32×32 image to nothing, become a 3×3 stride-2 convolution and 2×2 poolings,
     leaving 256 maps of 2×2 for the classifier (``hidden`` units, two dropout layers).
+
+    Args:
+        num_classes: Number of output classes (logits).
+        dropout: Dropout probability of the classifier.
+        in_channels: Channels of the input images.
+        hidden: Units of the two hidden layers of the classifier.
     """
 
     def __init__(
@@ -62,7 +68,20 @@ def alexnet(
 ) -> AlexNet:  # fmt: skip
     """The CIFAR-sized ``AlexNet`` (``torchvision.models.alexnet``'s layout). Its layers are
     smaller than torchvision's ImageNet AlexNet, so ``weights`` cannot be loaded into it:
-    asking for them raises ``ValueError``."""
+    asking for them raises ``ValueError``.
+
+    Args:
+        num_classes: Number of output classes (logits).
+        weights: Pretrained weights: a ``*_Weights`` member, its name as a string, or ``None``.
+        progress: Show a progress bar while downloading the weights.
+        **kwargs: Passed to the model's class.
+
+    Returns:
+        An ``AlexNet``.
+
+    Raises:
+        ValueError: If ``weights`` is given (no pretrained weights fit this AlexNet).
+    """
     if weights is not None or kwargs.pop("pretrained", False):
         raise ValueError(
             "tapegrad's alexnet is the CIFAR-sized variant: torchvision's ImageNet weights "

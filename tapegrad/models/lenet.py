@@ -13,6 +13,11 @@ class LeNet5(nn.Module):
     Names follow the PyTorch tutorial's LeNet (``conv1``, ``conv2``, ``fc1``..``fc3``).
     ``image_size=28`` pads the first convolution by 2, so that MNIST's 28×28 images
     become the 32×32 inputs of the paper; ``image_size=32`` (CIFAR) does not pad.
+
+    Args:
+        in_channels: Channels of the input images.
+        num_classes: Number of output classes (logits).
+        image_size: 28 (MNIST: the first convolution pads by 2) or 32 (CIFAR: no padding).
     """
 
     def __init__(self, in_channels: int = 1, num_classes: int = 10, image_size: int = 28):
@@ -38,5 +43,14 @@ class LeNet5(nn.Module):
 
 
 def lenet5(in_channels: int = 1, num_classes: int = 10, image_size: int = 28) -> LeNet5:
-    """LeNet-5 for 28×28 (MNIST) or 32×32 (CIFAR) images."""
+    """LeNet-5 for 28×28 (MNIST) or 32×32 (CIFAR) images.
+
+    Args:
+        in_channels: Channels of the input images.
+        num_classes: Number of output classes (logits).
+        image_size: 28 (MNIST: the first convolution pads by 2) or 32 (CIFAR: no padding).
+
+    Returns:
+        A ``LeNet5``.
+    """
     return LeNet5(in_channels, num_classes, image_size)

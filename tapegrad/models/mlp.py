@@ -13,9 +13,15 @@ class MLP(nn.Sequential):
 
     The layers are numbered as in an ``nn.Sequential`` (``0`` is the ``Flatten``).
 
-    Example::
+    Example:
 
         >>> net = MLP(784, [256, 128], 10)      # 784 -> 256 -> 128 -> 10
+
+    Args:
+        in_features: Features of the (flattened) input.
+        hidden_features: Widths of the hidden layers.
+        num_classes: Number of output classes (logits).
+        dropout: Dropout probability (0: no dropout layer).
     """
 
     def __init__(
@@ -37,5 +43,14 @@ class MLP(nn.Sequential):
 
 
 def mlp(in_features: int = 784, num_classes: int = 10, **kwargs) -> MLP:
-    """An ``MLP`` with one hidden layer of 256 units by default."""
+    """An ``MLP`` with one hidden layer of 256 units by default.
+
+    Args:
+        in_features: Features of the (flattened) input.
+        num_classes: Number of output classes (logits).
+        **kwargs: Passed to the model's class.
+
+    Returns:
+        An ``MLP``.
+    """
     return MLP(in_features, num_classes=num_classes, **kwargs)

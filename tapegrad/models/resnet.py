@@ -22,7 +22,14 @@ def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
 
 
 class BasicBlock(nn.Module):
-    """Two 3×3 convolutions and a shortcut (``torchvision.models.resnet.BasicBlock``)."""
+    """Two 3×3 convolutions and a shortcut (``torchvision.models.resnet.BasicBlock``).
+
+    Args:
+        inplanes: Channels of the input.
+        planes: Channels of the block (times 4 at a bottleneck's output).
+        stride: Stride of the first convolution (2 halves the maps).
+        downsample: The shortcut's module where the shape changes (``None``: identity).
+    """
 
     expansion = 1
 
@@ -47,7 +54,14 @@ class BasicBlock(nn.Module):
 
 class Bottleneck(nn.Module):
     """1×1, 3×3 (strided), 1×1 convolutions widening by 4, and a shortcut
-    (``torchvision.models.resnet.Bottleneck``, stride on the 3×3 as in ResNet v1.5)."""
+    (``torchvision.models.resnet.Bottleneck``, stride on the 3×3 as in ResNet v1.5).
+
+    Args:
+        inplanes: Channels of the input.
+        planes: Channels of the block (times 4 at a bottleneck's output).
+        stride: Stride of the first convolution (2 halves the maps).
+        downsample: The shortcut's module where the shape changes (``None``: identity).
+    """
 
     expansion = 4
 
@@ -129,7 +143,14 @@ class _ResNetBase(nn.Module):
 
 class ResNet(_ResNetBase):
     """The ImageNet ResNet (``torchvision.models.ResNet``): a 7×7 stride-2 stem and max
-    pooling, four stages of 64, 128, 256 and 512 planes, global pooling and ``fc``."""
+    pooling, four stages of 64, 128, 256 and 512 planes, global pooling and ``fc``.
+
+    Args:
+        block: ``BasicBlock`` or ``Bottleneck``.
+        layers: Blocks per stage.
+        num_classes: Number of output classes (logits).
+        in_channels: Channels of the input images.
+    """
 
     def __init__(
         self,
@@ -166,6 +187,14 @@ class CifarResNet(_ResNetBase):
     ``"B"`` uses a 1×1 convolution; bottleneck blocks always use ``"B"``, since their
     shortcut must widen by 4. Names follow torchvision's ResNet (``conv1``, ``bn1``,
     ``layer1``..``layer3``, ``fc``).
+
+    Args:
+        block: ``BasicBlock`` or ``Bottleneck``.
+        layers: Blocks per stage.
+        num_classes: Number of output classes (logits).
+        in_channels: Channels of the input images.
+        shortcut: ``'A'`` (zero-padding shortcuts) or ``'B'`` (1×1 convolutions) where the shape
+            changes.
     """
 
     def __init__(
@@ -207,7 +236,18 @@ def resnet18(
     **kwargs,
 ) -> ResNet:
     """ResNet-18 (``torchvision.models.resnet18``); ``weights=ResNet18_Weights.DEFAULT``
-    loads PyTorch's ImageNet weights (from the hub cache, or downloaded there)."""
+    loads PyTorch's ImageNet weights (from the hub cache, or downloaded there).
+
+    Args:
+        num_classes: Number of output classes (logits).
+        in_channels: Channels of the input images.
+        weights: Pretrained weights: a ``*_Weights`` member, its name as a string, or ``None``.
+        progress: Show a progress bar while downloading the weights.
+        **kwargs: Passed to the model's class.
+
+    Returns:
+        A ``ResNet``.
+    """
     kwargs["num_classes"] = num_classes
     chosen = _weights.resolve(ResNet18_Weights, weights, kwargs)
     model = ResNet(BasicBlock, [2, 2, 2, 2], in_channels=in_channels, **kwargs)
@@ -222,10 +262,28 @@ def _cifar_resnet(depth: int, bottleneck: bool, **kwargs) -> CifarResNet:
 
 
 def resnet20(num_classes: int = 10, bottleneck: bool = False, **kwargs) -> CifarResNet:
-    """ResNet-20 for CIFAR (3 basic blocks per stage, or 2 bottlenecks)."""
+    """ResNet-20 for CIFAR (3 basic blocks per stage, or 2 bottlenecks).
+
+    Args:
+        num_classes: Number of output classes (logits).
+        bottleneck: Use bottleneck blocks instead of basic ones.
+        **kwargs: Passed to the model's class.
+
+    Returns:
+        A ``CifarResNet``.
+    """
     return _cifar_resnet(20, bottleneck, num_classes=num_classes, **kwargs)
 
 
 def resnet56(num_classes: int = 10, bottleneck: bool = False, **kwargs) -> CifarResNet:
-    """ResNet-56 for CIFAR (9 basic blocks per stage, or 6 bottlenecks)."""
+    """ResNet-56 for CIFAR (9 basic blocks per stage, or 6 bottlenecks).
+
+    Args:
+        num_classes: Number of output classes (logits).
+        bottleneck: Use bottleneck blocks instead of basic ones.
+        **kwargs: Passed to the model's class.
+
+    Returns:
+        A ``CifarResNet``.
+    """
     return _cifar_resnet(56, bottleneck, num_classes=num_classes, **kwargs)

@@ -6,7 +6,7 @@ from .. import nn
 
 
 class SeedCNN(nn.Sequential):
-    """The seed's MNIST CNN, an ``nn.Sequential`` of 28×28 images to 10 logits::
+    """The seed's MNIST CNN, an ``nn.Sequential`` of 28×28 images to 10 logits:
 
         Conv2d(1, 32, 5), MaxPool2d(3), ReLU,
         Conv2d(32, 64, 5), MaxPool2d(2), ReLU,
@@ -14,6 +14,10 @@ class SeedCNN(nn.Sequential):
 
     The lecture trains it with SGD (lr 0.1, batch 100) for 10 epochs on inputs
     normalised by the training set's mean and standard deviation.
+
+    Args:
+        in_channels: Channels of the input images.
+        num_classes: Number of output classes (logits).
     """
 
     def __init__(self, in_channels: int = 1, num_classes: int = 10) -> None:
@@ -32,5 +36,13 @@ class SeedCNN(nn.Sequential):
 
 
 def seed_cnn(in_channels: int = 1, num_classes: int = 10) -> SeedCNN:
-    """The seed MNIST CNN (28×28 inputs)."""
+    """The seed MNIST CNN (28×28 inputs).
+
+    Args:
+        in_channels: Channels of the input images.
+        num_classes: Number of output classes (logits).
+
+    Returns:
+        A ``SeedCNN``.
+    """
     return SeedCNN(in_channels, num_classes)

@@ -36,6 +36,14 @@ class VGG(nn.Module):
     With the defaults it is torchvision's ImageNet model (7×7 pooled maps, 4096 hidden
     units). For 32×32 images use ``pool_size=1, hidden=512`` (what ``vgg11(cifar=True)``
     does): the five poolings leave 1×1 maps, so pooling to 7×7 would only copy them.
+
+    Args:
+        features: The convolutional part (``make_layers``'s output).
+        num_classes: Number of output classes (logits).
+        init_weights: Initialise the weights as torchvision does.
+        dropout: Dropout probability of the classifier.
+        pool_size: Side of the adaptive average pooling before the classifier.
+        hidden: Units of the two hidden layers of the classifier.
     """
 
     def __init__(
@@ -104,7 +112,20 @@ def vgg11(
     **kwargs,
 ) -> VGG:
     """VGG-11 (``torchvision.models.vgg11``; ``batch_norm=True`` is ``vgg11_bn``);
-    ``weights=VGG11_Weights.DEFAULT`` loads PyTorch's ImageNet weights."""
+    ``weights=VGG11_Weights.DEFAULT`` loads PyTorch's ImageNet weights.
+
+    Args:
+        num_classes: Number of output classes (logits).
+        batch_norm: Add batch normalisation after each convolution.
+        cifar: The 32×32 variant (``pool_size=1``, 512 hidden units).
+        in_channels: Channels of the input images.
+        weights: Pretrained weights: a ``*_Weights`` member, its name as a string, or ``None``.
+        progress: Show a progress bar while downloading the weights.
+        **kwargs: Passed to the model's class.
+
+    Returns:
+        A ``VGG``.
+    """
     enums = (VGG11_Weights, VGG11_BN_Weights)
     return _vgg("vgg11", batch_norm, num_classes, cifar, in_channels, weights, progress, enums,
                 **kwargs)  # fmt: skip
@@ -121,17 +142,46 @@ def vgg16(
     **kwargs,
 ) -> VGG:
     """VGG-16 (``torchvision.models.vgg16``; ``batch_norm=True`` is ``vgg16_bn``);
-    ``weights=VGG16_Weights.DEFAULT`` loads PyTorch's ImageNet weights."""
+    ``weights=VGG16_Weights.DEFAULT`` loads PyTorch's ImageNet weights.
+
+    Args:
+        num_classes: Number of output classes (logits).
+        batch_norm: Add batch normalisation after each convolution.
+        cifar: The 32×32 variant (``pool_size=1``, 512 hidden units).
+        in_channels: Channels of the input images.
+        weights: Pretrained weights: a ``*_Weights`` member, its name as a string, or ``None``.
+        progress: Show a progress bar while downloading the weights.
+        **kwargs: Passed to the model's class.
+
+    Returns:
+        A ``VGG``.
+    """
     enums = (VGG16_Weights, VGG16_BN_Weights)
     return _vgg("vgg16", batch_norm, num_classes, cifar, in_channels, weights, progress, enums,
                 **kwargs)  # fmt: skip
 
 
 def vgg11_bn(num_classes: int = 1000, **kwargs) -> VGG:
-    """VGG-11 with batch normalisation (``torchvision.models.vgg11_bn``)."""
+    """VGG-11 with batch normalisation (``torchvision.models.vgg11_bn``).
+
+    Args:
+        num_classes: Number of output classes (logits).
+        **kwargs: Passed to the model's class.
+
+    Returns:
+        A ``VGG``.
+    """
     return vgg11(num_classes, batch_norm=True, **kwargs)
 
 
 def vgg16_bn(num_classes: int = 1000, **kwargs) -> VGG:
-    """VGG-16 with batch normalisation (``torchvision.models.vgg16_bn``)."""
+    """VGG-16 with batch normalisation (``torchvision.models.vgg16_bn``).
+
+    Args:
+        num_classes: Number of output classes (logits).
+        **kwargs: Passed to the model's class.
+
+    Returns:
+        A ``VGG``.
+    """
     return vgg16(num_classes, batch_norm=True, **kwargs)

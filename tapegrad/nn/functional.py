@@ -167,7 +167,13 @@ def _warn_size(input, target) -> None:
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """x @ weight.T + bias as one matrix product (``F.linear``)."""
+    """x @ weight.T + bias as one matrix product (``F.linear``).
+
+    Args:
+        input: (*, in_features).
+        weight: (out_features, in_features).
+        bias: (out_features,), optional.
+    """
     if _ac.state.active:
         return _ac.autocast_call("linear", linear, input, weight, bias)
     if input.dtype is not weight.dtype or (bias is not None and bias.dtype is not weight.dtype):
@@ -195,7 +201,14 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """y = x1^T A x2 + b (``F.bilinear``)."""
+    """y = x1^T A x2 + b (``F.bilinear``).
+
+    Args:
+        input1: (*, in1_features).
+        input2: (*, in2_features).
+        weight: (out_features, in1_features, in2_features).
+        bias: (out_features,), optional.
+    """
     if _ac.state.active:
         return _ac.autocast_call("bilinear", bilinear, input1, input2, weight, bias)
     if input1.shape[:-1] != input2.shape[:-1]:
@@ -260,31 +273,65 @@ def _act(cls, input: Tensor, inplace: bool = False, **attrs) -> Tensor:
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    """max(x, 0) (``F.relu``)."""
+    """max(x, 0) (``F.relu``).
+
+    Args:
+        input: The input tensor.
+        inplace: Modify ``input`` in place.
+    """
     _no_bool(input, "Boolean", "relu")
     return input.relu_() if inplace else E.relu(input)
 
 
 def relu_(input: Tensor) -> Tensor:
-    """In-place ``relu`` (``F.relu_``)."""
+    """In-place ``relu`` (``F.relu_``).
+
+    Args:
+        input: The input tensor.
+    """
     return input.relu_()
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
-    """x if x > threshold else value (``F.threshold``)."""
+    """x if x > threshold else value (``F.threshold``).
+
+    Args:
+        input: The input tensor.
+        threshold: Elements not greater than this are replaced.
+        value: What replaces them.
+        inplace: Modify ``input`` in place.
+    """
     if input.dtype is D.bool_:
         raise NotImplementedError("\"threshold_cpu\" not implemented for 'Bool'")
     return _act(N.Threshold, input, inplace, threshold=threshold, value=value)
 
 
 def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """In-place ``threshold`` (``F.threshold_``): ``input`` where above ``threshold``, else
+    ``value``.
+
+    Args:
+        input: The tensor to modify.
+        threshold: The value to compare with.
+        value: What replaces the elements not greater than ``threshold``.
+
+    Returns:
+        ``input``, modified.
+    """
     return _act(N.Threshold, input, True, threshold=threshold, value=value)
 
 
 def hardtanh(
     input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
 ) -> Tensor:
-    """Clamp to [min_val, max_val] (``F.hardtanh``)."""
+    """Clamp to [min_val, max_val] (``F.hardtanh``).
+
+    Args:
+        input: The input tensor.
+        min_val: Lower end of the linear region.
+        max_val: Upper end of the linear region.
+        inplace: Modify ``input`` in place.
+    """
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
     _no_bool(input, "Bool", "hardtanh")
@@ -292,36 +339,94 @@ def hardtanh(
 
 
 def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """In-place ``hardtanh`` (``F.hardtanh_``): clamp ``input`` to ``[min_val, max_val]``.
+
+    Args:
+        input: The tensor to modify.
+        min_val: The lower end of the range.
+        max_val: The upper end of the range.
+
+    Returns:
+        ``input``, modified.
+    """
     return hardtanh(input, min_val, max_val, inplace=True)
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
-    """min(max(x, 0), 6) (``F.relu6``)."""
+    """min(max(x, 0), 6) (``F.relu6``).
+
+    Args:
+        input: The input tensor.
+        inplace: Modify ``input`` in place.
+    """
     _no_bool(input, "Bool", "hardtanh")
     return _act(N.Hardtanh, input, inplace, min_val=0.0, max_val=6.0)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    """x if x > 0 else alpha * (exp(x) - 1) (``F.elu``)."""
+    """x if x > 0 else alpha * (exp(x) - 1) (``F.elu``).
+
+    Args:
+        input: The input tensor.
+        alpha: The alpha of the negative part.
+        inplace: Modify ``input`` in place.
+    """
     _float_only(input, "elu_cpu")
     return _act(N.Elu, input, inplace, alpha=alpha)
 
 
 def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place ``elu`` (``F.elu_``).
+
+    Args:
+        input: The tensor to modify (floating point).
+        alpha: The scale of the negative part, ``alpha * (exp(x) - 1)``.
+
+    Returns:
+        ``input``, modified.
+    """
     return elu(input, alpha, inplace=True)
 
 
 def selu_(input: Tensor) -> Tensor:
+    """In-place ``selu`` (``F.selu_``).
+
+    Args:
+        input: The tensor to modify (floating point).
+
+    Returns:
+        ``input``, modified.
+    """
     return selu(input, inplace=True)
 
 
 def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place ``celu`` (``F.celu_``).
+
+    Args:
+        input: The tensor to modify (floating point).
+        alpha: The ``alpha`` of ``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``.
+
+    Returns:
+        ``input``, modified.
+    """
     return celu(input, alpha, inplace=True)
 
 
 def rrelu_(
     input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False
 ) -> Tensor:
+    """In-place ``rrelu`` (``F.rrelu_``).
+
+    Args:
+        input: The tensor to modify (floating point).
+        lower: The lower bound of the random negative slope.
+        upper: The upper bound of the random negative slope.
+        training: Draw a slope per element (training) or use ``(lower + upper) / 2``.
+
+    Returns:
+        ``input``, modified.
+    """
     return rrelu(input, lower, upper, training, inplace=True)
 
 
@@ -330,13 +435,24 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
-    """scale * elu(x, alpha) with the self-normalising constants (``F.selu``)."""
+    """scale * elu(x, alpha) with the self-normalising constants (``F.selu``).
+
+    Args:
+        input: The input tensor.
+        inplace: Modify ``input`` in place.
+    """
     _float_only(input, "elu_cpu")
     return _act(N.Elu, input, inplace, alpha=_SELU_ALPHA, scale=_SELU_SCALE)
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)) (``F.celu``)."""
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)) (``F.celu``).
+
+    Args:
+        input: The input tensor.
+        alpha: The alpha of the negative part.
+        inplace: Modify ``input`` in place.
+    """
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError")
     _float_only(input, "elu_cpu")
@@ -344,17 +460,37 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    """x if x > 0 else negative_slope * x (``F.leaky_relu``)."""
+    """x if x > 0 else negative_slope * x (``F.leaky_relu``).
+
+    Args:
+        input: The input tensor.
+        negative_slope: The slope for negative inputs.
+        inplace: Modify ``input`` in place.
+    """
     _float_only(input, "leaky_relu_cpu")
     return _act(N.LeakyRelu, input, inplace, negative_slope=negative_slope)
 
 
 def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """In-place ``leaky_relu`` (``F.leaky_relu_``).
+
+    Args:
+        input: The tensor to modify.
+        negative_slope: The slope for negative inputs.
+
+    Returns:
+        ``input``, modified.
+    """
     return leaky_relu(input, negative_slope, inplace=True)
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
-    """x if x > 0 else weight[c] * x, one weight per channel (``F.prelu``)."""
+    """x if x > 0 else weight[c] * x, one weight per channel (``F.prelu``).
+
+    Args:
+        input: The input tensor.
+        weight: The learned slopes: one, or one per channel (dimension 1).
+    """
     if _ac.state.active:
         return _ac.autocast_call("prelu", prelu, input, weight)
     n = weight.numel()
@@ -383,7 +519,15 @@ def rrelu(
     training: bool = False,
     inplace: bool = False,
 ) -> Tensor:
-    """Leaky ReLU with a random slope in [lower, upper] when training (``F.rrelu``)."""
+    """Leaky ReLU with a random slope in [lower, upper] when training (``F.rrelu``).
+
+    Args:
+        input: The input tensor.
+        lower: Lower bound of the random slope.
+        upper: Upper bound of the random slope.
+        training: Draw the slopes at random (else use ``(lower + upper) / 2``).
+        inplace: Modify ``input`` in place.
+    """
     _float_only(input, "leaky_relu_cpu")
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
@@ -402,7 +546,12 @@ def rrelu(
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
-    """x * Phi(x), exact or with the tanh approximation (``F.gelu``)."""
+    """x * Phi(x), exact or with the tanh approximation (``F.gelu``).
+
+    Args:
+        input: The input tensor.
+        approximate: ``'none'`` (exact) or ``'tanh'``.
+    """
     if approximate not in ("none", "tanh"):
         raise RuntimeError("approximate argument must be either none or tanh.")
     _float_only(input, "GeluKernelImpl")
@@ -410,53 +559,96 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
-    """x * sigmoid(x) (``F.silu``)."""
+    """x * sigmoid(x) (``F.silu``).
+
+    Args:
+        input: The input tensor.
+        inplace: Modify ``input`` in place.
+    """
     _float_only(input, "silu_cpu")
     return _act(N.Silu, input, inplace)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
-    """x * tanh(softplus(x)) (``F.mish``)."""
+    """x * tanh(softplus(x)) (``F.mish``).
+
+    Args:
+        input: The input tensor.
+        inplace: Modify ``input`` in place.
+    """
     _float_only(input, "mish_cpu")
     return _act(N.Mish, input, inplace)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    """log(1 + exp(beta x)) / beta (``F.softplus``)."""
+    """log(1 + exp(beta x)) / beta (``F.softplus``).
+
+    Args:
+        input: The input tensor.
+        beta: The beta of ``log(1 + exp(beta * x)) / beta``.
+        threshold: Above ``beta * x > threshold`` the function is the identity.
+    """
     _float_only(input, "softplus_cpu")
     return N.Softplus.apply(input, beta=beta, threshold=threshold)
 
 
 def softsign(input: Tensor) -> Tensor:
-    """x / (1 + |x|) (``F.softsign``)."""
+    """x / (1 + |x|) (``F.softsign``).
+
+    Args:
+        input: The input tensor.
+    """
     return input / (E.abs(input) + 1)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
-    """relu6(x + 3) / 6 (``F.hardsigmoid``)."""
+    """relu6(x + 3) / 6 (``F.hardsigmoid``).
+
+    Args:
+        input: The input tensor.
+        inplace: Modify ``input`` in place.
+    """
     _float_only(input, "hardsigmoid_cpu")
     return _act(N.Hardsigmoid, input, inplace)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
-    """x * relu6(x + 3) / 6 (``F.hardswish``)."""
+    """x * relu6(x + 3) / 6 (``F.hardswish``).
+
+    Args:
+        input: The input tensor.
+        inplace: Modify ``input`` in place.
+    """
     _float_only(input, "hardswish_cpu")
     return _act(N.Hardswish, input, inplace)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
-    """log(sigmoid(x)), stable (``F.logsigmoid``)."""
+    """log(sigmoid(x)), stable (``F.logsigmoid``).
+
+    Args:
+        input: The input tensor.
+    """
     _float_only(input, "log_sigmoid_cpu")
     return N.LogSigmoid.apply(input)
 
 
 def tanhshrink(input: Tensor) -> Tensor:
-    """x - tanh(x) (``F.tanhshrink``)."""
+    """x - tanh(x) (``F.tanhshrink``).
+
+    Args:
+        input: The input tensor.
+    """
     return input - E.tanh(input)
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
-    """Shrink towards zero by lambd (``F.softshrink``)."""
+    """Shrink towards zero by lambd (``F.softshrink``).
+
+    Args:
+        input: The input tensor.
+        lambd: The lambda of the shrinkage.
+    """
     if lambd < 0:
         raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
     _float_only(input, "softshrink_check")
@@ -464,18 +656,31 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
-    """Zero where |x| <= lambd (``F.hardshrink``)."""
+    """Zero where |x| <= lambd (``F.hardshrink``).
+
+    Args:
+        input: The input tensor.
+        lambd: The lambda of the shrinkage.
+    """
     _float_only(input, "hardshrink_cpu")
     return N.Hardshrink.apply(input, lambd=lambd)
 
 
 def tanh(input: Tensor) -> Tensor:
-    """Elementwise tanh (``F.tanh``)."""
+    """Elementwise tanh (``F.tanh``).
+
+    Args:
+        input: The input tensor.
+    """
     return E.tanh(input)
 
 
 def sigmoid(input: Tensor) -> Tensor:
-    """Elementwise logistic sigmoid (``F.sigmoid``)."""
+    """Elementwise logistic sigmoid (``F.sigmoid``).
+
+    Args:
+        input: The input tensor.
+    """
     return E.sigmoid(input)
 
 
@@ -487,25 +692,51 @@ def _softmax_dtype_check(input: Tensor, dim, dtype, name: str) -> None:
 
 
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
-    """exp(x) / sum(exp(x)) along dim (``F.softmax``)."""
+    """exp(x) / sum(exp(x)) along dim (``F.softmax``).
+
+    Args:
+        input: The input tensor.
+        dim: The dimension along which it is computed.
+        _stacklevel: Internal (the stack level of the implicit-dim warning).
+        dtype: If given, ``input`` is cast to it first.
+    """
     _softmax_dtype_check(input, dim, dtype, "softmax")
     return R.softmax(input, dim, dtype=dtype)
 
 
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
-    """log(softmax(x)) along dim, stable (``F.log_softmax``)."""
+    """log(softmax(x)) along dim, stable (``F.log_softmax``).
+
+    Args:
+        input: The input tensor.
+        dim: The dimension along which it is computed.
+        _stacklevel: Internal (the stack level of the implicit-dim warning).
+        dtype: If given, ``input`` is cast to it first.
+    """
     _softmax_dtype_check(input, dim, dtype, "log_softmax")
     return R.log_softmax(input, dim, dtype=dtype)
 
 
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
-    """softmax(-x) along dim (``F.softmin``)."""
+    """softmax(-x) along dim (``F.softmin``).
+
+    Args:
+        input: The input tensor.
+        dim: The dimension along which it is computed.
+        _stacklevel: Internal (the stack level of the implicit-dim warning).
+        dtype: If given, ``input`` is cast to it first.
+    """
     _softmax_dtype_check(input, dim, dtype, "softmax")
     return R.softmax(-input, dim, dtype=dtype)
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:
-    """a * sigmoid(b) for the two halves of ``dim`` (``F.glu``)."""
+    """a * sigmoid(b) for the two halves of ``dim`` (``F.glu``).
+
+    Args:
+        input: The input tensor.
+        dim: The dimension split in halves.
+    """
     if input.ndim == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
     _float_only(input, "glu_cpu")
@@ -529,7 +760,19 @@ def scaled_dot_product_attention(
     enable_gqa: bool = False,
 ) -> Tensor:
     """softmax(q k^T * scale + mask) v over the last two dims
-    (``F.scaled_dot_product_attention``); fully masked rows give zeros, as PyTorch's CPU kernel."""
+    (``F.scaled_dot_product_attention``); fully masked rows give zeros, as PyTorch's CPU kernel.
+
+    Args:
+        query: Queries, (..., L, E).
+        key: Keys, (..., S, E).
+        value: Values, (..., S, Ev).
+        attn_mask: A boolean mask (``True``: take part) or a float mask added to the scores.
+        dropout_p: Dropout probability on the attention weights.
+        is_causal: Apply a causal (lower-triangular) mask.
+        scale: The factor of the scores (default ``1 / sqrt(E)``).
+        enable_gqa: Grouped-query attention: the key/value heads are shared by groups of query
+            heads.
+    """
     if _ac.state.active:
         return _ac.autocast_call(
             "scaled_dot_product_attention",
@@ -611,6 +854,34 @@ def multi_head_attention_forward(
 
     Returns the attention output and, with ``need_weights``, the attention weights
     (averaged over heads with ``average_attn_weights``).
+
+    Args:
+        query: Queries, (L, N, E).
+        key: Keys, (S, N, E).
+        value: Values, (S, N, E).
+        embed_dim_to_check: E, checked against the query.
+        num_heads: Parallel attention heads.
+        in_proj_weight: The stacked query, key and value projections (3E, E).
+        in_proj_bias: Their biases (3E,).
+        bias_k: A bias appended to the key sequence.
+        bias_v: A bias appended to the value sequence.
+        add_zero_attn: Append a zero step to the key and value sequences.
+        dropout_p: Dropout probability on the attention weights.
+        out_proj_weight: The output projection (E, E).
+        out_proj_bias: Its bias.
+        training: Apply dropout.
+        key_padding_mask: (N, S): keys to ignore (``True`` or a float added to the scores).
+        need_weights: Also return the attention weights.
+        attn_mask: A boolean mask (``True``: take part) or a float mask added to the scores.
+        use_separate_proj_weight: Use ``q_proj_weight``, ``k_proj_weight``, ``v_proj_weight``
+            instead of ``in_proj_weight``.
+        q_proj_weight: The query projection.
+        k_proj_weight: The key projection.
+        v_proj_weight: The value projection.
+        static_k: Precomputed keys to use instead of projecting ``key``.
+        static_v: Precomputed values to use instead of projecting ``value``.
+        average_attn_weights: Average the returned weights over the heads.
+        is_causal: Apply a causal (lower-triangular) mask.
     """
     batched = query.ndim == 3
     if not batched:
@@ -629,14 +900,27 @@ def multi_head_attention_forward(
             "module method `generate_square_subsequent_mask` to create this mask."
         )
     head_dim = embed_dim // num_heads
-    if use_separate_proj_weight:
-        w_q, w_k, w_v = q_proj_weight, k_proj_weight, v_proj_weight
+    if not use_separate_proj_weight and key is value:
+        # PyTorch's packed in-projection: one GEMM for q, k and v in self-attention, one
+        # for k and v in encoder-decoder attention (fewer, larger products; same numbers)
+        if query is key:
+            q, k, v = S.chunk(linear(query, in_proj_weight, in_proj_bias), 3, -1)
+        else:
+            w_q, w_kv = S.split(in_proj_weight, [embed_dim, 2 * embed_dim])
+            b_q = b_kv = None
+            if in_proj_bias is not None:
+                b_q, b_kv = S.split(in_proj_bias, [embed_dim, 2 * embed_dim])
+            q = linear(query, w_q, b_q)
+            k, v = S.chunk(linear(key, w_kv, b_kv), 2, -1)
     else:
-        w_q, w_k, w_v = S.chunk(in_proj_weight, 3)
-    b_q = b_k = b_v = None
-    if in_proj_bias is not None:
-        b_q, b_k, b_v = S.chunk(in_proj_bias, 3)
-    q, k, v = linear(query, w_q, b_q), linear(key, w_k, b_k), linear(value, w_v, b_v)
+        if use_separate_proj_weight:
+            w_q, w_k, w_v = q_proj_weight, k_proj_weight, v_proj_weight
+        else:
+            w_q, w_k, w_v = S.chunk(in_proj_weight, 3)
+        b_q = b_k = b_v = None
+        if in_proj_bias is not None:
+            b_q, b_k, b_v = S.chunk(in_proj_bias, 3)
+        q, k, v = linear(query, w_q, b_q), linear(key, w_k, b_k), linear(value, w_v, b_v)
     attn_mask = _float_mask(attn_mask, q.dtype)
     if attn_mask is not None and attn_mask.ndim == 2:
         if tuple(attn_mask.shape) != (tgt_len, src_len):
@@ -703,7 +987,15 @@ def multi_head_attention_forward(
 def gumbel_softmax(
     logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10, dim: int = -1
 ) -> Tensor:
-    """Samples from the Gumbel-softmax distribution (``F.gumbel_softmax``)."""
+    """Samples from the Gumbel-softmax distribution (``F.gumbel_softmax``).
+
+    Args:
+        logits: Unnormalized log-probabilities.
+        tau: The temperature.
+        hard: Return one-hot samples, with the soft sample's gradient (straight-through).
+        eps: Deprecated: no effect (a warning when changed), as in PyTorch.
+        dim: The dimension along which it is computed.
+    """
     if eps != 1e-10:
         warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
     gumbels = -E.log(C.empty_like(logits).exponential_())
@@ -757,7 +1049,14 @@ def _dropout_impl(
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero elements with probability p and scale the rest by 1/(1-p) (``F.dropout``)."""
+    """Zero elements with probability p and scale the rest by 1/(1-p) (``F.dropout``).
+
+    Args:
+        input: The input tensor.
+        p: Probability of an element being zeroed.
+        training: Apply it (``False``: return the input unchanged).
+        inplace: Modify ``input`` in place.
+    """
     _check_p(p)
     return _dropout_impl(input, p, training, inplace, feature=False, alpha=False)
 
@@ -775,7 +1074,14 @@ def _feature_dropout(input, p, training, inplace, batched: bool):
 def dropout1d(
     input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
 ) -> Tensor:
-    """Zero whole channels of (N, C, L) or (C, L) inputs (``F.dropout1d``)."""
+    """Zero whole channels of (N, C, L) or (C, L) inputs (``F.dropout1d``).
+
+    Args:
+        input: The input tensor.
+        p: Probability of an element being zeroed.
+        training: Apply it (``False``: return the input unchanged).
+        inplace: Modify ``input`` in place.
+    """
     _check_p(p)
     if input.ndim not in (2, 3):
         raise RuntimeError(
@@ -789,7 +1095,14 @@ def dropout1d(
 def dropout2d(
     input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
 ) -> Tensor:
-    """Zero whole channels of (N, C, H, W) inputs (``F.dropout2d``)."""
+    """Zero whole channels of (N, C, H, W) inputs (``F.dropout2d``).
+
+    Args:
+        input: The input tensor.
+        p: Probability of an element being zeroed.
+        training: Apply it (``False``: return the input unchanged).
+        inplace: Modify ``input`` in place.
+    """
     _check_p(p)
     nd = input.ndim
     if nd not in (3, 4):
@@ -816,7 +1129,14 @@ def dropout2d(
 def dropout3d(
     input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
 ) -> Tensor:
-    """Zero whole channels of (N, C, D, H, W) inputs (``F.dropout3d``)."""
+    """Zero whole channels of (N, C, D, H, W) inputs (``F.dropout3d``).
+
+    Args:
+        input: The input tensor.
+        p: Probability of an element being zeroed.
+        training: Apply it (``False``: return the input unchanged).
+        inplace: Modify ``input`` in place.
+    """
     _check_p(p)
     nd = input.ndim
     if nd not in (4, 5):
@@ -834,7 +1154,14 @@ def dropout3d(
 def alpha_dropout(
     input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False
 ) -> Tensor:
-    """Dropout that keeps SELU's self-normalising mean and variance (``F.alpha_dropout``)."""
+    """Dropout that keeps SELU's self-normalising mean and variance (``F.alpha_dropout``).
+
+    Args:
+        input: The input tensor.
+        p: Probability of an element being zeroed.
+        training: Apply it (``False``: return the input unchanged).
+        inplace: Modify ``input`` in place.
+    """
     _check_p(p)
     return _dropout_impl(input, p, training, inplace, feature=False, alpha=True)
 
@@ -842,7 +1169,14 @@ def alpha_dropout(
 def feature_alpha_dropout(
     input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False
 ) -> Tensor:
-    """Channel-wise alpha dropout (``F.feature_alpha_dropout``)."""
+    """Channel-wise alpha dropout (``F.feature_alpha_dropout``).
+
+    Args:
+        input: The input tensor.
+        p: Probability of an element being zeroed.
+        training: Apply it (``False``: return the input unchanged).
+        inplace: Modify ``input`` in place.
+    """
     _check_p(p)
     return _dropout_impl(input, p, training, inplace, feature=True, alpha=True)
 
@@ -881,7 +1215,19 @@ def batch_norm(
     momentum: float = 0.1,
     eps: float = 1e-5,
 ) -> Tensor:
-    """Normalise over the batch and spatial dims per channel (``F.batch_norm``)."""
+    """Normalise over the batch and spatial dims per channel (``F.batch_norm``).
+
+    Args:
+        input: The input tensor.
+        running_mean: Running mean per channel, updated in training.
+        running_var: Running variance per channel, updated in training.
+        weight: Scale per channel (optional).
+        bias: Shift per channel (optional).
+        training: Normalize with the batch's statistics (and update the running ones) instead of
+            the running ones.
+        momentum: Weight of the batch statistics in the running averages.
+        eps: Added to the variance for numerical stability.
+    """
     _float_only(input, "batch_norm")
     _same_param_dtype(input, running_mean, running_var, weight, bias)
     size = list(input.shape)
@@ -939,7 +1285,18 @@ def instance_norm(
     momentum: float = 0.1,
     eps: float = 1e-5,
 ) -> Tensor:
-    """Normalise each (sample, channel) over its spatial dims (``F.instance_norm``)."""
+    """Normalise each (sample, channel) over its spatial dims (``F.instance_norm``).
+
+    Args:
+        input: The input tensor.
+        running_mean: Running mean per channel, updated in training.
+        running_var: Running variance per channel, updated in training.
+        weight: Scale per channel (optional).
+        bias: Shift per channel (optional).
+        use_input_stats: Normalize with each instance's statistics (else the running ones).
+        momentum: Weight of the batch statistics in the running averages.
+        eps: Added to the variance for numerical stability.
+    """
     _float_only(input, "batch_norm")
     _same_param_dtype(input, running_mean, running_var, weight, bias)
     nd = input.ndim
@@ -972,7 +1329,15 @@ def layer_norm(
     bias: Tensor | None = None,
     eps: float = 1e-5,
 ) -> Tensor:
-    """Normalise over the trailing ``normalized_shape`` dims (``F.layer_norm``)."""
+    """Normalise over the trailing ``normalized_shape`` dims (``F.layer_norm``).
+
+    Args:
+        input: The input tensor.
+        normalized_shape: The trailing shape over which to normalize.
+        weight: Scale, of shape ``normalized_shape`` (optional).
+        bias: Shift, of shape ``normalized_shape`` (optional).
+        eps: Added to the variance for numerical stability.
+    """
     if isinstance(normalized_shape, numbers.Integral):
         normalized_shape = (int(normalized_shape),)
     shape = tuple(int(s) for s in normalized_shape)
@@ -1001,7 +1366,15 @@ def group_norm(
     bias: Tensor | None = None,
     eps: float = 1e-5,
 ) -> Tensor:
-    """Normalise over groups of channels (``F.group_norm``)."""
+    """Normalise over groups of channels (``F.group_norm``).
+
+    Args:
+        input: The input tensor.
+        num_groups: Groups the channels are split into.
+        weight: Scale per channel (optional).
+        bias: Shift per channel (optional).
+        eps: Added to the variance for numerical stability.
+    """
     if input.ndim < 2:
         raise RuntimeError(
             f"Expected at least 2 dimensions for input tensor but received {input.ndim}"
@@ -1025,7 +1398,14 @@ def group_norm(
 def rms_norm(
     input: Tensor, normalized_shape, weight: Tensor | None = None, eps: float | None = None
 ) -> Tensor:
-    """x / sqrt(mean(x^2) + eps) * weight over the trailing dims (``F.rms_norm``)."""
+    """x / sqrt(mean(x^2) + eps) * weight over the trailing dims (``F.rms_norm``).
+
+    Args:
+        input: The input tensor.
+        normalized_shape: The trailing shape over which to normalize.
+        weight: Scale, of shape ``normalized_shape`` (optional).
+        eps: Added to the mean square (default: the dtype's eps).
+    """
     if isinstance(normalized_shape, numbers.Integral):
         normalized_shape = (int(normalized_shape),)
     k = len(normalized_shape)
@@ -1046,7 +1426,15 @@ def rms_norm(
 def local_response_norm(
     input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
 ) -> Tensor:
-    """Normalise by the squared activity of neighbouring channels (``F.local_response_norm``)."""
+    """Normalise by the squared activity of neighbouring channels (``F.local_response_norm``).
+
+    Args:
+        input: The input tensor.
+        size: Neighbouring channels used for the normalization.
+        alpha: Multiplicative factor.
+        beta: Exponent.
+        k: Additive constant.
+    """
     if input.ndim < 3:
         raise ValueError(
             f"Expected 3D or higher dimensionality                          input (got "
@@ -1070,7 +1458,15 @@ def local_response_norm(
 def normalize(
     input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Tensor | None = None
 ) -> Tensor:
-    """x / max(||x||_p, eps) along dim (``F.normalize``)."""
+    """x / max(||x||_p, eps) along dim (``F.normalize``).
+
+    Args:
+        input: The input tensor.
+        p: The norm degree.
+        dim: The dimension along which vectors are normalized.
+        eps: Lower bound of the norm.
+        out: Output tensor (optional).
+    """
     denom = R.norm(input, p, dim, keepdim=True).clamp_min(eps).expand_as(input)
     res = input / denom
     if out is not None:
@@ -1083,7 +1479,14 @@ def normalize(
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
-    """Cosine of the angle between x1 and x2 along dim (``F.cosine_similarity``)."""
+    """Cosine of the angle between x1 and x2 along dim (``F.cosine_similarity``).
+
+    Args:
+        x1: First input.
+        x2: Second input, broadcastable to the first.
+        dim: The dimension of the vectors.
+        eps: Lower bound of the norms.
+    """
     a, b = S.broadcast_tensors(x1, x2)
     na = R.vector_norm(a, 2, dim, keepdim=True).clone()
     nb = R.vector_norm(b, 2, dim, keepdim=True).clone()
@@ -1096,13 +1499,26 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
 def pairwise_distance(
     x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
 ) -> Tensor:
-    """||x1 - x2 + eps||_p over the last dim (``F.pairwise_distance``)."""
+    """||x1 - x2 + eps||_p over the last dim (``F.pairwise_distance``).
+
+    Args:
+        x1: First input.
+        x2: Second input, broadcastable to the first.
+        p: The norm degree.
+        eps: Added to the differences, against a zero norm.
+        keepdim: Keep the reduced dimension.
+    """
     dim = max(x1.ndim, x2.ndim) - 1
     return R.norm(x1 - x2 + eps, p, dim, keepdim=keepdim)
 
 
 def pdist(input: Tensor, p: float = 2.0) -> Tensor:
-    """p-norm distances between all pairs of rows, upper triangle (``F.pdist``)."""
+    """p-norm distances between all pairs of rows, upper triangle (``F.pdist``).
+
+    Args:
+        input: (N, M): N row vectors.
+        p: The norm degree.
+    """
     if input.ndim != 2:
         raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
     n = input.shape[0]
@@ -1147,7 +1563,18 @@ def embedding(
     scale_grad_by_freq: bool = False,
     sparse: bool = False,
 ) -> Tensor:
-    """Look up rows of ``weight`` by index (``F.embedding``)."""
+    """Look up rows of ``weight`` by index (``F.embedding``).
+
+    Args:
+        input: Indices, of any shape.
+        weight: The embedding matrix (num_embeddings, embedding_dim).
+        padding_idx: An index whose vector gets no gradient.
+        max_norm: Renormalize, in place, looked-up vectors whose norm exceeds this.
+        norm_type: The p of the p-norm for ``max_norm``.
+        scale_grad_by_freq: Scale the gradients by the inverse frequency of the indices in the
+            batch.
+        sparse: Accepted; the gradient is dense (tapegrad has no sparse tensors).
+    """
     _check_indices(input)
     if weight.ndim != 2:
         raise RuntimeError("'weight' must be 2-D")
@@ -1186,7 +1613,22 @@ def embedding_bag(
     include_last_offset: bool = False,
     padding_idx: int | None = None,
 ) -> Tensor:
-    """Sums, means or maxes of bags of embeddings (``F.embedding_bag``)."""
+    """Sums, means or maxes of bags of embeddings (``F.embedding_bag``).
+
+    Args:
+        input: Indices: a 2-D batch of bags, or a 1-D list split by ``offsets``.
+        weight: The embedding matrix (num_embeddings, embedding_dim).
+        offsets: With a 1-D ``input``: where each bag starts.
+        max_norm: Renormalize, in place, looked-up vectors whose norm exceeds this.
+        norm_type: The p of the p-norm for ``max_norm``.
+        scale_grad_by_freq: Scale the gradients by the inverse frequency of the indices in the
+            batch.
+        mode: ``'sum'``, ``'mean'`` or ``'max'`` over each bag.
+        sparse: Accepted; the gradient is dense (tapegrad has no sparse tensors).
+        per_sample_weights: A weight per index (``mode='sum'`` only).
+        include_last_offset: ``offsets`` has one more element, the end of the last bag.
+        padding_idx: An index whose vector gets no gradient.
+    """
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"mode has to be one of sum, mean or max, but got {mode}")
     if per_sample_weights is not None and mode != "sum":
@@ -1255,7 +1697,12 @@ def embedding_bag(
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
-    """Int64 one-hot encoding along a new last dim (``F.one_hot``)."""
+    """Int64 one-hot encoding along a new last dim (``F.one_hot``).
+
+    Args:
+        tensor: Class indices (int64).
+        num_classes: Number of classes (-1: the largest index plus one).
+    """
     if tensor.dtype is not D.int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     a = tensor._data
@@ -1287,7 +1734,14 @@ def _pad_index(n: int, before: int, after: int, mode: str) -> np.ndarray:
 
 
 def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
-    """Pad the last dims by (left, right, top, bottom, ...) amounts (``F.pad``)."""
+    """Pad the last dims by (left, right, top, bottom, ...) amounts (``F.pad``).
+
+    Args:
+        input: The input tensor.
+        pad: Amounts (left, right, top, bottom, front, back), from the last dimension backwards.
+        mode: ``'constant'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
+        value: The fill value of ``'constant'`` padding (default 0).
+    """
     pad = [int(p) for p in pad]
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
@@ -1374,7 +1828,19 @@ def interpolate(
     antialias: bool = False,
 ) -> Tensor:
     """Resize the spatial dims: nearest, nearest-exact, (bi/tri)linear, bicubic, area
-    (``F.interpolate``)."""
+    (``F.interpolate``).
+
+    Args:
+        input: The input tensor.
+        size: The output spatial size.
+        scale_factor: Multiplier of the spatial size (or one per dimension).
+        mode: ``'nearest'``, ``'nearest-exact'``, ``'linear'``, ``'bilinear'``, ``'bicubic'``,
+            ``'trilinear'`` or ``'area'``.
+        align_corners: Align the corner pixels of input and output (linear and bicubic modes).
+        recompute_scale_factor: Compute the output size from ``scale_factor`` and interpolate to
+            it.
+        antialias: Not supported (must be ``False``).
+    """
     linear_modes = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
     if mode in ("nearest", "nearest-exact", "area"):
         if align_corners is not None:
@@ -1492,7 +1958,15 @@ def upsample(
     mode: str = "nearest",
     align_corners: bool | None = None,
 ) -> Tensor:
-    """Deprecated alias of ``interpolate`` (``F.upsample``)."""
+    """Deprecated alias of ``interpolate`` (``F.upsample``).
+
+    Args:
+        input: The input tensor.
+        size: The output spatial size.
+        scale_factor: Multiplier of the spatial size (or one per dimension).
+        mode: As for ``interpolate``.
+        align_corners: Align the corner pixels of input and output (linear and bicubic modes).
+    """
     warnings.warn(
         "`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.",
         stacklevel=2,
@@ -1501,7 +1975,13 @@ def upsample(
 
 
 def upsample_nearest(input: Tensor, size=None, scale_factor=None) -> Tensor:
-    """Deprecated nearest-neighbour ``interpolate`` (``F.upsample_nearest``)."""
+    """Deprecated nearest-neighbour ``interpolate`` (``F.upsample_nearest``).
+
+    Args:
+        input: The input tensor.
+        size: The output spatial size.
+        scale_factor: Multiplier of the spatial size (or one per dimension).
+    """
     warnings.warn(
         "`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` instead.",
         stacklevel=2,
@@ -1510,7 +1990,13 @@ def upsample_nearest(input: Tensor, size=None, scale_factor=None) -> Tensor:
 
 
 def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
-    """Deprecated bilinear ``interpolate`` with aligned corners (``F.upsample_bilinear``)."""
+    """Deprecated bilinear ``interpolate`` with aligned corners (``F.upsample_bilinear``).
+
+    Args:
+        input: The input tensor.
+        size: The output spatial size.
+        scale_factor: Multiplier of the spatial size (or one per dimension).
+    """
     warnings.warn(
         "`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` instead.",
         stacklevel=2,
@@ -1519,7 +2005,12 @@ def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
 
 
 def channel_shuffle(input: Tensor, groups: int) -> Tensor:
-    """(N, g * k, *) -> channels interleaved across the g groups (``F.channel_shuffle``)."""
+    """(N, g * k, *) -> channels interleaved across the g groups (``F.channel_shuffle``).
+
+    Args:
+        input: The input tensor.
+        groups: Number of groups the channels are shuffled across.
+    """
     if input.ndim <= 2:
         raise RuntimeError(
             f"channel_shuffle expects input with > 2 dims, but got input with sizes "
@@ -1543,7 +2034,12 @@ native_channel_shuffle = channel_shuffle
 
 
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
-    """(*, C r^2, H, W) -> (*, C, H r, W r) (``F.pixel_shuffle``)."""
+    """(*, C r^2, H, W) -> (*, C, H r, W r) (``F.pixel_shuffle``).
+
+    Args:
+        input: The input tensor.
+        upscale_factor: The factor r by which the spatial size grows.
+    """
     r = upscale_factor
     if input.ndim < 3:
         raise RuntimeError(
@@ -1563,7 +2059,12 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
 
 
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
-    """(*, C, H r, W r) -> (*, C r^2, H, W) (``F.pixel_unshuffle``)."""
+    """(*, C, H r, W r) -> (*, C r^2, H, W) (``F.pixel_unshuffle``).
+
+    Args:
+        input: The input tensor.
+        downscale_factor: The factor r by which the spatial size shrinks.
+    """
     r = downscale_factor
     if input.ndim < 3:
         raise RuntimeError(
@@ -1608,7 +2109,16 @@ def mse_loss(
     reduction: str = "mean",
     weight: Tensor | None = None,
 ) -> Tensor:
-    """Mean squared error (``F.mse_loss``)."""
+    """Mean squared error (``F.mse_loss``).
+
+    Args:
+        input: The input tensor.
+        target: The target, of the input's shape.
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+        weight: Weights of the elements (optional).
+    """
     if _ac.state.active:
         return _ac.autocast_call(
             "mse_loss", mse_loss, input, target, size_average, reduce, reduction, weight
@@ -1629,7 +2139,16 @@ def l1_loss(
     reduction: str = "mean",
     weight: Tensor | None = None,
 ) -> Tensor:
-    """Mean absolute error (``F.l1_loss``)."""
+    """Mean absolute error (``F.l1_loss``).
+
+    Args:
+        input: The input tensor.
+        target: The target, of the input's shape.
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+        weight: Weights of the elements (optional).
+    """
     if _ac.state.active:
         return _ac.autocast_call(
             "l1_loss", l1_loss, input, target, size_average, reduce, reduction, weight
@@ -1653,7 +2172,16 @@ def smooth_l1_loss(
     reduction: str = "mean",
     beta: float = 1.0,
 ) -> Tensor:
-    """Quadratic below beta, linear above (``F.smooth_l1_loss``)."""
+    """Quadratic below beta, linear above (``F.smooth_l1_loss``).
+
+    Args:
+        input: The input tensor.
+        target: The target, of the input's shape.
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+        beta: Where the loss turns from quadratic to linear.
+    """
     if _ac.state.active:
         return _ac.autocast_call(
             "smooth_l1_loss", smooth_l1_loss, input, target, size_average, reduce, reduction, beta
@@ -1676,7 +2204,15 @@ def huber_loss(
     delta: float = 1.0,
     weight: Tensor | None = None,
 ) -> Tensor:
-    """delta * smooth_l1(beta=delta) (``F.huber_loss``)."""
+    """delta * smooth_l1(beta=delta) (``F.huber_loss``).
+
+    Args:
+        input: The input tensor.
+        target: The target, of the input's shape.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+        delta: Where the loss turns from quadratic to linear.
+        weight: Weights of the elements (optional).
+    """
     if _ac.state.active:
         return _ac.autocast_call("huber_loss", huber_loss, input, target, reduction, delta, weight)
     _warn_size(input, target)
@@ -1707,7 +2243,16 @@ def kl_div(
     reduction: str = "mean",
     log_target: bool = False,
 ) -> Tensor:
-    """KL(target || exp(input)) with input as log-probabilities (``F.kl_div``)."""
+    """KL(target || exp(input)) with input as log-probabilities (``F.kl_div``).
+
+    Args:
+        input: Log-probabilities.
+        target: Probabilities (log-probabilities with ``log_target``).
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+        log_target: The target is given as log-probabilities.
+    """
     if _ac.state.active:
         return _ac.autocast_call(
             "kl_div", kl_div, input, target, size_average, reduce, reduction, log_target
@@ -1748,7 +2293,18 @@ def poisson_nll_loss(
     reduce=None,
     reduction: str = "mean",
 ) -> Tensor:
-    """Negative log-likelihood of a Poisson target (``F.poisson_nll_loss``)."""
+    """Negative log-likelihood of a Poisson target (``F.poisson_nll_loss``).
+
+    Args:
+        input: The input tensor.
+        target: The target, of the input's shape.
+        log_input: The input is the log of the rate.
+        full: Add the Stirling approximation term.
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        eps: Added to the rate inside the log when ``log_input`` is false.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
     if _ac.state.active:
         return _ac.autocast_call(
             "poisson_nll_loss",
@@ -1782,7 +2338,16 @@ def gaussian_nll_loss(
     eps: float = 1e-6,
     reduction: str = "mean",
 ) -> Tensor:
-    """Negative log-likelihood of a Gaussian with predicted variance (``F.gaussian_nll_loss``)."""
+    """Negative log-likelihood of a Gaussian with predicted variance (``F.gaussian_nll_loss``).
+
+    Args:
+        input: Predicted means.
+        target: The target, of the input's shape.
+        var: Predicted variances (positive).
+        full: Add the constant ``0.5 * log(2 * pi)``.
+        eps: Lower bound of the variance.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
     if isinstance(var, (int, float)) and not isinstance(var, bool):
         if var < 0:
             raise ValueError("var has negative entry/entries")
@@ -1866,7 +2431,17 @@ def nll_loss(
     reduce=None,
     reduction: str = "mean",
 ) -> Tensor:
-    """Negative log-likelihood of class indices given log-probabilities (``F.nll_loss``)."""
+    """Negative log-likelihood of class indices given log-probabilities (``F.nll_loss``).
+
+    Args:
+        input: Log-probabilities, (N, C) or (N, C, d1, ...).
+        target: Class indices, (N) or (N, d1, ...).
+        weight: A weight per class (optional).
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        ignore_index: A target value that is ignored and does not count in the mean.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
     if _ac.state.active:
         return _ac.autocast_call(
             "nll_loss",
@@ -1895,7 +2470,18 @@ def cross_entropy(
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
-    """log_softmax + nll over dim 1, class indices or probabilities (``F.cross_entropy``)."""
+    """log_softmax + nll over dim 1, class indices or probabilities (``F.cross_entropy``).
+
+    Args:
+        input: Unnormalized logits, (N, C) or (N, C, d1, ...).
+        target: Class indices, or class probabilities of the input's shape.
+        weight: A weight per class (optional).
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        ignore_index: A target value that is ignored and does not count in the mean.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+        label_smoothing: In [0, 1]: the targets become a mix with the uniform distribution.
+    """
     if _ac.state.active:
         return _ac.autocast_call(
             "cross_entropy_loss",
@@ -1958,7 +2544,16 @@ def binary_cross_entropy(
     reduce=None,
     reduction: str = "mean",
 ) -> Tensor:
-    """Binary cross-entropy of probabilities, logs clamped at -100 (``F.binary_cross_entropy``)."""
+    """Binary cross-entropy of probabilities, logs clamped at -100 (``F.binary_cross_entropy``).
+
+    Args:
+        input: Probabilities in [0, 1].
+        target: The target, of the input's shape.
+        weight: A weight per element, broadcast to the input (optional).
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
     if _ac.state.active:
         return _ac.autocast_call(
             "binary_cross_entropy",
@@ -2002,7 +2597,17 @@ def binary_cross_entropy_with_logits(
     reduction: str = "mean",
     pos_weight: Tensor | None = None,
 ) -> Tensor:
-    """Sigmoid + binary cross-entropy fused stably (``F.binary_cross_entropy_with_logits``)."""
+    """Sigmoid + binary cross-entropy fused stably (``F.binary_cross_entropy_with_logits``).
+
+    Args:
+        input: Logits.
+        target: The target, of the input's shape.
+        weight: A weight per element, broadcast to the input (optional).
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+        pos_weight: A weight of the positive examples, per class.
+    """
     if _ac.state.active:
         return _ac.autocast_call(
             "binary_cross_entropy_with_logits",
@@ -2045,7 +2650,18 @@ def multi_margin_loss(
     reduce=None,
     reduction: str = "mean",
 ) -> Tensor:
-    """Multi-class hinge loss (``F.multi_margin_loss``)."""
+    """Multi-class hinge loss (``F.multi_margin_loss``).
+
+    Args:
+        input: The input tensor.
+        target: Class indices (N,).
+        p: 1 or 2: the power of the hinge.
+        margin: The margin.
+        weight: A weight per class (optional).
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
     if _ac.state.active:
         return _ac.autocast_call(
             "multi_margin_loss",
@@ -2099,7 +2715,15 @@ def multi_margin_loss(
 def multilabel_margin_loss(
     input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean"
 ) -> Tensor:
-    """Multi-label hinge loss; targets end at the first -1 (``F.multilabel_margin_loss``)."""
+    """Multi-label hinge loss; targets end at the first -1 (``F.multilabel_margin_loss``).
+
+    Args:
+        input: The input tensor.
+        target: Class indices of each sample, padded with -1 after the last.
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
     if _ac.state.active:
         return _ac.autocast_call(
             "multilabel_margin_loss",
@@ -2146,7 +2770,16 @@ def multilabel_soft_margin_loss(
     reduce=None,
     reduction: str = "mean",
 ) -> Tensor:
-    """Per-class logistic loss averaged over classes (``F.multilabel_soft_margin_loss``)."""
+    """Per-class logistic loss averaged over classes (``F.multilabel_soft_margin_loss``).
+
+    Args:
+        input: The input tensor.
+        target: The target, of the input's shape.
+        weight: A weight per class (optional).
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
     if size_average is not None or reduce is not None:
         reduction = _Reduction.legacy_get_string(size_average, reduce)
     loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
@@ -2167,7 +2800,16 @@ def hinge_embedding_loss(
     reduce=None,
     reduction: str = "mean",
 ) -> Tensor:
-    """x where y = 1, max(0, margin - x) where y = -1 (``F.hinge_embedding_loss``)."""
+    """x where y = 1, max(0, margin - x) where y = -1 (``F.hinge_embedding_loss``).
+
+    Args:
+        input: The input tensor.
+        target: 1 or -1.
+        margin: The margin.
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
     if _ac.state.active:
         return _ac.autocast_call(
             "hinge_embedding_loss",
@@ -2190,7 +2832,15 @@ def hinge_embedding_loss(
 def soft_margin_loss(
     input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean"
 ) -> Tensor:
-    """log(1 + exp(-y x)), stable (``F.soft_margin_loss``)."""
+    """log(1 + exp(-y x)), stable (``F.soft_margin_loss``).
+
+    Args:
+        input: The input tensor.
+        target: 1 or -1.
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
     if _ac.state.active:
         return _ac.autocast_call(
             "soft_margin_loss", soft_margin_loss, input, target, size_average, reduce, reduction
@@ -2212,7 +2862,17 @@ def margin_ranking_loss(
     reduce=None,
     reduction: str = "mean",
 ) -> Tensor:
-    """max(0, -y (x1 - x2) + margin) (``F.margin_ranking_loss``)."""
+    """max(0, -y (x1 - x2) + margin) (``F.margin_ranking_loss``).
+
+    Args:
+        input1: First input.
+        input2: Second input.
+        target: 1 (``input1`` should rank higher) or -1.
+        margin: The margin.
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
     if _ac.state.active:
         return _ac.autocast_call(
             "margin_ranking_loss",
@@ -2244,7 +2904,17 @@ def cosine_embedding_loss(
     reduction: str = "mean",
 ) -> Tensor:
     """1 - cos(x1, x2) where y = 1, max(0, cos - margin) where y = -1
-    (``F.cosine_embedding_loss``)."""
+    (``F.cosine_embedding_loss``).
+
+    Args:
+        input1: First input.
+        input2: Second input.
+        target: 1 (similar pair) or -1 (dissimilar).
+        margin: The margin.
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
     if _ac.state.active:
         return _ac.autocast_call(
             "cosine_embedding_loss",
@@ -2301,7 +2971,17 @@ def ctc_loss(
     zero_infinity: bool = False,
 ) -> Tensor:
     """Connectionist temporal classification loss of (T, N, C) log-probabilities
-    (``F.ctc_loss``); targets padded (N, S) or concatenated (sum(target_lengths),)."""
+    (``F.ctc_loss``); targets padded (N, S) or concatenated (sum(target_lengths),).
+
+    Args:
+        log_probs: (T, N, C) log-probabilities.
+        targets: Target labels, (N, S) padded or concatenated 1-D.
+        input_lengths: The length of each input sequence.
+        target_lengths: The length of each target sequence.
+        blank: The blank label.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+        zero_infinity: Zero infinite losses (impossible alignments) and their gradients.
+    """
     if _ac.state.active:
         return _ac.autocast_call(
             "ctc_loss",
@@ -2390,7 +3070,20 @@ def triplet_margin_loss(
     reduce=None,
     reduction: str = "mean",
 ) -> Tensor:
-    """max(0, d(a, p) - d(a, n) + margin) (``F.triplet_margin_loss``)."""
+    """max(0, d(a, p) - d(a, n) + margin) (``F.triplet_margin_loss``).
+
+    Args:
+        anchor: Anchor embeddings.
+        positive: Embeddings of the same class.
+        negative: Embeddings of another class.
+        margin: The margin.
+        p: The norm degree of the distance.
+        eps: Added to the differences, against a zero norm.
+        swap: Use the distance swap.
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
     if _ac.state.active:
         return _ac.autocast_call(
             "triplet_margin_loss",
@@ -2433,7 +3126,18 @@ def triplet_margin_with_distance_loss(
     swap: bool = False,
     reduction: str = "mean",
 ) -> Tensor:
-    """Triplet loss with a custom distance (``F.triplet_margin_with_distance_loss``)."""
+    """Triplet loss with a custom distance (``F.triplet_margin_with_distance_loss``).
+
+    Args:
+        anchor: Anchor embeddings.
+        positive: Embeddings of the same class.
+        negative: Embeddings of another class.
+        distance_function: Distances between two batches (default: the pairwise Euclidean
+            distance).
+        margin: The margin.
+        swap: Use the distance swap.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
     _Reduction.get_enum(reduction)
     if margin <= 0:
         raise ValueError(f"margin must be greater than 0, got {margin}")

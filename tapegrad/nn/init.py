@@ -58,7 +58,16 @@ _LINEAR_FNS = (
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
-    """The recommended gain for a nonlinearity (``nn.init.calculate_gain``)."""
+    """The recommended gain for a nonlinearity (``nn.init.calculate_gain``).
+
+    Args:
+        nonlinearity: The nonlinearity's name: ``'linear'``, ``'conv2d'``, ``'sigmoid'``,
+            ``'tanh'``, ``'relu'``, ``'leaky_relu'``, ``'selu'``, ...
+        param: The negative slope of ``'leaky_relu'`` (default 0.01).
+
+    Returns:
+        The gain, a float.
+    """
     if nonlinearity in _LINEAR_FNS or nonlinearity == "sigmoid":
         return 1
     if nonlinearity == "tanh":
@@ -100,30 +109,72 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
 
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
-    """Fill with U(a, b) (``nn.init.uniform_``)."""
+    """Fill with U(a, b) (``nn.init.uniform_``).
+
+    Args:
+        tensor: The tensor to fill, in place.
+        a: Lower bound.
+        b: Upper bound.
+        generator: The generator to draw from (default: the global one).
+
+    Returns:
+        ``tensor``.
+    """
     with no_grad():
         return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
-    """Fill with N(mean, std^2) (``nn.init.normal_``)."""
+    """Fill with N(mean, std^2) (``nn.init.normal_``).
+
+    Args:
+        tensor: The tensor to fill, in place.
+        mean: Mean of the normal distribution.
+        std: Standard deviation of the normal distribution.
+        generator: The generator to draw from (default: the global one).
+
+    Returns:
+        ``tensor``.
+    """
     with no_grad():
         return tensor.normal_(mean, std, generator=generator)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
-    """Fill with ``val`` (``nn.init.constant_``)."""
+    """Fill with ``val`` (``nn.init.constant_``).
+
+    Args:
+        tensor: The tensor to fill, in place.
+        val: The fill value.
+
+    Returns:
+        ``tensor``.
+    """
     with no_grad():
         return tensor.fill_(val)
 
 
 def ones_(tensor: Tensor) -> Tensor:
-    """Fill with ones (``nn.init.ones_``)."""
+    """Fill with ones (``nn.init.ones_``).
+
+    Args:
+        tensor: The tensor to fill, in place.
+
+    Returns:
+        ``tensor``.
+    """
     return constant_(tensor, 1.0)
 
 
 def zeros_(tensor: Tensor) -> Tensor:
-    """Fill with zeros (``nn.init.zeros_``)."""
+    """Fill with zeros (``nn.init.zeros_``).
+
+    Args:
+        tensor: The tensor to fill, in place.
+
+    Returns:
+        ``tensor``.
+    """
     with no_grad():
         return tensor.zero_()
 
@@ -140,7 +191,19 @@ def trunc_normal_(
     b: float = 2.0,
     generator=None,
 ) -> Tensor:
-    """Fill with N(mean, std^2) truncated to [a, b] by rejection (``nn.init.trunc_normal_``)."""
+    """Fill with N(mean, std^2) truncated to [a, b] by rejection (``nn.init.trunc_normal_``).
+
+    Args:
+        tensor: The tensor to fill, in place.
+        mean: Mean of the normal distribution.
+        std: Standard deviation of the normal distribution.
+        a: Lower truncation bound.
+        b: Upper truncation bound.
+        generator: The generator to draw from (default: the global one).
+
+    Returns:
+        ``tensor``.
+    """
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn(
             "mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of "
@@ -190,7 +253,14 @@ def trunc_normal_(
 
 
 def eye_(tensor: Tensor) -> Tensor:
-    """Fill a 2-D tensor with the identity (``nn.init.eye_``)."""
+    """Fill a 2-D tensor with the identity (``nn.init.eye_``).
+
+    Args:
+        tensor: The tensor to fill, in place.
+
+    Returns:
+        ``tensor``.
+    """
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     with no_grad():
@@ -199,7 +269,15 @@ def eye_(tensor: Tensor) -> Tensor:
 
 
 def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
-    """Fill a conv weight with the Dirac delta (identity convolution) (``nn.init.dirac_``)."""
+    """Fill a conv weight with the Dirac delta (identity convolution) (``nn.init.dirac_``).
+
+    Args:
+        tensor: The tensor to fill, in place.
+        groups: Number of groups of the convolution (the output channels are split among them).
+
+    Returns:
+        ``tensor``.
+    """
     nd = tensor.ndim
     if nd not in (3, 4, 5):
         raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
@@ -218,7 +296,16 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
-    """Glorot uniform: U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out)) (``xavier_uniform_``)."""
+    """Glorot uniform: U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out)) (``xavier_uniform_``).
+
+    Args:
+        tensor: The tensor to fill, in place.
+        gain: Scaling factor.
+        generator: The generator to draw from (default: the global one).
+
+    Returns:
+        ``tensor``.
+    """
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     a = math.sqrt(3.0) * std
@@ -226,7 +313,16 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor
 
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
-    """Glorot normal: N(0, gain^2 * 2 / (fan_in + fan_out)) (``xavier_normal_``)."""
+    """Glorot normal: N(0, gain^2 * 2 / (fan_in + fan_out)) (``xavier_normal_``).
+
+    Args:
+        tensor: The tensor to fill, in place.
+        gain: Scaling factor.
+        generator: The generator to draw from (default: the global one).
+
+    Returns:
+        ``tensor``.
+    """
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     return normal_(tensor, 0.0, std, generator)
@@ -239,7 +335,22 @@ def kaiming_uniform_(
     nonlinearity: str = "leaky_relu",
     generator=None,
 ) -> Tensor:
-    """He uniform: U(-bound, bound), bound = gain * sqrt(3 / fan) (``kaiming_uniform_``)."""
+    """He uniform: U(-bound, bound), bound = gain * sqrt(3 / fan) (``kaiming_uniform_``).
+
+    Args:
+        tensor: The tensor to fill, in place.
+        a: The negative slope of the rectifier after this layer (for ``'leaky_relu'``).
+        mode: ``'fan_in'`` (keeps the variance of the forward pass) or ``'fan_out'`` (of the
+            backward pass).
+        nonlinearity: The nonlinearity after this layer (see ``calculate_gain``).
+        generator: The generator to draw from (default: the global one).
+
+    Returns:
+        ``tensor``.
+
+    Raises:
+        ValueError: For an unknown ``mode``.
+    """
     if 0 in tensor.shape:
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
         return tensor
@@ -256,7 +367,22 @@ def kaiming_normal_(
     nonlinearity: str = "leaky_relu",
     generator=None,
 ) -> Tensor:
-    """He normal: N(0, gain^2 / fan) (``kaiming_normal_``)."""
+    """He normal: N(0, gain^2 / fan) (``kaiming_normal_``).
+
+    Args:
+        tensor: The tensor to fill, in place.
+        a: The negative slope of the rectifier after this layer (for ``'leaky_relu'``).
+        mode: ``'fan_in'`` (keeps the variance of the forward pass) or ``'fan_out'`` (of the
+            backward pass).
+        nonlinearity: The nonlinearity after this layer (see ``calculate_gain``).
+        generator: The generator to draw from (default: the global one).
+
+    Returns:
+        ``tensor``.
+
+    Raises:
+        ValueError: For an unknown ``mode``.
+    """
     if 0 in tensor.shape:
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
         return tensor
@@ -266,7 +392,16 @@ def kaiming_normal_(
 
 
 def orthogonal_(tensor: Tensor, gain: float = 1, generator=None) -> Tensor:
-    """A (semi-)orthogonal matrix from the QR of a Gaussian one (``nn.init.orthogonal_``)."""
+    """A (semi-)orthogonal matrix from the QR of a Gaussian one (``nn.init.orthogonal_``).
+
+    Args:
+        tensor: The tensor to fill, in place.
+        gain: Scaling factor.
+        generator: The generator to draw from (default: the global one).
+
+    Returns:
+        ``tensor``.
+    """
     if tensor.ndim < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0:
@@ -287,7 +422,17 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator=None) -> Tensor:
 
 
 def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
-    """N(0, std^2) with a fraction ``sparsity`` of each column zeroed (``nn.init.sparse_``)."""
+    """N(0, std^2) with a fraction ``sparsity`` of each column zeroed (``nn.init.sparse_``).
+
+    Args:
+        tensor: The tensor to fill, in place.
+        sparsity: The fraction of each column set to zero.
+        std: Standard deviation of the non-zero values.
+        generator: The generator to draw from (default: the global one).
+
+    Returns:
+        ``tensor``.
+    """
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.shape

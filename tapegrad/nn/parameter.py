@@ -6,7 +6,12 @@ from .._tensor import Tensor, _Version
 
 
 class Parameter(Tensor):
-    """A tensor that is a module parameter (``torch.nn.Parameter``); requires grad by default."""
+    """A tensor that is a module parameter (``torch.nn.Parameter``); requires grad by default.
+
+    Args:
+        data: The tensor to wrap (default: an empty one).
+        requires_grad: Whether it requires grad.
+    """
 
     _is_param = True
 
@@ -86,7 +91,13 @@ class _UninitializedMixin:
 
 class UninitializedParameter(_UninitializedMixin, Parameter):
     """A parameter whose shape a lazy module infers on its first call
-    (``nn.UninitializedParameter``)."""
+    (``nn.UninitializedParameter``).
+
+    Args:
+        requires_grad: Whether it requires grad.
+        device: The device.
+        dtype: The dtype.
+    """
 
     cls_to_become = Parameter
 
@@ -106,7 +117,13 @@ class UninitializedParameter(_UninitializedMixin, Parameter):
 
 class UninitializedBuffer(_UninitializedMixin, Tensor):
     """A buffer whose shape a lazy module infers on its first call
-    (``nn.UninitializedBuffer``)."""
+    (``nn.UninitializedBuffer``).
+
+    Args:
+        requires_grad: Whether it requires grad.
+        device: The device.
+        dtype: The dtype.
+    """
 
     cls_to_become = Tensor
 

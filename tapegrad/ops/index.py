@@ -418,7 +418,7 @@ class Gather(Function):
 
 
 def gather(input, dim: int, index, *, sparse_grad=False):
-    """out[i][j] = input[index[i][j]][j] for dim 0, etc. (``torch.gather``)."""
+    """``out[i][j] = input[index[i][j]][j]`` for dim 0, etc. (``torch.gather``)."""
     d = U.canon_dim(dim, input.ndim)
     _check_gather(input, d, index, "gather")
     return Gather.apply(input, idx=index._data, dim=d)

@@ -1139,3 +1139,126 @@ addmm = U.with_out(addmm)
 inv = U.with_out(inv)
 det = U.with_out(det)
 solve = U.with_out(solve)
+
+
+# ---------------------------------------------------------------------------------------
+# Matrix exponential, QR in LAPACK's compact form and Householder products (used by
+# nn.utils.parametrizations.orthogonal).
+
+# Higham (2005), "The scaling and squaring method for the matrix exponential revisited":
+# the [13/13] Pade approximant is accurate to double precision for ||A||_1 <= theta_13.
+_PADE13 = (
+    64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0,
+    129060195264000.0, 10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0,
+    40840800.0, 960960.0, 16380.0, 182.0, 1.0,
+)  # fmt: skip
+_THETA13 = 5.371920351148152
+
+
+def _expm(a: np.ndarray) -> np.ndarray:
+    """exp of each matrix of a batch, by scaling and squaring around Pade [13/13]."""
+    work = a.astype(np.complex128 if np.iscomplexobj(a) else np.float64)
+    norm = np.abs(work).sum(axis=-2).max(axis=-1) if work.size else np.zeros(work.shape[:-2])
+    # Per matrix: halve s times so that the norm falls under theta_13, square s times after.
+    s = np.maximum(0, np.ceil(np.log2(np.maximum(norm, 1e-300) / _THETA13))).astype(np.int64)
+    work = work / np.exp2(s)[..., None, None]
+    b = _PADE13
+    eye = np.broadcast_to(np.eye(a.shape[-1], dtype=work.dtype), work.shape)
+    a2 = work @ work
+    a4 = a2 @ a2
+    a6 = a4 @ a2
+    u = work @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4
+                + b[3] * a2 + b[1] * eye)  # fmt: skip
+    v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + b[0] * eye
+    x = np.linalg.solve(v - u, v + u)
+    for k in range(int(s.max()) if s.size else 0):
+        x = np.where((k < s)[..., None, None], x @ x, x)
+    return x.astype(a.dtype, copy=False)
+
+
+class MatrixExp(Function):
+    backward_name = "LinalgMatrixExpBackward0"
+
+    def forward(ctx, A):
+        ctx.save_for_backward(A)
+        ctx.cplx = np.iscomplexobj(A)
+        return _expm(A)
+
+    def backward(ctx, g):
+        # The Frechet derivative in direction G of exp at A^H is the top-right block of
+        # exp([[A^H, G], [0, A^H]]) (Najfeld and Havel); PyTorch's formula too.
+        xp = ctx.xp
+        (A,) = ctx.saved_tensors
+        n = A.shape[-1]
+        AH = _mT(A, xp).conj() if ctx.cplx else _mT(A, xp)
+        top = xp.concatenate([AH, g], axis=-1)
+        bottom = xp.concatenate([xp.zeros_like(AH), AH], axis=-1)
+        big = ctx.op(MatrixExp, xp.concatenate([top, bottom], axis=-2))
+        return big[..., :n, n:]
+
+
+def matrix_exp(A):
+    """The matrix exponential of a (batch of) square matrices (``torch.linalg.matrix_exp``)."""
+    if A.ndim < 2:
+        raise RuntimeError("linalg.matrix_exp: The input tensor A must have at least 2 dimensions.")
+    _square(A, "matrix_exp")
+    return MatrixExp.apply(A)
+
+
+_GeqrfRT = _rt2("geqrf", ("a", "tau"))
+
+
+def geqrf(input):
+    """QR in LAPACK's compact form (``torch.geqrf``): R above the diagonal of ``a``, the
+    Householder vectors below it, their scales in ``tau``. Not differentiable (as PyTorch)."""
+    if input.ndim < 2:
+        raise RuntimeError("geqrf: input must have at least 2 dimensions.")
+
+    def raw(a):
+        h, tau = np.linalg.qr(a, mode="raw")
+        return np.ascontiguousarray(np.swapaxes(h, -1, -2)), tau
+
+    a, tau = _no_grad_linalg("geqrf", raw, input)
+    return _GeqrfRT(a, tau)
+
+
+def householder_product(A, tau, *, out=None):
+    """The first n columns of H_1 ... H_k, H_i = I - tau_i v_i v_i^H with v_i the i-th column
+    of ``A`` below the diagonal and 1 on it (``torch.linalg.householder_product``,
+    ``torch.orgqr``). Built from differentiable ops, so it has gradients in A and tau."""
+    from . import creation
+
+    name = "torch.linalg.householder_product"
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: input must have at least 2 dimensions.")
+    m, n = A.shape[-2], A.shape[-1]
+    if m < n:
+        raise RuntimeError(
+            f"{name}: input.shape[-2] must be greater than or equal to input.shape[-1]"
+        )
+    k = tau.shape[-1] if tau.ndim else 0
+    if n < k:
+        raise RuntimeError(
+            f"{name}: input.shape[-1] must be greater than or equal to tau.shape[-1]"
+        )
+    if tuple(tau.shape[:-1]) != tuple(A.shape[:-2]):
+        raise RuntimeError(
+            f"{name}: Expected batch dimensions of tau to be equal to input.shape[:-2]"
+        )
+    if A.dtype is not tau.dtype:
+        raise RuntimeError(
+            f"{name}: tau dtype {_cname(tau.dtype).title()} does not match input dtype "
+            f"{_cname(A.dtype).title()}"
+        )
+    rows = creation.arange(m).reshape(m, 1)
+    Q = creation.eye(m, n, dtype=A.dtype).expand(*A.shape[:-2], m, n)
+    # Q = H_1 (H_2 (... (H_k I))): apply the reflectors last to first.
+    for i in reversed(range(k)):
+        below = (rows > i).to(A.dtype)
+        v = A[..., :, i : i + 1] * below + (rows == i).to(A.dtype)
+        vhq = matmul(v.mH, Q)
+        Q = Q - tau[..., i, None, None] * matmul(v, vhq)
+    if out is not None:
+        out.copy_(Q)
+        return out
+    return Q

@@ -199,7 +199,7 @@ def bernoulli_(t, p=0.5, *, generator=None):
         if not t._data.flags.c_contiguous:
             probs = probs.transpose(_memory_perm(t._data))  # drawn in t's memory order
     else:
-        probs = np.full(t._data.shape, float(p))
+        return _fill(t, _gen(generator).bernoulli_scalar(t._data.shape, float(p), t._data.dtype))
     return _fill(t, _gen(generator).bernoulli(probs, t._data.dtype))
 
 

@@ -15,6 +15,21 @@ class Adadelta(Optimizer):
     """Adadelta: steps scaled by running RMS of updates and gradients (``torch.optim.Adadelta``).
 
     Example: ``Adadelta(model.parameters(), lr=1.0, rho=0.9)``.
+
+    Args:
+        params: The tensors to optimize, or dicts defining parameter groups, each with
+            its own options (``[{'params': ..., 'lr': ...}, ...]``).
+        lr: Factor applied to the computed update.
+        rho: Decay rate of the running averages of squared gradients and updates.
+        eps: Added to the denominator for numerical stability.
+        weight_decay: L2 penalty: ``weight_decay * param`` is added to the gradient.
+        foreach: Accepted for PyTorch's signature; no effect (tapegrad has one
+            implementation).
+        capturable: Accepted for PyTorch's signature; no effect (tapegrad has one
+            implementation).
+        maximize: Maximize the objective instead of minimizing it.
+        differentiable: Record the update in the autograd graph, so that gradients can
+            flow through the optimization step.
     """
 
     def __init__(

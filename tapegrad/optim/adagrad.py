@@ -15,6 +15,22 @@ class Adagrad(Optimizer):
     """Adagrad: per-coordinate rates from the sum of squared gradients (``torch.optim.Adagrad``).
 
     Example: ``Adagrad(model.parameters(), lr=0.01, lr_decay=1e-4)``.
+
+    Args:
+        params: The tensors to optimize, or dicts defining parameter groups, each with
+            its own options (``[{'params': ..., 'lr': ...}, ...]``).
+        lr: Learning rate.
+        lr_decay: The rate at step ``t`` is ``lr / (1 + (t - 1) * lr_decay)``.
+        weight_decay: L2 penalty: ``weight_decay * param`` is added to the gradient.
+        initial_accumulator_value: Starting value of the sum of squared gradients.
+        eps: Added to the denominator for numerical stability.
+        foreach: Accepted for PyTorch's signature; no effect (tapegrad has one
+            implementation).
+        fused: Accepted for PyTorch's signature; no effect (tapegrad has one
+            implementation).
+        maximize: Maximize the objective instead of minimizing it.
+        differentiable: Record the update in the autograd graph, so that gradients can
+            flow through the optimization step.
     """
 
     def __init__(

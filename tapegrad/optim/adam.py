@@ -17,6 +17,30 @@ class Adam(Optimizer):
     """Adam: adaptive moment estimation (``torch.optim.Adam``).
 
     Example: ``Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999))``.
+
+    Args:
+        params: The tensors to optimize, or dicts defining parameter groups, each with
+            its own options (``[{'params': ..., 'lr': ...}, ...]``).
+        lr: Learning rate.
+        betas: Decay rates of the running averages of the gradient and of its square.
+        eps: Added to the denominator for numerical stability.
+        weight_decay: L2 penalty: ``weight_decay * param`` is added to the gradient.
+        amsgrad: Use the AMSGrad variant (the maximum of the past second moments).
+        foreach: Accepted for PyTorch's signature; no effect (tapegrad has one
+            implementation).
+        capturable: Accepted for PyTorch's signature; no effect (tapegrad has one
+            implementation).
+        fused: Accepted for PyTorch's signature; no effect (tapegrad has one
+            implementation).
+        maximize: Maximize the objective instead of minimizing it.
+        differentiable: Record the update in the autograd graph, so that gradients can
+            flow through the optimization step.
+        decoupled_weight_decay: Shrink the parameters by ``lr * weight_decay`` directly,
+            as AdamW does, instead of adding the penalty to the gradient.
+
+    Raises:
+        ValueError: For a negative ``lr``, ``eps`` or ``weight_decay``, or a beta outside
+            ``[0, 1)``.
     """
 
     def __init__(

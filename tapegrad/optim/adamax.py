@@ -12,7 +12,24 @@ __all__ = ["Adamax"]
 
 
 class Adamax(Optimizer):
-    """Adamax: steps scaled by a decaying max of gradient magnitudes (``torch.optim.Adamax``)."""
+    """Adamax: steps scaled by a decaying max of gradient magnitudes (``torch.optim.Adamax``).
+
+    Args:
+        params: The tensors to optimize, or dicts defining parameter groups, each with
+            its own options (``[{'params': ..., 'lr': ...}, ...]``).
+        lr: Learning rate.
+        betas: Decay rates of the running average of the gradient and of the
+            infinity norm.
+        eps: Added to the denominator for numerical stability.
+        weight_decay: L2 penalty: ``weight_decay * param`` is added to the gradient.
+        foreach: Accepted for PyTorch's signature; no effect (tapegrad has one
+            implementation).
+        capturable: Accepted for PyTorch's signature; no effect (tapegrad has one
+            implementation).
+        maximize: Maximize the objective instead of minimizing it.
+        differentiable: Record the update in the autograd graph, so that gradients can
+            flow through the optimization step.
+    """
 
     def __init__(
         self,

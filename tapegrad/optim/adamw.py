@@ -14,6 +14,25 @@ class AdamW(Adam):
     """Adam whose weight decay shrinks the parameters directly (``torch.optim.AdamW``).
 
     Example: ``AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)``.
+
+    Args:
+        params: The tensors to optimize, or dicts defining parameter groups, each with
+            its own options (``[{'params': ..., 'lr': ...}, ...]``).
+        lr: Learning rate.
+        betas: Decay rates of the running averages of the gradient and of its square.
+        eps: Added to the denominator for numerical stability.
+        weight_decay: Decoupled weight decay: each step multiplies the parameters by
+            ``1 - lr * weight_decay``.
+        amsgrad: Use the AMSGrad variant (the maximum of the past second moments).
+        maximize: Maximize the objective instead of minimizing it.
+        foreach: Accepted for PyTorch's signature; no effect (tapegrad has one
+            implementation).
+        capturable: Accepted for PyTorch's signature; no effect (tapegrad has one
+            implementation).
+        fused: Accepted for PyTorch's signature; no effect (tapegrad has one
+            implementation).
+        differentiable: Record the update in the autograd graph, so that gradients can
+            flow through the optimization step.
     """
 
     def __init__(

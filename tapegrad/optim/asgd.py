@@ -13,7 +13,24 @@ __all__ = ["ASGD"]
 
 class ASGD(Optimizer):
     """Averaged stochastic gradient descent: SGD with a decaying rate that also keeps the
-    running average of the iterates in ``state['ax']`` (``torch.optim.ASGD``)."""
+    running average of the iterates in ``state['ax']`` (``torch.optim.ASGD``).
+
+    Args:
+        params: The tensors to optimize, or dicts defining parameter groups, each with
+            its own options (``[{'params': ..., 'lr': ...}, ...]``).
+        lr: Learning rate.
+        lambd: Decay term of the learning rate.
+        alpha: Power of the learning-rate decay.
+        t0: The step at which averaging starts.
+        weight_decay: L2 penalty: ``weight_decay * param`` is added to the gradient.
+        foreach: Accepted for PyTorch's signature; no effect (tapegrad has one
+            implementation).
+        capturable: Accepted for PyTorch's signature; no effect (tapegrad has one
+            implementation).
+        maximize: Maximize the objective instead of minimizing it.
+        differentiable: Record the update in the autograd graph, so that gradients can
+            flow through the optimization step.
+    """
 
     def __init__(
         self,

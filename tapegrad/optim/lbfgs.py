@@ -146,6 +146,17 @@ class LBFGS(Optimizer):
     (``torch.optim.LBFGS``).
 
     Example: ``opt.step(lambda: (opt.zero_grad(), (loss := f()).backward(), loss)[-1])``.
+
+    Args:
+        params: The tensors to optimize, or dicts defining parameter groups, each with
+            its own options (``[{'params': ..., 'lr': ...}, ...]``).
+        lr: Learning rate (the step length when there is no line search).
+        max_iter: Iterations per ``step``.
+        max_eval: Function evaluations per ``step`` (default ``max_iter * 5 // 4``).
+        tolerance_grad: Stop when the largest gradient coordinate is below this.
+        tolerance_change: Stop when the loss or the parameters change less than this.
+        history_size: Number of past updates kept for the curvature estimate.
+        line_search_fn: ``None`` or ``"strong_wolfe"``.
     """
 
     def __init__(

@@ -79,7 +79,13 @@ def _check_optimizer(optimizer) -> None:
 
 
 class LRScheduler:
-    """Base class of the learning-rate schedulers (``torch.optim.lr_scheduler.LRScheduler``)."""
+    """Base class of the learning-rate schedulers (``torch.optim.lr_scheduler.LRScheduler``).
+
+    Args:
+        optimizer: The optimizer whose groups' ``lr`` this sets.
+        last_epoch: The index of the last epoch, to resume a schedule (-1: start anew;
+            the groups then need an ``initial_lr``).
+    """
 
     _get_lr_called_within_step: bool = False
     _is_initial: bool = False
@@ -119,7 +125,7 @@ class LRScheduler:
         return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore the attributes saved by :meth:`state_dict` (``load_state_dict``)."""
+        """Restore the attributes saved by ``state_dict`` (``load_state_dict``)."""
         self.__dict__.update(state_dict)
 
     def get_last_lr(self) -> list:
@@ -211,7 +217,15 @@ def _lambdas(optimizer: Optimizer, lr_lambda) -> list:
 
 
 class LambdaLR(_LambdaState, LRScheduler):
-    """lr = initial lr times ``lr_lambda(epoch)`` (``torch.optim.lr_scheduler.LambdaLR``)."""
+    """lr = initial lr times ``lr_lambda(epoch)`` (``torch.optim.lr_scheduler.LambdaLR``).
+
+    Args:
+        optimizer: The optimizer whose groups' ``lr`` this sets.
+        lr_lambda: A function of the epoch, or one per parameter group. The lr is the group's
+            initial lr times its value.
+        last_epoch: The index of the last epoch, to resume a schedule (-1: start anew;
+            the groups then need an ``initial_lr``).
+    """
 
     def __init__(
         self,
@@ -232,7 +246,15 @@ class LambdaLR(_LambdaState, LRScheduler):
 
 
 class MultiplicativeLR(_LambdaState, LRScheduler):
-    """lr multiplied by ``lr_lambda(epoch)`` each epoch (``lr_scheduler.MultiplicativeLR``)."""
+    """lr multiplied by ``lr_lambda(epoch)`` each epoch (``lr_scheduler.MultiplicativeLR``).
+
+    Args:
+        optimizer: The optimizer whose groups' ``lr`` this sets.
+        lr_lambda: A function of the epoch, or one per parameter group. Each step multiplies the
+            lr by its value.
+        last_epoch: The index of the last epoch, to resume a schedule (-1: start anew;
+            the groups then need an ``initial_lr``).
+    """
 
     def __init__(
         self,
@@ -258,7 +280,15 @@ class MultiplicativeLR(_LambdaState, LRScheduler):
 
 
 class StepLR(LRScheduler):
-    """lr times ``gamma`` every ``step_size`` epochs (``torch.optim.lr_scheduler.StepLR``)."""
+    """lr times ``gamma`` every ``step_size`` epochs (``torch.optim.lr_scheduler.StepLR``).
+
+    Args:
+        optimizer: The optimizer whose groups' ``lr`` this sets.
+        step_size: Epochs between decays.
+        gamma: Multiplicative factor of each decay.
+        last_epoch: The index of the last epoch, to resume a schedule (-1: start anew;
+            the groups then need an ``initial_lr``).
+    """
 
     def __init__(
         self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
@@ -280,7 +310,15 @@ class StepLR(LRScheduler):
 
 
 class MultiStepLR(LRScheduler):
-    """lr times ``gamma`` at each milestone epoch (``torch.optim.lr_scheduler.MultiStepLR``)."""
+    """lr times ``gamma`` at each milestone epoch (``torch.optim.lr_scheduler.MultiStepLR``).
+
+    Args:
+        optimizer: The optimizer whose groups' ``lr`` this sets.
+        milestones: Increasing epoch indices at which the lr decays.
+        gamma: Multiplicative factor of each decay.
+        last_epoch: The index of the last epoch, to resume a schedule (-1: start anew;
+            the groups then need an ``initial_lr``).
+    """
 
     def __init__(
         self,
@@ -321,7 +359,15 @@ class MultiStepLR(LRScheduler):
 
 
 class ConstantLR(LRScheduler):
-    """lr times ``factor`` until ``total_iters`` (``torch.optim.lr_scheduler.ConstantLR``)."""
+    """lr times ``factor`` until ``total_iters`` (``torch.optim.lr_scheduler.ConstantLR``).
+
+    Args:
+        optimizer: The optimizer whose groups' ``lr`` this sets.
+        factor: The factor applied to the lr until ``total_iters``.
+        total_iters: Steps after which the lr returns to its initial value.
+        last_epoch: The index of the last epoch, to resume a schedule (-1: start anew;
+            the groups then need an ``initial_lr``).
+    """
 
     def __init__(
         self,
@@ -352,7 +398,16 @@ class ConstantLR(LRScheduler):
 
 
 class LinearLR(LRScheduler):
-    """lr factor moved linearly from ``start_factor`` to ``end_factor`` (``LinearLR``)."""
+    """lr factor moved linearly from ``start_factor`` to ``end_factor`` (``LinearLR``).
+
+    Args:
+        optimizer: The optimizer whose groups' ``lr`` this sets.
+        start_factor: The factor of the initial lr at the first step.
+        end_factor: The factor reached at ``total_iters``.
+        total_iters: Steps over which the factor moves.
+        last_epoch: The index of the last epoch, to resume a schedule (-1: start anew;
+            the groups then need an ``initial_lr``).
+    """
 
     def __init__(
         self,
@@ -407,7 +462,14 @@ class LinearLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    """lr times ``gamma`` every epoch (``torch.optim.lr_scheduler.ExponentialLR``)."""
+    """lr times ``gamma`` every epoch (``torch.optim.lr_scheduler.ExponentialLR``).
+
+    Args:
+        optimizer: The optimizer whose groups' ``lr`` this sets.
+        gamma: Multiplicative factor applied every step.
+        last_epoch: The index of the last epoch, to resume a schedule (-1: start anew;
+            the groups then need an ``initial_lr``).
+    """
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
         self.gamma = gamma
@@ -424,7 +486,15 @@ class ExponentialLR(LRScheduler):
 
 
 class PolynomialLR(LRScheduler):
-    """lr decayed by a polynomial to 0 at ``total_iters`` (``lr_scheduler.PolynomialLR``)."""
+    """lr decayed by a polynomial to 0 at ``total_iters`` (``lr_scheduler.PolynomialLR``).
+
+    Args:
+        optimizer: The optimizer whose groups' ``lr`` this sets.
+        total_iters: Steps after which the lr is 0.
+        power: The power of the polynomial.
+        last_epoch: The index of the last epoch, to resume a schedule (-1: start anew;
+            the groups then need an ``initial_lr``).
+    """
 
     def __init__(
         self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1
@@ -452,7 +522,15 @@ class PolynomialLR(LRScheduler):
 
 
 class CosineAnnealingLR(LRScheduler):
-    """lr on a cosine from the initial lr to ``eta_min`` over ``T_max`` (``CosineAnnealingLR``)."""
+    """lr on a cosine from the initial lr to ``eta_min`` over ``T_max`` (``CosineAnnealingLR``).
+
+    Args:
+        optimizer: The optimizer whose groups' ``lr`` this sets.
+        T_max: Steps of the half cosine (from the initial lr down to ``eta_min``).
+        eta_min: The lowest lr.
+        last_epoch: The index of the last epoch, to resume a schedule (-1: start anew;
+            the groups then need an ``initial_lr``).
+    """
 
     def __init__(
         self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
@@ -530,7 +608,16 @@ class _Composite:
 
 
 class SequentialLR(_Composite, LRScheduler):
-    """Run ``schedulers`` one after another, switching at ``milestones`` (``SequentialLR``)."""
+    """Run ``schedulers`` one after another, switching at ``milestones`` (``SequentialLR``).
+
+    Args:
+        optimizer: The optimizer whose groups' ``lr`` this sets.
+        schedulers: The schedulers, run one after the other.
+        milestones: The steps at which the next scheduler takes over (one fewer than
+            ``schedulers``).
+        last_epoch: The index of the last epoch, to resume a schedule (-1: start anew;
+            the groups then need an ``initial_lr``).
+    """
 
     def __init__(
         self,
@@ -583,7 +670,12 @@ class SequentialLR(_Composite, LRScheduler):
 
 
 class ChainedScheduler(_Composite, LRScheduler):
-    """Step several schedulers together, their factors multiplying (``ChainedScheduler``)."""
+    """Step several schedulers together, their factors multiplying (``ChainedScheduler``).
+
+    Args:
+        schedulers: The schedulers, all stepped at each ``step``.
+        optimizer: Their optimizer (default: the first scheduler's).
+    """
 
     def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None):
         if len(schedulers) < 1:
@@ -607,6 +699,17 @@ class ReduceLROnPlateau(LRScheduler):
     """lr times ``factor`` when a metric stops improving (``lr_scheduler.ReduceLROnPlateau``).
 
     Example: ``sched.step(val_loss)`` once per epoch.
+
+    Args:
+        optimizer: The optimizer whose groups' ``lr`` this reduces.
+        mode: ``"min"`` (the metric should decrease) or ``"max"``.
+        factor: The factor the lr is multiplied by on a plateau.
+        patience: Steps without improvement tolerated before reducing.
+        threshold: The least change that counts as an improvement.
+        threshold_mode: ``"rel"`` (``threshold`` relative to the best value) or ``"abs"``.
+        cooldown: Steps to wait after a reduction before counting again.
+        min_lr: The lowest lr, or one per parameter group.
+        eps: Reductions smaller than this are skipped.
     """
 
     def __init__(
@@ -719,7 +822,26 @@ class ReduceLROnPlateau(LRScheduler):
 
 
 class CyclicLR(LRScheduler):
-    """lr cycling between ``base_lr`` and ``max_lr`` each batch (``lr_scheduler.CyclicLR``)."""
+    """lr cycling between ``base_lr`` and ``max_lr`` each batch (``lr_scheduler.CyclicLR``).
+
+    Args:
+        optimizer: The optimizer whose groups' ``lr`` this sets.
+        base_lr: The lower end of the cycle, or one per group.
+        max_lr: The upper end of the cycle, or one per group.
+        step_size_up: Steps of the rising half of a cycle.
+        step_size_down: Steps of the falling half (default: ``step_size_up``).
+        mode: ``"triangular"``, ``"triangular2"`` (amplitude halved every cycle) or
+            ``"exp_range"`` (amplitude times ``gamma**step``).
+        gamma: The factor of ``"exp_range"``.
+        scale_fn: A custom amplitude scaling, replacing ``mode``.
+        scale_mode: Whether ``scale_fn`` takes the cycle number (``"cycle"``) or the step
+            (``"iterations"``).
+        cycle_momentum: Cycle the momentum inversely to the lr.
+        base_momentum: The lower end of the momentum cycle.
+        max_momentum: The upper end of the momentum cycle.
+        last_epoch: The index of the last epoch, to resume a schedule (-1: start anew;
+            the groups then need an ``initial_lr``).
+    """
 
     def __init__(
         self,
@@ -855,7 +977,16 @@ class _ExpRangeScale:
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):
-    """Cosine annealing restarted every ``T_i`` epochs (``CosineAnnealingWarmRestarts``)."""
+    """Cosine annealing restarted every ``T_i`` epochs (``CosineAnnealingWarmRestarts``).
+
+    Args:
+        optimizer: The optimizer whose groups' ``lr`` this sets.
+        T_0: Steps until the first restart.
+        T_mult: The factor by which each period grows after a restart.
+        eta_min: The lowest lr.
+        last_epoch: The index of the last epoch, to resume a schedule (-1: start anew;
+            the groups then need an ``initial_lr``).
+    """
 
     def __init__(
         self,
@@ -926,6 +1057,23 @@ class OneCycleLR(LRScheduler):
     """The 1cycle policy: lr up to ``max_lr`` then annealed far below (``OneCycleLR``).
 
     Momentum (or Adam's beta1) cycles inversely when ``cycle_momentum`` is true.
+
+    Args:
+        optimizer: The optimizer whose groups' ``lr`` this sets.
+        max_lr: The peak lr, or one per group.
+        total_steps: Steps of the whole cycle (or give ``epochs`` and ``steps_per_epoch``).
+        epochs: Epochs of training, with ``steps_per_epoch``.
+        steps_per_epoch: Steps per epoch, with ``epochs``.
+        pct_start: The fraction of the cycle spent increasing the lr.
+        anneal_strategy: ``"cos"`` or ``"linear"``.
+        cycle_momentum: Cycle the momentum (or Adam's beta1) inversely to the lr.
+        base_momentum: The lowest momentum.
+        max_momentum: The highest momentum.
+        div_factor: The initial lr is ``max_lr / div_factor``.
+        final_div_factor: The final lr is the initial lr divided by this.
+        three_phase: Anneal back to the initial lr before the final decay.
+        last_epoch: The index of the last epoch, to resume a schedule (-1: start anew;
+            the groups then need an ``initial_lr``).
     """
 
     def __init__(

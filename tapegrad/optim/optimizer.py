@@ -90,6 +90,10 @@ class Optimizer:
 
     ``params`` is an iterable of tensors, of ``(name, tensor)`` pairs, or of dicts that each
     define a parameter group with its own options (e.g. per-layer learning rates).
+
+    Args:
+        params: Tensors, ``(name, tensor)`` pairs, or dicts defining parameter groups.
+        defaults: The options (``lr``, ...) of the groups that do not set them.
     """
 
     def __init_subclass__(cls, **kwargs) -> None:
@@ -256,7 +260,7 @@ class Optimizer:
         return value
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Load a state from :meth:`state_dict` (``Optimizer.load_state_dict``)."""
+        """Load a state from ``state_dict`` (``Optimizer.load_state_dict``)."""
         state_dict = state_dict.copy()
         for pre_hook in self._optimizer_load_state_dict_pre_hooks.values():
             result = pre_hook(self, state_dict)

@@ -14,7 +14,25 @@ __all__ = ["RAdam"]
 
 class RAdam(Optimizer):
     """RAdam: Adam whose adaptive step is switched on as its variance becomes tractable
-    (``torch.optim.RAdam``)."""
+    (``torch.optim.RAdam``).
+
+    Args:
+        params: The tensors to optimize, or dicts defining parameter groups, each with
+            its own options (``[{'params': ..., 'lr': ...}, ...]``).
+        lr: Learning rate.
+        betas: Decay rates of the running averages of the gradient and of its square.
+        eps: Added to the denominator for numerical stability.
+        weight_decay: L2 penalty: ``weight_decay * param`` is added to the gradient.
+        decoupled_weight_decay: Shrink the parameters directly (AdamW's weight decay)
+            instead of adding the penalty to the gradient.
+        foreach: Accepted for PyTorch's signature; no effect (tapegrad has one
+            implementation).
+        capturable: Accepted for PyTorch's signature; no effect (tapegrad has one
+            implementation).
+        maximize: Maximize the objective instead of minimizing it.
+        differentiable: Record the update in the autograd graph, so that gradients can
+            flow through the optimization step.
+    """
 
     def __init__(
         self,

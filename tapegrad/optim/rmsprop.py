@@ -15,6 +15,24 @@ class RMSprop(Optimizer):
     """RMSprop: steps divided by a running RMS of the gradients (``torch.optim.RMSprop``).
 
     Example: ``RMSprop(model.parameters(), lr=0.01, alpha=0.99, centered=True)``.
+
+    Args:
+        params: The tensors to optimize, or dicts defining parameter groups, each with
+            its own options (``[{'params': ..., 'lr': ...}, ...]``).
+        lr: Learning rate.
+        alpha: Decay rate of the running average of squared gradients.
+        eps: Added to the denominator for numerical stability.
+        weight_decay: L2 penalty: ``weight_decay * param`` is added to the gradient.
+        momentum: Momentum factor.
+        centered: Divide by the estimated variance of the gradient (the running
+            average of squares minus the square of the running average) instead.
+        capturable: Accepted for PyTorch's signature; no effect (tapegrad has one
+            implementation).
+        foreach: Accepted for PyTorch's signature; no effect (tapegrad has one
+            implementation).
+        maximize: Maximize the objective instead of minimizing it.
+        differentiable: Record the update in the autograd graph, so that gradients can
+            flow through the optimization step.
     """
 
     def __init__(

@@ -15,7 +15,22 @@ __all__ = ["Rprop"]
 
 class Rprop(Optimizer):
     """Rprop: per-coordinate steps grown while the gradient keeps its sign and shrunk when
-    it flips; only the gradient's sign is used (``torch.optim.Rprop``)."""
+    it flips; only the gradient's sign is used (``torch.optim.Rprop``).
+
+    Args:
+        params: The tensors to optimize, or dicts defining parameter groups, each with
+            its own options (``[{'params': ..., 'lr': ...}, ...]``).
+        lr: Initial step size of every coordinate.
+        etas: ``(etaminus, etaplus)``: the factors that shrink and grow a step.
+        step_sizes: ``(min, max)``: the bounds of the step sizes.
+        capturable: Accepted for PyTorch's signature; no effect (tapegrad has one
+            implementation).
+        foreach: Accepted for PyTorch's signature; no effect (tapegrad has one
+            implementation).
+        maximize: Maximize the objective instead of minimizing it.
+        differentiable: Record the update in the autograd graph, so that gradients can
+            flow through the optimization step.
+    """
 
     def __init__(
         self,

@@ -15,6 +15,27 @@ class SGD(Optimizer):
     """Stochastic gradient descent, optionally with (Nesterov) momentum (``torch.optim.SGD``).
 
     Example: ``SGD(model.parameters(), lr=0.1, momentum=0.9)``.
+
+    Args:
+        params: The tensors to optimize, or dicts defining parameter groups, each with
+            its own options (``[{'params': ..., 'lr': ...}, ...]``).
+        lr: Learning rate.
+        momentum: Momentum factor (0: plain SGD).
+        dampening: Dampening of the momentum: the gradient enters the buffer times
+            ``1 - dampening``.
+        weight_decay: L2 penalty: ``weight_decay * param`` is added to the gradient.
+        nesterov: Use Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
+        maximize: Maximize the objective instead of minimizing it.
+        foreach: Accepted for PyTorch's signature; no effect (tapegrad has one
+            implementation).
+        fused: Accepted for PyTorch's signature; no effect (tapegrad has one
+            implementation).
+        differentiable: Record the update in the autograd graph, so that gradients can
+            flow through the optimization step.
+
+    Raises:
+        ValueError: For a negative ``lr``, ``momentum`` or ``weight_decay``, or Nesterov
+            momentum without momentum or with dampening.
     """
 
     def __init__(

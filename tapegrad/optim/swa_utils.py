@@ -41,7 +41,14 @@ def _check_decay(decay: float) -> None:
 
 
 def get_ema_multi_avg_fn(decay: float = 0.999) -> Callable:
-    """An in-place EMA update of lists of tensors (``swa_utils.get_ema_multi_avg_fn``)."""
+    """An in-place EMA update of lists of tensors (``swa_utils.get_ema_multi_avg_fn``).
+
+    Args:
+        decay: The weight of the previous average.
+
+    Returns:
+        A ``multi_avg_fn`` for ``AveragedModel``.
+    """
     _check_decay(decay)
 
     @no_grad()
@@ -57,7 +64,11 @@ def get_ema_multi_avg_fn(decay: float = 0.999) -> Callable:
 
 
 def get_swa_multi_avg_fn() -> Callable:
-    """An in-place running-mean update of lists of tensors (``get_swa_multi_avg_fn``)."""
+    """An in-place running-mean update of lists of tensors (``get_swa_multi_avg_fn``).
+
+    Returns:
+        A ``multi_avg_fn`` for ``AveragedModel``.
+    """
 
     @no_grad()
     def swa_update(averaged_param_list, current_param_list, num_averaged) -> None:
@@ -73,7 +84,14 @@ def get_swa_multi_avg_fn() -> Callable:
 
 
 def get_ema_avg_fn(decay: float = 0.999) -> Callable:
-    """``decay * averaged + (1 - decay) * current`` (``swa_utils.get_ema_avg_fn``)."""
+    """``decay * averaged + (1 - decay) * current`` (``swa_utils.get_ema_avg_fn``).
+
+    Args:
+        decay: The weight of the previous average.
+
+    Returns:
+        An ``avg_fn`` for ``AveragedModel``.
+    """
     _check_decay(decay)
 
     @no_grad()
@@ -84,7 +102,11 @@ def get_ema_avg_fn(decay: float = 0.999) -> Callable:
 
 
 def get_swa_avg_fn() -> Callable:
-    """The running mean ``avg + (current - avg) / (n + 1)`` (``swa_utils.get_swa_avg_fn``)."""
+    """The running mean ``avg + (current - avg) / (n + 1)`` (``swa_utils.get_swa_avg_fn``).
+
+    Returns:
+        An ``avg_fn`` for ``AveragedModel``.
+    """
 
     @no_grad()
     def swa_update(averaged_param, current_param, num_averaged):
@@ -98,6 +120,15 @@ class AveragedModel(Module):
     (``torch.optim.swa_utils.AveragedModel``).
 
     Example: ``swa = AveragedModel(model); ...; swa.update_parameters(model)``.
+
+    Args:
+        model: The model to average.
+        device: Accepted for PyTorch's signature (the copy stays on the model's device).
+        avg_fn: ``avg_fn(averaged, current, num_averaged)`` gives the new average of one
+            parameter (default: the running mean).
+        multi_avg_fn: Updates lists of averaged parameters in place, from lists of current ones
+            and the count.
+        use_buffers: Average the buffers too (instead of leaving them to ``update_bn``).
     """
 
     def __init__(
@@ -166,7 +197,13 @@ class AveragedModel(Module):
 @no_grad()
 def update_bn(loader: Iterable[Any], model: Module, device=None) -> None:
     """Recompute every BatchNorm's running statistics with one pass over ``loader``
-    (``torch.optim.swa_utils.update_bn``)."""
+    (``torch.optim.swa_utils.update_bn``).
+
+    Args:
+        loader: Batches of inputs (or ``(inputs, ...)`` tuples; the first element is used).
+        model: The model whose BatchNorm layers' statistics are recomputed.
+        device: If given, each batch is moved there.
+    """
     momenta = {}
     for module in model.modules():
         if isinstance(module, _BatchNorm):
@@ -191,7 +228,15 @@ def update_bn(loader: Iterable[Any], model: Module, device=None) -> None:
 
 class SWALR(LRScheduler):
     """Anneal each group's lr to ``swa_lr`` over ``anneal_epochs``, then hold it
-    (``torch.optim.swa_utils.SWALR``)."""
+    (``torch.optim.swa_utils.SWALR``).
+
+    Args:
+        optimizer: The optimizer whose groups' ``lr`` this sets.
+        swa_lr: The learning rate to reach, or one per group.
+        anneal_epochs: Steps of the annealing.
+        anneal_strategy: ``'cos'`` or ``'linear'``.
+        last_epoch: The index of the last epoch (-1: start anew).
+    """
 
     def __init__(
         self,

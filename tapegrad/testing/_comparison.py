@@ -373,6 +373,22 @@ def assert_close(
     complex64 (1.3e-6, 1e-5), float64 and complex128 (1e-7, 1e-7), others exact.
 
     >>> assert_close(tapegrad.tensor([1.0, 2.0]), tapegrad.tensor([1.0, 2.0 + 1e-7]))
+
+    Args:
+        actual: The value tested.
+        expected: The reference.
+        allow_subclasses: Accept subclasses of the same type.
+        rtol: Relative tolerance (with ``atol``; default: by dtype).
+        atol: Absolute tolerance (with ``rtol``; default: by dtype).
+        equal_nan: Count two NaNs as equal.
+        check_device: Require the same device.
+        check_dtype: Require the same dtype.
+        check_layout: Require the same layout.
+        check_stride: Require the same strides.
+        msg: A message, or a function of the default message, for the error.
+
+    Raises:
+        AssertionError: If the values are not close, naming the mismatches.
     """
     __tracebackhide__ = True
     options = dict(

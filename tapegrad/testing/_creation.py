@@ -49,6 +49,20 @@ def make_tensor(
     for bool.
 
     >>> make_tensor(2, 3, dtype=tapegrad.float32, device="cpu", low=0.0, high=1.0)
+
+    Args:
+        *shape: The shape, as ints or one sequence.
+        dtype: The dtype.
+        device: The device.
+        low: Lower bound of the values.
+        high: Upper bound (excluded).
+        requires_grad: Make it require grad (floating dtypes only).
+        noncontiguous: Return a non-contiguous view.
+        exclude_zero: Replace zeros by a small non-zero value.
+        memory_format: Accepted for PyTorch's signature.
+
+    Returns:
+        The tensor.
     """
 
     def modify_low_high(

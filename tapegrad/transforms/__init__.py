@@ -1,4 +1,4 @@
-"""Image and target transforms (mirrors ``torchvision.transforms``)::
+"""Image and target transforms (mirrors ``torchvision.transforms``):
 
 >>> from tapegrad import transforms
 >>> t = transforms.Compose([transforms.RandomCrop(32, padding=4),

@@ -75,7 +75,14 @@ def _wrap(arr: np.ndarray, kind: str, like):
 
 
 def get_dimensions(img) -> list[int]:
-    """``[channels, height, width]`` of an image (``torchvision...get_dimensions``)."""
+    """``[channels, height, width]`` of an image (``torchvision...get_dimensions``).
+
+    Args:
+        img: An image: a tensor (..., H, W) or a PIL image.
+
+    Returns:
+        ``[channels, height, width]``.
+    """
     if isinstance(img, tapegrad.Tensor) and img.dim() >= 2:
         shape = tuple(img.shape)
         return [1 if len(shape) == 2 else shape[-3], shape[-2], shape[-1]]
@@ -107,6 +114,9 @@ def to_tensor(pic) -> tapegrad.Tensor:
     An ndarray or PIL image is (H, W[, C]) and is transposed, as in torchvision; a tensor
     is already (C, H, W) or (H, W) (then a channel is added), as a dataset's raw image is.
     Other dtypes keep their values.
+
+    Args:
+        pic: A PIL image or an array (H, W[, C]), or a tensor (C, H, W) or (H, W).
     """
     if isinstance(pic, tapegrad.Tensor):
         img = _channels_first(pic)
@@ -122,7 +132,11 @@ def to_tensor(pic) -> tapegrad.Tensor:
 
 def pil_to_tensor(pic) -> tapegrad.Tensor:
     """An image as a (C, H, W) tensor of the same dtype, unscaled
-    (``torchvision.transforms.functional.pil_to_tensor``)."""
+    (``torchvision.transforms.functional.pil_to_tensor``).
+
+    Args:
+        pic: A PIL image or an array (H, W[, C]), or a tensor (C, H, W) or (H, W).
+    """
     if isinstance(pic, tapegrad.Tensor):
         return _channels_first(pic)
     if isinstance(pic, np.ndarray) or _is_pil(pic):
@@ -135,7 +149,14 @@ def normalize(
     tensor: tapegrad.Tensor, mean: Sequence[float], std: Sequence[float], inplace: bool = False
 ) -> tapegrad.Tensor:
     """``(tensor - mean) / std`` per channel of a (..., C, H, W) float tensor
-    (``torchvision.transforms.functional.normalize``)."""
+    (``torchvision.transforms.functional.normalize``).
+
+    Args:
+        tensor: A float image tensor (C, H, W) or a batch.
+        mean: The mean, per channel.
+        std: The standard deviation, per channel.
+        inplace: Modify the tensor in place.
+    """
     _check_normalize_input(tensor)
     mean_t, std_t = _normalize_stats(mean, std, tensor.dtype)
     if inplace:
@@ -202,6 +223,13 @@ def pad(img, padding, fill=0, padding_mode: str = "constant"):
     ``padding``: one int for all sides, (left/right, top/bottom) or (left, top, right,
     bottom); negative values crop. ``padding_mode``: constant (with ``fill``), edge,
     reflect or symmetric.
+
+    Args:
+        img: An image: a tensor (..., H, W) or a PIL image.
+        padding: One int for every side, (left/right, top/bottom), or (left, top, right,
+            bottom).
+        fill: The fill value of constant padding.
+        padding_mode: ``'constant'``, ``'edge'``, ``'reflect'`` or ``'symmetric'``.
     """
     if padding_mode not in _NUMPY_PAD_MODES:
         raise ValueError(
@@ -237,7 +265,15 @@ def pad(img, padding, fill=0, padding_mode: str = "constant"):
 
 def crop(img, top: int, left: int, height: int, width: int):
     """The ``height`` x ``width`` region at (``top``, ``left``); outside the image is zero
-    (``torchvision.transforms.functional.crop``)."""
+    (``torchvision.transforms.functional.crop``).
+
+    Args:
+        img: An image: a tensor (..., H, W) or a PIL image.
+        top: Top row of the crop.
+        left: Left column of the crop.
+        height: Rows of the crop.
+        width: Columns of the crop.
+    """
     _, h, w = get_dimensions(img)
     if top < 0 or left < 0 or top + height > h or left + width > w:
         padding = [max(-left, 0), max(-top, 0), max(left + width - w, 0), max(top + height - h, 0)]
@@ -262,7 +298,12 @@ def _size_pair(size, name: str = "size") -> tuple[int, int]:
 
 def center_crop(img, output_size):
     """The central ``output_size`` region, zero-padded first if the image is smaller
-    (``torchvision.transforms.functional.center_crop``)."""
+    (``torchvision.transforms.functional.center_crop``).
+
+    Args:
+        img: An image: a tensor (..., H, W) or a PIL image.
+        output_size: (H, W) of the crop, or one int for a square.
+    """
     crop_height, crop_width = _size_pair(output_size, "output_size")
     _, image_height, image_width = get_dimensions(img)
     if crop_width > image_width or crop_height > image_height:
@@ -283,12 +324,20 @@ def center_crop(img, output_size):
 
 
 def hflip(img):
-    """The image mirrored left-right (``torchvision.transforms.functional.hflip``)."""
+    """The image mirrored left-right (``torchvision.transforms.functional.hflip``).
+
+    Args:
+        img: An image: a tensor (..., H, W) or a PIL image.
+    """
     arr, h_axis, kind = _spatial(img)
     return _wrap(np.flip(arr, axis=h_axis + 1), kind, img)
 
 
 def vflip(img):
-    """The image mirrored top-bottom (``torchvision.transforms.functional.vflip``)."""
+    """The image mirrored top-bottom (``torchvision.transforms.functional.vflip``).
+
+    Args:
+        img: An image: a tensor (..., H, W) or a PIL image.
+    """
     arr, h_axis, kind = _spatial(img)
     return _wrap(np.flip(arr, axis=h_axis), kind, img)

@@ -1,7 +1,7 @@
 """Composable image and target transforms (mirrors ``torchvision.transforms``).
 
 Random transforms draw from the generator of the batch a DataLoader is fetching
-(:func:`tapegrad.utils.data.sample_generator`), so that augmentation is reproducible
+(``tapegrad.utils.data.sample_generator``), so that augmentation is reproducible
 whatever the number of workers; outside a DataLoader they use the global generator,
 drawing the numbers torchvision draws (``torch.randint(0, n, (1,))``, ``torch.rand(1)``).
 """
@@ -42,9 +42,12 @@ def _rand() -> float:
 
 
 class Compose:
-    """Apply transforms one after another (``torchvision.transforms.Compose``)::
+    """Apply transforms one after another (``torchvision.transforms.Compose``):
 
     >>> t = Compose([ToTensor(), Normalize((0.5,), (0.5,))])
+
+    Args:
+        transforms: The transforms, applied in order.
     """
 
     def __init__(self, transforms: Sequence[Callable]) -> None:
@@ -111,7 +114,13 @@ class PILToTensor:
 
 class Normalize:
     """``(img - mean) / std`` per channel of a float tensor image
-    (``torchvision.transforms.Normalize``)."""
+    (``torchvision.transforms.Normalize``).
+
+    Args:
+        mean: The mean, per channel.
+        std: The standard deviation, per channel.
+        inplace: Modify the tensor in place.
+    """
 
     _batchable = True
 
@@ -140,7 +149,11 @@ class Normalize:
 
 
 class Lambda:
-    """A user function as a transform (``torchvision.transforms.Lambda``)."""
+    """A user function as a transform (``torchvision.transforms.Lambda``).
+
+    Args:
+        lambd: The function to apply.
+    """
 
     def __init__(self, lambd: Callable) -> None:
         if not callable(lambd):
@@ -164,7 +177,14 @@ def _check_padding_mode(padding_mode: str) -> None:
 
 class Pad:
     """Pad the borders of an image (``torchvision.transforms.Pad``): ``padding`` is an
-    int, (left/right, top/bottom) or (left, top, right, bottom)."""
+    int, (left/right, top/bottom) or (left, top, right, bottom).
+
+    Args:
+        padding: Padding: one int for every side, (left/right, top/bottom), or (left, top,
+            right, bottom).
+        fill: The fill value of constant padding.
+        padding_mode: ``'constant'``, ``'edge'``, ``'reflect'`` or ``'symmetric'``.
+    """
 
     def __init__(self, padding, fill=0, padding_mode: str = "constant") -> None:
         if not isinstance(padding, (numbers.Number, tuple, list)):
@@ -191,7 +211,11 @@ class Pad:
 
 class CenterCrop:
     """The central ``size`` (int or (h, w)) region of an image
-    (``torchvision.transforms.CenterCrop``)."""
+    (``torchvision.transforms.CenterCrop``).
+
+    Args:
+        size: The output size (H, W), or one int for a square.
+    """
 
     _batchable = True
 
@@ -211,9 +235,16 @@ class CenterCrop:
 class RandomCrop:
     """A random ``size`` region of an image, after optional ``padding``; with
     ``pad_if_needed`` a smaller image is padded up to ``size``
-    (``torchvision.transforms.RandomCrop``)::
+    (``torchvision.transforms.RandomCrop``):
 
         >>> RandomCrop(32, padding=4)   # the CIFAR augmentation
+
+    Args:
+        size: The output size (H, W), or one int for a square.
+        padding: Optional padding applied first (as ``Pad``).
+        pad_if_needed: Pad images smaller than ``size``.
+        fill: The fill value of constant padding.
+        padding_mode: ``'constant'``, ``'edge'``, ``'reflect'`` or ``'symmetric'``.
     """
 
     def __init__(
@@ -266,7 +297,11 @@ class RandomCrop:
 
 class RandomHorizontalFlip:
     """Mirror an image left-right with probability ``p``
-    (``torchvision.transforms.RandomHorizontalFlip``)."""
+    (``torchvision.transforms.RandomHorizontalFlip``).
+
+    Args:
+        p: Probability of the flip.
+    """
 
     def __init__(self, p: float = 0.5) -> None:
         self.p = p
@@ -280,7 +315,11 @@ class RandomHorizontalFlip:
 
 class RandomVerticalFlip:
     """Mirror an image top-bottom with probability ``p``
-    (``torchvision.transforms.RandomVerticalFlip``)."""
+    (``torchvision.transforms.RandomVerticalFlip``).
+
+    Args:
+        p: Probability of the flip.
+    """
 
     def __init__(self, p: float = 0.5) -> None:
         self.p = p
@@ -295,7 +334,13 @@ class RandomVerticalFlip:
 class GaussianNoise:
     """Add Gaussian noise ``N(mean, sigma²)`` to a float tensor image, then clip it to
     [0, 1] if ``clip`` (``torchvision.transforms.v2.GaussianNoise``): the input-noise
-    regulariser."""
+    regulariser.
+
+    Args:
+        mean: Mean of the noise.
+        sigma: Standard deviation of the noise.
+        clip: Clamp the result to [0, 1].
+    """
 
     def __init__(self, mean: float = 0.0, sigma: float = 0.1, clip: bool = True) -> None:
         if sigma < 0:
@@ -322,7 +367,12 @@ class GaussianNoise:
 class RandomLabelNoise:
     """A target transform: with probability ``p`` the label is replaced by one of the
     ``num_classes - 1`` other classes, uniformly (symmetric label noise, the noisy-labels
-    regulariser). Returns the label's type (``int`` or an integer tensor)."""
+    regulariser). Returns the label's type (``int`` or an integer tensor).
+
+    Args:
+        num_classes: Number of classes.
+        p: Probability of replacing a label by one of the other classes.
+    """
 
     def __init__(self, num_classes: int, p: float = 0.1) -> None:
         if not isinstance(num_classes, int) or num_classes < 2:

@@ -1,5 +1,5 @@
 """torchvision's second transforms API (mirrors ``torchvision.transforms.v2``) for the
-transforms tapegrad has, plus v2's ``ToImage`` and ``ToDtype``::
+transforms tapegrad has, plus v2's ``ToImage`` and ``ToDtype``:
 
     >>> from tapegrad.transforms import v2
     >>> t = v2.Compose([v2.ToImage(), v2.ToDtype(tapegrad.float32, scale=True),
@@ -24,7 +24,13 @@ class ToImage(PILToTensor):
 
 class ToDtype:
     """Convert a tensor image to ``dtype`` (``torchvision.transforms.v2.ToDtype``); with
-    ``scale=True`` integer images are mapped from [0, max of their dtype] onto [0, 1]."""
+    ``scale=True`` integer images are mapped from [0, max of their dtype] onto [0, 1].
+
+    Args:
+        dtype: The dtype to convert to.
+        scale: Rescale the values to the new dtype's range (``uint8`` 0..255 to floats in [0,
+            1]).
+    """
 
     _batchable = True
 

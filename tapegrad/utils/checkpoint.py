@@ -43,7 +43,14 @@ _SEQUENTIAL_USE_REENTRANT_MSG = (
 
 def detach_variable(inputs: tuple) -> tuple:
     """Detach every tensor of ``inputs``, keeping its ``requires_grad``
-    (``torch.utils.checkpoint.detach_variable``)."""
+    (``torch.utils.checkpoint.detach_variable``).
+
+    Args:
+        inputs: A tuple of values.
+
+    Returns:
+        The tuple, its tensors detached.
+    """
     if not isinstance(inputs, tuple):
         raise RuntimeError(
             "Only tuple of tensors is supported. Got Unsupported input type: "
@@ -256,6 +263,18 @@ def checkpoint(
     random draws (equal dropout masks).
 
     >>> y = checkpoint(block, x, use_reentrant=False)
+
+    Args:
+        function: The function to run.
+        *args: Its positional arguments.
+        use_reentrant: Which variant, as described above (unset: reentrant, with PyTorch's
+            warning).
+        preserve_rng_state: Restore the random state before recomputing, so that dropout masks
+            repeat.
+        **kwargs: Its keyword arguments (non-reentrant variant only).
+
+    Returns:
+        What ``function`` returns.
     """
     if use_reentrant is None:
         warnings.warn(_USE_REENTRANT_MSG, stacklevel=2)
@@ -275,7 +294,19 @@ def checkpoint_sequential(
     **kwargs: Any,
 ):
     """Run a sequence of functions (or an ``nn.Sequential``) in ``segments`` chunks,
-    checkpointing all but the last (``torch.utils.checkpoint.checkpoint_sequential``)."""
+    checkpointing all but the last (``torch.utils.checkpoint.checkpoint_sequential``).
+
+    Args:
+        functions: The functions to run one after the other, or an ``nn.Sequential``.
+        segments: Number of chunks; each is checkpointed except the last.
+        input: The input of the first function.
+        use_reentrant: Which variant, as described above (unset: reentrant, with PyTorch's
+            warning).
+        **kwargs: Keyword arguments for ``checkpoint`` (``preserve_rng_state``).
+
+    Returns:
+        The output of the last function.
+    """
     from ..nn.modules.container import Sequential
 
     if use_reentrant is None:

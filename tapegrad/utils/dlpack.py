@@ -6,7 +6,7 @@ and ``torch.from_dlpack(t)`` do the reverse through ``Tensor.__dlpack__``. Write
 one are seen through the other. The protocol work is NumPy's (or CuPy's, for GPU
 tensors): tapegrad only checks PyTorch's rules (no export of tensors that require grad).
 
-Example::
+Example:
 
     >>> import numpy as np, tapegrad as torch
     >>> a = np.arange(4.0)
@@ -81,6 +81,14 @@ def from_dlpack(ext_tensor: Any, *, device=None, copy: bool | None = None):
     ``ext_tensor`` is an object with ``__dlpack__`` (a NumPy array, a PyTorch or CuPy
     tensor, ...) or a DLPack capsule from ``to_dlpack`` (which can be consumed once).
     ``copy=True`` copies; ``device`` moves the result there.
+
+    Args:
+        ext_tensor: An object with ``__dlpack__``, or a DLPack capsule.
+        device: If given, the result is moved there.
+        copy: ``True``: copy; ``False``: share or fail; ``None``: share when possible.
+
+    Returns:
+        A tensor.
     """
     if hasattr(ext_tensor, "__dlpack__"):
         kind = int(ext_tensor.__dlpack_device__()[0])
@@ -127,6 +135,12 @@ def to_dlpack(tensor) -> Any:
     """A DLPack capsule sharing ``tensor``'s memory (``torch.utils.dlpack.to_dlpack``).
 
     The capsule is for one consumer (``from_dlpack`` here, in PyTorch or in NumPy).
+
+    Args:
+        tensor: The tensor to export.
+
+    Returns:
+        A DLPack capsule.
     """
     from .._tensor import Tensor
 

@@ -66,6 +66,18 @@ def make_grid(
     ``nrow`` columns separated by ``padding`` pixels of ``pad_value``
     (``torchvision.utils.make_grid``). Grey images become RGB; ``normalize`` maps
     ``value_range`` (default: the min and max, of each image if ``scale_each``) onto [0, 1].
+
+    Args:
+        tensor: A batch (B, C, H, W), an image (C, H, W), or a list of images.
+        nrow: Images per row.
+        padding: Pixels between images.
+        normalize: Map ``value_range`` onto [0, 1].
+        value_range: The (min, max) to map (default: the images' own).
+        scale_each: Normalize each image by its own range.
+        pad_value: The value of the padding pixels.
+
+    Returns:
+        The grid, (C, H', W').
     """
     batch = _as_batch(tensor)
     if normalize:
@@ -155,9 +167,16 @@ def save_image(
     format: str | None = None,
     **kwargs,
 ) -> None:
-    """Save a tensor image, a batch (as a :func:`make_grid` grid; ``nrow``, ``padding``,
+    """Save a tensor image, a batch (as a ``make_grid`` grid; ``nrow``, ``padding``,
     ``normalize``... are passed on) or a list of images as a PNG file
-    (``torchvision.utils.save_image``). Values are expected in [0, 1]."""
+    (``torchvision.utils.save_image``). Values are expected in [0, 1].
+
+    Args:
+        tensor: A batch (B, C, H, W), an image (C, H, W), or a list of images.
+        fp: A path or a binary file object.
+        format: The image format (default: from the file name).
+        **kwargs: Passed to ``make_grid``.
+    """
     if format is not None and format.lower() != "png":
         raise ValueError(f"save_image writes PNG files only, got format={format!r}")
     if (

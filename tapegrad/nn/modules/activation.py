@@ -18,7 +18,13 @@ def _inplace_str(inplace: bool, lead: str = ", ") -> str:
 
 
 class Threshold(Module):
-    """y = x if x > threshold else value (``nn.Threshold``)."""
+    """y = x if x > threshold else value (``nn.Threshold``).
+
+    Args:
+        threshold: Elements not greater than this are replaced.
+        value: What replaces them.
+        inplace: Modify the input in place.
+    """
 
     def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
         super().__init__()
@@ -34,7 +40,11 @@ class Threshold(Module):
 
 
 class ReLU(Module):
-    """max(x, 0) (``nn.ReLU``)."""
+    """max(x, 0) (``nn.ReLU``).
+
+    Args:
+        inplace: Modify the input in place.
+    """
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
@@ -48,7 +58,13 @@ class ReLU(Module):
 
 
 class RReLU(Module):
-    """Randomised leaky ReLU (``nn.RReLU``)."""
+    """Randomised leaky ReLU (``nn.RReLU``).
+
+    Args:
+        lower: Lower bound of the random negative slope.
+        upper: Upper bound of the random negative slope.
+        inplace: Modify the input in place.
+    """
 
     def __init__(
         self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False
@@ -66,7 +82,15 @@ class RReLU(Module):
 
 
 class Hardtanh(Module):
-    """Clamp to [min_val, max_val] (``nn.Hardtanh``)."""
+    """Clamp to [min_val, max_val] (``nn.Hardtanh``).
+
+    Args:
+        min_val: Lower end of the linear region.
+        max_val: Upper end of the linear region.
+        inplace: Modify the input in place.
+        min_value: Deprecated name of ``min_val``.
+        max_value: Deprecated name of ``max_val``.
+    """
 
     def __init__(
         self,
@@ -107,7 +131,11 @@ class Hardtanh(Module):
 
 
 class ReLU6(Hardtanh):
-    """min(max(x, 0), 6) (``nn.ReLU6``)."""
+    """min(max(x, 0), 6) (``nn.ReLU6``).
+
+    Args:
+        inplace: Modify the input in place.
+    """
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__(0.0, 6.0, inplace)
@@ -131,7 +159,11 @@ class Tanh(Module):
 
 
 class Hardsigmoid(Module):
-    """relu6(x + 3) / 6 (``nn.Hardsigmoid``)."""
+    """relu6(x + 3) / 6 (``nn.Hardsigmoid``).
+
+    Args:
+        inplace: Modify the input in place.
+    """
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
@@ -142,7 +174,11 @@ class Hardsigmoid(Module):
 
 
 class Hardswish(Module):
-    """x * relu6(x + 3) / 6 (``nn.Hardswish``)."""
+    """x * relu6(x + 3) / 6 (``nn.Hardswish``).
+
+    Args:
+        inplace: Modify the input in place.
+    """
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
@@ -153,7 +189,11 @@ class Hardswish(Module):
 
 
 class SiLU(Module):
-    """x * sigmoid(x) (``nn.SiLU``)."""
+    """x * sigmoid(x) (``nn.SiLU``).
+
+    Args:
+        inplace: Modify the input in place.
+    """
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
@@ -167,7 +207,11 @@ class SiLU(Module):
 
 
 class Mish(Module):
-    """x * tanh(softplus(x)) (``nn.Mish``)."""
+    """x * tanh(softplus(x)) (``nn.Mish``).
+
+    Args:
+        inplace: Modify the input in place.
+    """
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
@@ -181,7 +225,12 @@ class Mish(Module):
 
 
 class ELU(Module):
-    """x if x > 0 else alpha * (exp(x) - 1) (``nn.ELU``)."""
+    """x if x > 0 else alpha * (exp(x) - 1) (``nn.ELU``).
+
+    Args:
+        alpha: The alpha of the negative part.
+        inplace: Modify the input in place.
+    """
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
@@ -196,7 +245,12 @@ class ELU(Module):
 
 
 class CELU(Module):
-    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)) (``nn.CELU``)."""
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)) (``nn.CELU``).
+
+    Args:
+        alpha: The alpha of ``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``.
+        inplace: Modify the input in place.
+    """
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
@@ -211,7 +265,11 @@ class CELU(Module):
 
 
 class SELU(Module):
-    """Scaled ELU with the self-normalising constants (``nn.SELU``)."""
+    """Scaled ELU with the self-normalising constants (``nn.SELU``).
+
+    Args:
+        inplace: Modify the input in place.
+    """
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
@@ -225,7 +283,11 @@ class SELU(Module):
 
 
 class GLU(Module):
-    """a * sigmoid(b) over the halves of ``dim`` (``nn.GLU``)."""
+    """a * sigmoid(b) over the halves of ``dim`` (``nn.GLU``).
+
+    Args:
+        dim: The dimension split in halves.
+    """
 
     def __init__(self, dim: int = -1) -> None:
         super().__init__()
@@ -239,7 +301,11 @@ class GLU(Module):
 
 
 class GELU(Module):
-    """x * Phi(x), exact or tanh-approximated (``nn.GELU``)."""
+    """x * Phi(x), exact or tanh-approximated (``nn.GELU``).
+
+    Args:
+        approximate: ``'none'`` (the exact GELU) or ``'tanh'`` (its tanh approximation).
+    """
 
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
@@ -253,7 +319,11 @@ class GELU(Module):
 
 
 class Hardshrink(Module):
-    """x where |x| > lambd else 0 (``nn.Hardshrink``)."""
+    """x where |x| > lambd else 0 (``nn.Hardshrink``).
+
+    Args:
+        lambd: The lambda of the shrinkage.
+    """
 
     def __init__(self, lambd: float = 0.5) -> None:
         super().__init__()
@@ -267,7 +337,11 @@ class Hardshrink(Module):
 
 
 class Softshrink(Module):
-    """Shrink towards zero by lambd (``nn.Softshrink``)."""
+    """Shrink towards zero by lambd (``nn.Softshrink``).
+
+    Args:
+        lambd: The lambda of the shrinkage.
+    """
 
     def __init__(self, lambd: float = 0.5) -> None:
         super().__init__()
@@ -281,7 +355,12 @@ class Softshrink(Module):
 
 
 class LeakyReLU(Module):
-    """x if x > 0 else negative_slope * x (``nn.LeakyReLU``)."""
+    """x if x > 0 else negative_slope * x (``nn.LeakyReLU``).
+
+    Args:
+        negative_slope: The slope for negative inputs.
+        inplace: Modify the input in place.
+    """
 
     def __init__(self, negative_slope: float = 1e-2, inplace: bool = False) -> None:
         super().__init__()
@@ -303,7 +382,12 @@ class LogSigmoid(Module):
 
 
 class Softplus(Module):
-    """log(1 + exp(beta x)) / beta (``nn.Softplus``)."""
+    """log(1 + exp(beta x)) / beta (``nn.Softplus``).
+
+    Args:
+        beta: The beta of ``log(1 + exp(beta * x)) / beta``.
+        threshold: Above ``beta * x > threshold`` the function is the identity.
+    """
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
@@ -318,7 +402,14 @@ class Softplus(Module):
 
 
 class PReLU(Module):
-    """Leaky ReLU with a learned slope per channel (``nn.PReLU``); weight filled with ``init``."""
+    """Leaky ReLU with a learned slope per channel (``nn.PReLU``); weight filled with ``init``.
+
+    Args:
+        num_parameters: Number of learned slopes: 1, or the number of channels.
+        init: Initial value of the slopes.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None
@@ -355,7 +446,11 @@ class Tanhshrink(Module):
 
 
 class Softmin(Module):
-    """softmax(-x) along ``dim`` (``nn.Softmin``)."""
+    """softmax(-x) along ``dim`` (``nn.Softmin``).
+
+    Args:
+        dim: The dimension along which softmin is computed.
+    """
 
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
@@ -369,7 +464,11 @@ class Softmin(Module):
 
 
 class Softmax(Module):
-    """exp(x) / sum(exp(x)) along ``dim`` (``nn.Softmax``)."""
+    """exp(x) / sum(exp(x)) along ``dim`` (``nn.Softmax``).
+
+    Args:
+        dim: The dimension along which softmax is computed.
+    """
 
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
@@ -394,7 +493,11 @@ class Softmax2d(Module):
 
 
 class LogSoftmax(Module):
-    """log(softmax(x)) along ``dim`` (``nn.LogSoftmax``)."""
+    """log(softmax(x)) along ``dim`` (``nn.LogSoftmax``).
+
+    Args:
+        dim: The dimension along which softmax is computed.
+    """
 
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
@@ -409,7 +512,22 @@ class LogSoftmax(Module):
 
 class MultiheadAttention(Module):
     """Multi-head attention with PyTorch's parameters, initialisation and masks
-    (``nn.MultiheadAttention``); ``forward`` returns ``(output, weights)``."""
+    (``nn.MultiheadAttention``); ``forward`` returns ``(output, weights)``.
+
+    Args:
+        embed_dim: Features of the queries and of the output.
+        num_heads: Parallel attention heads (they split ``embed_dim``).
+        dropout: Dropout probability on the attention weights.
+        bias: Learn biases of the input and output projections.
+        add_bias_kv: Add a learned bias to the key and value sequences.
+        add_zero_attn: Append a zero step to the key and value sequences.
+        kdim: Features of the keys (default: ``embed_dim``).
+        vdim: Features of the values (default: ``embed_dim``).
+        batch_first: Inputs and outputs are (batch, sequence, feature) instead of (sequence,
+            batch, feature).
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self,

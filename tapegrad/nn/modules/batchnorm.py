@@ -143,7 +143,20 @@ class _BatchNorm(_NormBase):
 
 
 class BatchNorm1d(_BatchNorm):
-    """Batch normalisation of (N, C) or (N, C, L) inputs (``nn.BatchNorm1d``)."""
+    """Batch normalisation of (N, C) or (N, C, L) inputs (``nn.BatchNorm1d``).
+
+    Args:
+        num_features: Channels (features) C of the input.
+        eps: Added to the variance for numerical stability.
+        momentum: Weight of the new batch statistics in the running averages (``None``: a
+            cumulative average).
+        affine: Learn a per-channel scale and shift.
+        track_running_stats: Keep running estimates of mean and variance for evaluation mode
+            (else batch statistics are used).
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+        bias: Learn the additive shift.
+    """
 
     def _check_input_dim(self, input) -> None:
         if input.dim() != 2 and input.dim() != 3:
@@ -151,7 +164,20 @@ class BatchNorm1d(_BatchNorm):
 
 
 class BatchNorm2d(_BatchNorm):
-    """Batch normalisation of (N, C, H, W) inputs (``nn.BatchNorm2d``)."""
+    """Batch normalisation of (N, C, H, W) inputs (``nn.BatchNorm2d``).
+
+    Args:
+        num_features: Channels (features) C of the input.
+        eps: Added to the variance for numerical stability.
+        momentum: Weight of the new batch statistics in the running averages (``None``: a
+            cumulative average).
+        affine: Learn a per-channel scale and shift.
+        track_running_stats: Keep running estimates of mean and variance for evaluation mode
+            (else batch statistics are used).
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+        bias: Learn the additive shift.
+    """
 
     def _check_input_dim(self, input) -> None:
         if input.dim() != 4:
@@ -159,7 +185,20 @@ class BatchNorm2d(_BatchNorm):
 
 
 class BatchNorm3d(_BatchNorm):
-    """Batch normalisation of (N, C, D, H, W) inputs (``nn.BatchNorm3d``)."""
+    """Batch normalisation of (N, C, D, H, W) inputs (``nn.BatchNorm3d``).
+
+    Args:
+        num_features: Channels (features) C of the input.
+        eps: Added to the variance for numerical stability.
+        momentum: Weight of the new batch statistics in the running averages (``None``: a
+            cumulative average).
+        affine: Learn a per-channel scale and shift.
+        track_running_stats: Keep running estimates of mean and variance for evaluation mode
+            (else batch statistics are used).
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+        bias: Learn the additive shift.
+    """
 
     def _check_input_dim(self, input) -> None:
         if input.dim() != 5:
@@ -225,19 +264,58 @@ class _InstanceNorm(_NormBase):
 
 
 class InstanceNorm1d(_InstanceNorm):
-    """Instance normalisation of (N, C, L) or (C, L) inputs (``nn.InstanceNorm1d``)."""
+    """Instance normalisation of (N, C, L) or (C, L) inputs (``nn.InstanceNorm1d``).
+
+    Args:
+        num_features: Channels (features) C of the input.
+        eps: Added to the variance for numerical stability.
+        momentum: Weight of the new batch statistics in the running averages (``None``: a
+            cumulative average).
+        affine: Learn a per-channel scale and shift.
+        track_running_stats: Keep running estimates of mean and variance for evaluation mode
+            (else batch statistics are used).
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+        bias: Learn the additive shift.
+    """
 
     _no_batch_dim = 2
 
 
 class InstanceNorm2d(_InstanceNorm):
-    """Instance normalisation of (N, C, H, W) or (C, H, W) inputs (``nn.InstanceNorm2d``)."""
+    """Instance normalisation of (N, C, H, W) or (C, H, W) inputs (``nn.InstanceNorm2d``).
+
+    Args:
+        num_features: Channels (features) C of the input.
+        eps: Added to the variance for numerical stability.
+        momentum: Weight of the new batch statistics in the running averages (``None``: a
+            cumulative average).
+        affine: Learn a per-channel scale and shift.
+        track_running_stats: Keep running estimates of mean and variance for evaluation mode
+            (else batch statistics are used).
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+        bias: Learn the additive shift.
+    """
 
     _no_batch_dim = 3
 
 
 class InstanceNorm3d(_InstanceNorm):
-    """Instance normalisation of 5-D or unbatched 4-D inputs (``nn.InstanceNorm3d``)."""
+    """Instance normalisation of 5-D or unbatched 4-D inputs (``nn.InstanceNorm3d``).
+
+    Args:
+        num_features: Channels (features) C of the input.
+        eps: Added to the variance for numerical stability.
+        momentum: Weight of the new batch statistics in the running averages (``None``: a
+            cumulative average).
+        affine: Learn a per-channel scale and shift.
+        track_running_stats: Keep running estimates of mean and variance for evaluation mode
+            (else batch statistics are used).
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+        bias: Learn the additive shift.
+    """
 
     _no_batch_dim = 4
 
@@ -289,42 +367,114 @@ class _LazyNormBase(LazyModuleMixin, _NormBase):
 
 
 class LazyBatchNorm1d(_LazyNormBase, _BatchNorm):
-    """BatchNorm1d with ``num_features`` inferred (``nn.LazyBatchNorm1d``)."""
+    """BatchNorm1d with ``num_features`` inferred (``nn.LazyBatchNorm1d``).
+
+    Args:
+        eps: Added to the variance for numerical stability.
+        momentum: Weight of the new batch statistics in the running averages (``None``: a
+            cumulative average).
+        affine: Learn a per-channel scale and shift.
+        track_running_stats: Keep running estimates of mean and variance for evaluation mode
+            (else batch statistics are used).
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+        bias: Learn the additive shift.
+    """
 
     cls_to_become = BatchNorm1d
     _check_input_dim = BatchNorm1d._check_input_dim
 
 
 class LazyBatchNorm2d(_LazyNormBase, _BatchNorm):
-    """BatchNorm2d with ``num_features`` inferred (``nn.LazyBatchNorm2d``)."""
+    """BatchNorm2d with ``num_features`` inferred (``nn.LazyBatchNorm2d``).
+
+    Args:
+        eps: Added to the variance for numerical stability.
+        momentum: Weight of the new batch statistics in the running averages (``None``: a
+            cumulative average).
+        affine: Learn a per-channel scale and shift.
+        track_running_stats: Keep running estimates of mean and variance for evaluation mode
+            (else batch statistics are used).
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+        bias: Learn the additive shift.
+    """
 
     cls_to_become = BatchNorm2d
     _check_input_dim = BatchNorm2d._check_input_dim
 
 
 class LazyBatchNorm3d(_LazyNormBase, _BatchNorm):
-    """BatchNorm3d with ``num_features`` inferred (``nn.LazyBatchNorm3d``)."""
+    """BatchNorm3d with ``num_features`` inferred (``nn.LazyBatchNorm3d``).
+
+    Args:
+        eps: Added to the variance for numerical stability.
+        momentum: Weight of the new batch statistics in the running averages (``None``: a
+            cumulative average).
+        affine: Learn a per-channel scale and shift.
+        track_running_stats: Keep running estimates of mean and variance for evaluation mode
+            (else batch statistics are used).
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+        bias: Learn the additive shift.
+    """
 
     cls_to_become = BatchNorm3d
     _check_input_dim = BatchNorm3d._check_input_dim
 
 
 class LazyInstanceNorm1d(_LazyNormBase, _InstanceNorm):
-    """InstanceNorm1d with ``num_features`` inferred (``nn.LazyInstanceNorm1d``)."""
+    """InstanceNorm1d with ``num_features`` inferred (``nn.LazyInstanceNorm1d``).
+
+    Args:
+        eps: Added to the variance for numerical stability.
+        momentum: Weight of the new batch statistics in the running averages (``None``: a
+            cumulative average).
+        affine: Learn a per-channel scale and shift.
+        track_running_stats: Keep running estimates of mean and variance for evaluation mode
+            (else batch statistics are used).
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+        bias: Learn the additive shift.
+    """
 
     cls_to_become = InstanceNorm1d
     _no_batch_dim = 2
 
 
 class LazyInstanceNorm2d(_LazyNormBase, _InstanceNorm):
-    """InstanceNorm2d with ``num_features`` inferred (``nn.LazyInstanceNorm2d``)."""
+    """InstanceNorm2d with ``num_features`` inferred (``nn.LazyInstanceNorm2d``).
+
+    Args:
+        eps: Added to the variance for numerical stability.
+        momentum: Weight of the new batch statistics in the running averages (``None``: a
+            cumulative average).
+        affine: Learn a per-channel scale and shift.
+        track_running_stats: Keep running estimates of mean and variance for evaluation mode
+            (else batch statistics are used).
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+        bias: Learn the additive shift.
+    """
 
     cls_to_become = InstanceNorm2d
     _no_batch_dim = 3
 
 
 class LazyInstanceNorm3d(_LazyNormBase, _InstanceNorm):
-    """InstanceNorm3d with ``num_features`` inferred (``nn.LazyInstanceNorm3d``)."""
+    """InstanceNorm3d with ``num_features`` inferred (``nn.LazyInstanceNorm3d``).
+
+    Args:
+        eps: Added to the variance for numerical stability.
+        momentum: Weight of the new batch statistics in the running averages (``None``: a
+            cumulative average).
+        affine: Learn a per-channel scale and shift.
+        track_running_stats: Keep running estimates of mean and variance for evaluation mode
+            (else batch statistics are used).
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+        bias: Learn the additive shift.
+    """
 
     cls_to_become = InstanceNorm3d
     _no_batch_dim = 4

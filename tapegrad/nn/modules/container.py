@@ -16,6 +16,9 @@ class Sequential(Module):
     """Modules applied one after the other (``torch.nn.Sequential``).
 
     ``Sequential(nn.Linear(4, 8), nn.ReLU())`` or ``Sequential(OrderedDict(...))``.
+
+    Args:
+        *args: The modules, in order, or one ``OrderedDict`` of named modules.
     """
 
     def __init__(self, *args):
@@ -159,7 +162,11 @@ def _abs_index(container, idx) -> str:
 
 
 class ModuleList(Module):
-    """A list of modules, registered as submodules (``torch.nn.ModuleList``)."""
+    """A list of modules, registered as submodules (``torch.nn.ModuleList``).
+
+    Args:
+        modules: Modules to append, in order.
+    """
 
     def __init__(self, modules=None) -> None:
         super().__init__()
@@ -251,7 +258,11 @@ class ModuleList(Module):
 
 
 class ModuleDict(Module):
-    """An ordered dict of modules, registered as submodules (``torch.nn.ModuleDict``)."""
+    """An ordered dict of modules, registered as submodules (``torch.nn.ModuleDict``).
+
+    Args:
+        modules: A mapping (or iterable of pairs) of names to modules.
+    """
 
     def __init__(self, modules=None) -> None:
         super().__init__()
@@ -329,7 +340,11 @@ def _param_line(key, p, type_str) -> str:
 
 
 class ParameterList(Module):
-    """A list of parameters, registered on the module (``torch.nn.ParameterList``)."""
+    """A list of parameters, registered on the module (``torch.nn.ParameterList``).
+
+    Args:
+        values: Parameters (or tensors, wrapped as parameters) to append.
+    """
 
     def __init__(self, values=None) -> None:
         super().__init__()
@@ -389,7 +404,11 @@ class ParameterList(Module):
 
 
 class ParameterDict(Module):
-    """An ordered dict of parameters (``torch.nn.ParameterDict``)."""
+    """An ordered dict of parameters (``torch.nn.ParameterDict``).
+
+    Args:
+        parameters: A mapping (or iterable of pairs) of names to parameters.
+    """
 
     def __init__(self, parameters=None) -> None:
         super().__init__()

@@ -119,6 +119,20 @@ class Conv1d(_ConvNd):
     """1-D convolution over (N, C_in, L) (``nn.Conv1d``).
 
     >>> m = Conv1d(16, 33, 3, stride=2)
+
+    Args:
+        in_channels: Channels of the input.
+        out_channels: Channels of the output.
+        kernel_size: Size of the window: an int or a tuple per dimension.
+        stride: Step of the window: an int or a tuple per dimension.
+        padding: Zero padding on each side: an int, a tuple per dimension, or ``'valid'`` /
+            ``'same'``.
+        dilation: Spacing between the kernel's elements.
+        groups: Blocked connections from input to output channels (both divisible by it).
+        bias: Learn an additive bias.
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
     """
 
     def __init__(
@@ -163,6 +177,20 @@ class Conv2d(_ConvNd):
     """2-D convolution over (N, C_in, H, W) (``nn.Conv2d``).
 
     >>> m = Conv2d(1, 32, 5)  # the seed CNN's first layer
+
+    Args:
+        in_channels: Channels of the input.
+        out_channels: Channels of the output.
+        kernel_size: Size of the window: an int or a tuple per dimension.
+        stride: Step of the window: an int or a tuple per dimension.
+        padding: Zero padding on each side: an int, a tuple per dimension, or ``'valid'`` /
+            ``'same'``.
+        dilation: Spacing between the kernel's elements.
+        groups: Blocked connections from input to output channels (both divisible by it).
+        bias: Learn an additive bias.
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
     """
 
     def __init__(
@@ -204,7 +232,22 @@ class Conv2d(_ConvNd):
 
 
 class Conv3d(_ConvNd):
-    """3-D convolution over (N, C_in, D, H, W) (``nn.Conv3d``)."""
+    """3-D convolution over (N, C_in, D, H, W) (``nn.Conv3d``).
+
+    Args:
+        in_channels: Channels of the input.
+        out_channels: Channels of the output.
+        kernel_size: Size of the window: an int or a tuple per dimension.
+        stride: Step of the window: an int or a tuple per dimension.
+        padding: Zero padding on each side: an int, a tuple per dimension, or ``'valid'`` /
+            ``'same'``.
+        dilation: Spacing between the kernel's elements.
+        groups: Blocked connections from input to output channels (both divisible by it).
+        bias: Learn an additive bias.
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self,
@@ -308,7 +351,24 @@ class _ConvTransposeNd(_ConvNd):
 
 
 class ConvTranspose1d(_ConvTransposeNd):
-    """1-D transposed convolution (``nn.ConvTranspose1d``); weight (C_in, C_out/groups, k)."""
+    """1-D transposed convolution (``nn.ConvTranspose1d``); weight (C_in, C_out/groups, k).
+
+    Args:
+        in_channels: Channels of the input.
+        out_channels: Channels of the output.
+        kernel_size: Size of the window: an int or a tuple per dimension.
+        stride: Step of the window: an int or a tuple per dimension.
+        padding: Zero padding on each side: an int, a tuple per dimension, or ``'valid'`` /
+            ``'same'``.
+        output_padding: Size added to one side of the output, to choose among the sizes a stride
+            allows.
+        groups: Blocked connections from input to output channels (both divisible by it).
+        bias: Learn an additive bias.
+        dilation: Spacing between the kernel's elements.
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self,
@@ -350,6 +410,22 @@ class ConvTranspose2d(_ConvTransposeNd):
 
     >>> up = ConvTranspose2d(16, 8, 3, stride=2, padding=1)
     >>> y = up(h, output_size=x.size())  # picks the output_padding that restores x's size
+
+    Args:
+        in_channels: Channels of the input.
+        out_channels: Channels of the output.
+        kernel_size: Size of the window: an int or a tuple per dimension.
+        stride: Step of the window: an int or a tuple per dimension.
+        padding: Zero padding on each side: an int, a tuple per dimension, or ``'valid'`` /
+            ``'same'``.
+        output_padding: Size added to one side of the output, to choose among the sizes a stride
+            allows.
+        groups: Blocked connections from input to output channels (both divisible by it).
+        bias: Learn an additive bias.
+        dilation: Spacing between the kernel's elements.
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
     """
 
     def __init__(
@@ -388,7 +464,24 @@ class ConvTranspose2d(_ConvTransposeNd):
 
 
 class ConvTranspose3d(_ConvTransposeNd):
-    """3-D transposed convolution (``nn.ConvTranspose3d``); weight (C_in, C_out/groups, k...)."""
+    """3-D transposed convolution (``nn.ConvTranspose3d``); weight (C_in, C_out/groups, k...).
+
+    Args:
+        in_channels: Channels of the input.
+        out_channels: Channels of the output.
+        kernel_size: Size of the window: an int or a tuple per dimension.
+        stride: Step of the window: an int or a tuple per dimension.
+        padding: Zero padding on each side: an int, a tuple per dimension, or ``'valid'`` /
+            ``'same'``.
+        output_padding: Size added to one side of the output, to choose among the sizes a stride
+            allows.
+        groups: Blocked connections from input to output channels (both divisible by it).
+        bias: Learn an additive bias.
+        dilation: Spacing between the kernel's elements.
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self,

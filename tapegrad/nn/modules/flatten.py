@@ -7,7 +7,12 @@ from .module import Module
 
 
 class Flatten(Module):
-    """Flatten dims start_dim..end_dim into one (``nn.Flatten``)."""
+    """Flatten dims start_dim..end_dim into one (``nn.Flatten``).
+
+    Args:
+        start_dim: First dimension to flatten.
+        end_dim: Last dimension to flatten.
+    """
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
@@ -22,7 +27,12 @@ class Flatten(Module):
 
 
 class Unflatten(Module):
-    """Expand one dim into ``unflattened_size`` (``nn.Unflatten``)."""
+    """Expand one dim into ``unflattened_size`` (``nn.Unflatten``).
+
+    Args:
+        dim: The dimension to unflatten.
+        unflattened_size: The shape the dimension ``dim`` is unflattened into.
+    """
 
     def __init__(self, dim, unflattened_size) -> None:
         super().__init__()

@@ -9,7 +9,15 @@ __all__ = ["Fold", "Unfold"]
 
 
 class Fold(Module):
-    """Sum sliding local blocks back into a (N, C, H, W) tensor (``nn.Fold``)."""
+    """Sum sliding local blocks back into a (N, C, H, W) tensor (``nn.Fold``).
+
+    Args:
+        output_size: The spatial shape of the output (H, W).
+        kernel_size: Size of the sliding blocks: an int or a pair.
+        dilation: Spacing between the kernel's elements.
+        padding: Implicit zero padding on both sides of the spatial dimensions.
+        stride: Step of the sliding blocks.
+    """
 
     def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1) -> None:
         super().__init__()
@@ -32,7 +40,14 @@ class Fold(Module):
 
 
 class Unfold(Module):
-    """Extract sliding local blocks of a (N, C, H, W) tensor as columns (``nn.Unfold``)."""
+    """Extract sliding local blocks of a (N, C, H, W) tensor as columns (``nn.Unfold``).
+
+    Args:
+        kernel_size: Size of the sliding blocks: an int or a pair.
+        dilation: Spacing between the kernel's elements.
+        padding: Implicit zero padding on both sides of the spatial dimensions.
+        stride: Step of the sliding blocks.
+    """
 
     def __init__(self, kernel_size, dilation=1, padding=0, stride=1) -> None:
         super().__init__()

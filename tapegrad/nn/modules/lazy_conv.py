@@ -61,7 +61,21 @@ class _LazyConvXdMixin(LazyModuleMixin):
 
 
 class LazyConv1d(_LazyConvXdMixin, Conv1d):
-    """Conv1d with ``in_channels`` inferred from the first input (``nn.LazyConv1d``)."""
+    """Conv1d with ``in_channels`` inferred from the first input (``nn.LazyConv1d``).
+
+    Args:
+        out_channels: Channels of the output.
+        kernel_size: Size of the window: an int or a tuple per dimension.
+        stride: Step of the window: an int or a tuple per dimension.
+        padding: Zero padding on each side: an int, a tuple per dimension, or ``'valid'`` /
+            ``'same'``.
+        dilation: Spacing between the kernel's elements.
+        groups: Blocked connections from input to output channels (both divisible by it).
+        bias: Learn an additive bias.
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     cls_to_become = Conv1d
     _spatial = 1
@@ -87,7 +101,21 @@ class LazyConv1d(_LazyConvXdMixin, Conv1d):
 
 
 class LazyConv2d(_LazyConvXdMixin, Conv2d):
-    """Conv2d with ``in_channels`` inferred from the first input (``nn.LazyConv2d``)."""
+    """Conv2d with ``in_channels`` inferred from the first input (``nn.LazyConv2d``).
+
+    Args:
+        out_channels: Channels of the output.
+        kernel_size: Size of the window: an int or a tuple per dimension.
+        stride: Step of the window: an int or a tuple per dimension.
+        padding: Zero padding on each side: an int, a tuple per dimension, or ``'valid'`` /
+            ``'same'``.
+        dilation: Spacing between the kernel's elements.
+        groups: Blocked connections from input to output channels (both divisible by it).
+        bias: Learn an additive bias.
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     cls_to_become = Conv2d
     _spatial = 2
@@ -113,7 +141,21 @@ class LazyConv2d(_LazyConvXdMixin, Conv2d):
 
 
 class LazyConv3d(_LazyConvXdMixin, Conv3d):
-    """Conv3d with ``in_channels`` inferred from the first input (``nn.LazyConv3d``)."""
+    """Conv3d with ``in_channels`` inferred from the first input (``nn.LazyConv3d``).
+
+    Args:
+        out_channels: Channels of the output.
+        kernel_size: Size of the window: an int or a tuple per dimension.
+        stride: Step of the window: an int or a tuple per dimension.
+        padding: Zero padding on each side: an int, a tuple per dimension, or ``'valid'`` /
+            ``'same'``.
+        dilation: Spacing between the kernel's elements.
+        groups: Blocked connections from input to output channels (both divisible by it).
+        bias: Learn an additive bias.
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     cls_to_become = Conv3d
     _spatial = 3
@@ -140,7 +182,23 @@ class LazyConv3d(_LazyConvXdMixin, Conv3d):
 
 class LazyConvTranspose1d(_LazyConvXdMixin, ConvTranspose1d):
     """ConvTranspose1d with ``in_channels`` inferred from the first input
-    (``nn.LazyConvTranspose1d``)."""
+    (``nn.LazyConvTranspose1d``).
+
+    Args:
+        out_channels: Channels of the output.
+        kernel_size: Size of the window: an int or a tuple per dimension.
+        stride: Step of the window: an int or a tuple per dimension.
+        padding: Zero padding on each side: an int, a tuple per dimension, or ``'valid'`` /
+            ``'same'``.
+        output_padding: Size added to one side of the output, to choose among the sizes a stride
+            allows.
+        groups: Blocked connections from input to output channels (both divisible by it).
+        bias: Learn an additive bias.
+        dilation: Spacing between the kernel's elements.
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     cls_to_become = ConvTranspose1d
     _spatial = 1
@@ -168,7 +226,23 @@ class LazyConvTranspose1d(_LazyConvXdMixin, ConvTranspose1d):
 
 class LazyConvTranspose2d(_LazyConvXdMixin, ConvTranspose2d):
     """ConvTranspose2d with ``in_channels`` inferred from the first input
-    (``nn.LazyConvTranspose2d``)."""
+    (``nn.LazyConvTranspose2d``).
+
+    Args:
+        out_channels: Channels of the output.
+        kernel_size: Size of the window: an int or a tuple per dimension.
+        stride: Step of the window: an int or a tuple per dimension.
+        padding: Zero padding on each side: an int, a tuple per dimension, or ``'valid'`` /
+            ``'same'``.
+        output_padding: Size added to one side of the output, to choose among the sizes a stride
+            allows.
+        groups: Blocked connections from input to output channels (both divisible by it).
+        bias: Learn an additive bias.
+        dilation: Spacing between the kernel's elements.
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     cls_to_become = ConvTranspose2d
     _spatial = 2
@@ -196,7 +270,23 @@ class LazyConvTranspose2d(_LazyConvXdMixin, ConvTranspose2d):
 
 class LazyConvTranspose3d(_LazyConvXdMixin, ConvTranspose3d):
     """ConvTranspose3d with ``in_channels`` inferred from the first input
-    (``nn.LazyConvTranspose3d``)."""
+    (``nn.LazyConvTranspose3d``).
+
+    Args:
+        out_channels: Channels of the output.
+        kernel_size: Size of the window: an int or a tuple per dimension.
+        stride: Step of the window: an int or a tuple per dimension.
+        padding: Zero padding on each side: an int, a tuple per dimension, or ``'valid'`` /
+            ``'same'``.
+        output_padding: Size added to one side of the output, to choose among the sizes a stride
+            allows.
+        groups: Blocked connections from input to output channels (both divisible by it).
+        bias: Learn an additive bias.
+        dilation: Spacing between the kernel's elements.
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     cls_to_become = ConvTranspose3d
     _spatial = 3

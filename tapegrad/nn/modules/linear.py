@@ -28,6 +28,13 @@ class Linear(Module):
 
     Initialised like PyTorch: kaiming_uniform_(a=sqrt(5)) for the weight, then
     U(-1/sqrt(in_features), 1/sqrt(in_features)) for the bias.
+
+    Args:
+        in_features: Size of each input sample.
+        out_features: Size of each output sample.
+        bias: Learn an additive bias.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
     """
 
     def __init__(
@@ -67,7 +74,16 @@ class NonDynamicallyQuantizableLinear(Linear):
 
 
 class Bilinear(Module):
-    """y = x1^T A x2 + b (``nn.Bilinear``); weight (out, in1, in2)."""
+    """y = x1^T A x2 + b (``nn.Bilinear``); weight (out, in1, in2).
+
+    Args:
+        in1_features: Size of each first input sample.
+        in2_features: Size of each second input sample.
+        out_features: Size of each output sample.
+        bias: Learn an additive bias.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self,
@@ -110,7 +126,14 @@ class Bilinear(Module):
 
 class LazyLinear(LazyModuleMixin, Linear):
     """A Linear layer whose ``in_features`` is read from the first input (``nn.LazyLinear``);
-    it then becomes a ``Linear``, initialised as PyTorch does."""
+    it then becomes a ``Linear``, initialised as PyTorch does.
+
+    Args:
+        out_features: Size of each output sample.
+        bias: Learn an additive bias.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     cls_to_become = Linear
 

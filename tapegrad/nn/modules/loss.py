@@ -59,21 +59,41 @@ class _WeightedLoss(_Loss):
 
 
 class L1Loss(_Loss):
-    """Mean absolute error (``nn.L1Loss``)."""
+    """Mean absolute error (``nn.L1Loss``).
+
+    Args:
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
 
     def forward(self, input, target):
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class MSELoss(_Loss):
-    """Mean squared error (``nn.MSELoss``)."""
+    """Mean squared error (``nn.MSELoss``).
+
+    Args:
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
 
     def forward(self, input, target):
         return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class NLLLoss(_WeightedLoss):
-    """Negative log-likelihood of class indices given log-probabilities (``nn.NLLLoss``)."""
+    """Negative log-likelihood of class indices given log-probabilities (``nn.NLLLoss``).
+
+    Args:
+        weight: A rescaling weight per class.
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        ignore_index: A target value that is ignored and does not count in the mean.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
 
     def __init__(
         self,
@@ -97,7 +117,15 @@ class NLLLoss(_WeightedLoss):
 
 
 class NLLLoss2d(NLLLoss):
-    """Deprecated alias of NLLLoss (``nn.NLLLoss2d``)."""
+    """Deprecated alias of NLLLoss (``nn.NLLLoss2d``).
+
+    Args:
+        weight: A rescaling weight per class.
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        ignore_index: A target value that is ignored and does not count in the mean.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
 
     def __init__(
         self,
@@ -118,7 +146,17 @@ class NLLLoss2d(NLLLoss):
 
 
 class PoissonNLLLoss(_Loss):
-    """Negative log-likelihood of a Poisson target (``nn.PoissonNLLLoss``)."""
+    """Negative log-likelihood of a Poisson target (``nn.PoissonNLLLoss``).
+
+    Args:
+        log_input: The input is the log of the rate: the loss is ``exp(input) - target *
+            input``.
+        full: Add the Stirling approximation term.
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        eps: Added to the rate inside the log when ``log_input`` is false.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
 
     def __init__(
         self,
@@ -146,7 +184,13 @@ class PoissonNLLLoss(_Loss):
 
 
 class GaussianNLLLoss(_Loss):
-    """Negative log-likelihood of a Gaussian with predicted variance (``nn.GaussianNLLLoss``)."""
+    """Negative log-likelihood of a Gaussian with predicted variance (``nn.GaussianNLLLoss``).
+
+    Args:
+        full: Add the constant ``0.5 * log(2 * pi)`` to the loss.
+        eps: Lower bound of the variance, for stability.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
 
     def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean") -> None:
         super().__init__(None, None, reduction)
@@ -160,7 +204,14 @@ class GaussianNLLLoss(_Loss):
 
 
 class KLDivLoss(_Loss):
-    """KL divergence with log-probability input (``nn.KLDivLoss``)."""
+    """KL divergence with log-probability input (``nn.KLDivLoss``).
+
+    Args:
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+        log_target: The target is given as log-probabilities.
+    """
 
     def __init__(
         self, size_average=None, reduce=None, reduction: str = "mean", log_target: bool = False
@@ -173,14 +224,29 @@ class KLDivLoss(_Loss):
 
 
 class BCELoss(_WeightedLoss):
-    """Binary cross-entropy of probabilities (``nn.BCELoss``)."""
+    """Binary cross-entropy of probabilities (``nn.BCELoss``).
+
+    Args:
+        weight: A rescaling weight of each element (broadcast to the input).
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
 
     def forward(self, input, target):
         return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
-    """Sigmoid and binary cross-entropy in one stable step (``nn.BCEWithLogitsLoss``)."""
+    """Sigmoid and binary cross-entropy in one stable step (``nn.BCEWithLogitsLoss``).
+
+    Args:
+        weight: A rescaling weight of each element (broadcast to the input).
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+        pos_weight: A weight of the positive examples, per class.
+    """
 
     def __init__(
         self,
@@ -201,7 +267,14 @@ class BCEWithLogitsLoss(_Loss):
 
 
 class HingeEmbeddingLoss(_Loss):
-    """x where y = 1, max(0, margin - x) where y = -1 (``nn.HingeEmbeddingLoss``)."""
+    """x where y = 1, max(0, margin - x) where y = -1 (``nn.HingeEmbeddingLoss``).
+
+    Args:
+        margin: The margin of the dissimilar pairs' term.
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
 
     def __init__(
         self, margin: float = 1.0, size_average=None, reduce=None, reduction: str = "mean"
@@ -214,14 +287,27 @@ class HingeEmbeddingLoss(_Loss):
 
 
 class MultiLabelMarginLoss(_Loss):
-    """Multi-label hinge loss (``nn.MultiLabelMarginLoss``)."""
+    """Multi-label hinge loss (``nn.MultiLabelMarginLoss``).
+
+    Args:
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
 
     def forward(self, input, target):
         return F.multilabel_margin_loss(input, target, reduction=self.reduction)
 
 
 class SmoothL1Loss(_Loss):
-    """Quadratic below beta, linear above (``nn.SmoothL1Loss``)."""
+    """Quadratic below beta, linear above (``nn.SmoothL1Loss``).
+
+    Args:
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+        beta: Where the loss turns from quadratic to linear.
+    """
 
     def __init__(
         self, size_average=None, reduce=None, reduction: str = "mean", beta: float = 1.0
@@ -234,7 +320,12 @@ class SmoothL1Loss(_Loss):
 
 
 class HuberLoss(_Loss):
-    """Quadratic below delta, delta-scaled linear above (``nn.HuberLoss``)."""
+    """Quadratic below delta, delta-scaled linear above (``nn.HuberLoss``).
+
+    Args:
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+        delta: Where the loss turns from quadratic to linear.
+    """
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         if not isinstance(delta, (float, int)):
@@ -247,14 +338,29 @@ class HuberLoss(_Loss):
 
 
 class SoftMarginLoss(_Loss):
-    """log(1 + exp(-y x)) (``nn.SoftMarginLoss``)."""
+    """log(1 + exp(-y x)) (``nn.SoftMarginLoss``).
+
+    Args:
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
 
     def forward(self, input, target):
         return F.soft_margin_loss(input, target, reduction=self.reduction)
 
 
 class CrossEntropyLoss(_WeightedLoss):
-    """log_softmax + NLL; class indices or class probabilities (``nn.CrossEntropyLoss``)."""
+    """log_softmax + NLL; class indices or class probabilities (``nn.CrossEntropyLoss``).
+
+    Args:
+        weight: A rescaling weight per class.
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        ignore_index: A target value that is ignored and does not count in the mean.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+        label_smoothing: In [0, 1]: the targets become a mix with the uniform distribution.
+    """
 
     def __init__(
         self,
@@ -281,7 +387,14 @@ class CrossEntropyLoss(_WeightedLoss):
 
 
 class MultiLabelSoftMarginLoss(_WeightedLoss):
-    """Per-class logistic loss averaged over classes (``nn.MultiLabelSoftMarginLoss``)."""
+    """Per-class logistic loss averaged over classes (``nn.MultiLabelSoftMarginLoss``).
+
+    Args:
+        weight: A rescaling weight per class.
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
 
     def forward(self, input, target):
         return F.multilabel_soft_margin_loss(
@@ -290,7 +403,14 @@ class MultiLabelSoftMarginLoss(_WeightedLoss):
 
 
 class CosineEmbeddingLoss(_Loss):
-    """1 - cos where y = 1, max(0, cos - margin) where y = -1 (``nn.CosineEmbeddingLoss``)."""
+    """1 - cos where y = 1, max(0, cos - margin) where y = -1 (``nn.CosineEmbeddingLoss``).
+
+    Args:
+        margin: For dissimilar pairs, the similarity above which the loss is positive.
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
 
     def __init__(
         self, margin: float = 0.0, size_average=None, reduce=None, reduction: str = "mean"
@@ -305,7 +425,14 @@ class CosineEmbeddingLoss(_Loss):
 
 
 class MarginRankingLoss(_Loss):
-    """max(0, -y (x1 - x2) + margin) (``nn.MarginRankingLoss``)."""
+    """max(0, -y (x1 - x2) + margin) (``nn.MarginRankingLoss``).
+
+    Args:
+        margin: The margin by which the right input should rank higher.
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
 
     def __init__(
         self, margin: float = 0.0, size_average=None, reduce=None, reduction: str = "mean"
@@ -320,7 +447,16 @@ class MarginRankingLoss(_Loss):
 
 
 class MultiMarginLoss(_WeightedLoss):
-    """Multi-class hinge (SVM) loss (``nn.MultiMarginLoss``)."""
+    """Multi-class hinge (SVM) loss (``nn.MultiMarginLoss``).
+
+    Args:
+        p: 1 or 2: the power of the hinge.
+        margin: The margin.
+        weight: A rescaling weight per class.
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
 
     def __init__(
         self,
@@ -354,7 +490,17 @@ class MultiMarginLoss(_WeightedLoss):
 
 
 class TripletMarginLoss(_Loss):
-    """max(0, d(a, p) - d(a, n) + margin) (``nn.TripletMarginLoss``)."""
+    """max(0, d(a, p) - d(a, n) + margin) (``nn.TripletMarginLoss``).
+
+    Args:
+        margin: The margin between positive and negative distances.
+        p: The norm degree of the pairwise distance.
+        eps: Added to the differences, against a zero norm.
+        swap: Use the distance swap (the smaller of anchor-negative and positive-negative).
+        size_average: Deprecated (use ``reduction``), as in PyTorch.
+        reduce: Deprecated (use ``reduction``), as in PyTorch.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
 
     def __init__(
         self,
@@ -390,7 +536,15 @@ class TripletMarginLoss(_Loss):
 
 
 class TripletMarginWithDistanceLoss(_Loss):
-    """Triplet loss with a custom distance (``nn.TripletMarginWithDistanceLoss``)."""
+    """Triplet loss with a custom distance (``nn.TripletMarginWithDistanceLoss``).
+
+    Args:
+        distance_function: A function giving the distances between two batches (default: the
+            pairwise Euclidean distance).
+        margin: The margin between positive and negative distances.
+        swap: Use the distance swap (the smaller of anchor-negative and positive-negative).
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+    """
 
     def __init__(
         self,
@@ -425,7 +579,13 @@ class TripletMarginWithDistanceLoss(_Loss):
 
 
 class CTCLoss(_Loss):
-    """Connectionist temporal classification loss (``nn.CTCLoss``)."""
+    """Connectionist temporal classification loss (``nn.CTCLoss``).
+
+    Args:
+        blank: The blank label.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
+        zero_infinity: Zero infinite losses (impossible alignments) and their gradients.
+    """
 
     def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False):
         super().__init__(reduction=reduction)

@@ -192,7 +192,7 @@ class Module:
     """Base class for all neural-network modules (``torch.nn.Module``).
 
     Parameters, buffers and submodules assigned as attributes are registered
-    and found by ``parameters()``, ``state_dict()``, ``to()`` and friends::
+    and found by ``parameters()``, ``state_dict()``, ``to()`` and friends:
 
         class Net(nn.Module):
             def __init__(self):

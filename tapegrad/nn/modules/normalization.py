@@ -20,7 +20,16 @@ def _shape(normalized_shape) -> tuple:
 
 
 class LayerNorm(Module):
-    """Normalise over the trailing ``normalized_shape`` dims (``nn.LayerNorm``)."""
+    """Normalise over the trailing ``normalized_shape`` dims (``nn.LayerNorm``).
+
+    Args:
+        normalized_shape: The trailing shape over which to normalize.
+        eps: Added to the variance for numerical stability.
+        elementwise_affine: Learn a per-element scale (and shift, with ``bias``).
+        bias: Learn the additive shift.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self,
@@ -64,7 +73,17 @@ class LayerNorm(Module):
 
 
 class GroupNorm(Module):
-    """Normalise over groups of channels (``nn.GroupNorm``)."""
+    """Normalise over groups of channels (``nn.GroupNorm``).
+
+    Args:
+        num_groups: Groups the channels are split into.
+        num_channels: Channels of the input.
+        eps: Added to the variance for numerical stability.
+        affine: Learn a per-channel scale and shift.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+        bias: Learn the additive shift.
+    """
 
     def __init__(
         self,
@@ -115,7 +134,15 @@ class GroupNorm(Module):
 
 
 class RMSNorm(Module):
-    """x / sqrt(mean(x^2) + eps) * weight over the trailing dims (``nn.RMSNorm``)."""
+    """x / sqrt(mean(x^2) + eps) * weight over the trailing dims (``nn.RMSNorm``).
+
+    Args:
+        normalized_shape: The trailing shape over which to normalize.
+        eps: Added to the mean square for numerical stability (default: the dtype's eps).
+        elementwise_affine: Learn a per-element scale (and shift, with ``bias``).
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self,
@@ -150,7 +177,14 @@ class RMSNorm(Module):
 
 
 class LocalResponseNorm(Module):
-    """Normalise by the activity of neighbouring channels (``nn.LocalResponseNorm``)."""
+    """Normalise by the activity of neighbouring channels (``nn.LocalResponseNorm``).
+
+    Args:
+        size: Neighbouring channels used for the normalization.
+        alpha: Multiplicative factor.
+        beta: Exponent.
+        k: Additive constant.
+    """
 
     def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
         super().__init__()

@@ -71,25 +71,48 @@ class _PadNd(Module):
 
 
 class ConstantPad1d(_ConstantPadNd):
-    """Pad the last 1 dim(s) with a constant (``nn.ConstantPad1d``)."""
+    """Pad the last 1 dim(s) with a constant (``nn.ConstantPad1d``).
+
+    Args:
+        padding: The padding: an int for every side, or a tuple (left, right, top, bottom,
+            front, back: as many as the padded dimensions).
+        value: The fill value.
+    """
 
     _n = 1
 
 
 class ConstantPad2d(_ConstantPadNd):
-    """Pad the last 2 dim(s) with a constant (``nn.ConstantPad2d``)."""
+    """Pad the last 2 dim(s) with a constant (``nn.ConstantPad2d``).
+
+    Args:
+        padding: The padding: an int for every side, or a tuple (left, right, top, bottom,
+            front, back: as many as the padded dimensions).
+        value: The fill value.
+    """
 
     _n = 2
 
 
 class ConstantPad3d(_ConstantPadNd):
-    """Pad the last 3 dim(s) with a constant (``nn.ConstantPad3d``)."""
+    """Pad the last 3 dim(s) with a constant (``nn.ConstantPad3d``).
+
+    Args:
+        padding: The padding: an int for every side, or a tuple (left, right, top, bottom,
+            front, back: as many as the padded dimensions).
+        value: The fill value.
+    """
 
     _n = 3
 
 
 class ZeroPad1d(ConstantPad1d):
-    """Pad the last 1 dim(s) with zeros (``nn.ZeroPad1d``)."""
+    """Pad the last 1 dim(s) with zeros (``nn.ZeroPad1d``).
+
+    Args:
+        padding: The padding: an int for every side, or a tuple (left, right, top, bottom,
+            front, back: as many as the padded dimensions).
+    """
 
     def __init__(self, padding) -> None:
         super().__init__(padding, 0.0)
@@ -99,7 +122,12 @@ class ZeroPad1d(ConstantPad1d):
 
 
 class ZeroPad2d(ConstantPad2d):
-    """Pad the last 2 dim(s) with zeros (``nn.ZeroPad2d``)."""
+    """Pad the last 2 dim(s) with zeros (``nn.ZeroPad2d``).
+
+    Args:
+        padding: The padding: an int for every side, or a tuple (left, right, top, bottom,
+            front, back: as many as the padded dimensions).
+    """
 
     def __init__(self, padding) -> None:
         super().__init__(padding, 0.0)
@@ -109,7 +137,12 @@ class ZeroPad2d(ConstantPad2d):
 
 
 class ZeroPad3d(ConstantPad3d):
-    """Pad the last 3 dim(s) with zeros (``nn.ZeroPad3d``)."""
+    """Pad the last 3 dim(s) with zeros (``nn.ZeroPad3d``).
+
+    Args:
+        padding: The padding: an int for every side, or a tuple (left, right, top, bottom,
+            front, back: as many as the padded dimensions).
+    """
 
     def __init__(self, padding) -> None:
         super().__init__(padding, 0.0)
@@ -119,63 +152,108 @@ class ZeroPad3d(ConstantPad3d):
 
 
 class ReflectionPad1d(_PadNd):
-    """Pad the last 1 dim(s) with the reflection of the input (``nn.ReflectionPad1d``)."""
+    """Pad the last 1 dim(s) with the reflection of the input (``nn.ReflectionPad1d``).
+
+    Args:
+        padding: The padding: an int for every side, or a tuple (left, right, top, bottom,
+            front, back: as many as the padded dimensions).
+    """
 
     _n = 1
     _mode = "reflect"
 
 
 class ReflectionPad2d(_PadNd):
-    """Pad the last 2 dim(s) with the reflection of the input (``nn.ReflectionPad2d``)."""
+    """Pad the last 2 dim(s) with the reflection of the input (``nn.ReflectionPad2d``).
+
+    Args:
+        padding: The padding: an int for every side, or a tuple (left, right, top, bottom,
+            front, back: as many as the padded dimensions).
+    """
 
     _n = 2
     _mode = "reflect"
 
 
 class ReflectionPad3d(_PadNd):
-    """Pad the last 3 dim(s) with the reflection of the input (``nn.ReflectionPad3d``)."""
+    """Pad the last 3 dim(s) with the reflection of the input (``nn.ReflectionPad3d``).
+
+    Args:
+        padding: The padding: an int for every side, or a tuple (left, right, top, bottom,
+            front, back: as many as the padded dimensions).
+    """
 
     _n = 3
     _mode = "reflect"
 
 
 class ReplicationPad1d(_PadNd):
-    """Pad the last 1 dim(s) with copies of the edge (``nn.ReplicationPad1d``)."""
+    """Pad the last 1 dim(s) with copies of the edge (``nn.ReplicationPad1d``).
+
+    Args:
+        padding: The padding: an int for every side, or a tuple (left, right, top, bottom,
+            front, back: as many as the padded dimensions).
+    """
 
     _n = 1
     _mode = "replicate"
 
 
 class ReplicationPad2d(_PadNd):
-    """Pad the last 2 dim(s) with copies of the edge (``nn.ReplicationPad2d``)."""
+    """Pad the last 2 dim(s) with copies of the edge (``nn.ReplicationPad2d``).
+
+    Args:
+        padding: The padding: an int for every side, or a tuple (left, right, top, bottom,
+            front, back: as many as the padded dimensions).
+    """
 
     _n = 2
     _mode = "replicate"
 
 
 class ReplicationPad3d(_PadNd):
-    """Pad the last 3 dim(s) with copies of the edge (``nn.ReplicationPad3d``)."""
+    """Pad the last 3 dim(s) with copies of the edge (``nn.ReplicationPad3d``).
+
+    Args:
+        padding: The padding: an int for every side, or a tuple (left, right, top, bottom,
+            front, back: as many as the padded dimensions).
+    """
 
     _n = 3
     _mode = "replicate"
 
 
 class CircularPad1d(_PadNd):
-    """Pad the last 1 dim(s) with the input wrapped around (``nn.CircularPad1d``)."""
+    """Pad the last 1 dim(s) with the input wrapped around (``nn.CircularPad1d``).
+
+    Args:
+        padding: The padding: an int for every side, or a tuple (left, right, top, bottom,
+            front, back: as many as the padded dimensions).
+    """
 
     _n = 1
     _mode = "circular"
 
 
 class CircularPad2d(_PadNd):
-    """Pad the last 2 dim(s) with the input wrapped around (``nn.CircularPad2d``)."""
+    """Pad the last 2 dim(s) with the input wrapped around (``nn.CircularPad2d``).
+
+    Args:
+        padding: The padding: an int for every side, or a tuple (left, right, top, bottom,
+            front, back: as many as the padded dimensions).
+    """
 
     _n = 2
     _mode = "circular"
 
 
 class CircularPad3d(_PadNd):
-    """Pad the last 3 dim(s) with the input wrapped around (``nn.CircularPad3d``)."""
+    """Pad the last 3 dim(s) with the input wrapped around (``nn.CircularPad3d``).
+
+    Args:
+        padding: The padding: an int for every side, or a tuple (left, right, top, bottom,
+            front, back: as many as the padded dimensions).
+    """
 
     _n = 3
     _mode = "circular"

@@ -46,7 +46,17 @@ class _MaxPoolNd(Module):
 
 
 class MaxPool1d(_MaxPoolNd):
-    """1-D max pooling over (N, C, L) (``nn.MaxPool1d``); stride defaults to kernel_size."""
+    """1-D max pooling over (N, C, L) (``nn.MaxPool1d``); stride defaults to kernel_size.
+
+    Args:
+        kernel_size: Size of the window: an int or a tuple per dimension.
+        stride: Step of the window (default: ``kernel_size``).
+        padding: Implicit padding on each side (negative infinity for max pooling, zeros for
+            average pooling).
+        dilation: Spacing between the kernel's elements.
+        return_indices: Also return the indices of the maxima (for ``MaxUnpool``).
+        ceil_mode: Round the output size up instead of down.
+    """
 
     def forward(self, input):
         return self._pool(F.max_pool1d, input)
@@ -56,6 +66,15 @@ class MaxPool2d(_MaxPoolNd):
     """2-D max pooling over (N, C, H, W) (``nn.MaxPool2d``); stride defaults to kernel_size.
 
     >>> pool = MaxPool2d(3)  # the seed CNN's first pooling
+
+    Args:
+        kernel_size: Size of the window: an int or a tuple per dimension.
+        stride: Step of the window (default: ``kernel_size``).
+        padding: Implicit padding on each side (negative infinity for max pooling, zeros for
+            average pooling).
+        dilation: Spacing between the kernel's elements.
+        return_indices: Also return the indices of the maxima (for ``MaxUnpool``).
+        ceil_mode: Round the output size up instead of down.
     """
 
     def forward(self, input):
@@ -63,7 +82,17 @@ class MaxPool2d(_MaxPoolNd):
 
 
 class MaxPool3d(_MaxPoolNd):
-    """3-D max pooling over (N, C, D, H, W) (``nn.MaxPool3d``)."""
+    """3-D max pooling over (N, C, D, H, W) (``nn.MaxPool3d``).
+
+    Args:
+        kernel_size: Size of the window: an int or a tuple per dimension.
+        stride: Step of the window (default: ``kernel_size``).
+        padding: Implicit padding on each side (negative infinity for max pooling, zeros for
+            average pooling).
+        dilation: Spacing between the kernel's elements.
+        return_indices: Also return the indices of the maxima (for ``MaxUnpool``).
+        ceil_mode: Round the output size up instead of down.
+    """
 
     def forward(self, input):
         return self._pool(F.max_pool3d, input)
@@ -77,7 +106,16 @@ class _AvgPoolNd(Module):
 
 
 class AvgPool1d(_AvgPoolNd):
-    """1-D average pooling over (N, C, L) (``nn.AvgPool1d``)."""
+    """1-D average pooling over (N, C, L) (``nn.AvgPool1d``).
+
+    Args:
+        kernel_size: Size of the window: an int or a tuple per dimension.
+        stride: Step of the window (default: ``kernel_size``).
+        padding: Implicit padding on each side (negative infinity for max pooling, zeros for
+            average pooling).
+        ceil_mode: Round the output size up instead of down.
+        count_include_pad: Count the zero padding in the divisor of the average.
+    """
 
     def __init__(
         self,
@@ -106,7 +144,17 @@ class AvgPool1d(_AvgPoolNd):
 
 
 class AvgPool2d(_AvgPoolNd):
-    """2-D average pooling over (N, C, H, W) (``nn.AvgPool2d``)."""
+    """2-D average pooling over (N, C, H, W) (``nn.AvgPool2d``).
+
+    Args:
+        kernel_size: Size of the window: an int or a tuple per dimension.
+        stride: Step of the window (default: ``kernel_size``).
+        padding: Implicit padding on each side (negative infinity for max pooling, zeros for
+            average pooling).
+        ceil_mode: Round the output size up instead of down.
+        count_include_pad: Count the zero padding in the divisor of the average.
+        divisor_override: If given, the divisor of the sums instead of the window size.
+    """
 
     def __init__(
         self,
@@ -138,7 +186,17 @@ class AvgPool2d(_AvgPoolNd):
 
 
 class AvgPool3d(_AvgPoolNd):
-    """3-D average pooling over (N, C, D, H, W) (``nn.AvgPool3d``)."""
+    """3-D average pooling over (N, C, D, H, W) (``nn.AvgPool3d``).
+
+    Args:
+        kernel_size: Size of the window: an int or a tuple per dimension.
+        stride: Step of the window (default: ``kernel_size``).
+        padding: Implicit padding on each side (negative infinity for max pooling, zeros for
+            average pooling).
+        ceil_mode: Round the output size up instead of down.
+        count_include_pad: Count the zero padding in the divisor of the average.
+        divisor_override: If given, the divisor of the sums instead of the window size.
+    """
 
     def __init__(
         self,
@@ -187,7 +245,14 @@ class _LPPoolNd(Module):
 
 
 class LPPool1d(_LPPoolNd):
-    """1-D power-average pooling (``nn.LPPool1d``)."""
+    """1-D power-average pooling (``nn.LPPool1d``).
+
+    Args:
+        norm_type: The power p of the p-norm.
+        kernel_size: Size of the window: an int or a tuple per dimension.
+        stride: Step of the window (default: ``kernel_size``).
+        ceil_mode: Round the output size up instead of down.
+    """
 
     def forward(self, input):
         return F.lp_pool1d(
@@ -196,7 +261,14 @@ class LPPool1d(_LPPoolNd):
 
 
 class LPPool2d(_LPPoolNd):
-    """2-D power-average pooling (``nn.LPPool2d``)."""
+    """2-D power-average pooling (``nn.LPPool2d``).
+
+    Args:
+        norm_type: The power p of the p-norm.
+        kernel_size: Size of the window: an int or a tuple per dimension.
+        stride: Step of the window (default: ``kernel_size``).
+        ceil_mode: Round the output size up instead of down.
+    """
 
     def forward(self, input):
         return F.lp_pool2d(
@@ -217,21 +289,39 @@ class _AdaptiveMaxPoolNd(Module):
 
 
 class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
-    """1-D adaptive max pooling to ``output_size`` (``nn.AdaptiveMaxPool1d``)."""
+    """1-D adaptive max pooling to ``output_size`` (``nn.AdaptiveMaxPool1d``).
+
+    Args:
+        output_size: The output size: an int or a tuple (``None`` keeps the input's size in that
+            dimension).
+        return_indices: Also return the indices of the maxima (for ``MaxUnpool``).
+    """
 
     def forward(self, input):
         return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
 
 
 class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
-    """2-D adaptive max pooling to ``output_size`` (``nn.AdaptiveMaxPool2d``)."""
+    """2-D adaptive max pooling to ``output_size`` (``nn.AdaptiveMaxPool2d``).
+
+    Args:
+        output_size: The output size: an int or a tuple (``None`` keeps the input's size in that
+            dimension).
+        return_indices: Also return the indices of the maxima (for ``MaxUnpool``).
+    """
 
     def forward(self, input):
         return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
 
 class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
-    """3-D adaptive max pooling to ``output_size`` (``nn.AdaptiveMaxPool3d``)."""
+    """3-D adaptive max pooling to ``output_size`` (``nn.AdaptiveMaxPool3d``).
+
+    Args:
+        output_size: The output size: an int or a tuple (``None`` keeps the input's size in that
+            dimension).
+        return_indices: Also return the indices of the maxima (for ``MaxUnpool``).
+    """
 
     def forward(self, input):
         return F.adaptive_max_pool3d(input, self.output_size, self.return_indices)
@@ -249,7 +339,12 @@ class _AdaptiveAvgPoolNd(Module):
 
 
 class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
-    """1-D adaptive average pooling to ``output_size`` (``nn.AdaptiveAvgPool1d``)."""
+    """1-D adaptive average pooling to ``output_size`` (``nn.AdaptiveAvgPool1d``).
+
+    Args:
+        output_size: The output size: an int or a tuple (``None`` keeps the input's size in that
+            dimension).
+    """
 
     def forward(self, input):
         return F.adaptive_avg_pool1d(input, self.output_size)
@@ -259,6 +354,10 @@ class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
     """2-D adaptive average pooling to ``output_size`` (``nn.AdaptiveAvgPool2d``).
 
     >>> gap = AdaptiveAvgPool2d(1)  # global average pooling
+
+    Args:
+        output_size: The output size: an int or a tuple (``None`` keeps the input's size in that
+            dimension).
     """
 
     def forward(self, input):
@@ -266,7 +365,12 @@ class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
 
 
 class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
-    """3-D adaptive average pooling to ``output_size`` (``nn.AdaptiveAvgPool3d``)."""
+    """3-D adaptive average pooling to ``output_size`` (``nn.AdaptiveAvgPool3d``).
+
+    Args:
+        output_size: The output size: an int or a tuple (``None`` keeps the input's size in that
+            dimension).
+    """
 
     def forward(self, input):
         return F.adaptive_avg_pool3d(input, self.output_size)
@@ -280,7 +384,13 @@ class _MaxUnpoolNd(Module):
 
 
 class MaxUnpool1d(_MaxUnpoolNd):
-    """Partial inverse of MaxPool1d (``nn.MaxUnpool1d``)."""
+    """Partial inverse of MaxPool1d (``nn.MaxUnpool1d``).
+
+    Args:
+        kernel_size: The window size of the max pooling inverted.
+        stride: Its stride (default: ``kernel_size``).
+        padding: Its padding.
+    """
 
     def __init__(self, kernel_size, stride=None, padding=0) -> None:
         super().__init__()
@@ -295,7 +405,13 @@ class MaxUnpool1d(_MaxUnpoolNd):
 
 
 class MaxUnpool2d(_MaxUnpoolNd):
-    """Partial inverse of MaxPool2d (``nn.MaxUnpool2d``): values back at their indices."""
+    """Partial inverse of MaxPool2d (``nn.MaxUnpool2d``): values back at their indices.
+
+    Args:
+        kernel_size: The window size of the max pooling inverted.
+        stride: Its stride (default: ``kernel_size``).
+        padding: Its padding.
+    """
 
     def __init__(self, kernel_size, stride=None, padding=0) -> None:
         super().__init__()

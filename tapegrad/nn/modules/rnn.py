@@ -10,6 +10,7 @@ import numbers
 import warnings
 
 from ...ops import creation as C
+from ...ops import rnn as R
 from ...ops import shape as S
 from .. import functional as F
 from .. import init
@@ -49,7 +50,23 @@ def _gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):
 
 class RNNBase(Module):
     """Shared parameters and the layer/direction loop of RNN, LSTM and GRU
-    (``nn.RNNBase``)."""
+    (``nn.RNNBase``).
+
+    Args:
+        mode: ``'RNN_TANH'``, ``'RNN_RELU'``, ``'LSTM'`` or ``'GRU'``.
+        input_size: Features of the input.
+        hidden_size: Features of the hidden state.
+        num_layers: Stacked recurrent layers.
+        bias: Learn the biases ``b_ih`` and ``b_hh``.
+        batch_first: Inputs and outputs are (batch, sequence, feature) instead of (sequence,
+            batch, feature).
+        dropout: Dropout probability on the outputs of each layer but the last.
+        bidirectional: Add a backward direction, its outputs concatenated with the forward
+            one's.
+        proj_size: If positive, project the hidden state to this size (LSTM with projections).
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self,
@@ -177,6 +194,23 @@ class RNNBase(Module):
             return _gru_cell(x, state, w_ih, w_hh, b_ih, b_hh)
         return _rnn_cell(x, state, w_ih, w_hh, b_ih, b_hh, self.mode == "RNN_RELU")
 
+    def _sequence(self, x, h0, c0, weights, reverse: bool):
+        """One layer and direction over the whole sequence ``x`` (T, B, input): the input
+        projection of every step in one GEMM, then the recurrence as one fused node
+        (``tapegrad.ops.rnn``). Returns ``(outputs, h_T, c_T or None)``."""
+        w_ih, w_hh, b_ih, b_hh, _ = weights
+        xg = F.linear(x, w_ih, b_ih)
+        if self.mode == "GRU":
+            out, h = R.gru_sequence(xg, h0, w_hh, b_hh, reverse=reverse)
+            return out, h, None
+        if b_hh is not None:
+            # LSTM and Elman add both biases before any nonlinearity: fold b_hh in once
+            xg = xg + b_hh
+        if self.mode == "LSTM":
+            return R.lstm_sequence(xg, h0, c0, w_hh, reverse=reverse)
+        out, h = R.rnn_sequence(xg, h0, w_hh, relu=self.mode == "RNN_RELU", reverse=reverse)
+        return out, h, None
+
     def _check_input(self, input, hx) -> tuple:
         name = {"LSTM": "LSTM", "GRU": "GRU"}.get(self.mode, "RNN")
         if input.dim() not in (2, 3):
@@ -299,8 +333,17 @@ class RNNBase(Module):
             outs = []
             for d in range(dirs):
                 k = layer * dirs + d
-                state = (h0[k], c0[k]) if lstm else h0[k]
                 weights = self._weights(layer, d)
+                if self.proj_size == 0:
+                    out, h, c = self._sequence(
+                        layer_input, h0[k], c0[k] if lstm else None, weights, d == 1
+                    )
+                    outs.append(out)
+                    h_n.append(h)
+                    if lstm:
+                        c_n.append(c)
+                    continue
+                state = (h0[k], c0[k]) if lstm else h0[k]
                 order = range(steps - 1, -1, -1) if d == 1 else range(steps)
                 seq = [None] * steps
                 for t in order:
@@ -325,7 +368,22 @@ class RNNBase(Module):
 
 
 class RNN(RNNBase):
-    """Elman RNN, h' = tanh or relu(x W_ih^T + b_ih + h W_hh^T + b_hh) (``nn.RNN``)."""
+    """Elman RNN, h' = tanh or relu(x W_ih^T + b_ih + h W_hh^T + b_hh) (``nn.RNN``).
+
+    Args:
+        input_size: Features of the input.
+        hidden_size: Features of the hidden state.
+        num_layers: Stacked recurrent layers.
+        nonlinearity: ``'tanh'`` or ``'relu'``.
+        bias: Learn the biases ``b_ih`` and ``b_hh``.
+        batch_first: Inputs and outputs are (batch, sequence, feature) instead of (sequence,
+            batch, feature).
+        dropout: Dropout probability on the outputs of each layer but the last.
+        bidirectional: Add a backward direction, its outputs concatenated with the forward
+            one's.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self,
@@ -357,7 +415,22 @@ class RNN(RNNBase):
 
 class LSTM(RNNBase):
     """Long short-term memory, optionally with projections (``nn.LSTM``); returns
-    ``output, (h_n, c_n)``."""
+    ``output, (h_n, c_n)``.
+
+    Args:
+        input_size: Features of the input.
+        hidden_size: Features of the hidden state.
+        num_layers: Stacked recurrent layers.
+        bias: Learn the biases ``b_ih`` and ``b_hh``.
+        batch_first: Inputs and outputs are (batch, sequence, feature) instead of (sequence,
+            batch, feature).
+        dropout: Dropout probability on the outputs of each layer but the last.
+        bidirectional: Add a backward direction, its outputs concatenated with the forward
+            one's.
+        proj_size: If positive, project the hidden state to this size (LSTM with projections).
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self,
@@ -379,7 +452,21 @@ class LSTM(RNNBase):
 
 
 class GRU(RNNBase):
-    """Gated recurrent unit (``nn.GRU``)."""
+    """Gated recurrent unit (``nn.GRU``).
+
+    Args:
+        input_size: Features of the input.
+        hidden_size: Features of the hidden state.
+        num_layers: Stacked recurrent layers.
+        bias: Learn the biases ``b_ih`` and ``b_hh``.
+        batch_first: Inputs and outputs are (batch, sequence, feature) instead of (sequence,
+            batch, feature).
+        dropout: Dropout probability on the outputs of each layer but the last.
+        bidirectional: Add a backward direction, its outputs concatenated with the forward
+            one's.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self,
@@ -400,7 +487,16 @@ class GRU(RNNBase):
 
 
 class RNNCellBase(Module):
-    """Parameters of a single recurrent step (``nn.RNNCellBase``)."""
+    """Parameters of a single recurrent step (``nn.RNNCellBase``).
+
+    Args:
+        input_size: Features of the input.
+        hidden_size: Features of the hidden state.
+        bias: Learn the biases ``b_ih`` and ``b_hh``.
+        num_chunks: Gates stacked in the weights (1, 3 or 4).
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self, input_size: int, hidden_size: int, bias: bool, num_chunks: int, device=None,
@@ -458,7 +554,16 @@ class RNNCellBase(Module):
 
 
 class RNNCell(RNNCellBase):
-    """One Elman RNN step (``nn.RNNCell``)."""
+    """One Elman RNN step (``nn.RNNCell``).
+
+    Args:
+        input_size: Features of the input.
+        hidden_size: Features of the hidden state.
+        bias: Learn the biases ``b_ih`` and ``b_hh``.
+        nonlinearity: ``'tanh'`` or ``'relu'``.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
@@ -478,7 +583,15 @@ class RNNCell(RNNCellBase):
 
 
 class LSTMCell(RNNCellBase):
-    """One LSTM step (``nn.LSTMCell``); returns ``(h', c')``."""
+    """One LSTM step (``nn.LSTMCell``); returns ``(h', c')``.
+
+    Args:
+        input_size: Features of the input.
+        hidden_size: Features of the hidden state.
+        bias: Learn the biases ``b_ih`` and ``b_hh``.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None
@@ -494,7 +607,15 @@ class LSTMCell(RNNCellBase):
 
 
 class GRUCell(RNNCellBase):
-    """One GRU step (``nn.GRUCell``)."""
+    """One GRU step (``nn.GRUCell``).
+
+    Args:
+        input_size: Features of the input.
+        hidden_size: Features of the hidden state.
+        bias: Learn the biases ``b_ih`` and ``b_hh``.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None

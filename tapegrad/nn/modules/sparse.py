@@ -29,6 +29,20 @@ class Embedding(Module):
     """A table of ``num_embeddings`` vectors looked up by index (``nn.Embedding``).
 
     The weight is drawn from N(0, 1); the ``padding_idx`` row is zero and gets no gradient.
+
+    Args:
+        num_embeddings: Size of the dictionary.
+        embedding_dim: Size of each embedding vector.
+        padding_idx: An index whose vector gets no gradient (and is initialised to zeros).
+        max_norm: Renormalize, in place, looked-up vectors whose norm exceeds this.
+        norm_type: The p of the p-norm for ``max_norm``.
+        scale_grad_by_freq: Scale the gradients by the inverse frequency of the indices in the
+            batch.
+        sparse: Accepted; the weight's gradient is dense (tapegrad has no sparse tensors).
+        _weight: A tensor to use as the initial weight.
+        _freeze: With ``_weight``: keep it frozen (``requires_grad=False``).
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
     """
 
     def __init__(
@@ -127,7 +141,23 @@ class Embedding(Module):
 
 
 class EmbeddingBag(Module):
-    """Sums, means or maxes of bags of embeddings (``nn.EmbeddingBag``)."""
+    """Sums, means or maxes of bags of embeddings (``nn.EmbeddingBag``).
+
+    Args:
+        num_embeddings: Size of the dictionary.
+        embedding_dim: Size of each embedding vector.
+        max_norm: Renormalize, in place, looked-up vectors whose norm exceeds this.
+        norm_type: The p of the p-norm for ``max_norm``.
+        scale_grad_by_freq: Scale the gradients by the inverse frequency of the indices in the
+            batch.
+        mode: ``'sum'``, ``'mean'`` or ``'max'`` over each bag.
+        sparse: Accepted; the weight's gradient is dense (tapegrad has no sparse tensors).
+        _weight: A tensor to use as the initial weight.
+        include_last_offset: ``offsets`` has one more element, the end of the last bag.
+        padding_idx: An index whose vector gets no gradient (and is initialised to zeros).
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self,

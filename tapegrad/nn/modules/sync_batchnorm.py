@@ -98,6 +98,19 @@ class SyncBatchNorm(_BatchNorm):
     and running statistics are those of one process on the whole batch. Otherwise it is
     ``BatchNorm``. Unlike PyTorch's, it runs on CPUs (over MPI). Convert a model's
     batch-norm layers with ``SyncBatchNorm.convert_sync_batchnorm(model)``.
+
+    Args:
+        num_features: Channels (features) C of the input.
+        eps: Added to the variance for numerical stability.
+        momentum: Weight of the new batch statistics in the running averages (``None``: a
+            cumulative average).
+        affine: Learn a per-channel scale and shift.
+        track_running_stats: Keep running estimates of mean and variance for evaluation mode
+            (else batch statistics are used).
+        process_group: The processes whose batch statistics are combined (default: all).
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+        bias: Learn the additive shift.
     """
 
     def __init__(

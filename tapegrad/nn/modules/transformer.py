@@ -47,7 +47,24 @@ def _generate_square_subsequent_mask(sz: int, device=None, dtype=None):
 
 class TransformerEncoderLayer(Module):
     """Self-attention and a feed-forward block, each with a residual and LayerNorm
-    (``nn.TransformerEncoderLayer``)."""
+    (``nn.TransformerEncoderLayer``).
+
+    Args:
+        d_model: Features of the inputs and outputs.
+        nhead: Attention heads.
+        dim_feedforward: Width of the feed-forward network.
+        dropout: Dropout probability.
+        activation: Activation of the feed-forward network: ``'relu'``, ``'gelu'`` or a
+            callable.
+        layer_norm_eps: The eps of the layer norms.
+        batch_first: Inputs and outputs are (batch, sequence, feature) instead of (sequence,
+            batch, feature).
+        norm_first: Apply the layer norms before attention and feed-forward (pre-norm) instead
+            of after.
+        bias: Learn biases in the linear layers and layer norms.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self,
@@ -111,7 +128,24 @@ class TransformerEncoderLayer(Module):
 
 class TransformerDecoderLayer(Module):
     """Self-attention, attention over the encoder's memory and a feed-forward block
-    (``nn.TransformerDecoderLayer``)."""
+    (``nn.TransformerDecoderLayer``).
+
+    Args:
+        d_model: Features of the inputs and outputs.
+        nhead: Attention heads.
+        dim_feedforward: Width of the feed-forward network.
+        dropout: Dropout probability.
+        activation: Activation of the feed-forward network: ``'relu'``, ``'gelu'`` or a
+            callable.
+        layer_norm_eps: The eps of the layer norms.
+        batch_first: Inputs and outputs are (batch, sequence, feature) instead of (sequence,
+            batch, feature).
+        norm_first: Apply the layer norms before attention and feed-forward (pre-norm) instead
+            of after.
+        bias: Learn biases in the linear layers and layer norms.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self,
@@ -221,7 +255,15 @@ def _why_not_nested(layer) -> str:
 
 
 class TransformerEncoder(Module):
-    """A stack of ``num_layers`` copies of an encoder layer (``nn.TransformerEncoder``)."""
+    """A stack of ``num_layers`` copies of an encoder layer (``nn.TransformerEncoder``).
+
+    Args:
+        encoder_layer: The layer to stack (copied ``num_layers`` times).
+        num_layers: Number of copies of the layer.
+        norm: A layer norm applied to the output of the last layer.
+        enable_nested_tensor: Accepted for PyTorch's signature (tapegrad has no nested tensors).
+        mask_check: Accepted for PyTorch's signature.
+    """
 
     def __init__(
         self,
@@ -261,7 +303,13 @@ class TransformerEncoder(Module):
 
 
 class TransformerDecoder(Module):
-    """A stack of ``num_layers`` copies of a decoder layer (``nn.TransformerDecoder``)."""
+    """A stack of ``num_layers`` copies of a decoder layer (``nn.TransformerDecoder``).
+
+    Args:
+        decoder_layer: The layer to stack (copied ``num_layers`` times).
+        num_layers: Number of copies of the layer.
+        norm: A layer norm applied to the output of the last layer.
+    """
 
     def __init__(
         self, decoder_layer: TransformerDecoderLayer, num_layers: int, norm: Module | None = None
@@ -297,7 +345,28 @@ class TransformerDecoder(Module):
 
 class Transformer(Module):
     """The encoder-decoder Transformer of "Attention Is All You Need" (``nn.Transformer``);
-    matrices are re-drawn with xavier_uniform_ after construction, as in PyTorch."""
+    matrices are re-drawn with xavier_uniform_ after construction, as in PyTorch.
+
+    Args:
+        d_model: Features of the inputs and outputs.
+        nhead: Attention heads.
+        num_encoder_layers: Layers of the encoder.
+        num_decoder_layers: Layers of the decoder.
+        dim_feedforward: Width of the feed-forward network.
+        dropout: Dropout probability.
+        activation: Activation of the feed-forward network: ``'relu'``, ``'gelu'`` or a
+            callable.
+        custom_encoder: A module used as the encoder instead of the default one.
+        custom_decoder: A module used as the decoder instead of the default one.
+        layer_norm_eps: The eps of the layer norms.
+        batch_first: Inputs and outputs are (batch, sequence, feature) instead of (sequence,
+            batch, feature).
+        norm_first: Apply the layer norms before attention and feed-forward (pre-norm) instead
+            of after.
+        bias: Learn biases in the linear layers and layer norms.
+        device: The device of the parameters and buffers.
+        dtype: The dtype of the parameters and buffers (default: the default dtype).
+    """
 
     def __init__(
         self,

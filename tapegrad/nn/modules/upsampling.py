@@ -17,7 +17,16 @@ __all__ = [
 
 
 class Upsample(Module):
-    """Resize the spatial dims by ``size`` or ``scale_factor`` (``nn.Upsample``)."""
+    """Resize the spatial dims by ``size`` or ``scale_factor`` (``nn.Upsample``).
+
+    Args:
+        size: The output spatial size.
+        scale_factor: Multiplier of the spatial size (or one per dimension).
+        mode: ``'nearest'``, ``'linear'``, ``'bilinear'``, ``'bicubic'`` or ``'trilinear'``.
+        align_corners: Align the corner pixels of input and output (linear modes).
+        recompute_scale_factor: Compute the output size from ``scale_factor`` and interpolate to
+            it.
+    """
 
     def __init__(
         self,
@@ -57,21 +66,35 @@ class Upsample(Module):
 
 
 class UpsamplingNearest2d(Upsample):
-    """Nearest-neighbour 2-D upsampling (``nn.UpsamplingNearest2d``)."""
+    """Nearest-neighbour 2-D upsampling (``nn.UpsamplingNearest2d``).
+
+    Args:
+        size: The output spatial size.
+        scale_factor: Multiplier of the spatial size (or one per dimension).
+    """
 
     def __init__(self, size=None, scale_factor=None) -> None:
         super().__init__(size, scale_factor, mode="nearest")
 
 
 class UpsamplingBilinear2d(Upsample):
-    """Bilinear 2-D upsampling with aligned corners (``nn.UpsamplingBilinear2d``)."""
+    """Bilinear 2-D upsampling with aligned corners (``nn.UpsamplingBilinear2d``).
+
+    Args:
+        size: The output spatial size.
+        scale_factor: Multiplier of the spatial size (or one per dimension).
+    """
 
     def __init__(self, size=None, scale_factor=None) -> None:
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
 
 
 class PixelShuffle(Module):
-    """(*, C r^2, H, W) -> (*, C, H r, W r) (``nn.PixelShuffle``)."""
+    """(*, C r^2, H, W) -> (*, C, H r, W r) (``nn.PixelShuffle``).
+
+    Args:
+        upscale_factor: The factor r by which the spatial size grows.
+    """
 
     def __init__(self, upscale_factor: int) -> None:
         super().__init__()
@@ -85,7 +108,11 @@ class PixelShuffle(Module):
 
 
 class PixelUnshuffle(Module):
-    """(*, C, H r, W r) -> (*, C r^2, H, W) (``nn.PixelUnshuffle``)."""
+    """(*, C, H r, W r) -> (*, C r^2, H, W) (``nn.PixelUnshuffle``).
+
+    Args:
+        downscale_factor: The factor r by which the spatial size shrinks.
+    """
 
     def __init__(self, downscale_factor: int) -> None:
         super().__init__()
@@ -99,7 +126,11 @@ class PixelUnshuffle(Module):
 
 
 class ChannelShuffle(Module):
-    """Interleave the channels of ``groups`` groups (``nn.ChannelShuffle``)."""
+    """Interleave the channels of ``groups`` groups (``nn.ChannelShuffle``).
+
+    Args:
+        groups: Number of groups the channels are shuffled across.
+    """
 
     def __init__(self, groups: int) -> None:
         super().__init__()

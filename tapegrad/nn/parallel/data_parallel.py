@@ -16,6 +16,12 @@ class DataParallel(Module):
     the wrapped module unchanged, which is what this does. The wrapper still holds it as
     ``.module``, so ``state_dict`` keys carry the ``module.`` prefix, as in PyTorch. Use
     ``DistributedDataParallel`` under ``mpiexec`` to use several cores or machines.
+
+    Args:
+        module: The module to run.
+        device_ids: Accepted for PyTorch's signature (no GPUs: the module runs as it is).
+        output_device: Accepted for PyTorch's signature.
+        dim: Accepted for PyTorch's signature (the batch dimension).
     """
 
     def __init__(

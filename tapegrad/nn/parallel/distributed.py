@@ -107,7 +107,7 @@ class DistributedDataParallel(Module):
     a forward pass does not use. ``.module`` is the wrapped model, and ``state_dict``
     keys carry the ``module.`` prefix, as in PyTorch. ``gradient_as_bucket_view`` and
     ``static_graph`` are accepted and change nothing in the results (they only save
-    memory or work in PyTorch); communication hooks and ``join()`` are not provided::
+    memory or work in PyTorch); communication hooks and ``join()`` are not provided:
 
         dist.init_process_group("mpi")
         model = DistributedDataParallel(Net())

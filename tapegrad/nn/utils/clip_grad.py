@@ -37,7 +37,20 @@ def get_total_norm(
     error_if_nonfinite: bool = False,
     foreach: bool | None = None,
 ) -> Tensor:
-    """The norm of the norms of ``tensors``, as if concatenated (``nn.utils.get_total_norm``)."""
+    """The norm of the norms of ``tensors``, as if concatenated (``nn.utils.get_total_norm``).
+
+    Args:
+        tensors: A tensor or an iterable of tensors.
+        norm_type: The p of the p-norms (``inf`` for the largest absolute value).
+        error_if_nonfinite: Raise if the total norm is ``nan`` or ``inf``.
+        foreach: Accepted for PyTorch's signature; no effect.
+
+    Returns:
+        A 0-d tensor.
+
+    Raises:
+        RuntimeError: If ``error_if_nonfinite`` and the norm is not finite.
+    """
     tensors = _as_list(tensors)
     norm_type = float(norm_type)
     if len(tensors) == 0:
@@ -61,7 +74,15 @@ def clip_grads_with_norm_(
     foreach: bool | None = None,
 ) -> None:
     """Scale the gradients by ``max_norm / (total_norm + 1e-6)`` when below 1
-    (``nn.utils.clip_grads_with_norm_``)."""
+    (``nn.utils.clip_grads_with_norm_``).
+
+    Args:
+        parameters: A tensor or an iterable of tensors (usually ``model.parameters()``); those
+            without a gradient are skipped.
+        max_norm: The largest total norm allowed.
+        total_norm: The total norm, as ``get_total_norm`` returns it.
+        foreach: Accepted for PyTorch's signature; no effect.
+    """
     grads = [p._grad for p in _as_list(parameters) if p._grad is not None]
     if len(grads) == 0:
         return
@@ -85,6 +106,20 @@ def clip_grad_norm_(
     the norm before clipping (``torch.nn.utils.clip_grad_norm_``).
 
     Example: ``clip_grad_norm_(model.parameters(), max_norm=1.0)``.
+
+    Args:
+        parameters: A tensor or an iterable of tensors (usually ``model.parameters()``); those
+            without a gradient are skipped.
+        max_norm: The largest total norm allowed.
+        norm_type: The p of the p-norms (``inf`` for the largest absolute value).
+        error_if_nonfinite: Raise if the total norm is ``nan`` or ``inf``.
+        foreach: Accepted for PyTorch's signature; no effect.
+
+    Returns:
+        The total norm of the gradients before clipping.
+
+    Raises:
+        RuntimeError: If ``error_if_nonfinite`` and the norm is not finite.
     """
     if isinstance(parameters, Tensor):
         parameters = [parameters]
@@ -109,7 +144,22 @@ def clip_grad_norm(
     error_if_nonfinite: bool = False,
     foreach: bool | None = None,
 ) -> Tensor:
-    """Deprecated alias of :func:`clip_grad_norm_` (``torch.nn.utils.clip_grad_norm``)."""
+    """Deprecated alias of ``clip_grad_norm_`` (``torch.nn.utils.clip_grad_norm``).
+
+    Args:
+        parameters: A tensor or an iterable of tensors (usually ``model.parameters()``); those
+            without a gradient are skipped.
+        max_norm: The largest total norm allowed.
+        norm_type: The p of the p-norms (``inf`` for the largest absolute value).
+        error_if_nonfinite: Raise if the total norm is ``nan`` or ``inf``.
+        foreach: Accepted for PyTorch's signature; no effect.
+
+    Returns:
+        The total norm of the gradients before clipping.
+
+    Raises:
+        RuntimeError: If ``error_if_nonfinite`` and the norm is not finite.
+    """
     warnings.warn(
         "`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
         "`torch.nn.utils.clip_grad_norm_`.",
@@ -123,7 +173,14 @@ def clip_grad_value_(
     parameters: _TensorOrTensors, clip_value: float, foreach: bool | None = None
 ) -> None:
     """Clamp every gradient in place to ``[-clip_value, clip_value]``
-    (``torch.nn.utils.clip_grad_value_``)."""
+    (``torch.nn.utils.clip_grad_value_``).
+
+    Args:
+        parameters: A tensor or an iterable of tensors (usually ``model.parameters()``); those
+            without a gradient are skipped.
+        clip_value: The largest absolute value allowed.
+        foreach: Accepted for PyTorch's signature; no effect.
+    """
     clip_value = float(clip_value)
     for p in _as_list(parameters):
         g = p._grad

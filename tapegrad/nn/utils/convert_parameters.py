@@ -22,7 +22,14 @@ def _check_param_device(param: Tensor, old_param_device: int | None) -> int:
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
     """The parameters flattened and concatenated into one 1-D tensor
-    (``torch.nn.utils.parameters_to_vector``)."""
+    (``torch.nn.utils.parameters_to_vector``).
+
+    Args:
+        parameters: The parameters, in order.
+
+    Returns:
+        A 1-D tensor.
+    """
     param_device = None
     vec = []
     for param in parameters:
@@ -33,7 +40,12 @@ def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
 
 def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     """Point each parameter's data at its slice of ``vec``
-    (``torch.nn.utils.vector_to_parameters``)."""
+    (``torch.nn.utils.vector_to_parameters``).
+
+    Args:
+        vec: A 1-D tensor with as many elements as the parameters together.
+        parameters: The parameters, in order.
+    """
     if not isinstance(vec, Tensor):
         raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
     param_device = None

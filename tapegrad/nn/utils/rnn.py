@@ -75,7 +75,14 @@ class PackedSequence(_PackedSequenceFields):
 
 
 def invert_permutation(permutation: Tensor | None) -> Tensor | None:
-    """The permutation that undoes ``permutation`` (``nn.utils.rnn.invert_permutation``)."""
+    """The permutation that undoes ``permutation`` (``nn.utils.rnn.invert_permutation``).
+
+    Args:
+        permutation: A 1-D permutation tensor, or ``None``.
+
+    Returns:
+        The inverse permutation, or ``None``.
+    """
     if permutation is None:
         return None
     perm = np.asarray(permutation.numpy())
@@ -112,6 +119,16 @@ def pack_padded_sequence(
 
     ``input`` is ``T x B x *`` (``B x T x *`` with ``batch_first``); ``lengths`` are
     the sequences' true lengths, in decreasing order unless ``enforce_sorted=False``.
+
+    Args:
+        input: A padded batch, (T, B, *) or (B, T, *) with ``batch_first``.
+        lengths: The length of each sequence.
+        batch_first: The batch dimension comes first.
+        enforce_sorted: Require sequences sorted by decreasing length (else they are sorted here
+            and unsorted when unpacked).
+
+    Returns:
+        A ``PackedSequence``.
     """
     lens = _lengths_array(lengths)
     batch_dim = 0 if batch_first else 1
@@ -153,7 +170,17 @@ def pad_packed_sequence(
     total_length: int | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Unpack a ``PackedSequence`` into a padded batch and the lengths
-    (``nn.utils.rnn.pad_packed_sequence``)."""
+    (``nn.utils.rnn.pad_packed_sequence``).
+
+    Args:
+        sequence: The packed batch.
+        batch_first: The batch dimension comes first.
+        padding_value: The value of the padding.
+        total_length: Pad to this length instead of the longest sequence's.
+
+    Returns:
+        ``(padded, lengths)``.
+    """
     batch_sizes = np.asarray(sequence.batch_sizes.numpy()).astype(np.int64)
     steps = int(batch_sizes.size)
     if total_length is not None:
@@ -193,7 +220,17 @@ def pad_sequence(
     padding_side: str = "right",
 ) -> Tensor:
     """Pad sequences of different lengths to the longest one and stack them
-    (``nn.utils.rnn.pad_sequence``): ``T x B x *``, or ``B x T x *`` with ``batch_first``."""
+    (``nn.utils.rnn.pad_sequence``): ``T x B x *``, or ``B x T x *`` with ``batch_first``.
+
+    Args:
+        sequences: The sequences, each (L, *).
+        batch_first: The batch dimension comes first.
+        padding_value: The value of the padding.
+        padding_side: ``'right'`` or ``'left'``.
+
+    Returns:
+        The padded batch, (T, B, *) or (B, T, *) with ``batch_first``.
+    """
     if not isinstance(sequences, Iterable):
         raise RuntimeError(
             "pad_sequence: Expected iterable for input sequences, but got arg of type: "
@@ -218,7 +255,16 @@ def pad_sequence(
 
 
 def unpad_sequence(padded_sequences: Tensor, lengths: Tensor, batch_first: bool = False) -> list:
-    """Split a padded batch back into its sequences (``nn.utils.rnn.unpad_sequence``)."""
+    """Split a padded batch back into its sequences (``nn.utils.rnn.unpad_sequence``).
+
+    Args:
+        padded_sequences: A padded batch.
+        lengths: The length of each sequence.
+        batch_first: The batch dimension comes first.
+
+    Returns:
+        The list of sequences.
+    """
     if not batch_first:
         padded_sequences = padded_sequences.transpose(0, 1)
     lens = _lengths_array(lengths)
@@ -226,12 +272,28 @@ def unpad_sequence(padded_sequences: Tensor, lengths: Tensor, batch_first: bool 
 
 
 def pack_sequence(sequences: list[Tensor], enforce_sorted: bool = True) -> PackedSequence:
-    """Pack a list of sequences of different lengths (``nn.utils.rnn.pack_sequence``)."""
+    """Pack a list of sequences of different lengths (``nn.utils.rnn.pack_sequence``).
+
+    Args:
+        sequences: The sequences, each (L, *).
+        enforce_sorted: Require sequences sorted by decreasing length (else they are sorted here
+            and unsorted when unpacked).
+
+    Returns:
+        A ``PackedSequence``.
+    """
     lengths = [v.size(0) for v in sequences]
     return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
 
 
 def unpack_sequence(packed_sequences: PackedSequence) -> list:
-    """The list of sequences inside a ``PackedSequence`` (``nn.utils.rnn.unpack_sequence``)."""
+    """The list of sequences inside a ``PackedSequence`` (``nn.utils.rnn.unpack_sequence``).
+
+    Args:
+        packed_sequences: The packed batch.
+
+    Returns:
+        The list of sequences.
+    """
     padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
     return unpad_sequence(padded, lengths, batch_first=True)

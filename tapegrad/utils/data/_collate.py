@@ -153,9 +153,15 @@ def default_collate(batch: list) -> Any:
 
     Tensors are stacked, NumPy arrays and numbers become tensors (floats as float64, ints
     as int64), strings stay lists, and dicts, namedtuples, tuples and lists are batched
-    field by field (a tuple of fields gives a list of batches)::
+    field by field (a tuple of fields gives a list of batches):
 
         >>> default_collate([(tapegrad.zeros(2), 0), (tapegrad.ones(2), 1)])
         [tensor([[0., 0.], [1., 1.]]), tensor([0, 1])]
+
+    Args:
+        batch: The samples.
+
+    Returns:
+        The batch.
     """
     return collate(batch, collate_fn_map=default_collate_fn_map)

@@ -4,7 +4,7 @@ background prefetching by worker threads (mirrors ``torch.utils.data.DataLoader`
 Reproducibility: the sampler runs in the calling thread and draws the same numbers as
 PyTorch's (a shuffled epoch is the same permutation as PyTorch's DataLoader for the same
 seed). Each batch is fetched with its own seed, ``base_seed + batch number``, which the
-random transforms of ``tapegrad.transforms`` use (:func:`sample_generator`), so a
+random transforms of ``tapegrad.transforms`` use (``sample_generator``), so a
 seeded run gives the same batches, augmentations included, whatever ``num_workers`` is.
 
 Workers are threads, not processes: NumPy releases the GIL in its heavy loops, nothing
@@ -15,7 +15,7 @@ there), which gives the same batches as without workers.
 
 Random numbers drawn by a dataset's own code from the global generator (``tapegrad.rand``
 without ``generator=``) are not covered by the per-batch seeds: with several workers,
-their order depends on the threads' timing. Draw from :func:`sample_generator` instead.
+their order depends on the threads' timing. Draw from ``sample_generator`` instead.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class WorkerInfo:
 
 
 def get_worker_info() -> WorkerInfo | None:
-    """The calling worker thread's :class:`WorkerInfo`, or ``None`` outside a worker
+    """The calling worker thread's ``WorkerInfo``, or ``None`` outside a worker
     (``torch.utils.data.get_worker_info``)."""
     return getattr(_local, "worker_info", None)
 
@@ -135,7 +135,7 @@ class _Done:
 
 
 def _fetch_seeded(fetcher, seed: int, index):
-    """Fetch one batch with :func:`sample_generator` seeded ``seed`` in this thread."""
+    """Fetch one batch with ``sample_generator`` seeded ``seed`` in this thread."""
     _local.batch_seed = seed
     _local.batch_generator = None
     try:
@@ -409,19 +409,40 @@ class DataLoader:
     """Iterate over a dataset in batches (``torch.utils.data.DataLoader``).
 
     Same arguments and results as PyTorch's: ``batch_size``, ``shuffle`` (a
-    :class:`RandomSampler` on ``generator``, PyTorch's order for the same seed),
+    ``RandomSampler`` on ``generator``, PyTorch's order for the same seed),
     ``sampler``, ``batch_sampler``, ``drop_last``, ``collate_fn`` (default
-    :func:`default_collate`), ``num_workers`` background threads that fetch up to
+    ``default_collate``), ``num_workers`` background threads that fetch up to
     ``prefetch_factor`` batches each ahead, ``worker_init_fn(worker_id)`` run once in each,
     and ``timeout``. ``pin_memory``, ``persistent_workers`` and ``multiprocessing_context``
     are accepted and have no effect (there are no processes and no pinned memory;
     ``pin_memory=True`` warns so, as PyTorch does on a machine without an accelerator).
 
-    A :class:`TensorDataset` (or a :class:`Subset` of one) with the default collate is
-    read a whole batch at a time, with one gather per tensor::
+    A ``TensorDataset`` (or a ``Subset`` of one) with the default collate is
+    read a whole batch at a time, with one gather per tensor:
 
         >>> loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True)
         >>> for xb, yb in loader: ...
+
+    Args:
+        dataset: A map-style dataset (``__getitem__`` and ``__len__``) or an
+            ``IterableDataset``.
+        batch_size: Samples per batch; ``None`` yields the samples one by one, uncollated.
+        shuffle: Reshuffle the indices every epoch (a ``RandomSampler``).
+        sampler: The order of the indices (excludes ``shuffle``).
+        batch_sampler: Yields lists of indices, one per batch (excludes ``batch_size``,
+            ``shuffle``, ``sampler`` and ``drop_last``).
+        num_workers: Background threads fetching batches (0: in the calling thread).
+        collate_fn: Merges a list of samples into a batch (default ``default_collate``).
+        pin_memory: Accepted; no effect (warns, as PyTorch does without an accelerator).
+        drop_last: Drop the last batch if it is smaller than ``batch_size``.
+        timeout: Seconds to wait for a batch from the workers (0: forever).
+        worker_init_fn: Called with the worker id in each worker thread as it starts.
+        multiprocessing_context: Accepted; no effect (workers are threads).
+        generator: The generator of the random sampler (and of the per-batch seeds).
+        prefetch_factor: Batches fetched ahead by each worker.
+        persistent_workers: Accepted; no effect.
+        pin_memory_device: Accepted; no effect.
+        in_order: Accepted; batches are always yielded in order.
     """
 
     _initialized = False

@@ -57,10 +57,14 @@ def _index_array(indices) -> np.ndarray:
 
 class TensorDataset(Dataset[tuple]):
     """Samples are the rows of tensors that share their first dimension
-    (``torch.utils.data.TensorDataset``)::
+    (``torch.utils.data.TensorDataset``):
 
         >>> ds = TensorDataset(tapegrad.zeros(5, 3), tapegrad.arange(5))
         >>> x, y = ds[2]
+
+    Args:
+        *tensors: Tensors of the same size in their first dimension; sample ``i`` is
+            ``tuple(t[i] for t in tensors)``.
     """
 
     def __init__(self, *tensors: tapegrad.Tensor) -> None:
@@ -97,7 +101,12 @@ class TensorDataset(Dataset[tuple]):
 
 class StackDataset(Dataset[T_co]):
     """Samples are tuples (positional datasets) or dicts (keyword datasets) of the samples
-    of datasets of equal length (``torch.utils.data.StackDataset``)."""
+    of datasets of equal length (``torch.utils.data.StackDataset``).
+
+    Args:
+        *args: Datasets whose samples make the tuples.
+        **kwargs: Datasets whose samples make the dicts, under these keys.
+    """
 
     def __init__(self, *args: Dataset, **kwargs: Dataset) -> None:
         if args and kwargs:
@@ -124,7 +133,11 @@ class StackDataset(Dataset[T_co]):
 
 class ConcatDataset(Dataset[T_co]):
     """The samples of several map-style datasets, one after another
-    (``torch.utils.data.ConcatDataset``)."""
+    (``torch.utils.data.ConcatDataset``).
+
+    Args:
+        datasets: The datasets to concatenate (map-style).
+    """
 
     datasets: list[Dataset[T_co]]
     cumulative_sizes: list[int]
@@ -157,7 +170,11 @@ class ConcatDataset(Dataset[T_co]):
 
 class ChainDataset(IterableDataset):
     """The samples of several iterable datasets, one stream after another
-    (``torch.utils.data.ChainDataset``)."""
+    (``torch.utils.data.ChainDataset``).
+
+    Args:
+        datasets: The iterable datasets to chain.
+    """
 
     def __init__(self, datasets: Iterable[Dataset]) -> None:
         super().__init__()
@@ -179,7 +196,12 @@ class ChainDataset(IterableDataset):
 
 
 class Subset(Dataset[T_co]):
-    """The samples of ``dataset`` at ``indices``, in that order (``torch.utils.data.Subset``)."""
+    """The samples of ``dataset`` at ``indices``, in that order (``torch.utils.data.Subset``).
+
+    Args:
+        dataset: The whole dataset.
+        indices: The indices of the samples to keep, in the order to give them.
+    """
 
     dataset: Dataset[T_co]
     indices: Sequence[int]
@@ -222,9 +244,18 @@ def random_split(
 ) -> list[Subset[T]]:
     """Split ``dataset`` at random into non-overlapping subsets of the given lengths, or of
     the given fractions of its length (``torch.utils.data.random_split``); the same
-    ``generator`` seed gives the same split as PyTorch::
+    ``generator`` seed gives the same split as PyTorch:
 
         >>> train, val = random_split(range(10), [0.8, 0.2], tapegrad.Generator().manual_seed(42))
+
+    Args:
+        dataset: The dataset to split.
+        lengths: The lengths of the subsets (summing to ``len(dataset)``) or fractions
+            (summing to 1; the rounding remainder is spread one sample at a time).
+        generator: The generator of the permutation (default: the global one).
+
+    Returns:
+        A ``Subset`` per length.
     """
     if generator is None:
         generator = tapegrad.default_generator

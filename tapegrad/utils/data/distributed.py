@@ -22,6 +22,14 @@ class DistributedSampler(Sampler[int]):
     and rank r takes every ``num_replicas``-th index from r: exactly PyTorch's shards.
     Call ``set_epoch(epoch)`` before each epoch for a new order.
     ``num_replicas`` and ``rank`` default to the default process group's.
+
+    Args:
+        dataset: The dataset (only its length is used).
+        num_replicas: The number of processes sharing the dataset.
+        rank: This process's rank, in ``[0, num_replicas)``.
+        shuffle: Permute the indices each epoch.
+        seed: The base seed of the permutation (the same on every rank).
+        drop_last: Truncate to a multiple of ``num_replicas`` instead of padding.
     """
 
     def __init__(

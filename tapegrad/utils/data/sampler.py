@@ -59,7 +59,14 @@ def _fresh_generator() -> tapegrad.Generator:
 
 class RandomSampler(Sampler[int]):
     """A random permutation of the indices, or ``num_samples`` indices drawn with
-    ``replacement`` (``torch.utils.data.RandomSampler``); PyTorch's order for the same seed."""
+    ``replacement`` (``torch.utils.data.RandomSampler``); PyTorch's order for the same seed.
+
+    Args:
+        data_source: The dataset (only its length is used).
+        replacement: Draw with replacement.
+        num_samples: Indices per epoch (default: ``len(data_source)``).
+        generator: The generator to draw from.
+    """
 
     def __init__(
         self,
@@ -102,7 +109,12 @@ class RandomSampler(Sampler[int]):
 
 
 class SubsetRandomSampler(Sampler[int]):
-    """The given indices in a random order (``torch.utils.data.SubsetRandomSampler``)."""
+    """The given indices in a random order (``torch.utils.data.SubsetRandomSampler``).
+
+    Args:
+        indices: The indices to permute.
+        generator: The generator to draw from.
+    """
 
     def __init__(self, indices: Sequence[int], generator: tapegrad.Generator | None = None) -> None:
         self.indices = indices
@@ -118,7 +130,14 @@ class SubsetRandomSampler(Sampler[int]):
 
 class WeightedRandomSampler(Sampler[int]):
     """``num_samples`` indices in ``[0, len(weights))`` drawn with probabilities proportional
-    to ``weights`` (``torch.utils.data.WeightedRandomSampler``)."""
+    to ``weights`` (``torch.utils.data.WeightedRandomSampler``).
+
+    Args:
+        weights: One non-negative weight per index.
+        num_samples: Indices per epoch.
+        replacement: Draw with replacement (without: each index at most once).
+        generator: The generator to draw from.
+    """
 
     def __init__(
         self,
@@ -155,10 +174,15 @@ class WeightedRandomSampler(Sampler[int]):
 
 class BatchSampler(Sampler[list[int]]):
     """Groups the indices of ``sampler`` into lists of ``batch_size``, dropping a short last
-    one if ``drop_last`` (``torch.utils.data.BatchSampler``)::
+    one if ``drop_last`` (``torch.utils.data.BatchSampler``):
 
         >>> list(BatchSampler(SequentialSampler(range(10)), batch_size=3, drop_last=False))
         [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
+
+    Args:
+        sampler: The indices to group.
+        batch_size: Indices per batch.
+        drop_last: Drop the last batch if it is short.
     """
 
     def __init__(

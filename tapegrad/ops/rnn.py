@@ -1,0 +1,375 @@
+"""Recurrent layers over a whole sequence, one node per layer and direction.
+
+``nn.RNN``/``LSTM``/``GRU`` first project the inputs of every time step with one GEMM
+(``x W_ih^T + b``, done by the module with ``F.linear``); what is left is the recurrence,
+which these Functions run in a single node: the forward loops over time on raw arrays with
+the gates of a step in one array, and the backward is backpropagation through time with
+the weight gradient of all steps in one GEMM at the end. A per-step graph would record
+about fifteen nodes per step and pay tapegrad's per-op overhead for each, which is what
+made the LSTM language model twice as slow as PyTorch.
+
+Higher-order gradients: under ``create_graph`` the backward recomputes the recurrence
+with the step functions below (``lstm_step``...), which are built from differentiable
+ops, and differentiates that graph, so the fused kernel needs no second formula; the same
+step functions are the simple reference the tests compare the fused kernels with.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Function
+
+__all__ = ["gru_sequence", "gru_step", "lstm_sequence", "lstm_step", "rnn_sequence", "rnn_step"]
+
+
+# ---------------------------------------------------------------------------------------
+# the reference steps, on tensors (differentiable to any order)
+
+
+def lstm_step(xg, h, c, w_hh):
+    """One LSTM step from the projected input ``xg`` (both biases included)."""
+    gates = xg + h.matmul(w_hh.t())
+    i, f, g, o = gates.chunk(4, -1)
+    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    return o.sigmoid() * c.tanh(), c
+
+
+def gru_step(xg, h, w_hh, b_hh):
+    """One GRU step from the projected input ``xg`` (``b_ih`` included)."""
+    hg = h.matmul(w_hh.t())
+    if b_hh is not None:
+        hg = hg + b_hh
+    xr, xz, xn = xg.chunk(3, -1)
+    hr, hz, hn = hg.chunk(3, -1)
+    r = (xr + hr).sigmoid()
+    z = (xz + hz).sigmoid()
+    n = (xn + r * hn).tanh()
+    return (h - n) * z + n
+
+
+def rnn_step(xg, h, w_hh, relu: bool):
+    """One Elman step from the projected input ``xg`` (both biases included)."""
+    pre = xg + h.matmul(w_hh.t())
+    return pre.relu() if relu else pre.tanh()
+
+
+def _order(steps: int, reverse: bool):
+    return range(steps - 1, -1, -1) if reverse else range(steps)
+
+
+def _previous_states(out: np.ndarray, h0: np.ndarray, order) -> np.ndarray:
+    """The state each step started from (h0, then the outputs one step behind), for the
+    weight gradient's single GEMM."""
+    h_prev = np.empty_like(out)
+    for k, t in enumerate(order):
+        h_prev[t] = out[order[k - 1]] if k > 0 else h0
+    return h_prev
+
+
+def _sigmoid_(a: np.ndarray) -> np.ndarray:
+    """In place: a <- 1 / (1 + exp(-a)). exp may overflow to inf, giving exactly 0."""
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    a += 1
+    np.reciprocal(a, out=a)
+    return a
+
+
+class _Recurrence(Function):
+    """Shared backward plumbing: the create_graph path through the reference steps."""
+
+    num_outputs = 2
+
+    def _graph_backward(ctx, grads, inputs, run):
+        """Recompute the sequence with differentiable ops and differentiate it."""
+        import tapegrad
+
+        outs = run(*inputs)
+        pairs = [(o, g) for o, g in zip(outs, grads) if g is not None]
+        wanted = [t for t, need in zip(inputs, ctx.needs_input_grad) if need]
+        got = iter(
+            tapegrad.autograd.grad(
+                [o for o, _ in pairs],
+                wanted,
+                [g for _, g in pairs],
+                create_graph=True,
+                allow_unused=True,
+            )
+        )
+        res = []
+        for t, need in zip(inputs, ctx.needs_input_grad):
+            if not need:
+                res.append(None)
+                continue
+            g = next(got)
+            res.append(g if g is not None else tapegrad.zeros_like(t))
+        return tuple(res)
+
+
+class LSTMSequence(_Recurrence):
+    """The LSTM recurrence over a sequence: (xg, h0, c0, w_hh) -> (outputs, h_T, c_T)."""
+
+    num_outputs = 3
+
+    def forward(ctx, xg, h0, c0, w_hh, reverse=False):
+        T, B, G = xg.shape
+        H = G // 4
+        dt = xg.dtype
+        out = np.empty((T, B, H), dt)
+        if ctx._recording:
+            acts = np.empty((T, B, G), dt)
+            cs = np.empty((T, B, H), dt)
+        wT = w_hh.T
+        h, c = h0, c0
+        gates = np.empty((B, G), dt)
+        scratch = None if ctx._recording else np.empty((B, G), dt)
+        with np.errstate(over="ignore"):
+            for t in _order(T, reverse):
+                np.matmul(h, wT, out=gates)
+                a = acts[t] if ctx._recording else scratch
+                np.add(gates, xg[t], out=a)
+                # tanh of the cell candidate (into the free matmul buffer), sigmoid of all
+                # four gates, then the candidate back in place
+                np.tanh(a[:, 2 * H : 3 * H], out=gates[:, 2 * H : 3 * H])
+                _sigmoid_(a)
+                a[:, 2 * H : 3 * H] = gates[:, 2 * H : 3 * H]
+                i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+                c = f * c
+                c += i * g
+                h = out[t]
+                np.tanh(c, out=h)
+                h *= o
+                if ctx._recording:
+                    cs[t] = c
+        if ctx._recording:
+            ctx.save_for_backward(xg, h0, c0, w_hh)
+            ctx.acts, ctx.cs, ctx.out, ctx.reverse = acts, cs, out, reverse
+        return out, out[0 if reverse else T - 1].copy(), c.copy()
+
+    def backward(ctx, g_out, g_h, g_c):
+        xp = ctx.xp
+        if xp is not np:
+            xg, h0, c0, w_hh = ctx.saved_tensors
+            return ctx._graph_backward(
+                (g_out, g_h, g_c), (xg, h0, c0, w_hh),
+                lambda *a: lstm_sequence(*a, reverse=ctx.reverse, fused=False),
+            )  # fmt: skip
+        xg, h0, c0, w_hh = ctx.saved_tensors
+        acts, cs, out, reverse = ctx.acts, ctx.cs, ctx.out, ctx.reverse
+        T, B, G = xg.shape
+        H = G // 4
+        dgates = np.empty_like(acts)
+        tanh_c = np.tanh(cs)
+        dh = g_h.copy()
+        dc = g_c.copy()
+        order = list(_order(T, reverse))
+        for k in range(T - 1, -1, -1):
+            t = order[k]
+            prev = order[k - 1] if k > 0 else None
+            a = acts[t]
+            i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+            dh += g_out[t]
+            tc = tanh_c[t]
+            d = dgates[t]
+            # o gate, then the cell: dc += dh * o * (1 - tanh(c)^2)
+            np.multiply(dh, tc, out=d[:, 3 * H :])
+            dc += dh * o * (1 - tc * tc)
+            c_prev = cs[prev] if prev is not None else c0
+            np.multiply(dc, g, out=d[:, :H])
+            np.multiply(dc, c_prev, out=d[:, H : 2 * H])
+            np.multiply(dc, i, out=d[:, 2 * H : 3 * H])
+            dc *= f
+            # through the activations: sigmoid' = s (1 - s), tanh' = 1 - t^2
+            sig = d[:, :H], d[:, H : 2 * H], d[:, 3 * H :]
+            for dd, s in zip(sig, (i, f, o)):
+                dd *= s * (1 - s)
+            d[:, 2 * H : 3 * H] *= 1 - g * g
+            dh = d @ w_hh
+        # the weight gradient of every step in one GEMM: sum_t dgates_t^T h_{t-1}
+        h_prev = _previous_states(out, h0, order)
+        na = ctx.needs_input_grad
+        dw = dgates.reshape(-1, G).T @ h_prev.reshape(-1, H) if na[3] else None
+        return (dgates if na[0] else None, dh if na[1] else None, dc if na[2] else None, dw)
+
+
+class GRUSequence(_Recurrence):
+    """The GRU recurrence over a sequence: (xg, h0, w_hh, b_hh) -> (outputs, h_T)."""
+
+    def forward(ctx, xg, h0, w_hh, b_hh=None, reverse=False):
+        T, B, G = xg.shape
+        H = G // 3
+        dt = xg.dtype
+        out = np.empty((T, B, H), dt)
+        rec = ctx._recording
+        if rec:
+            acts = np.empty((T, B, G), dt)  # r, z, n
+            hns = np.empty((T, B, H), dt)  # W_hn h + b_hn, before r multiplies it
+        wT = w_hh.T
+        h = h0
+        with np.errstate(over="ignore"):
+            for t in _order(T, reverse):
+                hg = h @ wT
+                if b_hh is not None:
+                    hg += b_hh
+                a = acts[t] if rec else np.empty((B, G), dt)
+                np.add(xg[t, :, : 2 * H], hg[:, : 2 * H], out=a[:, : 2 * H])
+                _sigmoid_(a[:, : 2 * H])
+                r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
+                np.multiply(r, hg[:, 2 * H :], out=n)
+                n += xg[t, :, 2 * H :]
+                np.tanh(n, out=n)
+                if rec:
+                    hns[t] = hg[:, 2 * H :]
+                # h' = (h - n) z + n
+                h_new = out[t]
+                np.subtract(h, n, out=h_new)
+                h_new *= z
+                h_new += n
+                h = h_new
+        if rec:
+            ctx.save_for_backward(xg, h0, w_hh, b_hh)
+            ctx.acts, ctx.hns, ctx.out, ctx.reverse = acts, hns, out, reverse
+        return out, h.copy()
+
+    def backward(ctx, g_out, g_h):
+        xp = ctx.xp
+        if xp is not np:
+            xg, h0, w_hh, b_hh = ctx.saved_tensors
+            inputs = (xg, h0, w_hh, b_hh)
+            return ctx._graph_backward(
+                (g_out, g_h), inputs,
+                lambda *a: gru_sequence(*a, reverse=ctx.reverse, fused=False),
+            )  # fmt: skip
+        xg, h0, w_hh, b_hh = ctx.saved_tensors
+        acts, hns, out, reverse = ctx.acts, ctx.hns, ctx.out, ctx.reverse
+        T, B, G = xg.shape
+        H = G // 3
+        dxg = np.empty_like(acts)
+        dhg = np.empty_like(acts)
+        dh = g_h.copy()
+        order = list(_order(T, reverse))
+        for k in range(T - 1, -1, -1):
+            t = order[k]
+            h_prev = out[order[k - 1]] if k > 0 else h0
+            a = acts[t]
+            r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
+            dh += g_out[t]
+            dx, dhh = dxg[t], dhg[t]
+            # h' = (h - n) z + n: dn = dh (1 - z), dz = dh (h - n), dh_prev gets dh z
+            dn = dh * (1 - z)
+            dn *= 1 - n * n  # through tanh
+            np.multiply(dh * (h_prev - n), z * (1 - z), out=dx[:, H : 2 * H])
+            dx[:, 2 * H :] = dn
+            np.multiply(dn, r, out=dhh[:, 2 * H :])
+            np.multiply(dn * hns[t], r * (1 - r), out=dx[:, :H])
+            dhh[:, : 2 * H] = dx[:, : 2 * H]
+            dh = dh * z
+            dh += dhh @ w_hh
+        h_prev = _previous_states(out, h0, order)
+        na = ctx.needs_input_grad
+        dw = dhg.reshape(-1, G).T @ h_prev.reshape(-1, H) if na[2] else None
+        db = dhg.reshape(-1, G).sum(0) if b_hh is not None and na[3] else None
+        return (dxg if na[0] else None, dh if na[1] else None, dw, db)
+
+
+class RNNSequence(_Recurrence):
+    """The Elman recurrence over a sequence: (xg, h0, w_hh) -> (outputs, h_T)."""
+
+    def forward(ctx, xg, h0, w_hh, relu=False, reverse=False):
+        T, B, H = xg.shape
+        out = np.empty((T, B, H), xg.dtype)
+        wT = w_hh.T
+        h = h0
+        for t in _order(T, reverse):
+            h_new = out[t]
+            np.matmul(h, wT, out=h_new)
+            h_new += xg[t]
+            if relu:
+                np.maximum(h_new, 0, out=h_new)
+            else:
+                np.tanh(h_new, out=h_new)
+            h = h_new
+        if ctx._recording:
+            ctx.save_for_backward(xg, h0, w_hh)
+            ctx.out, ctx.relu, ctx.reverse = out, relu, reverse
+        return out, h.copy()
+
+    def backward(ctx, g_out, g_h):
+        xp = ctx.xp
+        if xp is not np:
+            xg, h0, w_hh = ctx.saved_tensors
+            return ctx._graph_backward(
+                (g_out, g_h), (xg, h0, w_hh),
+                lambda *a: rnn_sequence(*a, relu=ctx.relu, reverse=ctx.reverse, fused=False),
+            )  # fmt: skip
+        xg, h0, w_hh = ctx.saved_tensors
+        out, relu, reverse = ctx.out, ctx.relu, ctx.reverse
+        T, B, H = xg.shape
+        dpre = np.empty_like(out)
+        dh = g_h.copy()
+        order = list(_order(T, reverse))
+        for k in range(T - 1, -1, -1):
+            t = order[k]
+            dh += g_out[t]
+            d = dpre[t]
+            y = out[t]
+            if relu:
+                np.multiply(dh, y > 0, out=d)
+            else:
+                np.multiply(dh, 1 - y * y, out=d)
+            dh = d @ w_hh
+        h_prev = _previous_states(out, h0, order)
+        na = ctx.needs_input_grad
+        dw = dpre.reshape(-1, H).T @ h_prev.reshape(-1, H) if na[2] else None
+        return (dpre if na[0] else None, dh if na[1] else None, dw)
+
+
+# ---------------------------------------------------------------------------------------
+# entry points: the fused node, or the reference steps (fused=False)
+
+
+def _stack_steps(steps, T, reverse):
+    from .shape import stack
+
+    return stack(steps if not reverse else steps[::-1], 0)
+
+
+def lstm_sequence(xg, h0, c0, w_hh, *, reverse: bool = False, fused: bool = True):
+    """Run the LSTM recurrence over ``xg`` (T, B, 4H), from ``(h0, c0)`` (B, H).
+
+    Returns ``(outputs (T, B, H), h_T, c_T)``; with ``reverse`` time runs backwards
+    (outputs stay in input order).
+    """
+    if fused:
+        return LSTMSequence.apply(xg, h0, c0, w_hh, reverse=reverse)
+    h, c = h0, c0
+    seq = []
+    for t in _order(xg.shape[0], reverse):
+        h, c = lstm_step(xg[t], h, c, w_hh)
+        seq.append(h)
+    return _stack_steps(seq, xg.shape[0], reverse), h, c
+
+
+def gru_sequence(xg, h0, w_hh, b_hh=None, *, reverse: bool = False, fused: bool = True):
+    """Run the GRU recurrence over ``xg`` (T, B, 3H) from ``h0``; returns ``(outputs, h_T)``."""
+    if fused:
+        return GRUSequence.apply(xg, h0, w_hh, b_hh, reverse=reverse)
+    h = h0
+    seq = []
+    for t in _order(xg.shape[0], reverse):
+        h = gru_step(xg[t], h, w_hh, b_hh)
+        seq.append(h)
+    return _stack_steps(seq, xg.shape[0], reverse), h
+
+
+def rnn_sequence(xg, h0, w_hh, *, relu: bool = False, reverse: bool = False, fused: bool = True):
+    """Run the Elman recurrence over ``xg`` (T, B, H) from ``h0``; returns ``(outputs, h_T)``."""
+    if fused:
+        return RNNSequence.apply(xg, h0, w_hh, relu=relu, reverse=reverse)
+    h = h0
+    seq = []
+    for t in _order(xg.shape[0], reverse):
+        h = rnn_step(xg[t], h, w_hh, relu)
+        seq.append(h)
+    return _stack_steps(seq, xg.shape[0], reverse), h
