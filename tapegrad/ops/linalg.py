@@ -1211,6 +1211,8 @@ _GeqrfRT = _rt2("geqrf", ("a", "tau"))
 def geqrf(input):
     """QR in LAPACK's compact form (``torch.geqrf``): R above the diagonal of ``a``, the
     Householder vectors below it, their scales in ``tau``. Not differentiable (as PyTorch)."""
+    if _ac.state.active:
+        return _ac.autocast_call("geqrf", geqrf, input)
     if input.ndim < 2:
         raise RuntimeError("geqrf: input must have at least 2 dimensions.")
 
@@ -1226,6 +1228,8 @@ def householder_product(A, tau, *, out=None):
     """The first n columns of H_1 ... H_k, H_i = I - tau_i v_i v_i^H with v_i the i-th column
     of ``A`` below the diagonal and 1 on it (``torch.linalg.householder_product``,
     ``torch.orgqr``). Built from differentiable ops, so it has gradients in A and tau."""
+    if _ac.state.active:
+        return _ac.autocast_call("linalg_householder_product", householder_product, A, tau, out=out)
     from . import creation
 
     name = "torch.linalg.householder_product"
