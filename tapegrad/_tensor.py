@@ -660,7 +660,14 @@ class Tensor:
         return self.to(D.float16)
 
     def bfloat16(self) -> Tensor:
-        """This tensor as ``torch.bfloat16`` (``Tensor.bfloat16``); needs ml_dtypes."""
+        """This tensor as ``torch.bfloat16`` (``Tensor.bfloat16``).
+
+        Returns:
+            A bfloat16 copy, or ``self`` when it already is bfloat16.
+
+        Raises:
+            ImportError: ml_dtypes (the ``bfloat16`` extra) is not installed.
+        """
         return self.to(D.bfloat16)
 
     def long(self) -> Tensor:
