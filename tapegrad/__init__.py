@@ -82,6 +82,11 @@ from ._random import (  # noqa: E402
 )
 from ._tensor_str import set_printoptions  # noqa: E402
 from .autograd import enable_grad, inference_mode, no_grad, set_grad_enabled  # noqa: E402
+from .autograd.anomaly_mode import (  # noqa: E402
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_anomaly_enabled,
+)
 from .autograd.grad_mode import is_grad_enabled  # noqa: E402
 from .ops.creation import (  # noqa: E402
     arange,
@@ -266,6 +271,7 @@ from .ops.linalg import (  # noqa: E402  # noqa: E402
     mm,
     mv,
     outer,
+    pinverse,  # noqa: E402
     slogdet,
     tensordot,
     trace,
@@ -276,7 +282,6 @@ from .ops.linalg import inv as inverse
 from .ops.linalg import lstsq as _lstsq  # noqa: E402
 from .ops.linalg import old_eig as eig  # noqa: E402
 from .ops.linalg import old_svd as svd  # noqa: E402
-from .ops.linalg import pinv as pinverse
 from .ops.random import (  # noqa: E402
     bernoulli,
     multinomial,
@@ -289,6 +294,13 @@ from .ops.random import (  # noqa: E402
     randn,
     randn_like,
     randperm,
+)
+from .ops.random_gamma import (  # noqa: E402
+    _dirichlet_grad,
+    _sample_dirichlet,
+    _standard_gamma,
+    _standard_gamma_grad,
+    binomial,
 )
 from .ops.reduce import (  # noqa: E402
     all,
@@ -387,6 +399,8 @@ from .ops.shape import (  # noqa: E402
     unsqueeze,
     vstack,
 )
+from .ops.special import digamma, lgamma, mvlgamma, polygamma  # noqa: E402
+from .ops.triangular import cholesky_inverse  # noqa: E402
 
 uint8 = uint8
 bool = bool
@@ -615,7 +629,9 @@ from . import (  # noqa: E402
     nn,
     onnx,
     optim,
+    profiler,
     random,
+    special,
     testing,
     train,
     utils,
@@ -637,6 +653,7 @@ from .amp.autocast_mode import (  # noqa: E402
     set_autocast_dtype,
     set_autocast_enabled,
 )
+from .func import vmap  # noqa: E402  (torch.vmap is torch.func.vmap)
 from .nn.functional import cosine_similarity, pairwise_distance  # noqa: E402
 from .nn.utils.parametrizations import _weight_norm, norm_except_dim  # noqa: E402
 from .ops.elementwise import heaviside, ldexp, logaddexp2, logit, sinc  # noqa: E402

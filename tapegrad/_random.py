@@ -13,6 +13,9 @@ import numpy as np
 
 from ._alloc import check_allocation
 
+# Set by torch.func.vmap while it runs: called before every draw (randomness modes).
+_draw_hook = None
+
 
 class Generator:
     """A CPU random generator (``torch.Generator``).
@@ -64,6 +67,8 @@ class Generator:
     # raw streams -------------------------------------------------------------
 
     def _u32(self, n: int) -> np.ndarray:
+        if _draw_hook is not None:
+            _draw_hook()  # torch.func.vmap's randomness check
         if not n:
             return np.zeros(0, np.uint32)
         return self._np_gen.integers(0, 1 << 32, size=n, dtype=np.uint32)
@@ -217,7 +222,7 @@ class Generator:
         out = np.empty((p.shape[0], num_samples), np.int64)
         for r, row in enumerate(p):
             w = row / row.sum()
-            if replacement:
+            if replacement and num_samples > 1:  # one sample: the exponential trick, as PyTorch
                 u = self._unit(num_samples, np.float64)
                 out[r] = np.searchsorted(np.cumsum(w), u, side="right").clip(0, len(w) - 1)
             else:

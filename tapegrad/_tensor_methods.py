@@ -16,6 +16,7 @@ from .ops import linalg as L
 from .ops import random as RND
 from .ops import reduce as R
 from .ops import shape as S
+from .ops import special as SP
 
 _METHODS = {
     # elementwise
@@ -290,13 +291,18 @@ _METHODS = {
     },
     "inverse": L.inv,
     "orgqr": L.householder_product,
-    "pinverse": L.pinv,
+    "pinverse": L.pinverse,
     "cholesky": L.cholesky,
     "svd": L.old_svd,
     "lstsq": L.lstsq,
     "bernoulli": RND.bernoulli,
     "multinomial": RND.multinomial,
     "where": lambda self, condition, other: E.where(condition, self, other),
+    # special functions
+    "lgamma": SP.lgamma,
+    "digamma": SP.digamma,
+    "polygamma": lambda self, n: SP.polygamma(n, self),
+    "mvlgamma": SP.mvlgamma,
 }
 
 for _name, _fn in _METHODS.items():
@@ -497,6 +503,10 @@ def _make_inplace(name, fn):
 
 
 _INPLACE = [
+    "lgamma",
+    "digamma",
+    "polygamma",
+    "mvlgamma",
     "logit",
     "sinc",
     "ldexp",

@@ -28,6 +28,7 @@ from .ops.linalg import (  # noqa: F401  # noqa: F401
 )
 from .ops.linalg import linalg_norm as norm  # noqa: F401
 from .ops.reduce import vector_norm  # noqa: F401
+from .ops.triangular import solve_triangular  # noqa: F401
 
 
 def inv_ex(A, *, check_errors=False):

@@ -66,15 +66,16 @@ def test_targets_name_workloads():
 
 
 def test_profile_table_and_restores_apply(capsys):
-    from tapegrad.autograd.function import Function
+    from tapegrad.autograd import function as F
 
-    apply = Function.__dict__["apply"]
     res = profile_ops.profile("autograd_chain", True, 1)
     out = capsys.readouterr().out
-    assert "AddBackward0" in out and "MulBackward0" in out and "outside ops" in out
+    assert "AddBackward0" in out and "aten::mul" in out and "outside ops" in out
+    assert "Self CPU time total" in out  # the profiler's own table
+    assert res["calls"]["aten::add"] == 500 and res["calls"]["aten::mul"] == 500
     assert res["calls"]["AddBackward0"] == 500 and res["calls"]["MulBackward0"] == 500
-    assert res["backward"]["MulBackward0"] > 0
-    assert Function.__dict__["apply"] is apply
+    assert res["backward"]["MulBackward0"] > 0 and res["forward"]["aten::mul"] > 0
+    assert F._apply_observer is None and F._backward_observer is None
 
 
 def test_markdown_has_every_row():

@@ -297,11 +297,9 @@ def test_func_transforms_match_torch_func():
     both(fn)
 
 
-def test_func_grad_errors_and_vmap_is_clear():
+def test_func_grad_errors():
     with pytest.raises(RuntimeError, match="Expected f\\(\\*args\\) to return a scalar Tensor"):
         tapegrad.func.grad(lambda x: x * 2)(tapegrad.ones(3))
-    with pytest.raises(NotImplementedError, match="vmap is not available"):
-        tapegrad.func.vmap(lambda x: x)(tapegrad.ones(3))
 
 
 def test_functional_call_swaps_parameters():

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from . import functional, grad_mode
+from . import anomaly_mode, functional, grad_mode, profiler, profiler_util
+from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .engine import run_backward
 from .function import FunctionCtx
 from .function import UserFunction as Function
@@ -219,4 +220,9 @@ __all__ = [
     "set_grad_enabled",
     "inference_mode",
     "grad_mode",
+    "anomaly_mode",
+    "profiler",
+    "profiler_util",
+    "detect_anomaly",
+    "set_detect_anomaly",
 ]

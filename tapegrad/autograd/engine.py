@@ -162,6 +162,8 @@ def run_backward(
     executed = []
     AccumulateGrad = F.AccumulateGrad
     ndarray = np.ndarray
+    observer = F._backward_observer  # anomaly mode / profiler (see _observe); None when off
+    outer_node = observer.start() if observer is not None else None
     prev_mode = grad_mode._enabled.enabled
     grad_mode._enabled.enabled = create_graph
     try:
@@ -177,7 +179,10 @@ def run_backward(
                     results[i] = buf[nr]
             if type(node) is AccumulateGrad:
                 if capture is None and buf[0] is not None:
-                    node.accumulate(buf[0])
+                    if observer is None:
+                        node.accumulate(buf[0])
+                    else:
+                        observer.accumulate(node, buf)
                 continue
             nexts = node.next_functions
             if len(buf) == 1:
@@ -185,11 +190,12 @@ def run_backward(
             else:
                 has_grad = any(g is not None for g in buf)
             if has_grad and (needed is None or node in needed):
-                in_grads = (
-                    node._apply_backward(buf, create_graph)
-                    if create_graph
-                    else (node._apply_backward(buf))
-                )
+                if observer is not None:
+                    in_grads = observer.evaluate(node, buf, create_graph)
+                elif create_graph:
+                    in_grads = node._apply_backward(buf, create_graph)
+                else:
+                    in_grads = node._apply_backward(buf)
                 executed.append(node)
                 post = node._post_hooks
                 if post:
@@ -234,6 +240,8 @@ def run_backward(
                         ready.append(nxt)
     finally:
         grad_mode._enabled.enabled = prev_mode
+        if observer is not None:
+            observer.finish(outer_node)
         if not retain_graph:
             for node in executed:
                 node._release()

@@ -26,6 +26,14 @@ _FREED_MSG = (
 
 _Tensor = None  # set by tapegrad._tensor to break the import cycle
 
+# Watchers of every primitive call and every backward node, installed by ``_observe`` while
+# anomaly mode or the profiler is on; None otherwise, so the hot path pays one global read.
+_apply_observer = None
+_backward_observer = None
+# Set by torch.func.vmap while it runs: ``_vmap_hook(cls, inputs, attrs)`` runs an op on
+# batched tensors (its batching rule), or returns NotImplemented when none is batched.
+_vmap_hook = None
+
 
 class Node:
     """A recorded operation in the autograd graph (``torch.autograd.graph.Node``)."""
@@ -154,6 +162,11 @@ _HINT = (
     "Hint: enable anomaly detection to find the operation that failed to compute its "
     "gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False)."
 )
+# PyTorch's hint when anomaly mode is on (its warning has just shown the forward traceback)
+_ANOMALY_HINT = (
+    "Hint: the backtrace further above shows the operation that failed to compute its "
+    "gradient. The variable in question was changed in there or anywhere later. Good luck!"
+)
 
 
 def _modified_msg(version, expected, shape, dt, owner, nr) -> str:
@@ -176,8 +189,14 @@ def _modified_msg(version, expected, shape, dt, owner, nr) -> str:
     return (
         "one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: [{_type_name(dt)} {list(shape)}]{which} is at version {version}; expected "
-        f"version {expected} instead. {_HINT}"
+        f"version {expected} instead. {_ANOMALY_HINT if _anomaly_on() else _HINT}"
     )
+
+
+def _anomaly_on() -> bool:
+    from .anomaly_mode import is_anomaly_enabled
+
+    return is_anomaly_enabled()
 
 
 def _type_name(np_dtype) -> str:
@@ -303,6 +322,14 @@ class Function(Node):
     @classmethod
     def apply(cls, *inputs, **attrs):
         """Run forward on the inputs' arrays and record the node if needed."""
+        if _apply_observer is not None:
+            out = _apply_observer(cls, inputs, attrs)
+            if out is not NotImplemented:
+                return out
+        if _vmap_hook is not None:
+            res = _vmap_hook(cls, inputs, attrs)
+            if res is not NotImplemented:
+                return res
         ctx = cls.__new__(cls)
         ctx.next_functions = None
         ctx._saved = None
@@ -673,7 +700,13 @@ class UserFunction:
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        if _apply_observer is not None:
+            out = _apply_observer(cls, args, kwargs)
+            if out is not NotImplemented:
+                return out
         Tensor = _Tensor
+        if _vmap_hook is not None:
+            _vmap_hook(cls, args, kwargs)  # batched inputs: vmap reruns per sample
         ctx = FunctionCtx()
         tensor_args = [a for a in args if isinstance(a, Tensor)]
         record = grad_mode._enabled.enabled and any(t._requires_grad for t in tensor_args)

@@ -1,11 +1,12 @@
 """Function transforms over tensors (``torch.func``): ``grad``, ``grad_and_value``,
-``vjp``, ``jvp``, ``jacrev``, ``hessian`` and ``functional_call``.
+``vjp``, ``jvp``, ``jacrev``, ``jacfwd``, ``hessian``, ``functional_call`` and ``vmap``.
 
 They are built on tapegrad's tape: each transform runs the function on inputs that
 require grad and differentiates with ``create_graph=True``, so transforms nest
 (``grad(grad(f))`` is the second derivative). Results are detached unless an
-enclosing transform (or the caller) is differentiating through them. ``vmap`` is not
-available: it raises NotImplementedError saying so.
+enclosing transform (or the caller) is differentiating through them. ``vmap`` batches
+primitives through batching rules (``_batched.py``, ``_vmap.py``); a differentiating
+transform called inside a vmapped function runs once per sample.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import functools
 from .._tensor import Tensor
 from ..autograd import grad as _autograd_grad
 from ..autograd.grad_mode import enable_grad
+from ._batched import check_transform, grad_level, is_batched_at, make_batched, per_sample_physical
+from ._vmap import vmap
 
 __all__ = [
     "grad",
@@ -23,6 +26,7 @@ __all__ = [
     "vjp",
     "jvp",
     "jacrev",
+    "jacfwd",
     "hessian",
     "functional_call",
     "vmap",
@@ -84,6 +88,28 @@ def _grads_or_zeros(outputs, cotangents, inputs, retain_graph=None) -> list:
     return [zeros_like(x) if g is None else g for g, x in zip(gs, inputs)]
 
 
+def _track_batched(x, level):
+    """``_track`` inside a vmap: the input as per-sample copies (batched), so that one
+    backward of the batched output gives every sample's gradient."""
+    if not isinstance(x, Tensor):
+        return x
+    return make_batched(_track(per_sample_physical(x, level)), level.index)
+
+
+def _batched_grads(out, inputs, level) -> list:
+    """Per-sample gradients of a batched scalar: the samples are independent in the
+    physical computation, so the gradient of their sum holds each sample's own."""
+    from ..ops.creation import ones_like
+
+    if not (is_batched_at(out, level.index) and out.requires_grad):
+        return [None] * len(inputs)  # the output does not depend on the inputs
+    phys = out._value
+    gs = _autograd_grad(
+        phys, [t._value for t in inputs], ones_like(phys), create_graph=True, allow_unused=True
+    )
+    return [None if g is None else make_batched(g, level.index) for g in gs]
+
+
 def _check_argnums(argnums, nargs: int, who: str):
     nums = argnums if isinstance(argnums, tuple) else (argnums,)
     if not nums:
@@ -102,11 +128,15 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         nums = _check_argnums(argnums, len(args), "grad_and_value(f)(*args)")
+        level = grad_level("grad")
         keep = _nested(args)
         with enable_grad():
             args = list(args)
             for n in nums:
-                args[n] = _tree_map(_track, args[n])
+                args[n] = _tree_map(
+                    _track if level is None else functools.partial(_track_batched, level=level),
+                    args[n],
+                )
             out = func(*args, **kwargs)
             aux = None
             if has_aux:
@@ -130,7 +160,9 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
             diff = [args[n] for n in nums]
             flat = [_leaves(d) for d in diff]
             inputs = [t for f in flat for t in f if isinstance(t, Tensor)]
-            if out.requires_grad:
+            if level is not None:
+                gs = _batched_grads(out, inputs, level)
+            elif out.requires_grad:
                 gs = list(_autograd_grad(out, inputs, create_graph=True, allow_unused=True))
             else:
                 gs = [None] * len(inputs)
@@ -167,6 +199,7 @@ def grad(func, argnums=0, has_aux: bool = False):
 def vjp(func, *primals, has_aux: bool = False):
     """``(func(*primals), vjp_fn)`` (``torch.func.vjp``); ``vjp_fn(cotangents)`` returns one
     gradient per primal, as a tuple."""
+    check_transform("vjp")
     keep = _nested(primals)
     with enable_grad():
         tracked = tuple(_tree_map(_track, p) for p in primals)
@@ -222,6 +255,7 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
     """``(func(*primals), J @ tangents)`` (``torch.func.jvp``), by the double-backward trick."""
     from ..ops.creation import zeros_like
 
+    check_transform("jvp")
     if not isinstance(primals, tuple):
         raise RuntimeError(
             "jvp(f, primals, tangents): Expected primals to be a tuple. E.g. it should be "
@@ -272,6 +306,7 @@ def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None, _prealloc
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         nums = _check_argnums(argnums, len(args), "jacrev(f)(*args)")
+        check_transform("jacrev")
         keep = _nested(args)
         with enable_grad():
             args = list(args)
@@ -318,6 +353,102 @@ def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None, _prealloc
             jac = _tree_map(jac_of, out)
         jac = _finish(jac, keep)
         return (jac, _finish(aux, keep)) if has_aux else jac
+
+    return wrapper
+
+
+def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error"):
+    """The Jacobian by forward mode, as a function (``torch.func.jacfwd``).
+
+    One Jacobian-vector product (``jvp``) per input element, against the basis vectors;
+    the result has ``jacrev``'s structure: for each output, entries of shape
+    ``output.shape + input.shape`` (a tuple over inputs when ``argnums`` is a tuple).
+
+    Args:
+        func: the function to differentiate.
+        argnums: which positional argument(s) to differentiate with respect to.
+        has_aux: ``func`` returns ``(output, aux)``; ``aux`` is returned as is.
+        randomness: as in ``vmap``, for random operations in ``func`` (which runs once per
+            input element): "error" raises, "same" replays the same numbers for every
+            element, "different" lets each draw its own.
+
+    Returns:
+        A function returning the Jacobian (and ``aux`` when ``has_aux``).
+
+    Raises:
+        RuntimeError: bad ``argnums`` or ``randomness``; a random operation in "error" mode.
+    """
+    from .. import _random
+    from ..ops.creation import eye, zeros
+    from ..ops.shape import stack
+    from ._batched import pop_level, push_level
+    from ._vmap import _RANDOMNESS
+
+    if randomness not in _RANDOMNESS:
+        raise RuntimeError(
+            "Only allowed values for randomness are 'error', 'different', or 'same'. Got "
+            f"{randomness}"
+        )
+
+    @functools.wraps(func)
+    def wrapper(*args):
+        nums = _check_argnums(argnums, len(args), "jacfwd(f)(*args)")
+        check_transform("jacfwd")
+        diff = tuple(args[n] for n in nums)
+        flat_in = [t for d in diff for t in _leaves(d)]
+
+        def partial(*primals):
+            full = list(args)
+            for n, p in zip(nums, primals):
+                full[n] = p
+            return func(*full)
+
+        # a level that batches nothing: it applies the randomness mode to the columns
+        level = push_level(sum(x.numel() for x in flat_in), randomness)
+        level.active = False
+        gen = _random.default_generator
+        state = gen.get_state() if randomness == "same" else None
+        try:
+            columns = [[] for _ in flat_in]
+            out = aux = None
+            for k, x in enumerate(flat_in):
+                basis = eye(x.numel(), dtype=x.dtype)
+                for j in range(x.numel()):
+                    if state is not None:
+                        gen.set_state(state)
+                    tans = [
+                        basis[j].reshape(tuple(x.shape)) if i == k else t.detach() * 0
+                        for i, t in enumerate(flat_in)
+                    ]
+                    it = iter(tans)
+                    tangents = tuple(_tree_map(lambda _, it=it: next(it), d) for d in diff)
+                    res = jvp(partial, diff, tangents, has_aux=has_aux)
+                    out, jv = res[0], res[1]
+                    aux = res[2] if has_aux else None
+                    columns[k].append(_leaves(jv))
+            if out is None:  # no input elements: the outputs' shapes still come from func
+                res = func(*args)
+                out, aux = res if has_aux else (res, None)
+        finally:
+            pop_level(level)
+        outs = _leaves(out)
+
+        def jac_of(oi, o):
+            per_in = []
+            for k, x in enumerate(flat_in):
+                shape = tuple(o.shape) + tuple(x.shape)
+                if columns[k]:
+                    j = stack([col[oi] for col in columns[k]], -1).reshape(shape)
+                else:
+                    j = zeros(shape, dtype=o.dtype)
+                per_in.append(j)
+            it = iter(per_in)
+            structured = tuple(_tree_map(lambda _: next(it), d) for d in diff)
+            return structured if isinstance(argnums, tuple) else structured[0]
+
+        counter = iter(range(len(outs)))
+        jac = _tree_map(lambda o: jac_of(next(counter), o), out)
+        return (jac, aux) if has_aux else jac
 
     return wrapper
 
@@ -401,13 +532,3 @@ def functional_call(
         args = (args,)
     with _swapped(module, tensors, strict):
         return module(*args, **(kwargs or {}))
-
-
-def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
-    """``torch.func.vmap`` is not available in tapegrad: this raises NotImplementedError
-    (loop over the batch dimension and ``stack`` the results instead)."""
-    raise NotImplementedError(
-        "tapegrad.func.vmap is not available: tapegrad has no batching transform. Loop over "
-        "the batch dimension and stack the results (for per-sample gradients, call "
-        "tapegrad.func.grad once per sample)."
-    )

@@ -49,8 +49,17 @@ def with_out(fn, factory: bool = False):
 
     @functools.wraps(fn)
     def wrapper(*args, out=None, **kwargs):
-        if factory and out is not None and kwargs.get("dtype") is None:
-            kwargs["dtype"] = out.dtype
+        if factory and out is not None:
+            dt = kwargs.get("dtype")
+            if dt is None:
+                kwargs["dtype"] = out.dtype
+            elif D.to_dtype(dt) is not out.dtype:
+                from .elementwise import _long_name
+
+                raise RuntimeError(
+                    f"dtype {_long_name(D.to_dtype(dt))} does not match dtype of out parameter "
+                    f"({_long_name(out.dtype)})"
+                )
         res = fn(*args, **kwargs)
         if out is None:
             return res

@@ -1135,7 +1135,25 @@ _Squeeze1 = _make_squeeze1()
 def conv1d(
     input: Tensor, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1
 ) -> Tensor:
-    """1-D convolution over (N, C, L) or (C, L) (``torch.nn.functional.conv1d``)."""
+    """1-D convolution over (N, C, L) or (C, L) (``torch.nn.functional.conv1d``).
+
+    Args:
+        input: the input, (N, C_in, L) or (C_in, L).
+        weight: the filters, (C_out, C_in / groups, k).
+        bias: an optional (C_out,) tensor added to each output channel.
+        stride: the step of the kernel, an int or a one-int tuple.
+        padding: implicit zeros on both sides of each spatial dim: an int or a one-int tuple,
+            ``"valid"`` (none) or ``"same"`` (the output as large as the input; stride 1 only).
+        dilation: the spacing between kernel taps, an int or a one-int tuple.
+        groups: the number of blocked connections from input to output channels; divides C_in and
+            C_out.
+
+    Returns:
+        The output, (N, C_out, L_out) (no batch dim if ``input`` has none).
+
+    Raises:
+        RuntimeError: the shapes, dtypes or arguments do not fit (PyTorch's messages).
+    """
     if _ac.state.active:
         return _ac.autocast_call(
             "conv1d", conv1d, input, weight, bias, stride, padding, dilation, groups
@@ -1148,9 +1166,26 @@ def conv2d(
 ) -> Tensor:
     """2-D convolution over (N, C, H, W) or (C, H, W) (``torch.nn.functional.conv2d``).
 
-    ``padding`` is an int, a pair, ``'valid'`` or ``'same'``::
+    ``padding`` is an int, a pair, ``'valid'`` or ``'same'``:
 
         y = conv2d(x, w, b, stride=1, padding="same")
+
+    Args:
+        input: the input, (N, C_in, H, W) or (C_in, H, W).
+        weight: the filters, (C_out, C_in / groups, kH, kW).
+        bias: an optional (C_out,) tensor added to each output channel.
+        stride: the step of the kernel, an int or a tuple of 2 ints.
+        padding: implicit zeros on both sides of each spatial dim: an int or a tuple of 2 ints,
+            ``"valid"`` (none) or ``"same"`` (the output as large as the input; stride 1 only).
+        dilation: the spacing between kernel taps, an int or a tuple of 2 ints.
+        groups: the number of blocked connections from input to output channels; divides C_in and
+            C_out.
+
+    Returns:
+        The output, (N, C_out, H_out, W_out) (no batch dim if ``input`` has none).
+
+    Raises:
+        RuntimeError: the shapes, dtypes or arguments do not fit (PyTorch's messages).
     """
     if _ac.state.active:
         return _ac.autocast_call(
@@ -1166,6 +1201,23 @@ def conv3d(
 
     Built from 2-D convolutions (one per kernel depth tap), so its grad_fn is
     that of the composition, not ``ConvolutionBackward0``.
+
+    Args:
+        input: the input, (N, C_in, D, H, W) or (C_in, D, H, W).
+        weight: the filters, (C_out, C_in / groups, kD, kH, kW).
+        bias: an optional (C_out,) tensor added to each output channel.
+        stride: the step of the kernel, an int or a tuple of 3 ints.
+        padding: implicit zeros on both sides of each spatial dim: an int or a tuple of 3 ints,
+            ``"valid"`` (none) or ``"same"`` (the output as large as the input; stride 1 only).
+        dilation: the spacing between kernel taps, an int or a tuple of 3 ints.
+        groups: the number of blocked connections from input to output channels; divides C_in and
+            C_out.
+
+    Returns:
+        The output, (N, C_out, D_out, H_out, W_out) (no batch dim if ``input`` has none).
+
+    Raises:
+        RuntimeError: the shapes, dtypes or arguments do not fit (PyTorch's messages).
     """
     if _ac.state.active:
         return _ac.autocast_call(
@@ -1266,6 +1318,30 @@ def conv_transpose1d(
     """1-D transposed convolution (``torch.nn.functional.conv_transpose1d``).
 
     ``weight`` is (C_in, C_out / groups, k).
+
+    Args:
+        input: the input, (N, C_in, L) or (C_in, L).
+        weight: the filters, (C_in, C_out / groups, k).
+        bias: an optional (C_out,) tensor added to each output channel.
+        stride: the step of the kernel in the direct convolution this one transposes, an int or a
+            one-int tuple.
+        padding: ``dilation * (kernel_size - 1) - padding`` zeros are added on both sides of each
+            spatial dim of the input (the padding of the direct convolution), an int or a one-int
+            tuple.
+        output_padding: extra size added on one side of each output dim, to pick among the shapes
+            the direct convolution maps to the same size; smaller than ``stride`` or ``dilation``.
+        groups: the number of blocked connections from input to output channels; divides C_in and
+            C_out.
+        dilation: the spacing between kernel taps, an int or a one-int tuple.
+
+    Returns:
+        The output; each spatial size is
+        ``(in - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1``
+        (no batch dim if ``input`` has none).
+
+    Raises:
+        TypeError: ``padding`` is a string.
+        RuntimeError: the shapes, dtypes or arguments do not fit (PyTorch's messages).
     """
     if _ac.state.active:
         return _ac.autocast_call(
@@ -1308,6 +1384,30 @@ def conv_transpose2d(
 
     ``weight`` is (C_in, C_out / groups, kh, kw); the output has
     ``(H - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1`` rows.
+
+    Args:
+        input: the input, (N, C_in, H, W) or (C_in, H, W).
+        weight: the filters, (C_in, C_out / groups, kH, kW).
+        bias: an optional (C_out,) tensor added to each output channel.
+        stride: the step of the kernel in the direct convolution this one transposes, an int or a
+            tuple of 2 ints.
+        padding: ``dilation * (kernel_size - 1) - padding`` zeros are added on both sides of each
+            spatial dim of the input (the padding of the direct convolution), an int or a tuple of 2
+            ints.
+        output_padding: extra size added on one side of each output dim, to pick among the shapes
+            the direct convolution maps to the same size; smaller than ``stride`` or ``dilation``.
+        groups: the number of blocked connections from input to output channels; divides C_in and
+            C_out.
+        dilation: the spacing between kernel taps, an int or a tuple of 2 ints.
+
+    Returns:
+        The output; each spatial size is
+        ``(in - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1``
+        (no batch dim if ``input`` has none).
+
+    Raises:
+        TypeError: ``padding`` is a string.
+        RuntimeError: the shapes, dtypes or arguments do not fit (PyTorch's messages).
     """
     if _ac.state.active:
         return _ac.autocast_call(
@@ -1350,6 +1450,30 @@ def conv_transpose3d(
 
     ``weight`` is (C_in, C_out / groups, kd, kh, kw); built from 2-D
     transposed convolutions, one per kernel depth tap.
+
+    Args:
+        input: the input, (N, C_in, D, H, W) or (C_in, D, H, W).
+        weight: the filters, (C_in, C_out / groups, kD, kH, kW).
+        bias: an optional (C_out,) tensor added to each output channel.
+        stride: the step of the kernel in the direct convolution this one transposes, an int or a
+            tuple of 3 ints.
+        padding: ``dilation * (kernel_size - 1) - padding`` zeros are added on both sides of each
+            spatial dim of the input (the padding of the direct convolution), an int or a tuple of 3
+            ints.
+        output_padding: extra size added on one side of each output dim, to pick among the shapes
+            the direct convolution maps to the same size; smaller than ``stride`` or ``dilation``.
+        groups: the number of blocked connections from input to output channels; divides C_in and
+            C_out.
+        dilation: the spacing between kernel taps, an int or a tuple of 3 ints.
+
+    Returns:
+        The output; each spatial size is
+        ``(in - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1``
+        (no batch dim if ``input`` has none).
+
+    Raises:
+        TypeError: ``padding`` is a string.
+        RuntimeError: the shapes, dtypes or arguments do not fit (PyTorch's messages).
     """
     if _ac.state.active:
         return _ac.autocast_call(
@@ -1460,6 +1584,17 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
     """Extract sliding blocks as columns, im2col (``torch.nn.functional.unfold``).
 
     (N, C, H, W) -> (N, C*kh*kw, L), L the number of blocks.
+
+    Args:
+        input: the image, (N, C, H, W) or (C, H, W).
+        kernel_size: the size of the blocks, an int or a pair.
+        dilation: the spacing between the taps of a block, an int or a pair.
+        padding: implicit zeros on both sides of H and W, an int or a pair.
+        stride: the step between blocks, an int or a pair.
+
+    Raises:
+        RuntimeError: ``input`` is not 3- or 4-D, an argument is not positive (padding: negative),
+            or no block fits.
     """
     if input.ndim < 3:
         # PyTorch reads input.size(2) (its 1-based channel dim) before checking the rank.
@@ -1497,6 +1632,22 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
     """Sum sliding blocks back into an image, col2im (``torch.nn.functional.fold``).
 
     (N, C*kh*kw, L) -> (N, C, H, W) with (H, W) = ``output_size``.
+
+    Args:
+        input: the columns, (N, C * kh * kw, L) or (C * kh * kw, L), L the number of blocks that fit
+            in ``output_size``.
+        output_size: the (H, W) of the image, an int or a pair.
+        kernel_size: the size of the blocks, an int or a pair.
+        dilation: the spacing between the taps of a block, an int or a pair.
+        padding: implicit zeros on both sides of H and W, an int or a pair (cut off the result).
+        stride: the step between blocks, an int or a pair.
+
+    Returns:
+        The image, (N, C, H, W) or (C, H, W); where blocks overlap, their values add up.
+
+    Raises:
+        RuntimeError: ``input`` is not 2- or 3-D, its dim 1 is not divisible by ``kh * kw``, or L is
+            not the number of blocks.
     """
     if input.ndim not in (2, 3):
         raise RuntimeError(

@@ -97,7 +97,16 @@ _COPY_CONSTRUCT = (
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
-    """A new tensor holding a copy of ``data`` (``torch.tensor``)."""
+    """A new tensor holding a copy of ``data`` (``torch.tensor``).
+
+    Args:
+        data: a number, a (nested) sequence, a NumPy array or a tensor (copied, with a warning as in
+            PyTorch).
+        dtype: the dtype; by default inferred (bool, int64, the default floating dtype or complex).
+        device: the device to put the tensor on.
+        requires_grad: record operations on the tensor for autograd.
+        pin_memory: accepted for PyTorch's signature; no effect on the CPU.
+    """
     if isinstance(data, U.Tensor):
         warnings.warn(_COPY_CONSTRUCT.format("torch.tensor"), UserWarning, stacklevel=2)
     arr, exact = _infer(data)
@@ -116,7 +125,14 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
 
 
 def as_tensor(data, dtype=None, device=None):
-    """A tensor sharing ``data``'s memory when possible (``torch.as_tensor``)."""
+    """A tensor sharing ``data``'s memory when possible (``torch.as_tensor``).
+
+    Args:
+        data: a tensor or NumPy array (shared, unless ``dtype`` forces a conversion) or any other
+            ``tensor`` input (copied).
+        dtype: the dtype of the result; by default ``data``'s.
+        device: the device, for data that is copied.
+    """
     if isinstance(data, U.Tensor):
         return data.to(dtype) if dtype is not None else data
     if isinstance(data, np.ndarray):
@@ -129,7 +145,16 @@ asarray = as_tensor
 
 
 def from_numpy(ndarray: np.ndarray):
-    """A tensor sharing the NumPy array's memory (``torch.from_numpy``)."""
+    """A tensor sharing the NumPy array's memory (``torch.from_numpy``).
+
+    Args:
+        ndarray: a NumPy array of a dtype tapegrad supports, in native byte order; writes to either
+            are seen by both.
+
+    Raises:
+        TypeError: ``ndarray`` is not a NumPy array, or its dtype is not supported.
+        ValueError: the array is not in native byte order.
+    """
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
     D.from_numpy_dtype(ndarray.dtype)
@@ -154,12 +179,32 @@ def empty(
     pin_memory=False,
     memory_format=None,
 ):
-    """An uninitialised tensor (``torch.empty``); tapegrad fills it with zeros."""
+    """An uninitialised tensor (``torch.empty``); tapegrad fills it with zeros.
+
+    Args:
+        size: the shape, as ints or one sequence.
+        dtype: the dtype; by default the default floating dtype.
+        device: the device to put the tensor on.
+        requires_grad: record operations on the tensor for autograd.
+        out: the tensor to write the result into (resized; a factory makes its dtype).
+        layout: accepted for PyTorch's signature (only strided tensors exist).
+        pin_memory: accepted for PyTorch's signature; no effect on the CPU.
+        memory_format: accepted for PyTorch's signature; the tensor is C-contiguous.
+    """
     return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
-    """A tensor of zeros (``torch.zeros``)."""
+    """A tensor of zeros (``torch.zeros``).
+
+    Args:
+        size: the shape, as ints or one sequence.
+        dtype: the dtype; by default the default floating dtype.
+        device: the device to put the tensor on.
+        requires_grad: record operations on the tensor for autograd.
+        out: the tensor to write the result into (resized; a factory makes its dtype).
+        layout: accepted for PyTorch's signature (only strided tensors exist).
+    """
     shape, dt = U.check_size(U.size_args(size)), _dt(dtype)
     with allocating(shape, dt):
         arr = np.zeros(shape, dtype=dt)
@@ -167,7 +212,16 @@ def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
-    """A tensor of ones (``torch.ones``)."""
+    """A tensor of ones (``torch.ones``).
+
+    Args:
+        size: the shape, as ints or one sequence.
+        dtype: the dtype; by default the default floating dtype.
+        device: the device to put the tensor on.
+        requires_grad: record operations on the tensor for autograd.
+        out: the tensor to write the result into (resized; a factory makes its dtype).
+        layout: accepted for PyTorch's signature (only strided tensors exist).
+    """
     shape, dt = U.check_size(U.size_args(size)), _dt(dtype)
     with allocating(shape, dt):
         arr = np.ones(shape, dtype=dt)
@@ -175,7 +229,21 @@ def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=N
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
-    """A tensor filled with ``fill_value`` (``torch.full``); dtype inferred from it."""
+    """A tensor filled with ``fill_value`` (``torch.full``); dtype inferred from it.
+
+    Args:
+        size: the shape, an int or a sequence.
+        fill_value: the value of every element: a number, or a one-element tensor.
+        dtype: the dtype; by default the one of ``fill_value`` (bool, int64, the default floating
+            dtype or complex).
+        device: the device to put the tensor on.
+        requires_grad: record operations on the tensor for autograd.
+        out: the tensor to write the result into (resized; a factory makes its dtype).
+        layout: accepted for PyTorch's signature (only strided tensors exist).
+
+    Raises:
+        RuntimeError: ``fill_value`` overflows ``dtype``.
+    """
     shape = U.check_size(
         U.size_args((size,) if not isinstance(size, (int, np.integer)) else (size,))
     )
@@ -200,21 +268,59 @@ def _like(input, dtype):
 def empty_like(
     input, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None
 ):
-    return zeros(tuple(input.shape), dtype=_like(input, dtype), requires_grad=requires_grad)
+    """An uninitialised tensor with ``input``'s shape and dtype (``torch.empty_like``); tapegrad
+    fills it with zeros.
+
+    Args:
+        input: the tensor whose shape (and dtype) the result takes.
+        dtype: the dtype, instead of ``input``'s.
+        device: the device to put the tensor on; by default ``input``'s.
+        requires_grad: record operations on the tensor for autograd.
+        layout: accepted for PyTorch's signature (only strided tensors exist).
+        memory_format: accepted for PyTorch's signature; the tensor is C-contiguous.
+    """
+    return zeros(
+        tuple(input.shape), dtype=_like(input, dtype), device=device or input.device,
+        requires_grad=requires_grad,
+    )  # fmt: skip
 
 
 def zeros_like(
     input, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None
 ):
-    """Zeros with ``input``'s shape and dtype (``torch.zeros_like``)."""
-    return zeros(tuple(input.shape), dtype=_like(input, dtype), requires_grad=requires_grad)
+    """Zeros with ``input``'s shape and dtype (``torch.zeros_like``).
+
+    Args:
+        input: the tensor whose shape (and dtype) the result takes.
+        dtype: the dtype, instead of ``input``'s.
+        device: the device to put the tensor on; by default ``input``'s.
+        requires_grad: record operations on the tensor for autograd.
+        layout: accepted for PyTorch's signature (only strided tensors exist).
+        memory_format: accepted for PyTorch's signature; the tensor is C-contiguous.
+    """
+    return zeros(
+        tuple(input.shape), dtype=_like(input, dtype), device=device or input.device,
+        requires_grad=requires_grad,
+    )  # fmt: skip
 
 
 def ones_like(
     input, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None
 ):
-    """Ones with ``input``'s shape and dtype (``torch.ones_like``)."""
-    return ones(tuple(input.shape), dtype=_like(input, dtype), requires_grad=requires_grad)
+    """Ones with ``input``'s shape and dtype (``torch.ones_like``).
+
+    Args:
+        input: the tensor whose shape (and dtype) the result takes.
+        dtype: the dtype, instead of ``input``'s.
+        device: the device to put the tensor on; by default ``input``'s.
+        requires_grad: record operations on the tensor for autograd.
+        layout: accepted for PyTorch's signature (only strided tensors exist).
+        memory_format: accepted for PyTorch's signature; the tensor is C-contiguous.
+    """
+    return ones(
+        tuple(input.shape), dtype=_like(input, dtype), device=device or input.device,
+        requires_grad=requires_grad,
+    )  # fmt: skip
 
 
 def full_like(
@@ -227,14 +333,38 @@ def full_like(
     layout=None,
     memory_format=None,
 ):
-    """``fill_value`` with ``input``'s shape and dtype (``torch.full_like``)."""
+    """``fill_value`` with ``input``'s shape and dtype (``torch.full_like``).
+
+    Args:
+        input: the tensor whose shape (and dtype) the result takes.
+        fill_value: the value of every element.
+        dtype: the dtype, instead of ``input``'s.
+        device: the device to put the tensor on; by default ``input``'s.
+        requires_grad: record operations on the tensor for autograd.
+        layout: accepted for PyTorch's signature (only strided tensors exist).
+        memory_format: accepted for PyTorch's signature; the tensor is C-contiguous.
+    """
     return full(
-        tuple(input.shape), fill_value, dtype=_like(input, dtype), requires_grad=requires_grad
-    )
+        tuple(input.shape), fill_value, dtype=_like(input, dtype), device=device or input.device,
+        requires_grad=requires_grad,
+    )  # fmt: skip
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
-    """The identity matrix (``torch.eye``)."""
+    """The identity matrix (``torch.eye``).
+
+    Args:
+        n: the number of rows.
+        m: the number of columns; by default ``n``.
+        dtype: the dtype; by default the default floating dtype.
+        device: the device to put the tensor on.
+        requires_grad: record operations on the tensor for autograd.
+        out: the tensor to write the result into (resized; a factory makes its dtype).
+        layout: accepted for PyTorch's signature (only strided tensors exist).
+
+    Raises:
+        RuntimeError: ``n`` or ``m`` is negative.
+    """
     if n < 0 or (m is not None and m < 0):
         raise RuntimeError(f"n must be greater or equal to 0, got {n if n < 0 else m}")
     with allocating((n, n if m is None else m), _dt(dtype)):
@@ -252,7 +382,22 @@ def _is_float(*vals) -> bool:
 def arange(
     start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None, layout=None
 ):
-    """Values from start to end (exclusive) by step (``torch.arange``)."""
+    """Values from start to end (exclusive) by step (``torch.arange``).
+
+    Args:
+        start: the first value, or the end when ``end`` is not given (then the start is 0).
+        end: the end of the interval, not included.
+        step: the difference between neighbouring values; not 0.
+        dtype: the dtype; by default int64, or the default floating dtype when an argument is a
+            float.
+        device: the device to put the tensor on.
+        requires_grad: record operations on the tensor for autograd.
+        out: a tensor to write the result into.
+        layout: accepted for PyTorch's signature (only strided tensors exist).
+
+    Raises:
+        RuntimeError: ``step`` is 0 or has the wrong sign for ``start`` and ``end``.
+    """
     if end is None:
         start, end = 0, start
     start, end, step = (v.item() if isinstance(v, U.Tensor) else v for v in (start, end, step))
@@ -278,7 +423,16 @@ def arange(
 
 
 def range_(start, end, step=1, *, dtype=None, device=None, requires_grad=False):
-    """Like arange but including ``end`` (deprecated ``torch.range``)."""
+    """Like arange but including ``end`` (deprecated ``torch.range``).
+
+    Args:
+        start: the first value.
+        end: the last value, included when reached by whole steps.
+        step: the difference between neighbouring values.
+        dtype: the dtype; by default the default floating dtype.
+        device: the device to put the tensor on.
+        requires_grad: record operations on the tensor for autograd.
+    """
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     n = int(math.floor((end - start) / step)) + 1
     arr = (start + np.arange(n, dtype=np.float64) * step).astype(dt.np)
@@ -288,7 +442,21 @@ def range_(start, end, step=1, *, dtype=None, device=None, requires_grad=False):
 def linspace(
     start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None, layout=None
 ):
-    """``steps`` evenly spaced values from start to end (``torch.linspace``)."""
+    """``steps`` evenly spaced values from start to end (``torch.linspace``).
+
+    Args:
+        start: the first value (a number or a 0-d tensor).
+        end: the last value (a number or a 0-d tensor).
+        steps: the number of values, at least 0.
+        dtype: the dtype; by default the default floating dtype.
+        device: the device to put the tensor on.
+        requires_grad: record operations on the tensor for autograd.
+        out: the tensor to write the result into (resized; a factory makes its dtype).
+        layout: accepted for PyTorch's signature (only strided tensors exist).
+
+    Raises:
+        RuntimeError: ``steps`` is negative.
+    """
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     start, end = (v.item() if isinstance(v, U.Tensor) else v for v in (start, end))
@@ -322,38 +490,98 @@ def linspace(
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
-    """``base ** linspace(start, end, steps)`` (``torch.logspace``)."""
+    """``base ** linspace(start, end, steps)`` (``torch.logspace``).
+
+    Args:
+        start: the exponent of the first value.
+        end: the exponent of the last value.
+        steps: the number of values.
+        base: the base of the powers.
+        dtype: the dtype; by default the default floating dtype.
+        device: the device to put the tensor on.
+        requires_grad: record operations on the tensor for autograd.
+    """
     dt = D.to_dtype(dtype) if dtype is not None else D.get_default_dtype()
     lin = linspace(start, end, steps, dtype=D.float64)._data
     return _finish(np.power(base, lin).astype(dt.np), requires_grad, device)
 
 
 def tril_indices(row, col, offset=0, *, dtype=None, device=None):
+    """The (row, column) indices of the lower triangle of a ``row`` x ``col`` matrix, as a (2, N)
+    tensor (``torch.tril_indices``).
+
+    Args:
+        row: the number of rows.
+        col: the number of columns.
+        offset: the diagonal bounding the triangle: 0 the main one, > 0 above it, < 0 below it.
+        dtype: the dtype; by default int64.
+        device: the device to put the tensor on.
+    """
     r, c = np.tril_indices(row, offset, col)
     return _finish(np.stack([r, c]).astype(_dt(dtype, D.int64)), False, device)
 
 
 def triu_indices(row, col, offset=0, *, dtype=None, device=None):
+    """The (row, column) indices of the upper triangle of a ``row`` x ``col`` matrix, as a (2, N)
+    tensor (``torch.triu_indices``).
+
+    Args:
+        row: the number of rows.
+        col: the number of columns.
+        offset: the diagonal bounding the triangle: 0 the main one, > 0 above it, < 0 below it.
+        dtype: the dtype; by default int64.
+        device: the device to put the tensor on.
+    """
     r, c = np.triu_indices(row, offset, col)
     return _finish(np.stack([r, c]).astype(_dt(dtype, D.int64)), False, device)
 
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
+    """A 0-d tensor holding the number ``s`` (``torch.scalar_tensor``).
+
+    Args:
+        s: the number.
+        dtype: the dtype; by default the default floating dtype.
+        device: the device to put the tensor on.
+        requires_grad: record operations on the tensor for autograd.
+    """
     return _finish(np.asarray(s, dtype=_dt(dtype)), requires_grad, device)
 
 
 def complex(real, imag):  # noqa: A001
+    """The complex tensor ``real + 1j * imag`` (``torch.complex``).
+
+    Args:
+        real: the real parts (floating point).
+        imag: the imaginary parts, broadcast with ``real``.
+    """
     return U.Tensor._make(real._data + 1j * imag._data)
 
 
 def polar(abs, angle):  # noqa: A002
+    """The complex tensor ``abs * exp(1j * angle)`` from polar coordinates (``torch.polar``).
+
+    Args:
+        abs: the absolute values (floating point).
+        angle: the angles in radians, broadcast with ``abs``.
+    """
     if _ac.state.active:
         return _ac.autocast_call("polar", polar, abs, angle)
     return U.Tensor._make(abs._data * np.exp(1j * angle._data))
 
 
 def meshgrid(*tensors, indexing: str | None = None):
-    """Coordinate grids (``torch.meshgrid``); indexing 'ij' (default) or 'xy'."""
+    """Coordinate grids (``torch.meshgrid``); indexing 'ij' (default) or 'xy'.
+
+    Args:
+        tensors: 0- or 1-D tensors, as arguments or one sequence.
+        indexing: ``"ij"`` (matrix indexing: dim i runs along ``tensors[i]``) or ``"xy"``
+            (Cartesian: the first two dims swapped); ``None`` is ``"ij"``.
+
+    Returns:
+        A tuple of expanded views, one per tensor, all of shape ``(len(t0), len(t1), ...)`` (first
+        two swapped for ``"xy"``).
+    """
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
     from .shape import expand, reshape
@@ -375,6 +603,14 @@ def meshgrid(*tensors, indexing: str | None = None):
 
 
 def cartesian_prod(*tensors):
+    """The Cartesian product of 1-D tensors, one combination per row (``torch.cartesian_prod``).
+
+    Args:
+        tensors: 1-D tensors; a single one is returned as is.
+
+    Returns:
+        A (N, len(tensors)) tensor, the last tensor varying fastest.
+    """
     grids = meshgrid(*tensors, indexing="ij")
     from .shape import stack
 

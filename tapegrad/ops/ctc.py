@@ -45,6 +45,20 @@ class CtcLoss(Function):
     backward_name = "CtcLossBackward0"
 
     def forward(ctx, lp, labels=None, input_lengths=(), target_lengths=(), zero_infinity=False):
+        """The per-sample negative log-likelihoods, by the alpha (forward) recursion.
+
+        Args:
+            ctx: the node's context; keeps the recursion's tables for the backward.
+            lp: the (T, N, C) log-probabilities over C classes, blank included.
+            labels: the (N, 2 S + 1) blank-interleaved targets: blank, l1, blank, l2, ..., blank.
+            input_lengths: the N numbers of valid time steps.
+            target_lengths: the N target lengths (S_n <= S).
+            zero_infinity: give 0 (and a zero gradient) for samples with infinite loss, those whose
+                target cannot fit in their input length.
+
+        Returns:
+            The (N,) losses in ``lp``'s dtype (computed in float64).
+        """
         xp = array_module(lp)
         t_max, n, _ = lp.shape
         il = np.asarray(input_lengths, np.int64)
@@ -93,6 +107,17 @@ class CtcLossBackward(Function):
     backward_name = "CtcLossBackwardBackward0"
 
     def forward(ctx, g, lp, state=()):
+        """The gradient with respect to ``lp``, by the beta (backward) recursion.
+
+        Args:
+            ctx: the node's context.
+            g: the (N,) gradient of the per-sample losses.
+            lp: the (T, N, C) log-probabilities ``CtcLoss`` was given.
+            state: the tables ``CtcLoss.forward`` kept.
+
+        Returns:
+            The (T, N, C) gradient, zero past each input length.
+        """
         labels, il, tl, valid, skip, em, alpha, nll, inf, zero_inf = state
         t_max, n, c = lp.shape
         b = np.arange(n)

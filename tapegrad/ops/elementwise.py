@@ -1105,15 +1105,25 @@ def clamp_max(input, max):  # noqa: A002
 # comparisons and logic: no gradient, bool results
 
 
+class Logic(Function):
+    """A comparison, logical or bitwise ufunc (of one tensor when ``b`` is None): no
+    gradient. A primitive (not raw NumPy in the public function) so that ``vmap``
+    batches it."""
+
+    non_differentiable = (0,)
+
+    def forward(ctx, a, b, ufunc=None):
+        return np.asarray(ufunc(a) if b is None else ufunc(a, b))
+
+
 def _compare(ufunc, name):
     def fn(input, other, *, out=None):
         dt = _promote(input, other)
-        a = _operand(input, dt)._data
-        b = _operand(other, dt)._data
+        a, b = _operand(input, dt), _operand(other, dt)
         try:
-            res = U.Tensor._make(np.asarray(ufunc(a, b)))
+            res = Logic.apply(a, b, ufunc=ufunc)
         except ValueError:
-            raise _broadcast_error(_operand(input, dt), _operand(other, dt)) from None
+            raise _broadcast_error(a, b) from None
         return _to_out(res, out)
 
     fn.__name__ = name
@@ -1132,9 +1142,8 @@ greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 def _logical(ufunc, name):
     def fn(input, other, *, out=None):
-        a = U.as_tensor_arg(input)._data
-        b = U.as_tensor_arg(other)._data
-        return _to_out(U.Tensor._make(np.asarray(ufunc(a, b))), out)
+        a, b = U.as_tensor_arg(input), U.as_tensor_arg(other)
+        return _to_out(Logic.apply(a, b, ufunc=ufunc), out)
 
     fn.__name__ = name
     return fn
@@ -1147,7 +1156,7 @@ logical_xor = _logical(np.logical_xor, "logical_xor")
 
 def logical_not(input, *, out=None):
     """Elementwise not, giving bool (``torch.logical_not``)."""
-    return _to_out(U.Tensor._make(np.asarray(np.logical_not(input._data))), out)
+    return _to_out(Logic.apply(input, None, ufunc=np.logical_not), out)
 
 
 def _bitwise(ufunc, name):
@@ -1155,8 +1164,8 @@ def _bitwise(ufunc, name):
         dt = _promote(input, other)
         if dt.is_floating_point:
             raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{_long_name(dt)}'")
-        a, b = _operand(input, dt)._data, _operand(other, dt)._data
-        return _to_out(U.Tensor._make(np.asarray(ufunc(a, b))), out)
+        a, b = _operand(input, dt), _operand(other, dt)
+        return _to_out(Logic.apply(a, b, ufunc=ufunc), out)
 
     fn.__name__ = name
     return fn

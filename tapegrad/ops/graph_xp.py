@@ -495,3 +495,9 @@ class linalg:  # noqa: N801 - mirrors ``numpy.linalg``
 
 sigmoid = _unary(_tg.sigmoid)
 erf = _unary(_tg.erf)
+lgamma = _unary(_tg.lgamma)
+digamma = _unary(_tg.digamma)
+
+
+def polygamma(n, x):
+    return _tg.polygamma(n, asarray(x))

@@ -78,7 +78,16 @@ _SEQUENCE_WARNING = (
 
 
 def convert_index(idx):
-    """A NumPy index and whether it is advanced (makes a copy)."""
+    """A NumPy index and whether it is advanced (makes a copy).
+
+    Args:
+        idx: a PyTorch index: an int, slice, ``None``, ``...``, bool, tensor, sequence, or a tuple
+            of these.
+
+    Returns:
+        A pair ``(numpy_index, advanced)``, the index as a tuple NumPy understands and whether it
+        holds an integer or boolean array (advanced indexing, which copies).
+    """
     if _sequence_as_tuple(idx):
         warnings.warn(_SEQUENCE_WARNING, UserWarning, stacklevel=3)
     elif isinstance(idx, U.Tensor) or not isinstance(idx, tuple):
@@ -136,10 +145,14 @@ class SliceBackward(Function):
 
 
 class Select(Slice):
+    """``Slice`` by one integer, ``torch.select`` (grad_fn ``SelectBackward0``)."""
+
     backward_name = "SelectBackward0"
 
 
 class SliceUnsqueeze(Slice):
+    """``Slice`` that only adds size-1 dims (``x[None]``) (grad_fn ``UnsqueezeBackward0``)."""
+
     backward_name = "UnsqueezeBackward0"
 
 
@@ -232,7 +245,19 @@ def _split_ints(np_idx, ndim):
 
 
 def getitem(self, idx):
-    """``self[idx]`` with PyTorch semantics (``Tensor.__getitem__``)."""
+    """``self[idx]`` with PyTorch semantics (``Tensor.__getitem__``).
+
+    Args:
+        self: the tensor to index.
+        idx: ints, slices, ``None``, ``...``, integer or bool tensors (or sequences), or a tuple of
+            these.
+
+    Returns:
+        A view for basic indexing (ints, slices, ``None``, ``...``), a copy for advanced indexing.
+
+    Raises:
+        IndexError: an index is out of range or there are too many indices.
+    """
     np_idx, adv = convert_index(idx)
     if adv:
         split = _split_ints(np_idx, self.ndim)
@@ -253,6 +278,9 @@ def getitem(self, idx):
 
 
 class IndexPut(Function):
+    """The autograd node of ``index_put`` and of ``x[idx] = v`` with advanced indices (grad_fn
+    ``IndexPutBackward0``)."""
+
     def forward(ctx, x, v, idx=(), accumulate=False):
         ctx.idx = idx
         out = x.copy()
@@ -285,7 +313,18 @@ class IndexPutBasic(IndexPut):
 
 
 def setitem(self, idx, value) -> None:
-    """``self[idx] = value`` in place, differentiable (``Tensor.__setitem__``)."""
+    """``self[idx] = value`` in place, differentiable (``Tensor.__setitem__``).
+
+    Args:
+        self: the tensor to write into.
+        idx: the positions, as in ``getitem``.
+        value: a tensor (cast to ``self``'s dtype) or a scalar, broadcast to the indexed shape.
+
+    Raises:
+        IndexError: an index is out of range.
+        RuntimeError: ``value`` does not broadcast to the indexed shape, or the written-to tensor
+            has overlapping memory (e.g. an ``expand`` view).
+    """
     np_idx, adv = convert_index(idx)
     if adv:
         split = _split_ints(np_idx, self.ndim)
@@ -321,12 +360,35 @@ def setitem(self, idx, value) -> None:
 
 
 def index_put(input, indices, values, accumulate=False):
+    """A copy of ``input`` with ``values`` put at ``indices`` (``torch.index_put``).
+
+    Args:
+        input: the tensor.
+        indices: a tuple of index tensors (integer or bool), one per leading dim, as in
+            ``input[indices]``.
+        values: the values to put, cast to ``input``'s dtype and broadcast to the indexed shape.
+        accumulate: add ``values`` to the entries (repeated indices add up) instead of replacing
+            them.
+    """
     np_idx, _ = convert_index(tuple(indices))
     v = values if values.dtype is input.dtype else values.to(input.dtype)
     return IndexPut.apply(input, v, idx=np_idx, accumulate=accumulate)
 
 
 def index_put_(input, indices, values, accumulate=False):
+    """In-place ``index_put`` (``Tensor.index_put_``).
+
+    Args:
+        input: the tensor to write into.
+        indices: a tuple of index tensors (integer or bool), one per leading dim, as in
+            ``input[indices]``.
+        values: the values to put, cast to ``input``'s dtype and broadcast to the indexed shape.
+        accumulate: add ``values`` to the entries (repeated indices add up) instead of replacing
+            them.
+
+    Returns:
+        ``input``, modified.
+    """
     np_idx, _ = convert_index(tuple(indices))
     v = values if values.dtype is input.dtype else values.to(input.dtype)
     return input._inplace(
@@ -339,7 +401,16 @@ def index_put_(input, indices, values, accumulate=False):
 
 
 def select(input, dim: int, index: int):
-    """``input`` indexed at ``index`` along ``dim``, as a view (``torch.select``)."""
+    """``input`` indexed at ``index`` along ``dim``, as a view (``torch.select``).
+
+    Args:
+        input: the tensor.
+        dim: the dim to index (it is removed).
+        index: the position along ``dim``; negative counts from the end.
+
+    Raises:
+        IndexError: ``index`` is out of range.
+    """
     d = U.canon_dim(dim, input.ndim)
     n = input.shape[d]
     if index < -n or index >= n:
@@ -358,6 +429,8 @@ def _check_index(index, name="index"):
 
 
 class IndexSelect(Function):
+    """The autograd node of ``torch.index_select`` (grad_fn ``IndexSelectBackward0``)."""
+
     def forward(ctx, x, idx=None, dim=0):
         ctx.idx, ctx.dim, ctx.shape = idx, dim, x.shape
         return np.take(x, idx, axis=dim)
@@ -368,7 +441,19 @@ class IndexSelect(Function):
 
 
 def index_select(input, dim: int, index):
-    """Pick entries along ``dim`` (``torch.index_select``)."""
+    """Pick entries along ``dim`` (``torch.index_select``).
+
+    Args:
+        input: the tensor.
+        dim: the dim to pick along.
+        index: a 0- or 1-D integer tensor of positions along ``dim``.
+
+    Returns:
+        A copy with ``len(index)`` entries along ``dim``.
+
+    Raises:
+        IndexError: ``index`` has more than one dim or an index is out of range.
+    """
     _check_index(index, "index_select")
     if index.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
@@ -408,6 +493,8 @@ def _check_gather(input, dim, index, name):
 
 
 class Gather(Function):
+    """The autograd node of ``torch.gather`` (grad_fn ``GatherBackward0``)."""
+
     def forward(ctx, x, idx=None, dim=0):
         ctx.full = _full_index(idx, dim)
         ctx.shape = x.shape
@@ -418,13 +505,34 @@ class Gather(Function):
 
 
 def gather(input, dim: int, index, *, sparse_grad=False):
-    """``out[i][j] = input[index[i][j]][j]`` for dim 0, etc. (``torch.gather``)."""
+    """``out[i][j] = input[index[i][j]][j]`` for dim 0, etc. (``torch.gather``).
+
+    Args:
+        input: the source tensor.
+        dim: the dim to index along.
+        index: an integer tensor with ``input``'s number of dims and sizes no larger than
+            ``input``'s in the other dims; the result has its shape.
+        sparse_grad: accepted for PyTorch's signature; the gradient is always dense.
+
+    Raises:
+        RuntimeError: ``index`` is not an integer tensor, its dims or sizes do not fit
+            ``input``, or an index is out of range.
+    """
     d = U.canon_dim(dim, input.ndim)
     _check_gather(input, d, index, "gather")
     return Gather.apply(input, idx=index._data, dim=d)
 
 
 def take_along_dim(input, indices, dim=None):
+    """The entries of ``input`` at ``indices`` along ``dim`` (``torch.take_along_dim``):
+    ``gather`` after broadcasting the two in the other dims.
+
+    Args:
+        input: the source tensor.
+        indices: an integer tensor of positions, e.g. from ``argsort``; it broadcasts with ``input``
+            except in ``dim``.
+        dim: the dim to index along; ``None`` uses the flattened ``input`` and ``indices``.
+    """
     if dim is None:
         return gather(input.reshape(-1), 0, indices.reshape(-1))
     d = U.canon_dim(dim, input.ndim)
@@ -442,6 +550,9 @@ def take_along_dim(input, indices, dim=None):
 
 
 class Scatter(Function):
+    """The autograd node of ``torch.scatter`` with a ``src`` tensor, and the base of scatter-like
+    ops (grad_fn ``ScatterBackward0``)."""
+
     def forward(ctx, x, src, idx=None, dim=0, reduce=None):
         full = _full_index(idx, dim)
         ctx.full = full
@@ -508,30 +619,76 @@ def _scatter(input, dim, index, src=None, value=None, reduce=None, name="scatter
 
 
 class ScatterValue(Scatter):
+    """``torch.scatter`` with a scalar ``value`` (grad_fn ``ScatterBackward1``)."""
+
     backward_name = "ScatterBackward1"  # scatter(Tensor, int, Tensor, Scalar)
 
 
 class ScatterAdd(Scatter):
+    """The autograd node of ``torch.scatter_add`` (grad_fn ``ScatterAddBackward0``)."""
+
     backward_name = "ScatterAddBackward0"
 
 
 class IndexAdd(Scatter):
+    """The autograd node of ``torch.index_add`` (grad_fn ``IndexAddBackward0``)."""
+
     backward_name = "IndexAddBackward0"
 
 
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
-    """Write ``src`` values at ``index`` along ``dim`` (``torch.scatter``)."""
+    """Write ``src`` values at ``index`` along ``dim`` (``torch.scatter``).
+
+    Args:
+        input: the tensor whose copy is written into.
+        dim: the dim to index along.
+        index: an integer tensor of positions along ``dim``, no larger than ``src`` in any dim.
+        src: the values: a tensor of ``input``'s dtype, or a scalar.
+        value: a scalar to write, instead of ``src``.
+        reduce: ``None`` to replace, or ``"add"`` / ``"multiply"`` to combine with the entries
+            there.
+
+    Raises:
+        RuntimeError: dtypes differ, ``index`` is not an integer tensor or its sizes do not fit,
+            or ``reduce`` is unknown.
+    """
     x, s, kw = _scatter(input, dim, index, src, value, reduce)
     return (Scatter if isinstance(src, U.Tensor) else ScatterValue).apply(x, s, **kw)
 
 
 def scatter_add(input, dim, index, src):
-    """Add ``src`` values at ``index`` along ``dim`` (``torch.scatter_add``)."""
+    """Add ``src`` values at ``index`` along ``dim`` (``torch.scatter_add``).
+
+    Args:
+        input: the tensor whose copy is added into.
+        dim: the dim to index along.
+        index: an integer tensor of positions along ``dim``; repeated positions add up.
+        src: a tensor of ``input``'s dtype, at least as large as ``index``.
+
+    Raises:
+        RuntimeError: dtypes differ, or ``index`` is not an integer tensor or its sizes do not fit.
+    """
     x, s, kw = _scatter(input, dim, index, src, reduce="add", name="scatter_add")
     return ScatterAdd.apply(x, s, **kw)
 
 
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    """Reduce ``src`` values into ``input`` at ``index`` along ``dim``
+    (``torch.scatter_reduce``).
+
+    Args:
+        input: the tensor whose copy receives the values.
+        dim: the dim to index along.
+        index: an integer tensor of positions along ``dim``.
+        src: a tensor of ``input``'s dtype, at least as large as ``index``.
+        reduce: ``"sum"``, ``"prod"``, ``"mean"``, ``"amax"`` or ``"amin"``.
+        include_self: count ``input``'s own entries in the reduction; ``False`` is supported with
+            ``"mean"`` only.
+
+    Raises:
+        NotImplementedError: ``include_self=False`` with another reduction than ``"mean"``.
+        RuntimeError: dtypes differ, or ``index`` is not an integer tensor or its sizes do not fit.
+    """
     x, s, kw = _scatter(input, dim, index, src, reduce=reduce, name="scatter_reduce")
     if reduce == "mean":
         total = Scatter.apply(x if include_self else x * 0, s, **{**kw, "reduce": "sum"})
@@ -546,7 +703,18 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
 
 
 def index_add(input, dim, index, source, *, alpha=1):
-    """input with ``alpha * source`` added at ``index`` along ``dim`` (``torch.index_add``)."""
+    """input with ``alpha * source`` added at ``index`` along ``dim`` (``torch.index_add``).
+
+    Args:
+        input: the tensor whose copy is added into.
+        dim: the dim to index along.
+        index: a 1-D integer tensor with one position along ``dim`` per slice of ``source``.
+        source: a tensor of ``input``'s dtype and shape, except ``len(index)`` along ``dim``.
+        alpha: the factor of ``source``.
+
+    Raises:
+        RuntimeError: ``source``'s dtype differs from ``input``'s.
+    """
     d = U.canon_dim(dim, input.ndim)
     if source.dtype is not input.dtype:
         raise RuntimeError(
@@ -561,6 +729,16 @@ def index_add(input, dim, index, source, *, alpha=1):
 
 
 def index_copy(input, dim, index, source):
+    """A copy of ``input`` with the slices of ``source`` written at ``index`` along ``dim``
+    (``torch.index_copy``).
+
+    Args:
+        input: the tensor.
+        dim: the dim to index along.
+        index: a 1-D integer tensor with one position along ``dim`` per slice of ``source``.
+        source: the slices (cast to ``input``'s dtype); ``input``'s shape except ``len(index)``
+            along ``dim``.
+    """
     if _ac.state.active:
         return _ac.autocast_call("index_copy", index_copy, input, dim, index, source)
     d = U.canon_dim(dim, input.ndim)
@@ -573,6 +751,15 @@ def index_copy(input, dim, index, source):
 
 
 def index_fill(input, dim, index, value):
+    """A copy of ``input`` with ``value`` at positions ``index`` along ``dim``
+    (``torch.index_fill``).
+
+    Args:
+        input: the tensor.
+        dim: the dim to index along.
+        index: a 1-D integer tensor of positions along ``dim``.
+        value: a scalar or 0-d tensor to fill with.
+    """
     d = U.canon_dim(dim, input.ndim)
     idx = (slice(None),) * d + (index._data,)
     mask = np.zeros(input.shape, bool)
@@ -581,6 +768,8 @@ def index_fill(input, dim, index, value):
 
 
 class MaskedFill(Function):
+    """The autograd node of ``torch.masked_fill`` (grad_fn ``MaskedFillBackward0``)."""
+
     def forward(ctx, x, value, mask=None):
         ctx.save_for_backward(mask)
         return np.where(mask, value, x)
@@ -596,7 +785,17 @@ class MaskedFill(Function):
 
 
 def masked_fill(input, mask, value):
-    """``value`` where ``mask`` is true (``torch.masked_fill``)."""
+    """``value`` where ``mask`` is true (``torch.masked_fill``).
+
+    Args:
+        input: the tensor.
+        mask: a bool tensor broadcastable to ``input``'s shape.
+        value: a scalar or a 0-d tensor.
+
+    Raises:
+        RuntimeError: ``mask`` is not bool, ``value`` is a tensor with dims, or the shapes do not
+            broadcast.
+    """
     if not isinstance(mask, U.Tensor) or mask.dtype is not D.bool_:
         raise RuntimeError(
             "masked_fill_ only supports boolean masks, but got mask with dtype "
@@ -632,7 +831,15 @@ def _masked_replace(input, mask: np.ndarray, values: np.ndarray):
 
 
 def masked_select(input, mask):
-    """The entries where ``mask`` is true, as a 1-D tensor (``torch.masked_select``)."""
+    """The entries where ``mask`` is true, as a 1-D tensor (``torch.masked_select``).
+
+    Args:
+        input: the tensor.
+        mask: a bool tensor; ``input`` and ``mask`` broadcast together.
+
+    Raises:
+        RuntimeError: ``mask`` is not bool.
+    """
     if mask.dtype is not D.bool_:
         raise RuntimeError("masked_select: expected BoolTensor for mask")
     shape = U.broadcast_shapes(input.shape, mask.shape)
@@ -642,6 +849,15 @@ def masked_select(input, mask):
 
 
 def masked_scatter(input, mask, source):
+    """A copy of ``input`` with the entries where ``mask`` is true taken, in order, from
+    ``source`` (``torch.masked_scatter``).
+
+    Args:
+        input: the tensor.
+        mask: a bool tensor broadcastable to ``input``'s shape.
+        source: a tensor with at least as many elements as ``mask`` has true entries; its first ones
+            are used, in row-major order.
+    """
     m = np.broadcast_to(mask._data, input.shape)
     n = int(m.sum())
     src = source.reshape(-1)[:n]
@@ -649,7 +865,15 @@ def masked_scatter(input, mask, source):
 
 
 def nonzero(input, *, as_tuple=False):
-    """Indices of non-zero entries (``torch.nonzero``): (N, ndim) or a tuple."""
+    """Indices of non-zero entries (``torch.nonzero``): (N, ndim) or a tuple.
+
+    Args:
+        input: the tensor.
+        as_tuple: return one 1-D index tensor per dim instead of one (N, ndim) tensor.
+
+    Returns:
+        int64 indices, in row-major order.
+    """
     a = input._data
     if as_tuple:
         if a.ndim == 0:
@@ -661,11 +885,25 @@ def nonzero(input, *, as_tuple=False):
 
 
 def argwhere(input):
+    """The indices of the non-zero entries as an (N, ndim) int64 tensor (``torch.argwhere``).
+
+    Args:
+        input: the tensor.
+    """
     return nonzero(input)
 
 
 def take(input, index):
-    """Entries of the flattened input at ``index`` (``torch.take``)."""
+    """Entries of the flattened input at ``index`` (``torch.take``).
+
+    Args:
+        input: the tensor, read as flattened.
+        index: an integer tensor of flat positions (negative count from the end); the result has its
+            shape.
+
+    Raises:
+        IndexError: an index is out of range.
+    """
     from .shape import reshape
 
     flat = reshape(input, -1)
@@ -679,6 +917,8 @@ def take(input, index):
 
 
 class Unfold(Function):
+    """The autograd node of ``Tensor.unfold``: windows as a view (grad_fn ``UnfoldBackward0``)."""
+
     backward_name = "UnfoldBackward0"
 
     def forward(ctx, x, dim=0, size=1, step=1):
@@ -721,14 +961,36 @@ def _take_windows(input, dim, size, step):
 
 
 def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False):
-    """Whether each element is in ``test_elements`` (``torch.isin``)."""
+    """Whether each element is in ``test_elements`` (``torch.isin``).
+
+    Args:
+        elements: a tensor or scalar of values to look up.
+        test_elements: a tensor or scalar of values to look for.
+        assume_unique: both inputs have no repeated values (may speed up the test).
+        invert: return whether each element is *not* in ``test_elements``.
+
+    Returns:
+        A bool tensor of ``elements``' shape.
+    """
     a = elements._data if isinstance(elements, U.Tensor) else np.asarray(elements)
     b = test_elements._data if isinstance(test_elements, U.Tensor) else np.asarray(test_elements)
     return U.Tensor._make(np.asarray(np.isin(a, b, assume_unique=assume_unique, invert=invert)))
 
 
 def unravel_index(indices, shape):
-    """Coordinates of flat indices in ``shape``, one tensor per dim (``torch.unravel_index``)."""
+    """Coordinates of flat indices in ``shape``, one tensor per dim (``torch.unravel_index``).
+
+    Args:
+        indices: an integer tensor (or sequence) of flat indices in ``[-numel, numel - 1]``.
+        shape: the shape the flat indices refer to (an int or a sequence).
+
+    Returns:
+        A tuple of int64 tensors of ``indices``' shape, one per dim of ``shape``.
+
+    Raises:
+        TypeError: ``indices`` is not of an integer dtype.
+        RuntimeError: an index is out of range.
+    """
     idx = indices._data if isinstance(indices, U.Tensor) else np.asarray(indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"expected 'indices' to be integer dtype, but got {idx.dtype}")

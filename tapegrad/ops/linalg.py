@@ -18,6 +18,8 @@ def _mT(a, xp=np):
 
 
 class Matmul(Function):
+    """The autograd node of a product of two matrices, ``torch.mm`` (grad_fn ``MmBackward0``)."""
+
     backward_name = "MmBackward0"
 
     def forward(ctx, a, b):
@@ -61,18 +63,27 @@ class Matmul(Function):
 
 
 class MatmulBatched(Matmul):
+    """``Matmul`` of batches of matrices, ``torch.bmm`` (grad_fn ``BmmBackward0``)."""
+
     backward_name = "BmmBackward0"
 
 
 class MatmulGeneric(Matmul):
+    """``Matmul`` with broadcast batch dims or 1-D operands, ``torch.matmul`` (grad_fn
+    ``UnsafeViewBackward0``, as in PyTorch)."""
+
     backward_name = "UnsafeViewBackward0"
 
 
 class Mv(Matmul):
+    """``Matmul`` of a matrix and a vector, ``torch.mv`` (grad_fn ``MvBackward0``)."""
+
     backward_name = "MvBackward0"
 
 
 class Dot(Matmul):
+    """``Matmul`` of two vectors, ``torch.dot`` (grad_fn ``DotBackward0``)."""
+
     backward_name = "DotBackward0"
 
 
@@ -99,7 +110,22 @@ def _cname(dt):
 
 
 def matmul(input, other, *, out=None):
-    """Matrix product with NumPy's broadcasting rules (``torch.matmul``, ``@``)."""
+    """Matrix product with NumPy's broadcasting rules (``torch.matmul``, ``@``).
+
+    Args:
+        input: the first operand, at least 1-D: a vector, a matrix or a batch of matrices.
+        other: the second operand, at least 1-D, of ``input``'s dtype; batch dims broadcast.
+        out: a tensor to write the result into.
+
+    Returns:
+        The dot product (1-D @ 1-D), a matrix-vector product, or the (batched) matrix product; a 1-D
+        operand is taken as a row (first) or column (second) vector and that dim is removed.
+
+    Raises:
+        TypeError: an operand is not a tensor.
+        RuntimeError: a 0-d operand, different dtypes, or sizes that do not match (PyTorch's
+            messages).
+    """
     if _ac.state.active:
         return _ac.autocast_call("matmul", matmul, input, other, out=out)
     a, b = input, other
@@ -154,7 +180,16 @@ def matmul(input, other, *, out=None):
 
 
 def mm(input, mat2, *, out=None):
-    """Product of two matrices (``torch.mm``)."""
+    """Product of two matrices (``torch.mm``).
+
+    Args:
+        input: an (n, m) matrix.
+        mat2: an (m, p) matrix of ``input``'s dtype.
+        out: a tensor to write the (n, p) result into.
+
+    Raises:
+        RuntimeError: an operand is not 2-D, or the sizes or dtypes do not match.
+    """
     if _ac.state.active:
         return _ac.autocast_call("mm", mm, input, mat2, out=out)
     if input.ndim != 2:
@@ -165,7 +200,16 @@ def mm(input, mat2, *, out=None):
 
 
 def mv(input, vec, *, out=None):
-    """Matrix-vector product (``torch.mv``)."""
+    """Matrix-vector product (``torch.mv``).
+
+    Args:
+        input: an (n, m) matrix.
+        vec: an (m,) vector of ``input``'s dtype.
+        out: a tensor to write the (n,) result into.
+
+    Raises:
+        RuntimeError: the operands are not a matrix and a vector, or the sizes do not match.
+    """
     if _ac.state.active:
         return _ac.autocast_call("mv", mv, input, vec, out=out)
     if input.ndim != 2 or vec.ndim != 1:
@@ -184,7 +228,16 @@ def mv(input, vec, *, out=None):
 
 
 def bmm(input, mat2, *, out=None):
-    """Batched matrix product of 3-D tensors (``torch.bmm``)."""
+    """Batched matrix product of 3-D tensors (``torch.bmm``).
+
+    Args:
+        input: a (b, n, m) batch of matrices.
+        mat2: a (b, m, p) batch of matrices of ``input``'s dtype (no broadcasting).
+        out: a tensor to write the (b, n, p) result into.
+
+    Raises:
+        RuntimeError: an operand is not 3-D, or the sizes or dtypes do not match.
+    """
     if _ac.state.active:
         return _ac.autocast_call("bmm", bmm, input, mat2, out=out)
     if input.ndim != 3:
@@ -206,7 +259,16 @@ def bmm(input, mat2, *, out=None):
 
 
 def dot(input, other, *, out=None):
-    """Inner product of two 1-D tensors (``torch.dot``)."""
+    """Inner product of two 1-D tensors (``torch.dot``).
+
+    Args:
+        input: a 1-D tensor.
+        other: a 1-D tensor of ``input``'s size and dtype.
+        out: a tensor to write the 0-d result into.
+
+    Raises:
+        RuntimeError: an operand is not 1-D, or the sizes or dtypes differ.
+    """
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
     if input.dtype is not other.dtype:
@@ -222,13 +284,33 @@ vdot = inner_1d = dot
 
 
 def inner(input, other):
+    """The inner product over the last dims (``torch.inner``); a product with a 0-d operand.
+
+    Args:
+        input: the first tensor.
+        other: the second tensor, with ``input``'s size in the last dim.
+
+    Returns:
+        A tensor of shape ``input.shape[:-1] + other.shape[:-1]``.
+    """
     if input.ndim == 0 or other.ndim == 0:
         return input * other
     return tensordot(input, other, dims=([-1], [-1]))
 
 
 def outer(input, vec2):
-    """Outer product of two vectors (``torch.outer``)."""
+    """Outer product of two vectors (``torch.outer``).
+
+    Args:
+        input: the (n,) vector.
+        vec2: the (m,) vector.
+
+    Returns:
+        The (n, m) matrix ``input[i] * vec2[j]``.
+
+    Raises:
+        RuntimeError: an operand is not 1-D.
+    """
     if input.ndim != 1 or vec2.ndim != 1:
         raise RuntimeError("outer: expected 1-D tensors")
     return input.reshape(-1, 1) * vec2.reshape(1, -1)
@@ -238,7 +320,16 @@ ger = outer
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
-    """beta * input + alpha * (mat1 @ mat2) (``torch.addmm``)."""
+    """beta * input + alpha * (mat1 @ mat2) (``torch.addmm``).
+
+    Args:
+        input: the tensor added, broadcastable to (n, p).
+        mat1: an (n, m) matrix.
+        mat2: an (m, p) matrix.
+        beta: the factor of ``input``.
+        alpha: the factor of the product.
+        out: the tensor to write the result into.
+    """
     if _ac.state.active:
         return _ac.autocast_call("addmm", addmm, input, mat1, mat2, beta=beta, alpha=alpha, out=out)
     p = mm(mat1, mat2)
@@ -247,11 +338,29 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
 
 
 def addmv(input, mat, vec, *, beta=1, alpha=1):
+    """``beta * input + alpha * (mat @ vec)`` (``torch.addmv``).
+
+    Args:
+        input: the tensor added, broadcastable to (n,).
+        mat: an (n, m) matrix.
+        vec: an (m,) vector.
+        beta: the factor of ``input``.
+        alpha: the factor of the product.
+    """
     p = mv(mat, vec)
     return (input if beta == 1 else input * beta) + (p if alpha == 1 else p * alpha)
 
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """``beta * input + alpha * bmm(batch1, batch2)`` (``torch.baddbmm``).
+
+    Args:
+        input: the tensor added, broadcastable to (b, n, p).
+        batch1: a (b, n, m) batch of matrices.
+        batch2: a (b, m, p) batch of matrices.
+        beta: the factor of ``input``.
+        alpha: the factor of the products.
+    """
     if _ac.state.active:
         return _ac.autocast_call("baddbmm", baddbmm, input, batch1, batch2, beta=beta, alpha=alpha)
     p = bmm(batch1, batch2)
@@ -259,6 +368,15 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
 
 
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """``beta * input + alpha * sum_i(batch1[i] @ batch2[i])`` (``torch.addbmm``).
+
+    Args:
+        input: the tensor added, broadcastable to (n, p).
+        batch1: a (b, n, m) batch of matrices.
+        batch2: a (b, m, p) batch of matrices.
+        beta: the factor of ``input``.
+        alpha: the factor of the summed products.
+    """
     if _ac.state.active:
         return _ac.autocast_call("addbmm", addbmm, input, batch1, batch2, beta=beta, alpha=alpha)
     p = bmm(batch1, batch2).sum(0)
@@ -266,12 +384,34 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
 
 
 def addr(input, vec1, vec2, *, beta=1, alpha=1):
+    """``beta * input + alpha * outer(vec1, vec2)`` (``torch.addr``).
+
+    Args:
+        input: the tensor added, broadcastable to (n, m).
+        vec1: an (n,) vector.
+        vec2: an (m,) vector.
+        beta: the factor of ``input``.
+        alpha: the factor of the outer product.
+    """
     p = outer(vec1, vec2)
     return (input if beta == 1 else input * beta) + (p if alpha == 1 else p * alpha)
 
 
 def tensordot(a, b, dims=2):
-    """Contract ``dims`` of a with dims of b (``torch.tensordot``), via matmul."""
+    """Contract ``dims`` of a with dims of b (``torch.tensordot``), via matmul.
+
+    Args:
+        a: the first tensor.
+        b: the second tensor.
+        dims: an int d (contract the last d dims of ``a`` with the first d of ``b``), or a pair of
+            dim lists (or single dims) to contract, matched in order.
+
+    Returns:
+        A tensor with ``a``'s free dims followed by ``b``'s.
+
+    Raises:
+        RuntimeError: contracted dims differ in size.
+    """
     if isinstance(dims, int):
         da = list(range(a.ndim - dims, a.ndim))
         db = list(range(dims))
@@ -298,6 +438,16 @@ def tensordot(a, b, dims=2):
 
 
 def kron(input, other):
+    """The Kronecker product (``torch.kron``): each element of ``input`` times the whole of
+    ``other``, as blocks.
+
+    Args:
+        input: the first tensor.
+        other: the second tensor; the one with fewer dims gets leading size-1 dims.
+
+    Returns:
+        A tensor with sizes ``input.size(i) * other.size(i)``.
+    """
     a, b = input, other
     nd = max(a.ndim, b.ndim)
     a = a.reshape(*([1] * (nd - a.ndim)), *a.shape)
@@ -312,7 +462,16 @@ def kron(input, other):
 
 
 def cross(input, other, dim=None):
-    """Cross product of 3-vectors along ``dim`` (``torch.linalg.cross``)."""
+    """Cross product of 3-vectors along ``dim`` (``torch.linalg.cross``).
+
+    Args:
+        input: the first tensor, of size 3 along ``dim``.
+        other: the second tensor, of size 3 along ``dim``, broadcast with ``input``.
+        dim: the dim of the vectors; ``None`` takes the first dim of size 3.
+
+    Raises:
+        RuntimeError: a size along ``dim`` is not 3.
+    """
     if dim is None:
         dim = next(i for i, s in enumerate(input.shape) if s == 3)
     d = U.canon_dim(dim, input.ndim)
@@ -329,7 +488,14 @@ def cross(input, other, dim=None):
 
 
 def trace(input):
-    """Sum of the diagonal (``torch.trace``)."""
+    """Sum of the diagonal (``torch.trace``).
+
+    Args:
+        input: a 2-D tensor (need not be square).
+
+    Raises:
+        RuntimeError: ``input`` is not 2-D.
+    """
     if _ac.state.active:
         return _ac.autocast_call("trace", trace, input)
     if input.ndim != 2:
@@ -378,6 +544,8 @@ def _expand_ellipsis(spec: str, operands) -> tuple[list[str], str]:
 
 
 class Einsum(Function):
+    """The autograd node of ``torch.einsum``: the gradient of each operand is another einsum."""
+
     @U.float32_compute
     def forward(ctx, *ops, ins=(), out=""):
         ctx.ins, ctx.out = ins, out
@@ -418,7 +586,18 @@ class Einsum(Function):
 
 
 def einsum(equation: str, *operands):
-    """Einstein summation (``torch.einsum``), with ``...`` and implicit output."""
+    """Einstein summation (``torch.einsum``), with ``...`` and implicit output.
+
+    Args:
+        equation: the subscripts, e.g. ``"bij,bjk->bik"``: one letter per dim of each operand,
+            ``...`` for broadcast dims; without ``->`` the output is the letters used once, in
+            alphabetical order.
+        operands: the tensors, as arguments or one sequence; promoted to a common dtype.
+
+    Raises:
+        RuntimeError: the subscripts do not match the operands' dims, an output letter is not in the
+            inputs, or sizes do not broadcast.
+    """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if _ac.state.active and len(operands) > 1:  # PyTorch contracts with (autocast) bmm
@@ -488,6 +667,8 @@ def _singular_error(name, msg):
 
 
 class Inv(Function):
+    """The autograd node of ``torch.linalg.inv`` (grad_fn ``LinalgInvExBackward0``)."""
+
     backward_name = "LinalgInvExBackward0"
 
     def forward(ctx, A):
@@ -503,7 +684,16 @@ class Inv(Function):
 
 
 def inv(A, *, out=None):
-    """Matrix inverse (``torch.linalg.inv``, ``torch.inverse``)."""
+    """Matrix inverse (``torch.linalg.inv``, ``torch.inverse``).
+
+    Args:
+        A: a floating-point (batch of) square matrix.
+        out: the tensor to write the result into.
+
+    Raises:
+        RuntimeError: ``A`` is not a batch of square floating-point matrices.
+        LinAlgError: a matrix is singular.
+    """
     if _ac.state.active:
         return _ac.autocast_call("linalg_inv", inv, A, out=out)
     _square(A, "inv")
@@ -511,6 +701,8 @@ def inv(A, *, out=None):
 
 
 class Det(Function):
+    """The autograd node of ``torch.linalg.det`` (grad_fn ``LinalgDetBackward0``)."""
+
     backward_name = "LinalgDetBackward0"
 
     def forward(ctx, A):
@@ -551,12 +743,23 @@ def _cofactors(A, xp):
 
 
 def det(A, *, out=None):
-    """Determinant (``torch.linalg.det``)."""
+    """Determinant (``torch.linalg.det``).
+
+    Args:
+        A: a floating-point (batch of) square matrix.
+        out: the tensor to write the result into.
+
+    Raises:
+        RuntimeError: ``A`` is not a batch of square floating-point matrices.
+    """
     _square(A, "det")
     return Det.apply(A)
 
 
 class Slogdet(Function):
+    """The autograd node of ``torch.linalg.slogdet``: sign and log-absolute-determinant (grad_fn
+    ``LinalgSlogdetBackward0``)."""
+
     backward_name = "LinalgSlogdetBackward0"
     # The sign requires grad like PyTorch's; for real inputs its gradient is zero.
     num_outputs = 2
@@ -573,7 +776,17 @@ class Slogdet(Function):
 
 
 def slogdet(A):
-    """Sign and log|det| (``torch.linalg.slogdet``)."""
+    """Sign and log|det| (``torch.linalg.slogdet``).
+
+    Args:
+        A: a floating-point (batch of) square matrix.
+
+    Returns:
+        A ``(sign, logabsdet)`` named tuple; a singular matrix gives sign 0 and ``-inf``.
+
+    Raises:
+        RuntimeError: ``A`` is not a batch of square floating-point matrices.
+    """
     _square(A, "slogdet")
 
     s, l = Slogdet.apply(A)
@@ -581,6 +794,11 @@ def slogdet(A):
 
 
 def logdet(A):
+    """The log-determinant (``torch.logdet``): NaN for a negative determinant, ``-inf`` for 0.
+
+    Args:
+        A: a floating-point (batch of) square matrix.
+    """
     s, l = Slogdet.apply(A)
     from .elementwise import log
 
@@ -588,6 +806,8 @@ def logdet(A):
 
 
 class Solve(Function):
+    """The autograd node of ``torch.linalg.solve`` (grad_fn ``LinalgSolveExBackward0``)."""
+
     backward_name = "LinalgSolveExBackward0"
 
     def forward(ctx, A, B, vec=False):
@@ -610,7 +830,19 @@ class Solve(Function):
 
 
 def solve(A, B, *, left=True, out=None):
-    """Solve A X = B (``torch.linalg.solve``)."""
+    """Solve A X = B (``torch.linalg.solve``).
+
+    Args:
+        A: a floating-point (batch of) square matrix, invertible.
+        B: the right-hand side, of ``A``'s dtype: (n,) or a batch of vectors of shape
+            ``A.shape[:-1]``, or (n, k) matrices.
+        left: solve ``A X = B``; ``False`` solves ``X A = B``.
+        out: the tensor to write the result into.
+
+    Raises:
+        RuntimeError: ``A`` is not square, the dtypes differ or the shapes do not fit.
+        LinAlgError: ``A`` is singular.
+    """
     if _ac.state.active:
         return _ac.autocast_call("linalg_solve", solve, A, B, left=left, out=out)
     _square(A, "solve")
@@ -632,6 +864,9 @@ def solve(A, B, *, left=True, out=None):
 
 
 class Eigh(Function):
+    """The autograd node of ``torch.linalg.eigh``: eigenvalues and eigenvectors (grad_fn
+    ``LinalgEighBackward0``)."""
+
     backward_name = "LinalgEighBackward0"
     num_outputs = 2
 
@@ -655,7 +890,16 @@ class Eigh(Function):
 
 
 def eigh(A, UPLO: str = "L"):
-    """Eigen-decomposition of a symmetric matrix (``torch.linalg.eigh``)."""
+    """Eigen-decomposition of a symmetric matrix (``torch.linalg.eigh``).
+
+    Args:
+        A: a floating-point (batch of) symmetric (Hermitian) matrix.
+        UPLO: which triangle of ``A`` to read: ``"L"`` (lower) or ``"U"`` (upper).
+
+    Returns:
+        An ``(eigenvalues, eigenvectors)`` named tuple, the eigenvalues ascending and the
+        eigenvectors in columns; both differentiable.
+    """
     if _ac.state.active:
         return _ac.autocast_call("linalg_eigh", eigh, A, UPLO)
     _square(A, "eigh")
@@ -664,6 +908,12 @@ def eigh(A, UPLO: str = "L"):
 
 
 def eigvalsh(A, UPLO: str = "L"):
+    """The eigenvalues of a symmetric matrix, ascending (``torch.linalg.eigvalsh``).
+
+    Args:
+        A: a floating-point (batch of) symmetric (Hermitian) matrix.
+        UPLO: which triangle of ``A`` to read: ``"L"`` (lower) or ``"U"`` (upper).
+    """
     if _ac.state.active:
         return _ac.autocast_call("linalg_eigvalsh", eigvalsh, A, UPLO)
     return eigh(A, UPLO).eigenvalues
@@ -746,7 +996,15 @@ def _slogdet_rt(s, l):
 
 
 def eig(A):
-    """Eigen-decomposition of a general matrix, complex results (``torch.linalg.eig``)."""
+    """Eigen-decomposition of a general matrix, complex results (``torch.linalg.eig``).
+
+    Args:
+        A: a floating-point (batch of) square matrix.
+
+    Returns:
+        An ``(eigenvalues, eigenvectors)`` named tuple of complex tensors (complex64 for float32
+        input), the eigenvectors in columns; no gradient.
+    """
     if _ac.state.active:
         return _ac.autocast_call("linalg_eig", eig, A)
     _square(A, "eig")
@@ -756,13 +1014,32 @@ def eig(A):
 
 
 def eigvals(A):
+    """The (complex) eigenvalues of a general matrix (``torch.linalg.eigvals``).
+
+    Args:
+        A: a floating-point (batch of) square matrix.
+    """
     if _ac.state.active:
         return _ac.autocast_call("linalg_eigvals", eigvals, A)
     return eig(A).eigenvalues
 
 
 def svd(A, full_matrices: bool = True, *, driver=None):
-    """Singular value decomposition A = U diag(S) Vh (``torch.linalg.svd``)."""
+    """Singular value decomposition A = U diag(S) Vh (``torch.linalg.svd``).
+
+    Args:
+        A: a (batch of) (m, n) matrix.
+        full_matrices: return U (m, m) and Vh (n, n); ``False`` gives the reduced U (m, k) and Vh
+            (k, n), k = min(m, n).
+        driver: accepted for PyTorch's signature (a CUDA option); no effect.
+
+    Returns:
+        A ``(U, S, Vh)`` named tuple, S descending. Only S is differentiable; a gradient reaching U
+        or Vh raises.
+
+    Raises:
+        RuntimeError: ``A`` has fewer than 2 dims.
+    """
     if _ac.state.active:
         return _ac.autocast_call("linalg_svd", svd, A, full_matrices, driver=driver)
     if A.ndim < 2:
@@ -804,7 +1081,17 @@ class SvdVals(Function):
 
 
 def svdvals(A):
-    """Singular values, differentiable (``torch.linalg.svdvals``)."""
+    """Singular values, differentiable (``torch.linalg.svdvals``).
+
+    Args:
+        A: a (batch of) (m, n) matrix.
+
+    Returns:
+        The min(m, n) singular values, descending.
+
+    Raises:
+        RuntimeError: ``A`` has fewer than 2 dims.
+    """
     if _ac.state.active:
         return _ac.autocast_call("linalg_svdvals", svdvals, A)
     if A.ndim < 2:
@@ -813,7 +1100,19 @@ def svdvals(A):
 
 
 def qr(A, mode: str = "reduced"):
-    """QR decomposition (``torch.linalg.qr``), mode 'reduced', 'complete' or 'r'."""
+    """QR decomposition (``torch.linalg.qr``), mode 'reduced', 'complete' or 'r'.
+
+    Args:
+        A: a (batch of) (m, n) matrix.
+        mode: ``"reduced"`` (Q (m, k), R (k, n), k = min(m, n)), ``"complete"`` (Q (m, m), R (m, n))
+            or ``"r"`` (R only; Q is empty).
+
+    Returns:
+        A ``(Q, R)`` named tuple; no gradient (a gradient reaching them raises).
+
+    Raises:
+        RuntimeError: ``A`` has fewer than 2 dims.
+    """
     if _ac.state.active:
         return _ac.autocast_call("linalg_qr", qr, A, mode)
     if A.ndim < 2:
@@ -826,12 +1125,25 @@ def qr(A, mode: str = "reduced"):
 
 
 def cholesky(A, *, upper: bool = False):
-    """Cholesky factor (``torch.linalg.cholesky``)."""
+    """Cholesky factor (``torch.linalg.cholesky``).
+
+    Args:
+        A: a floating-point (batch of) symmetric positive-definite matrix.
+        upper: return the upper factor U (``A = U^H U``) instead of the lower L (``A = L L^H``).
+
+    Returns:
+        The triangular factor; no gradient (a gradient reaching it raises).
+
+    Raises:
+        LinAlgError: ``A`` is not positive-definite.
+    """
     if _ac.state.active:
         return _ac.autocast_call("linalg_cholesky", cholesky, A, upper=upper)
     _square(A, "cholesky")
     try:
-        L = _no_grad_linalg("linalg_cholesky", np.linalg.cholesky, A)
+        from .triangular import Cholesky
+
+        L = Cholesky.apply(A)
     except np.linalg.LinAlgError:
         raise LinAlgError(
             "linalg.cholesky: The factorization could not be completed because the input is not "
@@ -840,17 +1152,125 @@ def cholesky(A, *, upper: bool = False):
     return L.mT if upper else L
 
 
+def _tolerances(A, atol, rtol, name):
+    """PyTorch's rules for the cut-off of pinv and matrix_rank: ``max(atol, rtol * s_max)``;
+    with neither given, rtol is eps * max(m, n); with only ``atol`` > 0 given, rtol is 0.
+    Tensors broadcast against the batch."""
+
+    def arr(v):
+        if v is None:
+            return None
+        return v._data.astype(np.float64) if isinstance(v, U.Tensor) else np.float64(v)
+
+    atol, rtol = arr(atol), arr(rtol)
+    if rtol is None:
+        if atol is not None and np.any(atol > 0):
+            rtol = np.float64(0.0)
+        else:
+            rtol = np.finfo(A._data.dtype).eps * max(A.shape[-2], A.shape[-1])
+    if atol is None:
+        atol = np.float64(0.0)
+    return atol, rtol
+
+
+class Pinv(Function):
+    """The Moore-Penrose pseudo-inverse by SVD (or eigh for Hermitian ``A``)."""
+
+    backward_name = "LinalgPinvBackward0"
+
+    def forward(ctx, A, atol=None, rtol=None, hermitian=False):
+        if hermitian:
+            w, V = np.linalg.eigh(A)
+            s = np.abs(w)
+        else:
+            u, s, vh = np.linalg.svd(A, full_matrices=False)
+        smax = s.max(axis=-1, keepdims=True) if s.shape[-1] else np.zeros(s.shape[:-1] + (1,))
+        tol = np.maximum(np.asarray(atol)[..., None], np.asarray(rtol)[..., None] * smax)
+        keep = s > tol
+        with np.errstate(divide="ignore"):
+            if hermitian:
+                inv = np.where(keep, 1.0 / np.where(keep, w, 1), 0).astype(A.dtype)
+                P = (V * inv[..., None, :]) @ np.conj(_mT(V))
+            else:
+                inv = np.where(keep, 1.0 / np.where(keep, s, 1), 0).astype(s.dtype)
+                P = (np.conj(_mT(vh)) * inv[..., None, :]) @ np.conj(_mT(u))
+        P = P.astype(A.dtype, copy=False)
+        ctx.cplx = np.iscomplexobj(A)
+        ctx.save_for_backward(A, P)
+        return P
+
+    def backward(ctx, grad):
+        # PyTorch's pinv_backward, products arranged for the smaller dimension
+        xp = ctx.xp
+        A, P = ctx.saved_tensors
+
+        def mH(x):
+            return _mT(x, xp).conj() if ctx.cplx else _mT(x, xp)
+
+        m, n = A.shape[-2], A.shape[-1]
+        Ph, gh = mH(P), mH(grad)
+        mm = xp.matmul
+        if m <= n:
+            K = mm(gh, P)
+            KPh = mm(K, Ph)
+            return -mH(mm(P, K)) + KPh - mm(mm(A, P), KPh) + mm(mm(Ph, P), gh - mm(K, A))
+        K = mm(P, gh)
+        PhK = mm(Ph, K)
+        return -mH(mm(K, P)) + mm(mm(gh - mm(A, K), P), Ph) + PhK - mm(mm(PhK, P), A)
+
+
 def pinv(A, *, atol=None, rtol=None, hermitian=False):
-    """Pseudo-inverse (``torch.linalg.pinv``); differentiable through SVD-free composition."""
+    """Pseudo-inverse (``torch.linalg.pinv``): SVD with singular values at or below
+    ``max(atol, rtol * s_max)`` treated as zero; differentiable (PyTorch's formula).
+
+    Args:
+        A: a (batch of) (m, n) matrix.
+        atol: the absolute cut-off (a number or a tensor broadcasting against the batch).
+        rtol: the relative cut-off; by default ``eps * max(m, n)``, or 0 when only ``atol``
+            is given and positive.
+        hermitian: ``A`` is symmetric (Hermitian): use its eigendecomposition.
+
+    Returns:
+        The (n, m) pseudo-inverse.
+    """
+    if A.ndim < 2:
+        raise RuntimeError("linalg.pinv(A): The input tensor A must have at least 2 dimensions.")
+    if not (A.dtype.is_floating_point or A.dtype.is_complex):
+        raise RuntimeError(
+            "linalg.pinv(A): Expected a floating point or complex tensor as input. Got "
+            f"{_cname(A.dtype).title()}"
+        )
+    a, r = _tolerances(A, atol, rtol, "pinv")
+    return Pinv.apply(A, atol=a, rtol=r, hermitian=hermitian)
+
+
+def pinverse(input, rcond: float = 1e-15):
+    """The pseudo-inverse with a relative cut-off ``rcond`` (``torch.pinverse``).
+
+    Args:
+        input: a (batch of) (m, n) matrix.
+        rcond: singular values at or below ``rcond`` times the largest count as zero.
+    """
     if _ac.state.active:
-        return _ac.autocast_call("pinverse", pinv, A, atol=atol, rtol=rtol, hermitian=hermitian)
-    rc = 1e-15 if rtol is None else rtol
-    return _no_grad_linalg(
-        "linalg_pinv", lambda a: np.linalg.pinv(a, rcond=rc, hermitian=hermitian), A
-    )
+        return _ac.autocast_call("pinverse", pinverse, input, rcond)
+    return pinv(input, rtol=rcond)
 
 
 def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, tol=None):
+    """The number of singular values above a tolerance (``torch.linalg.matrix_rank``), by NumPy's
+    ``matrix_rank``.
+
+    Args:
+        A: a (batch of) matrix.
+        atol: the absolute tolerance.
+        rtol: the relative tolerance (times the largest singular value); by default
+            ``eps * max(m, n)``, or 0 when only ``atol`` is given and positive.
+        hermitian: ``A`` is symmetric (Hermitian), which allows a faster method.
+        tol: the old name of ``atol``; wins over it.
+
+    Returns:
+        An int64 tensor.
+    """
     if _ac.state.active:
         return _ac.autocast_call(
             "linalg_matrix_rank",
@@ -861,12 +1281,23 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, tol=None):
             hermitian=hermitian,
             tol=tol,
         )
-    r = np.linalg.matrix_rank(A._data, tol=tol if tol is not None else atol, hermitian=hermitian)
-    return U.Tensor._make(np.asarray(r, dtype=np.int64))
+    if tol is not None:
+        atol, rtol = tol, 0.0
+    a, r = _tolerances(A, atol, rtol, "matrix_rank")
+    d = A._data
+    s = np.abs(np.linalg.eigvalsh(d)) if hermitian else np.linalg.svd(d, compute_uv=False)
+    smax = s.max(axis=-1, keepdims=True) if s.shape[-1] else np.zeros(s.shape[:-1] + (1,))
+    tol_ = np.maximum(np.asarray(a)[..., None], np.asarray(r)[..., None] * smax)
+    return U.Tensor._make(np.asarray((s > tol_).sum(axis=-1), dtype=np.int64))
 
 
 def matrix_power(A, n: int):
-    """A @ A @ ... (n times); negative n uses the inverse (``torch.linalg.matrix_power``)."""
+    """A @ A @ ... (n times); negative n uses the inverse (``torch.linalg.matrix_power``).
+
+    Args:
+        A: a (batch of) square matrix.
+        n: the power; 0 gives the identity, a negative power inverts ``A`` first.
+    """
     _square(A, "matrix_power") if A.dtype.is_floating_point else None
     if n == 0:
         from .creation import eye
@@ -880,6 +1311,12 @@ def matrix_power(A, n: int):
 
 
 def multi_dot(tensors):
+    """The product of a chain of matrices, left to right (``torch.linalg.multi_dot``).
+
+    Args:
+        tensors: a non-empty sequence of tensors; the first and the last may be 1-D (a row and a
+            column vector).
+    """
     result = tensors[0]
     for t in tensors[1:]:
         result = matmul(result, t)
@@ -887,7 +1324,20 @@ def multi_dot(tensors):
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
-    """Matrix norms: 'fro', 'nuc', 1, -1, 2, -2, inf, -inf (``torch.linalg.matrix_norm``)."""
+    """Matrix norms: 'fro', 'nuc', 1, -1, 2, -2, inf, -inf (``torch.linalg.matrix_norm``).
+
+    Args:
+        A: a tensor with at least two dims.
+        ord: ``"fro"`` (Frobenius), ``"nuc"`` (sum of singular values), 2 / -2 (largest / smallest
+            singular value), 1 / -1 (max / min column sum of ``abs``), ``inf`` / ``-inf`` (max / min
+            row sum).
+        dim: the two dims of the matrices.
+        keepdim: keep the two reduced dims with size 1.
+        dtype: the dtype to cast ``A`` to first.
+
+    Raises:
+        RuntimeError: ``ord`` is not one of those.
+    """
     from . import reduce as R
 
     if dtype is not None:
@@ -915,7 +1365,20 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
 
 
 def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
-    """``torch.linalg.norm``: vector norm for 1-D or a dim, matrix norm for 2 dims."""
+    """``torch.linalg.norm``: vector norm for 1-D or a dim, matrix norm for 2 dims.
+
+    Args:
+        A: the tensor.
+        ord: the order: a number for a vector norm, or one of ``matrix_norm``'s orders; ``None`` is
+            the 2-norm of the flattened tensor (or over ``dim``).
+        dim: a dim or two dims; ``None`` takes the matrix norm for 2-D ``A`` (with ``ord``), else
+            the vector norm of all elements.
+        keepdim: keep the reduced dims with size 1.
+        dtype: the dtype to cast ``A`` to first.
+
+    Raises:
+        RuntimeError: a string ``ord`` with a ``dim`` that is not two dims.
+    """
     from . import reduce as R
 
     if isinstance(dim, int):
@@ -936,6 +1399,21 @@ def lstsq(A, B, rcond=None, *, driver=None):
 
     Returns (solution, residuals, rank, singular_values) like PyTorch's default
     CPU driver 'gelsy': residuals are given when A is tall and full rank.
+
+    Args:
+        A: a (batch of) (m, n) matrix.
+        B: the right-hand side, (m, k) matrices or (m,) vectors (``B.ndim == A.ndim - 1``), of
+            ``A``'s dtype.
+        rcond: singular values below ``rcond`` times the largest count as zero (NumPy's default when
+            ``None``).
+        driver: ``"gelsy"`` (the default), ``"gels"``, ``"gelsd"`` or ``"gelss"``; decides which
+            fields are filled, as in PyTorch.
+
+    Returns:
+        A ``(solution, residuals, rank, singular_values)`` named tuple.
+
+    Raises:
+        RuntimeError: ``A`` has fewer than 2 dims, the dtypes differ or the row counts differ.
     """
     if _ac.state.active:
         return _ac.autocast_call("linalg_lstsq", lstsq, A, B, rcond, driver=driver)
@@ -1023,6 +1501,13 @@ def gels(B, A):
 
     The first n rows of X are the solution; for tall A the remaining rows hold
     the components of Q^T B orthogonal to A's range, as LAPACK's gels leaves them.
+
+    Args:
+        B: the (m, k) right-hand side (a 1-D one is one column).
+        A: the (m, n) matrix.
+
+    Returns:
+        A ``(solution, QR)`` named tuple.
     """
     if B.ndim == 1:
         B = B.reshape(-1, 1)
@@ -1041,7 +1526,16 @@ def gels(B, A):
 
 
 def old_svd(input, some: bool = True, compute_uv: bool = True):
-    """``torch.svd``: (U, S, V) with V, not V^H."""
+    """``torch.svd``: (U, S, V) with V, not V^H.
+
+    Args:
+        input: a (batch of) (m, n) matrix.
+        some: the reduced decomposition (U (m, k), V (n, k)); ``False`` gives the full one.
+        compute_uv: compute U and V; ``False`` returns zero-filled ones.
+
+    Returns:
+        A ``(U, S, V)`` named tuple.
+    """
     u, s, vh = svd(input, full_matrices=not some)
     if not compute_uv:
         z = U.Tensor._make(np.zeros(u.shape, u._data.dtype))
@@ -1050,7 +1544,15 @@ def old_svd(input, some: bool = True, compute_uv: bool = True):
 
 
 def old_eig(input, eigenvectors: bool = False):
-    """The old ``torch.eig``: eigenvalues as an (n, 2) real/imaginary table."""
+    """The old ``torch.eig``: eigenvalues as an (n, 2) real/imaginary table.
+
+    Args:
+        input: a square matrix.
+        eigenvectors: also return the real parts of the eigenvectors (else an empty tensor).
+
+    Returns:
+        An ``(eigenvalues, eigenvectors)`` named tuple; no gradient.
+    """
     w, v = np.linalg.eig(input._data)
     e = np.stack([w.real, w.imag], axis=-1).astype(input._data.dtype)
     vecs = v.real.astype(input._data.dtype) if eigenvectors else np.zeros(0, input._data.dtype)
@@ -1058,7 +1560,23 @@ def old_eig(input, eigenvectors: bool = False):
 
 
 def cdist(x1, x2, p: float = 2.0, compute_mode=None):
-    """Pairwise p-norm distances between the rows of x1 and x2 (``torch.cdist``)."""
+    """Pairwise p-norm distances between the rows of x1 and x2 (``torch.cdist``).
+
+    Args:
+        x1: a (batch of) (P, M) tensor of row vectors.
+        x2: a (batch of) (R, M) tensor of row vectors.
+        p: the order of the norm.
+        compute_mode: for ``p == 2``, whether to use the matrix-product path:
+            ``"use_mm_for_euclid_dist_if_necessary"`` (when P or R is over 25; also ``None``),
+            ``"use_mm_for_euclid_dist"`` or ``"donot_use_mm_for_euclid_dist"``. It sets how often
+            the result can be differentiated, as in PyTorch.
+
+    Returns:
+        The (batch of) (P, R) distances.
+
+    Raises:
+        RuntimeError: an input has fewer than 2 dims or the column counts differ.
+    """
     if _ac.state.active:
         return _ac.autocast_call("cdist", cdist, x1, x2, p, compute_mode)
     from .reduce import vector_norm
@@ -1115,7 +1633,16 @@ class _CdistBackwardBackward(Function):
 
 
 def vander(x, N=None, increasing: bool = False):
-    """The Vandermonde matrix of a 1-D tensor (``torch.vander``)."""
+    """The Vandermonde matrix of a 1-D tensor (``torch.vander``).
+
+    Args:
+        x: a 1-D tensor.
+        N: the number of columns; by default ``len(x)``.
+        increasing: powers increase from left to right (``x**0`` first) instead of decreasing.
+
+    Raises:
+        RuntimeError: ``x`` is not 1-D, or ``N`` is negative.
+    """
     from .shape import stack
 
     if x.ndim != 1:
@@ -1130,7 +1657,11 @@ def vander(x, N=None, increasing: bool = False):
 
 
 def chain_matmul(*matrices):
-    """The product of matrices, left to right (``torch.chain_matmul``)."""
+    """The product of matrices, left to right (``torch.chain_matmul``).
+
+    Args:
+        matrices: the 2-D tensors to multiply, as arguments.
+    """
     return multi_dot(list(matrices))
 
 
@@ -1177,6 +1708,8 @@ def _expm(a: np.ndarray) -> np.ndarray:
 
 
 class MatrixExp(Function):
+    """The autograd node of ``torch.linalg.matrix_exp`` (grad_fn ``LinalgMatrixExpBackward0``)."""
+
     backward_name = "LinalgMatrixExpBackward0"
 
     def forward(ctx, A):
@@ -1198,7 +1731,14 @@ class MatrixExp(Function):
 
 
 def matrix_exp(A):
-    """The matrix exponential of a (batch of) square matrices (``torch.linalg.matrix_exp``)."""
+    """The matrix exponential of a (batch of) square matrices (``torch.linalg.matrix_exp``).
+
+    Args:
+        A: a floating-point (batch of) square matrix.
+
+    Raises:
+        RuntimeError: ``A`` is not a batch of square floating-point matrices.
+    """
     if A.ndim < 2:
         raise RuntimeError("linalg.matrix_exp: The input tensor A must have at least 2 dimensions.")
     _square(A, "matrix_exp")
@@ -1210,7 +1750,14 @@ _GeqrfRT = _rt2("geqrf", ("a", "tau"))
 
 def geqrf(input):
     """QR in LAPACK's compact form (``torch.geqrf``): R above the diagonal of ``a``, the
-    Householder vectors below it, their scales in ``tau``. Not differentiable (as PyTorch)."""
+    Householder vectors below it, their scales in ``tau``. Not differentiable (as PyTorch).
+
+    Args:
+        input: a (batch of) (m, n) matrix.
+
+    Returns:
+        A ``(a, tau)`` named tuple.
+    """
     if _ac.state.active:
         return _ac.autocast_call("geqrf", geqrf, input)
     if input.ndim < 2:
@@ -1227,7 +1774,17 @@ def geqrf(input):
 def householder_product(A, tau, *, out=None):
     """The first n columns of H_1 ... H_k, H_i = I - tau_i v_i v_i^H with v_i the i-th column
     of ``A`` below the diagonal and 1 on it (``torch.linalg.householder_product``,
-    ``torch.orgqr``). Built from differentiable ops, so it has gradients in A and tau."""
+    ``torch.orgqr``). Built from differentiable ops, so it has gradients in A and tau.
+
+    Args:
+        A: a (batch of) (m, n) matrix, m >= n, holding the Householder vectors below its diagonal
+            (as ``geqrf`` returns them).
+        tau: the (batch of) k <= n scales, of ``A``'s dtype.
+        out: a tensor to write the (m, n) result into.
+
+    Raises:
+        RuntimeError: the shapes or dtypes do not fit.
+    """
     if _ac.state.active:
         return _ac.autocast_call("linalg_householder_product", householder_product, A, tau, out=out)
     from . import creation

@@ -504,10 +504,16 @@ class AdaptiveAvgSpread(Function):
 
 
 class AdaptiveAvgPool2D(_AdaptiveAvgPoolNd):
+    """The autograd node of ``F.adaptive_avg_pool2d`` when the windows differ in size (grad_fn
+    ``AdaptiveAvgPool2DBackward0``)."""
+
     backward_name = "AdaptiveAvgPool2DBackward0"
 
 
 class AdaptiveAvgPool3D(_AdaptiveAvgPoolNd):
+    """The autograd node of ``F.adaptive_avg_pool3d`` when the windows differ in size (grad_fn
+    ``AdaptiveAvgPool3DBackward0``)."""
+
     backward_name = "AdaptiveAvgPool3DBackward0"
 
 
@@ -556,10 +562,16 @@ class _AdaptiveMaxPoolNd(Function):
 
 
 class AdaptiveMaxPool2D(_AdaptiveMaxPoolNd):
+    """The autograd node of ``F.adaptive_max_pool2d``: values and indices (grad_fn
+    ``AdaptiveMaxPool2DBackward0``)."""
+
     backward_name = "AdaptiveMaxPool2DBackward0"
 
 
 class AdaptiveMaxPool3D(_AdaptiveMaxPoolNd):
+    """The autograd node of ``F.adaptive_max_pool3d``: values and indices (grad_fn
+    ``AdaptiveMaxPool3DBackward0``)."""
+
     backward_name = "AdaptiveMaxPool3DBackward0"
 
 
@@ -637,10 +649,14 @@ class _MaxUnpoolNd(Function):
 
 
 class MaxUnpool2D(_MaxUnpoolNd):
+    """The autograd node of ``F.max_unpool2d`` (grad_fn ``MaxUnpool2DBackward0``)."""
+
     backward_name = "MaxUnpool2DBackward0"
 
 
 class MaxUnpool3D(_MaxUnpoolNd):
+    """The autograd node of ``F.max_unpool3d`` (grad_fn ``MaxUnpool3DBackward0``)."""
+
     backward_name = "MaxUnpool3DBackward0"
 
 
@@ -798,7 +814,23 @@ def max_pool1d_with_indices(
     ceil_mode=False,
     return_indices=True,
 ):
-    """1-D max pooling returning (values, indices) (``F.max_pool1d_with_indices``)."""
+    """1-D max pooling returning (values, indices) (``F.max_pool1d_with_indices``).
+
+    Args:
+        input: the input, (N, C, L) or (C, L).
+        kernel_size: the size of the window, an int or a one-int tuple.
+        stride: the step of the window, an int or a one-int tuple; ``None`` is ``kernel_size``.
+        padding: implicit negative infinity on both sides of each spatial dim, at most half the
+            kernel size.
+        dilation: the spacing between the taps of the window.
+        ceil_mode: round the output size up instead of down (windows starting in the right padding
+            are dropped).
+        return_indices: return the position of each maximum, flat within its input plane (what
+            ``max_unpool1d`` takes).
+
+    Returns:
+        ``(values, indices)`` (only the values with ``return_indices=False``).
+    """
     return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
@@ -811,7 +843,26 @@ def max_pool1d(
     ceil_mode: bool = False,
     return_indices: bool = False,
 ):
-    """1-D max pooling over (N, C, L) or (C, L) (``torch.nn.functional.max_pool1d``)."""
+    """1-D max pooling over (N, C, L) or (C, L) (``torch.nn.functional.max_pool1d``).
+
+    Args:
+        input: the input, (N, C, L) or (C, L).
+        kernel_size: the size of the window, an int or a one-int tuple.
+        stride: the step of the window, an int or a one-int tuple; ``None`` is ``kernel_size``.
+        padding: implicit negative infinity on both sides of each spatial dim, at most half the
+            kernel size.
+        dilation: the spacing between the taps of the window.
+        ceil_mode: round the output size up instead of down (windows starting in the right padding
+            are dropped).
+        return_indices: also return the position of each maximum, flat within its input plane (what
+            ``max_unpool1d`` takes).
+
+    Returns:
+        The pooled values, or ``(values, indices)`` with ``return_indices``.
+
+    Raises:
+        RuntimeError: the shapes or arguments do not fit (PyTorch's messages).
+    """
     fname = "max_pool1d"
     _check_1d(fname, input)
     k = _as_2d_arg(kernel_size, fname, "kernel_size", 1)
@@ -855,6 +906,24 @@ def max_pool2d(
 
     ``stride`` defaults to ``kernel_size``; with ``return_indices`` the indices
     are flat positions in each input plane, as ``max_unpool2d`` wants them.
+
+    Args:
+        input: the input, (N, C, H, W) or (C, H, W).
+        kernel_size: the size of the window, an int or a tuple of 2 ints.
+        stride: the step of the window, an int or a tuple of 2 ints; ``None`` is ``kernel_size``.
+        padding: implicit negative infinity on both sides of each spatial dim, at most half the
+            kernel size.
+        dilation: the spacing between the taps of the window.
+        ceil_mode: round the output size up instead of down (windows starting in the right padding
+            are dropped).
+        return_indices: also return the position of each maximum, flat within its input plane (what
+            ``max_unpool2d`` takes).
+
+    Returns:
+        The pooled values, or ``(values, indices)`` with ``return_indices``.
+
+    Raises:
+        RuntimeError: the shapes or arguments do not fit (PyTorch's messages).
     """
     return _max_poolnd(
         "max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
@@ -870,7 +939,23 @@ def max_pool2d_with_indices(
     ceil_mode=False,
     return_indices=True,
 ):
-    """2-D max pooling returning (values, indices) (``F.max_pool2d_with_indices``)."""
+    """2-D max pooling returning (values, indices) (``F.max_pool2d_with_indices``).
+
+    Args:
+        input: the input, (N, C, H, W) or (C, H, W).
+        kernel_size: the size of the window, an int or a tuple of 2 ints.
+        stride: the step of the window, an int or a tuple of 2 ints; ``None`` is ``kernel_size``.
+        padding: implicit negative infinity on both sides of each spatial dim, at most half the
+            kernel size.
+        dilation: the spacing between the taps of the window.
+        ceil_mode: round the output size up instead of down (windows starting in the right padding
+            are dropped).
+        return_indices: return the position of each maximum, flat within its input plane (what
+            ``max_unpool2d`` takes).
+
+    Returns:
+        ``(values, indices)`` (only the values with ``return_indices=False``).
+    """
     return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
@@ -883,7 +968,26 @@ def max_pool3d(
     ceil_mode: bool = False,
     return_indices: bool = False,
 ):
-    """3-D max pooling over (N, C, D, H, W) or (C, D, H, W) (``F.max_pool3d``)."""
+    """3-D max pooling over (N, C, D, H, W) or (C, D, H, W) (``F.max_pool3d``).
+
+    Args:
+        input: the input, (N, C, D, H, W) or (C, D, H, W).
+        kernel_size: the size of the window, an int or a tuple of 3 ints.
+        stride: the step of the window, an int or a tuple of 3 ints; ``None`` is ``kernel_size``.
+        padding: implicit negative infinity on both sides of each spatial dim, at most half the
+            kernel size.
+        dilation: the spacing between the taps of the window.
+        ceil_mode: round the output size up instead of down (windows starting in the right padding
+            are dropped).
+        return_indices: also return the position of each maximum, flat within its input plane (what
+            ``max_unpool3d`` takes).
+
+    Returns:
+        The pooled values, or ``(values, indices)`` with ``return_indices``.
+
+    Raises:
+        RuntimeError: the shapes or arguments do not fit (PyTorch's messages).
+    """
     if _ac.state.active:
         return _ac.autocast_call(
             "max_pool3d",
@@ -929,7 +1033,21 @@ def avg_pool1d(
     ceil_mode: bool = False,
     count_include_pad: bool = True,
 ) -> Tensor:
-    """1-D average pooling over (N, C, L) or (C, L) (``torch.nn.functional.avg_pool1d``)."""
+    """1-D average pooling over (N, C, L) or (C, L) (``torch.nn.functional.avg_pool1d``).
+
+    Args:
+        input: the input, (N, C, L) or (C, L).
+        kernel_size: the size of the window, an int or a one-int tuple.
+        stride: the step of the window, an int or a one-int tuple; ``None`` is ``kernel_size``.
+        padding: implicit zeros on both sides of each spatial dim, at most half the kernel size.
+        ceil_mode: round the output size up instead of down (windows starting in the right padding
+            are dropped).
+        count_include_pad: count the padding zeros in each window's divisor.
+
+    Raises:
+        NotImplementedError: ``input`` is neither floating point nor int64.
+        RuntimeError: the shapes or arguments do not fit (PyTorch's messages).
+    """
     if input.ndim not in (2, 3):
         raise RuntimeError(
             f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional tensor for argument "
@@ -952,7 +1070,22 @@ def avg_pool2d(
     count_include_pad: bool = True,
     divisor_override=None,
 ) -> Tensor:
-    """2-D average pooling over (N, C, H, W) or (C, H, W) (``torch.nn.functional.avg_pool2d``)."""
+    """2-D average pooling over (N, C, H, W) or (C, H, W) (``torch.nn.functional.avg_pool2d``).
+
+    Args:
+        input: the input, (N, C, H, W) or (C, H, W).
+        kernel_size: the size of the window, an int or a tuple of 2 ints.
+        stride: the step of the window, an int or a tuple of 2 ints; ``None`` is ``kernel_size``.
+        padding: implicit zeros on both sides of each spatial dim, at most half the kernel size.
+        ceil_mode: round the output size up instead of down (windows starting in the right padding
+            are dropped).
+        count_include_pad: count the padding zeros in each window's divisor.
+        divisor_override: divide every window's sum by this instead; not 0.
+
+    Raises:
+        NotImplementedError: ``input`` is neither floating point nor int64.
+        RuntimeError: the shapes or arguments do not fit (PyTorch's messages).
+    """
     return _avg_poolnd(
         "avg_pool2d",
         2,
@@ -976,7 +1109,22 @@ def avg_pool3d(
     count_include_pad: bool = True,
     divisor_override=None,
 ) -> Tensor:
-    """3-D average pooling over (N, C, D, H, W) or (C, D, H, W) (``F.avg_pool3d``)."""
+    """3-D average pooling over (N, C, D, H, W) or (C, D, H, W) (``F.avg_pool3d``).
+
+    Args:
+        input: the input, (N, C, D, H, W) or (C, D, H, W).
+        kernel_size: the size of the window, an int or a tuple of 3 ints.
+        stride: the step of the window, an int or a tuple of 3 ints; ``None`` is ``kernel_size``.
+        padding: implicit zeros on both sides of each spatial dim, at most half the kernel size.
+        ceil_mode: round the output size up instead of down (windows starting in the right padding
+            are dropped).
+        count_include_pad: count the padding zeros in each window's divisor.
+        divisor_override: divide every window's sum by this instead; not 0.
+
+    Raises:
+        NotImplementedError: ``input`` is neither floating point nor int64.
+        RuntimeError: the shapes or arguments do not fit (PyTorch's messages).
+    """
     if _ac.state.active:
         return _ac.autocast_call(
             "avg_pool3d",
@@ -1018,14 +1166,30 @@ def _lp_pool(avg, nd, input, norm_type, kernel_size, stride, ceil_mode):
 def lp_pool1d(
     input: Tensor, norm_type, kernel_size, stride=None, ceil_mode: bool = False
 ) -> Tensor:
-    """1-D power-average pooling (``torch.nn.functional.lp_pool1d``)."""
+    """1-D power-average pooling (``torch.nn.functional.lp_pool1d``).
+
+    Args:
+        input: the input, (N, C, L) or (C, L).
+        norm_type: the power p: each output is ``(sum of x ** p over the window) ** (1 / p)``.
+        kernel_size: the size of the window, an int or a one-int tuple.
+        stride: the step of the window; ``None`` is ``kernel_size``.
+        ceil_mode: round the output size up instead of down.
+    """
     return _lp_pool(avg_pool1d, 1, input, norm_type, kernel_size, stride, ceil_mode)
 
 
 def lp_pool2d(
     input: Tensor, norm_type, kernel_size, stride=None, ceil_mode: bool = False
 ) -> Tensor:
-    """2-D power-average pooling (``torch.nn.functional.lp_pool2d``)."""
+    """2-D power-average pooling (``torch.nn.functional.lp_pool2d``).
+
+    Args:
+        input: the input, (N, C, H, W) or (C, H, W).
+        norm_type: the power p: each output is ``(sum of x ** p over the window) ** (1 / p)``.
+        kernel_size: the size of the window, an int or a tuple of 2 ints.
+        stride: the step of the window; ``None`` is ``kernel_size``.
+        ceil_mode: round the output size up instead of down.
+    """
     return _lp_pool(avg_pool2d, 2, input, norm_type, kernel_size, stride, ceil_mode)
 
 
@@ -1100,7 +1264,17 @@ def _renamed(cls, backward_name: str):
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
-    """1-D adaptive average pooling (``torch.nn.functional.adaptive_avg_pool1d``)."""
+    """1-D adaptive average pooling (``torch.nn.functional.adaptive_avg_pool1d``).
+
+    Args:
+        input: the floating-point input, (N, C, L) or (C, L).
+        output_size: the output's spatial size, an int or a one-int tuple. Window i along a dim of
+            size n spans ``[floor(i * n / o), ceil((i + 1) * n / o))``.
+
+    Raises:
+        RuntimeError: ``input`` has the wrong number of dims or an empty spatial dim, or
+            ``output_size`` does not fit.
+    """
     fname = "adaptive_avg_pool1d"
     if input.ndim not in (2, 3):
         _adaptive_size(fname, input, 1, output_size)
@@ -1112,12 +1286,33 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     """2-D adaptive average pooling (``torch.nn.functional.adaptive_avg_pool2d``).
 
     ``output_size`` is an int or a pair; ``None`` keeps that dim's input size.
+
+    Args:
+        input: the floating-point input, (N, C, H, W) or (C, H, W).
+        output_size: the output's spatial size, an int or a tuple of 2 ints; a ``None`` entry keeps
+            that dim of the input. Window i along a dim of size n spans ``[floor(i * n / o), ceil((i
+            + 1) * n / o))``.
+
+    Raises:
+        RuntimeError: ``input`` has the wrong number of dims or an empty spatial dim, or
+            ``output_size`` does not fit.
     """
     return _adaptive_avg("adaptive_avg_pool2d", 2, input, output_size)
 
 
 def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
-    """3-D adaptive average pooling (``torch.nn.functional.adaptive_avg_pool3d``)."""
+    """3-D adaptive average pooling (``torch.nn.functional.adaptive_avg_pool3d``).
+
+    Args:
+        input: the floating-point input, (N, C, D, H, W) or (C, D, H, W).
+        output_size: the output's spatial size, an int or a tuple of 3 ints; a ``None`` entry keeps
+            that dim of the input. Window i along a dim of size n spans ``[floor(i * n / o), ceil((i
+            + 1) * n / o))``.
+
+    Raises:
+        RuntimeError: ``input`` has the wrong number of dims or an empty spatial dim, or
+            ``output_size`` does not fit.
+    """
     if _ac.state.active:
         return _ac.autocast_call("adaptive_avg_pool3d", adaptive_avg_pool3d, input, output_size)
     return _adaptive_avg("adaptive_avg_pool3d", 3, input, output_size)
@@ -1131,7 +1326,21 @@ def _adaptive_max(fname, nd, input, output_size, return_indices):
 
 
 def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
-    """1-D adaptive max pooling (``torch.nn.functional.adaptive_max_pool1d``)."""
+    """1-D adaptive max pooling (``torch.nn.functional.adaptive_max_pool1d``).
+
+    Args:
+        input: the floating-point input, (N, C, L) or (C, L).
+        output_size: the output's spatial size, an int or a one-int tuple. Window i along a dim of
+            size n spans ``[floor(i * n / o), ceil((i + 1) * n / o))``.
+        return_indices: also return the position of each maximum, flat within its input plane.
+
+    Returns:
+        The pooled values, or ``(values, indices)`` with ``return_indices``.
+
+    Raises:
+        RuntimeError: ``input`` has the wrong number of dims or an empty spatial dim, or
+            ``output_size`` does not fit.
+    """
     fname = "adaptive_max_pool1d"
     if input.ndim not in (2, 3):
         _adaptive_size(fname, input, 1, output_size)
@@ -1141,12 +1350,42 @@ def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False
 
 
 def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
-    """2-D adaptive max pooling (``torch.nn.functional.adaptive_max_pool2d``)."""
+    """2-D adaptive max pooling (``torch.nn.functional.adaptive_max_pool2d``).
+
+    Args:
+        input: the floating-point input, (N, C, H, W) or (C, H, W).
+        output_size: the output's spatial size, an int or a tuple of 2 ints; a ``None`` entry keeps
+            that dim of the input. Window i along a dim of size n spans ``[floor(i * n / o), ceil((i
+            + 1) * n / o))``.
+        return_indices: also return the position of each maximum, flat within its input plane.
+
+    Returns:
+        The pooled values, or ``(values, indices)`` with ``return_indices``.
+
+    Raises:
+        RuntimeError: ``input`` has the wrong number of dims or an empty spatial dim, or
+            ``output_size`` does not fit.
+    """
     return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
 
 
 def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False):
-    """3-D adaptive max pooling (``torch.nn.functional.adaptive_max_pool3d``)."""
+    """3-D adaptive max pooling (``torch.nn.functional.adaptive_max_pool3d``).
+
+    Args:
+        input: the floating-point input, (N, C, D, H, W) or (C, D, H, W).
+        output_size: the output's spatial size, an int or a tuple of 3 ints; a ``None`` entry keeps
+            that dim of the input. Window i along a dim of size n spans ``[floor(i * n / o), ceil((i
+            + 1) * n / o))``.
+        return_indices: also return the position of each maximum, flat within its input plane.
+
+    Returns:
+        The pooled values, or ``(values, indices)`` with ``return_indices``.
+
+    Raises:
+        RuntimeError: ``input`` has the wrong number of dims or an empty spatial dim, or
+            ``output_size`` does not fit.
+    """
     if _ac.state.active:
         return _ac.autocast_call(
             "adaptive_max_pool3d", adaptive_max_pool3d, input, output_size, return_indices
@@ -1203,7 +1442,26 @@ def _max_unpoolnd(fname, nd, cls, input, indices, kernel_size, stride, padding, 
 def max_unpool1d(
     input: Tensor, indices, kernel_size, stride=None, padding=0, output_size=None
 ) -> Tensor:
-    """Partial inverse of max_pool1d (``torch.nn.functional.max_unpool1d``)."""
+    """Partial inverse of max_pool1d (``torch.nn.functional.max_unpool1d``).
+
+    Args:
+        input: the pooled values, (N, C, L) or (C, L).
+        indices: the int64 indices ``max_pool1d(..., return_indices=True)`` returned, of ``input``'s
+            shape.
+        kernel_size: the pooling's window size, an int or a one-int tuple.
+        stride: the pooling's stride; ``None`` is ``kernel_size``.
+        padding: the pooling's padding.
+        output_size: the spatial size of the output (optionally with the leading (N, C)), to undo a
+            rounding; by default ``(in - 1) * stride - 2 * padding + kernel_size`` per dim.
+
+    Returns:
+        Zeros with each value of ``input`` at its index.
+
+    Raises:
+        RuntimeError: ``indices`` is not int64 or not of ``input``'s shape, or ``input`` has the
+            wrong number of dims.
+        ValueError: ``output_size`` has the wrong length or is out of range.
+    """
     fname = "max_unpool1d"
     k = _as_2d_arg(kernel_size, fname, "kernel_size", 1)
     s = _as_2d_arg(stride, fname, "stride", 1)
@@ -1229,6 +1487,24 @@ def max_unpool2d(
 
     Places each value at its index in a zero output plane of
     ``(H - 1) * stride - 2 * padding + kernel_size`` rows (or ``output_size``).
+
+    Args:
+        input: the pooled values, (N, C, H, W) or (C, H, W).
+        indices: the int64 indices ``max_pool2d(..., return_indices=True)`` returned, of ``input``'s
+            shape.
+        kernel_size: the pooling's window size, an int or a tuple of 2 ints.
+        stride: the pooling's stride; ``None`` is ``kernel_size``.
+        padding: the pooling's padding.
+        output_size: the spatial size of the output (optionally with the leading (N, C)), to undo a
+            rounding; by default ``(in - 1) * stride - 2 * padding + kernel_size`` per dim.
+
+    Returns:
+        Zeros with each value of ``input`` at its index.
+
+    Raises:
+        RuntimeError: ``indices`` is not int64 or not of ``input``'s shape, or ``input`` has the
+            wrong number of dims.
+        ValueError: ``output_size`` has the wrong length or is out of range.
     """
     if _ac.state.active:
         return _ac.autocast_call(
@@ -1242,7 +1518,26 @@ def max_unpool2d(
 def max_unpool3d(
     input: Tensor, indices, kernel_size, stride=None, padding=0, output_size=None
 ) -> Tensor:
-    """Partial inverse of max_pool3d (``torch.nn.functional.max_unpool3d``)."""
+    """Partial inverse of max_pool3d (``torch.nn.functional.max_unpool3d``).
+
+    Args:
+        input: the pooled values, (N, C, D, H, W) or (C, D, H, W).
+        indices: the int64 indices ``max_pool3d(..., return_indices=True)`` returned, of ``input``'s
+            shape.
+        kernel_size: the pooling's window size, an int or a tuple of 3 ints.
+        stride: the pooling's stride; ``None`` is ``kernel_size``.
+        padding: the pooling's padding.
+        output_size: the spatial size of the output (optionally with the leading (N, C)), to undo a
+            rounding; by default ``(in - 1) * stride - 2 * padding + kernel_size`` per dim.
+
+    Returns:
+        Zeros with each value of ``input`` at its index.
+
+    Raises:
+        RuntimeError: ``indices`` is not int64 or not of ``input``'s shape, or ``input`` has the
+            wrong number of dims.
+        ValueError: ``output_size`` has the wrong length or is out of range.
+    """
     if _ac.state.active:
         return _ac.autocast_call(
             "max_unpool3d", max_unpool3d, input, indices, kernel_size, stride, padding, output_size

@@ -25,12 +25,17 @@ def _rt(name, fields=("values", "indices")):
 
 
 class return_types:  # noqa: N801 - mirrors torch.return_types
+    """The named tuples that ops returning two tensors give (``torch.return_types``): ``max``,
+    ``min``, ``sort``, ``topk``, ``kthvalue``, ``median``, ``mode``, ``cummax``, ``cummin`` have
+    fields ``values`` and ``indices``; ``aminmax`` has ``min`` and ``max``."""
+
     max = _rt("max")
     min = _rt("min")
     sort = _rt("sort")
     topk = _rt("topk")
     kthvalue = _rt("kthvalue")
     median = _rt("median")
+    nanmedian = _rt("nanmedian")
     mode = _rt("mode")
     cummax = _rt("cummax")
     cummin = _rt("cummin")
@@ -55,6 +60,9 @@ def _dims(dim, ndim):
 
 
 class Sum(Function):
+    """The autograd node of ``torch.sum`` over all dims (grad_fn ``SumBackward0``): the gradient
+    broadcast back."""
+
     def forward(ctx, x, dims=(), keepdim=False, dtype=None):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         if x.dtype in U._LOW_PRECISION_NP:  # accumulate in float32, round once
@@ -68,6 +76,8 @@ class Sum(Function):
 
 
 class Mean(Function):
+    """The autograd node of ``torch.mean`` over all dims (grad_fn ``MeanBackward0``)."""
+
     def forward(ctx, x, dims=(), keepdim=False):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         n = 1
@@ -84,10 +94,14 @@ class Mean(Function):
 
 
 class SumDim(Sum):
+    """``Sum`` over given dims (grad_fn ``SumBackward1``)."""
+
     backward_name = "SumBackward1"  # PyTorch's sum.dim_IntList
 
 
 class MeanDim(Mean):
+    """``Mean`` over given dims (grad_fn ``MeanBackward1``)."""
+
     backward_name = "MeanBackward1"
 
 
@@ -98,7 +112,16 @@ def _sum_dtype(t, dtype):
 
 
 def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):  # noqa: A001
-    """Sum over ``dim`` (all dims by default) (``torch.sum``); ints sum as int64."""
+    """Sum over ``dim`` (all dims by default) (``torch.sum``); ints sum as int64.
+
+    Args:
+        input: the tensor to sum.
+        dim: a dim or tuple of dims to reduce; ``None`` reduces all of them.
+        keepdim: keep the reduced dims with size 1.
+        dtype: the dtype to cast ``input`` to before summing (default: int64 for integer and bool
+            inputs, else ``input``'s dtype).
+        out: a tensor to write the result into.
+    """
     dims = _dims(dim, input.ndim)
     dt = _sum_dtype(input, dtype)
     x = input if input.dtype is dt else input.to(dt)
@@ -107,6 +130,14 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):  # noq
 
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    """Sum treating NaNs as zero (``torch.nansum``).
+
+    Args:
+        input: the tensor to sum.
+        dim: a dim or tuple of dims to reduce; ``None`` reduces all of them.
+        keepdim: keep the reduced dims with size 1.
+        dtype: the dtype of the sum, as in ``sum``.
+    """
     from .index import _masked_replace
 
     x = _masked_replace(input, np.isnan(input._data), np.zeros((), input._data.dtype))
@@ -122,7 +153,18 @@ def _out(res, out):
 
 
 def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
-    """Mean over ``dim`` (``torch.mean``); integer inputs need a floating ``dtype``."""
+    """Mean over ``dim`` (``torch.mean``); integer inputs need a floating ``dtype``.
+
+    Args:
+        input: the tensor to average (floating point or complex, unless ``dtype`` is).
+        dim: a dim or tuple of dims to reduce; ``None`` reduces all of them.
+        keepdim: keep the reduced dims with size 1.
+        dtype: the dtype to cast ``input`` to first.
+        out: a tensor to write the result into.
+
+    Raises:
+        RuntimeError: ``input`` (after ``dtype``) is neither floating point nor complex.
+    """
     if dtype is not None:
         input = input.to(dtype)
     if not (input.dtype.is_floating_point or input.dtype.is_complex):
@@ -135,6 +177,16 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
 
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    """Mean of the non-NaN elements (``torch.nanmean``).
+
+    Args:
+        input: the floating-point tensor to average.
+        dim: a dim or tuple of dims to reduce; ``None`` reduces all of them.
+        keepdim: keep the reduced dims with size 1.
+        dtype: the dtype to compute and return in; by default ``input``'s.
+    """
+    if dtype is not None:
+        input = input.to(dtype)
     mask = ~np.isnan(input._data)
     cnt = U.Tensor._make(
         np.asarray(mask.sum(axis=_dims(dim, input.ndim), keepdims=keepdim)).astype(
@@ -171,6 +223,8 @@ def _exclusive_prod(xp, x, axis):
 
 
 class Prod(Function):
+    """The autograd node of ``torch.prod`` over all elements (grad_fn ``ProdBackward0``)."""
+
     @U.float32_compute
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
@@ -196,11 +250,20 @@ class Prod(Function):
 
 
 class ProdDim(Prod):
+    """``Prod`` along one dim (grad_fn ``ProdBackward1``)."""
+
     backward_name = "ProdBackward1"
 
 
 def prod(input, dim=None, keepdim: bool = False, *, dtype=None):
-    """Product over one dim or all (``torch.prod``)."""
+    """Product over one dim or all (``torch.prod``).
+
+    Args:
+        input: the tensor to multiply out.
+        dim: the one dim to reduce; ``None`` multiplies all elements.
+        keepdim: keep the reduced dim with size 1.
+        dtype: the dtype to cast ``input`` to first (default: int64 for integer and bool inputs).
+    """
     if _ac.state.active:
         return _ac.autocast_call("prod", prod, input, dim, keepdim, dtype=dtype)
     dt = _sum_dtype(input, dtype)
@@ -216,6 +279,8 @@ def prod(input, dim=None, keepdim: bool = False, *, dtype=None):
 
 
 class Var(Function):
+    """The autograd node of ``torch.var`` (and, with ``take_sqrt``, of ``torch.std``)."""
+
     @U.float32_compute
     def forward(ctx, x, dims=(), correction=1, keepdim=False, take_sqrt=False):
         n = 1
@@ -266,6 +331,8 @@ class Var(Function):
 
 
 class Std(Var):
+    """The autograd node of ``torch.std``: ``Var`` with the square root taken."""
+
     pass
 
 
@@ -285,7 +352,16 @@ def _var_args(dim, unbiased, keepdim):
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """Variance with Bessel's correction by default (``torch.var``)."""
+    """Variance with Bessel's correction by default (``torch.var``).
+
+    Args:
+        input: the floating-point tensor.
+        dim: a dim or tuple of dims to reduce; ``None`` reduces all of them.
+        unbiased: the old spelling of ``correction``: ``True`` is 1, ``False`` is 0.
+        keepdim: keep the reduced dims with size 1.
+        correction: the difference between the sample size and the divisor (default 1, Bessel's
+            correction).
+    """
     dim, unbiased, keepdim = _var_args(dim, unbiased, keepdim)
     _need_float(input, "var")
     return Var.apply(
@@ -297,7 +373,16 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """Standard deviation with Bessel's correction by default (``torch.std``)."""
+    """Standard deviation with Bessel's correction by default (``torch.std``).
+
+    Args:
+        input: the floating-point tensor.
+        dim: a dim or tuple of dims to reduce; ``None`` reduces all of them.
+        unbiased: the old spelling of ``correction``: ``True`` is 1, ``False`` is 0.
+        keepdim: keep the reduced dims with size 1.
+        correction: the difference between the sample size and the divisor (default 1, Bessel's
+            correction).
+    """
     dim, unbiased, keepdim = _var_args(dim, unbiased, keepdim)
     _need_float(input, "std")
     return Std.apply(
@@ -310,10 +395,34 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """The variance and the mean over the same dims (``torch.var_mean``).
+
+    Args:
+        input: the floating-point tensor.
+        dim: a dim or tuple of dims to reduce; ``None`` reduces all of them.
+        unbiased: the old spelling of ``correction``: ``True`` is 1, ``False`` is 0.
+        keepdim: keep the reduced dims with size 1.
+        correction: the difference between the sample size and the variance's divisor (default 1).
+
+    Returns:
+        ``(var, mean)``.
+    """
     return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """The standard deviation and the mean over the same dims (``torch.std_mean``).
+
+    Args:
+        input: the floating-point tensor.
+        dim: a dim or tuple of dims to reduce; ``None`` reduces all of them.
+        unbiased: the old spelling of ``correction``: ``True`` is 1, ``False`` is 0.
+        keepdim: keep the reduced dims with size 1.
+        correction: the difference between the sample size and the variance's divisor (default 1).
+
+    Returns:
+        ``(std, mean)``.
+    """
     return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
 
 
@@ -330,6 +439,8 @@ def _need_float(t, name):
 
 
 class VectorNorm(Function):
+    """The autograd node of ``torch.linalg.vector_norm`` (grad_fn ``LinalgVectorNormBackward0``)."""
+
     backward_name = "LinalgVectorNormBackward0"
 
     @U.float32_compute
@@ -375,7 +486,16 @@ class VectorNorm(Function):
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
-    """The vector p-norm over ``dim`` (``torch.linalg.vector_norm``)."""
+    """The vector p-norm over ``dim`` (``torch.linalg.vector_norm``).
+
+    Args:
+        x: the floating-point tensor.
+        ord: the order p of the norm: a number, ``inf`` (max of ``abs``), ``-inf`` (min) or 0 (count
+            of non-zeros).
+        dim: a dim or tuple of dims to reduce; ``None`` takes the norm of all elements.
+        keepdim: keep the reduced dims with size 1.
+        dtype: the dtype to cast ``x`` to first.
+    """
     if dtype is not None:
         x = x.to(dtype)
     _need_float(x, "linalg.vector_norm")
@@ -383,7 +503,17 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
 
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None, out=None):
-    """Norm of a tensor (``torch.norm``): 'fro'/p-norms over dims, 'nuc' for matrices."""
+    """Norm of a tensor (``torch.norm``): 'fro'/p-norms over dims, 'nuc' for matrices.
+
+    Args:
+        input: the tensor.
+        p: ``"fro"`` (or ``None``, the 2-norm of the elements), ``"nuc"`` (the nuclear norm of the
+            matrices in the last two dims or in ``dim``) or a number p.
+        dim: a dim or tuple of dims to reduce; ``None`` reduces all of them.
+        keepdim: keep the reduced dims with size 1.
+        dtype: the dtype to cast ``input`` to first.
+        out: a tensor to write the result into.
+    """
     if dtype is not None:
         input = input.to(dtype)
     if p == "nuc":
@@ -398,7 +528,13 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None, out=None):
 
 
 def dist(input, other, p=2):
-    """The p-norm of input - other (``torch.dist``)."""
+    """The p-norm of input - other (``torch.dist``).
+
+    Args:
+        input: the first tensor.
+        other: the second tensor, broadcast with ``input``.
+        p: the order of the norm.
+    """
     return vector_norm(input - other, p)
 
 
@@ -407,6 +543,9 @@ def dist(input, other, p=2):
 
 
 class AmaxAmin(Function):
+    """The shared node of ``amax``/``amin`` and the full ``max``/``min``: ties share the gradient
+    equally."""
+
     def forward(ctx, x, dims=(), keepdim=False, is_max=True):
         if x.size == 0:
             name = "max" if is_max else "min"
@@ -434,18 +573,26 @@ class AmaxAmin(Function):
 
 
 class Amax(AmaxAmin):
+    """The autograd node of ``torch.amax`` (grad_fn ``AmaxBackward0``)."""
+
     pass
 
 
 class Amin(AmaxAmin):
+    """The autograd node of ``torch.amin`` (grad_fn ``AminBackward0``)."""
+
     pass
 
 
 class MaxBackwardFull(AmaxAmin):
+    """The autograd node of ``torch.max(input)`` without a dim (grad_fn ``MaxBackward1``)."""
+
     backward_name = "MaxBackward1"
 
 
 class MinBackwardFull(AmaxAmin):
+    """The autograd node of ``torch.min(input)`` without a dim (grad_fn ``MinBackward1``)."""
+
     backward_name = "MinBackward1"
 
 
@@ -489,6 +636,9 @@ class MaxDim(Function):
 
 
 class MinDim(MaxDim):
+    """The autograd node of ``torch.min`` along a dim: values and indices (grad_fn
+    ``MinBackward0``)."""
+
     backward_name = "MinBackward0"
 
 
@@ -513,12 +663,36 @@ def _max_min(input, dim, keepdim, other, is_max):
 
 
 def max(input, dim=None, keepdim: bool = False, *, other=None, out=None):  # noqa: A001
-    """The maximum; with ``dim``, (values, indices) (``torch.max``); with a tensor, elementwise."""
+    """The maximum; with ``dim``, (values, indices) (``torch.max``); with a tensor, elementwise.
+
+    Args:
+        input: the tensor.
+        dim: the dim to reduce, or a tensor to compare with elementwise (``torch.max(a, b)``);
+            ``None`` gives the maximum of all elements (a 0-d tensor).
+        keepdim: keep the reduced dim with size 1.
+        other: a tensor to compare with elementwise (``torch.max(a, b)``, i.e. ``maximum``).
+        out: a tensor, or a ``(values, indices)`` pair with ``dim``, to write the result into.
+
+    Returns:
+        A tensor, or with ``dim`` a ``(values, indices)`` named tuple.
+    """
     return _values_indices_out(_max_min(input, dim, keepdim, other, True), out)
 
 
 def min(input, dim=None, keepdim: bool = False, *, other=None, out=None):  # noqa: A001
-    """The minimum; with ``dim``, (values, indices) (``torch.min``); with a tensor, elementwise."""
+    """The minimum; with ``dim``, (values, indices) (``torch.min``); with a tensor, elementwise.
+
+    Args:
+        input: the tensor.
+        dim: the dim to reduce, or a tensor to compare with elementwise (``torch.min(a, b)``);
+            ``None`` gives the minimum of all elements (a 0-d tensor).
+        keepdim: keep the reduced dim with size 1.
+        other: a tensor to compare with elementwise (``torch.min(a, b)``, i.e. ``minimum``).
+        out: a tensor, or a ``(values, indices)`` pair with ``dim``, to write the result into.
+
+    Returns:
+        A tensor, or with ``dim`` a ``(values, indices)`` named tuple.
+    """
     return _values_indices_out(_max_min(input, dim, keepdim, other, False), out)
 
 
@@ -536,16 +710,38 @@ def _values_indices_out(res, out):
 
 
 def amax(input, dim=(), keepdim: bool = False):
-    """Maximum over dims; ties share the gradient (``torch.amax``)."""
+    """Maximum over dims; ties share the gradient (``torch.amax``).
+
+    Args:
+        input: the tensor.
+        dim: a dim or tuple of dims to reduce; ``()`` (the default) reduces all of them.
+        keepdim: keep the reduced dims with size 1.
+    """
     return Amax.apply(input, dims=_dims(dim, input.ndim), keepdim=keepdim, is_max=True)
 
 
 def amin(input, dim=(), keepdim: bool = False):
-    """Minimum over dims; ties share the gradient (``torch.amin``)."""
+    """Minimum over dims; ties share the gradient (``torch.amin``).
+
+    Args:
+        input: the tensor.
+        dim: a dim or tuple of dims to reduce; ``()`` (the default) reduces all of them.
+        keepdim: keep the reduced dims with size 1.
+    """
     return Amin.apply(input, dims=_dims(dim, input.ndim), keepdim=keepdim, is_max=False)
 
 
 def aminmax(input, *, dim=None, keepdim=False):
+    """The minimum and the maximum in one call (``torch.aminmax``).
+
+    Args:
+        input: the tensor.
+        dim: the dim to reduce; ``None`` reduces all of them.
+        keepdim: keep the reduced dim with size 1.
+
+    Returns:
+        A ``(min, max)`` named tuple.
+    """
     return return_types.aminmax(
         amin(input, dim if dim is not None else (), keepdim),
         amax(input, dim if dim is not None else (), keepdim),
@@ -554,7 +750,7 @@ def aminmax(input, *, dim=None, keepdim=False):
 
 def _arg(input, dim, keepdim, fn, name):
     a = input._data
-    if a.size == 0:
+    if a.size == 0 and (dim is None or a.shape[U.canon_dim(dim, a.ndim)] == 0):
         raise IndexError(
             f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
         )
@@ -570,12 +766,30 @@ def _arg(input, dim, keepdim, fn, name):
 
 
 def argmax(input, dim=None, keepdim: bool = False):
-    """Index of the maximum (first one on ties) (``torch.argmax``)."""
+    """Index of the maximum (first one on ties) (``torch.argmax``).
+
+    Args:
+        input: the tensor.
+        dim: the dim to reduce; ``None`` gives the index into the flattened tensor.
+        keepdim: keep the reduced dim with size 1.
+
+    Returns:
+        An int64 tensor of indices.
+    """
     return _arg(input, dim, keepdim, np.argmax, "argmax")
 
 
 def argmin(input, dim=None, keepdim: bool = False):
-    """Index of the minimum (first one on ties) (``torch.argmin``)."""
+    """Index of the minimum (first one on ties) (``torch.argmin``).
+
+    Args:
+        input: the tensor.
+        dim: the dim to reduce; ``None`` gives the index into the flattened tensor.
+        keepdim: keep the reduced dim with size 1.
+
+    Returns:
+        An int64 tensor of indices.
+    """
     return _arg(input, dim, keepdim, np.argmin, "argmin")
 
 
@@ -584,6 +798,8 @@ def argmin(input, dim=None, keepdim: bool = False):
 
 
 class LogSumExp(Function):
+    """The autograd node of ``torch.logsumexp`` (grad_fn ``LogsumexpBackward0``)."""
+
     backward_name = "LogsumexpBackward0"
 
     @U.float32_compute
@@ -605,18 +821,28 @@ class LogSumExp(Function):
 
 
 def logsumexp(input, dim, keepdim: bool = False):
-    """log(sum(exp(x))) over dims, computed stably (``torch.logsumexp``)."""
+    """log(sum(exp(x))) over dims, computed stably (``torch.logsumexp``).
+
+    Args:
+        input: the tensor (integers are cast to the default floating dtype).
+        dim: a dim or tuple of dims to reduce.
+        keepdim: keep the reduced dims with size 1.
+    """
     x = input if input.dtype.is_floating_point else input.to(D.get_default_dtype())
     return LogSumExp.apply(x, dims=_dims(dim, x.ndim), keepdim=keepdim)
 
 
 class Softmax(Function):
+    """The autograd node of ``torch.softmax`` along ``dim`` (grad_fn ``SoftmaxBackward0``)."""
+
     def forward(ctx, x, dim=-1):
         low = x.dtype if x.dtype in U._LOW_PRECISION_NP else None
         if low is not None:  # computed in float32 and rounded once (y kept in float32)
             x = x.astype(np.float32)
-        e = np.exp(x - np.max(x, axis=dim, keepdims=True))
-        y = e / np.sum(e, axis=dim, keepdims=True)
+        # one new array, exponentiated and normalised in place
+        y = np.subtract(x, np.max(x, axis=dim, keepdims=True))
+        np.exp(y, out=y)
+        y /= np.sum(y, axis=dim, keepdims=True)
         ctx.dim = dim
         ctx.save_for_backward(y)
         return y if low is None else y.astype(low)
@@ -624,11 +850,18 @@ class Softmax(Function):
     def backward(ctx, g):
         g = U.float32_grad(g)
         (y,) = ctx.saved_tensors
+        xp = ctx.xp
         gy = g * y
-        return gy - y * ctx.xp.sum(gy, axis=ctx.dim, keepdims=True)
+        if xp is np:
+            gy -= y * np.sum(gy, axis=ctx.dim, keepdims=True)
+            return gy
+        return gy - y * xp.sum(gy, axis=ctx.dim, keepdims=True)
 
 
 class LogSoftmax(Function):
+    """The autograd node of ``torch.log_softmax`` along ``dim`` (grad_fn
+    ``LogSoftmaxBackward0``)."""
+
     def forward(ctx, x, dim=-1):
         low = x.dtype if x.dtype in U._LOW_PRECISION_NP else None
         if low is not None:  # computed in float32 and rounded once (y kept in float32)
@@ -663,7 +896,17 @@ def _softmax_dim(dim, ndim, name):
 
 
 def softmax(input, dim=None, dtype=None, *, _stacklevel=3):
-    """exp(x) / sum(exp(x)) along ``dim`` (``torch.softmax``)."""
+    """exp(x) / sum(exp(x)) along ``dim`` (``torch.softmax``).
+
+    Args:
+        input: the floating-point tensor (any dtype when ``dtype`` is given).
+        dim: the dim the probabilities sum to 1 along; ``None`` picks PyTorch's legacy default (0
+            for 0-, 1- and 3-D inputs, else 1).
+        dtype: the dtype to cast ``input`` to first.
+
+    Raises:
+        NotImplementedError: ``input`` is not floating point and no ``dtype`` is given.
+    """
     if dtype is not None:
         input = input.to(dtype)
     elif not input.dtype.is_floating_point:
@@ -677,7 +920,17 @@ def softmax(input, dim=None, dtype=None, *, _stacklevel=3):
 
 
 def log_softmax(input, dim=None, dtype=None, *, _stacklevel=3):
-    """log(softmax(x)) along ``dim``, computed stably (``torch.log_softmax``)."""
+    """log(softmax(x)) along ``dim``, computed stably (``torch.log_softmax``).
+
+    Args:
+        input: the floating-point tensor (any dtype when ``dtype`` is given).
+        dim: the dim to normalise along; ``None`` picks PyTorch's legacy default (0 for 0-, 1- and
+            3-D inputs, else 1).
+        dtype: the dtype to cast ``input`` to first.
+
+    Raises:
+        NotImplementedError: ``input`` is not floating point and no ``dtype`` is given.
+    """
     if dtype is not None:
         input = input.to(dtype)
     elif not input.dtype.is_floating_point:
@@ -695,6 +948,8 @@ def log_softmax(input, dim=None, dtype=None, *, _stacklevel=3):
 
 
 class Cumsum(Function):
+    """The autograd node of ``torch.cumsum`` (grad_fn ``CumsumBackward0``)."""
+
     @U.float32_compute
     def forward(ctx, x, dim=0):
         ctx.dim = dim
@@ -706,6 +961,8 @@ class Cumsum(Function):
 
 
 class Cumprod(Function):
+    """The autograd node of ``torch.cumprod`` (grad_fn ``CumprodBackward0``)."""
+
     def forward(ctx, x, dim=0):
         ctx.dim = dim
         y = np.cumprod(x, axis=dim, dtype=x.dtype)
@@ -733,7 +990,14 @@ class Cumprod(Function):
 
 
 def cumsum(input, dim, *, dtype=None, out=None):
-    """Cumulative sum along ``dim`` (``torch.cumsum``); ints accumulate as int64."""
+    """Cumulative sum along ``dim`` (``torch.cumsum``); ints accumulate as int64.
+
+    Args:
+        input: the tensor.
+        dim: the dim to accumulate along.
+        dtype: the dtype to cast ``input`` to first (default: int64 for integer and bool inputs).
+        out: a tensor to write the result into.
+    """
     dt = _sum_dtype(input, dtype)
     x = input if input.dtype is dt else input.to(dt)
     if x.ndim == 0:
@@ -742,7 +1006,14 @@ def cumsum(input, dim, *, dtype=None, out=None):
 
 
 def cumprod(input, dim, *, dtype=None, out=None):
-    """Cumulative product along ``dim`` (``torch.cumprod``)."""
+    """Cumulative product along ``dim`` (``torch.cumprod``).
+
+    Args:
+        input: the tensor.
+        dim: the dim to accumulate along.
+        dtype: the dtype to cast ``input`` to first (default: int64 for integer and bool inputs).
+        out: a tensor to write the result into.
+    """
     dt = _sum_dtype(input, dtype)
     x = input if input.dtype is dt else input.to(dt)
     if x.ndim == 0:
@@ -771,14 +1042,38 @@ def _cum_ext(input, dim, is_max):
 
 
 def cummax(input, dim):
+    """Running maximum along ``dim`` and the index where it was reached (``torch.cummax``).
+
+    Args:
+        input: the tensor.
+        dim: the dim to scan along.
+
+    Returns:
+        A ``(values, indices)`` named tuple.
+    """
     return _cum_ext(input, dim, True)
 
 
 def cummin(input, dim):
+    """Running minimum along ``dim`` and the index where it was reached (``torch.cummin``).
+
+    Args:
+        input: the tensor.
+        dim: the dim to scan along.
+
+    Returns:
+        A ``(values, indices)`` named tuple.
+    """
     return _cum_ext(input, dim, False)
 
 
 def logcumsumexp(input, dim):
+    """``log(cumsum(exp(x)))`` along ``dim``, computed stably (``torch.logcumsumexp``).
+
+    Args:
+        input: the floating-point tensor.
+        dim: the dim to accumulate along.
+    """
     d = U.canon_dim(dim, input.ndim)
     m = amax(input.detach(), d, keepdim=True)
     from .elementwise import exp, log
@@ -791,20 +1086,47 @@ def logcumsumexp(input, dim):
 
 
 def any(input, dim=None, keepdim: bool = False):  # noqa: A001
-    """Whether any element is true (``torch.any``)."""
+    """Whether any element is true (``torch.any``).
+
+    Args:
+        input: the tensor (non-zero elements count as true).
+        dim: a dim or tuple of dims to reduce; ``None`` reduces all of them.
+        keepdim: keep the reduced dims with size 1.
+
+    Returns:
+        A bool tensor.
+    """
     a = input._data
     axis = None if dim is None else _dims(dim, input.ndim)
     return U.Tensor._make(np.asarray(np.any(a, axis=axis, keepdims=keepdim)))
 
 
 def all(input, dim=None, keepdim: bool = False):  # noqa: A001
-    """Whether all elements are true (``torch.all``)."""
+    """Whether all elements are true (``torch.all``).
+
+    Args:
+        input: the tensor (non-zero elements count as true).
+        dim: a dim or tuple of dims to reduce; ``None`` reduces all of them.
+        keepdim: keep the reduced dims with size 1.
+
+    Returns:
+        A bool tensor.
+    """
     a = input._data
     axis = None if dim is None else _dims(dim, input.ndim)
     return U.Tensor._make(np.asarray(np.all(a, axis=axis, keepdims=keepdim)))
 
 
 def count_nonzero(input, dim=None):
+    """The number of non-zero elements over ``dim`` (``torch.count_nonzero``).
+
+    Args:
+        input: the tensor.
+        dim: a dim or tuple of dims to count over; ``None`` counts all elements.
+
+    Returns:
+        An int64 tensor.
+    """
     axis = None if dim is None else _dims(dim, input.ndim)
     return U.Tensor._make(np.asarray(np.count_nonzero(input._data, axis=axis)).astype(np.int64))
 
@@ -820,7 +1142,17 @@ def _gather_values(input, idx, d):
 
 
 def sort(input, dim: int = -1, descending: bool = False, stable: bool = False):
-    """Sorted values and their indices along ``dim`` (``torch.sort``)."""
+    """Sorted values and their indices along ``dim`` (``torch.sort``).
+
+    Args:
+        input: the tensor to sort.
+        dim: the dim to sort along.
+        descending: largest first.
+        stable: keep equal elements in their original order.
+
+    Returns:
+        A ``(values, indices)`` named tuple; ``indices`` (int64) are positions along ``dim``.
+    """
     if input.ndim == 0:
         return return_types.sort(input.clone(), U.Tensor._make(np.zeros((), np.int64)))
     d = U.canon_dim(dim, input.ndim)
@@ -840,16 +1172,45 @@ def sort(input, dim: int = -1, descending: bool = False, stable: bool = False):
 
 
 def argsort(input, dim: int = -1, descending: bool = False, stable: bool = False):
-    """Indices that sort ``input`` along ``dim`` (``torch.argsort``)."""
+    """Indices that sort ``input`` along ``dim`` (``torch.argsort``).
+
+    Args:
+        input: the tensor.
+        dim: the dim to sort along.
+        descending: largest first.
+        stable: keep equal elements in their original order.
+
+    Returns:
+        An int64 tensor of positions along ``dim``.
+    """
     return sort(input, dim, descending, stable).indices
 
 
 def msort(input):
+    """``input`` sorted along dim 0, ascending (``torch.msort``).
+
+    Args:
+        input: the tensor to sort.
+    """
     return sort(input, 0).values
 
 
 def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
-    """The k largest (or smallest) entries and their indices (``torch.topk``)."""
+    """The k largest (or smallest) entries and their indices (``torch.topk``).
+
+    Args:
+        input: the tensor.
+        k: how many entries to return, ``0 <= k <= input.size(dim)``.
+        dim: the dim to search along.
+        largest: the k largest (else the k smallest).
+        sorted: accepted for PyTorch's signature; the entries always come in sorted order.
+
+    Returns:
+        A ``(values, indices)`` named tuple.
+
+    Raises:
+        RuntimeError: ``k`` is out of range.
+    """
     d = U.canon_dim(dim, input.ndim) if input.ndim else 0
     n = input.shape[d] if input.ndim else 1
     if k < 0 or k > n:
@@ -866,7 +1227,20 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
 
 
 def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
-    """The k-th smallest entry and its index (``torch.kthvalue``)."""
+    """The k-th smallest entry and its index (``torch.kthvalue``).
+
+    Args:
+        input: the tensor.
+        k: the rank, from 1 (the smallest) to ``input.size(dim)``.
+        dim: the dim to search along.
+        keepdim: keep the reduced dim with size 1.
+
+    Returns:
+        A ``(values, indices)`` named tuple.
+
+    Raises:
+        RuntimeError: ``k`` is out of range.
+    """
     d = U.canon_dim(dim, input.ndim)
     n = input.shape[d]
     if k < 1 or k > n:
@@ -880,25 +1254,86 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
     return return_types.kthvalue(vals, U.Tensor._make(idx))
 
 
-def median(input, dim=None, keepdim: bool = False):
-    """The lower median; with ``dim``, (values, indices) (``torch.median``)."""
+def _median(input, dim, keepdim: bool, skip_nan: bool, rt):
+    """The lower median along ``dim`` and its index; a NaN wins (``median``) or is skipped
+    (``nanmedian``: the median of the other entries, NaN where all are NaN)."""
     if dim is None:
-        flat = input.reshape(-1)
-        n = flat.shape[0]
-        if n == 0:
-            return U.Tensor._make(np.asarray(np.nan, input._data.dtype))
-        return kthvalue(flat, (n + 1) // 2, 0).values
+        return _median(input.reshape(-1), 0, False, skip_nan, rt).values
     d = U.canon_dim(dim, input.ndim)
-    n = input.shape[d]
-    r = kthvalue(input, (n + 1) // 2, d, keepdim)
-    return return_types.median(r.values, r.indices)
+    n = input.shape[d] if input.ndim else 1
+    if n == 0:
+        raise IndexError(f"median(): Expected reduction dim {d} to have non-zero size.")
+    s = sort(input, d, stable=True)  # NaNs sort last, in their original order
+    a = input._data if input.ndim else input._data.reshape(1)
+    if a.dtype.kind in "fc":
+        nans = np.isnan(a).sum(axis=d if input.ndim else 0, keepdims=True)
+    else:
+        nans = np.zeros((1,) * builtins.max(input.ndim, 1), np.int64)
+    if skip_nan:
+        pos = np.maximum((n - nans - 1) // 2, 0)  # all NaN: position 0, a NaN
+    else:
+        pos = np.where(nans > 0, n - nans, (n - 1) // 2)  # the first NaN, else the median
+    sidx = s.indices._data if input.ndim else s.indices._data.reshape(1)
+    shape = list(sidx.shape)
+    shape[d if input.ndim else 0] = 1
+    idx = np.take_along_axis(sidx, np.broadcast_to(pos, shape).astype(np.int64), axis=d)
+    if not input.ndim:
+        idx = idx.reshape(())
+        return rt(input.clone(), U.Tensor._make(idx))
+    vals = _gather_values(input, idx, d)
+    if not keepdim:
+        idx = np.squeeze(idx, d)
+        vals = vals.squeeze(d)
+    return rt(vals, U.Tensor._make(idx))
+
+
+def median(input, dim=None, keepdim: bool = False):
+    """The lower median; with ``dim``, (values, indices) (``torch.median``). A NaN makes
+    the median NaN (its index is the first NaN's), as in PyTorch.
+
+    Args:
+        input: the tensor.
+        dim: the dim to reduce; ``None`` gives the median of all elements (a 0-d tensor, no index).
+        keepdim: keep the reduced dim with size 1.
+
+    Returns:
+        A tensor, or with ``dim`` a ``(values, indices)`` named tuple.
+    """
+    if dim is None and input.numel() == 0:
+        return U.Tensor._make(np.asarray(np.nan, input._data.dtype))
+    return _median(input, dim, keepdim, False, return_types.median)
 
 
 def nanmedian(input, dim=None, keepdim=False):
-    return median(input, dim, keepdim)
+    """The lower median of the non-NaN entries (``torch.nanmedian``); NaN where all are NaN.
+
+    Args:
+        input: the tensor.
+        dim: the dim to reduce; ``None`` gives the median of all elements.
+        keepdim: keep the reduced dim with size 1.
+
+    Returns:
+        A tensor, or with ``dim`` a ``(values, indices)`` named tuple.
+    """
+    if dim is None and input.numel() == 0:
+        return U.Tensor._make(np.asarray(np.nan, input._data.dtype))
+    return _median(input, dim, keepdim, True, return_types.nanmedian)
 
 
 def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
+    """The ``q``-th quantiles along ``dim`` (``torch.quantile``).
+
+    Args:
+        input: the floating-point tensor.
+        q: a number or 1-D tensor of probabilities in [0, 1].
+        dim: the dim to reduce; ``None`` uses the flattened tensor.
+        keepdim: keep the reduced dim with size 1.
+        interpolation: between the two nearest data points: ``"linear"``, ``"lower"``, ``"higher"``,
+            ``"nearest"`` or ``"midpoint"``.
+
+    Returns:
+        A tensor; a 1-D ``q`` adds a leading dim, one entry per probability.
+    """
     if _ac.state.active:
         return _ac.autocast_call(
             "quantile", quantile, input, q, dim, keepdim, interpolation=interpolation
@@ -942,7 +1377,16 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
 
 
 def mode(input, dim: int = -1, keepdim: bool = False):
-    """The most frequent value (smallest on ties) and an index of it (``torch.mode``)."""
+    """The most frequent value (smallest on ties) and an index of it (``torch.mode``).
+
+    Args:
+        input: the tensor.
+        dim: the dim to reduce.
+        keepdim: keep the reduced dim with size 1.
+
+    Returns:
+        A ``(values, indices)`` named tuple; the index is the last occurrence of the value.
+    """
     d = U.canon_dim(dim, input.ndim)
     a = np.moveaxis(input._data, d, -1)
     flat = a.reshape(-1, a.shape[-1])
@@ -961,7 +1405,18 @@ def mode(input, dim: int = -1, keepdim: bool = False):
 
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
-    """The distinct values, sorted (``torch.unique``)."""
+    """The distinct values, sorted (``torch.unique``).
+
+    Args:
+        input: the tensor.
+        sorted: accepted for PyTorch's signature; the values always come sorted.
+        return_inverse: also return, for each element, its position in the unique values.
+        return_counts: also return how often each unique value occurs.
+        dim: the dim along which to take unique slices; ``None`` flattens ``input``.
+
+    Returns:
+        The unique values, or a tuple ``(values, inverse?, counts?)`` with the requested extras.
+    """
     a = input._data
     if dim is None:
         res = np.unique(a, return_inverse=return_inverse, return_counts=return_counts)
@@ -985,22 +1440,56 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
 
 
 def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
-    a = input._data.reshape(-1)
-    if a.size == 0:
-        return U.Tensor._make(a.copy())
-    keep = np.concatenate([[True], a[1:] != a[:-1]])
-    vals = a[keep]
+    """The flattened ``input`` with each run of equal elements reduced to one
+    (``torch.unique_consecutive``).
+
+    Args:
+        input: the tensor.
+        return_inverse: also return, for each element, the index of its run (shaped like ``input``).
+        return_counts: also return each run's length.
+        dim: collapse runs of equal slices along this dim instead (``None``: flatten).
+
+    Returns:
+        The values, or a tuple ``(values, inverse?, counts?)`` with the requested extras.
+    """
+    if dim is None:
+        a = input._data.reshape(-1)
+        if a.size == 0:
+            return U.Tensor._make(a.copy())
+        keep = np.concatenate([[True], a[1:] != a[:-1]])
+        vals = a[keep]
+        inv_shape = input.shape
+    else:
+        d = U.canon_dim(dim, input.ndim)
+        moved = np.moveaxis(input._data, d, 0)
+        rows = moved.reshape(moved.shape[0], -1)
+        keep = np.ones(rows.shape[0], bool)
+        keep[1:] = (rows[1:] != rows[:-1]).any(axis=1)
+        vals = np.ascontiguousarray(np.moveaxis(moved[keep], 0, d))
+        inv_shape = (rows.shape[0],)
     out = [U.Tensor._make(vals)]
     if return_inverse:
-        out.append(U.Tensor._make((np.cumsum(keep) - 1).reshape(input.shape).astype(np.int64)))
+        out.append(U.Tensor._make((np.cumsum(keep) - 1).reshape(inv_shape).astype(np.int64)))
     if return_counts:
         starts = np.nonzero(keep)[0]
-        out.append(U.Tensor._make(np.diff(np.append(starts, a.size)).astype(np.int64)))
+        out.append(U.Tensor._make(np.diff(np.append(starts, keep.size)).astype(np.int64)))
     return out[0] if len(out) == 1 else tuple(out)
 
 
 def bincount(input, weights=None, minlength: int = 0):
-    """Counts of each non-negative integer (``torch.bincount``)."""
+    """Counts of each non-negative integer (``torch.bincount``).
+
+    Args:
+        input: a 1-D tensor of non-negative integers.
+        weights: a tensor of ``input``'s shape: each occurrence counts its weight instead of 1.
+        minlength: the least length of the result.
+
+    Returns:
+        int64 counts, or the sums of the weights (float64 for non-floating weights).
+
+    Raises:
+        RuntimeError: ``input`` is not 1-D, not integral, or has negative values.
+    """
     a = input._data
     if a.ndim != 1 or a.dtype.kind not in "iu":
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
@@ -1016,7 +1505,17 @@ def bincount(input, weights=None, minlength: int = 0):
 
 
 def histc(input, bins: int = 100, min: float = 0, max: float = 0):  # noqa: A002
-    """A histogram with equal-width bins (``torch.histc``)."""
+    """A histogram with equal-width bins (``torch.histc``).
+
+    Args:
+        input: the tensor.
+        bins: the number of bins.
+        min: the lower end of the range.
+        max: the upper end of the range; ``min == max`` uses the data's minimum and maximum.
+
+    Returns:
+        The counts, in ``input``'s dtype; elements outside the range are not counted.
+    """
     a = input._data
     lo, hi = (float(a.min()), float(a.max())) if min == max and a.size else (min, max)
     if lo == hi:
@@ -1026,6 +1525,21 @@ def histc(input, bins: int = 100, min: float = 0, max: float = 0):  # noqa: A002
 
 
 def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=None, sorter=None):
+    """Where ``values`` would go in ``sorted_sequence`` to keep it sorted
+    (``torch.searchsorted``).
+
+    Args:
+        sorted_sequence: a tensor sorted along its last dim (1-D, or with leading dims matching
+            ``values``).
+        values: a tensor or scalar of values to place.
+        out_int32: return int32 indices instead of int64.
+        right: return the last suitable index (after equal elements) instead of the first.
+        side: ``"left"`` or ``"right"``, the same as ``right``; wins over it when given.
+        sorter: accepted for PyTorch's signature; ``sorted_sequence`` must already be sorted.
+
+    Returns:
+        An index tensor of ``values``' shape.
+    """
     s = sorted_sequence._data
     v = values._data if isinstance(values, U.Tensor) else np.asarray(values)
     side = side or ("right" if right else "left")
@@ -1042,6 +1556,18 @@ def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=
 
 
 def bucketize(input, boundaries, *, out_int32=False, right=False):
+    """The index of the bucket of each element of ``input`` (``torch.bucketize``).
+
+    Args:
+        input: the values to place.
+        boundaries: a 1-D tensor of increasing bucket boundaries.
+        out_int32: return int32 indices instead of int64.
+        right: with ``False``, ``boundaries[i-1] < x <= boundaries[i]``; with ``True``,
+            ``boundaries[i-1] <= x < boundaries[i]``.
+
+    Returns:
+        An index tensor of ``input``'s shape.
+    """
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
 
@@ -1050,7 +1576,16 @@ def bucketize(input, boundaries, *, out_int32=False, right=False):
 
 
 def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):
-    """n-th forward difference along ``dim`` (``torch.diff``); xor for bool."""
+    """n-th forward difference along ``dim`` (``torch.diff``); xor for bool.
+
+    Args:
+        input: the tensor.
+        n: how many times to take differences.
+        dim: the dim to take them along.
+        prepend: values (a tensor, or a 0-d tensor broadcast) put before ``input`` along ``dim``
+            first.
+        append: values put after ``input`` along ``dim`` first.
+    """
     from .shape import cat
 
     d = U.canon_dim(dim, input.ndim)
@@ -1068,7 +1603,14 @@ def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):
 
 
 def trapezoid(y, x=None, *, dx=None, dim: int = -1):
-    """Integral of y by the trapezoidal rule along ``dim`` (``torch.trapezoid``)."""
+    """Integral of y by the trapezoidal rule along ``dim`` (``torch.trapezoid``).
+
+    Args:
+        y: the values of the function.
+        x: the sample points (1-D, or shaped like ``y``); ``None`` uses a constant spacing.
+        dx: the constant spacing when ``x`` is not given (default 1).
+        dim: the dim to integrate along.
+    """
     d = U.canon_dim(dim, y.ndim)
     m = y.shape[d]
     if m == 0:
@@ -1086,7 +1628,17 @@ trapz = trapezoid
 
 
 def cumulative_trapezoid(y, x=None, *, dx=None, dim: int = -1):
-    """Running trapezoidal integral along ``dim`` (``torch.cumulative_trapezoid``)."""
+    """Running trapezoidal integral along ``dim`` (``torch.cumulative_trapezoid``).
+
+    Args:
+        y: the values of the function.
+        x: the 1-D sample points; ``None`` uses a constant spacing.
+        dx: the constant spacing when ``x`` is not given (default 1).
+        dim: the dim to integrate along.
+
+    Returns:
+        One fewer element than ``y`` along ``dim``.
+    """
     d = U.canon_dim(dim, y.ndim)
     m = y.shape[d]
     avg = (y.narrow(d, 1, m - 1) + y.narrow(d, 0, m - 1)) / 2
@@ -1098,7 +1650,19 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim: int = -1):
 
 
 def cov(input, *, correction: int = 1, fweights=None, aweights=None):
-    """Covariance of the rows (variables) over the columns (``torch.cov``)."""
+    """Covariance of the rows (variables) over the columns (``torch.cov``).
+
+    Args:
+        input: a 2-D tensor, one variable per row and one observation per column (or a 1-D tensor, a
+            single variable).
+        correction: the difference between the sum of the weights and the divisor (1, Bessel's
+            correction; 0 for the population covariance).
+        fweights: a 1-D integer tensor of observation frequencies.
+        aweights: a 1-D tensor of observation weights.
+
+    Raises:
+        ValueError: ``input`` has more than two dims.
+    """
     from .linalg import matmul
 
     if input.ndim > 2:
@@ -1133,7 +1697,14 @@ def cov(input, *, correction: int = 1, fweights=None, aweights=None):
 
 
 def corrcoef(input):
-    """Pearson correlation coefficients of the rows (``torch.corrcoef``)."""
+    """Pearson correlation coefficients of the rows (``torch.corrcoef``).
+
+    Args:
+        input: a 2-D tensor, one variable per row and one observation per column (or a 1-D tensor).
+
+    Returns:
+        The correlation matrix, clamped to [-1, 1].
+    """
     c = cov(input)
     if c.ndim == 0:
         return c / c

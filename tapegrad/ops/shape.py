@@ -21,6 +21,9 @@ from .index import IndexBackward, SliceBackward
 
 
 class ToCopy(Function):
+    """The autograd node of a dtype conversion, ``Tensor.to(dtype)`` (grad_fn
+    ``ToCopyBackward0``)."""
+
     backward_name = "ToCopyBackward0"
 
     def forward(ctx, x, dtype=None):
@@ -31,6 +34,8 @@ class ToCopy(Function):
 
 
 class ToDevice(Function):
+    """The autograd node of a device move, ``Tensor.to(device)`` (grad_fn ``ToCopyBackward0``)."""
+
     backward_name = "ToCopyBackward0"
 
     def forward(ctx, x, xp=None):
@@ -48,6 +53,8 @@ class ToDevice(Function):
 
 
 class Clone(Function):
+    """The autograd node of ``torch.clone`` (grad_fn ``CloneBackward0``)."""
+
     def forward(ctx, x):
         return x.copy()
 
@@ -56,19 +63,42 @@ class Clone(Function):
 
 
 def clone(input, *, memory_format=None):
-    """A copy that stays in the graph (``torch.clone``)."""
+    """A copy that stays in the graph (``torch.clone``).
+
+    Args:
+        input: the tensor to copy.
+        memory_format: accepted for PyTorch's signature; the copy is always C-contiguous.
+    """
     return Clone.apply(input)
 
 
 def contiguous(input, memory_format=None):
-    """``input`` if contiguous, else a contiguous copy (``Tensor.contiguous``)."""
+    """``input`` if contiguous, else a contiguous copy (``Tensor.contiguous``).
+
+    Args:
+        input: the tensor.
+        memory_format: accepted for PyTorch's signature; only C-contiguous (row-major) is checked
+            and made.
+    """
     if input._data.flags.c_contiguous:
         return input
     return Clone.apply(input)
 
 
 def copy_into_out(out, res):
-    """Write ``res`` into an ``out=`` tensor, resizing it like PyTorch when empty."""
+    """Write ``res`` into an ``out=`` tensor, resizing it like PyTorch when empty.
+
+    Args:
+        out: the ``out=`` tensor; it is resized when its shape differs from ``res``'s.
+        res: the computed result.
+
+    Returns:
+        ``out``, holding ``res``'s values cast to ``out``'s dtype.
+
+    Raises:
+        RuntimeError: ``res``'s dtype cannot be cast to ``out``'s (e.g. float into an integer
+            ``out``).
+    """
     if out.shape != res.shape:
         if out.numel() == 0 or out.shape != res.shape:
             out._data = np.empty(res._data.shape, dtype=out._data.dtype)
@@ -101,6 +131,8 @@ class CopyFrom(Function):
 
 
 class View(Function):
+    """The autograd node of ``Tensor.view``: a view with a new shape (grad_fn ``ViewBackward0``)."""
+
     is_view = True
 
     def forward(ctx, x, shape=()):
@@ -124,6 +156,8 @@ class View(Function):
 
 
 class Reshape(View):
+    """The autograd node of ``torch.reshape`` when it can view (grad_fn ``ViewBackward0``)."""
+
     backward_name = "ViewBackward0"
 
     def forward(ctx, x, shape=()):
@@ -133,6 +167,8 @@ class Reshape(View):
 
 
 class UnsafeView(View):
+    """A reshape of a fresh result, named as PyTorch names it (grad_fn ``UnsafeViewBackward0``)."""
+
     backward_name = "UnsafeViewBackward0"
     is_view = False
 
@@ -167,6 +203,15 @@ def view(input, *shape):
     """A view with a new shape, sharing storage (``Tensor.view``).
 
     ``view(dtype)`` reinterprets the bytes, as in PyTorch.
+
+    Args:
+        input: the tensor to view.
+        shape: the new shape, as ints or one sequence; one size may be -1 (inferred). A single dtype
+            instead reinterprets the bytes.
+
+    Raises:
+        RuntimeError: the shape does not have ``input``'s number of elements, or the view is
+            impossible without a copy.
     """
     if len(shape) == 1 and isinstance(shape[0], D.dtype):
         return U.Tensor._make(input._data.view(shape[0].np))
@@ -177,21 +222,47 @@ def view(input, *shape):
 
 
 def view_as(input, other):
+    """``input.view(other.shape)`` (``Tensor.view_as``).
+
+    Args:
+        input: the tensor to view.
+        other: the tensor whose shape the view takes.
+    """
     return view(input, *other.shape)
 
 
 def reshape(input, *shape):
-    """A view when possible, else a copy, with a new shape (``torch.reshape``)."""
+    """A view when possible, else a copy, with a new shape (``torch.reshape``).
+
+    Args:
+        input: the tensor to reshape.
+        shape: the new shape, as ints or one sequence; one size may be -1 (inferred).
+    """
     shape = _infer_shape(U.size_args(shape), input._data.size, input.shape)
     return Reshape.apply(input, shape=shape)
 
 
 def reshape_as(input, other):
+    """``input.reshape(other.shape)`` (``Tensor.reshape_as``).
+
+    Args:
+        input: the tensor to reshape.
+        other: the tensor whose shape the result takes.
+    """
     return reshape(input, *other.shape)
 
 
 def flatten(input, start_dim: int = 0, end_dim: int = -1):
-    """Merge dims start..end into one (``torch.flatten``)."""
+    """Merge dims start..end into one (``torch.flatten``).
+
+    Args:
+        input: the tensor; a 0-d tensor becomes 1-D.
+        start_dim: the first dim to merge.
+        end_dim: the last dim to merge (inclusive).
+
+    Raises:
+        RuntimeError: ``start_dim`` comes after ``end_dim``.
+    """
     nd = input.ndim
     if nd == 0:
         return reshape(input, 1)
@@ -208,11 +279,25 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1):
 
 
 def ravel(input):
+    """The elements as a 1-D tensor, a view when possible (``torch.ravel``).
+
+    Args:
+        input: the tensor to flatten.
+    """
     return reshape(input, -1)
 
 
 def unflatten(input, dim: int, sizes):
-    """Split one dim into ``sizes`` (``torch.unflatten``)."""
+    """Split one dim into ``sizes`` (``torch.unflatten``).
+
+    Args:
+        input: the tensor.
+        dim: the dim to split.
+        sizes: the new sizes, whose product is ``input.size(dim)``; one may be -1 (inferred).
+
+    Raises:
+        RuntimeError: the sizes do not multiply up to ``input.size(dim)``.
+    """
     d = U.canon_dim(dim, input.ndim)
     sizes = list(sizes)
     if -1 in sizes:
@@ -238,6 +323,8 @@ def unflatten(input, dim: int, sizes):
 
 
 class Transpose(Function):
+    """The autograd node of ``torch.transpose`` (grad_fn ``TransposeBackward0``)."""
+
     is_view = True
 
     def forward(ctx, x, d0=0, d1=1):
@@ -252,11 +339,19 @@ class Transpose(Function):
 
 
 class T(Transpose):
+    """The autograd node of ``torch.t`` (grad_fn ``TBackward0``)."""
+
     backward_name = "TBackward0"
 
 
 def transpose(input, dim0: int, dim1: int):
-    """Swap two dims, as a view (``torch.transpose``)."""
+    """Swap two dims, as a view (``torch.transpose``).
+
+    Args:
+        input: the tensor.
+        dim0: the first dim.
+        dim1: the second dim.
+    """
     nd = input.ndim
     d0, d1 = U.canon_dim(dim0, nd), U.canon_dim(dim1, nd)
     if nd < 2:
@@ -272,7 +367,14 @@ swapaxes = swapdims = transpose
 
 
 def t(input):
-    """Transpose of a matrix; vectors unchanged (``torch.t``)."""
+    """Transpose of a matrix; vectors unchanged (``torch.t``).
+
+    Args:
+        input: a tensor of at most 2 dims.
+
+    Raises:
+        RuntimeError: ``input`` has more than 2 dims.
+    """
     if input.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
     if input.ndim < 2:
@@ -281,6 +383,8 @@ def t(input):
 
 
 class Permute(Function):
+    """The autograd node of ``torch.permute`` (grad_fn ``PermuteBackward0``)."""
+
     is_view = True
 
     def forward(ctx, x, dims=()):
@@ -295,7 +399,16 @@ class Permute(Function):
 
 
 def permute(input, *dims):
-    """Reorder dims, as a view (``torch.permute``)."""
+    """Reorder dims, as a view (``torch.permute``).
+
+    Args:
+        input: the tensor.
+        dims: the new order of the dims, as ints or one sequence: dim ``i`` of the result is
+            ``input``'s dim ``dims[i]``.
+
+    Raises:
+        RuntimeError: ``dims`` is not a permutation of ``input``'s dims.
+    """
     dims = U.size_args(dims)
     nd = input.ndim
     if len(dims) != nd:
@@ -311,7 +424,13 @@ def permute(input, *dims):
 
 
 def movedim(input, source, destination):
-    """Move dims to new positions (``torch.movedim``)."""
+    """Move dims to new positions (``torch.movedim``).
+
+    Args:
+        input: the tensor.
+        source: the dim or dims to move.
+        destination: where each of them goes in the result.
+    """
     nd = input.ndim
     src = [source] if isinstance(source, int) else list(source)
     dst = [destination] if isinstance(destination, int) else list(destination)
@@ -327,10 +446,18 @@ moveaxis = movedim
 
 
 def adjoint(input):
+    """The last two dims swapped, as a view (``torch.adjoint``; for real tensors, the transpose).
+
+    Args:
+        input: a tensor of at least 2 dims.
+    """
     return transpose(input, -2, -1)
 
 
 class Expand(Function):
+    """The autograd node of ``Tensor.expand``: the gradient summed over the broadcast dims
+    (grad_fn ``ExpandBackward0``)."""
+
     is_view = True
 
     def forward(ctx, x, shape=()):
@@ -345,7 +472,16 @@ class Expand(Function):
 
 
 def expand(input, *sizes):
-    """Broadcast to a larger shape without copying (``Tensor.expand``); -1 keeps a dim."""
+    """Broadcast to a larger shape without copying (``Tensor.expand``); -1 keeps a dim.
+
+    Args:
+        input: the tensor; its size-1 dims can grow.
+        sizes: the new shape, as ints or one sequence; leading new dims may be added, and -1 keeps a
+            dim's size.
+
+    Raises:
+        RuntimeError: fewer sizes than dims, or a size that differs from a non-singleton dim.
+    """
     sizes = U.size_args(sizes)
     nd = input.ndim
     if len(sizes) < nd:
@@ -379,15 +515,34 @@ def expand(input, *sizes):
 
 
 def expand_as(input, other):
+    """``input.expand(other.shape)`` (``Tensor.expand_as``).
+
+    Args:
+        input: the tensor to expand.
+        other: the tensor whose shape the result takes.
+    """
     return expand(input, *other.shape)
 
 
 def broadcast_to(input, shape):
+    """``input`` expanded to ``shape``, as a view (``torch.broadcast_to``).
+
+    Args:
+        input: the tensor to broadcast.
+        shape: the target shape; -1 keeps a dim's size.
+    """
     return expand(input, *shape)
 
 
 def broadcast_tensors(*tensors):
-    """Expand tensors to their common shape (``torch.broadcast_tensors``)."""
+    """Expand tensors to their common shape (``torch.broadcast_tensors``).
+
+    Args:
+        tensors: the tensors, as arguments or one sequence.
+
+    Returns:
+        A tuple of views, one per tensor.
+    """
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
     shape = U.broadcast_shapes(*[t.shape for t in tensors])
@@ -395,29 +550,53 @@ def broadcast_tensors(*tensors):
 
 
 def broadcast_shapes(*shapes):
+    """The shape that tensors of the given shapes broadcast to (``torch.broadcast_shapes``).
+
+    Args:
+        shapes: shapes (sequences of ints) or single ints.
+
+    Returns:
+        A ``tapegrad.Size``.
+
+    Raises:
+        RuntimeError: the shapes do not broadcast.
+    """
     from .._tensor import Size
 
     return Size(U.broadcast_shapes(*[(s,) if isinstance(s, int) else tuple(s) for s in shapes]))
 
 
 class Squeeze(View):
+    """The autograd node of ``torch.squeeze`` of every size-1 dim (grad_fn ``SqueezeBackward0``)."""
+
     backward_name = "SqueezeBackward0"
 
 
 class SqueezeDim(View):
+    """The autograd node of ``torch.squeeze`` of one dim (grad_fn ``SqueezeBackward1``)."""
+
     backward_name = "SqueezeBackward1"
 
 
 class SqueezeDims(View):
+    """The autograd node of ``torch.squeeze`` of a tuple of dims (grad_fn ``SqueezeBackward2``)."""
+
     backward_name = "SqueezeBackward2"
 
 
 class Unsqueeze(View):
+    """The autograd node of ``torch.unsqueeze`` (grad_fn ``UnsqueezeBackward0``)."""
+
     backward_name = "UnsqueezeBackward0"
 
 
 def squeeze(input, dim=None):
-    """Drop size-1 dims (all, or those in ``dim``), as a view (``torch.squeeze``)."""
+    """Drop size-1 dims (all, or those in ``dim``), as a view (``torch.squeeze``).
+
+    Args:
+        input: the tensor.
+        dim: a dim or tuple of dims to drop when their size is 1; ``None`` drops every size-1 dim.
+    """
     shp = input.shape
     if dim is None:
         new = tuple(s for s in shp if s != 1)
@@ -430,7 +609,15 @@ def squeeze(input, dim=None):
 
 
 def unsqueeze(input, dim: int):
-    """Insert a size-1 dim at ``dim``, as a view (``torch.unsqueeze``)."""
+    """Insert a size-1 dim at ``dim``, as a view (``torch.unsqueeze``).
+
+    Args:
+        input: the tensor.
+        dim: the position of the new dim, in ``[-input.dim() - 1, input.dim()]``.
+
+    Raises:
+        IndexError: ``dim`` is out of range.
+    """
     nd = input.ndim + 1
     if dim < -nd or dim >= nd:
         raise IndexError(
@@ -451,6 +638,8 @@ def _writable_diagonal(x, offset, d1, d2):
 
 
 class Diagonal(Function):
+    """The autograd node of ``torch.diagonal``, a view (grad_fn ``DiagonalBackward0``)."""
+
     is_view = True
 
     def forward(ctx, x, offset=0, d1=0, d2=1):
@@ -485,12 +674,25 @@ class DiagonalBackward(Function):
 
 
 def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
-    """The diagonal as a view (``torch.diagonal``)."""
+    """The diagonal as a view (``torch.diagonal``).
+
+    Args:
+        input: a tensor of at least 2 dims.
+        offset: which diagonal: 0 the main one, > 0 above it, < 0 below it.
+        dim1: the first dim of the matrices.
+        dim2: the second dim of the matrices.
+
+    Returns:
+        A view with ``dim1`` and ``dim2`` removed and the diagonal as the last dim.
+    """
     nd = input.ndim
     return Diagonal.apply(input, offset=offset, d1=U.canon_dim(dim1, nd), d2=U.canon_dim(dim2, nd))
 
 
 class DiagEmbed(Function):
+    """The autograd node of ``torch.diag_embed`` on the last two dims (grad_fn
+    ``DiagEmbedBackward0``)."""
+
     def forward(ctx, x, offset=0):
         ctx.offset = offset
         n = x.shape[-1] + abs(offset)
@@ -506,11 +708,38 @@ class DiagEmbed(Function):
 
 
 def diag_embed(input, offset: int = 0, dim1: int = -2, dim2: int = -1):
-    return DiagEmbed.apply(input, offset=offset)
+    """Matrices with the last dim of ``input`` on a diagonal (``torch.diag_embed``).
+
+    Args:
+        input: the diagonals, along the last dim.
+        offset: which diagonal to fill: 0 the main one, > 0 above it, < 0 below it.
+        dim1: the result's dim holding the rows of each matrix.
+        dim2: the result's dim holding the columns.
+
+    Raises:
+        RuntimeError: ``dim1`` and ``dim2`` are the same dim.
+    """
+    nd = input.ndim + 1
+    d1, d2 = U.canon_dim(dim1, nd), U.canon_dim(dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    out = DiagEmbed.apply(input, offset=offset)
+    if (d1, d2) == (nd - 2, nd - 1):
+        return out
+    return movedim(out, (nd - 2, nd - 1), (d1, d2))
 
 
 def diag(input, diagonal: int = 0):
-    """Diagonal of a matrix, or a matrix from a vector (``torch.diag``)."""
+    """Diagonal of a matrix, or a matrix from a vector (``torch.diag``).
+
+    Args:
+        input: a 1-D tensor (put on a diagonal of a square matrix) or a 2-D one (whose diagonal is
+            taken, copied).
+        diagonal: which diagonal: 0 the main one, > 0 above it, < 0 below it.
+
+    Raises:
+        RuntimeError: ``input`` is neither 1-D nor 2-D.
+    """
     if input.ndim == 1:
         return DiagEmbed.apply(input, offset=diagonal)
     if input.ndim == 2:
@@ -519,6 +748,12 @@ def diag(input, diagonal: int = 0):
 
 
 def diagflat(input, offset: int = 0):
+    """A square matrix with the flattened ``input`` on a diagonal (``torch.diagflat``).
+
+    Args:
+        input: the values of the diagonal (flattened).
+        offset: which diagonal: 0 the main one, > 0 above it, < 0 below it.
+    """
     return DiagEmbed.apply(reshape(input, -1), offset=offset)
 
 
@@ -527,6 +762,8 @@ def diagflat(input, offset: int = 0):
 
 
 class Cat(Function):
+    """The autograd node of ``torch.cat`` (grad_fn ``CatBackward0``)."""
+
     def forward(ctx, *xs, dim=0):
         ctx.dim = dim
         ctx.sizes = [x.shape[dim] for x in xs]
@@ -539,7 +776,19 @@ class Cat(Function):
 
 
 def cat(tensors, dim: int = 0, *, out=None):
-    """Concatenate along an existing dim (``torch.cat``)."""
+    """Concatenate along an existing dim (``torch.cat``).
+
+    Args:
+        tensors: a sequence of tensors with the same shape except in ``dim``; they are promoted to a
+            common dtype, and 1-D tensors of size 0 are skipped.
+        dim: the dim to join along.
+        out: a tensor to write the result into.
+
+    Raises:
+        TypeError: ``tensors`` is not a list or tuple.
+        ValueError: ``tensors`` is empty.
+        RuntimeError: the tensors' dims or sizes do not match.
+    """
     if _ac.state.active:
         return _ac.autocast_call("cat", cat, tensors, dim, out=out)
     if isinstance(tensors, U.Tensor) or not isinstance(tensors, (list, tuple)):
@@ -574,6 +823,8 @@ concat = concatenate = cat
 
 
 class Stack(Function):
+    """The autograd node of ``torch.stack`` (grad_fn ``StackBackward0``)."""
+
     def forward(ctx, *xs, dim=0):
         ctx.dim = dim
         return np.stack(xs, axis=dim)
@@ -584,7 +835,17 @@ class Stack(Function):
 
 
 def stack(tensors, dim: int = 0, *, out=None):
-    """Join along a new dim (``torch.stack``)."""
+    """Join along a new dim (``torch.stack``).
+
+    Args:
+        tensors: a non-empty sequence of tensors of one shape; they are promoted to a common dtype.
+        dim: the position of the new dim, in ``[-tensor.dim() - 1, tensor.dim()]``.
+        out: a tensor to write the result into.
+
+    Raises:
+        RuntimeError: ``tensors`` is empty or the shapes differ.
+        IndexError: ``dim`` is out of range.
+    """
     if _ac.state.active:
         return _ac.autocast_call("stack", stack, tensors, dim, out=out)
     tensors = list(tensors)
@@ -609,11 +870,21 @@ def stack(tensors, dim: int = 0, *, out=None):
 
 
 def hstack(tensors):
+    """Concatenate column-wise: along dim 1, or dim 0 for 1-D tensors (``torch.hstack``).
+
+    Args:
+        tensors: a sequence of tensors.
+    """
     tensors = list(tensors)
     return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
 
 
 def vstack(tensors):
+    """Concatenate row-wise, along dim 0, after ``atleast_2d`` (``torch.vstack``).
+
+    Args:
+        tensors: a sequence of tensors; 0- and 1-D ones become rows.
+    """
     return cat([atleast_2d(t) for t in tensors], 0)
 
 
@@ -621,24 +892,50 @@ row_stack = vstack
 
 
 def dstack(tensors):
+    """Concatenate depth-wise, along dim 2, after ``atleast_3d`` (``torch.dstack``).
+
+    Args:
+        tensors: a sequence of tensors.
+    """
     return cat([atleast_3d(t) for t in tensors], 2)
 
 
 def column_stack(tensors):
+    """Concatenate along dim 1, 0- and 1-D tensors taken as columns (``torch.column_stack``).
+
+    Args:
+        tensors: a sequence of tensors with the same number of rows.
+    """
     return cat([reshape(t, -1, 1) if t.ndim <= 1 else t for t in tensors], 1)
 
 
 def atleast_1d(t):
+    """``t`` with a size-1 dim if it is 0-d, else ``t`` itself (``torch.atleast_1d``).
+
+    Args:
+        t: the tensor.
+    """
     return reshape(t, 1) if t.ndim == 0 else t
 
 
 def atleast_2d(t):
+    """``t`` as at least a 2-D view: (1, 1) for 0-d, (1, n) for 1-D (``torch.atleast_2d``).
+
+    Args:
+        t: the tensor.
+    """
     if t.ndim == 0:
         return reshape(t, 1, 1)
     return unsqueeze(t, 0) if t.ndim == 1 else t
 
 
 def atleast_3d(t):
+    """``t`` as at least a 3-D view: (1, 1, 1) for 0-d, (1, n, 1) for 1-D, (m, n, 1) for 2-D
+    (``torch.atleast_3d``).
+
+    Args:
+        t: the tensor.
+    """
     if t.ndim == 0:
         return reshape(t, 1, 1, 1)
     if t.ndim == 1:
@@ -647,6 +944,9 @@ def atleast_3d(t):
 
 
 class SplitWithSizes(Function):
+    """The autograd node of ``torch.split``: one output view per chunk (grad_fn
+    ``SplitWithSizesBackward0`` or ``SplitBackward0``)."""
+
     backward_name = "SplitWithSizesBackward0"
     is_view = True
 
@@ -662,7 +962,21 @@ class SplitWithSizes(Function):
 
 
 def split(tensor, split_size_or_sections, dim: int = 0):
-    """Split into chunks of a size, or of given sizes (``torch.split``)."""
+    """Split into chunks of a size, or of given sizes (``torch.split``).
+
+    Args:
+        tensor: the tensor to split.
+        split_size_or_sections: the size of each chunk (the last one may be smaller), or a list of
+            chunk sizes that sum to ``tensor.size(dim)``.
+        dim: the dim to split along.
+
+    Returns:
+        A tuple of views.
+
+    Raises:
+        RuntimeError: a chunk size of 0 for a non-empty dim, or sizes that do not sum to the dim's
+            size.
+    """
     d = U.canon_dim(dim, tensor.ndim)
     n = tensor.shape[d]
     if isinstance(split_size_or_sections, (int, np.integer)):
@@ -695,11 +1009,34 @@ def split(tensor, split_size_or_sections, dim: int = 0):
 
 
 def split_with_sizes(tensor, split_sizes, dim: int = 0):
+    """Split into chunks of the given sizes (``torch.split_with_sizes``).
+
+    Args:
+        tensor: the tensor to split.
+        split_sizes: the chunk sizes, summing to ``tensor.size(dim)``.
+        dim: the dim to split along.
+
+    Returns:
+        A tuple of views.
+    """
     return split(tensor, list(split_sizes), dim)
 
 
 def chunk(input, chunks: int, dim: int = 0):
-    """Split into ``chunks`` nearly equal parts (``torch.chunk``)."""
+    """Split into ``chunks`` nearly equal parts (``torch.chunk``).
+
+    Args:
+        input: the tensor to split.
+        chunks: the number of chunks wanted; each has ``ceil(size / chunks)`` entries but the last,
+            so fewer chunks may come.
+        dim: the dim to split along.
+
+    Returns:
+        A tuple of views.
+
+    Raises:
+        RuntimeError: ``chunks`` is not positive.
+    """
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     d = U.canon_dim(dim, input.ndim)
@@ -711,7 +1048,17 @@ def chunk(input, chunks: int, dim: int = 0):
 
 
 def tensor_split(input, indices_or_sections, dim: int = 0):
-    """Split at indices or into n parts like NumPy's array_split (``torch.tensor_split``)."""
+    """Split at indices or into n parts like NumPy's array_split (``torch.tensor_split``).
+
+    Args:
+        input: the tensor to split.
+        indices_or_sections: a number n of parts (the first ``size % n`` one longer), or a sequence
+            of indices to split before.
+        dim: the dim to split along.
+
+    Returns:
+        A tuple of views.
+    """
     d = U.canon_dim(dim, input.ndim)
     n = input.shape[d]
     if isinstance(indices_or_sections, int):
@@ -725,6 +1072,9 @@ def tensor_split(input, indices_or_sections, dim: int = 0):
 
 
 class Unbind(Function):
+    """The autograd node of ``torch.unbind``: one output view per slice (grad_fn
+    ``UnbindBackward0``)."""
+
     is_view = True
 
     def forward(ctx, x, dim=0):
@@ -736,7 +1086,15 @@ class Unbind(Function):
 
 
 def unbind(input, dim: int = 0):
-    """The slices along ``dim`` as views (``torch.unbind``)."""
+    """The slices along ``dim`` as views (``torch.unbind``).
+
+    Args:
+        input: the tensor.
+        dim: the dim to remove.
+
+    Returns:
+        A tuple of ``input.size(dim)`` views.
+    """
     d = U.canon_dim(dim, input.ndim)
     cls = type(
         "Unbind", (Unbind,), {"num_outputs": input.shape[d], "backward_name": "UnbindBackward0"}
@@ -745,6 +1103,8 @@ def unbind(input, dim: int = 0):
 
 
 class Flip(Function):
+    """The autograd node of ``torch.flip`` (grad_fn ``FlipBackward0``)."""
+
     def forward(ctx, x, dims=()):
         ctx.dims = dims
         return np.flip(x, dims).copy()
@@ -754,20 +1114,37 @@ class Flip(Function):
 
 
 def flip(input, dims):
-    """Reverse the order along ``dims`` (``torch.flip``; a copy, as in PyTorch)."""
+    """Reverse the order along ``dims`` (``torch.flip``; a copy, as in PyTorch).
+
+    Args:
+        input: the tensor.
+        dims: the dims to reverse.
+    """
     dims = U.canon_dims(dims, input.ndim) if input.ndim else ()
     return Flip.apply(input, dims=dims)
 
 
 def fliplr(input):
+    """Reverse the order along dim 1, left to right (``torch.fliplr``).
+
+    Args:
+        input: a tensor of at least 2 dims.
+    """
     return flip(input, [1])
 
 
 def flipud(input):
+    """Reverse the order along dim 0, up to down (``torch.flipud``).
+
+    Args:
+        input: a tensor of at least 1 dim.
+    """
     return flip(input, [0])
 
 
 class Roll(Function):
+    """The autograd node of ``torch.roll`` (grad_fn ``RollBackward0``)."""
+
     def forward(ctx, x, shifts=(), dims=None):
         ctx.shifts, ctx.dims = shifts, dims
         return np.roll(x, shifts, dims)
@@ -777,7 +1154,14 @@ class Roll(Function):
 
 
 def roll(input, shifts, dims=None):
-    """Circular shift (``torch.roll``)."""
+    """Circular shift (``torch.roll``).
+
+    Args:
+        input: the tensor.
+        shifts: the number of places to shift by, one per dim in ``dims``; elements shifted off one
+            end come back at the other.
+        dims: the dim or dims to roll; ``None`` rolls the flattened tensor and restores its shape.
+    """
     shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
     if dims is not None:
         dims = (dims,) if isinstance(dims, int) else tuple(dims)
@@ -786,6 +1170,14 @@ def roll(input, shifts, dims=None):
 
 
 def rot90(input, k: int = 1, dims=(0, 1)):
+    """Rotate by 90 degrees ``k`` times in the plane of ``dims``, from the first dim towards the
+    second (``torch.rot90``).
+
+    Args:
+        input: a tensor of at least 2 dims.
+        k: the number of quarter turns; negative turns the other way.
+        dims: the two dims of the plane.
+    """
     k %= 4
     d0, d1 = dims
     if k == 0:
@@ -798,6 +1190,9 @@ def rot90(input, k: int = 1, dims=(0, 1)):
 
 
 class Repeat(Function):
+    """The autograd node of ``Tensor.repeat``: the gradient summed over the tiles (grad_fn
+    ``RepeatBackward0``)."""
+
     def forward(ctx, x, reps=()):
         ctx.reps = reps
         ctx.in_shape = x.shape
@@ -815,7 +1210,16 @@ class Repeat(Function):
 
 
 def repeat(input, *sizes):
-    """Tile the tensor ``sizes`` times (``Tensor.repeat``)."""
+    """Tile the tensor ``sizes`` times (``Tensor.repeat``).
+
+    Args:
+        input: the tensor.
+        sizes: the number of repetitions along each dim, as ints or one sequence; more sizes than
+            dims add leading dims.
+
+    Raises:
+        RuntimeError: fewer sizes than ``input`` has dims.
+    """
     reps = U.size_args(sizes)
     if len(reps) < input.ndim:
         raise RuntimeError(
@@ -826,6 +1230,14 @@ def repeat(input, *sizes):
 
 
 def tile(input, dims):
+    """Repeat ``input`` along each dim (``torch.tile``): ``repeat`` with ``dims`` padded with
+    leading ones.
+
+    Args:
+        input: the tensor.
+        dims: the number of repetitions along each dim; fewer than ``input``'s dims apply to the
+            last ones.
+    """
     dims = tuple(dims)
     if len(dims) < input.ndim:
         dims = (1,) * (input.ndim - len(dims)) + dims
@@ -833,6 +1245,8 @@ def tile(input, dims):
 
 
 class RepeatInterleave(Function):
+    """The autograd node of ``torch.repeat_interleave`` (grad_fn ``RepeatInterleaveBackward0``)."""
+
     def forward(ctx, x, repeats=1, dim=0):
         ctx.repeats, ctx.dim, ctx.n = repeats, dim, x.shape[dim]
         return np.repeat(x, repeats, axis=dim)
@@ -849,7 +1263,17 @@ class RepeatInterleave(Function):
 
 
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
-    """Repeat each element (``torch.repeat_interleave``)."""
+    """Repeat each element (``torch.repeat_interleave``).
+
+    Args:
+        input: the tensor; with ``repeats=None``, a 1-D tensor of counts
+            (``torch.repeat_interleave(counts)`` gives each index ``counts[i]`` times).
+        repeats: how often to repeat each element: an int, or a tensor with one count per entry
+            along ``dim``.
+        dim: the dim to repeat along; ``None`` flattens ``input`` first.
+        output_size: accepted for PyTorch's signature (the total length along ``dim``); not needed
+            here.
+    """
     if repeats is None:
         r = input._data
         return U.Tensor._make(np.repeat(np.arange(len(r)), r))
@@ -861,6 +1285,8 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
 
 
 class Tril(Function):
+    """The autograd node of ``torch.tril`` (grad_fn ``TrilBackward0``)."""
+
     def forward(ctx, x, k=0, upper=False):
         ctx.k, ctx.upper = k, upper
         return np.triu(x, k) if upper else np.tril(x, k)
@@ -871,24 +1297,44 @@ class Tril(Function):
 
 
 class Triu(Tril):
+    """The autograd node of ``torch.triu`` (grad_fn ``TriuBackward0``)."""
+
     pass
 
 
 def tril(input, diagonal: int = 0):
-    """Lower triangle (``torch.tril``)."""
+    """Lower triangle (``torch.tril``).
+
+    Args:
+        input: a tensor of at least 2 dims (a batch of matrices in the last two).
+        diagonal: the diagonal to keep up to: 0 the main one, > 0 above it, < 0 below it.
+
+    Raises:
+        RuntimeError: ``input`` has fewer than 2 dims.
+    """
     if input.ndim < 2:
         raise RuntimeError("tril: input tensor must have at least 2 dimensions")
     return Tril.apply(input, k=diagonal, upper=False)
 
 
 def triu(input, diagonal: int = 0):
-    """Upper triangle (``torch.triu``)."""
+    """Upper triangle (``torch.triu``).
+
+    Args:
+        input: a tensor of at least 2 dims (a batch of matrices in the last two).
+        diagonal: the diagonal to keep from: 0 the main one, > 0 above it, < 0 below it.
+
+    Raises:
+        RuntimeError: ``input`` has fewer than 2 dims.
+    """
     if input.ndim < 2:
         raise RuntimeError("triu: input tensor must have at least 2 dimensions")
     return Triu.apply(input, k=diagonal, upper=True)
 
 
 class Narrow(Function):
+    """The autograd node of ``torch.narrow``, a view (grad_fn ``SliceBackward0``, as in PyTorch)."""
+
     backward_name = "SliceBackward0"
     is_view = True
 
@@ -905,7 +1351,18 @@ class Narrow(Function):
 
 
 def narrow(input, dim: int, start, length: int):
-    """A view of ``length`` entries from ``start`` along ``dim`` (``torch.narrow``)."""
+    """A view of ``length`` entries from ``start`` along ``dim`` (``torch.narrow``).
+
+    Args:
+        input: the tensor.
+        dim: the dim to narrow.
+        start: the first index (negative counts from the end).
+        length: the number of entries.
+
+    Raises:
+        IndexError: ``start`` is out of range.
+        RuntimeError: ``start + length`` exceeds the dim's size.
+    """
     d = U.canon_dim(dim, input.ndim)
     n = input.shape[d]
     start = int(start)
@@ -920,7 +1377,17 @@ def narrow(input, dim: int, start, length: int):
 
 
 def unfold(input, dimension: int, size: int, step: int):
-    """Sliding windows along a dim, as a new last dim (``Tensor.unfold``)."""
+    """Sliding windows along a dim, as a new last dim (``Tensor.unfold``).
+
+    Args:
+        input: the tensor.
+        dimension: the dim to slide along.
+        size: the length of each window.
+        step: the distance between the starts of neighbouring windows.
+
+    Returns:
+        A view with ``dimension`` of size ``(n - size) // step + 1`` and a new last dim of ``size``.
+    """
     from .index import _take_windows
 
     return _take_windows(input, U.canon_dim(dimension, input.ndim), size, step)
@@ -949,7 +1416,9 @@ class CopySlices(Function):
         nb, nv = ctx.needs_input_grad
         gb = gv = None
         if nb:
-            gb = xp.copy(g)
+            # a C-ordered copy: NumPy's copy keeps a transposed g's layout, and replaying a
+            # reshape on that would write the zeros into a temporary copy, not into gb
+            gb = np.array(g, order="C") if xp is np else xp.copy(g)
             _replay(ctx.chain, gb, xp)[...] = 0
         if nv:
             gv = _replay(ctx.chain, g, xp)
@@ -1022,22 +1491,66 @@ def _split_n(input, sections, dim, name, min_dim):
 
 
 def hsplit(input, sections):
-    """Split along columns, dim 1 (dim 0 for 1-D) (``torch.hsplit``)."""
+    """Split along columns, dim 1 (dim 0 for 1-D) (``torch.hsplit``).
+
+    Args:
+        input: a tensor of at least 1 dim.
+        sections: a number of equal parts, or a sequence of indices to split before.
+
+    Returns:
+        A tuple of views.
+
+    Raises:
+        RuntimeError: ``input`` has too few dims, or the dim's size is not divisible by
+            ``sections``.
+    """
     return _split_n(input, sections, 0 if input.ndim == 1 else 1, "hsplit", 1)
 
 
 def vsplit(input, sections):
-    """Split along rows, dim 0 (``torch.vsplit``)."""
+    """Split along rows, dim 0 (``torch.vsplit``).
+
+    Args:
+        input: a tensor of at least 2 dims.
+        sections: a number of equal parts, or a sequence of indices to split before.
+
+    Returns:
+        A tuple of views.
+
+    Raises:
+        RuntimeError: ``input`` has too few dims, or the dim's size is not divisible by
+            ``sections``.
+    """
     return _split_n(input, sections, 0, "vsplit", 2)
 
 
 def dsplit(input, sections):
-    """Split along depth, dim 2 (``torch.dsplit``)."""
+    """Split along depth, dim 2 (``torch.dsplit``).
+
+    Args:
+        input: a tensor of at least 3 dims.
+        sections: a number of equal parts, or a sequence of indices to split before.
+
+    Returns:
+        A tuple of views.
+
+    Raises:
+        RuntimeError: ``input`` has too few dims, or the dim's size is not divisible by
+            ``sections``.
+    """
     return _split_n(input, sections, 2, "dsplit", 3)
 
 
 def block_diag(*tensors):
-    """A block-diagonal matrix from 0-, 1- or 2-D blocks (``torch.block_diag``)."""
+    """A block-diagonal matrix from 0-, 1- or 2-D blocks (``torch.block_diag``).
+
+    Args:
+        tensors: the blocks, top left to bottom right; 0- and 1-D ones are taken as one row. They
+            are promoted to a common dtype.
+
+    Raises:
+        RuntimeError: a block has more than 2 dims.
+    """
     from .creation import zeros
 
     blocks = []
@@ -1062,7 +1575,19 @@ def block_diag(*tensors):
 
 
 def combinations(input, r: int = 2, with_replacement: bool = False):
-    """Length-r combinations of a 1-D tensor's elements, as rows (``torch.combinations``)."""
+    """Length-r combinations of a 1-D tensor's elements, as rows (``torch.combinations``).
+
+    Args:
+        input: a 1-D tensor.
+        r: the length of each combination.
+        with_replacement: allow an element to be used more than once.
+
+    Returns:
+        A 2-D tensor with one combination per row, in lexicographic order of positions.
+
+    Raises:
+        RuntimeError: ``input`` is not 1-D.
+    """
     import itertools
 
     from .creation import tensor

@@ -1,7 +1,7 @@
 """Training and evaluation: ``fit``/``evaluate``, callbacks, metrics, the evaluation
 protocol (validation split, k-fold, repeated runs) and plots.
 
-Example::
+Example:
 
     >>> from tapegrad import train
     >>> history = train.fit(model, loss_fn, optimizer, train_loader, val_loader, epochs=10,

@@ -39,26 +39,55 @@ class Callback:
     order = 0
 
     def on_train_begin(self, state: TrainState) -> None:
-        """Called once before the first epoch."""
+        """Called once before the first epoch.
+
+        Args:
+            state: the run's ``TrainState``.
+        """
 
     def on_epoch_begin(self, state: TrainState) -> None:
-        """Called before each epoch."""
+        """Called before each epoch.
+
+        Args:
+            state: the run's ``TrainState``; ``state.epoch`` is the number of epochs done so far.
+        """
 
     def on_batch_end(self, state: TrainState) -> None:
-        """Called after each optimizer step; ``state.batch_logs`` holds the batch loss."""
+        """Called after each optimizer step; ``state.batch_logs`` holds the batch loss.
+
+        Args:
+            state: the run's ``TrainState``; ``state.batch`` counts the epoch's batches from 1.
+        """
 
     def on_epoch_end(self, state: TrainState) -> None:
-        """Called after each epoch; ``state.logs`` holds its metrics."""
+        """Called after each epoch; ``state.logs`` holds its metrics.
+
+        Args:
+            state: the run's ``TrainState``; set ``state.stop_training = True`` to end the run after
+                this epoch.
+        """
 
     def on_train_end(self, state: TrainState) -> None:
-        """Called once when training ends."""
+        """Called once when training ends.
+
+        Args:
+            state: the run's ``TrainState``.
+        """
 
     def state_dict(self) -> dict:
-        """What a resumed run needs to continue like an uninterrupted one."""
+        """What a resumed run needs to continue like an uninterrupted one.
+
+        Returns:
+            A dict of plain data and tensors, saved in ``checkpoint_state``'s ``"callbacks"``.
+        """
         return {}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore what ``state_dict`` returned."""
+        """Restore what ``state_dict`` returned.
+
+        Args:
+            state_dict: a dict ``state_dict`` returned.
+        """
 
 
 def _better(mode: str, value: float, best: float | None, min_delta: float) -> bool:
@@ -92,7 +121,20 @@ def _copy_state_dict(model) -> dict:
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
     epochs (cf. Keras' ``EarlyStopping``); ``restore_best_weights`` puts back the
-    weights of the best epoch when training ends."""
+    weights of the best epoch when training ends.
+
+    Args:
+        monitor: the logged metric to watch, e.g. ``"val_loss"``, ``"val_error"``, ``"loss"``.
+        patience: the number of epochs without improvement after which training stops.
+        min_delta: the least change that counts as an improvement (its absolute value is used).
+        mode: ``"min"`` (lower is better), ``"max"``, or ``"auto"`` (``"max"`` for a metric whose
+            name contains ``"acc"``, else ``"min"``).
+        restore_best_weights: load the best epoch's weights into the model when training ends.
+        verbose: print a line to stderr when stopping (rank 0 only).
+
+    Raises:
+        ValueError: ``patience`` is negative or ``mode`` is unknown.
+    """
 
     def __init__(
         self,
@@ -164,6 +206,20 @@ class ModelCheckpoint(Callback):
     ``monitor``, ``save_best_only`` keeps only the best epoch's checkpoint. ``metadata``
     (plain data: names, numbers) is stored under ``"metadata"``, e.g. how to rebuild the
     model.
+
+    Args:
+        path: the file to write; ``str.format`` fields are filled from the epoch's logs
+            (``{epoch}``, ``{val_loss}``, ...).
+        monitor: a logged metric that decides which epoch is best; ``None`` saves every ``every``
+            epochs.
+        mode: ``"min"``, ``"max"`` or ``"auto"``, as in ``EarlyStopping``.
+        save_best_only: save only when ``monitor`` improves (needs ``monitor``).
+        weights_only: save ``model.state_dict()`` only, not the whole training state.
+        every: save every ``every`` epochs (and at the last epoch, and when training stops early).
+        metadata: plain data stored under ``"metadata"`` in full checkpoints.
+
+    Raises:
+        ValueError: ``save_best_only`` without ``monitor``, or an unknown ``mode``.
     """
 
     order = 100  # after the schedulers and early stopping have updated their state
@@ -230,7 +286,18 @@ def _is_plateau(scheduler: Any) -> bool:
 class LRSchedulerCallback(Callback):
     """Step a learning-rate scheduler after each epoch (``interval="epoch"``) or each
     batch (``"batch"``, e.g. for ``OneCycleLR``). A ``ReduceLROnPlateau`` is stepped
-    with ``monitor`` (default ``val_loss`` when validating, else ``loss``)."""
+    with ``monitor`` (default ``val_loss`` when validating, else ``loss``).
+
+    Args:
+        scheduler: a ``tapegrad.optim.lr_scheduler`` scheduler (or any object with ``step()``,
+            ``state_dict()`` and ``load_state_dict()``).
+        monitor: the metric given to a ``ReduceLROnPlateau``'s ``step``; by default ``val_loss``
+            when logged, else ``loss``.
+        interval: ``"epoch"`` or ``"batch"``: when to step.
+
+    Raises:
+        ValueError: an unknown ``interval``, or ``"batch"`` with a ``ReduceLROnPlateau``.
+    """
 
     order = 10
 
@@ -290,7 +357,16 @@ def _write_atomic(path: str, text: str) -> None:
 class HistoryLogger(Callback):
     """Write the history, one row per epoch, to a CSV or JSON file after each epoch
     (cf. Keras' ``CSVLogger``). The format comes from the suffix unless ``format`` is
-    given; the file is rewritten atomically, so a resumed run leaves no duplicate rows."""
+    given; the file is rewritten atomically, so a resumed run leaves no duplicate rows.
+
+    Args:
+        path: the file to write.
+        format: ``"csv"`` or ``"json"``; by default ``"json"`` for a ``.json`` suffix, else
+            ``"csv"``.
+
+    Raises:
+        ValueError: an unknown ``format``.
+    """
 
     order = 90
 
@@ -336,7 +412,13 @@ class ProgressBar(Callback):
     """A progress bar over each epoch's batches with the running loss, and one summary
     line per epoch. Uses ``tqdm`` when installed; otherwise a plain text bar on a
     terminal (only the summary lines when the output is not a terminal, or with
-    ``bar=False``). In a distributed job only rank 0 reports."""
+    ``bar=False``). In a distributed job only rank 0 reports.
+
+    Args:
+        file: the stream to write to; by default ``sys.stderr``.
+        use_tqdm: draw the bar with ``tqdm``; by default when ``tqdm`` is installed.
+        bar: draw a bar during each epoch; ``False`` prints only the summary lines.
+    """
 
     order = 80
 

@@ -33,7 +33,12 @@ _STATE = ("total", "count", "matrix")
 
 def reduce_metrics(trackers: list[Metric]) -> None:
     """Sum every metric's accumulated counts over the ranks, so ``compute()`` gives the
-    value over all ranks' batches (in place; nothing to do in a single process)."""
+    value over all ranks' batches (in place; nothing to do in a single process).
+
+    Args:
+        trackers: the metrics of this rank, updated with its batches; every rank passes the same
+            kinds in the same order.
+    """
     rank, size = world()
     if size == 1 or not trackers:
         return
@@ -53,7 +58,11 @@ def reduce_metrics(trackers: list[Metric]) -> None:
 
 def unwrap(model: Any) -> Any:
     """The model inside a ``DistributedDataParallel`` / ``DataParallel`` wrapper (what
-    checkpoints hold, so they load on any number of processes)."""
+    checkpoints hold, so they load on any number of processes).
+
+    Args:
+        model: a module, wrapped (possibly more than once) or not.
+    """
     from ..nn.parallel import DataParallel, DistributedDataParallel
 
     while isinstance(model, (DistributedDataParallel, DataParallel)):
@@ -63,7 +72,11 @@ def unwrap(model: Any) -> Any:
 
 def strip_module_prefix(state_dict: dict) -> dict:
     """A state dict saved from a wrapped model (keys ``module.*``) with the prefix removed
-    (``torch.nn.modules.utils.consume_prefix_in_state_dict_if_present``)."""
+    (``torch.nn.modules.utils.consume_prefix_in_state_dict_if_present``).
+
+    Args:
+        state_dict: a state dict; returned as is unless every key starts with ``module.``.
+    """
     if state_dict and all(k.startswith("module.") for k in state_dict):
         return {k[len("module.") :]: v for k, v in state_dict.items()}
     return state_dict
@@ -71,7 +84,13 @@ def strip_module_prefix(state_dict: dict) -> dict:
 
 def set_sampler_epoch(data: Any, epoch: int) -> None:
     """Tell a ``DistributedSampler`` (in ``data``'s sampler or batch sampler) the epoch,
-    so each epoch gets a new order, the same on every rank (and after a resume)."""
+    so each epoch gets a new order, the same on every rank (and after a resume).
+
+    Args:
+        data: a data loader (or any iterable; nothing happens without a sampler that has
+            ``set_epoch``).
+        epoch: the number of the epoch about to run.
+    """
     candidates = [getattr(data, "sampler", None)]
     candidates.append(getattr(getattr(data, "batch_sampler", None), "sampler", None))
     for sampler in candidates:

@@ -1,7 +1,7 @@
 """``fit`` and ``evaluate``: the training loop of the course, with callbacks.
 
 The loop is written with the public API only, so it reads like the seed's code and a
-user can copy it to write their own::
+user can copy it to write their own:
 
     for inputs, targets in train_data:
         optimizer.zero_grad()
@@ -9,7 +9,7 @@ user can copy it to write their own::
         loss.backward()
         optimizer.step()
 
-Example::
+Example:
 
     >>> history = fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
     ...               train_loader, val_loader, epochs=10, callbacks=[EarlyStopping()])
@@ -47,12 +47,21 @@ MetricSpec = str | Metric
 
 class History:
     """The per-epoch logs of ``fit`` (cf. Keras' ``History``): ``history[i]`` is epoch
-    ``i``'s dict, ``history["val_error"]`` the list of one value over the epochs."""
+    ``i``'s dict, ``history["val_error"]`` the list of one value over the epochs.
+
+    Args:
+        epochs: the per-epoch dicts to start with (copied), e.g. from a checkpoint's ``"history"``.
+    """
 
     def __init__(self, epochs: Iterable[dict] = ()) -> None:
         self.epochs: list[dict] = [dict(e) for e in epochs]
 
     def append(self, logs: dict) -> None:
+        """Add one epoch's logs, kept as the same dict (not a copy).
+
+        Args:
+            logs: the epoch's ``{name: value}`` dict.
+        """
         # The same dict, so what callbacks add at the end of the epoch is kept.
         self.epochs.append(logs)
 
@@ -84,6 +93,24 @@ class TrainState:
     ``epoch`` counts completed epochs; ``logs`` is the current epoch's metrics (after
     the epoch: ``loss``, ``error``, ``val_loss``, ``val_error``, ``lr``, ``seconds``);
     a callback sets ``stop_training`` to end training after the current epoch.
+
+    Attributes:
+        model: the module being trained.
+        loss_fn: the loss, called as ``loss_fn(outputs, targets)``.
+        optimizer: the optimizer stepping ``model``'s parameters.
+        train_data: the training batches of ``(inputs, targets)``.
+        val_data: the validation batches, or ``None``.
+        epochs: the number of epochs to train for.
+        callbacks: the callbacks, in the order they run.
+        metrics: the metrics computed each epoch (names or ``Metric`` objects).
+        device: the device batches are moved to, or ``None`` to leave them.
+        epoch: the number of completed epochs.
+        history: the logs of the completed epochs.
+        logs: the current epoch's metrics.
+        batch: the number of batches done in the current epoch.
+        num_batches: the number of batches per epoch, ``None`` when ``train_data`` has no length.
+        batch_logs: the last batch's ``{"loss": ..., "size": ...}``.
+        stop_training: set it to end training after the current epoch.
     """
 
     model: nn.Module
@@ -104,7 +131,11 @@ class TrainState:
     stop_training: bool = False
 
     def callback(self, cls: type):
-        """The first callback of type ``cls``, or None."""
+        """The first callback of type ``cls``, or None.
+
+        Args:
+            cls: the callback class to look for (subclasses match).
+        """
         return next((c for c in self.callbacks if isinstance(c, cls)), None)
 
 
@@ -142,7 +173,19 @@ def _compute(trackers: list[Metric]) -> dict:
 
 
 def train_epoch(state: TrainState) -> dict:
-    """One pass over ``state.train_data``; returns the epoch's training metrics."""
+    """One pass over ``state.train_data``; returns the epoch's training metrics.
+
+    Args:
+        state: the run's ``TrainState``; its model, optimizer, data, metrics and callbacks are used,
+            and ``batch``, ``num_batches`` and ``batch_logs`` are updated.
+
+    Returns:
+        ``{name: value}`` of ``state.metrics`` over the epoch's batches (summed over the ranks in a
+        distributed job).
+
+    Raises:
+        ValueError: a batch is not an ``(inputs, targets)`` pair.
+    """
     model, optimizer, loss_fn = state.model, state.optimizer, state.loss_fn
     trackers = _metric_list(state.metrics)
     state.num_batches = _length(state.train_data)
@@ -187,6 +230,17 @@ def evaluate(
     mode and without gradients. Default metrics: ``loss`` (when ``loss_fn`` is given)
     and ``error``. Returns ``{name: value}``, e.g. ``{"loss": 0.31, "error": 0.112}``.
     In a distributed job every rank calls it on its shard; the metrics cover all shards.
+
+    Args:
+        model: the module to evaluate; its training mode is restored afterwards.
+        data: batches of ``(inputs, targets)``.
+        metrics: metric names (``"loss"``, ``"error"``, ``"accuracy"``, ``"top5_error"``, ...) or
+            ``Metric`` objects.
+        loss_fn: the loss, needed for the ``"loss"`` metric.
+        device: the device to move each batch to.
+
+    Raises:
+        ValueError: the ``"loss"`` metric without ``loss_fn``, or a batch that is not a pair.
     """
     if metrics is None:
         metrics = ("loss", "error") if loss_fn is not None else ("error",)
@@ -212,7 +266,16 @@ def evaluate(
 
 
 def predict(model: nn.Module, data: Iterable, device: Any = None) -> tuple[Tensor, Tensor]:
-    """Concatenated ``(outputs, targets)`` of ``model`` over ``data``, in eval mode."""
+    """Concatenated ``(outputs, targets)`` of ``model`` over ``data``, in eval mode.
+
+    Args:
+        model: the module; its training mode is restored afterwards.
+        data: batches of ``(inputs, targets)``.
+        device: the device to move each batch to.
+
+    Returns:
+        ``(outputs, targets)``, each concatenated along dim 0.
+    """
     was_training = model.training
     model.eval()
     outputs, targets = [], []
@@ -258,7 +321,16 @@ def _callback_keys(callbacks: list) -> list[str]:
 def checkpoint_state(state: TrainState) -> dict:
     """A dict for ``tapegrad.save`` that lets ``fit(..., resume=...)`` continue this run:
     model, optimizer, callbacks (schedulers included), epoch, history and the random
-    states (the global generator and the data loader's)."""
+    states (the global generator and the data loader's).
+
+    Args:
+        state: the run's ``TrainState``.
+
+    Returns:
+        A dict with ``"epoch"``, ``"model"`` (the unwrapped model's state dict), ``"optimizer"``,
+        ``"callbacks"``, ``"history"``, ``"stop_training"``, ``"rng_state"``,
+        ``"loader_rng_states"`` and ``"world_size"``.
+    """
     callbacks = {
         key: cb.state_dict() for key, cb in zip(_callback_keys(state.callbacks), state.callbacks)
     }
@@ -278,7 +350,17 @@ def checkpoint_state(state: TrainState) -> dict:
 
 
 def restore_checkpoint(state: TrainState, checkpoint: dict | str | os.PathLike) -> None:
-    """Load a ``checkpoint_state`` dict (or the file it was saved to) into ``state``."""
+    """Load a ``checkpoint_state`` dict (or the file it was saved to) into ``state``.
+
+    Args:
+        state: the ``TrainState`` to restore into (built with the same model, optimizer, callbacks
+            and data loader as the saved run).
+        checkpoint: a ``checkpoint_state`` dict, or the path of the file it was saved to.
+
+    Raises:
+        KeyError: ``checkpoint`` is not a training checkpoint (e.g. a bare state dict).
+        ValueError: the data loader does not have as many random generators as the saved one.
+    """
     if not isinstance(checkpoint, dict):
         checkpoint = tapegrad.load(checkpoint)
     missing = {"epoch", "model", "optimizer"} - set(checkpoint)
@@ -348,6 +430,26 @@ def fit(
     sampler's epoch is set each epoch, metrics are summed over the ranks, and only
     rank 0 prints, logs and writes checkpoints (of the unwrapped model, so they load
     on any number of processes).
+
+    Args:
+        model: the module to train.
+        loss_fn: the loss, called as ``loss_fn(outputs, targets)`` and returning a 0-d tensor.
+        optimizer: the optimizer over ``model``'s parameters.
+        train_data: batches of ``(inputs, targets)``.
+        val_data: validation batches, evaluated after each epoch; ``None`` skips validation.
+        epochs: the total number of epochs (a resumed run counts those already done).
+        callbacks: ``Callback`` objects; they run sorted by their ``order``.
+        scheduler: a learning-rate scheduler stepped once per epoch.
+        metrics: metric names or ``Metric`` objects computed on the training and validation data.
+        resume: a checkpoint (dict or path) written by ``ModelCheckpoint`` or ``checkpoint_state``.
+        progress: show a ``ProgressBar``.
+        device: the device to move the model and each batch to.
+
+    Returns:
+        The ``History`` of the run (including the resumed epochs).
+
+    Raises:
+        ValueError: ``epochs`` is not a non-negative int, or a batch is not a pair.
     """
     from .callbacks import LRSchedulerCallback, ProgressBar
 

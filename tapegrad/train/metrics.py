@@ -54,17 +54,52 @@ def _count_correct(output: Tensor, target: Tensor, k: int = 1) -> int:
 
 
 def accuracy(output: Tensor, target: Tensor, k: int = 1) -> float:
-    """Fraction of samples whose class is among the ``k`` best scores."""
+    """Fraction of samples whose class is among the ``k`` best scores.
+
+    Args:
+        output: the (N, C) scores (logits or probabilities).
+        target: the (N,) integer class indices.
+        k: count a sample as right when its class is among its ``k`` highest scores.
+
+    Returns:
+        A float in [0, 1].
+
+    Raises:
+        ValueError: the shapes do not fit, or ``k`` is not between 1 and C.
+    """
     return _count_correct(output, target, k) / max(len(target), 1)
 
 
 def error_rate(output: Tensor, target: Tensor) -> float:
-    """Fraction of misclassified samples (1 − accuracy)."""
+    """Fraction of misclassified samples (1 − accuracy).
+
+    Args:
+        output: the (N, C) scores (logits or probabilities).
+        target: the (N,) integer class indices.
+
+    Returns:
+        A float in [0, 1].
+
+    Raises:
+        ValueError: the shapes do not fit.
+    """
     return top_k_error(output, target, 1)
 
 
 def top_k_error(output: Tensor, target: Tensor, k: int = 5) -> float:
-    """Fraction of samples whose class is not among the ``k`` best scores."""
+    """Fraction of samples whose class is not among the ``k`` best scores.
+
+    Args:
+        output: the (N, C) scores (logits or probabilities).
+        target: the (N,) integer class indices.
+        k: count a sample as wrong when its class is not among its ``k`` highest scores.
+
+    Returns:
+        A float in [0, 1].
+
+    Raises:
+        ValueError: the shapes do not fit, or ``k`` is not between 1 and C.
+    """
     n = max(len(target), 1)
     return (len(target) - _count_correct(output, target, k)) / n
 
@@ -73,6 +108,14 @@ def confusion_matrix(prediction: Tensor, target: Tensor, num_classes: int) -> Te
     """``(num_classes, num_classes)`` int64 counts: row = true class, column = predicted.
 
     ``prediction`` is either class indices of shape (N,) or scores of shape (N, C).
+
+    Args:
+        prediction: the predicted classes (N,), or scores (N, C) whose argmax is taken.
+        target: the (N,) true classes.
+        num_classes: the number of classes C.
+
+    Raises:
+        ValueError: predictions and targets are not of one shape (N,).
     """
     if prediction.dim() == 2:
         prediction = prediction.argmax(dim=1)
@@ -96,14 +139,23 @@ class Metric(ABC):
         self.reset()
 
     def reset(self) -> None:
+        """Forget the batches seen so far (called at the start of each epoch)."""
         self.total = 0.0
         self.count = 0
 
     @abstractmethod
     def update(self, output: Tensor, target: Tensor, loss: float | None = None) -> None:
-        """Add one batch: ``output`` scores, ``target`` classes, ``loss`` its mean loss."""
+        """Add one batch: ``output`` scores, ``target`` classes, ``loss`` its mean loss.
+
+        Args:
+            output: the batch's (N, C) scores.
+            target: the batch's (N,) class indices.
+            loss: the batch's mean loss (``loss_fn``'s value), or ``None`` when there is no loss
+                function.
+        """
 
     def compute(self):
+        """The metric over the batches seen since the last ``reset``; NaN before any."""
         return self.total / self.count if self.count else float("nan")
 
     def __repr__(self) -> str:
@@ -124,7 +176,12 @@ class Loss(Metric):
 
 
 class Accuracy(Metric):
-    """Fraction of samples whose class is among the ``k`` best scores."""
+    """Fraction of samples whose class is among the ``k`` best scores.
+
+    Args:
+        k: count a sample as right when its class is among its ``k`` highest scores; the name is
+            ``"accuracy"`` for 1, else ``"top{k}_accuracy"``.
+    """
 
     def __init__(self, k: int = 1) -> None:
         self.k = k
@@ -137,7 +194,12 @@ class Accuracy(Metric):
 
 
 class TopKError(Accuracy):
-    """Fraction of samples whose class is not among the ``k`` best scores."""
+    """Fraction of samples whose class is not among the ``k`` best scores.
+
+    Args:
+        k: count a sample as wrong when its class is not among its ``k`` highest scores; the name is
+            ``"error"`` for 1, else ``"top{k}_error"``.
+    """
 
     def __init__(self, k: int = 5) -> None:
         super().__init__(k)
@@ -156,7 +218,11 @@ class ErrorRate(TopKError):
 
 
 class ConfusionMatrix(Metric):
-    """Counts of (true class, predicted class) pairs, as a ``(C, C)`` int64 tensor."""
+    """Counts of (true class, predicted class) pairs, as a ``(C, C)`` int64 tensor.
+
+    Args:
+        num_classes: the number of classes C.
+    """
 
     name = "confusion_matrix"
 
@@ -177,7 +243,16 @@ class ConfusionMatrix(Metric):
 
 def get_metric(spec: str | Metric, num_classes: int | None = None) -> Metric:
     """A fresh metric from a name: ``"loss"``, ``"accuracy"``, ``"error"``,
-    ``"top5_error"`` (any k), ``"top5_accuracy"``, ``"confusion_matrix"``."""
+    ``"top5_error"`` (any k), ``"top5_accuracy"``, ``"confusion_matrix"``.
+
+    Args:
+        spec: a metric name, or a ``Metric`` (returned as is); ``"error_rate"`` is the same as
+            ``"error"``.
+        num_classes: the number of classes, needed for ``"confusion_matrix"``.
+
+    Raises:
+        ValueError: an unknown name, or ``"confusion_matrix"`` without ``num_classes``.
+    """
     if isinstance(spec, Metric):
         return spec
     if spec == "loss":

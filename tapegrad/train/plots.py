@@ -42,7 +42,21 @@ def _save(fig, path: str | os.PathLike) -> str:
 
 def plot_history(history, path: str | os.PathLike, title: str | None = None) -> str:
     """Training curves from ``fit``'s history: loss, and error rate in % when logged,
-    training vs validation, against the epoch. Returns the path of the PNG."""
+    training vs validation, against the epoch. Returns the path of the PNG.
+
+    Args:
+        history: ``fit``'s ``History`` (anything indexable by ``"epoch"``, ``"loss"``, ... with
+            ``keys()``).
+        path: the PNG file to write; missing folders are created.
+        title: a title above the panels.
+
+    Returns:
+        The path written, as a string.
+
+    Raises:
+        ValueError: the history logs neither loss nor error.
+        ImportError: matplotlib is not installed.
+    """
     epochs = history["epoch"]
     keys = history.keys()
     panels = [m for m in ("loss", "error") if m in keys or f"val_{m}" in keys]
@@ -100,7 +114,25 @@ def plot_images(
     ncols: int = 8,
     title: str | None = None,
 ) -> str:
-    """A grid of images with their labels (and predictions, in red when wrong)."""
+    """A grid of images with their labels (and predictions, in red when wrong).
+
+    Args:
+        images: an (N, H, W) or (N, C, H, W) tensor or array, C being 1 or 3; each image is
+            stretched to [0, 1].
+        path: the PNG file to write; missing folders are created.
+        labels: the N true classes, shown as captions.
+        predictions: the N predicted classes, shown after an arrow.
+        class_names: names to show instead of class indices.
+        ncols: the number of images per row.
+        title: a title above the grid.
+
+    Returns:
+        The path written, as a string.
+
+    Raises:
+        ValueError: no images, or a shape or channel count that is not an image's.
+        ImportError: matplotlib is not installed.
+    """
     a = _as_images(images)
     n = len(a)
     if n == 0:
@@ -138,7 +170,23 @@ def plot_misclassified(
     ncols: int = 8,
 ) -> str:
     """A grid of the first ``max_images`` examples of ``data`` that ``model`` gets
-    wrong, each titled "true → predicted"."""
+    wrong, each titled "true → predicted".
+
+    Args:
+        model: the classifier, run in eval mode without gradients (its mode is restored).
+        data: batches of ``(inputs, targets)``.
+        path: the PNG file to write; missing folders are created.
+        class_names: names to show instead of class indices.
+        max_images: the most examples to show.
+        ncols: the number of images per row.
+
+    Returns:
+        The path written, as a string.
+
+    Raises:
+        ValueError: the model classifies every example correctly.
+        ImportError: matplotlib is not installed.
+    """
     images, labels, predictions = [], [], []
     was_training = model.training
     model.eval()
@@ -164,7 +212,19 @@ def plot_misclassified(
 def plot_confusion_matrix(
     matrix: Tensor, path: str | os.PathLike, class_names: Sequence[str] | None = None
 ) -> str:
-    """A confusion matrix (rows: true class, columns: predicted) with its counts."""
+    """A confusion matrix (rows: true class, columns: predicted) with its counts.
+
+    Args:
+        matrix: the (C, C) counts, e.g. from ``confusion_matrix``, a tensor or an array.
+        path: the PNG file to write; missing folders are created.
+        class_names: the C names for the axes instead of class indices.
+
+    Returns:
+        The path written, as a string.
+
+    Raises:
+        ImportError: matplotlib is not installed.
+    """
     m = matrix.cpu().numpy() if isinstance(matrix, Tensor) else np.asarray(matrix)
     c = len(m)
     fig = _figure(figsize=(1 + 0.6 * c, 1 + 0.6 * c))

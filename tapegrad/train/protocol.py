@@ -34,7 +34,21 @@ def train_val_split(
 ) -> tuple:
     """Split ``dataset`` at random into ``(train, val)`` subsets, ``val`` holding
     ``round(val_fraction * len(dataset))`` samples (``random_split`` with a seeded
-    generator, so the split is the same on every run with the same seed)."""
+    generator, so the split is the same on every run with the same seed).
+
+    Args:
+        dataset: a dataset with a length (map-style).
+        val_fraction: the share of samples for validation, strictly between 0 and 1.
+        seed: the seed of the split's own generator (the global one is left alone); ``None`` uses
+            the global generator.
+        generator: a ``tapegrad.Generator`` to draw the split with, instead of ``seed``.
+
+    Returns:
+        ``(train, val)``, two ``Subset`` objects.
+
+    Raises:
+        ValueError: ``val_fraction`` is out of range or leaves an empty split.
+    """
     from ..utils.data import random_split
 
     if not 0 < val_fraction < 1:
@@ -53,7 +67,21 @@ def kfold_indices(
     n: int, k: int = 5, shuffle: bool = True, seed: int | None = 0, generator=None
 ) -> list[tuple[list[int], list[int]]]:
     """``(train_indices, val_indices)`` for each of ``k`` folds of ``n`` samples; the
-    first ``n % k`` folds hold one sample more (as scikit-learn's ``KFold``)."""
+    first ``n % k`` folds hold one sample more (as scikit-learn's ``KFold``).
+
+    Args:
+        n: the number of samples.
+        k: the number of folds, from 2 to ``n``.
+        shuffle: shuffle the indices before cutting the folds; ``False`` gives contiguous folds.
+        seed: the seed of the shuffle's own generator; ``None`` uses the global generator.
+        generator: a ``tapegrad.Generator`` to shuffle with, instead of ``seed``.
+
+    Returns:
+        A list of ``k`` ``(train_indices, val_indices)`` pairs of int lists.
+
+    Raises:
+        ValueError: ``k`` is not an int >= 2, or exceeds ``n``.
+    """
     if not isinstance(k, int) or k < 2:
         raise ValueError(f"k-fold cross-validation needs an int k >= 2, got k={k!r}")
     if k > n:
@@ -74,7 +102,21 @@ def kfold_indices(
 def k_fold(
     dataset, k: int = 5, shuffle: bool = True, seed: int | None = 0, generator=None
 ) -> Iterator[tuple]:
-    """Yield ``(train_subset, val_subset)`` for each of ``k`` folds of ``dataset``."""
+    """Yield ``(train_subset, val_subset)`` for each of ``k`` folds of ``dataset``.
+
+    Args:
+        dataset: a dataset with a length (map-style).
+        k: the number of folds, from 2 to ``len(dataset)``.
+        shuffle: shuffle the samples before cutting the folds.
+        seed: the seed of the shuffle's own generator; ``None`` uses the global generator.
+        generator: a ``tapegrad.Generator`` to shuffle with, instead of ``seed``.
+
+    Yields:
+        ``(train_subset, val_subset)``, two ``Subset`` objects per fold.
+
+    Raises:
+        ValueError: ``k`` is not an int >= 2, or exceeds the dataset's length.
+    """
     from ..utils.data import Subset
 
     for train_idx, val_idx in kfold_indices(len(dataset), k, shuffle, seed, generator):
@@ -83,16 +125,22 @@ def k_fold(
 
 @dataclass
 class CrossValidationResult:
-    """The validation score of each fold, with their mean and standard deviation."""
+    """The validation score of each fold, with their mean and standard deviation.
+
+    Attributes:
+        scores: the validation score of each fold, in fold order.
+    """
 
     scores: list[float]
 
     @property
     def mean(self) -> float:
+        """The mean of the scores."""
         return statistics.fmean(self.scores)
 
     @property
     def std(self) -> float:
+        """The sample standard deviation of the scores (0 for a single fold)."""
         return statistics.stdev(self.scores) if len(self.scores) > 1 else 0.0
 
     def __str__(self) -> str:
@@ -104,14 +152,32 @@ def cross_validate(
 ) -> CrossValidationResult:
     """k-fold cross-validation: ``train_and_score(train_subset, val_subset)`` trains a
     fresh model on one fold's training part and returns its validation score (e.g. the
-    error rate from ``evaluate``); the result holds the ``k`` scores."""
+    error rate from ``evaluate``); the result holds the ``k`` scores.
+
+    Args:
+        train_and_score: a function of ``(train_subset, val_subset)`` that trains a fresh model and
+            returns a number.
+        dataset: a dataset with a length (map-style).
+        k: the number of folds.
+        shuffle: shuffle the samples before cutting the folds.
+        seed: the seed of the shuffle's own generator; ``None`` uses the global generator.
+
+    Raises:
+        ValueError: ``k`` is not an int >= 2, or exceeds the dataset's length.
+    """
     scores = [float(train_and_score(tr, va)) for tr, va in k_fold(dataset, k, shuffle, seed)]
     return CrossValidationResult(scores)
 
 
 @dataclass
 class RunSummary:
-    """Test errors of repeated runs: ``worst`` (highest), ``median``, ``best`` (lowest)."""
+    """Test errors of repeated runs: ``worst`` (highest), ``median``, ``best`` (lowest).
+
+    Attributes:
+        seeds: the seeds, in the order run.
+        errors: the test error of each run.
+        extra: anything else to keep with the summary.
+    """
 
     seeds: list[int]
     errors: list[float]
@@ -119,25 +185,31 @@ class RunSummary:
 
     @property
     def worst(self) -> float:
+        """The highest test error."""
         return max(self.errors)
 
     @property
     def median(self) -> float:
+        """The median test error."""
         return statistics.median(self.errors)
 
     @property
     def best(self) -> float:
+        """The lowest test error."""
         return min(self.errors)
 
     @property
     def mean(self) -> float:
+        """The mean test error."""
         return statistics.fmean(self.errors)
 
     @property
     def std(self) -> float:
+        """The sample standard deviation of the test errors (0 for a single run)."""
         return statistics.stdev(self.errors) if len(self.errors) > 1 else 0.0
 
     def as_dict(self) -> dict:
+        """The summary as plain data: runs, worst, median, best, mean, std, seeds and errors."""
         return {
             "runs": len(self.errors),
             "worst": self.worst,
@@ -159,7 +231,15 @@ class RunSummary:
 def repeated_runs(run: Callable[[int], float], seeds: Iterable[int]) -> RunSummary:
     """Call ``run(seed)`` (train from scratch, return the test error) once per seed, after
     ``tapegrad.manual_seed(seed)``, and summarise the errors as worst / median / best
-    (the seed's "1.3% / 1.0% / 0.82% over 100 runs")."""
+    (the seed's "1.3% / 1.0% / 0.82% over 100 runs").
+
+    Args:
+        run: a function of the seed that trains from scratch and returns the test error.
+        seeds: the seeds, one run each.
+
+    Raises:
+        ValueError: no seeds, or a run returned NaN.
+    """
     seeds = list(seeds)
     if not seeds:
         raise ValueError("repeated_runs needs at least one seed")
