@@ -190,6 +190,10 @@ FP32_CASES = {
         lambda lib, a, t: lib.linalg.householder_product(a @ a.T, t),
         (arr(4, 4), arr(2) * 0.1),
     ),
+    "cholesky_inverse": (
+        lambda lib, a: lib.cholesky_inverse(lib.linalg.cholesky(a @ a.T + 4 * lib.eye(4))),
+        (arr(4, 4),),
+    ),
     "avg_pool3d": (lambda lib, v: lib.nn.functional.avg_pool3d(v, 2), (VOL,)),
     "max_pool3d": (lambda lib, v: lib.nn.functional.max_pool3d(v, 2), (VOL,)),
     "adaptive_avg_pool3d": (lambda lib, v: lib.nn.functional.adaptive_avg_pool3d(v, 2), (VOL,)),
