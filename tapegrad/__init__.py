@@ -88,12 +88,24 @@ from .autograd.anomaly_mode import (  # noqa: E402
     set_anomaly_enabled,
 )
 from .autograd.grad_mode import is_grad_enabled  # noqa: E402
+from .ops.complex import (  # noqa: E402
+    angle,
+    complex,
+    conj,
+    conj_physical,
+    imag,
+    is_conj,
+    polar,
+    real,
+    resolve_conj,
+    view_as_complex,
+    view_as_real,
+)
 from .ops.creation import (  # noqa: E402
     arange,
     as_tensor,
     asarray,
     cartesian_prod,
-    complex,
     empty,
     empty_like,
     eye,
@@ -105,7 +117,6 @@ from .ops.creation import (  # noqa: E402
     meshgrid,
     ones,
     ones_like,
-    polar,
     scalar_tensor,
     tensor,
     tril_indices,
@@ -622,6 +633,7 @@ from . import (  # noqa: E402
     cpu,
     cuda,
     distributed,
+    fft,
     func,
     hub,
     jit,

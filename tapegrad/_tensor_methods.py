@@ -10,6 +10,7 @@ import numpy as np
 from . import _dtype as D
 from ._tensor import Tensor
 from .autograd import grad_mode
+from .ops import complex as CX
 from .ops import elementwise as E
 from .ops import index as I
 from .ops import linalg as L
@@ -346,25 +347,15 @@ def _mT(self):
 
 
 Tensor.mT = property(_mT)
-Tensor.H = property(lambda self: S.t(self))
-Tensor.mH = property(lambda self: S.transpose(self, -2, -1))
+# the conjugate transposes (the conjugate is the tensor itself when real)
+Tensor.H = property(lambda self: CX.conj(S.t(self)))
+Tensor.mH = property(lambda self: CX.conj(S.transpose(self, -2, -1)))
 
 
-def _real(self):
-    # the real part of a complex tensor is a view of its storage, as in PyTorch
-    return Tensor._make(self._data.real) if self.dtype.is_complex else self
-
-
-Tensor.real = property(_real)
-
-
-def _imag(self):
-    if self.dtype.is_complex:
-        return Tensor._make(self._data.imag)
-    raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
-
-
-Tensor.imag = property(_imag)
+# the real and imaginary parts are views of a complex tensor's storage, as in PyTorch
+Tensor.real = property(CX.real)
+Tensor.imag = property(CX.imag)
+Tensor.angle = CX.angle
 
 
 # -- indexing ----------------------------------------------------------------
@@ -844,15 +835,15 @@ for _alias, _target in (
 
 
 def _identity(self):
-    # real tensors only: conjugation and negation bits are never set
+    # the negation bit is never set: tapegrad negates eagerly
     return self
 
 
-Tensor.conj = _identity
-Tensor.resolve_conj = _identity
+Tensor.conj = CX.conj
+Tensor.resolve_conj = CX.resolve_conj
 Tensor.resolve_neg = _identity
-Tensor.conj_physical = _identity
-Tensor.is_conj = lambda self: False
+Tensor.conj_physical = CX.conj_physical
+Tensor.is_conj = CX.is_conj
 Tensor.is_neg = lambda self: False
 Tensor.is_inference = lambda self: False
 

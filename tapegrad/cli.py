@@ -2,6 +2,7 @@
 
     tapegrad train --model seed-cnn --dataset fashion-mnist --epochs 10
     tapegrad evaluate --checkpoint run.pt
+    tapegrad export run.pt model.onnx
     tapegrad info
     tapegrad run SCRIPT [ARGS...]     (an unchanged PyTorch program, on tapegrad)
     tapegrad run -m MODULE [ARGS...]
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import importlib
 import json
 import os
 import pickle
@@ -344,6 +346,14 @@ def _train_once(args, data: dict, seed: int, lr: float) -> dict:
         callbacks.append(train.ModelCheckpoint(checkpoint_path, metadata=metadata))
     if args.history:
         callbacks.append(train.HistoryLogger(args.history))
+    if args.tensorboard:
+        # One TensorBoard run per seed, side by side, when --runs trains several models.
+        log_dir = args.tensorboard
+        if args.runs > 1:
+            log_dir = os.path.join(log_dir, f"seed{seed}")
+        callbacks.append(
+            train.TensorBoard(log_dir, test_data=test_loader, class_names=data["classes"])
+        )
     callbacks.append(train.ProgressBar(bar=not args.no_progress))
 
     _say(
@@ -425,6 +435,11 @@ def cmd_train(args) -> int:
         )
     for option in ("plot", "history", "checkpoint"):
         _check_output(f"--{option}", getattr(args, option))
+    if args.tensorboard:
+        try:  # before loading data and training: say now that the package is missing
+            importlib.import_module("tapegrad.utils.tensorboard")
+        except ImportError as e:
+            raise CommandError(f"--tensorboard: {e}") from None
     if args.resume:
         checkpoint = _read_checkpoint("--resume", args.resume)
         _check_resume(args, checkpoint.get("metadata", {}) if isinstance(checkpoint, dict) else {})
@@ -468,17 +483,24 @@ def _plots(path: str, history, model, test_loader, classes) -> None:
         pass
 
 
-def cmd_evaluate(args) -> int:
-    """``tapegrad evaluate``: the test error of a checkpoint written by ``train``."""
-    checkpoint = _read_checkpoint("--checkpoint", args.checkpoint)
+def _checkpoint_model(option: str, path: str, verb: str) -> tuple[nn.Module, dict, dict]:
+    """The model of a checkpoint written by ``train``, with the weights the run ended with;
+    also the checkpoint and its metadata."""
+    checkpoint = _read_checkpoint(option, path)
     meta = checkpoint.get("metadata") if isinstance(checkpoint, dict) else None
     if not meta:
         raise CommandError(
-            f"{args.checkpoint} has no metadata; evaluate checkpoints written by "
+            f"{path} has no metadata; {verb} checkpoints written by "
             "`tapegrad train --checkpoint FILE`"
         )
     model = build_model(meta["model"], meta["in_channels"], meta["num_classes"], meta["image_size"])
     model.load_state_dict(_final_weights(checkpoint))
+    return model, checkpoint, meta
+
+
+def cmd_evaluate(args) -> int:
+    """``tapegrad evaluate``: the test error of a checkpoint written by ``train``."""
+    model, checkpoint, meta = _checkpoint_model("--checkpoint", args.checkpoint, "evaluate")
     root, strict = _data_root(args)
     images, targets, classes = load_data(
         meta["dataset"], root, args.train_split, args.download, args.limit, strict
@@ -503,6 +525,35 @@ def cmd_evaluate(args) -> int:
         out.update(model=meta["model"], dataset=meta["dataset"], epochs=checkpoint.get("epoch"))
         out["confusion_matrix"] = scores["confusion_matrix"].tolist()
         print(json.dumps(out), flush=True)
+    return 0
+
+
+def cmd_export(args) -> int:
+    """``tapegrad export``: a checkpoint written by ``train`` as an ONNX model file."""
+    _check_output("OUTPUT", args.output)
+    model, _, meta = _checkpoint_model("CHECKPOINT", args.checkpoint, "export")
+    size = meta["image_size"]
+    example = tapegrad.zeros(args.batch_size, meta["in_channels"], size, size)
+    dynamic = {"input": {0: "batch"}, "output": {0: "batch"}} if args.batch_dynamic else None
+    try:
+        tapegrad.onnx.export(
+            model, (example,), args.output, input_names=["input"], output_names=["output"],
+            opset_version=args.opset, dynamic_axes=dynamic,
+        )  # fmt: skip
+    except ImportError as e:
+        raise CommandError(str(e)) from e
+    batch = "batch" if args.batch_dynamic else str(args.batch_size)
+    opset = args.opset or tapegrad.onnx.DEFAULT_OPSET
+    _say(args, f"{args.output}: {meta['model']} trained on {meta['dataset']}, opset {opset}")
+    _say(
+        args,
+        f"input 'input' ({batch}, {meta['in_channels']}, {size}, {size}), normalised with "
+        f"mean {meta['mean']} and std {meta['std']}; output 'output' ({batch}, "
+        f"{meta['num_classes']}) logits",
+    )
+    if args.json:
+        keys = ("model", "dataset", "mean", "std")
+        print(json.dumps({"output": args.output, **{k: meta[k] for k in keys}}), flush=True)
     return 0
 
 
@@ -540,6 +591,7 @@ EXTRAS = {
     "vision": "PIL",
     "safetensors": "safetensors",
     "distributed": "mpi4py",
+    "tensorboard": "tensorboard",
 }
 
 
@@ -710,6 +762,11 @@ def _add_train(commands) -> None:
         help="save training curves (and misclassified images) as PNG; the folder must exist",
     )  # fmt: skip
     t.add_argument("--history", metavar="FILE", help="log per-epoch metrics (.csv or .json)")
+    t.add_argument(
+        "--tensorboard", metavar="DIR",
+        help="log losses, errors, learning rate, weight histograms and misclassified test "
+        "images for TensorBoard in this folder (view: tensorboard --logdir DIR)",
+    )  # fmt: skip
     t.add_argument("--no-progress", action="store_true", help="no progress bar, one line per epoch")
     t.add_argument(
         "--nproc", type=_int_at_least(1), metavar="N",
@@ -740,6 +797,27 @@ def _add_evaluate(commands) -> None:
     e.set_defaults(func=cmd_evaluate, parser=e)
 
 
+def _add_export(commands) -> None:
+    x = commands.add_parser(
+        "export", help="a checkpoint from `train` as an ONNX model",
+        formatter_class=_HelpFormatter,
+        description="Write the model of a checkpoint from `tapegrad train --checkpoint FILE` "
+        "(the weights the run ended with) as an ONNX file for ONNX Runtime and other tools. "
+        "Its input is a batch of images normalised as in training (the command prints the "
+        "mean and std). Needs the onnx extra: pip install \"tapegrad[onnx]\".",
+    )  # fmt: skip
+    x.add_argument("checkpoint", metavar="CHECKPOINT", help="the checkpoint file")
+    x.add_argument("output", metavar="OUTPUT", help="the ONNX file to write (e.g. model.onnx)")
+    x.add_argument("--opset", type=_int_at_least(14), default=None,
+                   help="ONNX opset version, 14 to 20 (default: 20, as PyTorch)")  # fmt: skip
+    x.add_argument("--batch-dynamic", action=argparse.BooleanOptionalAction, default=True,
+                   help="leave the batch size open (else fixed to --batch-size)")  # fmt: skip
+    x.add_argument("--batch-size", type=_int_at_least(1), default=1,
+                   help="the example batch traced (fixed with --no-batch-dynamic)")  # fmt: skip
+    x.add_argument("--json", action="store_true", help="end with one JSON line of results")
+    x.set_defaults(func=cmd_export, parser=x)
+
+
 def _add_run(commands) -> None:
     # `main` runs `tapegrad run SCRIPT ...` itself (the program's options are its own);
     # this parser serves `tapegrad run --help` and a missing SCRIPT.
@@ -766,7 +844,7 @@ def _add_info(commands) -> None:
 
 
 # The subcommands, in the order `tapegrad --help` lists them; each adds its own parser.
-SUBCOMMANDS = (_add_train, _add_evaluate, _add_run, _add_info)
+SUBCOMMANDS = (_add_train, _add_evaluate, _add_export, _add_run, _add_info)
 
 
 def _parser() -> argparse.ArgumentParser:

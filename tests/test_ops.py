@@ -430,6 +430,23 @@ OPS: list[Op] = [
     Op("block_diag", lambda L, a, b: L.block_diag(a, b[0], b[0, 0]), [((2, 3), (3, 4))]),
     Op("combinations", lambda L, x: L.combinations(x[0], 2), [((3, 4),)]),
     Op("slogdet", lambda L, x: list(L.linalg.slogdet(x)), SQ, "wellcond"),
+    # Fourier transforms: complex results through real views, complex inputs built from pairs
+    Op(
+        "fft_rfft",
+        lambda L, x: [L.view_as_real(L.fft.rfft(x)), L.fft.rfft(x, n=7, norm="ortho").abs()],
+        [((3, 4),), ((2, 3, 5),)],
+    ),
+    Op("fft_fft2", lambda L, x: L.view_as_real(L.fft.fft2(x, s=(4, 3))), [((3, 4),), ((2, 3, 4),)]),
+    Op(
+        "fft_irfft",
+        lambda L, a, b: [L.fft.irfft(L.complex(a, b), n=5), L.fft.hfft(L.complex(a, b))],
+        [((3, 4), (3, 4))],
+    ),
+    Op(
+        "fft_ifftn",
+        lambda L, a, b: L.view_as_real(L.fft.ifftn(L.complex(a, b), dim=(0, -1))),
+        [((3, 4), (3, 4)), ((2, 3, 4), (4,))],
+    ),
 ]
 
 

@@ -217,6 +217,10 @@ def run_backward(
                                 g = _fit(g, m[0], node, i)
                             dt = g.dtype
                             if dt is not m[1] and dt != m[1]:
+                                if dt.kind == "c" and m[1].kind != "c":
+                                    # a real input of a complex result: the real part
+                                    # (PyTorch's handle_r_to_c)
+                                    g = g.real
                                 g = g.astype(m[1])
                         b = buffers.get(nxt)
                         if b is None:
@@ -271,7 +275,10 @@ def _fit_tensor(g, meta, node, i):
     if g._data.dtype != dt:
         from .._dtype import from_numpy_dtype
 
-        g = g.to(from_numpy_dtype(dt))
+        if g._data.dtype.kind == "c" and dt.kind != "c":
+            g = g.real  # a real input of a complex result (PyTorch's handle_r_to_c)
+        if g._data.dtype != dt:
+            g = g.to(from_numpy_dtype(dt))
     return g
 
 

@@ -211,6 +211,9 @@ def _type_name(np_dtype) -> str:
         "int8": "Char",
         "uint8": "Byte",
         "bool": "Bool",
+        "complex64": "ComplexFloat",
+        "complex128": "ComplexDouble",
+        "bfloat16": "BFloat16",
     }
     return f"torch.{names.get(str(np_dtype), str(np_dtype))}Tensor"
 

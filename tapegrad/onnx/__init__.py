@@ -1,27 +1,27 @@
 """ONNX export (mirrors ``torch.onnx``).
 
-The package imports, so programs that ``import torch.onnx`` run; the exporter itself
-is not available yet, and :func:`export` says so.
+:func:`export` traces a module's forward and writes an ONNX model built with the
+``onnx`` package (the optional extra ``pip install "tapegrad[onnx]"``); the exported
+file runs in ONNX Runtime and any other ONNX consumer::
+
+    >>> import tapegrad as torch
+    >>> net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
+    >>> torch.onnx.export(net, torch.randn(2, 4), "net.onnx", input_names=["x"],
+    ...                   dynamic_axes={"x": {0: "batch"}})
 """
 
 from __future__ import annotations
 
-__all__ = ["export", "is_in_onnx_export"]
+from . import errors
+from ._export import DEFAULT_OPSET, TrainingMode, export, is_in_onnx_export
+from .errors import OnnxExporterError, UnsupportedOperatorError
 
-
-def export(model, args=(), f=None, *pargs, **kwargs):
-    """Export a model to ONNX (``torch.onnx.export``): not available in tapegrad yet.
-
-    Raises ``NotImplementedError`` (nothing is written); save the weights with
-    ``tapegrad.save(model.state_dict(), path)`` and export them from PyTorch meanwhile.
-    """
-    raise NotImplementedError(
-        "torch.onnx.export: tapegrad's ONNX exporter is not available yet; save the "
-        "weights with tapegrad.save(model.state_dict(), PATH), load them into the same "
-        "model in PyTorch and export from there"
-    )
-
-
-def is_in_onnx_export() -> bool:
-    """``False``: no export is ever in progress (``torch.onnx.is_in_onnx_export``)."""
-    return False
+__all__ = [
+    "DEFAULT_OPSET",
+    "OnnxExporterError",
+    "TrainingMode",
+    "UnsupportedOperatorError",
+    "errors",
+    "export",
+    "is_in_onnx_export",
+]

@@ -15,6 +15,13 @@ def is_tensor(x) -> bool:
     return isinstance(x, Tensor)
 
 
+def cj(xp, a):
+    """``a`` as a factor of a gradient: conjugated when complex (PyTorch's convention that
+    the gradient of a real loss is dL/d(re) + i dL/d(im), so ``y = a * x`` sends
+    ``conj(a) * g`` to ``x``)."""
+    return xp.conj(a) if a is not None and xp.iscomplexobj(a) else a
+
+
 def as_tensor_arg(x, dtype: D.dtype | None = None):
     """A Tensor from a tensor, scalar or sequence argument (no copy for tensors)."""
     if isinstance(x, Tensor):

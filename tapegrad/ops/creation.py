@@ -11,7 +11,6 @@ import numpy as np
 from .. import _device
 from .. import _dtype as D
 from .._alloc import allocating
-from ..amp import autocast_mode as _ac
 from . import _util as U
 
 
@@ -546,28 +545,6 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
         requires_grad: record operations on the tensor for autograd.
     """
     return _finish(np.asarray(s, dtype=_dt(dtype)), requires_grad, device)
-
-
-def complex(real, imag):  # noqa: A001
-    """The complex tensor ``real + 1j * imag`` (``torch.complex``).
-
-    Args:
-        real: the real parts (floating point).
-        imag: the imaginary parts, broadcast with ``real``.
-    """
-    return U.Tensor._make(real._data + 1j * imag._data)
-
-
-def polar(abs, angle):  # noqa: A002
-    """The complex tensor ``abs * exp(1j * angle)`` from polar coordinates (``torch.polar``).
-
-    Args:
-        abs: the absolute values (floating point).
-        angle: the angles in radians, broadcast with ``abs``.
-    """
-    if _ac.state.active:
-        return _ac.autocast_call("polar", polar, abs, angle)
-    return U.Tensor._make(abs._data * np.exp(1j * angle._data))
 
 
 def meshgrid(*tensors, indexing: str | None = None):

@@ -146,7 +146,8 @@ class Mul(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
-        return (g * b if na else None), (g * a if nb else None)
+        xp = ctx.xp
+        return (g * U.cj(xp, b) if na else None), (g * U.cj(xp, a) if nb else None)
 
 
 class _MulLowPrecision(Mul):
@@ -166,8 +167,10 @@ class Div(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
+        xp = ctx.xp
+        b = U.cj(xp, b)
         ga = g / b if na else None
-        gb = -g * a / (b * b) if nb else None
+        gb = -g * U.cj(xp, a) / (b * b) if nb else None
         return ga, gb
 
 
@@ -236,9 +239,9 @@ class Pow(Function):
         with xp.errstate(divide="ignore", invalid="ignore"):
             if na:
                 # b * a**(b-1), with 0 where b == 0 (PyTorch's convention).
-                ga = g * xp.where(b == 0, 0, b * xp.power(a, b - 1))
+                ga = g * U.cj(xp, xp.where(b == 0, 0, b * xp.power(a, b - 1)))
             if nb:
-                gb = g * xp.where((a == 0) & (b >= 0), 0, y * xp.log(a))
+                gb = g * U.cj(xp, xp.where((a == 0) & (b >= 0), 0, y * xp.log(a)))
         return ga, gb
 
 
@@ -270,11 +273,11 @@ class PowScalar(Function):
         if e == 0:
             return xp.zeros_like(g)
         if e == 2:
-            return g * (a + a)
+            return g * U.cj(xp, a + a)
         if e == 1:
             return g
         with xp.errstate(divide="ignore", invalid="ignore"):
-            return g * (e * xp.power(a, xp.asarray(e - 1, a.dtype)))
+            return g * U.cj(xp, e * xp.power(a, xp.asarray(e - 1, a.dtype)))
 
 
 class Maximum(Function):
@@ -473,6 +476,14 @@ def _unary(name, fwd, bwd, uses="x", pyname=None):
         return y
 
     def backward(ctx, g):
+        xp = ctx.xp
+        if xp.iscomplexobj(g):
+            # a complex result: the formulas are holomorphic derivatives f'(z), and
+            # PyTorch's gradient is g * conj(f'(z)) = conj(conj(g) * f'(z))
+            return xp.conj(_backward(ctx, xp.conj(g)))
+        return _backward(ctx, g)
+
+    def _backward(ctx, g):
         saved = ctx.saved_tensors if uses else ()
         xp = ctx.xp
         if uses == "x":
@@ -573,7 +584,18 @@ def _quiet(f):
 
 
 Neg = _unary("Neg", np.negative, lambda xp, g, x, y: -g, uses=None)
-Abs = _unary("Abs", np.abs, lambda xp, g, x, y: g * xp.sign(x))
+
+
+def _abs_grad(xp, g, x, y):
+    if xp.iscomplexobj(x):
+        # sgn(z) = z / |z| spelled out, so that it is differentiable again
+        m = xp.abs(x)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return g * xp.where(m == 0, xp.zeros((), x.dtype), x / m)
+    return g * xp.sign(x)
+
+
+Abs = _unary("Abs", np.abs, _abs_grad)
 Sign = _unary("Sign", np.sign, _zero_grad, uses=None)
 Exp = _unary("Exp", np.exp, lambda xp, g, x, y: g * y, uses="y")
 Exp2 = _unary(
@@ -810,7 +832,7 @@ def div(input, other, *, rounding_mode=None, out=None):
     """input / other (``torch.div``): true division, or 'floor'/'trunc' rounding."""
     dt = _promote(input, other)
     if rounding_mode is None:
-        fdt = dt if dt.is_floating_point else D.get_default_dtype()
+        fdt = dt if dt.is_floating_point or dt.is_complex else D.get_default_dtype()
         return _to_out(_binary(Div, input, other, dt=fdt), out)
     if rounding_mode not in ("floor", "trunc"):
         raise ValueError(
@@ -976,7 +998,11 @@ def xlogy(input, other, *, out=None):
 
 
 def sgn(input, *, out=None):
-    """The sign (``torch.sgn``; equal to ``sign`` for real tensors)."""
+    """The sign (``torch.sgn``): ``z / |z|`` for complex tensors, ``sign`` for real ones."""
+    if input.dtype.is_complex:
+        from .complex import Sgn
+
+        return _to_out(Sgn.apply(input), out)
     return _to_out(input.sign(), out)
 
 

@@ -43,6 +43,10 @@ ndim = np.ndim
 result_type = np.result_type
 
 
+def iscomplexobj(x) -> bool:
+    return x.dtype.is_complex if _is_tensor(x) else np.iscomplexobj(x)
+
+
 def _dt(dtype):
     """A tapegrad dtype from a NumPy or tapegrad dtype (or a Python type)."""
     if dtype is None or isinstance(dtype, D.dtype):
@@ -182,6 +186,11 @@ isnan = _unary(_tg.isnan)
 isinf = _unary(_tg.isinf)
 isfinite = _unary(_tg.isfinite)
 logical_not = _unary(_tg.logical_not)
+real = _unary(_tg.real)
+imag = _unary(_tg.imag)
+conj = _unary(_tg.conj)
+conjugate = conj
+angle = _unary(_tg.angle)
 
 
 def _binary(fn):

@@ -36,6 +36,7 @@ class Matmul(Function):
         xp = ctx.xp
         g = U.float32_grad(g)
         a, b = ctx.saved_tensors
+        a, b = U.cj(xp, a), U.cj(xp, b)
         na, nb = ctx.needs_input_grad
         ga = gb = None
         a_nd, b_nd = ctx.nd
@@ -560,7 +561,7 @@ class Einsum(Function):
             if not need:
                 grads.append(None)
                 continue
-            others = [(ctx.ins[j], ops[j]) for j in range(len(ops)) if j != i]
+            others = [(ctx.ins[j], U.cj(xp, ops[j])) for j in range(len(ops)) if j != i]
             avail = set(ctx.out) | set("".join(o for o, _ in others))
             uniq = "".join(dict.fromkeys(s))
             target = "".join(c for c in uniq if c in avail)

@@ -1450,7 +1450,8 @@ class ViewOfBase(Function):
 
     def backward(ctx, g):
         xp = ctx.xp
-        z = xp.zeros(ctx.base_shape, g.dtype)
+        # the base's dtype: a real view (.real, view_as_real) of a complex base
+        z = xp.zeros(ctx.base_shape, ctx.base_dtype)
         _replay(ctx.chain, z, xp)[...] = g
         return z
 
@@ -1459,6 +1460,7 @@ class ViewOfBase(Function):
         node = ViewOfBase.__new__(ViewOfBase)
         node.chain = view._view_chain
         node.base_shape = base._data.shape
+        node.base_dtype = base._data.dtype
         node._saved = None
         node._saved_versions = None
         node._freed = False

@@ -16,6 +16,7 @@ from .callbacks import (
     LRSchedulerCallback,
     ModelCheckpoint,
     ProgressBar,
+    TensorBoard,
 )
 from .loop import (
     History,

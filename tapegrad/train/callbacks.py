@@ -1,5 +1,5 @@
 """Callbacks for ``fit``: early stopping, checkpoints, learning-rate schedules, history
-logs and a progress bar (the hooks of Keras' callbacks, on a ``TrainState``).
+logs, TensorBoard and a progress bar (the hooks of Keras' callbacks, on a ``TrainState``).
 
 A callback overrides any of ``on_train_begin``, ``on_epoch_begin``, ``on_batch_end``,
 ``on_epoch_end`` and ``on_train_end``, each given the ``TrainState``; ``state_dict`` /
@@ -22,6 +22,7 @@ import tapegrad
 
 from .distributed import is_main_process, strip_module_prefix, unwrap
 from .loop import TrainState, checkpoint_state
+from .plots import misclassified
 
 __all__ = [
     "Callback",
@@ -30,6 +31,7 @@ __all__ = [
     "LRSchedulerCallback",
     "HistoryLogger",
     "ProgressBar",
+    "TensorBoard",
 ]
 
 
@@ -504,3 +506,108 @@ class ProgressBar(Callback):
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+def _as_images(batch: tapegrad.Tensor) -> tapegrad.Tensor | None:
+    """(N, C, H, W) images each stretched to [0, 1] for display, or None when the inputs
+    are not images (flat feature vectors, sequences)."""
+    if batch.dim() == 3:  # (N, H, W): grey images without a channel axis
+        batch = batch.unsqueeze(1)
+    if batch.dim() != 4 or batch.shape[1] not in (1, 3):
+        return None
+    flat = batch.detach().float().flatten(1)
+    low = flat.min(dim=1).values.view(-1, 1, 1, 1)
+    high = flat.max(dim=1).values.view(-1, 1, 1, 1)
+    return (batch.float() - low) / (high - low).clamp(min=1e-5)
+
+
+class TensorBoard(Callback):
+    """Log training to TensorBoard (cf. Keras' ``TensorBoard`` callback), with
+    ``tapegrad.utils.tensorboard.SummaryWriter``; view it with ``tensorboard --logdir``.
+
+    After each epoch: every logged metric as a scalar (``loss/train``, ``loss/val``,
+    ``error/train``, ``error/val``, ..., and ``lr``) and a histogram of every parameter
+    (``weights/<name>``), at step = the epoch number. When training ends: a grid of up to
+    ``max_images`` misclassified examples of ``test_data`` (default: the validation
+    data), each stretched to [0, 1], tagged ``misclassified``, with their true and
+    predicted classes as text. In a distributed job only rank 0 writes. A resumed run
+    hides the old run's events after the epoch it resumes from.
+
+    Args:
+        log_dir: the run's folder; default ``runs/<date>_<hostname>`` as ``SummaryWriter``.
+        test_data: batches of ``(inputs, targets)`` for the misclassified grid.
+        histograms: log the parameter histograms.
+        max_images: the most misclassified examples to show.
+        class_names: names of the classes, for the text.
+
+    Raises:
+        ImportError: the ``tensorboard`` package is not installed.
+    """
+
+    order = 90  # after schedulers and early stopping: logs what they did this epoch
+
+    def __init__(
+        self,
+        log_dir: str | os.PathLike | None = None,
+        test_data: Any = None,
+        histograms: bool = True,
+        max_images: int = 64,
+        class_names: list[str] | None = None,
+    ) -> None:
+        from ..utils.tensorboard import SummaryWriter  # fails now, not after training
+
+        self._writer_class = SummaryWriter
+        self.log_dir = None if log_dir is None else os.fspath(log_dir)
+        self.test_data = test_data
+        self.histograms = histograms
+        self.max_images = max_images
+        self.class_names = class_names
+        self.writer = None
+
+    def on_train_begin(self, state: TrainState) -> None:
+        if not is_main_process():
+            return
+        purge = state.epoch + 1 if state.epoch else None  # resumed: drop the old tail
+        self.writer = self._writer_class(self.log_dir, purge_step=purge)
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        if self.writer is None:
+            return
+        for key, value in state.logs.items():
+            if key in ("epoch", "seconds") or not isinstance(value, (int, float)):
+                continue
+            if key == "lr":
+                tag = "lr"
+            elif key.startswith("val_"):
+                tag = f"{key[4:]}/val"
+            else:
+                tag = f"{key}/train"
+            self.writer.add_scalar(tag, value, state.epoch)
+        if self.histograms:
+            for name, p in unwrap(state.model).named_parameters():
+                self.writer.add_histogram(f"weights/{name}", p, state.epoch)
+        self.writer.flush()
+
+    def _label(self, k: int) -> str:
+        if self.class_names is not None and 0 <= k < len(self.class_names):
+            return self.class_names[k]
+        return str(k)
+
+    def on_train_end(self, state: TrainState) -> None:
+        if self.writer is None:
+            return
+        data = self.test_data if self.test_data is not None else state.val_data
+        if data is not None and self.max_images > 0:
+            # The unwrapped model: rank 0 alone runs it, so no collective may be involved.
+            images, labels, predictions = misclassified(unwrap(state.model), data, self.max_images)
+            grid = _as_images(tapegrad.stack(images)) if images else None
+            if grid is not None:
+                self.writer.add_images("misclassified", grid, state.epoch)
+                rows = [
+                    f"| {i} | {self._label(t)} | {self._label(p)} |"
+                    for i, (t, p) in enumerate(zip(labels, predictions))
+                ]
+                table = "| image | true | predicted |\n|---|---|---|\n" + "\n".join(rows)
+                self.writer.add_text("misclassified", table, state.epoch)
+        self.writer.close()
+        self.writer = None

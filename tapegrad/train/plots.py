@@ -161,6 +161,39 @@ def plot_images(
     return _save(fig, path)
 
 
+def misclassified(
+    model: nn.Module, data, max_images: int
+) -> tuple[list[Tensor], list[int], list[int]]:
+    """The first ``max_images`` examples of ``data`` that ``model`` gets wrong (what
+    ``plot_misclassified`` draws and the ``TensorBoard`` callback logs).
+
+    Args:
+        model: the classifier, run in eval mode without gradients (its mode is restored).
+        data: batches of ``(inputs, targets)``.
+        max_images: the most examples to return.
+
+    Returns:
+        ``(inputs, true classes, predicted classes)``: three lists, in the order of ``data``.
+    """
+    images, labels, predictions = [], [], []
+    was_training = model.training
+    model.eval()
+    try:
+        with tapegrad.no_grad():
+            for inputs, targets in data:
+                predicted = model(inputs).argmax(dim=1)
+                wrong = (predicted != targets).nonzero().flatten().tolist()
+                for i in wrong[: max_images - len(images)]:
+                    images.append(inputs[i])
+                    labels.append(int(targets[i]))
+                    predictions.append(int(predicted[i]))
+                if len(images) >= max_images:
+                    break
+    finally:
+        model.train(was_training)
+    return images, labels, predictions
+
+
 def plot_misclassified(
     model: nn.Module,
     data,
@@ -187,22 +220,7 @@ def plot_misclassified(
         ValueError: the model classifies every example correctly.
         ImportError: matplotlib is not installed.
     """
-    images, labels, predictions = [], [], []
-    was_training = model.training
-    model.eval()
-    try:
-        with tapegrad.no_grad():
-            for inputs, targets in data:
-                predicted = model(inputs).argmax(dim=1)
-                wrong = (predicted != targets).nonzero().flatten().tolist()
-                for i in wrong[: max_images - len(images)]:
-                    images.append(inputs[i])
-                    labels.append(int(targets[i]))
-                    predictions.append(int(predicted[i]))
-                if len(images) >= max_images:
-                    break
-    finally:
-        model.train(was_training)
+    images, labels, predictions = misclassified(model, data, max_images)
     if not images:
         raise ValueError("the model classifies every example correctly: nothing to plot")
     title = f"misclassified examples (true → predicted), first {len(images)}"
