@@ -204,7 +204,6 @@ def _type_name(np_dtype) -> str:
         "float32": "Float",
         "float64": "Double",
         "float16": "Half",
-        "bfloat16": "BFloat16",
         "int64": "Long",
         "int32": "Int",
         "int16": "Short",
