@@ -633,6 +633,7 @@ from . import (  # noqa: E402
     cpu,
     cuda,
     distributed,
+    distributions,
     fft,
     func,
     hub,

@@ -573,6 +573,10 @@ class Tensor:
 
             CopySlices.rebase(base, self, res)
             ViewOfBase.attach(base, self)
+            # the base's other views now read from its new history too
+            for view in tuple(base.__dict__.get("_views", ())):
+                if view is not self and view._view_chain:
+                    ViewOfBase.attach(base, view)
             return
         self.grad_fn = res.grad_fn
         self._output_nr = res._output_nr

@@ -1,6 +1,8 @@
 """Behaviours that once differed from PyTorch, against PyTorch: NaN in ``median`` and
 ``nanmedian``, ``nanmean(dtype=)``, ``diag_embed``'s ``dim1``/``dim2``,
-``unique_consecutive(dim=)``, a factory's ``out=`` with a different ``dtype``."""
+``unique_consecutive(dim=)``, a factory's ``out=`` with a different ``dtype``, ``x[i]`` of
+a vector as a 0-d view, and in-place ops through one view seen by the base's other views
+(values and gradients)."""
 
 from __future__ import annotations
 
@@ -77,3 +79,33 @@ def test_factory_out_dtype_mismatch():
         assert_same_error(make, match="does not match dtype of out parameter")
     _same(lambda L: L.full((2,), 1.5, out=L.empty(2, dtype=L.int64)))
     _same(lambda L: L.linspace(0, 1, 3, out=L.empty(3, dtype=L.int64)))
+
+
+def test_integer_index_of_a_vector_is_a_view():
+    def run(L):
+        x = L.zeros(3)
+        x[1].fill_(5)
+        x[2].add_(1)
+        return x
+
+    _same(run)
+
+
+def test_in_place_through_one_view_reaches_the_other_views():
+    def one(L):
+        z = L.tensor([1.0, 2, 3], requires_grad=True)
+        r = (z * 2)[:]
+        r[:2].mul_(3)
+        (r * r).sum().backward()
+        return z.grad
+
+    def two(L):
+        z = L.tensor([1.0, 2, 3, 4], requires_grad=True)
+        b = z * 1
+        v1, v2 = b[1:], b.view(2, 2)
+        v1[0].add_(10)
+        ((v2 * v2).sum() + (v1 * 3).sum()).backward()
+        return z.grad, v2.detach()
+
+    _same(one)
+    _same(two)

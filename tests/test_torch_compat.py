@@ -88,14 +88,6 @@ def test_jit_runs_eagerly():
         tapegrad.jit.save(net, "x.pt")
 
 
-def test_onnx_importable_and_export_is_clearly_missing(tmp_path):
-    import tapegrad.onnx
-
-    with pytest.raises(NotImplementedError, match="not available yet"):
-        tapegrad.onnx.export(tapegrad.nn.Linear(2, 1), (tapegrad.randn(1, 2),), tmp_path / "m")
-    assert not (tmp_path / "m").exists()
-
-
 def test_hub_offline_error_and_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(tapegrad.hub, "_hub_dir", str(tmp_path / "hub"))
     url = "http://127.0.0.1:9/models/tiny-0123abcd.pth"  # a closed port: offline

@@ -417,7 +417,19 @@ def _wrap(array, inputs, is_view, ctx):
             else:
                 t._base = src
                 t._view_chain = (ctx,) if ctx is not None else None
+            if t._view_chain is not None:
+                _register_view(t._base, t)
     return t
+
+
+def _register_view(base, view) -> None:
+    """Remember ``view`` on its root ``base`` (weakly): an in-place op through one view
+    gives the base a new history, and every other view of it must then read from that
+    history (PyTorch regenerates their ``grad_fn`` when the version moves)."""
+    views = base.__dict__.get("_views")
+    if views is None:
+        views = base.__dict__["_views"] = weakref.WeakSet()
+    views.add(view)
 
 
 def _shares(a, b) -> bool:

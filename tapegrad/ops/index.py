@@ -119,6 +119,10 @@ class Slice(Function):
     is_view = True
 
     def forward(ctx, x, idx=()):
+        if Ellipsis not in idx:
+            # a trailing ... keeps NumPy from returning a scalar copy when every dim is
+            # indexed by an int: x[0] of a vector is a 0-d view, as in PyTorch
+            idx = tuple(idx) + (Ellipsis,)
         ctx.idx, ctx.shape = idx, x.shape
         return x[idx]
 
