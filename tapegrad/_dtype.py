@@ -6,6 +6,11 @@ import builtins
 
 import numpy as np
 
+try:  # bfloat16 arrays need ml_dtypes (the `bfloat16` extra); the dtype object exists without it
+    import ml_dtypes as _ml_dtypes
+except ImportError:  # pragma: no cover - exercised only where the extra is not installed
+    _ml_dtypes = None
+
 _builtin_float, _builtin_int, _builtin_bool = builtins.float, builtins.int, builtins.bool
 
 
@@ -23,6 +28,12 @@ class dtype:  # noqa: N801 - the name mirrors torch.dtype
         self.itemsize = self.np.itemsize
         self._rank = rank
 
+    def _init_bfloat16(self, np_dtype) -> None:
+        # ml_dtypes' bfloat16 is a NumPy user dtype of kind "V": set the flags by hand
+        self.name, self.np, self._rank = "bfloat16", np_dtype, 6
+        self.is_floating_point, self.is_complex, self.is_signed = True, False, True
+        self.itemsize = 2
+
     def __repr__(self) -> str:
         return f"torch.{self.name}"
 
@@ -35,6 +46,8 @@ class dtype:  # noqa: N801 - the name mirrors torch.dtype
     @property
     def category(self) -> int:
         """0 bool, 1 integer, 2 floating point, 3 complex."""
+        if self.is_floating_point:
+            return 2
         if self.np.kind == "b":
             return 0
         if self.np.kind in "iu":
@@ -56,13 +69,46 @@ float64 = dtype("float64", np.float64, 8)
 complex64 = dtype("complex64", np.complex64, 9)
 complex128 = dtype("complex128", np.complex128, 10)
 
+
+class _BFloat16(dtype):
+    """``torch.bfloat16``: stored as ``ml_dtypes.bfloat16`` (the ``bfloat16`` extra).
+
+    Without ml_dtypes the dtype object still exists (promotion, ``finfo``, printing),
+    and ``.np`` raises an ImportError that names the extra.
+    """
+
+    __slots__ = ()
+
+    def __init__(self):
+        self._init_bfloat16(None)
+
+    def __getattribute__(self, name):
+        if name == "np":
+            arr_dtype = object.__getattribute__(self, "np")
+            if arr_dtype is None:
+                raise ImportError(
+                    'bfloat16 tensors need the ml_dtypes package: pip install "tapegrad[bfloat16]"'
+                )
+            return arr_dtype
+        return object.__getattribute__(self, name)
+
+
+bfloat16 = _BFloat16()
+if _ml_dtypes is not None:
+    bfloat16.np = np.dtype(_ml_dtypes.bfloat16)
+
 half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64
 cfloat, cdouble = complex64, complex128
 
 ALL = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64, complex64, complex128)
 _NP_TO_DTYPE = {d.np: d for d in ALL}
+if _ml_dtypes is not None:
+    _NP_TO_DTYPE[bfloat16.np] = bfloat16
 _NAME_TO_DTYPE = {d.name: d for d in ALL}
+_NAME_TO_DTYPE["bfloat16"] = bfloat16
+# the reduced-precision floats whose arithmetic PyTorch's CPU kernels do in float32
+LOW_PRECISION = (float16, bfloat16)
 
 
 def _by_name(name: str) -> dtype:
@@ -108,6 +154,8 @@ def promote_types(a: dtype, b: dtype) -> dtype:
             return complex128 if lo is float64 or hi is complex128 else hi
         return hi
     if ca == 2 or ca == 3:
+        if a._rank == b._rank:  # float16 with bfloat16: neither holds the other
+            return float32
         return a if a._rank > b._rank else b
     return _NP_TO_DTYPE[np.promote_types(a.np, b.np)]
 
@@ -182,8 +230,16 @@ class finfo:  # noqa: N801 - mirrors torch.finfo
         t = get_default_dtype() if type is None else to_dtype(type)
         if not t.is_floating_point:
             raise TypeError(f"torch.finfo() requires a floating point input type, got {t}")
-        fi = np.finfo(t.np)
         self.dtype = str(t).replace("torch.", "")
+        if t is bfloat16:
+            # 8 exponent bits and 7 mantissa bits: float32's range, 2 decimal digits
+            # (fixed numbers, so finfo works without ml_dtypes)
+            self.bits, self.eps, self.resolution = 16, 2.0**-7, 0.01
+            self.max = (2.0 - 2.0**-7) * 2.0**127
+            self.min = -self.max
+            self.tiny = self.smallest_normal = 2.0**-126
+            return
+        fi = np.finfo(t.np)
         self.bits = fi.bits
         self.eps = builtins.float(fi.eps)
         self.max = builtins.float(fi.max)

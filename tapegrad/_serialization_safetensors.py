@@ -20,6 +20,8 @@ from typing import IO, Any
 
 import numpy as np
 
+from . import _dtype
+
 # A header is a list of names and shapes: 100 MB is far beyond any real model's
 # (safetensors itself refuses the same size), and bounds what a hostile file can make us read.
 MAX_HEADER_BYTES = 100_000_000
@@ -37,9 +39,11 @@ _DTYPES: dict[str, np.dtype] = {
     "BOOL": np.dtype("bool"),
     "C64": np.dtype("complex64"),
 }
+if _dtype._ml_dtypes is not None:  # bfloat16 tensors need the `bfloat16` extra
+    _DTYPES["BF16"] = _dtype.bfloat16.np
 # Valid safetensors dtypes tapegrad has no NumPy dtype for (itemsize in bits).
+_UNSUPPORTED_BITS_BF16 = {} if "BF16" in _DTYPES else {"BF16": 16}
 _UNSUPPORTED_BITS = {
-    "BF16": 16,
     "F8_E4M3": 8,
     "F8_E5M2": 8,
     "F8_E8M0": 8,
@@ -49,6 +53,7 @@ _UNSUPPORTED_BITS = {
     "U16": 16,
     "U32": 32,
     "U64": 64,
+    **_UNSUPPORTED_BITS_BF16,
 }
 
 
@@ -186,15 +191,18 @@ def load(fp: IO[bytes], name: str, place) -> dict[str, Any]:
     module = _require_package()
     fp.seek(start)
     data = fp.read(size)  # the size was checked against what the header declares
-    from safetensors import SafetensorError
+    from safetensors import SafetensorError, deserialize
 
+    del module  # checked above; the raw views below also cover BF16, which it cannot type
     try:
-        arrays = module.load(data)
+        views = deserialize(data)
     except SafetensorError as e:
         raise _corrupt(name, f"safetensors refused it: {e}") from None
     out: dict[str, Any] = {}
-    for key, arr in arrays.items():
+    for key, view in views:
+        dt = _DTYPES[view["dtype"]].newbyteorder("<")
+        arr = np.frombuffer(view["data"], dtype=dt).reshape(view["shape"])
         # frombuffer over bytes is read-only; tensors own writable memory.
-        arr = np.array(arr, dtype=arr.dtype.newbyteorder("="), copy=True)
+        arr = np.array(arr, dtype=dt.newbyteorder("="), copy=True)
         out[key] = place(arr, "cpu", False, False)
     return out

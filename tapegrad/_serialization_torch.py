@@ -55,6 +55,8 @@ STORAGES: dict[str, Any] = {
     "ComplexDoubleStorage": np.complex128,
 }
 _STORAGE_OF = {np.dtype(v): k for k, v in STORAGES.items() if k != "BFloat16Storage"}
+if _dtype._ml_dtypes is not None:  # bfloat16 tensors (the `bfloat16` extra)
+    _STORAGE_OF[_dtype.bfloat16.np] = "BFloat16Storage"
 
 
 # ----------------------------------------------------------------------------------------
@@ -115,6 +117,7 @@ class _Pickler(pickle._Pickler):  # the Python pickler: its GLOBAL writing can b
         self.save_torch_name(_TorchName.of("torch", obj.name))
 
     dispatch[_dtype.dtype] = save_dtype
+    dispatch[type(_dtype.bfloat16)] = save_dtype
 
     def reducer_override(self, obj):
         from ._tensor import Size, Tensor
@@ -254,6 +257,13 @@ class _TensorMarker:
 
 _TENSOR = _TensorMarker(parameter=False)
 _PARAMETER = _TensorMarker(parameter=True)
+
+
+def _bfloat16_from_bits(bits: np.ndarray) -> np.ndarray:
+    # A bfloat16 tensor where ml_dtypes is installed, else float32 (load warns).
+    if _dtype._ml_dtypes is not None:
+        return bits.view(_dtype.bfloat16.np)
+    return _bfloat16_to_float32(bits)
 
 
 def _bfloat16_to_float32(bits: np.ndarray) -> np.ndarray:
@@ -426,7 +436,7 @@ class Loader:
             # tensor): then a copy could be far larger than the file, so keep the view.
             arr = view.copy() if math.prod(size) <= flat.size else view
         if storage.bfloat16:
-            arr = _bfloat16_to_float32(arr)
+            arr = _bfloat16_from_bits(arr)
         return self.place(arr, storage.location, False, False)
 
     def rebuild_tensor_v2(
@@ -492,7 +502,8 @@ class Loader:
         arr = self.archive.read_array(f"{self.prefix}data/{key}", dtype, numel)
         arr = arr.astype(dtype.newbyteorder("="), copy=False)
         storage = _Storage(arr, location, storage_type.name == "BFloat16Storage")
-        self.bfloat16 = self.bfloat16 or storage.bfloat16
+        # only a load that had to widen bfloat16 to float32 warns
+        self.bfloat16 = self.bfloat16 or (storage.bfloat16 and _dtype._ml_dtypes is None)
         self.storages[key] = storage
         return storage
 

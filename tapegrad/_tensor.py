@@ -315,6 +315,9 @@ class Tensor:
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                 "instead."
             )
+        if self.dtype is D.bfloat16:
+            # NumPy has no bfloat16; PyTorch refuses too (convert with .float() first)
+            raise TypeError("Got unsupported ScalarType BFloat16")
         if type(self._data) is not np.ndarray:
             if not force:
                 raise TypeError(
@@ -635,6 +638,7 @@ class Tensor:
                 "torch.FloatTensor": D.float32,
                 "torch.DoubleTensor": D.float64,
                 "torch.HalfTensor": D.float16,
+                "torch.BFloat16Tensor": D.bfloat16,
                 "torch.LongTensor": D.int64,
                 "torch.IntTensor": D.int32,
                 "torch.ShortTensor": D.int16,
@@ -658,6 +662,17 @@ class Tensor:
 
     def half(self) -> Tensor:
         return self.to(D.float16)
+
+    def bfloat16(self) -> Tensor:
+        """This tensor as ``torch.bfloat16`` (``Tensor.bfloat16``).
+
+        Returns:
+            A bfloat16 copy, or ``self`` when it already is bfloat16.
+
+        Raises:
+            ImportError: ml_dtypes (the ``bfloat16`` extra) is not installed.
+        """
+        return self.to(D.bfloat16)
 
     def long(self) -> Tensor:
         return self.to(D.int64)

@@ -22,3 +22,6 @@ def current_device() -> str:
 
 def synchronize(device=None) -> None:
     """Nothing to wait for: CPU work is synchronous (``torch.cpu.synchronize``)."""
+
+
+from .amp import cpu_amp as amp  # noqa: E402, F401 - torch.cpu.amp (deprecated spelling)

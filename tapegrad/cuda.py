@@ -170,3 +170,6 @@ def seed() -> None:
 
 
 seed_all = seed
+
+
+from .amp import cuda_amp as amp  # noqa: E402, F401 - torch.cuda.amp (deprecated spelling)

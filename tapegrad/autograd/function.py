@@ -125,7 +125,7 @@ class Node:
                 out.append(_Tensor._make(a))
             elif s >= 0:
                 out.append(_connected(a, *self.next_functions[s]))
-            elif a.dtype.kind in "fc" and -s - 1 not in self.non_differentiable:
+            elif a.dtype.kind in "fcV" and -s - 1 not in self.non_differentiable:
                 out.append(_connected(a, self, -s - 1))
             else:
                 out.append(_Tensor._make(a))
@@ -381,7 +381,8 @@ class Function(Node):
         if cls.num_outputs == 1:
             t = _wrap(out, inputs, cls.is_view, ctx) if cls.is_view else _Tensor._make(out)
             # integer and bool results never require grad (x.long(), comparisons), as in PyTorch
-            if 0 not in cls.non_differentiable and t._data.dtype.kind in "fc":
+            # (kind "V" is ml_dtypes' bfloat16: tensors hold no other void dtype)
+            if 0 not in cls.non_differentiable and t._data.dtype.kind in "fcV":
                 t._requires_grad = True
                 t.grad_fn = ctx
             if ctx._saved:
@@ -391,7 +392,7 @@ class Function(Node):
         results = []
         for i, o in enumerate(out):
             t = _wrap(o, inputs, cls.is_view, None)
-            if i not in cls.non_differentiable and t._data.dtype.kind in "fc":
+            if i not in cls.non_differentiable and t._data.dtype.kind in "fcV":
                 t._requires_grad = True
                 t.grad_fn = ctx
                 t._output_nr = i

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .._tensor import Tensor
+from ..amp import autocast_mode as _ac
 from ..ops import fft as F
 from ..ops.elementwise import _to_out
 
@@ -89,6 +90,8 @@ def fft(
         RuntimeError: Unsupported dtype (float16), ``n < 1``, bad ``norm`` or ``out``.
         IndexError: ``dim`` out of range.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("fft_fft", fft, input, n, dim, norm, out=out)
     return _c2c_1d("fft", input, n, dim, norm, out, True)
 
 
@@ -116,6 +119,8 @@ def ifft(
         RuntimeError: Unsupported dtype (float16), ``n < 1``, bad ``norm`` or ``out``.
         IndexError: ``dim`` out of range.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("fft_ifft", ifft, input, n, dim, norm, out=out)
     return _c2c_1d("ifft", input, n, dim, norm, out, False)
 
 
@@ -156,6 +161,8 @@ def rfft(
         RuntimeError: Complex or float16 input, ``n < 1``, bad ``norm`` or ``out``.
         IndexError: ``dim`` out of range.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("fft_rfft", rfft, input, n, dim, norm, out=out)
     return _r2c_1d("rfft", input, n, dim, norm, out, True)
 
 
@@ -183,6 +190,8 @@ def ihfft(
         RuntimeError: Complex or float16 input, ``n < 1``, bad ``norm`` or ``out``.
         IndexError: ``dim`` out of range.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("fft_ihfft", ihfft, input, n, dim, norm, out=out)
     return _r2c_1d("ihfft", input, n, dim, norm, out, False)
 
 
@@ -222,6 +231,8 @@ def irfft(
         RuntimeError: Unsupported dtype, an output length below 1, bad ``norm`` or ``out``.
         IndexError: ``dim`` out of range.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("fft_irfft", irfft, input, n, dim, norm, out=out)
     return _c2r_1d("irfft", input, n, dim, norm, out, False)
 
 
@@ -249,6 +260,8 @@ def hfft(
         RuntimeError: Unsupported dtype, an output length below 1, bad ``norm`` or ``out``.
         IndexError: ``dim`` out of range.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("fft_hfft", hfft, input, n, dim, norm, out=out)
     return _c2r_1d("hfft", input, n, dim, norm, out, True)
 
 
@@ -289,6 +302,8 @@ def fftn(
             unsupported dtype, bad ``norm`` or ``out``.
         IndexError: A dim out of range.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("fft_fftn", fftn, input, s, dim, norm, out=out)
     return _c2c_nd("fftn", input, s, dim, norm, out, True)
 
 
@@ -317,6 +332,8 @@ def ifftn(
             dtype, bad ``norm`` or ``out``.
         IndexError: A dim out of range.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("fft_ifftn", ifftn, input, s, dim, norm, out=out)
     return _c2c_nd("ifftn", input, s, dim, norm, out, False)
 
 
@@ -340,6 +357,8 @@ def fft2(
     Returns:
         The complex spectrum.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("fft_fft2", fft2, input, s, dim, norm, out=out)
     return _c2c_nd("fft2", input, s, dim, norm, out, True)
 
 
@@ -363,6 +382,8 @@ def ifft2(
     Returns:
         The complex signal.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("fft_ifft2", ifft2, input, s, dim, norm, out=out)
     return _c2c_nd("ifft2", input, s, dim, norm, out, False)
 
 
@@ -414,6 +435,8 @@ def rfftn(
             ``s``/``dim``, a size below 1, bad ``norm`` or ``out``.
         IndexError: A dim out of range.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("fft_rfftn", rfftn, input, s, dim, norm, out=out)
     return _r2c_nd("rfftn", input, s, dim, norm, out, True)
 
 
@@ -437,6 +460,8 @@ def rfft2(
     Returns:
         The one-sided complex spectrum (the last dim halved).
     """
+    if _ac.state.active:
+        return _ac.autocast_call("fft_rfft2", rfft2, input, s, dim, norm, out=out)
     return _r2c_nd("rfft2", input, s, dim, norm, out, True)
 
 
@@ -527,6 +552,8 @@ def irfftn(
             below 1, bad ``norm`` or ``out``.
         IndexError: A dim out of range.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("fft_irfftn", irfftn, input, s, dim, norm, out=out)
     return _c2r_nd("irfftn", input, s, dim, norm, out, False)
 
 
@@ -550,6 +577,8 @@ def irfft2(
     Returns:
         The real signal.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("fft_irfft2", irfft2, input, s, dim, norm, out=out)
     return _c2r_nd("irfft2", input, s, dim, norm, out, False)
 
 

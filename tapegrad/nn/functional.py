@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor
+from ..amp import autocast_mode as _ac
 from ..autograd.grad_mode import no_grad
 from ..ops import creation as C
 from ..ops import elementwise as E
@@ -173,6 +174,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         weight: (out_features, in_features).
         bias: (out_features,), optional.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("linear", linear, input, weight, bias)
     if input.dtype is not weight.dtype or (bias is not None and bias.dtype is not weight.dtype):
         raise RuntimeError(
             f"mat1 and mat2 must have the same dtype, but got {_short(input.dtype)} and "
@@ -206,6 +209,8 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
         weight: (out_features, in1_features, in2_features).
         bias: (out_features,), optional.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("bilinear", bilinear, input1, input2, weight, bias)
     if input1.shape[:-1] != input2.shape[:-1]:
         raise RuntimeError(
             f"bilinear(): input batch dimensions do not match: got {list(input1.shape[:-1])} and "
@@ -249,6 +254,11 @@ def _no_bool(input: Tensor, what: str, name: str) -> None:
 
 
 def _same_param_dtype(input: Tensor, *params: Tensor | None) -> None:
+    if input.dtype in D.LOW_PRECISION and all(p is None or p.dtype is D.float32 for p in params):
+        # PyTorch's CPU norms take float16/bfloat16 input with float32 parameters (what
+        # autocast makes: a bfloat16 activation into a float32 LayerNorm) and return the
+        # input's dtype
+        return
     for p in params:
         if p is not None and p.dtype is not input.dtype:
             raise RuntimeError(
@@ -481,6 +491,8 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
         input: The input tensor.
         weight: The learned slopes: one, or one per channel (dimension 1).
     """
+    if _ac.state.active:
+        return _ac.autocast_call("prelu", prelu, input, weight)
     n = weight.numel()
     if input.ndim == 0:
         w = weight.reshape(())
@@ -761,6 +773,19 @@ def scaled_dot_product_attention(
         enable_gqa: Grouped-query attention: the key/value heads are shared by groups of query
             heads.
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "scaled_dot_product_attention",
+            scaled_dot_product_attention,
+            query,
+            key,
+            value,
+            attn_mask,
+            dropout_p,
+            is_causal,
+            scale,
+            enable_gqa,
+        )
     if is_causal and attn_mask is not None:
         raise RuntimeError(
             "_scaled_dot_product_attention: Explicit attn_mask should not be set when "
@@ -1884,6 +1909,8 @@ def _source_coords(x: Tensor, n_in: int, n_out: int, scale, align_corners: bool)
 
 def _cubic_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corners: bool):
     """Keys' cubic convolution (A = -0.75) along one axis, edges clamped, as PyTorch."""
+    if x.dtype is D.bfloat16:  # computed in float32 (PyTorch's opmath), rounded once
+        return _cubic_along(x.float(), axis, n_in, n_out, scale, align_corners).to(x.dtype)
     # unlike linear, cubic does not clamp negative source coordinates
     dt, src = _source_coords(x, n_in, n_out, scale, align_corners)
     base = np.floor(src)
@@ -1908,6 +1935,8 @@ def _cubic_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corne
 
 
 def _linear_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corners: bool):
+    if x.dtype is D.bfloat16:  # computed in float32 (PyTorch's opmath), rounded once
+        return _linear_along(x.float(), axis, n_in, n_out, scale, align_corners).to(x.dtype)
     dt, src = _source_coords(x, n_in, n_out, scale, align_corners)
     if not align_corners:
         src = np.maximum(src, np.asarray(0, dt))
@@ -2090,6 +2119,10 @@ def mse_loss(
         reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
         weight: Weights of the elements (optional).
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "mse_loss", mse_loss, input, target, size_average, reduce, reduction, weight
+        )
     _warn_size(input, target)
     _float_only(input, "mse_cpu")
     reduction = _resolve(size_average, reduce, reduction)
@@ -2116,6 +2149,10 @@ def l1_loss(
         reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
         weight: Weights of the elements (optional).
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "l1_loss", l1_loss, input, target, size_average, reduce, reduction, weight
+        )
     _warn_size(input, target)
     reduction = _resolve(size_average, reduce, reduction)
     a, b = S.broadcast_tensors(input, target)
@@ -2145,6 +2182,10 @@ def smooth_l1_loss(
         reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
         beta: Where the loss turns from quadratic to linear.
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "smooth_l1_loss", smooth_l1_loss, input, target, size_average, reduce, reduction, beta
+        )
     _warn_size(input, target)
     reduction = _resolve(size_average, reduce, reduction)
     if beta < 0:
@@ -2172,6 +2213,8 @@ def huber_loss(
         delta: Where the loss turns from quadratic to linear.
         weight: Weights of the elements (optional).
     """
+    if _ac.state.active:
+        return _ac.autocast_call("huber_loss", huber_loss, input, target, reduction, delta, weight)
     _warn_size(input, target)
     _Reduction.get_enum(reduction)
     if delta <= 0:
@@ -2210,6 +2253,10 @@ def kl_div(
         reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
         log_target: The target is given as log-probabilities.
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "kl_div", kl_div, input, target, size_average, reduce, reduction, log_target
+        )
     if not input.dtype.is_floating_point and not target.dtype.is_floating_point:
         raise RuntimeError("kl_div: Integral inputs not supported.")
     if size_average is not None or reduce is not None:
@@ -2258,6 +2305,19 @@ def poisson_nll_loss(
         reduce: Deprecated (use ``reduction``), as in PyTorch.
         reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "poisson_nll_loss",
+            poisson_nll_loss,
+            input,
+            target,
+            log_input,
+            full,
+            size_average,
+            eps,
+            reduce,
+            reduction,
+        )
     reduction = _resolve(size_average, reduce, reduction)
     if log_input:
         loss = E.exp(input) - target * input
@@ -2382,6 +2442,18 @@ def nll_loss(
         reduce: Deprecated (use ``reduction``), as in PyTorch.
         reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "nll_loss",
+            nll_loss,
+            input,
+            target,
+            weight,
+            size_average,
+            ignore_index,
+            reduce,
+            reduction,
+        )
     reduction = _resolve(size_average, reduce, reduction)
     x, t, squeeze = _class_index_args(input, target, weight, ignore_index)
     out = N.NllLoss.apply(x, weight, target=t, ignore_index=ignore_index, reduction=reduction)
@@ -2410,6 +2482,19 @@ def cross_entropy(
         reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
         label_smoothing: In [0, 1]: the targets become a mix with the uniform distribution.
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "cross_entropy_loss",
+            cross_entropy,
+            input,
+            target,
+            weight,
+            size_average,
+            ignore_index,
+            reduce,
+            reduction,
+            label_smoothing,
+        )
     reduction = _resolve(size_average, reduce, reduction)
     if not input.dtype.is_floating_point:
         raise RuntimeError(
@@ -2469,6 +2554,17 @@ def binary_cross_entropy(
         reduce: Deprecated (use ``reduction``), as in PyTorch.
         reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "binary_cross_entropy",
+            binary_cross_entropy,
+            input,
+            target,
+            weight,
+            size_average,
+            reduce,
+            reduction,
+        )
     reduction = _resolve(size_average, reduce, reduction)
     if target.shape != input.shape:
         raise ValueError(
@@ -2512,6 +2608,18 @@ def binary_cross_entropy_with_logits(
         reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
         pos_weight: A weight of the positive examples, per class.
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "binary_cross_entropy_with_logits",
+            binary_cross_entropy_with_logits,
+            input,
+            target,
+            weight,
+            size_average,
+            reduce,
+            reduction,
+            pos_weight,
+        )
     reduction = _resolve(size_average, reduce, reduction)
     if target.shape != input.shape:
         raise ValueError(
@@ -2554,6 +2662,19 @@ def multi_margin_loss(
         reduce: Deprecated (use ``reduction``), as in PyTorch.
         reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "multi_margin_loss",
+            multi_margin_loss,
+            input,
+            target,
+            p,
+            margin,
+            weight,
+            size_average,
+            reduce,
+            reduction,
+        )
     reduction = _resolve(size_average, reduce, reduction)
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
@@ -2603,6 +2724,16 @@ def multilabel_margin_loss(
         reduce: Deprecated (use ``reduction``), as in PyTorch.
         reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "multilabel_margin_loss",
+            multilabel_margin_loss,
+            input,
+            target,
+            size_average,
+            reduce,
+            reduction,
+        )
     reduction = _resolve(size_average, reduce, reduction)
     one_d = input.ndim <= 1
     x = input.reshape(1, -1) if one_d else input
@@ -2679,6 +2810,17 @@ def hinge_embedding_loss(
         reduce: Deprecated (use ``reduction``), as in PyTorch.
         reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "hinge_embedding_loss",
+            hinge_embedding_loss,
+            input,
+            target,
+            margin,
+            size_average,
+            reduce,
+            reduction,
+        )
     reduction = _resolve(size_average, reduce, reduction)
     zeros = C.zeros_like(input)
     margin_clamp = E.clamp_min(margin - input, 0)
@@ -2699,6 +2841,10 @@ def soft_margin_loss(
         reduce: Deprecated (use ``reduction``), as in PyTorch.
         reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "soft_margin_loss", soft_margin_loss, input, target, size_average, reduce, reduction
+        )
     reduction = _resolve(size_average, reduce, reduction)
     if not (input.dtype.is_floating_point or target.dtype.is_floating_point):
         raise RuntimeError(
@@ -2727,6 +2873,18 @@ def margin_ranking_loss(
         reduce: Deprecated (use ``reduction``), as in PyTorch.
         reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "margin_ranking_loss",
+            margin_ranking_loss,
+            input1,
+            input2,
+            target,
+            margin,
+            size_average,
+            reduce,
+            reduction,
+        )
     reduction = _resolve(size_average, reduce, reduction)
     if input1.ndim != input2.ndim or input1.ndim != target.ndim:
         raise RuntimeError(
@@ -2757,6 +2915,18 @@ def cosine_embedding_loss(
         reduce: Deprecated (use ``reduction``), as in PyTorch.
         reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "cosine_embedding_loss",
+            cosine_embedding_loss,
+            input1,
+            input2,
+            target,
+            margin,
+            size_average,
+            reduce,
+            reduction,
+        )
     reduction = _resolve(size_average, reduce, reduction)
     tdim = target.ndim
     if tdim > 1:
@@ -2812,6 +2982,18 @@ def ctc_loss(
         reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
         zero_infinity: Zero infinite losses (impossible alignments) and their gradients.
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "ctc_loss",
+            ctc_loss,
+            log_probs,
+            targets,
+            input_lengths,
+            target_lengths,
+            blank,
+            reduction,
+            zero_infinity,
+        )
     from ..ops.ctc import CtcLoss
 
     _Reduction.get_enum(reduction)
@@ -2902,6 +3084,21 @@ def triplet_margin_loss(
         reduce: Deprecated (use ``reduction``), as in PyTorch.
         reduction: ``'mean'``, ``'sum'`` or ``'none'``: how the per-element losses are combined.
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "triplet_margin_loss",
+            triplet_margin_loss,
+            anchor,
+            positive,
+            negative,
+            margin,
+            p,
+            eps,
+            swap,
+            size_average,
+            reduce,
+            reduction,
+        )
     reduction = _resolve(size_average, reduce, reduction)
     if margin <= 0:
         raise ValueError(f"margin must be greater than 0, got {margin}")

@@ -148,3 +148,71 @@ def broadcast_shapes(*shapes) -> tuple:
 
 def same_dtype_error(op: str, a, b):
     return RuntimeError(f"{op}: expected both inputs to have the same dtype, but got {a} and {b}")
+
+
+# NumPy dtypes of the reduced-precision floats (float16, and bfloat16 when ml_dtypes is
+# there); a frozenset, as a hashed lookup is the cheapest test on the float32 hot path
+_LOW_PRECISION_NP = frozenset(
+    d.np for d in D.LOW_PRECISION if d is not D.bfloat16 or D._ml_dtypes is not None
+)
+
+
+def float32_compute(method):
+    """Run a ``Function`` method on float32 copies of float16/bfloat16 arrays.
+
+    PyTorch's CPU kernels for matrix products, convolutions and reductions accumulate
+    reduced-precision inputs in float32 and round the result once; NumPy would round
+    every partial sum (and has no BLAS for them). A forward's float32 results are cast
+    back to the inputs' dtype; a backward's gradients are left for the engine, which
+    casts each to its input's dtype.
+    """
+    is_forward = method.__name__ == "forward"
+
+    def wrapper(ctx, *arrays, **attrs):
+        # the ops wrapped take their first array in the op's dtype (the others match,
+        # or are float32 parameters of a mixed-dtype norm)
+        low = getattr(arrays[0], "dtype", None)
+        if low not in _LOW_PRECISION_NP or type(arrays[0]) is not np.ndarray:
+            return method(ctx, *arrays, **attrs)
+        up = [
+            a.astype(np.float32) if type(a) is np.ndarray and a.dtype in _LOW_PRECISION_NP else a
+            for a in arrays
+        ]
+        out = method(ctx, *up, **attrs)
+        if not is_forward:
+            return out
+        if isinstance(out, tuple):
+            return tuple(_round_to(o, low) for o in out)
+        return _round_to(out, low)
+
+    wrapper.__name__, wrapper.__qualname__ = method.__name__, method.__qualname__
+    wrapper.__doc__ = method.__doc__
+    return wrapper
+
+
+def _round_to(a, low):
+    if type(a) is np.ndarray and a.dtype == np.float32:
+        return a.astype(low)
+    return a
+
+
+def in_float32(kernel):
+    """A one-array kernel that runs float16/bfloat16 input in float32 and rounds once."""
+
+    def wrapper(x):
+        if x.dtype in _LOW_PRECISION_NP:
+            return kernel(x.astype(np.float32)).astype(x.dtype)
+        return kernel(x)
+
+    return wrapper
+
+
+def float32_grad(g):
+    """A float16/bfloat16 gradient array as float32 for a backward formula's products.
+
+    The saved arrays then promote to float32 as well, and the engine rounds each
+    input's gradient to its dtype once, as PyTorch's kernels do.
+    """
+    if type(g) is np.ndarray and g.dtype in _LOW_PRECISION_NP:
+        return g.astype(np.float32)
+    return g

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import _dtype as D
+from ..amp import autocast_mode as _ac
 from ..autograd.function import Function, _type_name
 from .elementwise import _to_out
 
@@ -370,6 +371,8 @@ def polar(abs: Tensor, angle: Tensor, *, out: Tensor | None = None) -> Tensor:  
     Raises:
         RuntimeError: The inputs are not floating point or differ in dtype.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("polar", polar, abs, angle, out=out)
     _check_parts(abs, angle)
     res = Polar.apply(abs, angle)
     return _to_out(res, out)

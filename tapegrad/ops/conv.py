@@ -56,9 +56,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..amp import autocast_mode as _ac
 from ..autograd.function import Function
 from ..backend import array_module
 from ..backend.blas import get_blas_threads
+from . import _util as U
 
 if TYPE_CHECKING:
     from .._tensor import Tensor
@@ -801,6 +803,7 @@ class Convolution(Function):
 
     backward_name = "ConvolutionBackward0"
 
+    @U.float32_compute
     def forward(ctx, x, w, b=None, geom=None, transposed=False, nd=2, scratch=None):
         g = geom
         ctx.geom, ctx.transposed, ctx.nd = g, transposed, nd
@@ -824,6 +827,7 @@ class Convolution(Function):
             ctx.save_for_backward(x, w)
         return _from4(y, nd)
 
+    @U.float32_compute
     def backward(ctx, gy):
         xp = ctx.xp
         g, nd = ctx.geom, ctx.nd
@@ -1150,6 +1154,10 @@ def conv1d(
     Raises:
         RuntimeError: the shapes, dtypes or arguments do not fit (PyTorch's messages).
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "conv1d", conv1d, input, weight, bias, stride, padding, dilation, groups
+        )
     return _convnd("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
@@ -1179,6 +1187,10 @@ def conv2d(
     Raises:
         RuntimeError: the shapes, dtypes or arguments do not fit (PyTorch's messages).
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "conv2d", conv2d, input, weight, bias, stride, padding, dilation, groups
+        )
     return _convnd("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
@@ -1207,6 +1219,10 @@ def conv3d(
     Raises:
         RuntimeError: the shapes, dtypes or arguments do not fit (PyTorch's messages).
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "conv3d", conv3d, input, weight, bias, stride, padding, dilation, groups
+        )
     return _convnd("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
 
 
@@ -1327,6 +1343,19 @@ def conv_transpose1d(
         TypeError: ``padding`` is a string.
         RuntimeError: the shapes, dtypes or arguments do not fit (PyTorch's messages).
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "conv_transpose1d",
+            conv_transpose1d,
+            input,
+            weight,
+            bias,
+            stride,
+            padding,
+            output_padding,
+            groups,
+            dilation,
+        )
     return _conv_transposend(
         "conv_transpose1d",
         1,
@@ -1380,6 +1409,19 @@ def conv_transpose2d(
         TypeError: ``padding`` is a string.
         RuntimeError: the shapes, dtypes or arguments do not fit (PyTorch's messages).
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "conv_transpose2d",
+            conv_transpose2d,
+            input,
+            weight,
+            bias,
+            stride,
+            padding,
+            output_padding,
+            groups,
+            dilation,
+        )
     return _conv_transposend(
         "conv_transpose2d",
         2,
@@ -1433,6 +1475,19 @@ def conv_transpose3d(
         TypeError: ``padding`` is a string.
         RuntimeError: the shapes, dtypes or arguments do not fit (PyTorch's messages).
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "conv_transpose3d",
+            conv_transpose3d,
+            input,
+            weight,
+            bias,
+            stride,
+            padding,
+            output_padding,
+            groups,
+            dilation,
+        )
     return _conv_transposend(
         "conv_transpose3d",
         3,

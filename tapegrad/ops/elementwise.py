@@ -74,7 +74,11 @@ def _binary(fn_cls, a, b, dt: D.dtype | None = None, compute: D.dtype | None = N
         if isinstance(b, U.Tensor):
             if b._data.dtype is ad:
                 ta, tb = a, b
-        elif (type(b) is float or type(b) is int) and ad.kind == "f":
+        elif (type(b) is float or type(b) is int) and (ad.kind == "f" or ad.kind == "V"):
+            if fn_cls is Mul and ad in U._LOW_PRECISION_NP:
+                # PyTorch multiplies a float16/bfloat16 tensor by a float32 scalar (not
+                # one rounded to the tensor's precision) and rounds the product once
+                return _MulLowPrecision.apply(a, U.Tensor._make(np.asarray(b, np.float32)))
             ta, tb = a, U.Tensor._make(np.asarray(b, dtype=ad))
     if ta is None:
         if dt is None:
@@ -102,6 +106,8 @@ class Add(Function):
     def forward(ctx, a, b, alpha=1):
         if alpha != 1:
             ctx.alpha = alpha
+            if b.dtype in U._LOW_PRECISION_NP:  # PyTorch scales in float32, rounds once
+                return (a + b * np.float32(alpha)).astype(b.dtype)
             return a + b * np.asarray(alpha, dtype=b.dtype)
         ctx.alpha = 1
         return a + b
@@ -118,6 +124,8 @@ class Sub(Function):
     def forward(ctx, a, b, alpha=1):
         ctx.alpha = alpha
         if alpha != 1:
+            if b.dtype in U._LOW_PRECISION_NP:
+                return (a - b * np.float32(alpha)).astype(b.dtype)
             return a - b * np.asarray(alpha, dtype=b.dtype)
         return a - b
 
@@ -140,6 +148,13 @@ class Mul(Function):
         na, nb = ctx.needs_input_grad
         xp = ctx.xp
         return (g * U.cj(xp, b) if na else None), (g * U.cj(xp, a) if nb else None)
+
+
+class _MulLowPrecision(Mul):
+    """``Mul`` of a float16/bfloat16 tensor and a float32 scalar, rounded once."""
+
+    backward_name = "MulBackward0"
+    forward = U.float32_compute(Mul.forward)
 
 
 class Div(Function):
@@ -597,7 +612,10 @@ Log10 = _unary(
 Log1p = _unary("Log1p", _quiet(np.log1p), lambda xp, g, x, y: g / (x + 1))
 Sqrt = _unary("Sqrt", _quiet(np.sqrt), lambda xp, g, x, y: g / (2 * y), uses="y")
 Rsqrt = _unary(
-    "Rsqrt", _quiet(lambda x: 1 / np.sqrt(x)), lambda xp, g, x, y: -0.5 * g * y * y * y, uses="y"
+    "Rsqrt",
+    U.in_float32(_quiet(lambda x: 1 / np.sqrt(x))),
+    lambda xp, g, x, y: -0.5 * g * y * y * y,
+    uses="y",
 )
 Square = _unary("Square", np.square, lambda xp, g, x, y: 2 * g * x)
 Square.backward_name = "PowBackward0"  # PyTorch computes square as pow(x, 2)
@@ -614,7 +632,7 @@ Tanh = _unary("Tanh", np.tanh, lambda xp, g, x, y: g * (1 - y * y), uses="y")
 Asinh = _unary("Asinh", np.arcsinh, lambda xp, g, x, y: g / xp.sqrt(x * x + 1))
 Acosh = _unary("Acosh", _quiet(np.arccosh), lambda xp, g, x, y: g / xp.sqrt(x * x - 1))
 Atanh = _unary("Atanh", _quiet(np.arctanh), lambda xp, g, x, y: g / (1 - x * x))
-Sigmoid = _unary("Sigmoid", _sigmoid, lambda xp, g, x, y: g * y * (1 - y), uses="y")
+Sigmoid = _unary("Sigmoid", U.in_float32(_sigmoid), lambda xp, g, x, y: g * y * (1 - y), uses="y")
 Relu = _unary(
     "Relu",
     lambda x: np.maximum(x, np.zeros((), x.dtype)),
@@ -1266,6 +1284,7 @@ def logit(input, eps=None):
 
 
 class Sinc(Function):
+    @U.float32_compute
     def forward(ctx, x):
         ctx.save_for_backward(x)
         # pi in the input's precision, as PyTorch's kernel multiplies

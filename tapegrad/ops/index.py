@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from .. import _dtype as D
+from ..amp import autocast_mode as _ac
 from ..autograd import function as _fn
 from ..autograd import grad_mode
 from ..autograd.function import Function
@@ -742,6 +743,8 @@ def index_copy(input, dim, index, source):
         source: the slices (cast to ``input``'s dtype); ``input``'s shape except ``len(index)``
             along ``dim``.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("index_copy", index_copy, input, dim, index, source)
     d = U.canon_dim(dim, input.ndim)
     full_idx = np.broadcast_to(
         index._data.reshape([-1 if k == d else 1 for k in range(input.ndim)]), source.shape

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as D
+from ..amp import autocast_mode as _ac
 from ..autograd.function import Function
 from . import _util as U
 from .index import IndexBackward
@@ -27,10 +28,13 @@ class Matmul(Function):
             # grad of a needs b and grad of b needs a: keep only those (as PyTorch does)
             na, nb = ctx.needs_input_grad
             ctx.save_for_backward(a if nb else None, b if na else None)
+        if a.dtype in U._LOW_PRECISION_NP:  # accumulate in float32 (BLAS), round once
+            return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(a.dtype)
         return np.matmul(a, b)
 
     def backward(ctx, g):
         xp = ctx.xp
+        g = U.float32_grad(g)
         a, b = ctx.saved_tensors
         a, b = U.cj(xp, a), U.cj(xp, b)
         na, nb = ctx.needs_input_grad
@@ -123,6 +127,8 @@ def matmul(input, other, *, out=None):
         RuntimeError: a 0-d operand, different dtypes, or sizes that do not match (PyTorch's
             messages).
     """
+    if _ac.state.active:
+        return _ac.autocast_call("matmul", matmul, input, other, out=out)
     a, b = input, other
     if not isinstance(b, U.Tensor) or not isinstance(a, U.Tensor):
         raise TypeError(
@@ -185,6 +191,8 @@ def mm(input, mat2, *, out=None):
     Raises:
         RuntimeError: an operand is not 2-D, or the sizes or dtypes do not match.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("mm", mm, input, mat2, out=out)
     if input.ndim != 2:
         raise RuntimeError("self must be a matrix")
     if mat2.ndim != 2:
@@ -203,6 +211,8 @@ def mv(input, vec, *, out=None):
     Raises:
         RuntimeError: the operands are not a matrix and a vector, or the sizes do not match.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("mv", mv, input, vec, out=out)
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(
             f"vector + matrix @ vector expected, got {input.ndim}, {vec.ndim}"
@@ -229,6 +239,8 @@ def bmm(input, mat2, *, out=None):
     Raises:
         RuntimeError: an operand is not 3-D, or the sizes or dtypes do not match.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("bmm", bmm, input, mat2, out=out)
     if input.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
     if mat2.ndim != 3:
@@ -319,6 +331,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
         alpha: the factor of the product.
         out: the tensor to write the result into.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("addmm", addmm, input, mat1, mat2, beta=beta, alpha=alpha, out=out)
     p = mm(mat1, mat2)
     res = (input if beta == 1 else input * beta) + (p if alpha == 1 else p * alpha)
     return res
@@ -348,6 +362,8 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
         beta: the factor of ``input``.
         alpha: the factor of the products.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("baddbmm", baddbmm, input, batch1, batch2, beta=beta, alpha=alpha)
     p = bmm(batch1, batch2)
     return (input if beta == 1 else input * beta) + (p if alpha == 1 else p * alpha)
 
@@ -362,6 +378,8 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
         beta: the factor of ``input``.
         alpha: the factor of the summed products.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("addbmm", addbmm, input, batch1, batch2, beta=beta, alpha=alpha)
     p = bmm(batch1, batch2).sum(0)
     return (input if beta == 1 else input * beta) + (p if alpha == 1 else p * alpha)
 
@@ -479,6 +497,8 @@ def trace(input):
     Raises:
         RuntimeError: ``input`` is not 2-D.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("trace", trace, input)
     if input.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
     from .shape import diagonal
@@ -527,6 +547,7 @@ def _expand_ellipsis(spec: str, operands) -> tuple[list[str], str]:
 class Einsum(Function):
     """The autograd node of ``torch.einsum``: the gradient of each operand is another einsum."""
 
+    @U.float32_compute
     def forward(ctx, *ops, ins=(), out=""):
         ctx.ins, ctx.out = ins, out
         ctx.save_for_backward(*ops)
@@ -580,6 +601,8 @@ def einsum(equation: str, *operands):
     """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
+    if _ac.state.active and len(operands) > 1:  # PyTorch contracts with (autocast) bmm
+        return _ac.autocast_call("einsum", einsum, equation, *operands)
     ins, out = _expand_ellipsis(equation, operands)
     for s, op in zip(ins, operands):
         if len(s) != op.ndim:
@@ -672,6 +695,8 @@ def inv(A, *, out=None):
         RuntimeError: ``A`` is not a batch of square floating-point matrices.
         LinAlgError: a matrix is singular.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("linalg_inv", inv, A, out=out)
     _square(A, "inv")
     return Inv.apply(A)
 
@@ -819,6 +844,8 @@ def solve(A, B, *, left=True, out=None):
         RuntimeError: ``A`` is not square, the dtypes differ or the shapes do not fit.
         LinAlgError: ``A`` is singular.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("linalg_solve", solve, A, B, left=left, out=out)
     _square(A, "solve")
     if A.dtype is not B.dtype:
         raise RuntimeError(
@@ -874,6 +901,8 @@ def eigh(A, UPLO: str = "L"):
         An ``(eigenvalues, eigenvectors)`` named tuple, the eigenvalues ascending and the
         eigenvectors in columns; both differentiable.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("linalg_eigh", eigh, A, UPLO)
     _square(A, "eigh")
     L, V = Eigh.apply(A, uplo=UPLO)
     return _eigh_rt(L, V)
@@ -886,6 +915,8 @@ def eigvalsh(A, UPLO: str = "L"):
         A: a floating-point (batch of) symmetric (Hermitian) matrix.
         UPLO: which triangle of ``A`` to read: ``"L"`` (lower) or ``"U"`` (upper).
     """
+    if _ac.state.active:
+        return _ac.autocast_call("linalg_eigvalsh", eigvalsh, A, UPLO)
     return eigh(A, UPLO).eigenvalues
 
 
@@ -975,6 +1006,8 @@ def eig(A):
         An ``(eigenvalues, eigenvectors)`` named tuple of complex tensors (complex64 for float32
         input), the eigenvectors in columns; no gradient.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("linalg_eig", eig, A)
     _square(A, "eig")
     cdt = np.complex64 if A._data.dtype == np.float32 else np.complex128
     w, v = _no_grad_linalg("linalg_eig", lambda a: tuple(np.linalg.eig(a)), A)
@@ -987,6 +1020,8 @@ def eigvals(A):
     Args:
         A: a floating-point (batch of) square matrix.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("linalg_eigvals", eigvals, A)
     return eig(A).eigenvalues
 
 
@@ -1006,6 +1041,8 @@ def svd(A, full_matrices: bool = True, *, driver=None):
     Raises:
         RuntimeError: ``A`` has fewer than 2 dims.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("linalg_svd", svd, A, full_matrices, driver=driver)
     if A.ndim < 2:
         raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
     u, s, vh = _no_grad_linalg(
@@ -1056,6 +1093,8 @@ def svdvals(A):
     Raises:
         RuntimeError: ``A`` has fewer than 2 dims.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("linalg_svdvals", svdvals, A)
     if A.ndim < 2:
         raise RuntimeError("linalg.svd: The input tensor A must have at least 2 dimensions.")
     return SvdVals.apply(A)
@@ -1075,6 +1114,8 @@ def qr(A, mode: str = "reduced"):
     Raises:
         RuntimeError: ``A`` has fewer than 2 dims.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("linalg_qr", qr, A, mode)
     if A.ndim < 2:
         raise RuntimeError("linalg.qr: The input tensor A must have at least 2 dimensions.")
     if mode == "r":
@@ -1097,6 +1138,8 @@ def cholesky(A, *, upper: bool = False):
     Raises:
         LinAlgError: ``A`` is not positive-definite.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("linalg_cholesky", cholesky, A, upper=upper)
     _square(A, "cholesky")
     try:
         from .triangular import Cholesky
@@ -1209,6 +1252,8 @@ def pinverse(input, rcond: float = 1e-15):
         input: a (batch of) (m, n) matrix.
         rcond: singular values at or below ``rcond`` times the largest count as zero.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("pinverse", pinverse, input, rcond)
     return pinv(input, rtol=rcond)
 
 
@@ -1227,6 +1272,16 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, tol=None):
     Returns:
         An int64 tensor.
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "linalg_matrix_rank",
+            matrix_rank,
+            A,
+            atol=atol,
+            rtol=rtol,
+            hermitian=hermitian,
+            tol=tol,
+        )
     if tol is not None:
         atol, rtol = tol, 0.0
     a, r = _tolerances(A, atol, rtol, "matrix_rank")
@@ -1361,6 +1416,8 @@ def lstsq(A, B, rcond=None, *, driver=None):
     Raises:
         RuntimeError: ``A`` has fewer than 2 dims, the dtypes differ or the row counts differ.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("linalg_lstsq", lstsq, A, B, rcond, driver=driver)
     if A.ndim < 2:
         raise RuntimeError("torch.linalg.lstsq: input must have at least 2 dimensions.")
     if A.dtype is not B.dtype:
@@ -1521,6 +1578,8 @@ def cdist(x1, x2, p: float = 2.0, compute_mode=None):
     Raises:
         RuntimeError: an input has fewer than 2 dims or the column counts differ.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("cdist", cdist, x1, x2, p, compute_mode)
     from .reduce import vector_norm
 
     if x1.ndim < 2 or x2.ndim < 2:
@@ -1700,6 +1759,8 @@ def geqrf(input):
     Returns:
         A ``(a, tau)`` named tuple.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("geqrf", geqrf, input)
     if input.ndim < 2:
         raise RuntimeError("geqrf: input must have at least 2 dimensions.")
 
@@ -1725,6 +1786,8 @@ def householder_product(A, tau, *, out=None):
     Raises:
         RuntimeError: the shapes or dtypes do not fit.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("linalg_householder_product", householder_product, A, tau, out=out)
     from . import creation
 
     name = "torch.linalg.householder_product"

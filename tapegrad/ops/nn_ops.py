@@ -16,6 +16,7 @@ import numpy as np
 from ..autograd.engine import sum_to
 from ..autograd.function import Function
 from ..backend import array_module
+from . import _util as U
 
 # ---------------------------------------------------------------------------
 # helpers
@@ -134,16 +135,21 @@ class Linear(Function):
 
     def forward(ctx, x, w, b=None):
         xp = array_module(x, w)
+        ctx.save_for_backward(x, w)
+        low = x.dtype if x.dtype in U._LOW_PRECISION_NP else None
+        if low is not None:  # accumulate in float32 (BLAS), round once
+            x, w = x.astype(np.float32), w.astype(np.float32)
+            b = None if b is None else b.astype(np.float32)
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
         y = xp.matmul(x2, w.T)
         if b is not None:
             y += b
-        ctx.save_for_backward(x, w)
         if x.ndim != 2:
             y = y.reshape(*x.shape[:-1], w.shape[0])
-        return y
+        return y if low is None else y.astype(low)
 
     def backward(ctx, g):
+        g = U.float32_grad(g)
         x, w = ctx.saved_tensors
         xp = ctx.xp
         nx, nw, nb = ctx.needs_input_grad
@@ -182,6 +188,7 @@ class Threshold(Function):
 class Hardtanh(Function):
     """Clamp to [min_val, max_val]; zero gradient outside (``hardtanh``)."""
 
+    @U.float32_compute
     def forward(ctx, x, min_val=-1.0, max_val=1.0):
         xp = array_module(x)
         ctx.save_for_backward(x)
@@ -196,6 +203,7 @@ class Hardtanh(Function):
 class LeakyRelu(Function):
     """x if x > 0 else slope * x (``leaky_relu``)."""
 
+    @U.float32_compute
     def forward(ctx, x, negative_slope=0.01):
         xp = array_module(x)
         ctx.slope = negative_slope
@@ -229,6 +237,7 @@ class Prelu(Function):
 class Elu(Function):
     """scale * (x if x > 0 else alpha * (exp(x * input_scale) - 1)) (``elu``/``selu``/``celu``)."""
 
+    @U.float32_compute
     def forward(ctx, x, alpha=1.0, scale=1.0, input_scale=1.0):
         xp = array_module(x)
         ctx.save_for_backward(x)
@@ -258,6 +267,7 @@ _GELU_ALPHA = (2.0 / math.sqrt(math.pi)) * _SQRT1_2 * 0.5
 class Gelu(Function):
     """x * Phi(x), exact (erf) or the tanh approximation (``gelu``)."""
 
+    @U.float32_compute
     def forward(ctx, x, approximate="none"):
         xp = array_module(x)
         ctx.save_for_backward(x)
@@ -309,6 +319,7 @@ def _softplus(x, xp=np):
 class Silu(Function):
     """x * sigmoid(x) (``silu``)."""
 
+    @U.float32_compute
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return x * _sigmoid(x)
@@ -322,6 +333,7 @@ class Silu(Function):
 class Mish(Function):
     """x * tanh(softplus(x)) (``mish``)."""
 
+    @U.float32_compute
     def forward(ctx, x):
         xp = array_module(x)
         ctx.save_for_backward(x)
@@ -337,6 +349,7 @@ class Mish(Function):
 class Softplus(Function):
     """log(1 + exp(beta * x)) / beta, linear above ``threshold`` (``softplus``)."""
 
+    @U.float32_compute
     def forward(ctx, x, beta=1.0, threshold=20.0):
         xp = array_module(x)
         ctx.save_for_backward(x)
@@ -356,6 +369,7 @@ class Softplus(Function):
 class Hardsigmoid(Function):
     """relu6(x + 3) / 6 (``hardsigmoid``)."""
 
+    @U.float32_compute
     def forward(ctx, x):
         xp = array_module(x)
         ctx.save_for_backward(x)
@@ -381,6 +395,7 @@ class HardsigmoidBackward(Function):
 class Hardswish(Function):
     """x * relu6(x + 3) / 6 (``hardswish``)."""
 
+    @U.float32_compute
     def forward(ctx, x):
         xp = array_module(x)
         ctx.save_for_backward(x)
@@ -396,6 +411,7 @@ class Hardswish(Function):
 class LogSigmoid(Function):
     """log(sigmoid(x)) computed stably (``logsigmoid``)."""
 
+    @U.float32_compute
     def forward(ctx, x):
         xp = array_module(x)
         ctx.save_for_backward(x)
@@ -471,6 +487,7 @@ class Normalize(Function):
     non_differentiable = (1, 2)
     backward_name = "NativeBatchNormBackward0"
 
+    @U.float32_compute
     def forward(ctx, x, w, b, axes=(), eps=1e-5):
         xp = array_module(x)
         acc = _acc_dtype(x.dtype)
@@ -509,6 +526,7 @@ class Normalize(Function):
         ctx.b_shape = None if b is None else b.shape
         return y, mean, var.astype(x.dtype)
 
+    @U.float32_compute
     def backward(ctx, g, _gm=None, _gv=None):
         x, mean, rstd, w = ctx.saved_tensors
         xp = ctx.xp
@@ -601,6 +619,7 @@ class NllLoss(Function):
 
     backward_name = "NllLossBackward0"
 
+    @U.float32_compute
     def forward(ctx, x, w, target=None, ignore_index=-100, reduction="mean"):
         xp = array_module(x)
         valid = target != ignore_index
@@ -642,6 +661,7 @@ class CrossEntropy(Function):
 
     backward_name = "NllLossBackward0"
 
+    @U.float32_compute
     def forward(ctx, x, w, target=None, ignore_index=-100, reduction="mean", smoothing=0.0):
         xp = array_module(x)
         n_classes = x.shape[1]
@@ -664,6 +684,7 @@ class CrossEntropy(Function):
         ctx.state = (safe, valid, wt, denom, reduction, smoothing, w_all)
         return _reduce_weighted(loss, reduction, denom)
 
+    @U.float32_compute
     def backward(ctx, g):
         logp, w, x = ctx.saved_tensors
         safe, valid, wt, denom, reduction, ls, w_all = ctx.state
@@ -705,6 +726,7 @@ class CrossEntropyProbs(Function):
 
     backward_name = "SumBackward1"
 
+    @U.float32_compute
     def forward(ctx, x, target, w, reduction="mean", smoothing=0.0):
         n_classes = x.shape[1]
         logp = _log_softmax(x)
@@ -719,6 +741,7 @@ class CrossEntropyProbs(Function):
         ctx.state = (reduction, denom, smoothing)
         return _reduce_weighted(loss, reduction, denom)
 
+    @U.float32_compute
     def backward(ctx, g):
         logp, wt, w, x, t = ctx.saved_tensors
         reduction, denom, ls = ctx.state

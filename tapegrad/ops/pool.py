@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..amp import autocast_mode as _ac
 from ..autograd.function import Function
 from ..backend import array_module
 from .conv import _map_batch, _Squeeze1, _type_name
@@ -131,8 +132,13 @@ def _crop(a, g: _Win):
     return array_module(a).ascontiguousarray(a[g.inner()])
 
 
+def _is_float(dt) -> bool:
+    # kind "V" is ml_dtypes' bfloat16, which NumPy does not class as floating
+    return np.issubdtype(dt, np.floating) or dt.kind == "V"
+
+
 def _min_value(dt):
-    if np.issubdtype(dt, np.floating):
+    if _is_float(dt):
         return -np.inf
     return np.iinfo(dt).min
 
@@ -164,7 +170,7 @@ def _first_max(w, axis):
         eq = eq * weights
     idx = eq.max(axis=axis)
     np.subtract(tdt(K), idx, out=idx)
-    if np.issubdtype(w.dtype, np.floating):
+    if _is_float(w.dtype):
         nan = xp.isnan(best)
         if nan.any():
             # PyTorch's kernels take ``val > max || isnan(val)``: the last NaN wins.
@@ -201,7 +207,7 @@ def _max_pool_backward(gy, idx, g: _Win, in_shape):
     xp = array_module(gy)
     K = g.taps
     lead = in_shape[: -g.nd]
-    finite = not np.issubdtype(gy.dtype, np.floating) or bool(xp.isfinite(gy).all())
+    finite = not _is_float(gy.dtype) or bool(xp.isfinite(gy).all())
     if g.disjoint:
         # taps shaped like the window view's kernel axes, so no reshape (copy) of the view
         taps = xp.arange(K, dtype=idx.dtype).reshape(tuple(g.k) + (1,) * idx.ndim)
@@ -982,6 +988,18 @@ def max_pool3d(
     Raises:
         RuntimeError: the shapes or arguments do not fit (PyTorch's messages).
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "max_pool3d",
+            max_pool3d,
+            input,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            ceil_mode,
+            return_indices,
+        )
     return _max_poolnd(
         "max_pool3d", 3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
     )
@@ -993,7 +1011,7 @@ def max_pool3d(
 
 def _avg_poolnd(fname, nd, cls, input, kernel_size, stride, padding, ceil_mode, cip, div):
     dt = input._data.dtype
-    if not np.issubdtype(dt, np.floating) and dt != np.int64:
+    if not _is_float(dt) and dt != np.int64:
         raise NotImplementedError(f"\"{fname}\" not implemented for '{_type_name(dt)}'")
     if div is not None and div == 0:
         raise RuntimeError("divisor must be not zero")
@@ -1107,6 +1125,18 @@ def avg_pool3d(
         NotImplementedError: ``input`` is neither floating point nor int64.
         RuntimeError: the shapes or arguments do not fit (PyTorch's messages).
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "avg_pool3d",
+            avg_pool3d,
+            input,
+            kernel_size,
+            stride,
+            padding,
+            ceil_mode,
+            count_include_pad,
+            divisor_override,
+        )
     return _avg_poolnd(
         "avg_pool3d",
         3,
@@ -1283,6 +1313,8 @@ def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
         RuntimeError: ``input`` has the wrong number of dims or an empty spatial dim, or
             ``output_size`` does not fit.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("adaptive_avg_pool3d", adaptive_avg_pool3d, input, output_size)
     return _adaptive_avg("adaptive_avg_pool3d", 3, input, output_size)
 
 
@@ -1354,6 +1386,10 @@ def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False
         RuntimeError: ``input`` has the wrong number of dims or an empty spatial dim, or
             ``output_size`` does not fit.
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "adaptive_max_pool3d", adaptive_max_pool3d, input, output_size, return_indices
+        )
     return _adaptive_max("adaptive_max_pool3d", 3, input, output_size, return_indices)
 
 
@@ -1470,6 +1506,10 @@ def max_unpool2d(
             wrong number of dims.
         ValueError: ``output_size`` has the wrong length or is out of range.
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "max_unpool2d", max_unpool2d, input, indices, kernel_size, stride, padding, output_size
+        )
     return _max_unpoolnd(
         "max_unpool2d", 2, MaxUnpool2D, input, indices, kernel_size, stride, padding, output_size
     )
@@ -1498,6 +1538,10 @@ def max_unpool3d(
             wrong number of dims.
         ValueError: ``output_size`` has the wrong length or is out of range.
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "max_unpool3d", max_unpool3d, input, indices, kernel_size, stride, padding, output_size
+        )
     return _max_unpoolnd(
         "max_unpool3d", 3, MaxUnpool3D, input, indices, kernel_size, stride, padding, output_size
     )

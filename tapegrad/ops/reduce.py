@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from .. import _dtype as D
+from ..amp import autocast_mode as _ac
 from ..autograd.function import Function
 from . import _util as U
 
@@ -64,6 +65,10 @@ class Sum(Function):
 
     def forward(ctx, x, dims=(), keepdim=False, dtype=None):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
+        if x.dtype in U._LOW_PRECISION_NP:  # accumulate in float32, round once
+            return np.asarray(np.sum(x, axis=dims, keepdims=keepdim, dtype=np.float32)).astype(
+                x.dtype
+            )
         return np.asarray(np.sum(x, axis=dims, keepdims=keepdim, dtype=dtype))
 
     def backward(ctx, g):
@@ -79,6 +84,9 @@ class Mean(Function):
         for d in dims:
             n *= x.shape[d]
         ctx.n = n
+        if x.dtype in U._LOW_PRECISION_NP:  # accumulate in float32, round once
+            m = np.mean(x, axis=dims, keepdims=keepdim, dtype=np.float32)
+            return np.asarray(m).astype(x.dtype)
         return np.asarray(np.mean(x, axis=dims, keepdims=keepdim))
 
     def backward(ctx, g):
@@ -217,6 +225,7 @@ def _exclusive_prod(xp, x, axis):
 class Prod(Function):
     """The autograd node of ``torch.prod`` over all elements (grad_fn ``ProdBackward0``)."""
 
+    @U.float32_compute
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
         y = np.asarray(np.prod(x, axis=dim, keepdims=keepdim))
@@ -255,6 +264,8 @@ def prod(input, dim=None, keepdim: bool = False, *, dtype=None):
         keepdim: keep the reduced dim with size 1.
         dtype: the dtype to cast ``input`` to first (default: int64 for integer and bool inputs).
     """
+    if _ac.state.active:
+        return _ac.autocast_call("prod", prod, input, dim, keepdim, dtype=dtype)
     dt = _sum_dtype(input, dtype)
     x = input if input.dtype is dt else input.to(dt)
     d = None if dim is None else U.canon_dim(dim, x.ndim)
@@ -270,6 +281,7 @@ def prod(input, dim=None, keepdim: bool = False, *, dtype=None):
 class Var(Function):
     """The autograd node of ``torch.var`` (and, with ``take_sqrt``, of ``torch.std``)."""
 
+    @U.float32_compute
     def forward(ctx, x, dims=(), correction=1, keepdim=False, take_sqrt=False):
         n = 1
         for d in dims:
@@ -431,6 +443,7 @@ class VectorNorm(Function):
 
     backward_name = "LinalgVectorNormBackward0"
 
+    @U.float32_compute
     def forward(ctx, x, ord=2.0, dims=(), keepdim=False):
         a = np.abs(x)
         if ord == 2:
@@ -789,6 +802,7 @@ class LogSumExp(Function):
 
     backward_name = "LogsumexpBackward0"
 
+    @U.float32_compute
     def forward(ctx, x, dims=(), keepdim=False):
         m = np.max(x, axis=dims, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
         m = np.where(np.isfinite(m), m, 0)
@@ -822,15 +836,19 @@ class Softmax(Function):
     """The autograd node of ``torch.softmax`` along ``dim`` (grad_fn ``SoftmaxBackward0``)."""
 
     def forward(ctx, x, dim=-1):
+        low = x.dtype if x.dtype in U._LOW_PRECISION_NP else None
+        if low is not None:  # computed in float32 and rounded once (y kept in float32)
+            x = x.astype(np.float32)
         # one new array, exponentiated and normalised in place
         y = np.subtract(x, np.max(x, axis=dim, keepdims=True))
         np.exp(y, out=y)
         y /= np.sum(y, axis=dim, keepdims=True)
         ctx.dim = dim
         ctx.save_for_backward(y)
-        return y
+        return y if low is None else y.astype(low)
 
     def backward(ctx, g):
+        g = U.float32_grad(g)
         (y,) = ctx.saved_tensors
         xp = ctx.xp
         gy = g * y
@@ -845,15 +863,19 @@ class LogSoftmax(Function):
     ``LogSoftmaxBackward0``)."""
 
     def forward(ctx, x, dim=-1):
+        low = x.dtype if x.dtype in U._LOW_PRECISION_NP else None
+        if low is not None:  # computed in float32 and rounded once (y kept in float32)
+            x = x.astype(np.float32)
         m = np.max(x, axis=dim, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
         s = x - m
         y = s - np.log(np.sum(np.exp(s), axis=dim, keepdims=True))
         ctx.dim = dim
         ctx.save_for_backward(y)
-        return y
+        return y if low is None else y.astype(low)
 
     def backward(ctx, g):
+        g = U.float32_grad(g)
         (y,) = ctx.saved_tensors
         xp = ctx.xp
         return g - xp.exp(y) * xp.sum(g, axis=ctx.dim, keepdims=True)
@@ -928,6 +950,7 @@ def log_softmax(input, dim=None, dtype=None, *, _stacklevel=3):
 class Cumsum(Function):
     """The autograd node of ``torch.cumsum`` (grad_fn ``CumsumBackward0``)."""
 
+    @U.float32_compute
     def forward(ctx, x, dim=0):
         ctx.dim = dim
         return np.cumsum(x, axis=dim, dtype=x.dtype)
@@ -1311,6 +1334,10 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
     Returns:
         A tensor; a 1-D ``q`` adds a leading dim, one entry per probability.
     """
+    if _ac.state.active:
+        return _ac.autocast_call(
+            "quantile", quantile, input, q, dim, keepdim, interpolation=interpolation
+        )
     qa = q._data if isinstance(q, U.Tensor) else np.asarray(q)
     x = input if dim is not None else input.reshape(-1)
     d = 0 if dim is None else U.canon_dim(dim, x.ndim)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as D
+from ..amp import autocast_mode as _ac
 from ..autograd.function import Function
 from . import _util as U
 from .index import IndexBackward, SliceBackward
@@ -788,6 +789,8 @@ def cat(tensors, dim: int = 0, *, out=None):
         ValueError: ``tensors`` is empty.
         RuntimeError: the tensors' dims or sizes do not match.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("cat", cat, tensors, dim, out=out)
     if isinstance(tensors, U.Tensor) or not isinstance(tensors, (list, tuple)):
         raise TypeError(
             "cat(): argument 'tensors' must be tuple of Tensors, not " + type(tensors).__name__
@@ -843,6 +846,8 @@ def stack(tensors, dim: int = 0, *, out=None):
         RuntimeError: ``tensors`` is empty or the shapes differ.
         IndexError: ``dim`` is out of range.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("stack", stack, tensors, dim, out=out)
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..amp import autocast_mode as _ac
 from ..autograd.function import Function
 from . import _util as U
 from .elementwise import _to_out as _out
@@ -126,6 +127,8 @@ def cholesky_inverse(L, upper: bool = False, *, out=None):
     Returns:
         The symmetric inverse, differentiable with respect to all of ``L`` as in PyTorch.
     """
+    if _ac.state.active:
+        return _ac.autocast_call("cholesky_inverse", cholesky_inverse, L, upper, out=out)
     from .linalg import inv, matmul
     from .shape import transpose
 

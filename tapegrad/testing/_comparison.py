@@ -225,6 +225,12 @@ def _tensor_pair(actual, expected, allow_subclasses):
     return _as_tensor(actual), _as_tensor(expected)
 
 
+def _host_array(t) -> np.ndarray:
+    # bfloat16 has no NumPy dtype for .numpy(): compare its exact float32 widening
+    t = t.detach().cpu()
+    return np.asarray((t.float() if t.dtype is _dtype.bfloat16 else t).numpy())
+
+
 def _compare_tensors(
     a: Tensor,
     e: Tensor,
@@ -259,8 +265,7 @@ def _compare_tensors(
         mismatch("dtype", a.dtype, e.dtype)
     if a.device.type == "meta" or e.device.type == "meta":
         return
-    an = np.asarray(a.detach().cpu().numpy())
-    en = np.asarray(e.detach().cpu().numpy())
+    an, en = _host_array(a), _host_array(e)
     if a.dtype != e.dtype:
         from .._dtype import promote_types
 

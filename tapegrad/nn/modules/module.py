@@ -665,6 +665,10 @@ class Module:
         """Cast floating-point parameters and buffers to float16 (``Module.half``)."""
         return self._cast_floats(D.float16)
 
+    def bfloat16(self) -> Module:
+        """Cast floating-point parameters and buffers to bfloat16 (``Module.bfloat16``)."""
+        return self._cast_floats(D.bfloat16)
+
     def type(self, dst_type) -> Module:
         """Cast every parameter and buffer to ``dst_type`` (``Module.type``)."""
         return self._apply(lambda t: t.type(dst_type))
