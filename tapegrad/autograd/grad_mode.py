@@ -97,7 +97,7 @@ class inference_mode(no_grad):  # noqa: N801
     """Like ``no_grad`` (``torch.inference_mode``).
 
     Args:
-        mode: True to disable gradient recording, False to leave it as it is; a function here is
+        mode: True to disable gradient recording, False to enable it; a function here is
             wrapped, as with a bare decorator.
     """
 
