@@ -53,7 +53,11 @@ __all__ = [
 
 
 class RedOpType(enum.IntEnum):
-    """The reduction operations (``torch.distributed.ReduceOp.RedOpType``)."""
+    """The reduction operations (``torch.distributed.ReduceOp.RedOpType``).
+
+    Args:
+        value: the integer code; ``RedOpType(value)`` returns the member with that code.
+    """
 
     SUM = 0
     AVG = 1
@@ -119,7 +123,15 @@ def _mpi_op(op: Any, dtype: np.dtype, name: str):
 
 class Work:
     """A communication in flight (``torch.distributed.Work``): ``wait()`` blocks until it
-    has completed and its results are in the output tensors."""
+    has completed and its results are in the output tensors.
+
+    Args:
+        requests: the MPI requests of the communication.
+        finish: optional function run once they have completed (copying received data into the
+            output tensors).
+        what: the collective's name, used in error messages.
+        outputs: the output tensors, which ``result()`` returns.
+    """
 
     def __init__(
         self,

@@ -23,7 +23,11 @@ _MISSING = 'tapegrad.onnx.export needs the onnx package: pip install "tapegrad[o
 
 
 class TrainingMode(enum.IntEnum):
-    """The mode a model is exported in (``torch.onnx.TrainingMode``)."""
+    """The mode a model is exported in (``torch.onnx.TrainingMode``).
+
+    Args:
+        value: the integer code; ``TrainingMode(value)`` returns the member with that code.
+    """
 
     EVAL = 0
     PRESERVE = 1

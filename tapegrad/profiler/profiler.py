@@ -36,6 +36,9 @@ class ProfilerActivity(enum.Enum):
 
     tapegrad runs on the CPU only: ``CPU`` is recorded; asking for another activity
     warns that it is unavailable and records CPU events, as PyTorch on a CPU-only build.
+
+    Args:
+        value: the member's value; ``ProfilerActivity(value)`` returns the member with that value.
     """
 
     CPU = 0
@@ -47,7 +50,11 @@ class ProfilerActivity(enum.Enum):
 
 
 class ProfilerAction(enum.Enum):
-    """What the profiler does during a step (``torch.profiler.ProfilerAction``)."""
+    """What the profiler does during a step (``torch.profiler.ProfilerAction``).
+
+    Args:
+        value: the member's value; ``ProfilerAction(value)`` returns the member with that value.
+    """
 
     NONE = 0
     WARMUP = 1
