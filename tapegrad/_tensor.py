@@ -16,8 +16,7 @@ from .autograd import grad_mode
 class Size(tuple):
     """A tensor shape (``torch.Size``): a tuple that prints like PyTorch's.
 
-    Args:
-        iterable: the sizes of the dimensions, as ints.
+    Called as ``Size(iterable=())`` with the sizes of the dimensions, as ints.
     """
 
     def __repr__(self) -> str:

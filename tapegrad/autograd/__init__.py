@@ -227,10 +227,9 @@ class _VariableMeta(type):
 class Variable(metaclass=_VariableMeta):
     """The old ``torch.autograd.Variable``: now just a tensor (``Variable(t, requires_grad)``).
 
-    Args:
-        data: the tensor to wrap; it is detached.
-        requires_grad: whether the result requires grad.
-        volatile: deprecated and ignored, as in PyTorch.
+    Called as ``Variable(data, requires_grad=False, volatile=False)``: ``data`` is detached,
+    ``requires_grad`` sets whether the result requires grad, and ``volatile`` is deprecated and
+    ignored, as in PyTorch.
     """
 
     def __new__(cls, data, requires_grad: bool = False, volatile: bool = False):

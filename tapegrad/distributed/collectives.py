@@ -53,11 +53,7 @@ __all__ = [
 
 
 class RedOpType(enum.IntEnum):
-    """The reduction operations (``torch.distributed.ReduceOp.RedOpType``).
-
-    Args:
-        value: the integer code; ``RedOpType(value)`` returns the member with that code.
-    """
+    """The reduction operations (``torch.distributed.ReduceOp.RedOpType``)."""
 
     SUM = 0
     AVG = 1

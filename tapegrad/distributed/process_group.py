@@ -71,8 +71,8 @@ class Backend(str):
     ``"gloo"`` (PyTorch's CPU backend) is accepted as a synonym so PyTorch CPU scripts
     run unchanged.
 
-    Args:
-        name: ``'mpi'`` or ``'gloo'`` (any case), or a ``'cpu:...'`` device-backend string.
+    Called as ``Backend(name)`` with ``'mpi'`` or ``'gloo'`` (any case) or a ``'cpu:...'``
+    device-backend string; it returns the lower-case name.
 
     Raises:
         ValueError: a GPU backend (``'nccl'``, ``'ucc'``, ``'xccl'``, ``'cuda:...'``) or an unknown

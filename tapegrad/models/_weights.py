@@ -41,11 +41,7 @@ class Weights:
 
 
 class WeightsEnum(Enum):
-    """Base of the ``*_Weights`` enums (``torchvision.models.WeightsEnum``).
-
-    Args:
-        value: a member's ``Weights`` record; calling a subclass with it returns that member.
-    """
+    """Base of the ``*_Weights`` enums (``torchvision.models.WeightsEnum``)."""
 
     @property
     def url(self) -> str:
@@ -67,11 +63,6 @@ class ResNet18_Weights(WeightsEnum):  # noqa: N801 - torchvision's name
 
     ``IMAGENET1K_V1`` (also ``DEFAULT``): PyTorch's ImageNet weights, 1000 classes, read
     from ``~/.cache/torch/hub`` or downloaded there by ``get_state_dict()``.
-
-    Args:
-        value: a member's ``Weights`` record; ``ResNet18_Weights(value)`` returns that member.
-            Members are usually reached by name (``ResNet18_Weights.IMAGENET1K_V1`` or
-            ``ResNet18_Weights.DEFAULT``).
     """
 
     IMAGENET1K_V1 = Weights(_URL + "resnet18-f37072fd.pth", {"num_classes": 1000})
@@ -83,11 +74,6 @@ class VGG11_Weights(WeightsEnum):  # noqa: N801
 
     ``IMAGENET1K_V1`` (also ``DEFAULT``): PyTorch's ImageNet weights, 1000 classes, read
     from ``~/.cache/torch/hub`` or downloaded there by ``get_state_dict()``.
-
-    Args:
-        value: a member's ``Weights`` record; ``VGG11_Weights(value)`` returns that member. Members
-            are usually reached by name (``VGG11_Weights.IMAGENET1K_V1`` or
-            ``VGG11_Weights.DEFAULT``).
     """
 
     IMAGENET1K_V1 = Weights(_URL + "vgg11-8a719046.pth", {"num_classes": 1000})
@@ -99,11 +85,6 @@ class VGG11_BN_Weights(WeightsEnum):  # noqa: N801
 
     ``IMAGENET1K_V1`` (also ``DEFAULT``): PyTorch's ImageNet weights, 1000 classes, read
     from ``~/.cache/torch/hub`` or downloaded there by ``get_state_dict()``.
-
-    Args:
-        value: a member's ``Weights`` record; ``VGG11_BN_Weights(value)`` returns that member.
-            Members are usually reached by name (``VGG11_BN_Weights.IMAGENET1K_V1`` or
-            ``VGG11_BN_Weights.DEFAULT``).
     """
 
     IMAGENET1K_V1 = Weights(_URL + "vgg11_bn-6002323d.pth", {"num_classes": 1000})
@@ -115,11 +96,6 @@ class VGG16_Weights(WeightsEnum):  # noqa: N801
 
     ``IMAGENET1K_V1`` (also ``DEFAULT``): PyTorch's ImageNet weights, 1000 classes, read
     from ``~/.cache/torch/hub`` or downloaded there by ``get_state_dict()``.
-
-    Args:
-        value: a member's ``Weights`` record; ``VGG16_Weights(value)`` returns that member. Members
-            are usually reached by name (``VGG16_Weights.IMAGENET1K_V1`` or
-            ``VGG16_Weights.DEFAULT``).
     """
 
     IMAGENET1K_V1 = Weights(_URL + "vgg16-397923af.pth", {"num_classes": 1000})
@@ -131,11 +107,6 @@ class VGG16_BN_Weights(WeightsEnum):  # noqa: N801
 
     ``IMAGENET1K_V1`` (also ``DEFAULT``): PyTorch's ImageNet weights, 1000 classes, read
     from ``~/.cache/torch/hub`` or downloaded there by ``get_state_dict()``.
-
-    Args:
-        value: a member's ``Weights`` record; ``VGG16_BN_Weights(value)`` returns that member.
-            Members are usually reached by name (``VGG16_BN_Weights.IMAGENET1K_V1`` or
-            ``VGG16_BN_Weights.DEFAULT``).
     """
 
     IMAGENET1K_V1 = Weights(_URL + "vgg16_bn-6c64b313.pth", {"num_classes": 1000})
@@ -147,11 +118,6 @@ class AlexNet_Weights(WeightsEnum):  # noqa: N801
 
     ``IMAGENET1K_V1`` (also ``DEFAULT``): PyTorch's ImageNet weights, 1000 classes, read
     from ``~/.cache/torch/hub`` or downloaded there by ``get_state_dict()``.
-
-    Args:
-        value: a member's ``Weights`` record; ``AlexNet_Weights(value)`` returns that member.
-            Members are usually reached by name (``AlexNet_Weights.IMAGENET1K_V1`` or
-            ``AlexNet_Weights.DEFAULT``).
     """
 
     IMAGENET1K_V1 = Weights(_URL + "alexnet-owt-7be5be79.pth", {"num_classes": 1000})

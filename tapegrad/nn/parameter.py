@@ -54,9 +54,9 @@ def _rebuild_parameter(array, requires_grad):
 class Buffer(Tensor):
     """Marks a tensor to be registered as a module buffer (``torch.nn.Buffer``).
 
-    Args:
-        data: the tensor to use; ``None`` gives an empty tensor.
-        persistent: whether the buffer is part of the module's ``state_dict``.
+    Called as ``Buffer(data=None, *, persistent=True)``: ``data`` is the tensor to use (``None``
+    gives an empty tensor); ``persistent`` says whether the buffer is part of the module's
+    ``state_dict``.
     """
 
     def __new__(cls, data=None, *, persistent: bool = True):

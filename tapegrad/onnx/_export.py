@@ -23,11 +23,7 @@ _MISSING = 'tapegrad.onnx.export needs the onnx package: pip install "tapegrad[o
 
 
 class TrainingMode(enum.IntEnum):
-    """The mode a model is exported in (``torch.onnx.TrainingMode``).
-
-    Args:
-        value: the integer code; ``TrainingMode(value)`` returns the member with that code.
-    """
+    """The mode a model is exported in (``torch.onnx.TrainingMode``)."""
 
     EVAL = 0
     PRESERVE = 1

@@ -36,9 +36,6 @@ class ProfilerActivity(enum.Enum):
 
     tapegrad runs on the CPU only: ``CPU`` is recorded; asking for another activity
     warns that it is unavailable and records CPU events, as PyTorch on a CPU-only build.
-
-    Args:
-        value: the member's value; ``ProfilerActivity(value)`` returns the member with that value.
     """
 
     CPU = 0
@@ -50,11 +47,7 @@ class ProfilerActivity(enum.Enum):
 
 
 class ProfilerAction(enum.Enum):
-    """What the profiler does during a step (``torch.profiler.ProfilerAction``).
-
-    Args:
-        value: the member's value; ``ProfilerAction(value)`` returns the member with that value.
-    """
+    """What the profiler does during a step (``torch.profiler.ProfilerAction``)."""
 
     NONE = 0
     WARMUP = 1

@@ -43,12 +43,13 @@ class PackedSequence(_PackedSequenceFields):
     (``torch.nn.utils.rnn.PackedSequence``); made by ``pack_padded_sequence`` or
     ``pack_sequence``, never by hand.
 
-    Args:
-        data: the packed time steps, one row per (time step, sequence); or a ``(data, batch_sizes)``
-            pair when ``batch_sizes`` is ``None``.
-        batch_sizes: int64 tensor: how many sequences are still running at each time step.
-        sorted_indices: the permutation that sorted the batch by decreasing length, or ``None``.
-        unsorted_indices: its inverse; computed from ``sorted_indices`` when ``None``.
+    Called as ``PackedSequence(data, batch_sizes=None, sorted_indices=None,
+    unsorted_indices=None)``: ``data`` holds the packed time steps, one row per (time step,
+    sequence), or is a ``(data, batch_sizes)`` pair when ``batch_sizes`` is ``None``;
+    ``batch_sizes`` (int64) counts the sequences still running at each time step;
+    ``sorted_indices`` is the permutation that sorted the batch by decreasing length, or
+    ``None``; ``unsorted_indices`` is its inverse, computed from ``sorted_indices`` when
+    ``None``.
     """
 
     def __new__(cls, data, batch_sizes=None, sorted_indices=None, unsorted_indices=None):
