@@ -6,7 +6,13 @@ from . import backend
 
 
 class device:  # noqa: N801 - mirrors torch.device
-    """Where a tensor lives: ``device('cpu')`` or ``device('cuda', 0)``."""
+    """Where a tensor lives: ``device('cpu')`` or ``device('cuda', 0)``.
+
+    Args:
+        type: ``'cpu'`` or ``'cuda'``, optionally with an index (``'cuda:0'``), or another
+            ``device`` to copy.
+        index: the device index, when ``type`` has none.
+    """
 
     __slots__ = ("type", "index")
 

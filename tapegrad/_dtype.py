@@ -15,7 +15,17 @@ _builtin_float, _builtin_int, _builtin_bool = builtins.float, builtins.int, buil
 
 
 class dtype:  # noqa: N801 - the name mirrors torch.dtype
-    """A tensor element type, like ``torch.float32``; ``.np`` is the NumPy dtype."""
+    """A tensor element type, like ``torch.float32``; ``.np`` is the NumPy dtype.
+
+    Args:
+        name: the PyTorch name, such as ``'float32'``.
+        np_dtype: the NumPy dtype that stores the elements.
+        rank: the position in the promotion order within the dtype's category.
+
+    Note:
+        the dtypes are module constants (``torch.float32`` and so on); user code does not construct
+            new ones.
+    """
 
     __slots__ = ("name", "np", "is_floating_point", "is_complex", "is_signed", "itemsize", "_rank")
 
@@ -136,7 +146,15 @@ def get_default_dtype() -> dtype:
 
 
 def set_default_dtype(d: dtype) -> None:
-    """Set the default floating point dtype (``torch.set_default_dtype``)."""
+    """Set the default floating point dtype (``torch.set_default_dtype``).
+
+    Args:
+        d: a floating dtype, the new default for float tensors created from Python numbers and
+            factories.
+
+    Raises:
+        TypeError: ``d`` is not a floating dtype.
+    """
     global _default_float
     if not isinstance(d, dtype) or not d.is_floating_point:
         raise TypeError(f"only floating-point types are supported as the default type, got {d}")
@@ -144,7 +162,12 @@ def set_default_dtype(d: dtype) -> None:
 
 
 def promote_types(a: dtype, b: dtype) -> dtype:
-    """The smallest dtype both can be cast to (``torch.promote_types``)."""
+    """The smallest dtype both can be cast to (``torch.promote_types``).
+
+    Args:
+        a: the first dtype.
+        b: the second dtype.
+    """
     if a is b:
         return a
     ca, cb = a.category, b.category
@@ -224,7 +247,11 @@ def to_dtype(d) -> dtype:
 
 
 class finfo:  # noqa: N801 - mirrors torch.finfo
-    """Machine limits of a floating dtype (``torch.finfo``)."""
+    """Machine limits of a floating dtype (``torch.finfo``).
+
+    Args:
+        type: a floating dtype; ``None`` means the default dtype.
+    """
 
     def __init__(self, type: dtype | None = None):  # noqa: A002
         t = get_default_dtype() if type is None else to_dtype(type)
@@ -256,7 +283,11 @@ class finfo:  # noqa: N801 - mirrors torch.finfo
 
 
 class iinfo:  # noqa: N801 - mirrors torch.iinfo
-    """Limits of an integer dtype (``torch.iinfo``)."""
+    """Limits of an integer dtype (``torch.iinfo``).
+
+    Args:
+        type: an integer (or bool) dtype.
+    """
 
     def __init__(self, type: dtype):  # noqa: A002
         t = to_dtype(type)

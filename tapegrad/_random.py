@@ -320,7 +320,14 @@ default_generator.seed()
 
 
 def manual_seed(seed: int) -> Generator:
-    """Seed the default generator (``torch.manual_seed``)."""
+    """Seed the default generator (``torch.manual_seed``).
+
+    Args:
+        seed: the seed; reduced modulo 2**64.
+
+    Returns:
+        the default ``Generator``.
+    """
     return default_generator.manual_seed(seed)
 
 

@@ -48,6 +48,12 @@ class UnpicklingError(pickle.UnpicklingError, RuntimeError):
     corrupt-file error of ``tapegrad.load``, so ``except RuntimeError`` catches them all.
     ``detail`` is the message without the file's name; ``refused`` is true when the file
     is well-formed but asks for something a weights-only load does not allow.
+
+    Args:
+        what: what was being loaded (the file), put first in the message.
+        detail: the message without the file's name.
+        refused: True when the file is well-formed but asks for something a weights-only load does
+            not allow.
     """
 
     def __init__(self, what: str, detail: str, refused: bool = False):

@@ -14,7 +14,10 @@ from .autograd import grad_mode
 
 
 class Size(tuple):
-    """A tensor shape (``torch.Size``): a tuple that prints like PyTorch's."""
+    """A tensor shape (``torch.Size``): a tuple that prints like PyTorch's.
+
+    Called as ``Size(iterable=())`` with the sizes of the dimensions, as ints.
+    """
 
     def __repr__(self) -> str:
         return f"torch.Size({list(self)})"
@@ -50,6 +53,15 @@ class Tensor:
     ``_data`` is the backing array (NumPy, or CuPy on a GPU). Views share it
     and its version counter. Behaviour lives in ``tapegrad.ops``; the methods
     here are thin wrappers.
+
+    The constructor is PyTorch's legacy one; ``torch.tensor`` is the usual way to make
+    a tensor from data.
+
+    Args:
+        *args: sizes (``Tensor(2, 3)`` is uninitialised), one sequence or array of data
+            to copy (``Tensor([1, 2])``), or nothing (an empty tensor).
+        dtype: the dtype; ``None`` means the default dtype.
+        device: accepted for signature compatibility; ignored.
     """
 
     __slots__ = (
@@ -733,7 +745,11 @@ def _typed_tensor(name: str, dt: D.dtype):
         # FloatTensor(2, 3) is uninitialised; FloatTensor([1, 2]) copies the data
         return Tensor(*args, dtype=dt)
 
-    doc = f"The legacy ``torch.{name}`` constructor: a {dt} tensor."
+    doc = (
+        f"The legacy ``torch.{name}`` constructor: a {dt} tensor."
+        "\n\nArgs:\n    *args: sizes (uninitialised tensor) or one sequence of data to copy.\n"
+        "    device: accepted for signature compatibility; ignored.\n"
+    )
     return _TypedTensorMeta(name, (), {"__new__": __new__, "_dtype": dt, "__doc__": doc})
 
 

@@ -25,7 +25,18 @@ PRINT_OPTS = _PrintOptions()
 def set_printoptions(
     precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None
 ) -> None:
-    """Set how tensors print (``torch.set_printoptions``)."""
+    """Set how tensors print (``torch.set_printoptions``).
+
+    Args:
+        precision: number of digits after the decimal point (default 4).
+        threshold: number of elements above which the output is summarised (default 1000).
+        edgeitems: number of items shown at each end of a summarised dimension (default 3).
+        linewidth: number of characters per line (default 80).
+        profile: ``'default'``, ``'short'`` or ``'full'``: a preset for the four options above,
+            which the explicit ones override.
+        sci_mode: True or False forces scientific notation on or off; ``None`` chooses
+            automatically.
+    """
     if profile == "default":
         PRINT_OPTS.precision, PRINT_OPTS.threshold = 4, 1000
         PRINT_OPTS.edgeitems, PRINT_OPTS.linewidth = 3, 80

@@ -32,7 +32,13 @@ def fork_rng(
     devices=None, enabled: bool = True, _caller: str = "fork_rng",
     _devices_kw: str = "devices", device_type: str = "cuda",
 ) -> Iterator[None]:  # fmt: skip
-    """Restore the default generator's state on exit (``torch.random.fork_rng``)."""
+    """Restore the default generator's state on exit (``torch.random.fork_rng``).
+
+    Args:
+        devices: accepted for compatibility; there are no CUDA devices to fork.
+        enabled: when False, the state is not saved or restored.
+        device_type: accepted for compatibility; only the CPU generator is forked.
+    """
     if not enabled:
         yield
         return

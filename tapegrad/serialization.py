@@ -566,6 +566,12 @@ def restricted_unpickle(data: bytes, allowed: Mapping[str, Any], what: str, *, e
     Plain NumPy arrays are rebuilt with checked state. Anything else raises
     ``UnpicklingError`` (a ``pickle.UnpicklingError`` and a ``RuntimeError``)
     naming ``what`` (the file); a malformed stream raises the same.
+
+    Args:
+        data: the pickle bytes.
+        allowed: the globals the stream may build, keyed by ``'module.name'``.
+        what: a name for the data (the file) used in error messages.
+        encoding: how 8-bit strings pickled by Python 2 are decoded, as for ``pickle.loads``.
     """
     return weights_only_unpickle(
         data, allowed, what, encoding=encoding, builders=NUMPY_BUILDERS, user_globals=False

@@ -81,6 +81,15 @@ def backward(
     With ``create_graph=True`` the backward pass is itself recorded: the leaves'
     ``.grad`` carry a ``grad_fn`` and can be differentiated again. ``retain_graph``
     defaults to ``create_graph``, as in PyTorch.
+
+    Args:
+        tensors: the tensor, or sequence of tensors, to differentiate.
+        grad_tensors: the gradients with respect to ``tensors`` (one per tensor, ``None`` allowed
+            for one-element tensors); ``None`` for all one-element tensors.
+        retain_graph: keep the graph for another backward pass; ``None`` means ``create_graph``.
+        create_graph: record the backward pass so that the gradients can be differentiated again.
+        grad_variables: the deprecated name of ``grad_tensors``.
+        inputs: if given, only these tensors accumulate into ``.grad``.
     """
     from .._tensor import Tensor
 
@@ -133,6 +142,23 @@ def grad(
 
     With ``create_graph=True`` the returned gradients are recorded in the graph and
     can be differentiated again (Hessian-vector products, gradient penalties).
+
+    Args:
+        outputs: the tensor, or sequence of tensors, to differentiate.
+        inputs: the tensor, or sequence of tensors, the gradients are taken with respect to; each
+            must require grad.
+        grad_outputs: the gradients with respect to ``outputs`` (the vector of the vector-Jacobian
+            product); ``None`` for one-element outputs.
+        retain_graph: keep the graph for another backward pass; ``None`` means ``create_graph``.
+        create_graph: record the backward pass so that the gradients can be differentiated again.
+        only_inputs: deprecated and ignored, as in PyTorch.
+        allow_unused: return ``None`` for an input the outputs do not depend on instead of raising;
+            ``None`` means ``materialize_grads``.
+        is_grads_batched: not supported: True raises ``NotImplementedError``.
+        materialize_grads: return zeros instead of ``None`` for unused inputs.
+
+    Returns:
+        a tuple with one gradient per input.
     """
     import numpy as np
 
@@ -199,7 +225,12 @@ class _VariableMeta(type):
 
 
 class Variable(metaclass=_VariableMeta):
-    """The old ``torch.autograd.Variable``: now just a tensor (``Variable(t, requires_grad)``)."""
+    """The old ``torch.autograd.Variable``: now just a tensor (``Variable(t, requires_grad)``).
+
+    Called as ``Variable(data, requires_grad=False, volatile=False)``: ``data`` is detached,
+    ``requires_grad`` sets whether the result requires grad, and ``volatile`` is deprecated and
+    ignored, as in PyTorch.
+    """
 
     def __new__(cls, data, requires_grad: bool = False, volatile: bool = False):
         t = data.detach()

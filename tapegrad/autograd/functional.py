@@ -175,6 +175,15 @@ def _fill_in_zeros(grads, refs, strict: bool, create_graph: bool, stage: str):
 def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """``(func(inputs), v^T J)``: a vector-Jacobian product (``torch.autograd.functional.vjp``).
 
+    Args:
+        func: a function taking tensors and returning a tensor or a tuple of tensors.
+        inputs: the tensor, or tuple of tensors, ``func`` is evaluated at.
+        v: the vector in the product, shaped like the outputs; may be ``None`` only when ``func``
+            returns a single one-element tensor.
+        create_graph: record the graph of the result so that it can be differentiated again.
+        strict: raise an error when an output does not depend on an input, instead of returning
+            zeros.
+
     Example: ``vjp(lambda x: x ** 2, x, v)`` returns ``(x ** 2, 2 * x * v)``.
     """
     with enable_grad():
@@ -207,7 +216,17 @@ def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
 
 def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """``(func(inputs), J v)``: a Jacobian-vector product (``torch.autograd.functional.jvp``),
-    by the double-backward trick."""
+    by the double-backward trick.
+
+    Args:
+        func: a function taking tensors and returning a tensor or a tuple of tensors.
+        inputs: the tensor, or tuple of tensors, ``func`` is evaluated at.
+        v: the vector in the product, shaped like ``inputs``; may be ``None`` only when ``inputs``
+            is a single one-element tensor.
+        create_graph: record the graph of the result so that it can be differentiated again.
+        strict: raise an error when an output does not depend on an input, instead of returning
+            zeros.
+    """
     from ..ops.creation import zeros_like
 
     with enable_grad():
@@ -255,6 +274,16 @@ def jacobian(
     One backward pass per output element; the entry for output o and input i has shape
     ``o.shape + i.shape``, nested in tuples like PyTorch's. ``vectorize=True`` (PyTorch's
     vmap speed-up) is accepted and gives the same result by the same loop.
+
+    Args:
+        func: a function taking tensors and returning a tensor or a tuple of tensors.
+        inputs: the tensor, or tuple of tensors, ``func`` is evaluated at.
+        create_graph: record the graph of the result so that it can be differentiated again.
+        strict: raise an error when an output does not depend on an input, instead of returning
+            zeros.
+        vectorize: accepted for PyTorch's signature; the result is the same either way.
+        strategy: ``'reverse-mode'`` or ``'forward-mode'`` (which needs ``vectorize=True`` and no
+            ``create_graph``); both are computed by reverse mode here.
     """
     from ..ops.creation import zeros_like
     from ..ops.shape import stack
@@ -331,7 +360,17 @@ def hessian(
     outer_jacobian_strategy: str = "reverse-mode",
 ):
     """The Hessian of a scalar function (``torch.autograd.functional.hessian``): the
-    Jacobian of its gradient, taken with ``create_graph=True``."""
+    Jacobian of its gradient, taken with ``create_graph=True``.
+
+    Args:
+        func: a function returning a single one-element tensor.
+        inputs: the tensor, or tuple of tensors, ``func`` is evaluated at.
+        create_graph: record the graph of the result so that it can be differentiated again.
+        strict: raise an error when an output does not depend on an input, instead of returning
+            zeros.
+        vectorize: accepted for PyTorch's signature; the result is the same either way.
+        outer_jacobian_strategy: ``'reverse-mode'`` or ``'forward-mode'``, as PyTorch accepts.
+    """
     is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "hessian")
     if outer_jacobian_strategy not in ("forward-mode", "reverse-mode"):
         raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode".')
@@ -399,7 +438,17 @@ def _prepare_hv(func, inputs, v, create_graph, strict, fn_name):
 
 
 def vhp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
-    """``(func(inputs), v^T H)``: a vector-Hessian product (``torch.autograd.functional.vhp``)."""
+    """``(func(inputs), v^T H)``: a vector-Hessian product (``torch.autograd.functional.vhp``).
+
+    Args:
+        func: a function returning a single one-element tensor.
+        inputs: the tensor, or tuple of tensors, ``func`` is evaluated at.
+        v: the vector in the product, shaped like ``inputs``; may be ``None`` only when ``inputs``
+            is a single one-element tensor.
+        create_graph: record the graph of the result so that it can be differentiated again.
+        strict: raise an error when an output does not depend on an input, instead of returning
+            zeros.
+    """
     with enable_grad():
         is_inputs_tuple, inputs, v, outputs, is_outputs_tuple, jac = _prepare_hv(
             func, inputs, v, create_graph, strict, "vhp"
@@ -417,7 +466,17 @@ def vhp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
 
 def hvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """``(func(inputs), H v)``: a Hessian-vector product (``torch.autograd.functional.hvp``),
-    by the double-backward trick on the vector-Hessian product (third derivatives)."""
+    by the double-backward trick on the vector-Hessian product (third derivatives).
+
+    Args:
+        func: a function returning a single one-element tensor.
+        inputs: the tensor, or tuple of tensors, ``func`` is evaluated at.
+        v: the vector in the product, shaped like ``inputs``; may be ``None`` only when ``inputs``
+            is a single one-element tensor.
+        create_graph: record the graph of the result so that it can be differentiated again.
+        strict: raise an error when an output does not depend on an input, instead of returning
+            zeros.
+    """
     from ..ops.creation import zeros_like
 
     with enable_grad():

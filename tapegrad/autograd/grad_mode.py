@@ -62,7 +62,11 @@ class _Mode:
 
 
 class no_grad(_Mode):  # noqa: N801
-    """Disable gradient recording (``torch.no_grad``), as a context or decorator."""
+    """Disable gradient recording (``torch.no_grad``), as a context or decorator.
+
+    Args:
+        orig_func: a function to wrap, when the class is used as a bare decorator (``@no_grad``).
+    """
 
     _mode = False
 
@@ -79,13 +83,23 @@ class no_grad(_Mode):  # noqa: N801
 
 
 class enable_grad(no_grad):  # noqa: N801
-    """Enable gradient recording (``torch.enable_grad``), as a context or decorator."""
+    """Enable gradient recording (``torch.enable_grad``), as a context or decorator.
+
+    Args:
+        orig_func: a function to wrap, when the class is used as a bare decorator
+            (``@enable_grad``).
+    """
 
     _mode = True
 
 
 class inference_mode(no_grad):  # noqa: N801
-    """Like ``no_grad`` (``torch.inference_mode``)."""
+    """Like ``no_grad`` (``torch.inference_mode``).
+
+    Args:
+        mode: True to disable gradient recording, False to enable it; a function here is
+            wrapped, as with a bare decorator.
+    """
 
     def __init__(self, mode: bool = True):
         self._mode = not mode
@@ -99,7 +113,11 @@ class inference_mode(no_grad):  # noqa: N801
 
 
 class set_grad_enabled(_Mode):  # noqa: N801
-    """Set grad mode (``torch.set_grad_enabled``): takes effect at once, or as a context."""
+    """Set grad mode (``torch.set_grad_enabled``): takes effect at once, or as a context.
+
+    Args:
+        mode: True to record operations for autograd, False not to.
+    """
 
     def __init__(self, mode: bool):
         self._prev = _enabled.enabled

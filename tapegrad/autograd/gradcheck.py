@@ -46,6 +46,27 @@ def gradcheck(
     upstream gradients give zero (or undefined) input gradients; ``check_grad_dtypes``
     that gradients have their input's dtype. Forward-mode AD and vmap-batched checks
     are not available in tapegrad and raise NotImplementedError when asked for.
+
+    Args:
+        func: a function taking ``inputs`` and returning a tensor or a tuple of tensors.
+        inputs: a tensor or tuple of arguments; those requiring grad (ideally float64) are checked.
+        eps: the finite-difference step.
+        atol: absolute tolerance.
+        rtol: relative tolerance.
+        raise_exception: raise ``GradcheckError`` on failure instead of returning False.
+        nondet_tol: how far two computations of the analytical Jacobian may differ.
+        check_undefined_grad: check that zero upstream gradients give zero (or undefined) input
+            gradients.
+        check_grad_dtypes: check that each gradient has its input's dtype.
+        check_batched_grad: not supported (needs vmap): True raises ``NotImplementedError``.
+        check_batched_forward_grad: not supported: True raises ``NotImplementedError``.
+        check_forward_ad: not supported (no forward-mode AD): True raises ``NotImplementedError``.
+        check_backward_ad: check the backward gradients; False returns True at once.
+        fast_mode: compare ``v^T J u`` for random unit vectors instead of whole Jacobians.
+        masked: not supported (no sparse tensors): True raises ``NotImplementedError``.
+
+    Returns:
+        True when every check passes.
     """
     from .._tensor import Tensor
 
@@ -251,6 +272,28 @@ def gradgradcheck(
     The gradient of ``func`` with respect to its inputs, taken with ``create_graph=True``
     under random upstream gradients (which themselves require grad), is a function of
     the inputs and of those upstream gradients; ``gradcheck`` then checks its Jacobian.
+
+    Args:
+        func: a function taking ``inputs`` and returning a tensor or a tuple of tensors.
+        inputs: a tensor or tuple of arguments; those requiring grad (ideally float64) are checked.
+        grad_outputs: the upstream gradients; ``None`` draws random ones.
+        eps: the finite-difference step.
+        atol: absolute tolerance.
+        rtol: relative tolerance.
+        gen_non_contig_grad_outputs: make the random upstream gradients non-contiguous.
+        raise_exception: raise ``GradcheckError`` on failure instead of returning False.
+        nondet_tol: how far two computations of the analytical Jacobian may differ.
+        check_undefined_grad: check that zero upstream gradients give zero (or undefined) input
+            gradients.
+        check_grad_dtypes: accepted for PyTorch's signature; not checked here.
+        check_batched_grad: accepted for PyTorch's signature; not checked here.
+        check_fwd_over_rev: accepted for PyTorch's signature; not checked here.
+        check_rev_over_rev: accepted for PyTorch's signature; not checked here.
+        fast_mode: compare ``v^T J u`` for random unit vectors instead of whole Jacobians.
+        masked: accepted for PyTorch's signature; not checked here.
+
+    Returns:
+        True when every check passes.
     """
     from .._tensor import Tensor
     from . import grad as autograd_grad

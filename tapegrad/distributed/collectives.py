@@ -119,7 +119,15 @@ def _mpi_op(op: Any, dtype: np.dtype, name: str):
 
 class Work:
     """A communication in flight (``torch.distributed.Work``): ``wait()`` blocks until it
-    has completed and its results are in the output tensors."""
+    has completed and its results are in the output tensors.
+
+    Args:
+        requests: the MPI requests of the communication.
+        finish: optional function run once they have completed (copying received data into the
+            output tensors).
+        what: the collective's name, used in error messages.
+        outputs: the output tensors, which ``result()`` returns.
+    """
 
     def __init__(
         self,

@@ -69,7 +69,15 @@ def launched_by_mpi() -> dict[str, int] | None:
 class Backend(str):
     """Backend names (``torch.distributed.Backend``). tapegrad has one backend, MPI;
     ``"gloo"`` (PyTorch's CPU backend) is accepted as a synonym so PyTorch CPU scripts
-    run unchanged."""
+    run unchanged.
+
+    Called as ``Backend(name)`` with ``'mpi'`` or ``'gloo'`` (any case) or a ``'cpu:...'``
+    device-backend string; it returns the lower-case name.
+
+    Raises:
+        ValueError: a GPU backend (``'nccl'``, ``'ucc'``, ``'xccl'``, ``'cuda:...'``) or an unknown
+            name.
+    """
 
     UNDEFINED = "undefined"
     MPI = "mpi"
@@ -92,7 +100,14 @@ class Backend(str):
 
 class ProcessGroup:
     """A set of ranks that run collectives together: an MPI communicator
-    (``torch.distributed.ProcessGroup``). ``ranks`` are the members' global ranks."""
+    (``torch.distributed.ProcessGroup``). ``ranks`` are the members' global ranks.
+
+    Args:
+        comm: the MPI communicator of the group.
+        ranks: the members' global ranks, in group-rank order.
+        backend: the backend name.
+        timeout: the collective timeout, in seconds.
+    """
 
     def __init__(self, comm: Any, ranks: list[int], backend: str, timeout: float) -> None:
         self.comm = comm

@@ -36,6 +36,10 @@ def register_kl(type_p: type, type_q: type):
     """Decorator registering ``fn(p, q)`` as ``KL(p || q)`` for ``p`` of ``type_p`` and
     ``q`` of ``type_q`` (subclasses included, the most specific registration wins).
 
+    Args:
+        type_p: a subclass of ``Distribution`` for ``p``.
+        type_q: a subclass of ``Distribution`` for ``q``.
+
     Example:
         >>> @register_kl(Normal, Normal)
         ... def kl_normal_normal(p, q): ...
@@ -65,6 +69,10 @@ def _lookup(type_p: type, type_q: type):
 
 def kl_divergence(p: Distribution, q: Distribution):
     """``KL(p || q) = E_p[log p(x) - log q(x)]``, one value per batch entry.
+
+    Args:
+        p: the first distribution.
+        q: the second distribution.
 
     Raises:
         NotImplementedError: when no closed form is registered for the pair of types.

@@ -123,7 +123,15 @@ def _check_argnums(argnums, nargs: int, who: str):
 
 
 def grad_and_value(func, argnums=0, has_aux: bool = False):
-    """``(gradient, value)`` of a scalar function (``torch.func.grad_and_value``)."""
+    """``(gradient, value)`` of a scalar function (``torch.func.grad_and_value``).
+
+    Args:
+        func: a function returning a one-element tensor.
+        argnums: index, or tuple of indices, of the positional arguments to differentiate with
+            respect to.
+        has_aux: whether ``func`` returns ``(output, aux)``; ``aux`` is passed through
+            undifferentiated.
+    """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -183,6 +191,13 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
 def grad(func, argnums=0, has_aux: bool = False):
     """The gradient of a scalar function as a function (``torch.func.grad``).
 
+    Args:
+        func: a function returning a one-element tensor.
+        argnums: index, or tuple of indices, of the positional arguments to differentiate with
+            respect to.
+        has_aux: whether ``func`` returns ``(output, aux)``; ``aux`` is passed through
+            undifferentiated.
+
     Example: ``grad(lambda x: (x ** 3).sum())(x)`` is ``3 * x ** 2``, and
     ``grad(grad(torch.sin))(x)`` is ``-sin(x)``.
     """
@@ -198,7 +213,15 @@ def grad(func, argnums=0, has_aux: bool = False):
 
 def vjp(func, *primals, has_aux: bool = False):
     """``(func(*primals), vjp_fn)`` (``torch.func.vjp``); ``vjp_fn(cotangents)`` returns one
-    gradient per primal, as a tuple."""
+    gradient per primal, as a tuple.
+
+    Args:
+        func: the function to transform; it takes and returns tensors.
+        primals: the positional arguments ``func`` is called with (tensors or nested
+            tuples/lists/dicts of tensors).
+        has_aux: whether ``func`` returns ``(output, aux)``; ``aux`` is passed through
+            undifferentiated.
+    """
     check_transform("vjp")
     keep = _nested(primals)
     with enable_grad():
@@ -252,7 +275,16 @@ def vjp(func, *primals, has_aux: bool = False):
 
 
 def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False):
-    """``(func(*primals), J @ tangents)`` (``torch.func.jvp``), by the double-backward trick."""
+    """``(func(*primals), J @ tangents)`` (``torch.func.jvp``), by the double-backward trick.
+
+    Args:
+        func: the function to transform; it takes and returns tensors.
+        primals: tuple of the positional arguments of ``func``.
+        tangents: tuple of tangents, one per primal, of the same shapes.
+        strict: accepted for PyTorch's signature; unused.
+        has_aux: whether ``func`` returns ``(output, aux)``; ``aux`` is passed through
+            undifferentiated.
+    """
     from ..ops.creation import zeros_like
 
     check_transform("jvp")
@@ -296,7 +328,17 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
 
 def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None, _preallocate_and_copy=False):
     """The Jacobian by reverse mode, as a function (``torch.func.jacrev``): entries of shape
-    ``output.shape + input.shape``, one vector-Jacobian product per output element."""
+    ``output.shape + input.shape``, one vector-Jacobian product per output element.
+
+    Args:
+        func: the function to transform; it takes and returns tensors.
+        argnums: index, or tuple of indices, of the positional arguments to differentiate with
+            respect to.
+        has_aux: whether ``func`` returns ``(output, aux)``; ``aux`` is passed through
+            undifferentiated.
+        chunk_size: accepted for PyTorch's signature (must be a positive int or ``None``); rows are
+            computed one at a time anyway.
+    """
     from ..ops.creation import zeros
     from ..ops.shape import stack
 
@@ -455,7 +497,13 @@ def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error")
 
 def hessian(func, argnums=0):
     """The Hessian of a scalar function, as a function (``torch.func.hessian``):
-    the Jacobian of the gradient, both by reverse mode here."""
+    the Jacobian of the gradient, both by reverse mode here.
+
+    Args:
+        func: a function returning a one-element tensor.
+        argnums: index, or tuple of indices, of the positional arguments to differentiate with
+            respect to.
+    """
     return jacrev(jacrev(func, argnums), argnums)
 
 
@@ -513,7 +561,17 @@ def functional_call(
     strict: bool = False,
 ):
     """Call ``module`` with its parameters and buffers replaced by the given tensors
-    (``torch.func.functional_call``); the module is unchanged afterwards."""
+    (``torch.func.functional_call``); the module is unchanged afterwards.
+
+    Args:
+        module: the ``nn.Module`` to call.
+        parameter_and_buffer_dicts: a dict (or tuple of dicts) from dotted names to the tensors used
+            in place of the module's parameters and buffers.
+        args: positional arguments for the call: a tuple, or a single argument.
+        kwargs: keyword arguments for the call, or ``None``.
+        tie_weights: accepted for PyTorch's signature; unused.
+        strict: raise if the given names do not match the module's parameters and buffers exactly.
+    """
     if isinstance(parameter_and_buffer_dicts, dict):
         tensors = dict(parameter_and_buffer_dicts)
     else:

@@ -52,7 +52,12 @@ def _rebuild_parameter(array, requires_grad):
 
 
 class Buffer(Tensor):
-    """Marks a tensor to be registered as a module buffer (``torch.nn.Buffer``)."""
+    """Marks a tensor to be registered as a module buffer (``torch.nn.Buffer``).
+
+    Called as ``Buffer(data=None, *, persistent=True)``: ``data`` is the tensor to use (``None``
+    gives an empty tensor); ``persistent`` says whether the buffer is part of the module's
+    ``state_dict``.
+    """
 
     def __new__(cls, data=None, *, persistent: bool = True):
         t = object.__new__(Tensor)

@@ -252,12 +252,20 @@ def conj(input: Tensor) -> Tensor:
 
 
 def resolve_conj(input: Tensor) -> Tensor:
-    """``input`` with its conjugation materialised (``torch.resolve_conj``): itself here."""
+    """``input`` with its conjugation materialised (``torch.resolve_conj``): itself here.
+
+    Args:
+        input: the input tensor.
+    """
     return input
 
 
 def is_conj(input: Tensor) -> bool:
-    """Whether ``input`` is a lazily conjugated view (``torch.is_conj``): never in tapegrad."""
+    """Whether ``input`` is a lazily conjugated view (``torch.is_conj``): never in tapegrad.
+
+    Args:
+        input: the input tensor.
+    """
     return False
 
 

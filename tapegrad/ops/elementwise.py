@@ -713,6 +713,8 @@ def _make_float_unary(name, cls):
     fn.__name__ = name
     fn.__doc__ = (
         f"Elementwise {name} (``torch.{name}``); integer inputs give the default float dtype."
+        "\n\nArgs:\n    input: the input tensor.\n"
+        "    out: optional tensor that receives the result.\n"
     )
     return fn
 
@@ -733,7 +735,11 @@ def _make_same_unary(name, cls):
         return _to_out(cls.apply(input), out)
 
     fn.__name__ = name
-    fn.__doc__ = f"Elementwise {name} (``torch.{name}``)."
+    fn.__doc__ = (
+        f"Elementwise {name} (``torch.{name}``)."
+        "\n\nArgs:\n    input: the input tensor.\n"
+        "    out: optional tensor that receives the result.\n"
+    )
     return fn
 
 
@@ -772,7 +778,14 @@ fix = globals()["trunc"]
 
 
 def round(input, *, decimals: int = 0, out=None):  # noqa: A001
-    """Round half to even (``torch.round``), optionally to ``decimals`` places."""
+    """Round half to even (``torch.round``), optionally to ``decimals`` places.
+
+    Args:
+        input: the input tensor.
+        decimals: number of decimal places to round to; negative values round to the left of the
+            decimal point.
+        out: optional tensor that receives the result.
+    """
     if input.dtype.category < 2:
         return _to_out(input.clone(), out)
     if decimals:
@@ -781,11 +794,23 @@ def round(input, *, decimals: int = 0, out=None):  # noqa: A001
 
 
 def positive(input):
+    """Return ``input`` unchanged (``torch.positive``).
+
+    Args:
+        input: the input tensor.
+    """
     return input
 
 
 def add(input, other, *, alpha=1, out=None):
-    """input + alpha * other, broadcasting (``torch.add``)."""
+    """input + alpha * other, broadcasting (``torch.add``).
+
+    Args:
+        input: the input tensor.
+        other: the second operand: a tensor or a Python number, broadcast against ``input``.
+        alpha: multiplier applied to ``other`` before adding.
+        out: optional tensor that receives the result.
+    """
     if alpha != 1:
         dt = _promote(input, other)
         if isinstance(alpha, float) and not dt.is_floating_point:
@@ -803,12 +828,25 @@ class Rsub(Sub):
 
 
 def rsub(input, other, *, alpha=1):
-    """other - alpha * input (``torch.rsub``); ``2 - x`` calls it."""
+    """other - alpha * input (``torch.rsub``); ``2 - x`` calls it.
+
+    Args:
+        input: the tensor (or number) that is subtracted.
+        other: the tensor or number subtracted from.
+        alpha: multiplier applied to ``input`` before subtracting.
+    """
     return _binary(Rsub if not U.is_tensor(other) else Sub, other, input, alpha=alpha)
 
 
 def sub(input, other, *, alpha=1, out=None):
-    """input - alpha * other (``torch.sub``)."""
+    """input - alpha * other (``torch.sub``).
+
+    Args:
+        input: the input tensor.
+        other: the second operand: a tensor or a Python number, broadcast against ``input``.
+        alpha: multiplier applied to ``other`` before subtracting.
+        out: optional tensor that receives the result.
+    """
     if all(U.is_tensor(v) and v.dtype is D.bool_ for v in (input, other)):
         raise RuntimeError(
             "Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
@@ -821,7 +859,13 @@ subtract = sub
 
 
 def mul(input, other, *, out=None):
-    """input * other, broadcasting (``torch.mul``)."""
+    """input * other, broadcasting (``torch.mul``).
+
+    Args:
+        input: the input tensor.
+        other: the second operand: a tensor or a Python number, broadcast against ``input``.
+        out: optional tensor that receives the result.
+    """
     return _to_out(_binary(Mul, input, other), out)
 
 
@@ -829,7 +873,15 @@ multiply = mul
 
 
 def div(input, other, *, rounding_mode=None, out=None):
-    """input / other (``torch.div``): true division, or 'floor'/'trunc' rounding."""
+    """input / other (``torch.div``): true division, or 'floor'/'trunc' rounding.
+
+    Args:
+        input: the dividend.
+        other: the divisor: a tensor or a Python number.
+        rounding_mode: ``None`` for true division, ``'trunc'`` to round toward zero, ``'floor'`` to
+            round down.
+        out: optional tensor that receives the result.
+    """
     dt = _promote(input, other)
     if rounding_mode is None:
         fdt = dt if dt.is_floating_point or dt.is_complex else D.get_default_dtype()
@@ -846,22 +898,46 @@ divide = true_divide = div
 
 
 def floor_divide(input, other, *, out=None):
-    """Floor division (``torch.floor_divide``, the ``//`` operator)."""
+    """Floor division (``torch.floor_divide``, the ``//`` operator).
+
+    Args:
+        input: the dividend.
+        other: the divisor.
+        out: optional tensor that receives the result.
+    """
     return div(input, other, rounding_mode="floor", out=out)
 
 
 def remainder(input, other, *, out=None):
-    """Python-style modulus, sign of the divisor (``torch.remainder``, ``%``)."""
+    """Python-style modulus, sign of the divisor (``torch.remainder``, ``%``).
+
+    Args:
+        input: the dividend.
+        other: the divisor.
+        out: optional tensor that receives the result.
+    """
     return _to_out(_binary(Remainder, input, other), out)
 
 
 def fmod(input, other, *, out=None):
-    """C-style modulus, sign of the dividend (``torch.fmod``)."""
+    """C-style modulus, sign of the dividend (``torch.fmod``).
+
+    Args:
+        input: the dividend.
+        other: the divisor.
+        out: optional tensor that receives the result.
+    """
     return _to_out(_binary(Fmod, input, other), out)
 
 
 def pow(input, exponent, *, out=None):  # noqa: A001
-    """input ** exponent (``torch.pow``); either side may be a Python number."""
+    """input ** exponent (``torch.pow``); either side may be a Python number.
+
+    Args:
+        input: the base: a tensor or a Python number.
+        exponent: the exponent: a tensor or a Python number.
+        out: optional tensor that receives the result.
+    """
     if (
         U.is_tensor(input)
         and isinstance(exponent, numbers.Number)
@@ -877,7 +953,13 @@ def pow(input, exponent, *, out=None):  # noqa: A001
 
 
 def float_power(input, exponent, *, out=None):
-    """pow computed in float64 (``torch.float_power``)."""
+    """pow computed in float64 (``torch.float_power``).
+
+    Args:
+        input: the base: a tensor or a Python number.
+        exponent: the exponent: a tensor or a Python number.
+        out: optional tensor that receives the result.
+    """
     return pow(
         _operand(input, D.float64),
         exponent if not U.is_tensor(exponent) else exponent.double(),
@@ -886,14 +968,26 @@ def float_power(input, exponent, *, out=None):
 
 
 def maximum(input, other, *, out=None):
-    """Elementwise maximum, NaN-propagating (``torch.maximum``)."""
+    """Elementwise maximum, NaN-propagating (``torch.maximum``).
+
+    Args:
+        input: the input tensor.
+        other: the second operand: a tensor or a Python number, broadcast against ``input``.
+        out: optional tensor that receives the result.
+    """
     if not U.is_tensor(other):
         raise TypeError("maximum(): argument 'other' must be Tensor, not " + type(other).__name__)
     return _to_out(_binary(Maximum, input, other), out)
 
 
 def minimum(input, other, *, out=None):
-    """Elementwise minimum, NaN-propagating (``torch.minimum``)."""
+    """Elementwise minimum, NaN-propagating (``torch.minimum``).
+
+    Args:
+        input: the input tensor.
+        other: the second operand: a tensor or a Python number, broadcast against ``input``.
+        out: optional tensor that receives the result.
+    """
     if not U.is_tensor(other):
         raise TypeError("minimum(): argument 'other' must be Tensor, not " + type(other).__name__)
     return _to_out(_binary(Minimum, input, other), out)
@@ -932,17 +1026,35 @@ class Fmin(Function):
 
 
 def fmax(input, other, *, out=None):
-    """Elementwise maximum that ignores NaN (``torch.fmax``)."""
+    """Elementwise maximum that ignores NaN (``torch.fmax``).
+
+    Args:
+        input: the input tensor.
+        other: the second operand: a tensor or a Python number, broadcast against ``input``.
+        out: optional tensor that receives the result.
+    """
     return _to_out(_binary(Fmax, input, other), out)
 
 
 def fmin(input, other, *, out=None):
-    """Elementwise minimum that ignores NaN (``torch.fmin``)."""
+    """Elementwise minimum that ignores NaN (``torch.fmin``).
+
+    Args:
+        input: the input tensor.
+        other: the second operand: a tensor or a Python number, broadcast against ``input``.
+        out: optional tensor that receives the result.
+    """
     return _to_out(_binary(Fmin, input, other), out)
 
 
 def atan2(input, other, *, out=None):
-    """Elementwise atan2(input, other) (``torch.atan2``)."""
+    """Elementwise atan2(input, other) (``torch.atan2``).
+
+    Args:
+        input: the y coordinates.
+        other: the x coordinates.
+        out: optional tensor that receives the result.
+    """
     dt = _promote(input, other)
     dt = dt if dt.is_floating_point else D.get_default_dtype()
     return _to_out(_binary(Atan2, input, other, dt=dt), out)
@@ -952,18 +1064,40 @@ arctan2 = atan2
 
 
 def hypot(input, other, *, out=None):
-    """sqrt(input**2 + other**2) (``torch.hypot``)."""
+    """sqrt(input**2 + other**2) (``torch.hypot``).
+
+    Args:
+        input: the input tensor.
+        other: the second operand: a tensor or a Python number, broadcast against ``input``.
+        out: optional tensor that receives the result.
+    """
     return _to_out(_binary(Hypot, input, other), out)
 
 
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
-    """input + value * tensor1 * tensor2 (``torch.addcmul``)."""
+    """input + value * tensor1 * tensor2 (``torch.addcmul``).
+
+    Args:
+        input: the tensor to add to.
+        tensor1: the first factor.
+        tensor2: the second factor.
+        value: multiplier for ``tensor1 * tensor2``.
+        out: optional tensor that receives the result.
+    """
     prod = mul(tensor1, tensor2)
     return _to_out(add(input, prod if value == 1 else mul(prod, value)), out)
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
-    """input + value * tensor1 / tensor2 (``torch.addcdiv``)."""
+    """input + value * tensor1 / tensor2 (``torch.addcdiv``).
+
+    Args:
+        input: the tensor to add to.
+        tensor1: the numerator.
+        tensor2: the denominator.
+        value: multiplier for ``tensor1 / tensor2``.
+        out: optional tensor that receives the result.
+    """
     if not (tensor1.dtype.is_floating_point or tensor2.dtype.is_floating_point):
         raise RuntimeError(
             "Integer division with addcdiv is no longer supported, and in a future release "
@@ -990,7 +1124,13 @@ class Xlogy(Function):
 
 
 def xlogy(input, other, *, out=None):
-    """input * log(other), 0 where input is 0 (``torch.xlogy``)."""
+    """input * log(other), 0 where input is 0 (``torch.xlogy``).
+
+    Args:
+        input: the multiplier ``x``: a tensor or a Python number.
+        other: the argument ``y`` of the logarithm.
+        out: optional tensor that receives the result.
+    """
     dt = _promote(input, other)
     if not dt.is_floating_point:
         dt = D.get_default_dtype()
@@ -998,7 +1138,12 @@ def xlogy(input, other, *, out=None):
 
 
 def sgn(input, *, out=None):
-    """The sign (``torch.sgn``): ``z / |z|`` for complex tensors, ``sign`` for real ones."""
+    """The sign (``torch.sgn``): ``z / |z|`` for complex tensors, ``sign`` for real ones.
+
+    Args:
+        input: the input tensor.
+        out: optional tensor that receives the result.
+    """
     if input.dtype.is_complex:
         from .complex import Sgn
 
@@ -1007,13 +1152,23 @@ def sgn(input, *, out=None):
 
 
 def deg2rad(input, *, out=None):
-    """Degrees to radians (``torch.deg2rad``)."""
+    """Degrees to radians (``torch.deg2rad``).
+
+    Args:
+        input: angles in degrees.
+        out: optional tensor that receives the result.
+    """
     x = input if input.dtype.is_floating_point else input.to(D.get_default_dtype())
     return _to_out(mul(x, math.pi / 180), out)
 
 
 def rad2deg(input, *, out=None):
-    """Radians to degrees (``torch.rad2deg``)."""
+    """Radians to degrees (``torch.rad2deg``).
+
+    Args:
+        input: angles in radians.
+        out: optional tensor that receives the result.
+    """
     x = input if input.dtype.is_floating_point else input.to(D.get_default_dtype())
     return _to_out(mul(x, 180 / math.pi), out)
 
@@ -1036,7 +1191,13 @@ class Copysign(Function):
 
 
 def copysign(input, other, *, out=None):
-    """|input| with the sign of other (``torch.copysign``)."""
+    """|input| with the sign of other (``torch.copysign``).
+
+    Args:
+        input: the magnitudes.
+        other: the tensor or number whose signs are used.
+        out: optional tensor that receives the result.
+    """
     dt = _promote(input, other)
     if not dt.is_floating_point:
         dt = D.get_default_dtype()
@@ -1044,7 +1205,13 @@ def copysign(input, other, *, out=None):
 
 
 def logaddexp(input, other, *, out=None):
-    """log(exp(input) + exp(other)), computed stably (``torch.logaddexp``)."""
+    """log(exp(input) + exp(other)), computed stably (``torch.logaddexp``).
+
+    Args:
+        input: the input tensor.
+        other: the second operand: a tensor or a Python number, broadcast against ``input``.
+        out: optional tensor that receives the result.
+    """
     return _to_out(_binary(LogAddExp, input, other), out)
 
 
@@ -1053,7 +1220,14 @@ class LerpTensor(Lerp):
 
 
 def lerp(input, end, weight, *, out=None):
-    """input + weight * (end - input) (``torch.lerp``)."""
+    """input + weight * (end - input) (``torch.lerp``).
+
+    Args:
+        input: the start points.
+        end: the end points.
+        weight: interpolation weight: a number or a tensor broadcast against ``input``.
+        out: optional tensor that receives the result.
+    """
     dt = input.dtype
     w = _operand(weight, dt)
     try:
@@ -1069,6 +1243,12 @@ def where(condition, input=None, other=None, *, out=None):
     """Pick from input where condition else other (``torch.where``).
 
     With only a condition it returns ``condition.nonzero(as_tuple=True)``.
+
+    Args:
+        condition: bool tensor choosing ``input`` (True) or ``other`` (False).
+        input: values used where ``condition`` is True; a tensor or a number.
+        other: values used where ``condition`` is False; a tensor or a number.
+        out: optional tensor that receives the result.
     """
     if input is None and other is None:
         from .index import nonzero
@@ -1094,7 +1274,14 @@ def where(condition, input=None, other=None, *, out=None):
 
 
 def clamp(input, min=None, max=None, *, out=None):  # noqa: A002
-    """Limit values to [min, max] (``torch.clamp`` / ``clip``); bounds may be tensors."""
+    """Limit values to [min, max] (``torch.clamp`` / ``clip``); bounds may be tensors.
+
+    Args:
+        input: the input tensor.
+        min: lower bound (number or tensor), or ``None`` for no lower bound.
+        max: upper bound (number or tensor), or ``None`` for no upper bound.
+        out: optional tensor that receives the result.
+    """
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if U.is_tensor(min) or U.is_tensor(max):
@@ -1120,10 +1307,22 @@ clip = clamp
 
 
 def clamp_min(input, min):  # noqa: A002
+    """Limit values from below (``torch.clamp_min``).
+
+    Args:
+        input: the input tensor.
+        min: lower bound, a number or a tensor.
+    """
     return clamp(input, min=min)
 
 
 def clamp_max(input, max):  # noqa: A002
+    """Limit values from above (``torch.clamp_max``).
+
+    Args:
+        input: the input tensor.
+        max: upper bound, a number or a tensor.
+    """
     return clamp(input, max=max)
 
 
@@ -1153,7 +1352,13 @@ def _compare(ufunc, name):
         return _to_out(res, out)
 
     fn.__name__ = name
-    fn.__doc__ = f"Elementwise ``{name}`` comparison giving a bool tensor (``torch.{name}``)."
+    fn.__doc__ = (
+        f"Elementwise ``{name}`` comparison giving a bool tensor (``torch.{name}``)."
+        "\n\nArgs:\n    input: the left-hand tensor.\n"
+        "    other: the right-hand side: a tensor or a Python number, broadcast against"
+        " ``input``.\n"
+        "    out: optional tensor that receives the result.\n"
+    )
     return fn
 
 
@@ -1172,6 +1377,13 @@ def _logical(ufunc, name):
         return _to_out(Logic.apply(a, b, ufunc=ufunc), out)
 
     fn.__name__ = name
+    fn.__doc__ = (
+        f"Elementwise logical ``{name[8:]}``, giving a bool tensor (``torch.{name}``); "
+        "nonzero counts as True."
+        "\n\nArgs:\n    input: the first tensor.\n"
+        "    other: the second tensor or number, broadcast against ``input``.\n"
+        "    out: optional tensor that receives the result.\n"
+    )
     return fn
 
 
@@ -1181,7 +1393,12 @@ logical_xor = _logical(np.logical_xor, "logical_xor")
 
 
 def logical_not(input, *, out=None):
-    """Elementwise not, giving bool (``torch.logical_not``)."""
+    """Elementwise not, giving bool (``torch.logical_not``).
+
+    Args:
+        input: the input tensor.
+        out: optional tensor that receives the result.
+    """
     return _to_out(Logic.apply(input, None, ufunc=np.logical_not), out)
 
 
@@ -1194,6 +1411,12 @@ def _bitwise(ufunc, name):
         return _to_out(Logic.apply(a, b, ufunc=ufunc), out)
 
     fn.__name__ = name
+    fn.__doc__ = (
+        f"Elementwise ``{name}`` of integer or bool tensors (``torch.{name}``)."
+        "\n\nArgs:\n    input: the first integer or bool tensor.\n"
+        "    other: the second tensor or number, broadcast against ``input``.\n"
+        "    out: optional tensor that receives the result.\n"
+    )
     return fn
 
 
@@ -1205,7 +1428,12 @@ bitwise_right_shift = _bitwise(np.right_shift, "bitwise_right_shift")
 
 
 def bitwise_not(input, *, out=None):
-    """Bitwise not; logical not for bool (``torch.bitwise_not``, ``~``)."""
+    """Bitwise not; logical not for bool (``torch.bitwise_not``, ``~``).
+
+    Args:
+        input: an integer or bool tensor.
+        out: optional tensor that receives the result.
+    """
     if input.dtype.is_floating_point:
         raise NotImplementedError(
             f"\"bitwise_not_cpu\" not implemented for '{_long_name(input.dtype)}'"
@@ -1214,55 +1442,127 @@ def bitwise_not(input, *, out=None):
 
 
 def isnan(input):
-    """Elementwise NaN test (``torch.isnan``)."""
+    """Elementwise NaN test (``torch.isnan``).
+
+    Args:
+        input: the input tensor.
+    """
     return U.Tensor._make(np.asarray(np.isnan(input._data)))
 
 
 def isinf(input):
-    """Elementwise infinity test (``torch.isinf``)."""
+    """Elementwise infinity test (``torch.isinf``).
+
+    Args:
+        input: the input tensor.
+    """
     return U.Tensor._make(np.asarray(np.isinf(input._data)))
 
 
 def isposinf(input):
+    """Elementwise test for positive infinity (``torch.isposinf``).
+
+    Args:
+        input: the input tensor.
+    """
     return U.Tensor._make(np.asarray(np.isposinf(input._data)))
 
 
 def isneginf(input):
+    """Elementwise test for negative infinity (``torch.isneginf``).
+
+    Args:
+        input: the input tensor.
+    """
     return U.Tensor._make(np.asarray(np.isneginf(input._data)))
 
 
 def isfinite(input):
-    """Elementwise finiteness test (``torch.isfinite``)."""
+    """Elementwise finiteness test (``torch.isfinite``).
+
+    Args:
+        input: the input tensor.
+    """
     return U.Tensor._make(np.asarray(np.isfinite(input._data)))
 
 
 def isreal(input):
+    """Elementwise test for a zero imaginary part (``torch.isreal``).
+
+    This version returns all True, which is right for real tensors only.
+
+    Args:
+        input: the input tensor.
+    """
     return U.Tensor._make(np.ones(input.shape, dtype=bool))
 
 
 def signbit(input):
+    """Elementwise test of the sign bit, True for -0.0 (``torch.signbit``).
+
+    Args:
+        input: the input tensor.
+    """
     return U.Tensor._make(np.asarray(np.signbit(input._data)))
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """Elementwise closeness (``torch.isclose``)."""
+    """Elementwise closeness (``torch.isclose``).
+
+    Args:
+        input: the input tensor.
+        other: the tensor to compare with.
+        rtol: relative tolerance.
+        atol: absolute tolerance.
+        equal_nan: whether two NaNs count as close.
+
+    Returns:
+        a bool tensor, True where ``|input - other| <= atol + rtol * |other|``.
+    """
     dt = _promote(input, other)
     a, b = _operand(input, dt)._data, _operand(other, dt)._data
     return U.Tensor._make(np.asarray(np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)))
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
-    """Whether all elements are close (``torch.allclose``)."""
+    """Whether all elements are close (``torch.allclose``).
+
+    Args:
+        input: the input tensor.
+        other: the tensor to compare with.
+        rtol: relative tolerance.
+        atol: absolute tolerance.
+        equal_nan: whether two NaNs count as close.
+
+    Returns:
+        a Python bool.
+    """
     return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
 
 
 def equal(input, other) -> bool:
-    """Same shape and elements (``torch.equal``)."""
+    """Same shape and elements (``torch.equal``).
+
+    Args:
+        input: the first tensor.
+        other: the second tensor.
+
+    Returns:
+        a Python bool, True when shapes and all elements match.
+    """
     return input.shape == other.shape and bool(np.array_equal(input._data, other._data))
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
-    """Replace NaN and infinities (``torch.nan_to_num``)."""
+    """Replace NaN and infinities (``torch.nan_to_num``).
+
+    Args:
+        input: the input tensor.
+        nan: the value that replaces NaN.
+        posinf: the value that replaces +inf; ``None`` means the dtype's largest finite value.
+        neginf: the value that replaces -inf; ``None`` means the dtype's lowest finite value.
+        out: optional tensor that receives the result.
+    """
     from .index import _masked_replace
 
     x = input._data
@@ -1276,7 +1576,12 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
 
 
 def logit(input, eps=None):
-    """log(p / (1 - p)), p clamped to [eps, 1 - eps] when eps is given (``torch.logit``)."""
+    """log(p / (1 - p)), p clamped to [eps, 1 - eps] when eps is given (``torch.logit``).
+
+    Args:
+        input: probabilities.
+        eps: clamp bound for ``input``, or ``None`` for no clamping.
+    """
     x = input if input.dtype.is_floating_point else input.to(D.get_default_dtype())
     if eps is not None:
         x = clamp(x, eps, 1 - eps)
@@ -1304,13 +1609,22 @@ class Sinc(Function):
 
 
 def sinc(input):
-    """sin(pi x) / (pi x), 1 at 0 (``torch.sinc``)."""
+    """sin(pi x) / (pi x), 1 at 0 (``torch.sinc``).
+
+    Args:
+        input: the input tensor.
+    """
     x = input if input.dtype.is_floating_point else input.to(D.get_default_dtype())
     return Sinc.apply(x)
 
 
 def heaviside(input, values):
-    """0 below zero, ``values`` at zero, 1 above (``torch.heaviside``); not differentiable."""
+    """0 below zero, ``values`` at zero, 1 above (``torch.heaviside``); not differentiable.
+
+    Args:
+        input: the input tensor.
+        values: the values used where ``input`` is zero.
+    """
     if input.dtype is not values.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes")
     out = np.heaviside(input._data, values._data).astype(input._data.dtype, copy=False)
@@ -1318,13 +1632,23 @@ def heaviside(input, values):
 
 
 def logaddexp2(input, other):
-    """log2(2**input + 2**other), computed stably (``torch.logaddexp2``)."""
+    """log2(2**input + 2**other), computed stably (``torch.logaddexp2``).
+
+    Args:
+        input: the input tensor.
+        other: the second operand: a tensor or a Python number, broadcast against ``input``.
+    """
     ln2 = math.log(2)
     return logaddexp(input * ln2, other * ln2) / ln2
 
 
 def ldexp(input, other):
-    """input * 2**other (``torch.ldexp``)."""
+    """input * 2**other (``torch.ldexp``).
+
+    Args:
+        input: the mantissas.
+        other: the exponents of two.
+    """
     x = input if input.dtype.is_floating_point else input.to(D.get_default_dtype())
     e = other if U.is_tensor(other) else U.as_tensor_arg(other)
     return mul(x, pow(2.0, e.to(x.dtype)))

@@ -21,7 +21,16 @@ def _gen(generator):
 def rand(
     *size, generator=None, dtype=None, device=None, requires_grad=False, out=None, layout=None
 ):
-    """Uniform samples in [0, 1) (``torch.rand``)."""
+    """Uniform samples in [0, 1) (``torch.rand``).
+
+    Args:
+        generator: optional ``Generator`` to draw from instead of the global one.
+        dtype: the floating dtype of the result; ``None`` means the default dtype.
+        device: the device of the result; tapegrad computes on the CPU.
+        requires_grad: whether autograd records operations on the result.
+        out: accepted for signature compatibility; ignored, a new tensor is returned.
+        layout: accepted for signature compatibility; only the strided layout exists.
+    """
     shape = U.check_size(U.size_args(size))
     return _finish(_gen(generator).uniform(shape, 0.0, 1.0, _dt(dtype)), requires_grad, device)
 
@@ -29,7 +38,16 @@ def rand(
 def randn(
     *size, generator=None, dtype=None, device=None, requires_grad=False, out=None, layout=None
 ):
-    """Standard normal samples (``torch.randn``)."""
+    """Standard normal samples (``torch.randn``).
+
+    Args:
+        generator: optional ``Generator`` to draw from instead of the global one.
+        dtype: the floating dtype of the result; ``None`` means the default dtype.
+        device: the device of the result; tapegrad computes on the CPU.
+        requires_grad: whether autograd records operations on the result.
+        out: accepted for signature compatibility; ignored, a new tensor is returned.
+        layout: accepted for signature compatibility; only the strided layout exists.
+    """
     shape = U.check_size(U.size_args(size))
     return _finish(_gen(generator).normal(shape, 0.0, 1.0, _dt(dtype)), requires_grad, device)
 
@@ -37,7 +55,18 @@ def randn(
 def randint(
     low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False
 ):
-    """Integers uniform in [low, high) (``torch.randint``); int64 by default."""
+    """Integers uniform in [low, high) (``torch.randint``); int64 by default.
+
+    Args:
+        low: the lowest value (inclusive); when ``high`` is omitted, this is the exclusive upper
+            bound and the lowest value is 0.
+        high: one above the highest value.
+        size: the output shape, a tuple.
+        generator: optional ``Generator`` to draw from instead of the global one.
+        dtype: the dtype of the result; ``None`` means int64.
+        device: the device of the result; tapegrad computes on the CPU.
+        requires_grad: whether autograd records operations on the result.
+    """
     if size is None:
         if high is None or isinstance(high, (tuple, list)):
             size, high, low = high, low, 0
@@ -56,13 +85,30 @@ def randint(
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
-    """A random permutation of 0..n-1 (``torch.randperm``)."""
+    """A random permutation of 0..n-1 (``torch.randperm``).
+
+    Args:
+        n: the length of the permutation.
+        generator: optional ``Generator`` to draw from instead of the global one.
+        dtype: the dtype of the result; ``None`` means int64.
+        device: the device of the result; tapegrad computes on the CPU.
+        requires_grad: whether autograd records operations on the result.
+    """
     if n < 0:
         raise RuntimeError(f"n must be non-negative, got{n}")
     return _finish(_gen(generator).randperm(n, _dt(dtype, D.int64)), requires_grad, device)
 
 
 def rand_like(input, *, dtype=None, generator=None, requires_grad=False, device=None):
+    """Uniform samples in [0, 1) shaped like ``input`` (``torch.rand_like``).
+
+    Args:
+        input: the tensor whose shape (and, by default, dtype) the result takes.
+        dtype: the dtype of the result; ``None`` means ``input.dtype``.
+        generator: optional ``Generator`` to draw from instead of the global one.
+        requires_grad: whether autograd records operations on the result.
+        device: accepted for signature compatibility; the result is on the CPU.
+    """
     return rand(
         tuple(input.shape),
         dtype=dtype or input.dtype,
@@ -72,6 +118,15 @@ def rand_like(input, *, dtype=None, generator=None, requires_grad=False, device=
 
 
 def randn_like(input, *, dtype=None, generator=None, requires_grad=False, device=None):
+    """Standard normal samples shaped like ``input`` (``torch.randn_like``).
+
+    Args:
+        input: the tensor whose shape (and, by default, dtype) the result takes.
+        dtype: the dtype of the result; ``None`` means ``input.dtype``.
+        generator: optional ``Generator`` to draw from instead of the global one.
+        requires_grad: whether autograd records operations on the result.
+        device: accepted for signature compatibility; the result is on the CPU.
+    """
     return randn(
         tuple(input.shape),
         dtype=dtype or input.dtype,
@@ -81,6 +136,17 @@ def randn_like(input, *, dtype=None, generator=None, requires_grad=False, device
 
 
 def randint_like(input, low, high=None, *, dtype=None, generator=None, requires_grad=False):
+    """Integers uniform in [low, high) shaped like ``input`` (``torch.randint_like``).
+
+    Args:
+        input: the tensor whose shape (and, by default, dtype) the result takes.
+        low: the lowest value (inclusive); when ``high`` is omitted, this is the exclusive upper
+            bound and the lowest value is 0.
+        high: one above the highest value.
+        dtype: the dtype of the result; ``None`` means ``input.dtype``.
+        generator: optional ``Generator`` to draw from instead of the global one.
+        requires_grad: accepted for signature compatibility; ignored.
+    """
     if high is None:
         low, high = 0, low
     return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype, generator=generator)
@@ -97,7 +163,19 @@ def normal(
     device=None,
     requires_grad=False,
 ):
-    """Normal samples with given mean/std, scalars or tensors (``torch.normal``)."""
+    """Normal samples with given mean/std, scalars or tensors (``torch.normal``).
+
+    Args:
+        mean: the mean: a number or a tensor.
+        std: the standard deviation (>= 0): a number or a tensor.
+        size: the output shape; required when ``mean`` and ``std`` are both numbers, unused
+            otherwise (the result then has their broadcast shape).
+        generator: optional ``Generator`` to draw from instead of the global one.
+        dtype: the floating dtype of the result; ``None`` means the default dtype.
+        out: accepted for signature compatibility; ignored, a new tensor is returned.
+        device: the device of the result; tapegrad computes on the CPU.
+        requires_grad: whether autograd records operations on the result.
+    """
     g = _gen(generator)
     mt, st = isinstance(mean, U.Tensor), isinstance(std, U.Tensor)
     if not mt and not st:
@@ -117,7 +195,14 @@ def normal(
 
 
 def bernoulli(input, p=None, *, generator=None, out=None):
-    """Bernoulli samples with probabilities ``input`` (``torch.bernoulli``)."""
+    """Bernoulli samples with probabilities ``input`` (``torch.bernoulli``).
+
+    Args:
+        input: probabilities in [0, 1]; the result has its shape and dtype.
+        p: optional single probability used for every element instead of ``input``'s values.
+        generator: optional ``Generator`` to draw from instead of the global one.
+        out: accepted for signature compatibility; ignored, a new tensor is returned.
+    """
     # a Python p draws double uniforms like PyTorch's bernoulli_(float)
     probs = input._data if p is None else np.full(input.shape, float(p))
     if np.any((probs < 0) | (probs > 1)):
@@ -126,7 +211,17 @@ def bernoulli(input, p=None, *, generator=None, out=None):
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):
-    """Indices sampled from rows of probabilities (``torch.multinomial``)."""
+    """Indices sampled from rows of probabilities (``torch.multinomial``).
+
+    Args:
+        input: a 1-D or 2-D tensor of non-negative weights (one distribution per row).
+        num_samples: number of indices to draw per row.
+        replacement: whether an index can be drawn more than once.
+        generator: optional ``Generator`` to draw from instead of the global one.
+
+    Returns:
+        an int64 tensor of sampled indices.
+    """
     a = input._data
     if a.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
@@ -140,6 +235,12 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
 
 
 def poisson(input, generator=None):
+    """Poisson samples with rates ``input`` (``torch.poisson``).
+
+    Args:
+        input: the non-negative rates; the result has the same dtype.
+        generator: optional ``Generator`` to draw from instead of the global one.
+    """
     rng = np.random.default_rng(int(_gen(generator).randint(0, 2**62, (), np.int64)))
     return U.Tensor._make(rng.poisson(input._data).astype(input._data.dtype))
 

@@ -118,6 +118,19 @@ class FunctionEvent(_Formatted):
         cpu_parent: The enclosing event on the same thread, or None.
         cpu_children: The events directly inside it.
         flops: Floating-point operations of the call (with ``with_flops``), else 0.
+
+    Args:
+        id: order in which the event started.
+        name: the op's name.
+        thread: the native id of the thread that ran it.
+        start_us: start time in microseconds since the profiler's clock origin.
+        end_us: end time in microseconds.
+        input_shapes: shapes of the inputs, or ``None`` for ``[]``.
+        stack: the Python stack at the call, innermost first, or ``None`` for ``[]``.
+        sequence_nr: the autograd sequence number linking a forward op to its backward, -1 for none.
+        is_user_annotation: whether the event is a ``record_function`` range.
+        trace_name: the name used in exported traces; ``None`` means ``name``.
+        category: the trace category, such as ``'cpu_op'``.
     """
 
     def __init__(

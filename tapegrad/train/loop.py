@@ -94,7 +94,9 @@ class TrainState:
     the epoch: ``loss``, ``error``, ``val_loss``, ``val_error``, ``lr``, ``seconds``);
     a callback sets ``stop_training`` to end training after the current epoch.
 
-    Attributes:
+    Each argument is kept as the attribute of the same name.
+
+    Args:
         model: the module being trained.
         loss_fn: the loss, called as ``loss_fn(outputs, targets)``.
         optimizer: the optimizer stepping ``model``'s parameters.

@@ -127,7 +127,9 @@ def k_fold(
 class CrossValidationResult:
     """The validation score of each fold, with their mean and standard deviation.
 
-    Attributes:
+    Each argument is kept as the attribute of the same name.
+
+    Args:
         scores: the validation score of each fold, in fold order.
     """
 
@@ -173,7 +175,9 @@ def cross_validate(
 class RunSummary:
     """Test errors of repeated runs: ``worst`` (highest), ``median``, ``best`` (lowest).
 
-    Attributes:
+    Each argument is kept as the attribute of the same name.
+
+    Args:
         seeds: the seeds, in the order run.
         errors: the test error of each run.
         extra: anything else to keep with the summary.

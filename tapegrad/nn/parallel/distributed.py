@@ -113,6 +113,30 @@ class DistributedDataParallel(Module):
         model = DistributedDataParallel(Net())
         loss_fn(model(inputs), targets).backward()   # gradients averaged over ranks
         optimizer.step()
+
+    Args:
+        module: the model to replicate; it needs a parameter that requires grad.
+        device_ids: must be empty or ``None``: tapegrad modules are on the CPU.
+        output_device: must be ``None``: tapegrad modules are on the CPU.
+        dim: the batch dimension, stored as ``.dim``; the batch is not split here.
+        broadcast_buffers: deprecated name of ``forward_sync_buffers`` (a ``FutureWarning``).
+        init_sync: broadcast rank 0's parameters and buffers at construction, after checking that
+            every rank wraps the same architecture.
+        process_group: the group to average over; ``None`` means the default group.
+        bucket_cap_mb: size of a gradient bucket in MiB (``None`` means the default, 25).
+        find_unused_parameters: allow parameters that a forward pass does not use.
+        check_reduction: accepted for PyTorch's signature; ignored.
+        gradient_as_bucket_view: accepted; changes nothing in the results.
+        static_graph: accepted; changes nothing in the results.
+        delay_all_reduce_named_params: accepted for PyTorch's signature; ignored.
+        param_to_hook_all_reduce: accepted for PyTorch's signature; ignored.
+        mixed_precision: accepted for PyTorch's signature; ignored.
+        device_mesh: accepted for PyTorch's signature; ignored.
+        skip_all_reduce_unused_params: accepted for PyTorch's signature; ignored.
+        bucket_cap_mb_list: sizes in MiB of the successive buckets (the last repeats).
+        batched_grad_copy: accepted for PyTorch's signature; ignored.
+        forward_sync_buffers: copy rank 0's buffers to every rank before each forward; ``None``
+            means ``broadcast_buffers`` or True.
     """
 
     def __init__(

@@ -21,7 +21,13 @@ __all__ = ["norm_except_dim", "orthogonal", "spectral_norm", "weight_norm"]
 def norm_except_dim(v: Tensor, pow: float = 2, dim: int = 0) -> Tensor:  # noqa: A002
     """The ``pow``-norm of ``v`` over every dimension but ``dim``, keeping ``dim`` with size
     ``v.size(dim)`` and the others as 1 (``torch.norm_except_dim``); ``dim=-1`` gives the
-    norm of the whole tensor."""
+    norm of the whole tensor.
+
+    Args:
+        v: the input tensor.
+        pow: the order of the norm.
+        dim: the dimension that is kept; -1 for the norm of the whole tensor.
+    """
     if dim == -1:
         return reduce.vector_norm(v, pow)
     d = dim % v.ndim

@@ -359,7 +359,12 @@ def register_parametrization(
 
 def is_parametrized(module: Module, tensor_name: str | None = None) -> bool:
     """Whether ``module`` has a parametrization, on ``tensor_name`` if given
-    (``parametrize.is_parametrized``)."""
+    (``parametrize.is_parametrized``).
+
+    Args:
+        module: the module to inspect.
+        tensor_name: the parameter or buffer name to ask about; ``None`` means any.
+    """
     parametrizations = getattr(module, "parametrizations", None)
     if parametrizations is None or not isinstance(parametrizations, ModuleDict):
         return False
@@ -417,7 +422,11 @@ def remove_parametrizations(
 
 def type_before_parametrizations(module: Module) -> type:
     """The module's class before parametrizations were registered
-    (``parametrize.type_before_parametrizations``)."""
+    (``parametrize.type_before_parametrizations``).
+
+    Args:
+        module: the module to inspect.
+    """
     if is_parametrized(module):
         return module.__class__.__bases__[0]
     return type(module)

@@ -399,7 +399,15 @@ class CustomFromMask(BasePruningMethod):
 
 def identity(module: Module, name: str) -> Module:
     """Install the pruning machinery on ``module.<name>`` with a mask of ones
-    (``prune.identity``)."""
+    (``prune.identity``).
+
+    Args:
+        module: the module holding the tensor.
+        name: the name of the parameter in ``module`` to prune, such as ``'weight'``.
+
+    Returns:
+        ``module``, modified in place.
+    """
     Identity.apply(module, name)
     return module
 
@@ -524,13 +532,29 @@ def global_unstructured(parameters, pruning_method, importance_scores=None, **kw
 
 
 def custom_from_mask(module: Module, name: str, mask: Tensor) -> Module:
-    """Prune ``module.<name>`` where ``mask`` is zero (``prune.custom_from_mask``)."""
+    """Prune ``module.<name>`` where ``mask`` is zero (``prune.custom_from_mask``).
+
+    Args:
+        module: the module holding the tensor.
+        name: the name of the parameter in ``module`` to prune, such as ``'weight'``.
+        mask: a 0/1 tensor of the parameter's shape; zeros are pruned.
+
+    Returns:
+        ``module``, modified in place.
+    """
     CustomFromMask.apply(module, name, mask)
     return module
 
 
 def remove(module: Module, name: str) -> Module:
     """Make the pruning of ``module.<name>`` permanent (``prune.remove``).
+
+    Args:
+        module: the module holding the tensor.
+        name: the name of the pruned parameter.
+
+    Returns:
+        ``module``, modified in place.
 
     Raises:
         ValueError: ``module.<name>`` is not pruned.
@@ -546,7 +570,11 @@ def remove(module: Module, name: str) -> Module:
 
 
 def is_pruned(module: Module) -> bool:
-    """Whether ``module`` or one of its submodules has a pruning hook (``prune.is_pruned``)."""
+    """Whether ``module`` or one of its submodules has a pruning hook (``prune.is_pruned``).
+
+    Args:
+        module: the module to inspect, with its submodules.
+    """
     for _, submodule in module.named_modules():
         for hook in submodule._forward_pre_hooks.values():
             if isinstance(hook, BasePruningMethod):

@@ -41,7 +41,16 @@ class _PackedSequenceFields(NamedTuple):
 class PackedSequence(_PackedSequenceFields):
     """Sequences of different lengths packed time step by time step
     (``torch.nn.utils.rnn.PackedSequence``); made by ``pack_padded_sequence`` or
-    ``pack_sequence``, never by hand."""
+    ``pack_sequence``, never by hand.
+
+    Called as ``PackedSequence(data, batch_sizes=None, sorted_indices=None,
+    unsorted_indices=None)``: ``data`` holds the packed time steps, one row per (time step,
+    sequence), or is a ``(data, batch_sizes)`` pair when ``batch_sizes`` is ``None``;
+    ``batch_sizes`` (int64) counts the sequences still running at each time step;
+    ``sorted_indices`` is the permutation that sorted the batch by decreasing length, or
+    ``None``; ``unsorted_indices`` is its inverse, computed from ``sorted_indices`` when
+    ``None``.
+    """
 
     def __new__(cls, data, batch_sizes=None, sorted_indices=None, unsorted_indices=None):
         if unsorted_indices is None and sorted_indices is not None:

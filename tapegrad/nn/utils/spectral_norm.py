@@ -127,6 +127,13 @@ def spectral_norm(
 def remove_spectral_norm(module: Module, name: str = "weight") -> Module:
     """Undo :func:`spectral_norm` (``torch.nn.utils.remove_spectral_norm``).
 
+    Args:
+        module: the module that has spectral norm applied.
+        name: the name of the normalised parameter.
+
+    Returns:
+        ``module``, modified in place.
+
     Raises:
         ValueError: ``module.<name>`` has no spectral norm.
     """

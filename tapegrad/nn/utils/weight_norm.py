@@ -80,6 +80,13 @@ def remove_weight_norm(module: Module, name: str = "weight") -> Module:
     """Undo :func:`weight_norm`: ``<name>`` becomes one parameter again
     (``torch.nn.utils.remove_weight_norm``).
 
+    Args:
+        module: the module that has weight norm applied.
+        name: the name of the normalised parameter.
+
+    Returns:
+        ``module``, modified in place.
+
     Raises:
         ValueError: ``module.<name>`` has no weight norm.
     """

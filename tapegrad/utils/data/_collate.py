@@ -30,7 +30,11 @@ CollateMap = dict[type | tuple[type, ...], Callable]
 
 def default_convert(data: Any) -> Any:
     """Turn NumPy arrays (also inside containers) into tensors; leave the rest alone
-    (``torch.utils.data.default_convert``, used when automatic batching is off)."""
+    (``torch.utils.data.default_convert``, used when automatic batching is off).
+
+    Args:
+        data: a sample: an array, a tensor, a number or a container of them.
+    """
     elem_type = type(data)
     if isinstance(data, tapegrad.Tensor):
         return data
@@ -76,7 +80,13 @@ def _rebuild_sequence(elem, values: list) -> Any:
 
 def collate(batch: list, *, collate_fn_map: CollateMap | None = None) -> Any:
     """Collate ``batch`` using ``collate_fn_map`` for the element types it names and
-    recursing into containers (``torch.utils.data._utils.collate.collate``)."""
+    recursing into containers (``torch.utils.data._utils.collate.collate``).
+
+    Args:
+        batch: the list of samples to combine.
+        collate_fn_map: a dict from element types to functions ``fn(batch, *, collate_fn_map)`` that
+            collate a batch of that type; ``None`` means none.
+    """
     elem = batch[0]
     elem_type = type(elem)
     if collate_fn_map is not None:

@@ -44,7 +44,14 @@ _local = threading.local()
 
 @dataclass(frozen=True)
 class WorkerInfo:
-    """What a worker knows about itself (``torch.utils.data.get_worker_info()``'s result)."""
+    """What a worker knows about itself (``torch.utils.data.get_worker_info()``'s result).
+
+    Args:
+        id: the worker's index, from 0 to ``num_workers - 1``.
+        num_workers: the number of workers.
+        seed: the worker's seed, ``base_seed + id``.
+        dataset: the dataset the worker reads from.
+    """
 
     id: int
     num_workers: int

@@ -23,7 +23,11 @@ __all__ = [
 
 class Sampler(Generic[T_co]):
     """Base of samplers: ``__iter__`` yields indices (or lists of indices), ``__len__`` how
-    many (``torch.utils.data.Sampler``)."""
+    many (``torch.utils.data.Sampler``).
+
+    Args:
+        data_source: accepted for compatibility with older PyTorch code; the base class ignores it.
+    """
 
     def __init__(self, data_source: Sized | None = None) -> None:
         pass
@@ -38,7 +42,11 @@ def _positive_int(name: str, value) -> None:
 
 
 class SequentialSampler(Sampler[int]):
-    """0, 1, ..., len(data_source) - 1 (``torch.utils.data.SequentialSampler``)."""
+    """0, 1, ..., len(data_source) - 1 (``torch.utils.data.SequentialSampler``).
+
+    Args:
+        data_source: the dataset (anything with a length) whose indices are yielded.
+    """
 
     def __init__(self, data_source: Sized) -> None:
         self.data_source = data_source

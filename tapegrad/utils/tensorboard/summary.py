@@ -100,7 +100,18 @@ def histogram_raw(
 ) -> Summary:
     """A ``Summary`` holding a histogram given by its statistics and buckets
     (``torch.utils.tensorboard.summary.histogram_raw``); ``bucket_limits[i]`` is the
-    upper edge of the bucket holding ``bucket_counts[i]`` values."""
+    upper edge of the bucket holding ``bucket_counts[i]`` values.
+
+    Args:
+        name: the name the data is shown under.
+        min: the smallest value.
+        max: the largest value.
+        num: the number of values.
+        sum: the sum of the values.
+        sum_squares: the sum of the squared values.
+        bucket_limits: the upper edge of each bucket.
+        bucket_counts: the number of values in each bucket.
+    """
     hist = HistogramProto(
         min=min,
         max=max,
@@ -131,6 +142,11 @@ def make_histogram(values: np.ndarray, bins: Any, max_bins: int | None = None) -
     """The ``HistogramProto`` of ``values`` (PyTorch's ``make_histogram``, after
     TensorFlow's ``histogram.cc``): empty buckets at both ends are dropped, keeping one
     empty bucket below the first non-empty one so that TensorBoard sees its lower edge.
+
+    Args:
+        values: the values to bin.
+        bins: bucket edges, a count or a NumPy method name, as ``numpy.histogram`` takes.
+        max_bins: merge neighbouring buckets so that at most about this many remain.
 
     Raises:
         ValueError: ``values`` is empty, or no value falls in any bucket.
@@ -200,7 +216,14 @@ def make_image(
 ) -> Summary.Image:
     """A ``Summary.Image``: a uint8 (H, W, C) array encoded as PNG with Pillow (PyTorch's
     ``make_image``), with ``boxes`` drawn on it; ``rescale`` resizes it with Lanczos
-    filtering first."""
+    filtering first.
+
+    Args:
+        tensor: uint8 image of shape (H, W, C).
+        rescale: factor the image is resized by before encoding.
+        boxes: optional (N, 4) boxes (xmin, ymin, xmax, ymax) to draw.
+        labels: optional text label for each box.
+    """
     from PIL import Image
 
     height, width, channels = tensor.shape
@@ -220,7 +243,12 @@ def make_image(
 
 def text(tag: str, text: str) -> Summary:
     """A ``Summary`` for TensorBoard's text plugin, tagged ``tag + "/text_summary"``
-    (``torch.utils.tensorboard.summary.text``); the text may be Markdown."""
+    (``torch.utils.tensorboard.summary.text``); the text may be Markdown.
+
+    Args:
+        tag: the name the data is shown under.
+        text: the text, which may be Markdown.
+    """
     from tensorboard.plugins.text.plugin_data_pb2 import TextPluginData
 
     plugin_data = SummaryMetadata.PluginData(
@@ -346,7 +374,14 @@ def compute_curve(
     labels: np.ndarray, predictions: np.ndarray, num_thresholds: int, weights: Any = None
 ) -> np.ndarray:
     """The (6, num_thresholds) array of true/false positive/negative counts, precision and
-    recall at ``num_thresholds`` evenly spaced thresholds (PyTorch's ``compute_curve``)."""
+    recall at ``num_thresholds`` evenly spaced thresholds (PyTorch's ``compute_curve``).
+
+    Args:
+        labels: binary ground-truth labels.
+        predictions: predicted probabilities in [0, 1].
+        num_thresholds: number of evenly spaced thresholds.
+        weights: optional per-example weights (default 1).
+    """
     minimum_count = 1e-7  # keeps precision and recall finite where nothing is predicted
     if weights is None:
         weights = 1.0
@@ -389,7 +424,15 @@ def pr_curve(
 ) -> Summary:
     """A ``Summary`` for TensorBoard's PR-curve plugin from binary ``labels`` and
     ``predictions`` in [0, 1] (``torch.utils.tensorboard.summary.pr_curve``); at most 127
-    thresholds, as in PyTorch."""
+    thresholds, as in PyTorch.
+
+    Args:
+        tag: the name the data is shown under.
+        labels: binary ground-truth labels.
+        predictions: predicted probabilities in [0, 1], same shape as ``labels``.
+        num_thresholds: number of evenly spaced thresholds in [0, 1]; at most 127.
+        weights: optional per-example weights (default 1).
+    """
     num_thresholds = min(num_thresholds, 127)
     data = compute_curve(make_np(labels), make_np(predictions), num_thresholds, weights)
     return _pr_summary(tag, data, num_thresholds)
@@ -407,7 +450,19 @@ def pr_curve_raw(
     weights: Any = None,
 ) -> Summary:
     """A ``Summary`` for the PR-curve plugin from counts already computed
-    (``torch.utils.tensorboard.summary.pr_curve_raw``)."""
+    (``torch.utils.tensorboard.summary.pr_curve_raw``).
+
+    Args:
+        tag: the name the data is shown under.
+        tp: true-positive count at each threshold.
+        fp: false-positive count at each threshold.
+        tn: true-negative count at each threshold.
+        fn: false-negative count at each threshold.
+        precision: precision at each threshold.
+        recall: recall at each threshold.
+        num_thresholds: number of evenly spaced thresholds in [0, 1]; at most 127.
+        weights: accepted for PyTorch's signature; unused.
+    """
     num_thresholds = min(num_thresholds, 127)
     data = np.stack([make_np(v) for v in (tp, fp, tn, fn, precision, recall)])
     return _pr_summary(tag, data, num_thresholds)
@@ -489,6 +544,10 @@ def tensor_proto(tag: str, tensor: Any) -> Summary:
     """A ``Summary`` holding a whole tensor for TensorBoard's tensor data
     (``torch.utils.tensorboard.summary.tensor_proto``).
 
+    Args:
+        tag: the name the data is shown under.
+        tensor: the tensor or array to store.
+
     Raises:
         ValueError: a tensor of 2 GB or more (protocol buffers' limit), or of a dtype
             TensorBoard has no field for.
@@ -510,6 +569,11 @@ def audio(tag: str, tensor: Any, sample_rate: int = 44100) -> Summary:
     """A ``Summary`` holding a mono 16-bit WAV clip of samples in [-1, 1]
     (``torch.utils.tensorboard.summary.audio``); louder samples are clipped, with a
     warning.
+
+    Args:
+        tag: the name the data is shown under.
+        tensor: the samples, in [-1, 1], one-dimensional once squeezed.
+        sample_rate: samples per second.
 
     Raises:
         AssertionError: the samples are not one-dimensional once squeezed (PyTorch's type).
@@ -561,7 +625,16 @@ def _draw_box(picture, xmin, ymin, xmax, ymax, label, color="black", thickness=2
 
 def draw_boxes(picture, boxes: np.ndarray, labels: Sequence[str] | None = None):
     """Draw red (xmin, ymin, xmax, ymax) boxes, with optional labels, on a PIL image
-    (``torch.utils.tensorboard.summary.draw_boxes``)."""
+    (``torch.utils.tensorboard.summary.draw_boxes``).
+
+    Args:
+        picture: the PIL image, drawn on in place.
+        boxes: (N, 4) array of (xmin, ymin, xmax, ymax) pixel boxes.
+        labels: optional text label for each box.
+
+    Returns:
+        the same PIL image.
+    """
     for i in range(boxes.shape[0]):
         label = None if labels is None else labels[i]
         picture = _draw_box(picture, *boxes[i, :4], label, color="Red")
@@ -578,7 +651,16 @@ def image_boxes(
 ) -> Summary:
     """A ``Summary`` holding an image with boxes drawn on it
     (``torch.utils.tensorboard.summary.image_boxes``); boxes are (N, 4) rows of
-    (xmin, ymin, xmax, ymax) in pixels."""
+    (xmin, ymin, xmax, ymax) in pixels.
+
+    Args:
+        tag: the name the data is shown under.
+        tensor_image: the image, laid out as ``dataformats`` says.
+        tensor_boxes: (N, 4) boxes of (xmin, ymin, xmax, ymax) pixels.
+        rescale: factor the image is resized by before encoding.
+        dataformats: the image layout, such as ``'CHW'`` or ``'HWC'``.
+        labels: optional text label for each box.
+    """
     arr = convert_to_HWC(make_np(tensor_image), dataformats)
     arr = (arr.astype(np.float32) * _scale_factor(arr)).clip(0, 255).astype(np.uint8)
     boxes = make_np(tensor_boxes)
@@ -616,7 +698,17 @@ def mesh(
 ) -> Summary:
     """A ``Summary`` for TensorBoard's mesh plugin: (B, N, 3) vertices, optional (B, N, 3)
     colors and (B, F, 3) faces (``torch.utils.tensorboard.summary.mesh``); ``config_dict``
-    holds three.js settings (camera, lights, material)."""
+    holds three.js settings (camera, lights, material).
+
+    Args:
+        tag: the name the data is shown under.
+        vertices: (B, N, 3) vertex positions.
+        colors: optional (B, N, 3) vertex colours, or ``None``.
+        faces: optional (B, F, 3) vertex indices of each face, or ``None``.
+        config_dict: three.js settings (camera, lights, material), or ``None``.
+        display_name: optional name shown in TensorBoard.
+        description: optional description shown in TensorBoard.
+    """
     from tensorboard.plugins.mesh import metadata
     from tensorboard.plugins.mesh.plugin_data_pb2 import MeshPluginData
 
@@ -652,7 +744,12 @@ def video(tag: str, tensor: Any, fps: float = 4) -> Summary:
 
 def make_video(tensor: np.ndarray, fps: float) -> Summary.Image:
     """A ``Summary.Image`` holding uint8 (T, H, W, C) frames as a looping animated GIF,
-    written with Pillow (PyTorch writes it with moviepy)."""
+    written with Pillow (PyTorch writes it with moviepy).
+
+    Args:
+        tensor: uint8 frames of shape (T, H, W, C).
+        fps: frames per second of the animation.
+    """
     from PIL import Image
 
     t, h, w, c = tensor.shape
