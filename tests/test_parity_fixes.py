@@ -109,3 +109,8 @@ def test_in_place_through_one_view_reaches_the_other_views():
 
     _same(one)
     _same(two)
+
+
+def test_isreal_of_complex_and_randint_like_requires_grad():
+    _same(lambda L: L.isreal(L.tensor([1 + 0j, 1 + 1j, 2.5 + 0j])))
+    assert tapegrad.randint_like(tapegrad.zeros(2), 5, requires_grad=True).requires_grad

@@ -1487,13 +1487,14 @@ def isfinite(input):
 
 
 def isreal(input):
-    """Elementwise test for a zero imaginary part (``torch.isreal``).
-
-    This version returns all True, which is right for real tensors only.
+    """Elementwise test for a zero imaginary part (``torch.isreal``); always True for a real
+    tensor.
 
     Args:
         input: the input tensor.
     """
+    if np.iscomplexobj(input._data):
+        return U.Tensor._make(np.asarray(input._data.imag == 0))
     return U.Tensor._make(np.ones(input.shape, dtype=bool))
 
 

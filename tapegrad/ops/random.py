@@ -28,7 +28,7 @@ def rand(
         dtype: the floating dtype of the result; ``None`` means the default dtype.
         device: the device of the result; tapegrad computes on the CPU.
         requires_grad: whether autograd records operations on the result.
-        out: accepted for signature compatibility; ignored, a new tensor is returned.
+        out: the tensor to write the result into (resized; it keeps its dtype).
         layout: accepted for signature compatibility; only the strided layout exists.
     """
     shape = U.check_size(U.size_args(size))
@@ -45,7 +45,7 @@ def randn(
         dtype: the floating dtype of the result; ``None`` means the default dtype.
         device: the device of the result; tapegrad computes on the CPU.
         requires_grad: whether autograd records operations on the result.
-        out: accepted for signature compatibility; ignored, a new tensor is returned.
+        out: the tensor to write the result into (resized; it keeps its dtype).
         layout: accepted for signature compatibility; only the strided layout exists.
     """
     shape = U.check_size(U.size_args(size))
@@ -145,11 +145,12 @@ def randint_like(input, low, high=None, *, dtype=None, generator=None, requires_
         high: one above the highest value.
         dtype: the dtype of the result; ``None`` means ``input.dtype``.
         generator: optional ``Generator`` to draw from instead of the global one.
-        requires_grad: accepted for signature compatibility; ignored.
+        requires_grad: record operations on the result for autograd (floating dtypes only).
     """
     if high is None:
         low, high = 0, low
-    return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype, generator=generator)
+    t = randint(low, high, tuple(input.shape), dtype=dtype or input.dtype, generator=generator)
+    return t.requires_grad_(True) if requires_grad else t
 
 
 def normal(
@@ -172,7 +173,7 @@ def normal(
             otherwise (the result then has their broadcast shape).
         generator: optional ``Generator`` to draw from instead of the global one.
         dtype: the floating dtype of the result; ``None`` means the default dtype.
-        out: accepted for signature compatibility; ignored, a new tensor is returned.
+        out: the tensor to write the result into (resized; it keeps its dtype).
         device: the device of the result; tapegrad computes on the CPU.
         requires_grad: whether autograd records operations on the result.
     """
@@ -201,7 +202,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):
         input: probabilities in [0, 1]; the result has its shape and dtype.
         p: optional single probability used for every element instead of ``input``'s values.
         generator: optional ``Generator`` to draw from instead of the global one.
-        out: accepted for signature compatibility; ignored, a new tensor is returned.
+        out: the tensor to write the result into (resized; it keeps its dtype).
     """
     # a Python p draws double uniforms like PyTorch's bernoulli_(float)
     probs = input._data if p is None else np.full(input.shape, float(p))
