@@ -411,6 +411,8 @@ from .ops.shape import (  # noqa: E402
     vstack,
 )
 from .ops.special import digamma, lgamma, mvlgamma, polygamma  # noqa: E402
+from .ops.special import gammainc as igamma  # noqa: E402
+from .ops.special import gammaincc as igammac  # noqa: E402
 from .ops.triangular import cholesky_inverse  # noqa: E402
 
 uint8 = uint8

@@ -11,7 +11,7 @@ import math
 from .ops.elementwise import erf, erfc, erfinv, exp2, expm1, log1p, logit, round, sinc, xlogy
 from .ops.elementwise import sigmoid as expit
 from .ops.reduce import log_softmax, logsumexp, softmax
-from .ops.special import digamma, entr, polygamma, xlog1py
+from .ops.special import digamma, entr, gammainc, gammaincc, polygamma, xlog1py
 from .ops.special import lgamma as gammaln
 from .ops.special import mvlgamma as _mvlgamma
 
@@ -24,6 +24,8 @@ __all__ = [
     "exp2",
     "expit",
     "expm1",
+    "gammainc",
+    "gammaincc",
     "gammaln",
     "log1p",
     "log_softmax",

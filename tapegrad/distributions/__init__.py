@@ -9,7 +9,11 @@ Exponential, Laplace and MultivariateNormal equal PyTorch's.
 
 from __future__ import annotations
 
-from . import constraints, transforms
+from . import (
+    constraints,
+    kl_cross,  # registers the cross-family pairs
+    transforms,
+)
 from .bernoulli import Bernoulli
 from .beta import Beta
 from .binomial import Binomial

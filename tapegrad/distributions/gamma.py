@@ -54,6 +54,12 @@ class Gamma(_ExponentialFamily):
         a, b = self.concentration, self.rate
         return _tg.xlogy(a, b) + _tg.xlogy(a - 1, value) - b * value - _tg.lgamma(a)
 
+    def cdf(self, value):
+        """``P(concentration, rate * value)``, the regularized lower incomplete gamma."""
+        if self._validate_args:
+            self._validate_sample(value)
+        return _tg.special.gammainc(self.concentration, self.rate * value)
+
     def entropy(self):
         """``a - log(b) + lgamma(a) + (1 - a) digamma(a)``."""
         a = self.concentration

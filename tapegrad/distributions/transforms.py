@@ -16,7 +16,10 @@ from . import constraints
 from .utils import clamp_probs, sum_rightmost
 
 __all__ = [
+    "AbsTransform",
     "AffineTransform",
+    "ComposeTransform",
+    "PowerTransform",
     "ExpTransform",
     "SigmoidTransform",
     "TanhTransform",
@@ -207,3 +210,105 @@ class AffineTransform(Transform):
         else:
             result = self.scale.abs().log().expand(tuple(x.shape))
         return sum_rightmost(result, self._event_dim)
+
+
+class PowerTransform(Transform):
+    """``y = x ** exponent`` on positive numbers.
+
+    Args:
+        exponent: the power (a number or a tensor broadcasting against ``x``).
+    """
+
+    domain = constraints.positive
+    codomain = constraints.positive
+
+    def __init__(self, exponent) -> None:
+        self.exponent = exponent
+
+    def _call(self, x):
+        return x.pow(self.exponent)
+
+    def _inverse(self, y):
+        return y.pow(1 / self.exponent)
+
+    def log_abs_det_jacobian(self, x, y):
+        """``log|exponent * y / x|`` (the derivative is ``exponent * x ** (exponent - 1)``)."""
+        return (self.exponent * y / x).abs().log()
+
+
+class AbsTransform(Transform):
+    """``y = |x|``; not bijective, its inverse picks the non-negative preimage."""
+
+    domain = constraints.real
+    codomain = constraints.positive
+    bijective = False
+
+    def _call(self, x):
+        return x.abs()
+
+    def _inverse(self, y):
+        return y
+
+
+class ComposeTransform(Transform):
+    """The transforms of ``parts`` applied in order (``torch.distributions.ComposeTransform``).
+
+    Args:
+        parts: a list of transforms; an empty list is the identity.
+    """
+
+    def __init__(self, parts) -> None:
+        self.parts = list(parts)
+
+    @property
+    def domain(self):
+        """The first part's domain (real for no parts)."""
+        return self.parts[0].domain if self.parts else constraints.real
+
+    @property
+    def codomain(self):
+        """The last part's codomain (real for no parts)."""
+        return self.parts[-1].codomain if self.parts else constraints.real
+
+    @property
+    def bijective(self):
+        """Whether every part is."""
+        return all(p.bijective for p in self.parts)
+
+    @property
+    def sign(self):
+        """The product of the parts' signs."""
+        s = 1
+        for p in self.parts:
+            s = s * p.sign
+        return s
+
+    def _call(self, x):
+        for p in self.parts:
+            x = p(x)
+        return x
+
+    def _inverse(self, y):
+        for p in reversed(self.parts):
+            y = p.inv(y)
+        return y
+
+    def log_abs_det_jacobian(self, x, y):
+        """The parts' terms, each summed over the event dims it does not itself cover."""
+        if not self.parts:
+            return _tg.zeros_like(x)
+        xs = [x]
+        for p in self.parts[:-1]:
+            xs.append(p(xs[-1]))
+        xs.append(y)
+        total = None
+        event_dim = self.domain.event_dim
+        for p, xi, yi in zip(self.parts, xs[:-1], xs[1:]):
+            term = sum_rightmost(p.log_abs_det_jacobian(xi, yi), event_dim - p.domain.event_dim)
+            total = term if total is None else total + term
+            event_dim += p.codomain.event_dim - p.domain.event_dim
+        return total
+
+    def __repr__(self) -> str:
+        inner = ",\n    ".join(repr(p) for p in self.parts)
+        return f"{type(self).__name__}(\n    {inner}\n)"
