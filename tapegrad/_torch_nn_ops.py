@@ -78,7 +78,7 @@ def _reduction(reduction) -> str:
         raise ValueError(f"{reduction} is not a valid value for reduction") from None
 
 
-def _stride(stride, kernel_size):
+def _stride(stride):
     # ATen's default stride is [], meaning the kernel size.
     return None if stride is None or (isinstance(stride, (list, tuple)) and not stride) else stride
 
@@ -214,9 +214,7 @@ def max_pool1d(input: Tensor, kernel_size, stride=(), padding=0, dilation=1, cei
         dilation: spacing between kernel elements, an int or one per spatial dimension.
         ceil_mode: use ceil instead of floor to compute the output size.
     """
-    return F.max_pool1d(
-        input, kernel_size, _stride(stride, kernel_size), padding, dilation, ceil_mode
-    )
+    return F.max_pool1d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
 
 
 def max_pool1d_with_indices(
@@ -233,7 +231,7 @@ def max_pool1d_with_indices(
         ceil_mode: use ceil instead of floor to compute the output size.
     """
     return F.max_pool1d(
-        input, kernel_size, _stride(stride, kernel_size), padding, dilation, ceil_mode,
+        input, kernel_size, _stride(stride), padding, dilation, ceil_mode,
         return_indices=True,
     )  # fmt: skip
 
@@ -249,9 +247,7 @@ def max_pool2d(input: Tensor, kernel_size, stride=(), padding=0, dilation=1, cei
         dilation: spacing between kernel elements, an int or one per spatial dimension.
         ceil_mode: use ceil instead of floor to compute the output size.
     """
-    return F.max_pool2d(
-        input, kernel_size, _stride(stride, kernel_size), padding, dilation, ceil_mode
-    )
+    return F.max_pool2d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
 
 
 def max_pool3d(input: Tensor, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
@@ -265,9 +261,7 @@ def max_pool3d(input: Tensor, kernel_size, stride=(), padding=0, dilation=1, cei
         dilation: spacing between kernel elements, an int or one per spatial dimension.
         ceil_mode: use ceil instead of floor to compute the output size.
     """
-    return F.max_pool3d(
-        input, kernel_size, _stride(stride, kernel_size), padding, dilation, ceil_mode
-    )
+    return F.max_pool3d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
 
 
 def avg_pool1d(
@@ -283,9 +277,7 @@ def avg_pool1d(
         ceil_mode: use ceil instead of floor to compute the output size.
         count_include_pad: include the zero padding in the averaging divisor.
     """
-    return F.avg_pool1d(
-        input, kernel_size, _stride(stride, kernel_size), padding, ceil_mode, count_include_pad
-    )
+    return F.avg_pool1d(input, kernel_size, _stride(stride), padding, ceil_mode, count_include_pad)
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:

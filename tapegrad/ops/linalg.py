@@ -1153,7 +1153,7 @@ def cholesky(A, *, upper: bool = False):
     return L.mT if upper else L
 
 
-def _tolerances(A, atol, rtol, name):
+def _tolerances(A, atol, rtol):
     """PyTorch's rules for the cut-off of pinv and matrix_rank: ``max(atol, rtol * s_max)``;
     with neither given, rtol is eps * max(m, n); with only ``atol`` > 0 given, rtol is 0.
     Tensors broadcast against the batch."""
@@ -1174,6 +1174,12 @@ def _tolerances(A, atol, rtol, name):
     return atol, rtol
 
 
+def _above_cutoff(s, atol, rtol):
+    """Which singular values (last axis of ``s``) exceed ``max(atol, rtol * s_max)``."""
+    smax = s.max(axis=-1, keepdims=True) if s.shape[-1] else np.zeros(s.shape[:-1] + (1,))
+    return s > np.maximum(np.asarray(atol)[..., None], np.asarray(rtol)[..., None] * smax)
+
+
 class Pinv(Function):
     """The Moore-Penrose pseudo-inverse by SVD (or eigh for Hermitian ``A``)."""
 
@@ -1185,9 +1191,7 @@ class Pinv(Function):
             s = np.abs(w)
         else:
             u, s, vh = np.linalg.svd(A, full_matrices=False)
-        smax = s.max(axis=-1, keepdims=True) if s.shape[-1] else np.zeros(s.shape[:-1] + (1,))
-        tol = np.maximum(np.asarray(atol)[..., None], np.asarray(rtol)[..., None] * smax)
-        keep = s > tol
+        keep = _above_cutoff(s, atol, rtol)
         with np.errstate(divide="ignore"):
             if hermitian:
                 inv = np.where(keep, 1.0 / np.where(keep, w, 1), 0).astype(A.dtype)
@@ -1241,7 +1245,7 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
             "linalg.pinv(A): Expected a floating point or complex tensor as input. Got "
             f"{_cname(A.dtype).title()}"
         )
-    a, r = _tolerances(A, atol, rtol, "pinv")
+    a, r = _tolerances(A, atol, rtol)
     return Pinv.apply(A, atol=a, rtol=r, hermitian=hermitian)
 
 
@@ -1284,12 +1288,10 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, tol=None):
         )
     if tol is not None:
         atol, rtol = tol, 0.0
-    a, r = _tolerances(A, atol, rtol, "matrix_rank")
+    a, r = _tolerances(A, atol, rtol)
     d = A._data
     s = np.abs(np.linalg.eigvalsh(d)) if hermitian else np.linalg.svd(d, compute_uv=False)
-    smax = s.max(axis=-1, keepdims=True) if s.shape[-1] else np.zeros(s.shape[:-1] + (1,))
-    tol_ = np.maximum(np.asarray(a)[..., None], np.asarray(r)[..., None] * smax)
-    return U.Tensor._make(np.asarray((s > tol_).sum(axis=-1), dtype=np.int64))
+    return U.Tensor._make(np.asarray(_above_cutoff(s, a, r).sum(axis=-1), dtype=np.int64))
 
 
 def matrix_power(A, n: int):

@@ -329,7 +329,7 @@ class RNNSequence(_Recurrence):
 # entry points: the fused node, or the reference steps (fused=False)
 
 
-def _stack_steps(steps, T, reverse):
+def _stack_steps(steps, reverse):
     from .shape import stack
 
     return stack(steps if not reverse else steps[::-1], 0)
@@ -348,7 +348,7 @@ def lstm_sequence(xg, h0, c0, w_hh, *, reverse: bool = False, fused: bool = True
     for t in _order(xg.shape[0], reverse):
         h, c = lstm_step(xg[t], h, c, w_hh)
         seq.append(h)
-    return _stack_steps(seq, xg.shape[0], reverse), h, c
+    return _stack_steps(seq, reverse), h, c
 
 
 def gru_sequence(xg, h0, w_hh, b_hh=None, *, reverse: bool = False, fused: bool = True):
@@ -360,7 +360,7 @@ def gru_sequence(xg, h0, w_hh, b_hh=None, *, reverse: bool = False, fused: bool 
     for t in _order(xg.shape[0], reverse):
         h = gru_step(xg[t], h, w_hh, b_hh)
         seq.append(h)
-    return _stack_steps(seq, xg.shape[0], reverse), h
+    return _stack_steps(seq, reverse), h
 
 
 def rnn_sequence(xg, h0, w_hh, *, relu: bool = False, reverse: bool = False, fused: bool = True):
@@ -372,4 +372,4 @@ def rnn_sequence(xg, h0, w_hh, *, relu: bool = False, reverse: bool = False, fus
     for t in _order(xg.shape[0], reverse):
         h = rnn_step(xg[t], h, w_hh, relu)
         seq.append(h)
-    return _stack_steps(seq, xg.shape[0], reverse), h
+    return _stack_steps(seq, reverse), h
