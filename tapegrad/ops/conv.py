@@ -477,7 +477,8 @@ def _conv_forward(x, w, b, g: _Geom, keep_cols: bool = True, xt=None):
         if b is not None:
             yt.reshape(g.cout, -1)[...] += b.reshape(g.cout, 1)
         _copy_from_batch_last(y, yt)
-        return y, cols
+        # kept only when asked: the weight gradient rebuilds batch-last columns cheaply
+        return y, cols if keep_cols else None
     if G == 1:
         _batched_matmul(wm[0], cols, y.reshape(n, g.cout, L))
     else:
