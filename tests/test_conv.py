@@ -365,6 +365,37 @@ def test_resnet_layer_keeps_no_columns():
     assert conv.weight.grad.shape == (16, 16, 3, 3)
 
 
+@pytest.mark.parametrize("layout", ["nlast", "flat", "major"])
+def test_reused_temporaries_give_fresh_results(layout, monkeypatch):
+    # The padded inputs, columns and chunk buffers are reused between calls of one
+    # geometry (their zero borders must stay zero); results must never alias them.
+    if layout == "nlast":
+        monkeypatch.setattr(CV, "_NLAST_MAX_PIXELS", 10**9)
+    else:
+        _force_batch_major(monkeypatch, layout == "flat", False)
+    w = _randn(6, 4, 3, 3)
+    first = None
+    for s, p in [(1, 1), (2, 1), (1, 1), (1, (2, 0)), (1, 1)]:
+        x, gy = _randn(3, 4, 7, 7) + 1.0, None
+        for lib in (torch, tapegrad):
+            xt = lib.tensor(x, requires_grad=True)
+            wt = lib.tensor(w, requires_grad=True)
+            y = lib.nn.functional.conv2d(xt, wt, None, s, p)
+            if gy is None:
+                gy = _randn(*y.shape)
+            y.backward(lib.tensor(gy))
+            if lib is torch:
+                ref = [to_numpy(t) for t in (y, xt.grad, wt.grad)]
+            else:
+                got = [to_numpy(t).copy() for t in (y, xt.grad, wt.grad)]
+                if first is None:
+                    first = (y, got)
+        for r, g_ in zip(ref, got):
+            np.testing.assert_allclose(g_, r, rtol=1e-4, atol=1e-4)
+    # later calls of the same geometry left the first result untouched
+    np.testing.assert_array_equal(to_numpy(first[0]), first[1][0])
+
+
 @pytest.mark.parametrize("flipped", [False, True])
 @pytest.mark.parametrize("case", [CONV2D[0], CONV2D[4], CONV2D[6], CONV2D[7], CONV2D[9]])
 def test_input_gradient_paths(case, flipped, monkeypatch):
