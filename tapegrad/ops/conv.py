@@ -566,7 +566,8 @@ def _conv_forward_fused(x, w, b, g: _Geom, keep_cols: bool):
     bb = None if b is None else b.reshape(G, g.cout // G, 1)
 
     def part(lo, hi):
-        buf = None if keep_cols else _scratch(xp, "chunk", (min(step, hi - lo), g.c * kk, L), x.dtype)
+        m0 = min(step, hi - lo)
+        buf = None if keep_cols else _scratch(xp, "chunk", (m0, g.c * kk, L), x.dtype)
         for s in range(lo, hi, step):
             e = min(s + step, hi)
             c = cols[s:e] if keep_cols else buf[: e - s]
@@ -657,7 +658,8 @@ def _conv_grad_weight(gy, cols, g: _Geom, gt=None, x=None):
     if cols is None:
         if not g.nlast:
             return _conv_grad_weight_recompute(gy, x, g)
-        cols = _im2col(x, g, scratch=True)  # batch-last: copies of ow*n runs, cheap next to the GEMM
+        # batch-last: copies of ow*n runs, cheap next to the GEMM
+        cols = _im2col(x, g, scratch=True)
     xp = array_module(gy, cols)
     G = g.groups
     og = g.cout // G
