@@ -475,6 +475,23 @@ def _sum_prod(a, b, shape):
     return xp.asarray(r).reshape(shape)
 
 
+def _constant_along(w, ndim: int, axes) -> bool:
+    """Whether ``w`` (broadcast against an ``ndim``-d array) is constant along ``axes``."""
+    off = ndim - w.ndim
+    return all(w.shape[i - off] == 1 for i in axes if i >= off)
+
+
+def _rowwise_f32(xp, x, axes) -> bool:
+    """Whether ``x`` is float32 NumPy data normalised over its trailing ``axes`` (layer norm)."""
+    return (
+        xp is np
+        and x.dtype == np.float32
+        and x.size > 0
+        and len(axes) > 0
+        and tuple(axes) == tuple(range(x.ndim - len(axes), x.ndim))
+    )
+
+
 class Normalize(Function):
     """(x - mean) / sqrt(var + eps) * w + b with statistics over ``axes``.
 
@@ -503,21 +520,38 @@ class Normalize(Function):
             xc3 = xc.reshape(n, c, -1)
             var = xp.einsum("ncl,ncl->nc", xc3, xc3).sum(axis=0, dtype=acc) / cnt
             var = var.reshape(kshape)
+        elif _rowwise_f32(xp, x, axes):
+            # Layer norm over trailing dims: float32 sums per row, as PyTorch's CPU kernel
+            # accumulates float (the pairwise sum along contiguous rows, a dot product for
+            # the squares); float64 reductions cost NumPy a converting pass each.
+            rows = x.reshape(-1, math.prod(x.shape[i] for i in axes))
+            kshape = x.shape[: x.ndim - len(axes)] + (1,) * len(axes)
+            mean = (rows.sum(axis=1) / rows.shape[1]).reshape(kshape)
+            xc = x - mean
+            xc2 = xc.reshape(rows.shape)
+            var = (xp.einsum("md,md->m", xc2, xc2) / rows.shape[1]).reshape(kshape)
         else:
             mean = xp.mean(x, axis=axes, keepdims=True, dtype=acc)
             xc = x - mean.astype(x.dtype)
             var = xp.mean(xc * xc, axis=axes, keepdims=True, dtype=acc)
         rstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype)
-        xhat = xc
-        xhat *= rstd
-        if w is not None:
-            y = xhat * w
+        # y = (x - mean) * rstd * w + b, in the buffer of x - mean (a temporary of ours)
+        y = xc
+        if all(t is None or (t.dtype == x.dtype and t.ndim <= x.ndim) for t in (w, b)):
+            if w is not None and _constant_along(w, x.ndim, axes):
+                y *= rstd * w  # one pass: the scale is per channel
+            else:
+                y *= rstd
+                if w is not None:
+                    y *= w
             if b is not None:
                 y += b
-        elif b is not None:
-            y = xhat + b
         else:
-            y = xhat.copy()
+            y = y * rstd
+            if w is not None:
+                y = y * w
+            if b is not None:
+                y = y + b
         mean = mean.astype(x.dtype)
         ctx.axes, ctx.eps = axes, eps
         # x rather than xhat (as PyTorch): the backward rebuilds x - mean in one pass, and
@@ -541,8 +575,7 @@ class Normalize(Function):
             rstd = 1 / xp.sqrt(xp.mean(xc * xc, axis=axes, keepdims=True) + ctx.eps)
         else:
             xc = x - mean
-        off = g.ndim - (0 if w is None else w.ndim)
-        if xp is np and nx and (w is None or all(w.shape[i - off] == 1 for i in axes if i >= off)):
+        if xp is np and nx and (w is None or _constant_along(w, g.ndim, axes)):
             # The weight is constant along the normalised axes (batch and instance norm):
             # gx = w * rstd * (g - mean(g) - xhat * mean(g * xhat)), xhat = xc * rstd. The
             # two sums are one pass each and also give gw and gb.
@@ -555,11 +588,32 @@ class Normalize(Function):
             if nb:
                 b_shape = ctx.b_shape
                 gb = sg.reshape(b_shape) if b_shape == kshape else sum_to(sg, b_shape)
+            # gx = a * (g - (xc * rstd * mean(g * xhat) + mean(g))), a = w * rstd, built in
+            # the buffer of xc (no second full-size array)
             a = rstd if w is None else rstd * w
-            gx = g * a
-            xc *= rstd * (a * (sgx / n))  # xhat * (a * mean(g * xhat)), in the temporary
-            gx -= xc
-            gx -= a * (sg / n)
+            gx = xc
+            gx *= rstd * (sgx / n)
+            gx += sg / n
+            xp.subtract(g, gx, out=gx)
+            gx *= a
+            return gx, gw, gb
+        if xp is np:
+            # Layer and group norm: the weight varies along the normalised axes. The sums
+            # are einsum passes without full-size products; gx is built in place.
+            xhat = xc
+            xhat *= rstd
+            if nw:
+                gw = _sum_prod(g, xhat, tuple(w.shape))
+            if nb:
+                gb = _sum_prod(g, None, ctx.b_shape)
+            if nx:
+                n = g.size // max(rstd.size, 1) if g.size else 1
+                gx = g * w if w is not None else g.copy()
+                m1 = _sum_prod(gx, None, rstd.shape) / n
+                xhat *= _sum_prod(gx, xhat, rstd.shape) / n  # xhat * mean(gxhat * xhat)
+                gx -= m1
+                gx -= xhat
+                gx *= rstd
             return gx, gw, gb
         xhat = xc * rstd
         if nw:
