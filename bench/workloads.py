@@ -198,6 +198,30 @@ def resnet20_batches(lib, quick):
     return _fwd_bwd(lib, resnet20_stack, (64, 3, 32, 32), 1 if quick else 3)
 
 
+def resnet20_train(lib, quick):
+    """ResNet-20 training: 3 SGD steps (momentum 0.9, weight decay 5e-4) on batches of 64
+    3x32x32 images, the issue 13 workload (1 step when quick)."""
+    lib.manual_seed(0)
+    model = resnet20_stack(lib.nn)
+    model.train()
+    rng = np.random.default_rng(0)
+    x = lib.from_numpy(rng.standard_normal((64, 3, 32, 32)).astype(np.float32))
+    y = lib.from_numpy(rng.integers(0, 10, 64).astype(np.int64))
+    crit = lib.nn.CrossEntropyLoss()
+    opt = lib.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+    steps = 1 if quick else 3
+
+    def run():
+        for _ in range(steps):
+            opt.zero_grad()
+            loss = crit(model(x), y)
+            loss.backward()
+            opt.step()
+        return float(loss)
+
+    return run
+
+
 def adam_steps(lib, quick):
     """100 Adam steps on a 1M-parameter model (gradients preset)."""
     lib.manual_seed(0)
@@ -358,6 +382,7 @@ WORKLOADS = {
     "mlp_inference": mlp_inference,
     "lenet_batches": lenet_batches,
     "resnet20_batches": resnet20_batches,
+    "resnet20_train": resnet20_train,
     "adam_1m": adam_steps,
     "autograd_chain": autograd_chain,
     "cnn_hvp": cnn_hvp,
@@ -384,6 +409,7 @@ TARGETS = {
     ("rnn_lm", 1): 1.25,
     ("transformer_train", 1): 1.15,
     ("mha_inference", 1): 1.15,
+    ("resnet20_train", 1): 1.2,
 }
 
 # (workload, threads) -> target ratio of peak RSS tapegrad / torch (issue 5)
