@@ -356,13 +356,18 @@ def test_empty_batch(k, p):
     )
 
 
-def test_resnet_layer_keeps_no_columns():
-    # a 3x3 layer with many channels saves only x and w, as PyTorch does
-    conv = tapegrad.nn.Conv2d(16, 16, 3, padding=1, bias=False)
-    y = conv(tapegrad.tensor(_randn(64, 16, 32, 32), requires_grad=True))
+@pytest.mark.parametrize("c,hw", [(16, 32), (64, 8)])
+def test_resnet_layer_keeps_no_columns(c, hw):
+    # a 3x3 layer with many channels saves only x and w, as PyTorch does, in either
+    # layout (8x8 maps are batch-last); dw comes from rebuilt columns
+    conv = tapegrad.nn.Conv2d(c, c, 3, padding=1, bias=False)
+    x = _randn(64, c, hw, hw)
+    y = conv(tapegrad.tensor(x, requires_grad=True))
     assert y.grad_fn.saved_tensors[2] is None
     y.backward(tapegrad.ones(y.shape))
-    assert conv.weight.grad.shape == (16, 16, 3, 3)
+    w = torch.tensor(to_numpy(conv.weight), requires_grad=True)
+    torch.nn.functional.conv2d(torch.tensor(x), w, padding=1).sum().backward()
+    np.testing.assert_allclose(to_numpy(conv.weight.grad), w.grad.numpy(), rtol=1e-4, atol=1e-3)
 
 
 @pytest.mark.parametrize("layout", ["nlast", "flat", "major"])

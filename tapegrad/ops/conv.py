@@ -23,10 +23,12 @@ per channel, each tap's window is one contiguous run of ``oh*wp`` values, and
 the GEMM computes every row over the padded width, dropping the extra columns.
 
 The forward keeps its columns for the weight gradient only while they are
-small; otherwise (ResNet's 3x3 layers) it keeps only the input, as PyTorch
-does, and the backward rebuilds them chunk by chunk. The backward runs GEMMs
-for the weight and the input gradient, each only when needed (the data batch
-of a first layer gets no gradient). The input gradient
+small; otherwise (ResNet's 3x3 layers, either layout) it keeps only the
+input, as PyTorch does, and the backward rebuilds them. Temporaries that never
+leave a call (padded inputs, columns, chunk buffers) are reused per thread
+(``_scratch``) rather than allocated afresh, which cost a page fault per 4 KiB.
+The backward runs GEMMs for the weight and the input gradient, each only when
+needed (the data batch of a first layer gets no gradient). The input gradient
 of a stride-1 convolution is itself a convolution (of dy with the flipped
 kernel) where that is cheaper; otherwise a col2im adds strided slices, one per
 kernel tap. With ``tapegrad.set_num_threads(n)`` the copies, the per-sample
