@@ -17,3 +17,68 @@ def test_reads_the_thread_count_openblas_started_with(threads):
     code = "from tapegrad.backend.blas import get_blas_threads; print(get_blas_threads())"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.stdout.split() == [str(threads)], out.stderr
+
+
+def test_set_num_threads_makes_openblas_single_threaded():
+    # tapegrad's own threads split the kernels; a multi-threaded BLAS beneath them would
+    # oversubscribe the cores.
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="2")
+    code = (
+        "import tapegrad; from tapegrad.backend.blas import get_blas_threads; "
+        "a = get_blas_threads(); tapegrad.set_num_threads(2); "
+        "print(a, get_blas_threads(), tapegrad.get_num_threads())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.split() == ["2", "1", "2"], out.stderr
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+@pytest.mark.parametrize("shape", [(256, 300, 200), (7, 300, 200), (64, 5, 3)])
+def test_matmul_rows_split_over_threads(threads, shape):
+    """Row-split products equal NumPy's whole product (to rounding: OpenBLAS's kernels
+    depend on the block shape), at every thread count, including rows < threads."""
+    import numpy as np
+
+    import tapegrad
+    from tapegrad.ops.linalg import matmul_rows
+
+    m, k, n = shape
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
+    before = tapegrad.get_num_threads()
+    tapegrad.set_num_threads(threads)
+    try:
+        for x, y in (
+            (a, b),
+            (a.astype(np.float32), b.astype(np.float32)),
+            (a.T.copy().T, b.T.copy().T),
+        ):
+            got = matmul_rows(x, y)
+            assert got.dtype == np.result_type(x, y)
+            np.testing.assert_allclose(got, x @ y, rtol=1e-5, atol=1e-4)
+    finally:
+        tapegrad.set_num_threads(before)
+
+
+@pytest.mark.parametrize("threads", [2, 4])
+def test_linear_and_mm_over_threads_match_one_thread(threads):
+    import numpy as np
+
+    import tapegrad
+
+    rng = np.random.default_rng(1)
+    xs = rng.standard_normal((300, 784))
+    ws = rng.standard_normal((512, 784)) * 0.03
+    results = []
+    for nt in (1, threads):
+        tapegrad.set_num_threads(nt)
+        try:
+            x = tapegrad.tensor(xs, requires_grad=True)
+            w = tapegrad.tensor(ws, requires_grad=True)
+            y = tapegrad.nn.functional.linear(x, w) + tapegrad.mm(x, w.T)
+            (y * y).sum().backward()
+            results.append([y.detach().numpy(), x.grad.numpy(), w.grad.numpy()])
+        finally:
+            tapegrad.set_num_threads(1)
+    for one, many in zip(*results):
+        np.testing.assert_allclose(many, one, rtol=1e-10, atol=1e-10)

@@ -17,6 +17,39 @@ def _mT(a, xp=np):
     return xp.swapaxes(a, -1, -2)
 
 
+# Multiply-adds below which a matrix product runs whole: splitting it costs a thread
+# hand-off (tens of microseconds) that a product this small does not repay.
+_SPLIT_MIN_MACS = 1 << 21
+
+
+def matmul_rows(a, b, xp=np):
+    """``a @ b`` for 2-D operands, with ``a``'s rows split over tapegrad's threads.
+
+    The BLAS under NumPy runs single-threaded beside tapegrad's own threads (see
+    ``tapegrad.set_num_threads``), so large products are parallel here instead. Each
+    row block is one BLAS call on the same operands; under ``create_graph`` (``xp``
+    not NumPy) this is plain ``xp.matmul``.
+    """
+    from .conv import _batch_threads, _parallel_for
+
+    m = a.shape[0] if a.ndim == 2 else 0
+    if (
+        xp is not np
+        or b.ndim != 2
+        or m < 2 * _batch_threads()
+        or _batch_threads() < 2
+        or m * a.shape[1] * b.shape[1] < _SPLIT_MIN_MACS
+    ):
+        return xp.matmul(a, b)
+    out = np.empty((m, b.shape[1]), np.result_type(a, b))
+
+    def part(lo, hi):
+        np.matmul(a[lo:hi], b, out=out[lo:hi])
+
+    _parallel_for(part, m, m * a.shape[1] * b.shape[1])
+    return out
+
+
 class Matmul(Function):
     """The autograd node of a product of two matrices, ``torch.mm`` (grad_fn ``MmBackward0``)."""
 
@@ -30,7 +63,7 @@ class Matmul(Function):
             ctx.save_for_backward(a if nb else None, b if na else None)
         if a.dtype in U._LOW_PRECISION_NP:  # accumulate in float32 (BLAS), round once
             return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(a.dtype)
-        return np.matmul(a, b)
+        return matmul_rows(a, b)
 
     def backward(ctx, g):
         xp = ctx.xp
@@ -57,9 +90,9 @@ class Matmul(Function):
                 gb = xp.matmul(_mT(a, xp), g[..., :, None])[..., 0]
             return ga, gb
         if na:
-            ga = xp.matmul(g, _mT(b, xp))
+            ga = matmul_rows(g, _mT(b, xp), xp)
         if nb:
-            gb = xp.matmul(_mT(a, xp), g)
+            gb = matmul_rows(_mT(a, xp), g, xp)
         return ga, gb
 
 
