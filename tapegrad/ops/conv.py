@@ -29,14 +29,14 @@ for the weight and the input gradient, each only when needed (the data batch
 of a first layer gets no gradient). The input gradient
 of a stride-1 convolution is itself a convolution (of dy with the flipped
 kernel) where that is cheaper; otherwise a col2im adds strided slices, one per
-kernel tap. With ``tapegrad.set_num_threads(n)`` the copies, the per-sample
-GEMMs and col2im are split across n threads (NumPy releases the GIL); each
-element is computed by the same operations whatever n, so results do not
-depend on it as long as BLAS itself runs single-threaded (a multi-threaded
-OpenBLAS rounds a GEMM differently when it threads it than when it does not,
-and may decide differently for calls made from several threads at once; each
-thread setting is still reproducible run to run). ``_reference_conv2d`` is a
-loop-free einsum convolution used by the tests.
+kernel tap. With ``tapegrad.set_num_threads(n)`` (which makes OpenBLAS
+single-threaded) the copies, the per-sample GEMMs, col2im and the rows of the
+batch-last products are split across n threads (NumPy releases the GIL). The
+batch-major paths compute each element by the same operations whatever n; a
+batch-last product split by rows rounds in the last bits as OpenBLAS's kernels
+for the smaller blocks do, so results may differ between thread counts there
+(each setting is reproducible run to run, as PyTorch's are).
+``_reference_conv2d`` is a loop-free einsum convolution used by the tests.
 
 Higher-order gradients: a convolution is bilinear in (x, w), and its three
 products -- the convolution, the transposed convolution (its input gradient)
