@@ -34,13 +34,13 @@ def test_set_num_threads_makes_openblas_single_threaded():
 
 @pytest.mark.parametrize("threads", [1, 2, 4])
 @pytest.mark.parametrize("shape", [(256, 300, 200), (7, 300, 200), (64, 5, 3)])
-def test_matmul_rows_split_over_threads(threads, shape):
+def test_matmul_split_split_over_threads(threads, shape):
     """Row-split products equal NumPy's whole product (to rounding: OpenBLAS's kernels
     depend on the block shape), at every thread count, including rows < threads."""
     import numpy as np
 
     import tapegrad
-    from tapegrad.ops.linalg import matmul_rows
+    from tapegrad.ops.linalg import matmul_split
 
     m, k, n = shape
     rng = np.random.default_rng(0)
@@ -53,7 +53,7 @@ def test_matmul_rows_split_over_threads(threads, shape):
             (a.astype(np.float32), b.astype(np.float32)),
             (a.T.copy().T, b.T.copy().T),
         ):
-            got = matmul_rows(x, y)
+            got = matmul_split(x, y)
             assert got.dtype == np.result_type(x, y)
             np.testing.assert_allclose(got, x @ y, rtol=1e-5, atol=1e-4)
     finally:
@@ -78,6 +78,42 @@ def test_linear_and_mm_over_threads_match_one_thread(threads):
             y = tapegrad.nn.functional.linear(x, w) + tapegrad.mm(x, w.T)
             (y * y).sum().backward()
             results.append([y.detach().numpy(), x.grad.numpy(), w.grad.numpy()])
+        finally:
+            tapegrad.set_num_threads(1)
+    for one, many in zip(*results):
+        np.testing.assert_allclose(many, one, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("threads", [2, 4])
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN", "bmm"])
+def test_split_products_in_recurrences_and_bmm_match_one_thread(threads, kind):
+    """The fused recurrences' step products and batched matmuls split over threads give
+    one thread's values and gradients (to float64 rounding)."""
+    import numpy as np
+
+    import tapegrad
+
+    rng = np.random.default_rng(2)
+    if kind == "bmm":
+        arrays = [rng.standard_normal((8, 64, 96)), rng.standard_normal((8, 96, 64))]
+    else:
+        # batch 32, hidden 256: each step's product has 32 x 256 x 4*256 multiply-adds
+        arrays = [rng.standard_normal((5, 32, 16))]
+    results = []
+    for nt in (1, threads):
+        tapegrad.set_num_threads(nt)
+        try:
+            tapegrad.manual_seed(0)
+            ts = [tapegrad.tensor(a, requires_grad=True) for a in arrays]
+            if kind == "bmm":
+                y = tapegrad.bmm(*ts)
+                params = []
+            else:
+                layer = getattr(tapegrad.nn, kind)(16, 256, num_layers=1).double()
+                y = layer(ts[0])[0]
+                params = list(layer.parameters())
+            (y * y).sum().backward()
+            results.append([y.detach().numpy()] + [t.grad.numpy() for t in ts + params])
         finally:
             tapegrad.set_num_threads(1)
     for one, many in zip(*results):

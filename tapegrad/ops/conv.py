@@ -61,7 +61,7 @@ from ..autograd.function import Function
 from ..backend import array_module
 from ..backend.blas import get_blas_threads
 from . import _util as U
-from .linalg import matmul_rows
+from .linalg import matmul_split
 
 if TYPE_CHECKING:
     from .._tensor import Tensor
@@ -433,7 +433,7 @@ def _col2im(cols, g: _Geom, n: int):
 # ---------------------------------------------------------------------------
 # the three products of a convolution
 #
-# Batch-last GEMMs are single products whose rows ``matmul_rows`` splits across
+# Batch-last GEMMs are single products whose rows ``matmul_split`` splits across
 # threads (the BLAS beneath runs one thread: see ``tapegrad.set_num_threads``);
 # batch-major ones are one GEMM per sample, split across threads by sample. Sums
 # over the batch run in a fixed order whatever the thread count.
@@ -472,7 +472,7 @@ def _conv_forward(x, w, b, g: _Geom, keep_cols: bool = True, xt=None):
     y = xp.empty((n, g.cout, g.oh, g.ow), x.dtype)
     if g.nlast:
         if G == 1:
-            yt = matmul_rows(wm[0], cols, xp)
+            yt = matmul_split(wm[0], cols, xp)
         else:
             yt = xp.matmul(wm, cols.reshape(G, -1, L * n))
         if b is not None:
@@ -621,7 +621,7 @@ def _conv_grad_weight(gy, cols, g: _Geom, gt=None, x=None):
         if gt is None:
             gt = _grad_t(gy, g)
         if G == 1:
-            gw = matmul_rows(gt, cols.T, xp)
+            gw = matmul_split(gt, cols.T, xp)
         else:
             m = gt.shape[1]
             gw = xp.matmul(gt.reshape(G, og, m), cols.reshape(G, -1, m).transpose(0, 2, 1))
@@ -759,7 +759,7 @@ def _conv_grad_input(gy, w, g: _Geom, gt=None):
         if gt is None:
             gt = _grad_t(gy, g)
         if G == 1:
-            gcols = matmul_rows(wt[0], gt, xp)
+            gcols = matmul_split(wt[0], gt, xp)
         else:
             gcols = xp.matmul(wt, gt.reshape(G, g.cout // G, -1))
     else:

@@ -4,6 +4,8 @@ matmul family, solve, inv, det, norms and eigh."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import _dtype as D
@@ -22,31 +24,46 @@ def _mT(a, xp=np):
 _SPLIT_MIN_MACS = 1 << 21
 
 
-def matmul_rows(a, b, xp=np):
-    """``a @ b`` for 2-D operands, with ``a``'s rows split over tapegrad's threads.
+def matmul_split(a, b, xp=np, out=None):
+    """``a @ b`` with the work split over tapegrad's threads (``np.matmul`` semantics).
 
     The BLAS under NumPy runs single-threaded beside tapegrad's own threads (see
-    ``tapegrad.set_num_threads``), so large products are parallel here instead. Each
-    row block is one BLAS call on the same operands; under ``create_graph`` (``xp``
+    ``tapegrad.set_num_threads``), so large products are parallel here instead:
+    ``(..., m, k) @ (k, n)`` by rows of ``a`` (its leading dims flattened), and
+    ``(B..., m, k) @ (B..., k, n)`` with equal batch dims by batch. Each block is one
+    BLAS call on the same operands; a row block rounds as OpenBLAS's kernels for its
+    shape do. ``out``, when given, must be C-contiguous. Under ``create_graph`` (``xp``
     not NumPy) this is plain ``xp.matmul``.
     """
     from .conv import _batch_threads, _parallel_for
 
-    m = a.shape[0] if a.ndim == 2 else 0
-    if (
-        xp is not np
-        or b.ndim != 2
-        or m < 2 * _batch_threads()
-        or _batch_threads() < 2
-        or m * a.shape[1] * b.shape[1] < _SPLIT_MIN_MACS
-    ):
-        return xp.matmul(a, b)
-    out = np.empty((m, b.shape[1]), np.result_type(a, b))
+    nt = _batch_threads()
+    plain = xp is not np or nt < 2 or a.ndim < 2 or b.ndim < 2
+    if not plain:
+        m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
+        batch = a.shape[:-2]
+        if b.ndim == 2:
+            a2, rows = a.reshape(-1, k), None
+            units = a2.shape[0]
+        elif a.shape[:-2] == b.shape[:-2]:
+            a2, rows = a.reshape(-1, m, k), b.reshape(-1, k, n)
+            units = a2.shape[0]
+        else:
+            units = 0
+        macs = math.prod(batch) * m * k * n
+        strided_out = out is not None and not out.flags.c_contiguous
+        plain = units < nt or macs < _SPLIT_MIN_MACS or strided_out
+    if plain:
+        return xp.matmul(a, b) if out is None else xp.matmul(a, b, out=out)
+    shape = a.shape[:-1] + (n,)
+    if out is None:
+        out = np.empty(shape, np.result_type(a, b))
+    o2 = out.reshape((-1, n) if rows is None else (-1, m, n))
 
     def part(lo, hi):
-        np.matmul(a[lo:hi], b, out=out[lo:hi])
+        np.matmul(a2[lo:hi], b if rows is None else rows[lo:hi], out=o2[lo:hi])
 
-    _parallel_for(part, m, m * a.shape[1] * b.shape[1])
+    _parallel_for(part, units, macs)
     return out
 
 
@@ -63,7 +80,7 @@ class Matmul(Function):
             ctx.save_for_backward(a if nb else None, b if na else None)
         if a.dtype in U._LOW_PRECISION_NP:  # accumulate in float32 (BLAS), round once
             return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(a.dtype)
-        return matmul_rows(a, b)
+        return matmul_split(a, b)
 
     def backward(ctx, g):
         xp = ctx.xp
@@ -90,9 +107,9 @@ class Matmul(Function):
                 gb = xp.matmul(_mT(a, xp), g[..., :, None])[..., 0]
             return ga, gb
         if na:
-            ga = matmul_rows(g, _mT(b, xp), xp)
+            ga = matmul_split(g, _mT(b, xp), xp)
         if nb:
-            gb = matmul_rows(_mT(a, xp), g, xp)
+            gb = matmul_split(_mT(a, xp), g, xp)
         return ga, gb
 
 
