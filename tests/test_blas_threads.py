@@ -33,29 +33,48 @@ def test_set_num_threads_makes_openblas_single_threaded():
 
 
 @pytest.mark.parametrize("threads", [1, 2, 4])
-@pytest.mark.parametrize("shape", [(256, 300, 200), (7, 300, 200), (64, 5, 3)])
-def test_matmul_split_split_over_threads(threads, shape):
-    """Row-split products equal NumPy's whole product (to rounding: OpenBLAS's kernels
-    depend on the block shape), at every thread count, including rows < threads."""
+@pytest.mark.parametrize(
+    "sa,sb",
+    [
+        ((256, 300), (300, 200)),  # by rows
+        ((7, 300), (300, 1100)),  # few rows: by columns
+        ((7, 300), (300, 20)),  # neither: whole
+        ((6, 20, 30), (30, 40)),  # leading dims flattened into rows
+        ((6, 20, 30), (6, 30, 40)),  # by batch
+        ((3, 2, 20, 30), (3, 2, 30, 40)),
+        ((3, 20, 30), (1, 30, 40)),  # broadcast batch: whole
+        ((30,), (30, 40)),  # a vector: whole
+    ],
+)
+def test_matmul_split_over_threads(threads, sa, sb, monkeypatch):
+    """Split products equal NumPy's whole product (to rounding: OpenBLAS's kernels
+    depend on the block shape) at every thread count, on every path, with and
+    without ``out``; here every product is large enough to split."""
     import numpy as np
 
     import tapegrad
+    from tapegrad.ops import linalg
     from tapegrad.ops.linalg import matmul_split
 
-    m, k, n = shape
+    monkeypatch.setattr(linalg, "_SPLIT_MIN_MACS", 1)
+    monkeypatch.setattr(linalg, "_MIN_ROWS_PER_THREAD", 16)
     rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
+    a, b = rng.standard_normal(sa), rng.standard_normal(sb)
     before = tapegrad.get_num_threads()
     tapegrad.set_num_threads(threads)
     try:
         for x, y in (
             (a, b),
             (a.astype(np.float32), b.astype(np.float32)),
-            (a.T.copy().T, b.T.copy().T),
+            (np.asfortranarray(a), np.asfortranarray(b)),
         ):
+            want = x @ y
             got = matmul_split(x, y)
-            assert got.dtype == np.result_type(x, y)
-            np.testing.assert_allclose(got, x @ y, rtol=1e-5, atol=1e-4)
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+            out = np.empty_like(want)
+            assert matmul_split(x, y, out=out) is out
+            np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-4)
     finally:
         tapegrad.set_num_threads(before)
 
