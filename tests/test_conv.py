@@ -401,6 +401,22 @@ def test_reused_temporaries_give_fresh_results(layout, monkeypatch):
     np.testing.assert_array_equal(to_numpy(first[0]), first[1][0])
 
 
+@pytest.mark.parametrize("k,s,p", [(3, 2, 1), (4, 3, 2), (1, 2, 0)])
+def test_strided_input_gradient_by_batch_last_col2im(k, s, p):
+    # dx of a strided kernel larger than 1x1 scatters its columns batch-last, whatever
+    # layout the forward took; 1x1 kernels stay batch-major
+    g = CV._Geom(4, 40, 40, 6, k, k, (s, s), (p,) * 4, (1, 1), 1)
+    g.pick_layout(5)  # batch-major: many output pixels
+    assert not g.nlast and CV._col2im_layout(g, 5).nlast == (k > 1)
+    assert not CV._col2im_layout(g, 1).nlast
+    compare(
+        lambda lib, x, w: lib.nn.functional.conv2d(x, w, None, s, p),
+        [_randn(5, 4, 40, 40), _randn(6, 4, k, k)],
+        atol=1e-4,
+        grad_atol=1e-4,
+    )
+
+
 @pytest.mark.parametrize("flipped", [False, True])
 @pytest.mark.parametrize("case", [CONV2D[0], CONV2D[4], CONV2D[6], CONV2D[7], CONV2D[9]])
 def test_input_gradient_paths(case, flipped, monkeypatch):

@@ -797,6 +797,21 @@ def _flipped_weight(w, g: _Geom):
     )
 
 
+def _col2im_layout(g: _Geom, n: int) -> _Geom:
+    """``g``, or ``g`` batch-last for a strided kernel larger than 1x1 (the col2im of dx).
+
+    Batch-major, each tap's strided slice adds runs of one element; batch-last, runs
+    of n (~2x faster for ResNet's 3x3 stride-2 layer at batch 64). 1x1 kernels have a
+    single tap and stay batch-major.
+    """
+    if g.nlast or n < 2 or g.kh * g.kw == 1 or (g.sh == 1 and g.sw == 1):
+        return g
+    pads = (g.pt, g.pb, g.pl, g.pr)
+    f = _Geom(g.c, g.h, g.w, g.cout, g.kh, g.kw, (g.sh, g.sw), pads, (g.dh, g.dw), g.groups)
+    f.oh, f.ow, f.nlast = g.oh, g.ow, True
+    return f
+
+
 def _conv_grad_input(gy, w, g: _Geom, gt=None):
     """dL/dx (N, C, H, W): the transposed convolution of the output gradient."""
     xp = array_module(gy, w)
@@ -805,6 +820,7 @@ def _conv_grad_input(gy, w, g: _Geom, gt=None):
     if f is not None:
         # the batch-last dy the weight gradient made, if any, saves a transpose
         return _conv_forward(gy, _flipped_weight(w, g), None, f, False, gt)[0]
+    g = _col2im_layout(g, n)
     G = g.groups
     wm = _weight_matrix(w, g)
     wt = wm.transpose(0, 2, 1)
