@@ -217,7 +217,7 @@ def resnet20_train(lib, quick):
             loss = crit(model(x), y)
             loss.backward()
             opt.step()
-        return float(loss)
+        return float(loss.detach())
 
     return run
 
