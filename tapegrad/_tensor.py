@@ -47,6 +47,11 @@ class _Version:
         self.v = 0
 
 
+# Shared by the operands ops make from Python scalars (``x * 2.0``): no user holds those
+# tensors, so autograd needs no version record for them (``_fn._versions_of`` skips it).
+_CONST_VERSION = _Version()
+
+
 class Tensor:
     """An n-dimensional array with autograd (``torch.Tensor``).
 
@@ -771,3 +776,4 @@ def _rebuild(array, requires_grad):
 
 
 _fn._Tensor = Tensor
+_fn._CONST_VERSION = _CONST_VERSION

@@ -25,6 +25,9 @@ _FREED_MSG = (
 )
 
 _Tensor = None  # set by tapegrad._tensor to break the import cycle
+# The version counter of the operands an op makes from Python scalars (set by
+# tapegrad._tensor): no tensor a user holds has it, so nothing saved with it is checked.
+_CONST_VERSION = None
 
 # Watchers of every primitive call and every backward node, installed by ``_observe`` while
 # anomaly mode or the profiler is on; None otherwise, so the hot path pays one global read.
@@ -105,16 +108,18 @@ class Node:
             raise RuntimeError(_FREED_MSG)
         versions = self._saved_versions
         if versions:
-            for _idx, counter, expected, shape, dt, owner, nr, _src in versions:
+            for idx, counter, expected, owner, nr, _src in versions:
                 if counter.v != expected:
+                    a = self._saved[idx]
                     owner = self if owner is None else owner
-                    raise RuntimeError(_modified_msg(counter.v, expected, shape, dt, owner, nr))
+                    msg = _modified_msg(counter.v, expected, a.shape, a.dtype, owner, nr)
+                    raise RuntimeError(msg)
         if self.xp is not _np:
             return self._saved_as_tensors()
         return self._saved
 
     def _saved_as_tensors(self) -> tuple:
-        src = {v[0]: v[7] for v in self._saved_versions or ()}
+        src = {v[0]: v[5] for v in self._saved_versions or ()}
         out = []
         for idx, a in enumerate(self._saved):
             if a is None:
@@ -332,12 +337,11 @@ class Function(Node):
             res = _vmap_hook(cls, inputs, attrs)
             if res is not NotImplemented:
                 return res
-        ctx = cls.__new__(cls)
-        ctx.next_functions = None
+        # This runs once per op: keep it lean. Every container that outlives the call is
+        # one more object for the cyclic GC to count and traverse, which on chains of
+        # small ops costs more than the arithmetic; hence the interned tuples below.
+        ctx = _new(cls)
         ctx._saved = None
-        ctx._saved_versions = None
-        ctx._freed = False
-        # One pass over the inputs (this runs once per op: keep it lean).
         arrays = []
         record = False
         for t in inputs:
@@ -351,30 +355,41 @@ class Function(Node):
             record = False
         ctx._recording = record
         if not record:
+            ctx.next_functions = None
+            ctx._saved_versions = None
+            ctx._freed = False
             out = ctx.forward(*arrays, **attrs)
             if cls.num_outputs == 1:
                 return _wrap(out, inputs, cls.is_view, ctx)
             return tuple(_wrap(o, inputs, cls.is_view, None) for o in out)
         needs = tuple([t is not None and t._requires_grad for t in inputs])
+        needs = _NEEDS.get(needs) or _intern(_NEEDS, needs)
         ctx.needs_input_grad = needs
         out = ctx.forward(*arrays, **attrs)
         ctx._recording = False
         edges = []
-        meta = []
+        key = []
         for t, need in zip(inputs, needs):
             if t is None:
-                edges.append((None, 0))
-                meta.append(None)
+                edges.append(_NO_EDGE)
+                key.append(None)
                 continue
             d = t._data
-            meta.append((d.shape, d.dtype))
+            key.append(d.shape)
+            key.append(d.dtype)
             if need:
                 fn = t.grad_fn
                 edges.append((fn, t._output_nr) if fn is not None else (t._accumulator(), 0))
             else:
-                edges.append((None, 0))
+                edges.append(_NO_EDGE)
+        key = tuple(key)
+        meta = _META.get(key)
+        if meta is None:
+            meta = _intern(_META, key, _meta_of(key))
         ctx.next_functions = tuple(edges)
-        ctx._in_meta = tuple(meta)
+        ctx._in_meta = meta
+        ctx._saved_versions = None
+        ctx._freed = False
         ctx._pre_hooks = None
         ctx._retains = None
         ctx._hooks = None
@@ -382,11 +397,11 @@ class Function(Node):
             t = _wrap(out, inputs, cls.is_view, ctx) if cls.is_view else _Tensor._make(out)
             # integer and bool results never require grad (x.long(), comparisons), as in PyTorch
             # (kind "V" is ml_dtypes' bfloat16: tensors hold no other void dtype)
-            if 0 not in cls.non_differentiable and t._data.dtype.kind in "fcV":
+            if t._data.dtype.kind in "fcV" and 0 not in cls.non_differentiable:
                 t._requires_grad = True
                 t.grad_fn = ctx
             if ctx._saved:
-                ctx._saved_versions = _versions_of(ctx, ctx._saved, inputs, (t,))
+                ctx._saved_versions = _versions_of(ctx._saved, inputs, (t,))
             return t
         ctx._out_meta = tuple((o.shape, o.dtype) for o in out)
         results = []
@@ -398,8 +413,40 @@ class Function(Node):
                 t._output_nr = i
             results.append(t)
         if ctx._saved:
-            ctx._saved_versions = _versions_of(ctx, ctx._saved, inputs, results)
+            ctx._saved_versions = _versions_of(ctx._saved, inputs, results)
         return tuple(results)
+
+
+_new = object.__new__
+_NO_EDGE = (None, 0)
+# Interned small tuples shared by many nodes: ``needs_input_grad`` patterns and the
+# inputs' (shape, dtype) metadata, keyed by the flat (shape, dtype, ...) of the inputs.
+_NEEDS: dict = {}
+_META: dict = {}
+_INTERN_LIMIT = 4096
+
+
+def _intern(table: dict, key, value=None):
+    """Store ``value`` (``key`` itself when None) under ``key``; a table that has grown
+    past its limit (a program of ever new shapes) starts over rather than grow forever."""
+    if len(table) >= _INTERN_LIMIT:
+        table.clear()
+    table[key] = key if value is None else value
+    return table[key]
+
+
+def _meta_of(key: tuple) -> tuple:
+    """The ``_in_meta`` tuple, one ``(shape, dtype)`` or None per input, from its flat key."""
+    meta = []
+    i = 0
+    while i < len(key):
+        if key[i] is None:
+            meta.append(None)
+            i += 1
+        else:
+            meta.append((key[i], key[i + 1]))
+            i += 2
+    return tuple(meta)
 
 
 def _wrap(array, inputs, is_view, ctx):
@@ -444,11 +491,15 @@ def _edge(t):
     return (t._accumulator(), 0)
 
 
-def _versions_of(ctx, saved, inputs, outputs):
-    """For each saved array that is an input's or an output's data: its version record.
+def _versions_of(saved, inputs, outputs):
+    """For each saved array that is an input's or an output's data: its version record
+    ``(index in saved, counter, version at save, owner, output number, source)``.
 
-    The last field says where it came from, for ``create_graph``: input ``i`` as ``i``,
-    output ``k`` as ``-k - 1``.
+    ``owner`` is a weak reference to a saved input (its current ``grad_fn`` names it in
+    the error), None for an output (the saving node itself, without a reference cycle).
+    The source says where the array came from, for ``create_graph``: input ``i`` as
+    ``i``, output ``k`` as ``-k - 1``. An operand that the op itself made from a Python
+    scalar has no reachable tensor to modify, so it gets no record.
     """
     versions = []
     for idx, a in enumerate(saved):
@@ -457,17 +508,16 @@ def _versions_of(ctx, saved, inputs, outputs):
         for i, t in enumerate(inputs):
             if t is not None and t._data is a:
                 vc = t._version_counter
-                owner = weakref.ref(t)
-                versions.append((idx, vc, vc.v, a.shape, a.dtype, owner, t._output_nr, i))
+                if vc is not _CONST_VERSION:
+                    versions.append((idx, vc, vc.v, weakref.ref(t), t._output_nr, i))
                 break
         else:
             for k, t in enumerate(outputs):
                 if t._data is a:
                     vc = t._version_counter
-                    # None stands for the saving node itself (no reference cycle)
-                    versions.append((idx, vc, vc.v, a.shape, a.dtype, None, k, -k - 1))
+                    versions.append((idx, vc, vc.v, None, k, -k - 1))
                     break
-    return versions
+    return tuple(versions) or None
 
 
 class AccumulateGrad(Node):

@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 
 from .. import _dtype as D
+from ..autograd import function as _fn
 
 Tensor = None  # set by tapegrad._tensor
 
@@ -39,6 +40,15 @@ def scalar_to_tensor(x, dt: D.dtype):
         return Tensor._make(np.asarray(x, dtype=dt.np))
     except OverflowError:
         raise overflow_error(dt) from None
+
+
+def const_operand(array):
+    """A tensor for an operand an op makes itself (from a Python scalar) and passes only to
+    its primitive: it shares a version counter that autograd does not track, since no user
+    can reach it to change it in place."""
+    t = Tensor._make(array)
+    t._version_counter = _fn._CONST_VERSION
+    return t
 
 
 def overflow_error(dt: D.dtype) -> RuntimeError:

@@ -14,6 +14,7 @@ import numbers
 import numpy as np
 
 from .. import _dtype as D
+from ..autograd import function as _fn
 from ..autograd.function import Function
 from . import _util as U
 
@@ -79,12 +80,17 @@ def _binary(fn_cls, a, b, dt: D.dtype | None = None, compute: D.dtype | None = N
                 # PyTorch multiplies a float16/bfloat16 tensor by a float32 scalar (not
                 # one rounded to the tensor's precision) and rounds the product once
                 return _MulLowPrecision.apply(a, U.Tensor._make(np.asarray(b, np.float32)))
-            ta, tb = a, U.Tensor._make(np.asarray(b, dtype=ad))
+            ta, tb = a, U.const_operand(np.asarray(b, dtype=ad))
     if ta is None:
         if dt is None:
             dt = _promote(a, b)
         cdt = compute or dt
         ta, tb = _operand(a, cdt), _operand(b, cdt)
+        # an operand made here from a scalar or a sequence is this op's own
+        if not isinstance(a, U.Tensor):
+            ta._version_counter = _fn._CONST_VERSION
+        if not isinstance(b, U.Tensor):
+            tb._version_counter = _fn._CONST_VERSION
     try:
         return fn_cls.apply(ta, tb, **attrs)
     except ValueError:
