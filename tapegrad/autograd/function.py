@@ -28,6 +28,7 @@ _Tensor = None  # set by tapegrad._tensor to break the import cycle
 # The version counter of the operands an op makes from Python scalars (set by
 # tapegrad._tensor): no tensor a user holds has it, so nothing saved with it is checked.
 _CONST_VERSION = None
+_Version = None  # the version counter class, set by tapegrad._tensor
 
 # Watchers of every primitive call and every backward node, installed by ``_observe`` while
 # anomaly mode or the profiler is on; None otherwise, so the hot path pays one global read.
@@ -342,27 +343,31 @@ class Function(Node):
         # small ops costs more than the arithmetic; hence the interned tuples below.
         ctx = _new(cls)
         ctx._saved = None
+        ctx._saved_versions = None
+        ctx._freed = False
         arrays = []
+        needs = []
         record = False
         for t in inputs:
             if t is None:
                 arrays.append(None)
+                needs.append(False)
             else:
                 arrays.append(t._data)
-                if t._requires_grad:
+                rg = t._requires_grad
+                needs.append(rg)
+                if rg:
                     record = True
         if record and not grad_mode._enabled.enabled:
             record = False
         ctx._recording = record
         if not record:
             ctx.next_functions = None
-            ctx._saved_versions = None
-            ctx._freed = False
             out = ctx.forward(*arrays, **attrs)
             if cls.num_outputs == 1:
-                return _wrap(out, inputs, cls.is_view, ctx)
+                return _wrap(out, inputs, cls.is_view, ctx) if cls.is_view else _Tensor._make(out)
             return tuple(_wrap(o, inputs, cls.is_view, None) for o in out)
-        needs = tuple([t is not None and t._requires_grad for t in inputs])
+        needs = tuple(needs)
         needs = _NEEDS.get(needs) or _intern(_NEEDS, needs)
         ctx.needs_input_grad = needs
         out = ctx.forward(*arrays, **attrs)
@@ -388,8 +393,6 @@ class Function(Node):
             meta = _intern(_META, key, _meta_of(key))
         ctx.next_functions = tuple(edges)
         ctx._in_meta = meta
-        ctx._saved_versions = None
-        ctx._freed = False
         ctx._pre_hooks = None
         ctx._retains = None
         ctx._hooks = None
@@ -400,6 +403,10 @@ class Function(Node):
             if t._data.dtype.kind in "fcV" and 0 not in cls.non_differentiable:
                 t._requires_grad = True
                 t.grad_fn = ctx
+                if not cls.is_view:
+                    # made now, not on first use: a recorded result is likely saved by
+                    # the next op, and the lazy path costs an AttributeError
+                    t._version_counter = _Version()
             if ctx._saved:
                 ctx._saved_versions = _versions_of(ctx._saved, inputs, (t,))
             return t

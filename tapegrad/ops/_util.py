@@ -20,7 +20,15 @@ def cj(xp, a):
     """``a`` as a factor of a gradient: conjugated when complex (PyTorch's convention that
     the gradient of a real loss is dL/d(re) + i dL/d(im), so ``y = a * x`` sends
     ``conj(a) * g`` to ``x``)."""
-    return xp.conj(a) if a is not None and xp.iscomplexobj(a) else a
+    return xp.conj(a) if a is not None and is_complex(xp, a) else a
+
+
+def is_complex(xp, a) -> bool:
+    """``xp.iscomplexobj(a)``, without its Python-level cost for a NumPy array (this runs
+    in every backward formula that may see complex values)."""
+    if type(a) is np.ndarray:
+        return a.dtype.kind == "c"
+    return xp.iscomplexobj(a)
 
 
 def as_tensor_arg(x, dtype: D.dtype | None = None):
