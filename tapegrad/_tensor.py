@@ -604,7 +604,7 @@ class Tensor:
             CopySlices.rebase(base, self, res)
             ViewOfBase.attach(base, self)
             # the base's other views now read from its new history too
-            for view in tuple(base.__dict__.get("_views", ())):
+            for view in _fn.live_views(base):
                 if view is not self and view._view_chain:
                     ViewOfBase.attach(base, view)
             return

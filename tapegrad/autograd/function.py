@@ -397,16 +397,25 @@ class Function(Node):
         ctx._retains = None
         ctx._hooks = None
         if cls.num_outputs == 1:
-            t = _wrap(out, inputs, cls.is_view, ctx) if cls.is_view else _Tensor._make(out)
+            if cls.is_view:
+                t = _wrap(out, inputs, True, ctx)
+            else:
+                # Tensor._make, inlined (once per op)
+                t = _new(_Tensor)
+                t._data = out if type(out) is _ndarray else _np.asarray(out)
+                t._requires_grad = False
+                t.grad_fn = None
+                t._output_nr = 0
+                t._grad = None
+                # made now, not on first use: a recorded result is likely saved by the
+                # next op, and the lazy path costs an AttributeError
+                vc = t._version_counter = _new(_Version)
+                vc.v = 0
             # integer and bool results never require grad (x.long(), comparisons), as in PyTorch
             # (kind "V" is ml_dtypes' bfloat16: tensors hold no other void dtype)
             if t._data.dtype.kind in "fcV" and 0 not in cls.non_differentiable:
                 t._requires_grad = True
                 t.grad_fn = ctx
-                if not cls.is_view:
-                    # made now, not on first use: a recorded result is likely saved by
-                    # the next op, and the lazy path costs an AttributeError
-                    t._version_counter = _Version()
             if ctx._saved:
                 ctx._saved_versions = _versions_of(ctx._saved, inputs, (t,))
             return t
@@ -425,6 +434,7 @@ class Function(Node):
 
 
 _new = object.__new__
+_ndarray = _np.ndarray
 _NO_EDGE = (None, 0)
 # Interned small tuples shared by many nodes: ``needs_input_grad`` patterns and the
 # inputs' (shape, dtype) metadata, keyed by the flat (shape, dtype, ...) of the inputs.
@@ -480,10 +490,26 @@ def _register_view(base, view) -> None:
     """Remember ``view`` on its root ``base`` (weakly): an in-place op through one view
     gives the base a new history, and every other view of it must then read from that
     history (PyTorch regenerates their ``grad_fn`` when the version moves)."""
+    # Plain weak references in a list (a WeakSet's callback references cost more than the
+    # view op itself); the dead ones are dropped whenever the list doubles.
     views = base.__dict__.get("_views")
     if views is None:
-        views = base.__dict__["_views"] = weakref.WeakSet()
-    views.add(view)
+        base.__dict__["_views"] = [weakref.ref(view)]
+        return
+    views.append(weakref.ref(view))
+    n = len(views)
+    if n >= 16 and n & (n - 1) == 0:
+        views[:] = [r for r in views if r() is not None]
+
+
+def live_views(base) -> list:
+    """The views registered on ``base`` (by ``_register_view``) that are still alive."""
+    out = []
+    for r in base.__dict__.get("_views", ()):
+        v = r()
+        if v is not None:
+            out.append(v)
+    return out
 
 
 def _shares(a, b) -> bool:

@@ -81,6 +81,13 @@ def _binary(fn_cls, a, b, dt: D.dtype | None = None, compute: D.dtype | None = N
                 # one rounded to the tensor's precision) and rounds the product once
                 return _MulLowPrecision.apply(a, U.Tensor._make(np.asarray(b, np.float32)))
             ta, tb = a, U.const_operand(np.asarray(b, dtype=ad))
+    elif dt is None and compute is None and (type(a) is float or type(a) is int):
+        # the mirror case, a number first (2 * x, 1 - x); low precision takes the general
+        # path, as it always has
+        if isinstance(b, U.Tensor):
+            bd = b._data.dtype
+            if (bd.kind == "f" or bd.kind == "V") and bd not in U._LOW_PRECISION_NP:
+                ta, tb = U.const_operand(np.asarray(a, dtype=bd)), b
     if ta is None:
         if dt is None:
             dt = _promote(a, b)
