@@ -122,6 +122,10 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):  # noq
             inputs, else ``input``'s dtype).
         out: a tensor to write the result into.
     """
+    if dim is None and dtype is None and out is None and isinstance(input, U.Tensor):
+        kind = input._data.dtype.kind
+        if kind == "f" or kind == "V":  # a floating tensor sums in its own dtype
+            return Sum.apply(input, dims=tuple(range(input._data.ndim)), keepdim=keepdim)
     dims = _dims(dim, input.ndim)
     dt = _sum_dtype(input, dtype)
     x = input if input.dtype is dt else input.to(dt)
