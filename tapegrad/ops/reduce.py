@@ -122,10 +122,16 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):  # noq
             inputs, else ``input``'s dtype).
         out: a tensor to write the result into.
     """
-    if dim is None and dtype is None and out is None and isinstance(input, U.Tensor):
+    if dtype is None and out is None and isinstance(input, U.Tensor):
+        # a floating tensor sums in its own dtype; all dims or one valid int dim need no
+        # further checks (they cost more than a small sum)
         kind = input._data.dtype.kind
-        if kind == "f" or kind == "V":  # a floating tensor sums in its own dtype
-            return Sum.apply(input, dims=tuple(range(input._data.ndim)), keepdim=keepdim)
+        if kind == "f" or kind == "V":
+            nd = input._data.ndim
+            if dim is None:
+                return Sum.apply(input, dims=tuple(range(nd)), keepdim=keepdim)
+            if type(dim) is int and -nd <= dim < nd:
+                return SumDim.apply(input, dims=(dim % nd,), keepdim=keepdim)
     dims = _dims(dim, input.ndim)
     dt = _sum_dtype(input, dtype)
     x = input if input.dtype is dt else input.to(dt)
