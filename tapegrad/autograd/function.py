@@ -345,21 +345,39 @@ class Function(Node):
         ctx._saved = None
         ctx._saved_versions = None
         ctx._freed = False
-        arrays = []
-        needs = []
-        record = False
-        for t in inputs:
-            if t is None:
-                arrays.append(None)
-                needs.append(False)
-            else:
-                arrays.append(t._data)
-                rg = t._requires_grad
-                needs.append(rg)
-                if rg:
-                    record = True
-        if record and not grad_mode._enabled.enabled:
+        # One and two tensor inputs (nearly every op) are unrolled; n = 0 marks the loops.
+        n = len(inputs)
+        if n == 2 and inputs[0] is not None and inputs[1] is not None:
+            a, b = inputs
+            ra = a._requires_grad
+            rb = b._requires_grad
+            arrays = (a._data, b._data)
+            needs = (ra, rb)
+            record = (ra or rb) and grad_mode._enabled.enabled
+        elif n == 1 and inputs[0] is not None:
+            a = inputs[0]
+            ra = a._requires_grad
+            arrays = (a._data,)
+            needs = (ra,)
+            record = ra and grad_mode._enabled.enabled
+        else:
+            n = 0
+            arrays = []
+            needs = []
             record = False
+            for t in inputs:
+                if t is None:
+                    arrays.append(None)
+                    needs.append(False)
+                else:
+                    arrays.append(t._data)
+                    rg = t._requires_grad
+                    needs.append(rg)
+                    if rg:
+                        record = True
+            if record and not grad_mode._enabled.enabled:
+                record = False
+            needs = tuple(needs)
         ctx._recording = record
         if not record:
             ctx.next_functions = None
@@ -367,31 +385,50 @@ class Function(Node):
             if cls.num_outputs == 1:
                 return _wrap(out, inputs, cls.is_view, ctx) if cls.is_view else _Tensor._make(out)
             return tuple(_wrap(o, inputs, cls.is_view, None) for o in out)
-        needs = tuple(needs)
         needs = _NEEDS.get(needs) or _intern(_NEEDS, needs)
         ctx.needs_input_grad = needs
         out = ctx.forward(*arrays, **attrs)
         ctx._recording = False
-        edges = []
-        key = []
-        for t, need in zip(inputs, needs):
-            if t is None:
-                edges.append(_NO_EDGE)
-                key.append(None)
-                continue
-            d = t._data
-            key.append(d.shape)
-            key.append(d.dtype)
-            if need:
-                fn = t.grad_fn
-                edges.append((fn, t._output_nr) if fn is not None else (t._accumulator(), 0))
+        if n:
+            d = a._data
+            if ra:
+                fn = a.grad_fn
+                ea = (fn, a._output_nr) if fn is not None else (a._accumulator(), 0)
             else:
-                edges.append(_NO_EDGE)
-        key = tuple(key)
+                ea = _NO_EDGE
+            if n == 2:
+                db = b._data
+                key = (d.shape, d.dtype, db.shape, db.dtype)
+                if rb:
+                    fn = b.grad_fn
+                    eb = (fn, b._output_nr) if fn is not None else (b._accumulator(), 0)
+                else:
+                    eb = _NO_EDGE
+                ctx.next_functions = (ea, eb)
+            else:
+                key = (d.shape, d.dtype)
+                ctx.next_functions = (ea,)
+        else:
+            edges = []
+            key = []
+            for t, need in zip(inputs, needs):
+                if t is None:
+                    edges.append(_NO_EDGE)
+                    key.append(None)
+                    continue
+                d = t._data
+                key.append(d.shape)
+                key.append(d.dtype)
+                if need:
+                    fn = t.grad_fn
+                    edges.append((fn, t._output_nr) if fn is not None else (t._accumulator(), 0))
+                else:
+                    edges.append(_NO_EDGE)
+            key = tuple(key)
+            ctx.next_functions = tuple(edges)
         meta = _META.get(key)
         if meta is None:
             meta = _intern(_META, key, _meta_of(key))
-        ctx.next_functions = tuple(edges)
         ctx._in_meta = meta
         ctx._pre_hooks = None
         ctx._retains = None
