@@ -206,6 +206,10 @@ def measure(workload: str, threads: int, quick: bool, reps: int) -> dict:
     ratio = med(tg["times"]) / med(pt["times"])
     mem_target = workloads.MEMORY_TARGETS.get((workload, threads))
     mem_ratio = tg["peak"] / pt["peak"]
+    work_target = workloads.WORKING_MEMORY_TARGETS.get((workload, threads))
+    work_ratio = None
+    if tg["work"] is not None and pt["work"]:
+        work_ratio = tg["work"] / pt["work"]
     return {
         "workload": workload,
         "threads": threads,
@@ -228,6 +232,11 @@ def measure(workload: str, threads: int, quick: bool, reps: int) -> dict:
         "memory_ratio": mem_ratio,
         "memory_target": mem_target,
         "memory_met": None if mem_target is None else mem_ratio <= mem_target,
+        "working_memory_ratio": work_ratio,
+        "working_memory_target": work_target,
+        "working_memory_met": (
+            None if work_target is None or work_ratio is None else work_ratio <= work_target
+        ),
     }
 
 
@@ -267,6 +276,14 @@ def markdown(data: dict) -> str:
             lines.append(
                 f"\nPeak memory, {r['workload']} ({r['threads']} thread): tapegrad / PyTorch "
                 f"= {r['memory_ratio']:.2f} (target {r['memory_target']:.2f}, {verdict})."
+            )
+        if r.get("working_memory_target") is not None:
+            ratio = r["working_memory_ratio"]
+            verdict = "met" if r["working_memory_met"] else "**missed**"
+            shown = "not measured" if ratio is None else f"{ratio:.2f}"
+            lines.append(
+                f"\nWorking memory, {r['workload']} ({r['threads']} thread): tapegrad / "
+                f"PyTorch = {shown} (target {r['working_memory_target']:.2f}, {verdict})."
             )
     return "\n".join(lines) + "\n"
 
@@ -316,7 +333,12 @@ def main(argv=None) -> int:
         return 0
 
     reps = args.reps or (2 if args.quick else 3)
-    plan = [(w, t) for t in thread_counts for w in names if t == 1 or (w, t) in workloads.TARGETS]
+    plan = [
+        (w, t)
+        for t in thread_counts
+        for w in names
+        if t == 1 or (w, t) in workloads.TARGETS or w in workloads.TWO_THREAD_ROWS
+    ]
     info = versions()
     print(
         f"tapegrad {info['tapegrad']} vs torch {info['torch']}; numpy {info['numpy']} "
@@ -344,6 +366,13 @@ def main(argv=None) -> int:
             print(
                 f"peak memory {r['workload']} ({r['threads']} thr): tapegrad/torch "
                 f"{r['memory_ratio']:.2f} (target {r['memory_target']:.2f}) {verdict}"
+            )
+        if r.get("working_memory_ratio") is not None and r["working_memory_target"]:
+            verdict = "ok" if r["working_memory_met"] else "MISS"
+            print(
+                f"working memory {r['workload']} ({r['threads']} thr): tapegrad/torch "
+                f"{r['working_memory_ratio']:.2f} (target {r['working_memory_target']:.2f}) "
+                f"{verdict}"
             )
     data = {"info": info, "quick": args.quick, "reps": reps, "results": results}
     if args.json:

@@ -544,7 +544,13 @@ def get_num_threads() -> int:
 
 
 def set_num_threads(n: int) -> None:
-    """Set the thread count for batch-parallel work (``torch.set_num_threads``).
+    """Set the number of threads used for intra-op parallelism (``torch.set_num_threads``).
+
+    tapegrad then splits convolution, pooling and large matrix products across ``n``
+    threads of its own (NumPy releases the GIL in its kernels), and the OpenBLAS under
+    NumPy runs single-threaded beneath them: its idle threads spin between calls and
+    would take the cores from tapegrad's. Like PyTorch's, the setting is process-wide
+    (NumPy's own matrix products in the same process also run on one BLAS thread).
 
     Args:
         n: The number of threads (at least 1).
@@ -555,6 +561,9 @@ def set_num_threads(n: int) -> None:
     if n < 1:
         raise RuntimeError("set_num_threads expects a positive integer")
     _num_threads[0] = n
+    from .backend.blas import set_blas_threads
+
+    set_blas_threads(1)
 
 
 def compile(model=None, **kwargs):  # noqa: A001

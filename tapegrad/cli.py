@@ -776,7 +776,7 @@ def _add_train(commands) -> None:
     )  # fmt: skip
     t.add_argument(
         "--threads", type=_int_at_least(1), metavar="N",
-        help="threads for batch-parallel ops (tapegrad.set_num_threads; same numbers for any N)",
+        help="threads for intra-op parallelism (tapegrad.set_num_threads; OpenBLAS then runs 1)",
     )  # fmt: skip
     _data_options(t)
     t.set_defaults(func=cmd_train, parser=t)

@@ -448,7 +448,7 @@ def test_no_batch_threads_beside_a_threaded_blas(monkeypatch):
 
 
 @pytest.mark.parametrize("mode", ["nlast", "major", "flat-rebuilt"])
-def test_two_threads_identical(mode, monkeypatch):
+def test_threads_match_one_thread(mode, monkeypatch):
     if mode == "flat-rebuilt":
         _force_batch_major(monkeypatch, True, False)
         monkeypatch.setattr(CV, "_WGRAD_CHUNK_ELEMS", 8 * 8 * 9 * 5)  # several outer chunks
@@ -457,7 +457,7 @@ def test_two_threads_identical(mode, monkeypatch):
     monkeypatch.setattr(CV, "get_blas_threads", lambda: 1)  # split even beside a threaded BLAS
     x, w, b = _randn(16, 8, 12, 12), _randn(16, 8, 3, 3), _randn(16)
     outs = []
-    for n in (1, 2):
+    for n in (1, 2, 4):
         tapegrad.set_num_threads(n)
         try:
             ts = [tapegrad.tensor(a, requires_grad=True) for a in (x, w, b)]
@@ -466,8 +466,15 @@ def test_two_threads_identical(mode, monkeypatch):
             outs.append([to_numpy(y)] + [to_numpy(t.grad) for t in ts])
         finally:
             tapegrad.set_num_threads(1)
-    for a, b_ in zip(*outs):
-        np.testing.assert_array_equal(a, b_)
+    for run in outs[1:]:
+        for a, b_ in zip(outs[0], run):
+            if mode == "nlast":
+                # one product split by rows over the threads: OpenBLAS's kernels round
+                # differently for different block shapes
+                scale = float(np.abs(a).max())
+                np.testing.assert_allclose(b_, a, rtol=1e-5, atol=1e-6 * scale)
+            else:
+                np.testing.assert_array_equal(a, b_)
 
 
 # ---------------------------------------------------------------------------

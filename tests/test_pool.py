@@ -308,14 +308,27 @@ def test_gradcheck(fn):
         lambda F, a: F.max_pool2d(a, 3),
         lambda F, a: F.avg_pool2d(a, 3, 2, 1, True, False),
         lambda F, a: F.avg_pool2d(a, 2),
+        lambda F, a: F.max_pool2d(a.transpose(2, 3), 3),  # a strided input
+        lambda F, a: F.max_pool2d(a, 2, 1, dilation=2, ceil_mode=True),
+        lambda F, a: F.max_pool3d(a.unsqueeze(1), 2),
+        lambda F, a: F.avg_pool2d(a.transpose(0, 1), 3, 3, 1, True, False),
     ],
 )
-def test_two_threads_identical(fn, monkeypatch):
+def test_threads_and_blocks_identical(fn, monkeypatch):
+    """Blocked and thread-split pooling equals one block on one thread, bit for bit."""
     monkeypatch.setattr(CV, "get_blas_threads", lambda: 1)  # split even beside a threaded BLAS
     x = _ties(16, 8, 24, 24) + _randn(16, 8, 24, 24) * 0.5
     outs, grads = [], []
-    for n in (1, 2):
+    # (threads, block bytes): one block; 3 planes per block (a ragged last block);
+    # one plane per block on 2 and 4 threads; the default blocks on 2 and 4 threads.
+    plane = 24 * 24 * 4
+    for n, block in ((1, 1 << 40), (1, 3 * plane), (2, 1), (4, 1), (2, None), (4, None)):
         tapegrad.set_num_threads(n)
+        if block is not None:
+            monkeypatch.setattr(P, "_BLOCK_BYTES", block)
+        else:
+            monkeypatch.undo()
+            monkeypatch.setattr(CV, "get_blas_threads", lambda: 1)
         try:
             a = tapegrad.tensor(x, requires_grad=True)
             y = fn(tapegrad.nn.functional, a)
@@ -326,9 +339,10 @@ def test_two_threads_identical(fn, monkeypatch):
             grads.append(to_numpy(a.grad))
         finally:
             tapegrad.set_num_threads(1)
-    for o1, o2 in zip(*outs):
-        np.testing.assert_array_equal(o1, o2)
-    np.testing.assert_array_equal(grads[0], grads[1])
+    for run_outs, run_grad in zip(outs[1:], grads[1:]):
+        for o1, o2 in zip(outs[0], run_outs):
+            np.testing.assert_array_equal(o1, o2)
+        np.testing.assert_array_equal(grads[0], run_grad)
 
 
 @pytest.mark.parametrize(

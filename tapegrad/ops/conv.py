@@ -29,14 +29,14 @@ for the weight and the input gradient, each only when needed (the data batch
 of a first layer gets no gradient). The input gradient
 of a stride-1 convolution is itself a convolution (of dy with the flipped
 kernel) where that is cheaper; otherwise a col2im adds strided slices, one per
-kernel tap. With ``tapegrad.set_num_threads(n)`` the copies, the per-sample
-GEMMs and col2im are split across n threads (NumPy releases the GIL); each
-element is computed by the same operations whatever n, so results do not
-depend on it as long as BLAS itself runs single-threaded (a multi-threaded
-OpenBLAS rounds a GEMM differently when it threads it than when it does not,
-and may decide differently for calls made from several threads at once; each
-thread setting is still reproducible run to run). ``_reference_conv2d`` is a
-loop-free einsum convolution used by the tests.
+kernel tap. With ``tapegrad.set_num_threads(n)`` (which makes OpenBLAS
+single-threaded) the copies, the per-sample GEMMs, col2im and the rows of the
+batch-last products are split across n threads (NumPy releases the GIL). The
+batch-major paths compute each element by the same operations whatever n; a
+batch-last product split by rows rounds in the last bits as OpenBLAS's kernels
+for the smaller blocks do, so results may differ between thread counts there
+(each setting is reproducible run to run, as PyTorch's are).
+``_reference_conv2d`` is a loop-free einsum convolution used by the tests.
 
 Higher-order gradients: a convolution is bilinear in (x, w), and its three
 products -- the convolution, the transposed convolution (its input gradient)
@@ -61,6 +61,7 @@ from ..autograd.function import Function
 from ..backend import array_module
 from ..backend.blas import get_blas_threads
 from . import _util as U
+from .linalg import matmul_split
 
 if TYPE_CHECKING:
     from .._tensor import Tensor
@@ -432,10 +433,10 @@ def _col2im(cols, g: _Geom, n: int):
 # ---------------------------------------------------------------------------
 # the three products of a convolution
 #
-# Batch-last GEMMs are single BLAS calls (BLAS threads them); batch-major ones
-# are one GEMM per sample, split across threads by sample. Either way every
-# output element comes from the same GEMM whatever the thread count, and sums
-# over the batch run in a fixed order, so results do not depend on threads.
+# Batch-last GEMMs are single products whose rows ``matmul_split`` splits across
+# threads (the BLAS beneath runs one thread: see ``tapegrad.set_num_threads``);
+# batch-major ones are one GEMM per sample, split across threads by sample. Sums
+# over the batch run in a fixed order whatever the thread count.
 
 # Largest per-sample weight-gradient temporary of the batch-major layout (in
 # elements) before the batch is processed in chunks.
@@ -471,7 +472,7 @@ def _conv_forward(x, w, b, g: _Geom, keep_cols: bool = True, xt=None):
     y = xp.empty((n, g.cout, g.oh, g.ow), x.dtype)
     if g.nlast:
         if G == 1:
-            yt = xp.matmul(wm[0], cols)
+            yt = matmul_split(wm[0], cols, xp)
         else:
             yt = xp.matmul(wm, cols.reshape(G, -1, L * n))
         if b is not None:
@@ -620,7 +621,7 @@ def _conv_grad_weight(gy, cols, g: _Geom, gt=None, x=None):
         if gt is None:
             gt = _grad_t(gy, g)
         if G == 1:
-            gw = xp.matmul(gt, cols.T)
+            gw = matmul_split(gt, cols.T, xp)
         else:
             m = gt.shape[1]
             gw = xp.matmul(gt.reshape(G, og, m), cols.reshape(G, -1, m).transpose(0, 2, 1))
@@ -758,7 +759,7 @@ def _conv_grad_input(gy, w, g: _Geom, gt=None):
         if gt is None:
             gt = _grad_t(gy, g)
         if G == 1:
-            gcols = xp.matmul(wt[0], gt)
+            gcols = matmul_split(wt[0], gt, xp)
         else:
             gcols = xp.matmul(wt, gt.reshape(G, g.cout // G, -1))
     else:

@@ -4,6 +4,8 @@ matmul family, solve, inv, det, norms and eigh."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import _dtype as D
@@ -16,6 +18,78 @@ from .index import IndexBackward
 
 def _mT(a, xp=np):
     return xp.swapaxes(a, -1, -2)
+
+
+# Multiply-adds below which a matrix product runs whole: splitting it costs a thread
+# hand-off (tens of microseconds) that a product this small does not repay (measured on
+# 2 cores: a 32 x 256 x 1024 product, 8M, gained 0-15% from two threads, within noise;
+# 64 x 800 x 1600 gained 30-45%).
+_SPLIT_MIN_MACS = 1 << 24
+# Rows (columns) of the result per thread below which OpenBLAS's kernels lose more on
+# the thinner blocks than the threads gain (a 32 x 256 x 1024 product split into
+# 16-row halves took 1.4x as long as the whole; into 512-column halves, 0.85x).
+_MIN_ROWS_PER_THREAD = 64
+_MIN_COLS_PER_THREAD = 256
+
+
+def matmul_split(a, b, xp=np, out=None):
+    """``a @ b`` with the work split over tapegrad's threads (``np.matmul`` semantics).
+
+    The BLAS under NumPy runs single-threaded beside tapegrad's own threads (see
+    ``tapegrad.set_num_threads``), so large products are parallel here instead:
+    ``(..., m, k) @ (k, n)`` by rows of ``a`` (its leading dims flattened) or, when
+    there are few rows, by columns of ``b``; ``(B..., m, k) @ (B..., k, n)`` with equal
+    batch dims by batch. Each block is one BLAS call on the same operands, rounded as
+    OpenBLAS's kernels for its shape round. ``out``, when given, must be C-contiguous.
+    Under ``create_graph`` (``xp`` not NumPy) this is plain ``xp.matmul``.
+    """
+    from .conv import _batch_threads, _parallel_for
+
+    nt = _batch_threads()
+    how = None
+    if xp is np and nt > 1 and a.ndim >= 2 and b.ndim >= 2:
+        m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
+        macs = math.prod(a.shape[:-2]) * m * k * n
+        if macs >= _SPLIT_MIN_MACS and (out is None or out.flags.c_contiguous):
+            if b.ndim == 2:
+                rows = math.prod(a.shape[:-1])
+                if rows >= _MIN_ROWS_PER_THREAD * nt:
+                    how = "rows"
+                elif n >= _MIN_COLS_PER_THREAD * nt:
+                    how = "cols"
+            elif a.shape[:-2] == b.shape[:-2] and math.prod(a.shape[:-2]) >= nt:
+                how = "batch"
+    if how is None:
+        return xp.matmul(a, b) if out is None else xp.matmul(a, b, out=out)
+    if out is None:
+        out = np.empty(a.shape[:-1] + (n,), np.result_type(a, b))
+    if how == "batch":
+        a3, b3, o3 = a.reshape(-1, m, k), b.reshape(-1, k, n), out.reshape(-1, m, n)
+
+        def part(lo, hi):
+            np.matmul(a3[lo:hi], b3[lo:hi], out=o3[lo:hi])
+
+        units = a3.shape[0]
+    else:
+        a2, o2 = a.reshape(-1, k), out.reshape(-1, n)
+        if how == "rows":
+
+            def part(lo, hi):
+                np.matmul(a2[lo:hi], b, out=o2[lo:hi])
+
+            units = a2.shape[0]
+        else:
+            # one column block per thread, edges on multiples of 16 (whole SIMD
+            # vectors); the blocks of the result are strided, which BLAS writes in place
+            units = nt
+            edges = [min(n, (n * i // nt + 15) // 16 * 16) for i in range(nt)] + [n]
+
+            def part(lo, hi):
+                c0, c1 = edges[lo], edges[hi]
+                np.matmul(a2, b[:, c0:c1], out=o2[:, c0:c1])
+
+    _parallel_for(part, units, macs)
+    return out
 
 
 class Matmul(Function):
@@ -31,7 +105,7 @@ class Matmul(Function):
             ctx.save_for_backward(a if nb else None, b if na else None)
         if a.dtype in U._LOW_PRECISION_NP:  # accumulate in float32 (BLAS), round once
             return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(a.dtype)
-        return np.matmul(a, b)
+        return matmul_split(a, b)
 
     def backward(ctx, g):
         xp = ctx.xp
@@ -58,9 +132,9 @@ class Matmul(Function):
                 gb = xp.matmul(_mT(a, xp), g[..., :, None])[..., 0]
             return ga, gb
         if na:
-            ga = xp.matmul(g, _mT(b, xp))
+            ga = matmul_split(g, _mT(b, xp), xp)
         if nb:
-            gb = xp.matmul(_mT(a, xp), g)
+            gb = matmul_split(_mT(a, xp), g, xp)
         return ga, gb
 
 

@@ -17,6 +17,7 @@ from ..autograd.engine import sum_to
 from ..autograd.function import Function
 from ..backend import array_module
 from . import _util as U
+from .linalg import matmul_split
 
 # ---------------------------------------------------------------------------
 # helpers
@@ -141,7 +142,7 @@ class Linear(Function):
             x, w = x.astype(np.float32), w.astype(np.float32)
             b = None if b is None else b.astype(np.float32)
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-        y = xp.matmul(x2, w.T)
+        y = matmul_split(x2, w.T, xp)
         if b is not None:
             y += b
         if x.ndim != 2:
@@ -156,12 +157,12 @@ class Linear(Function):
         g2 = g.reshape(-1, w.shape[0]) if g.ndim != 2 else g
         gx = gw = gb = None
         if nx:
-            gx = xp.matmul(g2, w)
+            gx = matmul_split(g2, w, xp)
             if x.ndim != 2:
                 gx = gx.reshape(x.shape)
         if nw:
             x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-            gw = xp.matmul(g2.T, x2)
+            gw = matmul_split(g2.T, x2, xp)
         if nb:
             gb = xp.sum(g2, axis=0)
         return gx, gw, gb

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
+from .linalg import matmul_split
 
 __all__ = ["gru_sequence", "gru_step", "lstm_sequence", "lstm_step", "rnn_sequence", "rnn_step"]
 
@@ -126,7 +127,7 @@ class LSTMSequence(_Recurrence):
         scratch = None if ctx._recording else np.empty((B, G), dt)
         with np.errstate(over="ignore"):
             for t in _order(T, reverse):
-                np.matmul(h, wT, out=gates)
+                matmul_split(h, wT, out=gates)
                 a = acts[t] if ctx._recording else scratch
                 np.add(gates, xg[t], out=a)
                 # tanh of the cell candidate (into the free matmul buffer), sigmoid of all
@@ -185,11 +186,11 @@ class LSTMSequence(_Recurrence):
             for dd, s in zip(sig, (i, f, o)):
                 dd *= s * (1 - s)
             d[:, 2 * H : 3 * H] *= 1 - g * g
-            dh = d @ w_hh
+            dh = matmul_split(d, w_hh)
         # the weight gradient of every step in one GEMM: sum_t dgates_t^T h_{t-1}
         h_prev = _previous_states(out, h0, order)
         na = ctx.needs_input_grad
-        dw = dgates.reshape(-1, G).T @ h_prev.reshape(-1, H) if na[3] else None
+        dw = matmul_split(dgates.reshape(-1, G).T, h_prev.reshape(-1, H)) if na[3] else None
         return (dgates if na[0] else None, dh if na[1] else None, dc if na[2] else None, dw)
 
 
@@ -209,7 +210,7 @@ class GRUSequence(_Recurrence):
         h = h0
         with np.errstate(over="ignore"):
             for t in _order(T, reverse):
-                hg = h @ wT
+                hg = matmul_split(h, wT)
                 if b_hh is not None:
                     hg += b_hh
                 a = acts[t] if rec else np.empty((B, G), dt)
@@ -265,10 +266,10 @@ class GRUSequence(_Recurrence):
             np.multiply(dn * hns[t], r * (1 - r), out=dx[:, :H])
             dhh[:, : 2 * H] = dx[:, : 2 * H]
             dh = dh * z
-            dh += dhh @ w_hh
+            dh += matmul_split(dhh, w_hh)
         h_prev = _previous_states(out, h0, order)
         na = ctx.needs_input_grad
-        dw = dhg.reshape(-1, G).T @ h_prev.reshape(-1, H) if na[2] else None
+        dw = matmul_split(dhg.reshape(-1, G).T, h_prev.reshape(-1, H)) if na[2] else None
         db = dhg.reshape(-1, G).sum(0) if b_hh is not None and na[3] else None
         return (dxg if na[0] else None, dh if na[1] else None, dw, db)
 
@@ -283,7 +284,7 @@ class RNNSequence(_Recurrence):
         h = h0
         for t in _order(T, reverse):
             h_new = out[t]
-            np.matmul(h, wT, out=h_new)
+            matmul_split(h, wT, out=h_new)
             h_new += xg[t]
             if relu:
                 np.maximum(h_new, 0, out=h_new)
@@ -318,10 +319,10 @@ class RNNSequence(_Recurrence):
                 np.multiply(dh, y > 0, out=d)
             else:
                 np.multiply(dh, 1 - y * y, out=d)
-            dh = d @ w_hh
+            dh = matmul_split(d, w_hh)
         h_prev = _previous_states(out, h0, order)
         na = ctx.needs_input_grad
-        dw = dpre.reshape(-1, H).T @ h_prev.reshape(-1, H) if na[2] else None
+        dw = matmul_split(dpre.reshape(-1, H).T, h_prev.reshape(-1, H)) if na[2] else None
         return (dpre if na[0] else None, dh if na[1] else None, dw)
 
 
