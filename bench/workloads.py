@@ -252,6 +252,23 @@ def autograd_chain(lib, quick):
     return run
 
 
+def autograd_small_ops(lib, quick):
+    """About 1,100 mixed small autograd ops on 5x5 tensors (matmul, tanh, views, sums,
+    arithmetic with numbers), then backward: per-op overhead beyond elementwise chains."""
+    lib.manual_seed(0)
+    x = lib.randn(5, 5, requires_grad=True)
+    w = lib.randn(5, 5, requires_grad=True)
+
+    def run():
+        y = x
+        for _ in range(125):
+            y = (y @ w).tanh() * 0.5 + y.unsqueeze(0).squeeze(0) - y.sum(1, keepdim=True) * 0.01
+        y.t().reshape(-1).sum().backward()
+        x.grad = w.grad = None
+
+    return run
+
+
 def cnn_hvp(lib, quick):
     """Hessian-vector product of the seed CNN's loss on a batch of 100 (forward, backward
     with create_graph=True, second backward), 5 times (2 when quick)."""
@@ -385,6 +402,7 @@ WORKLOADS = {
     "resnet20_train": resnet20_train,
     "adam_1m": adam_steps,
     "autograd_chain": autograd_chain,
+    "autograd_small_ops": autograd_small_ops,
     "cnn_hvp": cnn_hvp,
     "lstm_lm": lstm_lm,
     "gru_lm": gru_lm,
@@ -402,6 +420,7 @@ TARGETS = {
     ("mlp_inference", 1): 1.25,
     ("resnet20_batches", 1): 1.2,  # issue 13 (issue 5: 1.5)
     ("autograd_chain", 1): 1.2,  # issue 13 (issue 5: 2.0)
+    ("autograd_small_ops", 1): 1.2,  # issue 13
     ("cnn_epoch", 2): 1.0,  # issue 13, in one process (issue 5: 1.5)
     ("cnn_hvp", 1): 2.0,  # issue 9
     # issue 13
@@ -438,4 +457,10 @@ WORKING_MEMORY_TARGETS = {("resnet20_batches", 1): 2.0, ("resnet20_train", 1): 2
 NO_WARMUP = {"cnn_epoch", "mlp_epoch"}
 
 # Timed calls per subprocess for workloads too short to time once (tens of milliseconds).
-INNER_REPS = {"autograd_chain": 10, "adam_1m": 3, "mlp_inference": 3, "lenet_batches": 2}
+INNER_REPS = {
+    "autograd_chain": 10,
+    "autograd_small_ops": 10,
+    "adam_1m": 3,
+    "mlp_inference": 3,
+    "lenet_batches": 2,
+}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 import weakref
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -45,6 +46,11 @@ class _Version:
 
     def __init__(self):
         self.v = 0
+
+
+# Shared by the operands ops make from Python scalars (``x * 2.0``): no user holds those
+# tensors, so autograd needs no version record for them (``_fn._versions_of`` skips it).
+_CONST_VERSION = _Version()
 
 
 class Tensor:
@@ -113,8 +119,20 @@ class Tensor:
         t.grad_fn = None
         t._output_nr = 0
         t._grad = None
-        t._version_counter = _Version()
         return t
+
+    if not TYPE_CHECKING:  # (type checkers would take every attribute as existing)
+
+        def __getattr__(self, name: str):
+            # Only reached when normal lookup fails. The version counter is made on first
+            # use: most tensors are never changed in place nor saved for backward, and
+            # each counter made up front would be one more object for the cyclic GC.
+            if name == "_version_counter":
+                vc = self._version_counter = _Version()
+                return vc
+            raise AttributeError(
+                f"'{type(self).__name__}' object has no attribute '{name}'", name=name, obj=self
+            )
 
     # ------------------------------------------------------------------
     # attributes
@@ -586,7 +604,7 @@ class Tensor:
             CopySlices.rebase(base, self, res)
             ViewOfBase.attach(base, self)
             # the base's other views now read from its new history too
-            for view in tuple(base.__dict__.get("_views", ())):
+            for view in _fn.live_views(base):
                 if view is not self and view._view_chain:
                     ViewOfBase.attach(base, view)
             return
@@ -771,3 +789,5 @@ def _rebuild(array, requires_grad):
 
 
 _fn._Tensor = Tensor
+_fn._CONST_VERSION = _CONST_VERSION
+_fn._Version = _Version

@@ -398,11 +398,28 @@ def _op(fn):
     return op
 
 
-Tensor.__add__ = _op(E.add)
+def _direct(fn_cls, fn, tensors: bool = True):
+    """An operator that sends a number operand (and a plain Tensor one when ``tensors``)
+    straight to the primitive ``fn_cls``, skipping ``fn``'s argument handling, which is
+    the identity for them; anything else takes ``fn``. (Operators run once per op, and
+    each Python call level costs about as much as a small tensor's arithmetic.)"""
+    slow = _op(fn)
+
+    def op(self, other):
+        t = type(other)
+        if t is float or t is int or (tensors and t is Tensor):
+            return E._binary(fn_cls, self, other)
+        return slow(self, other)
+
+    return op
+
+
+Tensor.__add__ = _direct(E.Add, E.add)
 Tensor.__radd__ = _r(E.add)
-Tensor.__sub__ = _op(E.sub)
+# two bool tensors raise in E.sub
+Tensor.__sub__ = _direct(E.Sub, E.sub, tensors=False)
 Tensor.__rsub__ = _r(lambda other, self: E.rsub(self, other))
-Tensor.__mul__ = _op(E.mul)
+Tensor.__mul__ = _direct(E.Mul, E.mul)
 Tensor.__rmul__ = _r(E.mul)
 Tensor.__truediv__ = _op(E.div)
 Tensor.__rtruediv__ = _r(E.div)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as _np
+
 from . import anomaly_mode, functional, grad_mode, profiler, profiler_util
+from . import function as _function
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .engine import run_backward
-from .function import FunctionCtx
+from .function import FunctionCtx, _edge
 from .function import UserFunction as Function
 from .grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled
 from .gradcheck import gradcheck, gradgradcheck
@@ -20,10 +23,7 @@ def _as_list(x):
 
 
 def _root_grads(tensors, grad_tensors, who, create_graph=False):
-    import numpy as np
-
-    from .._tensor import Tensor
-
+    Tensor = _function._Tensor
     grads = _as_list(grad_tensors) or [None] * len(tensors)
     if len(grads) != len(tensors):
         raise RuntimeError(f"got {len(grads)} tensors and {len(tensors)} gradients")
@@ -42,7 +42,7 @@ def _root_grads(tensors, grad_tensors, who, create_graph=False):
                 raise RuntimeError(
                     f"grad can be implicitly created only for real scalar outputs but got {t.dtype}"
                 )
-            ones = np.ones(t._data.shape, dtype=t._data.dtype)
+            ones = _np.ones(t._data.shape, dtype=t._data.dtype)
             out.append(Tensor._make(ones) if create_graph else ones)
         else:
             if not isinstance(g, Tensor):
@@ -63,8 +63,6 @@ def _root_grads(tensors, grad_tensors, who, create_graph=False):
 
 
 def _edges(tensors):
-    from .function import _edge
-
     return [_edge(t) for t in tensors]
 
 
@@ -91,8 +89,7 @@ def backward(
         grad_variables: the deprecated name of ``grad_tensors``.
         inputs: if given, only these tensors accumulate into ``.grad``.
     """
-    from .._tensor import Tensor
-
+    Tensor = _function._Tensor
     tensors = _as_list(tensors)
     if grad_tensors is None:
         grad_tensors = grad_variables

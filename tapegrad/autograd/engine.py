@@ -16,6 +16,10 @@ def sum_to(grad, shape, xp=np):
     nd = len(gshape) - len(shape)
     if nd < 0:
         return xp.reshape(grad, shape)
+    if xp is np and type(grad) is np.ndarray and gshape[nd:] == shape:
+        # only leading dimensions were broadcast (a bias): one reduction, no reshape
+        out = grad.sum(axis=tuple(range(nd)))
+        return out if type(out) is np.ndarray else np.asarray(out)
     axes = list(range(nd))
     for i, s in enumerate(shape):
         if s == 1 and gshape[nd + i] != 1:
@@ -290,6 +294,8 @@ def _tensor_xp():
 
 def _fit(g, shape, node, i):
     g = np.asarray(g)
+    if g.shape == shape:
+        return g  # a NumPy scalar (what a ufunc gives for 0-dim arrays) of the right shape
     try:
         return sum_to(g, shape)
     except ValueError:

@@ -25,6 +25,10 @@ _FREED_MSG = (
 )
 
 _Tensor = None  # set by tapegrad._tensor to break the import cycle
+# The version counter of the operands an op makes from Python scalars (set by
+# tapegrad._tensor): no tensor a user holds has it, so nothing saved with it is checked.
+_CONST_VERSION = None
+_Version = None  # the version counter class, set by tapegrad._tensor
 
 # Watchers of every primitive call and every backward node, installed by ``_observe`` while
 # anomaly mode or the profiler is on; None otherwise, so the hot path pays one global read.
@@ -105,16 +109,18 @@ class Node:
             raise RuntimeError(_FREED_MSG)
         versions = self._saved_versions
         if versions:
-            for _idx, counter, expected, shape, dt, owner, nr, _src in versions:
+            for idx, counter, expected, owner, nr, _src in versions:
                 if counter.v != expected:
+                    a = self._saved[idx]
                     owner = self if owner is None else owner
-                    raise RuntimeError(_modified_msg(counter.v, expected, shape, dt, owner, nr))
+                    msg = _modified_msg(counter.v, expected, a.shape, a.dtype, owner, nr)
+                    raise RuntimeError(msg)
         if self.xp is not _np:
             return self._saved_as_tensors()
         return self._saved
 
     def _saved_as_tensors(self) -> tuple:
-        src = {v[0]: v[7] for v in self._saved_versions or ()}
+        src = {v[0]: v[5] for v in self._saved_versions or ()}
         out = []
         for idx, a in enumerate(self._saved):
             if a is None:
@@ -332,61 +338,123 @@ class Function(Node):
             res = _vmap_hook(cls, inputs, attrs)
             if res is not NotImplemented:
                 return res
-        ctx = cls.__new__(cls)
-        ctx.next_functions = None
+        # This runs once per op: keep it lean. Every container that outlives the call is
+        # one more object for the cyclic GC to count and traverse, which on chains of
+        # small ops costs more than the arithmetic; hence the interned tuples below.
+        ctx = _new(cls)
         ctx._saved = None
         ctx._saved_versions = None
         ctx._freed = False
-        # One pass over the inputs (this runs once per op: keep it lean).
-        arrays = []
-        record = False
-        for t in inputs:
-            if t is None:
-                arrays.append(None)
-            else:
-                arrays.append(t._data)
-                if t._requires_grad:
-                    record = True
-        if record and not grad_mode._enabled.enabled:
+        # One and two tensor inputs (nearly every op) are unrolled; n = 0 marks the loops.
+        n = len(inputs)
+        if n == 2 and inputs[0] is not None and inputs[1] is not None:
+            a, b = inputs
+            ra = a._requires_grad
+            rb = b._requires_grad
+            arrays = (a._data, b._data)
+            needs = (ra, rb)
+            record = (ra or rb) and grad_mode._enabled.enabled
+        elif n == 1 and inputs[0] is not None:
+            a = inputs[0]
+            ra = a._requires_grad
+            arrays = (a._data,)
+            needs = (ra,)
+            record = ra and grad_mode._enabled.enabled
+        else:
+            n = 0
+            arrays = []
+            needs = []
             record = False
+            for t in inputs:
+                if t is None:
+                    arrays.append(None)
+                    needs.append(False)
+                else:
+                    arrays.append(t._data)
+                    rg = t._requires_grad
+                    needs.append(rg)
+                    if rg:
+                        record = True
+            if record and not grad_mode._enabled.enabled:
+                record = False
+            needs = tuple(needs)
         ctx._recording = record
         if not record:
+            ctx.next_functions = None
             out = ctx.forward(*arrays, **attrs)
             if cls.num_outputs == 1:
-                return _wrap(out, inputs, cls.is_view, ctx)
+                return _wrap(out, inputs, cls.is_view, ctx) if cls.is_view else _Tensor._make(out)
             return tuple(_wrap(o, inputs, cls.is_view, None) for o in out)
-        needs = tuple([t is not None and t._requires_grad for t in inputs])
+        needs = _NEEDS.get(needs) or _intern(_NEEDS, needs)
         ctx.needs_input_grad = needs
         out = ctx.forward(*arrays, **attrs)
         ctx._recording = False
-        edges = []
-        meta = []
-        for t, need in zip(inputs, needs):
-            if t is None:
-                edges.append((None, 0))
-                meta.append(None)
-                continue
-            d = t._data
-            meta.append((d.shape, d.dtype))
-            if need:
-                fn = t.grad_fn
-                edges.append((fn, t._output_nr) if fn is not None else (t._accumulator(), 0))
+        if n:
+            d = a._data
+            if ra:
+                fn = a.grad_fn
+                ea = (fn, a._output_nr) if fn is not None else (a._accumulator(), 0)
             else:
-                edges.append((None, 0))
-        ctx.next_functions = tuple(edges)
-        ctx._in_meta = tuple(meta)
+                ea = _NO_EDGE
+            if n == 2:
+                db = b._data
+                key = (d.shape, d.dtype, db.shape, db.dtype)
+                if rb:
+                    fn = b.grad_fn
+                    eb = (fn, b._output_nr) if fn is not None else (b._accumulator(), 0)
+                else:
+                    eb = _NO_EDGE
+                ctx.next_functions = (ea, eb)
+            else:
+                key = (d.shape, d.dtype)
+                ctx.next_functions = (ea,)
+        else:
+            edges = []
+            key = []
+            for t, need in zip(inputs, needs):
+                if t is None:
+                    edges.append(_NO_EDGE)
+                    key.append(None)
+                    continue
+                d = t._data
+                key.append(d.shape)
+                key.append(d.dtype)
+                if need:
+                    fn = t.grad_fn
+                    edges.append((fn, t._output_nr) if fn is not None else (t._accumulator(), 0))
+                else:
+                    edges.append(_NO_EDGE)
+            key = tuple(key)
+            ctx.next_functions = tuple(edges)
+        meta = _META.get(key)
+        if meta is None:
+            meta = _intern(_META, key, _meta_of(key))
+        ctx._in_meta = meta
         ctx._pre_hooks = None
         ctx._retains = None
         ctx._hooks = None
         if cls.num_outputs == 1:
-            t = _wrap(out, inputs, cls.is_view, ctx) if cls.is_view else _Tensor._make(out)
+            if cls.is_view:
+                t = _wrap(out, inputs, True, ctx)
+            else:
+                # Tensor._make, inlined (once per op)
+                t = _new(_Tensor)
+                t._data = out if type(out) is _ndarray else _np.asarray(out)
+                t._requires_grad = False
+                t.grad_fn = None
+                t._output_nr = 0
+                t._grad = None
+                # made now, not on first use: a recorded result is likely saved by the
+                # next op, and the lazy path costs an AttributeError
+                vc = t._version_counter = _new(_Version)
+                vc.v = 0
             # integer and bool results never require grad (x.long(), comparisons), as in PyTorch
             # (kind "V" is ml_dtypes' bfloat16: tensors hold no other void dtype)
-            if 0 not in cls.non_differentiable and t._data.dtype.kind in "fcV":
+            if t._data.dtype.kind in "fcV" and 0 not in cls.non_differentiable:
                 t._requires_grad = True
                 t.grad_fn = ctx
             if ctx._saved:
-                ctx._saved_versions = _versions_of(ctx, ctx._saved, inputs, (t,))
+                ctx._saved_versions = _versions_of(ctx._saved, inputs, (t,))
             return t
         ctx._out_meta = tuple((o.shape, o.dtype) for o in out)
         results = []
@@ -398,8 +466,41 @@ class Function(Node):
                 t._output_nr = i
             results.append(t)
         if ctx._saved:
-            ctx._saved_versions = _versions_of(ctx, ctx._saved, inputs, results)
+            ctx._saved_versions = _versions_of(ctx._saved, inputs, results)
         return tuple(results)
+
+
+_new = object.__new__
+_ndarray = _np.ndarray
+_NO_EDGE = (None, 0)
+# Interned small tuples shared by many nodes: ``needs_input_grad`` patterns and the
+# inputs' (shape, dtype) metadata, keyed by the flat (shape, dtype, ...) of the inputs.
+_NEEDS: dict = {}
+_META: dict = {}
+_INTERN_LIMIT = 4096
+
+
+def _intern(table: dict, key, value=None):
+    """Store ``value`` (``key`` itself when None) under ``key``; a table that has grown
+    past its limit (a program of ever new shapes) starts over rather than grow forever."""
+    if len(table) >= _INTERN_LIMIT:
+        table.clear()
+    table[key] = key if value is None else value
+    return table[key]
+
+
+def _meta_of(key: tuple) -> tuple:
+    """The ``_in_meta`` tuple, one ``(shape, dtype)`` or None per input, from its flat key."""
+    meta = []
+    i = 0
+    while i < len(key):
+        if key[i] is None:
+            meta.append(None)
+            i += 1
+        else:
+            meta.append((key[i], key[i + 1]))
+            i += 2
+    return tuple(meta)
 
 
 def _wrap(array, inputs, is_view, ctx):
@@ -426,10 +527,26 @@ def _register_view(base, view) -> None:
     """Remember ``view`` on its root ``base`` (weakly): an in-place op through one view
     gives the base a new history, and every other view of it must then read from that
     history (PyTorch regenerates their ``grad_fn`` when the version moves)."""
+    # Plain weak references in a list (a WeakSet's callback references cost more than the
+    # view op itself); the dead ones are dropped whenever the list doubles.
     views = base.__dict__.get("_views")
     if views is None:
-        views = base.__dict__["_views"] = weakref.WeakSet()
-    views.add(view)
+        base.__dict__["_views"] = [weakref.ref(view)]
+        return
+    views.append(weakref.ref(view))
+    n = len(views)
+    if n >= 16 and n & (n - 1) == 0:
+        views[:] = [r for r in views if r() is not None]
+
+
+def live_views(base) -> list:
+    """The views registered on ``base`` (by ``_register_view``) that are still alive."""
+    out = []
+    for r in base.__dict__.get("_views", ()):
+        v = r()
+        if v is not None:
+            out.append(v)
+    return out
 
 
 def _shares(a, b) -> bool:
@@ -444,11 +561,15 @@ def _edge(t):
     return (t._accumulator(), 0)
 
 
-def _versions_of(ctx, saved, inputs, outputs):
-    """For each saved array that is an input's or an output's data: its version record.
+def _versions_of(saved, inputs, outputs):
+    """For each saved array that is an input's or an output's data: its version record
+    ``(index in saved, counter, version at save, owner, output number, source)``.
 
-    The last field says where it came from, for ``create_graph``: input ``i`` as ``i``,
-    output ``k`` as ``-k - 1``.
+    ``owner`` is a weak reference to a saved input (its current ``grad_fn`` names it in
+    the error), None for an output (the saving node itself, without a reference cycle).
+    The source says where the array came from, for ``create_graph``: input ``i`` as
+    ``i``, output ``k`` as ``-k - 1``. An operand that the op itself made from a Python
+    scalar has no reachable tensor to modify, so it gets no record.
     """
     versions = []
     for idx, a in enumerate(saved):
@@ -457,17 +578,16 @@ def _versions_of(ctx, saved, inputs, outputs):
         for i, t in enumerate(inputs):
             if t is not None and t._data is a:
                 vc = t._version_counter
-                owner = weakref.ref(t)
-                versions.append((idx, vc, vc.v, a.shape, a.dtype, owner, t._output_nr, i))
+                if vc is not _CONST_VERSION:
+                    versions.append((idx, vc, vc.v, weakref.ref(t), t._output_nr, i))
                 break
         else:
             for k, t in enumerate(outputs):
                 if t._data is a:
                     vc = t._version_counter
-                    # None stands for the saving node itself (no reference cycle)
-                    versions.append((idx, vc, vc.v, a.shape, a.dtype, None, k, -k - 1))
+                    versions.append((idx, vc, vc.v, None, k, -k - 1))
                     break
-    return versions
+    return tuple(versions) or None
 
 
 class AccumulateGrad(Node):

@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 
 from .. import _dtype as D
+from ..autograd import function as _fn
 
 Tensor = None  # set by tapegrad._tensor
 
@@ -19,7 +20,15 @@ def cj(xp, a):
     """``a`` as a factor of a gradient: conjugated when complex (PyTorch's convention that
     the gradient of a real loss is dL/d(re) + i dL/d(im), so ``y = a * x`` sends
     ``conj(a) * g`` to ``x``)."""
-    return xp.conj(a) if a is not None and xp.iscomplexobj(a) else a
+    return xp.conj(a) if a is not None and is_complex(xp, a) else a
+
+
+def is_complex(xp, a) -> bool:
+    """``xp.iscomplexobj(a)``, without its Python-level cost for a NumPy array (this runs
+    in every backward formula that may see complex values)."""
+    if type(a) is np.ndarray:
+        return a.dtype.kind == "c"
+    return xp.iscomplexobj(a)
 
 
 def as_tensor_arg(x, dtype: D.dtype | None = None):
@@ -39,6 +48,15 @@ def scalar_to_tensor(x, dt: D.dtype):
         return Tensor._make(np.asarray(x, dtype=dt.np))
     except OverflowError:
         raise overflow_error(dt) from None
+
+
+def const_operand(array):
+    """A tensor for an operand an op makes itself (from a Python scalar) and passes only to
+    its primitive: it shares a version counter that autograd does not track, since no user
+    can reach it to change it in place."""
+    t = Tensor._make(array)
+    t._version_counter = _fn._CONST_VERSION
+    return t
 
 
 def overflow_error(dt: D.dtype) -> RuntimeError:

@@ -14,6 +14,7 @@ import numbers
 import numpy as np
 
 from .. import _dtype as D
+from ..autograd import function as _fn
 from ..autograd.function import Function
 from . import _util as U
 
@@ -79,12 +80,24 @@ def _binary(fn_cls, a, b, dt: D.dtype | None = None, compute: D.dtype | None = N
                 # PyTorch multiplies a float16/bfloat16 tensor by a float32 scalar (not
                 # one rounded to the tensor's precision) and rounds the product once
                 return _MulLowPrecision.apply(a, U.Tensor._make(np.asarray(b, np.float32)))
-            ta, tb = a, U.Tensor._make(np.asarray(b, dtype=ad))
+            ta, tb = a, U.const_operand(np.asarray(b, dtype=ad))
+    elif dt is None and compute is None and (type(a) is float or type(a) is int):
+        # the mirror case, a number first (2 * x, 1 - x); low precision takes the general
+        # path, as it always has
+        if isinstance(b, U.Tensor):
+            bd = b._data.dtype
+            if (bd.kind == "f" or bd.kind == "V") and bd not in U._LOW_PRECISION_NP:
+                ta, tb = U.const_operand(np.asarray(a, dtype=bd)), b
     if ta is None:
         if dt is None:
             dt = _promote(a, b)
         cdt = compute or dt
         ta, tb = _operand(a, cdt), _operand(b, cdt)
+        # an operand made here from a scalar or a sequence is this op's own
+        if not isinstance(a, U.Tensor):
+            ta._version_counter = _fn._CONST_VERSION
+        if not isinstance(b, U.Tensor):
+            tb._version_counter = _fn._CONST_VERSION
     try:
         return fn_cls.apply(ta, tb, **attrs)
     except ValueError:
@@ -161,6 +174,12 @@ class Div(Function):
     def forward(ctx, a, b):
         if ctx._recording:
             ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
+        if b.ndim == 0 and b.dtype.kind == "f":
+            v = float(b)
+            if v != 0.0 and v - v == 0.0:
+                # a finite nonzero divisor raises no divide/invalid flag: skip errstate,
+                # which costs more than the division of a small tensor
+                return a / b
         with np.errstate(divide="ignore", invalid="ignore"):
             return a / b
 
@@ -477,7 +496,7 @@ def _unary(name, fwd, bwd, uses="x", pyname=None):
 
     def backward(ctx, g):
         xp = ctx.xp
-        if xp.iscomplexobj(g):
+        if U.is_complex(xp, g):
             # a complex result: the formulas are holomorphic derivatives f'(z), and
             # PyTorch's gradient is g * conj(f'(z)) = conj(conj(g) * f'(z))
             return xp.conj(_backward(ctx, xp.conj(g)))
@@ -706,9 +725,10 @@ _SAME_UNARY = {
 
 def _make_float_unary(name, cls):
     def fn(input, *, out=None):
-        x = input if input.dtype.is_floating_point else input.to(U.float_dtype_of(input))
+        kind = input._data.dtype.kind  # "V": ml_dtypes' bfloat16, a floating dtype
+        x = input if kind == "f" or kind == "V" else input.to(U.float_dtype_of(input))
         res = cls.apply(x)
-        return _to_out(res, out)
+        return res if out is None else _to_out(res, out)
 
     fn.__name__ = name
     fn.__doc__ = (
@@ -847,7 +867,12 @@ def sub(input, other, *, alpha=1, out=None):
         alpha: multiplier applied to ``other`` before subtracting.
         out: optional tensor that receives the result.
     """
-    if all(U.is_tensor(v) and v.dtype is D.bool_ for v in (input, other)):
+    if (
+        isinstance(input, U.Tensor)
+        and isinstance(other, U.Tensor)
+        and input._data.dtype.kind == "b"
+        and other._data.dtype.kind == "b"
+    ):
         raise RuntimeError(
             "Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
             "`^` or `logical_xor()` operator instead."
@@ -882,6 +907,14 @@ def div(input, other, *, rounding_mode=None, out=None):
             round down.
         out: optional tensor that receives the result.
     """
+    if rounding_mode is None and out is None and isinstance(input, U.Tensor):
+        # a floating tensor by a Python number or a tensor of its dtype: no promotion
+        kind = input._data.dtype.kind
+        if kind == "f" or kind == "V":
+            if type(other) is float or type(other) is int:
+                return _binary(Div, input, other)
+            if isinstance(other, U.Tensor) and other._data.dtype is input._data.dtype:
+                return _binary(Div, input, other)
     dt = _promote(input, other)
     if rounding_mode is None:
         fdt = dt if dt.is_floating_point or dt.is_complex else D.get_default_dtype()

@@ -43,10 +43,22 @@ class return_types:  # noqa: N801 - mirrors torch.return_types
 
 
 def _expand_grad(xp, g, shape, dims, keepdim):
-    """Broadcast a reduced gradient back over the reduced dims (read-only view)."""
+    """Broadcast a reduced gradient back over the reduced dims (read-only view; a small
+    one is filled in instead, which costs a fraction of NumPy's Python-level helpers)."""
+    if xp is np and type(g) is np.ndarray:
+        if not keepdim and dims:
+            g = g.reshape(tuple(1 if i in dims else s for i, s in enumerate(shape)))
+        if math.prod(shape) <= _SMALL:
+            out = np.empty(shape, g.dtype)
+            out[...] = g
+            return out
+        return np.broadcast_to(g, shape)
     if not keepdim and dims:
         g = xp.expand_dims(g, dims)
     return xp.broadcast_to(g, shape)
+
+
+_SMALL = 4096  # elements up to which a broadcast gradient is materialised
 
 
 def _dims(dim, ndim):
@@ -69,7 +81,8 @@ class Sum(Function):
             return np.asarray(np.sum(x, axis=dims, keepdims=keepdim, dtype=np.float32)).astype(
                 x.dtype
             )
-        return np.asarray(np.sum(x, axis=dims, keepdims=keepdim, dtype=dtype))
+        # np.sum's own reduction, without its Python-level wrapper
+        return np.asarray(np.add.reduce(x, axis=dims, dtype=dtype, keepdims=keepdim))
 
     def backward(ctx, g):
         return _expand_grad(ctx.xp, g, ctx.shape, ctx.dims, ctx.keepdim)
@@ -122,6 +135,16 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):  # noq
             inputs, else ``input``'s dtype).
         out: a tensor to write the result into.
     """
+    if dtype is None and out is None and isinstance(input, U.Tensor):
+        # a floating tensor sums in its own dtype; all dims or one valid int dim need no
+        # further checks (they cost more than a small sum)
+        kind = input._data.dtype.kind
+        if kind == "f" or kind == "V":
+            nd = input._data.ndim
+            if dim is None:
+                return Sum.apply(input, dims=tuple(range(nd)), keepdim=keepdim)
+            if type(dim) is int and -nd <= dim < nd:
+                return SumDim.apply(input, dims=(dim % nd,), keepdim=keepdim)
     dims = _dims(dim, input.ndim)
     dt = _sum_dtype(input, dtype)
     x = input if input.dtype is dt else input.to(dt)

@@ -597,12 +597,12 @@ def squeeze(input, dim=None):
         input: the tensor.
         dim: a dim or tuple of dims to drop when their size is 1; ``None`` drops every size-1 dim.
     """
-    shp = input.shape
+    shp = input._data.shape
     if dim is None:
         new = tuple(s for s in shp if s != 1)
         cls = Squeeze
     else:
-        dims = U.canon_dims(dim, input.ndim)
+        dims = U.canon_dims(dim, len(shp))
         new = tuple(s for i, s in enumerate(shp) if not (i in dims and s == 1))
         cls = SqueezeDim if isinstance(dim, (int, np.integer)) else SqueezeDims
     return cls.apply(input, shape=new)
@@ -618,13 +618,13 @@ def unsqueeze(input, dim: int):
     Raises:
         IndexError: ``dim`` is out of range.
     """
-    nd = input.ndim + 1
+    nd = input._data.ndim + 1
     if dim < -nd or dim >= nd:
         raise IndexError(
             f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dim})"
         )
     d = dim % nd
-    shp = list(input.shape)
+    shp = list(input._data.shape)
     shp.insert(d, 1)
     return Unsqueeze.apply(input, shape=tuple(shp))
 

@@ -1,0 +1,211 @@
+"""The small-op fast paths of autograd (issue 13) against PyTorch and simple references.
+
+Each fast path (operators with a number or a tensor of one dtype, division by a number,
+matmul of two matrices, sums, squeeze/unsqueeze, interned node metadata, version records
+and lazily made version counters, the views registry, the engine's un-broadcast) gives
+the values and gradients, first and second order, of the general path; the errors the
+version counters exist for still come.
+"""
+
+from __future__ import annotations
+
+import gc
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from conftest import assert_same, assert_same_error, compare
+
+import tapegrad
+from tapegrad.autograd import function as F
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((4, 5)), rng.standard_normal((5, 3)), rng.standard_normal(5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: x * 1.5 + 2 - x * x,
+        lambda x: 2 * x - 1.5 + 3 * x,
+        lambda x: 1 - x + (2.5 - x) * x,
+        lambda x: x / 3.0 + 2 / (x * x + 1) - x / 2,
+        lambda x: x / (x * x + 1) - (x + x) * 0.5,
+    ],
+)
+def test_operators_with_numbers_and_tensors(fn, dtype):
+    x = np.random.default_rng(1).standard_normal((3, 4)).astype(dtype)
+    compare(lambda L, t: fn(t), [x])
+
+
+def _second_order(L, fn, x):
+    t = L.tensor(x, requires_grad=True)
+    (g,) = L.autograd.grad(fn(t).sum(), t, create_graph=True)
+    (gg,) = L.autograd.grad((g * g).sum(), t)
+    return g.detach(), gg
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda t: (t * 2.0 + 1) * t / 3.0 - 2 / (t * t + 1),
+        lambda t: (t @ t.t()).tanh().sum(1, keepdim=True) * t,
+        lambda t: (t.unsqueeze(0) * t.unsqueeze(1)).squeeze(0).sum(0) * t.sum(),
+    ],
+)
+def test_second_order_through_fast_paths(fn):
+    x = np.random.default_rng(2).standard_normal((3, 3))
+    for a, b in zip(_second_order(torch, fn, x), _second_order(tapegrad, fn, x)):
+        assert_same(a, b)
+
+
+def test_matmul_sum_squeeze_unsqueeze(data):
+    a, b, _ = data
+    compare(lambda L, x, y: (x @ y).sum(), [a, b])
+    compare(lambda L, x, y: (x @ y).sum(1) + (x @ y).sum(-1, keepdim=True).squeeze(1), [a, b])
+    compare(lambda L, x, y: (x @ y).sum(0, keepdim=True) * x.sum(), [a, b])
+    compare(lambda L, x: x.unsqueeze(-1).unsqueeze(0).squeeze(0).squeeze(-1) * 2.0, [a])
+    compare(lambda L, x: x.unsqueeze(1).squeeze(), [a])
+
+
+def test_matmul_and_sum_errors_and_other_paths(data):
+    a, b, v = data
+    assert_same_error(lambda L: L.tensor(a) @ L.tensor(a), match="cannot be multiplied")
+    assert_same_error(
+        lambda L: L.tensor(a, dtype=L.float32) @ L.tensor(b, dtype=L.float64),
+        match="same dtype",
+    )
+    assert_same_error(lambda L: L.tensor(a).sum(2), match="out of range")
+    assert_same_error(lambda L: L.tensor(a).unsqueeze(3), match="out of range")
+    # what the fast paths leave to the general ones
+    compare(lambda L, x, y: x @ y, [a, v])
+    compare(lambda L, x: x.sum((0, 1)) + x.sum(dtype=L.float64), [a])
+    compare(lambda L, x: L.tensor(a, dtype=L.int32).sum(1) * 1.0 + x.sum(1), [a])
+
+
+@pytest.mark.parametrize("divisor", [2.0, -0.5, 0.0, float("inf"), float("nan"), 3])
+def test_division_by_a_number(divisor):
+    x = np.array([1.0, -2.0, 0.0, np.inf], np.float32)
+
+    def fn(L):
+        return L.tensor(x) / divisor, L.tensor(x) / L.tensor(divisor, dtype=L.float32)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no NumPy divide/invalid warnings
+        t_out, g_out = fn(torch), fn(tapegrad)
+    assert_same(t_out, g_out)
+
+
+def test_low_precision_operands_keep_their_rounding():
+    x = np.array([0.1, 1.7, -3.3], np.float16)
+    for fn in (lambda t: t * 0.1, lambda t: 0.1 * t, lambda t: t / 3.0, lambda t: 1 - t):
+        assert_same(fn(torch.tensor(x)), fn(tapegrad.tensor(x)))
+
+
+def test_inplace_change_of_saved_tensor_still_raises():
+    def fn(L):
+        x = L.ones(3, requires_grad=True)
+        y = x * 2
+        z = y * y  # saves y, whose version counter is made lazily or at once
+        y.add_(1)
+        z.sum().backward()
+
+    t_err, g_err = assert_same_error(fn, match="modified by an inplace operation")
+    assert str(g_err).split("Hint")[0] == str(t_err).split("Hint")[0]
+
+    def leaf(L):
+        w = L.ones(2, 2, requires_grad=True)
+        x = L.ones(2, 2)  # never saved before: its counter is made when first saved
+        z = w @ x
+        x.mul_(2)
+        z.sum().backward()
+
+    t_err, g_err = assert_same_error(leaf, match="is at version 1; expected version 0")
+    assert str(g_err).split("Hint")[0] == str(t_err).split("Hint")[0]
+
+    def output(L):
+        x = L.ones(3, requires_grad=True)
+        y = (x * 2).exp()  # exp saves its output
+        y.mul_(2)
+        y.sum().backward()
+
+    assert_same_error(output, match="modified by an inplace operation")
+
+
+def test_scalar_operands_have_no_version_record():
+    x = tapegrad.ones(3, requires_grad=True) * 1.0
+    y = x * 2.0
+    assert y.grad_fn._saved_versions is None  # only the scalar 2.0 is saved
+    z = x * x
+    assert len(z.grad_fn._saved_versions) == 2
+
+
+def test_lazy_version_counter():
+    t = tapegrad.ones(3)
+    assert t._version == 0
+    v = t.view(3)
+    d = t.detach()
+    t.add_(1)
+    assert (t._version, v._version, d._version) == (1, 1, 1)
+    with pytest.raises(AttributeError, match="object has no attribute 'nope'"):
+        t.nope  # noqa: B018
+    assert not hasattr(t, "nope")
+
+
+def test_interned_metadata_follows_shapes_and_dtypes():
+    a = tapegrad.ones(2, 3, requires_grad=True)
+    b = tapegrad.ones(3, dtype=tapegrad.float64, requires_grad=True)
+    y1 = a * a
+    y2 = a.double() * b
+    assert y1.grad_fn._in_meta == (((2, 3), np.dtype(np.float32)),) * 2
+    assert y2.grad_fn._in_meta == (((2, 3), np.dtype(np.float64)), ((3,), np.dtype(np.float64)))
+    assert y2.grad_fn.needs_input_grad == (True, True)
+    assert (a * 2.0).grad_fn.needs_input_grad == (True, False)
+    y2.sum().backward()
+    np.testing.assert_allclose(b.grad.numpy(), np.full(3, 2.0))
+
+
+def test_intern_tables_start_over_past_their_limit(monkeypatch):
+    monkeypatch.setattr(F, "_INTERN_LIMIT", 4)
+    monkeypatch.setattr(F, "_META", {})
+    x = tapegrad.ones(1, requires_grad=True)
+    for n in range(1, 12):
+        y = tapegrad.ones(n) * x
+        assert y.grad_fn._in_meta == (((n,), np.dtype(np.float32)), ((1,), np.dtype(np.float32)))
+        y.sum().backward()
+        assert len(F._META) <= 4
+    assert x.grad.item() == sum(range(1, 12))
+
+
+def test_views_registry_prunes_dead_views_and_rebases_live_ones():
+    def fn(L):
+        base = L.zeros(4, 4, requires_grad=True).clone()
+        for _ in range(40):  # dead views, dropped as the list grows
+            base[0]
+        v1, v2 = base[1], base[:, 1]
+        v1.mul_(3.0)
+        return (v2 * 2).sum() + (base * base).sum()
+
+    compare(lambda L, x: fn(L) + x.sum(), [np.ones(2)])
+    base = tapegrad.zeros(4, 4, requires_grad=True).clone()
+    for _ in range(40):
+        base[0]
+    gc.collect()
+    assert len(base.__dict__["_views"]) < 40
+    keep = [base[i] for i in range(4)]
+    assert len(F.live_views(base)) >= 4
+    keep[0].add_(1.0)
+    assert all(v.grad_fn is not None for v in keep)
+
+
+@pytest.mark.parametrize("shape", [(5,), (1, 5), (4, 1), ()])
+def test_engine_unbroadcasts_gradients(shape, data):
+    a, _, _ = data
+    b = np.random.default_rng(3).standard_normal(shape)
+    compare(lambda L, x, y: x * y + y, [a, b])
+    compare(lambda L, x, y: (x + y).sum(0), [a, b])
