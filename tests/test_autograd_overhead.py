@@ -209,3 +209,19 @@ def test_engine_unbroadcasts_gradients(shape, data):
     b = np.random.default_rng(3).standard_normal(shape)
     compare(lambda L, x, y: x * y + y, [a, b])
     compare(lambda L, x, y: (x + y).sum(0), [a, b])
+
+
+@pytest.mark.parametrize("op", ["sum", "mean", "amax", "amin", "prod", "logsumexp", "nansum"])
+@pytest.mark.parametrize("dim", [0, -1, (0,), [-1]])
+def test_reductions_over_dim_0_of_a_0d_tensor(op, dim):
+    """PyTorch reduces a 0-d tensor over dim 0 or -1 to itself (gradient 1)."""
+    results = []
+    for lib in (torch, tapegrad):
+        t = lib.tensor(2.5, dtype=lib.float64, requires_grad=True)
+        if op in ("prod", "logsumexp") and not isinstance(dim, int):
+            continue
+        r = getattr(t, op)(dim)
+        r.backward()
+        results.append((float(r), float(t.grad), tuple(r.shape)))
+    if results:
+        assert results[0] == results[1]

@@ -112,7 +112,8 @@ def canon_dims(dim, ndim: int) -> tuple:
     if dim is None:
         return tuple(range(ndim))
     if isinstance(dim, (int, np.integer)):
-        return (canon_dim(dim, ndim),)
+        d = canon_dim(dim, ndim)  # validated even on a 0-d tensor ([-1, 0] allowed)
+        return () if ndim == 0 else (d,)
     dims = tuple(canon_dim(d, ndim) for d in dim)
     if len(set(dims)) != len(dims):
         raise RuntimeError(f"dim {dims} appears multiple times in the list of dims")
