@@ -43,14 +43,18 @@ def matmul_split(a, b, xp=np, out=None):
     OpenBLAS's kernels for its shape round. ``out``, when given, must be C-contiguous.
     Under ``create_graph`` (``xp`` not NumPy) this is plain ``xp.matmul``.
     """
-    from .conv import _batch_threads, _parallel_for
-
-    nt = _batch_threads()
     how = None
-    if xp is np and nt > 1 and a.ndim >= 2 and b.ndim >= 2:
+    if xp is np and a.ndim >= 2 and b.ndim >= 2:
         m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
         macs = math.prod(a.shape[:-2]) * m * k * n
+        # small products (most calls) return before the thread helpers are even looked up
         if macs >= _SPLIT_MIN_MACS and (out is None or out.flags.c_contiguous):
+            from .conv import _batch_threads, _parallel_for
+
+            nt = _batch_threads()
+        else:
+            nt = 1
+        if nt > 1:
             if b.ndim == 2:
                 rows = math.prod(a.shape[:-1])
                 if rows >= _MIN_ROWS_PER_THREAD * nt:
