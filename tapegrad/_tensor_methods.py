@@ -414,6 +414,17 @@ def _direct(fn_cls, fn, tensors: bool = True):
     return op
 
 
+_matmul_checked = _op(L.matmul)
+
+
+def _matmul(self, other):
+    """``self @ other``: a plain Tensor goes straight to ``matmul`` (its own fast path for
+    two matrices), skipping the operand-type checks for other kinds of operands."""
+    if type(other) is Tensor:
+        return L.matmul(self, other)
+    return _matmul_checked(self, other)
+
+
 Tensor.__add__ = _direct(E.Add, E.add)
 Tensor.__radd__ = _r(E.add)
 # two bool tensors raise in E.sub
@@ -429,7 +440,7 @@ Tensor.__mod__ = _op(E.remainder)
 Tensor.__rmod__ = _r(E.remainder)
 Tensor.__pow__ = _op(E.pow)
 Tensor.__rpow__ = _r(E.pow)
-Tensor.__matmul__ = _op(L.matmul)
+Tensor.__matmul__ = _matmul
 Tensor.__rmatmul__ = _r(L.matmul)
 Tensor.__neg__ = E.neg
 Tensor.__pos__ = lambda self: self

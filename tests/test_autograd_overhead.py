@@ -225,3 +225,99 @@ def test_reductions_over_dim_0_of_a_0d_tensor(op, dim):
         results.append((float(r.detach()), float(t.grad), tuple(r.shape)))
     if results:
         assert results[0] == results[1]
+
+
+# -- second wave: shared scalar operands, node state without instance dicts ----------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("number", [0.5, -0.0, 0.0, 0, 3, float("nan"), float("inf"), 2**60])
+def test_shared_scalar_operands(number, dtype):
+    """``x op number`` shares one read-only operand per (number, dtype); -0.0 stays -0.0."""
+    x = np.array([[1.0, -2.0, 0.0], [-0.0, 3.5, 1e-3]], dtype)
+    for _ in range(2):  # the second round takes the shared operands
+        compare(lambda L, t: t * number + number * t, [x])
+        compare(lambda L, t: (t + number) - (number - t) * 1, [x])
+        compare(lambda L, t: (t - number) * (t * number + 1.0), [x])
+    fn = lambda t: (t * number - number * t * t + (number + t) * 0.5).sum()  # noqa: E731
+    for a, b in zip(_second_order(torch, fn, x), _second_order(tapegrad, fn, x)):
+        assert_same(a, b)
+
+
+def test_shared_scalar_operands_are_read_only_and_bounded(monkeypatch):
+    from tapegrad.ops import elementwise as E
+
+    monkeypatch.setattr(E, "_CONSTS", {})
+    monkeypatch.setattr(E, "_CONSTS_LIMIT", 8)
+    x = tapegrad.ones(3, requires_grad=True)
+    y = x * 0.25
+    (c,) = [t for k, t in E._CONSTS.items() if k[0] == 0.25]
+    assert not c._data.flags.writeable and c._data.dtype == np.float32
+    assert (x * 0.25).grad_fn._saved[1] is c._data  # shared, not made again
+    (x.double() * 0.25).sum().backward()  # another dtype, another operand
+    assert len(E._CONSTS) == 2
+    for i in range(1, 30):
+        y = y + float(i)
+    assert len(E._CONSTS) <= 8
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.full(3, 0.5))
+    # the saved operand of x * 0.25 is the shared one; in-place changes of x still raise
+    z = x.detach().requires_grad_() * 1.0
+    w = (z * 0.25) * z
+    z.mul_(2.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        w.sum().backward()
+
+
+def test_node_state_lives_in_slots_and_class_defaults():
+    x = tapegrad.ones(2, 3, requires_grad=True)
+    for y in (x + x, x - 2.0, x @ x.t(), x.sum(1, keepdim=True), x.sum(), x.t(), x.unsqueeze(0)):
+        assert not y.grad_fn.__dict__, type(y.grad_fn).__name__
+    assert (x + x).grad_fn.alpha == 1 and (x @ x.t()).grad_fn.nd == (2, 2)
+    assert tapegrad.add(x, x, alpha=2).grad_fn.alpha == 2
+    assert (x[0] @ x.t()).grad_fn.nd == (1, 2)
+    node = (x * 2).grad_fn
+    assert node._pre_hooks is None and node._retains is None
+
+
+@pytest.mark.parametrize("alpha", [1, 2, -0.5])
+def test_add_sub_alpha_values_and_gradients(alpha):
+    a, b = np.random.default_rng(4).standard_normal((2, 3, 2))
+    compare(lambda L, x, y: L.add(x, y, alpha=alpha) * L.sub(x, y, alpha=alpha), [a, b])
+    compare(lambda L, x, y: L.rsub(x, y, alpha=alpha) + x.sub(y, alpha=alpha), [a, b])
+    fn = lambda t: (t.sub(t * t, alpha=alpha) * t).sum()  # noqa: E731
+    for u, v in zip(_second_order(torch, fn, a), _second_order(tapegrad, fn, a)):
+        assert_same(u, v)
+
+
+@pytest.mark.parametrize("shapes", [((3, 4), (4, 2)), ((1, 1), (1, 1)), ((0, 3), (3, 2))])
+def test_matmul_of_two_matrices(shapes):
+    a, b = (np.random.default_rng(5).standard_normal(s) for s in shapes)
+    compare(lambda L, x, y: x @ y, [a, b])
+    compare(lambda L, x, y: L.matmul(x, y) * 2.0 + x.mm(y), [a, b])
+    fn = lambda t: ((t @ t.t()) @ t).sum()  # noqa: E731
+    for u, v in zip(_second_order(torch, fn, a), _second_order(tapegrad, fn, a)):
+        assert_same(u, v)
+
+
+def test_matmul_operator_with_other_operands():
+    a = np.random.default_rng(6).standard_normal((3, 3))
+    assert_same_error(lambda L: L.tensor(a) @ [1.0, 2.0, 3.0])
+    assert_same_error(lambda L: L.tensor(a) @ 2.0)
+    compare(lambda L, x: x @ x[0] + x[0] @ x, [a])
+
+
+@pytest.mark.parametrize("shape", [(), (4,), (2, 3)])
+def test_t_and_reshape_fast_paths(shape):
+    x = np.random.default_rng(7).standard_normal(shape)
+    n = x.size
+    compare(lambda L, t: t.t().reshape(-1) * 2.0, [x])
+    compare(lambda L, t: t.reshape(n) + t.reshape(-1), [x])
+    compare(lambda L, t: t.transpose(0, -1).reshape(1, -1) if t.ndim else t, [x])
+    assert_same_error(lambda L: L.tensor(x).reshape(n + 1), match="invalid for input of size")
+    assert_same_error(lambda L: L.tensor(x).reshape(-2))
+    assert_same_error(lambda L: L.ones(2, 2, 2).t(), match="expects a tensor with <= 2")
+    t = tapegrad.tensor(x, requires_grad=True)
+    for v in (t.t(), t.reshape(-1)):
+        assert v._base is t
+        assert v.grad_fn.name() in ("TBackward0", "ViewBackward0", "AliasBackward0")

@@ -49,9 +49,6 @@ class Node:
         "_saved",
         "_saved_versions",
         "_freed",
-        "_pre_hooks",
-        "_retains",
-        "_hooks",
         "_recording",
         "__weakref__",
         "__dict__",
@@ -66,6 +63,11 @@ class Node:
     # engine read them as plain attributes.
     _node_pre_hooks = None
     _post_hooks = None
+    # Hooks on the node's outputs (by output number), retained grads and the tensor hooks
+    # of a leaf: rarely set, so class defaults rather than a store per op in ``apply``.
+    _pre_hooks = None
+    _retains = None
+    _hooks = None
 
     def name(self) -> str:
         return type(self).__name__
@@ -353,13 +355,13 @@ class Function(Node):
             rb = b._requires_grad
             arrays = (a._data, b._data)
             needs = (ra, rb)
-            record = (ra or rb) and grad_mode._enabled.enabled
+            record = (ra or rb) and _grad_state.enabled
         elif n == 1 and inputs[0] is not None:
             a = inputs[0]
             ra = a._requires_grad
             arrays = (a._data,)
             needs = (ra,)
-            record = ra and grad_mode._enabled.enabled
+            record = ra and _grad_state.enabled
         else:
             n = 0
             arrays = []
@@ -375,7 +377,7 @@ class Function(Node):
                     needs.append(rg)
                     if rg:
                         record = True
-            if record and not grad_mode._enabled.enabled:
+            if record and not _grad_state.enabled:
                 record = False
             needs = tuple(needs)
         ctx._recording = record
@@ -430,9 +432,6 @@ class Function(Node):
         if meta is None:
             meta = _intern(_META, key, _meta_of(key))
         ctx._in_meta = meta
-        ctx._pre_hooks = None
-        ctx._retains = None
-        ctx._hooks = None
         if cls.num_outputs == 1:
             if cls.is_view:
                 t = _wrap(out, inputs, True, ctx)
@@ -471,6 +470,7 @@ class Function(Node):
 
 
 _new = object.__new__
+_grad_state = grad_mode._enabled  # the thread-local grad-mode flag, read once per op
 _ndarray = _np.ndarray
 _NO_EDGE = (None, 0)
 # Interned small tuples shared by many nodes: ``needs_input_grad`` patterns and the
@@ -602,9 +602,6 @@ class AccumulateGrad(Node):
         self._saved = None
         self._saved_versions = None
         self._freed = False
-        self._pre_hooks = None
-        self._retains = None
-        self._hooks = None
         self._in_meta = ()
         self._recording = False
 
@@ -637,7 +634,7 @@ class AccumulateGrad(Node):
             var._grad = _Tensor._make(grad if owned else grad.copy())
         else:
             g = var._grad
-            if grad_mode._enabled.enabled and g._requires_grad:
+            if _grad_state.enabled and g._requires_grad:
                 var._grad = g + _Tensor._make(grad)
             else:
                 g._data += grad
@@ -734,9 +731,6 @@ class _UserNode(Node):
         self._saved = None
         self._saved_versions = None
         self._freed = False
-        self._pre_hooks = None
-        self._retains = None
-        self._hooks = None
         self._recording = False
 
     def name(self) -> str:
@@ -843,7 +837,7 @@ class UserFunction:
             _vmap_hook(cls, args, kwargs)  # batched inputs: vmap reruns per sample
         ctx = FunctionCtx()
         tensor_args = [a for a in args if isinstance(a, Tensor)]
-        record = grad_mode._enabled.enabled and any(t._requires_grad for t in tensor_args)
+        record = _grad_state.enabled and any(t._requires_grad for t in tensor_args)
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
         with grad_mode.no_grad():
             out = cls.forward(ctx, *args, **kwargs)

@@ -80,14 +80,14 @@ def _binary(fn_cls, a, b, dt: D.dtype | None = None, compute: D.dtype | None = N
                 # PyTorch multiplies a float16/bfloat16 tensor by a float32 scalar (not
                 # one rounded to the tensor's precision) and rounds the product once
                 return _MulLowPrecision.apply(a, U.Tensor._make(np.asarray(b, np.float32)))
-            ta, tb = a, U.const_operand(np.asarray(b, dtype=ad))
+            ta, tb = a, _const(b, ad)
     elif dt is None and compute is None and (type(a) is float or type(a) is int):
         # the mirror case, a number first (2 * x, 1 - x); low precision takes the general
         # path, as it always has
         if isinstance(b, U.Tensor):
             bd = b._data.dtype
             if (bd.kind == "f" or bd.kind == "V") and bd not in U._LOW_PRECISION_NP:
-                ta, tb = U.const_operand(np.asarray(a, dtype=bd)), b
+                ta, tb = _const(a, bd), b
     if ta is None:
         if dt is None:
             dt = _promote(a, b)
@@ -107,6 +107,29 @@ def _binary(fn_cls, a, b, dt: D.dtype | None = None, compute: D.dtype | None = N
         raise
 
 
+# The operands made from Python numbers by the fast path of ``_binary``, by (number,
+# NumPy dtype): a loop's ``y * 0.5`` makes its 0-d array and tensor once. Their arrays
+# are read-only, so that nothing can change an operand another op shares.
+_CONSTS: dict = {}
+_CONSTS_LIMIT = 256
+
+
+def _const(value, np_dtype):
+    """``U.const_operand(np.asarray(value, np_dtype))``, shared between calls."""
+    if not value:
+        # 0.0 == -0.0 as keys, but x * -0.0 and x + -0.0 differ from x * 0.0 and x + 0.0
+        return U.const_operand(np.asarray(value, dtype=np_dtype))
+    key = (value, np_dtype)
+    t = _CONSTS.get(key)
+    if t is None:
+        arr = np.asarray(value, dtype=np_dtype)
+        arr.flags.writeable = False
+        if len(_CONSTS) >= _CONSTS_LIMIT:  # a program of ever new numbers: start over
+            _CONSTS.clear()
+        t = _CONSTS[key] = U.const_operand(arr)
+    return t
+
+
 def _check_same_device(*ts):
     return ts
 
@@ -116,13 +139,16 @@ def _check_same_device(*ts):
 
 
 class Add(Function):
+    # the class default: a node stores alpha only when it is not 1 (an attribute set on
+    # a node makes its instance dict, one more object per op for the allocator and the GC)
+    alpha = 1
+
     def forward(ctx, a, b, alpha=1):
         if alpha != 1:
             ctx.alpha = alpha
             if b.dtype in U._LOW_PRECISION_NP:  # PyTorch scales in float32, rounds once
                 return (a + b * np.float32(alpha)).astype(b.dtype)
             return a + b * np.asarray(alpha, dtype=b.dtype)
-        ctx.alpha = 1
         return a + b
 
     def backward(ctx, g):
@@ -134,9 +160,11 @@ class Add(Function):
 
 
 class Sub(Function):
+    alpha = 1  # set on a node only when not 1, as in Add
+
     def forward(ctx, a, b, alpha=1):
-        ctx.alpha = alpha
         if alpha != 1:
+            ctx.alpha = alpha
             if b.dtype in U._LOW_PRECISION_NP:
                 return (a - b * np.float32(alpha)).astype(b.dtype)
             return a - b * np.asarray(alpha, dtype=b.dtype)

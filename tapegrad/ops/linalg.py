@@ -100,15 +100,24 @@ class Matmul(Function):
     """The autograd node of a product of two matrices, ``torch.mm`` (grad_fn ``MmBackward0``)."""
 
     backward_name = "MmBackward0"
+    # The operands' ndims, set on a node only when not two matrices (an attribute set on a
+    # node makes its instance dict: one more object per op for the allocator and the GC).
+    nd = (2, 2)
 
     def forward(ctx, a, b):
-        ctx.nd = (a.ndim, b.ndim)
+        a_nd, b_nd = a.ndim, b.ndim
+        if a_nd != 2 or b_nd != 2:
+            ctx.nd = (a_nd, b_nd)
         if ctx._recording:
             # grad of a needs b and grad of b needs a: keep only those (as PyTorch does)
             na, nb = ctx.needs_input_grad
             ctx.save_for_backward(a if nb else None, b if na else None)
         if a.dtype in U._LOW_PRECISION_NP:  # accumulate in float32 (BLAS), round once
             return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(a.dtype)
+        if a_nd == 2 and b_nd == 2:
+            m, k = a.shape
+            if m * k * b.shape[1] < _SPLIT_MIN_MACS:
+                return np.matmul(a, b)  # what matmul_split does with a product this small
         return matmul_split(a, b)
 
     def backward(ctx, g):
@@ -1039,7 +1048,6 @@ def _mark_unsupported(name, inputs, outputs):
     node._saved = node._saved_versions = None
     node._freed = False
     node._recording = False
-    node._pre_hooks = node._retains = node._hooks = None
     node.num_outputs = len(outputs)
     node.needs_input_grad = tuple(t.requires_grad for t in inputs)
     node.next_functions = tuple(_edge(t) if t.requires_grad else (None, 0) for t in inputs)

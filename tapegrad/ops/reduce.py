@@ -75,6 +75,9 @@ class Sum(Function):
     """The autograd node of ``torch.sum`` over all dims (grad_fn ``SumBackward0``): the gradient
     broadcast back."""
 
+    # slots, not the node's instance dict (one object less per op for the GC)
+    __slots__ = ("shape", "dims", "keepdim")
+
     def forward(ctx, x, dims=(), keepdim=False, dtype=None):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         if x.dtype in U._LOW_PRECISION_NP:  # accumulate in float32, round once

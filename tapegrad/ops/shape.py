@@ -134,6 +134,8 @@ class View(Function):
     """The autograd node of ``Tensor.view``: a view with a new shape (grad_fn ``ViewBackward0``)."""
 
     is_view = True
+    # slots, not the node's instance dict (one object less per op for the GC)
+    __slots__ = ("in_shape", "shape")
 
     def forward(ctx, x, shape=()):
         ctx.in_shape = x.shape
@@ -238,6 +240,11 @@ def reshape(input, *shape):
         input: the tensor to reshape.
         shape: the new shape, as ints or one sequence; one size may be -1 (inferred).
     """
+    if len(shape) == 1 and type(shape[0]) is int:
+        # one int (x.reshape(-1), x.reshape(n)): flattening needs none of the checks below
+        n = input._data.size
+        if shape[0] == -1 or shape[0] == n:
+            return Reshape.apply(input, shape=(n,))
     shape = _infer_shape(U.size_args(shape), input._data.size, input.shape)
     return Reshape.apply(input, shape=shape)
 
@@ -326,10 +333,11 @@ class Transpose(Function):
     """The autograd node of ``torch.transpose`` (grad_fn ``TransposeBackward0``)."""
 
     is_view = True
+    __slots__ = ("d0", "d1")  # not the node's instance dict (one object less per op)
 
     def forward(ctx, x, d0=0, d1=1):
         ctx.d0, ctx.d1 = d0, d1
-        return np.swapaxes(x, d0, d1)
+        return x.swapaxes(d0, d1)  # the method: np.swapaxes adds a Python-level dispatch
 
     def view_fn(ctx, a, xp=np):
         return xp.swapaxes(a, ctx.d0, ctx.d1)
@@ -375,17 +383,19 @@ def t(input):
     Raises:
         RuntimeError: ``input`` has more than 2 dims.
     """
-    if input.ndim > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
-    if input.ndim < 2:
-        return _identity_view(input)
-    return T.apply(input, d0=0, d1=1)
+    nd = input._data.ndim
+    if nd == 2:
+        return T.apply(input, d0=0, d1=1)
+    if nd > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
+    return _identity_view(input)
 
 
 class Permute(Function):
     """The autograd node of ``torch.permute`` (grad_fn ``PermuteBackward0``)."""
 
     is_view = True
+    __slots__ = ("dims",)  # not the node's instance dict (one object less per op)
 
     def forward(ctx, x, dims=()):
         ctx.dims = dims
@@ -1434,7 +1444,6 @@ class CopySlices(Function):
         node._saved_versions = None
         node._freed = False
         node._recording = False
-        node._pre_hooks = node._retains = node._hooks = None
         node.needs_input_grad = (base._requires_grad, True)
         node.next_functions = (_edge(base) if base._requires_grad else (None, 0), _edge(res))
         node._in_meta = ((base._data.shape, base._data.dtype), (res._data.shape, res._data.dtype))
@@ -1465,7 +1474,6 @@ class ViewOfBase(Function):
         node._saved_versions = None
         node._freed = False
         node._recording = False
-        node._pre_hooks = node._retains = node._hooks = None
         node.needs_input_grad = (True,)
         node.next_functions = ((base.grad_fn, 0),)
         node._in_meta = ((base._data.shape, base._data.dtype),)
