@@ -453,7 +453,10 @@ class Function(Node):
                 t._requires_grad = True
                 t.grad_fn = ctx
             if ctx._saved:
-                ctx._saved_versions = _versions_of(ctx._saved, inputs, (t,))
+                if n:
+                    ctx._saved_versions = _versions_small(ctx._saved, a, b if n == 2 else None, t)
+                else:
+                    ctx._saved_versions = _versions_of(ctx._saved, inputs, (t,))
             return t
         ctx._out_meta = tuple((o.shape, o.dtype) for o in out)
         results = []
@@ -507,7 +510,7 @@ def _wrap(array, inputs, is_view, ctx):
     t = _Tensor._make(array)
     if is_view and inputs:
         src = inputs[0]
-        if array is not None and src is not None and _shares(array, src._data):
+        if array is not None and src is not None and _shares(t._data, src._data):
             # A view shares its source's storage and version counter; ``_view_chain``
             # replays the view ops from the root base (for CopySlices).
             t._version_counter = src._version_counter
@@ -588,6 +591,39 @@ def _versions_of(saved, inputs, outputs):
                     versions.append((idx, vc, vc.v, None, k, -k - 1))
                     break
     return tuple(versions) or None
+
+
+def _versions_small(saved, a, b, out):
+    """``_versions_of(saved, (a, b), (out,))`` for the ops ``apply`` unrolls: one or two
+    tensor inputs (``b`` None for one) and one output; the same records, found without
+    the general loops (this runs for every op that saves something)."""
+    versions = None
+    idx = 0
+    for s in saved:
+        if s is not None:
+            if s is a._data:
+                vc = a._version_counter
+                rec = (
+                    None
+                    if vc is _CONST_VERSION
+                    else (idx, vc, vc.v, weakref.ref(a), a._output_nr, 0)
+                )
+            elif b is not None and s is b._data:
+                vc = b._version_counter
+                rec = (
+                    None
+                    if vc is _CONST_VERSION
+                    else (idx, vc, vc.v, weakref.ref(b), b._output_nr, 1)
+                )
+            elif s is out._data:
+                vc = out._version_counter
+                rec = (idx, vc, vc.v, None, 0, -1)
+            else:
+                rec = None
+            if rec is not None:
+                versions = (rec,) if versions is None else versions + (rec,)
+        idx += 1
+    return versions
 
 
 class AccumulateGrad(Node):

@@ -608,6 +608,11 @@ def squeeze(input, dim=None):
         dim: a dim or tuple of dims to drop when their size is 1; ``None`` drops every size-1 dim.
     """
     shp = input._data.shape
+    nd = len(shp)
+    if type(dim) is int and nd and -nd <= dim < nd:
+        # one valid dim (the usual call): no dims tuple to build and check
+        d = dim % nd
+        return SqueezeDim.apply(input, shape=shp[:d] + shp[d + 1 :] if shp[d] == 1 else shp)
     if dim is None:
         new = tuple(s for s in shp if s != 1)
         cls = Squeeze
@@ -634,9 +639,8 @@ def unsqueeze(input, dim: int):
             f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dim})"
         )
     d = dim % nd
-    shp = list(input._data.shape)
-    shp.insert(d, 1)
-    return Unsqueeze.apply(input, shape=tuple(shp))
+    shp = input._data.shape
+    return Unsqueeze.apply(input, shape=shp[:d] + (1,) + shp[d:])
 
 
 def _writable_diagonal(x, offset, d1, d2):
