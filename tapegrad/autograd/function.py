@@ -353,13 +353,16 @@ class Function(Node):
             a, b = inputs
             ra = a._requires_grad
             rb = b._requires_grad
-            arrays = (a._data, b._data)
+            d = a._data
+            db = b._data
+            arrays = (d, db)
             needs = (ra, rb)
             record = (ra or rb) and _grad_state.enabled
         elif n == 1 and inputs[0] is not None:
             a = inputs[0]
             ra = a._requires_grad
-            arrays = (a._data,)
+            d = a._data
+            arrays = (d,)
             needs = (ra,)
             record = ra and _grad_state.enabled
         else:
@@ -392,14 +395,12 @@ class Function(Node):
         out = ctx.forward(*arrays, **attrs)
         ctx._recording = False
         if n:
-            d = a._data
             if ra:
                 fn = a.grad_fn
                 ea = (fn, a._output_nr) if fn is not None else (a._accumulator(), 0)
             else:
                 ea = _NO_EDGE
             if n == 2:
-                db = b._data
                 key = (d.shape, d.dtype, db.shape, db.dtype)
                 if rb:
                     fn = b.grad_fn
