@@ -399,15 +399,22 @@ def _op(fn):
 
 
 def _direct(fn_cls, fn, tensors: bool = True):
-    """An operator that sends a number operand (and a plain Tensor one when ``tensors``)
-    straight to the primitive ``fn_cls``, skipping ``fn``'s argument handling, which is
-    the identity for them; anything else takes ``fn``. (Operators run once per op, and
-    each Python call level costs about as much as a small tensor's arithmetic.)"""
+    """An operator that sends a number operand and a plain Tensor one (when ``tensors``, or
+    when neither is a bool tensor) straight to the primitive ``fn_cls``, skipping
+    ``fn``'s argument handling, which is the identity for them; anything else takes
+    ``fn``. (Operators run once per op, and each Python call level costs about as much
+    as a small tensor's arithmetic.)"""
     slow = _op(fn)
 
     def op(self, other):
         t = type(other)
-        if t is float or t is int or (tensors and t is Tensor):
+        if tensors:
+            if t is float or t is int or t is Tensor:
+                return E._binary(fn_cls, self, other)
+        # (``tensors`` False: subtraction, whose checks concern bool tensors only)
+        elif self._data.dtype.kind != "b" and (
+            t is float or t is int or (t is Tensor and other._data.dtype.kind != "b")
+        ):
             return E._binary(fn_cls, self, other)
         return slow(self, other)
 
@@ -427,7 +434,7 @@ def _matmul(self, other):
 
 Tensor.__add__ = _direct(E.Add, E.add)
 Tensor.__radd__ = _r(E.add)
-# two bool tensors raise in E.sub
+# a bool tensor raises in E.sub
 Tensor.__sub__ = _direct(E.Sub, E.sub, tensors=False)
 Tensor.__rsub__ = _r(lambda other, self: E.rsub(self, other))
 Tensor.__mul__ = _direct(E.Mul, E.mul)

@@ -321,3 +321,18 @@ def test_t_and_reshape_fast_paths(shape):
     for v in (t.t(), t.reshape(-1)):
         assert v._base is t
         assert v.grad_fn.name() in ("TBackward0", "ViewBackward0", "AliasBackward0")
+
+
+def test_subtraction_operator_fast_path_keeps_bool_errors():
+    b = np.array([True, False])
+    assert_same_error(lambda L: L.tensor(b) - L.tensor(b), match="two bool tensors")
+    for fn in (
+        lambda L: L.ones(2) - L.tensor(b),
+        lambda L: L.tensor(b) - 1.5,
+        lambda L: L.tensor(b) - L.ones(2),
+        lambda L: 1 - L.tensor(b),
+        lambda L: L.sub(L.tensor([1, 2]), L.tensor(b)),
+        lambda L: L.rsub(L.tensor(b), 2),
+    ):
+        assert_same_error(fn, match="with a bool tensor is not supported")
+    compare(lambda L, x: x - L.tensor([1, 2]) - (x.double() - 1.5) - 2 * x, [np.ones(2)])

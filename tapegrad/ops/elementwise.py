@@ -883,6 +883,7 @@ def rsub(input, other, *, alpha=1):
         other: the tensor or number subtracted from.
         alpha: multiplier applied to ``input`` before subtracting.
     """
+    _check_bool_sub(input, other)
     return _binary(Rsub if not U.is_tensor(other) else Sub, other, input, alpha=alpha)
 
 
@@ -895,17 +896,24 @@ def sub(input, other, *, alpha=1, out=None):
         alpha: multiplier applied to ``other`` before subtracting.
         out: optional tensor that receives the result.
     """
-    if (
-        isinstance(input, U.Tensor)
-        and isinstance(other, U.Tensor)
-        and input._data.dtype.kind == "b"
-        and other._data.dtype.kind == "b"
-    ):
+    _check_bool_sub(input, other)
+    return _to_out(_binary(Sub, input, other, alpha=alpha), out)
+
+
+def _check_bool_sub(a, b) -> None:
+    """PyTorch refuses subtraction with a bool tensor on either side."""
+    ba = isinstance(a, U.Tensor) and a._data.dtype.kind == "b"
+    bb = isinstance(b, U.Tensor) and b._data.dtype.kind == "b"
+    if ba and bb:
         raise RuntimeError(
             "Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
             "`^` or `logical_xor()` operator instead."
         )
-    return _to_out(_binary(Sub, input, other, alpha=alpha), out)
+    if ba or bb:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
 
 
 subtract = sub
