@@ -55,6 +55,7 @@ and ``Col2Im`` are each other's adjoints in the same way.
 
 from __future__ import annotations
 
+import math
 import numbers
 import sys
 import threading
@@ -649,16 +650,17 @@ def _chunk_cols(xp, win, sp, g: _Geom, step: int, dtype):
     small product per sample). The copy still moves runs of L2 (flat) or ow values.
     """
     ckk = g.c * g.kh * g.kw
-    L2 = int(np.prod(sp))
+    L2 = math.prod(sp)
     buf = _scratch(xp, "chunk_t", (ckk, step, L2), dtype)
+    # the views are made once: a 32x32 ResNet layer has one sample per chunk
+    src = win.transpose((1, 2, 3, 0) + tuple(range(4, 4 + len(sp))))
+    dst = buf.reshape((g.c, g.kh, g.kw, step) + sp)
+    full = buf.reshape(ckk, step * L2)
 
     def fill(s, e):
         m = e - s
-        c = buf[:, :m]
-        c.reshape((g.c, g.kh, g.kw, m) + sp)[...] = win[s:e].transpose(
-            (1, 2, 3, 0) + tuple(range(4, 4 + len(sp)))
-        )
-        return c.reshape(ckk, m * L2)
+        dst[:, :, :, :m] = src[:, :, :, s:e]
+        return full if m == step else buf[:, :m].reshape(ckk, m * L2)
 
     return fill
 
@@ -679,30 +681,30 @@ def _conv_forward_chunked(x, w, b, g: _Geom):
     G = g.groups
     ckk = g.c * g.kh * g.kw
     win, sp = _chunk_windows(x, g)
-    L2 = int(np.prod(sp))
+    L2 = math.prod(sp)
     wm = _weight_matrix(w, g)
     og = g.cout // G
     y = xp.empty((n, g.cout, g.oh, g.ow), x.dtype)
     step = max(1, min(n, _REBUILD_CHUNK_ELEMS // max(ckk * L2, 1)))
     bb = None if b is None else b.reshape(g.cout, 1, 1, 1)
 
+    yt = y.transpose(1, 0, 2, 3)
+
     def part(lo, hi):
         fill = _chunk_cols(xp, win, sp, g, step, x.dtype)
         yw = _scratch(xp, "chunk_yt", (g.cout, step, L2), x.dtype)
+        # (Cout, m, oh, wp or ow) -> (m, Cout, oh, ow): drops the flat layout's extra columns
+        ycrop = yw.reshape(g.cout, step, g.oh, -1)[..., : g.ow]
         for ci in range(lo, hi):
             s = ci * step
             e = min(s + step, n)
             m = e - s
             c = fill(s, e)
-            yc = yw[:, :m]
-            xp.matmul(wm, c.reshape(G, -1, m * L2), out=yc.reshape(G, og, m * L2))
-            # (Cout, m, oh, wp or ow) -> (m, Cout, oh, ow): drops the flat layout's extra columns
-            ycrop = yc.reshape(g.cout, m, g.oh, -1)[..., : g.ow]
-            dst = y[s:e].transpose(1, 0, 2, 3)
+            xp.matmul(wm, c.reshape(G, -1, m * L2), out=yw[:, :m].reshape(G, og, m * L2))
             if bb is None:
-                dst[...] = ycrop
+                yt[:, s:e] = ycrop[:, :m]
             else:
-                xp.add(ycrop, bb, out=dst)
+                xp.add(ycrop[:, :m], bb, out=yt[:, s:e])
 
     _parallel_for(part, _n_chunks(n, step), y.size + n * ckk * L2)
     return y
@@ -780,7 +782,7 @@ def _conv_grad_weight_recompute(gy, x, g: _Geom):
     kg = g.c // G * g.kh * g.kw
     win, sp = _chunk_windows(x, g)
     flat = len(sp) == 1
-    L2 = int(np.prod(sp))
+    L2 = math.prod(sp)
     step = max(1, min(n, _REBUILD_CHUNK_ELEMS // max(G * kg * L2, 1)))
     nch = _n_chunks(n, step)
     prods = _scratch(xp, "prods_t", (nch, G, og, kg), gy.dtype)
