@@ -547,9 +547,11 @@ def _conv_forward(x, w, b, g: _Geom, keep_cols: bool = True, xt=None):
 _FUSED_CHUNK_ELEMS = 1 << 18
 # The same for the chunk-batch-last columns (``_chunk_cols``) of the forward without
 # kept columns and of the rebuilt weight gradient: one GEMM per chunk. Measured on
-# ResNet-20's 3x3 layers, CPU time at 1 thread against PyTorch: 1 << 18 was 10-30%
-# faster than 1 << 20 (whose 1-4 MB chunks leave the cache between copy and GEMM).
-_REBUILD_CHUNK_ELEMS = 1 << 18
+# ResNet-20's 3x3 layers (CPU time, 1 thread): 1 << 16 to 1 << 18 within noise of
+# each other, 1 << 17 best on the stride-2 layer; 1 << 20 (1-4 MB chunks, out of
+# cache between copy and GEMM) 20-40% slower. At 1 << 17 the 32x32 and 16x16
+# stride-1 layers take one sample per chunk, the strided 16x16 layer three.
+_REBUILD_CHUNK_ELEMS = 1 << 17
 
 
 def _conv_forward_fused(x, w, b, g: _Geom, keep_cols: bool):
