@@ -15,8 +15,8 @@ Two column layouts, picked by the output's size (``_Geom.nlast``):
   in cache for its GEMM; good when each sample has many output pixels. Where
   the columns are not kept (ResNet's 3x3 layers), each chunk's columns are laid
   out ``[c*kh*kw, samples, oh*ow]`` instead (``_chunk_cols``): one GEMM per chunk
-  with a long N (and, for the weight gradient, a long K) runs faster in OpenBLAS
-  than one small product per sample.
+  (long N, and a long K for the weight gradient, when a chunk holds several
+  samples), chunks small enough to stay in cache between copy and GEMM.
 * batch-last, ``cols[c*kh*kw, oh*ow*n]``: the input is transposed to CHWN
   once so that the window copies move ``ow*n`` contiguous values and the
   whole batch is one large GEMM; good for small late-layer feature maps.
@@ -647,9 +647,10 @@ def _chunk_cols(xp, win, sp, g: _Geom, step: int, dtype):
     """Fill-in function for chunk-batch-last columns: ``fill(s, e)`` -> (C*kh*kw, (e-s)*L2).
 
     The columns of samples ``s:e`` go into a reused per-thread buffer laid out
-    (C*kh*kw, samples, L2): one GEMM then covers the whole chunk with the long
-    dimension N = samples*L2 (OpenBLAS runs 10-40% faster on it than on one
-    small product per sample). The copy still moves runs of L2 (flat) or ow values.
+    (C*kh*kw, samples, L2): one GEMM then covers the whole chunk with N =
+    samples*L2 (OpenBLAS measured 10-40% faster on one such product than on
+    per-sample products, most for the weight gradient, whose K grows too). The
+    copy still moves runs of L2 (flat) or ow values.
     """
     ckk = g.c * g.kh * g.kw
     L2 = math.prod(sp)
