@@ -99,3 +99,15 @@ def test_nan_and_inf_gradient_land_at_their_tap_only(threads, monkeypatch):
     ref, _ = _reference_grad(x, gy_np, 2, None, 0, 1, False)
     np.testing.assert_array_equal(to_numpy(a.grad), ref)
     assert np.isnan(to_numpy(a.grad)).sum() == 1
+
+
+def test_scatter_into_a_strided_out_falls_back_to_a_fresh_array():
+    # the indexed store addresses a C-contiguous array; a strided ``out`` must not
+    # receive a silently discarded copy
+    x = _data((2, 3, 6, 6))
+    g = P._pool_geom("max_pool2d", tapegrad.tensor(x), 2, 2, None, 0, 1, False)
+    _, idx = P._max_pool(x, g, True)
+    gy = R.standard_normal(idx.shape).astype(np.float32)
+    out = np.empty((6, 6, 2, 3), np.float32).transpose(2, 3, 0, 1)
+    r = P._max_pool_backward(gy, idx, g, x.shape, out=out)
+    np.testing.assert_array_equal(r, _reference_grad(x, gy, 2, None, 0, 1, False)[0])
