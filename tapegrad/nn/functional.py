@@ -977,8 +977,9 @@ def multi_head_attention_forward(
         attn_mask = kpm if attn_mask is None else attn_mask + kpm
     if not training:
         dropout_p = 0.0
-    q = q * math.sqrt(1.0 / head_dim)
-    scores = L.matmul(q, k.transpose(-2, -1))  # (N, H, L, S)
+    # (N, H, L, S): scaled in place (no new array; the product saves its inputs, not its
+    # output), where PyTorch scales the queries first (the same up to rounding)
+    scores = L.matmul(q, k.transpose(-2, -1)).mul_(math.sqrt(1.0 / head_dim))
     if attn_mask is not None:
         scores = scores + attn_mask
     weights = R.softmax(scores, -1)
@@ -992,7 +993,8 @@ def multi_head_attention_forward(
     if not need_weights:
         return out, None
     if average_attn_weights:
-        weights = weights.mean(1)
+        # a sum over the heads, then one division in place: as PyTorch's mean computes it
+        weights = weights.sum(1).div_(num_heads)
     if not batched:
         weights = weights.squeeze(0)
     return out, weights

@@ -858,14 +858,14 @@ def logsumexp(input, dim, keepdim: bool = False):
 # Arrays from this many elements take the softmax fast path below (smaller ones gain
 # less than its few extra NumPy calls cost).
 _SOFTMAX_FAST_MIN = 1 << 14
-# A row whose sum of exp(x - global max) reaches e**-18 has its own max within
-# 18 + ln(n) of the global one: every probability that PyTorch's per-row shift keeps
-# above ~1e-28 is then still a normal float under the shared shift.
+# A row whose sum of exp(x) lies between e**-18 and the largest float has its max
+# between -18 - ln(n) and ~88 (float32): every probability above ~1e-28 is then still
+# a normal float without the shift by the row's max, and nothing overflowed.
 _ROW_SUM_FLOOR = math.exp(-18.0)
 
 
 def _row_sums(a):
-    """Sums of a C-contiguous float array over its last axis, shape ``a.shape[:-1]``.
+    """Sums of a float array over its last axis, shape ``a.shape[:-1]``.
 
     One BLAS matrix-vector product with a vector of ones: NumPy's reduction over short
     contiguous rows runs row by row, several times slower (64-long rows: 0.3 ms against
@@ -876,18 +876,19 @@ def _row_sums(a):
 
 
 def _softmax_last(x):
-    """Softmax of a float32/float64 array along its last axis, as a new C-contiguous array.
+    """Softmax of a float32/float64 array along its last axis, as a new array.
 
-    The shift is the max of the whole array (one vectorised reduction) instead of each
-    row's max (a strided reduction over short rows, slower than the exp itself); the
-    result is the same up to rounding. Rows that the shared shift leaves too small (far
-    below the max, fully masked with -inf, NaN or inf) are recomputed with their own max.
+    Softmax does not change when a row is shifted, and the shift by each row's max
+    (a strided reduction over short rows plus a subtraction, together slower than the
+    exp itself) only guards against overflow and underflow: rows whose sum of exp(x)
+    is a normal, finite number are exact without it (up to rounding). The other rows
+    (scores above ~88 or all far below zero, fully masked with -inf, NaN, inf) are
+    recomputed with their own max.
     """
-    y = np.empty(x.shape, x.dtype)
-    np.subtract(x, np.max(x), out=y)
-    np.exp(y, out=y)
+    with np.errstate(over="ignore"):
+        y = np.exp(x)
     s = _row_sums(y)
-    bad = ~(s >= _ROW_SUM_FLOOR)  # NaN sums are bad too
+    bad = ~((s >= _ROW_SUM_FLOOR) & (s < np.inf))  # NaN sums are bad too
     if bad.any():
         xb = x[bad]
         yb = np.subtract(xb, np.max(xb, axis=-1, keepdims=True))
