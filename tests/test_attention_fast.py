@@ -1,6 +1,7 @@
-"""The fast paths of attention: softmax shifted by the array's max with BLAS row sums
-(``tapegrad.ops.reduce._softmax_last``) and multi-head attention on strided head views,
-against PyTorch in float64 and against the reference (per-row) softmax."""
+"""The fast paths of attention: softmax without the per-row shift, with BLAS row sums
+(``tapegrad.ops.reduce._softmax_last``), and multi-head attention on strided head views
+(also split over threads), against PyTorch in float64 and against the reference (per-row
+shifted) softmax."""
 
 from __future__ import annotations
 
@@ -162,3 +163,32 @@ def test_multihead_attention_second_order():
     kv = tapegrad.tensor(RNG.standard_normal((5, 2, 4)), requires_grad=True)
     assert gradgradcheck(lambda a, b: m(a, b, b)[0], (q, kv))
     assert gradgradcheck(lambda a: m(a, a, a, need_weights=False)[0], (q,))
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+def test_strided_head_products_over_threads(threads, monkeypatch):
+    """Batched products of strided head views (as multi-head attention takes them) split
+    over threads by the leading dim equal NumPy's whole product, and attention output
+    does not depend on the thread count."""
+    from tapegrad.ops import linalg
+    from tapegrad.ops.linalg import matmul_split
+
+    monkeypatch.setattr(linalg, "_SPLIT_MIN_MACS", 1)
+    qkv = RNG.standard_normal((20, 5, 3 * 24)).astype(np.float32)
+    heads = [qkv[..., i * 24 : (i + 1) * 24].reshape(20, 5, 3, 8).transpose(1, 2, 0, 3)
+             for i in range(3)]  # fmt: skip
+    q, k, v = heads
+    before = tapegrad.get_num_threads()
+    tapegrad.set_num_threads(threads)
+    try:
+        s = matmul_split(q, k.swapaxes(-1, -2))
+        np.testing.assert_allclose(s, np.matmul(q, k.swapaxes(-1, -2)), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(matmul_split(s, v), np.matmul(s, v), rtol=1e-5, atol=1e-4)
+        tm, gm = _mha_pair(embed_dim=24, num_heads=3)
+        x = RNG.standard_normal((20, 5, 24))
+        out, w = gm(*(tapegrad.tensor(x),) * 3)
+        want, want_w = tm(*(torch.tensor(x),) * 3)
+        np.testing.assert_allclose(to_numpy(out), want.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(to_numpy(w), want_w.detach().numpy(), rtol=1e-10, atol=1e-12)
+    finally:
+        tapegrad.set_num_threads(before)

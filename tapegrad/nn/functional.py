@@ -806,10 +806,13 @@ def scaled_dot_product_attention(
             scores = I.masked_fill(scores, E.logical_not(attn_mask), -math.inf)
         else:
             scores = scores + attn_mask
-    dead = R.amax(scores.detach(), -1, keepdim=True) == -math.inf
     weights = R.softmax(scores, -1)
-    if bool(dead.any()):
-        weights = E.where(dead, C.zeros_like(weights), weights)
+    # a fully masked row is NaN after the softmax: look for one (a row-wise reduction of
+    # the scores) only when there is a NaN at all (one sum of the weights)
+    if bool(weights.detach().sum().isnan()):
+        dead = R.amax(scores.detach(), -1, keepdim=True) == -math.inf
+        if bool(dead.any()):
+            weights = E.where(dead, C.zeros_like(weights), weights)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, True)
     return L.matmul(weights, value)
