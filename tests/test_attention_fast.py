@@ -192,3 +192,19 @@ def test_strided_head_products_over_threads(threads, monkeypatch):
         np.testing.assert_allclose(to_numpy(w), want_w.detach().numpy(), rtol=1e-10, atol=1e-12)
     finally:
         tapegrad.set_num_threads(before)
+
+
+def test_scaled_dot_product_attention_large_with_dead_rows():
+    """Large enough for the fast softmax; a fully masked row gives zeros, as PyTorch's CPU
+    kernel, and a row partly masked keeps its numbers."""
+    q, k, v = (RNG.standard_normal((4, 8, 40, 16)) for _ in range(3))
+    mask = RNG.random((40, 40)) < 0.8
+    mask[3] = False
+    mask[5, 1:] = False
+
+    def fn(lib, a, b, c):
+        return lib.nn.functional.scaled_dot_product_attention(a, b, c, lib.tensor(mask))
+
+    compare(fn, [q, k, v], rtol=1e-10, atol=1e-12, grad_rtol=1e-9, grad_atol=1e-11)
+    compare(lambda lib, a, b, c: lib.nn.functional.scaled_dot_product_attention(a, b, c),
+            [q, k, v], rtol=1e-10, atol=1e-12, grad_rtol=1e-9, grad_atol=1e-11)  # fmt: skip
