@@ -208,3 +208,13 @@ def test_scaled_dot_product_attention_large_with_dead_rows():
     compare(fn, [q, k, v], rtol=1e-10, atol=1e-12, grad_rtol=1e-9, grad_atol=1e-11)
     compare(lambda lib, a, b, c: lib.nn.functional.scaled_dot_product_attention(a, b, c),
             [q, k, v], rtol=1e-10, atol=1e-12, grad_rtol=1e-9, grad_atol=1e-11)  # fmt: skip
+
+
+def test_softmax_fast_path_one_dim():
+    """A single long row: the fast path, the overflow fallback, and a fully masked row."""
+    n = R._SOFTMAX_FAST_MIN + 3
+    for x in (RNG.standard_normal(n), np.linspace(-300, 200, n), np.full(n, -np.inf)):
+        x = x.astype(np.float32)
+        got = to_numpy(tapegrad.softmax(tapegrad.tensor(x), 0))
+        np.testing.assert_allclose(got, _reference_softmax(x), rtol=4e-6, atol=1e-35,
+                                   equal_nan=True)  # fmt: skip
