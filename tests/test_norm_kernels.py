@@ -119,6 +119,18 @@ def test_batch_norm_kernel_each_gradient_alone(needs):
     _check(x, g, w, b, (0, 2, 3), needs, kernel="bn")
 
 
+@pytest.mark.parametrize("limit", [0.0, N._UNCENTRED_MAX, float("inf")])
+@pytest.mark.parametrize("offset", [0.0, 7.6, 8.4])
+def test_batch_norm_backward_centred_and_uncentred_sums(monkeypatch, limit, offset):
+    # The backward sums g * x (not g * (x - mean)) while |mean| / std stays under the
+    # limit: both ways must hold float32 precision, up to the limit (std is 2 here)
+    monkeypatch.setattr(N, "_UNCENTRED_MAX", limit)
+    rng, x, g = _data((32, 4, 6, 6), np.float32, offset=offset)
+    w = rng.standard_normal((1, 4, 1, 1)).astype(np.float32)
+    b = rng.standard_normal((1, 4, 1, 1)).astype(np.float32)
+    _check(x, g, w, b, (0, 2, 3), kernel="bn")
+
+
 def test_batch_norm_kernel_non_contiguous_input_and_gradient():
     rng, x, g = _data((5, 6, 7, 3), np.float32)
     w = rng.standard_normal((1, 3, 1, 1)).astype(np.float32)

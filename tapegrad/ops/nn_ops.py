@@ -554,10 +554,17 @@ def _batch_norm_forward(xp, x, w, b, eps, acc):
     )
 
 
+# |mean| / std up to which batch norm's backward sums g * x rather than g * (x - mean):
+# the float32 sums then lose at most this factor of relative precision, and x - mean
+# need not be built (one pass over the data fewer)
+_UNCENTRED_MAX = 4.0
+
+
 def _batch_norm_backward(xp, g, x, mean, rstd, w, needs, shapes):
     """Batch norm's gradients (x, w, b) from two sums over the channels and four passes.
 
-    gx = w * rstd * (g - mean(g) - xhat * mean(g * xhat)), xhat = (x - mean) * rstd.
+    gx = w * rstd * (g - mean(g) - xhat * mean(g * xhat)), xhat = (x - mean) * rstd,
+    that is a * (g - x * k1 - (k2 - mean * k1)) with per-channel a, k1, k2.
     """
     nx, nw, nb = needs
     n, c = x.shape[0], x.shape[1]
@@ -566,27 +573,39 @@ def _batch_norm_backward(xp, g, x, mean, rstd, w, needs, shapes):
     dt = x.dtype
     acc = _acc_dtype(dt)
     g2 = g.reshape(n, c * reps)
+    x2 = x.reshape(n, c * reps)
+    mean_c = mean.reshape(-1).astype(acc)
     rstd_c = rstd.reshape(-1).astype(acc)
     gx = gw = gb = None
-    sg = _channel_sum(xp, g2, c, reps, acc) if nx or nb else None
-    if nx or nw:
-        xc = x.reshape(n, c * reps) - _channel_row(xp, mean, reps, dt)
-        sgxhat = _channel_dot(xp, g2, xc, c, reps, acc) * rstd_c  # sum(g * xhat)
-        if nw:
-            gw = sgxhat.astype(dt).reshape(shapes[0])
+    sg = _channel_sum(xp, g2, c, reps, acc) if nx or nb or nw else None
     if nb:
         gb = sg.astype(dt).reshape(shapes[1])
-    if nx:
-        # gx = a * (g - (xc * rstd * mean(g * xhat) + mean(g))), a = w * rstd, in the
-        # buffer of xc (no second full-size array)
-        a = rstd_c if w is None else rstd_c * w.reshape(-1)
-        gx = xc
-        gx *= _channel_row(xp, rstd_c * sgxhat / cnt, reps, dt)
-        gx += _channel_row(xp, sg / cnt, reps, dt)
-        xp.subtract(g2, gx, out=gx)
-        gx *= _channel_row(xp, a, reps, dt)
-        gx = gx.reshape(x.shape)
-    return gx, gw, gb
+    if not (nx or nw):
+        return gx, gw, gb
+    centre = bool((xp.abs(mean_c) * rstd_c > _UNCENTRED_MAX).any())
+    if centre:
+        xc = x2 - _channel_row(xp, mean_c, reps, dt)
+        sgx = _channel_dot(xp, g2, xc, c, reps, acc)
+    else:
+        sgx = _channel_dot(xp, g2, x2, c, reps, acc) - mean_c * sg
+    sgxhat = sgx * rstd_c  # sum(g * xhat)
+    if nw:
+        gw = sgxhat.astype(dt).reshape(shapes[0])
+    if not nx:
+        return gx, gw, gb
+    k1 = rstd_c * sgxhat / cnt
+    k2 = sg / cnt
+    a = rstd_c if w is None else rstd_c * w.reshape(-1)
+    if centre:
+        gx = xc  # a buffer of ours
+        gx *= _channel_row(xp, k1, reps, dt)
+        gx += _channel_row(xp, k2, reps, dt)
+    else:
+        gx = x2 * _channel_row(xp, k1, reps, dt)
+        gx += _channel_row(xp, k2 - mean_c * k1, reps, dt)
+    xp.subtract(g2, gx, out=gx)
+    gx *= _channel_row(xp, a, reps, dt)
+    return gx.reshape(x.shape), gw, gb
 
 
 def _layer_norm_stats(xp, rows, eps):
