@@ -119,6 +119,38 @@ def test_batch_norm_kernel_each_gradient_alone(needs):
     _check(x, g, w, b, (0, 2, 3), needs, kernel="bn")
 
 
+@pytest.mark.parametrize("far", [0, 1, 2, 9, 16])
+def test_batch_norm_forward_recentres_channels_far_from_zero(far):
+    # The variance comes from sum(x * x) - mean^2 while every |mean| <= 2 std; with a
+    # channel beyond (or a constant one) the data is centred first
+    rng, x, g = _data((16, 16, 5, 5), np.float32)
+    offsets = np.zeros(16, np.float32)
+    offsets[:far] = np.linspace(40.0, 400.0, 16)[:far]
+    x += offsets[:, None, None]
+    if far == 16:
+        x[:, 15] = 3.0  # a constant channel: variance exactly 0
+    w = rng.standard_normal((1, 16, 1, 1)).astype(np.float32)
+    b = rng.standard_normal((1, 16, 1, 1)).astype(np.float32)
+    tx = tapegrad.tensor(x, requires_grad=True)
+    tw = tapegrad.tensor(w, requires_grad=True)
+    y, _, var = N.Normalize.apply(tx, tw, tapegrad.tensor(b), axes=(0, 2, 3), eps=EPS)
+    y.backward(tapegrad.tensor(g))
+    ry, _, rvar, rgx, rgw, _ = _ref_norm(x, g, w, b, (0, 2, 3))
+    assert (var.numpy() >= 0).all()
+    _close(var.numpy(), rvar, np.float32, "var")
+    results = ((y.detach().numpy(), ry), (tx.grad.numpy(), rgx), (tw.grad.numpy(), rgw))
+    for got, ref in results if far < 16 else ():
+        _close(got[:, far:], ref[:, far:], np.float32, "channels near zero")
+    if far:
+        # float32 rounding of x itself (|x| ~ offset) bounds any float32 kernel there
+        tol = 8 * np.finfo(np.float32).eps * 400.0 / 2.0
+        for got, ref in results:
+            err = np.abs(got[:, :far] - ref[:, :far]).max() / np.abs(ref[:, :far]).max()
+            assert err < tol
+    if far == 16:
+        assert var.numpy()[0, 15, 0, 0] == 0.0 and (y.detach().numpy()[:, 15] == b[0, 15]).all()
+
+
 @pytest.mark.parametrize("limit", [0.0, N._UNCENTRED_MAX, float("inf")])
 @pytest.mark.parametrize("offset", [0.0, 7.6, 8.4])
 def test_batch_norm_backward_centred_and_uncentred_sums(monkeypatch, limit, offset):
