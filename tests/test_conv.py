@@ -499,11 +499,15 @@ def test_no_batch_threads_beside_a_threaded_blas(monkeypatch):
         tapegrad.set_num_threads(1)
 
 
-@pytest.mark.parametrize("mode", ["nlast", "major", "flat-rebuilt"])
+@pytest.mark.parametrize("mode", ["nlast", "major", "flat-rebuilt", "strided-rebuilt"])
 def test_threads_match_one_thread(mode, monkeypatch):
-    if mode == "flat-rebuilt":
-        _force_batch_major(monkeypatch, True, False)
-        monkeypatch.setattr(CV, "_WGRAD_CHUNK_ELEMS", 8 * 8 * 9 * 5)  # several outer chunks
+    stride = 2 if mode == "strided-rebuilt" else 1
+    if mode.endswith("rebuilt"):
+        # chunk-batch-last columns (not kept), 3 samples per chunk: the threads take
+        # whole chunks, and a last chunk shorter than the others
+        _force_batch_major(monkeypatch, mode == "flat-rebuilt", False)
+        cols_per_sample = 8 * 9 * (12 * 14 if stride == 1 else 6 * 6)  # flat: oh * wp
+        monkeypatch.setattr(CV, "_REBUILD_CHUNK_ELEMS", 3 * cols_per_sample)
     else:
         monkeypatch.setattr(CV, "_NLAST_MAX_PIXELS", 10**9 if mode == "nlast" else -1)
     monkeypatch.setattr(CV, "get_blas_threads", lambda: 1)  # split even beside a threaded BLAS
@@ -513,7 +517,7 @@ def test_threads_match_one_thread(mode, monkeypatch):
         tapegrad.set_num_threads(n)
         try:
             ts = [tapegrad.tensor(a, requires_grad=True) for a in (x, w, b)]
-            y = tapegrad.nn.functional.conv2d(*ts, stride=1, padding=1)
+            y = tapegrad.nn.functional.conv2d(*ts, stride=stride, padding=1)
             y.backward(tapegrad.tensor(np.cos(np.arange(y.numel())).reshape(tuple(y.shape))))
             outs.append([to_numpy(y)] + [to_numpy(t.grad) for t in ts])
         finally:

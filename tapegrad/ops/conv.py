@@ -12,7 +12,11 @@ Two column layouts, picked by the output's size (``_Geom.nlast``):
 
 * batch-major, ``cols[n, c*kh*kw, oh*ow]``: one GEMM per sample straight into
   the NCHW output, run chunk by chunk so that each chunk's columns are still
-  in cache for its GEMM; good when each sample has many output pixels.
+  in cache for its GEMM; good when each sample has many output pixels. Where
+  the columns are not kept (ResNet's 3x3 layers), each chunk's columns are laid
+  out ``[c*kh*kw, samples, oh*ow]`` instead (``_chunk_cols``): one GEMM per chunk
+  (long N, and a long K for the weight gradient, when a chunk holds several
+  samples), chunks small enough to stay in cache between copy and GEMM.
 * batch-last, ``cols[c*kh*kw, oh*ow*n]``: the input is transposed to CHWN
   once so that the window copies move ``ow*n`` contiguous values and the
   whole batch is one large GEMM; good for small late-layer feature maps.
@@ -51,6 +55,7 @@ and ``Col2Im`` are each other's adjoints in the same way.
 
 from __future__ import annotations
 
+import math
 import numbers
 import sys
 import threading
@@ -540,10 +545,13 @@ def _conv_forward(x, w, b, g: _Geom, keep_cols: bool = True, xt=None):
 # Column elements per chunk of samples in the fused batch-major forward: small
 # enough for the chunk to stay in cache between its copy and its GEMM.
 _FUSED_CHUNK_ELEMS = 1 << 18
-# The same for the flat-shift forward and the rebuilt weight-gradient columns:
-# their GEMMs run faster on several samples at once (~5% on ResNet-20's
-# 32x32 and 16x16 layers at 1 << 20 against 1 << 18).
-_REBUILD_CHUNK_ELEMS = 1 << 20
+# The same for the chunk-batch-last columns (``_chunk_cols``) of the forward without
+# kept columns and of the rebuilt weight gradient: one GEMM per chunk. Measured on
+# ResNet-20's 3x3 layers (CPU time, 1 thread): 1 << 16 to 1 << 18 within noise of
+# each other, 1 << 17 best on the stride-2 layer; 1 << 20 (1-4 MB chunks, out of
+# cache between copy and GEMM) 20-40% slower. At 1 << 17 the 32x32 and 16x16
+# stride-1 layers take one sample per chunk, the strided 16x16 layer three.
+_REBUILD_CHUNK_ELEMS = 1 << 17
 
 
 def _conv_forward_fused(x, w, b, g: _Geom, keep_cols: bool):
@@ -553,8 +561,8 @@ def _conv_forward_fused(x, w, b, g: _Geom, keep_cols: bool):
     ``cols`` when ``keep_cols`` (the weight gradient needs them), else into a
     small reused buffer: no batch-sized temporary when nothing keeps it.
     """
-    if not keep_cols and _flat_ok(g):
-        return _conv_forward_flat(x, w, b, g), None
+    if not keep_cols:
+        return _conv_forward_chunked(x, w, b, g), None
     xp = array_module(x, w)
     n = x.shape[0]
     G = g.groups
@@ -618,35 +626,90 @@ def _flat_windows(x, g: _Geom):
     return _as_strided(xp, xf, shape, (s0, s1, s2 * g.dh * wp, s2 * g.dw, s2))
 
 
-def _conv_forward_flat(x, w, b, g: _Geom):
-    """``_conv_forward`` (stride 1, no columns kept) on ``_flat_windows``, chunk by chunk."""
+def _chunk_windows(x, g: _Geom):
+    """The batch-major windows of ``x`` for the chunked paths: ``(win, sp)``.
+
+    ``win`` is a view (N, C, kh, kw) + ``sp``; ``sp`` the per-sample shape of
+    one tap's columns: ``(oh*wp,)`` for flat-shift windows (``_flat_ok``), else
+    ``(oh, ow)``.
+    """
+    if _flat_ok(g):
+        return _flat_windows(x, g), (g.oh * g.wp,)
+    xp = array_module(x)
+    xpd = _pad_nchw(x, g)
+    s0, s1, s2, s3 = xpd.strides
+    shape = (x.shape[0], g.c, g.kh, g.kw, g.oh, g.ow)
+    strides = (s0, s1, s2 * g.dh, s3 * g.dw, s2 * g.sh, s3 * g.sw)
+    return _as_strided(xp, xpd, shape, strides), (g.oh, g.ow)
+
+
+def _chunk_cols(xp, win, sp, g: _Geom, step: int, dtype):
+    """Fill-in function for chunk-batch-last columns: ``fill(s, e)`` -> (C*kh*kw, (e-s)*L2).
+
+    The columns of samples ``s:e`` go into a reused per-thread buffer laid out
+    (C*kh*kw, samples, L2): one GEMM then covers the whole chunk with N =
+    samples*L2 (OpenBLAS measured 10-40% faster on one such product than on
+    per-sample products, most for the weight gradient, whose K grows too). The
+    copy still moves runs of L2 (flat) or ow values.
+    """
+    ckk = g.c * g.kh * g.kw
+    L2 = math.prod(sp)
+    buf = _scratch(xp, "chunk_t", (ckk, step, L2), dtype)
+    # the views are made once: a 32x32 ResNet layer has one sample per chunk
+    src = win.transpose((1, 2, 3, 0) + tuple(range(4, 4 + len(sp))))
+    dst = buf.reshape((g.c, g.kh, g.kw, step) + sp)
+    full = buf.reshape(ckk, step * L2)
+
+    def fill(s, e):
+        m = e - s
+        dst[:, :, :, :m] = src[:, :, :, s:e]
+        return full if m == step else buf[:, :m].reshape(ckk, m * L2)
+
+    return fill
+
+
+def _n_chunks(n: int, step: int) -> int:
+    return -(-n // step)
+
+
+def _conv_forward_chunked(x, w, b, g: _Geom):
+    """Batch-major ``_conv_forward`` (no columns kept), one chunk of samples per GEMM.
+
+    Chunk boundaries are multiples of ``step`` whatever the thread count (the
+    threads take whole chunks), so every output element is computed by the
+    same operations at any ``set_num_threads``.
+    """
     xp = array_module(x, w)
     n = x.shape[0]
     G = g.groups
-    kk = g.kh * g.kw
-    L2 = g.oh * g.wp
-    win = _flat_windows(x, g)
+    ckk = g.c * g.kh * g.kw
+    win, sp = _chunk_windows(x, g)
+    L2 = math.prod(sp)
     wm = _weight_matrix(w, g)
+    og = g.cout // G
     y = xp.empty((n, g.cout, g.oh, g.ow), x.dtype)
-    step = max(1, _REBUILD_CHUNK_ELEMS // max(g.c * kk * L2, 1))
-    bb = None if b is None else b.reshape(g.cout, 1, 1)
+    step = max(1, min(n, _REBUILD_CHUNK_ELEMS // max(ckk * L2, 1)))
+    bb = None if b is None else b.reshape(g.cout, 1, 1, 1)
+
+    yt = y.transpose(1, 0, 2, 3)
 
     def part(lo, hi):
-        m0 = min(step, hi - lo)
-        buf = _scratch(xp, "chunk", (m0, g.c * kk, L2), x.dtype)
-        yw = _scratch(xp, "chunk_y", (m0, g.cout, L2), x.dtype)
-        for s in range(lo, hi, step):
-            e = min(s + step, hi)
-            c, yc = buf[: e - s], yw[: e - s]
-            c.reshape(win[s:e].shape)[...] = win[s:e]
-            xp.matmul(wm, c.reshape(e - s, G, -1, L2), out=yc.reshape(e - s, G, -1, L2))
-            ycrop = yc.reshape(e - s, g.cout, g.oh, g.wp)[..., : g.ow]
+        fill = _chunk_cols(xp, win, sp, g, step, x.dtype)
+        yw = _scratch(xp, "chunk_yt", (g.cout, step, L2), x.dtype)
+        # (Cout, m, oh, wp or ow) -> (m, Cout, oh, ow): drops the flat layout's extra columns
+        ycrop = yw.reshape(g.cout, step, g.oh, -1)[..., : g.ow]
+        for ci in range(lo, hi):
+            s = ci * step
+            e = min(s + step, n)
+            m = e - s
+            c = fill(s, e)
+            xp.matmul(wm, c.reshape(G, -1, m * L2), out=yw[:, :m].reshape(G, og, m * L2))
             if bb is None:
-                y[s:e] = ycrop
+                yt[:, s:e] = ycrop[:, :m]
             else:
-                xp.add(ycrop, bb, out=y[s:e])
+                xp.add(ycrop[:, :m], bb, out=yt[:, s:e])
 
-    _parallel_for(part, n, y.size + n * g.c * kk * L2)
+    _parallel_for(part, _n_chunks(n, step), y.size + n * ckk * L2)
     return y
 
 
@@ -710,55 +773,44 @@ def _conv_grad_weight_recompute(gy, x, g: _Geom):
     """Batch-major dL/dw with the columns rebuilt chunk by chunk from ``x``.
 
     As PyTorch does, the forward keeps only the input: each chunk's columns are
-    copied into a cache-sized buffer right before their GEMM. Per-sample
-    products are summed over the batch in a fixed order, whatever the threads.
+    copied (chunk-batch-last, see ``_chunk_cols``) into a cache-sized buffer
+    right before one GEMM whose inner dimension spans the whole chunk. Chunk
+    boundaries do not depend on the thread count and the per-chunk products
+    are summed in a fixed order, so any thread count gives the same numbers.
     """
     xp = array_module(gy, x)
     n = gy.shape[0]
     G = g.groups
     og = g.cout // G
     kg = g.c // G * g.kh * g.kw
-    flat = _flat_ok(g)
-    if flat:
-        # dy widened to the padded width with zeros in the dropped columns
-        win, L2 = _flat_windows(x, g), g.oh * g.wp
-    else:
-        xpd = _pad_nchw(x, g)
-        s0, s1, s2, s3 = xpd.strides
-        shape = (n, g.c, g.kh, g.kw, g.oh, g.ow)
-        strides = (s0, s1, s2 * g.dh, s3 * g.dw, s2 * g.sh, s3 * g.sw)
-        win, L2 = _as_strided(xp, xpd, shape, strides), g.oh * g.ow
-    step = max(1, _REBUILD_CHUNK_ELEMS // max(G * kg * L2, 1))
-    outer = max(1, _WGRAD_CHUNK_ELEMS // max(g.cout * kg, 1))
-    gw = xp.zeros((G, og, kg), gy.dtype)
-    prods = _scratch(xp, "prods", (min(outer, n), G, og, kg), gy.dtype)
+    win, sp = _chunk_windows(x, g)
+    flat = len(sp) == 1
+    L2 = math.prod(sp)
+    step = max(1, min(n, _REBUILD_CHUNK_ELEMS // max(G * kg * L2, 1)))
+    nch = _n_chunks(n, step)
+    prods = _scratch(xp, "prods_t", (nch, G, og, kg), gy.dtype)
 
-    def part(lo, hi, base):
-        m0 = min(step, hi - lo)
-        buf = _scratch(xp, "chunk", (m0, G * kg, L2), gy.dtype)
-        if flat:
-            # columns ow.. stay zero: only [..., :ow] is ever written
-            gyw = _scratch(xp, ("gyw", g.ow), (m0, g.cout, g.oh, g.wp), gy.dtype, True)
-        for s in range(lo, hi, step):
-            e = min(s + step, hi)
+    def part(lo, hi):
+        fill = _chunk_cols(xp, win, sp, g, step, gy.dtype)
+        # dy batch-last per chunk; flat: widened to the padded width, the dropped
+        # columns ow.. zero (only [..., :ow] is ever written, so they stay zero on reuse)
+        gyw = _scratch(xp, ("gyw_t", g.ow), (g.cout, step, g.oh, L2 // g.oh), gy.dtype, flat)
+        for ci in range(lo, hi):
+            s = ci * step
+            e = min(s + step, n)
             m = e - s
-            c = buf[:m]
-            c.reshape(win[s:e].shape)[...] = win[s:e]
-            if flat:
-                gyw[:m, :, :, : g.ow] = gy[s:e]
-                gc = gyw[:m]
-            else:
-                gc = gy[s:e]
+            c = fill(s, e)
+            gc = gyw[:, :m]
+            gc[..., : g.ow] = gy[s:e].transpose(1, 0, 2, 3)
             xp.matmul(
-                gc.reshape(m, G, og, L2),
-                c.reshape(m, G, kg, L2).transpose(0, 1, 3, 2),
-                out=prods[s - base : e - base],
+                gc.reshape(G, og, m * L2),
+                c.reshape(G, kg, m * L2).transpose(0, 2, 1),
+                out=prods[ci],
             )
 
-    for s in range(0, n, outer):
-        m = min(outer, n - s)
-        _parallel_for(lambda lo, hi, b=s: part(b + lo, b + hi, b), m, m * G * kg * L2)
-        gw += prods[:m].sum(axis=0)
+    if n:
+        _parallel_for(part, nch, n * (G * kg + g.cout) * L2)
+    gw = prods.sum(axis=0) if n else xp.zeros((G, og, kg), gy.dtype)
     return gw.reshape(g.cout, g.c // G, g.kh, g.kw)
 
 
