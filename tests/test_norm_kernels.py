@@ -107,6 +107,18 @@ def test_batch_norm_kernel_matches_float64_formula(shape, dtype, params):
     _check(x, g, w, b, (0,) + tuple(range(2, len(shape))), kernel="bn")
 
 
+@pytest.mark.parametrize("shape", [(4000, 6), (300, 5, 3)])
+@pytest.mark.parametrize("offset", [1.0, 12.0])
+def test_batch_norm_kernel_large_batches_keep_float32_precision(shape, offset):
+    # float32 sums run over blocks of samples, then float64: a large batch (BatchNorm1d)
+    # must not lose precision, centred (offset 12 = 6 std) or not
+    rng, x, g = _data(shape, np.float32, offset=offset)
+    cshape = (1, shape[1]) + (1,) * (len(shape) - 2)
+    w = rng.standard_normal(cshape).astype(np.float32)
+    b = rng.standard_normal(cshape).astype(np.float32)
+    _check(x, g, w, b, (0,) + tuple(range(2, len(shape))), kernel="bn")
+
+
 @pytest.mark.parametrize(
     "needs",
     [(False, True, True), (True, False, False), (False, True, False), (False, False, True)],

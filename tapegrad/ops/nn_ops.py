@@ -492,17 +492,33 @@ def _channel_row(xp, v, reps: int, dtype):
     return xp.repeat(xp.asarray(v, dtype=dtype).reshape(-1), reps)
 
 
+# samples summed in x's dtype before the sums go to the accumulation dtype: a float32
+# sum of this many values keeps about 1e-7 relative precision
+_SAMPLE_BLOCK = 64
+
+
+def _sample_blocks(n: int):
+    """Slices of at most ``_SAMPLE_BLOCK`` samples covering ``range(n)``."""
+    return [slice(i, min(i + _SAMPLE_BLOCK, n)) for i in range(0, n, _SAMPLE_BLOCK)]
+
+
 def _channel_sum(xp, a2, c: int, reps: int, acc):
-    """Per-channel sums of an ``(n, c * reps)`` view: BLAS over the samples, in ``a2``'s
-    dtype (as PyTorch's kernels), then ``acc`` over each channel's positions."""
-    s = xp.ones(a2.shape[0], dtype=a2.dtype) @ a2
-    return s.reshape(c, reps).sum(axis=1, dtype=acc)
+    """Per-channel sums of an ``(n, c * reps)`` view: BLAS over blocks of samples, in
+    ``a2``'s dtype (as PyTorch's kernels), then ``acc`` over blocks and positions."""
+    ones = xp.ones(min(a2.shape[0], _SAMPLE_BLOCK), dtype=a2.dtype)
+    s = sum(
+        (ones[: blk.stop - blk.start] @ a2[blk]).astype(acc) for blk in _sample_blocks(a2.shape[0])
+    )
+    return s.reshape(c, reps).sum(axis=1)
 
 
 def _channel_dot(xp, a2, b2, c: int, reps: int, acc):
-    """Per-channel sums of ``a2 * b2`` (``(n, c * reps)`` views) without the full product."""
-    s = xp.einsum("nk,nk->k", a2, b2)
-    return s.reshape(c, reps).sum(axis=1, dtype=acc)
+    """Per-channel sums of ``a2 * b2`` (``(n, c * reps)`` views) without the full product,
+    in blocks of samples as :func:`_channel_sum`."""
+    s = sum(
+        xp.einsum("nk,nk->k", a2[blk], b2[blk]).astype(acc) for blk in _sample_blocks(a2.shape[0])
+    )
+    return s.reshape(c, reps).sum(axis=1)
 
 
 def _batch_norm_layout(x, w, b, axes) -> bool:
