@@ -806,10 +806,13 @@ def scaled_dot_product_attention(
             scores = I.masked_fill(scores, E.logical_not(attn_mask), -math.inf)
         else:
             scores = scores + attn_mask
-    dead = R.amax(scores.detach(), -1, keepdim=True) == -math.inf
     weights = R.softmax(scores, -1)
-    if bool(dead.any()):
-        weights = E.where(dead, C.zeros_like(weights), weights)
+    # a fully masked row is NaN after the softmax: look for one (a row-wise reduction of
+    # the scores) only when there is a NaN at all (one sum of the weights)
+    if bool(weights.detach().sum().isnan()):
+        dead = R.amax(scores.detach(), -1, keepdim=True) == -math.inf
+        if bool(dead.any()):
+            weights = E.where(dead, C.zeros_like(weights), weights)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, True)
     return L.matmul(weights, value)
@@ -942,43 +945,59 @@ def multi_head_attention_forward(
             attn_mask = pad(attn_mask, (0, 1))
         if key_padding_mask is not None:
             key_padding_mask = pad(key_padding_mask, (0, 1))
-    # (L, N, E) -> (N * H, L, head_dim)
-    q = q.reshape(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
-    k = (static_k if static_k is not None else
-         k.reshape(k.shape[0], bsz * num_heads, head_dim).transpose(0, 1))  # fmt: skip
-    v = (static_v if static_v is not None else
-         v.reshape(v.shape[0], bsz * num_heads, head_dim).transpose(0, 1))  # fmt: skip
+
+    def heads(t: Tensor) -> Tensor:
+        # (S, N, E) -> (N, H, S, head_dim) as a view: the batched products below take
+        # the strided heads as they are (PyTorch copies them to (N * H, S, head_dim))
+        return t.reshape(t.shape[0], bsz, num_heads, head_dim).permute(1, 2, 0, 3)
+
+    def static(t: Tensor, name: str) -> Tensor:
+        if t.shape[0] != bsz * num_heads:
+            raise AssertionError(
+                f"expecting static_{name}.size(0) of {bsz * num_heads}, but got {t.shape[0]}"
+            )
+        if t.shape[2] != head_dim:
+            raise AssertionError(
+                f"expecting static_{name}.size(2) of {head_dim}, but got {t.shape[2]}"
+            )
+        return t.reshape(bsz, num_heads, t.shape[1], head_dim)
+
+    q = heads(q)
+    k = heads(k) if static_k is None else static(static_k, "k")
+    v = heads(v) if static_v is None else static(static_v, "v")
     if add_zero_attn:
-        k = S.cat([k, C.zeros((bsz * num_heads, 1, head_dim), dtype=k.dtype)], 1)
-        v = S.cat([v, C.zeros((bsz * num_heads, 1, head_dim), dtype=v.dtype)], 1)
+        k = S.cat([k, C.zeros((bsz, num_heads, 1, head_dim), dtype=k.dtype)], 2)
+        v = S.cat([v, C.zeros((bsz, num_heads, 1, head_dim), dtype=v.dtype)], 2)
         if attn_mask is not None:
             attn_mask = pad(attn_mask, (0, 1))
         if key_padding_mask is not None:
             key_padding_mask = pad(key_padding_mask, (0, 1))
-    src_len = k.shape[1]
+    src_len = k.shape[2]
+    if attn_mask is not None and attn_mask.shape[0] != 1:
+        attn_mask = attn_mask.reshape(bsz, num_heads, tgt_len, src_len)
     if key_padding_mask is not None:
-        kpm = key_padding_mask.reshape(bsz, 1, 1, src_len).expand(bsz, num_heads, 1, src_len)
-        kpm = kpm.reshape(bsz * num_heads, 1, src_len)
+        kpm = key_padding_mask.reshape(bsz, 1, 1, src_len)
         attn_mask = kpm if attn_mask is None else attn_mask + kpm
     if not training:
         dropout_p = 0.0
-    q = q * math.sqrt(1.0 / head_dim)
-    scores = L.matmul(q, k.transpose(-2, -1))
+    # (N, H, L, S): scaled in place (no new array; the product saves its inputs, not its
+    # output), where PyTorch scales the queries first (the same up to rounding)
+    scores = L.matmul(q, k.transpose(-2, -1)).mul_(math.sqrt(1.0 / head_dim))
     if attn_mask is not None:
         scores = scores + attn_mask
     weights = R.softmax(scores, -1)
     if dropout_p > 0.0:
         weights = dropout(weights, p=dropout_p)
-    out = L.matmul(weights, v)
-    out = out.transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
+    out = L.matmul(weights, v)  # (N, H, L, head_dim)
+    out = out.permute(2, 0, 1, 3).reshape(tgt_len * bsz, embed_dim)
     out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
     if not batched:
         out = out.squeeze(1)
     if not need_weights:
         return out, None
-    weights = weights.reshape(bsz, num_heads, tgt_len, src_len)
     if average_attn_weights:
-        weights = weights.mean(1)
+        # a sum over the heads, then one division in place: as PyTorch's mean computes it
+        weights = weights.sum(1).div_(num_heads)
     if not batched:
         weights = weights.squeeze(0)
     return out, weights

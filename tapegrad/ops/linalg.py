@@ -68,7 +68,12 @@ def matmul_split(a, b, xp=np, out=None):
     if out is None:
         out = np.empty(a.shape[:-1] + (n,), np.result_type(a, b))
     if how == "batch":
-        a3, b3, o3 = a.reshape(-1, m, k), b.reshape(-1, k, n), out.reshape(-1, m, n)
+        if a.shape[0] >= nt:
+            # blocks of the leading dim: batches of strided views (attention heads) stay
+            # views, where flattening the batch dims would copy them
+            a3, b3, o3 = a, b, out
+        else:
+            a3, b3, o3 = a.reshape(-1, m, k), b.reshape(-1, k, n), out.reshape(-1, m, n)
 
         def part(lo, hi):
             np.matmul(a3[lo:hi], b3[lo:hi], out=o3[lo:hi])

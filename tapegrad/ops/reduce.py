@@ -855,6 +855,51 @@ def logsumexp(input, dim, keepdim: bool = False):
     return LogSumExp.apply(x, dims=_dims(dim, x.ndim), keepdim=keepdim)
 
 
+# Arrays from this many elements take the softmax fast path below (smaller ones gain
+# less than its few extra NumPy calls cost).
+_SOFTMAX_FAST_MIN = 1 << 14
+# A row whose sum of exp(x) lies between e**-18 and the largest float has its max
+# between -18 - ln(n) and ~88 (float32): every probability above ~1e-28 is then still
+# a normal float without the shift by the row's max, and nothing overflowed.
+_ROW_SUM_FLOOR = math.exp(-18.0)
+
+
+def _row_sums(a):
+    """Sums of a float array over its last axis, shape ``a.shape[:-1]``.
+
+    One BLAS matrix-vector product with a vector of ones: NumPy's reduction over short
+    contiguous rows runs row by row, several times slower (64-long rows: 0.3 ms against
+    0.05 ms for 512k float32 elements).
+    """
+    n = a.shape[-1]
+    return (a.reshape(-1, n) @ np.ones(n, a.dtype)).reshape(a.shape[:-1])
+
+
+def _softmax_last(x):
+    """Softmax of a float32/float64 array along its last axis, as a new array.
+
+    Softmax does not change when a row is shifted, and the shift by each row's max
+    (a strided reduction over short rows plus a subtraction, together slower than the
+    exp itself) only guards against overflow and underflow: rows whose sum of exp(x)
+    is a normal, finite number are exact without it (up to rounding). The other rows
+    (scores above ~88 or all far below zero, fully masked with -inf, NaN, inf) are
+    recomputed with their own max.
+    """
+    with np.errstate(over="ignore"):
+        y = np.exp(x)
+    s = _row_sums(y)
+    bad = ~((s >= _ROW_SUM_FLOOR) & (s < np.inf))  # NaN sums are bad too
+    if bad.any():
+        xb = x[bad]
+        yb = np.subtract(xb, np.max(xb, axis=-1, keepdims=True))
+        np.exp(yb, out=yb)
+        yb /= np.sum(yb, axis=-1, keepdims=True)
+        y[bad] = yb
+        s[bad] = 1
+    y /= s[..., None]
+    return y
+
+
 class Softmax(Function):
     """The autograd node of ``torch.softmax`` along ``dim`` (grad_fn ``SoftmaxBackward0``)."""
 
@@ -862,10 +907,13 @@ class Softmax(Function):
         low = x.dtype if x.dtype in U._LOW_PRECISION_NP else None
         if low is not None:  # computed in float32 and rounded once (y kept in float32)
             x = x.astype(np.float32)
-        # one new array, exponentiated and normalised in place
-        y = np.subtract(x, np.max(x, axis=dim, keepdims=True))
-        np.exp(y, out=y)
-        y /= np.sum(y, axis=dim, keepdims=True)
+        if x.size >= _SOFTMAX_FAST_MIN and dim in (-1, x.ndim - 1) and x.dtype.kind == "f":
+            y = _softmax_last(x)
+        else:
+            # one new array, exponentiated and normalised in place
+            y = np.subtract(x, np.max(x, axis=dim, keepdims=True))
+            np.exp(y, out=y)
+            y /= np.sum(y, axis=dim, keepdims=True)
         ctx.dim = dim
         ctx.save_for_backward(y)
         return y if low is None else y.astype(low)
@@ -876,7 +924,11 @@ class Softmax(Function):
         xp = ctx.xp
         gy = g * y
         if xp is np:
-            gy -= y * np.sum(gy, axis=ctx.dim, keepdims=True)
+            last = ctx.dim in (-1, y.ndim - 1) and gy.size >= _SOFTMAX_FAST_MIN
+            if last and gy.flags.c_contiguous and gy.dtype.kind == "f":
+                gy -= y * _row_sums(gy)[..., None]
+            else:
+                gy -= y * np.sum(gy, axis=ctx.dim, keepdims=True)
             return gy
         return gy - y * xp.sum(gy, axis=ctx.dim, keepdims=True)
 
