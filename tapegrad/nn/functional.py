@@ -1219,7 +1219,14 @@ def _update_running(running: Tensor | None, stat, momentum: float) -> None:
     """running = (1 - momentum) * running + momentum * stat, computed in float64."""
     if running is None:
         return
-    new = (1.0 - momentum) * running._data.astype(np.float64) + momentum * stat
+    d = running._data
+    new = (1.0 - momentum) * d.astype(np.float64) + momentum * stat
+    if type(d) is np.ndarray and d.flags.writeable and not running._requires_grad:
+        # in place on the buffer's array, as copy_ does, without building tensors (this
+        # runs twice per batch-norm call)
+        np.copyto(d, new.reshape(d.shape), casting="unsafe")
+        running._version_counter.v += 1
+        return
     with no_grad():
         running.copy_(Tensor._make(new.astype(running._data.dtype).reshape(running.shape)))
 

@@ -482,6 +482,54 @@ def _constant_along(w, ndim: int, axes) -> bool:
     return all(w.shape[i - off] == 1 for i in axes if i >= off)
 
 
+def _channel_row(xp, v, reps: int, dtype):
+    """A per-channel vector as a row of ``c * reps`` values for an ``(n, c * reps)`` view.
+
+    NumPy broadcasts a ``(1, c, 1, 1)`` array with one inner-loop call per (sample,
+    channel), which costs more than the arithmetic on 8x8 to 32x32 maps; against the
+    repeated row each sample is one contiguous loop.
+    """
+    return xp.repeat(xp.asarray(v, dtype=dtype).reshape(-1), reps)
+
+
+# samples summed in x's dtype before the sums go to the accumulation dtype: a float32
+# sum of this many values keeps about 1e-7 relative precision
+_SAMPLE_BLOCK = 64
+
+
+def _sample_blocks(n: int):
+    """Slices of at most ``_SAMPLE_BLOCK`` samples covering ``range(n)``."""
+    return [slice(i, min(i + _SAMPLE_BLOCK, n)) for i in range(0, n, _SAMPLE_BLOCK)]
+
+
+def _channel_sum(xp, a2, c: int, reps: int, acc):
+    """Per-channel sums of an ``(n, c * reps)`` view: BLAS over blocks of samples, in
+    ``a2``'s dtype (as PyTorch's kernels), then ``acc`` over blocks and positions."""
+    ones = xp.ones(min(a2.shape[0], _SAMPLE_BLOCK), dtype=a2.dtype)
+    s = sum(
+        (ones[: blk.stop - blk.start] @ a2[blk]).astype(acc) for blk in _sample_blocks(a2.shape[0])
+    )
+    return s.reshape(c, reps).sum(axis=1)
+
+
+def _channel_dot(xp, a2, b2, c: int, reps: int, acc):
+    """Per-channel sums of ``a2 * b2`` (``(n, c * reps)`` views) without the full product,
+    in blocks of samples as :func:`_channel_sum`."""
+    s = sum(
+        xp.einsum("nk,nk->k", a2[blk], b2[blk]).astype(acc) for blk in _sample_blocks(a2.shape[0])
+    )
+    return s.reshape(c, reps).sum(axis=1)
+
+
+def _batch_norm_layout(x, w, b, axes) -> bool:
+    """Whether ``x`` is normalised per channel (dim 1) over every other dim, with
+    per-channel ``w`` and ``b`` of x's dtype (or none): batch norm's fast path."""
+    if not (x.size and x.ndim >= 2 and axes == (0,) + tuple(range(2, x.ndim))):
+        return False
+    c = x.shape[1]
+    return all(t is None or (t.dtype == x.dtype and t.size == c) for t in (w, b))
+
+
 def _rowwise_f32(xp, x, axes) -> bool:
     """Whether ``x`` is float32 NumPy data normalised over its trailing ``axes`` (layer norm)."""
     return (
@@ -491,6 +539,151 @@ def _rowwise_f32(xp, x, axes) -> bool:
         and len(axes) > 0
         and tuple(axes) == tuple(range(x.ndim - len(axes), x.ndim))
     )
+
+
+# |mean| / std up to which batch norm sums x * x (forward) and g * x (backward) rather
+# than the centred products: the float32 sums then lose at most a small factor of
+# relative precision (measured: variance within 1e-6 of float64 at 2 std), and x - mean
+# need not be built (one pass over the data fewer). Beyond, the data is centred first.
+_UNCENTRED_VAR_MAX = 2.0
+_UNCENTRED_MAX = 4.0
+
+
+def _batch_norm_forward(xp, x, w, b, eps, acc):
+    """Batch norm's ``y``, mean, biased variance and rstd, in four passes over ``x``.
+
+    The data is seen as ``(n, c * spatial)``: per-channel sums go through BLAS over the
+    samples and per-channel scales broadcast as repeated rows (see :func:`_channel_row`).
+    y = x * scale + shift with scale = rstd * w and shift = b - mean * scale, unless a
+    channel's mean is far from zero (then five passes, centred).
+    """
+    n, c = x.shape[0], x.shape[1]
+    reps = x.size // (n * c)
+    cnt = n * reps
+    dt = x.dtype
+    x2 = x.reshape(n, c * reps)
+    mean = _channel_sum(xp, x2, c, reps, acc) / cnt
+    var = _channel_dot(xp, x2, x2, c, reps, acc) / cnt - mean * mean
+    if (mean * mean <= (_UNCENTRED_VAR_MAX**2) * var).all():
+        rstd = 1.0 / xp.sqrt(var + eps)
+        scale = rstd if w is None else rstd * w.reshape(-1)
+        shift = -mean * scale if b is None else b.reshape(-1) - mean * scale
+        y = x2 * _channel_row(xp, scale, reps, dt)
+        y += _channel_row(xp, shift, reps, dt)
+    else:
+        # a channel far from zero (or a cancelled variance): centre the data first, which
+        # also keeps a constant channel's output exactly b
+        xc = x2 - _channel_row(xp, mean, reps, dt)
+        var = _channel_dot(xp, xc, xc, c, reps, acc) / cnt
+        rstd = 1.0 / xp.sqrt(var + eps)
+        y = xc  # a buffer of ours
+        y *= _channel_row(xp, rstd if w is None else rstd * w.reshape(-1), reps, dt)
+        if b is not None:
+            y += _channel_row(xp, b, reps, dt)
+    kshape = (1, c) + (1,) * (x.ndim - 2)
+    return (
+        y.reshape(x.shape),
+        mean.astype(dt).reshape(kshape),
+        var.astype(dt).reshape(kshape),
+        rstd.astype(dt).reshape(kshape),
+    )
+
+
+def _batch_norm_backward(xp, g, x, mean, rstd, w, needs, shapes):
+    """Batch norm's gradients (x, w, b) from two sums over the channels and four passes.
+
+    gx = w * rstd * (g - mean(g) - xhat * mean(g * xhat)), xhat = (x - mean) * rstd,
+    that is a * (g - x * k1 - (k2 - mean * k1)) with per-channel a, k1, k2.
+    """
+    nx, nw, nb = needs
+    n, c = x.shape[0], x.shape[1]
+    reps = x.size // (n * c)
+    cnt = n * reps
+    dt = x.dtype
+    acc = _acc_dtype(dt)
+    g2 = g.reshape(n, c * reps)
+    x2 = x.reshape(n, c * reps)
+    mean_c = mean.reshape(-1).astype(acc)
+    rstd_c = rstd.reshape(-1).astype(acc)
+    gx = gw = gb = None
+    sg = _channel_sum(xp, g2, c, reps, acc) if nx or nb or nw else None
+    if nb:
+        gb = sg.astype(dt).reshape(shapes[1])
+    if not (nx or nw):
+        return gx, gw, gb
+    centre = bool((xp.abs(mean_c) * rstd_c > _UNCENTRED_MAX).any())
+    if centre:
+        xc = x2 - _channel_row(xp, mean_c, reps, dt)
+        sgx = _channel_dot(xp, g2, xc, c, reps, acc)
+    else:
+        sgx = _channel_dot(xp, g2, x2, c, reps, acc) - mean_c * sg
+    sgxhat = sgx * rstd_c  # sum(g * xhat)
+    if nw:
+        gw = sgxhat.astype(dt).reshape(shapes[0])
+    if not nx:
+        return gx, gw, gb
+    k1 = rstd_c * sgxhat / cnt
+    k2 = sg / cnt
+    a = rstd_c if w is None else rstd_c * w.reshape(-1)
+    if centre:
+        gx = xc  # a buffer of ours
+        gx *= _channel_row(xp, k1, reps, dt)
+        gx += _channel_row(xp, k2, reps, dt)
+    else:
+        gx = x2 * _channel_row(xp, k1, reps, dt)
+        gx += _channel_row(xp, k2 - mean_c * k1, reps, dt)
+    xp.subtract(g2, gx, out=gx)
+    gx *= _channel_row(xp, a, reps, dt)
+    return gx.reshape(x.shape), gw, gb
+
+
+def _layer_norm_stats(xp, rows, eps):
+    """Row means, ``rows - mean`` (a new array) and rstd of float32 ``(m, d)`` rows.
+
+    float32 sums, as PyTorch's CPU kernel accumulates float: the mean by a BLAS
+    matrix-vector product, the squares by a dot product per row.
+    """
+    d = rows.shape[1]
+    mean = rows @ xp.full(d, 1.0 / d, dtype=rows.dtype)
+    xc = rows - mean[:, None]
+    var = xp.einsum("md,md->m", xc, xc) / d
+    return mean, xc, var, (1.0 / xp.sqrt(var + eps)).astype(rows.dtype)
+
+
+def _layer_norm_backward(xp, g, x, mean, rstd, w, needs, b_shape):
+    """Layer norm's gradients over the trailing dims of float32 data, sums through BLAS.
+
+    With xc = x - mean, xhat = xc * rstd and gxhat = g * w:
+    gx = rstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat)),
+    where sum_d(gxhat) = g @ w and sum_d(gxhat * xhat) = rstd * ((g * xc) @ w).
+    """
+    nx, nw, nb = needs
+    d = x.size // rstd.size
+    g2 = g.reshape(-1, d)
+    r = rstd.reshape(-1)
+    gx = gw = gb = None
+    if nb:
+        gb = (xp.ones(g2.shape[0], dtype=g2.dtype) @ g2).reshape(b_shape)
+    if not (nx or nw):
+        return gx, gw, gb
+    xc = x.reshape(-1, d) - mean.reshape(-1, 1)
+    gxc = g2 * xc
+    if nw:
+        gw = (r @ gxc).reshape(w.shape)  # sum over rows of g * xhat
+    if not nx:
+        return gx, gw, gb
+    wv = xp.ones(d, dtype=g2.dtype) if w is None else w.reshape(-1)
+    m1 = (g2 @ wv) / d
+    m2 = (gxc @ wv) * r / d
+    # gx = rstd * gxhat - (rstd * m1 + xc * rstd^2 * m2), built in the buffers of g * xc
+    # and xc (no third full-size array)
+    gx = gxc
+    xp.multiply(g2, wv, out=gx)
+    gx *= r[:, None]
+    xc *= (r * r * m2)[:, None]
+    xc += (r * m1)[:, None]
+    gx -= xc
+    return gx.reshape(x.shape), gw, gb
 
 
 class Normalize(Function):
@@ -509,28 +702,42 @@ class Normalize(Function):
     def forward(ctx, x, w, b, axes=(), eps=1e-5):
         xp = array_module(x)
         acc = _acc_dtype(x.dtype)
-        if x.size and x.ndim >= 2 and axes == (0,) + tuple(range(2, x.ndim)):
-            # Batch norm: per-(sample, channel) partial sums in x's dtype, one SIMD pass each
-            # and no full-size square, then the sum over the samples in ``acc``.
-            n, c = x.shape[0], x.shape[1]
-            kshape = (1, c) + (1,) * (x.ndim - 2)
-            cnt = x.size // c
-            mean = xp.einsum("ncl->nc", x.reshape(n, c, -1)).sum(axis=0, dtype=acc) / cnt
-            mean = mean.reshape(kshape)
-            xc = x - mean.astype(x.dtype)
-            xc3 = xc.reshape(n, c, -1)
-            var = xp.einsum("ncl,ncl->nc", xc3, xc3).sum(axis=0, dtype=acc) / cnt
-            var = var.reshape(kshape)
-        elif _rowwise_f32(xp, x, axes):
-            # Layer norm over trailing dims: float32 sums per row, as PyTorch's CPU kernel
-            # accumulates float (the pairwise sum along contiguous rows, a dot product for
-            # the squares); float64 reductions cost NumPy a converting pass each.
+        ctx.axes, ctx.eps = axes, eps
+        ctx.b_shape = None if b is None else b.shape
+        # the kernel the backward takes: "bn" (per channel), "ln" (float32 rows with
+        # the weight along them) or the general formula
+        ctx.kernel = None
+        if _batch_norm_layout(x, w, b, axes):
+            ctx.kernel = "bn"
+            y, mean, var, rstd = _batch_norm_forward(xp, x, w, b, eps, acc)
+            # x rather than xhat (as PyTorch): the backward rebuilds x - mean in one pass,
+            # and under create_graph the statistics themselves, in the graph, from x.
+            ctx.save_for_backward(x, mean, rstd, w)
+            return y, mean, var
+        if _rowwise_f32(xp, x, axes) and all(
+            t is None or (t.dtype == x.dtype and t.shape == x.shape[x.ndim - len(axes) :])
+            for t in (w, b)
+        ):
+            # Layer norm over trailing dims (w and b of the normalised shape)
+            ctx.kernel = "ln"
+            d = math.prod(x.shape[i] for i in axes)
+            kshape = x.shape[: x.ndim - len(axes)] + (1,) * len(axes)
+            mean, xc, var, rstd = _layer_norm_stats(xp, x.reshape(-1, d), eps)
+            y = xc
+            y *= rstd[:, None]
+            if w is not None:
+                y *= w.reshape(-1)
+            if b is not None:
+                y += b.reshape(-1)
+            mean, var, rstd = (t.reshape(kshape) for t in (mean, var, rstd))
+            ctx.save_for_backward(x, mean, rstd, w)
+            return y.reshape(x.shape), mean, var.astype(x.dtype)
+        if _rowwise_f32(xp, x, axes):
+            # Layer norm over trailing dims with broadcast parameters: float32 sums
             rows = x.reshape(-1, math.prod(x.shape[i] for i in axes))
             kshape = x.shape[: x.ndim - len(axes)] + (1,) * len(axes)
-            mean = (rows.sum(axis=1) / rows.shape[1]).reshape(kshape)
-            xc = x - mean
-            xc2 = xc.reshape(rows.shape)
-            var = (xp.einsum("md,md->m", xc2, xc2) / rows.shape[1]).reshape(kshape)
+            mean, xc, var, _ = _layer_norm_stats(xp, rows, eps)
+            mean, var, xc = mean.reshape(kshape), var.reshape(kshape), xc.reshape(x.shape)
         else:
             mean = xp.mean(x, axis=axes, keepdims=True, dtype=acc)
             xc = x - mean.astype(x.dtype)
@@ -554,11 +761,7 @@ class Normalize(Function):
             if b is not None:
                 y = y + b
         mean = mean.astype(x.dtype)
-        ctx.axes, ctx.eps = axes, eps
-        # x rather than xhat (as PyTorch): the backward rebuilds x - mean in one pass, and
-        # under create_graph the statistics themselves, in the graph, from x.
         ctx.save_for_backward(x, mean, rstd, w)
-        ctx.b_shape = None if b is None else b.shape
         return y, mean, var.astype(x.dtype)
 
     @U.float32_compute
@@ -574,6 +777,11 @@ class Normalize(Function):
             mean = xp.mean(x, axis=axes, keepdims=True)
             xc = x - mean
             rstd = 1 / xp.sqrt(xp.mean(xc * xc, axis=axes, keepdims=True) + ctx.eps)
+        elif ctx.kernel == "bn":
+            shapes = (None if w is None else w.shape, ctx.b_shape)
+            return _batch_norm_backward(xp, g, x, mean, rstd, w, (nx, nw, nb), shapes)
+        elif ctx.kernel == "ln" and g.dtype == x.dtype:
+            return _layer_norm_backward(xp, g, x, mean, rstd, w, (nx, nw, nb), ctx.b_shape)
         else:
             xc = x - mean
         if xp is np and nx and (w is None or _constant_along(w, g.ndim, axes)):
