@@ -200,6 +200,8 @@ def project(one: dict, two: dict, steps: int) -> list[dict]:
     sizes = np.array(sorted(one["step_s"]), dtype=float)
     secs = np.array([one["step_s"][k] for k in sorted(one["step_s"])])
     c, a = np.polyfit(sizes, secs, 1)
+    if a < 0:  # noise made the fixed cost negative: fit time proportional to the batch
+        a, c = 0.0, float(sizes @ secs / (sizes @ sizes))
     nbytes = two["grad_bytes"]
     alpha = two["allreduce_small_s"] / 2
     # P = 2: 2 alpha + bytes / bandwidth.
@@ -269,7 +271,7 @@ def markdown(data: dict) -> str:
     med = statistics.median
     lines = [
         f"Measured {info['date']} on {info['cpu']} ({info['machine']}), load average "
-        f"{info['load_avg'] or 0:.1f} at the start (other work running: see below); "
+        f"{info['load_avg'] or 0:.1f} at the start; "
         f"tapegrad {info['tapegrad']}, PyTorch {info['torch']}, NumPy {info['numpy']}, "
         f"MPICH from pip. {data['reps']} interleaved runs"
         f"{', --quick' if data['quick'] else ''}; data: {data['results'][0].get('data', '?')}.",
