@@ -324,3 +324,14 @@ def test_running_stats_update_bumps_the_version():
     m(tapegrad.tensor(np.arange(12.0, dtype=np.float32).reshape(4, 3)))
     assert m.running_mean._version == v0 + 1 and m.running_var._version == w0 + 1
     np.testing.assert_allclose(m.running_mean.numpy(), [0.45, 0.55, 0.65], rtol=1e-6)
+
+
+def test_layer_norm_node_name_as_pytorch():
+    # PyTorch names the node NativeLayerNormBackward0 (batch norm: NativeBatchNormBackward0)
+    import torch
+
+    for lib in (torch, tapegrad):
+        x = lib.randn(3, 8, requires_grad=True)
+        assert lib.nn.functional.layer_norm(x, (8,)).grad_fn.name() == "NativeLayerNormBackward0"
+        b = lib.randn(3, 4, 5, requires_grad=True)
+        assert lib.nn.BatchNorm1d(4)(b).grad_fn.name() == "NativeBatchNormBackward0"

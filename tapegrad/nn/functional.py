@@ -1382,7 +1382,7 @@ def layer_norm(
     _float_only(input, "LayerNormKernelImpl")
     _same_param_dtype(input, weight, bias)
     axes = tuple(range(input.ndim - k, input.ndim))
-    return N.Normalize.apply(input, weight, bias, axes=axes, eps=eps)[0]
+    return N.LayerNormalize.apply(input, weight, bias, axes=axes, eps=eps)[0]
 
 
 def group_norm(

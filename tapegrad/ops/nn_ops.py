@@ -837,6 +837,13 @@ class Normalize(Function):
         return gx, gw, gb
 
 
+class LayerNormalize(Normalize):
+    """:class:`Normalize` over the trailing dimensions, as ``F.layer_norm`` calls it:
+    the same kernels, under PyTorch's node name for layer norm."""
+
+    backward_name = "NativeLayerNormBackward0"
+
+
 # ---------------------------------------------------------------------------
 # losses over classes (dim 1 is the class dim)
 
