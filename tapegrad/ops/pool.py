@@ -256,21 +256,28 @@ def _padded_grad(xp, g: _Win, lead, dtype, out=None):
     return (xp.empty if g.exact else xp.zeros)(g.padded_shape(lead), dtype)
 
 
-def _tap_offsets(g: _Win, xp):
-    """Each tap's flat offset from its window's start in a padded input plane."""
-    size = g.padded_shape(())
+def _tap_offsets(g: _Win, xp, size):
+    """Each tap's flat offset from its window's start in a plane of shape ``size``."""
     el = [math.prod(size[dim + 1 :]) for dim in range(g.nd)]  # element strides
     taps = itertools.product(*[range(kk) for kk in g.k])
     return xp.array([sum(t * dl * e for t, dl, e in zip(tap, g.d, el)) for tap in taps], np.intp)
 
 
+def _plane_starts(g: _Win, xp, size, origin):
+    """The flat start of every window (out...) in a plane of shape ``size`` whose first
+    window begins at ``origin`` (per dim: 0 in the padded plane, -padding unpadded)."""
+    start = xp.zeros((), np.intp)
+    for dim in range(g.nd):
+        el = math.prod(size[dim + 1 :])
+        pos = xp.arange(g.out[dim], dtype=np.intp) * g.s[dim] + origin[dim]
+        start = xp.add.outer(start, pos * el)
+    return start
+
+
 def _window_starts(g: _Win, lead, xp):
     """The flat start of every window (lead..., out...) in a C-contiguous padded input."""
     size = g.padded_shape(())
-    start = xp.zeros((), np.intp)
-    for dim in range(g.nd):
-        step = math.prod(size[dim + 1 :]) * g.s[dim]
-        start = xp.add.outer(start, xp.arange(g.out[dim], dtype=np.intp) * step)
+    start = _plane_starts(g, xp, size, (0,) * g.nd)
     # built as (planes, windows) so that each pass runs over whole rows
     planes = xp.arange(math.prod(lead), dtype=np.intp) * math.prod(size)
     return xp.add.outer(planes, start.reshape(-1)).reshape(tuple(lead) + tuple(g.out))
@@ -291,7 +298,7 @@ def _tap_positions(idx, g: _Win, lead, memo=None):
         starts = memo[key] = _window_starts(g, lead, xp)
     offsets = memo.get("taps")
     if offsets is None:
-        offsets = memo["taps"] = _tap_offsets(g, xp)
+        offsets = memo["taps"] = _tap_offsets(g, xp, g.padded_shape(()))
     # every tap index is < taps: "clip" skips take's bounds check (half its time)
     pos = offsets.take(idx, mode="clip")
     pos += starts
@@ -330,17 +337,9 @@ def _max_pool_gather(x, idx, g: _Win):
 def _flat_indices(idx, g: _Win):
     """PyTorch's indices (flat position in each unpadded input plane) from tap indices."""
     xp = array_module(idx)
-    nd = g.nd
-    taps = xp.array(list(itertools.product(*[range(kk) for kk in g.k])), dtype=np.int64)
-    tap_off = xp.zeros(len(taps), np.int64)
-    base = xp.zeros(g.out, np.int64)
-    mult = 1
-    for dim in reversed(range(nd)):
-        tap_off += taps[:, dim] * g.d[dim] * mult
-        pos = xp.arange(g.out[dim], dtype=np.int64) * g.s[dim] - g.p[dim]
-        base = base + (pos * mult).reshape((-1,) + (1,) * (nd - 1 - dim))
-        mult *= g.size[dim]
-    return tap_off[idx] + base
+    origin = tuple(-pp for pp in g.p)
+    pos = _tap_offsets(g, xp, g.size)[idx] + _plane_starts(g, xp, g.size, origin)
+    return pos.astype(np.int64, copy=False)
 
 
 # ---------------------------------------------------------------------------
