@@ -637,8 +637,8 @@ def _batch_norm_backward(xp, g, x, mean, rstd, w, needs, shapes):
     return gx.reshape(x.shape), gw, gb
 
 
-def _layer_norm_stats(xp, rows, eps):
-    """Row means, ``rows - mean`` (a new array) and rstd of float32 ``(m, d)`` rows.
+def _layer_norm_stats(xp, rows):
+    """Row means, ``rows - mean`` (a new array) and variances of float32 ``(m, d)`` rows.
 
     float32 sums, as PyTorch's CPU kernel accumulates float: the mean by a BLAS
     matrix-vector product, the squares by a dot product per row.
@@ -647,7 +647,7 @@ def _layer_norm_stats(xp, rows, eps):
     mean = rows @ xp.full(d, 1.0 / d, dtype=rows.dtype)
     xc = rows - mean[:, None]
     var = xp.einsum("md,md->m", xc, xc) / d
-    return mean, xc, var, (1.0 / xp.sqrt(var + eps)).astype(rows.dtype)
+    return mean, xc, var
 
 
 def _layer_norm_backward(xp, g, x, mean, rstd, w, needs, b_shape):
@@ -714,29 +714,18 @@ class Normalize(Function):
             # and under create_graph the statistics themselves, in the graph, from x.
             ctx.save_for_backward(x, mean, rstd, w)
             return y, mean, var
-        if _rowwise_f32(xp, x, axes) and all(
-            t is None or (t.dtype == x.dtype and t.shape == x.shape[x.ndim - len(axes) :])
-            for t in (w, b)
-        ):
-            # Layer norm over trailing dims (w and b of the normalised shape)
-            ctx.kernel = "ln"
-            d = math.prod(x.shape[i] for i in axes)
-            kshape = x.shape[: x.ndim - len(axes)] + (1,) * len(axes)
-            mean, xc, var, rstd = _layer_norm_stats(xp, x.reshape(-1, d), eps)
-            y = xc
-            y *= rstd[:, None]
-            if w is not None:
-                y *= w.reshape(-1)
-            if b is not None:
-                y += b.reshape(-1)
-            mean, var, rstd = (t.reshape(kshape) for t in (mean, var, rstd))
-            ctx.save_for_backward(x, mean, rstd, w)
-            return y.reshape(x.shape), mean, var.astype(x.dtype)
         if _rowwise_f32(xp, x, axes):
-            # Layer norm over trailing dims with broadcast parameters: float32 sums
+            # Layer norm over trailing dims: float32 sums per row, as PyTorch's CPU kernel.
+            # With w and b of the normalised shape (or none) the backward has its own
+            # kernel too; broadcast parameters take the general backward.
+            if all(
+                t is None or (t.dtype == x.dtype and t.shape == x.shape[x.ndim - len(axes) :])
+                for t in (w, b)
+            ):
+                ctx.kernel = "ln"
             rows = x.reshape(-1, math.prod(x.shape[i] for i in axes))
             kshape = x.shape[: x.ndim - len(axes)] + (1,) * len(axes)
-            mean, xc, var, _ = _layer_norm_stats(xp, rows, eps)
+            mean, xc, var = _layer_norm_stats(xp, rows)
             mean, var, xc = mean.reshape(kshape), var.reshape(kshape), xc.reshape(x.shape)
         else:
             mean = xp.mean(x, axis=axes, keepdims=True, dtype=acc)
