@@ -328,6 +328,22 @@ def test_flat_columns_and_rebuilt_weight_gradient(case, flat, keep, monkeypatch)
     )
 
 
+@pytest.mark.parametrize("flat", [True, False])
+def test_rebuilt_weight_gradient_in_blocks_of_chunks(flat, monkeypatch):
+    # the per-chunk products of the rebuilt dw summed block by block (one chunk of one
+    # sample per block here), as large layers do to bound them, vs PyTorch
+    _force_batch_major(monkeypatch, flat, False)
+    monkeypatch.setattr(CV, "_REBUILD_CHUNK_ELEMS", 1)
+    monkeypatch.setattr(CV, "_WGRAD_CHUNK_ELEMS", 1)
+    x, w, b = _randn(5, 3, 9, 9), _randn(4, 3, 3, 3), _randn(4)
+    compare(
+        lambda lib, x, w, b: lib.nn.functional.conv2d(x, w, b, 1, 1),
+        [x, w, b],
+        atol=1e-4,
+        grad_atol=1e-4,
+    )
+
+
 @pytest.mark.parametrize("case", CONVT2D[:5])
 def test_conv_transpose2d_rebuilt_columns(case, monkeypatch):
     # the transposed backward's dw from columns of dy rebuilt chunk by chunk

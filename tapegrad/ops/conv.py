@@ -788,9 +788,12 @@ def _conv_grad_weight_recompute(gy, x, g: _Geom):
     L2 = math.prod(sp)
     step = max(1, min(n, _REBUILD_CHUNK_ELEMS // max(G * kg * L2, 1)))
     nch = _n_chunks(n, step)
-    prods = _scratch(xp, "prods_t", (nch, G, og, kg), gy.dtype)
+    # per-chunk products summed in blocks of chunks, so that they stay bounded (a
+    # 512-channel 14x14 layer's products are 9 MB per chunk)
+    outer = max(1, _WGRAD_CHUNK_ELEMS // max(g.cout * kg, 1))
+    prods = _scratch(xp, "prods_t", (min(outer, nch), G, og, kg), gy.dtype)
 
-    def part(lo, hi):
+    def part(lo, hi, base):
         fill = _chunk_cols(xp, win, sp, g, step, gy.dtype)
         # dy batch-last per chunk; flat: widened to the padded width, the dropped
         # columns ow.. zero (only [..., :ow] is ever written, so they stay zero on reuse)
@@ -805,12 +808,15 @@ def _conv_grad_weight_recompute(gy, x, g: _Geom):
             xp.matmul(
                 gc.reshape(G, og, m * L2),
                 c.reshape(G, kg, m * L2).transpose(0, 2, 1),
-                out=prods[ci],
+                out=prods[ci - base],
             )
 
-    if n:
-        _parallel_for(part, nch, n * (G * kg + g.cout) * L2)
-    gw = prods.sum(axis=0) if n else xp.zeros((G, og, kg), gy.dtype)
+    gw = xp.zeros((G, og, kg), gy.dtype)
+    for base in range(0, nch, outer):
+        m = min(outer, nch - base)
+        work = min(n, m * step) * (G * kg + g.cout) * L2
+        _parallel_for(lambda lo, hi, b=base: part(b + lo, b + hi, b), m, work)
+        gw += prods[:m].sum(axis=0)
     return gw.reshape(g.cout, g.c // G, g.kh, g.kw)
 
 
