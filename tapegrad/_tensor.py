@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 import weakref
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -76,7 +75,7 @@ class Tensor:
         "grad_fn",
         "_output_nr",
         "_grad",
-        "_version_counter",
+        "_vc",
         "__weakref__",
         "__dict__",
     )
@@ -121,18 +120,21 @@ class Tensor:
         t._grad = None
         return t
 
-    if not TYPE_CHECKING:  # (type checkers would take every attribute as existing)
+    # The version counter is made on first use: most tensors are never changed in place
+    # nor saved for backward, and each counter made up front would be one more object for
+    # the cyclic GC. (A property, not ``__getattr__``: a class with ``__getattr__`` gets no
+    # specialised attribute loads from CPython 3.11, so every ``t._data`` would pay.)
+    @property
+    def _version_counter(self) -> _Version:
+        try:
+            return self._vc
+        except AttributeError:
+            vc = self._vc = _Version()
+            return vc
 
-        def __getattr__(self, name: str):
-            # Only reached when normal lookup fails. The version counter is made on first
-            # use: most tensors are never changed in place nor saved for backward, and
-            # each counter made up front would be one more object for the cyclic GC.
-            if name == "_version_counter":
-                vc = self._version_counter = _Version()
-                return vc
-            raise AttributeError(
-                f"'{type(self).__name__}' object has no attribute '{name}'", name=name, obj=self
-            )
+    @_version_counter.setter
+    def _version_counter(self, vc: _Version) -> None:
+        self._vc = vc
 
     # ------------------------------------------------------------------
     # attributes

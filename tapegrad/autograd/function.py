@@ -446,7 +446,7 @@ class Function(Node):
                 t._grad = None
                 # made now, not on first use: a recorded result is likely saved by the
                 # next op, and the lazy path costs an AttributeError
-                vc = t._version_counter = _new(_Version)
+                vc = t._vc = _new(_Version)
                 vc.v = 0
             # integer and bool results never require grad (x.long(), comparisons), as in PyTorch
             # (kind "V" is ml_dtypes' bfloat16: tensors hold no other void dtype)
