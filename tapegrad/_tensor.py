@@ -480,6 +480,7 @@ class Tensor:
         if self.grad_fn is None or self._retains_grad:
             return
         node = self.grad_fn
+        node._hooked = True
         if node._retains is None:
             node._retains = {}
         node._retains[self._output_nr] = weakref.ref(self)
@@ -500,6 +501,7 @@ class Tensor:
             self._hooks[key] = hook
             return _fn._RemovableHandle(self._hooks, key)
         node = self.grad_fn
+        node._hooked = True
         if node._pre_hooks is None:
             node._pre_hooks = {}
         hooks = node._pre_hooks.setdefault(self._output_nr, {})

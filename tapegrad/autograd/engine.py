@@ -176,7 +176,7 @@ def run_backward(
             buf = buffers.pop(node, None)
             if buf is None:
                 buf = [None] * node.num_outputs
-            if node._pre_hooks or node._retains or node._node_pre_hooks:
+            if node._hooked:
                 _call_pre_hooks(node, buf, create_graph)
             if capture is not None and node in capture:
                 for i, nr in capture[node]:

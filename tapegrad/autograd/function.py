@@ -68,6 +68,9 @@ class Node:
     _pre_hooks = None
     _retains = None
     _hooks = None
+    # True once any of the hooks above (or a retained grad) was set on this node: the
+    # engine then calls them; one test per node instead of three
+    _hooked = False
 
     def name(self) -> str:
         return type(self).__name__
@@ -77,12 +80,14 @@ class Node:
 
     def register_hook(self, fn):
         """Call ``fn(grad_inputs, grad_outputs)`` after this node runs."""
+        self._hooked = True
         hooks = self.__dict__.setdefault("_post_hooks", [])
         hooks.append(fn)
         return _RemovableHandle(hooks, fn)
 
     def register_prehook(self, fn):
         """Call ``fn(grad_outputs)`` before this node runs; it may return new grads."""
+        self._hooked = True
         hooks = self.__dict__.setdefault("_node_pre_hooks", [])
         hooks.append(fn)
         return _RemovableHandle(hooks, fn)
