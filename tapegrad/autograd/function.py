@@ -513,22 +513,30 @@ def _meta_of(key: tuple) -> tuple:
 
 
 def _wrap(array, inputs, is_view, ctx):
-    t = _Tensor._make(array)
+    # Tensor._make, inlined (once per view op)
+    t = _new(_Tensor)
+    t._data = array if type(array) is _ndarray else _np.asarray(array)
+    t._requires_grad = False
+    t.grad_fn = None
+    t._output_nr = 0
+    t._grad = None
     if is_view and inputs:
         src = inputs[0]
         if array is not None and src is not None and _shares(t._data, src._data):
             # A view shares its source's storage and version counter; ``_view_chain``
             # replays the view ops from the root base (for CopySlices).
-            t._version_counter = src._version_counter
-            if src._base is not None:
-                t._base = src._base
+            t._vc = src._version_counter
+            base = src._base
+            if base is not None:
+                t._base = base
                 chain = src._view_chain
-                t._view_chain = chain + (ctx,) if chain is not None and ctx is not None else None
+                chain = chain + (ctx,) if chain is not None and ctx is not None else None
             else:
-                t._base = src
-                t._view_chain = (ctx,) if ctx is not None else None
-            if t._view_chain is not None:
-                _register_view(t._base, t)
+                t._base = base = src
+                chain = (ctx,) if ctx is not None else None
+            t._view_chain = chain
+            if chain is not None:
+                _register_view(base, t)
     return t
 
 
@@ -538,9 +546,9 @@ def _register_view(base, view) -> None:
     history (PyTorch regenerates their ``grad_fn`` when the version moves)."""
     # Plain weak references in a list (a WeakSet's callback references cost more than the
     # view op itself); the dead ones are dropped whenever the list doubles.
-    views = base.__dict__.get("_views")
+    views = base._views
     if views is None:
-        base.__dict__["_views"] = [weakref.ref(view)]
+        base._views = [weakref.ref(view)]
         return
     views.append(weakref.ref(view))
     n = len(views)
@@ -551,7 +559,7 @@ def _register_view(base, view) -> None:
 def live_views(base) -> list:
     """The views registered on ``base`` (by ``_register_view``) that are still alive."""
     out = []
-    for r in base.__dict__.get("_views", ()):
+    for r in base._views or ():
         v = r()
         if v is not None:
             out.append(v)
