@@ -336,3 +336,56 @@ def test_subtraction_operator_fast_path_keeps_bool_errors():
     ):
         assert_same_error(fn, match="with a bool tensor is not supported")
     compare(lambda L, x: x - L.tensor([1, 2]) - (x.double() - 1.5) - 2 * x, [np.ones(2)])
+
+
+def test_node_hooks_still_run():
+    # the engine tests one flag per node (set by every kind of hook) instead of three
+    def fn(L, x):
+        x = x.detach().requires_grad_()
+        seen = []
+        y = x * 2.0
+        z = y.tanh()
+        y.grad_fn.register_prehook(lambda go: (go[0] * 3,))
+        z.grad_fn.register_hook(lambda gi, go: seen.append(gi[0].sum()))
+        h = z.sum() + (y * y).sum()
+        h.backward()
+        return x.grad + seen[0]
+
+    compare(fn, [np.linspace(-1.0, 1.0, 6).reshape(2, 3)], grad=False)
+
+
+def test_tensor_hooks_and_retain_grad_on_intermediates():
+    def fn(L, x):
+        x = x.detach().requires_grad_()
+        y = (x * 1.5).tanh()
+        y.retain_grad()
+        u = y * y
+        u.register_hook(lambda g: g * 2)
+        u.sum().backward()
+        return L.stack([x.grad, y.grad])
+
+    compare(fn, [np.linspace(-1.0, 1.0, 6)], grad=False)
+
+
+def test_version_counter_is_a_property_over_a_slot():
+    t = tapegrad.ones(3) + 1  # no counter made yet: it is made on first use
+    with pytest.raises(AttributeError):
+        t._vc  # noqa: B018
+    vc = t._version_counter
+    assert t._version_counter is vc and t._vc is vc
+    v = t.unsqueeze(0)  # a view shares the counter
+    assert v._version_counter is vc
+    v.add_(1)
+    assert t._version == 1
+    u = tapegrad.ones(3)
+    u._version_counter = vc
+    assert u._version == 1
+    # tensors still copy and pickle (the counter slot is not part of their state)
+    import copy
+    import pickle
+
+    w = tapegrad.ones(2, requires_grad=True)
+    w._version_counter.v = 5
+    for c in (copy.deepcopy(w), pickle.loads(pickle.dumps(w))):
+        assert c._version == 0 and c.requires_grad
+        np.testing.assert_array_equal(c.detach().numpy(), w.detach().numpy())
