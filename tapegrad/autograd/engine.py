@@ -32,25 +32,30 @@ def sum_to(grad, shape, xp=np):
 
 
 def _graph(roots):
-    """Count, for every node reachable from ``roots``, how many edges enter it."""
-    deps: dict = {}
-    seen = set()
+    """Count, for every node reachable from ``roots``, how many edges enter it.
+
+    Every reachable node gets an entry (roots start at 0), so the counts double as the
+    set of nodes already seen: one dictionary lookup per edge.
+    """
     # Several roots may be outputs of one node (e.g. the chunks of a split): visit it once.
     stack = [r for r in dict.fromkeys(roots) if r is not None]
-    seen.update(stack)
+    deps = dict.fromkeys(stack, 0)
+    get = deps.get
     while stack:
         node = stack.pop()
         for nxt, _ in node.next_functions:
             if nxt is None:
                 continue
-            deps[nxt] = deps.get(nxt, 0) + 1
-            if nxt not in seen:
-                seen.add(nxt)
+            d = get(nxt)
+            if d is None:
+                deps[nxt] = 1
                 stack.append(nxt)
-    return deps, seen
+            else:
+                deps[nxt] = d + 1
+    return deps
 
 
-def _needed(roots, targets, seen):
+def _needed(roots, targets):
     """The nodes that lie on a path from a root to one of ``targets``."""
     needed = set(targets)
     # Reverse-postorder walk: a node is needed if any successor is needed.
@@ -142,7 +147,7 @@ def run_backward(
     gradients are themselves recorded and can be differentiated again.
     """
     root_nodes = [n for n, _ in roots]
-    deps, seen = _graph(root_nodes)
+    deps = _graph(root_nodes)
     buffers: dict = {}
     for (node, nr), g in zip(roots, grads):
         if node is None:
@@ -159,7 +164,7 @@ def run_backward(
         for i, (node, nr) in enumerate(inputs):
             if node is not None:
                 capture.setdefault(node, []).append((i, nr))
-        needed = _needed(root_nodes, list(capture), seen)
+        needed = _needed(root_nodes, list(capture))
     results = [None] * (len(inputs) if inputs is not None else 0)
 
     ready = [n for n in dict.fromkeys(root_nodes) if n is not None and deps.get(n, 0) == 0]
