@@ -203,6 +203,11 @@ def run_backward(
                     in_grads = observer.evaluate(node, buf, create_graph)
                 elif create_graph:
                     in_grads = node._apply_backward(buf, create_graph)
+                elif len(buf) == 1 and type(node)._apply_backward is _primitive_backward:
+                    # Function._apply_backward for one output, inlined (once per node)
+                    in_grads = node.backward(buf[0])
+                    if type(in_grads) is not tuple and type(in_grads) is not list:
+                        in_grads = (in_grads,)
                 else:
                     in_grads = node._apply_backward(buf)
                 executed.append(node)
@@ -268,6 +273,10 @@ def run_backward(
                 )
         return results
     return None
+
+
+# the method the engine inlines for the nodes that do not override it
+_primitive_backward = F.Function._apply_backward
 
 
 def _fit_tensor(g, meta, node, i):
