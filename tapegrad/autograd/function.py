@@ -361,14 +361,12 @@ class Function(Node):
             d = a._data
             db = b._data
             arrays = (d, db)
-            needs = (ra, rb)
             record = (ra or rb) and _grad_state.enabled
         elif n == 1 and inputs[0] is not None:
             a = inputs[0]
             ra = a._requires_grad
             d = a._data
             arrays = (d,)
-            needs = (ra,)
             record = ra and _grad_state.enabled
         else:
             n = 0
@@ -395,7 +393,12 @@ class Function(Node):
             if cls.num_outputs == 1:
                 return _wrap(out, inputs, cls.is_view, ctx) if cls.is_view else _Tensor._make(out)
             return tuple(_wrap(o, inputs, cls.is_view, None) for o in out)
-        needs = _NEEDS.get(needs) or _intern(_NEEDS, needs)
+        if n == 2:
+            needs = _BOTH if ra and rb else (_FIRST if ra else _SECOND)
+        elif n:
+            needs = _FIRST_OF_ONE  # recording: the one input requires grad
+        else:
+            needs = _NEEDS.get(needs) or _intern(_NEEDS, needs)
         ctx.needs_input_grad = needs
         out = ctx.forward(*arrays, **attrs)
         ctx._recording = False
@@ -485,6 +488,9 @@ _NO_EDGE = (None, 0)
 # Interned small tuples shared by many nodes: ``needs_input_grad`` patterns and the
 # inputs' (shape, dtype) metadata, keyed by the flat (shape, dtype, ...) of the inputs.
 _NEEDS: dict = {}
+# the patterns of the one- and two-input ops ``apply`` unrolls, without a lookup
+_FIRST_OF_ONE = (True,)
+_BOTH, _FIRST, _SECOND = (True, True), (True, False), (False, True)
 _META: dict = {}
 _INTERN_LIMIT = 4096
 
