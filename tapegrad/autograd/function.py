@@ -528,7 +528,16 @@ def _wrap(array, inputs, is_view, ctx):
     t._grad = None
     if is_view and inputs:
         src = inputs[0]
-        if array is not None and src is not None and _shares(t._data, src._data):
+        a = t._data
+        # the view shares its source's storage: NumPy's view keeps a reference to its base
+        ab = a.base
+        if (
+            array is not None
+            and src is not None
+            and (
+                a is (sd := src._data) or ab is not None and (ab is sd or ab is sd.base is not None)
+            )
+        ):
             # A view shares its source's storage and version counter; ``_view_chain``
             # replays the view ops from the root base (for CopySlices).
             t._vc = src._version_counter
@@ -570,11 +579,6 @@ def live_views(base) -> list:
         if v is not None:
             out.append(v)
     return out
-
-
-def _shares(a, b) -> bool:
-    # A view made by NumPy keeps a reference to its base array.
-    return a is b or a.base is not None and (a.base is b or a.base is b.base and b.base is not None)
 
 
 def _edge(t):
