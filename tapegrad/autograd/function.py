@@ -519,13 +519,7 @@ def _meta_of(key: tuple) -> tuple:
 
 
 def _wrap(array, inputs, is_view, ctx):
-    # Tensor._make, inlined (once per view op)
-    t = _new(_Tensor)
-    t._data = array if type(array) is _ndarray else _np.asarray(array)
-    t._requires_grad = False
-    t.grad_fn = None
-    t._output_nr = 0
-    t._grad = None
+    t = _Tensor._make(array)
     if is_view and inputs:
         src = inputs[0]
         a = t._data
