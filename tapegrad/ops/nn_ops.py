@@ -265,6 +265,40 @@ _GELU_KAPPA = 0.044715
 _GELU_ALPHA = (2.0 / math.sqrt(math.pi)) * _SQRT1_2 * 0.5
 
 
+# Abramowitz & Stegun 7.1.26: erf(z) = 1 - t (a1 + a2 t + ... + a5 t^4) exp(-z^2) with
+# t = 1 / (1 + p z) for z >= 0, |error| <= 1.5e-7. PyTorch's vectorised float32 erf, the
+# one its CPU GELU kernels call (torch.erf itself is more accurate): float32 GELU here
+# computes it the same way, ~3x faster than the double-precision erf above and equal to
+# PyTorch's GELU bit for bit on most elements (the rest: its fused multiply-adds).
+_AS_P = np.float32(0.3275911)
+_AS_A = tuple(
+    np.float32(a) for a in (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)
+)
+# exp(-z^2) underflows past z^2 = 87 (and runs slowly on subnormal results): there
+# 1 - t r exp(-z^2) is 1 in float32 either way.
+_AS_MAX_SQUARE = np.float32(87.0)
+
+
+def _erf_float32(z):
+    """erf of a float32 NumPy array by A&S 7.1.26, as PyTorch's float32 GELU computes it."""
+    one = np.float32(1.0)
+    t = np.abs(z)
+    t *= _AS_P
+    t += one
+    np.reciprocal(t, out=t)
+    r = t * _AS_A[0]
+    for a in _AS_A[1:]:
+        r += a
+        r *= t
+    e = np.square(z)
+    np.minimum(e, _AS_MAX_SQUARE, out=e)  # NaN stays NaN
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    e *= r  # t * r * exp(-z^2) = erfc(|z|)
+    np.subtract(one, e, out=e)
+    return np.copysign(e, z, out=e)
+
+
 class Gelu(Function):
     """x * Phi(x), exact (erf) or the tanh approximation (``gelu``)."""
 
@@ -277,7 +311,12 @@ class Gelu(Function):
         if approximate == "tanh":
             inner = _scalar(_GELU_BETA, dt) * (x + _scalar(_GELU_KAPPA, dt) * x * x * x)
             return _scalar(0.5, dt) * x * (1 + xp.tanh(inner))
-        cdf = _scalar(0.5, dt) * (1 + erf(x * _scalar(_SQRT1_2, dt)))
+        if dt == np.float32 and xp is np:
+            cdf = _erf_float32(x * np.float32(_SQRT1_2))
+            cdf += np.float32(1.0)
+            cdf *= np.float32(0.5)
+        else:
+            cdf = _scalar(0.5, dt) * (1 + erf(x * _scalar(_SQRT1_2, dt)))
         ctx.cdf = cdf  # kept for backward: erf is the expensive part
         return x * cdf
 
