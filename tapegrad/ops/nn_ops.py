@@ -17,6 +17,7 @@ from ..autograd.engine import sum_to
 from ..autograd.function import Function
 from ..backend import array_module
 from . import _util as U
+from .elementwise import _sigmoid as _sigmoid_kernel
 from .linalg import matmul_split
 
 # ---------------------------------------------------------------------------
@@ -209,12 +210,16 @@ class LeakyRelu(Function):
         xp = array_module(x)
         ctx.slope = negative_slope
         ctx.save_for_backward(x)
-        return xp.where(x > 0, x, x * _scalar(negative_slope, x.dtype))
+        scaled = x * _scalar(negative_slope, x.dtype)
+        if xp is np and 0 < negative_slope <= 1:
+            # x and slope * x have one sign, and the larger is x exactly where x > 0
+            # (inf and NaN too): a max, not a per-element branch
+            return np.maximum(x, scaled, out=scaled)
+        return U.select(x > 0, x, scaled, xp)
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        xp = ctx.xp
-        return xp.where(x > 0, g, g * _scalar(ctx.slope, g.dtype))
+        return U.select(x > 0, g, g * _scalar(ctx.slope, g.dtype), ctx.xp)
 
 
 class Prelu(Function):
@@ -223,14 +228,14 @@ class Prelu(Function):
     def forward(ctx, x, w):
         xp = array_module(x)
         ctx.save_for_backward(x, w)
-        return xp.where(x > 0, x, w * x)
+        return U.select(x > 0, x, w * x, xp)
 
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         xp = ctx.xp
         nx, nw = ctx.needs_input_grad
         pos = x > 0
-        gx = xp.where(pos, g, g * w) if nx else None
+        gx = U.select(pos, g, g * w, xp) if nx else None
         gw = sum_to(xp.where(pos, 0, g * x), tuple(w.shape), xp) if nw else None
         return gx, gw
 
@@ -245,7 +250,7 @@ class Elu(Function):
         ctx.args = (alpha, scale, input_scale)
         dt = x.dtype
         neg = xp.expm1(xp.minimum(x, 0) * _scalar(input_scale, dt)) * _scalar(alpha * scale, dt)
-        return xp.where(x > 0, x * _scalar(scale, dt), neg)
+        return U.select(x > 0, x * _scalar(scale, dt), neg, xp)
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
@@ -256,7 +261,7 @@ class Elu(Function):
             xp.exp(xp.minimum(x, 0) * _scalar(input_scale, dt))
             * _scalar(input_scale * alpha * scale, dt)
         )
-        return xp.where(x > 0, g * _scalar(scale, dt), neg)
+        return U.select(x > 0, g * _scalar(scale, dt), neg, xp)
 
 
 _SQRT1_2 = math.sqrt(0.5)
@@ -344,11 +349,10 @@ class Gelu(Function):
 
 
 def _sigmoid(x, xp=np):
-    """1 / (1 + exp(-x)) without overflow; ``xp`` is a backward's array namespace."""
+    """1 / (1 + exp(-x)) (``elementwise._sigmoid``); ``xp`` is a backward's array namespace."""
     if xp is not np:
         return xp.sigmoid(x)
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+    return _sigmoid_kernel(x)
 
 
 def _softplus(x, xp=np):
@@ -396,14 +400,14 @@ class Softplus(Function):
         ctx.beta, ctx.threshold = beta, threshold
         bx = x * _scalar(beta, x.dtype)
         soft = xp.log1p(xp.exp(xp.minimum(bx, threshold))) / _scalar(beta, x.dtype)
-        return xp.where(bx > threshold, x, soft)
+        return U.select(bx > threshold, x, soft, xp)
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         xp = ctx.xp
         bx = x * _scalar(ctx.beta, x.dtype)
         z = xp.exp(xp.minimum(bx, ctx.threshold))
-        return xp.where(bx > ctx.threshold, g, g * z / (z + 1))
+        return U.select(bx > ctx.threshold, g, g * z / (z + 1), xp)
 
 
 class Hardsigmoid(Function):
