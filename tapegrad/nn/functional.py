@@ -903,7 +903,23 @@ def multi_head_attention_forward(
             "module method `generate_square_subsequent_mask` to create this mask."
         )
     head_dim = embed_dim // num_heads
-    if not use_separate_proj_weight and key is value:
+    # self-attention with nothing appended to the keys: the heads of q, k and v are taken
+    # straight from the packed product below (one view op, no chunk nor per-tensor split)
+    packed_heads = (
+        not use_separate_proj_weight
+        and query is key
+        and key is value
+        and bias_k is None
+        and static_k is None
+        and static_v is None
+    )
+    if packed_heads:
+        qkv = linear(query, in_proj_weight, in_proj_bias)
+        # (L, N, 3E) -> (3, N, H, L, head_dim): three strided views that the batched
+        # products below take as they are (PyTorch copies them to (N * H, L, head_dim))
+        qkv = qkv.reshape(tgt_len, bsz, 3, num_heads, head_dim).permute(2, 1, 3, 0, 4)
+        q, k, v = S.unbind(qkv)
+    elif not use_separate_proj_weight and key is value:
         # PyTorch's packed in-projection: one GEMM for q, k and v in self-attention, one
         # for k and v in encoder-decoder attention (fewer, larger products; same numbers)
         if query is key:
@@ -962,9 +978,10 @@ def multi_head_attention_forward(
             )
         return t.reshape(bsz, num_heads, t.shape[1], head_dim)
 
-    q = heads(q)
-    k = heads(k) if static_k is None else static(static_k, "k")
-    v = heads(v) if static_v is None else static(static_v, "v")
+    if not packed_heads:
+        q = heads(q)
+        k = heads(k) if static_k is None else static(static_k, "k")
+        v = heads(v) if static_v is None else static(static_v, "v")
     if add_zero_attn:
         k = S.cat([k, C.zeros((bsz, num_heads, 1, head_dim), dtype=k.dtype)], 2)
         v = S.cat([v, C.zeros((bsz, num_heads, 1, head_dim), dtype=v.dtype)], 2)
@@ -980,9 +997,9 @@ def multi_head_attention_forward(
         attn_mask = kpm if attn_mask is None else attn_mask + kpm
     if not training:
         dropout_p = 0.0
-    # (N, H, L, S): scaled in place (no new array; the product saves its inputs, not its
-    # output), where PyTorch scales the queries first (the same up to rounding)
-    scores = L.matmul(q, k.transpose(-2, -1)).mul_(math.sqrt(1.0 / head_dim))
+    # the queries scaled before the product, as PyTorch does: the same rounding, and
+    # head_dim / S times fewer multiplications than scaling the (N, H, L, S) scores
+    scores = L.matmul(q * math.sqrt(1.0 / head_dim), k.transpose(-2, -1))
     if attn_mask is not None:
         scores = scores + attn_mask
     weights = R.softmax(scores, -1)

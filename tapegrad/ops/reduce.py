@@ -896,10 +896,13 @@ def _softmax_last(x):
         xb = x[bad]
         yb = np.subtract(xb, np.max(xb, axis=-1, keepdims=True))
         np.exp(yb, out=yb)
-        yb /= np.sum(yb, axis=-1, keepdims=True)
+        yb *= np.reciprocal(np.sum(yb, axis=-1, keepdims=True))
         y[bad] = yb
         s[bad] = 1
-    y /= s[..., None]
+    # times the reciprocal of the row sum, as PyTorch's kernel computes it (its rounding;
+    # and a broadcast multiplication runs ~1.5x as fast as the division)
+    np.reciprocal(s, out=s)
+    y *= s[..., None]
     return y
 
 
