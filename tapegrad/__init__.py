@@ -19,6 +19,12 @@ _torch_guard.install()
 
 # PyTorch computes inf/nan silently; NumPy would warn on every 0 * inf or log(0).
 _np.seterr(all="ignore")
+
+# The arrays a training step frees stay in the process for the next step instead of
+# faulting in again page by page (glibc malloc thresholds; see backend/memory.py).
+from .backend import memory as _memory
+
+_memory.keep_freed_memory()
 from ._device import device
 from ._dtype import (
     bool_ as bool,
