@@ -17,7 +17,7 @@ import numpy as np
 from .. import _dtype as D
 from .._tensor import Tensor
 from ..amp import autocast_mode as _ac
-from ..autograd.grad_mode import no_grad
+from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..ops import creation as C
 from ..ops import elementwise as E
 from ..ops import index as I
@@ -25,6 +25,7 @@ from ..ops import linalg as L
 from ..ops import nn_ops as N
 from ..ops import reduce as R
 from ..ops import shape as S
+from ._attention_chunks import attention_chunked
 
 # Convolution and pooling primitives live in their own op families; they are
 # resolved on first use so that this module imports on its own.
@@ -818,6 +819,24 @@ def scaled_dot_product_attention(
     return L.matmul(weights, value)
 
 
+def _chunkable(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> bool:
+    """Whether attention on these heads may run chunked, outside the graph
+    (``attention_chunked``): no gradient wanted, float32/float64 NumPy arrays of one
+    dtype, scores large enough for softmax's fast path (the graph path's numbers)."""
+    ts = (q, k, v) if mask is None else (q, k, v, mask)
+    if is_grad_enabled() and any(t.requires_grad for t in ts):
+        return False
+    dt = q._data.dtype
+    if dt not in (np.float32, np.float64) or q.ndim != 4:
+        return False
+    for t in ts:
+        if type(t._data) is not np.ndarray or t._data.dtype != dt:
+            return False
+    if mask is not None and mask.shape[0] not in (1, q.shape[0]):
+        return False
+    return q.shape[0] * q.shape[1] * q.shape[2] * k.shape[2] >= R._SOFTMAX_FAST_MIN
+
+
 def _float_mask(mask: Tensor | None, dtype) -> Tensor | None:
     """A boolean mask (True = masked out) as an additive float mask of -inf and 0."""
     if mask is None or mask.dtype is not D.bool_:
@@ -997,16 +1016,41 @@ def multi_head_attention_forward(
         attn_mask = kpm if attn_mask is None else attn_mask + kpm
     if not training:
         dropout_p = 0.0
-    # the queries scaled before the product, as PyTorch does: the same rounding, and
-    # head_dim / S times fewer multiplications than scaling the (N, H, L, S) scores
-    scores = L.matmul(q * math.sqrt(1.0 / head_dim), k.transpose(-2, -1))
-    if attn_mask is not None:
-        scores = scores + attn_mask
-    weights = R.softmax(scores, -1)
-    if dropout_p > 0.0:
-        weights = dropout(weights, p=dropout_p)
-    out = L.matmul(weights, v)  # (N, H, L, head_dim)
-    out = out.permute(2, 0, 1, 3).reshape(tgt_len * bsz, embed_dim)
+    if dropout_p == 0.0 and _chunkable(q, k, v, attn_mask):
+        # nothing to differentiate: the attention chunk by chunk, scores kept in cache; the
+        # output is written straight in the (L, N, H, head_dim) order the projection takes
+        dt = q._data.dtype
+        out_np = np.empty((tgt_len, bsz, num_heads, head_dim), dt)
+        w_np = None
+        if need_weights:
+            w_shape = (bsz,) if average_attn_weights else (bsz, num_heads)
+            w_np = np.empty(w_shape + (tgt_len, src_len), dt)
+        attention_chunked(
+            q._data,
+            k._data,
+            v._data,
+            math.sqrt(1.0 / head_dim),
+            None if attn_mask is None else attn_mask._data,
+            out_np.transpose(1, 2, 0, 3),
+            w_np,
+            average_attn_weights,
+        )
+        out = Tensor._make(out_np.reshape(tgt_len * bsz, embed_dim))
+        weights = None if w_np is None else Tensor._make(w_np)
+        if need_weights and average_attn_weights:
+            weights.div_(num_heads)  # the head sum divided in place, as below
+            average_attn_weights = False
+    else:
+        # the queries scaled before the product, as PyTorch does: the same rounding, and
+        # head_dim / S times fewer multiplications than scaling the (N, H, L, S) scores
+        scores = L.matmul(q * math.sqrt(1.0 / head_dim), k.transpose(-2, -1))
+        if attn_mask is not None:
+            scores = scores + attn_mask
+        weights = R.softmax(scores, -1)
+        if dropout_p > 0.0:
+            weights = dropout(weights, p=dropout_p)
+        out = L.matmul(weights, v)  # (N, H, L, head_dim)
+        out = out.permute(2, 0, 1, 3).reshape(tgt_len * bsz, embed_dim)
     out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
     if not batched:
         out = out.squeeze(1)

@@ -1,0 +1,203 @@
+"""Multi-head attention without gradients, chunk by chunk
+(``tapegrad.nn._attention_chunks``), against the graph path it replaces (the same
+numbers: the same BLAS calls per head, the same softmax and overflow fallback) and
+against PyTorch in float64."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import tapegrad
+import tapegrad.nn.functional as F
+from tapegrad.nn import _attention_chunks as AC
+
+RNG = np.random.default_rng(13)
+
+
+def _graph_path(monkeypatch, fn):
+    """``fn()`` with the chunked path switched off (the graph path, under no_grad too)."""
+    with monkeypatch.context() as mp:
+        mp.setattr(F, "_chunkable", lambda *a: False)
+        return fn()
+
+
+def _same(a, b, dtype):
+    """Equal up to a few units of rounding; NaN where the other has NaN."""
+    if a is None or b is None:
+        assert a is None and b is None
+        return
+    a, b = a.numpy(), b.numpy()
+    assert a.shape == b.shape and a.dtype == b.dtype
+    tol = 1e-6 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+def _module(e, h, dtype, batch_first, **kw):
+    tapegrad.manual_seed(0)
+    m = tapegrad.nn.MultiheadAttention(e, h, batch_first=batch_first, **kw).eval()
+    return m.to(tapegrad.float64) if dtype == np.float64 else m
+
+
+CASES = [
+    # name, masks(n, l, s) -> kwargs of the call
+    ("none", lambda n, l, s: {}),
+    ("bool causal", lambda n, l, s: {"attn_mask": np.triu(np.ones((l, s), bool), 1)}),
+    ("float 3d", lambda n, l, s: {"attn_mask": RNG.standard_normal((n * 4, l, s))}),
+    ("padding", lambda n, l, s: {"key_padding_mask": RNG.random((n, s)) < 0.3}),
+    (
+        "both, rows fully masked",
+        lambda n, l, s: {
+            "attn_mask": np.triu(np.ones((l, s), bool), 1),
+            "key_padding_mask": np.eye(n, s, dtype=bool) | (np.arange(s) == 0),
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("need_weights,average", [(True, True), (True, False), (False, True)])
+@pytest.mark.parametrize("chunk_bytes", [AC._CHUNK_BYTES, 3 * 4 * 24 * 24 * 8])
+def test_chunked_equals_graph_path(
+    monkeypatch, dtype, batch_first, case, need_weights, average, chunk_bytes
+):
+    monkeypatch.setattr(AC, "_CHUNK_BYTES", chunk_bytes)  # small: uneven chunks
+    n, length, e, h = 10, 24, 32, 4
+    m = _module(e, h, dtype, batch_first)
+    shape = (n, length, e) if batch_first else (length, n, e)
+    x = tapegrad.from_numpy(RNG.standard_normal(shape).astype(dtype))
+    kw = {}
+    for key, val in case[1](n, length, length).items():
+        t = tapegrad.from_numpy(val if val.dtype == bool else val.astype(dtype))
+        kw[key] = t
+    kw.update(need_weights=need_weights, average_attn_weights=average)
+    with tapegrad.no_grad():
+        got = m(x, x, x, **kw)
+        want = _graph_path(monkeypatch, lambda: m(x, x, x, **kw))
+    for a, b in zip(got, want):
+        _same(a, b, dtype)
+    if case[0] == "both, rows fully masked":
+        assert np.isnan(got[0].numpy()).any()  # as PyTorch's MHA: NaN rows
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_scores_fall_back_per_row(monkeypatch, dtype):
+    """Scores that overflow exp (and rows far below zero) take the per-row shift."""
+    m = _module(32, 4, dtype, False)
+    x = RNG.standard_normal((24, 10, 32)).astype(dtype)
+    x[3, 2] *= 300  # this batch element's rows overflow
+    x[5, 7] *= 60
+    x = tapegrad.from_numpy(x)
+    with tapegrad.no_grad():
+        got = m(x, x, x)
+        want = _graph_path(monkeypatch, lambda: m(x, x, x))
+    assert np.isfinite(got[0].numpy()).all() and np.isfinite(got[1].numpy()).all()
+    for a, b in zip(got, want):
+        _same(a, b, dtype)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+def test_threads_same_numbers(monkeypatch, threads):
+    monkeypatch.setattr(AC, "_CHUNK_BYTES", 4 * 24 * 24 * 8)
+    before = tapegrad.get_num_threads()
+    try:
+        m = _module(32, 4, np.float32, True)
+        x = tapegrad.from_numpy(RNG.standard_normal((16, 24, 32)).astype(np.float32))
+        mask = tapegrad.from_numpy(RNG.random((16, 24)) < 0.2)
+        tapegrad.set_num_threads(1)
+        with tapegrad.no_grad():
+            want = _graph_path(monkeypatch, lambda: m(x, x, x, key_padding_mask=mask))
+            tapegrad.set_num_threads(threads)
+            got = m(x, x, x, key_padding_mask=mask)
+    finally:
+        tapegrad.set_num_threads(before)
+    for a, b in zip(got, want):
+        _same(a, b, np.float32)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_against_torch_float64(batch_first):
+    """Chunked in float64 against PyTorch's MHA (eval, no_grad), masks and padding."""
+    n, length, e, h = 6, 40, 32, 4
+    rng = np.random.default_rng(5)
+    shape = (n, length, e) if batch_first else (length, n, e)
+    x = rng.standard_normal(shape)
+    attn = np.triu(np.ones((length, length), bool), 1)
+    pad = rng.random((n, length)) < 0.25
+    pad[:, 0] = False
+    torch.manual_seed(0)
+    ref = torch.nn.MultiheadAttention(e, h, batch_first=batch_first).double().eval()
+    m = tapegrad.nn.MultiheadAttention(e, h, batch_first=batch_first).double().eval()
+    with tapegrad.no_grad():  # the same parameters
+        for p, q in zip(m.parameters(), ref.parameters()):
+            p.copy_(tapegrad.from_numpy(q.detach().numpy().copy()))
+    outs = []
+    for lib, mod in ((torch, ref), (tapegrad, m)):
+        t = lib.from_numpy
+        with lib.no_grad():
+            o, w = mod(t(x), t(x), t(x), attn_mask=t(attn), key_padding_mask=t(pad))
+        outs.append((o.numpy(), w.numpy()))
+    for a, b in zip(*outs):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
+
+
+def test_gradient_keeps_graph_path():
+    """With a gradient wanted the graph path runs (the chunked one keeps no graph)."""
+    m = _module(32, 4, np.float32, False)
+    x = tapegrad.from_numpy(RNG.standard_normal((24, 10, 32)).astype(np.float32))
+    o, w = m(x, x, x)
+    assert o.grad_fn is not None and w.grad_fn is not None
+    o.sum().backward()
+    assert m.in_proj_weight.grad is not None
+    x.requires_grad_(True)
+    with tapegrad.no_grad():
+        o, _ = m(x, x, x)
+    assert o.grad_fn is None
+
+
+def test_training_dropout_keeps_graph_path(monkeypatch):
+    """Dropout in training is never chunked: the chunked kernel is not called."""
+    calls = []
+    monkeypatch.setattr(F, "attention_chunked", lambda *a: calls.append(1))
+    tapegrad.manual_seed(0)
+    m = tapegrad.nn.MultiheadAttention(32, 4, dropout=0.5)
+    x = tapegrad.from_numpy(RNG.standard_normal((24, 10, 32)).astype(np.float32))
+    with tapegrad.no_grad():
+        m(x, x, x)
+    assert not calls
+
+
+@pytest.mark.parametrize(
+    "kw", [{}, {"add_bias_kv": True}, {"add_zero_attn": True}, {"kdim": 24, "vdim": 20}]
+)
+def test_chunked_runs_and_equals_graph_path_other_layouts(monkeypatch, kw):
+    """Unbatched input, appended key/value steps, separate projections: the chunked
+    kernel runs (spied) and gives the graph path's numbers."""
+    calls = []
+    real = F.attention_chunked
+
+    def spy(*a):
+        calls.append(1)
+        return real(*a)
+
+    monkeypatch.setattr(F, "attention_chunked", spy)
+    tapegrad.manual_seed(0)
+    m = tapegrad.nn.MultiheadAttention(32, 4, **kw).eval()
+    kd, vd = kw.get("kdim", 32), kw.get("vdim", 32)
+    for batch in ((12,), ()):
+        q = tapegrad.from_numpy(RNG.standard_normal((48, *batch, 32)).astype(np.float32))
+        k = tapegrad.from_numpy(RNG.standard_normal((40, *batch, kd)).astype(np.float32))
+        v = tapegrad.from_numpy(RNG.standard_normal((40, *batch, vd)).astype(np.float32))
+        if not batch:  # unbatched: one head group of 48 x 40 scores is below the
+            q = tapegrad.cat([q] * 4)  # fast-path size: longer sequences
+            k, v = tapegrad.cat([k] * 4), tapegrad.cat([v] * 4)
+        calls.clear()
+        with tapegrad.no_grad():
+            got = m(q, k, v)
+            want = _graph_path(monkeypatch, lambda q=q, k=k, v=v: m(q, k, v))
+        assert calls
+        for a, b in zip(got, want):
+            _same(a, b, np.float32)
