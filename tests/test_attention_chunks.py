@@ -201,3 +201,43 @@ def test_chunked_runs_and_equals_graph_path_other_layouts(monkeypatch, kw):
         assert calls
         for a, b in zip(got, want):
             _same(a, b, np.float32)
+
+
+def test_batch_first_projected_in_its_own_order_gradients():
+    """batch_first self-attention is projected on the (N, L, E) array itself (no copy to
+    (L, N, E) rows): first and second order gradients by finite differences."""
+    from tapegrad.autograd import gradcheck, gradgradcheck
+
+    tapegrad.manual_seed(0)
+    small = tapegrad.nn.MultiheadAttention(4, 2, batch_first=True).double()
+    q = tapegrad.tensor(RNG.standard_normal((3, 5, 4)), requires_grad=True)
+    assert gradcheck(lambda t: small(t, t, t)[0], (q,))
+    assert gradcheck(lambda t: small(t, t, t)[1], (q,))
+    assert gradgradcheck(lambda t: small(t, t, t)[0], (q,))
+
+
+@pytest.mark.parametrize("grad", [False, True])
+def test_batch_first_against_torch_self_and_cross(grad):
+    """batch_first, self-attention (x, x, x) and encoder-decoder (x, mem, mem) with the
+    same tensor passed twice, values and input gradients against PyTorch in float64."""
+    rng = np.random.default_rng(9)
+    x, mem = rng.standard_normal((5, 30, 16)), rng.standard_normal((5, 26, 16))
+    torch.manual_seed(0)
+    ref = torch.nn.MultiheadAttention(16, 4, batch_first=True).double().eval()
+    m = tapegrad.nn.MultiheadAttention(16, 4, batch_first=True).double().eval()
+    with tapegrad.no_grad():
+        for p, q in zip(m.parameters(), ref.parameters()):
+            p.copy_(tapegrad.from_numpy(q.detach().numpy().copy()))
+    for lib_args in (lambda t, u: (t, t, t), lambda t, u: (t, u, u)):
+        res = []
+        for lib, mod in ((torch, ref), (tapegrad, m)):
+            t = lib.tensor(x, requires_grad=grad)
+            u = lib.tensor(mem, requires_grad=grad)
+            o, w = mod(*lib_args(t, u))
+            got = [o.detach().numpy(), w.detach().numpy()]
+            if grad:
+                (o.sum() + (w * w).sum()).backward()
+                got += [t.grad.numpy()] + ([u.grad.numpy()] if u.grad is not None else [])
+            res.append(got)
+        for a, b in zip(*res):
+            np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)

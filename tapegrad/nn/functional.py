@@ -932,11 +932,19 @@ def multi_head_attention_forward(
         and static_k is None
         and static_v is None
     )
+    # a batch-first input (MultiheadAttention(batch_first=True) passes the (L, N, E)
+    # transpose of an (N, L, E) array) is projected and given back in its own order: no
+    # copy of it into (L, N, E) rows before the products, none of the output after
+    batch_major = packed_heads and bsz > 1 and query.transpose(0, 1).is_contiguous()
     if packed_heads:
-        qkv = linear(query, in_proj_weight, in_proj_bias)
-        # (L, N, 3E) -> (3, N, H, L, head_dim): three strided views that the batched
-        # products below take as they are (PyTorch copies them to (N * H, L, head_dim))
-        qkv = qkv.reshape(tgt_len, bsz, 3, num_heads, head_dim).permute(2, 1, 3, 0, 4)
+        if batch_major:
+            qkv = linear(query.transpose(0, 1), in_proj_weight, in_proj_bias)
+            qkv = qkv.reshape(bsz, tgt_len, 3, num_heads, head_dim).permute(2, 0, 3, 1, 4)
+        else:
+            qkv = linear(query, in_proj_weight, in_proj_bias)
+            qkv = qkv.reshape(tgt_len, bsz, 3, num_heads, head_dim).permute(2, 1, 3, 0, 4)
+        # (3, N, H, L, head_dim): three strided views that the batched products below
+        # take as they are (PyTorch copies them to (N * H, L, head_dim))
         q, k, v = S.unbind(qkv)
     elif not use_separate_proj_weight and key is value:
         # PyTorch's packed in-projection: one GEMM for q, k and v in self-attention, one
@@ -1020,7 +1028,8 @@ def multi_head_attention_forward(
         # nothing to differentiate: the attention chunk by chunk, scores kept in cache; the
         # output is written straight in the (L, N, H, head_dim) order the projection takes
         dt = q._data.dtype
-        out_np = np.empty((tgt_len, bsz, num_heads, head_dim), dt)
+        lead = (bsz, tgt_len) if batch_major else (tgt_len, bsz)
+        out_np = np.empty(lead + (num_heads, head_dim), dt)
         w_np = None
         if need_weights:
             w_shape = (bsz,) if average_attn_weights else (bsz, num_heads)
@@ -1031,7 +1040,7 @@ def multi_head_attention_forward(
             v._data,
             math.sqrt(1.0 / head_dim),
             None if attn_mask is None else attn_mask._data,
-            out_np.transpose(1, 2, 0, 3),
+            out_np.transpose(0, 2, 1, 3) if batch_major else out_np.transpose(1, 2, 0, 3),
             w_np,
             average_attn_weights,
         )
@@ -1050,8 +1059,13 @@ def multi_head_attention_forward(
         if dropout_p > 0.0:
             weights = dropout(weights, p=dropout_p)
         out = L.matmul(weights, v)  # (N, H, L, head_dim)
-        out = out.permute(2, 0, 1, 3).reshape(tgt_len * bsz, embed_dim)
-    out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
+        out = out.permute((0, 2, 1, 3) if batch_major else (2, 0, 1, 3))
+        out = out.reshape(tgt_len * bsz, embed_dim)
+    out = linear(out, out_proj_weight, out_proj_bias)
+    if batch_major:
+        out = out.reshape(bsz, tgt_len, embed_dim).transpose(0, 1)
+    else:
+        out = out.reshape(tgt_len, bsz, embed_dim)
     if not batched:
         out = out.squeeze(1)
     if not need_weights:
