@@ -241,3 +241,62 @@ def test_batch_first_against_torch_self_and_cross(grad):
             res.append(got)
         for a, b in zip(*res):
             np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
+
+
+SDPA_MASKS = {
+    "none": lambda b, h, l, s: {},
+    "causal": lambda b, h, l, s: {"is_causal": True},
+    "bool 2d, dead rows": lambda b, h, l, s: {"attn_mask": np.arange(s) < np.arange(l)[:, None]},
+    "bool full": lambda b, h, l, s: {"attn_mask": RNG.random((b, h, l, s)) < 0.7},
+    "float per batch": lambda b, h, l, s: {"attn_mask": RNG.standard_normal((b, 1, l, s))},
+    "float broadcast": lambda b, h, l, s: {"attn_mask": RNG.standard_normal((1, 1, l, s))},
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mask", list(SDPA_MASKS), ids=list(SDPA_MASKS))
+@pytest.mark.parametrize("large", [False, True])
+def test_sdpa_chunked_equals_graph_path(monkeypatch, dtype, mask, large):
+    """F.scaled_dot_product_attention under no_grad, chunked: the graph path's values
+    (the queries scaled before the product: a rounding apart), zeros for fully masked
+    rows, the per-row fallback for scores that overflow."""
+    monkeypatch.setattr(AC, "_CHUNK_BYTES", 3 * 32 * 24 * 8)  # uneven chunks
+    b, h, length, s, e = 8, 4, 32, 24, 16
+    q, k, v = (RNG.standard_normal((b, h, n, e)).astype(dtype) for n in (length, s, s))
+    if large:
+        q[1, 2] *= 100
+    kw = {
+        key: tapegrad.from_numpy(val if val.dtype == bool else val.astype(dtype))
+        if isinstance(val, np.ndarray)
+        else val
+        for key, val in SDPA_MASKS[mask](b, h, length, s).items()
+    }
+    args = [tapegrad.from_numpy(t) for t in (q, k, v)]
+    sdpa = tapegrad.nn.functional.scaled_dot_product_attention
+    calls = []
+    real = F.attention_chunked
+    monkeypatch.setattr(F, "attention_chunked", lambda *a, **k: calls.append(1) or real(*a, **k))
+    with tapegrad.no_grad():
+        got = sdpa(*args, **kw)
+        # a mask broadcast over some batch dims only stays on the graph path
+        assert bool(calls) == (mask != "float per batch")
+        want = _graph_path(monkeypatch, lambda: sdpa(*args, **kw))
+    if mask == "bool 2d, dead rows":
+        assert (got.numpy()[:, :, 0] == 0).all()
+    tol = 2e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=tol, atol=tol)
+    # 3-d inputs (one batch dim) take the same path
+    with tapegrad.no_grad():
+        three = sdpa(*(t.reshape(b * h, *t.shape[2:]) for t in args))
+        ref = sdpa(*args)
+    np.testing.assert_allclose(three.numpy().reshape(ref.shape), ref.numpy(), rtol=0, atol=0)
+
+
+def test_sdpa_mask_gradient_keeps_graph_path():
+    """A float mask that requires grad (grad enabled) keeps the graph: its gradient."""
+    q, k, v = (tapegrad.randn(4, 2, 24, 8) for _ in range(3))
+    mask = tapegrad.randn(24, 24, requires_grad=True)
+    out = tapegrad.nn.functional.scaled_dot_product_attention(q, k, v, mask)
+    assert out.grad_fn is not None
+    out.sum().backward()
+    assert mask.grad is not None

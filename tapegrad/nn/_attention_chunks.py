@@ -26,7 +26,7 @@ from ..ops.reduce import _ROW_SUM_FLOOR
 _CHUNK_BYTES = 256 * 1024
 
 
-def attention_chunked(q, k, v, scale, mask, out, weights=None, average=True):
+def attention_chunked(q, k, v, scale, mask, out, weights=None, average=True, dead_zero=False):
     """softmax(q k^T * scale + mask) v, chunk by chunk of the batch dim, into ``out``.
 
     Args:
@@ -40,6 +40,8 @@ def attention_chunked(q, k, v, scale, mask, out, weights=None, average=True):
         weights: None, or an array that receives the attention weights: (N, L, S), their
             sum over the heads, with ``average``; else (N, H, L, S).
         average: See ``weights``.
+        dead_zero: Fully masked rows (all scores -inf) get zero weights (PyTorch's
+            ``scaled_dot_product_attention``) instead of NaN (its multi-head attention).
     """
     n, h, lq, e = q.shape
     s_len = k.shape[2]
@@ -76,9 +78,12 @@ def attention_chunked(q, k, v, scale, mask, out, weights=None, average=True):
                     if m is not None:
                         x += m
                 xb = x.reshape(-1, s_len)[bad]
-                yb = np.subtract(xb, np.max(xb, axis=-1, keepdims=True))
+                top = np.max(xb, axis=-1, keepdims=True)
+                yb = np.subtract(xb, top)
                 np.exp(yb, out=yb)
                 yb *= np.reciprocal(np.sum(yb, axis=-1, keepdims=True))
+                if dead_zero:
+                    yb[top[:, 0] == -np.inf] = 0
                 sc.reshape(-1, s_len)[bad] = yb
                 rows[bad] = 1
             np.reciprocal(rows, out=rows)

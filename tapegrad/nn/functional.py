@@ -798,6 +798,10 @@ def scaled_dot_product_attention(
         rep = query.shape[-3] // key.shape[-3]
         key = key.repeat_interleave(rep, -3)
         value = value.repeat_interleave(rep, -3)
+    if dropout_p == 0.0 and query.ndim >= 3:
+        got = _sdpa_chunked(query, key, value, attn_mask, is_causal, scale_factor)
+        if got is not None:
+            return got
     scores = L.matmul(query, key.transpose(-2, -1)) * scale_factor
     if is_causal:
         allowed = np.tril(np.ones((n_q, n_k), dtype=bool))
@@ -835,6 +839,51 @@ def _chunkable(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> bool:
     if mask is not None and mask.shape[0] not in (1, q.shape[0]):
         return False
     return q.shape[0] * q.shape[1] * q.shape[2] * k.shape[2] >= R._SOFTMAX_FAST_MIN
+
+
+def _sdpa_chunked(query, key, value, attn_mask, is_causal, scale) -> Tensor | None:
+    """``scaled_dot_product_attention`` by ``attention_chunked`` when nothing needs a
+    gradient (its scores kept in cache); None where that does not apply: batch dims that
+    differ between q, k and v, or a mask that broadcasts over only some of them."""
+    ts = (query, key, value, attn_mask)
+    if is_grad_enabled() and any(t is not None and t.requires_grad for t in ts):
+        return None
+    lead = tuple(query.shape[:-2])
+    if tuple(key.shape[:-2]) != lead or tuple(value.shape[:-2]) != lead:
+        return None
+    n_q, n_k = query.shape[-2], key.shape[-2]
+    dt = query._data.dtype
+    mask = None
+    if is_causal:
+        mask = np.where(np.tril(np.ones((n_q, n_k), dtype=bool)), 0, -np.inf).astype(dt)
+    elif attn_mask is not None:
+        mask = attn_mask._data
+        if type(mask) is not np.ndarray:
+            return None
+        if mask.dtype == np.bool_:
+            mask = np.where(mask, 0, -np.inf).astype(dt)
+    if mask is not None:
+        if mask.ndim > 2 and tuple(mask.shape[:-2]) == lead:
+            mask = mask.reshape((-1, 1) + mask.shape[-2:])
+        elif mask.ndim <= 2 or (
+            mask.ndim <= len(lead) + 2 and all(d == 1 for d in mask.shape[:-2])
+        ):
+            mask = mask.reshape(mask.shape[-2:]) if mask.ndim > 2 else mask
+            mask = np.broadcast_to(mask, (n_q, n_k)).reshape(1, 1, n_q, n_k)
+        else:
+            return None
+    q4 = query.reshape(-1, 1, n_q, query.shape[-1])
+    k4 = key.reshape(-1, 1, n_k, key.shape[-1])
+    v4 = value.reshape(-1, 1, n_k, value.shape[-1])
+    m4 = None if mask is None else Tensor._make(mask)
+    if not _chunkable(q4, k4, v4, m4):
+        return None
+    out = np.empty(lead + (n_q, value.shape[-1]), dt)
+    attention_chunked(
+        q4._data, k4._data, v4._data, scale, mask, out.reshape(-1, 1, n_q, out.shape[-1]),
+        dead_zero=True,
+    )  # fmt: skip
+    return Tensor._make(out)
 
 
 def _float_mask(mask: Tensor | None, dtype) -> Tensor | None:
