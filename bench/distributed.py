@@ -10,7 +10,10 @@ Each measurement is a fresh subprocess (as in bench/run.py): PyTorch with
 ``torch.set_num_threads(N)``; tapegrad under ``mpiexec -n P`` with one BLAS / batch
 thread per rank, DistributedDataParallel, each rank on 1/P of every batch of 100
 (the global batch stays 100, so the training is the 1-process one). The scaling
-efficiency is ``T(1 process) / (P * T(P processes))`` on the same total work.
+efficiency is ``T(1 process) / (P * T(P processes))`` on the same total work. Its
+ceiling on this machine is measured too: the same P parts of every batch trained by P
+independent processes at once, with no MPI at all (no gradient exchange, no waiting),
+``T(1 process) / (P * T(slowest of them))``: what the cores give when they all work.
 
 The projection: an epoch on P processes takes ``steps * (t_compute(100 / P) +
 t_allreduce(P))``. ``t_compute(b) = a + c * b`` is fitted to 1-process step times
@@ -105,6 +108,44 @@ def torch_worker(workload: str, threads: int, quick: bool) -> dict:
     t0 = time.perf_counter()
     run()
     return {"seconds": time.perf_counter() - t0, "threads": torch.get_num_threads(), "data": source}
+
+
+def solo_worker(workload: str, rank: int, world: int, quick: bool, sync: str) -> dict:
+    """One of ``world`` independent processes (no MPI): this rank's part of every batch,
+    timed from the moment all of them have finished their setup (a file per rank in
+    ``sync``)."""
+    import tapegrad
+
+    run, _, _ = _epoch(tapegrad, workload, quick, rank, world)
+    open(os.path.join(sync, str(rank)), "w").close()
+    while len(os.listdir(sync)) < world:
+        time.sleep(0.001)
+    t0 = time.perf_counter()
+    run()
+    return {"seconds": time.perf_counter() - t0}
+
+
+def run_solo(workload: str, nproc: int, quick: bool) -> float:
+    """Seconds of the slowest of ``nproc`` independent processes run side by side."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as sync:
+        procs = [
+            subprocess.Popen(
+                [sys.executable, __file__, "--solo-worker", workload, str(r), str(nproc), sync]
+                + (["--quick"] if quick else []),
+                env=suite._thread_env(1),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for r in range(nproc)
+        ]
+        outs = [p.communicate() for p in procs]
+    for p, (_, err) in zip(procs, outs):
+        if p.returncode != 0:
+            raise RuntimeError(f"solo worker failed:\n{err[-3000:]}")
+    return max(json.loads(out.strip().splitlines()[-1])["seconds"] for out, _ in outs)
 
 
 def _step_times(tapegrad, workload: str, quick: bool) -> dict:
@@ -228,7 +269,7 @@ def project(one: dict, two: dict, steps: int) -> list[dict]:
 def measure(workload: str, nproc: int, quick: bool, reps: int) -> dict:
     """Interleaved: PyTorch with ``nproc`` threads, tapegrad on ``nproc`` processes and
     on 1 process."""
-    acc: dict = {"torch": [], "mpi": [], "one": [], "mpi_cpu": [], "one_cpu": []}
+    acc: dict = {"torch": [], "mpi": [], "one": [], "mpi_cpu": [], "one_cpu": [], "solo": []}
     extra: dict = {}
     for i in range(reps):
         acc["torch"].append(run_torch(workload, nproc, quick)["seconds"])
@@ -241,6 +282,7 @@ def measure(workload: str, nproc: int, quick: bool, reps: int) -> dict:
         acc["one_cpu"].append(one["cpu_seconds"])
         if "step_s" in one:
             extra["step_s_1proc"] = one["step_s"]
+        acc["solo"].append(run_solo(workload, nproc, quick))
     med = statistics.median
     ratio = med(acc["mpi"]) / med(acc["torch"])
     efficiency = med(acc["one"]) / (nproc * med(acc["mpi"]))
@@ -258,6 +300,9 @@ def measure(workload: str, nproc: int, quick: bool, reps: int) -> dict:
         "efficiency_met": efficiency >= EFFICIENCY_TARGET,
         # The same from CPU seconds: 1-process CPU time over all ranks' CPU time.
         "cpu_efficiency": med(acc["one_cpu"]) / med(acc["mpi_cpu"]),
+        # The ceiling: P independent processes, no communication (see the docstring).
+        "tapegrad_solo_times": acc["solo"],
+        "ceiling_efficiency": med(acc["one"]) / (nproc * med(acc["solo"])),
         **extra,
     }
     n = MODELS[workload][3 if quick else 2]
@@ -278,8 +323,9 @@ def markdown(data: dict) -> str:
         "",
         "| workload | processes / threads | tapegrad on P processes, min / median s "
         "| PyTorch, P threads, min / median s | ratio | target | tapegrad 1 process, median s "
-        "| scaling efficiency (target 0.85) | efficiency from CPU seconds |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| scaling efficiency (target 0.85) | efficiency from CPU seconds "
+        "| ceiling: P processes without MPI |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in data["results"]:
         tgt = (
@@ -289,11 +335,12 @@ def markdown(data: dict) -> str:
         )
         eff = f"{r['efficiency']:.2f} {'met' if r['efficiency_met'] else '**missed**'}"
         cpu_eff = f"{r['cpu_efficiency']:.2f}" if "cpu_efficiency" in r else "-"
+        ceiling = f"{r['ceiling_efficiency']:.2f}" if "ceiling_efficiency" in r else "-"
         lines.append(
             f"| {r['workload']} | {r['nproc']} | {min(r['tapegrad_mpi_times']):.2f} / "
             f"{med(r['tapegrad_mpi_times']):.2f} | {min(r['torch_times']):.2f} / "
             f"{med(r['torch_times']):.2f} | {r['ratio']:.2f} | {tgt} | "
-            f"{med(r['tapegrad_1proc_times']):.2f} | {eff} | {cpu_eff} |"
+            f"{med(r['tapegrad_1proc_times']):.2f} | {eff} | {cpu_eff} | {ceiling} |"
         )
     for r in data["results"]:
         if "projection" not in r:
@@ -332,10 +379,15 @@ def main(argv=None) -> int:
     p.add_argument("--markdown")
     p.add_argument("--torch-worker", nargs=2, metavar=("WORKLOAD", "THREADS"))
     p.add_argument("--mpi-worker", metavar="WORKLOAD")
+    p.add_argument("--solo-worker", nargs=4, metavar=("WORKLOAD", "RANK", "WORLD", "SYNC"))
     p.add_argument("--profile", action="store_true")
     args = p.parse_args(argv)
     if args.torch_worker:
         print(json.dumps(torch_worker(args.torch_worker[0], int(args.torch_worker[1]), args.quick)))
+        return 0
+    if args.solo_worker:
+        workload, rank, world, sync = args.solo_worker
+        print(json.dumps(solo_worker(workload, int(rank), int(world), args.quick, sync)))
         return 0
     if args.mpi_worker:
         mpi_worker(args.mpi_worker, args.quick, args.profile)
@@ -352,7 +404,7 @@ def main(argv=None) -> int:
             f"{name:<15} P={args.nproc}"
             f"  tapegrad {statistics.median(r['tapegrad_mpi_times']):.2f} s"
             f"  torch {statistics.median(r['torch_times']):.2f} s  ratio {r['ratio']:.2f}"
-            f"  efficiency {r['efficiency']:.2f}",
+            f"  efficiency {r['efficiency']:.2f} (ceiling {r['ceiling_efficiency']:.2f})",
             flush=True,
         )
     data["info"]["load_avg_end"] = os.getloadavg()[0]

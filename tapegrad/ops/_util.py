@@ -235,3 +235,41 @@ def float32_grad(g):
     if type(g) is np.ndarray and g.dtype in _LOW_PRECISION_NP:
         return g.astype(np.float32)
     return g
+
+
+_BITS = {2: np.int16, 4: np.int32, 8: np.int64}
+
+
+def select(mask, a, b, xp=np):
+    """``xp.where(mask, a, b)``; for NumPy float arrays of one dtype and shape bit for bit
+    the same, without a branch per element.
+
+    NumPy's ``where`` branches on every element: with a mask as random as an activation's
+    ``x > 0`` it runs at ~5 ms per million float32 elements here, several times a
+    multiply. Here the mask becomes all-ones / all-zeros words and the two arrays are
+    blended with bitwise and/or (~2 ms). Other cases (broadcasting, mixed dtypes, a
+    backward's graph namespace under ``create_graph``, CuPy) go to ``xp.where``.
+    """
+    if (
+        xp is np
+        and type(a) is np.ndarray
+        and type(b) is np.ndarray
+        and type(mask) is np.ndarray
+        and a.dtype == b.dtype
+        and a.dtype.kind == "f"
+        and a.dtype.itemsize in _BITS
+        and a.shape == b.shape == mask.shape
+        and mask.dtype == np.bool_
+        and a.flags.c_contiguous
+        and b.flags.c_contiguous
+        and mask.flags.c_contiguous
+    ):
+        bits = _BITS[a.dtype.itemsize]
+        m = mask.view(np.int8).astype(bits)
+        np.negative(m, out=m)  # 0 -> 0, 1 -> all bits set
+        out = np.bitwise_and(a.view(bits), m)
+        np.invert(m, out=m)
+        np.bitwise_and(b.view(bits), m, out=m)
+        np.bitwise_or(out, m, out=out)
+        return out.view(a.dtype)
+    return xp.where(mask, a, b)

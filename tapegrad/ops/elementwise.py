@@ -545,9 +545,13 @@ def _unary(name, fwd, bwd, uses="x", pyname=None):
 
 
 def _sigmoid(x):
-    # exp(-|x|) never overflows; both branches agree with 1/(1+exp(-x)).
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+    """1 / (1 + exp(-x)) of a float array, as PyTorch's CPU kernel computes it: below
+    about -88 (float32) exp(-x) is inf and the result 0, its limit. One array, no branch
+    per element."""
+    e = np.asarray(np.negative(x))  # (a 0-d input gives a NumPy scalar)
+    np.exp(e, out=e)
+    e += 1
+    return np.reciprocal(e, out=e)
 
 
 _SQRT_PI = math.sqrt(math.pi)

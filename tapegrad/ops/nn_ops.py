@@ -17,6 +17,7 @@ from ..autograd.engine import sum_to
 from ..autograd.function import Function
 from ..backend import array_module
 from . import _util as U
+from .elementwise import _sigmoid as _sigmoid_kernel
 from .linalg import matmul_split
 
 # ---------------------------------------------------------------------------
@@ -209,12 +210,16 @@ class LeakyRelu(Function):
         xp = array_module(x)
         ctx.slope = negative_slope
         ctx.save_for_backward(x)
-        return xp.where(x > 0, x, x * _scalar(negative_slope, x.dtype))
+        scaled = x * _scalar(negative_slope, x.dtype)
+        if xp is np and 0 < negative_slope <= 1:
+            # x and slope * x have one sign, and the larger is x exactly where x > 0
+            # (inf and NaN too): a max, not a per-element branch
+            return np.maximum(x, scaled, out=scaled)
+        return U.select(x > 0, x, scaled, xp)
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        xp = ctx.xp
-        return xp.where(x > 0, g, g * _scalar(ctx.slope, g.dtype))
+        return U.select(x > 0, g, g * _scalar(ctx.slope, g.dtype), ctx.xp)
 
 
 class Prelu(Function):
@@ -223,14 +228,14 @@ class Prelu(Function):
     def forward(ctx, x, w):
         xp = array_module(x)
         ctx.save_for_backward(x, w)
-        return xp.where(x > 0, x, w * x)
+        return U.select(x > 0, x, w * x, xp)
 
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         xp = ctx.xp
         nx, nw = ctx.needs_input_grad
         pos = x > 0
-        gx = xp.where(pos, g, g * w) if nx else None
+        gx = U.select(pos, g, g * w, xp) if nx else None
         gw = sum_to(xp.where(pos, 0, g * x), tuple(w.shape), xp) if nw else None
         return gx, gw
 
@@ -245,7 +250,7 @@ class Elu(Function):
         ctx.args = (alpha, scale, input_scale)
         dt = x.dtype
         neg = xp.expm1(xp.minimum(x, 0) * _scalar(input_scale, dt)) * _scalar(alpha * scale, dt)
-        return xp.where(x > 0, x * _scalar(scale, dt), neg)
+        return U.select(x > 0, x * _scalar(scale, dt), neg, xp)
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
@@ -256,13 +261,47 @@ class Elu(Function):
             xp.exp(xp.minimum(x, 0) * _scalar(input_scale, dt))
             * _scalar(input_scale * alpha * scale, dt)
         )
-        return xp.where(x > 0, g * _scalar(scale, dt), neg)
+        return U.select(x > 0, g * _scalar(scale, dt), neg, xp)
 
 
 _SQRT1_2 = math.sqrt(0.5)
 _GELU_BETA = math.sqrt(2.0) * (2.0 / math.sqrt(math.pi)) * 0.5
 _GELU_KAPPA = 0.044715
 _GELU_ALPHA = (2.0 / math.sqrt(math.pi)) * _SQRT1_2 * 0.5
+
+
+# Abramowitz & Stegun 7.1.26: erf(z) = 1 - t (a1 + a2 t + ... + a5 t^4) exp(-z^2) with
+# t = 1 / (1 + p z) for z >= 0, |error| <= 1.5e-7. PyTorch's vectorised float32 erf, the
+# one its CPU GELU kernels call (torch.erf itself is more accurate): float32 GELU here
+# computes it the same way, ~3x faster than the double-precision erf above and equal to
+# PyTorch's GELU bit for bit on most elements (the rest: its fused multiply-adds).
+_AS_P = np.float32(0.3275911)
+_AS_A = tuple(
+    np.float32(a) for a in (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)
+)
+# exp(-z^2) underflows past z^2 = 87 (and runs slowly on subnormal results): there
+# 1 - t r exp(-z^2) is 1 in float32 either way.
+_AS_MAX_SQUARE = np.float32(87.0)
+
+
+def _erf_float32(z):
+    """erf of a float32 NumPy array by A&S 7.1.26, as PyTorch's float32 GELU computes it."""
+    one = np.float32(1.0)
+    t = np.abs(z)
+    t *= _AS_P
+    t += one
+    np.reciprocal(t, out=t)
+    r = t * _AS_A[0]
+    for a in _AS_A[1:]:
+        r += a
+        r *= t
+    e = np.square(z)
+    np.minimum(e, _AS_MAX_SQUARE, out=e)  # NaN stays NaN
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    e *= r  # t * r * exp(-z^2) = erfc(|z|)
+    np.subtract(one, e, out=e)
+    return np.copysign(e, z, out=e)
 
 
 class Gelu(Function):
@@ -277,7 +316,12 @@ class Gelu(Function):
         if approximate == "tanh":
             inner = _scalar(_GELU_BETA, dt) * (x + _scalar(_GELU_KAPPA, dt) * x * x * x)
             return _scalar(0.5, dt) * x * (1 + xp.tanh(inner))
-        cdf = _scalar(0.5, dt) * (1 + erf(x * _scalar(_SQRT1_2, dt)))
+        if dt == np.float32 and xp is np:
+            cdf = _erf_float32(x * np.float32(_SQRT1_2))
+            cdf += np.float32(1.0)
+            cdf *= np.float32(0.5)
+        else:
+            cdf = _scalar(0.5, dt) * (1 + erf(x * _scalar(_SQRT1_2, dt)))
         ctx.cdf = cdf  # kept for backward: erf is the expensive part
         return x * cdf
 
@@ -305,11 +349,10 @@ class Gelu(Function):
 
 
 def _sigmoid(x, xp=np):
-    """1 / (1 + exp(-x)) without overflow; ``xp`` is a backward's array namespace."""
+    """1 / (1 + exp(-x)) (``elementwise._sigmoid``); ``xp`` is a backward's array namespace."""
     if xp is not np:
         return xp.sigmoid(x)
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+    return _sigmoid_kernel(x)
 
 
 def _softplus(x, xp=np):
@@ -357,14 +400,14 @@ class Softplus(Function):
         ctx.beta, ctx.threshold = beta, threshold
         bx = x * _scalar(beta, x.dtype)
         soft = xp.log1p(xp.exp(xp.minimum(bx, threshold))) / _scalar(beta, x.dtype)
-        return xp.where(bx > threshold, x, soft)
+        return U.select(bx > threshold, x, soft, xp)
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         xp = ctx.xp
         bx = x * _scalar(ctx.beta, x.dtype)
         z = xp.exp(xp.minimum(bx, ctx.threshold))
-        return xp.where(bx > ctx.threshold, g, g * z / (z + 1))
+        return U.select(bx > ctx.threshold, g, g * z / (z + 1), xp)
 
 
 class Hardsigmoid(Function):
