@@ -218,3 +218,43 @@ def test_softmax_fast_path_one_dim():
         got = to_numpy(tapegrad.softmax(tapegrad.tensor(x), 0))
         np.testing.assert_allclose(got, _reference_softmax(x), rtol=4e-6, atol=1e-35,
                                    equal_nan=True)  # fmt: skip
+
+
+def test_self_attention_packed_heads_match_separate_inputs():
+    """Self-attention (query is key is value) takes its heads from the packed projection
+    in one view; the same inputs as three tensors take the per-tensor path. Values, both
+    outputs' gradients and second order agree; batch_first too."""
+    for batch_first in (False, True):
+        tapegrad.manual_seed(0)
+        m = tapegrad.nn.MultiheadAttention(12, 3, batch_first=batch_first).double()
+        x = RNG.standard_normal((7, 4, 12))
+        a = tapegrad.tensor(x, requires_grad=True)
+        b = tapegrad.tensor(x, requires_grad=True)
+        out_a, w_a = m(a, a, a)
+        out_b, w_b = m(b, b.clone(), b.clone())
+        np.testing.assert_allclose(to_numpy(out_a), to_numpy(out_b), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(to_numpy(w_a), to_numpy(w_b), rtol=1e-12, atol=1e-14)
+        up, upw = RNG.standard_normal(out_a.shape), RNG.standard_normal(w_a.shape)
+        ga = tapegrad.autograd.grad(
+            (out_a * tapegrad.tensor(up)).sum() + (w_a * tapegrad.tensor(upw)).sum(),
+            [a, m.in_proj_weight, m.in_proj_bias],
+        )
+        gb = tapegrad.autograd.grad(
+            (out_b * tapegrad.tensor(up)).sum() + (w_b * tapegrad.tensor(upw)).sum(),
+            [b, m.in_proj_weight, m.in_proj_bias],
+        )
+        for u, w in zip(ga, gb):
+            np.testing.assert_allclose(to_numpy(u), to_numpy(w), rtol=1e-10, atol=1e-12)
+    small = tapegrad.nn.MultiheadAttention(4, 2, bias=False).double()
+    q = tapegrad.tensor(RNG.standard_normal((3, 2, 4)), requires_grad=True)
+    assert gradcheck(lambda t: small(t, t, t)[1], (q,))
+    assert gradgradcheck(lambda t: small(t, t, t)[0], (q,))
+
+
+def test_softmax_backward_float32_parity():
+    """Large float32 scores through the fast softmax and its backward against PyTorch
+    (float32 on both sides; the gradient's tolerance is a few float32 roundings of the
+    upstream gradient (~1), as g - sum(g * y) cancels)."""
+    x = (RNG.standard_normal((16, 4, 64, 64)) * 3).astype(np.float32)
+    compare(lambda L, a: L.softmax(a, -1), [x], rtol=2e-6, atol=1e-8, grad_rtol=1e-5,
+            grad_atol=1e-6)  # fmt: skip

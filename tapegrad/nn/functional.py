@@ -17,7 +17,7 @@ import numpy as np
 from .. import _dtype as D
 from .._tensor import Tensor
 from ..amp import autocast_mode as _ac
-from ..autograd.grad_mode import no_grad
+from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..ops import creation as C
 from ..ops import elementwise as E
 from ..ops import index as I
@@ -25,6 +25,7 @@ from ..ops import linalg as L
 from ..ops import nn_ops as N
 from ..ops import reduce as R
 from ..ops import shape as S
+from ._attention_chunks import attention_chunked
 
 # Convolution and pooling primitives live in their own op families; they are
 # resolved on first use so that this module imports on its own.
@@ -797,6 +798,10 @@ def scaled_dot_product_attention(
         rep = query.shape[-3] // key.shape[-3]
         key = key.repeat_interleave(rep, -3)
         value = value.repeat_interleave(rep, -3)
+    if dropout_p == 0.0 and query.ndim >= 3:
+        got = _sdpa_chunked(query, key, value, attn_mask, is_causal, scale_factor)
+        if got is not None:
+            return got
     scores = L.matmul(query, key.transpose(-2, -1)) * scale_factor
     if is_causal:
         allowed = np.tril(np.ones((n_q, n_k), dtype=bool))
@@ -816,6 +821,69 @@ def scaled_dot_product_attention(
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, True)
     return L.matmul(weights, value)
+
+
+def _chunkable(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> bool:
+    """Whether attention on these heads may run chunked, outside the graph
+    (``attention_chunked``): no gradient wanted, float32/float64 NumPy arrays of one
+    dtype, scores large enough for softmax's fast path (the graph path's numbers)."""
+    ts = (q, k, v) if mask is None else (q, k, v, mask)
+    if is_grad_enabled() and any(t.requires_grad for t in ts):
+        return False
+    dt = q._data.dtype
+    if dt not in (np.float32, np.float64) or q.ndim != 4:
+        return False
+    for t in ts:
+        if type(t._data) is not np.ndarray or t._data.dtype != dt:
+            return False
+    if mask is not None and mask.shape[0] not in (1, q.shape[0]):
+        return False
+    return q.shape[0] * q.shape[1] * q.shape[2] * k.shape[2] >= R._SOFTMAX_FAST_MIN
+
+
+def _sdpa_chunked(query, key, value, attn_mask, is_causal, scale) -> Tensor | None:
+    """``scaled_dot_product_attention`` by ``attention_chunked`` when nothing needs a
+    gradient (its scores kept in cache); None where that does not apply: batch dims that
+    differ between q, k and v, or a mask that broadcasts over only some of them."""
+    ts = (query, key, value, attn_mask)
+    if is_grad_enabled() and any(t is not None and t.requires_grad for t in ts):
+        return None
+    lead = tuple(query.shape[:-2])
+    if tuple(key.shape[:-2]) != lead or tuple(value.shape[:-2]) != lead:
+        return None
+    n_q, n_k = query.shape[-2], key.shape[-2]
+    dt = query._data.dtype
+    mask = None
+    if is_causal:
+        mask = np.where(np.tril(np.ones((n_q, n_k), dtype=bool)), 0, -np.inf).astype(dt)
+    elif attn_mask is not None:
+        mask = attn_mask._data
+        if type(mask) is not np.ndarray:
+            return None
+        if mask.dtype == np.bool_:
+            mask = np.where(mask, 0, -np.inf).astype(dt)
+    if mask is not None:
+        if mask.ndim > 2 and tuple(mask.shape[:-2]) == lead:
+            mask = mask.reshape((-1, 1) + mask.shape[-2:])
+        elif mask.ndim <= 2 or (
+            mask.ndim <= len(lead) + 2 and all(d == 1 for d in mask.shape[:-2])
+        ):
+            mask = mask.reshape(mask.shape[-2:]) if mask.ndim > 2 else mask
+            mask = np.broadcast_to(mask, (n_q, n_k)).reshape(1, 1, n_q, n_k)
+        else:
+            return None
+    q4 = query.reshape(-1, 1, n_q, query.shape[-1])
+    k4 = key.reshape(-1, 1, n_k, key.shape[-1])
+    v4 = value.reshape(-1, 1, n_k, value.shape[-1])
+    m4 = None if mask is None else Tensor._make(mask)
+    if not _chunkable(q4, k4, v4, m4):
+        return None
+    out = np.empty(lead + (n_q, value.shape[-1]), dt)
+    attention_chunked(
+        q4._data, k4._data, v4._data, scale, mask, out.reshape(-1, 1, n_q, out.shape[-1]),
+        dead_zero=True,
+    )  # fmt: skip
+    return Tensor._make(out)
 
 
 def _float_mask(mask: Tensor | None, dtype) -> Tensor | None:
@@ -903,7 +971,31 @@ def multi_head_attention_forward(
             "module method `generate_square_subsequent_mask` to create this mask."
         )
     head_dim = embed_dim // num_heads
-    if not use_separate_proj_weight and key is value:
+    # self-attention with nothing appended to the keys: the heads of q, k and v are taken
+    # straight from the packed product below (one view op, no chunk nor per-tensor split)
+    packed_heads = (
+        not use_separate_proj_weight
+        and query is key
+        and key is value
+        and bias_k is None
+        and static_k is None
+        and static_v is None
+    )
+    # a batch-first input (MultiheadAttention(batch_first=True) passes the (L, N, E)
+    # transpose of an (N, L, E) array) is projected and given back in its own order: no
+    # copy of it into (L, N, E) rows before the products, none of the output after
+    batch_major = packed_heads and bsz > 1 and query.transpose(0, 1).is_contiguous()
+    if packed_heads:
+        if batch_major:
+            qkv = linear(query.transpose(0, 1), in_proj_weight, in_proj_bias)
+            qkv = qkv.reshape(bsz, tgt_len, 3, num_heads, head_dim).permute(2, 0, 3, 1, 4)
+        else:
+            qkv = linear(query, in_proj_weight, in_proj_bias)
+            qkv = qkv.reshape(tgt_len, bsz, 3, num_heads, head_dim).permute(2, 1, 3, 0, 4)
+        # (3, N, H, L, head_dim): three strided views that the batched products below
+        # take as they are (PyTorch copies them to (N * H, L, head_dim))
+        q, k, v = S.unbind(qkv)
+    elif not use_separate_proj_weight and key is value:
         # PyTorch's packed in-projection: one GEMM for q, k and v in self-attention, one
         # for k and v in encoder-decoder attention (fewer, larger products; same numbers)
         if query is key:
@@ -962,9 +1054,10 @@ def multi_head_attention_forward(
             )
         return t.reshape(bsz, num_heads, t.shape[1], head_dim)
 
-    q = heads(q)
-    k = heads(k) if static_k is None else static(static_k, "k")
-    v = heads(v) if static_v is None else static(static_v, "v")
+    if not packed_heads:
+        q = heads(q)
+        k = heads(k) if static_k is None else static(static_k, "k")
+        v = heads(v) if static_v is None else static(static_v, "v")
     if add_zero_attn:
         k = S.cat([k, C.zeros((bsz, num_heads, 1, head_dim), dtype=k.dtype)], 2)
         v = S.cat([v, C.zeros((bsz, num_heads, 1, head_dim), dtype=v.dtype)], 2)
@@ -980,17 +1073,48 @@ def multi_head_attention_forward(
         attn_mask = kpm if attn_mask is None else attn_mask + kpm
     if not training:
         dropout_p = 0.0
-    # (N, H, L, S): scaled in place (no new array; the product saves its inputs, not its
-    # output), where PyTorch scales the queries first (the same up to rounding)
-    scores = L.matmul(q, k.transpose(-2, -1)).mul_(math.sqrt(1.0 / head_dim))
-    if attn_mask is not None:
-        scores = scores + attn_mask
-    weights = R.softmax(scores, -1)
-    if dropout_p > 0.0:
-        weights = dropout(weights, p=dropout_p)
-    out = L.matmul(weights, v)  # (N, H, L, head_dim)
-    out = out.permute(2, 0, 1, 3).reshape(tgt_len * bsz, embed_dim)
-    out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, embed_dim)
+    if dropout_p == 0.0 and _chunkable(q, k, v, attn_mask):
+        # nothing to differentiate: the attention chunk by chunk, scores kept in cache; the
+        # output is written straight in the (L, N, H, head_dim) order the projection takes
+        dt = q._data.dtype
+        lead = (bsz, tgt_len) if batch_major else (tgt_len, bsz)
+        out_np = np.empty(lead + (num_heads, head_dim), dt)
+        w_np = None
+        if need_weights:
+            w_shape = (bsz,) if average_attn_weights else (bsz, num_heads)
+            w_np = np.empty(w_shape + (tgt_len, src_len), dt)
+        attention_chunked(
+            q._data,
+            k._data,
+            v._data,
+            math.sqrt(1.0 / head_dim),
+            None if attn_mask is None else attn_mask._data,
+            out_np.transpose(0, 2, 1, 3) if batch_major else out_np.transpose(1, 2, 0, 3),
+            w_np,
+            average_attn_weights,
+        )
+        out = Tensor._make(out_np.reshape(tgt_len * bsz, embed_dim))
+        weights = None if w_np is None else Tensor._make(w_np)
+        if need_weights and average_attn_weights:
+            weights.div_(num_heads)  # the head sum divided in place, as below
+            average_attn_weights = False
+    else:
+        # the queries scaled before the product, as PyTorch does: the same rounding, and
+        # head_dim / S times fewer multiplications than scaling the (N, H, L, S) scores
+        scores = L.matmul(q * math.sqrt(1.0 / head_dim), k.transpose(-2, -1))
+        if attn_mask is not None:
+            scores = scores + attn_mask
+        weights = R.softmax(scores, -1)
+        if dropout_p > 0.0:
+            weights = dropout(weights, p=dropout_p)
+        out = L.matmul(weights, v)  # (N, H, L, head_dim)
+        out = out.permute((0, 2, 1, 3) if batch_major else (2, 0, 1, 3))
+        out = out.reshape(tgt_len * bsz, embed_dim)
+    out = linear(out, out_proj_weight, out_proj_bias)
+    if batch_major:
+        out = out.reshape(bsz, tgt_len, embed_dim).transpose(0, 1)
+    else:
+        out = out.reshape(tgt_len, bsz, embed_dim)
     if not batched:
         out = out.squeeze(1)
     if not need_weights:

@@ -896,10 +896,13 @@ def _softmax_last(x):
         xb = x[bad]
         yb = np.subtract(xb, np.max(xb, axis=-1, keepdims=True))
         np.exp(yb, out=yb)
-        yb /= np.sum(yb, axis=-1, keepdims=True)
+        yb *= np.reciprocal(np.sum(yb, axis=-1, keepdims=True))
         y[bad] = yb
         s[bad] = 1
-    y /= s[..., None]
+    # times the reciprocal of the row sum, as PyTorch's kernel computes it (its rounding;
+    # and a broadcast multiplication runs ~1.5x as fast as the division)
+    np.reciprocal(s, out=s)
+    y *= s[..., None]
     return y
 
 
@@ -925,15 +928,20 @@ class Softmax(Function):
         g = U.float32_grad(g)
         (y,) = ctx.saved_tensors
         xp = ctx.xp
+        # (g - sum(g * y)) * y, in PyTorch's order of operations (its rounding)
         gy = g * y
         if xp is np:
             last = ctx.dim in (-1, y.ndim - 1) and gy.size >= _SOFTMAX_FAST_MIN
             if last and gy.flags.c_contiguous and gy.dtype.kind == "f":
-                gy -= y * _row_sums(gy)[..., None]
+                s = _row_sums(gy)[..., None]
             else:
-                gy -= y * np.sum(gy, axis=ctx.dim, keepdims=True)
-            return gy
-        return gy - y * xp.sum(gy, axis=ctx.dim, keepdims=True)
+                s = np.sum(gy, axis=ctx.dim, keepdims=True)
+            if gy.shape == g.shape:  # the product's array takes the result (no new one)
+                np.subtract(g, s, out=gy)
+                gy *= y
+                return gy
+            return (g - s) * y
+        return (g - xp.sum(gy, axis=ctx.dim, keepdims=True)) * y
 
 
 class LogSoftmax(Function):

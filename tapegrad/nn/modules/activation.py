@@ -611,7 +611,16 @@ class MultiheadAttention(Module):
     ):
         batched = query.dim() == 3
         if self.batch_first and batched:
-            query, key, value = (x.transpose(0, 1) for x in (query, key, value))
+            # one view for tensors passed more than once, as PyTorch: self-attention keeps
+            # its packed in-projection (one product for q, k and v, not three)
+            if key is value:
+                if query is key:
+                    query = key = value = query.transpose(0, 1)
+                else:
+                    query, key = (x.transpose(0, 1) for x in (query, key))
+                    value = key
+            else:
+                query, key, value = (x.transpose(0, 1) for x in (query, key, value))
         out, weights = F.multi_head_attention_forward(
             query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight,
             self.in_proj_bias, self.bias_k, self.bias_v, self.add_zero_attn, self.dropout,
