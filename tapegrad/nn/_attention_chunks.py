@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops.conv import _parallel_for
-from ..ops.reduce import _ROW_SUM_FLOOR
+from ..ops.reduce import _ROW_SUM_FLOOR, _softmax_shifted
 
 # Bytes of scores per chunk: the chunk's scores, queries and mask together stay within
 # a core's L2 (512 KB here); measured 64 KB-1 MB all within noise of each other, 2 MB
@@ -65,25 +65,20 @@ def attention_chunked(q, k, v, scale, mask, out, weights=None, average=True, dea
             if mask is not None:
                 m = mask[b0:b1] if mask.shape[0] != 1 else mask
                 sc += m
-            x = None  # the scores again, only when a row needs them (rare)
             with np.errstate(over="ignore"):
                 np.exp(sc, out=sc)
             rows = sc.reshape(-1, s_len) @ ones
             bad = ~((rows >= _ROW_SUM_FLOOR) & (rows < np.inf))  # NaN sums are bad too
             if bad.any():
-                # the rows that overflow or underflow, again from their scores with their
-                # own max (fully masked rows: NaN, as on the graph path)
-                if x is None:
-                    x = np.matmul(qc, kt[b0:b1])
-                    if m is not None:
-                        x += m
+                # the rows that overflow or underflow (rare), again from their scores, by
+                # softmax's own exact path (fully masked rows: NaN, as on the graph path)
+                x = np.matmul(qc, kt[b0:b1])
+                if m is not None:
+                    x += m
                 xb = x.reshape(-1, s_len)[bad]
-                top = np.max(xb, axis=-1, keepdims=True)
-                yb = np.subtract(xb, top)
-                np.exp(yb, out=yb)
-                yb *= np.reciprocal(np.sum(yb, axis=-1, keepdims=True))
+                yb = _softmax_shifted(xb)
                 if dead_zero:
-                    yb[top[:, 0] == -np.inf] = 0
+                    yb[np.max(xb, axis=-1) == -np.inf] = 0
                 sc.reshape(-1, s_len)[bad] = yb
                 rows[bad] = 1
             np.reciprocal(rows, out=rows)

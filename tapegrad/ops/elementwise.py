@@ -544,14 +544,20 @@ def _unary(name, fwd, bwd, uses="x", pyname=None):
     return type(name, (Function,), {"forward": forward, "backward": backward, "__doc__": pyname})
 
 
+def _sigmoid_(a: np.ndarray) -> np.ndarray:
+    """In place: a <- 1 / (1 + exp(-a)), as PyTorch's CPU kernel computes it. Below about
+    -88 (float32) exp(-a) is inf and the result exactly 0, its limit: no branch per
+    element (the fused recurrences run it on their gate arrays)."""
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    a += 1
+    np.reciprocal(a, out=a)
+    return a
+
+
 def _sigmoid(x):
-    """1 / (1 + exp(-x)) of a float array, as PyTorch's CPU kernel computes it: below
-    about -88 (float32) exp(-x) is inf and the result 0, its limit. One array, no branch
-    per element."""
-    e = np.asarray(np.negative(x))  # (a 0-d input gives a NumPy scalar)
-    np.exp(e, out=e)
-    e += 1
-    return np.reciprocal(e, out=e)
+    """1 / (1 + exp(-x)) of a float array, in a new array (``_sigmoid_``)."""
+    return _sigmoid_(np.array(x, copy=True))
 
 
 _SQRT_PI = math.sqrt(math.pi)

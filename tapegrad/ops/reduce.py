@@ -878,6 +878,16 @@ def _row_sums(a):
     return (a.reshape(-1, n) @ np.ones(n, a.dtype)).reshape(a.shape[:-1])
 
 
+def _softmax_shifted(rows):
+    """Softmax of the rows of a 2-d array with each row shifted by its max first: the
+    exact path for the rows the unshifted fast path cannot take (overflow, underflow,
+    fully masked rows: NaN, as PyTorch)."""
+    y = np.subtract(rows, np.max(rows, axis=-1, keepdims=True))
+    np.exp(y, out=y)
+    y *= np.reciprocal(np.sum(y, axis=-1, keepdims=True))
+    return y
+
+
 def _softmax_last(x):
     """Softmax of a float32/float64 array along its last axis, as a new array.
 
@@ -893,11 +903,7 @@ def _softmax_last(x):
     s = _row_sums(y)
     bad = ~((s >= _ROW_SUM_FLOOR) & (s < np.inf))  # NaN sums are bad too
     if bad.any():
-        xb = x[bad]
-        yb = np.subtract(xb, np.max(xb, axis=-1, keepdims=True))
-        np.exp(yb, out=yb)
-        yb *= np.reciprocal(np.sum(yb, axis=-1, keepdims=True))
-        y[bad] = yb
+        y[bad] = _softmax_shifted(x[bad])
         s[bad] = 1
     # times the reciprocal of the row sum, as PyTorch's kernel computes it (its rounding;
     # and a broadcast multiplication runs ~1.5x as fast as the division)

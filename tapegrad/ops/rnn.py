@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
+from .elementwise import _sigmoid_
 from .linalg import matmul_split
 
 __all__ = ["gru_sequence", "gru_step", "lstm_sequence", "lstm_step", "rnn_sequence", "rnn_step"]
@@ -66,15 +67,6 @@ def _previous_states(out: np.ndarray, h0: np.ndarray, order) -> np.ndarray:
     for k, t in enumerate(order):
         h_prev[t] = out[order[k - 1]] if k > 0 else h0
     return h_prev
-
-
-def _sigmoid_(a: np.ndarray) -> np.ndarray:
-    """In place: a <- 1 / (1 + exp(-a)). exp may overflow to inf, giving exactly 0."""
-    np.negative(a, out=a)
-    np.exp(a, out=a)
-    a += 1
-    np.reciprocal(a, out=a)
-    return a
 
 
 class _Recurrence(Function):
