@@ -60,13 +60,17 @@ def _order(steps: int, reverse: bool):
     return range(steps - 1, -1, -1) if reverse else range(steps)
 
 
-def _previous_states(out: np.ndarray, h0: np.ndarray, order) -> np.ndarray:
+def _previous_states(out: np.ndarray, h0: np.ndarray, reverse: bool) -> np.ndarray:
     """The state each step started from (h0, then the outputs one step behind), for the
-    weight gradient's single GEMM."""
-    h_prev = np.empty_like(out)
-    for k, t in enumerate(order):
-        h_prev[t] = out[order[k - 1]] if k > 0 else h0
-    return h_prev
+    weight gradient's single GEMM and the backward's factors: two block copies."""
+    prev = np.empty_like(out)
+    if reverse:
+        prev[:-1] = out[1:]
+        prev[-1] = h0
+    else:
+        prev[1:] = out[:-1]
+        prev[0] = h0
+    return prev
 
 
 class _Recurrence(Function):
@@ -109,18 +113,20 @@ class LSTMSequence(_Recurrence):
         T, B, G = xg.shape
         H = G // 4
         dt = xg.dtype
+        rec = ctx._recording
         out = np.empty((T, B, H), dt)
-        if ctx._recording:
-            acts = np.empty((T, B, G), dt)
-            cs = np.empty((T, B, H), dt)
+        # recorded for the backward: the activated gates, the cell states and tanh of them
+        acts = np.empty((T, B, G), dt) if rec else np.empty((1, B, G), dt)
+        cs = np.empty((T, B, H), dt) if rec else np.empty((2, B, H), dt)
+        tcs = np.empty((T, B, H), dt) if rec else None
         wT = w_hh.T
         h, c = h0, c0
         gates = np.empty((B, G), dt)
-        scratch = None if ctx._recording else np.empty((B, G), dt)
+        ig = np.empty((B, H), dt)
         with np.errstate(over="ignore"):
-            for t in _order(T, reverse):
+            for k, t in enumerate(_order(T, reverse)):
                 matmul_split(h, wT, out=gates)
-                a = acts[t] if ctx._recording else scratch
+                a = acts[t] if rec else acts[0]
                 np.add(gates, xg[t], out=a)
                 # tanh of the cell candidate (into the free matmul buffer), sigmoid of all
                 # four gates, then the candidate back in place
@@ -128,16 +134,22 @@ class LSTMSequence(_Recurrence):
                 _sigmoid_(a)
                 a[:, 2 * H : 3 * H] = gates[:, 2 * H : 3 * H]
                 i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-                c = f * c
-                c += i * g
+                # c' = f c + i g, written where the backward reads it
+                c_new = cs[t] if rec else cs[k % 2]
+                np.multiply(f, c, out=c_new)
+                np.multiply(i, g, out=ig)
+                c_new += ig
+                c = c_new
                 h = out[t]
-                np.tanh(c, out=h)
-                h *= o
-                if ctx._recording:
-                    cs[t] = c
-        if ctx._recording:
+                if rec:
+                    np.tanh(c, out=tcs[t])
+                    np.multiply(tcs[t], o, out=h)
+                else:
+                    np.tanh(c, out=h)
+                    h *= o
+        if rec:
             ctx.save_for_backward(xg, h0, c0, w_hh)
-            ctx.acts, ctx.cs, ctx.out, ctx.reverse = acts, cs, out, reverse
+            ctx.acts, ctx.cs, ctx.tcs, ctx.out, ctx.reverse = acts, cs, tcs, out, reverse
         return out, out[0 if reverse else T - 1].copy(), c.copy()
 
     def backward(ctx, g_out, g_h, g_c):
@@ -149,40 +161,50 @@ class LSTMSequence(_Recurrence):
                 lambda *a: lstm_sequence(*a, reverse=ctx.reverse, fused=False),
             )  # fmt: skip
         xg, h0, c0, w_hh = ctx.saved_tensors
-        acts, cs, out, reverse = ctx.acts, ctx.cs, ctx.out, ctx.reverse
+        acts, cs, tcs, out, reverse = ctx.acts, ctx.cs, ctx.tcs, ctx.out, ctx.reverse
         T, B, G = xg.shape
         H = G // 4
-        dgates = np.empty_like(acts)
-        tanh_c = np.tanh(cs)
+        # Everything the step derivatives multiply by that does not depend on the
+        # incoming gradient, for all T steps at once (a few calls on (T, B, H) arrays
+        # instead of T calls on (B, H) slices):
+        #   d_i = dc * g s_i'    d_f = dc * c_prev s_f'    d_g = dc * i tanh'(g)
+        #   d_o = dh * tanh(c) s_o'    dc += dh * o tanh'(c)    dc_prev = dc * f
+        # with s' = s (1 - s) and tanh'(y) = 1 - y^2. The gate factors are built in the
+        # array that becomes the gates' gradient: each step then scales its row in place.
+        a4 = acts.reshape(T, B, 4, H)
+        i, f, g, o = a4[:, :, 0], a4[:, :, 1], a4[:, :, 2], a4[:, :, 3]
+        dgates = np.subtract(1, acts)
+        dgates *= acts
+        d4 = dgates.reshape(T, B, 4, H)
+        d4[:, :, 0] *= g
+        d4[:, :, 1] *= _previous_states(cs, c0, reverse)
+        np.multiply(g, g, out=d4[:, :, 2])
+        np.subtract(1, d4[:, :, 2], out=d4[:, :, 2])
+        d4[:, :, 2] *= i
+        d4[:, :, 3] *= tcs
+        dc_dh = np.multiply(tcs, tcs)
+        np.subtract(1, dc_dh, out=dc_dh)
+        dc_dh *= o
         dh = g_h.copy()
         dc = g_c.copy()
-        order = list(_order(T, reverse))
+        tmp = np.empty_like(dc)
+        order = _order(T, reverse)
         for k in range(T - 1, -1, -1):
             t = order[k]
-            prev = order[k - 1] if k > 0 else None
-            a = acts[t]
-            i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
             dh += g_out[t]
-            tc = tanh_c[t]
-            d = dgates[t]
-            # o gate, then the cell: dc += dh * o * (1 - tanh(c)^2)
-            np.multiply(dh, tc, out=d[:, 3 * H :])
-            dc += dh * o * (1 - tc * tc)
-            c_prev = cs[prev] if prev is not None else c0
-            np.multiply(dc, g, out=d[:, :H])
-            np.multiply(dc, c_prev, out=d[:, H : 2 * H])
-            np.multiply(dc, i, out=d[:, 2 * H : 3 * H])
-            dc *= f
-            # through the activations: sigmoid' = s (1 - s), tanh' = 1 - t^2
-            sig = d[:, :H], d[:, H : 2 * H], d[:, 3 * H :]
-            for dd, s in zip(sig, (i, f, o)):
-                dd *= s * (1 - s)
-            d[:, 2 * H : 3 * H] *= 1 - g * g
-            dh = matmul_split(d, w_hh)
+            d = d4[t]
+            d[:, 3] *= dh
+            np.multiply(dh, dc_dh[t], out=tmp)
+            dc += tmp
+            d[:, :3] *= dc[:, None]
+            dc *= f[t]
+            matmul_split(dgates[t], w_hh, out=dh)
         # the weight gradient of every step in one GEMM: sum_t dgates_t^T h_{t-1}
-        h_prev = _previous_states(out, h0, order)
         na = ctx.needs_input_grad
-        dw = matmul_split(dgates.reshape(-1, G).T, h_prev.reshape(-1, H)) if na[3] else None
+        dw = None
+        if na[3]:
+            h_prev = _previous_states(out, h0, reverse)
+            dw = matmul_split(dgates.reshape(-1, G).T, h_prev.reshape(-1, H))
         return (dgates if na[0] else None, dh if na[1] else None, dc if na[2] else None, dw)
 
 
@@ -259,7 +281,7 @@ class GRUSequence(_Recurrence):
             dhh[:, : 2 * H] = dx[:, : 2 * H]
             dh = dh * z
             dh += matmul_split(dhh, w_hh)
-        h_prev = _previous_states(out, h0, order)
+        h_prev = _previous_states(out, h0, reverse)
         na = ctx.needs_input_grad
         dw = matmul_split(dhg.reshape(-1, G).T, h_prev.reshape(-1, H)) if na[2] else None
         db = dhg.reshape(-1, G).sum(0) if b_hh is not None and na[3] else None
@@ -312,7 +334,7 @@ class RNNSequence(_Recurrence):
             else:
                 np.multiply(dh, 1 - y * y, out=d)
             dh = matmul_split(d, w_hh)
-        h_prev = _previous_states(out, h0, order)
+        h_prev = _previous_states(out, h0, reverse)
         na = ctx.needs_input_grad
         dw = matmul_split(dpre.reshape(-1, H).T, h_prev.reshape(-1, H)) if na[2] else None
         return (dpre if na[0] else None, dh if na[1] else None, dw)
