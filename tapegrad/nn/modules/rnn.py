@@ -199,13 +199,14 @@ class RNNBase(Module):
         projection of every step in one GEMM, then the recurrence as one fused node
         (``tapegrad.ops.rnn``). Returns ``(outputs, h_T, c_T or None)``."""
         w_ih, w_hh, b_ih, b_hh, _ = weights
-        xg = F.linear(x, w_ih, b_ih)
         if self.mode == "GRU":
+            xg = F.linear(x, w_ih, b_ih)
             out, h = R.gru_sequence(xg, h0, w_hh, b_hh, reverse=reverse)
             return out, h, None
-        if b_hh is not None:
-            # LSTM and Elman add both biases before any nonlinearity: fold b_hh in once
-            xg = xg + b_hh
+        # LSTM and Elman add both biases before any nonlinearity: their sum is the bias of
+        # the input projection (a (G,) add here instead of a (T, B, G) one and its
+        # gradient's reduction over every step)
+        xg = F.linear(x, w_ih, b_ih + b_hh if b_ih is not None else None)
         if self.mode == "LSTM":
             return R.lstm_sequence(xg, h0, c0, w_hh, reverse=reverse)
         out, h = R.rnn_sequence(xg, h0, w_hh, relu=self.mode == "RNN_RELU", reverse=reverse)
