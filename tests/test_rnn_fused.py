@@ -71,11 +71,12 @@ def test_fused_gradcheck_and_gradgradcheck(case):
     assert tapegrad.autograd.gradgradcheck(fn, (xg, h0, w))
 
 
-def test_no_grad_forward_equals_recorded_forward():
+@pytest.mark.parametrize("reverse", [False, True])
+def test_no_grad_forward_equals_recorded_forward(reverse):
     fn, inputs, kw = _cases()["lstm"]
     with tapegrad.no_grad():
-        a = fn(*inputs)
-    b = fn(*inputs)
+        a = fn(*inputs, reverse=reverse)
+    b = fn(*inputs, reverse=reverse)
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x.numpy(), y.detach().numpy())
 
