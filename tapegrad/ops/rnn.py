@@ -6,7 +6,10 @@ which these Functions run in a single node: the forward loops over time on raw a
 the gates of a step in one array, and the backward is backpropagation through time with
 the weight gradient of all steps in one GEMM at the end. A per-step graph would record
 about fifteen nodes per step and pay tapegrad's per-op overhead for each, which is what
-made the LSTM language model twice as slow as PyTorch.
+made the LSTM language model twice as slow as PyTorch. Inside the node NumPy still pays
+per call and per pass over memory: the LSTM's backward computes the factors its steps
+multiply by (the activations' derivatives) a block of steps at a time, while they are in
+cache, and each step then does a few multiply-adds and its GEMM.
 
 Higher-order gradients: under ``create_graph`` the backward recomputes the recurrence
 with the step functions below (``lstm_step``...), which are built from differentiable
@@ -60,17 +63,17 @@ def _order(steps: int, reverse: bool):
     return range(steps - 1, -1, -1) if reverse else range(steps)
 
 
-def _previous_states(out: np.ndarray, h0: np.ndarray, reverse: bool) -> np.ndarray:
-    """The state each step started from (h0, then the outputs one step behind), for the
-    weight gradient's single GEMM and the backward's factors: two block copies."""
-    prev = np.empty_like(out)
-    if reverse:
-        prev[:-1] = out[1:]
-        prev[-1] = h0
-    else:
-        prev[1:] = out[:-1]
-        prev[0] = h0
-    return prev
+def _weight_grad(dg: np.ndarray, out: np.ndarray, h0: np.ndarray, reverse: bool) -> np.ndarray:
+    """sum_t dg_t^T h_{t-1}, the recurrent weight's gradient: one GEMM over the steps that
+    started from an output (views of ``out``, no copy) plus the step that started from
+    ``h0``."""
+    T, G, H = dg.shape[0], dg.shape[-1], out.shape[-1]
+    first = -1 if reverse else 0
+    dw = matmul_split(dg[first].T, h0)
+    if T > 1:
+        d_rest, h_rest = (dg[:-1], out[1:]) if reverse else (dg[1:], out[:-1])
+        dw += matmul_split(d_rest.reshape(-1, G).T, h_rest.reshape(-1, H))
+    return dw
 
 
 class _Recurrence(Function):
@@ -224,12 +227,8 @@ class LSTMSequence(_Recurrence):
                 d[:, :3] *= dc[:, None]
                 dc *= A[t - lo, :, 1]
                 matmul_split(dgates[t], w_hh, out=dh)
-        # the weight gradient of every step in one GEMM: sum_t dgates_t^T h_{t-1}
         na = ctx.needs_input_grad
-        dw = None
-        if na[3]:
-            h_prev = _previous_states(out, h0, reverse)
-            dw = matmul_split(dgates.reshape(-1, G).T, h_prev.reshape(-1, H))
+        dw = _weight_grad(dgates, out, h0, reverse) if na[3] else None
         return (dgates if na[0] else None, dh if na[1] else None, dc if na[2] else None, dw)
 
 
@@ -306,9 +305,8 @@ class GRUSequence(_Recurrence):
             dhh[:, : 2 * H] = dx[:, : 2 * H]
             dh = dh * z
             dh += matmul_split(dhh, w_hh)
-        h_prev = _previous_states(out, h0, reverse)
         na = ctx.needs_input_grad
-        dw = matmul_split(dhg.reshape(-1, G).T, h_prev.reshape(-1, H)) if na[2] else None
+        dw = _weight_grad(dhg, out, h0, reverse) if na[2] else None
         db = dhg.reshape(-1, G).sum(0) if b_hh is not None and na[3] else None
         return (dxg if na[0] else None, dh if na[1] else None, dw, db)
 
@@ -359,9 +357,8 @@ class RNNSequence(_Recurrence):
             else:
                 np.multiply(dh, 1 - y * y, out=d)
             dh = matmul_split(d, w_hh)
-        h_prev = _previous_states(out, h0, reverse)
         na = ctx.needs_input_grad
-        dw = matmul_split(dpre.reshape(-1, H).T, h_prev.reshape(-1, H)) if na[2] else None
+        dw = _weight_grad(dpre, out, h0, reverse) if na[2] else None
         return (dpre if na[0] else None, dh if na[1] else None, dw)
 
 
