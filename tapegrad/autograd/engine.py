@@ -8,6 +8,9 @@ from . import function as F
 from . import grad_mode
 
 
+_add_reduce = np.add.reduce
+
+
 def sum_to(grad, shape, xp=np):
     """Sum a broadcast gradient back down to ``shape`` (the engine's un-broadcast)."""
     gshape = tuple(grad.shape)
@@ -18,12 +21,18 @@ def sum_to(grad, shape, xp=np):
         return xp.reshape(grad, shape)
     if xp is np and type(grad) is np.ndarray and gshape[nd:] == shape:
         # only leading dimensions were broadcast (a bias): one reduction, no reshape
-        out = grad.sum(axis=tuple(range(nd)))
+        out = _add_reduce(grad, axis=tuple(range(nd)))
         return out if type(out) is np.ndarray else np.asarray(out)
     axes = list(range(nd))
     for i, s in enumerate(shape):
         if s == 1 and gshape[nd + i] != 1:
             axes.append(nd + i)
+    if xp is np and type(grad) is np.ndarray:
+        # the ufunc's reduction and the array's reshape: np.sum, ndarray.sum and
+        # np.reshape are Python-level wrappers around them
+        if axes:
+            grad = _add_reduce(grad, axis=tuple(axes), keepdims=True)
+        return grad if grad.shape == shape else grad.reshape(shape)
     if axes:
         grad = xp.sum(grad, axis=tuple(axes), keepdims=True)
     if tuple(grad.shape) != shape:
@@ -261,8 +270,15 @@ def run_backward(
         if observer is not None:
             observer.finish(outer_node)
         if not retain_graph:
+            node_release = F.Node._release
             for node in executed:
-                node._release()
+                if type(node)._release is node_release:
+                    # Node._release inlined (once per node)
+                    if node._saved is not None or node._saved_versions:
+                        node._saved = None
+                        node._freed = True
+                else:
+                    node._release()
 
     if inputs is not None:
         for r in results:

@@ -534,7 +534,10 @@ def _wrap(array, inputs, is_view, ctx):
         ):
             # A view shares its source's storage and version counter; ``_view_chain``
             # replays the view ops from the root base (for CopySlices).
-            t._vc = src._version_counter
+            try:
+                t._vc = src._vc
+            except AttributeError:
+                t._vc = src._version_counter
             base = src._base
             if base is not None:
                 t._base = base
@@ -620,21 +623,32 @@ def _versions_small(saved, a, b, out):
     for s in saved:
         if s is not None:
             if s is a._data:
-                vc = a._version_counter
+                # the counter slot read directly (the property is one more call per op);
+                # a tensor that has none yet gets it through the property
+                try:
+                    vc = a._vc
+                except AttributeError:
+                    vc = a._version_counter
                 rec = (
                     None
                     if vc is _CONST_VERSION
                     else (idx, vc, vc.v, weakref.ref(a), a._output_nr, 0)
                 )
             elif b is not None and s is b._data:
-                vc = b._version_counter
+                try:
+                    vc = b._vc
+                except AttributeError:
+                    vc = b._version_counter
                 rec = (
                     None
                     if vc is _CONST_VERSION
                     else (idx, vc, vc.v, weakref.ref(b), b._output_nr, 1)
                 )
             elif s is out._data:
-                vc = out._version_counter
+                try:
+                    vc = out._vc
+                except AttributeError:
+                    vc = out._version_counter
                 rec = (idx, vc, vc.v, None, 0, -1)
             else:
                 rec = None
