@@ -190,7 +190,8 @@ def run_backward(
             buf = buffers.pop(node, None)
             if buf is None:
                 buf = [None] * node.num_outputs
-            if node._hooked:
+            hooked = node._hooked
+            if hooked:
                 _call_pre_hooks(node, buf, create_graph)
             if capture is not None and node in capture:
                 for i, nr in capture[node]:
@@ -220,7 +221,8 @@ def run_backward(
                 else:
                     in_grads = node._apply_backward(buf)
                 executed.append(node)
-                post = node._post_hooks
+                # node hooks set _hooked: one class-default read per node less
+                post = node._post_hooks if hooked else None
                 if post:
                     for fn in post:
                         fn(tuple(map(_to_tensor, in_grads)), tuple(map(_to_tensor, buf)))
