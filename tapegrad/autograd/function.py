@@ -442,16 +442,16 @@ class Function(Node):
             meta = _intern(_META, key, _meta_of(key))
         ctx._in_meta = meta
         if cls.num_outputs == 1:
+            # Tensor._make, inlined (once per op)
+            t = _new(_Tensor)
+            t._data = out if type(out) is _ndarray else _np.asarray(out)
+            t._requires_grad = False
+            t.grad_fn = None
+            t._output_nr = 0
+            t._grad = None
             if cls.is_view:
-                t = _wrap(out, inputs, True, ctx)
+                _link_view(t, inputs[0], ctx)  # the source's version counter, if shared
             else:
-                # Tensor._make, inlined (once per op)
-                t = _new(_Tensor)
-                t._data = out if type(out) is _ndarray else _np.asarray(out)
-                t._requires_grad = False
-                t.grad_fn = None
-                t._output_nr = 0
-                t._grad = None
                 # made now, not on first use: a recorded result is likely saved by the
                 # next op, and the lazy path costs an AttributeError
                 vc = t._vc = _new(_Version)
@@ -520,36 +520,36 @@ def _meta_of(key: tuple) -> tuple:
 
 def _wrap(array, inputs, is_view, ctx):
     t = _Tensor._make(array)
-    if is_view and inputs:
-        src = inputs[0]
-        a = t._data
-        # the view shares its source's storage: NumPy's view keeps a reference to its base
-        ab = a.base
-        if (
-            array is not None
-            and src is not None
-            and (
-                a is (sd := src._data) or ab is not None and (ab is sd or ab is sd.base is not None)
-            )
-        ):
-            # A view shares its source's storage and version counter; ``_view_chain``
-            # replays the view ops from the root base (for CopySlices).
-            try:
-                t._vc = src._vc
-            except AttributeError:
-                t._vc = src._version_counter
-            base = src._base
-            if base is not None:
-                t._base = base
-                chain = src._view_chain
-                chain = chain + (ctx,) if chain is not None and ctx is not None else None
-            else:
-                t._base = base = src
-                chain = (ctx,) if ctx is not None else None
-            t._view_chain = chain
-            if chain is not None:
-                _register_view(base, t)
+    if is_view and inputs and array is not None:
+        _link_view(t, inputs[0], ctx)
     return t
+
+
+def _link_view(t, src, ctx) -> None:
+    """Make ``t``, the output of the view op ``ctx`` on ``src``, a view of ``src``'s base
+    when it shares ``src``'s storage (NumPy's view keeps a reference to its base)."""
+    if src is None:
+        return
+    a = t._data
+    ab = a.base
+    if a is (sd := src._data) or ab is not None and (ab is sd or ab is sd.base is not None):
+        # A view shares its source's storage and version counter; ``_view_chain``
+        # replays the view ops from the root base (for CopySlices).
+        try:
+            t._vc = src._vc
+        except AttributeError:
+            t._vc = src._version_counter
+        base = src._base
+        if base is not None:
+            t._base = base
+            chain = src._view_chain
+            chain = chain + (ctx,) if chain is not None and ctx is not None else None
+        else:
+            t._base = base = src
+            chain = (ctx,) if ctx is not None else None
+        t._view_chain = chain
+        if chain is not None:
+            _register_view(base, t)
 
 
 def _register_view(base, view) -> None:
