@@ -360,13 +360,11 @@ class Function(Node):
             rb = b._requires_grad
             d = a._data
             db = b._data
-            arrays = (d, db)
             record = (ra or rb) and _grad_state.enabled
         elif n == 1 and inputs[0] is not None:
             a = inputs[0]
             ra = a._requires_grad
             d = a._data
-            arrays = (d,)
             record = ra and _grad_state.enabled
         else:
             n = 0
@@ -389,6 +387,8 @@ class Function(Node):
         ctx._recording = record
         if not record:
             ctx.next_functions = None
+            if n:
+                arrays = (d, db) if n == 2 else (d,)
             out = ctx.forward(*arrays, **attrs)
             if cls.num_outputs == 1:
                 return _wrap(out, inputs, cls.is_view, ctx) if cls.is_view else _Tensor._make(out)
@@ -400,7 +400,13 @@ class Function(Node):
         else:
             needs = _NEEDS.get(needs) or _intern(_NEEDS, needs)
         ctx.needs_input_grad = needs
-        out = ctx.forward(*arrays, **attrs)
+        # positional calls when there are no attributes: no argument tuple, no unpacking
+        if n == 2:
+            out = ctx.forward(d, db, **attrs) if attrs else ctx.forward(d, db)
+        elif n:
+            out = ctx.forward(d, **attrs) if attrs else ctx.forward(d)
+        else:
+            out = ctx.forward(*arrays, **attrs)
         ctx._recording = False
         if n:
             if ra:
