@@ -554,28 +554,25 @@ def _link_view(t, src, ctx) -> None:
             t._base = base = src
             chain = (ctx,) if ctx is not None else None
         t._view_chain = chain
-        if chain is not None:
-            _register_view(base, t)
-
-
-def _register_view(base, view) -> None:
-    """Remember ``view`` on its root ``base`` (weakly): an in-place op through one view
-    gives the base a new history, and every other view of it must then read from that
-    history (PyTorch regenerates their ``grad_fn`` when the version moves)."""
-    # Plain weak references in a list (a WeakSet's callback references cost more than the
-    # view op itself); the dead ones are dropped whenever the list doubles.
-    views = base._views
-    if views is None:
-        base._views = [weakref.ref(view)]
-        return
-    views.append(weakref.ref(view))
-    n = len(views)
-    if n >= 16 and n & (n - 1) == 0:
-        views[:] = [r for r in views if r() is not None]
+        if chain is None:
+            return
+        # Remember the view on its root base (weakly): an in-place op through one view
+        # gives the base a new history, and every other view of it must then read from
+        # that history (PyTorch regenerates their ``grad_fn`` when the version moves).
+        # Plain weak references in a list (a WeakSet's callback references cost more than
+        # the view op itself); the dead ones are dropped whenever the list doubles.
+        views = base._views
+        if views is None:
+            base._views = [weakref.ref(t)]
+            return
+        views.append(weakref.ref(t))
+        n = len(views)
+        if n >= 16 and n & (n - 1) == 0:
+            views[:] = [r for r in views if r() is not None]
 
 
 def live_views(base) -> list:
-    """The views registered on ``base`` (by ``_register_view``) that are still alive."""
+    """The views registered on ``base`` (by ``_link_view``) that are still alive."""
     out = []
     for r in base._views or ():
         v = r()
