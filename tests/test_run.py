@@ -145,7 +145,12 @@ def test_missing_api_is_named(tmp_path):
     assert "tapegrad does not provide the PyTorch module torch.no_such_module" in result.stderr
 
 
-def test_child_processes_inherit_it(tmp_path):
+@pytest.mark.parametrize("other_site", [False, True])
+def test_child_processes_inherit_it(tmp_path, other_site):
+    hidden = tmp_path / "site"
+    hidden.mkdir()
+    if other_site:  # a sitecustomize of the user's, which tapegrad's must still run
+        (hidden / "sitecustomize.py").write_text("print('hidden-site', flush=True)\n")
     result = _run(
         tmp_path,
         """
@@ -159,14 +164,21 @@ if __name__ == "__main__":
     out = subprocess.run([sys.executable, "-c", "import torch; print(torch.__name__)"],
                          capture_output=True, text=True)
     print(out.stdout.strip())
+    sys.stderr.write(out.stderr)
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     p = ctx.Process(target=child, args=(q,))
     p.start(); print(q.get(timeout=120)); p.join()
 """,
+        env={"PYTHONPATH": os.pathsep.join([str(ROOT), str(hidden)])},
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["tapegrad", "tapegrad"]
+    words = result.stdout.split()
+    assert [w for w in words if w != "hidden-site"] == ["tapegrad", "tapegrad"]
+    # the sitecustomize that tapegrad's hides still runs: in the parent, both children
+    # (and multiprocessing's resource tracker)
+    assert words.count("hidden-site") >= (3 if other_site else 0)
+    assert "Error in sitecustomize" not in result.stderr
 
 
 def test_missing_script_and_help(tmp_path, capsys):
