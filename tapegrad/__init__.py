@@ -656,6 +656,7 @@ from . import (  # noqa: E402
     hub,
     jit,
     models,
+    multiprocessing,
     nn,
     onnx,
     optim,

@@ -556,3 +556,44 @@ def test_ctc_loss_errors():
             lib.ones(5, 4).log_softmax(1), lib.tensor([1, 2]), lib.tensor(5), lib.tensor(3)
         )
     )
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mse_loss_is_one_node_as_in_pytorch(reduction, dtype):
+    # the tutorials' view of the graph: loss.grad_fn, then its next functions
+    names = {}
+    for lib in (tapegrad, torch):
+        lib.manual_seed(0)
+        net = lib.nn.Linear(3, 2).to(getattr(lib, np.dtype(dtype).name))
+        x = lib.tensor(_randn(4, 3, dtype=dtype))
+        loss = lib.nn.MSELoss(reduction=reduction)(net(x), lib.tensor(_randn(4, 2, dtype=dtype)))
+        names[lib] = (loss.grad_fn.name(), loss.grad_fn.next_functions[0][0].name(), loss.dtype)
+    assert names[tapegrad][:2] == names[torch][:2] == ("MseLossBackward0", "AddmmBackward0")
+    assert str(names[tapegrad][2]).split(".")[-1] == str(names[torch][2]).split(".")[-1]
+    a, b = _randn(5, 4, dtype=dtype), _randn(5, 4, dtype=dtype)
+    compare(lambda lib, p, q: lib.nn.functional.mse_loss(p, q, reduction=reduction), [a, b])
+
+
+def test_mse_loss_second_order_and_vmap():
+    a, b = _randn(5, 4, dtype=np.float64), _randn(5, 4, dtype=np.float64)
+    A, B = tapegrad.tensor(a, requires_grad=True), tapegrad.tensor(b, requires_grad=True)
+    F = tapegrad.nn.functional
+    assert tapegrad.autograd.gradgradcheck(lambda p, q: F.mse_loss(p, q), (A, B))
+    assert tapegrad.autograd.gradgradcheck(lambda p, q: F.mse_loss(p, q, reduction="none"), (A, B))
+    # per-sample gradients (torch.func), each sample's own mean
+    w = _randn(2, 4, dtype=np.float64)
+    t = _randn(5, 2, dtype=np.float64)
+    out = {}
+    for lib in (tapegrad, torch):
+
+        def loss(W, xi, ti, lib=lib):
+            return lib.nn.functional.mse_loss(xi @ W.T, ti)
+
+        vg = lib.func.vmap(lib.func.grad(loss), in_dims=(None, 0, 0))
+        out[lib] = to_numpy(vg(lib.tensor(w), lib.tensor(a), lib.tensor(t)))
+    np.testing.assert_allclose(out[tapegrad], out[torch], rtol=1e-12, atol=1e-12)
+    # mixed dtypes and weights keep the element-wise graph, with PyTorch's values
+    compare(
+        lambda lib, p, q: lib.nn.functional.mse_loss(p, q.double()), [_randn(3, 2), _randn(3, 2)]
+    )

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from . import _mpi
 
-__all__ = ["find_mpiexec", "mpiexec_command", "run"]
+__all__ = ["find_mpiexec", "mpiexec_command", "rank_env", "run"]
 
 
 def find_mpiexec() -> str:
@@ -43,10 +43,7 @@ def run(nproc: int, argv: Sequence[str], module: str = "tapegrad.cli") -> int:
     ranks share the machine's cores. When a rank dies, ``mpiexec`` ends the others; the
     message then names the rank (``mpiexec`` itself names only its process id).
     """
-    env = dict(os.environ)
-    for key in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env.setdefault(key, "1")
-    env.setdefault("TAPEGRAD_NUM_THREADS", "1")
+    env = rank_env()
     with tempfile.TemporaryDirectory(prefix="tapegrad-launch-") as folder:
         env[PID_DIR_ENV] = folder
         try:
@@ -56,6 +53,16 @@ def run(nproc: int, argv: Sequence[str], module: str = "tapegrad.cli") -> int:
         if code:
             _name_failed_rank(folder, code, dead)
     return code
+
+
+def rank_env() -> dict:
+    """This process's environment for ranks that share the machine's cores: one BLAS /
+    batch thread each unless ``OMP_NUM_THREADS`` (or the others) say otherwise."""
+    env = dict(os.environ)
+    for key in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(key, "1")
+    env.setdefault("TAPEGRAD_NUM_THREADS", "1")
+    return env
 
 
 def _run_forwarding(cmd: list[str], env: dict) -> tuple[int, set[str]]:

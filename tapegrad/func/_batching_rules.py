@@ -13,6 +13,7 @@ from __future__ import annotations
 from ..ops import elementwise as E
 from ..ops import index as I
 from ..ops import linalg as L
+from ..ops import losses as LS
 from ..ops import nn_ops as N
 from ..ops import reduce as R
 from ..ops import shape as S
@@ -76,6 +77,18 @@ def one_dim(cls, inputs, attrs, lvl):
         return NotImplemented
     new = dict(attrs, dim=_shift(attrs.get("dim", cls_default_dim(cls))))
     return _wrap(cls.apply(inputs[0]._value, *inputs[1:], **new), lvl)
+
+
+def mse_loss(cls, inputs, attrs, lvl):
+    # the per-element losses batched, then each sample's reduction over its own dims
+    batch = _batch_size(inputs, lvl)
+    a, b = (t._value if is_batched_at(t, lvl) else _expanded(t, batch) for t in inputs)
+    out = cls.apply(a, b, reduction="none")
+    reduction = attrs.get("reduction", "mean")
+    if reduction != "none":
+        flat = out.reshape(batch, -1)
+        out = flat.sum(1) if reduction == "sum" else flat.mean(1)
+    return _wrap(out, lvl)
 
 
 def cls_default_dim(cls) -> int:
@@ -296,6 +309,7 @@ _RULES.update(
         L.Matmul: matmul,
         N.Linear: linear,
         N.Normalize: normalize,
+        LS.MseLoss: mse_loss,
     }
 )
 _CACHE: dict = {}

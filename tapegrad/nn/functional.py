@@ -22,6 +22,7 @@ from ..ops import creation as C
 from ..ops import elementwise as E
 from ..ops import index as I
 from ..ops import linalg as L
+from ..ops import losses as LS
 from ..ops import nn_ops as N
 from ..ops import reduce as R
 from ..ops import shape as S
@@ -2285,6 +2286,8 @@ def mse_loss(
     _float_only(input, "mse_cpu")
     reduction = _resolve(size_average, reduce, reduction)
     a, b = _broadcast_pair(input, target)
+    if weight is None and a.dtype is b.dtype and a.dtype in (D.float32, D.float64):
+        return LS.MseLoss.apply(a, b, reduction=reduction)
     d = a - b
     return _pointwise_loss(d * d, reduction, weight, input)
 
