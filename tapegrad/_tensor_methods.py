@@ -408,7 +408,6 @@ def _direct(fn_cls, fn, tensors: bool = True):
     as a small tensor's arithmetic.)"""
     slow = _op(fn)
     apply = fn_cls.apply
-    consts = E._CONSTS
 
     def op(self, other):
         t = type(other)
@@ -418,7 +417,7 @@ def _direct(fn_cls, fn, tensors: bool = True):
         if t is float or t is int:
             dt = self._data.dtype
             if dt is _F32 or dt is _F64:
-                c = consts.get((other, dt))
+                c = E._CONSTS.get((other, dt))  # read each time: the table may be replaced
                 if c is not None:
                     return apply(self, c)
         elif t is Tensor:
