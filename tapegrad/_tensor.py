@@ -82,7 +82,7 @@ class Tensor:
     # Rarely set attributes live in the instance __dict__ with these defaults.
     _base = None
     _view_chain = None
-    # weak references to the live views of this tensor when it is a base (``_register_view``)
+    # weak references to the live views of this tensor when it is a base (``_link_view``)
     _views = None
     _hooks = None
     _post_acc_hooks = None

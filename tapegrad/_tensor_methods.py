@@ -370,6 +370,8 @@ Tensor.__setitem__ = I.setitem
 # Operand types of the arithmetic operators; the concrete types come first because
 # isinstance against the numbers.Number ABC is slow and these checks run on every op.
 _OPERAND_TYPES = (Tensor, float, int, numbers.Number, np.ndarray, np.generic)
+# the dtypes whose number operands ``_direct`` takes from the shared-constant cache
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
 def _r(fn):
@@ -405,9 +407,29 @@ def _direct(fn_cls, fn, tensors: bool = True):
     ``fn``. (Operators run once per op, and each Python call level costs about as much
     as a small tensor's arithmetic.)"""
     slow = _op(fn)
+    apply = fn_cls.apply
 
     def op(self, other):
         t = type(other)
+        # The two commonest cases reach the primitive without E._binary's calls, with
+        # the operands it would pick: a number the shared-constant cache already holds
+        # for a float32/float64 tensor, and a Tensor of the same dtype.
+        if t is float or t is int:
+            dt = self._data.dtype
+            if dt is _F32 or dt is _F64:
+                c = E._CONSTS.get((other, dt))  # read each time: the table may be replaced
+                if c is not None:
+                    return apply(self, c)
+        elif t is Tensor:
+            dt = self._data.dtype
+            if other._data.dtype is dt and (tensors or dt.kind != "b"):
+                try:
+                    return apply(self, other)
+                except ValueError:
+                    err = E._broadcast_error(self, other)
+                    if err is not None:
+                        raise err from None
+                    raise
         if tensors:
             if t is float or t is int or t is Tensor:
                 return E._binary(fn_cls, self, other)

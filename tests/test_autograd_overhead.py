@@ -389,3 +389,152 @@ def test_version_counter_is_a_property_over_a_slot():
     for c in (copy.deepcopy(w), pickle.loads(pickle.dumps(w))):
         assert c._version == 0 and c.requires_grad
         np.testing.assert_array_equal(c.detach().numpy(), w.detach().numpy())
+
+
+# -- third wave: operators straight to the primitive, counters read from the slot ------
+
+
+def _general(op, a, b):
+    """The general path of an operator: the elementwise function and its promotion."""
+    from tapegrad.ops import elementwise as E
+
+    return {"add": E.add, "sub": E.sub, "mul": E.mul}[op](a, b)
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul"])
+@pytest.mark.parametrize(
+    "dtype", [np.float32, np.float64, np.float16, np.int64, np.int32, np.bool_, np.complex64]
+)
+@pytest.mark.parametrize("other", [0.5, 2, -0.0, 0, "tensor", "tensor0d", "int_tensor"])
+def test_operator_fast_path_matches_the_general_path(op, dtype, other):
+    """``x op y`` (the operator, which may skip E._binary) gives exactly what the
+    elementwise function gives: values, dtype, the operand it saves, and the error."""
+    rng = np.random.default_rng(8)
+    x = (rng.standard_normal((2, 3)) * 3).astype(dtype)
+    if other == "tensor":
+        y = tapegrad.tensor((rng.standard_normal((2, 3)) * 3).astype(dtype))
+    elif other == "tensor0d":
+        y = tapegrad.tensor(np.asarray(1.5).astype(dtype))
+    elif other == "int_tensor":
+        y = tapegrad.tensor(np.array([1, 2, 3]))
+    else:
+        y = other
+    for _ in range(2):  # the second round finds the number in the shared-constant cache
+        t = tapegrad.tensor(x)
+        try:
+            want = _general(op, t, y)
+        except Exception as e:  # noqa: BLE001 - the same exception must come
+            with pytest.raises(type(e), match=None):
+                getattr(t, f"__{op}__")(y)
+            return
+        got = getattr(t, f"__{op}__")(y)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+        if got.dtype.is_floating_point:  # -0.0 stays -0.0
+            assert np.signbit(got.numpy()).tolist() == np.signbit(want.numpy()).tolist()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_operator_fast_path_gradients_first_and_second_order(dtype):
+    """The loop of the autograd_small_ops bench, with every operator on its fast path,
+    against PyTorch: values and gradients, first and second order."""
+    rng = np.random.default_rng(9)
+    x0, w0 = rng.standard_normal((2, 5, 5)).astype(dtype)
+
+    def fn(L, x, w):
+        y = x
+        for _ in range(3):
+            y = (y @ w).tanh() * 0.5 + y.unsqueeze(0).squeeze(0) - y.sum(1, keepdim=True) * 0.01
+        return y.t().reshape(-1) * 2 - y.reshape(-1) + y.reshape(-1) * y.reshape(-1)
+
+    compare(fn, [x0, w0])
+    f = lambda t: fn(None, t, t.t() * 0.5).sum()  # noqa: E731
+    for u, v in zip(_second_order(torch, f, x0), _second_order(tapegrad, f, x0)):
+        assert_same(u, v)
+
+
+def test_operator_fast_path_broadcast_errors_and_subclasses():
+    assert_same_error(
+        lambda L: L.ones(2, 3) + L.ones(4), match="must match the size of tensor b (4)"
+    )
+    assert_same_error(lambda L: L.ones(2, 3) * L.ones(3, 2), match="at non-singleton dimension 1")
+    assert_same_error(lambda L: L.ones(2, 3) - L.ones(2, 2))
+    # a Parameter (a Tensor subclass) on either side gives the same results and gradients
+    compare(
+        lambda L, a, b: L.nn.Parameter(a * 1.0) * b + b * L.nn.Parameter(a * 1.0) - 2.0,
+        [np.ones((2, 3)), np.full((2, 3), 3.0)],
+    )
+
+
+def test_inplace_checks_through_fast_paths():
+    """Saved inputs of operators on their fast path, and views whose counters come from
+    the slot, still detect in-place changes; the counters are shared with views."""
+    x = tapegrad.ones(3, 3, requires_grad=True)
+    y = x * 1.0
+    z = (y * y) * 0.5  # y saved through the operator fast path
+    v = y.unsqueeze(0).squeeze(0)
+    assert v._version_counter is y._version_counter
+    v.add_(1.0)  # through a view: y's version moves
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.sum().backward()
+    a = tapegrad.ones(3, requires_grad=True)
+    b = a.tanh()  # saves its output
+    b.mul_(2.0)
+    with pytest.raises(RuntimeError, match="is at version 1; expected version 0"):
+        b.sum().backward()
+
+
+@pytest.mark.parametrize(
+    "gshape,shape",
+    [
+        ((2, 3), (3,)),
+        ((2, 3), (2, 1)),
+        ((4, 2, 3), (2, 1)),
+        ((2, 3), ()),
+        ((1, 3), (3,)),
+        ((3,), (1, 3)),
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.complex128])
+def test_sum_to_with_the_ufunc_reduction(gshape, shape, dtype):
+    from tapegrad.autograd.engine import sum_to
+
+    g = np.arange(np.prod(gshape), dtype=dtype).reshape(gshape)
+    if dtype is np.complex128:
+        g = g + 1j * g
+    out = sum_to(g, shape)
+    assert type(out) is np.ndarray and out.shape == shape and out.dtype == dtype
+    if len(gshape) < len(shape):
+        ref = g.reshape(shape)  # fewer dims: the gradient only takes the input's shape
+    else:
+        ref = torch.from_numpy(g).sum_to_size(shape) if shape else g.sum()
+    np.testing.assert_allclose(out, np.asarray(ref).reshape(shape))
+
+
+def test_engine_frees_nodes_it_ran():
+    """The engine's inlined Node._release: saved state gone after backward, a second
+    backward raises PyTorch's error; custom Functions keep their own release."""
+    x = tapegrad.ones(3, requires_grad=True)
+    y = (x * x).tanh()
+    node = y.grad_fn
+    y.sum().backward()
+    assert node._saved is None and node._freed
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.sum().backward()
+
+    class Sq(tapegrad.autograd.Function):
+        @staticmethod
+        def forward(ctx, t):
+            ctx.save_for_backward(t)
+            return t * t
+
+        @staticmethod
+        def backward(ctx, g):
+            (t,) = ctx.saved_tensors
+            return 2 * t * g
+
+    s = Sq.apply(x)
+    s.sum().backward(retain_graph=True)
+    s.sum().backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        s.sum().backward()

@@ -7,6 +7,9 @@ import numpy as np
 from . import function as F
 from . import grad_mode
 
+# the reduction np.sum and ndarray.sum reach through Python-level wrappers
+_add_reduce = np.add.reduce
+
 
 def sum_to(grad, shape, xp=np):
     """Sum a broadcast gradient back down to ``shape`` (the engine's un-broadcast)."""
@@ -18,12 +21,18 @@ def sum_to(grad, shape, xp=np):
         return xp.reshape(grad, shape)
     if xp is np and type(grad) is np.ndarray and gshape[nd:] == shape:
         # only leading dimensions were broadcast (a bias): one reduction, no reshape
-        out = grad.sum(axis=tuple(range(nd)))
+        out = _add_reduce(grad, axis=tuple(range(nd)))
         return out if type(out) is np.ndarray else np.asarray(out)
     axes = list(range(nd))
     for i, s in enumerate(shape):
         if s == 1 and gshape[nd + i] != 1:
             axes.append(nd + i)
+    if xp is np and type(grad) is np.ndarray:
+        # the ufunc's reduction and the array's reshape: np.sum, ndarray.sum and
+        # np.reshape are Python-level wrappers around them
+        if axes:
+            grad = _add_reduce(grad, axis=tuple(axes), keepdims=True)
+        return grad if grad.shape == shape else grad.reshape(shape)
     if axes:
         grad = xp.sum(grad, axis=tuple(axes), keepdims=True)
     if tuple(grad.shape) != shape:
@@ -181,7 +190,8 @@ def run_backward(
             buf = buffers.pop(node, None)
             if buf is None:
                 buf = [None] * node.num_outputs
-            if node._hooked:
+            hooked = node._hooked
+            if hooked:
                 _call_pre_hooks(node, buf, create_graph)
             if capture is not None and node in capture:
                 for i, nr in capture[node]:
@@ -211,7 +221,8 @@ def run_backward(
                 else:
                     in_grads = node._apply_backward(buf)
                 executed.append(node)
-                post = node._post_hooks
+                # node hooks set _hooked: one class-default read per node less
+                post = node._post_hooks if hooked else None
                 if post:
                     for fn in post:
                         fn(tuple(map(_to_tensor, in_grads)), tuple(map(_to_tensor, buf)))
@@ -261,8 +272,15 @@ def run_backward(
         if observer is not None:
             observer.finish(outer_node)
         if not retain_graph:
+            node_release = F.Node._release
             for node in executed:
-                node._release()
+                if type(node)._release is node_release:
+                    # Node._release inlined (once per node)
+                    if node._saved is not None or node._saved_versions:
+                        node._saved = None
+                        node._freed = True
+                else:
+                    node._release()
 
     if inputs is not None:
         for r in results:

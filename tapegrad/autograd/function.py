@@ -360,13 +360,11 @@ class Function(Node):
             rb = b._requires_grad
             d = a._data
             db = b._data
-            arrays = (d, db)
             record = (ra or rb) and _grad_state.enabled
         elif n == 1 and inputs[0] is not None:
             a = inputs[0]
             ra = a._requires_grad
             d = a._data
-            arrays = (d,)
             record = ra and _grad_state.enabled
         else:
             n = 0
@@ -389,6 +387,8 @@ class Function(Node):
         ctx._recording = record
         if not record:
             ctx.next_functions = None
+            if n:
+                arrays = (d, db) if n == 2 else (d,)
             out = ctx.forward(*arrays, **attrs)
             if cls.num_outputs == 1:
                 return _wrap(out, inputs, cls.is_view, ctx) if cls.is_view else _Tensor._make(out)
@@ -400,7 +400,13 @@ class Function(Node):
         else:
             needs = _NEEDS.get(needs) or _intern(_NEEDS, needs)
         ctx.needs_input_grad = needs
-        out = ctx.forward(*arrays, **attrs)
+        # positional calls when there are no attributes: no argument tuple, no unpacking
+        if n == 2:
+            out = ctx.forward(d, db, **attrs) if attrs else ctx.forward(d, db)
+        elif n:
+            out = ctx.forward(d, **attrs) if attrs else ctx.forward(d)
+        else:
+            out = ctx.forward(*arrays, **attrs)
         ctx._recording = False
         if n:
             if ra:
@@ -442,16 +448,16 @@ class Function(Node):
             meta = _intern(_META, key, _meta_of(key))
         ctx._in_meta = meta
         if cls.num_outputs == 1:
+            # Tensor._make, inlined (once per op)
+            t = _new(_Tensor)
+            t._data = out if type(out) is _ndarray else _np.asarray(out)
+            t._requires_grad = False
+            t.grad_fn = None
+            t._output_nr = 0
+            t._grad = None
             if cls.is_view:
-                t = _wrap(out, inputs, True, ctx)
+                _link_view(t, inputs[0], ctx)  # the source's version counter, if shared
             else:
-                # Tensor._make, inlined (once per op)
-                t = _new(_Tensor)
-                t._data = out if type(out) is _ndarray else _np.asarray(out)
-                t._requires_grad = False
-                t.grad_fn = None
-                t._output_nr = 0
-                t._grad = None
                 # made now, not on first use: a recorded result is likely saved by the
                 # next op, and the lazy path costs an AttributeError
                 vc = t._vc = _new(_Version)
@@ -520,53 +526,53 @@ def _meta_of(key: tuple) -> tuple:
 
 def _wrap(array, inputs, is_view, ctx):
     t = _Tensor._make(array)
-    if is_view and inputs:
-        src = inputs[0]
-        a = t._data
-        # the view shares its source's storage: NumPy's view keeps a reference to its base
-        ab = a.base
-        if (
-            array is not None
-            and src is not None
-            and (
-                a is (sd := src._data) or ab is not None and (ab is sd or ab is sd.base is not None)
-            )
-        ):
-            # A view shares its source's storage and version counter; ``_view_chain``
-            # replays the view ops from the root base (for CopySlices).
-            t._vc = src._version_counter
-            base = src._base
-            if base is not None:
-                t._base = base
-                chain = src._view_chain
-                chain = chain + (ctx,) if chain is not None and ctx is not None else None
-            else:
-                t._base = base = src
-                chain = (ctx,) if ctx is not None else None
-            t._view_chain = chain
-            if chain is not None:
-                _register_view(base, t)
+    if is_view and inputs and array is not None:
+        _link_view(t, inputs[0], ctx)
     return t
 
 
-def _register_view(base, view) -> None:
-    """Remember ``view`` on its root ``base`` (weakly): an in-place op through one view
-    gives the base a new history, and every other view of it must then read from that
-    history (PyTorch regenerates their ``grad_fn`` when the version moves)."""
-    # Plain weak references in a list (a WeakSet's callback references cost more than the
-    # view op itself); the dead ones are dropped whenever the list doubles.
-    views = base._views
-    if views is None:
-        base._views = [weakref.ref(view)]
+def _link_view(t, src, ctx) -> None:
+    """Make ``t``, the output of the view op ``ctx`` on ``src``, a view of ``src``'s base
+    when it shares ``src``'s storage (NumPy's view keeps a reference to its base)."""
+    if src is None:
         return
-    views.append(weakref.ref(view))
-    n = len(views)
-    if n >= 16 and n & (n - 1) == 0:
-        views[:] = [r for r in views if r() is not None]
+    a = t._data
+    ab = a.base
+    if a is (sd := src._data) or ab is not None and (ab is sd or ab is sd.base is not None):
+        # A view shares its source's storage and version counter; ``_view_chain``
+        # replays the view ops from the root base (for CopySlices).
+        try:
+            t._vc = src._vc
+        except AttributeError:
+            t._vc = src._version_counter
+        base = src._base
+        if base is not None:
+            t._base = base
+            chain = src._view_chain
+            chain = chain + (ctx,) if chain is not None and ctx is not None else None
+        else:
+            t._base = base = src
+            chain = (ctx,) if ctx is not None else None
+        t._view_chain = chain
+        if chain is None:
+            return
+        # Remember the view on its root base (weakly): an in-place op through one view
+        # gives the base a new history, and every other view of it must then read from
+        # that history (PyTorch regenerates their ``grad_fn`` when the version moves).
+        # Plain weak references in a list (a WeakSet's callback references cost more than
+        # the view op itself); the dead ones are dropped whenever the list doubles.
+        views = base._views
+        if views is None:
+            base._views = [weakref.ref(t)]
+            return
+        views.append(weakref.ref(t))
+        n = len(views)
+        if n >= 16 and n & (n - 1) == 0:
+            views[:] = [r for r in views if r() is not None]
 
 
 def live_views(base) -> list:
-    """The views registered on ``base`` (by ``_register_view``) that are still alive."""
+    """The views registered on ``base`` (by ``_link_view``) that are still alive."""
     out = []
     for r in base._views or ():
         v = r()
@@ -620,21 +626,32 @@ def _versions_small(saved, a, b, out):
     for s in saved:
         if s is not None:
             if s is a._data:
-                vc = a._version_counter
+                # the counter slot read directly (the property is one more call per op);
+                # a tensor that has none yet gets it through the property
+                try:
+                    vc = a._vc
+                except AttributeError:
+                    vc = a._version_counter
                 rec = (
                     None
                     if vc is _CONST_VERSION
                     else (idx, vc, vc.v, weakref.ref(a), a._output_nr, 0)
                 )
             elif b is not None and s is b._data:
-                vc = b._version_counter
+                try:
+                    vc = b._vc
+                except AttributeError:
+                    vc = b._version_counter
                 rec = (
                     None
                     if vc is _CONST_VERSION
                     else (idx, vc, vc.v, weakref.ref(b), b._output_nr, 1)
                 )
             elif s is out._data:
-                vc = out._version_counter
+                try:
+                    vc = out._vc
+                except AttributeError:
+                    vc = out._version_counter
                 rec = (idx, vc, vc.v, None, 0, -1)
             else:
                 rec = None
