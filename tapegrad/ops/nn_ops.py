@@ -19,6 +19,7 @@ from ..backend import array_module
 from . import _util as U
 from .elementwise import _sigmoid as _sigmoid_kernel
 from .linalg import matmul_split
+from .reduce import _ROW_SUM_FLOOR, _row_sums
 
 # ---------------------------------------------------------------------------
 # helpers
@@ -892,6 +893,36 @@ def _log_softmax(x, axis=1, xp=np):
     return s
 
 
+def _exp_rows(x):
+    """For the fused cross-entropy of a 2-d float32/float64 NumPy array: ``(y, rs, lse,
+    bad)`` with ``y * rs[:, None]`` the softmax of each row and ``lse`` its logsumexp.
+
+    As ``reduce._softmax_last``: the shift by each row's max only guards against
+    overflow and underflow, so rows whose sum of exp(x) is a normal finite number use
+    the unshifted exp (one pass; the row sums as one BLAS product) and the
+    normalisation is left to the backward, which scales each row anyway. The other
+    rows (``bad``: huge logits, all far below zero, -inf, NaN, inf) take the exact
+    shifted ``_log_softmax``; there ``y`` is already the softmax (``rs`` = 1) and
+    ``lse`` is unused (the caller reads their log-probabilities from ``y``'s log).
+    """
+    with np.errstate(over="ignore"):
+        y = np.exp(x)
+    s = _row_sums(y)
+    bad = ~((s >= _ROW_SUM_FLOOR) & (s < np.inf))  # NaN sums are bad too
+    if bad.any():
+        s[bad] = 1
+        lse = np.log(s)
+        logp = _log_softmax(x[bad])
+        y[bad] = np.exp(logp)
+        return y, np.reciprocal(s), lse, (bad, logp)
+    return y, np.reciprocal(s), np.log(s), None
+
+
+# Cross-entropy inputs from this many elements take the ``_exp_rows`` fast path (a
+# few more NumPy calls than the general path, cheaper only on larger arrays).
+_CE_FAST_MIN = 1 << 12
+
+
 def _class_view(w, ndim):
     """A per-class weight (C,) reshaped to broadcast along dim 1 of an ndim array."""
     return w.reshape((1, -1) + (1,) * (ndim - 2))
@@ -967,10 +998,19 @@ class CrossEntropy(Function):
     def forward(ctx, x, w, target=None, ignore_index=-100, reduction="mean", smoothing=0.0):
         xp = array_module(x)
         n_classes = x.shape[1]
-        logp = _log_softmax(x)
         valid = target != ignore_index
         safe = xp.where(valid, target, 0)
         wt = _target_weights(target, valid, w, x.dtype)
+        fast = (
+            xp is np
+            and smoothing == 0
+            and x.ndim == 2
+            and x.size >= _CE_FAST_MIN
+            and x.dtype in (np.float32, np.float64)
+        )
+        if fast:
+            return CrossEntropy._forward_rows(ctx, x, w, safe, valid, wt, reduction)
+        logp = _log_softmax(x)
         picked = xp.take_along_axis(logp, safe[:, None], axis=1)[:, 0]
         loss = -(picked * wt)
         if smoothing > 0:
@@ -983,17 +1023,46 @@ class CrossEntropy(Function):
         w_all = float(n_classes) if w is None else w.sum(dtype=_acc_dtype(x.dtype))
         # x itself too: under create_graph logp is rebuilt from it in the graph.
         ctx.save_for_backward(logp, w, x)
-        ctx.state = (safe, valid, wt, denom, reduction, smoothing, w_all)
+        ctx.state = (safe, valid, wt, denom, reduction, smoothing, w_all, None)
+        return _reduce_weighted(loss, reduction, denom)
+
+    @staticmethod
+    def _forward_rows(ctx, x, w, safe, valid, wt, reduction):
+        """The forward of a large 2-d float32/float64 input without label smoothing:
+        log p[target] = x[target] - logsumexp(row), from ``_exp_rows``."""
+        y, rs, lse, fallback = _exp_rows(x)
+        rows = np.arange(x.shape[0])
+        picked = x[rows, safe] - lse
+        if fallback is not None:
+            bad, logp = fallback
+            picked[bad] = logp[np.arange(logp.shape[0]), safe[bad]]
+        loss = -(picked * wt)
+        denom = wt.sum(dtype=_acc_dtype(x.dtype))
+        # x too: under create_graph the backward rebuilds log_softmax from it in the graph.
+        ctx.save_for_backward(y, w, x)
+        ctx.state = (safe, valid, wt, denom, reduction, 0.0, None, rs)
         return _reduce_weighted(loss, reduction, denom)
 
     @U.float32_compute
     def backward(ctx, g):
         logp, w, x = ctx.saved_tensors
-        safe, valid, wt, denom, reduction, ls, w_all = ctx.state
+        safe, valid, wt, denom, reduction, ls, w_all, rs = ctx.state
         xp = ctx.xp
         if not ctx.needs_input_grad[0]:
             return None, None
-        if xp is not np:
+        if rs is not None and xp is np:
+            # (softmax * w[t] - w[t] at the target) * coef, with the softmax's row
+            # normalisation folded into the per-row factor: one pass over the saved exp
+            coef = _loss_coef(xp, g, reduction, denom, logp.dtype)
+            with np.errstate(invalid="ignore"):
+                wc = wt * coef
+                gx = logp * (wc * rs)[:, None]
+                gx[np.arange(gx.shape[0]), safe] -= wc
+            if reduction == "mean" and not valid.all():
+                # Ignored targets get exactly zero, even when every target is ignored.
+                gx[~valid] = 0
+            return gx, None
+        if xp is not np:  # create_graph (either forward): log_softmax rebuilt from x
             logp = _log_softmax(x, xp=xp)
         dt = logp.dtype
         c = logp.shape[1]
@@ -1123,6 +1192,44 @@ class Embedding(Function):
         )
 
 
+# The passes of ``_add_rows_at`` go on while at least this many indices take part
+# (one fancy-indexed pass costs about what this many rows cost ``np.add.at``).
+_ADD_PASS_MIN = 24
+
+
+def _add_rows_at(out, flat, rows):
+    """``np.add.at(out, flat, rows)`` for a 2-d ``out`` and ``rows``, with its bits.
+
+    ``np.add.at`` handles one row at a time (~1 us each). Here the indices are sorted
+    (stably: each index keeps its rows' order) and pass k adds the k-th row of every
+    index that has one, as one fancy-indexed ``+=`` (the indices in a pass are
+    distinct). Every output row thus sums its rows in add.at's order, from zero. The
+    few rows of indices repeated more often than that are left to ``np.add.at``, in
+    the sorted order (the same order per index).
+    """
+    n = flat.size
+    if n < 64:  # a few rows: the sort costs more than it saves
+        np.add.at(out, flat, rows)
+        return
+    order = np.argsort(flat, kind="stable")
+    sf = flat[order]
+    head = np.empty(n, dtype=bool)
+    head[0] = True
+    np.not_equal(sf[1:], sf[:-1], out=head[1:])
+    starts = np.flatnonzero(head)
+    counts = np.diff(starts, append=n)
+    k = 0
+    active = starts
+    while active.size >= _ADD_PASS_MIN:
+        at = active + k
+        out[sf[at]] += rows[order[at]]
+        k += 1
+        active = starts[counts > k]
+    if active.size:
+        rest = np.arange(n) - np.repeat(starts, counts) >= k  # the rank of each row >= k
+        np.add.at(out, sf[rest], rows[order[rest]])
+
+
 class EmbeddingDenseBackward(Function):
     """The weight gradient of ``embedding``: rows of ``g`` summed into their indices' rows
     (``torch.embedding_dense_backward``), as a primitive so that it is differentiable."""
@@ -1140,7 +1247,10 @@ class EmbeddingDenseBackward(Function):
             keep = flat != padding_idx
             flat, rows = flat[keep], rows[keep]
         gw = xp.zeros((num_weights, g.shape[-1]), dtype=g.dtype)
-        xp.add.at(gw, flat, rows)
+        if xp is np and rows.ndim == 2:
+            _add_rows_at(gw, flat, rows)
+        else:
+            xp.add.at(gw, flat, rows)
         ctx.state = (indices, padding_idx)
         return gw
 
