@@ -121,6 +121,10 @@ def test_cross_entropy_low_precision_fast_path(dtype):
         [x],
         rtol=1e-2,
         atol=1e-3,
+        # one rounding of a float16/bfloat16 gradient (PyTorch rounds the same float32
+        # values in a different order): up to an ulp of the largest entries
+        grad_rtol=1e-2,
+        grad_atol=2e-3,
     )
 
 
