@@ -901,9 +901,10 @@ def _exp_rows(x):
     overflow and underflow, so rows whose sum of exp(x) is a normal finite number use
     the unshifted exp (one pass; the row sums as one BLAS product) and the
     normalisation is left to the backward, which scales each row anyway. The other
-    rows (``bad``: huge logits, all far below zero, -inf, NaN, inf) take the exact
-    shifted ``_log_softmax``; there ``y`` is already the softmax (``rs`` = 1) and
-    ``lse`` is unused (the caller reads their log-probabilities from ``y``'s log).
+    rows (huge logits, all far below zero, -inf, NaN, inf) take the exact shifted
+    ``_log_softmax``: ``bad`` is None, or (the mask of those rows, their
+    log-probabilities); there ``y`` is already the softmax, ``rs`` is 1 and ``lse``
+    is 0 (not their logsumexp: the caller reads their log-probabilities instead).
     """
     with np.errstate(over="ignore"):
         y = np.exp(x)
@@ -998,8 +999,13 @@ class CrossEntropy(Function):
         wt = _target_weights(target, valid, w, x.dtype)
         # (N, C) without label smoothing (the common case) takes the fast path; it is
         # faster from (100, 10) up, by ~40% of the whole op at (1120, 1000)
-        fast = xp is np and smoothing == 0 and x.ndim == 2 and x.size
-        if fast and x.dtype in (np.float32, np.float64):
+        if (
+            xp is np
+            and smoothing == 0
+            and x.ndim == 2
+            and x.size > 0
+            and x.dtype in (np.float32, np.float64)
+        ):
             return CrossEntropy._forward_rows(ctx, x, w, safe, valid, wt, reduction)
         logp = _log_softmax(x)
         picked = xp.take_along_axis(logp, safe[:, None], axis=1)[:, 0]
@@ -1019,7 +1025,7 @@ class CrossEntropy(Function):
 
     @staticmethod
     def _forward_rows(ctx, x, w, safe, valid, wt, reduction):
-        """The forward of a large 2-d float32/float64 input without label smoothing:
+        """The forward of an (N, C) float32/float64 input without label smoothing:
         log p[target] = x[target] - logsumexp(row), from ``_exp_rows``."""
         y, rs, lse, fallback = _exp_rows(x)
         rows = np.arange(x.shape[0])
@@ -1241,7 +1247,7 @@ class EmbeddingDenseBackward(Function):
             keep = flat != padding_idx
             flat, rows = flat[keep], rows[keep]
         gw = xp.zeros((num_weights, g.shape[-1]), dtype=g.dtype)
-        if xp is np and rows.ndim == 2:
+        if xp is np:
             _add_rows_at(gw, flat, rows)
         else:
             xp.add.at(gw, flat, rows)
