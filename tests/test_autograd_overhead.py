@@ -538,3 +538,55 @@ def test_engine_frees_nodes_it_ran():
     s.sum().backward()
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         s.sum().backward()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex128, np.float16])
+@pytest.mark.parametrize("needs", [(True, True), (True, False), (False, True)])
+@pytest.mark.parametrize("split_min", [None, 1])
+def test_matmul_backward_fast_path_matches_the_general_path(dtype, needs, split_min, monkeypatch):
+    """Matmul's backward for two real float32/float64 matrices (NumPy products on ``.T``
+    views) gives bit for bit the general path's gradients (``matmul_split`` on swapped
+    axes, conjugates, float32 for low precision); complex, float16 and products big enough
+    to split go the general way. ``split_min`` 1 makes every product "big"."""
+    from tapegrad.ops import linalg
+
+    if split_min is not None:
+        monkeypatch.setattr(linalg, "_SPLIT_MIN_MACS", split_min)
+    rng = np.random.default_rng(7)
+    an = rng.standard_normal((6, 4)).astype(dtype)
+    bn = rng.standard_normal((3, 4)).astype(dtype).T  # a strided (transposed) operand
+    gn = rng.standard_normal((6, 3)).astype(dtype)
+    if dtype == np.complex128:
+        an = an + 1j * rng.standard_normal(an.shape)
+        gn = gn - 1j * rng.standard_normal(gn.shape)
+    a = tapegrad.tensor(an, requires_grad=needs[0])
+    b = tapegrad.from_numpy(bn).requires_grad_(needs[1])
+    out = a @ b
+    out.backward(tapegrad.from_numpy(gn))
+    wide = np.float32 if dtype == np.float16 else dtype
+    g = gn.astype(wide)
+    ref_a = np.matmul(g, np.swapaxes(np.conj(bn).astype(wide), -1, -2)).astype(dtype)
+    ref_b = np.matmul(np.swapaxes(np.conj(an).astype(wide), -1, -2), g).astype(dtype)
+    if needs[0]:
+        assert a.grad.dtype == out.dtype
+        np.testing.assert_array_equal(a.grad.numpy(), ref_a)
+    else:
+        assert a.grad is None
+    if needs[1]:
+        np.testing.assert_array_equal(b.grad.numpy(), ref_b)
+    else:
+        assert b.grad is None
+
+
+def test_matmul_backward_fast_path_checks_saved_versions_and_second_order():
+    a = tapegrad.randn(3, 3, requires_grad=True)
+    w = tapegrad.randn(3, 3, dtype=tapegrad.float32).requires_grad_()
+    y = a * 1.0
+    out = y @ w
+    y.add_(1.0)  # y was saved for w's gradient
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+    an = np.random.default_rng(8).standard_normal((3, 3))
+    fn = lambda t: ((t @ t).tanh() @ t).sum()  # noqa: E731
+    for u, v in zip(_second_order(torch, fn, an), _second_order(tapegrad, fn, an)):
+        assert_same(u, v)

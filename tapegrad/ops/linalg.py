@@ -101,22 +101,27 @@ def matmul_split(a, b, xp=np, out=None):
     return out
 
 
+_MATRICES = (2, 2)
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+
+
 class Matmul(Function):
     """The autograd node of a product of two matrices, ``torch.mm`` (grad_fn ``MmBackward0``)."""
 
     backward_name = "MmBackward0"
     # The operands' ndims, set on a node only when not two matrices (an attribute set on a
     # node makes its instance dict: one more object per op for the allocator and the GC).
-    nd = (2, 2)
+    nd = _MATRICES
 
     def forward(ctx, a, b):
         a_nd, b_nd = a.ndim, b.ndim
         if a_nd != 2 or b_nd != 2:
             ctx.nd = (a_nd, b_nd)
         if ctx._recording:
-            # grad of a needs b and grad of b needs a: keep only those (as PyTorch does)
+            # grad of a needs b and grad of b needs a: keep only those (as PyTorch does);
+            # save_for_backward's own test of _recording is the one just made
             na, nb = ctx.needs_input_grad
-            ctx.save_for_backward(a if nb else None, b if na else None)
+            ctx._saved = (a if nb else None, b if na else None)
         if a.dtype in U._LOW_PRECISION_NP:  # accumulate in float32 (BLAS), round once
             return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(a.dtype)
         if a_nd == 2 and b_nd == 2:
@@ -127,10 +132,25 @@ class Matmul(Function):
 
     def backward(ctx, g):
         xp = ctx.xp
-        g = U.float32_grad(g)
         a, b = ctx.saved_tensors
-        a, b = U.cj(xp, a), U.cj(xp, b)
         na, nb = ctx.needs_input_grad
+        if ctx.nd is _MATRICES and xp is np and type(g) is np.ndarray:
+            # Two real float32/float64 matrices (the common case): the general path's
+            # ``matmul_split`` calls below with the same transposed views (``.T`` is
+            # ``_mT`` for a matrix), without its ~8 Python calls per node; a product big
+            # enough for matmul_split to divide among threads goes the general way.
+            dt = g.dtype
+            if (dt is _F32 or dt is _F64) and (a is None or a.dtype is dt):
+                if b is None or b.dtype is dt:
+                    m, n = g.shape
+                    k = b.shape[0] if na else a.shape[1]
+                    if m * k * n < _SPLIT_MIN_MACS:
+                        return (
+                            np.matmul(g, b.T) if na else None,
+                            np.matmul(a.T, g) if nb else None,
+                        )
+        g = U.float32_grad(g)
+        a, b = U.cj(xp, a), U.cj(xp, b)
         ga = gb = None
         a_nd, b_nd = ctx.nd
         if a_nd == 1 and b_nd == 1:
