@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from . import _mpi
 
-__all__ = ["find_mpiexec", "mpiexec_command", "rank_env", "run"]
+__all__ = ["find_mpiexec", "mpiexec_command", "rank_env", "rank_files", "run", "started_pids"]
 
 
 def find_mpiexec() -> str:
@@ -96,22 +96,36 @@ def _run_forwarding(cmd: list[str], env: dict) -> tuple[int, set[str]]:
     return code, dead
 
 
+def rank_files(folder: str, suffix: str) -> dict[int, str]:
+    """The files ``rank-R{suffix}`` in ``folder`` (``record_start``'s ``.pid``,
+    ``record_finish``'s ``.done``...), by rank, in rank order."""
+    found = {}
+    for name in os.listdir(folder):
+        if name.startswith("rank-") and name.endswith(suffix):
+            rank = name[len("rank-") : -len(suffix)]
+            if rank.isdigit():
+                found[int(rank)] = os.path.join(folder, name)
+    return dict(sorted(found.items()))
+
+
+def started_pids(folder: str) -> dict[int, str]:
+    """The process id each rank recorded at its start (``record_start``), by rank."""
+    pids = {}
+    for rank, path in rank_files(folder, ".pid").items():
+        with open(path) as f:
+            pids[rank] = f.read().strip()
+    return pids
+
+
 def _name_failed_rank(folder: str, code: int, dead: set[str]) -> None:
     # Each rank wrote rank-R.pid at start: the rank whose process mpiexec reported as
     # terminated is the one that failed (mpiexec then ended the others); without such a
     # report, the ranks that did not finish cleanly (no rank-R.done).
-    started = {}
-    for name in sorted(os.listdir(folder)):
-        if name.endswith(".pid"):
-            with open(os.path.join(folder, name)) as f:
-                started[name[len("rank-") : -len(".pid")]] = f.read().strip()
+    started = started_pids(folder)
     failed = [(r, p) for r, p in started.items() if p in dead]
     if not failed:
-        failed = [
-            (r, p)
-            for r, p in started.items()
-            if not os.path.exists(os.path.join(folder, f"rank-{r}.done"))
-        ]
+        done = rank_files(folder, ".done")
+        failed = [(r, p) for r, p in started.items() if r not in done]
     # mpiexec reports a rank killed by signal N as exit code N.
     ranks = ", ".join(f"rank {r} (pid {p})" for r, p in failed) or "a rank"
     print(

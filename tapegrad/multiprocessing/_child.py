@@ -18,12 +18,12 @@ import traceback
 
 
 def main(folder: str) -> int:
+    from ..distributed.launch import record_finish, record_start
     from ..distributed.process_group import launched_by_mpi
 
     info = launched_by_mpi() or {"rank": 0, "world_size": 1}
     rank, world = info["rank"], info["world_size"]
-    with open(os.path.join(folder, f"rank-{rank}.pid"), "w") as f:
-        f.write(str(os.getpid()))
+    record_start(rank)
     # The payload's outer layer is plain data; the call is unpickled only after the
     # main script is imported, since fn is usually defined there.
     with open(os.path.join(folder, "payload.pkl"), "rb") as f:
@@ -43,7 +43,7 @@ def main(folder: str) -> int:
 
             abort(None)
         return 1
-    open(os.path.join(folder, f"rank-{rank}.done"), "w").close()
+    record_finish(rank)
     return 0
 
 

@@ -39,6 +39,8 @@ import tempfile
 import warnings
 from collections.abc import Callable
 
+from ..distributed.launch import rank_files, started_pids
+
 __all__ = [
     "ProcessContext",
     "ProcessException",
@@ -92,7 +94,7 @@ class ProcessExitedException(ProcessException):
 
 
 # Files in the job's folder: payload.pkl (the preparation data and the pickled call),
-# rank-R.pid at a child's start, rank-R.error (its traceback) when fn raised.
+# launch's rank-R.pid / rank-R.done, and rank-R.error (the traceback) when fn raised.
 _PAYLOAD = "payload.pkl"
 
 
@@ -104,13 +106,15 @@ class ProcessContext:
     :class:`ProcessExitedException` for the process that failed first.
     """
 
-    def __init__(self, launcher: subprocess.Popen | None, folder: str | None, nprocs: int):
+    def __init__(
+        self, launcher: subprocess.Popen | None, folder: str | None, nprocs: int, rank: int = 0
+    ):
         self._launcher = launcher
         self._folder = folder
         self.nprocs = nprocs
         self._pids: dict[int, int] = {}
-        if launcher is None:  # ran in this MPI job: already finished
-            self._pids = {_this_rank(): os.getpid()}
+        if launcher is None:  # ran in this MPI job (as ``rank``): already finished
+            self._pids = {rank: os.getpid()}
 
     def pids(self) -> list[int]:
         """The process ids of the ranks that have started so far, in rank order."""
@@ -140,32 +144,21 @@ class ProcessContext:
         return True
 
     def _read_pids(self) -> None:
-        if self._folder is None or not os.path.isdir(self._folder):
-            return
-        for name in os.listdir(self._folder):
-            if name.startswith("rank-") and name.endswith(".pid"):
-                rank = int(name[len("rank-") : -len(".pid")])
-                if rank not in self._pids:
-                    with open(os.path.join(self._folder, name)) as f:
-                        text = f.read().strip()
-                    if text:
-                        self._pids[rank] = int(text)
+        if self._folder is not None and os.path.isdir(self._folder):
+            for rank, pid in started_pids(self._folder).items():
+                if pid:
+                    self._pids[rank] = int(pid)
 
     def _raise(self, code: int) -> None:
-        errors = []
-        for name in os.listdir(self._folder):
-            if name.startswith("rank-") and name.endswith(".error"):
-                path = os.path.join(self._folder, name)
-                errors.append((os.path.getmtime(path), int(name[5:-6]), path))
+        errors = rank_files(self._folder, ".error")
         if errors:
-            _, rank, path = min(errors)
-            with open(path, encoding="utf-8") as f:
+            rank = min(errors, key=lambda r: os.path.getmtime(errors[r]))
+            with open(errors[rank], encoding="utf-8") as f:
                 trace = f.read()
             msg = f"\n\n-- Process {rank:d} terminated with the following error:\n" + trace
             raise ProcessRaisedException(msg, rank, self._pids.get(rank, -1))
         # No traceback: the first rank (in rank order) that did not finish cleanly.
-        names = os.listdir(self._folder)
-        done = {int(n[5:-5]) for n in names if n.startswith("rank-") and n.endswith(".done")}
+        done = rank_files(self._folder, ".done")
         failed = [r for r in range(self.nprocs) if r not in done]
         rank = failed[0] if failed else 0
         raise ProcessExitedException(
@@ -189,11 +182,6 @@ def _launcher_info():
     from ..distributed.process_group import launched_by_mpi
 
     return launched_by_mpi()
-
-
-def _this_rank() -> int:
-    info = _launcher_info()
-    return info["rank"] if info else 0
 
 
 def start_processes(
@@ -227,8 +215,7 @@ def start_processes(
     info = _launcher_info()
     if info is not None:
         _run_in_this_job(fn, args, nprocs, info)
-        context = ProcessContext(None, None, nprocs)
-        return None if join else context
+        return None if join else ProcessContext(None, None, nprocs, info["rank"])
     context = _launch(fn, args, nprocs)
     if not join:
         return context
@@ -293,7 +280,7 @@ def _run_in_this_job(fn: Callable, args: tuple, nprocs: int, info: dict) -> None
 
 def _launch(fn: Callable, args: tuple, nprocs: int) -> ProcessContext:
     """Start ``nprocs`` children under ``mpiexec`` running ``_child`` on a payload."""
-    from ..distributed.launch import find_mpiexec, rank_env
+    from ..distributed.launch import PID_DIR_ENV, find_mpiexec, rank_env
 
     mpiexec = find_mpiexec()
     call = pickle.dumps((fn, args))
@@ -306,6 +293,7 @@ def _launch(fn: Callable, args: tuple, nprocs: int) -> ProcessContext:
         with open(os.path.join(folder, _PAYLOAD), "wb") as f:
             pickle.dump({"prep": prep, "call": call}, f)
         env = rank_env()
+        env[PID_DIR_ENV] = folder
         cmd = [mpiexec, "-n", str(nprocs), sys.executable, "-m", "tapegrad.multiprocessing._child"]
         launcher = subprocess.Popen([*cmd, folder], env=env)
     except BaseException:
