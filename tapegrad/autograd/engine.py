@@ -52,7 +52,7 @@ def _graph(roots):
     get = deps.get
     while stack:
         node = stack.pop()
-        for nxt, _ in node.next_functions:
+        for nxt in node._nexts:
             if nxt is None:
                 continue
             d = get(nxt)
@@ -73,14 +73,14 @@ def _needed(roots, targets):
     for r in roots:
         if r is None or r in visited:
             continue
-        stack = [(r, iter(r.next_functions))]
+        stack = [(r, iter(r._nexts))]
         visited.add(r)
         while stack:
             node, it = stack[-1]
-            for nxt, _ in it:
+            for nxt in it:
                 if nxt is not None and nxt not in visited:
                     visited.add(nxt)
-                    stack.append((nxt, iter(nxt.next_functions)))
+                    stack.append((nxt, iter(nxt._nexts)))
                     break
             else:
                 stack.pop()
@@ -88,7 +88,7 @@ def _needed(roots, targets):
     for node in order:
         if node in needed:
             continue
-        for nxt, _ in node.next_functions:
+        for nxt in node._nexts:
             if nxt is not None and nxt in needed:
                 needed.add(node)
                 break
@@ -203,7 +203,7 @@ def run_backward(
                     else:
                         observer.accumulate(node, buf)
                 continue
-            nexts = node.next_functions
+            nexts = node._nexts  # the edges' nodes; their output numbers are node._nrs
             if len(buf) == 1:
                 has_grad = buf[0] is not None
             else:
@@ -228,7 +228,8 @@ def run_backward(
                         fn(tuple(map(_to_tensor, in_grads)), tuple(map(_to_tensor, buf)))
                 meta = node._in_meta
                 n_in = len(in_grads)
-                for i, (nxt, nr) in enumerate(nexts):
+                nrs = node._nrs
+                for i, nxt in enumerate(nexts):
                     if nxt is None:
                         continue
                     g = in_grads[i] if i < n_in else None
@@ -250,6 +251,7 @@ def run_backward(
                         b = buffers.get(nxt)
                         if b is None:
                             b = buffers[nxt] = [None] * nxt.num_outputs
+                        nr = nrs[i]
                         b[nr] = g if b[nr] is None else b[nr] + g
                     d = deps[nxt] - 1
                     deps[nxt] = d
@@ -260,7 +262,7 @@ def run_backward(
                 in_grads = g = None
             else:
                 executed.append(node)
-                for nxt, _ in nexts:
+                for nxt in nexts:
                     if nxt is None:
                         continue
                     d = deps[nxt] - 1

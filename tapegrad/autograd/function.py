@@ -43,7 +43,8 @@ class Node:
     """A recorded operation in the autograd graph (``torch.autograd.graph.Node``)."""
 
     __slots__ = (
-        "next_functions",
+        "_nexts",
+        "_nrs",
         "needs_input_grad",
         "_in_meta",
         "_saved",
@@ -74,6 +75,27 @@ class Node:
 
     def name(self) -> str:
         return type(self).__name__
+
+    # The edges to the nodes that made this node's inputs are kept flat: the nodes in
+    # ``_nexts`` (None for an input that needs no gradient) and their output numbers in
+    # ``_nrs`` (an interned tuple, shared by every node with the same numbers). A tuple
+    # of (node, nr) pairs per node was three container objects per two-input op for the
+    # cyclic GC to track and traverse; the pairs are built only when a user reads them.
+    @property
+    def next_functions(self) -> tuple | None:
+        """The ``(node, output_nr)`` edges to the nodes that produced this node's inputs."""
+        nexts = self._nexts
+        if nexts is None:
+            return None
+        return tuple(zip(nexts, self._nrs))
+
+    @next_functions.setter
+    def next_functions(self, edges) -> None:
+        if edges is None:
+            self._nexts = self._nrs = None
+            return
+        self._nexts = tuple(e[0] for e in edges)
+        self._nrs = _nrs_of(tuple(e[1] for e in edges))
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {id(self):#x}>"
@@ -137,7 +159,7 @@ class Node:
             if s is None:
                 out.append(_Tensor._make(a))
             elif s >= 0:
-                out.append(_connected(a, *self.next_functions[s]))
+                out.append(_connected(a, self._nexts[s], self._nrs[s]))
             elif a.dtype.kind in "fcV" and -s - 1 not in self.non_differentiable:
                 out.append(_connected(a, self, -s - 1))
             else:
@@ -386,7 +408,7 @@ class Function(Node):
             needs = tuple(needs)
         ctx._recording = record
         if not record:
-            ctx.next_functions = None
+            ctx._nexts = None
             if n:
                 arrays = (d, db) if n == 2 else (d,)
             out = ctx.forward(*arrays, **attrs)
@@ -410,39 +432,56 @@ class Function(Node):
         ctx._recording = False
         if n:
             if ra:
-                fn = a.grad_fn
-                ea = (fn, a._output_nr) if fn is not None else (a._accumulator(), 0)
+                na = a.grad_fn
+                if na is None:
+                    na = a._accumulator()
+                    ka = 0
+                else:
+                    ka = a._output_nr
             else:
-                ea = _NO_EDGE
+                na = None
+                ka = 0
             if n == 2:
                 key = (d.shape, d.dtype, db.shape, db.dtype)
                 if rb:
-                    fn = b.grad_fn
-                    eb = (fn, b._output_nr) if fn is not None else (b._accumulator(), 0)
+                    nb = b.grad_fn
+                    if nb is None:
+                        nb = b._accumulator()
+                        kb = 0
+                    else:
+                        kb = b._output_nr
                 else:
-                    eb = _NO_EDGE
-                ctx.next_functions = (ea, eb)
+                    nb = None
+                    kb = 0
+                ctx._nexts = (na, nb)
+                ctx._nrs = _ZERO_NRS2 if ka == 0 and kb == 0 else _nrs_of((ka, kb))
             else:
                 key = (d.shape, d.dtype)
-                ctx.next_functions = (ea,)
+                ctx._nexts = (na,)
+                ctx._nrs = _ZERO_NRS1 if ka == 0 else _nrs_of((ka,))
         else:
-            edges = []
+            nexts = []
+            nrs = []
             key = []
             for t, need in zip(inputs, needs):
                 if t is None:
-                    edges.append(_NO_EDGE)
+                    nexts.append(None)
+                    nrs.append(0)
                     key.append(None)
                     continue
                 d = t._data
                 key.append(d.shape)
                 key.append(d.dtype)
-                if need:
-                    fn = t.grad_fn
-                    edges.append((fn, t._output_nr) if fn is not None else (t._accumulator(), 0))
+                fn = t.grad_fn if need else None
+                if fn is not None:
+                    nexts.append(fn)
+                    nrs.append(t._output_nr)
                 else:
-                    edges.append(_NO_EDGE)
+                    nexts.append(t._accumulator() if need else None)
+                    nrs.append(0)
             key = tuple(key)
-            ctx.next_functions = tuple(edges)
+            ctx._nexts = tuple(nexts)
+            ctx._nrs = _nrs_of(tuple(nrs))
         meta = _META.get(key)
         if meta is None:
             meta = _intern(_META, key, _meta_of(key))
@@ -499,6 +538,10 @@ _FIRST_OF_ONE = (True,)
 _BOTH, _FIRST, _SECOND = (True, True), (True, False), (False, True)
 _META: dict = {}
 _INTERN_LIMIT = 4096
+# the output numbers of nodes' edges (``Node._nrs``), interned
+_NRS: dict = {}
+_ZERO_NRS1 = (0,)
+_ZERO_NRS2 = (0, 0)
 
 
 def _intern(table: dict, key, value=None):
@@ -508,6 +551,11 @@ def _intern(table: dict, key, value=None):
         table.clear()
     table[key] = key if value is None else value
     return table[key]
+
+
+def _nrs_of(nrs: tuple) -> tuple:
+    """The interned copy of an edge output-number tuple (``Node._nrs``)."""
+    return _NRS.get(nrs) or _intern(_NRS, nrs)
 
 
 def _meta_of(key: tuple) -> tuple:
@@ -668,7 +716,7 @@ class AccumulateGrad(Node):
 
     def __init__(self, variable):
         self.variable = variable
-        self.next_functions = ()
+        self._nexts = self._nrs = ()
         self.needs_input_grad = ()
         self._saved = None
         self._saved_versions = None
@@ -834,7 +882,7 @@ class _UserNode(Node):
                 res = self._fn_cls.backward(ctx, *gts)
         if not isinstance(res, tuple):
             res = (res,)
-        n_in = len(self.next_functions)
+        n_in = len(self._nexts)
         if len(res) < n_in:
             raise RuntimeError(
                 f"function {self.name()} returned an incorrect number of gradients "
