@@ -590,3 +590,28 @@ def test_matmul_backward_fast_path_checks_saved_versions_and_second_order():
     fn = lambda t: ((t @ t).tanh() @ t).sum()  # noqa: E731
     for u, v in zip(_second_order(torch, fn, an), _second_order(tapegrad, fn, an)):
         assert_same(u, v)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "m,k,n", [(5, 5, 5), (1, 4, 3), (4, 1, 3), (4, 3, 1), (1, 1, 1), (7, 2, 9)]
+)
+@pytest.mark.parametrize("transposed", [False, True])
+def test_small_matmul_dot_matches_np_matmul(dtype, m, k, n, transposed):
+    """Small float32/float64 products take ``ndarray.dot`` (forward and backward): bit for
+    bit ``np.matmul``'s result, for row/column-shaped and transposed (strided) operands,
+    and PyTorch's values and gradients."""
+    rng = np.random.default_rng(m * 100 + k * 10 + n)
+    an = rng.standard_normal((m, k)).astype(dtype)
+    bn = rng.standard_normal((n, k)).astype(dtype).T if transposed else None
+    if bn is None:
+        bn = rng.standard_normal((k, n)).astype(dtype)
+    gn = rng.standard_normal((m, n)).astype(dtype)
+    a = tapegrad.tensor(an, requires_grad=True)
+    b = tapegrad.from_numpy(bn).requires_grad_(True)
+    out = a @ b
+    np.testing.assert_array_equal(out.detach().numpy(), np.matmul(an, bn))
+    out.backward(tapegrad.from_numpy(gn))
+    np.testing.assert_array_equal(a.grad.numpy(), np.matmul(gn, bn.T))
+    np.testing.assert_array_equal(b.grad.numpy(), np.matmul(an.T, gn))
+    compare(lambda L, x, y: (x @ y).tanh().sum(), [an, bn.copy()], grad=True)
