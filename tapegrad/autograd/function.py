@@ -288,11 +288,16 @@ class Function(Node):
     is_view = False
     # Name shown by grad_fn, e.g. "MulBackward0"; defaults to f"{cls}Backward0".
     backward_name: str | None = None
+    # One output, not a view, differentiable: what ``apply`` makes without further tests
+    # (set per subclass from the three attributes above).
+    _plain = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         name = cls.__dict__.get("backward_name") or cls.__name__ + "Backward0"
         cls.backward_name = name
+        # one class attribute read per op in ``apply`` instead of three
+        cls._plain = cls.num_outputs == 1 and not cls.is_view and 0 not in cls.non_differentiable
 
     def name(self) -> str:
         return self.backward_name
@@ -412,6 +417,8 @@ class Function(Node):
             if n:
                 arrays = (d, db) if n == 2 else (d,)
             out = ctx.forward(*arrays, **attrs)
+            if cls._plain:
+                return _Tensor._make(out)
             if cls.num_outputs == 1:
                 return _wrap(out, inputs, cls.is_view, ctx) if cls.is_view else _Tensor._make(out)
             return tuple(_wrap(o, inputs, cls.is_view, None) for o in out)
@@ -486,15 +493,16 @@ class Function(Node):
         if meta is None:
             meta = _intern(_META, key, _meta_of(key))
         ctx._in_meta = meta
-        if cls.num_outputs == 1:
+        plain = cls._plain
+        if plain or cls.num_outputs == 1:
             # Tensor._make, inlined (once per op)
             t = _new(_Tensor)
-            t._data = out if type(out) is _ndarray else _np.asarray(out)
+            t._data = o = out if type(out) is _ndarray else _np.asarray(out)
             t._requires_grad = False
             t.grad_fn = None
             t._output_nr = 0
             t._grad = None
-            if cls.is_view:
+            if not plain and cls.is_view:
                 _link_view(t, inputs[0], ctx)  # the source's version counter, if shared
             else:
                 # made now, not on first use: a recorded result is likely saved by the
@@ -503,12 +511,26 @@ class Function(Node):
                 vc.v = 0
             # integer and bool results never require grad (x.long(), comparisons), as in PyTorch
             # (kind "V" is ml_dtypes' bfloat16: tensors hold no other void dtype)
-            if t._data.dtype.kind in "fcV" and 0 not in cls.non_differentiable:
+            if o.dtype.kind in "fcV" and (plain or 0 not in cls.non_differentiable):
                 t._requires_grad = True
                 t.grad_fn = ctx
-            if ctx._saved:
-                if n:
-                    ctx._saved_versions = _versions_small(ctx._saved, a, b if n == 2 else None, t)
+            saved = ctx._saved
+            if saved:
+                if n == 1 and plain and len(saved) == 1 and saved[0] is o and o is not d:
+                    # the one saved array is this (not a view) output, its counter
+                    # just made: _versions_small's record, without its call and loop
+                    ctx._saved_versions = ((0, vc, 0, None, 0, -1),)
+                elif (
+                    n == 2
+                    and len(saved) == 2
+                    and saved[0] is None
+                    and saved[1] is db
+                    and db is not d
+                    and getattr(b, "_vc", None) is _CONST_VERSION
+                ):
+                    pass  # only an operand made from a Python number: no record (as below)
+                elif n:
+                    ctx._saved_versions = _versions_small(saved, a, b if n == 2 else None, t)
                 else:
                     ctx._saved_versions = _versions_of(ctx._saved, inputs, (t,))
             return t
