@@ -44,18 +44,23 @@ class Node:
 
     __slots__ = (
         "_nexts",
-        "_nrs",
         "needs_input_grad",
         "_in_meta",
         "_saved",
-        "_saved_versions",
-        "_freed",
         "_recording",
         "__weakref__",
         "__dict__",
     )
     num_outputs = 1
     non_differentiable: tuple = ()
+    # Class defaults rather than slots, so that ``apply`` stores them only when they differ
+    # (a store on a node is a generic attribute store: nodes come in many classes): the
+    # version records of the saved arrays, whether the saved state was released, and the
+    # output numbers of the edges, all zero for most nodes (any length covers them: the
+    # edges are read paired with ``_nexts``).
+    _saved_versions = None
+    _freed = False
+    _nrs = (0, 0)
     # The array namespace backward formulas compute with: the backend's array module for
     # an ordinary backward, the graph namespace (differentiable tapegrad ops) while the
     # engine runs this node under create_graph.
@@ -377,8 +382,6 @@ class Function(Node):
         # small ops costs more than the arithmetic; hence the interned tuples below.
         ctx = _new(cls)
         ctx._saved = None
-        ctx._saved_versions = None
-        ctx._freed = False
         # One and two tensor inputs (nearly every op) are unrolled; n = 0 marks the loops.
         n = len(inputs)
         if n == 2 and inputs[0] is not None and inputs[1] is not None:
@@ -461,11 +464,13 @@ class Function(Node):
                     nb = None
                     kb = 0
                 ctx._nexts = (na, nb)
-                ctx._nrs = _ZERO_NRS2 if ka == 0 and kb == 0 else _nrs_of((ka, kb))
+                if ka or kb:  # else the class default: all zero
+                    ctx._nrs = _nrs_of((ka, kb))
             else:
                 key = (d.shape, d.dtype)
                 ctx._nexts = (na,)
-                ctx._nrs = _ZERO_NRS1 if ka == 0 else _nrs_of((ka,))
+                if ka:
+                    ctx._nrs = _nrs_of((ka,))
         else:
             nexts = []
             nrs = []
@@ -562,8 +567,6 @@ _META: dict = {}
 _INTERN_LIMIT = 4096
 # the output numbers of nodes' edges (``Node._nrs``), interned
 _NRS: dict = {}
-_ZERO_NRS1 = (0,)
-_ZERO_NRS2 = (0, 0)
 
 
 def _intern(table: dict, key, value=None):
