@@ -46,7 +46,6 @@ class Node:
         "_nexts",
         "needs_input_grad",
         "_in_meta",
-        "_saved",
         "_recording",
         "__weakref__",
         "__dict__",
@@ -55,9 +54,10 @@ class Node:
     non_differentiable: tuple = ()
     # Class defaults rather than slots, so that ``apply`` stores them only when they differ
     # (a store on a node is a generic attribute store: nodes come in many classes): the
-    # version records of the saved arrays, whether the saved state was released, and the
+    # saved arrays and their version records, whether they were released, and the
     # output numbers of the edges, all zero for most nodes (any length covers them: the
     # edges are read paired with ``_nexts``).
+    _saved = None
     _saved_versions = None
     _freed = False
     _nrs = (0, 0)
@@ -381,7 +381,6 @@ class Function(Node):
         # one more object for the cyclic GC to count and traverse, which on chains of
         # small ops costs more than the arithmetic; hence the interned tuples below.
         ctx = _new(cls)
-        ctx._saved = None
         # One and two tensor inputs (nearly every op) are unrolled; n = 0 marks the loops.
         n = len(inputs)
         if n == 2 and inputs[0] is not None and inputs[1] is not None:
