@@ -177,7 +177,10 @@ def run_backward(
     results = [None] * (len(inputs) if inputs is not None else 0)
 
     ready = [n for n in dict.fromkeys(root_nodes) if n is not None and deps.get(n, 0) == 0]
-    executed = []
+    # Without retain_graph a node's saved state is released as soon as it has run (as
+    # PyTorch's engine does), not in a second pass over the executed nodes.
+    release = not retain_graph
+    node_release = F.Node._release
     AccumulateGrad = F.AccumulateGrad
     ndarray = np.ndarray
     observer = F._backward_observer  # anomaly mode / profiler (see _observe); None when off
@@ -220,12 +223,20 @@ def run_backward(
                         in_grads = (in_grads,)
                 else:
                     in_grads = node._apply_backward(buf)
-                executed.append(node)
                 # node hooks set _hooked: one class-default read per node less
                 post = node._post_hooks if hooked else None
                 if post:
                     for fn in post:
                         fn(tuple(map(_to_tensor, in_grads)), tuple(map(_to_tensor, buf)))
+                # released after its post hooks, as PyTorch's engine does
+                if release:
+                    if type(node)._release is node_release:
+                        # Node._release inlined (once per node)
+                        if node._saved is not None or node._saved_versions:
+                            node._saved = None
+                            node._freed = True
+                    else:
+                        node._release()
                 meta = node._in_meta
                 n_in = len(in_grads)
                 nrs = node._nrs
@@ -261,7 +272,8 @@ def run_backward(
                 # can then take an unshared one as .grad without copying it.
                 in_grads = g = None
             else:
-                executed.append(node)
+                if release:
+                    node._release()
                 for nxt in nexts:
                     if nxt is None:
                         continue
@@ -273,16 +285,6 @@ def run_backward(
         grad_mode._enabled.enabled = prev_mode
         if observer is not None:
             observer.finish(outer_node)
-        if not retain_graph:
-            node_release = F.Node._release
-            for node in executed:
-                if type(node)._release is node_release:
-                    # Node._release inlined (once per node)
-                    if node._saved is not None or node._saved_versions:
-                        node._saved = None
-                        node._freed = True
-                else:
-                    node._release()
 
     if inputs is not None:
         for r in results:
