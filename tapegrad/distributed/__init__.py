@@ -19,7 +19,7 @@ Under an MPI launcher, importing this package also sets the variables a
 
 import os as _os
 
-from . import algorithms, elastic, launch
+from . import algorithms, elastic, launch, optim
 from .collectives import (
     P2POp,
     RedOpType,
@@ -123,6 +123,7 @@ __all__ = [
     "launched_by_mpi",
     "monitored_barrier",
     "new_group",
+    "optim",
     "recv",
     "reduce",
     "reduce_scatter",
