@@ -80,6 +80,22 @@ class Joinable(ABC):
         """The process group of the join context's own collectives."""
 
 
+class _GroupJoinable(Joinable):
+    """A joinable on the CPU whose collectives run on its ``process_group`` (DDP, ZeRO)."""
+
+    process_group: Any
+
+    @property
+    def join_device(self) -> Any:
+        from ..._device import device
+
+        return device("cpu")
+
+    @property
+    def join_process_group(self) -> Any:
+        return self.process_group
+
+
 def _one(value: float, group: ProcessGroup) -> float:
     """``value`` summed over the group."""
     t = Tensor._make(np.array([value], dtype=np.float32))

@@ -24,7 +24,7 @@ from typing import Any
 from ..._tensor import Tensor
 from ...optim.optimizer import Optimizer
 from .. import collectives
-from ..algorithms.join import Join, Joinable, JoinHook
+from ..algorithms.join import Join, JoinHook, _GroupJoinable
 from ..process_group import _group
 
 __all__ = ["ZeroRedundancyOptimizer"]
@@ -41,7 +41,7 @@ class _ZeROJoinHook(JoinHook):
         self.zero.step()
 
 
-class ZeroRedundancyOptimizer(Optimizer, Joinable):
+class ZeroRedundancyOptimizer(Optimizer, _GroupJoinable):
     """An optimizer whose state is split over the ranks of a process group
     (``torch.distributed.optim.ZeroRedundancyOptimizer``).
 
@@ -85,7 +85,7 @@ class ZeroRedundancyOptimizer(Optimizer, Joinable):
         self._optim_defaults = defaults
         self._all_state_dicts: list[dict] = []
         Optimizer.__init__(self, params, defaults)
-        Joinable.__init__(self)
+        _GroupJoinable.__init__(self)
         self.optim = optimizer_class(self._partition_parameters()[self.rank], **defaults)
         self._sync_param_groups(self.optim.param_groups, self.param_groups)
         self.initialized = True
@@ -223,13 +223,3 @@ class ZeroRedundancyOptimizer(Optimizer, Joinable):
     def join_hook(self, **kwargs: Any) -> JoinHook:
         """What a rank that has run out of inputs does each iteration: step and broadcast."""
         return _ZeROJoinHook(self)
-
-    @property
-    def join_device(self) -> Any:
-        from ..._device import device
-
-        return device("cpu")
-
-    @property
-    def join_process_group(self) -> Any:
-        return self.process_group

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..._tensor import Tensor
 from ...autograd import grad_mode
-from ...distributed.algorithms.join import Join, Joinable, JoinHook
+from ...distributed.algorithms.join import Join, JoinHook, _GroupJoinable
 from ...distributed.grad_bucket import GradBucket
 from ...futures import Future
 from ..modules.module import Module
@@ -97,7 +97,7 @@ def _reachable_leaves(output: Any) -> set[int]:
     return leaves
 
 
-class DistributedDataParallel(Module, Joinable):
+class DistributedDataParallel(Module, _GroupJoinable):
     """Data-parallel training over the ranks of a process group
     (``torch.nn.parallel.DistributedDataParallel``).
 
@@ -172,7 +172,7 @@ class DistributedDataParallel(Module, Joinable):
         from ...distributed.process_group import _group
 
         super().__init__()
-        Joinable.__init__(self)
+        _GroupJoinable.__init__(self)
         group = _group(process_group)
         if group is None:
             raise ValueError("DistributedDataParallel: this rank is not in process_group")
@@ -466,16 +466,6 @@ class DistributedDataParallel(Module, Joinable):
         """What a joined rank runs for this model (``Joinable.join_hook``)."""
         divide = kwargs.get("divide_by_initial_world_size", True)
         return _DDPJoinHook(self, divide)
-
-    @property
-    def join_device(self) -> Any:
-        from ..._device import device
-
-        return device("cpu")
-
-    @property
-    def join_process_group(self) -> Any:
-        return self.process_group
 
     # -- backward: called by each parameter's post-accumulate-grad hook -----------------
 
