@@ -440,28 +440,15 @@ class Function(Node):
             out = ctx.forward(*arrays, **attrs)
         ctx._recording = False
         if n:
-            if ra:
-                na = a.grad_fn
-                if na is None:
-                    na = a._accumulator()
-                    ka = 0
-                else:
-                    ka = a._output_nr
-            else:
-                na = None
-                ka = 0
+            # each edge: the input's grad_fn and output number, or a leaf's accumulator
+            fn = a.grad_fn if ra else None
+            ka = a._output_nr if fn is not None else 0
+            na = fn if fn is not None or not ra else a._accumulator()
             if n == 2:
                 key = (d.shape, d.dtype, db.shape, db.dtype)
-                if rb:
-                    nb = b.grad_fn
-                    if nb is None:
-                        nb = b._accumulator()
-                        kb = 0
-                    else:
-                        kb = b._output_nr
-                else:
-                    nb = None
-                    kb = 0
+                fn = b.grad_fn if rb else None
+                kb = b._output_nr if fn is not None else 0
+                nb = fn if fn is not None or not rb else b._accumulator()
                 ctx._nexts = (na, nb)
                 if ka or kb:  # else the class default: all zero
                     ctx._nrs = _nrs_of((ka, kb))
