@@ -14,7 +14,15 @@ from collections.abc import Sequence
 
 from . import _mpi
 
-__all__ = ["find_mpiexec", "mpiexec_command", "rank_env", "rank_files", "run", "started_pids"]
+__all__ = [
+    "find_mpiexec",
+    "mpiexec_command",
+    "rank_env",
+    "rank_files",
+    "run",
+    "run_command",
+    "started_pids",
+]
 
 
 def find_mpiexec() -> str:
@@ -43,15 +51,24 @@ def run(nproc: int, argv: Sequence[str], module: str = "tapegrad.cli") -> int:
     ranks share the machine's cores. When a rank dies, ``mpiexec`` ends the others; the
     message then names the rank (``mpiexec`` itself names only its process id).
     """
-    env = rank_env()
+    return run_command(mpiexec_command(nproc, argv, module), rank_env())
+
+
+_RESUME_HINT = "Checkpoints are written atomically: continue with --resume CHECKPOINT."
+
+
+def run_command(cmd: list[str], env: dict, hint: str = _RESUME_HINT) -> int:
+    """Run the ``mpiexec`` command line ``cmd`` with ``env``, its output copied through;
+    its exit code, after naming the rank that failed first (and ``hint``), if one did."""
+    env = dict(env)
     with tempfile.TemporaryDirectory(prefix="tapegrad-launch-") as folder:
         env[PID_DIR_ENV] = folder
         try:
-            code, dead = _run_forwarding(mpiexec_command(nproc, argv, module), env)
+            code, dead = _run_forwarding(cmd, env)
         except KeyboardInterrupt:
             return 130
         if code:
-            _name_failed_rank(folder, code, dead)
+            _name_failed_rank(folder, code, dead, hint)
     return code
 
 
@@ -117,7 +134,7 @@ def started_pids(folder: str) -> dict[int, str]:
     return pids
 
 
-def _name_failed_rank(folder: str, code: int, dead: set[str]) -> None:
+def _name_failed_rank(folder: str, code: int, dead: set[str], hint: str) -> None:
     # Each rank wrote rank-R.pid at start: the rank whose process mpiexec reported as
     # terminated is the one that failed (mpiexec then ended the others); without such a
     # report, the ranks that did not finish cleanly (no rank-R.done).
@@ -130,8 +147,7 @@ def _name_failed_rank(folder: str, code: int, dead: set[str]) -> None:
     ranks = ", ".join(f"rank {r} (pid {p})" for r, p in failed) or "a rank"
     print(
         f"tapegrad: the distributed run failed (exit code {code}): {ranks} stopped first "
-        "and mpiexec ended the others. Checkpoints are written atomically: continue with "
-        "--resume CHECKPOINT.",
+        f"and mpiexec ended the others. {hint}".rstrip(),
         file=sys.stderr,
         flush=True,
     )
