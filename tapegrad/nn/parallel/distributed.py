@@ -438,6 +438,16 @@ class DistributedDataParallel(Module, _GroupJoinable):
             )
         self._comm_hook, self._comm_hook_state = hook, state
 
+    def _set_static_graph(self) -> None:
+        """Declare the graph static after construction (PyTorch's ``_set_static_graph``,
+        the older spelling of ``static_graph=True``): it changes nothing in the results."""
+        if self.static_graph:
+            warnings.warn(
+                "You've set static_graph to be True, no need to set it again.", stacklevel=2
+            )
+            return
+        self.static_graph = True
+
     def join(
         self,
         divide_by_initial_world_size: bool = True,
