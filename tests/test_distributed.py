@@ -472,6 +472,18 @@ def test_a_torchrun_command_runs_under_tapegrad_run(tmp_path):
     assert refused.returncode == 2 and "mpiexec -f HOSTFILE" in refused.stderr
 
 
+@needs_mpi
+def test_ranks_are_pinned_only_when_there_are_cores_enough():
+    cores = len(os.sched_getaffinity(0))
+    pinned = launch.mpiexec_prefix(cores)
+    assert pinned[-2:] == ["-n", str(cores)]
+    if launch._is_hydra(pinned[0]):  # MPICH from the extra
+        assert pinned[1:3] == ["-bind-to", "core"]
+    assert "-bind-to" not in launch.mpiexec_prefix(cores + 1)
+    with pytest.raises(ValueError, match="positive"):
+        launch.mpiexec_prefix(0)
+
+
 def test_torchrun_arguments():
     from tapegrad.distributed import run
 

@@ -17,6 +17,7 @@ from . import _mpi
 __all__ = [
     "find_mpiexec",
     "mpiexec_command",
+    "mpiexec_prefix",
     "rank_env",
     "rank_files",
     "run",
@@ -37,11 +38,38 @@ def find_mpiexec() -> str:
     return found
 
 
-def mpiexec_command(nproc: int, argv: Sequence[str], module: str = "tapegrad.cli") -> list[str]:
-    """The command line that runs ``python -m module argv...`` on ``nproc`` processes."""
+_hydra: dict[str, bool] = {}
+
+
+def _is_hydra(mpiexec: str) -> bool:
+    """Whether ``mpiexec`` is MPICH's (Hydra), whose ``-bind-to core`` pins each rank."""
+    if mpiexec not in _hydra:
+        try:
+            out = subprocess.run(
+                [mpiexec, "--version"], capture_output=True, text=True, timeout=30
+            ).stdout
+        except (OSError, subprocess.SubprocessError):
+            out = ""
+        _hydra[mpiexec] = "HYDRA" in out
+    return _hydra[mpiexec]
+
+
+def mpiexec_prefix(nproc: int) -> list[str]:
+    """``mpiexec -n nproc``, with each rank pinned to a core of its own when this machine
+    has that many (MPICH's ``-bind-to core``): the ranks then stop moving between cores
+    and sharing one while another idles, which on this project's 2-core machine made
+    2-rank epochs steadier (efficiency 0.84-0.85 bound against 0.77-0.89 unbound, three
+    runs each). More ranks than cores run unpinned."""
     if nproc < 1:
         raise ValueError(f"--nproc must be positive, got {nproc}")
-    return [find_mpiexec(), "-n", str(nproc), sys.executable, "-m", module, *argv]
+    mpiexec = find_mpiexec()
+    bind = nproc <= len(os.sched_getaffinity(0)) and _is_hydra(mpiexec)
+    return [mpiexec, *(["-bind-to", "core"] if bind else []), "-n", str(nproc)]
+
+
+def mpiexec_command(nproc: int, argv: Sequence[str], module: str = "tapegrad.cli") -> list[str]:
+    """The command line that runs ``python -m module argv...`` on ``nproc`` processes."""
+    return [*mpiexec_prefix(nproc), sys.executable, "-m", module, *argv]
 
 
 def run(nproc: int, argv: Sequence[str], module: str = "tapegrad.cli") -> int:

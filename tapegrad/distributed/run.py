@@ -6,10 +6,11 @@ A command written for ``torchrun`` on one machine runs with tapegrad as
     python -m tapegrad.distributed.run --nproc_per_node 2 train.py ARGS   # tapegrad scripts
 
 Both start ``train.py ARGS`` on that many processes under the venv's ``mpiexec``, one
-BLAS thread each, with the variables a torchrun worker reads (``RANK``, ``WORLD_SIZE``,
-``LOCAL_RANK``, ``LOCAL_WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT``,
-``TORCHELASTIC_RUN_ID``), so ``init_process_group(init_method="env://")`` works. Under
-``tapegrad run`` the workers' ``import torch`` is tapegrad too. Several machines are
+BLAS thread and (where there are enough cores) one core each, with the variables a
+torchrun worker reads (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``LOCAL_WORLD_SIZE``,
+``MASTER_ADDR``, ``MASTER_PORT``, ``TORCHELASTIC_RUN_ID``), so
+``init_process_group(init_method="env://")`` works. Under ``tapegrad run`` the workers'
+``import torch`` is tapegrad too. Several machines are
 ``mpiexec -f hostfile``'s job (see the README): ``--nnodes`` other than 1 is refused with
 that advice, and so are elastic restarts (``--max-restarts``), which MPI does not do.
 The rendezvous options are accepted and have nothing to do: ``mpiexec`` forms the job.
@@ -119,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     env.setdefault("MASTER_ADDR", args.master_addr)
     env.setdefault("MASTER_PORT", str(args.master_port))
     env["TORCHELASTIC_RUN_ID"] = args.rdzv_id
-    cmd = [launch.find_mpiexec(), "-n", str(nproc), *program, *args.training_script_args]
+    cmd = [*launch.mpiexec_prefix(nproc), *program, *args.training_script_args]
     return launch.run_command(cmd, env, hint="")
 
 
