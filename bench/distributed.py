@@ -116,6 +116,9 @@ def solo_worker(workload: str, rank: int, world: int, quick: bool, sync: str) ->
     ``sync``)."""
     import tapegrad
 
+    cores = sorted(os.sched_getaffinity(0))
+    if world <= len(cores):  # pinned as the MPI ranks are (launch.mpiexec_prefix)
+        os.sched_setaffinity(0, {cores[rank]})
     run, _, _ = _epoch(tapegrad, workload, quick, rank, world)
     open(os.path.join(sync, str(rank)), "w").close()
     while len(os.listdir(sync)) < world:
@@ -227,7 +230,7 @@ def run_torch(workload: str, threads: int, quick: bool) -> dict:
 def run_mpi(workload: str, nproc: int, quick: bool, profile: bool = False) -> dict:
     from tapegrad.distributed import launch
 
-    cmd = [launch.find_mpiexec(), "-n", str(nproc), sys.executable, __file__, "--mpi-worker"]
+    cmd = [*launch.mpiexec_prefix(nproc), sys.executable, __file__, "--mpi-worker"]
     cmd.append(workload)
     cmd += (["--quick"] if quick else []) + (["--profile"] if profile else [])
     return _spawn(cmd, suite._thread_env(1))

@@ -216,4 +216,6 @@ def run_script(script: str, args: list[str]) -> int:
 def run_module(module: str, args: list[str]) -> int:
     """Run ``module`` as ``python -m module args...`` would, on tapegrad."""
     sys.argv = [module, *args]  # runpy puts the module's file name here, as python does
-    return _run(lambda: runpy.run_module(module, run_name="__main__", alter_sys=True), os.getcwd())
+    # `-m torch.distributed.run` runs tapegrad's module of that name as the main module
+    target = _target(module) or module
+    return _run(lambda: runpy.run_module(target, run_name="__main__", alter_sys=True), os.getcwd())

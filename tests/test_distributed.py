@@ -435,6 +435,69 @@ def test_zero_redundancy_optimizer_gives_pytorchs_numbers(tmp_path):
         _assert_same(want, got, suffix)
 
 
+@needs_mpi
+def test_a_torchrun_command_runs_under_tapegrad_run(tmp_path):
+    """``torchrun ARGS`` becomes ``tapegrad run -m torch.distributed.run ARGS``: the same
+    lines as PyTorch's torchrun; a failing rank fails the job; several nodes are refused."""
+    script = str(WORKERS / "torchrun_env.py")
+    launcher = ["--standalone", "--nproc_per_node", "2", script, "--lr", "0.1"]
+    env = mpi_env()
+    theirs = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", *launcher],
+        env=env, capture_output=True, text=True, timeout=180, cwd=tmp_path,
+    )  # fmt: skip
+    if theirs.returncode != 0:
+        pytest.skip(f"PyTorch's torchrun could not run here: {theirs.stderr[-500:]}")
+    tapegrad_run = [sys.executable, "-m", "tapegrad", "run", "-m", "torch.distributed.run"]
+    ours = subprocess.run(
+        tapegrad_run + launcher, env=env, capture_output=True, text=True, timeout=180,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert ours.returncode == 0, ours.stderr
+
+    def lines(out: str) -> list[str]:
+        return sorted(re.findall(r"rank \d .*?args \[[^\]]*\]", out))
+
+    assert len(lines(ours.stdout)) == 2
+    assert lines(ours.stdout) == lines(theirs.stdout)
+    failed = subprocess.run(
+        tapegrad_run + launcher + ["fail"], env=env, capture_output=True, text=True,
+        timeout=180, cwd=tmp_path,
+    )  # fmt: skip
+    assert failed.returncode != 0 and "rank 1 fails" in failed.stderr
+    refused = subprocess.run(
+        tapegrad_run + ["--nnodes", "2", script], env=env, capture_output=True, text=True,
+        timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "mpiexec -f HOSTFILE" in refused.stderr
+
+
+@needs_mpi
+def test_ranks_are_pinned_only_when_there_are_cores_enough():
+    cores = len(os.sched_getaffinity(0))
+    pinned = launch.mpiexec_prefix(cores)
+    assert pinned[-2:] == ["-n", str(cores)]
+    if launch._is_hydra(pinned[0]):  # MPICH from the extra
+        assert pinned[1:3] == ["-bind-to", "core"]
+    assert "-bind-to" not in launch.mpiexec_prefix(cores + 1)
+    with pytest.raises(ValueError, match="positive"):
+        launch.mpiexec_prefix(0)
+
+
+def test_torchrun_arguments():
+    from tapegrad.distributed import run
+
+    args = run.parse_args(["--nproc-per-node=3", "--rdzv_id", "j1", "-m", "pkg.train", "-x"])
+    assert (args.nproc_per_node, args.rdzv_id, args.module) == ("3", "j1", True)
+    assert (args.training_script, args.training_script_args) == ("pkg.train", ["-x"])
+    assert run._nproc("cpu") == (os.cpu_count() or 1)
+    for bad in ("gpu", "two", "0"):
+        with pytest.raises(ValueError):
+            run._nproc(bad)
+    with pytest.raises(ValueError, match="not restarted"):
+        run.run(run.parse_args(["--max-restarts", "3", "t.py"]))
+
+
 def test_availability_and_elastic_record(tmp_path, monkeypatch):
     from tapegrad.distributed.elastic.multiprocessing.errors import record
 

@@ -14,7 +14,16 @@ from collections.abc import Sequence
 
 from . import _mpi
 
-__all__ = ["find_mpiexec", "mpiexec_command", "rank_env", "rank_files", "run", "started_pids"]
+__all__ = [
+    "find_mpiexec",
+    "mpiexec_command",
+    "mpiexec_prefix",
+    "rank_env",
+    "rank_files",
+    "run",
+    "run_command",
+    "started_pids",
+]
 
 
 def find_mpiexec() -> str:
@@ -29,11 +38,38 @@ def find_mpiexec() -> str:
     return found
 
 
-def mpiexec_command(nproc: int, argv: Sequence[str], module: str = "tapegrad.cli") -> list[str]:
-    """The command line that runs ``python -m module argv...`` on ``nproc`` processes."""
+_hydra: dict[str, bool] = {}
+
+
+def _is_hydra(mpiexec: str) -> bool:
+    """Whether ``mpiexec`` is MPICH's (Hydra), whose ``-bind-to core`` pins each rank."""
+    if mpiexec not in _hydra:
+        try:
+            out = subprocess.run(
+                [mpiexec, "--version"], capture_output=True, text=True, timeout=30
+            ).stdout
+        except (OSError, subprocess.SubprocessError):
+            out = ""
+        _hydra[mpiexec] = "HYDRA" in out
+    return _hydra[mpiexec]
+
+
+def mpiexec_prefix(nproc: int) -> list[str]:
+    """``mpiexec -n nproc``, with each rank pinned to a core of its own when this machine
+    has that many (MPICH's ``-bind-to core``): the ranks then stop moving between cores
+    and sharing one while another idles, which on this project's 2-core machine made
+    2-rank epochs steadier (efficiency 0.84-0.85 bound against 0.77-0.89 unbound, three
+    runs each). More ranks than cores run unpinned."""
     if nproc < 1:
         raise ValueError(f"--nproc must be positive, got {nproc}")
-    return [find_mpiexec(), "-n", str(nproc), sys.executable, "-m", module, *argv]
+    mpiexec = find_mpiexec()
+    bind = nproc <= len(os.sched_getaffinity(0)) and _is_hydra(mpiexec)
+    return [mpiexec, *(["-bind-to", "core"] if bind else []), "-n", str(nproc)]
+
+
+def mpiexec_command(nproc: int, argv: Sequence[str], module: str = "tapegrad.cli") -> list[str]:
+    """The command line that runs ``python -m module argv...`` on ``nproc`` processes."""
+    return [*mpiexec_prefix(nproc), sys.executable, "-m", module, *argv]
 
 
 def run(nproc: int, argv: Sequence[str], module: str = "tapegrad.cli") -> int:
@@ -43,15 +79,24 @@ def run(nproc: int, argv: Sequence[str], module: str = "tapegrad.cli") -> int:
     ranks share the machine's cores. When a rank dies, ``mpiexec`` ends the others; the
     message then names the rank (``mpiexec`` itself names only its process id).
     """
-    env = rank_env()
+    return run_command(mpiexec_command(nproc, argv, module), rank_env())
+
+
+_RESUME_HINT = "Checkpoints are written atomically: continue with --resume CHECKPOINT."
+
+
+def run_command(cmd: list[str], env: dict, hint: str = _RESUME_HINT) -> int:
+    """Run the ``mpiexec`` command line ``cmd`` with ``env``, its output copied through;
+    its exit code, after naming the rank that failed first (and ``hint``), if one did."""
+    env = dict(env)
     with tempfile.TemporaryDirectory(prefix="tapegrad-launch-") as folder:
         env[PID_DIR_ENV] = folder
         try:
-            code, dead = _run_forwarding(mpiexec_command(nproc, argv, module), env)
+            code, dead = _run_forwarding(cmd, env)
         except KeyboardInterrupt:
             return 130
         if code:
-            _name_failed_rank(folder, code, dead)
+            _name_failed_rank(folder, code, dead, hint)
     return code
 
 
@@ -117,7 +162,7 @@ def started_pids(folder: str) -> dict[int, str]:
     return pids
 
 
-def _name_failed_rank(folder: str, code: int, dead: set[str]) -> None:
+def _name_failed_rank(folder: str, code: int, dead: set[str], hint: str) -> None:
     # Each rank wrote rank-R.pid at start: the rank whose process mpiexec reported as
     # terminated is the one that failed (mpiexec then ended the others); without such a
     # report, the ranks that did not finish cleanly (no rank-R.done).
@@ -130,8 +175,7 @@ def _name_failed_rank(folder: str, code: int, dead: set[str]) -> None:
     ranks = ", ".join(f"rank {r} (pid {p})" for r, p in failed) or "a rank"
     print(
         f"tapegrad: the distributed run failed (exit code {code}): {ranks} stopped first "
-        "and mpiexec ended the others. Checkpoints are written atomically: continue with "
-        "--resume CHECKPOINT.",
+        f"and mpiexec ended the others. {hint}".rstrip(),
         file=sys.stderr,
         flush=True,
     )

@@ -280,9 +280,9 @@ def _run_in_this_job(fn: Callable, args: tuple, nprocs: int, info: dict) -> None
 
 def _launch(fn: Callable, args: tuple, nprocs: int) -> ProcessContext:
     """Start ``nprocs`` children under ``mpiexec`` running ``_child`` on a payload."""
-    from ..distributed.launch import PID_DIR_ENV, find_mpiexec, rank_env
+    from ..distributed.launch import PID_DIR_ENV, mpiexec_prefix, rank_env
 
-    mpiexec = find_mpiexec()
+    mpiexec = mpiexec_prefix(nprocs)
     call = pickle.dumps((fn, args))
     folder = tempfile.mkdtemp(prefix="tapegrad-spawn-")
     try:
@@ -294,7 +294,7 @@ def _launch(fn: Callable, args: tuple, nprocs: int) -> ProcessContext:
             pickle.dump({"prep": prep, "call": call}, f)
         env = rank_env()
         env[PID_DIR_ENV] = folder
-        cmd = [mpiexec, "-n", str(nprocs), sys.executable, "-m", "tapegrad.multiprocessing._child"]
+        cmd = [*mpiexec, sys.executable, "-m", "tapegrad.multiprocessing._child"]
         launcher = subprocess.Popen([*cmd, folder], env=env)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

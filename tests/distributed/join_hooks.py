@@ -65,6 +65,7 @@ def main():
         ("noop", debugging_hooks.noop_hook),
     ):
         ddp = DDP(make(1))
+        ddp._set_static_graph()
         ddp.register_comm_hook(None, hook)
         train(ddp, batches(rank, 3))
         for k, v in ddp.module.state_dict().items():

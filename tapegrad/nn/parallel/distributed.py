@@ -281,7 +281,7 @@ class DistributedDataParallel(Module, _GroupJoinable):
 
         return _blocking(self.process_group, what, lambda: call(*args))
 
-    def _broadcast_from_rank0(self, tensors: list[Tensor], what: str, root: int = 0) -> None:
+    def _broadcast_from(self, tensors: list[Tensor], what: str, root: int = 0) -> None:
         """Rank ``root``'s values (default 0) into every rank's ``tensors``: one broadcast
         per dtype."""
         by_dtype: dict = {}
@@ -301,7 +301,7 @@ class DistributedDataParallel(Module, _GroupJoinable):
 
     def _sync_module_states(self, tensors: list[Tensor]) -> None:
         if self._world > 1:
-            self._broadcast_from_rank0(tensors, "DistributedDataParallel (broadcast of states)")
+            self._broadcast_from(tensors, "DistributedDataParallel (broadcast of states)")
 
     def _build_buckets(self) -> list[_Bucket]:
         # Reverse order of registration (backward meets the last layers first); a small
@@ -341,7 +341,7 @@ class DistributedDataParallel(Module, _GroupJoinable):
             self._join_work = Join.notify_join_context(self)
         if self._will_sync_buffers():
             root = self._common_rank(True) if joining else 0
-            self._broadcast_from_rank0(
+            self._broadcast_from(
                 self._buffers_list, "DistributedDataParallel (broadcast of buffers)", root
             )
         if joining:
@@ -437,6 +437,16 @@ class DistributedDataParallel(Module, _GroupJoinable):
                 "register_comm_hook or register_builtin_comm_hook can only be called once."
             )
         self._comm_hook, self._comm_hook_state = hook, state
+
+    def _set_static_graph(self) -> None:
+        """Declare the graph static after construction (PyTorch's ``_set_static_graph``,
+        the older spelling of ``static_graph=True``): it changes nothing in the results."""
+        if self.static_graph:
+            warnings.warn(
+                "You've set static_graph to be True, no need to set it again.", stacklevel=2
+            )
+            return
+        self.static_graph = True
 
     def join(
         self,
@@ -665,7 +675,7 @@ class _DDPJoinHook(JoinHook):
         ddp = self.ddp
         if ddp._will_sync_buffers():
             root = ddp._common_rank(False)
-            ddp._broadcast_from_rank0(
+            ddp._broadcast_from(
                 ddp._buffers_list, "DistributedDataParallel.join (broadcast of buffers)", root
             )
         should_sync = ddp._backward_sync_flag(0.0) != 0
@@ -681,4 +691,4 @@ class _DDPJoinHook(JoinHook):
             states = [p for _, p in ddp.module.named_parameters()]
             if ddp.forward_sync_buffers:
                 states += ddp._buffers_list
-            ddp._broadcast_from_rank0(states, "DistributedDataParallel.join (final model)", root)
+            ddp._broadcast_from(states, "DistributedDataParallel.join (final model)", root)
