@@ -820,6 +820,73 @@ def _conv_grad_weight_recompute(gy, x, g: _Geom):
     return gw.reshape(g.cout, g.c // G, g.kh, g.kw)
 
 
+def _shared_cols_geom(g: _Geom, n: int):
+    """The flipped convolution for :func:`_conv_grads_shared`, or None where it does not apply.
+
+    Needs a stride-1, ungrouped ``g`` whose input gradient is a batch-major flat-shift
+    convolution (ResNet's 3x3 layers on 32x32 and 16x16 maps).
+    """
+    if g.groups != 1 or g.nlast or n < 1:
+        return None
+    f = _flipped_geom(g, n)
+    if f is None or f.nlast or not _flat_ok(f):
+        return None
+    return f
+
+
+def _conv_grads_shared(gy, x, w, g: _Geom, f: _Geom):
+    """dL/dx and dL/dw of a stride-1 convolution from one set of columns of dy.
+
+    dx is the convolution ``f`` (see :func:`_flipped_geom`) of dy with the flipped
+    kernel, over flat-shift columns ``D[(co, i, j), p] = dy_pad[co, p + off(i, j)]``
+    (``_chunk_windows``). The weight gradient reads the same columns: with ``p`` over
+    x's positions, ``dw[co, c, kh-1-i, kw-1-j] = sum_p D[(co, i, j), p] * x[c, p]``,
+    so per chunk one product ``D @ X^T`` with ``X`` the chunk of x in the flat width
+    (its extra columns zero). That replaces the copy of x's kh*kw-fold columns and of
+    dy that :func:`_conv_grad_weight_recompute` makes by one copy of x. Chunk
+    boundaries and the order of the per-chunk sums do not depend on the thread count.
+    """
+    xp = array_module(gy, x)
+    n = gy.shape[0]
+    ckk = f.c * f.kh * f.kw  # (Cout, kh, kw)
+    win, sp = _chunk_windows(gy, f)
+    L2 = sp[0]
+    wpf = L2 // f.oh
+    wm = _flipped_weight(w, g).reshape(g.c, ckk)
+    gx = xp.empty((n, g.c, g.h, g.w), gy.dtype)
+    gxt = gx.transpose(1, 0, 2, 3)
+    step = max(1, min(n, _REBUILD_CHUNK_ELEMS // max(ckk * L2, 1)))
+    nch = _n_chunks(n, step)
+    outer = max(1, _WGRAD_CHUNK_ELEMS // max(ckk * g.c, 1))
+    prods = _scratch(xp, "prods_s", (min(outer, nch), ckk, g.c), gy.dtype)
+
+    def part(lo, hi, base):
+        fill = _chunk_cols(xp, win, sp, f, step, gy.dtype)
+        yw = _scratch(xp, "chunk_yt", (g.c, step, L2), gy.dtype)
+        ycrop = yw.reshape(g.c, step, g.h, wpf)[..., : g.w]
+        # x in the flat width; only [..., :w] is ever written, so the rest stays zero
+        xw = _scratch(xp, ("xw_s", g.w), (g.c, step, g.h, wpf), gy.dtype, True)
+        for ci in range(lo, hi):
+            s = ci * step
+            e = min(s + step, n)
+            m = e - s
+            c = fill(s, e)
+            xp.matmul(wm, c, out=yw[:, :m].reshape(g.c, m * L2))
+            gxt[:, s:e] = ycrop[:, :m]
+            xc = xw[:, :m]
+            xc[..., : g.w] = x[s:e].transpose(1, 0, 2, 3)
+            xp.matmul(c, xc.reshape(g.c, m * L2).T, out=prods[ci - base])
+
+    gwt = xp.zeros((ckk, g.c), gy.dtype)
+    for base in range(0, nch, outer):
+        m = min(outer, nch - base)
+        work = min(n, m * step) * (ckk + 2 * g.c) * L2
+        _parallel_for(lambda lo, hi, b=base: part(b + lo, b + hi, b), m, work)
+        gwt += prods[:m].sum(axis=0)
+    gw = gwt.reshape(g.cout, g.kh, g.kw, g.c)[:, ::-1, ::-1].transpose(0, 3, 1, 2)
+    return gx, xp.ascontiguousarray(gw)
+
+
 # A stride-1 input gradient is computed as a direct convolution (no col2im)
 # while the columns of dy it copies (Cout*H*W per tap) are at most this many
 # times the columns col2im would scatter (C*oh*ow per tap, ~3 memory passes).
@@ -971,6 +1038,12 @@ class Convolution(Function):
         # conv(dy, w), dw = W(dy, x), W the weight gradient of the direct convolution
         # (its input side, its output side's gradient)
         t = ctx.transposed
+        if nx and nw and not t and xp is np and ctx._saved[2] is None and x.dtype == gy.dtype:
+            # an ordinary backward (nothing recorded): both products from one set of columns
+            f = _shared_cols_geom(g, x.shape[0]) if w.dtype == gy.dtype else None
+            if f is not None:
+                gx4, gw4 = _conv_grads_shared(_to4(gy, nd), _to4(x, nd), _to4(w, nd), g, f)
+                return _from4(gx4, nd), _from4(gw4, nd), gb
         # raw intermediates the two products share: the forward's columns (constants
         # whatever the namespace) or those of dy made by dx's convolution, dy batch-last
         scratch = {"cols": ctx._saved[2]} if nw and not t else {}
