@@ -823,13 +823,13 @@ def _conv_grad_weight_recompute(gy, x, g: _Geom):
 def _shared_cols_geom(g: _Geom, n: int):
     """The flipped convolution for :func:`_conv_grads_shared`, or None where it does not apply.
 
-    Needs a stride-1, ungrouped ``g`` whose input gradient is a batch-major flat-shift
-    convolution (ResNet's 3x3 layers on 32x32 and 16x16 maps).
+    Needs a stride-1, ungrouped ``g`` whose input gradient is a batch-last convolution
+    or a batch-major flat-shift one (ResNet's 3x3 layers).
     """
-    if g.groups != 1 or g.nlast or n < 1:
+    if g.groups != 1 or n < 1:
         return None
     f = _flipped_geom(g, n)
-    if f is None or f.nlast or not _flat_ok(f):
+    if f is None or not (f.nlast or _flat_ok(f)):
         return None
     return f
 
@@ -849,6 +849,8 @@ def _conv_grads_shared(gy, x, w, g: _Geom, f: _Geom):
     xp = array_module(gy, x)
     n = gy.shape[0]
     ckk = f.c * f.kh * f.kw  # (Cout, kh, kw)
+    if f.nlast:
+        return _conv_grads_shared_nlast(gy, x, w, g, f)
     win, sp = _chunk_windows(gy, f)
     L2 = sp[0]
     wpf = L2 // f.oh
@@ -883,8 +885,34 @@ def _conv_grads_shared(gy, x, w, g: _Geom, f: _Geom):
         work = min(n, m * step) * (ckk + 2 * g.c) * L2
         _parallel_for(lambda lo, hi, b=base: part(b + lo, b + hi, b), m, work)
         gwt += prods[:m].sum(axis=0)
+    return gx, _unflip_weight_grad(gwt, g)
+
+
+def _unflip_weight_grad(gwt, g: _Geom):
+    """``gwt`` (Cout*kh*kw, C), indexed by the flipped taps, as dw (Cout, C, kh, kw)."""
     gw = gwt.reshape(g.cout, g.kh, g.kw, g.c)[:, ::-1, ::-1].transpose(0, 3, 1, 2)
-    return gx, xp.ascontiguousarray(gw)
+    return array_module(gwt).ascontiguousarray(gw)
+
+
+def _conv_grads_shared_nlast(gy, x, w, g: _Geom, f: _Geom):
+    """:func:`_conv_grads_shared` in the batch-last layout: one product each over all samples.
+
+    The batch-last columns ``D`` (Cout*kh*kw, H*W*N) of dy give dx = Wf @ D and, with x
+    batch-last (C, H*W*N), dw = D @ x^T: the transpose of x replaces its kh*kw-fold
+    columns.
+    """
+    xp = array_module(gy, x)
+    n = gy.shape[0]
+    d = _im2col(gy, f, scratch=True)
+    wm = _flipped_weight(w, g).reshape(g.c, -1)
+    yt = _scratch(xp, "yt", (g.c, d.shape[1]), gy.dtype)
+    matmul_split(wm, d, xp, out=yt)
+    gx = xp.empty((n, g.c, g.h, g.w), gy.dtype)
+    _copy_from_batch_last(gx, yt)
+    xt = _scratch(xp, "xt_s", (g.c, g.h, g.w, n), gy.dtype)
+    _copy_to_batch_last(xt, x)
+    gwt = matmul_split(d, xt.reshape(g.c, -1).T, xp)
+    return gx, _unflip_weight_grad(gwt, g)
 
 
 # A stride-1 input gradient is computed as a direct convolution (no col2im)
