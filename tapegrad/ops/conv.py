@@ -889,11 +889,11 @@ def _conv_grads_shared(gy, x, w, g: _Geom, f: _Geom):
     dy that :func:`_conv_grad_weight_recompute` makes by one copy of x. Chunk
     boundaries and the order of the per-chunk sums do not depend on the thread count.
     """
+    if f.nlast:
+        return _conv_grads_shared_nlast(gy, x, w, g, f)
     xp = array_module(gy, x)
     n = gy.shape[0]
     ckk = f.c * f.kh * f.kw  # (Cout, kh, kw)
-    if f.nlast:
-        return _conv_grads_shared_nlast(gy, x, w, g, f)
     win, sp = _chunk_windows(gy, f)
     L2 = sp[0]
     wpf = L2 // f.oh
