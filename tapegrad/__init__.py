@@ -653,6 +653,7 @@ from . import (  # noqa: E402
     distributions,
     fft,
     func,
+    futures,
     hub,
     jit,
     models,

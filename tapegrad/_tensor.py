@@ -7,7 +7,7 @@ import weakref
 
 import numpy as np
 
-from . import _device
+from . import _device, _shared_memory
 from . import _dtype as D
 from .autograd import function as _fn
 from .autograd import grad_mode
@@ -427,6 +427,9 @@ class Tensor:
         return object.__format__(self, spec)
 
     def __reduce_ex__(self, proto):
+        shared = _shared_memory.reduce_args(self._data)
+        if shared is not None:  # another process maps the same memory (Hogwild)
+            return (_rebuild_shared, (shared, self._requires_grad))
         return (_rebuild, (self._data, self._requires_grad))
 
     def __deepcopy__(self, memo):
@@ -732,13 +735,19 @@ class Tensor:
         return self
 
     def share_memory_(self) -> Tensor:
+        """Move the data into memory shared with other processes (``Tensor.share_memory_``):
+        processes this tensor is passed to (``multiprocessing.Process`` arguments, queues,
+        ``fork``) see each other's in-place changes. Views taken before keep the old memory."""
+        if not _shared_memory.is_shared(self._data):
+            self._data = _shared_memory.share(self._data)
         return self
 
     def is_pinned(self) -> bool:
         return False
 
     def is_shared(self) -> bool:
-        return False
+        """Whether the data lies in shared memory (``Tensor.is_shared``)."""
+        return _shared_memory.is_shared(self._data)
 
 
 def _bc_shape(a, b) -> list:
@@ -792,6 +801,11 @@ def _rebuild(array, requires_grad):
     t = Tensor._make(array)
     t._requires_grad = requires_grad
     return t
+
+
+def _rebuild_shared(shared, requires_grad):
+    """A tensor pickled from shared memory: the same memory, mapped in this process."""
+    return _rebuild(_shared_memory.rebuild(*shared), requires_grad)
 
 
 _fn._Tensor = Tensor

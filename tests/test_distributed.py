@@ -353,18 +353,25 @@ def test_train_command_killed_rank_is_named_and_resume_works(tmp_path):
     assert tapegrad.load(ckpt)["epoch"] == epoch + 1
 
 
-@needs_mpi
-def test_a_pytorch_ddp_script_gives_pytorchs_numbers(tmp_path):
-    """The same DDP script: PyTorch under torchrun (gloo), tapegrad under mpiexec."""
+def torchrun(script: str, out: Path) -> subprocess.CompletedProcess:
+    """``script`` on PyTorch (``LIB=torch``) under torchrun with 2 gloo processes; skips the
+    test where PyTorch's launcher cannot run here."""
     env = mpi_env()
     env["LIB"] = "torch"
     theirs = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         str(WORKERS / "torch_style.py"), str(tmp_path / "torch.pt")],
-        env=env, capture_output=True, text=True, timeout=180, cwd=tmp_path,
+         str(WORKERS / script), str(out)],
+        env=env, capture_output=True, text=True, timeout=180, cwd=out.parent,
     )  # fmt: skip
     if theirs.returncode != 0:
         pytest.skip(f"PyTorch's torchrun could not run here: {theirs.stderr[-500:]}")
+    return theirs
+
+
+@needs_mpi
+def test_a_pytorch_ddp_script_gives_pytorchs_numbers(tmp_path):
+    """The same DDP script: PyTorch under torchrun (gloo), tapegrad under mpiexec."""
+    theirs = torchrun("torch_style.py", tmp_path / "torch.pt")
     ours = mpiexec("torch_style.py", tmp_path / "tapegrad.pt")
     assert ours.returncode == 0, ours.stderr
     losses = [line for line in ours.stdout.splitlines() if line.startswith("epoch")]
@@ -373,6 +380,122 @@ def test_a_pytorch_ddp_script_gives_pytorchs_numbers(tmp_path):
     assert list(got) == list(want)
     for k in want:
         np.testing.assert_allclose(got[k].numpy(), want[k].numpy(), rtol=1e-5, atol=1e-6)
+
+
+@needs_mpi
+def test_join_and_comm_hooks_give_pytorchs_numbers(tmp_path):
+    """Uneven inputs under ``join()`` (both divisors, with BatchNorm buffers) and the
+    default, fp16 and no-op communication hooks: PyTorch under torchrun, tapegrad under
+    mpiexec, the same weights on each rank."""
+    torchrun("join_hooks.py", tmp_path / "torch.pt")
+    ours = mpiexec("join_hooks.py", tmp_path / "tapegrad.pt")
+    assert ours.returncode == 0, ours.stderr
+    assert ours.stdout.count("second hook: RuntimeError") == 2, ours.stdout
+    for rank in (0, 1):
+        want = torch.load(tmp_path / f"torch.pt.{rank}")
+        got = tapegrad.load(tmp_path / f"tapegrad.pt.{rank}")
+        assert list(got) == list(want)
+        for k in want:
+            np.testing.assert_allclose(got[k].numpy(), want[k].numpy(), rtol=1e-5, atol=1e-6)
+    # the joined models end identical on both ranks (the last joiner's weights)
+    a, b = (tapegrad.load(tmp_path / f"tapegrad.pt.{r}") for r in (0, 1))
+    for k in a:
+        if k.startswith("join"):
+            assert np.array_equal(a[k].numpy(), b[k].numpy()), k
+
+
+def _assert_same(want, got, where: str = "") -> None:
+    """``got`` (tapegrad.load) holds ``want``'s (torch.load) keys, values and dtypes."""
+    if isinstance(want, dict):
+        assert list(got) == list(want), where
+        for k in want:
+            _assert_same(want[k], got[k], f"{where}.{k}")
+    elif isinstance(want, (list, tuple)):
+        assert len(got) == len(want), where
+        for i, (w, g) in enumerate(zip(want, got)):
+            _assert_same(w, g, f"{where}[{i}]")
+    elif isinstance(want, torch.Tensor):
+        assert str(got.dtype) == str(want.dtype), where
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6, err_msg=where)
+    else:
+        assert got == want, where
+
+
+@needs_mpi
+def test_zero_redundancy_optimizer_gives_pytorchs_numbers(tmp_path):
+    """ZeroRedundancyOptimizer (Adam over two groups with StepLR, its consolidated
+    state_dict, load_state_dict into a new one, SGD inside Join on uneven inputs):
+    PyTorch under torchrun and tapegrad under mpiexec save the same weights and state."""
+    torchrun("zero.py", tmp_path / "torch")
+    ours = mpiexec("zero.py", tmp_path / "tapegrad")
+    assert ours.returncode == 0, ours.stderr
+    for suffix in ("0", "1", "state"):
+        want = torch.load(tmp_path / f"torch.{suffix}")
+        got = tapegrad.load(tmp_path / f"tapegrad.{suffix}")
+        _assert_same(want, got, suffix)
+
+
+def test_availability_and_elastic_record(tmp_path, monkeypatch):
+    from tapegrad.distributed.elastic.multiprocessing.errors import record
+
+    assert dist.is_gloo_available() == dist.is_mpi_available()
+    assert not dist.is_nccl_available() and not dist.is_ucc_available()
+    monkeypatch.delenv("TORCHELASTIC_RUN_ID", raising=False)
+    assert not dist.is_torchelastic_launched()
+    monkeypatch.setenv("TORCHELASTIC_RUN_ID", "x")
+    assert dist.is_torchelastic_launched()
+
+    @record
+    def ok(a, b=1):
+        return a + b
+
+    @record
+    def exits():
+        raise SystemExit(0)
+
+    @record
+    def fails():
+        raise ValueError("bad batch")
+
+    assert ok(1, b=2) == 3 and ok.__name__ == "ok"
+    assert exits() is None
+    monkeypatch.delenv("TORCHELASTIC_ERROR_FILE", raising=False)
+    with pytest.raises(ValueError, match="bad batch"):
+        fails()
+    path = tmp_path / "error.json"
+    monkeypatch.setenv("TORCHELASTIC_ERROR_FILE", str(path))
+    with pytest.raises(ValueError, match="bad batch"):
+        fails()
+    data = json.loads(path.read_text())["message"]
+    assert data["message"] == "ValueError: bad batch"
+    assert "bad batch" in data["extraInfo"]["py_callstack"]
+    assert int(data["extraInfo"]["timestamp"]) > 0
+
+
+def test_futures_match_pytorchs():
+    for lib in (torch, tapegrad):
+        f = lib.futures.Future()
+        assert not f.done()
+        chained = f.then(lambda x: x.value() + 1)
+        seen = []
+        f.add_done_callback(lambda x, seen=seen: seen.append(x.value()))
+        f.set_result(41)
+        assert f.done() and chained.wait() == 42 and seen == [41]
+        with pytest.raises(RuntimeError):
+            f.set_result(1)
+        g = lib.futures.Future()
+        failed = g.then(lambda x: x.value())
+        g.set_exception(ValueError("no"))
+        with pytest.raises(ValueError, match="no"):
+            g.wait()
+        with pytest.raises(RuntimeError, match="when running the callback: ValueError: no"):
+            failed.wait()
+        h = lib.futures.Future()
+        both = lib.futures.collect_all([h, chained])
+        assert not both.done()
+        h.set_result(1)
+        assert [x.value() for x in both.wait()] == [1, 42]
+        assert lib.futures.wait_all([h, chained]) == [1, 42]
 
 
 def test_missing_mpi_names_the_extra(monkeypatch):

@@ -19,7 +19,7 @@ Under an MPI launcher, importing this package also sets the variables a
 
 import os as _os
 
-from . import launch
+from . import algorithms, elastic, launch, optim
 from .collectives import (
     P2POp,
     RedOpType,
@@ -39,6 +39,7 @@ from .collectives import (
     gather_object,
     irecv,
     isend,
+    monitored_barrier,
     recv,
     reduce,
     reduce_scatter,
@@ -48,6 +49,7 @@ from .collectives import (
     send,
 )
 from .faults import abort
+from .grad_bucket import GradBucket
 from .process_group import (
     Backend,
     GroupMember,
@@ -62,8 +64,12 @@ from .process_group import (
     get_world_size,
     init_process_group,
     is_available,
+    is_gloo_available,
     is_initialized,
     is_mpi_available,
+    is_nccl_available,
+    is_torchelastic_launched,
+    is_ucc_available,
     launched_by_mpi,
     new_group,
 )
@@ -72,6 +78,7 @@ group = GroupMember
 
 __all__ = [
     "Backend",
+    "GradBucket",
     "GroupMember",
     "P2POp",
     "ProcessGroup",
@@ -79,6 +86,7 @@ __all__ = [
     "ReduceOp",
     "Work",
     "abort",
+    "algorithms",
     "all_gather",
     "all_gather_into_tensor",
     "all_gather_object",
@@ -91,6 +99,7 @@ __all__ = [
     "broadcast_object_list",
     "default_pg_timeout",
     "destroy_process_group",
+    "elastic",
     "gather",
     "gather_object",
     "get_backend",
@@ -103,12 +112,18 @@ __all__ = [
     "init_process_group",
     "irecv",
     "is_available",
+    "is_gloo_available",
     "is_initialized",
     "is_mpi_available",
+    "is_nccl_available",
+    "is_torchelastic_launched",
+    "is_ucc_available",
     "isend",
     "launch",
     "launched_by_mpi",
+    "monitored_barrier",
     "new_group",
+    "optim",
     "recv",
     "reduce",
     "reduce_scatter",

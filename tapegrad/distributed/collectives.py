@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .._tensor import Tensor
+from ..futures import Future
 from . import _mpi
 from .process_group import ProcessGroup, _group, watchdog
 
@@ -192,6 +193,34 @@ class Work:
     def result(self) -> list:
         """The output tensors."""
         return self._outputs
+
+    def get_future(self) -> Future:
+        """A ``tapegrad.futures.Future`` completed with the output tensors when the
+        communication completes (``Work.get_future``); ``then`` chains work on them, as
+        DDP communication hooks do."""
+        fut: Future = Future()
+
+        def complete() -> None:
+            if not fut._done:
+                fut.set_result(self._outputs)
+
+        def drive() -> None:
+            try:
+                self.wait()
+            except BaseException as e:  # noqa: BLE001 - handed to the future
+                if not fut._done:
+                    fut.set_exception(e)
+                return
+            complete()
+
+        def poll() -> None:
+            if self.is_completed():
+                complete()
+
+        fut._driver, fut._poll = drive, poll
+        if self._done:
+            complete()
+        return fut
 
     def _source_rank(self) -> int:
         return self._source if self._source is not None else -1
@@ -992,6 +1021,85 @@ def barrier(
     if g is None:
         return None
     return _run(Work([g.comm.Ibarrier()], None, "barrier"), async_op)
+
+
+def monitored_barrier(
+    group: ProcessGroup | None = None, timeout: Any = None, wait_all_ranks: bool = False
+) -> None:
+    """A barrier that names the ranks that did not reach it in time
+    (``torch.distributed.monitored_barrier``).
+
+    Every other rank reports to rank 0 of the group, which waits up to ``timeout`` for all
+    of them and then releases them. A rank missing at the deadline makes rank 0 raise
+    ``RuntimeError`` naming it (with ``wait_all_ranks``: every missing rank), and the
+    ranks waiting for a release that does not come raise too. PyTorch provides it for
+    gloo only; here both names of the backend (MPI, and gloo served over MPI) have it.
+
+    Args:
+        group: The process group (default: the whole job).
+        timeout: A ``datetime.timedelta``; default: the group's timeout.
+        wait_all_ranks: On rank 0, collect every rank that misses the deadline instead of
+            raising at the first.
+    """
+    import datetime
+    import time
+
+    g = _group(group)
+    if g is None:
+        return
+    if timeout is None:
+        seconds = g.timeout
+    elif isinstance(timeout, datetime.timedelta):
+        seconds = timeout.total_seconds()
+    else:
+        raise TypeError(
+            f"monitored_barrier: expected timeout of type datetime.timedelta, got {timeout!r}"
+        )
+    MPI = _mpi.mpi()
+    comm = g.comm
+    tag_ub = comm.Get_attr(MPI.TAG_UB) or 32767
+    tag = tag_ub - g.monitored_calls % 4096
+    g.monitored_calls += 1
+    me, size = comm.Get_rank(), comm.Get_size()
+    ms = int(seconds * 1000)
+    token = np.zeros(1, dtype=np.uint8)
+    deadline = time.monotonic() + seconds
+
+    def poll(requests: list) -> list[int]:
+        """Indices of the requests still pending at the deadline (or none)."""
+        done = [False] * len(requests)
+        while True:
+            for i, r in enumerate(requests):
+                if not done[i] and r.Test():
+                    done[i] = True
+            if all(done) or time.monotonic() > deadline:
+                return [i for i, d in enumerate(done) if not d]
+            time.sleep(0.0005)
+
+    if me == 0:
+        peers = list(range(1, size))
+        acks = [comm.Irecv([np.zeros(1, dtype=np.uint8), MPI.BYTE], p, tag) for p in peers]
+        missing = poll(acks)
+        if missing:
+            for i in missing:
+                acks[i].Cancel()
+                acks[i].Free()
+            ranks = [g.ranks[peers[i]] for i in missing]
+            if wait_all_ranks:
+                names = ", ".join(str(r) for r in ranks)
+                raise RuntimeError(f"Ranks {names} failed to pass monitoredBarrier in {ms} ms")
+            raise RuntimeError(f"Rank {ranks[0]} failed to pass monitoredBarrier in {ms} ms")
+        MPI.Request.Waitall([comm.Isend([token, MPI.BYTE], p, tag) for p in peers])
+        return
+    send = comm.Isend([token, MPI.BYTE], 0, tag)
+    release = comm.Irecv([np.zeros(1, dtype=np.uint8), MPI.BYTE], 0, tag)
+    if poll([send, release]):
+        release.Cancel()
+        release.Free()
+        raise RuntimeError(
+            f"Rank {g.ranks[me]} was not released from monitoredBarrier by rank {g.ranks[0]} "
+            f"within {ms} ms (rank {g.ranks[0]} raised or has not reached it)"
+        )
 
 
 def broadcast_object_list(

@@ -114,6 +114,9 @@ class ProcessGroup:
         self.ranks = list(ranks)
         self.backend = backend
         self.timeout = timeout
+        # monitored_barrier calls so far: each call's messages carry their own tag, so a
+        # late rank's message from a failed call never completes a later one.
+        self.monitored_calls = 0
 
     def rank(self) -> int:
         """This process's rank within the group."""
@@ -163,6 +166,30 @@ def is_available() -> bool:
 def is_mpi_available() -> bool:
     """Whether the MPI backend is available (``torch.distributed.is_mpi_available``)."""
     return _mpi.available()
+
+
+def is_gloo_available() -> bool:
+    """Whether ``init_process_group("gloo")`` works (``torch.distributed.is_gloo_available``):
+    tapegrad serves the gloo name over MPI, so whenever MPI is available."""
+    return _mpi.available()
+
+
+def is_nccl_available() -> bool:
+    """False: NCCL needs NVIDIA GPUs, and tapegrad runs on the CPU
+    (``torch.distributed.is_nccl_available``)."""
+    return False
+
+
+def is_ucc_available() -> bool:
+    """False: no UCC backend (``torch.distributed.is_ucc_available``)."""
+    return False
+
+
+def is_torchelastic_launched() -> bool:
+    """Whether the process was started by torchelastic (``torchrun``): PyTorch's test, the
+    ``TORCHELASTIC_RUN_ID`` variable (``torch.distributed.is_torchelastic_launched``).
+    ``mpiexec`` is not torchelastic, so this is False under it, as with PyTorch."""
+    return os.environ.get("TORCHELASTIC_RUN_ID") is not None
 
 
 def is_initialized() -> bool:

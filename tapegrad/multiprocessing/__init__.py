@@ -8,11 +8,13 @@ processes forming one MPI job: the pattern of PyTorch's DDP examples,
 runs unchanged (see :mod:`tapegrad.multiprocessing.spawn`).
 
 Tensors passed to another process (a ``Queue``, a ``Process``'s arguments, ``spawn``'s
-``args``) are pickled by value: the receiver gets a copy. PyTorch moves CPU tensors
-into shared memory instead, so that in-place changes made by one process are seen by
-the others (Hogwild training); tapegrad does not share memory between processes. The
-sharing-strategy functions keep PyTorch's names, values and errors, so programs that
-set or read them run, and they change nothing.
+``args``) are pickled by value, unless they were moved to shared memory with
+``Tensor.share_memory_()`` / ``Module.share_memory()``: those the receiver maps again, so
+in-place changes made by one process are seen by the others (Hogwild training; see
+``tapegrad._shared_memory``). PyTorch moves every CPU tensor it sends into shared memory;
+tapegrad copies the others. The sharing-strategy functions keep PyTorch's names, values
+and errors, so programs that set or read them run; they change nothing (tapegrad shares
+through files under ``/dev/shm`` either way).
 """
 
 from multiprocessing import (

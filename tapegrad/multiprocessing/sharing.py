@@ -1,9 +1,9 @@
 """Strategies for sharing CPU tensors between processes, kept for PyTorch's programs
 (``torch.multiprocessing.set_sharing_strategy`` and its two companions).
 
-tapegrad pickles tensors by value when they go to another process, so the strategy
-changes nothing; the functions check and keep it as PyTorch does, so that a program
-that sets or reads it runs unchanged.
+tapegrad shares tensors (``share_memory_``) through files under ``/dev/shm`` and pickles
+the others by value, so the strategy changes nothing; the functions check and keep it as
+PyTorch does, so that a program that sets or reads it runs unchanged.
 """
 
 import sys as _sys
@@ -20,8 +20,8 @@ _sharing_strategy = "file_system" if _sys.platform in ("darwin", "win32") else "
 def set_sharing_strategy(new_strategy: str) -> None:
     """Record the strategy for sharing CPU tensors (``torch.multiprocessing.set_sharing_strategy``).
 
-    tapegrad pickles tensors by value between processes, so the strategy changes
-    nothing; it is checked and kept as PyTorch does.
+    tapegrad shares tensors through files either way, so the strategy changes nothing;
+    it is checked and kept as PyTorch does.
 
     Args:
         new_strategy: One of :func:`get_all_sharing_strategies`.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import _shared_memory
 from .._tensor import Tensor, _Version
 
 
@@ -35,6 +36,9 @@ class Parameter(Tensor):
         return object.__new__(cls)
 
     def __reduce_ex__(self, proto):
+        shared = _shared_memory.reduce_args(self._data)
+        if shared is not None:  # another process maps the same memory (Hogwild)
+            return (_rebuild_shared_parameter, (shared, self._requires_grad))
         return (_rebuild_parameter, (self._data, self._requires_grad))
 
     def __deepcopy__(self, memo):
@@ -49,6 +53,10 @@ class Parameter(Tensor):
 
 def _rebuild_parameter(array, requires_grad):
     return Parameter(Tensor._make(array), requires_grad)
+
+
+def _rebuild_shared_parameter(shared, requires_grad):
+    return _rebuild_parameter(_shared_memory.rebuild(*shared), requires_grad)
 
 
 class Buffer(Tensor):

@@ -185,6 +185,25 @@ for call, exc in (
         pass
     else:
         raise AssertionError(f"expected {exc.__name__}")
+# a Work's future, chained as DDP communication hooks chain it
+t = torch.full((2,), float(rank + 1))
+fut = dist.all_reduce(t, async_op=True).get_future().then(lambda f: f.value()[0] * 10)
+assert fut.wait().tolist() == [30.0, 30.0], fut.wait()
+# monitored_barrier: passes when all come; names the late rank when one does not
+import datetime  # noqa: E402
+import time  # noqa: E402
+
+dist.monitored_barrier(timeout=datetime.timedelta(seconds=60))
+if rank == 1:
+    time.sleep(1.0)
+try:
+    dist.monitored_barrier(timeout=datetime.timedelta(seconds=0.3), wait_all_ranks=True)
+except RuntimeError as e:
+    want = "Ranks 1 failed to pass monitoredBarrier in 300 ms" if rank == 0 else "not released"
+    assert want in str(e), e
+else:
+    raise AssertionError("a late rank should fail monitored_barrier")
+dist.monitored_barrier(timeout=datetime.timedelta(seconds=60))  # the late message is not taken
 dist.barrier()
 dist.destroy_process_group()
 assert not dist.is_initialized()

@@ -693,7 +693,8 @@ class Module:
         return self._apply(fresh, recurse=recurse)
 
     def share_memory(self) -> Module:
-        """Move storage to shared memory (``Module.share_memory``); a no-op on NumPy."""
+        """Move every parameter and buffer to memory shared with other processes
+        (``Module.share_memory``): Hogwild workers given this module update it in place."""
         return self._apply(lambda t: t.share_memory_())
 
     # ------------------------------------------------------------------

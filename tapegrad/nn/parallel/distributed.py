@@ -25,13 +25,16 @@ import contextlib
 import warnings
 import weakref
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from ..._tensor import Tensor
 from ...autograd import grad_mode
+from ...distributed.algorithms.join import Join, JoinHook, _GroupJoinable
+from ...distributed.grad_bucket import GradBucket
+from ...futures import Future
 from ..modules.module import Module
 
 __all__ = ["DistributedDataParallel"]
@@ -61,6 +64,7 @@ class _Bucket:
         self.buffer = np.zeros(int(self.offsets[-1]), dtype=dtype)
         self.pending = len(indices)
         self.request: Any = None
+        self.future: Any = None  # a communication hook's result
 
 
 def _output_tensors(output: Any) -> Iterator[Tensor]:
@@ -93,7 +97,7 @@ def _reachable_leaves(output: Any) -> set[int]:
     return leaves
 
 
-class DistributedDataParallel(Module):
+class DistributedDataParallel(Module, _GroupJoinable):
     """Data-parallel training over the ranks of a process group
     (``torch.nn.parallel.DistributedDataParallel``).
 
@@ -105,9 +109,11 @@ class DistributedDataParallel(Module):
     accumulation); ``forward_sync_buffers`` copies rank 0's buffers (batch-norm running
     statistics) before each forward; ``find_unused_parameters`` allows parameters that
     a forward pass does not use. ``.module`` is the wrapped model, and ``state_dict``
-    keys carry the ``module.`` prefix, as in PyTorch. ``gradient_as_bucket_view`` and
-    ``static_graph`` are accepted and change nothing in the results (they only save
-    memory or work in PyTorch); communication hooks and ``join()`` are not provided:
+    keys carry the ``module.`` prefix, as in PyTorch. ``register_comm_hook`` replaces
+    the averaging of each bucket by a hook (``ddp_comm_hooks.default_hooks``);
+    ``join()`` trains on uneven inputs (``torch.distributed.algorithms.Join``).
+    ``gradient_as_bucket_view`` and ``static_graph`` are accepted and change nothing in
+    the results (they only save memory or work in PyTorch):
 
         dist.init_process_group("mpi")
         model = DistributedDataParallel(Net())
@@ -166,6 +172,7 @@ class DistributedDataParallel(Module):
         from ...distributed.process_group import _group
 
         super().__init__()
+        _GroupJoinable.__init__(self)
         group = _group(process_group)
         if group is None:
             raise ValueError("DistributedDataParallel: this rank is not in process_group")
@@ -240,6 +247,10 @@ class DistributedDataParallel(Module):
         self._unused: list[int] = []
         self._used_map = np.ones(len(self._params), dtype=np.int32)
         self._marked_unused = False
+        self._comm_hook: Any = None
+        self._comm_hook_state: Any = None
+        self._join_work: Any = None  # this iteration's announcement to the join context
+        self._divide_by_initial_world_size = True
         me = weakref.ref(self)
         self._hook_handles = [
             p.register_post_accumulate_grad_hook(_Hook(me, i)) for i, p in enumerate(self._params)
@@ -270,19 +281,20 @@ class DistributedDataParallel(Module):
 
         return _blocking(self.process_group, what, lambda: call(*args))
 
-    def _broadcast_from_rank0(self, tensors: list[Tensor], what: str) -> None:
-        """Rank 0's values into every rank's ``tensors``: one broadcast per dtype."""
+    def _broadcast_from_rank0(self, tensors: list[Tensor], what: str, root: int = 0) -> None:
+        """Rank ``root``'s values (default 0) into every rank's ``tensors``: one broadcast
+        per dtype."""
         by_dtype: dict = {}
         for t in tensors:
             by_dtype.setdefault(t._data.dtype.str, []).append(t)
         for key in sorted(by_dtype):
             group = by_dtype[key]
             flat = np.concatenate([t._data.reshape(-1) for t in group])
-            self._blocking(what, self._comm.Bcast, flat, 0)
+            self._blocking(what, self._comm.Bcast, flat, root)
             start = 0
             for t in group:
                 n = t._data.size
-                if self._rank != 0:
+                if self._rank != root:
                     t._data[...] = flat[start : start + n].reshape(t._data.shape)
                     t._version_counter.v += 1
                 start += n
@@ -320,11 +332,20 @@ class DistributedDataParallel(Module):
         if sync and self._started:
             unready = [n for n, r in zip(self._names, self._ready) if not r]
             raise RuntimeError(_UNFINISHED.format(rank=self._rank, names=", ".join(unready)))
-        if self.require_forward_param_sync and self.forward_sync_buffers and self._buffers_list:
-            if self._world > 1:
-                self._broadcast_from_rank0(
-                    self._buffers_list, "DistributedDataParallel (broadcast of buffers)"
-                )
+        joining = self._join_config.enable
+        if joining:
+            # Inside join(): announce that this rank still runs; the joined ranks shadow
+            # the collectives below (see _DDPJoinHook.main_hook), in this order.
+            if self._join_work is not None:
+                self._join_work.wait()
+            self._join_work = Join.notify_join_context(self)
+        if self._will_sync_buffers():
+            root = self._common_rank(True) if joining else 0
+            self._broadcast_from_rank0(
+                self._buffers_list, "DistributedDataParallel (broadcast of buffers)", root
+            )
+        if joining:
+            self._backward_sync_flag(1.0 if self.require_backward_grad_sync else 0.0)
         output = self.module(*inputs, **kwargs)
         if sync:
             self.require_forward_param_sync = True
@@ -333,6 +354,34 @@ class DistributedDataParallel(Module):
             self.require_forward_param_sync = False
             self._armed = False
         return output
+
+    def _will_sync_buffers(self) -> bool:
+        return (
+            self._world > 1
+            and self.require_forward_param_sync
+            and self.forward_sync_buffers
+            and bool(self._buffers_list)
+        )
+
+    def _common_rank(self, candidate: bool) -> int:
+        """The largest rank among those passing ``candidate`` (PyTorch's
+        ``_find_common_rank``): the rank whose buffers or weights the others take."""
+        mine = np.array([self._rank if candidate else -1], dtype=np.int64)
+        out = np.empty(1, dtype=np.int64)
+        MPI = _mpi()
+        self._blocking("DistributedDataParallel (join)", self._comm.Allreduce, mine, out, MPI.MAX)
+        if out[0] < 0:
+            raise RuntimeError("DistributedDataParallel.join: no rank qualified as the source")
+        return int(out[0])
+
+    def _backward_sync_flag(self, mine: float) -> float:
+        """Sum over the ranks of ``mine`` (1.0 for a rank whose next backward averages)."""
+        buf = np.array([mine], dtype=np.float32)
+        MPI = _mpi()
+        self._blocking(
+            "DistributedDataParallel (join)", self._comm.Allreduce, MPI.IN_PLACE, buf, MPI.SUM
+        )
+        return float(buf[0])
 
     @property
     def broadcast_buffers(self) -> bool:
@@ -366,6 +415,57 @@ class DistributedDataParallel(Module):
             yield
         finally:
             self.require_backward_grad_sync = old
+
+    def register_comm_hook(self, state: object, hook: Callable[..., Future]) -> None:
+        """Reduce each gradient bucket with ``hook(state, bucket)`` instead of the
+        built-in averaging (``DistributedDataParallel.register_comm_hook``).
+
+        The hook gets a ``tapegrad.distributed.GradBucket`` (the local gradients, not
+        divided by the world size) and returns a ``tapegrad.futures.Future`` of a tensor
+        of the bucket's size; DDP waits for it at the end of backward and writes it into
+        the parameters' ``.grad``. ``ddp_comm_hooks.default_hooks`` has PyTorch's
+        (``allreduce_hook``, ``fp16_compress_hook``, ``bf16_compress_hook``).
+
+        Args:
+            state: passed to every call of the hook (e.g. a process group).
+            hook: ``hook(state, bucket) -> Future[Tensor]``.
+        """
+        if not callable(hook):
+            raise TypeError("Communication hook must be callable.")
+        if self._comm_hook is not None:
+            raise RuntimeError(
+                "register_comm_hook or register_builtin_comm_hook can only be called once."
+            )
+        self._comm_hook, self._comm_hook_state = hook, state
+
+    def join(
+        self,
+        divide_by_initial_world_size: bool = True,
+        enable: bool = True,
+        throw_on_early_termination: bool = False,
+    ) -> Join:
+        """The context manager for ranks with different numbers of batches
+        (``DistributedDataParallel.join``): a rank that runs out shadows the others'
+        gradient all-reduces until all have run out; then every rank takes the weights
+        of the last rank to finish.
+
+        Args:
+            divide_by_initial_world_size: average gradients over the whole world (True) or
+                over the ranks still running (False).
+            enable: False makes the context a no-op.
+            throw_on_early_termination: raise on every rank once one runs out.
+        """
+        return Join(
+            [self],
+            enable,
+            throw_on_early_termination,
+            divide_by_initial_world_size=divide_by_initial_world_size,
+        )
+
+    def join_hook(self, **kwargs: Any) -> JoinHook:
+        """What a joined rank runs for this model (``Joinable.join_hook``)."""
+        divide = kwargs.get("divide_by_initial_world_size", True)
+        return _DDPJoinHook(self, divide)
 
     # -- backward: called by each parameter's post-accumulate-grad hook -----------------
 
@@ -404,56 +504,130 @@ class DistributedDataParallel(Module):
         if self._next_bucket == len(self._buckets):
             self._finalize()
 
+    def _divisor(self) -> int:
+        """What the summed gradients are divided by: the world size, or inside
+        ``join(divide_by_initial_world_size=False)`` the number of ranks still running."""
+        if self._join_work is not None and not self._divide_by_initial_world_size:
+            self._join_work.wait()
+            return max(1, int(self._join_work.result()[0]._data[0]))
+        return self._world
+
     def _launch(self, bucket: _Bucket) -> None:
         MPI = _mpi()
         buf = bucket.buffer
+        hook = self._comm_hook
         # Scale by 1 / world_size while copying into the bucket, then sum over the ranks:
         # PyTorch's Reducer does the same (same rounding; half precision stays in range).
-        scale = 1.0 / self._world
+        # A communication hook gets the gradients as they are and does its own scaling.
+        divisor = 1 if hook is not None else self._divisor()
         for i, start, stop in zip(bucket.indices, bucket.offsets[:-1], bucket.offsets[1:]):
             grad = self._params[i].grad
             if grad is None:
                 buf[start:stop] = 0
-            elif self._world > 1:
-                np.multiply(grad._data.reshape(-1), scale, out=buf[start:stop], casting="unsafe")
+            elif divisor > 1:
+                np.multiply(
+                    grad._data.reshape(-1), 1.0 / divisor, out=buf[start:stop], casting="unsafe"
+                )
             else:
                 buf[start:stop] = grad._data.reshape(-1)
-        if self._world > 1:
+        if hook is not None:
+            bucket.future = self._run_hook(bucket, buf)
+        elif self._world > 1:
             bucket.request = self._comm.Iallreduce(MPI.IN_PLACE, buf, MPI.SUM)
 
-    def _finalize(self) -> None:
+    def _run_hook(self, bucket: _Bucket, buf: np.ndarray) -> Future:
+        index = self._buckets.index(bucket)
+        grad_bucket = GradBucket(
+            index,
+            Tensor._make(buf),
+            [self._params[i] for i in bucket.indices],
+            bucket.offsets.tolist(),
+            index == len(self._buckets) - 1,
+        )
+        fut = self._comm_hook(self._comm_hook_state, grad_bucket)
+        if not isinstance(fut, Future):
+            raise RuntimeError(
+                "Communication hook: expected a tapegrad.futures.Future (e.g. "
+                f"`work.get_future()`), got {type(fut).__name__}"
+            )
+        return fut
+
+    def _hook_result(self, bucket: _Bucket) -> np.ndarray:
+        value = bucket.future.wait()
+        bucket.future = None
+        if isinstance(value, (list, tuple)) and len(value) == 1:
+            value = value[0]
+        if not isinstance(value, Tensor) or value.numel() != bucket.buffer.size:
+            raise RuntimeError(
+                f"Communication hook: the future must hold a tensor of {bucket.buffer.size} "
+                f"elements (the bucket's), got {getattr(value, 'shape', type(value).__name__)}"
+            )
+        return value._data.reshape(-1)
+
+    def _wait_reductions(self, requests: list, used: np.ndarray | None, what: str) -> None:
+        """Wait, under the watchdog, for ``requests`` and, when ``used`` is given, for the
+        all-reduce (MAX) of the used-parameter map, started after them on every rank."""
         from ...distributed.process_group import watchdog
 
-        self._armed = False
-        self._started = False
         MPI = _mpi()
-        used = None
-        requests = [b.request for b in self._buckets if b.request is not None]
-        if self.find_unused_parameters and self._world > 1:
-            used = self._used_map.copy()
-            requests.append(self._comm.Iallreduce(MPI.IN_PLACE, used, MPI.MAX))
+        if used is not None:
+            requests = requests + [self._comm.Iallreduce(MPI.IN_PLACE, used, MPI.MAX)]
         dog = watchdog()
         if dog is not None:
-            dog.enter("DistributedDataParallel gradient all-reduce")
+            dog.enter(what)
         try:
             MPI.Request.Waitall(requests)
         finally:
             if dog is not None:
                 dog.leave()
+
+    def _finalize(self) -> None:
+        self._armed = False
+        self._started = False
+        used = None
+        if self.find_unused_parameters and self._world > 1:
+            used = self._used_map.copy()
+        requests = [b.request for b in self._buckets if b.request is not None]
+        self._wait_reductions(requests, used, "DistributedDataParallel gradient all-reduce")
+        if self._join_work is not None:
+            self._join_work.wait()
+            self._join_work = None
         if used is None and self.find_unused_parameters:
             used = self._used_map
         for bucket in self._buckets:
             bucket.request = None
+            flat = bucket.buffer if bucket.future is None else self._hook_result(bucket)
             for i, start, stop in zip(bucket.indices, bucket.offsets[:-1], bucket.offsets[1:]):
                 if used is not None and not used[i]:
                     continue  # unused on every rank: its .grad stays as it was
                 p = self._params[i]
-                values = bucket.buffer[start:stop].reshape(p._data.shape)
+                values = flat[start:stop].reshape(p._data.shape)
                 if p.grad is None:
                     p.grad = Tensor._make(values.copy())
                 else:
                     p.grad._data[...] = values
                     p.grad._version_counter.v += 1
+
+    def _shadow_backward(self) -> None:
+        """On a joined rank: the collectives of one backward of the ranks still running,
+        with zero gradients (PyTorch's ``_match_all_reduce_for_bwd_pass``)."""
+        MPI = _mpi()
+        requests = []
+        for bucket in self._buckets:
+            bucket.buffer[...] = 0
+            if self._comm_hook is not None:
+                bucket.future = self._run_hook(bucket, bucket.buffer)
+            elif self._world > 1:
+                requests.append(self._comm.Iallreduce(MPI.IN_PLACE, bucket.buffer, MPI.SUM))
+        used = None
+        if self.find_unused_parameters and self._world > 1:
+            used = np.zeros(len(self._params), dtype=np.int32)
+        self._wait_reductions(
+            requests, used, "DistributedDataParallel.join (shadowed gradient all-reduce)"
+        )
+        for bucket in self._buckets:
+            if bucket.future is not None:
+                self._hook_result(bucket)
 
     def extra_repr(self) -> str:
         return f"world_size={self._world}, bucket_cap_mb={self.bucket_bytes_cap / 2**20:g}"
@@ -476,3 +650,35 @@ class _Hook:
         ddp = self.owner()
         if ddp is not None:
             ddp._mark_ready(self.index)
+
+
+class _DDPJoinHook(JoinHook):
+    """What a rank that has run out of inputs does for its DDP inside ``join()``."""
+
+    def __init__(self, ddp: DistributedDataParallel, divide_by_initial_world_size: bool) -> None:
+        self.ddp = ddp
+        ddp._divide_by_initial_world_size = divide_by_initial_world_size
+
+    def main_hook(self) -> None:
+        """Shadow one iteration of the running ranks: the buffer broadcast of their
+        forward, whether their backward averages, and its gradient all-reduces."""
+        ddp = self.ddp
+        if ddp._will_sync_buffers():
+            root = ddp._common_rank(False)
+            ddp._broadcast_from_rank0(
+                ddp._buffers_list, "DistributedDataParallel.join (broadcast of buffers)", root
+            )
+        should_sync = ddp._backward_sync_flag(0.0) != 0
+        ddp.require_forward_param_sync = should_sync
+        if should_sync:
+            ddp._shadow_backward()
+
+    def post_hook(self, is_last_joiner: bool) -> None:
+        """Every rank takes the parameters (and buffers) of the last rank to join."""
+        ddp = self.ddp
+        root = ddp._common_rank(is_last_joiner)
+        if ddp._world > 1:
+            states = [p for _, p in ddp.module.named_parameters()]
+            if ddp.forward_sync_buffers:
+                states += ddp._buffers_list
+            ddp._broadcast_from_rank0(states, "DistributedDataParallel.join (final model)", root)
