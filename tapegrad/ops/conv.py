@@ -201,11 +201,15 @@ def _scratch(xp, tag, shape, dtype, zeros: bool = False):
     if cache is None:
         cache = _scratch_local.bufs = OrderedDict()
     dtype = np.dtype(dtype)
-    key = (tag, tuple(shape), dtype.str, zeros)
+    # Without zeros only the size matters: layers of other shapes but as many elements
+    # (ResNet's strided layers' columns and those of the next stage) share one buffer.
+    # A zeroed buffer's shape fixes where its untouched zeros lie.
+    shape = tuple(shape)
+    key = (tag, shape if zeros else math.prod(shape), dtype.str, zeros)
     buf = cache.get(key)
     if buf is not None:
         cache.move_to_end(key)
-        return buf
+        return buf if zeros else buf.reshape(shape)
     buf = (np.zeros if zeros else np.empty)(shape, dtype)
     if buf.nbytes <= _SCRATCH_MAX_BYTES:
         cache[key] = buf
@@ -368,17 +372,59 @@ def _copy_from_batch_last(dst, src) -> None:
     _parallel_for(part, -(-m // step), dst.size)
 
 
+# Source elements per block of ``_copy_from_batch_last_crop`` (32 KiB of float32).
+_CROP_BLOCK_ELEMS = 1 << 13
+
+
+def _copy_from_batch_last_crop(dst, src) -> None:
+    """``dst[...] = src.transpose(3, 0, 1, 2)`` for a strided (cropped) ``src`` (C, H, W, N).
+
+    In blocks of rows of one channel, each block's source still in cache while its N
+    destination runs are written: a whole channel (0.6 MB for a 32x32 map at batch 128)
+    is not, and a copy through a contiguous array first is one more pass (~1.6x slower
+    measured at batch 128).
+    """
+    n, c, h, w = dst.shape
+    rows = max(1, _CROP_BLOCK_ELEMS // max(w * n, 1))
+    nb = -(-h // rows)
+
+    def part(lo, hi):
+        for b in range(lo, hi):
+            k, r = divmod(b, nb)
+            r *= rows
+            dst[:, k, r : r + rows] = src[k, r : r + rows].transpose(2, 0, 1)
+
+    _parallel_for(part, c * nb, dst.size)
+
+
 def _pad_nchw(x, g: _Geom):
-    """``x`` (N, C, H, W) zero-padded to (N, C, hp, wp); ``x`` itself when unpadded."""
+    """``x`` (N, C, H, W) zero-padded to (N, C, hp, wp); ``x`` itself when unpadded.
+
+    A view of the flat-shift buffer (:func:`_padded_flat`): a strided and a stride-1
+    layer on the same input size share one temporary.
+    """
     hp, wp = g.hp, g.wp
     if hp == g.h and wp == g.w and not g.pt and not g.pl:
         return x
-    xp = array_module(x)
-    # only the interior is ever written: the zero border stays when the buffer is reused
-    tag = ("pad", g.pt, g.pl, g.h, g.w)
-    out = _scratch(xp, tag, x.shape[:2] + (hp, wp), x.dtype, zeros=True)
-    _pcopy(out[:, :, g.pt : g.pt + g.h, g.pl : g.pl + g.w], x)
-    return out
+    return _padded_flat(x, g)[:, :, : hp * wp].reshape(x.shape[:2] + (hp, wp))
+
+
+def _padded_flat(x, g: _Geom):
+    """``x`` zero-padded to (hp, wp) per channel and flattened: (N, C, hp*wp + slack).
+
+    The slack, (kw-1)*dw zeros, lets the flat-shift windows of the last rows run past
+    the padded width (:func:`_flat_windows`).
+    """
+    n = x.shape[0]
+    hp, wp = g.hp, g.wp
+    slack = (g.kw - 1) * g.dw
+    # the interior only is written: the zero border and slack stay when it is reused (the
+    # tag fixes where the interior lies)
+    tag = ("flat", g.pt, g.pl, g.h, g.w, hp, wp)
+    xf = _scratch(array_module(x), tag, (n, g.c, hp * wp + slack), x.dtype, True)
+    inner = xf[:, :, : hp * wp].reshape(n, g.c, hp, wp)
+    _pcopy(inner[:, :, g.pt : g.pt + g.h, g.pl : g.pl + g.w], x)
+    return xf
 
 
 def _to_chwn(x, g: _Geom, xt=None):
@@ -458,10 +504,8 @@ def _col2im(cols, g: _Geom, n: int):
         _parallel_for(part, g.c, acc.size)
         if hp == g.h and wp == g.w:
             _copy_from_batch_last(out, acc)
-            return out
-        full = _scratch(xp, "col2im_full", (n, g.c, hp, wp), cols.dtype)
-        _copy_from_batch_last(full, acc)
-        _pcopy(out, full[:, :, g.pt : g.pt + g.h, g.pl : g.pl + g.w])
+        else:
+            _copy_from_batch_last_crop(out, acc[:, g.pt : g.pt + g.h, g.pl : g.pl + g.w])
         return out
     cv = cols.reshape(n, g.c, g.kh, g.kw, g.oh, g.ow)
     unpadded = hp == g.h and wp == g.w
@@ -613,17 +657,11 @@ def _flat_windows(x, g: _Geom):
     im2col copy moves runs of oh*wp values instead of ow. Output column
     ``oh_i*wp + ow_j`` is valid for ``ow_j < ow``; the rest are dropped.
     """
-    xp = array_module(x)
-    n = x.shape[0]
-    hp, wp = g.hp, g.wp
-    slack = (g.kw - 1) * g.dw
-    # the interior only is written: the zero border and slack stay when it is reused
-    xf = _scratch(xp, ("flat", g.pt, g.pl, g.h, g.w), (n, g.c, hp * wp + slack), x.dtype, True)
-    inner = xf[:, :, : hp * wp].reshape(n, g.c, hp, wp)
-    _pcopy(inner[:, :, g.pt : g.pt + g.h, g.pl : g.pl + g.w], x)
+    xf = _padded_flat(x, g)
+    wp = g.wp
     s0, s1, s2 = xf.strides
-    shape = (n, g.c, g.kh, g.kw, g.oh * wp)
-    return _as_strided(xp, xf, shape, (s0, s1, s2 * g.dh * wp, s2 * g.dw, s2))
+    shape = (x.shape[0], g.c, g.kh, g.kw, g.oh * wp)
+    return _as_strided(array_module(x), xf, shape, (s0, s1, s2 * g.dh * wp, s2 * g.dw, s2))
 
 
 def _chunk_windows(x, g: _Geom):
@@ -820,6 +858,106 @@ def _conv_grad_weight_recompute(gy, x, g: _Geom):
     return gw.reshape(g.cout, g.c // G, g.kh, g.kw)
 
 
+# Elements of the per-chunk weight-gradient products of ``_conv_grads_shared`` held
+# before they are summed (1 MiB of float32).
+_SHARED_PRODS_ELEMS = 1 << 18
+
+
+def _shared_cols_geom(g: _Geom, n: int):
+    """The flipped convolution for :func:`_conv_grads_shared`, or None where it does not apply.
+
+    Needs a stride-1, ungrouped ``g`` whose input gradient is a batch-last convolution
+    or a batch-major flat-shift one (ResNet's 3x3 layers).
+    """
+    if g.groups != 1 or n < 1:
+        return None
+    f = _flipped_geom(g, n)
+    if f is None or not (f.nlast or _flat_ok(f)):
+        return None
+    return f
+
+
+def _conv_grads_shared(gy, x, w, g: _Geom, f: _Geom):
+    """dL/dx and dL/dw of a stride-1 convolution from one set of columns of dy.
+
+    dx is the convolution ``f`` (see :func:`_flipped_geom`) of dy with the flipped
+    kernel, over flat-shift columns ``D[(co, i, j), p] = dy_pad[co, p + off(i, j)]``
+    (``_chunk_windows``). The weight gradient reads the same columns: with ``p`` over
+    x's positions, ``dw[co, c, kh-1-i, kw-1-j] = sum_p D[(co, i, j), p] * x[c, p]``,
+    so per chunk one product ``D @ X^T`` with ``X`` the chunk of x in the flat width
+    (its extra columns zero). That replaces the copy of x's kh*kw-fold columns and of
+    dy that :func:`_conv_grad_weight_recompute` makes by one copy of x. Chunk
+    boundaries and the order of the per-chunk sums do not depend on the thread count.
+    """
+    if f.nlast:
+        return _conv_grads_shared_nlast(gy, x, w, g, f)
+    xp = array_module(gy, x)
+    n = gy.shape[0]
+    ckk = f.c * f.kh * f.kw  # (Cout, kh, kw)
+    win, sp = _chunk_windows(gy, f)
+    L2 = sp[0]
+    wpf = L2 // f.oh
+    wm = _flipped_weight(w, g).reshape(g.c, ckk)
+    gx = xp.empty((n, g.c, g.h, g.w), gy.dtype)
+    gxt = gx.transpose(1, 0, 2, 3)
+    step = max(1, min(n, _REBUILD_CHUNK_ELEMS // max(ckk * L2, 1)))
+    nch = _n_chunks(n, step)
+    outer = max(1, _SHARED_PRODS_ELEMS // max(ckk * g.c, 1))
+    prods = _scratch(xp, "prods_s", (min(outer, nch), ckk, g.c), gy.dtype)
+
+    def part(lo, hi, base):
+        fill = _chunk_cols(xp, win, sp, f, step, gy.dtype)
+        yw = _scratch(xp, "chunk_yt", (g.c, step, L2), gy.dtype)
+        ycrop = yw.reshape(g.c, step, g.h, wpf)[..., : g.w]
+        # x in the flat width; only [..., :w] is ever written, so the rest stays zero
+        xw = _scratch(xp, ("xw_s", g.w), (g.c, step, g.h, wpf), gy.dtype, True)
+        for ci in range(lo, hi):
+            s = ci * step
+            e = min(s + step, n)
+            m = e - s
+            c = fill(s, e)
+            xp.matmul(wm, c, out=yw[:, :m].reshape(g.c, m * L2))
+            gxt[:, s:e] = ycrop[:, :m]
+            xc = xw[:, :m]
+            xc[..., : g.w] = x[s:e].transpose(1, 0, 2, 3)
+            xp.matmul(c, xc.reshape(g.c, m * L2).T, out=prods[ci - base])
+
+    gwt = xp.zeros((ckk, g.c), gy.dtype)
+    for base in range(0, nch, outer):
+        m = min(outer, nch - base)
+        work = min(n, m * step) * (ckk + 2 * g.c) * L2
+        _parallel_for(lambda lo, hi, b=base: part(b + lo, b + hi, b), m, work)
+        gwt += prods[:m].sum(axis=0)
+    return gx, _unflip_weight_grad(gwt, g)
+
+
+def _unflip_weight_grad(gwt, g: _Geom):
+    """``gwt`` (Cout*kh*kw, C), indexed by the flipped taps, as dw (Cout, C, kh, kw)."""
+    gw = gwt.reshape(g.cout, g.kh, g.kw, g.c)[:, ::-1, ::-1].transpose(0, 3, 1, 2)
+    return array_module(gwt).ascontiguousarray(gw)
+
+
+def _conv_grads_shared_nlast(gy, x, w, g: _Geom, f: _Geom):
+    """:func:`_conv_grads_shared` in the batch-last layout: one product each over all samples.
+
+    The batch-last columns ``D`` (Cout*kh*kw, H*W*N) of dy give dx = Wf @ D and, with x
+    batch-last (C, H*W*N), dw = D @ x^T: the transpose of x replaces its kh*kw-fold
+    columns.
+    """
+    xp = array_module(gy, x)
+    n = gy.shape[0]
+    d = _im2col(gy, f, scratch=True)
+    wm = _flipped_weight(w, g).reshape(g.c, -1)
+    yt = _scratch(xp, "yt", (g.c, d.shape[1]), gy.dtype)
+    matmul_split(wm, d, xp, out=yt)
+    gx = xp.empty((n, g.c, g.h, g.w), gy.dtype)
+    _copy_from_batch_last(gx, yt)
+    xt = _scratch(xp, "xt_s", (g.c, g.h, g.w, n), gy.dtype)
+    _copy_to_batch_last(xt, x)
+    gwt = matmul_split(d, xt.reshape(g.c, -1).T, xp)
+    return gx, _unflip_weight_grad(gwt, g)
+
+
 # A stride-1 input gradient is computed as a direct convolution (no col2im)
 # while the columns of dy it copies (Cout*H*W per tap) are at most this many
 # times the columns col2im would scatter (C*oh*ow per tap, ~3 memory passes).
@@ -885,7 +1023,9 @@ def _conv_grad_input(gy, w, g: _Geom, gt=None):
     if g.nlast:
         if gt is None:
             gt = _grad_t(gy, g)
-        gcols = _scratch(xp, "gcols", (G, wt.shape[1], gt.shape[1]), gy.dtype)
+        # the same buffer as the columns of the forward and of the weight gradient: never
+        # live at the same time
+        gcols = _scratch(xp, "cols", (G, wt.shape[1], gt.shape[1]), gy.dtype)
         if G == 1:
             matmul_split(wt[0], gt, xp, out=gcols[0])
         else:
@@ -971,6 +1111,12 @@ class Convolution(Function):
         # conv(dy, w), dw = W(dy, x), W the weight gradient of the direct convolution
         # (its input side, its output side's gradient)
         t = ctx.transposed
+        if nx and nw and not t and xp is np and ctx._saved[2] is None and x.dtype == gy.dtype:
+            # an ordinary backward (nothing recorded): both products from one set of columns
+            f = _shared_cols_geom(g, x.shape[0]) if w.dtype == gy.dtype else None
+            if f is not None:
+                gx4, gw4 = _conv_grads_shared(_to4(gy, nd), _to4(x, nd), _to4(w, nd), g, f)
+                return _from4(gx4, nd), _from4(gw4, nd), gb
         # raw intermediates the two products share: the forward's columns (constants
         # whatever the namespace) or those of dy made by dx's convolution, dy batch-last
         scratch = {"cols": ctx._saved[2]} if nw and not t else {}
