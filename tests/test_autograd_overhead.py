@@ -10,7 +10,11 @@ version counters exist for still come.
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -269,6 +273,14 @@ def test_shared_scalar_operands_are_read_only_and_bounded(monkeypatch):
         w.sum().backward()
 
 
+_NO_NODE_DICT = """
+import gc, tapegrad
+x = tapegrad.ones(2, 3, requires_grad=True)
+ys = (x + x, x - 2.0, x @ x.t(), x.sum(1, keepdim=True), x.sum(), x.t(), x.unsqueeze(0))
+print(sum(type(r) is dict for y in ys for r in gc.get_referents(y.grad_fn)))
+"""
+
+
 def test_node_state_lives_in_slots_and_class_defaults():
     x = tapegrad.ones(2, 3, requires_grad=True)
 
@@ -277,10 +289,17 @@ def test_node_state_lives_in_slots_and_class_defaults():
 
     # No container object per node for the GC: state is in slots, class defaults, or
     # CPython's inline instance values (the few per-node attributes ``apply`` stores only
-    # when they differ from the class default), never a materialised instance dict.
+    # when they differ from the class default), never a materialised instance dict. A
+    # fresh process: CPython stops sharing a class's instance layout (and gives each
+    # instance a dict) once some instance was given other attributes, as other tests do.
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    out = subprocess.run(
+        [sys.executable, "-c", _NO_NODE_DICT], capture_output=True, text=True, env=env,
+        timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "0"
     ys = ops()
-    for y in ys:
-        assert not [r for r in gc.get_referents(y.grad_fn) if type(r) is dict]
     for y in ys:
         extra = set(y.grad_fn.__dict__) - {"_saved", "_saved_versions", "_freed", "_nrs"}
         assert not extra, type(y.grad_fn).__name__
