@@ -137,8 +137,16 @@ def collect_all(futures: list[Future]) -> Future[list[Future]]:
     (``torch.futures.collect_all``)."""
     futures = list(futures)
     out: Future[list[Future]] = Future()
-    out._driver = lambda: [f.wait_quietly() for f in futures] and None
-    out._poll = lambda: [f.done() for f in futures] and None
+
+    def drive() -> None:
+        for f in futures:
+            f.wait_quietly()
+
+    def poll() -> None:
+        for f in futures:
+            f.done()
+
+    out._driver, out._poll = drive, poll
     remaining = [len(futures)]
     lock = threading.Lock()
 

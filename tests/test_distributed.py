@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import assert_same
 
 import tapegrad
 import tapegrad.distributed as dist
@@ -368,6 +369,17 @@ def torchrun(script: str, out: Path) -> subprocess.CompletedProcess:
     return theirs
 
 
+def _same_saved(want, got, where: str = "saved") -> None:
+    """``got`` (tapegrad.load) holds ``want``'s (torch.load) keys in order, and the same
+    values and dtypes (conftest's ``assert_same`` below the dicts)."""
+    if isinstance(want, dict):
+        assert list(got) == list(want), where
+        for k in want:
+            _same_saved(want[k], got[k], f"{where}.{k}")
+    else:
+        assert_same(want, got, rtol=1e-5, atol=1e-6, where=where)
+
+
 @needs_mpi
 def test_a_pytorch_ddp_script_gives_pytorchs_numbers(tmp_path):
     """The same DDP script: PyTorch under torchrun (gloo), tapegrad under mpiexec."""
@@ -376,10 +388,7 @@ def test_a_pytorch_ddp_script_gives_pytorchs_numbers(tmp_path):
     assert ours.returncode == 0, ours.stderr
     losses = [line for line in ours.stdout.splitlines() if line.startswith("epoch")]
     assert losses == [line for line in theirs.stdout.splitlines() if line.startswith("epoch")]
-    want, got = torch.load(tmp_path / "torch.pt"), tapegrad.load(tmp_path / "tapegrad.pt")
-    assert list(got) == list(want)
-    for k in want:
-        np.testing.assert_allclose(got[k].numpy(), want[k].numpy(), rtol=1e-5, atol=1e-6)
+    _same_saved(torch.load(tmp_path / "torch.pt"), tapegrad.load(tmp_path / "tapegrad.pt"))
 
 
 @needs_mpi
@@ -393,32 +402,12 @@ def test_join_and_comm_hooks_give_pytorchs_numbers(tmp_path):
     assert ours.stdout.count("second hook: RuntimeError") == 2, ours.stdout
     for rank in (0, 1):
         want = torch.load(tmp_path / f"torch.pt.{rank}")
-        got = tapegrad.load(tmp_path / f"tapegrad.pt.{rank}")
-        assert list(got) == list(want)
-        for k in want:
-            np.testing.assert_allclose(got[k].numpy(), want[k].numpy(), rtol=1e-5, atol=1e-6)
+        _same_saved(want, tapegrad.load(tmp_path / f"tapegrad.pt.{rank}"), f"rank {rank}")
     # the joined models end identical on both ranks (the last joiner's weights)
     a, b = (tapegrad.load(tmp_path / f"tapegrad.pt.{r}") for r in (0, 1))
     for k in a:
         if k.startswith("join"):
             assert np.array_equal(a[k].numpy(), b[k].numpy()), k
-
-
-def _assert_same(want, got, where: str = "") -> None:
-    """``got`` (tapegrad.load) holds ``want``'s (torch.load) keys, values and dtypes."""
-    if isinstance(want, dict):
-        assert list(got) == list(want), where
-        for k in want:
-            _assert_same(want[k], got[k], f"{where}.{k}")
-    elif isinstance(want, (list, tuple)):
-        assert len(got) == len(want), where
-        for i, (w, g) in enumerate(zip(want, got)):
-            _assert_same(w, g, f"{where}[{i}]")
-    elif isinstance(want, torch.Tensor):
-        assert str(got.dtype) == str(want.dtype), where
-        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6, err_msg=where)
-    else:
-        assert got == want, where
 
 
 @needs_mpi
@@ -432,7 +421,7 @@ def test_zero_redundancy_optimizer_gives_pytorchs_numbers(tmp_path):
     for suffix in ("0", "1", "state"):
         want = torch.load(tmp_path / f"torch.{suffix}")
         got = tapegrad.load(tmp_path / f"tapegrad.{suffix}")
-        _assert_same(want, got, suffix)
+        _same_saved(want, got, suffix)
 
 
 @needs_mpi

@@ -12,7 +12,9 @@ Ranks (``src``, ``dst``) are global ranks, as in PyTorch, also for a ``new_group
 
 from __future__ import annotations
 
+import datetime
 import enum
+import time
 import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -1041,9 +1043,6 @@ def monitored_barrier(
         wait_all_ranks: On rank 0, collect every rank that misses the deadline instead of
             raising at the first.
     """
-    import datetime
-    import time
-
     g = _group(group)
     if g is None:
         return

@@ -56,7 +56,8 @@ _UNFINISHED = (
 class _Bucket:
     """Gradients of some parameters, reduced together in one flat buffer."""
 
-    def __init__(self, indices: list[int], params: list[Tensor]) -> None:
+    def __init__(self, index: int, indices: list[int], params: list[Tensor]) -> None:
+        self.index = index  # the order in which buckets are reduced
         self.indices = indices
         dtype = params[indices[0]]._data.dtype
         self.sizes = [params[i]._data.size for i in indices]
@@ -319,10 +320,10 @@ class DistributedDataParallel(Module, _GroupJoinable):
             else:
                 cap = _FIRST_BUCKET_BYTES if not buckets else self.bucket_bytes_cap
             if sizes[key] >= cap:
-                buckets.append(_Bucket(current.pop(key), self._params))
+                buckets.append(_Bucket(len(buckets), current.pop(key), self._params))
                 sizes[key] = 0
         for key in sorted(current):
-            buckets.append(_Bucket(current[key], self._params))
+            buckets.append(_Bucket(len(buckets), current[key], self._params))
         return buckets
 
     # -- forward -----------------------------------------------------------------------
@@ -546,13 +547,12 @@ class DistributedDataParallel(Module, _GroupJoinable):
             bucket.request = self._comm.Iallreduce(MPI.IN_PLACE, buf, MPI.SUM)
 
     def _run_hook(self, bucket: _Bucket, buf: np.ndarray) -> Future:
-        index = self._buckets.index(bucket)
         grad_bucket = GradBucket(
-            index,
+            bucket.index,
             Tensor._make(buf),
             [self._params[i] for i in bucket.indices],
             bucket.offsets.tolist(),
-            index == len(self._buckets) - 1,
+            bucket.index == len(self._buckets) - 1,
         )
         fut = self._comm_hook(self._comm_hook_state, grad_bucket)
         if not isinstance(fut, Future):
@@ -688,7 +688,8 @@ class _DDPJoinHook(JoinHook):
         ddp = self.ddp
         root = ddp._common_rank(is_last_joiner)
         if ddp._world > 1:
-            states = [p for _, p in ddp.module.named_parameters()]
+            ignore = ddp.parameters_to_ignore
+            states = [p for n, p in ddp.module.named_parameters() if n not in ignore]
             if ddp.forward_sync_buffers:
                 states += ddp._buffers_list
             ddp._broadcast_from(states, "DistributedDataParallel.join (final model)", root)
