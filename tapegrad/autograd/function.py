@@ -736,7 +736,7 @@ class AccumulateGrad(Node):
         self._recording = False
 
     def name(self) -> str:
-        return "AccumulateGrad"
+        return "torch::autograd::AccumulateGrad"  # PyTorch's name for it (its C++ class)
 
     def accumulate(self, grad) -> None:
         """Run the leaf's hooks, then add ``grad`` into ``variable.grad``."""

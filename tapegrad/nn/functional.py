@@ -17,6 +17,8 @@ import numpy as np
 from .. import _dtype as D
 from .._tensor import Tensor
 from ..amp import autocast_mode as _ac
+from ..autograd import _observe
+from ..autograd import function as _function
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..ops import creation as C
 from ..ops import elementwise as E
@@ -199,7 +201,37 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"The size of tensor a ({weight.shape[0]}) must match the size of tensor b "
             f"({bias.shape[-1]}) at non-singleton dimension {max(input.ndim - 1, 0)}"
         )
-    return N.Linear.apply(input, weight, bias)
+    if _function._vmap_hook is not None:
+        # inside vmap: one primitive, whose batching rule maps it onto the physical batch
+        return N.Linear.apply(input, weight, bias)
+    col = _observe.collector
+    if col is None:
+        return _linear_graph(input, weight, bias)
+    args = (input, weight) if bias is None else (input, weight, bias)
+    ev = col.begin("aten::linear", shapes=args)
+    try:
+        return _linear_graph(input, weight, bias)
+    finally:
+        col.end(ev)
+
+
+def _linear_graph(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """``F.linear`` as PyTorch's ``at::linear`` decomposes it, node for node: ``addmm(b, x,
+    w.t())`` for a matrix (``AddmmBackward0`` with edges bias, input, ``TBackward0``);
+    the same on ``x.view(-1, k)`` then a view for a contiguous input with a 1-D bias;
+    else ``matmul(x, w.t())`` (``MmBackward0`` for a matrix) plus the bias."""
+    wt = S.t(weight)
+    nd = input.ndim
+    if bias is not None:
+        if nd == 2:
+            return L.Addmm.apply(bias, input, wt)
+        if bias.ndim == 1 and input.is_contiguous():
+            k = input.shape[-1]
+            rows = math.prod(input.shape[:-1])
+            out = L.Addmm.apply(bias, S.view(input, rows, k), wt)
+            return S.view(out, *input.shape[:-1], weight.shape[0])
+    out = L.matmul(input, wt)
+    return out if bias is None else out + bias
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

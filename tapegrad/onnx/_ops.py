@@ -440,6 +440,13 @@ def _linear(g, n):
 CONVERTERS[L.Matmul] = _binary("MatMul")
 
 
+@_register(L.Addmm)
+def _addmm(g, n):
+    ct, at, bt = n.args
+    alpha, beta = n.kwargs.get("alpha", 1), n.kwargs.get("beta", 1)
+    return g.op("Gemm", g.v(at), g.v(bt), g.v(ct), alpha=float(alpha), beta=float(beta))
+
+
 @_register(L.Einsum)
 def _einsum(g, n):
     eq = ",".join(n.kwargs["ins"]) + "->" + n.kwargs["out"]

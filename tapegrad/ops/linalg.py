@@ -11,6 +11,7 @@ import numpy as np
 from .. import _dtype as D
 from ..amp import autocast_mode as _ac
 from ..autograd import function as _fn
+from ..autograd.engine import sum_to
 from ..autograd.function import Function
 from . import _util as U
 from .index import IndexBackward
@@ -112,6 +113,7 @@ class Matmul(Function):
     # The operands' ndims, set on a node only when not two matrices (an attribute set on a
     # node makes its instance dict: one more object per op for the allocator and the GC).
     nd = _MATRICES
+    bt = False  # b was a transposed view (set on the node only then)
 
     def forward(ctx, a, b):
         a_nd, b_nd = a.ndim, b.ndim
@@ -122,6 +124,8 @@ class Matmul(Function):
             # save_for_backward's own test of _recording is the one just made
             na, nb = ctx.needs_input_grad
             ctx._saved = (a if nb else None, b if na else None)
+            if nb and b_nd == 2 and type(b) is np.ndarray and _is_transposed(b):
+                ctx.bt = True  # (an instance attribute only for w.t(): see _mat2_grad)
         if a.dtype in U._LOW_PRECISION_NP:  # accumulate in float32 (BLAS), round once
             return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(a.dtype)
         if a_nd == 2 and b_nd == 2:
@@ -152,10 +156,10 @@ class Matmul(Function):
                     k = b.shape[0] if na else a.shape[1]
                     if m * k * n < _SPLIT_MIN_MACS:
                         # ndarray.dot: the same BLAS product as np.matmul, see forward
-                        return (
-                            g.dot(b.T) if na else None,
-                            a.T.dot(g) if nb else None,
-                        )
+                        gb = None
+                        if nb:  # laid out as b was (see _mat2_grad)
+                            gb = g.T.dot(a).T if ctx.bt else a.T.dot(g)
+                        return (g.dot(b.T) if na else None), gb
         g = U.float32_grad(g)
         a, b = U.cj(xp, a), U.cj(xp, b)
         ga = gb = None
@@ -179,8 +183,82 @@ class Matmul(Function):
         if na:
             ga = matmul_split(g, _mT(b, xp), xp)
         if nb:
-            gb = matmul_split(_mT(a, xp), g, xp)
+            if a_nd == b_nd == 2:
+                gb = _mat2_grad(a, g, ctx.bt, xp)
+            else:
+                gb = matmul_split(_mT(a, xp), g, xp)
         return ga, gb
+
+
+def _is_transposed(b) -> bool:
+    """Whether the matrix ``b`` is a transposed view of a contiguous one (``w.t()``)."""
+    flags = b.flags
+    return flags.f_contiguous and not flags.c_contiguous
+
+
+def _mat2_grad(a, g, transposed: bool, xp):
+    """``a.T @ g``, the gradient of ``b`` in ``a @ b``, laid out as ``b`` was.
+
+    A ``b`` that is a transposed view (``weight.t()`` in ``F.linear``) gets its gradient
+    as the transpose of the contiguous ``g.T @ a``, so that ``TBackward0`` hands the
+    weight a contiguous gradient: PyTorch's ``mm_mat2_backward`` does the same.
+    """
+    if transposed:
+        return matmul_split(g.T, a, xp).T
+    return matmul_split(a.T, g, xp)
+
+
+class Addmm(Function):
+    """``beta * input + alpha * (mat1 @ mat2)`` in one node, ``torch.addmm`` and
+    ``F.linear`` on matrices (grad_fn ``AddmmBackward0``; edges: input, mat1, mat2)."""
+
+    backward_name = "AddmmBackward0"
+    __slots__ = ("beta", "alpha", "c_shape", "bt")  # not the node's instance dict
+
+    def forward(ctx, c, a, b, beta=1, alpha=1):
+        ctx.beta, ctx.alpha = beta, alpha
+        if ctx._recording:
+            nc, na, nb = ctx.needs_input_grad
+            ctx._saved = (a if nb else None, b if na else None)
+            ctx.c_shape = c.shape
+            ctx.bt = type(b) is np.ndarray and _is_transposed(b)
+        low = a.dtype if a.dtype in U._LOW_PRECISION_NP else None
+        if low is not None:  # accumulate in float32 (BLAS), round once
+            a, b, c = a.astype(np.float32), b.astype(np.float32), c.astype(np.float32)
+        y = matmul_split(a, b)
+        if alpha != 1:
+            y *= np.asarray(alpha, y.dtype)
+        # beta == 0 ignores input, NaN and inf included (PyTorch's documented rule)
+        if beta == 1:
+            y += c
+        elif beta != 0:
+            y += c * np.asarray(beta, y.dtype)
+        return y if low is None else y.astype(low)
+
+    def backward(ctx, g):
+        xp = ctx.xp
+        g = U.float32_grad(g)
+        a, b = ctx.saved_tensors
+        nc, na, nb = ctx.needs_input_grad
+        gc = ga = gb = None
+        if nc:
+            gc = g if ctx.beta == 1 else g * _scalar_like(ctx.beta, g)
+            cs = ctx.c_shape
+            if len(cs) == 1 and cs[0] == gc.shape[1] and xp is np:
+                gc = gc.sum(0)  # a bias (F.linear): sum_to's answer without its checks
+            else:
+                gc = sum_to(gc, tuple(cs), xp)
+        if ctx.alpha != 1:
+            g = g * _scalar_like(ctx.alpha, g)
+        if na:
+            ga = matmul_split(g, b.T, xp)
+        if nb:
+            gb = _mat2_grad(a, g, ctx.bt, xp)
+        return gc, ga, gb
+
+
+def _scalar_like(v, g):
+    return np.asarray(v, dtype=g.dtype) if type(g) is np.ndarray else v
 
 
 class MatmulBatched(Matmul):
@@ -448,6 +526,13 @@ def outer(input, vec2):
 ger = outer
 
 
+def _broadcasts_to(shape, target) -> bool:
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
+
+
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * (mat1 @ mat2) (``torch.addmm``).
 
@@ -461,8 +546,22 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     """
     if _ac.state.active:
         return _ac.autocast_call("addmm", addmm, input, mat1, mat2, beta=beta, alpha=alpha, out=out)
-    p = mm(mat1, mat2)
-    res = (input if beta == 1 else input * beta) + (p if alpha == 1 else p * alpha)
+    if (
+        mat1.ndim == 2
+        and mat2.ndim == 2
+        and mat1.shape[1] == mat2.shape[0]
+        and input.dtype is mat1.dtype is mat2.dtype
+        and input.dtype.is_floating_point
+        and _broadcasts_to(input.shape, (mat1.shape[0], mat2.shape[1]))
+    ):
+        res = Addmm.apply(input, mat1, mat2, beta=beta, alpha=alpha)
+    else:  # the errors of mm and of broadcasting, and integer or complex operands
+        p = mm(mat1, mat2)
+        res = (input if beta == 1 else input * beta) + (p if alpha == 1 else p * alpha)
+    if out is not None:
+        from .shape import copy_into_out
+
+        return copy_into_out(out, res)
     return res
 
 

@@ -351,6 +351,25 @@ class T(Transpose):
 
     backward_name = "TBackward0"
 
+    def backward(ctx, g):
+        out = ctx.xp.swapaxes(g, ctx.d0, ctx.d1)  # (vmap runs it on batched arrays too)
+        if type(out) is not np.ndarray:
+            return out
+        base = out.base
+        if (
+            base is not None
+            and base.shape == out.shape
+            and base.dtype == out.dtype
+            and base.flags.c_contiguous
+            and out.flags.c_contiguous
+        ):
+            # g is the transpose of a whole array (one shape, dtype and layout: the same
+            # memory), as F.linear's addmm hands the weight's gradient (linalg._mat2_grad):
+            # pass on that array itself, which the weight's AccumulateGrad then keeps as
+            # .grad without a copy
+            return base
+        return out
+
 
 def transpose(input, dim0: int, dim1: int):
     """Swap two dims, as a view (``torch.transpose``).

@@ -219,7 +219,13 @@ def _flops(name: str, shapes, out) -> int:
         a, b = shapes[0], shapes[1]
         if len(a) >= 2 and len(b) >= 2:
             return 2 * math.prod(out_shape) * a[-1]
-    if name in ("aten::linear", "aten::addmm") and len(shapes) >= 2:
+    if name == "aten::addmm" and len(shapes) >= 3:
+        a, b = shapes[1], shapes[2]  # (input, mat1, mat2)
+        if len(a) == 2 and len(b) == 2:
+            return 2 * a[0] * a[1] * b[1]
+    if name == "aten::linear" and len(shapes) >= 2:
+        # the primitive F.linear keeps under vmap (the range it opens elsewhere counts
+        # none, as PyTorch's: its addmm child carries them)
         x, w = shapes[0], shapes[1]
         if x and len(w) == 2:
             return 2 * math.prod(x[:-1]) * w[0] * w[1]
