@@ -231,6 +231,17 @@ def normalize(cls, inputs, attrs, lvl):
     return _wrap(cls.apply(x._value, *rest, **new), lvl)
 
 
+def group_norm(cls, inputs, attrs, lvl):
+    # statistics per sample and group: the vmapped dim merges with the batch dim exactly
+    if not _only_first_batched(inputs, lvl):
+        return NotImplemented
+    x, *rest = inputs
+    v = x._value
+    b, n = v.shape[0], v.shape[1]
+    out = cls.apply(v.reshape(b * n, *v.shape[2:]), *rest, **attrs)
+    return _wrap(tuple(o.reshape(b, n, *o.shape[1:]) for o in out), lvl)
+
+
 _ELEMENTWISE = (
     E.Add,
     E.Sub,
@@ -309,6 +320,7 @@ _RULES.update(
         L.Matmul: matmul,
         N.Linear: linear,
         N.Normalize: normalize,
+        N.GroupNormalize: group_norm,
         LS.MseLoss: mse_loss,
     }
 )

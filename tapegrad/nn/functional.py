@@ -1562,7 +1562,7 @@ def group_norm(
         raise RuntimeError(
             f"Expected at least 2 dimensions for input tensor but received {input.ndim}"
         )
-    n, c = input.shape[0], input.shape[1]
+    c = input.shape[1]
     if c % num_groups:
         raise RuntimeError(
             f"Expected number of channels in input to be divisible by num_groups, but got input "
@@ -1570,12 +1570,14 @@ def group_norm(
         )
     _float_only(input, "GroupNormKernelImpl")
     _same_param_dtype(input, weight, bias)
-    g = num_groups
-    x = input.reshape(n, g, c // g, -1)
-    w = None if weight is None else weight.reshape(1, g, c // g, 1)
-    b = None if bias is None else bias.reshape(1, g, c // g, 1)
-    y = N.Normalize.apply(x, w, b, axes=(2, 3), eps=eps)[0]
-    return y.reshape(input.shape)
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise RuntimeError(
+                f"Expected {name} to be a vector of size equal to the number of channels in "
+                f"input, but got {name} of shape {list(t.shape)} and input of shape "
+                f"{list(input.shape)}"
+            )
+    return N.GroupNormalize.apply(input, weight, bias, groups=num_groups, eps=eps)[0]
 
 
 def rms_norm(

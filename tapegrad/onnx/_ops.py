@@ -848,6 +848,25 @@ def _normalize(g, n):
     return [y, mean, var]
 
 
+@_register(N.GroupNormalize)
+def _group_normalize(g, n):
+    xt, wt, bt = n.args
+    x, dt = g.v(xt), _dtype(n)
+    eps = float(n.kwargs.get("eps", 1e-5))
+    xg = g.op("Reshape", x, g.ints([0, int(n.kwargs.get("groups", 1)), -1]))
+    mean = g.reduce("ReduceMean", xg, [2], True)
+    d = g.op("Sub", xg, mean)
+    var = g.reduce("ReduceMean", g.op("Mul", d, d), [2], True)
+    y = g.op("Div", d, g.op("Sqrt", g.op("Add", var, g.scalar(eps, dt))))
+    y = g.op("Reshape", y, g.op("Shape", x))
+    per_channel = g.ints([xt.shape[1]] + [1] * (xt.ndim - 2))
+    if wt is not None:
+        y = g.op("Mul", y, g.op("Reshape", g.v(wt), per_channel))
+    if bt is not None:
+        y = g.op("Add", y, g.op("Reshape", g.v(bt), per_channel))
+    return [y, None, None]
+
+
 @_register(N.ConstantPad)
 def _constant_pad(g, n):
     pairs = n.kwargs["pads"]

@@ -800,6 +800,10 @@ class Normalize(Function):
     @U.float32_compute
     def backward(ctx, g, _gm=None, _gv=None):
         x, mean, rstd, w = ctx.saved_tensors
+        return ctx._grads(g, x, mean, rstd, w)
+
+    def _grads(ctx, g, x, mean, rstd, w):
+        """The backward's body on explicit saved tensors (GroupNormalize regroups them)."""
         xp = ctx.xp
         nx, nw, nb = ctx.needs_input_grad
         axes = ctx.axes
@@ -875,6 +879,47 @@ class LayerNormalize(Normalize):
     the same kernels, under PyTorch's node name for layer norm."""
 
     backward_name = "NativeLayerNormBackward0"
+
+
+class GroupNormalize(Normalize):
+    """``F.group_norm`` as one node (PyTorch's ``NativeGroupNormBackward0``): x (N, C, *)
+    with per-channel ``w`` and ``b`` of shape (C,), normalised over each group of C / groups
+    channels by :class:`Normalize`'s kernels on the grouped view (N, groups, C / groups, -1).
+
+    Returns y (x's shape), and the mean and variance per sample and group, (N, groups).
+    """
+
+    backward_name = "NativeGroupNormBackward0"
+
+    def forward(ctx, x, w, b, groups=1, eps=1e-5):
+        n, c = x.shape[0], x.shape[1]
+        ctx.groups = groups
+        per_channel = (1, groups, c // groups, 1)
+        wg = None if w is None else w.reshape(per_channel)
+        bg = None if b is None else b.reshape(per_channel)
+        xg = x.reshape(n, groups, c // groups, -1)
+        y, mean, var = Normalize.forward(ctx, xg, wg, bg, axes=(2, 3), eps=eps)
+        # keep the inputs themselves (not their grouped views): under create_graph the
+        # backward must find them as the node's inputs, so that the second derivative
+        # reaches x and w through the statistics it rebuilds from them
+        if ctx._saved is not None:  # (None when no graph is recorded)
+            _, mean_k, rstd_k, _ = ctx._saved
+            ctx.save_for_backward(x, mean_k, rstd_k, w)
+        return y.reshape(x.shape), mean.reshape(n, groups), var.reshape(n, groups)
+
+    @U.float32_compute
+    def backward(ctx, g, _gm=None, _gv=None):
+        x, mean, rstd, w = ctx.saved_tensors
+        shape = tuple(x.shape)
+        n, c, groups = shape[0], shape[1], ctx.groups
+        grouped = (n, groups, c // groups, -1)
+        wg = None if w is None else w.reshape(1, groups, c // groups, 1)
+        gx, gw, gb = ctx._grads(g.reshape(grouped), x.reshape(grouped), mean, rstd, wg)
+        return (
+            None if gx is None else gx.reshape(shape),
+            None if gw is None else gw.reshape(c),
+            None if gb is None else gb.reshape(c),
+        )
 
 
 # ---------------------------------------------------------------------------

@@ -14,6 +14,8 @@ import re
 
 _ATEN = {
     "Linear": "aten::linear",
+    "LayerNormalize": "aten::layer_norm",
+    "GroupNormalize": "aten::group_norm",
     "Matmul": "aten::mm",
     "MatmulBatched": "aten::bmm",
     "MatmulGeneric": "aten::matmul",
