@@ -163,3 +163,22 @@ def test_addmm_second_derivatives_by_finite_differences():
 
     assert tapegrad.autograd.gradcheck(f, (c, a, b))
     assert tapegrad.autograd.gradgradcheck(f, (c, a, b))
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_complex_linear_and_addmm_gradients_match_pytorch(bias):
+    rng = np.random.default_rng(5)
+
+    def cplx(*shape):
+        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64)
+
+    x, w, b = cplx(3, 4), cplx(2, 4), cplx(2)
+    res = []
+    for lib in (torch, tapegrad):
+        X, W, B = (lib.tensor(v, requires_grad=True) for v in (x, w, b))
+        y = lib.nn.functional.linear(X, W, B if bias else None)
+        z = lib.addmm(B, X, W.t()) if bias else y
+        (y.abs().sum() + z.abs().square().sum()).backward()
+        res.append([X.grad.numpy(), W.grad.numpy()] + ([B.grad.numpy()] if bias else []))
+    for want, got in zip(*res):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

@@ -250,6 +250,7 @@ class Addmm(Function):
                 gc = sum_to(gc, tuple(cs), xp)
         if ctx.alpha != 1:
             g = g * _scalar_like(ctx.alpha, g)
+        a, b = U.cj(xp, a), U.cj(xp, b)  # complex operands: the conjugates' products
         if na:
             ga = matmul_split(g, b.T, xp)
         if nb:

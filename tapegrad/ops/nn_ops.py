@@ -155,6 +155,7 @@ class Linear(Function):
         g = U.float32_grad(g)
         x, w = ctx.saved_tensors
         xp = ctx.xp
+        x, w = U.cj(xp, x), U.cj(xp, w)  # complex operands: the conjugates' products
         nx, nw, nb = ctx.needs_input_grad
         g2 = g.reshape(-1, w.shape[0]) if g.ndim != 2 else g
         gx = gw = gb = None
