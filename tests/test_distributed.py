@@ -557,3 +557,46 @@ def test_missing_mpi_names_the_extra(monkeypatch):
     with pytest.raises(RuntimeError, match=r"tapegrad\[distributed\]"):
         dist.init_process_group("mpi")
     assert not dist.is_initialized()
+
+
+@needs_mpi
+def test_distributed_toolbox_gives_pytorchs_answers(tmp_path):
+    """Subgroups, object send/recv, the coalesced collectives, supports_complex, the error
+    classes, debug level, node-local rank and group count: a script written for PyTorch
+    sees the same under PyTorch's torchrun and under tapegrad's mpiexec."""
+    torchrun("toolbox.py", tmp_path / "torch")
+    ours = mpiexec("toolbox.py", tmp_path / "tapegrad")
+    assert ours.returncode == 0, ours.stderr
+    for rank in (0, 1):
+        want = json.loads((tmp_path / f"torch.{rank}").read_text())
+        got = json.loads((tmp_path / f"tapegrad.{rank}").read_text())
+        assert got == want, rank
+
+
+def test_toolbox_helpers_without_a_process_group(monkeypatch):
+    import torch.distributed as tdist
+
+    import tapegrad.distributed as gdist
+
+    for d in (gdist, tdist):
+        monkeypatch.delenv("LOCAL_RANK", raising=False)
+        assert d.get_node_local_rank(fallback_rank=3) == 3
+        with pytest.raises(RuntimeError, match="LOCAL_RANK is not in the environment"):
+            d.get_node_local_rank()
+        monkeypatch.setenv("LOCAL_RANK", "1")
+        assert d.get_node_local_rank(fallback_rank=3) == 1
+        assert d.get_default_backend_for_device("cpu") == "gloo"
+        with pytest.raises(ValueError, match="Default backend not registered for device"):
+            d.get_default_backend_for_device("meta")
+        assert d.is_xccl_available() is False
+        assert issubclass(d.QueueEmptyError, d.DistStoreError)
+        assert issubclass(d.DistError, RuntimeError)
+    monkeypatch.setenv("TORCH_DISTRIBUTED_DEBUG", "DETAIL")
+    gdist.set_debug_level_from_env()
+    assert gdist.get_debug_level() == gdist.DebugLevel.DETAIL
+    assert str(gdist.get_debug_level()) == "DebugLevel.DETAIL"
+    monkeypatch.setenv("TORCH_DISTRIBUTED_DEBUG", "LOUD")
+    with pytest.raises(ValueError):
+        gdist.set_debug_level_from_env()
+    gdist.set_debug_level(gdist.DebugLevel.OFF)
+    assert gdist.get_debug_level() == gdist.DebugLevel.OFF

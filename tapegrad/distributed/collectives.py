@@ -1205,3 +1205,207 @@ def scatter_object_list(
     scatter_object_output_list[0] = _blocking(
         g, "scatter_object_list", lambda: g.comm.scatter(items, root=root)
     )
+
+
+# The tag of send_object_list's messages: apart from tensor sends (whose tags programs pick
+# from 0 up) and from monitored_barrier's (the top 4096 below MPI's TAG_UB).
+_OBJECT_TAG = 1 << 14
+
+
+def send_object_list(
+    object_list: list,
+    dst: int | None = None,
+    group: ProcessGroup | None = None,
+    device: Any = None,
+    group_dst: int | None = None,
+    use_batch: bool = False,
+) -> None:
+    """Send the picklable objects of ``object_list`` to rank ``dst``
+    (``torch.distributed.send_object_list``); it receives them with ``recv_object_list``.
+
+    Args:
+        object_list: The objects.
+        dst: The receiving global rank (or give ``group_dst``).
+        group: The process group (default: the whole job).
+        device: Accepted for PyTorch's signature.
+        group_dst: The receiving rank within ``group``.
+        use_batch: Accepted for PyTorch's signature.
+    """
+    g = _group(group)
+    if g is None:
+        return
+    peer = _object_peer(g, dst, group_dst, "send_object_list", "destination")
+    if peer == g.rank():
+        raise ValueError(
+            "Invalid destination rank: destination rank should not be the same as the rank of "
+            "the current process."
+        )
+    objs = list(object_list)
+    _blocking(g, "send_object_list", lambda: g.comm.send(objs, dest=peer, tag=_OBJECT_TAG))
+
+
+def recv_object_list(
+    object_list: list,
+    src: int | None = None,
+    group: ProcessGroup | None = None,
+    device: Any = None,
+    group_src: int | None = None,
+    use_batch: bool = False,
+) -> int:
+    """Receive ``send_object_list``'s objects from rank ``src`` into ``object_list``, in place
+    (``torch.distributed.recv_object_list``).
+
+    Args:
+        object_list: As many slots as the sender sends.
+        src: The sending global rank (or give ``group_src``).
+        group: The process group (default: the whole job).
+        device: Accepted for PyTorch's signature.
+        group_src: The sending rank within ``group``.
+        use_batch: Accepted for PyTorch's signature.
+
+    Returns:
+        The sender's global rank (-1 on a rank outside ``group``).
+    """
+    g = _group(group)
+    if g is None:
+        return -1
+    peer = _object_peer(g, src, group_src, "recv_object_list", "source")
+    objs = _blocking(g, "recv_object_list", lambda: g.comm.recv(source=peer, tag=_OBJECT_TAG))
+    if len(objs) != len(object_list):
+        raise RuntimeError(
+            f"recv_object_list: rank {g.ranks[peer]} sent {len(objs)} objects but this rank's "
+            f"list has {len(object_list)}"
+        )
+    object_list[:] = objs
+    return g.ranks[peer]
+
+
+def _object_peer(g: ProcessGroup, rank, group_rank, name: str, role: str) -> int:
+    """The group rank of the peer given as a global ``rank`` or a ``group_rank``."""
+    if rank is None and group_rank is None:
+        raise ValueError("Must specify global_rank or group_rank")
+    if rank is not None and group_rank is not None:
+        raise ValueError("Can only specify one of global_rank and group_rank")
+    if group_rank is not None:
+        if not 0 <= int(group_rank) < g.size():
+            raise ValueError(f"Group rank {group_rank} is not part of group {g.ranks}")
+        return int(group_rank)
+    return _root(g, rank, name, role)
+
+
+_COALESCED_WARNING = (
+    "`torch.distributed.{}` will be deprecated. If you must use it, please revisit our "
+    "documentation later at https://pytorch.org/docs/main/distributed.html#collective-functions"
+)
+
+
+def _flat(tensors: Sequence[Tensor], name: str) -> Tensor:
+    """The tensors' values end to end in one 1-D tensor (one dtype, as PyTorch requires)."""
+    if not tensors:
+        raise ValueError(f"{name}: expected a non-empty list of tensors")
+    for t in tensors:
+        _check_tensor(t, "tensors", name)
+    dtype = tensors[0]._data.dtype
+    if any(t._data.dtype != dtype for t in tensors):
+        raise ValueError(f"{name}: all tensors must have the same dtype")
+    return Tensor._make(np.concatenate([t._data.reshape(-1) for t in tensors]))
+
+
+def _unflatten_into(flat: np.ndarray, tensors: Sequence[Tensor]) -> None:
+    start = 0
+    for t in tensors:
+        _write(t, flat[start : start + t._data.size])
+        start += t._data.size
+
+
+def _chained(inner: Work, finish: Callable[[], None], what: str, outputs: list) -> Work:
+    """A ``Work`` that completes ``inner`` and then runs ``finish``."""
+
+    def both() -> None:
+        inner._complete()
+        finish()
+
+    return Work(inner._requests, both, what, outputs)
+
+
+def all_reduce_coalesced(
+    tensors: list[Tensor] | Tensor,
+    op: Any = ReduceOp.SUM,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+) -> Work | None:
+    """``all_reduce`` of several tensors of one dtype as one message
+    (``torch.distributed.all_reduce_coalesced``, deprecated there, with its warning).
+
+    Args:
+        tensors: The tensors, each modified in place.
+        op: As for ``all_reduce``.
+        group: The process group (default: the whole job).
+        async_op: Return a ``Work`` handle at once instead of waiting for the communication.
+    """
+    import warnings
+
+    warnings.warn(_COALESCED_WARNING.format("all_reduce_coalesced"), FutureWarning, stacklevel=2)
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    flat = _flat(tensors, "all_reduce_coalesced")
+    inner = all_reduce(flat, op, group, async_op=True)
+    if inner is None:
+        return None
+    work = _chained(
+        inner, lambda: _unflatten_into(flat._data, tensors), "all_reduce_coalesced", tensors
+    )
+    return _run(work, async_op)
+
+
+def all_gather_coalesced(
+    output_tensor_lists: list[list[Tensor]],
+    input_tensor_list: list[Tensor],
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+) -> Work | None:
+    """Every rank's list of tensors into ``output_tensor_lists[rank]``, as one message
+    (``torch.distributed.all_gather_coalesced``, deprecated there, with its warning).
+
+    Args:
+        output_tensor_lists: One list per rank, shaped as ``input_tensor_list``.
+        input_tensor_list: This rank's tensors (one dtype).
+        group: The process group (default: the whole job).
+        async_op: Return a ``Work`` handle at once instead of waiting for the communication.
+    """
+    import warnings
+
+    warnings.warn(_COALESCED_WARNING.format("all_gather_coalesced"), FutureWarning, stacklevel=2)
+    flat = _flat(list(input_tensor_list), "all_gather_coalesced")
+    g = _group(group)
+    if g is None:
+        return None
+    if len(output_tensor_lists) != g.size():
+        raise RuntimeError(
+            f"all_gather_coalesced: output_tensor_lists must have one list per rank "
+            f"({g.size()}), got {len(output_tensor_lists)}"
+        )
+    for outs in output_tensor_lists:
+        if [tuple(t.shape) for t in outs] != [tuple(t.shape) for t in input_tensor_list]:
+            raise RuntimeError(
+                "all_gather_coalesced: each output list must hold tensors of the input "
+                "tensors' shapes"
+            )
+    parts = [Tensor._make(np.empty_like(flat._data)) for _ in range(g.size())]
+    inner = all_gather(parts, flat, group, async_op=True)
+    if inner is None:
+        return None
+
+    def finish() -> None:
+        for part, outs in zip(parts, output_tensor_lists):
+            _unflatten_into(part._data, outs)
+
+    outputs = [t for outs in output_tensor_lists for t in outs]
+    return _run(_chained(inner, finish, "all_gather_coalesced", outputs), async_op)
+
+
+def supports_complex(reduceOp: Any) -> bool:
+    """Whether ``reduceOp`` is defined on complex tensors (``torch.distributed.supports_complex``):
+    not the orderings (MIN, MAX), PRODUCT or the bitwise ops."""
+    denied = (RedOpType.MAX, RedOpType.MIN, RedOpType.PRODUCT, RedOpType.BAND, RedOpType.BOR,
+              RedOpType.BXOR)  # fmt: skip
+    return RedOpType(reduceOp) not in denied

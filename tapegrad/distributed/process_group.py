@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime
+import enum
 import os
 from typing import Any
 
@@ -152,6 +153,7 @@ class _State:
         self.world: ProcessGroup | None = None
         self.groups: list[ProcessGroup] = []
         self.watchdog: Watchdog | None = None
+        self.created = 0  # groups made, the default one and non-member ones included
 
 
 _state = _State()
@@ -265,6 +267,7 @@ def init_process_group(
             )
     group = ProcessGroup(comm, list(range(size)), str(name), seconds)
     _state.world = group
+    _state.created = 1
     GroupMember.WORLD = group
     if size > 1:
         from . import faults
@@ -438,6 +441,7 @@ def new_group(
     MPI = _mpi.mpi()
     color = 0 if me in members else MPI.UNDEFINED
     comm = world.comm.Split(color, members.index(me) if me in members else 0)
+    _state.created += 1
     if comm == MPI.COMM_NULL:
         return GroupMember.NON_GROUP_MEMBER
     comm.Set_errhandler(MPI.ERRORS_RETURN)
@@ -445,3 +449,213 @@ def new_group(
     group = ProcessGroup(comm, members, str(Backend(backend or world.backend)), seconds)
     _state.groups.append(group)
     return group
+
+
+def new_subgroups(
+    group_size: int | None = None,
+    group: ProcessGroup | None = None,
+    timeout: datetime.timedelta | None = None,
+    backend: str | None = None,
+    pg_options: Any = None,
+    group_desc: str | None = None,
+) -> tuple[ProcessGroup, list[ProcessGroup | _NonMember]]:
+    """Split the ranks into consecutive subgroups of ``group_size`` each
+    (``torch.distributed.new_subgroups``). Every rank must call it.
+
+    Args:
+        group_size: Ranks per subgroup; it must divide the world size. PyTorch's default
+            (the GPUs per machine) needs CUDA, so it must be given here, as PyTorch asks
+            on a machine without GPUs.
+        group: Split this group's ranks instead of the whole job's.
+        timeout: As for ``new_group``.
+        backend: As for ``new_group``.
+        pg_options: Accepted for PyTorch's signature.
+        group_desc: Accepted for PyTorch's signature.
+
+    Returns:
+        This rank's subgroup and the list of all of them (non-member markers for the
+        subgroups this rank is not in).
+    """
+    if group_size is None:
+        raise ValueError(
+            "Default group size only takes effect when CUDA is available.If your subgroup using "
+            "a backend that does not depend on CUDA,please pass in 'group_size' correctly."
+        )
+    ranks = list(range(_default().size())) if group is None else get_process_group_ranks(group)
+    world = len(ranks)
+    if group_size <= 0:
+        raise ValueError(f"The arg 'group_size' ({group_size}) must be positive")
+    if group_size > world:
+        raise ValueError(
+            f"The arg 'group_size' ({group_size}) must not exceed the world size ({world})"
+        )
+    if world % group_size:
+        raise ValueError("The world size must be divisible by 'group_size'")
+    me = get_rank()
+    cur = None
+    subgroups = []
+    for start in range(0, world, group_size):
+        members = ranks[start : start + group_size]
+        sub = new_group(members, timeout=timeout, backend=backend, pg_options=pg_options)
+        subgroups.append(sub)
+        if me in members:
+            cur = sub
+    return cur, subgroups
+
+
+def new_subgroups_by_enumeration(
+    ranks_per_subgroup_list: list[list[int]],
+    timeout: datetime.timedelta | None = None,
+    backend: str | None = None,
+    pg_options: Any = None,
+    group_desc: str | None = None,
+) -> tuple[ProcessGroup | None, list[ProcessGroup | _NonMember]]:
+    """One subgroup per list of global ranks (``torch.distributed.new_subgroups_by_enumeration``).
+    Every rank must call it; a rank may be in one subgroup at most.
+
+    Args:
+        ranks_per_subgroup_list: The members of each subgroup.
+        timeout: As for ``new_group``.
+        backend: As for ``new_group``.
+        pg_options: Accepted for PyTorch's signature.
+        group_desc: Accepted for PyTorch's signature.
+
+    Returns:
+        This rank's subgroup (None if it is in none) and the list of all of them.
+    """
+    if not ranks_per_subgroup_list:
+        raise ValueError("The arg 'ranks_per_subgroup_list' cannot be empty")
+    me = get_rank()
+    cur = None
+    seen: dict[int, list[int]] = {}
+    subgroups = []
+    for ranks in ranks_per_subgroup_list:
+        sub = new_group(ranks, timeout=timeout, backend=backend, pg_options=pg_options)
+        subgroups.append(sub)
+        for r in ranks:
+            if r in seen:
+                raise ValueError(f"Rank {r} has appeared in both subgroup {seen[r]} and {ranks}")
+            seen[r] = ranks
+            if r == me:
+                cur = sub
+    return cur, subgroups
+
+
+def get_node_local_rank(fallback_rank: int | None = None) -> int:
+    """This process's rank on its machine, from ``LOCAL_RANK`` (set by torchrun, and by
+    ``tapegrad.distributed`` under mpiexec) (``torch.distributed.get_node_local_rank``).
+
+    Args:
+        fallback_rank: Returned when ``LOCAL_RANK`` is not set.
+
+    Raises:
+        RuntimeError: ``LOCAL_RANK`` is not set and no ``fallback_rank`` was given.
+    """
+    if "LOCAL_RANK" in os.environ:
+        return int(os.environ["LOCAL_RANK"])
+    if fallback_rank is not None:
+        return int(fallback_rank)
+    raise RuntimeError(
+        "LOCAL_RANK is not in the environment. Consider passing fallback_rank to allow "
+        "`get_node_local_rank` to work, assuming you are not running in a multi-device "
+        "context and want the code to run locally instead."
+    )
+
+
+def is_backend_available(backend: str) -> bool:
+    """Whether ``init_process_group`` can run ``backend`` here
+    (``torch.distributed.is_backend_available``): ``'mpi'`` and ``'gloo'`` (served over MPI)
+    when mpi4py is installed; no GPU backend.
+
+    Args:
+        backend: A backend name.
+    """
+    return str(backend).lower() in (Backend.MPI, Backend.GLOO) and is_mpi_available()
+
+
+def is_xccl_available() -> bool:
+    """Whether Intel's GPU backend is available: never here
+    (``torch.distributed.is_xccl_available``)."""
+    return False
+
+
+def get_default_backend_for_device(device: Any) -> str:
+    """PyTorch's default backend for a device type (``'gloo'`` for CPU, which tapegrad runs
+    over MPI; ``'nccl'`` for CUDA, which ``init_process_group`` then refuses here)
+    (``torch.distributed.get_default_backend_for_device``).
+
+    Args:
+        device: A device type string (``'cpu'``) or a ``device``.
+
+    Raises:
+        ValueError: a device type PyTorch has no default backend for.
+    """
+    kind = str(getattr(device, "type", device)).split(":")[0]
+    backend = {"cpu": Backend.GLOO, "cuda": Backend.NCCL, "xpu": "xccl"}.get(kind)
+    if backend is None:
+        raise ValueError(f"Default backend not registered for device : {device}")
+    return backend
+
+
+def get_backend_config(group: ProcessGroup | None = None) -> str:
+    """The group's device-to-backend map as a string, ``'cpu:mpi'`` or ``'cpu:gloo'``
+    (``torch.distributed.get_backend_config``; PyTorch's gloo also names CUDA).
+
+    Args:
+        group: The process group (default: the whole job).
+    """
+    return f"cpu:{get_backend(group)}"
+
+
+def get_pg_count() -> int:
+    """How many process groups this job has made, the default one included
+    (``torch.distributed.get_pg_count``)."""
+    return _state.created
+
+
+class DebugLevel(enum.Enum):
+    """``TORCH_DISTRIBUTED_DEBUG``'s levels (``torch.distributed.DebugLevel``)."""
+
+    OFF = 0
+    INFO = 1
+    DETAIL = 2
+
+
+_debug_level = DebugLevel.OFF
+
+
+def set_debug_level(level: DebugLevel) -> None:
+    """Set the debug level (``torch.distributed.set_debug_level``).
+
+    Args:
+        level: A ``DebugLevel``.
+    """
+    global _debug_level
+    _debug_level = DebugLevel(level)
+
+
+def set_debug_level_from_env() -> None:
+    """Set the debug level from ``TORCH_DISTRIBUTED_DEBUG`` (OFF, INFO or DETAIL)
+    (``torch.distributed.set_debug_level_from_env``).
+
+    Raises:
+        ValueError: the variable holds another value.
+    """
+    value = os.environ.get("TORCH_DISTRIBUTED_DEBUG", "OFF").upper()
+    if value not in DebugLevel.__members__:
+        raise ValueError(
+            f"The value of TORCH_DISTRIBUTED_DEBUG must be OFF, INFO, or DETAIL, got {value!r}"
+        )
+    set_debug_level(DebugLevel[value])
+
+
+def get_debug_level() -> DebugLevel:
+    """The debug level (``torch.distributed.get_debug_level``): the one set, else read from
+    ``TORCH_DISTRIBUTED_DEBUG`` when the package was imported."""
+    return _debug_level
+
+
+try:
+    set_debug_level_from_env()
+except ValueError:
+    pass  # an unknown value leaves the level OFF; set_debug_level_from_env() reports it
