@@ -92,10 +92,11 @@ def test_blitz_tutorial_walk():
         nodes.append(nodes[-1].next_functions[0][0])
         nodes.append(nodes[-1].next_functions[0][0])
         nodes.append(loss.grad_fn.next_functions[0][0].next_functions[1][0])
-        outs.append([n.name() for n in nodes])
+        outs.append([n.name() for n in nodes] + [repr(n).split(" object")[0] for n in nodes])
     assert outs[1] == outs[0]
     assert outs[0] == [
-        "MseLossBackward0", "AddmmBackward0", "torch::autograd::AccumulateGrad", "ReluBackward0"
+        "MseLossBackward0", "AddmmBackward0", "torch::autograd::AccumulateGrad", "ReluBackward0",
+        "<MseLossBackward0", "<AddmmBackward0", "<AccumulateGrad", "<ReluBackward0",
     ]  # fmt: skip
 
 

@@ -738,6 +738,9 @@ class AccumulateGrad(Node):
     def name(self) -> str:
         return "torch::autograd::AccumulateGrad"  # PyTorch's name for it (its C++ class)
 
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"  # PyTorch's: the Python type's name
+
     def accumulate(self, grad) -> None:
         """Run the leaf's hooks, then add ``grad`` into ``variable.grad``."""
         if isinstance(grad, _Tensor):
