@@ -183,3 +183,25 @@ def test_complex_linear_and_addmm_gradients_match_pytorch(bias):
         res.append([X.grad.numpy(), W.grad.numpy()] + ([B.grad.numpy()] if bias else []))
     for want, got in zip(*res):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("transposed", [True, False])
+@pytest.mark.parametrize("a_shape", [(4, 5, 3), (2, 2, 5, 3), (2, 0, 3), (2, 3, 0)])
+def test_matmul_of_a_batch_and_a_matrix_folds_like_pytorch(a_shape, transposed):
+    """(..., m, k) @ (k, n) is one product over the folded rows (the weight gradient too);
+    a strided batch (an RNN's batch-first output) and a transposed matrix included."""
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal(a_shape)
+    b = rng.standard_normal((a_shape[-1], 6))
+    res = []
+    for lib in (torch, tapegrad):
+        A = lib.tensor(a, requires_grad=True)
+        B = lib.tensor(b.T.copy() if transposed else b, requires_grad=True)
+        x = A.transpose(0, 1) if len(a_shape) == 3 else A
+        y = lib.matmul(x, B.t() if transposed else B)
+        (y * y).sum().backward()
+        res.append((y.detach().numpy(), A.grad.numpy(), B.grad.numpy()))
+        assert B.grad.is_contiguous()
+    for want, got in zip(*res):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)

@@ -65,6 +65,15 @@ def matmul_split(a, b, xp=np, out=None):
             elif a.shape[:-2] == b.shape[:-2] and math.prod(a.shape[:-2]) >= nt:
                 how = "batch"
     if how is None:
+        if xp is np and b.ndim == 2 and a.ndim > 2 and (out is None or out.flags.c_contiguous):
+            # (..., m, k) @ (k, n) as one (rows, k) @ (k, n) product, as PyTorch's matmul
+            # folds it (NumPy would make one BLAS call per leading index): a strided ``a``
+            # (an RNN's batch-first output) is copied once on the way
+            rows, k, n = math.prod(a.shape[:-1]), a.shape[-1], b.shape[-1]
+            if out is None:
+                return np.matmul(a.reshape(rows, k), b).reshape(a.shape[:-1] + (n,))
+            np.matmul(a.reshape(rows, k), b, out=out.reshape(rows, n))
+            return out
         return xp.matmul(a, b) if out is None else xp.matmul(a, b, out=out)
     if out is None:
         out = np.empty(a.shape[:-1] + (n,), np.result_type(a, b))
@@ -185,6 +194,11 @@ class Matmul(Function):
         if nb:
             if a_nd == b_nd == 2:
                 gb = _mat2_grad(a, g, ctx.bt, xp)
+            elif b_nd == 2:
+                # (..., m, k) @ (k, n): b's gradient is one product over the folded rows,
+                # not a batch of (k, n) products summed afterwards (a batch-sized temporary)
+                rows, k, n = math.prod(a.shape[:-1]), a.shape[-1], g.shape[-1]
+                gb = _mat2_grad(a.reshape(rows, k), g.reshape(rows, n), ctx.bt, xp)
             else:
                 gb = matmul_split(_mT(a, xp), g, xp)
         return ga, gb
