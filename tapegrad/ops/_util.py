@@ -44,6 +44,11 @@ def as_tensor_arg(x, dtype: D.dtype | None = None):
     return tensor(x, dtype=dtype)
 
 
+def scalar(v, dt):
+    """``v`` as a 0-d array of dtype ``dt`` (a NumPy dtype, or a tensor's under create_graph)."""
+    return np.asarray(v, dtype=getattr(dt, "np", dt))
+
+
 def scalar_to_tensor(x, dt: D.dtype):
     """A 0-dim tensor holding a Python scalar, in dtype ``dt``."""
     try:

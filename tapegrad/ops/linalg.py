@@ -241,12 +241,12 @@ class Addmm(Function):
             a, b, c = a.astype(np.float32), b.astype(np.float32), c.astype(np.float32)
         y = matmul_split(a, b)
         if alpha != 1:
-            y *= np.asarray(alpha, y.dtype)
+            y *= U.scalar(alpha, y.dtype)
         # beta == 0 ignores input, NaN and inf included (PyTorch's documented rule)
         if beta == 1:
             y += c
         elif beta != 0:
-            y += c * np.asarray(beta, y.dtype)
+            y += c * U.scalar(beta, y.dtype)
         return y if low is None else y.astype(low)
 
     def backward(ctx, g):
@@ -256,24 +256,20 @@ class Addmm(Function):
         nc, na, nb = ctx.needs_input_grad
         gc = ga = gb = None
         if nc:
-            gc = g if ctx.beta == 1 else g * _scalar_like(ctx.beta, g)
+            gc = g if ctx.beta == 1 else g * U.scalar(ctx.beta, g.dtype)
             cs = ctx.c_shape
             if len(cs) == 1 and cs[0] == gc.shape[1] and xp is np:
                 gc = gc.sum(0)  # a bias (F.linear): sum_to's answer without its checks
             else:
                 gc = sum_to(gc, tuple(cs), xp)
         if ctx.alpha != 1:
-            g = g * _scalar_like(ctx.alpha, g)
+            g = g * U.scalar(ctx.alpha, g.dtype)
         a, b = U.cj(xp, a), U.cj(xp, b)  # complex operands: the conjugates' products
         if na:
             ga = matmul_split(g, b.T, xp)
         if nb:
             gb = _mat2_grad(a, g, ctx.bt, xp)
         return gc, ga, gb
-
-
-def _scalar_like(v, g):
-    return np.asarray(v, dtype=g.dtype) if type(g) is np.ndarray else v
 
 
 class MatmulBatched(Matmul):

@@ -122,11 +122,6 @@ def erf(x):
     return out.astype(x.dtype, copy=False)
 
 
-def _scalar(v, dt):
-    """``v`` as a 0-d array of dtype ``dt`` (a NumPy dtype, or a tensor's under create_graph)."""
-    return np.asarray(v, dtype=getattr(dt, "np", dt))
-
-
 # ---------------------------------------------------------------------------
 # linear
 
@@ -182,7 +177,7 @@ class Threshold(Function):
         xp = array_module(x)
         mask = x > threshold
         ctx.save_for_backward(mask)
-        return xp.where(mask, x, _scalar(value, x.dtype))
+        return xp.where(mask, x, U.scalar(value, x.dtype))
 
     def backward(ctx, g):
         (mask,) = ctx.saved_tensors
@@ -197,7 +192,7 @@ class Hardtanh(Function):
         xp = array_module(x)
         ctx.save_for_backward(x)
         ctx.lo, ctx.hi = min_val, max_val
-        return xp.clip(x, _scalar(min_val, x.dtype), _scalar(max_val, x.dtype))
+        return xp.clip(x, U.scalar(min_val, x.dtype), U.scalar(max_val, x.dtype))
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
@@ -212,7 +207,7 @@ class LeakyRelu(Function):
         xp = array_module(x)
         ctx.slope = negative_slope
         ctx.save_for_backward(x)
-        scaled = x * _scalar(negative_slope, x.dtype)
+        scaled = x * U.scalar(negative_slope, x.dtype)
         if xp is np and 0 < negative_slope <= 1:
             # x and slope * x have one sign, and the larger is x exactly where x > 0
             # (inf and NaN too): a max, not a per-element branch
@@ -221,7 +216,7 @@ class LeakyRelu(Function):
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return U.select(x > 0, g, g * _scalar(ctx.slope, g.dtype), ctx.xp)
+        return U.select(x > 0, g, g * U.scalar(ctx.slope, g.dtype), ctx.xp)
 
 
 class Prelu(Function):
@@ -251,8 +246,8 @@ class Elu(Function):
         ctx.save_for_backward(x)
         ctx.args = (alpha, scale, input_scale)
         dt = x.dtype
-        neg = xp.expm1(xp.minimum(x, 0) * _scalar(input_scale, dt)) * _scalar(alpha * scale, dt)
-        return U.select(x > 0, x * _scalar(scale, dt), neg, xp)
+        neg = xp.expm1(xp.minimum(x, 0) * U.scalar(input_scale, dt)) * U.scalar(alpha * scale, dt)
+        return U.select(x > 0, x * U.scalar(scale, dt), neg, xp)
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
@@ -260,10 +255,10 @@ class Elu(Function):
         alpha, scale, input_scale = ctx.args
         dt = g.dtype
         neg = g * (
-            xp.exp(xp.minimum(x, 0) * _scalar(input_scale, dt))
-            * _scalar(input_scale * alpha * scale, dt)
+            xp.exp(xp.minimum(x, 0) * U.scalar(input_scale, dt))
+            * U.scalar(input_scale * alpha * scale, dt)
         )
-        return U.select(x > 0, g * _scalar(scale, dt), neg, xp)
+        return U.select(x > 0, g * U.scalar(scale, dt), neg, xp)
 
 
 _SQRT1_2 = math.sqrt(0.5)
@@ -316,14 +311,14 @@ class Gelu(Function):
         ctx.approximate = approximate
         dt = x.dtype
         if approximate == "tanh":
-            inner = _scalar(_GELU_BETA, dt) * (x + _scalar(_GELU_KAPPA, dt) * x * x * x)
-            return _scalar(0.5, dt) * x * (1 + xp.tanh(inner))
+            inner = U.scalar(_GELU_BETA, dt) * (x + U.scalar(_GELU_KAPPA, dt) * x * x * x)
+            return U.scalar(0.5, dt) * x * (1 + xp.tanh(inner))
         if dt == np.float32 and xp is np:
             cdf = _erf_float32(x * np.float32(_SQRT1_2))
             cdf += np.float32(1.0)
             cdf *= np.float32(0.5)
         else:
-            cdf = _scalar(0.5, dt) * (1 + erf(x * _scalar(_SQRT1_2, dt)))
+            cdf = U.scalar(0.5, dt) * (1 + erf(x * U.scalar(_SQRT1_2, dt)))
         ctx.cdf = cdf  # kept for backward: erf is the expensive part
         return x * cdf
 
@@ -333,20 +328,20 @@ class Gelu(Function):
         dt = x.dtype
         if ctx.approximate == "tanh":
             x2 = x * x
-            inner = _scalar(_GELU_BETA, dt) * (x + _scalar(_GELU_KAPPA, dt) * x2 * x)
+            inner = U.scalar(_GELU_BETA, dt) * (x + U.scalar(_GELU_KAPPA, dt) * x2 * x)
             th = xp.tanh(inner)
-            left = _scalar(0.5, dt) * x
+            left = U.scalar(0.5, dt) * x
             right = 1 + th
             d_right = (
                 left
                 * (1 - th * th)
-                * _scalar(_GELU_BETA, dt)
-                * (1 + _scalar(3 * _GELU_KAPPA, dt) * x2)
+                * U.scalar(_GELU_BETA, dt)
+                * (1 + U.scalar(3 * _GELU_KAPPA, dt) * x2)
             )
-            return g * (_scalar(0.5, dt) * right + d_right)
+            return g * (U.scalar(0.5, dt) * right + d_right)
         # Under create_graph the saved cdf is a constant: rebuild it from x in the graph.
         cdf = ctx.cdf if xp is np else 0.5 * (1 + xp.erf(x * _SQRT1_2))
-        pdf = _scalar(_GELU_ALPHA, dt) * xp.exp(_scalar(-0.5, dt) * x * x)
+        pdf = U.scalar(_GELU_ALPHA, dt) * xp.exp(U.scalar(-0.5, dt) * x * x)
         return g * (cdf + x * pdf)
 
 
@@ -400,14 +395,14 @@ class Softplus(Function):
         xp = array_module(x)
         ctx.save_for_backward(x)
         ctx.beta, ctx.threshold = beta, threshold
-        bx = x * _scalar(beta, x.dtype)
-        soft = xp.log1p(xp.exp(xp.minimum(bx, threshold))) / _scalar(beta, x.dtype)
+        bx = x * U.scalar(beta, x.dtype)
+        soft = xp.log1p(xp.exp(xp.minimum(bx, threshold))) / U.scalar(beta, x.dtype)
         return U.select(bx > threshold, x, soft, xp)
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         xp = ctx.xp
-        bx = x * _scalar(ctx.beta, x.dtype)
+        bx = x * U.scalar(ctx.beta, x.dtype)
         z = xp.exp(xp.minimum(bx, ctx.threshold))
         return U.select(bx > ctx.threshold, g, g * z / (z + 1), xp)
 
@@ -419,7 +414,7 @@ class Hardsigmoid(Function):
     def forward(ctx, x):
         xp = array_module(x)
         ctx.save_for_backward(x)
-        return xp.clip(x + 3, 0, 6) / _scalar(6, x.dtype)
+        return xp.clip(x + 3, 0, 6) / U.scalar(6, x.dtype)
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
@@ -432,7 +427,7 @@ class HardsigmoidBackward(Function):
 
     def forward(ctx, g, x):
         # PyTorch multiplies by the float constant 1.0f / 6.0f, even for doubles.
-        return g * ((x > -3) & (x < 3)) * _scalar(np.float32(1.0 / 6.0), g.dtype)
+        return g * ((x > -3) & (x < 3)) * U.scalar(np.float32(1.0 / 6.0), g.dtype)
 
     def backward(ctx, gg):
         raise RuntimeError("derivative for aten::hardsigmoid_backward is not implemented")
@@ -445,12 +440,12 @@ class Hardswish(Function):
     def forward(ctx, x):
         xp = array_module(x)
         ctx.save_for_backward(x)
-        return x * xp.clip(x + 3, 0, 6) / _scalar(6, x.dtype)
+        return x * xp.clip(x + 3, 0, 6) / U.scalar(6, x.dtype)
 
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         xp = ctx.xp
-        mid = g * (x / _scalar(3, x.dtype) + _scalar(0.5, x.dtype))
+        mid = g * (x / U.scalar(3, x.dtype) + U.scalar(0.5, x.dtype))
         return xp.astype(xp.where(x < -3, 0, xp.where(x <= 3, mid, g)), g.dtype, copy=False)
 
 
@@ -475,7 +470,7 @@ class Softshrink(Function):
         xp = array_module(x)
         mask = xp.abs(x) > lambd
         ctx.save_for_backward(mask)
-        lam = _scalar(lambd, x.dtype)
+        lam = U.scalar(lambd, x.dtype)
         return xp.where(x > lam, x - lam, xp.where(x < -lam, x + lam, 0)).astype(
             x.dtype, copy=False
         )
@@ -1027,7 +1022,7 @@ def _loss_coef(xp, g, reduction, denom, dt):
     if reduction == "sum":
         return g
     with np.errstate(invalid="ignore", divide="ignore"):
-        return xp.astype(g / _scalar(denom, dt), dt)
+        return xp.astype(g / U.scalar(denom, dt), dt)
 
 
 class CrossEntropy(Function):
@@ -1059,7 +1054,7 @@ class CrossEntropy(Function):
         if smoothing > 0:
             wl = logp if w is None else logp * _class_view(w, logp.ndim)
             smooth = xp.where(valid, -wl.sum(axis=1), 0).astype(x.dtype, copy=False)
-            loss = loss * _scalar(1 - smoothing, x.dtype) + smooth * _scalar(
+            loss = loss * U.scalar(1 - smoothing, x.dtype) + smooth * U.scalar(
                 smoothing / n_classes, x.dtype
             )
         denom = wt.sum(dtype=_acc_dtype(x.dtype))
@@ -1111,7 +1106,7 @@ class CrossEntropy(Function):
         c = logp.shape[1]
         p = xp.exp(logp)
         if ls > 0:
-            scale = wt * _scalar(1 - ls, dt) + valid * _scalar(ls / c * w_all, dt)
+            scale = wt * U.scalar(1 - ls, dt) + valid * U.scalar(ls / c * w_all, dt)
         else:
             scale = wt
         if xp is np:
@@ -1120,17 +1115,19 @@ class CrossEntropy(Function):
         else:
             gx = p * scale[:, None]  # exp saved p for its own backward: no in-place
         hit = xp.take_along_axis(gx, safe[:, None], axis=1)
-        off = (wt if ls == 0 else wt * _scalar(1 - ls, dt))[:, None]
+        off = (wt if ls == 0 else wt * U.scalar(1 - ls, dt))[:, None]
         xp.put_along_axis(gx, safe[:, None], hit - off, axis=1)
         if ls > 0:
-            wc = _scalar(ls / c, dt) if w is None else _class_view(w, gx.ndim) * _scalar(ls / c, dt)
+            wc = U.scalar(ls / c, dt)
+            if w is not None:
+                wc = _class_view(w, gx.ndim) * wc
             gx -= wc * valid[:, None]
         coef = _loss_coef(xp, g, reduction, denom, dt)
         with np.errstate(invalid="ignore"):
             gx *= coef[:, None] if reduction == "none" else coef
         if reduction == "mean" and not valid.all():
             # Ignored targets get exactly zero, even when every target is ignored (coef = g/0).
-            gx = xp.where(valid[:, None], gx, _scalar(0, dt))
+            gx = xp.where(valid[:, None], gx, U.scalar(0, dt))
         return gx, None
 
 
@@ -1146,7 +1143,7 @@ class CrossEntropyProbs(Function):
         logp = _log_softmax(x)
         t = target
         if smoothing > 0:
-            t = t * _scalar(1 - smoothing, x.dtype) + _scalar(smoothing / n_classes, x.dtype)
+            t = t * U.scalar(1 - smoothing, x.dtype) + U.scalar(smoothing / n_classes, x.dtype)
         wt = t if w is None else t * _class_view(w, x.ndim)
         loss = -(logp * wt).sum(axis=1)
         denom = x.size / n_classes if x.size else math.nan
@@ -1165,7 +1162,7 @@ class CrossEntropyProbs(Function):
             logp = _log_softmax(x, xp=xp)
             n_classes = logp.shape[1]
             if ls > 0:
-                t = t * _scalar(1 - ls, t.dtype) + _scalar(ls / n_classes, t.dtype)
+                t = t * U.scalar(1 - ls, t.dtype) + U.scalar(ls / n_classes, t.dtype)
             wt = t if w is None else t * _class_view(w, logp.ndim)
         coef = _loss_coef(xp, g, reduction, denom, logp.dtype)
         coef = coef[:, None] if reduction == "none" else coef
@@ -1175,7 +1172,7 @@ class CrossEntropyProbs(Function):
             gx *= coef
         if nt:
             gt = -logp if w is None else -logp * _class_view(w, logp.ndim)
-            gt = gt * coef * _scalar(1 - ls, logp.dtype)
+            gt = gt * coef * U.scalar(1 - ls, logp.dtype)
         return gx, gt, None
 
 
@@ -1202,7 +1199,7 @@ class BinaryCrossEntropy(Function):
         gw = g if w is None else g * w
         gx = gt = None
         if nx:
-            gx = gw * (x - t) / xp.maximum((1 - x) * x, _scalar(1e-12, x.dtype))
+            gx = gw * (x - t) / xp.maximum((1 - x) * x, U.scalar(1e-12, x.dtype))
         if nt:
             with np.errstate(divide="ignore", invalid="ignore"):
                 gt = gw * (xp.maximum(xp.log1p(-x), -100) - xp.maximum(xp.log(x), -100))
